@@ -1,0 +1,467 @@
+//! What the registry knows about a model version, and what a decision leaves behind.
+//!
+//! The fields follow the SageMaker Model Registry (a model package in a model package
+//! group), so the AWS adapter maps them one to one.
+
+use crate::environment::{Environment, Environments};
+use std::collections::BTreeMap;
+use std::fmt;
+use time::OffsetDateTime;
+
+/// A SageMaker model package group name: 1 to 63 characters, letters, digits and
+/// single or repeated hyphens, starting and ending with a letter or digit
+/// (`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GroupName(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidInput {
+    #[error("model group name {0:?} is not valid: use 1 to 63 letters, digits or '-', starting and ending with a letter or digit")]
+    GroupName(String),
+    #[error("version {0:?} is not valid: versions are whole numbers from 1")]
+    Version(String),
+    #[error("{field} is too long: at most {max} characters")]
+    TooLong { field: &'static str, max: usize },
+    #[error("{0} is required")]
+    Missing(&'static str),
+    #[error("metric {0:?} is not a finite number")]
+    NonFiniteMetric(String),
+    #[error("metric name {0:?} is not valid: use 1 to 64 letters, digits, '_', '-', '.' or ':'")]
+    MetricName(String),
+}
+
+impl GroupName {
+    pub fn parse(name: &str) -> Result<Self, InvalidInput> {
+        let bytes = name.as_bytes();
+        let valid = (1..=63).contains(&bytes.len())
+            && bytes[0].is_ascii_alphanumeric()
+            && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-');
+        if valid {
+            Ok(Self(name.to_owned()))
+        } else {
+            Err(InvalidInput::GroupName(name.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for GroupName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A model package version within its group; SageMaker numbers them from 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VersionNumber(u32);
+
+impl VersionNumber {
+    pub fn new(number: u32) -> Result<Self, InvalidInput> {
+        if number == 0 {
+            Err(InvalidInput::Version("0".into()))
+        } else {
+            Ok(Self(number))
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, InvalidInput> {
+        text.parse::<u32>()
+            .map_err(|_| InvalidInput::Version(text.to_owned()))
+            .and_then(Self::new)
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl fmt::Display for VersionNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The state of one promotion step (a version in one environment). The first three names
+/// are exactly the values SageMaker uses, and are written as custom metadata.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StepState {
+    /// Nobody has been asked yet: an earlier environment is still undecided or was rejected.
+    NotRequested,
+    PendingManualApproval,
+    Approved,
+    Rejected,
+}
+
+impl StepState {
+    pub const ALL: [StepState; 4] = [
+        StepState::NotRequested,
+        StepState::PendingManualApproval,
+        StepState::Approved,
+        StepState::Rejected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepState::NotRequested => "NotRequested",
+            StepState::PendingManualApproval => "PendingManualApproval",
+            StepState::Approved => "Approved",
+            StepState::Rejected => "Rejected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    pub fn is_decided(self) -> bool {
+        matches!(self, StepState::Approved | StepState::Rejected)
+    }
+}
+
+impl fmt::Display for StepState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// SageMaker's `ModelApprovalStatus` of the whole version. It follows the first environment:
+/// approving `dev` approves the version, rejecting `dev` rejects it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ApprovalStatus {
+    PendingManualApproval,
+    Approved,
+    Rejected,
+}
+
+impl ApprovalStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalStatus::PendingManualApproval => "PendingManualApproval",
+            ApprovalStatus::Approved => "Approved",
+            ApprovalStatus::Rejected => "Rejected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::PendingManualApproval, Self::Approved, Self::Rejected]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// A human, identified by the identity provider's stable subject; name and e-mail are for
+/// showing and may change.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Person {
+    pub subject: String,
+    pub name: String,
+    pub email: String,
+}
+
+/// Per-environment step states, keyed like SageMaker custom metadata. A missing key means
+/// [`StepState::NotRequested`], as for versions registered outside Countersign.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Steps(BTreeMap<Environment, StepState>);
+
+impl Steps {
+    pub fn state(&self, env: &Environment) -> StepState {
+        self.0.get(env).copied().unwrap_or(StepState::NotRequested)
+    }
+
+    pub fn set(&mut self, env: &Environment, state: StepState) {
+        self.0.insert(env.clone(), state);
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Environment, StepState)> {
+        self.0.iter().map(|(e, s)| (e, *s))
+    }
+
+    /// The steps in promotion order, one per configured environment.
+    pub fn in_order<'a>(
+        &'a self,
+        envs: &'a Environments,
+    ) -> impl Iterator<Item = (&'a Environment, StepState)> + 'a {
+        envs.iter().map(|e| (e, self.state(e)))
+    }
+
+    /// The environment waiting for a human decision now, if any: the first pending one whose
+    /// predecessors are all approved.
+    pub fn awaiting<'a>(&self, envs: &'a Environments) -> Option<&'a Environment> {
+        for env in envs.iter() {
+            match self.state(env) {
+                StepState::Approved => continue,
+                StepState::PendingManualApproval => return Some(env),
+                _ => return None,
+            }
+        }
+        None
+    }
+}
+
+impl FromIterator<(Environment, StepState)> for Steps {
+    fn from_iter<T: IntoIterator<Item = (Environment, StepState)>>(iter: T) -> Self {
+        Self(iter.into_iter().collect())
+    }
+}
+
+/// Named numeric evaluation results (accuracy, AUC, ...). Always finite.
+pub type Metrics = BTreeMap<String, f64>;
+
+/// One model version as the registry holds it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelVersion {
+    pub group: GroupName,
+    pub version: VersionNumber,
+    /// The registry's unique id (a SageMaker model package ARN, or a local equivalent).
+    pub arn: String,
+    pub approval_status: ApprovalStatus,
+    pub steps: Steps,
+    pub image_uri: String,
+    pub model_data_url: String,
+    pub description: String,
+    pub metrics: Metrics,
+    pub registered_by: Person,
+    pub registered_at: OffsetDateTime,
+    /// Incremented by every decision; a decision computed against an older revision is
+    /// refused as a conflict, so two concurrent decisions never both apply.
+    pub revision: u64,
+}
+
+/// What a training pipeline supplies to register a version, already validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Registration {
+    pub group: GroupName,
+    pub image_uri: String,
+    pub model_data_url: String,
+    pub description: String,
+    pub metrics: Metrics,
+    pub registered_by: Person,
+}
+
+impl Registration {
+    /// Validates what a pipeline sent, with SageMaker's limits (image URI 255 characters,
+    /// model data URL 1024, description 1024).
+    pub fn new(
+        group: GroupName,
+        image_uri: &str,
+        model_data_url: &str,
+        description: &str,
+        metrics: Metrics,
+        registered_by: Person,
+    ) -> Result<Self, InvalidInput> {
+        let image_uri = bounded("image_uri", image_uri, 255)?;
+        if image_uri.is_empty() {
+            return Err(InvalidInput::Missing("image_uri"));
+        }
+        let model_data_url = bounded("model_data_url", model_data_url, 1024)?;
+        let description = bounded("description", description, 1024)?;
+        for (name, value) in &metrics {
+            let name_ok = (1..=64).contains(&name.len())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c));
+            if !name_ok {
+                return Err(InvalidInput::MetricName(name.clone()));
+            }
+            if !value.is_finite() {
+                return Err(InvalidInput::NonFiniteMetric(name.clone()));
+            }
+        }
+        if registered_by.subject.trim().is_empty() {
+            return Err(InvalidInput::Missing("registered_by.subject"));
+        }
+        Ok(Self {
+            group,
+            image_uri,
+            model_data_url,
+            description,
+            metrics,
+            registered_by,
+        })
+    }
+}
+
+fn bounded(field: &'static str, value: &str, max: usize) -> Result<String, InvalidInput> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        Err(InvalidInput::TooLong { field, max })
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+/// A registration with the initial states the workflow assigns, ready for the registry,
+/// which gives it a version number and an ARN.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewVersion {
+    pub registration: Registration,
+    pub approval_status: ApprovalStatus,
+    pub steps: Steps,
+    pub registered_at: OffsetDateTime,
+}
+
+/// A summary line for a model package group.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupSummary {
+    pub group: GroupName,
+    pub version_count: u64,
+    pub latest_version: Option<VersionNumber>,
+    pub latest_registered_at: Option<OffsetDateTime>,
+}
+
+/// One page of a longer list, newest first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    pub offset: u64,
+    pub limit: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    Approve,
+    Reject,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Approve => "approve",
+            Verdict::Reject => "reject",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "approve" => Some(Verdict::Approve),
+            "reject" => Some(Verdict::Reject),
+            _ => None,
+        }
+    }
+}
+
+/// One human decision, kept forever in the decision log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecisionRecord {
+    /// Unique per decision; the idempotency key when an adapter applies it.
+    pub id: String,
+    pub group: GroupName,
+    pub version: VersionNumber,
+    pub environment: Environment,
+    pub verdict: Verdict,
+    pub reason: Option<String>,
+    pub decided_by: Person,
+    pub decided_at: OffsetDateTime,
+    /// The step's state once this decision applied (an approval that still waits for
+    /// another approver leaves it pending).
+    pub resulting_state: StepState,
+}
+
+/// The model live in one environment: the value pipelines resolve (the SSM parameter).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deployment {
+    pub group: GroupName,
+    pub version: VersionNumber,
+    pub arn: String,
+    pub environment: Environment,
+    pub image_uri: String,
+    pub model_data_url: String,
+    pub approved_by: Person,
+    pub approved_at: OffsetDateTime,
+    pub decision_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_names_follow_sagemaker_rules() {
+        for good in ["churn", "churn-model-2", "A--b", &"a".repeat(63)] {
+            assert!(GroupName::parse(good).is_ok(), "{good:?} refused");
+        }
+        for bad in ["", "-churn", "churn-", "churn_model", "churn model", "ü", &"a".repeat(64)] {
+            assert!(GroupName::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn registrations_are_validated() {
+        let group = GroupName::parse("churn").unwrap();
+        let dana = Person {
+            subject: "dana".into(),
+            name: "Dana".into(),
+            email: "dana@example.com".into(),
+        };
+        let register = |image: &str, metrics: Metrics, by: &Person| {
+            Registration::new(group.clone(), image, "s3://b/m.tar.gz", "", metrics, by.clone())
+        };
+        assert!(register("img:1", Metrics::new(), &dana).is_ok());
+        assert_eq!(
+            register("  ", Metrics::new(), &dana),
+            Err(InvalidInput::Missing("image_uri"))
+        );
+        assert!(matches!(
+            register(&"i".repeat(256), Metrics::new(), &dana),
+            Err(InvalidInput::TooLong { field: "image_uri", .. })
+        ));
+        let nan = Metrics::from([("auc".to_string(), f64::NAN)]);
+        assert_eq!(
+            register("img", nan, &dana),
+            Err(InvalidInput::NonFiniteMetric("auc".into()))
+        );
+        let odd_name = Metrics::from([("a b".to_string(), 1.0)]);
+        assert!(matches!(
+            register("img", odd_name, &dana),
+            Err(InvalidInput::MetricName(_))
+        ));
+        let nobody = Person { subject: " ".into(), ..dana.clone() };
+        assert!(register("img", Metrics::new(), &nobody).is_err());
+    }
+
+    #[test]
+    fn versions_start_at_one() {
+        assert!(VersionNumber::parse("0").is_err());
+        assert!(VersionNumber::parse("-1").is_err());
+        assert!(VersionNumber::parse("x").is_err());
+        assert_eq!(VersionNumber::parse("12").unwrap().get(), 12);
+    }
+
+    #[test]
+    fn state_names_round_trip_and_match_sagemaker() {
+        for state in StepState::ALL {
+            assert_eq!(StepState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(StepState::PendingManualApproval.as_str(), "PendingManualApproval");
+        assert_eq!(StepState::parse("approved"), None);
+        assert_eq!(
+            ApprovalStatus::parse("Rejected"),
+            Some(ApprovalStatus::Rejected)
+        );
+    }
+
+    #[test]
+    fn a_missing_step_is_not_requested_and_awaiting_finds_the_next_decision() {
+        let envs = Environments::default();
+        let env = |n: &str| envs.find(n).unwrap().clone();
+        let mut steps = Steps::default();
+        assert_eq!(steps.state(&env("prod")), StepState::NotRequested);
+        assert_eq!(steps.awaiting(&envs), None);
+        steps.set(&env("dev"), StepState::PendingManualApproval);
+        assert_eq!(steps.awaiting(&envs).map(Environment::as_str), Some("dev"));
+        steps.set(&env("dev"), StepState::Approved);
+        steps.set(&env("test"), StepState::PendingManualApproval);
+        assert_eq!(steps.awaiting(&envs).map(Environment::as_str), Some("test"));
+        steps.set(&env("test"), StepState::Rejected);
+        assert_eq!(steps.awaiting(&envs), None);
+    }
+}

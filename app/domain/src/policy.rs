@@ -1,0 +1,172 @@
+//! Who may decide what: approver groups, required approvals, and the four-eyes exemption.
+
+use crate::environment::{Environment, Environments};
+use crate::model::Person;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The person asking, with the groups the identity provider says they belong to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub person: Person,
+    pub groups: BTreeSet<String>,
+}
+
+/// The promotion policy, built from configuration once at start-up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    environments: Environments,
+    approver_groups: BTreeMap<Environment, BTreeSet<String>>,
+    required_approvals: BTreeMap<Environment, u8>,
+    self_approval_allowed: BTreeSet<Environment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error("{setting} names environment {environment:?}, which is not one of the configured environments ({known})")]
+    UnknownEnvironment {
+        setting: &'static str,
+        environment: String,
+        known: String,
+    },
+    #[error("required approvals for {0} must be between 1 and 10")]
+    RequiredApprovalsOutOfRange(String),
+}
+
+impl Policy {
+    /// A policy where members of `approver_group` may decide every environment, one approval
+    /// each, and nobody may approve their own version.
+    pub fn new(environments: Environments, approver_group: &str) -> Self {
+        let approver_groups = environments
+            .iter()
+            .map(|e| (e.clone(), BTreeSet::from([approver_group.to_owned()])))
+            .collect();
+        Self {
+            environments,
+            approver_groups,
+            required_approvals: BTreeMap::new(),
+            self_approval_allowed: BTreeSet::new(),
+        }
+    }
+
+    fn known(&self, setting: &'static str, name: &str) -> Result<Environment, PolicyError> {
+        self.environments
+            .find(name)
+            .cloned()
+            .ok_or_else(|| PolicyError::UnknownEnvironment {
+                setting,
+                environment: name.to_owned(),
+                known: self
+                    .environments
+                    .iter()
+                    .map(Environment::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            })
+    }
+
+    pub fn with_approver_groups(
+        mut self,
+        environment: &str,
+        groups: impl IntoIterator<Item = String>,
+    ) -> Result<Self, PolicyError> {
+        let env = self.known("approver groups", environment)?;
+        self.approver_groups.insert(env, groups.into_iter().collect());
+        Ok(self)
+    }
+
+    pub fn with_required_approvals(
+        mut self,
+        environment: &str,
+        count: u8,
+    ) -> Result<Self, PolicyError> {
+        let env = self.known("required approvals", environment)?;
+        if !(1..=10).contains(&count) {
+            return Err(PolicyError::RequiredApprovalsOutOfRange(environment.into()));
+        }
+        self.required_approvals.insert(env, count);
+        Ok(self)
+    }
+
+    pub fn allowing_self_approval(mut self, environment: &str) -> Result<Self, PolicyError> {
+        let env = self.known("self-approval", environment)?;
+        self.self_approval_allowed.insert(env);
+        Ok(self)
+    }
+
+    pub fn environments(&self) -> &Environments {
+        &self.environments
+    }
+
+    pub fn required_approvals(&self, env: &Environment) -> u8 {
+        self.required_approvals.get(env).copied().unwrap_or(1)
+    }
+
+    pub fn self_approval_allowed(&self, env: &Environment) -> bool {
+        self.self_approval_allowed.contains(env)
+    }
+
+    pub fn approver_groups(&self, env: &Environment) -> impl Iterator<Item = &str> {
+        self.approver_groups
+            .get(env)
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+    }
+
+    /// Whether the actor belongs to a group allowed to decide `env`.
+    pub fn is_approver(&self, actor: &Actor, env: &Environment) -> bool {
+        self.approver_groups
+            .get(env)
+            .is_some_and(|groups| !groups.is_disjoint(&actor.groups))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(groups: &[&str]) -> Actor {
+        Actor {
+            person: Person {
+                subject: "s".into(),
+                name: "n".into(),
+                email: "e@example.com".into(),
+            },
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn approvers_are_members_of_the_environment_group() {
+        let policy = Policy::new(Environments::default(), "approvers")
+            .with_approver_groups("prod", ["prod-approvers".to_string()])
+            .unwrap();
+        let envs = policy.environments().clone();
+        let dev = envs.find("dev").unwrap();
+        let prod = envs.find("prod").unwrap();
+        assert!(policy.is_approver(&actor(&["approvers"]), dev));
+        assert!(!policy.is_approver(&actor(&["approvers"]), prod));
+        assert!(policy.is_approver(&actor(&["x", "prod-approvers"]), prod));
+        assert!(!policy.is_approver(&actor(&[]), dev));
+    }
+
+    #[test]
+    fn required_approvals_default_to_one_and_are_bounded() {
+        let policy = Policy::new(Environments::default(), "a")
+            .with_required_approvals("prod", 2)
+            .unwrap();
+        let envs = policy.environments().clone();
+        assert_eq!(policy.required_approvals(envs.find("prod").unwrap()), 2);
+        assert_eq!(policy.required_approvals(envs.find("uat").unwrap()), 1);
+        assert!(policy.clone().with_required_approvals("prod", 0).is_err());
+        assert!(policy.with_required_approvals("prod", 11).is_err());
+    }
+
+    #[test]
+    fn settings_naming_unknown_environments_are_refused() {
+        let err = Policy::new(Environments::default(), "a")
+            .allowing_self_approval("staging")
+            .unwrap_err();
+        assert!(err.to_string().contains("dev,test,uat,prod"), "{err}");
+    }
+}

@@ -1,0 +1,615 @@
+//! The promotion rules, as pure functions from (policy, current state, request) to either a
+//! refusal or the complete effect of a decision.
+//!
+//! The rules:
+//! 1. Registration makes the first environment pending and leaves the others not requested.
+//! 2. Only members of an environment's approver groups decide it.
+//! 3. Only a pending step is decided, and only once its predecessor is approved; a decided
+//!    step is never decided again.
+//! 4. A rejection needs a reason; any reason is at most [`MAX_REASON_CHARS`] characters.
+//! 5. Nobody approves a version they registered (four-eyes), unless the policy allows it
+//!    for that environment.
+//! 6. A step needing several approvals is approved by that many *distinct* people; one
+//!    rejection decides it.
+//! 7. Approving a step makes every later not-requested step pending; approving the first
+//!    environment approves the version. Rejecting a step withdraws the later requests;
+//!    rejecting the first environment rejects the version.
+//! 8. Each approval that completes a step deploys the version to that environment.
+
+use crate::environment::Environment;
+use crate::model::*;
+use crate::policy::{Actor, Policy};
+use time::OffsetDateTime;
+
+pub const MAX_REASON_CHARS: usize = 2000;
+
+/// What a person asks for: approve or reject one environment of a version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecisionRequest {
+    pub environment: Environment,
+    pub verdict: Verdict,
+    /// Trimmed; `None` when blank.
+    pub reason: Option<String>,
+}
+
+impl DecisionRequest {
+    pub fn new(environment: Environment, verdict: Verdict, reason: &str) -> Self {
+        let reason = reason.trim();
+        Self {
+            environment,
+            verdict,
+            reason: (!reason.is_empty()).then(|| reason.to_owned()),
+        }
+    }
+}
+
+/// Why a decision was not taken. Each message is written for the person who asked.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("{environment} is not an environment of this portal")]
+    UnknownEnvironment { environment: String },
+    #[error("you are not in an approver group for {environment}")]
+    NotAnApprover { environment: Environment },
+    #[error("{environment} is already {state}; a decided step is not decided again")]
+    AlreadyDecided {
+        environment: Environment,
+        state: StepState,
+    },
+    #[error("{environment} cannot be decided before {earlier} is approved")]
+    EarlierNotApproved {
+        environment: Environment,
+        earlier: Environment,
+    },
+    #[error("a rejection needs a reason")]
+    ReasonRequired,
+    #[error("the reason is too long: at most {MAX_REASON_CHARS} characters")]
+    ReasonTooLong,
+    #[error("you registered this version, so someone else must approve it for {environment}")]
+    OwnVersion { environment: Environment },
+    #[error("you have already approved {environment}; it needs another approver")]
+    AlreadyApprovedByYou { environment: Environment },
+}
+
+/// Everything one accepted decision changes, to be applied as one unit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecisionEffect {
+    pub record: DecisionRecord,
+    /// The version revision the decision was computed against; applying it to any other
+    /// revision is a conflict.
+    pub based_on_revision: u64,
+    pub approval_status: ApprovalStatus,
+    pub steps: Steps,
+    /// Set when the decision makes the version live in the environment.
+    pub deployment: Option<Deployment>,
+}
+
+impl DecisionEffect {
+    pub fn changes_version(&self, before: &ModelVersion) -> bool {
+        self.steps != before.steps || self.approval_status != before.approval_status
+    }
+}
+
+/// The initial state of a newly registered version (rule 1).
+pub fn register(policy: &Policy, registration: Registration, now: OffsetDateTime) -> NewVersion {
+    let envs = policy.environments();
+    let steps = envs
+        .iter()
+        .map(|env| {
+            let state = if env == envs.first() {
+                StepState::PendingManualApproval
+            } else {
+                StepState::NotRequested
+            };
+            (env.clone(), state)
+        })
+        .collect();
+    NewVersion {
+        registration,
+        approval_status: ApprovalStatus::PendingManualApproval,
+        steps,
+        registered_at: now,
+    }
+}
+
+/// Approvals of `environment` already given in its current pending round.
+pub fn pending_approvals<'a>(
+    history: &'a [DecisionRecord],
+    environment: &'a Environment,
+) -> impl Iterator<Item = &'a DecisionRecord> + 'a {
+    history.iter().filter(move |r| {
+        &r.environment == environment
+            && r.verdict == Verdict::Approve
+            && r.resulting_state == StepState::PendingManualApproval
+    })
+}
+
+/// What the actor could decide on this version now; the UI offers exactly these.
+pub fn decidable_environments<'a>(
+    policy: &'a Policy,
+    version: &'a ModelVersion,
+    history: &'a [DecisionRecord],
+    actor: &'a Actor,
+) -> impl Iterator<Item = &'a Environment> + 'a {
+    policy.environments().iter().filter(move |env| {
+        check_may_decide(policy, version, actor, env).is_ok()
+            && check_may_approve(policy, version, history, actor, env).is_ok()
+    })
+}
+
+fn check_may_decide(
+    policy: &Policy,
+    version: &ModelVersion,
+    actor: &Actor,
+    env: &Environment,
+) -> Result<(), Refusal> {
+    if !policy.is_approver(actor, env) {
+        return Err(Refusal::NotAnApprover {
+            environment: env.clone(),
+        });
+    }
+    let envs = policy.environments();
+    if let Some(earlier) = envs.previous(env) {
+        if version.steps.state(earlier) != StepState::Approved {
+            return Err(Refusal::EarlierNotApproved {
+                environment: env.clone(),
+                earlier: earlier.clone(),
+            });
+        }
+    }
+    match version.steps.state(env) {
+        // Not requested although its predecessor is approved (checked above): only a
+        // version registered outside Countersign, without our metadata, looks like this.
+        // Missing metadata means undecided, so it waits for a decision like a pending step.
+        StepState::PendingManualApproval | StepState::NotRequested => Ok(()),
+        state => Err(Refusal::AlreadyDecided {
+            environment: env.clone(),
+            state,
+        }),
+    }
+}
+
+fn check_may_approve(
+    policy: &Policy,
+    version: &ModelVersion,
+    history: &[DecisionRecord],
+    actor: &Actor,
+    env: &Environment,
+) -> Result<(), Refusal> {
+    if version.registered_by.subject == actor.person.subject && !policy.self_approval_allowed(env)
+    {
+        return Err(Refusal::OwnVersion {
+            environment: env.clone(),
+        });
+    }
+    if pending_approvals(history, env).any(|r| r.decided_by.subject == actor.person.subject) {
+        return Err(Refusal::AlreadyApprovedByYou {
+            environment: env.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Decides whether `actor` may take `request` on `version` and, if so, returns its complete
+/// effect. `history` is the version's decision log so far.
+pub fn decide(
+    policy: &Policy,
+    version: &ModelVersion,
+    history: &[DecisionRecord],
+    actor: &Actor,
+    request: &DecisionRequest,
+    decision_id: String,
+    now: OffsetDateTime,
+) -> Result<DecisionEffect, Refusal> {
+    let env = &request.environment;
+    let envs = policy.environments();
+    if envs.position(env).is_none() {
+        return Err(Refusal::UnknownEnvironment {
+            environment: env.to_string(),
+        });
+    }
+    check_may_decide(policy, version, actor, env)?;
+    if let Some(reason) = &request.reason {
+        if reason.chars().count() > MAX_REASON_CHARS {
+            return Err(Refusal::ReasonTooLong);
+        }
+    }
+
+    let mut steps = version.steps.clone();
+    let mut approval_status = version.approval_status;
+    let mut deployment = None;
+    let is_first = env == envs.first();
+
+    let resulting_state = match request.verdict {
+        Verdict::Reject => {
+            if request.reason.is_none() {
+                return Err(Refusal::ReasonRequired);
+            }
+            steps.set(env, StepState::Rejected);
+            for later in envs.after(env) {
+                steps.set(later, StepState::NotRequested);
+            }
+            if is_first {
+                approval_status = ApprovalStatus::Rejected;
+            }
+            StepState::Rejected
+        }
+        Verdict::Approve => {
+            check_may_approve(policy, version, history, actor, env)?;
+            let approvals = pending_approvals(history, env).count() + 1;
+            if approvals < usize::from(policy.required_approvals(env)) {
+                steps.set(env, StepState::PendingManualApproval);
+                StepState::PendingManualApproval
+            } else {
+                steps.set(env, StepState::Approved);
+                for later in envs.after(env) {
+                    if steps.state(later) == StepState::NotRequested {
+                        steps.set(later, StepState::PendingManualApproval);
+                    }
+                }
+                if is_first {
+                    approval_status = ApprovalStatus::Approved;
+                }
+                deployment = Some(Deployment {
+                    group: version.group.clone(),
+                    version: version.version,
+                    arn: version.arn.clone(),
+                    environment: env.clone(),
+                    image_uri: version.image_uri.clone(),
+                    model_data_url: version.model_data_url.clone(),
+                    approved_by: actor.person.clone(),
+                    approved_at: now,
+                    decision_id: decision_id.clone(),
+                });
+                StepState::Approved
+            }
+        }
+    };
+
+    Ok(DecisionEffect {
+        record: DecisionRecord {
+            id: decision_id,
+            group: version.group.clone(),
+            version: version.version,
+            environment: env.clone(),
+            verdict: request.verdict,
+            reason: request.reason.clone(),
+            decided_by: actor.person.clone(),
+            decided_at: now,
+            resulting_state,
+        },
+        based_on_revision: version.revision,
+        approval_status,
+        steps,
+        deployment,
+    })
+}
+
+/// Applies an effect to the version it was computed from, as every adapter must store it.
+pub fn apply(version: &ModelVersion, effect: &DecisionEffect) -> ModelVersion {
+    ModelVersion {
+        approval_status: effect.approval_status,
+        steps: effect.steps.clone(),
+        revision: effect.based_on_revision + 1,
+        ..version.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::environment::Environments;
+    use std::collections::BTreeSet;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-26 10:00 UTC);
+
+    fn person(subject: &str) -> Person {
+        Person {
+            subject: subject.into(),
+            name: subject.to_uppercase(),
+            email: format!("{subject}@example.com"),
+        }
+    }
+
+    fn approver(subject: &str) -> Actor {
+        Actor {
+            person: person(subject),
+            groups: BTreeSet::from(["approvers".to_string()]),
+        }
+    }
+
+    fn policy() -> Policy {
+        Policy::new(Environments::default(), "approvers")
+            .with_required_approvals("prod", 2)
+            .unwrap()
+    }
+
+    fn env(name: &str) -> Environment {
+        Environment::parse(name).unwrap()
+    }
+
+    fn registered(policy: &Policy, by: &str) -> ModelVersion {
+        let new = register(
+            policy,
+            Registration {
+                group: GroupName::parse("churn").unwrap(),
+                image_uri: "img".into(),
+                model_data_url: "s3://m".into(),
+                description: String::new(),
+                metrics: Metrics::new(),
+                registered_by: person(by),
+            },
+            NOW,
+        );
+        ModelVersion {
+            group: new.registration.group,
+            version: VersionNumber::new(1).unwrap(),
+            arn: "arn:local:churn/1".into(),
+            approval_status: new.approval_status,
+            steps: new.steps,
+            image_uri: new.registration.image_uri,
+            model_data_url: new.registration.model_data_url,
+            description: new.registration.description,
+            metrics: new.registration.metrics,
+            registered_by: new.registration.registered_by,
+            registered_at: new.registered_at,
+            revision: 0,
+        }
+    }
+
+    /// Runs a decision and, when accepted, applies it to `version` and `history`.
+    fn run(
+        policy: &Policy,
+        version: &mut ModelVersion,
+        history: &mut Vec<DecisionRecord>,
+        actor: &Actor,
+        environment: &str,
+        verdict: Verdict,
+        reason: &str,
+    ) -> Result<DecisionEffect, Refusal> {
+        let request = DecisionRequest::new(env(environment), verdict, reason);
+        let id = format!("d{}", history.len());
+        let effect = decide(policy, version, history, actor, &request, id, NOW)?;
+        *version = apply(version, &effect);
+        history.push(effect.record.clone());
+        Ok(effect)
+    }
+
+    fn states(version: &ModelVersion, policy: &Policy) -> Vec<StepState> {
+        version
+            .steps
+            .in_order(policy.environments())
+            .map(|(_, s)| s)
+            .collect()
+    }
+
+    use StepState::*;
+
+    #[test]
+    fn registration_makes_the_first_environment_pending() {
+        let policy = policy();
+        let v = registered(&policy, "dana");
+        assert_eq!(
+            states(&v, &policy),
+            [PendingManualApproval, NotRequested, NotRequested, NotRequested]
+        );
+        assert_eq!(v.approval_status, ApprovalStatus::PendingManualApproval);
+    }
+
+    #[test]
+    fn approving_dev_approves_the_version_requests_the_rest_and_deploys() {
+        let policy = policy();
+        let mut v = registered(&policy, "dana");
+        let mut log = vec![];
+        let effect = run(&policy, &mut v, &mut log, &approver("alice"), "dev", Verdict::Approve, "")
+            .unwrap();
+        assert_eq!(
+            states(&v, &policy),
+            [Approved, PendingManualApproval, PendingManualApproval, PendingManualApproval]
+        );
+        assert_eq!(v.approval_status, ApprovalStatus::Approved);
+        let deployment = effect.deployment.expect("dev approval deploys");
+        assert_eq!(deployment.environment.as_str(), "dev");
+        assert_eq!(deployment.approved_by.subject, "alice");
+        assert_eq!(effect.record.resulting_state, Approved);
+        assert_eq!(v.revision, 1);
+    }
+
+    #[test]
+    fn only_approvers_decide() {
+        let policy = policy();
+        let mut v = registered(&policy, "dana");
+        let outsider = Actor {
+            person: person("oscar"),
+            groups: BTreeSet::from(["data-scientists".to_string()]),
+        };
+        let refusal = run(&policy, &mut v, &mut vec![], &outsider, "dev", Verdict::Approve, "")
+            .unwrap_err();
+        assert!(matches!(refusal, Refusal::NotAnApprover { .. }));
+        let refusal =
+            run(&policy, &mut v, &mut vec![], &outsider, "dev", Verdict::Reject, "no").unwrap_err();
+        assert!(matches!(refusal, Refusal::NotAnApprover { .. }));
+    }
+
+    #[test]
+    fn an_environment_waits_for_the_one_before_it() {
+        let policy = policy();
+        let mut v = registered(&policy, "dana");
+        let refusal =
+            run(&policy, &mut v, &mut vec![], &approver("alice"), "test", Verdict::Approve, "")
+                .unwrap_err();
+        assert_eq!(
+            refusal,
+            Refusal::EarlierNotApproved {
+                environment: env("test"),
+                earlier: env("dev")
+            }
+        );
+        let mut log = vec![];
+        run(&policy, &mut v, &mut log, &approver("alice"), "dev", Verdict::Approve, "").unwrap();
+        // uat is pending after dev's approval (as the seed writes it) but still waits for test.
+        let refusal = run(&policy, &mut v, &mut log, &approver("bob"), "uat", Verdict::Approve, "")
+            .unwrap_err();
+        assert!(matches!(refusal, Refusal::EarlierNotApproved { .. }));
+    }
+
+    #[test]
+    fn a_rejection_needs_a_reason_and_blank_is_no_reason() {
+        let policy = policy();
+        let mut v = registered(&policy, "dana");
+        for reason in ["", "   \n"] {
+            let refusal = run(&policy, &mut v, &mut vec![], &approver("alice"), "dev", Verdict::Reject, reason)
+                .unwrap_err();
+            assert_eq!(refusal, Refusal::ReasonRequired);
+        }
+        assert_eq!(v.revision, 0, "a refused decision changes nothing");
+    }
+
+    #[test]
+    fn reasons_are_bounded() {
+        let policy = policy();
+        let mut v = registered(&policy, "dana");
+        let long = "x".repeat(MAX_REASON_CHARS + 1);
+        let refusal =
+            run(&policy, &mut v, &mut vec![], &approver("alice"), "dev", Verdict::Approve, &long)
+                .unwrap_err();
+        assert_eq!(refusal, Refusal::ReasonTooLong);
+    }
+
+    #[test]
+    fn rejecting_dev_rejects_the_version() {
+        let policy = policy();
+        let mut v = registered(&policy, "dana");
+        let mut log = vec![];
+        let effect = run(&policy, &mut v, &mut log, &approver("alice"), "dev", Verdict::Reject, "AUC regressed")
+            .unwrap();
+        assert_eq!(v.approval_status, ApprovalStatus::Rejected);
+        assert_eq!(states(&v, &policy), [Rejected, NotRequested, NotRequested, NotRequested]);
+        assert_eq!(effect.deployment, None);
+        assert_eq!(effect.record.reason.as_deref(), Some("AUC regressed"));
+    }
+
+    #[test]
+    fn rejecting_a_later_environment_withdraws_the_requests_after_it() {
+        let policy = policy();
+        let mut v = registered(&policy, "dana");
+        let mut log = vec![];
+        run(&policy, &mut v, &mut log, &approver("alice"), "dev", Verdict::Approve, "").unwrap();
+        run(&policy, &mut v, &mut log, &approver("alice"), "test", Verdict::Reject, "flaky").unwrap();
+        assert_eq!(v.approval_status, ApprovalStatus::Approved, "dev stays approved");
+        assert_eq!(states(&v, &policy), [Approved, Rejected, NotRequested, NotRequested]);
+    }
+
+    #[test]
+    fn a_decided_step_is_not_decided_again() {
+        let policy = policy();
+        let mut v = registered(&policy, "dana");
+        let mut log = vec![];
+        run(&policy, &mut v, &mut log, &approver("alice"), "dev", Verdict::Approve, "").unwrap();
+        for verdict in [Verdict::Approve, Verdict::Reject] {
+            let refusal = run(&policy, &mut v, &mut log, &approver("bob"), "dev", verdict, "why")
+                .unwrap_err();
+            assert_eq!(
+                refusal,
+                Refusal::AlreadyDecided {
+                    environment: env("dev"),
+                    state: Approved
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn the_registrant_cannot_approve_their_own_version() {
+        let policy = policy();
+        let mut v = registered(&policy, "alice");
+        let refusal =
+            run(&policy, &mut v, &mut vec![], &approver("alice"), "dev", Verdict::Approve, "")
+                .unwrap_err();
+        assert_eq!(refusal, Refusal::OwnVersion { environment: env("dev") });
+    }
+
+    #[test]
+    fn self_approval_can_be_allowed_for_a_named_environment() {
+        let policy = policy().allowing_self_approval("dev").unwrap();
+        let mut v = registered(&policy, "alice");
+        let mut log = vec![];
+        run(&policy, &mut v, &mut log, &approver("alice"), "dev", Verdict::Approve, "").unwrap();
+        let refusal = run(&policy, &mut v, &mut log, &approver("alice"), "test", Verdict::Approve, "")
+            .unwrap_err();
+        assert_eq!(refusal, Refusal::OwnVersion { environment: env("test") });
+    }
+
+    #[test]
+    fn prod_needs_two_distinct_approvers() {
+        let policy = policy();
+        let mut v = registered(&policy, "dana");
+        let mut log = vec![];
+        for e in ["dev", "test", "uat"] {
+            run(&policy, &mut v, &mut log, &approver("alice"), e, Verdict::Approve, "").unwrap();
+        }
+        let first = run(&policy, &mut v, &mut log, &approver("alice"), "prod", Verdict::Approve, "ok")
+            .unwrap();
+        assert_eq!(first.deployment, None, "one approval of two deploys nothing");
+        assert_eq!(v.steps.state(&env("prod")), PendingManualApproval);
+        let again = run(&policy, &mut v, &mut log, &approver("alice"), "prod", Verdict::Approve, "")
+            .unwrap_err();
+        assert_eq!(again, Refusal::AlreadyApprovedByYou { environment: env("prod") });
+        let second = run(&policy, &mut v, &mut log, &approver("bob"), "prod", Verdict::Approve, "")
+            .unwrap();
+        assert!(second.deployment.is_some());
+        assert_eq!(v.steps.state(&env("prod")), Approved);
+    }
+
+    #[test]
+    fn one_rejection_decides_a_step_needing_two_approvals() {
+        let policy = policy();
+        let mut v = registered(&policy, "dana");
+        let mut log = vec![];
+        for e in ["dev", "test", "uat"] {
+            run(&policy, &mut v, &mut log, &approver("alice"), e, Verdict::Approve, "").unwrap();
+        }
+        run(&policy, &mut v, &mut log, &approver("alice"), "prod", Verdict::Approve, "").unwrap();
+        run(&policy, &mut v, &mut log, &approver("bob"), "prod", Verdict::Reject, "drift").unwrap();
+        assert_eq!(v.steps.state(&env("prod")), Rejected);
+    }
+
+    #[test]
+    fn unknown_environments_are_refused() {
+        let policy = policy();
+        let v = registered(&policy, "dana");
+        let request = DecisionRequest::new(env("staging"), Verdict::Approve, "");
+        let refusal = decide(&policy, &v, &[], &approver("alice"), &request, "d".into(), NOW)
+            .unwrap_err();
+        assert!(matches!(refusal, Refusal::UnknownEnvironment { .. }));
+    }
+
+    #[test]
+    fn the_ui_offers_exactly_what_decide_accepts() {
+        let policy = policy();
+        let mut v = registered(&policy, "dana");
+        let mut log = vec![];
+        let offered = |v: &ModelVersion, log: &[DecisionRecord], who: &str| {
+            decidable_environments(&policy, v, log, &approver(who))
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(offered(&v, &log, "alice"), ["dev"]);
+        assert!(offered(&v, &log, "dana").is_empty(), "the registrant is offered nothing");
+        run(&policy, &mut v, &mut log, &approver("alice"), "dev", Verdict::Approve, "").unwrap();
+        assert_eq!(offered(&v, &log, "bob"), ["test"]);
+    }
+
+    #[test]
+    fn versions_registered_elsewhere_without_metadata_can_still_be_decided() {
+        let policy = policy();
+        let mut v = registered(&policy, "dana");
+        v.steps = Steps::default();
+        let mut log = vec![];
+        run(&policy, &mut v, &mut log, &approver("alice"), "dev", Verdict::Approve, "").unwrap();
+        assert_eq!(
+            states(&v, &policy),
+            [Approved, PendingManualApproval, PendingManualApproval, PendingManualApproval]
+        );
+    }
+}
