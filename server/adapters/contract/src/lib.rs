@@ -1,0 +1,245 @@
+//! The port contract: behaviour every backend must show, written once and run against each
+//! (the embedded store against itself; the AWS adapters against a moto server).
+//!
+//! Each check takes [`Services`] built on the backend under test and uses model group names
+//! of its own, so the checks need no reset between them and can share one server.
+
+use countersign_domain::ports::PortError;
+use countersign_domain::service::Services;
+use countersign_domain::workflow::{self, DecisionRequest};
+use countersign_domain::*;
+use std::collections::BTreeSet;
+
+/// Runs every check; panics with the first broken promise.
+pub async fn run_all(services: &Services) {
+    registration_numbers_versions_per_group(services).await;
+    a_registered_version_reads_back_whole(services).await;
+    versions_list_newest_first_in_pages(services).await;
+    groups_are_summarised(services).await;
+    a_decision_applies_whole(services).await;
+    a_stale_decision_is_a_conflict_and_changes_nothing(services).await;
+    committing_the_same_decision_twice_applies_it_once(services).await;
+    deployments_keep_their_history(services).await;
+}
+
+fn unique_group(prefix: &str) -> GroupName {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    GroupName::parse(&format!("{prefix}-{}", &suffix[..12])).expect("valid group name")
+}
+
+fn person(subject: &str) -> Person {
+    Person {
+        subject: subject.to_owned(),
+        name: format!("{subject} name"),
+        email: format!("{subject}@example.com"),
+    }
+}
+
+fn approver(subject: &str, services: &Services) -> Actor {
+    let env = services.policy.environments().first();
+    Actor {
+        person: person(subject),
+        groups: services
+            .policy
+            .approver_groups(env)
+            .map(str::to_owned)
+            .collect::<BTreeSet<_>>(),
+    }
+}
+
+fn registration(group: &GroupName, image: &str) -> Registration {
+    Registration::new(
+        group.clone(),
+        image,
+        "s3://models/churn/model.tar.gz",
+        "gradient boosted trees",
+        Metrics::from([("auc".to_string(), 0.91), ("f1".to_string(), 0.77)]),
+        person("dana"),
+    )
+    .expect("valid registration")
+}
+
+async fn register(services: &Services, group: &GroupName) -> ModelVersion {
+    services
+        .register(registration(group, "registry.example/churn:1"))
+        .await
+        .expect("registration succeeds")
+}
+
+fn first_env(services: &Services) -> Environment {
+    services.policy.environments().first().clone()
+}
+
+pub async fn registration_numbers_versions_per_group(services: &Services) {
+    let a = unique_group("numbering-a");
+    let b = unique_group("numbering-b");
+    let a1 = register(services, &a).await;
+    let a2 = register(services, &a).await;
+    let b1 = register(services, &b).await;
+    assert_eq!(a1.version.get(), 1);
+    assert_eq!(a2.version.get(), 2);
+    assert_eq!(b1.version.get(), 1, "numbering is per group");
+    assert_ne!(a1.arn, a2.arn);
+    assert_ne!(a1.arn, b1.arn);
+}
+
+pub async fn a_registered_version_reads_back_whole(services: &Services) {
+    let group = unique_group("readback");
+    let registered = register(services, &group).await;
+    let found = services
+        .registry
+        .find_version(&group, registered.version)
+        .await
+        .unwrap()
+        .expect("registered version is found");
+    assert_eq!(found, registered);
+    assert_eq!(found.approval_status, ApprovalStatus::PendingManualApproval);
+    assert_eq!(
+        found.steps.state(&first_env(services)),
+        StepState::PendingManualApproval
+    );
+    assert_eq!(found.metrics.get("auc"), Some(&0.91));
+    let missing = services
+        .registry
+        .find_version(&group, VersionNumber::new(99).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(missing, None);
+}
+
+pub async fn versions_list_newest_first_in_pages(services: &Services) {
+    let group = unique_group("paging");
+    for _ in 0..5 {
+        register(services, &group).await;
+    }
+    let page = services
+        .registry
+        .list_versions(&group, PageRequest { offset: 1, limit: 2 })
+        .await
+        .unwrap();
+    assert_eq!(page.total, 5);
+    let numbers: Vec<u32> = page.items.iter().map(|v| v.version.get()).collect();
+    assert_eq!(numbers, [4, 3]);
+    let unknown = services
+        .registry
+        .list_versions(&unique_group("nothing"), PageRequest { offset: 0, limit: 10 })
+        .await
+        .unwrap();
+    assert_eq!((unknown.total, unknown.items.len()), (0, 0));
+}
+
+pub async fn groups_are_summarised(services: &Services) {
+    let group = unique_group("summary");
+    register(services, &group).await;
+    let latest = register(services, &group).await;
+    let groups = services.registry.list_groups().await.unwrap();
+    let summary = groups
+        .iter()
+        .find(|g| g.group == group)
+        .expect("group is listed");
+    assert_eq!(summary.version_count, 2);
+    assert_eq!(summary.latest_version, Some(latest.version));
+}
+
+fn effect_for(
+    services: &Services,
+    version: &ModelVersion,
+    history: &[DecisionRecord],
+    who: &str,
+) -> workflow::DecisionEffect {
+    let request = DecisionRequest::new(first_env(services), Verdict::Approve, "looks good");
+    workflow::decide(
+        &services.policy,
+        version,
+        history,
+        &approver(who, services),
+        &request,
+        services.ids.new_id(),
+        services.clock.now(),
+    )
+    .expect("the approval is allowed")
+}
+
+pub async fn a_decision_applies_whole(services: &Services) {
+    let group = unique_group("decision");
+    let version = register(services, &group).await;
+    let env = first_env(services);
+    let effect = effect_for(services, &version, &[], "alice");
+    services.committer.commit(&effect).await.unwrap();
+
+    let after = services
+        .registry
+        .find_version(&group, version.version)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after, workflow::apply(&version, &effect));
+    let log = services
+        .audit
+        .decisions_for_version(&group, version.version)
+        .await
+        .unwrap();
+    assert_eq!(log, [effect.record.clone()]);
+    let live = services.parameters.live(&group, &env).await.unwrap();
+    assert_eq!(live, effect.deployment);
+}
+
+pub async fn a_stale_decision_is_a_conflict_and_changes_nothing(services: &Services) {
+    let group = unique_group("conflict");
+    let version = register(services, &group).await;
+    let env = first_env(services);
+    let first = effect_for(services, &version, &[], "alice");
+    // Computed against the same revision, as a concurrent request would be.
+    let second = effect_for(services, &version, &[], "bob");
+    services.committer.commit(&first).await.unwrap();
+    assert_eq!(
+        services.committer.commit(&second).await,
+        Err(PortError::Conflict)
+    );
+    let log = services
+        .audit
+        .decisions_for_version(&group, version.version)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 1, "the losing decision left no record");
+    let live = services.parameters.live(&group, &env).await.unwrap().unwrap();
+    assert_eq!(live.approved_by.subject, "alice");
+}
+
+pub async fn committing_the_same_decision_twice_applies_it_once(services: &Services) {
+    let group = unique_group("retry");
+    let version = register(services, &group).await;
+    let effect = effect_for(services, &version, &[], "alice");
+    services.committer.commit(&effect).await.unwrap();
+    services.committer.commit(&effect).await.unwrap();
+    let log = services
+        .audit
+        .decisions_for_version(&group, version.version)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 1);
+    let after = services
+        .registry
+        .find_version(&group, version.version)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.revision, version.revision + 1);
+}
+
+pub async fn deployments_keep_their_history(services: &Services) {
+    let group = unique_group("history");
+    let env = first_env(services);
+    assert_eq!(services.parameters.live(&group, &env).await.unwrap(), None);
+    let v1 = register(services, &group).await;
+    let v2 = register(services, &group).await;
+    for version in [&v1, &v2] {
+        let effect = effect_for(services, version, &[], "alice");
+        services.committer.commit(&effect).await.unwrap();
+    }
+    let history = services.parameters.history(&group, &env).await.unwrap();
+    let versions: Vec<u32> = history.iter().map(|d| d.version.get()).collect();
+    assert_eq!(versions, [2, 1], "newest first");
+    let live = services.parameters.live(&group, &env).await.unwrap().unwrap();
+    assert_eq!(live.version, v2.version);
+}

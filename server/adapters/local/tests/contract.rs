@@ -1,0 +1,61 @@
+//! The embedded store meets the port contract, in memory and in a file that is reopened.
+
+use countersign_domain::ports::{IdGenerator, SystemClock};
+use countersign_domain::service::Services;
+use countersign_domain::{Environments, Policy};
+use countersign_local_store::LocalStore;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+struct Sequential(AtomicU64);
+
+impl IdGenerator for Sequential {
+    fn new_id(&self) -> String {
+        format!("decision-{}", self.0.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+fn services(store: LocalStore) -> Services {
+    let store = Arc::new(store);
+    Services {
+        policy: Arc::new(Policy::new(Environments::default(), "approvers")),
+        registry: store.clone(),
+        parameters: store.clone(),
+        audit: store.clone(),
+        committer: store,
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(Sequential(AtomicU64::new(0))),
+    }
+}
+
+#[tokio::test]
+async fn in_memory_store_meets_the_contract() {
+    let store = LocalStore::open_in_memory().unwrap();
+    countersign_port_contract::run_all(&services(store)).await;
+}
+
+#[tokio::test]
+async fn file_store_meets_the_contract_and_keeps_data_across_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("countersign.db");
+    let store = LocalStore::open(&path).unwrap();
+    countersign_port_contract::run_all(&services(store.clone())).await;
+    let before = countersign_domain::ports::ModelRegistry::list_groups(&store)
+        .await
+        .unwrap();
+    drop(store);
+    let reopened = LocalStore::open(&path).unwrap();
+    let after = countersign_domain::ports::ModelRegistry::list_groups(&reopened)
+        .await
+        .unwrap();
+    assert!(!after.is_empty());
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn generated_settings_are_kept() {
+    let store = LocalStore::open_in_memory().unwrap();
+    let first = store.setting_or_insert("session_key", || "one".into()).unwrap();
+    let second = store.setting_or_insert("session_key", || "two".into()).unwrap();
+    assert_eq!((first.as_str(), second.as_str()), ("one", "one"));
+}
