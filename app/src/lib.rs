@@ -1,1 +1,66 @@
-pub fn placeholder() {}
+//! The Countersign portal: the pages people see, and the server functions behind them.
+//!
+//! Compiled twice: with `ssr` into the server (rendering pages, running server functions),
+//! and with `hydrate` to WASM for the browser. Server-only code sits in `ssr` modules, so
+//! the WASM build never links the store, tokio or any cloud client.
+
+pub mod components;
+pub mod pages;
+pub mod server_fns;
+pub mod wire;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/countersign.css"/>
+        <Title formatter=|text| format!("{text} · Countersign")/>
+        <Router>
+            <components::Header/>
+            <main>
+                <Routes fallback=|| view! { <pages::NotFound/> }>
+                    <Route path=path!("/") view=pages::GroupsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/models/:group") view=pages::VersionsPage ssr=SsrMode::Async/>
+                    <Route
+                        path=path!("/models/:group/versions/:version")
+                        view=pages::VersionPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/sign-in") view=pages::SignInPage ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

@@ -1,1 +1,191 @@
-fn main() {}
+//! `countersign`: serves the portal, or runs one command against the configured backend.
+
+use clap::{Parser, Subcommand};
+use countersign_domain::{GroupName, Metrics, Person, Registration};
+use countersign_server::api::{version_json, DeploymentJson};
+use countersign_server::config::Config;
+use countersign_server::{demo, wiring};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "countersign", version, about = "A human signature on every model promotion")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the portal and the API (the default).
+    Serve,
+    /// Print, as JSON, the model version live in an environment.
+    Resolve {
+        #[arg(long)]
+        group: String,
+        #[arg(long)]
+        environment: String,
+    },
+    /// Register a model version, as a training pipeline does.
+    Register {
+        #[arg(long)]
+        group: String,
+        #[arg(long)]
+        image_uri: String,
+        #[arg(long, default_value = "")]
+        model_data_url: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A metric as NAME=VALUE; repeat for more.
+        #[arg(long = "metric", value_parser = parse_metric)]
+        metrics: Vec<(String, f64)>,
+        /// The registrant's identity-provider subject.
+        #[arg(long)]
+        registered_by: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long, default_value = "")]
+        email: String,
+    },
+    /// Register many versions in one group (for benchmarks).
+    Seed {
+        #[arg(long)]
+        group: String,
+        #[arg(long)]
+        versions: u32,
+    },
+}
+
+fn parse_metric(text: &str) -> Result<(String, f64), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not NAME=VALUE"))?;
+    let value: f64 = value
+        .parse()
+        .map_err(|_| format!("{value:?} is not a number"))?;
+    Ok((name.to_owned(), value))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("countersign: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&config.log)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli.command.unwrap_or(Command::Serve), config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("countersign: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> Result<(), String> {
+    let backing = wiring::open_backend(&config)?;
+    let services = backing.services.clone();
+    match command {
+        Command::Serve => serve(config, backing).await,
+        Command::Resolve { group, environment } => {
+            let group = GroupName::parse(&group).map_err(|e| e.to_string())?;
+            let environment = services.environment(&environment).map_err(|e| e.to_string())?;
+            let deployment = services
+                .resolve(&group, &environment)
+                .await
+                .map_err(|e| e.to_string())?;
+            print_json(&DeploymentJson::from(&deployment))
+        }
+        Command::Register {
+            group,
+            image_uri,
+            model_data_url,
+            description,
+            metrics,
+            registered_by,
+            name,
+            email,
+        } => {
+            let group = GroupName::parse(&group).map_err(|e| e.to_string())?;
+            let registration = Registration::new(
+                group,
+                &image_uri,
+                &model_data_url,
+                &description,
+                metrics.into_iter().collect::<Metrics>(),
+                Person {
+                    subject: registered_by,
+                    name,
+                    email,
+                },
+            )
+            .map_err(|e| e.to_string())?;
+            let version = services.register(registration).await.map_err(|e| e.to_string())?;
+            print_json(&version_json(&services, &config.public_url, &version))
+        }
+        Command::Seed { group, versions } => {
+            demo::seed_versions(&services, &group, versions)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("registered {versions} versions in {group}");
+            Ok(())
+        }
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    println!("{text}");
+    Ok(())
+}
+
+async fn serve(config: Config, backing: wiring::Backing) -> Result<(), String> {
+    if config.demo_data
+        && demo::seed_if_empty(&backing.services)
+            .await
+            .map_err(|e| format!("cannot add demo data: {e}"))?
+    {
+        tracing::info!("added demo model versions");
+    }
+    let sessions = wiring::sessions(&config, &backing)?;
+    let options = wiring::leptos_options(&config)?;
+    let app = wiring::router(&config, backing.services, sessions, options);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {} (COUNTERSIGN_LISTEN): {e}", config.listen))?;
+    if config.dev_sign_in {
+        tracing::warn!("development sign-in is on: anyone reaching {} can sign in as a demo identity", config.listen);
+    }
+    println!("Countersign is serving {} on http://{}", config.public_url, config.listen);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+}

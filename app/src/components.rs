@@ -1,0 +1,125 @@
+//! Pieces shared by several pages.
+
+use crate::server_fns::current_user;
+use crate::wire::AppError;
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+
+/// The current path and query, to come back to after signing in.
+pub fn current_path() -> String {
+    let location = use_location();
+    let path = location.pathname.get_untracked();
+    let query = location.search.get_untracked();
+    if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+pub fn sign_in_href(return_to: &str) -> String {
+    let mut href = String::from("/sign-in?return_to=");
+    for byte in return_to.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~/".contains(&byte) {
+            href.push(byte as char);
+        } else {
+            href.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    href
+}
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let user = Resource::new(|| (), |_| current_user());
+    view! {
+        <header class="top">
+            <a class="brand" href="/">
+                "Countersign"
+            </a>
+            <nav aria-label="Main">
+                <a href="/">"Model groups"</a>
+            </nav>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match user.await {
+                        Ok(Some(user)) => {
+                            view! {
+                                <div class="who">
+                                    <span class="who-name" title=user.email.clone()>
+                                        {user.name}
+                                    </span>
+                                    <span class="who-roles">{user.roles}</span>
+                                    <form method="post" action="/auth/sign-out">
+                                        <button type="submit" class="link">
+                                            "Sign out"
+                                        </button>
+                                    </form>
+                                </div>
+                            }
+                                .into_any()
+                        }
+                        _ => {
+                            let href = sign_in_href(&current_path());
+                            view! {
+                                <div class="who">
+                                    <a href=href>"Sign in"</a>
+                                </div>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </header>
+    }
+}
+
+/// A friendly page-level error, served with the matching HTTP status.
+#[component]
+pub fn ErrorPanel(error: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server_fns::ssr::set_page_status(&error);
+    let (title, hint) = match &error {
+        AppError::SignInRequired => ("Sign in to continue", None),
+        AppError::NotFound(_) => ("Not found", Some("Check the address, or start from the model groups.")),
+        AppError::Forbidden(_) => ("Not allowed", None),
+        AppError::Unavailable => ("Temporarily unavailable", None),
+        _ => ("Something went wrong", None),
+    };
+    let sign_in = matches!(error, AppError::SignInRequired).then(|| {
+        let href = sign_in_href(&current_path());
+        view! {
+            <p>
+                <a class="button" href=href>
+                    "Sign in"
+                </a>
+            </p>
+        }
+    });
+    view! {
+        <section class="panel error-panel" role="alert">
+            <h1>{title}</h1>
+            <p>{error.to_string()}</p>
+            {hint.map(|h| view! { <p class="muted">{h}</p> })}
+            {sign_in}
+        </section>
+    }
+}
+
+/// A step or version state as a coloured label.
+#[component]
+pub fn StatePill(state: String) -> impl IntoView {
+    let (class, label) = match state.as_str() {
+        "Approved" => ("pill approved", "Approved"),
+        "Rejected" => ("pill rejected", "Rejected"),
+        "PendingManualApproval" => ("pill pending", "Pending approval"),
+        _ => ("pill idle", "Not requested"),
+    };
+    view! { <span class=class data-state=state.clone()>{label}</span> }
+}
+
+#[component]
+pub fn Loading() -> impl IntoView {
+    view! { <p class="muted" aria-busy="true">"Loading…"</p> }
+}

@@ -1,0 +1,13 @@
+//! One module per page; each is a route in [`crate::App`].
+
+mod groups;
+mod not_found;
+mod sign_in;
+mod version;
+mod versions;
+
+pub use groups::GroupsPage;
+pub use not_found::NotFound;
+pub use sign_in::SignInPage;
+pub use version::VersionPage;
+pub use versions::VersionsPage;

@@ -1,0 +1,223 @@
+use crate::components::{ErrorPanel, Loading, StatePill};
+use crate::server_fns::{get_version, Decide};
+use crate::wire::{AppError, DecisionView, StepView, VersionDetail};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+/// The review page: a version's facts, its promotion track and the decision forms.
+/// Deep links from e-mails land here.
+#[component]
+pub fn VersionPage() -> impl IntoView {
+    let params = use_params_map();
+    // Created before the resource so that, without JavaScript, an error the server encoded
+    // into the redirect URL is shown on the page the browser comes back to.
+    let decide = ServerAction::<Decide>::new();
+    let detail = Resource::new(
+        move || {
+            let params = params.read();
+            (
+                params.get("group").unwrap_or_default(),
+                params.get("version").unwrap_or_default(),
+                decide.version().get(),
+            )
+        },
+        |(group, version, _)| async move {
+            match version.parse::<u32>() {
+                Ok(number) => get_version(group, number).await,
+                Err(_) => Err(AppError::NotFound(format!(
+                    "{version:?} is not a version number."
+                ))),
+            }
+        },
+    );
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    Ok(detail) => view! { <VersionReview detail decide/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn VersionReview(detail: VersionDetail, decide: ServerAction<Decide>) -> impl IntoView {
+    let title = format!("{} version {}", detail.group, detail.version);
+    let group_href = format!("/models/{}", detail.group);
+    let group = detail.group.clone();
+    let version = detail.version;
+    view! {
+        <Title text=title.clone()/>
+        <p class="crumbs">
+            <a href="/">"Model groups"</a>
+            " / "
+            <a href=group_href>{detail.group.clone()}</a>
+            " / "
+        </p>
+        <h1>
+            {title} " " <StatePill state=detail.status.clone()/>
+        </h1>
+        <DecisionFeedback decide/>
+        <section class="panel" aria-labelledby="track-heading">
+            <h2 id="track-heading">"Promotion track"</h2>
+            <ol class="track" aria-label="Promotion track">
+                {detail
+                    .track
+                    .into_iter()
+                    .map(|step| view! { <Step step group=group.clone() version decide/> })
+                    .collect_view()}
+            </ol>
+            {detail.why_no_decision.map(|why| view! { <p class="muted why">{why}</p> })}
+        </section>
+        <section class="panel facts" aria-labelledby="facts-heading">
+            <h2 id="facts-heading">"This version"</h2>
+            <dl>
+                <dt>"Registered by"</dt>
+                <dd>
+                    {detail.registered_by} " " <span class="muted">{format!("<{}>", detail.registered_by_email)}</span>
+                </dd>
+                <dt>"Registered"</dt>
+                <dd>{detail.registered_at}</dd>
+                <dt>"Description"</dt>
+                <dd>{detail.description}</dd>
+                <dt>"Image"</dt>
+                <dd>
+                    <code>{detail.image_uri}</code>
+                </dd>
+                <dt>"Model data"</dt>
+                <dd>
+                    <code>{detail.model_data_url}</code>
+                </dd>
+                <dt>"ARN"</dt>
+                <dd>
+                    <code>{detail.arn}</code>
+                </dd>
+            </dl>
+            <h3>"Metrics"</h3>
+            <table class="metrics">
+                <tbody>
+                    {detail
+                        .metrics
+                        .into_iter()
+                        .map(|(name, value)| view! {
+                            <tr>
+                                <th scope="row">{name}</th>
+                                <td>{value}</td>
+                            </tr>
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </section>
+        <section class="panel" aria-labelledby="history-heading">
+            <h2 id="history-heading">"Decisions"</h2>
+            {if detail.history.is_empty() {
+                view! { <p class="muted">"No decisions yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ol class="history">
+                        {detail
+                            .history
+                            .into_iter()
+                            .map(|d| view! { <li><DecisionLine decision=d/></li> })
+                            .collect_view()}
+                    </ol>
+                }
+                    .into_any()
+            }}
+        </section>
+    }
+}
+
+/// The outcome of the last decision submitted from this page.
+#[component]
+fn DecisionFeedback(decide: ServerAction<Decide>) -> impl IntoView {
+    move || {
+        decide.value().get().map(|result| match result {
+            Ok(outcome) => view! {
+                <p class="notice ok" role="status">{outcome.message}</p>
+            }
+            .into_any(),
+            Err(error) => view! {
+                <p class="notice refused" role="alert">{format!("Not recorded: {error}")}</p>
+            }
+            .into_any(),
+        })
+    }
+}
+
+#[component]
+fn Step(step: StepView, group: String, version: u32, decide: ServerAction<Decide>) -> impl IntoView {
+    let env = step.environment.clone();
+    let needs = (step.required_approvals > 1).then(|| {
+        let given = step
+            .decisions
+            .iter()
+            .filter(|d| d.verdict == "approve")
+            .count();
+        view! {
+            <span class="muted">
+                {format!("{given} of {} approvals", step.required_approvals)}
+            </span>
+        }
+    });
+    let form = step.decidable.then(|| {
+        let reason_id = format!("reason-{env}");
+        view! {
+            <ActionForm action=decide>
+                <input type="hidden" name="group" value=group/>
+                <input type="hidden" name="version" value=version/>
+                <input type="hidden" name="environment" value=env.clone()/>
+                <label for=reason_id.clone()>{format!("Reason for {env}")}</label>
+                <textarea
+                    id=reason_id
+                    name="reason"
+                    rows="2"
+                    maxlength="2000"
+                    placeholder="Required to reject; recorded with an approval"
+                ></textarea>
+                <div class="actions">
+                    <button type="submit" name="verdict" value="approve" class="approve">
+                        {format!("Approve {env}")}
+                    </button>
+                    <button type="submit" name="verdict" value="reject" class="reject">
+                        {format!("Reject {env}")}
+                    </button>
+                </div>
+            </ActionForm>
+        }
+    });
+    view! {
+        <li class="step" data-environment=step.environment.clone() data-state=step.state.clone()>
+            <div class="step-head">
+                <strong class="env">{step.environment.clone()}</strong>
+                <StatePill state=step.state.clone()/>
+                {needs}
+            </div>
+            <ul class="step-decisions">
+                {step
+                    .decisions
+                    .into_iter()
+                    .map(|d| view! { <li><DecisionLine decision=d/></li> })
+                    .collect_view()}
+            </ul>
+            {form}
+        </li>
+    }
+}
+
+#[component]
+fn DecisionLine(decision: DecisionView) -> impl IntoView {
+    let verb = if decision.verdict == "approve" { "Approved" } else { "Rejected" };
+    view! {
+        <span class="decision">
+            <span class="verb">{format!("{verb} {} by ", decision.environment)}</span>
+            <span class="by" title=decision.decided_by_email>{decision.decided_by}</span>
+            <span class="muted">{format!(" on {}", decision.decided_at)}</span>
+            {decision.reason.map(|r| view! { <q class="reason">{r}</q> })}
+        </span>
+    }
+}

@@ -1,0 +1,108 @@
+use crate::components::{ErrorPanel, Loading, StatePill};
+use crate::server_fns::list_versions;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+#[component]
+pub fn VersionsPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let versions = Resource::new(
+        move || {
+            let group = params.read().get("group").unwrap_or_default();
+            let page = query
+                .read()
+                .get("page")
+                .and_then(|p| p.parse::<u32>().ok())
+                .unwrap_or(1);
+            (group, page)
+        },
+        |(group, page)| list_versions(group, page),
+    );
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match versions.await {
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    Ok(listing) => {
+                        let group = listing.group.clone();
+                        let pager = (listing.pages > 1)
+                            .then(|| {
+                                let previous = (listing.page > 1)
+                                    .then(|| format!("/models/{group}?page={}", listing.page - 1));
+                                let next = (listing.page < listing.pages)
+                                    .then(|| format!("/models/{group}?page={}", listing.page + 1));
+                                view! {
+                                    <nav class="pager" aria-label="Pages">
+                                        {previous.map(|href| view! { <a href=href rel="prev">"Newer"</a> })}
+                                        <span>{format!("Page {} of {}", listing.page, listing.pages)}</span>
+                                        {next.map(|href| view! { <a href=href rel="next">"Older"</a> })}
+                                    </nav>
+                                }
+                            });
+                        view! {
+                            <Title text=group.clone()/>
+                            <p class="crumbs">
+                                <a href="/">"Model groups"</a>
+                                " / "
+                            </p>
+                            <h1>{group.clone()}</h1>
+                            <p class="muted">{format!("{} versions, newest first", listing.total)}</p>
+                            <table class="list">
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Version"</th>
+                                        <th scope="col">"Status"</th>
+                                        <th scope="col">"Promotion"</th>
+                                        <th scope="col">"Registered by"</th>
+                                        <th scope="col">"Registered"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {listing
+                                        .versions
+                                        .into_iter()
+                                        .map(|v| {
+                                            let href = format!("/models/{group}/versions/{}", v.version);
+                                            view! {
+                                                <tr>
+                                                    <td>
+                                                        <a href=href>{format!("Version {}", v.version)}</a>
+                                                    </td>
+                                                    <td>
+                                                        <StatePill state=v.status/>
+                                                    </td>
+                                                    <td class="mini-track">
+                                                        {v
+                                                            .steps
+                                                            .into_iter()
+                                                            .map(|s| {
+                                                                let title = format!("{}: {}", s.environment, s.state);
+                                                                view! {
+                                                                    <span class="mini-step" title=title>
+                                                                        {s.environment}
+                                                                        " "
+                                                                        <StatePill state=s.state/>
+                                                                    </span>
+                                                                }
+                                                            })
+                                                            .collect_view()}
+                                                    </td>
+                                                    <td>{v.registered_by}</td>
+                                                    <td>{v.registered_at}</td>
+                                                </tr>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </tbody>
+                            </table>
+                            {pager}
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}

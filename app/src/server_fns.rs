@@ -1,0 +1,336 @@
+//! Server functions: each one finds out who is asking, lets the workflow decide, calls the
+//! ports through the domain service, and maps the result to a wire type.
+
+use crate::wire::*;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use crate::wire::*;
+    use countersign_domain::ports::PortError;
+    use countersign_domain::service::{ServiceError, Services, VersionRecord};
+    use countersign_domain::workflow::{self, DecisionRequest};
+    use countersign_domain::*;
+    use leptos::prelude::*;
+    use std::sync::Arc;
+    use time::OffsetDateTime;
+
+    /// Who is asking. The server supplies the implementation (a development sign-in today,
+    /// OpenID Connect later); pages and server functions only see [`Actor`]s.
+    pub trait Authenticator: Send + Sync {
+        fn actor(&self, headers: &http::HeaderMap) -> Option<Actor>;
+        /// The identities offered by the development sign-in; empty when it is off.
+        fn sign_in_choices(&self) -> Vec<SignInChoice>;
+    }
+
+    /// Everything server functions need, provided as Leptos context by the server.
+    #[derive(Clone)]
+    pub struct Portal {
+        pub services: Services,
+        pub authenticator: Arc<dyn Authenticator>,
+    }
+
+    pub fn portal() -> Result<Portal, AppError> {
+        use_context::<Portal>().ok_or_else(|| {
+            tracing::error!("server function called without the Portal context");
+            AppError::Unavailable
+        })
+    }
+
+    pub async fn optional_actor(portal: &Portal) -> Result<Option<Actor>, AppError> {
+        let headers: http::HeaderMap = leptos_axum::extract()
+            .await
+            .map_err(|e| AppError::Transport(e.to_string()))?;
+        Ok(portal.authenticator.actor(&headers))
+    }
+
+    pub async fn actor(portal: &Portal) -> Result<Actor, AppError> {
+        optional_actor(portal)
+            .await?
+            .ok_or(AppError::SignInRequired)
+    }
+
+    pub fn group_name(name: &str) -> Result<GroupName, AppError> {
+        GroupName::parse(name).map_err(|e| AppError::NotFound(e.to_string()))
+    }
+
+    pub fn version_number(number: u32) -> Result<VersionNumber, AppError> {
+        VersionNumber::new(number).map_err(|e| AppError::NotFound(e.to_string()))
+    }
+
+    impl From<ServiceError> for AppError {
+        fn from(error: ServiceError) -> Self {
+            match error {
+                ServiceError::NotFound(message) => AppError::NotFound(message),
+                ServiceError::Invalid(e) => AppError::Invalid(e.to_string()),
+                ServiceError::Refused(refusal) => AppError::Refused(refusal.to_string()),
+                ServiceError::Port(PortError::Conflict) => {
+                    AppError::Conflict(PortError::Conflict.to_string())
+                }
+                ServiceError::Port(e) => {
+                    tracing::error!(error = %e, "store failure");
+                    AppError::Unavailable
+                }
+            }
+        }
+    }
+
+    pub fn display_time(t: OffsetDateTime) -> String {
+        let t = t.to_offset(time::UtcOffset::UTC);
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        )
+    }
+
+    pub fn user_view(policy: &Policy, actor: &Actor) -> UserView {
+        let approves: Vec<&str> = policy
+            .environments()
+            .iter()
+            .filter(|e| policy.is_approver(actor, e))
+            .map(Environment::as_str)
+            .collect();
+        UserView {
+            name: actor.person.name.clone(),
+            email: actor.person.email.clone(),
+            roles: if approves.is_empty() {
+                "viewer".into()
+            } else {
+                format!("approver for {}", approves.join(", "))
+            },
+        }
+    }
+
+    pub fn decision_view(record: &DecisionRecord) -> DecisionView {
+        DecisionView {
+            environment: record.environment.to_string(),
+            verdict: record.verdict.as_str().into(),
+            reason: record.reason.clone(),
+            decided_by: record.decided_by.name.clone(),
+            decided_by_email: record.decided_by.email.clone(),
+            decided_at: display_time(record.decided_at),
+            resulting_state: record.resulting_state.as_str().into(),
+        }
+    }
+
+    pub fn step_badges(policy: &Policy, version: &ModelVersion) -> Vec<StepBadge> {
+        version
+            .steps
+            .in_order(policy.environments())
+            .map(|(env, state)| StepBadge {
+                environment: env.to_string(),
+                state: state.as_str().into(),
+            })
+            .collect()
+    }
+
+    pub fn version_row(policy: &Policy, version: &ModelVersion) -> VersionRow {
+        VersionRow {
+            version: version.version.get(),
+            status: version.approval_status.as_str().into(),
+            registered_by: version.registered_by.name.clone(),
+            registered_at: display_time(version.registered_at),
+            steps: step_badges(policy, version),
+        }
+    }
+
+    pub fn version_detail(policy: &Policy, record: &VersionRecord, actor: &Actor) -> VersionDetail {
+        let version = &record.version;
+        let history = &record.decisions;
+        let decidable: Vec<&Environment> =
+            workflow::decidable_environments(policy, version, history, actor).collect();
+        let track = version
+            .steps
+            .in_order(policy.environments())
+            .map(|(env, state)| StepView {
+                environment: env.to_string(),
+                state: state.as_str().into(),
+                required_approvals: policy.required_approvals(env),
+                decisions: history
+                    .iter()
+                    .filter(|r| &r.environment == env)
+                    .map(decision_view)
+                    .collect(),
+                decidable: decidable.contains(&env),
+            })
+            .collect();
+        let why_no_decision = if decidable.is_empty() {
+            Some(match version.steps.awaiting(policy.environments()) {
+                None => "No step of this version is waiting for a decision.".to_string(),
+                Some(env) => {
+                    let probe = DecisionRequest::new(env.clone(), Verdict::Approve, "");
+                    match workflow::decide(policy, version, history, actor, &probe, String::new(), version.registered_at) {
+                        Err(refusal) => format!("You cannot decide {env}: {refusal}."),
+                        Ok(_) => format!("{env} is waiting for a decision."),
+                    }
+                }
+            })
+        } else {
+            None
+        };
+        VersionDetail {
+            group: version.group.to_string(),
+            version: version.version.get(),
+            arn: version.arn.clone(),
+            status: version.approval_status.as_str().into(),
+            description: version.description.clone(),
+            image_uri: version.image_uri.clone(),
+            model_data_url: version.model_data_url.clone(),
+            metrics: version.metrics.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            registered_by: version.registered_by.name.clone(),
+            registered_by_email: version.registered_by.email.clone(),
+            registered_at: display_time(version.registered_at),
+            track,
+            history: history.iter().map(decision_view).collect(),
+            why_no_decision,
+        }
+    }
+
+    /// Sets the status of the page being rendered on the server (no effect in a server
+    /// function call from the browser, whose status the error encoding sets).
+    pub fn set_page_status(error: &AppError) {
+        if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+            options.set_status(
+                http::StatusCode::from_u16(error.status())
+                    .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
+    }
+}
+
+pub const VERSIONS_PER_PAGE: u32 = 50;
+
+#[server(prefix = "/rpc", endpoint = "current_user")]
+pub async fn current_user() -> Result<Option<UserView>, AppError> {
+    use self::ssr::*;
+    let portal = portal()?;
+    let actor = optional_actor(&portal).await?;
+    Ok(actor.map(|a| user_view(&portal.services.policy, &a)))
+}
+
+#[server(prefix = "/rpc", endpoint = "sign_in_choices")]
+pub async fn sign_in_choices() -> Result<Vec<SignInChoice>, AppError> {
+    use self::ssr::*;
+    Ok(portal()?.authenticator.sign_in_choices())
+}
+
+#[server(prefix = "/rpc", endpoint = "list_groups")]
+pub async fn list_groups() -> Result<Vec<GroupRow>, AppError> {
+    use self::ssr::*;
+    let portal = portal()?;
+    actor(&portal).await?;
+    let groups = portal
+        .services
+        .registry
+        .list_groups()
+        .await
+        .map_err(countersign_domain::service::ServiceError::from)?;
+    Ok(groups
+        .into_iter()
+        .map(|g| GroupRow {
+            name: g.group.to_string(),
+            version_count: g.version_count,
+            latest_version: g.latest_version.map(|v| v.get()),
+            latest_registered_at: g.latest_registered_at.map(display_time),
+        })
+        .collect())
+}
+
+#[server(prefix = "/rpc", endpoint = "list_versions")]
+pub async fn list_versions(group: String, page: u32) -> Result<VersionsPage, AppError> {
+    use self::ssr::*;
+    use countersign_domain::PageRequest;
+    let portal = portal()?;
+    actor(&portal).await?;
+    let group = group_name(&group)?;
+    let page = page.max(1);
+    let listed = portal
+        .services
+        .registry
+        .list_versions(
+            &group,
+            PageRequest {
+                offset: u64::from(page - 1) * u64::from(VERSIONS_PER_PAGE),
+                limit: VERSIONS_PER_PAGE,
+            },
+        )
+        .await
+        .map_err(countersign_domain::service::ServiceError::from)?;
+    if listed.total == 0 {
+        return Err(AppError::NotFound(format!(
+            "There is no model group named {group}."
+        )));
+    }
+    let policy = &portal.services.policy;
+    Ok(VersionsPage {
+        group: group.to_string(),
+        versions: listed.items.iter().map(|v| version_row(policy, v)).collect(),
+        page,
+        pages: listed.total.div_ceil(u64::from(VERSIONS_PER_PAGE)) as u32,
+        total: listed.total,
+    })
+}
+
+#[server(prefix = "/rpc", endpoint = "version_detail")]
+pub async fn get_version(group: String, version: u32) -> Result<VersionDetail, AppError> {
+    use self::ssr::*;
+    let portal = portal()?;
+    let actor = actor(&portal).await?;
+    let record = portal
+        .services
+        .version_record(&group_name(&group)?, version_number(version)?)
+        .await?;
+    Ok(version_detail(&portal.services.policy, &record, &actor))
+}
+
+#[server(prefix = "/rpc", endpoint = "decide")]
+pub async fn decide(
+    group: String,
+    version: u32,
+    environment: String,
+    verdict: String,
+    reason: String,
+) -> Result<DecisionOutcome, AppError> {
+    use self::ssr::*;
+    use countersign_domain::workflow::DecisionRequest;
+    use countersign_domain::Verdict;
+    let portal = portal()?;
+    let actor = actor(&portal).await?;
+    let environment = portal
+        .services
+        .environment(&environment)
+        .map_err(AppError::from)?;
+    let verdict = Verdict::parse(&verdict)
+        .ok_or_else(|| AppError::Invalid(format!("{verdict:?} is not a decision; choose approve or reject")))?;
+    let request = DecisionRequest::new(environment, verdict, &reason);
+    let effect = portal
+        .services
+        .decide(&actor, &group_name(&group)?, version_number(version)?, &request)
+        .await?;
+    let record = &effect.record;
+    tracing::info!(
+        group = %record.group, version = %record.version, environment = %record.environment,
+        verdict = record.verdict.as_str(), subject = %record.decided_by.subject,
+        "decision taken"
+    );
+    let message = match (record.verdict, record.resulting_state) {
+        (Verdict::Reject, _) => format!("You rejected {} for {}.", record.version, record.environment),
+        (Verdict::Approve, countersign_domain::StepState::Approved) => format!(
+            "You approved version {} for {}; it is now live there.",
+            record.version, record.environment
+        ),
+        (Verdict::Approve, _) => format!(
+            "Your approval of {} is recorded; it needs another approver.",
+            record.environment
+        ),
+    };
+    Ok(DecisionOutcome {
+        environment: record.environment.to_string(),
+        resulting_state: record.resulting_state.as_str().into(),
+        message,
+    })
+}

@@ -1,0 +1,149 @@
+//! What crosses the network between the portal's server and browser. These are a
+//! compatibility promise, so they are separate from the domain types and carry only what a
+//! page shows, already formatted.
+
+use serde::{Deserialize, Serialize};
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+
+/// Every error a server function can return, with a message written for the person reading
+/// the page. Internals are logged on the server, never sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Sign in to continue.")]
+    SignInRequired,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// The workflow refused a decision; the message says why.
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("Countersign cannot reach its store right now; try again in a moment.")]
+    Unavailable,
+    #[error("The request did not reach the server intact: {0}")]
+    Transport(String),
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}
+
+impl AppError {
+    /// The HTTP status a page showing this error is served with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::SignInRequired => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound(_) => 404,
+            AppError::Refused(_) | AppError::Conflict(_) => 409,
+            AppError::Invalid(_) => 400,
+            AppError::Unavailable => 503,
+            AppError::Transport(_) => 400,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserView {
+    pub name: String,
+    pub email: String,
+    pub roles: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignInChoice {
+    pub subject: String,
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupRow {
+    pub name: String,
+    pub version_count: u64,
+    pub latest_version: Option<u32>,
+    pub latest_registered_at: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepBadge {
+    pub environment: String,
+    pub state: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VersionRow {
+    pub version: u32,
+    pub status: String,
+    pub registered_by: String,
+    pub registered_at: String,
+    pub steps: Vec<StepBadge>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VersionsPage {
+    pub group: String,
+    pub versions: Vec<VersionRow>,
+    pub page: u32,
+    pub pages: u32,
+    pub total: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecisionView {
+    pub environment: String,
+    pub verdict: String,
+    pub reason: Option<String>,
+    pub decided_by: String,
+    pub decided_by_email: String,
+    pub decided_at: String,
+    pub resulting_state: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepView {
+    pub environment: String,
+    pub state: String,
+    pub required_approvals: u8,
+    /// Approvals given so far in this step's current round, or the one that decided it.
+    pub decisions: Vec<DecisionView>,
+    /// Whether the signed-in person may decide this step now.
+    pub decidable: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VersionDetail {
+    pub group: String,
+    pub version: u32,
+    pub arn: String,
+    pub status: String,
+    pub description: String,
+    pub image_uri: String,
+    pub model_data_url: String,
+    pub metrics: Vec<(String, f64)>,
+    pub registered_by: String,
+    pub registered_by_email: String,
+    pub registered_at: String,
+    pub track: Vec<StepView>,
+    /// Every decision on this version, oldest first.
+    pub history: Vec<DecisionView>,
+    /// Why the signed-in person cannot decide anything, when that is the case.
+    pub why_no_decision: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecisionOutcome {
+    pub environment: String,
+    pub resulting_state: String,
+    pub message: String,
+}

@@ -1,0 +1,294 @@
+//! The pipeline HTTP API under `/api/v1`: JSON in and out. Every error is JSON with a
+//! stable `code` and a human `message`; bad input is a 4xx, never a 500.
+
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use countersign_domain::ports::PortError;
+use countersign_domain::service::{ServiceError, Services};
+use countersign_domain::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use time::format_description::well_known::Rfc3339;
+
+/// Limits what a pipeline may send; a registration is a few hundred bytes.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub services: Services,
+    pub public_url: String,
+}
+
+/// The API's routes, to be nested under `/api/v1`.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/models/{group}/versions", post(register))
+        .route("/models/{group}/environments/{environment}", get(resolve))
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            code: self.code,
+            message: &self.message,
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
+            ServiceError::Invalid(e) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", e.to_string())
+            }
+            ServiceError::Refused(r) => ApiError::new(StatusCode::CONFLICT, "refused", r.to_string()),
+            ServiceError::Port(PortError::Conflict) => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                PortError::Conflict.to_string(),
+            ),
+            ServiceError::Port(e) => {
+                tracing::error!(error = %e, "store failure in the pipeline API");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the store is unavailable; retry later",
+                )
+            }
+        }
+    }
+}
+
+impl From<InvalidInput> for ApiError {
+    fn from(error: InvalidInput) -> Self {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", error.to_string())
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let code = match rejection {
+            JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
+            JsonRejection::JsonSyntaxError(_) => "malformed_json",
+            JsonRejection::JsonDataError(_) => "invalid_input",
+            _ => "bad_request",
+        };
+        ApiError::new(rejection.status(), code, rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_path", rejection.body_text())
+    }
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_such_route",
+        "there is no API route at this path; see the README's section for pipelines",
+    )
+}
+
+async fn wrong_method() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this API route does not accept that method",
+    )
+}
+
+fn group_name(text: &str) -> Result<GroupName, ApiError> {
+    GroupName::parse(text)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_group", e.to_string()))
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&Rfc3339).expect("UTC timestamps format")
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonBody {
+    subject: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterBody {
+    image_uri: String,
+    #[serde(default)]
+    model_data_url: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    metrics: BTreeMap<String, f64>,
+    registered_by: PersonBody,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub struct PersonJson {
+    pub subject: String,
+    pub name: String,
+    pub email: String,
+}
+
+impl From<&Person> for PersonJson {
+    fn from(p: &Person) -> Self {
+        Self {
+            subject: p.subject.clone(),
+            name: p.name.clone(),
+            email: p.email.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub struct VersionJson {
+    pub model_package_group: String,
+    pub model_package_version: u32,
+    pub model_package_arn: String,
+    pub approval_status: String,
+    pub environments: BTreeMap<String, String>,
+    pub image_uri: String,
+    pub model_data_url: String,
+    pub description: String,
+    pub metrics: BTreeMap<String, f64>,
+    pub registered_by: PersonJson,
+    pub registered_at: String,
+    pub review_url: String,
+}
+
+/// The model live in an environment: the same JSON the parameter store holds.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub struct DeploymentJson {
+    pub model_package_group: String,
+    pub model_package_version: u32,
+    pub model_package_arn: String,
+    pub environment: String,
+    pub image_uri: String,
+    pub model_data_url: String,
+    pub approved_by: PersonJson,
+    pub approved_at: String,
+    pub decision_id: String,
+}
+
+impl From<&Deployment> for DeploymentJson {
+    fn from(d: &Deployment) -> Self {
+        Self {
+            model_package_group: d.group.to_string(),
+            model_package_version: d.version.get(),
+            model_package_arn: d.arn.clone(),
+            environment: d.environment.to_string(),
+            image_uri: d.image_uri.clone(),
+            model_data_url: d.model_data_url.clone(),
+            approved_by: (&d.approved_by).into(),
+            approved_at: rfc3339(d.approved_at),
+            decision_id: d.decision_id.clone(),
+        }
+    }
+}
+
+/// `POST /api/v1/models/{group}/versions`: what a training pipeline calls to register.
+async fn register(
+    State(state): State<ApiState>,
+    group: Result<Path<String>, PathRejection>,
+    body: Result<Json<RegisterBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<VersionJson>), ApiError> {
+    let Path(group) = group?;
+    let group = group_name(&group)?;
+    let Json(body) = body?;
+    let registration = Registration::new(
+        group,
+        &body.image_uri,
+        &body.model_data_url,
+        &body.description,
+        body.metrics,
+        Person {
+            subject: body.registered_by.subject.trim().to_owned(),
+            name: body.registered_by.name.trim().to_owned(),
+            email: body.registered_by.email.trim().to_owned(),
+        },
+    )?;
+    let version = state.services.register(registration).await?;
+    tracing::info!(group = %version.group, version = %version.version, "version registered");
+    Ok((
+        StatusCode::CREATED,
+        Json(version_json(&state.services, &state.public_url, &version)),
+    ))
+}
+
+pub fn version_json(services: &Services, public_url: &str, version: &ModelVersion) -> VersionJson {
+    VersionJson {
+        model_package_group: version.group.to_string(),
+        model_package_version: version.version.get(),
+        model_package_arn: version.arn.clone(),
+        approval_status: version.approval_status.as_str().into(),
+        environments: version
+            .steps
+            .in_order(services.policy.environments())
+            .map(|(env, s)| (env.to_string(), s.as_str().to_owned()))
+            .collect(),
+        image_uri: version.image_uri.clone(),
+        model_data_url: version.model_data_url.clone(),
+        description: version.description.clone(),
+        metrics: version.metrics.clone(),
+        registered_by: (&version.registered_by).into(),
+        registered_at: rfc3339(version.registered_at),
+        review_url: format!(
+            "{public_url}/models/{}/versions/{}",
+            version.group, version.version
+        ),
+    }
+}
+
+/// `GET /api/v1/models/{group}/environments/{environment}`: what an inference pipeline calls
+/// to find its model.
+async fn resolve(
+    State(state): State<ApiState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Json<DeploymentJson>, ApiError> {
+    let Path((group, environment)) = path?;
+    let group = group_name(&group)?;
+    let environment = state.services.environment(&environment)?;
+    let deployment = state.services.resolve(&group, &environment).await?;
+    Ok(Json((&deployment).into()))
+}

@@ -1,0 +1,298 @@
+//! Configuration, loaded once at start-up: defaults, then an optional TOML file
+//! (`COUNTERSIGN_CONFIG`, default `countersign.toml` when it exists), then environment
+//! variables named `COUNTERSIGN_*`. A wrong value stops start-up with a message naming the
+//! setting and what it accepts.
+
+use countersign_domain::{Environments, Policy};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::Value;
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+struct RawConfig {
+    config: Option<PathBuf>,
+    backend: String,
+    database: PathBuf,
+    listen: SocketAddr,
+    public_url: String,
+    environments: String,
+    approver_group: String,
+    self_approval: String,
+    session_key: Option<String>,
+    session_hours: u32,
+    dev_sign_in: bool,
+    oidc_issuer: Option<String>,
+    demo_data: bool,
+    site_root: Option<String>,
+    log: String,
+    /// Per-environment settings whose names depend on the configured environments
+    /// (`APPROVERS_<ENV>`, `REQUIRED_APPROVALS_<ENV>`), and anything misspelt.
+    #[serde(flatten)]
+    per_environment: BTreeMap<String, Value>,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        Self {
+            config: None,
+            backend: "local".into(),
+            database: "countersign.db".into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            public_url: "http://127.0.0.1:3000".into(),
+            environments: "dev,test,uat,prod".into(),
+            approver_group: "approvers".into(),
+            self_approval: String::new(),
+            session_key: None,
+            session_hours: 12,
+            dev_sign_in: true,
+            oidc_issuer: None,
+            demo_data: false,
+            site_root: None,
+            log: "info,countersign=info".into(),
+            per_environment: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Local,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub backend: Backend,
+    pub database: PathBuf,
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub policy: Policy,
+    /// Base64 of at least 64 bytes; generated and kept in the store when absent.
+    pub session_key: Option<String>,
+    pub session_hours: u32,
+    pub dev_sign_in: bool,
+    pub demo_data: bool,
+    pub site_root: Option<String>,
+    pub log: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(String);
+
+fn setting_error(key: &str, message: impl std::fmt::Display) -> ConfigError {
+    ConfigError(format!("COUNTERSIGN_{} {message}", key.to_uppercase()))
+}
+
+fn comma_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn value_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(_, s) => Some(s.clone()),
+        Value::Num(_, n) => n.to_u128().map(|n| n.to_string()),
+        _ => None,
+    }
+}
+
+impl Config {
+    /// Loads from the process environment (and the file it names).
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::from_figment(Figment::new().merge(Env::prefixed("COUNTERSIGN_")))
+    }
+
+    /// Loads from explicit variables, for tests.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, ConfigError> {
+        // Parsed as the environment provider parses variables ("false" is a boolean).
+        let map: BTreeMap<String, Value> = pairs
+            .into_iter()
+            .map(|(k, v)| {
+                let value = v.parse().unwrap_or_else(|_| Value::from(v.to_owned()));
+                (k.to_lowercase(), value)
+            })
+            .collect();
+        Self::from_figment(Figment::from(Serialized::defaults(map)))
+    }
+
+    fn from_figment(overrides: Figment) -> Result<Self, ConfigError> {
+        let file: Option<PathBuf> = overrides.extract_inner("config").ok();
+        let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
+        match &file {
+            Some(path) if !path.exists() => {
+                return Err(setting_error(
+                    "config",
+                    format!("names {}, which does not exist", path.display()),
+                ))
+            }
+            Some(path) => figment = figment.merge(Toml::file(path)),
+            None => figment = figment.merge(Toml::file("countersign.toml")),
+        }
+        let raw: RawConfig = figment
+            .merge(overrides)
+            .extract()
+            .map_err(|e| ConfigError(e.to_string()))?;
+        Self::validate(raw)
+    }
+
+    fn validate(raw: RawConfig) -> Result<Self, ConfigError> {
+        let backend = match raw.backend.as_str() {
+            "local" => Backend::Local,
+            "aws" => {
+                return Err(setting_error(
+                    "backend",
+                    "is aws, which this build does not offer yet; allowed: local",
+                ))
+            }
+            other => {
+                return Err(setting_error(
+                    "backend",
+                    format!("is {other:?}; allowed: local, aws"),
+                ))
+            }
+        };
+        let environments = Environments::parse_list(&raw.environments)
+            .map_err(|e| setting_error("environments", format!("is not valid: {e}")))?;
+        let mut policy = Policy::new(environments.clone(), raw.approver_group.trim());
+        for name in comma_list(&raw.self_approval) {
+            policy = policy
+                .allowing_self_approval(&name)
+                .map_err(|e| setting_error("self_approval", e))?;
+        }
+        for (key, value) in &raw.per_environment {
+            let text = value_text(value)
+                .ok_or_else(|| setting_error(key, "must be a text or a whole number"))?;
+            if let Some(env) = key.strip_prefix("approvers_") {
+                let env = env.replace('_', "-");
+                policy = policy
+                    .with_approver_groups(&env, comma_list(&text))
+                    .map_err(|e| setting_error(key, e))?;
+            } else if let Some(env) = key.strip_prefix("required_approvals_") {
+                let env = env.replace('_', "-");
+                let count: u8 = text
+                    .parse()
+                    .map_err(|_| setting_error(key, format!("is {text:?}; use a number from 1 to 10")))?;
+                policy = policy
+                    .with_required_approvals(&env, count)
+                    .map_err(|e| setting_error(key, e))?;
+            } else {
+                return Err(setting_error(key, "is not a setting Countersign knows (see the configuration table in the README)"));
+            }
+        }
+        if !(raw.public_url.starts_with("http://") || raw.public_url.starts_with("https://")) {
+            return Err(setting_error("public_url", format!("is {:?}; use an http:// or https:// URL", raw.public_url)));
+        }
+        if !(1..=720).contains(&raw.session_hours) {
+            return Err(setting_error("session_hours", "must be from 1 to 720"));
+        }
+        if raw.dev_sign_in {
+            if !raw.listen.ip().is_loopback() {
+                return Err(setting_error(
+                    "dev_sign_in",
+                    format!(
+                        "is on, but COUNTERSIGN_LISTEN is {}: the development sign-in lets anyone choose any identity, so it only runs on a loopback address. Listen on 127.0.0.1, or set COUNTERSIGN_DEV_SIGN_IN=false and configure SSO.",
+                        raw.listen
+                    ),
+                ));
+            }
+            if raw.oidc_issuer.is_some() {
+                return Err(setting_error(
+                    "dev_sign_in",
+                    "is on, but COUNTERSIGN_OIDC_ISSUER is set: with a real identity provider the development sign-in is off. Set COUNTERSIGN_DEV_SIGN_IN=false.",
+                ));
+            }
+        } else if raw.oidc_issuer.is_some() {
+            return Err(setting_error(
+                "oidc_issuer",
+                "is set, but OpenID Connect sign-in is not in this build yet; nobody could sign in",
+            ));
+        }
+        Ok(Self {
+            backend,
+            database: raw.database,
+            listen: raw.listen,
+            public_url: raw.public_url.trim_end_matches('/').to_owned(),
+            policy,
+            session_key: raw.session_key,
+            session_hours: raw.session_hours,
+            dev_sign_in: raw.dev_sign_in,
+            demo_data: raw.demo_data,
+            site_root: raw.site_root,
+            log: raw.log,
+        })
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(pairs: &[(&str, &str)]) -> String {
+        Config::from_pairs(pairs.iter().copied()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults_serve_the_embedded_store_on_loopback() {
+        let config = Config::from_pairs([]).unwrap();
+        assert_eq!(config.backend, Backend::Local);
+        assert_eq!(config.listen.to_string(), "127.0.0.1:3000");
+        assert!(config.dev_sign_in);
+        let names: Vec<_> = config.policy.environments().iter().map(|e| e.to_string()).collect();
+        assert_eq!(names, ["dev", "test", "uat", "prod"]);
+    }
+
+    #[test]
+    fn per_environment_settings_shape_the_policy() {
+        let config = Config::from_pairs([
+            ("ENVIRONMENTS", "dev,pre-prod,prod"),
+            ("REQUIRED_APPROVALS_PROD", "2"),
+            ("APPROVERS_PRE_PROD", "release-managers, sre"),
+            ("SELF_APPROVAL", "dev"),
+        ])
+        .unwrap();
+        let policy = &config.policy;
+        let envs = policy.environments();
+        let prod = envs.find("prod").unwrap();
+        let pre_prod = envs.find("pre-prod").unwrap();
+        assert_eq!(policy.required_approvals(prod), 2);
+        assert_eq!(
+            policy.approver_groups(pre_prod).collect::<Vec<_>>(),
+            ["release-managers", "sre"]
+        );
+        assert!(policy.self_approval_allowed(envs.first()));
+    }
+
+    #[test]
+    fn wrong_values_name_the_setting_and_what_is_allowed() {
+        assert!(error(&[("BACKEND", "s3")]).contains("COUNTERSIGN_BACKEND"));
+        assert!(error(&[("BACKEND", "s3")]).contains("allowed: local"));
+        assert!(error(&[("ENVIRONMENTS", "dev,Prod")]).contains("COUNTERSIGN_ENVIRONMENTS"));
+        assert!(error(&[("REQUIRED_APPROVALS_PROD", "many")]).contains("COUNTERSIGN_REQUIRED_APPROVALS_PROD"));
+        assert!(error(&[("APPROVERS_STAGING", "x")]).contains("dev,test,uat,prod"));
+        assert!(error(&[("PUBLIC_URL", "example.com")]).contains("COUNTERSIGN_PUBLIC_URL"));
+        assert!(error(&[("LISTEN", "nowhere")]).contains("listen"));
+        assert!(error(&[("SELF_APROVAL", "dev")]).contains("COUNTERSIGN_SELF_APROVAL is not a setting"));
+    }
+
+    #[test]
+    fn development_sign_in_only_runs_on_loopback_without_an_issuer() {
+        let message = error(&[("LISTEN", "0.0.0.0:3000")]);
+        assert!(message.contains("COUNTERSIGN_DEV_SIGN_IN") && message.contains("loopback"), "{message}");
+        let message = error(&[("OIDC_ISSUER", "https://login.example.com")]);
+        assert!(message.contains("COUNTERSIGN_OIDC_ISSUER"), "{message}");
+        assert!(Config::from_pairs([("LISTEN", "0.0.0.0:3000"), ("DEV_SIGN_IN", "false")]).is_ok());
+    }
+}

@@ -1,0 +1,9 @@
+//! The Countersign server: configuration, the choice of adapters, the axum router (portal
+//! pages, server functions, the pipeline API, sign-in routes) and the CLI's commands. This
+//! is the only crate that knows every adapter.
+
+pub mod api;
+pub mod config;
+pub mod demo;
+pub mod session;
+pub mod wiring;

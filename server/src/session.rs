@@ -1,0 +1,269 @@
+//! Sessions and the development sign-in.
+//!
+//! A session is an encrypted, authenticated cookie (axum-extra's private cookie jar) holding
+//! the person and their groups, never a token. Any replica with the same key reads it, and
+//! it survives restarts, so the server keeps no session state. The key comes from
+//! `COUNTERSIGN_SESSION_KEY`, or is generated once and kept in the store.
+
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, Key, PrivateCookieJar, SameSite};
+use base64::Engine;
+use countersign_app::server_fns::ssr::Authenticator;
+use countersign_app::wire::SignInChoice;
+use countersign_domain::{Actor, Person};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+pub const SESSION_COOKIE: &str = "countersign_session";
+
+/// What the session cookie holds (encrypted).
+#[derive(Serialize, Deserialize)]
+struct SessionClaims {
+    sub: String,
+    name: String,
+    email: String,
+    groups: BTreeSet<String>,
+    /// Unix seconds.
+    exp: i64,
+}
+
+/// A demo identity of the development sign-in.
+#[derive(Clone, Debug)]
+pub struct DemoIdentity {
+    pub actor: Actor,
+    pub description: &'static str,
+}
+
+fn demo(subject: &str, name: &str, groups: &[&str], description: &'static str) -> DemoIdentity {
+    DemoIdentity {
+        actor: Actor {
+            person: Person {
+                subject: subject.into(),
+                name: name.into(),
+                email: format!("{subject}@example.com"),
+            },
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        },
+        description,
+    }
+}
+
+/// Two approvers and a data scientist, members of the default approver group.
+pub fn demo_identities(approver_group: &str) -> Vec<DemoIdentity> {
+    vec![
+        demo("alice", "Alice Approver", &[approver_group], "approver"),
+        demo("bob", "Bob Reviewer", &[approver_group], "second approver"),
+        demo("dana", "Dana Scientist", &["data-scientists"], "data scientist; registers models"),
+    ]
+}
+
+#[derive(Clone)]
+pub struct Sessions {
+    key: Key,
+    lifetime: Duration,
+    secure: bool,
+    dev_identities: Arc<Vec<DemoIdentity>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("COUNTERSIGN_SESSION_KEY must be base64 of at least 64 random bytes (e.g. `openssl rand -base64 64`)")]
+pub struct BadSessionKey;
+
+impl Sessions {
+    pub fn new(
+        key_base64: &str,
+        lifetime_hours: u32,
+        secure: bool,
+        dev_identities: Vec<DemoIdentity>,
+    ) -> Result<Self, BadSessionKey> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(key_base64.trim())
+            .map_err(|_| BadSessionKey)?;
+        let key = Key::try_from(bytes.as_slice()).map_err(|_| BadSessionKey)?;
+        Ok(Self {
+            key,
+            lifetime: Duration::hours(i64::from(lifetime_hours)),
+            secure,
+            dev_identities: Arc::new(dev_identities),
+        })
+    }
+
+    pub fn generate_key() -> String {
+        base64::engine::general_purpose::STANDARD.encode(Key::generate().master())
+    }
+
+    fn cookie_jar(&self, headers: &HeaderMap) -> PrivateCookieJar {
+        PrivateCookieJar::from_headers(headers, self.key.clone())
+    }
+
+    fn session_cookie(&self, value: String, max_age: Duration) -> Cookie<'static> {
+        Cookie::build((SESSION_COOKIE, value))
+            .path("/")
+            .http_only(true)
+            // Lax, not Strict: Strict would drop the session on the way back from an
+            // identity provider or when following a link from an e-mail.
+            .same_site(SameSite::Lax)
+            .secure(self.secure)
+            .max_age(max_age)
+            .build()
+    }
+
+    /// A jar that sets a session for `actor`.
+    fn start(&self, headers: &HeaderMap, actor: &Actor) -> PrivateCookieJar {
+        let claims = SessionClaims {
+            sub: actor.person.subject.clone(),
+            name: actor.person.name.clone(),
+            email: actor.person.email.clone(),
+            groups: actor.groups.clone(),
+            exp: (OffsetDateTime::now_utc() + self.lifetime).unix_timestamp(),
+        };
+        let value = serde_json::to_string(&claims).expect("claims serialize");
+        self.cookie_jar(headers)
+            .add(self.session_cookie(value, self.lifetime))
+    }
+
+    fn end(&self, headers: &HeaderMap) -> PrivateCookieJar {
+        self.cookie_jar(headers)
+            .remove(self.session_cookie(String::new(), Duration::ZERO))
+    }
+}
+
+impl Authenticator for Sessions {
+    fn actor(&self, headers: &HeaderMap) -> Option<Actor> {
+        let cookie = self.cookie_jar(headers).get(SESSION_COOKIE)?;
+        let claims: SessionClaims = serde_json::from_str(cookie.value()).ok()?;
+        if claims.exp <= OffsetDateTime::now_utc().unix_timestamp() {
+            return None;
+        }
+        Some(Actor {
+            person: Person {
+                subject: claims.sub,
+                name: claims.name,
+                email: claims.email,
+            },
+            groups: claims.groups,
+        })
+    }
+
+    fn sign_in_choices(&self) -> Vec<SignInChoice> {
+        self.dev_identities
+            .iter()
+            .map(|d| SignInChoice {
+                subject: d.actor.person.subject.clone(),
+                name: d.actor.person.name.clone(),
+                description: d.description.to_owned(),
+            })
+            .collect()
+    }
+}
+
+/// Only a same-site path is a place to return to; anything else (another host, a scheme,
+/// `//host`, a backslash trick) returns home, so sign-in is never an open redirect.
+pub fn safe_return_path(candidate: &str) -> &str {
+    let is_local_path = candidate.starts_with('/')
+        && !candidate.starts_with("//")
+        && !candidate.starts_with("/\\")
+        && !candidate.contains(['\\', '\r', '\n', '\t'])
+        && !candidate.contains("://");
+    if is_local_path {
+        candidate
+    } else {
+        "/"
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DevSignIn {
+    subject: String,
+    #[serde(default)]
+    return_to: String,
+}
+
+/// `POST /auth/dev/sign-in`: starts a session for one of the demo identities.
+pub async fn dev_sign_in(
+    State(sessions): State<Sessions>,
+    headers: HeaderMap,
+    Form(form): Form<DevSignIn>,
+) -> Response {
+    let Some(identity) = sessions
+        .dev_identities
+        .iter()
+        .find(|d| d.actor.person.subject == form.subject)
+    else {
+        return (StatusCode::NOT_FOUND, "no such development identity").into_response();
+    };
+    tracing::info!(subject = %identity.actor.person.subject, "development sign-in");
+    let jar = sessions.start(&headers, &identity.actor);
+    (jar, Redirect::to(safe_return_path(&form.return_to))).into_response()
+}
+
+/// `POST /auth/sign-out`.
+pub async fn sign_out(State(sessions): State<Sessions>, headers: HeaderMap) -> Response {
+    (sessions.end(&headers), Redirect::to("/")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_same_site_paths_are_return_targets() {
+        for good in ["/", "/models/churn/versions/3?environment=dev"] {
+            assert_eq!(safe_return_path(good), good);
+        }
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/x",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "",
+            "/x\r\nSet-Cookie: a=b",
+            "/redirect?to=http://evil",
+        ] {
+            assert_eq!(safe_return_path(bad), "/", "{bad:?} accepted");
+        }
+    }
+
+    fn sessions() -> Sessions {
+        Sessions::new(&Sessions::generate_key(), 1, false, demo_identities("approvers")).unwrap()
+    }
+
+    fn cookie_header(jar: PrivateCookieJar) -> HeaderMap {
+        let response = jar.into_response();
+        let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
+        let pair = set_cookie.split(';').next().unwrap().to_owned();
+        let mut headers = HeaderMap::new();
+        headers.insert("cookie", pair.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn a_session_round_trips_and_another_key_cannot_read_it() {
+        let sessions = sessions();
+        let alice = demo_identities("approvers").remove(0).actor;
+        let headers = cookie_header(sessions.start(&HeaderMap::new(), &alice));
+        assert_eq!(sessions.actor(&headers), Some(alice));
+        assert_eq!(self::sessions().actor(&headers), None, "a different key reads nothing");
+    }
+
+    #[test]
+    fn the_cookie_is_http_only_lax_and_holds_no_readable_claims() {
+        let sessions = sessions();
+        let alice = demo_identities("approvers").remove(0).actor;
+        let response = sessions.start(&HeaderMap::new(), &alice).into_response();
+        let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
+        assert!(set_cookie.contains("HttpOnly"));
+        assert!(set_cookie.contains("SameSite=Lax"));
+        assert!(!set_cookie.contains("alice"), "claims are encrypted: {set_cookie}");
+    }
+
+    #[test]
+    fn short_or_malformed_keys_are_refused() {
+        assert!(Sessions::new("c2hvcnQ=", 1, false, vec![]).is_err());
+        assert!(Sessions::new("not base64!", 1, false, vec![]).is_err());
+    }
+}

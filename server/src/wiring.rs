@@ -1,0 +1,119 @@
+//! Building the running system from configuration.
+
+use crate::api::{self, ApiState};
+use crate::config::{Backend, Config};
+use crate::session::{self, Sessions};
+use axum::routing::{get, post};
+use axum::Router;
+use countersign_app::server_fns::ssr::Portal;
+use countersign_app::{shell, App};
+use countersign_domain::ports::{IdGenerator, SystemClock};
+use countersign_domain::service::Services;
+use countersign_local_store::LocalStore;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::sync::Arc;
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::TraceLayer;
+
+struct RandomIds;
+
+impl IdGenerator for RandomIds {
+    fn new_id(&self) -> String {
+        uuid::Uuid::new_v4().to_string()
+    }
+}
+
+/// The opened backend: the domain services and what the server keeps beside them.
+pub struct Backing {
+    pub services: Services,
+    pub local_store: LocalStore,
+}
+
+pub fn open_backend(config: &Config) -> Result<Backing, String> {
+    match config.backend {
+        Backend::Local => {
+            let store = LocalStore::open(&config.database).map_err(|e| {
+                format!("{e} (COUNTERSIGN_DATABASE is {})", config.database.display())
+            })?;
+            let shared = Arc::new(store.clone());
+            Ok(Backing {
+                services: Services {
+                    policy: Arc::new(config.policy.clone()),
+                    registry: shared.clone(),
+                    parameters: shared.clone(),
+                    audit: shared.clone(),
+                    committer: shared,
+                    clock: Arc::new(SystemClock),
+                    ids: Arc::new(RandomIds),
+                },
+                local_store: store,
+            })
+        }
+    }
+}
+
+pub fn sessions(config: &Config, backing: &Backing) -> Result<Sessions, String> {
+    let key = match &config.session_key {
+        Some(key) => key.clone(),
+        None => backing
+            .local_store
+            .setting_or_insert("session_key", Sessions::generate_key)
+            .map_err(|e| format!("cannot keep a session key in the store: {e}"))?,
+    };
+    let identities = if config.dev_sign_in {
+        let approver_group = config
+            .policy
+            .approver_groups(config.policy.environments().first())
+            .next()
+            .unwrap_or("approvers")
+            .to_owned();
+        session::demo_identities(&approver_group)
+    } else {
+        Vec::new()
+    };
+    Sessions::new(&key, config.session_hours, config.secure_cookies(), identities)
+        .map_err(|e| e.to_string())
+}
+
+pub fn leptos_options(config: &Config) -> Result<LeptosOptions, String> {
+    let mut options = get_configuration(None)
+        .map_err(|e| format!("Leptos configuration: {e}"))?
+        .leptos_options;
+    options.site_addr = config.listen;
+    if let Some(root) = &config.site_root {
+        options.site_root = root.as_str().into();
+    }
+    Ok(options)
+}
+
+/// The whole HTTP surface.
+pub fn router(config: &Config, services: Services, sessions: Sessions, options: LeptosOptions) -> Router {
+    let portal = Portal {
+        services: services.clone(),
+        authenticator: Arc::new(sessions.clone()),
+    };
+    let provide_portal = move || provide_context(portal.clone());
+    let routes = generate_route_list(App);
+    let api = api::router(ApiState {
+        services,
+        public_url: config.public_url.clone(),
+    });
+
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/auth/dev/sign-in", post(session::dev_sign_in).with_state(sessions.clone()))
+        .route("/auth/sign-out", post(session::sign_out).with_state(sessions))
+        .leptos_routes_with_context(&options, routes, provide_portal.clone(), {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            provide_portal,
+            shell,
+        ))
+        .with_state(options)
+        .nest("/api/v1", api)
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+}

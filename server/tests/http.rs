@@ -1,0 +1,375 @@
+//! The whole HTTP surface of a server on a fresh store, driven request by request: the
+//! pipeline API, the development sign-in, server functions and server-rendered pages.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use countersign_server::config::Config;
+use countersign_server::wiring;
+use http_body_util::BodyExt;
+use leptos::config::LeptosOptions;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+struct TestApp {
+    router: Router,
+    _dir: tempfile::TempDir,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+impl TestApp {
+    fn new(extra: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("countersign.db");
+        let mut pairs = vec![("DATABASE", database.to_str().unwrap())];
+        pairs.extend_from_slice(extra);
+        let config = Config::from_pairs(pairs).unwrap();
+        let backing = wiring::open_backend(&config).unwrap();
+        let sessions = wiring::sessions(&config, &backing).unwrap();
+        let options = LeptosOptions::builder()
+            .output_name("countersign")
+            .site_root("target/site")
+            .build();
+        let router = wiring::router(&config, backing.services, sessions, options);
+        Self { router, _dir: dir }
+    }
+
+    async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn get(&self, uri: &str, cookie: Option<&str>) -> Reply {
+        let mut request = Request::get(uri).header(header::ACCEPT, "text/html");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+
+    async fn post_json(&self, uri: &str, body: &Value) -> Reply {
+        self.send(
+            Request::post(uri)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    async fn post_form(&self, uri: &str, form: &str, cookie: Option<&str>, accept: &str) -> Reply {
+        let mut request = Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, accept)
+            .header(header::REFERER, "http://127.0.0.1:3000/models/churn/versions/1");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::from(form.to_owned())).unwrap()).await
+    }
+
+    async fn register(&self, group: &str, subject: &str) -> Value {
+        let reply = self
+            .post_json(
+                &format!("/api/v1/models/{group}/versions"),
+                &json!({
+                    "image_uri": "registry.example/churn:7",
+                    "model_data_url": "s3://models/churn/7.tar.gz",
+                    "metrics": {"auc": 0.91},
+                    "registered_by": {"subject": subject, "name": "Dana Scientist", "email": "dana@example.com"}
+                }),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.json()
+    }
+
+    async fn sign_in(&self, subject: &str) -> String {
+        let reply = self
+            .post_form("/auth/dev/sign-in", &format!("subject={subject}&return_to=/"), None, "text/html")
+            .await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER);
+        let set_cookie = reply.headers[header::SET_COOKIE].to_str().unwrap();
+        set_cookie.split(';').next().unwrap().to_owned()
+    }
+
+    async fn decide(&self, cookie: &str, group: &str, env: &str, verdict: &str, reason: &str) -> Reply {
+        let form = format!(
+            "group={group}&version=1&environment={env}&verdict={verdict}&reason={}",
+            reason.replace(' ', "+")
+        );
+        self.post_form("/rpc/decide", &form, Some(cookie), "application/json").await
+    }
+}
+
+#[tokio::test]
+async fn registration_returns_the_version_with_its_number_and_states() {
+    let app = TestApp::new(&[]);
+    let first = app.register("churn", "dana").await;
+    assert_eq!(first["model_package_version"], 1);
+    assert_eq!(first["approval_status"], "PendingManualApproval");
+    assert_eq!(first["environments"]["dev"], "PendingManualApproval");
+    assert_eq!(first["environments"]["prod"], "NotRequested");
+    assert_eq!(
+        first["review_url"],
+        "http://127.0.0.1:3000/models/churn/versions/1"
+    );
+    let second = app.register("churn", "dana").await;
+    assert_eq!(second["model_package_version"], 2);
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_json_4xx_with_a_stable_code() {
+    let app = TestApp::new(&[]);
+    let cases: Vec<(Request<Body>, StatusCode, &str)> = vec![
+        (
+            Request::post("/api/v1/models/churn/versions")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{not json"))
+                .unwrap(),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+        (
+            Request::post("/api/v1/models/churn/versions")
+                .body(Body::from("{}"))
+                .unwrap(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            Request::post("/api/v1/models/churn/versions")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(r#"{"image_uri":"x","registered_by":{"subject":"d"},"colour":"red"}"#))
+                .unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            Request::post("/api/v1/models/churn/versions")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(r#"{"image_uri":"","registered_by":{"subject":"d"}}"#))
+                .unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            Request::post("/api/v1/models/churn/versions")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(format!(r#"{{"image_uri":"{}","registered_by":{{"subject":"d"}}}}"#, "x".repeat(70_000))))
+                .unwrap(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "bad_request",
+        ),
+        (
+            Request::post("/api/v1/models/churn_model/versions")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(r#"{"image_uri":"x","registered_by":{"subject":"d"}}"#))
+                .unwrap(),
+            StatusCode::BAD_REQUEST,
+            "invalid_group",
+        ),
+        (
+            Request::get("/api/v1/models/churn/environments/staging").body(Body::empty()).unwrap(),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            Request::get("/api/v1/nothing/here").body(Body::empty()).unwrap(),
+            StatusCode::NOT_FOUND,
+            "no_such_route",
+        ),
+        (
+            Request::delete("/api/v1/models/churn/versions").body(Body::empty()).unwrap(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+    ];
+    for (request, status, code) in cases {
+        let uri = request.uri().to_string();
+        let reply = app.send(request).await;
+        assert_eq!(reply.status, status, "{uri}: {}", reply.body);
+        let body = reply.json();
+        assert_eq!(body["code"], code, "{uri}: {body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{uri}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn resolving_an_environment_with_no_approved_version_is_a_clear_404() {
+    let app = TestApp::new(&[]);
+    app.register("churn", "dana").await;
+    let reply = app.get("/api/v1/models/churn/environments/dev", None).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.json()["message"], "no version of churn is approved for dev");
+}
+
+#[tokio::test]
+async fn an_approval_through_the_portal_is_what_the_api_resolves() {
+    let app = TestApp::new(&[]);
+    app.register("churn", "dana").await;
+    let alice = app.sign_in("alice").await;
+    let reply = app.decide(&alice, "churn", "dev", "approve", "metrics fine").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json()["resulting_state"], "Approved");
+
+    let resolved = app.get("/api/v1/models/churn/environments/dev", None).await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+    let body = resolved.json();
+    assert_eq!(body["model_package_version"], 1);
+    assert_eq!(body["environment"], "dev");
+    assert_eq!(body["approved_by"]["subject"], "alice");
+    assert_eq!(body["image_uri"], "registry.example/churn:7");
+}
+
+#[tokio::test]
+async fn refused_decisions_say_why_and_change_nothing() {
+    let app = TestApp::new(&[]);
+    app.register("churn", "dana").await;
+    let alice = app.sign_in("alice").await;
+    let dana = app.sign_in("dana").await;
+
+    let reply = app.decide(&alice, "churn", "dev", "reject", "").await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR, "server fn errors travel as 500 with a typed body");
+    assert!(reply.body.contains("a rejection needs a reason"), "{}", reply.body);
+
+    let reply = app.decide(&dana, "churn", "dev", "approve", "").await;
+    assert!(reply.body.contains("not in an approver group"), "{}", reply.body);
+
+    let reply = app.decide("countersign_session=forged", "churn", "dev", "approve", "").await;
+    assert!(reply.body.contains("SignInRequired"), "{}", reply.body);
+
+    let resolved = app.get("/api/v1/models/churn/environments/dev", None).await;
+    assert_eq!(resolved.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_registrant_cannot_approve_their_own_version() {
+    let app = TestApp::new(&[]);
+    app.register("churn", "alice").await;
+    let alice = app.sign_in("alice").await;
+    let reply = app.decide(&alice, "churn", "dev", "approve", "").await;
+    assert!(reply.body.contains("someone else must approve"), "{}", reply.body);
+}
+
+#[tokio::test]
+async fn without_javascript_a_refusal_redirects_back_with_the_error_encoded() {
+    let app = TestApp::new(&[]);
+    app.register("churn", "dana").await;
+    let alice = app.sign_in("alice").await;
+    let reply = app
+        .post_form(
+            "/rpc/decide",
+            "group=churn&version=1&environment=dev&verdict=reject&reason=",
+            Some(&alice),
+            "text/html",
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FOUND);
+    let location = reply.headers[header::LOCATION].to_str().unwrap();
+    assert!(location.starts_with("http://127.0.0.1:3000/models/churn/versions/1?"), "{location}");
+    assert!(location.contains("__err="), "{location}");
+
+    // The page the browser comes back to shows the message.
+    let path = location.trim_start_matches("http://127.0.0.1:3000");
+    let page = app.get(path, Some(&alice)).await;
+    assert!(page.body.contains("a rejection needs a reason"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn pages_render_on_the_server_with_the_right_status() {
+    let app = TestApp::new(&[]);
+    app.register("churn", "dana").await;
+    let alice = app.sign_in("alice").await;
+
+    let page = app.get("/models/churn/versions/1", Some(&alice)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Promotion track"));
+    assert!(page.body.contains("Approve dev"), "alice is offered the dev decision");
+
+    let signed_out = app.get("/models/churn/versions/1", None).await;
+    assert_eq!(signed_out.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        signed_out.body.contains("/sign-in?return_to=/models/churn/versions/1"),
+        "the sign-in link returns to the deep link"
+    );
+
+    let missing = app.get("/models/churn/versions/9", Some(&alice)).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.body.contains("has no version 9"));
+
+    let nowhere = app.get("/no/such/page", Some(&alice)).await;
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+    assert!(nowhere.body.contains("There is no page at this address."));
+}
+
+#[tokio::test]
+async fn sign_in_never_redirects_off_site_and_sign_out_ends_the_session() {
+    let app = TestApp::new(&[]);
+    let reply = app
+        .post_form(
+            "/auth/dev/sign-in",
+            "subject=alice&return_to=https%3A%2F%2Fevil.example%2F",
+            None,
+            "text/html",
+        )
+        .await;
+    assert_eq!(reply.headers[header::LOCATION], "/");
+    let reply = app
+        .post_form(
+            "/auth/dev/sign-in",
+            "subject=alice&return_to=%2Fmodels%2Fchurn%2Fversions%2F1",
+            None,
+            "text/html",
+        )
+        .await;
+    assert_eq!(reply.headers[header::LOCATION], "/models/churn/versions/1");
+    let unknown = app
+        .post_form("/auth/dev/sign-in", "subject=mallory", None, "text/html")
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+
+    let alice = app.sign_in("alice").await;
+    let reply = app.post_form("/auth/sign-out", "", Some(&alice), "text/html").await;
+    let cleared = reply.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(cleared.starts_with("countersign_session=;") || cleared.contains("Max-Age=0"), "{cleared}");
+}
+
+#[tokio::test]
+async fn sessions_survive_a_restart_on_the_same_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("countersign.db");
+    let build = || {
+        let config = Config::from_pairs([("DATABASE", database.to_str().unwrap())]).unwrap();
+        let backing = wiring::open_backend(&config).unwrap();
+        let sessions = wiring::sessions(&config, &backing).unwrap();
+        let options = LeptosOptions::builder().output_name("countersign").build();
+        wiring::router(&config, backing.services, sessions, options)
+    };
+    let first = TestApp { router: build(), _dir: tempfile::tempdir().unwrap() };
+    let cookie = first.sign_in("bob").await;
+    drop(first);
+    let second = TestApp { router: build(), _dir: tempfile::tempdir().unwrap() };
+    let reply = second
+        .post_form("/rpc/current_user", "", Some(&cookie), "application/json")
+        .await;
+    assert!(reply.body.contains("Bob Reviewer"), "{}", reply.body);
+}
