@@ -82,7 +82,10 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
     crate::server_fns::ssr::set_page_status(&error);
     let (title, hint) = match &error {
         AppError::SignInRequired => ("Sign in to continue", None),
-        AppError::NotFound(_) => ("Not found", Some("Check the address, or start from the model groups.")),
+        AppError::NotFound(_) => (
+            "Not found",
+            Some("Check the address, or start from the model groups."),
+        ),
         AppError::Forbidden(_) => ("Not allowed", None),
         AppError::Unavailable => ("Temporarily unavailable", None),
         _ => ("Something went wrong", None),

@@ -163,7 +163,15 @@ pub mod ssr {
                 None => "No step of this version is waiting for a decision.".to_string(),
                 Some(env) => {
                     let probe = DecisionRequest::new(env.clone(), Verdict::Approve, "");
-                    match workflow::decide(policy, version, history, actor, &probe, String::new(), version.registered_at) {
+                    match workflow::decide(
+                        policy,
+                        version,
+                        history,
+                        actor,
+                        &probe,
+                        String::new(),
+                        version.registered_at,
+                    ) {
                         Err(refusal) => format!("You cannot decide {env}: {refusal}."),
                         Ok(_) => format!("{env} is waiting for a decision."),
                     }
@@ -180,7 +188,11 @@ pub mod ssr {
             description: version.description.clone(),
             image_uri: version.image_uri.clone(),
             model_data_url: version.model_data_url.clone(),
-            metrics: version.metrics.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            metrics: version
+                .metrics
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
             registered_by: version.registered_by.name.clone(),
             registered_by_email: version.registered_by.email.clone(),
             registered_at: display_time(version.registered_at),
@@ -190,8 +202,26 @@ pub mod ssr {
         }
     }
 
-    /// Sets the status of the page being rendered on the server (no effect in a server
-    /// function call from the browser, whose status the error encoding sets).
+    /// Gives a server function's error its own status (a refusal is a 409, not Leptos's
+    /// default 500), except for a plain form post, which must stay a redirect back.
+    pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+        if let Err(error) = &result {
+            let form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
+                parts
+                    .headers
+                    .get(http::header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.contains("text/html"))
+            });
+            if !form_post {
+                set_page_status(error);
+            }
+        }
+        result
+    }
+
+    /// Sets the status of the response being built: the page rendered on the server, or
+    /// the server function's reply.
     pub fn set_page_status(error: &AppError) {
         if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
             options.set_status(
@@ -207,84 +237,108 @@ pub const VERSIONS_PER_PAGE: u32 = 50;
 #[server(prefix = "/rpc", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<UserView>, AppError> {
     use self::ssr::*;
-    let portal = portal()?;
-    let actor = optional_actor(&portal).await?;
-    Ok(actor.map(|a| user_view(&portal.services.policy, &a)))
+    with_status(
+        async move {
+            let portal = portal()?;
+            let actor = optional_actor(&portal).await?;
+            Ok(actor.map(|a| user_view(&portal.services.policy, &a)))
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/rpc", endpoint = "sign_in_choices")]
 pub async fn sign_in_choices() -> Result<Vec<SignInChoice>, AppError> {
     use self::ssr::*;
-    Ok(portal()?.authenticator.sign_in_choices())
+    with_status(async move { Ok(portal()?.authenticator.sign_in_choices()) }.await)
 }
 
 #[server(prefix = "/rpc", endpoint = "list_groups")]
 pub async fn list_groups() -> Result<Vec<GroupRow>, AppError> {
     use self::ssr::*;
-    let portal = portal()?;
-    actor(&portal).await?;
-    let groups = portal
-        .services
-        .registry
-        .list_groups()
-        .await
-        .map_err(countersign_domain::service::ServiceError::from)?;
-    Ok(groups
-        .into_iter()
-        .map(|g| GroupRow {
-            name: g.group.to_string(),
-            version_count: g.version_count,
-            latest_version: g.latest_version.map(|v| v.get()),
-            latest_registered_at: g.latest_registered_at.map(display_time),
-        })
-        .collect())
+    with_status(
+        async move {
+            let portal = portal()?;
+            actor(&portal).await?;
+            let groups = portal
+                .services
+                .registry
+                .list_groups()
+                .await
+                .map_err(countersign_domain::service::ServiceError::from)?;
+            Ok(groups
+                .into_iter()
+                .map(|g| GroupRow {
+                    name: g.group.to_string(),
+                    version_count: g.version_count,
+                    latest_version: g.latest_version.map(|v| v.get()),
+                    latest_registered_at: g.latest_registered_at.map(display_time),
+                })
+                .collect())
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/rpc", endpoint = "list_versions")]
 pub async fn list_versions(group: String, page: u32) -> Result<VersionsPage, AppError> {
     use self::ssr::*;
-    use countersign_domain::PageRequest;
-    let portal = portal()?;
-    actor(&portal).await?;
-    let group = group_name(&group)?;
-    let page = page.max(1);
-    let listed = portal
-        .services
-        .registry
-        .list_versions(
-            &group,
-            PageRequest {
-                offset: u64::from(page - 1) * u64::from(VERSIONS_PER_PAGE),
-                limit: VERSIONS_PER_PAGE,
-            },
-        )
-        .await
-        .map_err(countersign_domain::service::ServiceError::from)?;
-    if listed.total == 0 {
-        return Err(AppError::NotFound(format!(
-            "There is no model group named {group}."
-        )));
-    }
-    let policy = &portal.services.policy;
-    Ok(VersionsPage {
-        group: group.to_string(),
-        versions: listed.items.iter().map(|v| version_row(policy, v)).collect(),
-        page,
-        pages: listed.total.div_ceil(u64::from(VERSIONS_PER_PAGE)) as u32,
-        total: listed.total,
-    })
+    with_status(
+        async move {
+            use countersign_domain::PageRequest;
+            let portal = portal()?;
+            actor(&portal).await?;
+            let group = group_name(&group)?;
+            let page = page.max(1);
+            let listed = portal
+                .services
+                .registry
+                .list_versions(
+                    &group,
+                    PageRequest {
+                        offset: u64::from(page - 1) * u64::from(VERSIONS_PER_PAGE),
+                        limit: VERSIONS_PER_PAGE,
+                    },
+                )
+                .await
+                .map_err(countersign_domain::service::ServiceError::from)?;
+            if listed.total == 0 {
+                return Err(AppError::NotFound(format!(
+                    "There is no model group named {group}."
+                )));
+            }
+            let policy = &portal.services.policy;
+            Ok(VersionsPage {
+                group: group.to_string(),
+                versions: listed
+                    .items
+                    .iter()
+                    .map(|v| version_row(policy, v))
+                    .collect(),
+                page,
+                pages: listed.total.div_ceil(u64::from(VERSIONS_PER_PAGE)) as u32,
+                total: listed.total,
+            })
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/rpc", endpoint = "version_detail")]
 pub async fn get_version(group: String, version: u32) -> Result<VersionDetail, AppError> {
     use self::ssr::*;
-    let portal = portal()?;
-    let actor = actor(&portal).await?;
-    let record = portal
-        .services
-        .version_record(&group_name(&group)?, version_number(version)?)
-        .await?;
-    Ok(version_detail(&portal.services.policy, &record, &actor))
+    with_status(
+        async move {
+            let portal = portal()?;
+            let actor = actor(&portal).await?;
+            let record = portal
+                .services
+                .version_record(&group_name(&group)?, version_number(version)?)
+                .await?;
+            Ok(version_detail(&portal.services.policy, &record, &actor))
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/rpc", endpoint = "decide")]
@@ -296,41 +350,57 @@ pub async fn decide(
     reason: String,
 ) -> Result<DecisionOutcome, AppError> {
     use self::ssr::*;
-    use countersign_domain::workflow::DecisionRequest;
-    use countersign_domain::Verdict;
-    let portal = portal()?;
-    let actor = actor(&portal).await?;
-    let environment = portal
-        .services
-        .environment(&environment)
-        .map_err(AppError::from)?;
-    let verdict = Verdict::parse(&verdict)
-        .ok_or_else(|| AppError::Invalid(format!("{verdict:?} is not a decision; choose approve or reject")))?;
-    let request = DecisionRequest::new(environment, verdict, &reason);
-    let effect = portal
-        .services
-        .decide(&actor, &group_name(&group)?, version_number(version)?, &request)
-        .await?;
-    let record = &effect.record;
-    tracing::info!(
-        group = %record.group, version = %record.version, environment = %record.environment,
-        verdict = record.verdict.as_str(), subject = %record.decided_by.subject,
-        "decision taken"
-    );
-    let message = match (record.verdict, record.resulting_state) {
-        (Verdict::Reject, _) => format!("You rejected {} for {}.", record.version, record.environment),
-        (Verdict::Approve, countersign_domain::StepState::Approved) => format!(
-            "You approved version {} for {}; it is now live there.",
-            record.version, record.environment
-        ),
-        (Verdict::Approve, _) => format!(
-            "Your approval of {} is recorded; it needs another approver.",
-            record.environment
-        ),
-    };
-    Ok(DecisionOutcome {
-        environment: record.environment.to_string(),
-        resulting_state: record.resulting_state.as_str().into(),
-        message,
-    })
+    with_status(
+        async move {
+            use countersign_domain::workflow::DecisionRequest;
+            use countersign_domain::Verdict;
+            let portal = portal()?;
+            let actor = actor(&portal).await?;
+            let environment = portal
+                .services
+                .environment(&environment)
+                .map_err(AppError::from)?;
+            let verdict = Verdict::parse(&verdict).ok_or_else(|| {
+                AppError::Invalid(format!(
+                    "{verdict:?} is not a decision; choose approve or reject"
+                ))
+            })?;
+            let request = DecisionRequest::new(environment, verdict, &reason);
+            let effect = portal
+                .services
+                .decide(
+                    &actor,
+                    &group_name(&group)?,
+                    version_number(version)?,
+                    &request,
+                )
+                .await?;
+            let record = &effect.record;
+            tracing::info!(
+                group = %record.group, version = %record.version, environment = %record.environment,
+                verdict = record.verdict.as_str(), subject = %record.decided_by.subject,
+                "decision taken"
+            );
+            let message = match (record.verdict, record.resulting_state) {
+                (Verdict::Reject, _) => format!(
+                    "You rejected {} for {}.",
+                    record.version, record.environment
+                ),
+                (Verdict::Approve, countersign_domain::StepState::Approved) => format!(
+                    "You approved version {} for {}; it is now live there.",
+                    record.version, record.environment
+                ),
+                (Verdict::Approve, _) => format!(
+                    "Your approval of {} is recorded; it needs another approver.",
+                    record.environment
+                ),
+            };
+            Ok(DecisionOutcome {
+                environment: record.environment.to_string(),
+                resulting_state: record.resulting_state.as_str().into(),
+                message,
+            })
+        }
+        .await,
+    )
 }

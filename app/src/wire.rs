@@ -2,10 +2,9 @@
 //! compatibility promise, so they are separate from the domain types and carry only what a
 //! page shows, already formatted.
 
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
-
+use serde::{Deserialize, Serialize};
 
 /// Every error a server function can return, with a message written for the person reading
 /// the page. Internals are logged on the server, never sent.

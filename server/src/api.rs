@@ -71,10 +71,14 @@ impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         match error {
             ServiceError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
-            ServiceError::Invalid(e) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", e.to_string())
+            ServiceError::Invalid(e) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_input",
+                e.to_string(),
+            ),
+            ServiceError::Refused(r) => {
+                ApiError::new(StatusCode::CONFLICT, "refused", r.to_string())
             }
-            ServiceError::Refused(r) => ApiError::new(StatusCode::CONFLICT, "refused", r.to_string()),
             ServiceError::Port(PortError::Conflict) => ApiError::new(
                 StatusCode::CONFLICT,
                 "conflict",
@@ -94,7 +98,11 @@ impl From<ServiceError> for ApiError {
 
 impl From<InvalidInput> for ApiError {
     fn from(error: InvalidInput) -> Self {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", error.to_string())
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            error.to_string(),
+        )
     }
 }
 

@@ -28,7 +28,7 @@ struct RawConfig {
     dev_sign_in: bool,
     oidc_issuer: Option<String>,
     demo_data: bool,
-    site_root: Option<String>,
+    site_root: String,
     log: String,
     /// Per-environment settings whose names depend on the configured environments
     /// (`APPROVERS_<ENV>`, `REQUIRED_APPROVALS_<ENV>`), and anything misspelt.
@@ -52,7 +52,7 @@ impl Default for RawConfig {
             dev_sign_in: true,
             oidc_issuer: None,
             demo_data: false,
-            site_root: None,
+            site_root: "target/site".into(),
             log: "info,countersign=info".into(),
             per_environment: BTreeMap::new(),
         }
@@ -77,7 +77,8 @@ pub struct Config {
     pub session_hours: u32,
     pub dev_sign_in: bool,
     pub demo_data: bool,
-    pub site_root: Option<String>,
+    /// The directory holding the built site (cargo-leptos writes it to target/site).
+    pub site_root: String,
     pub log: String,
 }
 
@@ -112,7 +113,9 @@ impl Config {
     }
 
     /// Loads from explicit variables, for tests.
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, ConfigError> {
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, ConfigError> {
         // Parsed as the environment provider parses variables ("false" is a boolean).
         let map: BTreeMap<String, Value> = pairs
             .into_iter()
@@ -178,9 +181,9 @@ impl Config {
                     .map_err(|e| setting_error(key, e))?;
             } else if let Some(env) = key.strip_prefix("required_approvals_") {
                 let env = env.replace('_', "-");
-                let count: u8 = text
-                    .parse()
-                    .map_err(|_| setting_error(key, format!("is {text:?}; use a number from 1 to 10")))?;
+                let count: u8 = text.parse().map_err(|_| {
+                    setting_error(key, format!("is {text:?}; use a number from 1 to 10"))
+                })?;
                 policy = policy
                     .with_required_approvals(&env, count)
                     .map_err(|e| setting_error(key, e))?;
@@ -189,7 +192,10 @@ impl Config {
             }
         }
         if !(raw.public_url.starts_with("http://") || raw.public_url.starts_with("https://")) {
-            return Err(setting_error("public_url", format!("is {:?}; use an http:// or https:// URL", raw.public_url)));
+            return Err(setting_error(
+                "public_url",
+                format!("is {:?}; use an http:// or https:// URL", raw.public_url),
+            ));
         }
         if !(1..=720).contains(&raw.session_hours) {
             return Err(setting_error("session_hours", "must be from 1 to 720"));
@@ -241,7 +247,9 @@ mod tests {
     use super::*;
 
     fn error(pairs: &[(&str, &str)]) -> String {
-        Config::from_pairs(pairs.iter().copied()).unwrap_err().to_string()
+        Config::from_pairs(pairs.iter().copied())
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -250,7 +258,12 @@ mod tests {
         assert_eq!(config.backend, Backend::Local);
         assert_eq!(config.listen.to_string(), "127.0.0.1:3000");
         assert!(config.dev_sign_in);
-        let names: Vec<_> = config.policy.environments().iter().map(|e| e.to_string()).collect();
+        let names: Vec<_> = config
+            .policy
+            .environments()
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
         assert_eq!(names, ["dev", "test", "uat", "prod"]);
     }
 
@@ -280,17 +293,23 @@ mod tests {
         assert!(error(&[("BACKEND", "s3")]).contains("COUNTERSIGN_BACKEND"));
         assert!(error(&[("BACKEND", "s3")]).contains("allowed: local"));
         assert!(error(&[("ENVIRONMENTS", "dev,Prod")]).contains("COUNTERSIGN_ENVIRONMENTS"));
-        assert!(error(&[("REQUIRED_APPROVALS_PROD", "many")]).contains("COUNTERSIGN_REQUIRED_APPROVALS_PROD"));
+        assert!(error(&[("REQUIRED_APPROVALS_PROD", "many")])
+            .contains("COUNTERSIGN_REQUIRED_APPROVALS_PROD"));
         assert!(error(&[("APPROVERS_STAGING", "x")]).contains("dev,test,uat,prod"));
         assert!(error(&[("PUBLIC_URL", "example.com")]).contains("COUNTERSIGN_PUBLIC_URL"));
         assert!(error(&[("LISTEN", "nowhere")]).contains("listen"));
-        assert!(error(&[("SELF_APROVAL", "dev")]).contains("COUNTERSIGN_SELF_APROVAL is not a setting"));
+        assert!(
+            error(&[("SELF_APROVAL", "dev")]).contains("COUNTERSIGN_SELF_APROVAL is not a setting")
+        );
     }
 
     #[test]
     fn development_sign_in_only_runs_on_loopback_without_an_issuer() {
         let message = error(&[("LISTEN", "0.0.0.0:3000")]);
-        assert!(message.contains("COUNTERSIGN_DEV_SIGN_IN") && message.contains("loopback"), "{message}");
+        assert!(
+            message.contains("COUNTERSIGN_DEV_SIGN_IN") && message.contains("loopback"),
+            "{message}"
+        );
         let message = error(&[("OIDC_ISSUER", "https://login.example.com")]);
         assert!(message.contains("COUNTERSIGN_OIDC_ISSUER"), "{message}");
         assert!(Config::from_pairs([("LISTEN", "0.0.0.0:3000"), ("DEV_SIGN_IN", "false")]).is_ok());

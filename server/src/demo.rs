@@ -31,29 +31,72 @@ pub async fn seed_if_empty(services: &Services) -> Result<bool, ServiceError> {
     );
     let (alice, bob, dana) = (&people[0].actor, &people[1].actor, &people[2].actor);
     let envs: Vec<Environment> = services.policy.environments().iter().cloned().collect();
-    let decide = |who: &Actor, group: GroupName, version: VersionNumber, env: &Environment, verdict, reason: &str| {
+    let decide = |who: &Actor,
+                  group: GroupName,
+                  version: VersionNumber,
+                  env: &Environment,
+                  verdict,
+                  reason: &str| {
         let request = DecisionRequest::new(env.clone(), verdict, reason);
         let who = who.clone();
         async move { services.decide(&who, &group, version, &request).await }
     };
 
-    let v1 = services.register(registration("churn-prediction", 1, 0.88, &dana.person)).await?;
-    decide(alice, v1.group.clone(), v1.version, &envs[0], Verdict::Approve, "Offline metrics match the baseline").await?;
+    let v1 = services
+        .register(registration("churn-prediction", 1, 0.88, &dana.person))
+        .await?;
+    decide(
+        alice,
+        v1.group.clone(),
+        v1.version,
+        &envs[0],
+        Verdict::Approve,
+        "Offline metrics match the baseline",
+    )
+    .await?;
     if envs.len() > 1 {
-        decide(bob, v1.group.clone(), v1.version, &envs[1], Verdict::Approve, "Batch run on test data looks healthy").await?;
+        decide(
+            bob,
+            v1.group.clone(),
+            v1.version,
+            &envs[1],
+            Verdict::Approve,
+            "Batch run on test data looks healthy",
+        )
+        .await?;
     }
-    let v2 = services.register(registration("churn-prediction", 2, 0.84, &dana.person)).await?;
-    decide(alice, v2.group.clone(), v2.version, &envs[0], Verdict::Reject, "AUC is below version 1").await?;
-    services.register(registration("churn-prediction", 3, 0.9, &dana.person)).await?;
-    services.register(registration("fraud-detection", 1, 0.95, &dana.person)).await?;
+    let v2 = services
+        .register(registration("churn-prediction", 2, 0.84, &dana.person))
+        .await?;
+    decide(
+        alice,
+        v2.group.clone(),
+        v2.version,
+        &envs[0],
+        Verdict::Reject,
+        "AUC is below version 1",
+    )
+    .await?;
+    services
+        .register(registration("churn-prediction", 3, 0.9, &dana.person))
+        .await?;
+    services
+        .register(registration("fraud-detection", 1, 0.95, &dana.person))
+        .await?;
     Ok(true)
 }
 
 /// Registers `count` versions in `group` (for benchmarks).
-pub async fn seed_versions(services: &Services, group: &str, count: u32) -> Result<(), ServiceError> {
+pub async fn seed_versions(
+    services: &Services,
+    group: &str,
+    count: u32,
+) -> Result<(), ServiceError> {
     let dana = demo_identities("approvers").remove(2).actor.person;
     for n in 1..=count {
-        services.register(registration(group, n, 0.8, &dana)).await?;
+        services
+            .register(registration(group, n, 0.8, &dana))
+            .await?;
     }
     Ok(())
 }

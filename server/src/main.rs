@@ -8,7 +8,11 @@ use countersign_server::{demo, wiring};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "countersign", version, about = "A human signature on every model promotion")]
+#[command(
+    name = "countersign",
+    version,
+    about = "A human signature on every model promotion"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -98,7 +102,9 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         Command::Serve => serve(config, backing).await,
         Command::Resolve { group, environment } => {
             let group = GroupName::parse(&group).map_err(|e| e.to_string())?;
-            let environment = services.environment(&environment).map_err(|e| e.to_string())?;
+            let environment = services
+                .environment(&environment)
+                .map_err(|e| e.to_string())?;
             let deployment = services
                 .resolve(&group, &environment)
                 .await
@@ -129,7 +135,10 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 },
             )
             .map_err(|e| e.to_string())?;
-            let version = services.register(registration).await.map_err(|e| e.to_string())?;
+            let version = services
+                .register(registration)
+                .await
+                .map_err(|e| e.to_string())?;
             print_json(&version_json(&services, &config.public_url, &version))
         }
         Command::Seed { group, versions } => {
@@ -157,15 +166,26 @@ async fn serve(config: Config, backing: wiring::Backing) -> Result<(), String> {
         tracing::info!("added demo model versions");
     }
     let sessions = wiring::sessions(&config, &backing)?;
-    let options = wiring::leptos_options(&config)?;
+    let options = wiring::leptos_options(&config);
     let app = wiring::router(&config, backing.services, sessions, options);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|e| format!("cannot listen on {} (COUNTERSIGN_LISTEN): {e}", config.listen))?;
+        .map_err(|e| {
+            format!(
+                "cannot listen on {} (COUNTERSIGN_LISTEN): {e}",
+                config.listen
+            )
+        })?;
     if config.dev_sign_in {
-        tracing::warn!("development sign-in is on: anyone reaching {} can sign in as a demo identity", config.listen);
+        tracing::warn!(
+            "development sign-in is on: anyone reaching {} can sign in as a demo identity",
+            config.listen
+        );
     }
-    println!("Countersign is serving {} on http://{}", config.public_url, config.listen);
+    println!(
+        "Countersign is serving {} on http://{}",
+        config.public_url, config.listen
+    );
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -57,7 +57,12 @@ pub fn demo_identities(approver_group: &str) -> Vec<DemoIdentity> {
     vec![
         demo("alice", "Alice Approver", &[approver_group], "approver"),
         demo("bob", "Bob Reviewer", &[approver_group], "second approver"),
-        demo("dana", "Dana Scientist", &["data-scientists"], "data scientist; registers models"),
+        demo(
+            "dana",
+            "Dana Scientist",
+            &["data-scientists"],
+            "data scientist; registers models",
+        ),
     ]
 }
 
@@ -229,7 +234,13 @@ mod tests {
     }
 
     fn sessions() -> Sessions {
-        Sessions::new(&Sessions::generate_key(), 1, false, demo_identities("approvers")).unwrap()
+        Sessions::new(
+            &Sessions::generate_key(),
+            1,
+            false,
+            demo_identities("approvers"),
+        )
+        .unwrap()
     }
 
     fn cookie_header(jar: PrivateCookieJar) -> HeaderMap {
@@ -247,7 +258,11 @@ mod tests {
         let alice = demo_identities("approvers").remove(0).actor;
         let headers = cookie_header(sessions.start(&HeaderMap::new(), &alice));
         assert_eq!(sessions.actor(&headers), Some(alice));
-        assert_eq!(self::sessions().actor(&headers), None, "a different key reads nothing");
+        assert_eq!(
+            self::sessions().actor(&headers),
+            None,
+            "a different key reads nothing"
+        );
     }
 
     #[test]
@@ -258,7 +273,10 @@ mod tests {
         let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
         assert!(set_cookie.contains("HttpOnly"));
         assert!(set_cookie.contains("SameSite=Lax"));
-        assert!(!set_cookie.contains("alice"), "claims are encrypted: {set_cookie}");
+        assert!(
+            !set_cookie.contains("alice"),
+            "claims are encrypted: {set_cookie}"
+        );
     }
 
     #[test]

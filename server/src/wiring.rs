@@ -34,7 +34,10 @@ pub fn open_backend(config: &Config) -> Result<Backing, String> {
     match config.backend {
         Backend::Local => {
             let store = LocalStore::open(&config.database).map_err(|e| {
-                format!("{e} (COUNTERSIGN_DATABASE is {})", config.database.display())
+                format!(
+                    "{e} (COUNTERSIGN_DATABASE is {})",
+                    config.database.display()
+                )
             })?;
             let shared = Arc::new(store.clone());
             Ok(Backing {
@@ -72,29 +75,53 @@ pub fn sessions(config: &Config, backing: &Backing) -> Result<Sessions, String> 
     } else {
         Vec::new()
     };
-    Sessions::new(&key, config.session_hours, config.secure_cookies(), identities)
-        .map_err(|e| e.to_string())
+    Sessions::new(
+        &key,
+        config.session_hours,
+        config.secure_cookies(),
+        identities,
+    )
+    .map_err(|e| e.to_string())
 }
 
-pub fn leptos_options(config: &Config) -> Result<LeptosOptions, String> {
-    let mut options = get_configuration(None)
-        .map_err(|e| format!("Leptos configuration: {e}"))?
-        .leptos_options;
-    options.site_addr = config.listen;
-    if let Some(root) = &config.site_root {
-        options.site_root = root.as_str().into();
-    }
-    Ok(options)
+/// The name cargo-leptos gives the site's JS, WASM and CSS files (`name` in Cargo.toml's
+/// `[[workspace.metadata.leptos]]`).
+pub const SITE_OUTPUT_NAME: &str = "countersign";
+
+/// Where the built site (`pkg/` and the public assets) is served from. Set explicitly, so the
+/// binary runs the same whether cargo-leptos started it or not.
+pub fn leptos_options(config: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name(SITE_OUTPUT_NAME)
+        .site_root(config.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(config.listen)
+        .build()
+}
+
+/// The portal's routes, generated once per process. Generating them renders the app with
+/// resource loading suppressed through a process-wide flag, so a page rendering at that
+/// moment in another thread would wait forever (leptos issue #4773); doing it once, before
+/// anything is served, rules that out.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// The whole HTTP surface.
-pub fn router(config: &Config, services: Services, sessions: Sessions, options: LeptosOptions) -> Router {
+pub fn router(
+    config: &Config,
+    services: Services,
+    sessions: Sessions,
+    options: LeptosOptions,
+) -> Router {
     let portal = Portal {
         services: services.clone(),
         authenticator: Arc::new(sessions.clone()),
     };
     let provide_portal = move || provide_context(portal.clone());
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let api = api::router(ApiState {
         services,
         public_url: config.public_url.clone(),
@@ -102,8 +129,14 @@ pub fn router(config: &Config, services: Services, sessions: Sessions, options: 
 
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/auth/dev/sign-in", post(session::dev_sign_in).with_state(sessions.clone()))
-        .route("/auth/sign-out", post(session::sign_out).with_state(sessions))
+        .route(
+            "/auth/dev/sign-in",
+            post(session::dev_sign_in).with_state(sessions.clone()),
+        )
+        .route(
+            "/auth/sign-out",
+            post(session::sign_out).with_state(sessions),
+        )
         .leptos_routes_with_context(&options, routes, provide_portal.clone(), {
             let options = options.clone();
             move || shell(options.clone())

@@ -7,7 +7,6 @@ use axum::Router;
 use countersign_server::config::Config;
 use countersign_server::wiring;
 use http_body_util::BodyExt;
-use leptos::config::LeptosOptions;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -37,16 +36,21 @@ impl TestApp {
         let config = Config::from_pairs(pairs).unwrap();
         let backing = wiring::open_backend(&config).unwrap();
         let sessions = wiring::sessions(&config, &backing).unwrap();
-        let options = LeptosOptions::builder()
-            .output_name("countersign")
-            .site_root("target/site")
-            .build();
+        let options = wiring::leptos_options(&config);
         let router = wiring::router(&config, backing.services, sessions, options);
         Self { router, _dir: dir }
     }
 
     async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.unwrap();
+        let what = format!("{} {}", request.method(), request.uri());
+        // A stalled response fails the test with its request named, rather than hanging CI.
+        let response = tokio::time::timeout(
+            std::time::Duration::from_secs(3),
+            self.router.clone().oneshot(request),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{what} got no answer"))
+        .unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
@@ -79,11 +83,15 @@ impl TestApp {
         let mut request = Request::post(uri)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, accept)
-            .header(header::REFERER, "http://127.0.0.1:3000/models/churn/versions/1");
+            .header(
+                header::REFERER,
+                "http://127.0.0.1:3000/models/churn/versions/1",
+            );
         if let Some(cookie) = cookie {
             request = request.header(header::COOKIE, cookie);
         }
-        self.send(request.body(Body::from(form.to_owned())).unwrap()).await
+        self.send(request.body(Body::from(form.to_owned())).unwrap())
+            .await
     }
 
     async fn register(&self, group: &str, subject: &str) -> Value {
@@ -104,19 +112,32 @@ impl TestApp {
 
     async fn sign_in(&self, subject: &str) -> String {
         let reply = self
-            .post_form("/auth/dev/sign-in", &format!("subject={subject}&return_to=/"), None, "text/html")
+            .post_form(
+                "/auth/dev/sign-in",
+                &format!("subject={subject}&return_to=/"),
+                None,
+                "text/html",
+            )
             .await;
         assert_eq!(reply.status, StatusCode::SEE_OTHER);
         let set_cookie = reply.headers[header::SET_COOKIE].to_str().unwrap();
         set_cookie.split(';').next().unwrap().to_owned()
     }
 
-    async fn decide(&self, cookie: &str, group: &str, env: &str, verdict: &str, reason: &str) -> Reply {
+    async fn decide(
+        &self,
+        cookie: &str,
+        group: &str,
+        env: &str,
+        verdict: &str,
+        reason: &str,
+    ) -> Reply {
         let form = format!(
             "group={group}&version=1&environment={env}&verdict={verdict}&reason={}",
             reason.replace(' ', "+")
         );
-        self.post_form("/rpc/decide", &form, Some(cookie), "application/json").await
+        self.post_form("/rpc/decide", &form, Some(cookie), "application/json")
+            .await
     }
 }
 
@@ -158,7 +179,9 @@ async fn bad_input_gets_a_json_4xx_with_a_stable_code() {
         (
             Request::post("/api/v1/models/churn/versions")
                 .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(r#"{"image_uri":"x","registered_by":{"subject":"d"},"colour":"red"}"#))
+                .body(Body::from(
+                    r#"{"image_uri":"x","registered_by":{"subject":"d"},"colour":"red"}"#,
+                ))
                 .unwrap(),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_input",
@@ -166,7 +189,9 @@ async fn bad_input_gets_a_json_4xx_with_a_stable_code() {
         (
             Request::post("/api/v1/models/churn/versions")
                 .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(r#"{"image_uri":"","registered_by":{"subject":"d"}}"#))
+                .body(Body::from(
+                    r#"{"image_uri":"","registered_by":{"subject":"d"}}"#,
+                ))
                 .unwrap(),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_input",
@@ -174,7 +199,10 @@ async fn bad_input_gets_a_json_4xx_with_a_stable_code() {
         (
             Request::post("/api/v1/models/churn/versions")
                 .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(format!(r#"{{"image_uri":"{}","registered_by":{{"subject":"d"}}}}"#, "x".repeat(70_000))))
+                .body(Body::from(format!(
+                    r#"{{"image_uri":"{}","registered_by":{{"subject":"d"}}}}"#,
+                    "x".repeat(70_000)
+                )))
                 .unwrap(),
             StatusCode::PAYLOAD_TOO_LARGE,
             "bad_request",
@@ -182,23 +210,31 @@ async fn bad_input_gets_a_json_4xx_with_a_stable_code() {
         (
             Request::post("/api/v1/models/churn_model/versions")
                 .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(r#"{"image_uri":"x","registered_by":{"subject":"d"}}"#))
+                .body(Body::from(
+                    r#"{"image_uri":"x","registered_by":{"subject":"d"}}"#,
+                ))
                 .unwrap(),
             StatusCode::BAD_REQUEST,
             "invalid_group",
         ),
         (
-            Request::get("/api/v1/models/churn/environments/staging").body(Body::empty()).unwrap(),
+            Request::get("/api/v1/models/churn/environments/staging")
+                .body(Body::empty())
+                .unwrap(),
             StatusCode::NOT_FOUND,
             "not_found",
         ),
         (
-            Request::get("/api/v1/nothing/here").body(Body::empty()).unwrap(),
+            Request::get("/api/v1/nothing/here")
+                .body(Body::empty())
+                .unwrap(),
             StatusCode::NOT_FOUND,
             "no_such_route",
         ),
         (
-            Request::delete("/api/v1/models/churn/versions").body(Body::empty()).unwrap(),
+            Request::delete("/api/v1/models/churn/versions")
+                .body(Body::empty())
+                .unwrap(),
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
         ),
@@ -209,7 +245,10 @@ async fn bad_input_gets_a_json_4xx_with_a_stable_code() {
         assert_eq!(reply.status, status, "{uri}: {}", reply.body);
         let body = reply.json();
         assert_eq!(body["code"], code, "{uri}: {body}");
-        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{uri}: {body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{uri}: {body}"
+        );
     }
 }
 
@@ -219,7 +258,10 @@ async fn resolving_an_environment_with_no_approved_version_is_a_clear_404() {
     app.register("churn", "dana").await;
     let reply = app.get("/api/v1/models/churn/environments/dev", None).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
-    assert_eq!(reply.json()["message"], "no version of churn is approved for dev");
+    assert_eq!(
+        reply.json()["message"],
+        "no version of churn is approved for dev"
+    );
 }
 
 #[tokio::test]
@@ -227,7 +269,9 @@ async fn an_approval_through_the_portal_is_what_the_api_resolves() {
     let app = TestApp::new(&[]);
     app.register("churn", "dana").await;
     let alice = app.sign_in("alice").await;
-    let reply = app.decide(&alice, "churn", "dev", "approve", "metrics fine").await;
+    let reply = app
+        .decide(&alice, "churn", "dev", "approve", "metrics fine")
+        .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(reply.json()["resulting_state"], "Approved");
 
@@ -248,14 +292,28 @@ async fn refused_decisions_say_why_and_change_nothing() {
     let dana = app.sign_in("dana").await;
 
     let reply = app.decide(&alice, "churn", "dev", "reject", "").await;
-    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR, "server fn errors travel as 500 with a typed body");
-    assert!(reply.body.contains("a rejection needs a reason"), "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+    assert!(
+        reply.body.contains("a rejection needs a reason"),
+        "{}",
+        reply.body
+    );
 
     let reply = app.decide(&dana, "churn", "dev", "approve", "").await;
-    assert!(reply.body.contains("not in an approver group"), "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+    assert!(
+        reply.body.contains("not in an approver group"),
+        "{}",
+        reply.body
+    );
 
-    let reply = app.decide("countersign_session=forged", "churn", "dev", "approve", "").await;
+    let forged = "countersign_session=forged";
+    let reply = app.decide(forged, "churn", "dev", "approve", "").await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
     assert!(reply.body.contains("SignInRequired"), "{}", reply.body);
+
+    let reply = app.decide(&alice, "churn", "dev", "maybe", "").await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
 
     let resolved = app.get("/api/v1/models/churn/environments/dev", None).await;
     assert_eq!(resolved.status, StatusCode::NOT_FOUND);
@@ -267,7 +325,11 @@ async fn the_registrant_cannot_approve_their_own_version() {
     app.register("churn", "alice").await;
     let alice = app.sign_in("alice").await;
     let reply = app.decide(&alice, "churn", "dev", "approve", "").await;
-    assert!(reply.body.contains("someone else must approve"), "{}", reply.body);
+    assert!(
+        reply.body.contains("someone else must approve"),
+        "{}",
+        reply.body
+    );
 }
 
 #[tokio::test]
@@ -285,13 +347,20 @@ async fn without_javascript_a_refusal_redirects_back_with_the_error_encoded() {
         .await;
     assert_eq!(reply.status, StatusCode::FOUND);
     let location = reply.headers[header::LOCATION].to_str().unwrap();
-    assert!(location.starts_with("http://127.0.0.1:3000/models/churn/versions/1?"), "{location}");
+    assert!(
+        location.starts_with("http://127.0.0.1:3000/models/churn/versions/1?"),
+        "{location}"
+    );
     assert!(location.contains("__err="), "{location}");
 
     // The page the browser comes back to shows the message.
     let path = location.trim_start_matches("http://127.0.0.1:3000");
     let page = app.get(path, Some(&alice)).await;
-    assert!(page.body.contains("a rejection needs a reason"), "{}", page.body);
+    assert!(
+        page.body.contains("a rejection needs a reason"),
+        "{}",
+        page.body
+    );
 }
 
 #[tokio::test]
@@ -303,12 +372,17 @@ async fn pages_render_on_the_server_with_the_right_status() {
     let page = app.get("/models/churn/versions/1", Some(&alice)).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Promotion track"));
-    assert!(page.body.contains("Approve dev"), "alice is offered the dev decision");
+    assert!(
+        page.body.contains("Approve dev"),
+        "alice is offered the dev decision"
+    );
 
     let signed_out = app.get("/models/churn/versions/1", None).await;
     assert_eq!(signed_out.status, StatusCode::UNAUTHORIZED);
     assert!(
-        signed_out.body.contains("/sign-in?return_to=/models/churn/versions/1"),
+        signed_out
+            .body
+            .contains("/sign-in?return_to=/models/churn/versions/1"),
         "the sign-in link returns to the deep link"
     );
 
@@ -348,9 +422,14 @@ async fn sign_in_never_redirects_off_site_and_sign_out_ends_the_session() {
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 
     let alice = app.sign_in("alice").await;
-    let reply = app.post_form("/auth/sign-out", "", Some(&alice), "text/html").await;
+    let reply = app
+        .post_form("/auth/sign-out", "", Some(&alice), "text/html")
+        .await;
     let cleared = reply.headers[header::SET_COOKIE].to_str().unwrap();
-    assert!(cleared.starts_with("countersign_session=;") || cleared.contains("Max-Age=0"), "{cleared}");
+    assert!(
+        cleared.starts_with("countersign_session=;") || cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
 }
 
 #[tokio::test]
@@ -361,13 +440,19 @@ async fn sessions_survive_a_restart_on_the_same_store() {
         let config = Config::from_pairs([("DATABASE", database.to_str().unwrap())]).unwrap();
         let backing = wiring::open_backend(&config).unwrap();
         let sessions = wiring::sessions(&config, &backing).unwrap();
-        let options = LeptosOptions::builder().output_name("countersign").build();
+        let options = wiring::leptos_options(&config);
         wiring::router(&config, backing.services, sessions, options)
     };
-    let first = TestApp { router: build(), _dir: tempfile::tempdir().unwrap() };
+    let first = TestApp {
+        router: build(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
     let cookie = first.sign_in("bob").await;
     drop(first);
-    let second = TestApp { router: build(), _dir: tempfile::tempdir().unwrap() };
+    let second = TestApp {
+        router: build(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
     let reply = second
         .post_form("/rpc/current_user", "", Some(&cookie), "application/json")
         .await;

@@ -14,7 +14,9 @@ pub struct Environment(String);
 pub enum EnvironmentError {
     #[error("environment name {0:?} is not valid: use 1 to 32 lower-case letters, digits or '-', starting with a letter")]
     InvalidName(String),
-    #[error("the environment list is empty: name at least one environment, e.g. dev,test,uat,prod")]
+    #[error(
+        "the environment list is empty: name at least one environment, e.g. dev,test,uat,prod"
+    )]
     Empty,
     #[error("environment {0:?} is listed twice")]
     Duplicate(String),
@@ -112,7 +114,9 @@ impl Environments {
 
     /// The environment that must be approved before `env` may be decided.
     pub fn previous(&self, env: &Environment) -> Option<&Environment> {
-        self.position(env).and_then(|i| i.checked_sub(1)).map(|i| &self.0[i])
+        self.position(env)
+            .and_then(|i| i.checked_sub(1))
+            .map(|i| &self.0[i])
     }
 
     pub fn after(&self, env: &Environment) -> &[Environment] {
@@ -153,7 +157,10 @@ mod tests {
 
     #[test]
     fn list_must_be_non_empty_and_distinct() {
-        assert_eq!(Environments::parse_list(" , "), Err(EnvironmentError::Empty));
+        assert_eq!(
+            Environments::parse_list(" , "),
+            Err(EnvironmentError::Empty)
+        );
         assert_eq!(
             Environments::parse_list("dev,prod,dev"),
             Err(EnvironmentError::Duplicate("dev".into()))
@@ -165,9 +172,16 @@ mod tests {
     fn previous_and_after_follow_the_configured_order() {
         let envs = Environments::parse_list("dev,staging,prod").unwrap();
         let staging = envs.find("staging").unwrap().clone();
-        assert_eq!(envs.previous(&staging).map(Environment::as_str), Some("dev"));
+        assert_eq!(
+            envs.previous(&staging).map(Environment::as_str),
+            Some("dev")
+        );
         assert_eq!(envs.previous(envs.first()), None);
-        let after: Vec<_> = envs.after(&staging).iter().map(Environment::as_str).collect();
+        let after: Vec<_> = envs
+            .after(&staging)
+            .iter()
+            .map(Environment::as_str)
+            .collect();
         assert_eq!(after, ["prod"]);
     }
 }

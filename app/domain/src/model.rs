@@ -36,7 +36,9 @@ impl GroupName {
         let valid = (1..=63).contains(&bytes.len())
             && bytes[0].is_ascii_alphanumeric()
             && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-');
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-');
         if valid {
             Ok(Self(name.to_owned()))
         } else {
@@ -389,7 +391,15 @@ mod tests {
         for good in ["churn", "churn-model-2", "A--b", &"a".repeat(63)] {
             assert!(GroupName::parse(good).is_ok(), "{good:?} refused");
         }
-        for bad in ["", "-churn", "churn-", "churn_model", "churn model", "ü", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "-churn",
+            "churn-",
+            "churn_model",
+            "churn model",
+            "ü",
+            &"a".repeat(64),
+        ] {
             assert!(GroupName::parse(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -403,7 +413,14 @@ mod tests {
             email: "dana@example.com".into(),
         };
         let register = |image: &str, metrics: Metrics, by: &Person| {
-            Registration::new(group.clone(), image, "s3://b/m.tar.gz", "", metrics, by.clone())
+            Registration::new(
+                group.clone(),
+                image,
+                "s3://b/m.tar.gz",
+                "",
+                metrics,
+                by.clone(),
+            )
         };
         assert!(register("img:1", Metrics::new(), &dana).is_ok());
         assert_eq!(
@@ -412,7 +429,10 @@ mod tests {
         );
         assert!(matches!(
             register(&"i".repeat(256), Metrics::new(), &dana),
-            Err(InvalidInput::TooLong { field: "image_uri", .. })
+            Err(InvalidInput::TooLong {
+                field: "image_uri",
+                ..
+            })
         ));
         let nan = Metrics::from([("auc".to_string(), f64::NAN)]);
         assert_eq!(
@@ -424,7 +444,10 @@ mod tests {
             register("img", odd_name, &dana),
             Err(InvalidInput::MetricName(_))
         ));
-        let nobody = Person { subject: " ".into(), ..dana.clone() };
+        let nobody = Person {
+            subject: " ".into(),
+            ..dana.clone()
+        };
         assert!(register("img", Metrics::new(), &nobody).is_err());
     }
 
@@ -441,7 +464,10 @@ mod tests {
         for state in StepState::ALL {
             assert_eq!(StepState::parse(state.as_str()), Some(state));
         }
-        assert_eq!(StepState::PendingManualApproval.as_str(), "PendingManualApproval");
+        assert_eq!(
+            StepState::PendingManualApproval.as_str(),
+            "PendingManualApproval"
+        );
         assert_eq!(StepState::parse("approved"), None);
         assert_eq!(
             ApprovalStatus::parse("Rejected"),

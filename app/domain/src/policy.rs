@@ -70,7 +70,8 @@ impl Policy {
         groups: impl IntoIterator<Item = String>,
     ) -> Result<Self, PolicyError> {
         let env = self.known("approver groups", environment)?;
-        self.approver_groups.insert(env, groups.into_iter().collect());
+        self.approver_groups
+            .insert(env, groups.into_iter().collect());
         Ok(self)
     }
 

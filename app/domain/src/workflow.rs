@@ -175,8 +175,7 @@ fn check_may_approve(
     actor: &Actor,
     env: &Environment,
 ) -> Result<(), Refusal> {
-    if version.registered_by.subject == actor.person.subject && !policy.self_approval_allowed(env)
-    {
+    if version.registered_by.subject == actor.person.subject && !policy.self_approval_allowed(env) {
         return Err(Refusal::OwnVersion {
             environment: env.clone(),
         });
@@ -391,7 +390,12 @@ mod tests {
         let v = registered(&policy, "dana");
         assert_eq!(
             states(&v, &policy),
-            [PendingManualApproval, NotRequested, NotRequested, NotRequested]
+            [
+                PendingManualApproval,
+                NotRequested,
+                NotRequested,
+                NotRequested
+            ]
         );
         assert_eq!(v.approval_status, ApprovalStatus::PendingManualApproval);
     }
@@ -401,11 +405,24 @@ mod tests {
         let policy = policy();
         let mut v = registered(&policy, "dana");
         let mut log = vec![];
-        let effect = run(&policy, &mut v, &mut log, &approver("alice"), "dev", Verdict::Approve, "")
-            .unwrap();
+        let effect = run(
+            &policy,
+            &mut v,
+            &mut log,
+            &approver("alice"),
+            "dev",
+            Verdict::Approve,
+            "",
+        )
+        .unwrap();
         assert_eq!(
             states(&v, &policy),
-            [Approved, PendingManualApproval, PendingManualApproval, PendingManualApproval]
+            [
+                Approved,
+                PendingManualApproval,
+                PendingManualApproval,
+                PendingManualApproval
+            ]
         );
         assert_eq!(v.approval_status, ApprovalStatus::Approved);
         let deployment = effect.deployment.expect("dev approval deploys");
@@ -423,11 +440,27 @@ mod tests {
             person: person("oscar"),
             groups: BTreeSet::from(["data-scientists".to_string()]),
         };
-        let refusal = run(&policy, &mut v, &mut vec![], &outsider, "dev", Verdict::Approve, "")
-            .unwrap_err();
+        let refusal = run(
+            &policy,
+            &mut v,
+            &mut vec![],
+            &outsider,
+            "dev",
+            Verdict::Approve,
+            "",
+        )
+        .unwrap_err();
         assert!(matches!(refusal, Refusal::NotAnApprover { .. }));
-        let refusal =
-            run(&policy, &mut v, &mut vec![], &outsider, "dev", Verdict::Reject, "no").unwrap_err();
+        let refusal = run(
+            &policy,
+            &mut v,
+            &mut vec![],
+            &outsider,
+            "dev",
+            Verdict::Reject,
+            "no",
+        )
+        .unwrap_err();
         assert!(matches!(refusal, Refusal::NotAnApprover { .. }));
     }
 
@@ -435,9 +468,16 @@ mod tests {
     fn an_environment_waits_for_the_one_before_it() {
         let policy = policy();
         let mut v = registered(&policy, "dana");
-        let refusal =
-            run(&policy, &mut v, &mut vec![], &approver("alice"), "test", Verdict::Approve, "")
-                .unwrap_err();
+        let refusal = run(
+            &policy,
+            &mut v,
+            &mut vec![],
+            &approver("alice"),
+            "test",
+            Verdict::Approve,
+            "",
+        )
+        .unwrap_err();
         assert_eq!(
             refusal,
             Refusal::EarlierNotApproved {
@@ -446,10 +486,27 @@ mod tests {
             }
         );
         let mut log = vec![];
-        run(&policy, &mut v, &mut log, &approver("alice"), "dev", Verdict::Approve, "").unwrap();
+        run(
+            &policy,
+            &mut v,
+            &mut log,
+            &approver("alice"),
+            "dev",
+            Verdict::Approve,
+            "",
+        )
+        .unwrap();
         // uat is pending after dev's approval (as the seed writes it) but still waits for test.
-        let refusal = run(&policy, &mut v, &mut log, &approver("bob"), "uat", Verdict::Approve, "")
-            .unwrap_err();
+        let refusal = run(
+            &policy,
+            &mut v,
+            &mut log,
+            &approver("bob"),
+            "uat",
+            Verdict::Approve,
+            "",
+        )
+        .unwrap_err();
         assert!(matches!(refusal, Refusal::EarlierNotApproved { .. }));
     }
 
@@ -458,8 +515,16 @@ mod tests {
         let policy = policy();
         let mut v = registered(&policy, "dana");
         for reason in ["", "   \n"] {
-            let refusal = run(&policy, &mut v, &mut vec![], &approver("alice"), "dev", Verdict::Reject, reason)
-                .unwrap_err();
+            let refusal = run(
+                &policy,
+                &mut v,
+                &mut vec![],
+                &approver("alice"),
+                "dev",
+                Verdict::Reject,
+                reason,
+            )
+            .unwrap_err();
             assert_eq!(refusal, Refusal::ReasonRequired);
         }
         assert_eq!(v.revision, 0, "a refused decision changes nothing");
@@ -470,9 +535,16 @@ mod tests {
         let policy = policy();
         let mut v = registered(&policy, "dana");
         let long = "x".repeat(MAX_REASON_CHARS + 1);
-        let refusal =
-            run(&policy, &mut v, &mut vec![], &approver("alice"), "dev", Verdict::Approve, &long)
-                .unwrap_err();
+        let refusal = run(
+            &policy,
+            &mut v,
+            &mut vec![],
+            &approver("alice"),
+            "dev",
+            Verdict::Approve,
+            &long,
+        )
+        .unwrap_err();
         assert_eq!(refusal, Refusal::ReasonTooLong);
     }
 
@@ -481,10 +553,21 @@ mod tests {
         let policy = policy();
         let mut v = registered(&policy, "dana");
         let mut log = vec![];
-        let effect = run(&policy, &mut v, &mut log, &approver("alice"), "dev", Verdict::Reject, "AUC regressed")
-            .unwrap();
+        let effect = run(
+            &policy,
+            &mut v,
+            &mut log,
+            &approver("alice"),
+            "dev",
+            Verdict::Reject,
+            "AUC regressed",
+        )
+        .unwrap();
         assert_eq!(v.approval_status, ApprovalStatus::Rejected);
-        assert_eq!(states(&v, &policy), [Rejected, NotRequested, NotRequested, NotRequested]);
+        assert_eq!(
+            states(&v, &policy),
+            [Rejected, NotRequested, NotRequested, NotRequested]
+        );
         assert_eq!(effect.deployment, None);
         assert_eq!(effect.record.reason.as_deref(), Some("AUC regressed"));
     }
@@ -494,10 +577,35 @@ mod tests {
         let policy = policy();
         let mut v = registered(&policy, "dana");
         let mut log = vec![];
-        run(&policy, &mut v, &mut log, &approver("alice"), "dev", Verdict::Approve, "").unwrap();
-        run(&policy, &mut v, &mut log, &approver("alice"), "test", Verdict::Reject, "flaky").unwrap();
-        assert_eq!(v.approval_status, ApprovalStatus::Approved, "dev stays approved");
-        assert_eq!(states(&v, &policy), [Approved, Rejected, NotRequested, NotRequested]);
+        run(
+            &policy,
+            &mut v,
+            &mut log,
+            &approver("alice"),
+            "dev",
+            Verdict::Approve,
+            "",
+        )
+        .unwrap();
+        run(
+            &policy,
+            &mut v,
+            &mut log,
+            &approver("alice"),
+            "test",
+            Verdict::Reject,
+            "flaky",
+        )
+        .unwrap();
+        assert_eq!(
+            v.approval_status,
+            ApprovalStatus::Approved,
+            "dev stays approved"
+        );
+        assert_eq!(
+            states(&v, &policy),
+            [Approved, Rejected, NotRequested, NotRequested]
+        );
     }
 
     #[test]
@@ -505,10 +613,27 @@ mod tests {
         let policy = policy();
         let mut v = registered(&policy, "dana");
         let mut log = vec![];
-        run(&policy, &mut v, &mut log, &approver("alice"), "dev", Verdict::Approve, "").unwrap();
+        run(
+            &policy,
+            &mut v,
+            &mut log,
+            &approver("alice"),
+            "dev",
+            Verdict::Approve,
+            "",
+        )
+        .unwrap();
         for verdict in [Verdict::Approve, Verdict::Reject] {
-            let refusal = run(&policy, &mut v, &mut log, &approver("bob"), "dev", verdict, "why")
-                .unwrap_err();
+            let refusal = run(
+                &policy,
+                &mut v,
+                &mut log,
+                &approver("bob"),
+                "dev",
+                verdict,
+                "why",
+            )
+            .unwrap_err();
             assert_eq!(
                 refusal,
                 Refusal::AlreadyDecided {
@@ -523,10 +648,22 @@ mod tests {
     fn the_registrant_cannot_approve_their_own_version() {
         let policy = policy();
         let mut v = registered(&policy, "alice");
-        let refusal =
-            run(&policy, &mut v, &mut vec![], &approver("alice"), "dev", Verdict::Approve, "")
-                .unwrap_err();
-        assert_eq!(refusal, Refusal::OwnVersion { environment: env("dev") });
+        let refusal = run(
+            &policy,
+            &mut v,
+            &mut vec![],
+            &approver("alice"),
+            "dev",
+            Verdict::Approve,
+            "",
+        )
+        .unwrap_err();
+        assert_eq!(
+            refusal,
+            Refusal::OwnVersion {
+                environment: env("dev")
+            }
+        );
     }
 
     #[test]
@@ -534,10 +671,32 @@ mod tests {
         let policy = policy().allowing_self_approval("dev").unwrap();
         let mut v = registered(&policy, "alice");
         let mut log = vec![];
-        run(&policy, &mut v, &mut log, &approver("alice"), "dev", Verdict::Approve, "").unwrap();
-        let refusal = run(&policy, &mut v, &mut log, &approver("alice"), "test", Verdict::Approve, "")
-            .unwrap_err();
-        assert_eq!(refusal, Refusal::OwnVersion { environment: env("test") });
+        run(
+            &policy,
+            &mut v,
+            &mut log,
+            &approver("alice"),
+            "dev",
+            Verdict::Approve,
+            "",
+        )
+        .unwrap();
+        let refusal = run(
+            &policy,
+            &mut v,
+            &mut log,
+            &approver("alice"),
+            "test",
+            Verdict::Approve,
+            "",
+        )
+        .unwrap_err();
+        assert_eq!(
+            refusal,
+            Refusal::OwnVersion {
+                environment: env("test")
+            }
+        );
     }
 
     #[test]
@@ -546,17 +705,58 @@ mod tests {
         let mut v = registered(&policy, "dana");
         let mut log = vec![];
         for e in ["dev", "test", "uat"] {
-            run(&policy, &mut v, &mut log, &approver("alice"), e, Verdict::Approve, "").unwrap();
+            run(
+                &policy,
+                &mut v,
+                &mut log,
+                &approver("alice"),
+                e,
+                Verdict::Approve,
+                "",
+            )
+            .unwrap();
         }
-        let first = run(&policy, &mut v, &mut log, &approver("alice"), "prod", Verdict::Approve, "ok")
-            .unwrap();
-        assert_eq!(first.deployment, None, "one approval of two deploys nothing");
+        let first = run(
+            &policy,
+            &mut v,
+            &mut log,
+            &approver("alice"),
+            "prod",
+            Verdict::Approve,
+            "ok",
+        )
+        .unwrap();
+        assert_eq!(
+            first.deployment, None,
+            "one approval of two deploys nothing"
+        );
         assert_eq!(v.steps.state(&env("prod")), PendingManualApproval);
-        let again = run(&policy, &mut v, &mut log, &approver("alice"), "prod", Verdict::Approve, "")
-            .unwrap_err();
-        assert_eq!(again, Refusal::AlreadyApprovedByYou { environment: env("prod") });
-        let second = run(&policy, &mut v, &mut log, &approver("bob"), "prod", Verdict::Approve, "")
-            .unwrap();
+        let again = run(
+            &policy,
+            &mut v,
+            &mut log,
+            &approver("alice"),
+            "prod",
+            Verdict::Approve,
+            "",
+        )
+        .unwrap_err();
+        assert_eq!(
+            again,
+            Refusal::AlreadyApprovedByYou {
+                environment: env("prod")
+            }
+        );
+        let second = run(
+            &policy,
+            &mut v,
+            &mut log,
+            &approver("bob"),
+            "prod",
+            Verdict::Approve,
+            "",
+        )
+        .unwrap();
         assert!(second.deployment.is_some());
         assert_eq!(v.steps.state(&env("prod")), Approved);
     }
@@ -567,10 +767,37 @@ mod tests {
         let mut v = registered(&policy, "dana");
         let mut log = vec![];
         for e in ["dev", "test", "uat"] {
-            run(&policy, &mut v, &mut log, &approver("alice"), e, Verdict::Approve, "").unwrap();
+            run(
+                &policy,
+                &mut v,
+                &mut log,
+                &approver("alice"),
+                e,
+                Verdict::Approve,
+                "",
+            )
+            .unwrap();
         }
-        run(&policy, &mut v, &mut log, &approver("alice"), "prod", Verdict::Approve, "").unwrap();
-        run(&policy, &mut v, &mut log, &approver("bob"), "prod", Verdict::Reject, "drift").unwrap();
+        run(
+            &policy,
+            &mut v,
+            &mut log,
+            &approver("alice"),
+            "prod",
+            Verdict::Approve,
+            "",
+        )
+        .unwrap();
+        run(
+            &policy,
+            &mut v,
+            &mut log,
+            &approver("bob"),
+            "prod",
+            Verdict::Reject,
+            "drift",
+        )
+        .unwrap();
         assert_eq!(v.steps.state(&env("prod")), Rejected);
     }
 
@@ -579,8 +806,16 @@ mod tests {
         let policy = policy();
         let v = registered(&policy, "dana");
         let request = DecisionRequest::new(env("staging"), Verdict::Approve, "");
-        let refusal = decide(&policy, &v, &[], &approver("alice"), &request, "d".into(), NOW)
-            .unwrap_err();
+        let refusal = decide(
+            &policy,
+            &v,
+            &[],
+            &approver("alice"),
+            &request,
+            "d".into(),
+            NOW,
+        )
+        .unwrap_err();
         assert!(matches!(refusal, Refusal::UnknownEnvironment { .. }));
     }
 
@@ -595,8 +830,20 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(offered(&v, &log, "alice"), ["dev"]);
-        assert!(offered(&v, &log, "dana").is_empty(), "the registrant is offered nothing");
-        run(&policy, &mut v, &mut log, &approver("alice"), "dev", Verdict::Approve, "").unwrap();
+        assert!(
+            offered(&v, &log, "dana").is_empty(),
+            "the registrant is offered nothing"
+        );
+        run(
+            &policy,
+            &mut v,
+            &mut log,
+            &approver("alice"),
+            "dev",
+            Verdict::Approve,
+            "",
+        )
+        .unwrap();
         assert_eq!(offered(&v, &log, "bob"), ["test"]);
     }
 
@@ -606,10 +853,24 @@ mod tests {
         let mut v = registered(&policy, "dana");
         v.steps = Steps::default();
         let mut log = vec![];
-        run(&policy, &mut v, &mut log, &approver("alice"), "dev", Verdict::Approve, "").unwrap();
+        run(
+            &policy,
+            &mut v,
+            &mut log,
+            &approver("alice"),
+            "dev",
+            Verdict::Approve,
+            "",
+        )
+        .unwrap();
         assert_eq!(
             states(&v, &policy),
-            [Approved, PendingManualApproval, PendingManualApproval, PendingManualApproval]
+            [
+                Approved,
+                PendingManualApproval,
+                PendingManualApproval,
+                PendingManualApproval
+            ]
         );
     }
 }

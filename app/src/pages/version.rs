@@ -150,7 +150,12 @@ fn DecisionFeedback(decide: ServerAction<Decide>) -> impl IntoView {
 }
 
 #[component]
-fn Step(step: StepView, group: String, version: u32, decide: ServerAction<Decide>) -> impl IntoView {
+fn Step(
+    step: StepView,
+    group: String,
+    version: u32,
+    decide: ServerAction<Decide>,
+) -> impl IntoView {
     let env = step.environment.clone();
     let needs = (step.required_approvals > 1).then(|| {
         let given = step
@@ -211,7 +216,11 @@ fn Step(step: StepView, group: String, version: u32, decide: ServerAction<Decide
 
 #[component]
 fn DecisionLine(decision: DecisionView) -> impl IntoView {
-    let verb = if decision.verdict == "approve" { "Approved" } else { "Rejected" };
+    let verb = if decision.verdict == "approve" {
+        "Approved"
+    } else {
+        "Rejected"
+    };
     view! {
         <span class="decision">
             <span class="verb">{format!("{verb} {} by ", decision.environment)}</span>

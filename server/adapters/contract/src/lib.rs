@@ -114,7 +114,13 @@ pub async fn versions_list_newest_first_in_pages(services: &Services) {
     }
     let page = services
         .registry
-        .list_versions(&group, PageRequest { offset: 1, limit: 2 })
+        .list_versions(
+            &group,
+            PageRequest {
+                offset: 1,
+                limit: 2,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(page.total, 5);
@@ -122,7 +128,13 @@ pub async fn versions_list_newest_first_in_pages(services: &Services) {
     assert_eq!(numbers, [4, 3]);
     let unknown = services
         .registry
-        .list_versions(&unique_group("nothing"), PageRequest { offset: 0, limit: 10 })
+        .list_versions(
+            &unique_group("nothing"),
+            PageRequest {
+                offset: 0,
+                limit: 10,
+            },
+        )
         .await
         .unwrap();
     assert_eq!((unknown.total, unknown.items.len()), (0, 0));
@@ -202,7 +214,12 @@ pub async fn a_stale_decision_is_a_conflict_and_changes_nothing(services: &Servi
         .await
         .unwrap();
     assert_eq!(log.len(), 1, "the losing decision left no record");
-    let live = services.parameters.live(&group, &env).await.unwrap().unwrap();
+    let live = services
+        .parameters
+        .live(&group, &env)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(live.approved_by.subject, "alice");
 }
 
@@ -240,6 +257,11 @@ pub async fn deployments_keep_their_history(services: &Services) {
     let history = services.parameters.history(&group, &env).await.unwrap();
     let versions: Vec<u32> = history.iter().map(|d| d.version.get()).collect();
     assert_eq!(versions, [2, 1], "newest first");
-    let live = services.parameters.live(&group, &env).await.unwrap().unwrap();
+    let live = services
+        .parameters
+        .live(&group, &env)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(live.version, v2.version);
 }

@@ -178,7 +178,8 @@ fn corrupt(what: &str, value: &str) -> rusqlite::Error {
 }
 
 fn timestamp(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).expect("UTC timestamps always format as RFC 3339")
+    t.format(&Rfc3339)
+        .expect("UTC timestamps always format as RFC 3339")
 }
 
 fn parse_timestamp(text: &str) -> rusqlite::Result<OffsetDateTime> {
@@ -309,10 +310,7 @@ impl ModelRegistry for LocalStore {
                             .get::<_, Option<i64>>(2)?
                             .map(version_number)
                             .transpose()?,
-                        latest_registered_at: latest
-                            .as_deref()
-                            .map(parse_timestamp)
-                            .transpose()?,
+                        latest_registered_at: latest.as_deref().map(parse_timestamp).transpose()?,
                     })
                 })
                 .map_err(unavailable)?;
@@ -448,7 +446,10 @@ impl ParameterStore for LocalStore {
                  WHERE group_name = ?1 AND environment = ?2 \
                  ORDER BY parameter_version DESC LIMIT 1"
             ))
-            .and_then(|mut s| s.query_row(params![group, environment], deployment_from_row).optional())
+            .and_then(|mut s| {
+                s.query_row(params![group, environment], deployment_from_row)
+                    .optional()
+            })
             .map_err(unavailable)
         })
         .await

@@ -55,7 +55,11 @@ async fn file_store_meets_the_contract_and_keeps_data_across_reopening() {
 #[tokio::test]
 async fn generated_settings_are_kept() {
     let store = LocalStore::open_in_memory().unwrap();
-    let first = store.setting_or_insert("session_key", || "one".into()).unwrap();
-    let second = store.setting_or_insert("session_key", || "two".into()).unwrap();
+    let first = store
+        .setting_or_insert("session_key", || "one".into())
+        .unwrap();
+    let second = store
+        .setting_or_insert("session_key", || "two".into())
+        .unwrap();
     assert_eq!((first.as_str(), second.as_str()), ("one", "one"));
 }

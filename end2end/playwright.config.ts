@@ -1,0 +1,56 @@
+import { defineConfig } from '@playwright/test';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+// Every spec runs twice: hydrated (JavaScript on) and server-rendered only (JavaScript off).
+// The portal runs from the binary cargo-leptos built, on a fresh store, on loopback.
+const port = Number(process.env.COUNTERSIGN_E2E_PORT ?? 3100);
+const baseURL = `http://127.0.0.1:${port}`;
+const root = path.resolve(__dirname, '..');
+const binary = process.env.COUNTERSIGN_BIN ?? path.join(root, 'target/debug/countersign');
+const database = path.join(os.tmpdir(), `countersign-e2e-${process.pid}.db`);
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: true,
+  workers: 2,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    baseURL,
+    headless: true,
+    launchOptions: {
+      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+    trace: 'off',
+  },
+  projects: [
+    { name: 'with-js', use: { javaScriptEnabled: true } },
+    { name: 'no-js', use: { javaScriptEnabled: false } },
+  ],
+  webServer: {
+    command: `rm -f '${database}'* && exec '${binary}'`,
+    url: `${baseURL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'ignore',
+    stderr: 'pipe',
+    env: {
+      COUNTERSIGN_LISTEN: `127.0.0.1:${port}`,
+      COUNTERSIGN_PUBLIC_URL: baseURL,
+      COUNTERSIGN_DATABASE: database,
+      COUNTERSIGN_SITE_ROOT: path.join(root, 'target/site'),
+      COUNTERSIGN_LOG: 'warn',
+    },
+  },
+});

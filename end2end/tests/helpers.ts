@@ -1,0 +1,54 @@
+import { APIRequestContext, expect, Page, TestInfo } from '@playwright/test';
+import { randomUUID } from 'node:crypto';
+
+export const people = {
+  alice: 'Alice Approver',
+  bob: 'Bob Reviewer',
+  dana: 'Dana Scientist',
+} as const;
+
+export type Person = keyof typeof people;
+
+/** A model group of the test's own, so specs never see each other's versions. */
+export function uniqueGroup(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Registers a version through the pipeline API, as a training pipeline does. */
+export async function register(request: APIRequestContext, group: string, by: Person) {
+  const response = await request.post(`/api/v1/models/${group}/versions`, {
+    data: {
+      image_uri: `registry.example/${group}:1`,
+      model_data_url: `s3://models/${group}/1/model.tar.gz`,
+      description: 'trained by the end-to-end suite',
+      metrics: { auc: 0.91, f1: 0.8 },
+      registered_by: { subject: by, name: people[by], email: `${by}@example.com` },
+    },
+  });
+  expect(response.status(), await response.text()).toBe(201);
+  return response.json();
+}
+
+/** Waits until the page is interactive the way this project runs it. */
+export async function settled(page: Page, testInfo: TestInfo) {
+  if (testInfo.project.use.javaScriptEnabled !== false) {
+    await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  }
+}
+
+/** Signs in through the development sign-in, starting from wherever the page is. */
+export async function signInAs(page: Page, testInfo: TestInfo, who: Person) {
+  await page.getByRole('link', { name: 'Sign in' }).first().click();
+  await expect(page.getByRole('heading', { name: 'Development sign-in' })).toBeVisible();
+  await page.getByRole('button', { name: `Sign in as ${people[who]}` }).click();
+  await settled(page, testInfo);
+}
+
+export async function openVersion(page: Page, testInfo: TestInfo, group: string, version = 1) {
+  await page.goto(`/models/${group}/versions/${version}`);
+  await settled(page, testInfo);
+}
+
+export function step(page: Page, environment: string) {
+  return page.getByRole('list', { name: 'Promotion track' }).locator(`li[data-environment="${environment}"]`);
+}

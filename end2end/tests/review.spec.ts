@@ -1,0 +1,87 @@
+import { expect, test } from '@playwright/test';
+import { openVersion, register, settled, signInAs, step, uniqueGroup } from './helpers';
+
+test('a data scientist sees their pending version and cannot decide it', async ({ page, request }, testInfo) => {
+  const group = uniqueGroup('churn');
+  await register(request, group, 'dana');
+
+  await page.goto(`/models/${group}`);
+  await signInAs(page, testInfo, 'dana');
+  await expect(page).toHaveURL(new RegExp(`/models/${group}$`));
+  const row = page.getByRole('row', { name: /Version 1/ });
+  await expect(row).toContainText('Pending approval');
+  await expect(row).toContainText('Dana Scientist');
+
+  await row.getByRole('link', { name: 'Version 1' }).click();
+  await settled(page, testInfo);
+  await expect(step(page, 'dev')).toContainText('Pending approval');
+  await expect(step(page, 'test')).toContainText('Not requested');
+  await expect(page.getByText('You cannot decide dev: you are not in an approver group for dev.')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Approve dev' })).toHaveCount(0);
+});
+
+test('an approver signs in from a deep link, approves dev with a reason, and the API resolves it', async ({ page, request }, testInfo) => {
+  const group = uniqueGroup('fraud');
+  await register(request, group, 'dana');
+
+  await openVersion(page, testInfo, group);
+  await expect(page.getByRole('heading', { name: 'Sign in to continue' })).toBeVisible();
+  await signInAs(page, testInfo, 'alice');
+  await expect(page).toHaveURL(new RegExp(`/models/${group}/versions/1$`));
+
+  await page.getByLabel('Reason for dev').fill('Offline AUC beats the baseline');
+  await page.getByRole('button', { name: 'Approve dev' }).click();
+
+  const dev = step(page, 'dev');
+  await expect(dev).toHaveAttribute('data-state', 'Approved');
+  await expect(dev).toContainText('Approved dev by Alice Approver');
+  await expect(dev).toContainText('Offline AUC beats the baseline');
+  await expect(step(page, 'test')).toHaveAttribute('data-state', 'PendingManualApproval');
+  await expect(page.getByRole('button', { name: 'Approve dev' })).toHaveCount(0);
+
+  const resolved = await request.get(`/api/v1/models/${group}/environments/dev`);
+  expect(resolved.status()).toBe(200);
+  const body = await resolved.json();
+  expect(body.model_package_version).toBe(1);
+  expect(body.approved_by.name).toBe('Alice Approver');
+});
+
+test('a rejection without a reason is refused with a visible message', async ({ page, request }, testInfo) => {
+  const group = uniqueGroup('risk');
+  await register(request, group, 'dana');
+
+  await openVersion(page, testInfo, group);
+  await signInAs(page, testInfo, 'bob');
+  await page.getByRole('button', { name: 'Reject dev' }).click();
+
+  await expect(page.getByRole('alert')).toContainText('a rejection needs a reason');
+  await expect(step(page, 'dev')).toHaveAttribute('data-state', 'PendingManualApproval');
+
+  await page.getByLabel('Reason for dev').fill('Training data leaks the label');
+  await page.getByRole('button', { name: 'Reject dev' }).click();
+  await expect(step(page, 'dev')).toHaveAttribute('data-state', 'Rejected');
+  await expect(step(page, 'dev')).toContainText('Training data leaks the label');
+  await expect(page.getByRole('heading', { level: 1 })).toContainText('Rejected');
+});
+
+test('the registrant cannot approve their own version', async ({ page, request }, testInfo) => {
+  const group = uniqueGroup('pricing');
+  await register(request, group, 'alice');
+
+  await openVersion(page, testInfo, group);
+  await signInAs(page, testInfo, 'alice');
+  await expect(page.getByText('You cannot decide dev: you registered this version, so someone else must approve it for dev.')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Approve dev' })).toHaveCount(0);
+  await expect(step(page, 'dev')).toHaveAttribute('data-state', 'PendingManualApproval');
+});
+
+test('unknown pages and versions get a friendly 404', async ({ page }, testInfo) => {
+  const response = await page.goto('/no/such/page');
+  expect(response?.status()).toBe(404);
+  await expect(page.getByText('There is no page at this address.')).toBeVisible();
+
+  await signInAs(page, testInfo, 'bob');
+  const missing = await page.goto(`/models/${uniqueGroup('nothing')}/versions/3`);
+  expect(missing?.status()).toBe(404);
+  await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
+});
