@@ -1,0 +1,48 @@
+# Countersign. `make run` serves the portal on the embedded store; `make test` runs every
+# test. Both install what they need first (scripts/tools.sh), and skip what is there.
+
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/.tools/node_modules/.bin:$(PATH)
+
+# Where `make run` keeps its store; delete it to start again from the demo data.
+RUN_DATABASE ?= countersign.db
+
+.PHONY: run test test-rust test-e2e bench build build-release tools clean
+
+run: build-release
+	@echo "==> serving the portal on http://127.0.0.1:3000 (embedded store: $(RUN_DATABASE); Ctrl-C stops)"
+	COUNTERSIGN_DEMO_DATA=true COUNTERSIGN_DATABASE=$(RUN_DATABASE) ./target/release/countersign serve
+
+test: test-rust test-e2e
+
+test-rust:
+	@scripts/tools.sh build
+	@echo "==> cargo tests: workflow core, embedded store contract, server (API, sign-in, pages)"
+	cargo test --locked
+	@scripts/check-wasm-deps.sh
+
+test-e2e: build
+	@scripts/tools.sh test
+	@echo "==> end-to-end tests in Debian's chromium, with and without JavaScript"
+	cd end2end && npx playwright test
+
+bench: build-release
+	@echo "==> benchmark (figures, not pass/fail)"
+	scripts/bench.sh
+
+build:
+	@scripts/tools.sh build
+	@echo "==> building the portal (server and WASM, debug)"
+	cargo leptos build
+
+build-release:
+	@scripts/tools.sh release
+	@echo "==> building the portal (server and WASM, release)"
+	cargo leptos build --release
+
+tools:
+	@scripts/tools.sh test
+
+clean:
+	cargo clean
+	rm -rf .tools end2end/node_modules end2end/test-results

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Prints Countersign's size and speed figures (a benchmark, not a test: nothing here fails
+# on a slow machine). Expects a release build (`make bench` does it first).
+#
+#   page weight   bytes of WASM + JS + CSS a version page loads, raw and gzip
+#   SSR time      p50/p95 of the groups page and a version page, 10 000 versions in the store
+#   memory        the server's resident set size after that load
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=target/release/countersign
+PORT="${BENCH_PORT:-3200}"
+REQUESTS="${BENCH_REQUESTS:-200}"
+VERSIONS="${BENCH_VERSIONS:-10000}"
+WORK="$(mktemp -d)"
+trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+export COUNTERSIGN_DATABASE="$WORK/bench.db"
+export COUNTERSIGN_LISTEN="127.0.0.1:$PORT"
+export COUNTERSIGN_PUBLIC_URL="http://127.0.0.1:$PORT"
+export COUNTERSIGN_LOG=warn
+BASE="http://127.0.0.1:$PORT"
+
+echo "== Countersign benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores)"
+echo "-- seeding $VERSIONS versions into one group"
+start=$(date +%s%N)
+"$BIN" seed --group bench-model --versions "$VERSIONS" > /dev/null
+awk -v ns="$(( $(date +%s%N) - start ))" 'BEGIN { printf "   took %.1f s\n", ns / 1e9 }'
+
+"$BIN" serve > "$WORK/server.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 1 100); do curl -fs "$BASE/healthz" > /dev/null && break; sleep 0.1; done
+
+cookie="$WORK/cookies"
+curl -fs -c "$cookie" -o /dev/null -d 'subject=alice&return_to=/' "$BASE/auth/dev/sign-in"
+
+echo "-- page weight of /models/bench-model/versions/$VERSIONS (what the browser fetches to hydrate)"
+total_raw=0; total_gz=0
+for asset in pkg/countersign.wasm pkg/countersign.js pkg/countersign.css; do
+  raw=$(curl -fs "$BASE/$asset" | wc -c)
+  gz=$(curl -fs "$BASE/$asset" | gzip -9 | wc -c)
+  printf '   %-24s %9d B raw %9d B gzip\n' "$asset" "$raw" "$gz"
+  total_raw=$((total_raw + raw)); total_gz=$((total_gz + gz))
+done
+html_raw=$(curl -fs -b "$cookie" "$BASE/models/bench-model/versions/$VERSIONS" | wc -c)
+html_gz=$(curl -fs -b "$cookie" "$BASE/models/bench-model/versions/$VERSIONS" | gzip -9 | wc -c)
+printf '   %-24s %9d B raw %9d B gzip\n' "HTML document" "$html_raw" "$html_gz"
+printf '   %-24s %9d B raw %9d B gzip   (target: <= 290 KB gzip)\n' "total WASM+JS+CSS" "$total_raw" "$total_gz"
+
+measure() { # name url
+  local name="$1" url="$2" times="$WORK/times"
+  : > "$times"
+  for _ in $(seq 1 10); do curl -fs -b "$cookie" -o /dev/null "$url"; done # warm up
+  for _ in $(seq 1 "$REQUESTS"); do
+    curl -fs -b "$cookie" -o /dev/null -w '%{time_total}\n' "$url" >> "$times"
+  done
+  sort -n "$times" | awk -v name="$name" -v n="$REQUESTS" '
+    { t[NR] = $1 * 1000 }
+    END { printf "   %-34s p50 %6.2f ms   p95 %6.2f ms   max %6.2f ms   (%d requests; target p95 <= 50 ms)\n",
+          name, t[int(n * 0.50)], t[int(n * 0.95)], t[n], n }'
+}
+
+echo "-- server-side rendering time, signed in, $VERSIONS versions in the store"
+measure "groups page /" "$BASE/"
+measure "version page" "$BASE/models/bench-model/versions/$((VERSIONS / 2))"
+measure "versions list (first page of 50)" "$BASE/models/bench-model"
+
+rss_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$SERVER/status")
+awk -v kb="$rss_kb" 'BEGIN { printf "-- server memory after the load: %.1f MB RSS (target: <= 70 MB)\n", kb / 1024 }'

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs what building and testing Countersign needs, skipping whatever is already there
+# at the right version. Everything comes from crates.io, npm, or Debian's packages: nothing
+# is downloaded from anywhere else, at build or test time.
+#
+#   scripts/tools.sh build   the Rust toolchain pieces: WASM target, cargo-leptos, wasm-bindgen
+#   scripts/tools.sh release the above, and wasm-opt for release builds
+#   scripts/tools.sh test    the above, and Chromium plus the Playwright package
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want="${1:-build}"
+CARGO_LEPTOS_VERSION=0.3.10 # 0.3.11 needs rustc 1.96
+BINARYEN_VERSION=132         # Debian's binaryen is too old for rustc 1.95's WASM
+TOOLS_DIR="$PWD/.tools"
+
+say() { printf '==> %s\n' "$*"; }
+
+export PATH="$HOME/.cargo/bin:$TOOLS_DIR/node_modules/.bin:$PATH"
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the Rust target wasm32-unknown-unknown (the browser build)"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(cargo leptos --version 2>/dev/null || true)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION from crates.io (about 12 minutes on 2 cores, once)"
+  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+fi
+
+# cargo-leptos downloads wasm-bindgen itself unless the exact version Cargo.lock names is on
+# PATH; that download is not possible here, so install it from crates.io.
+bindgen_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $bindgen_version" ]; then
+  say "installing wasm-bindgen-cli $bindgen_version, the version Cargo.lock names (about 2 minutes, once)"
+  # Not --locked: its lock file names a crate version the registry no longer serves.
+  cargo install wasm-bindgen-cli --version "$bindgen_version"
+fi
+
+if [ "$want" = release ] || [ "$want" = test ]; then
+  if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ]; then
+    say "installing wasm-opt (npm binaryen@$BINARYEN_VERSION) for release builds"
+    mkdir -p "$TOOLS_DIR"
+    npm install --prefix "$TOOLS_DIR" --no-fund --no-audit --loglevel=error "binaryen@$BINARYEN_VERSION"
+  fi
+fi
+
+if [ "$want" = test ]; then
+  if [ ! -x /usr/bin/chromium ]; then
+    say "installing Debian's chromium for the end-to-end tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  fi
+  if [ ! -d end2end/node_modules/@playwright/test ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+    say "installing the Playwright test runner (npm; it uses Debian's chromium, no browser download)"
+    (cd end2end && npm ci --no-fund --no-audit --loglevel=error)
+  fi
+fi
