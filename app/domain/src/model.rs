@@ -306,6 +306,27 @@ pub struct NewVersion {
     pub registered_at: OffsetDateTime,
 }
 
+impl NewVersion {
+    /// The version as the registry stores it, once it has assigned a number and an ARN.
+    pub fn into_version(self, version: VersionNumber, arn: String) -> ModelVersion {
+        let r = self.registration;
+        ModelVersion {
+            group: r.group,
+            version,
+            arn,
+            approval_status: self.approval_status,
+            steps: self.steps,
+            image_uri: r.image_uri,
+            model_data_url: r.model_data_url,
+            description: r.description,
+            metrics: r.metrics,
+            registered_by: r.registered_by,
+            registered_at: self.registered_at,
+            revision: 0,
+        }
+    }
+}
+
 /// A summary line for a model package group.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GroupSummary {

@@ -299,6 +299,7 @@ mod tests {
     use crate::environment::Environments;
     use std::collections::BTreeSet;
     use time::macros::datetime;
+    use StepState::*;
 
     const NOW: OffsetDateTime = datetime!(2026-11-26 10:00 UTC);
 
@@ -317,79 +318,109 @@ mod tests {
         }
     }
 
+    fn env(name: &str) -> Environment {
+        Environment::parse(name).unwrap()
+    }
+
+    /// Two approvals for prod, one elsewhere, approvers in the group "approvers".
     fn policy() -> Policy {
         Policy::new(Environments::default(), "approvers")
             .with_required_approvals("prod", 2)
             .unwrap()
     }
 
-    fn env(name: &str) -> Environment {
-        Environment::parse(name).unwrap()
+    /// One version under a policy, with its decision log, decided step by step.
+    struct Scenario {
+        policy: Policy,
+        version: ModelVersion,
+        log: Vec<DecisionRecord>,
     }
 
-    fn registered(policy: &Policy, by: &str) -> ModelVersion {
-        let new = register(
-            policy,
-            Registration {
+    impl Scenario {
+        fn registered_by(registrant: &str) -> Self {
+            Self::with_policy(policy(), registrant)
+        }
+
+        fn with_policy(policy: Policy, registrant: &str) -> Self {
+            let registration = Registration {
                 group: GroupName::parse("churn").unwrap(),
                 image_uri: "img".into(),
                 model_data_url: "s3://m".into(),
                 description: String::new(),
                 metrics: Metrics::new(),
-                registered_by: person(by),
-            },
-            NOW,
-        );
-        ModelVersion {
-            group: new.registration.group,
-            version: VersionNumber::new(1).unwrap(),
-            arn: "arn:local:churn/1".into(),
-            approval_status: new.approval_status,
-            steps: new.steps,
-            image_uri: new.registration.image_uri,
-            model_data_url: new.registration.model_data_url,
-            description: new.registration.description,
-            metrics: new.registration.metrics,
-            registered_by: new.registration.registered_by,
-            registered_at: new.registered_at,
-            revision: 0,
+                registered_by: person(registrant),
+            };
+            let version = register(&policy, registration, NOW)
+                .into_version(VersionNumber::new(1).unwrap(), "arn:local:churn/1".into());
+            Self {
+                policy,
+                version,
+                log: vec![],
+            }
+        }
+
+        /// Asks for a decision and, when accepted, applies it.
+        fn decide_as(
+            &mut self,
+            actor: &Actor,
+            environment: &str,
+            verdict: Verdict,
+            reason: &str,
+        ) -> Result<DecisionEffect, Refusal> {
+            let request = DecisionRequest::new(env(environment), verdict, reason);
+            let id = format!("d{}", self.log.len());
+            let effect = decide(
+                &self.policy,
+                &self.version,
+                &self.log,
+                actor,
+                &request,
+                id,
+                NOW,
+            )?;
+            self.version = apply(&self.version, &effect);
+            self.log.push(effect.record.clone());
+            Ok(effect)
+        }
+
+        fn approve(&mut self, who: &str, environment: &str) -> Result<DecisionEffect, Refusal> {
+            self.decide_as(&approver(who), environment, Verdict::Approve, "")
+        }
+
+        fn reject(
+            &mut self,
+            who: &str,
+            environment: &str,
+            reason: &str,
+        ) -> Result<DecisionEffect, Refusal> {
+            self.decide_as(&approver(who), environment, Verdict::Reject, reason)
+        }
+
+        fn states(&self) -> Vec<StepState> {
+            self.version
+                .steps
+                .in_order(self.policy.environments())
+                .map(|(_, s)| s)
+                .collect()
+        }
+
+        fn state(&self, environment: &str) -> StepState {
+            self.version.steps.state(&env(environment))
+        }
+
+        fn offered_to(&self, who: &str) -> Vec<String> {
+            let actor = approver(who);
+            decidable_environments(&self.policy, &self.version, &self.log, &actor)
+                .map(|e| e.to_string())
+                .collect()
         }
     }
 
-    /// Runs a decision and, when accepted, applies it to `version` and `history`.
-    fn run(
-        policy: &Policy,
-        version: &mut ModelVersion,
-        history: &mut Vec<DecisionRecord>,
-        actor: &Actor,
-        environment: &str,
-        verdict: Verdict,
-        reason: &str,
-    ) -> Result<DecisionEffect, Refusal> {
-        let request = DecisionRequest::new(env(environment), verdict, reason);
-        let id = format!("d{}", history.len());
-        let effect = decide(policy, version, history, actor, &request, id, NOW)?;
-        *version = apply(version, &effect);
-        history.push(effect.record.clone());
-        Ok(effect)
-    }
-
-    fn states(version: &ModelVersion, policy: &Policy) -> Vec<StepState> {
-        version
-            .steps
-            .in_order(policy.environments())
-            .map(|(_, s)| s)
-            .collect()
-    }
-
-    use StepState::*;
-
     #[test]
     fn registration_makes_the_first_environment_pending() {
-        let policy = policy();
-        let v = registered(&policy, "dana");
+        let s = Scenario::registered_by("dana");
         assert_eq!(
-            states(&v, &policy),
+            s.states(),
             [
                 PendingManualApproval,
                 NotRequested,
@@ -397,26 +428,18 @@ mod tests {
                 NotRequested
             ]
         );
-        assert_eq!(v.approval_status, ApprovalStatus::PendingManualApproval);
+        assert_eq!(
+            s.version.approval_status,
+            ApprovalStatus::PendingManualApproval
+        );
     }
 
     #[test]
     fn approving_dev_approves_the_version_requests_the_rest_and_deploys() {
-        let policy = policy();
-        let mut v = registered(&policy, "dana");
-        let mut log = vec![];
-        let effect = run(
-            &policy,
-            &mut v,
-            &mut log,
-            &approver("alice"),
-            "dev",
-            Verdict::Approve,
-            "",
-        )
-        .unwrap();
+        let mut s = Scenario::registered_by("dana");
+        let effect = s.approve("alice", "dev").unwrap();
         assert_eq!(
-            states(&v, &policy),
+            s.states(),
             [
                 Approved,
                 PendingManualApproval,
@@ -424,148 +447,72 @@ mod tests {
                 PendingManualApproval
             ]
         );
-        assert_eq!(v.approval_status, ApprovalStatus::Approved);
+        assert_eq!(s.version.approval_status, ApprovalStatus::Approved);
         let deployment = effect.deployment.expect("dev approval deploys");
         assert_eq!(deployment.environment.as_str(), "dev");
         assert_eq!(deployment.approved_by.subject, "alice");
         assert_eq!(effect.record.resulting_state, Approved);
-        assert_eq!(v.revision, 1);
+        assert_eq!(s.version.revision, 1);
     }
 
     #[test]
     fn only_approvers_decide() {
-        let policy = policy();
-        let mut v = registered(&policy, "dana");
+        let mut s = Scenario::registered_by("dana");
         let outsider = Actor {
             person: person("oscar"),
             groups: BTreeSet::from(["data-scientists".to_string()]),
         };
-        let refusal = run(
-            &policy,
-            &mut v,
-            &mut vec![],
-            &outsider,
-            "dev",
-            Verdict::Approve,
-            "",
-        )
-        .unwrap_err();
-        assert!(matches!(refusal, Refusal::NotAnApprover { .. }));
-        let refusal = run(
-            &policy,
-            &mut v,
-            &mut vec![],
-            &outsider,
-            "dev",
-            Verdict::Reject,
-            "no",
-        )
-        .unwrap_err();
-        assert!(matches!(refusal, Refusal::NotAnApprover { .. }));
+        for verdict in [Verdict::Approve, Verdict::Reject] {
+            let refusal = s.decide_as(&outsider, "dev", verdict, "no").unwrap_err();
+            assert!(matches!(refusal, Refusal::NotAnApprover { .. }));
+        }
     }
 
     #[test]
     fn an_environment_waits_for_the_one_before_it() {
-        let policy = policy();
-        let mut v = registered(&policy, "dana");
-        let refusal = run(
-            &policy,
-            &mut v,
-            &mut vec![],
-            &approver("alice"),
-            "test",
-            Verdict::Approve,
-            "",
-        )
-        .unwrap_err();
+        let mut s = Scenario::registered_by("dana");
         assert_eq!(
-            refusal,
+            s.approve("alice", "test").unwrap_err(),
             Refusal::EarlierNotApproved {
                 environment: env("test"),
                 earlier: env("dev")
             }
         );
-        let mut log = vec![];
-        run(
-            &policy,
-            &mut v,
-            &mut log,
-            &approver("alice"),
-            "dev",
-            Verdict::Approve,
-            "",
-        )
-        .unwrap();
+        s.approve("alice", "dev").unwrap();
         // uat is pending after dev's approval (as the seed writes it) but still waits for test.
-        let refusal = run(
-            &policy,
-            &mut v,
-            &mut log,
-            &approver("bob"),
-            "uat",
-            Verdict::Approve,
-            "",
-        )
-        .unwrap_err();
+        let refusal = s.approve("bob", "uat").unwrap_err();
         assert!(matches!(refusal, Refusal::EarlierNotApproved { .. }));
     }
 
     #[test]
     fn a_rejection_needs_a_reason_and_blank_is_no_reason() {
-        let policy = policy();
-        let mut v = registered(&policy, "dana");
+        let mut s = Scenario::registered_by("dana");
         for reason in ["", "   \n"] {
-            let refusal = run(
-                &policy,
-                &mut v,
-                &mut vec![],
-                &approver("alice"),
-                "dev",
-                Verdict::Reject,
-                reason,
-            )
-            .unwrap_err();
-            assert_eq!(refusal, Refusal::ReasonRequired);
+            assert_eq!(
+                s.reject("alice", "dev", reason).unwrap_err(),
+                Refusal::ReasonRequired
+            );
         }
-        assert_eq!(v.revision, 0, "a refused decision changes nothing");
+        assert_eq!(s.version.revision, 0, "a refused decision changes nothing");
     }
 
     #[test]
     fn reasons_are_bounded() {
-        let policy = policy();
-        let mut v = registered(&policy, "dana");
+        let mut s = Scenario::registered_by("dana");
         let long = "x".repeat(MAX_REASON_CHARS + 1);
-        let refusal = run(
-            &policy,
-            &mut v,
-            &mut vec![],
-            &approver("alice"),
-            "dev",
-            Verdict::Approve,
-            &long,
-        )
-        .unwrap_err();
+        let refusal = s
+            .decide_as(&approver("alice"), "dev", Verdict::Approve, &long)
+            .unwrap_err();
         assert_eq!(refusal, Refusal::ReasonTooLong);
     }
 
     #[test]
     fn rejecting_dev_rejects_the_version() {
-        let policy = policy();
-        let mut v = registered(&policy, "dana");
-        let mut log = vec![];
-        let effect = run(
-            &policy,
-            &mut v,
-            &mut log,
-            &approver("alice"),
-            "dev",
-            Verdict::Reject,
-            "AUC regressed",
-        )
-        .unwrap();
-        assert_eq!(v.approval_status, ApprovalStatus::Rejected);
+        let mut s = Scenario::registered_by("dana");
+        let effect = s.reject("alice", "dev", "AUC regressed").unwrap();
+        assert_eq!(s.version.approval_status, ApprovalStatus::Rejected);
         assert_eq!(
-            states(&v, &policy),
+            s.states(),
             [Rejected, NotRequested, NotRequested, NotRequested]
         );
         assert_eq!(effect.deployment, None);
@@ -574,66 +521,25 @@ mod tests {
 
     #[test]
     fn rejecting_a_later_environment_withdraws_the_requests_after_it() {
-        let policy = policy();
-        let mut v = registered(&policy, "dana");
-        let mut log = vec![];
-        run(
-            &policy,
-            &mut v,
-            &mut log,
-            &approver("alice"),
-            "dev",
-            Verdict::Approve,
-            "",
-        )
-        .unwrap();
-        run(
-            &policy,
-            &mut v,
-            &mut log,
-            &approver("alice"),
-            "test",
-            Verdict::Reject,
-            "flaky",
-        )
-        .unwrap();
+        let mut s = Scenario::registered_by("dana");
+        s.approve("alice", "dev").unwrap();
+        s.reject("alice", "test", "flaky").unwrap();
         assert_eq!(
-            v.approval_status,
+            s.version.approval_status,
             ApprovalStatus::Approved,
             "dev stays approved"
         );
-        assert_eq!(
-            states(&v, &policy),
-            [Approved, Rejected, NotRequested, NotRequested]
-        );
+        assert_eq!(s.states(), [Approved, Rejected, NotRequested, NotRequested]);
     }
 
     #[test]
     fn a_decided_step_is_not_decided_again() {
-        let policy = policy();
-        let mut v = registered(&policy, "dana");
-        let mut log = vec![];
-        run(
-            &policy,
-            &mut v,
-            &mut log,
-            &approver("alice"),
-            "dev",
-            Verdict::Approve,
-            "",
-        )
-        .unwrap();
+        let mut s = Scenario::registered_by("dana");
+        s.approve("alice", "dev").unwrap();
         for verdict in [Verdict::Approve, Verdict::Reject] {
-            let refusal = run(
-                &policy,
-                &mut v,
-                &mut log,
-                &approver("bob"),
-                "dev",
-                verdict,
-                "why",
-            )
-            .unwrap_err();
+            let refusal = s
+                .decide_as(&approver("bob"), "dev", verdict, "why")
+                .unwrap_err();
             assert_eq!(
                 refusal,
                 Refusal::AlreadyDecided {
@@ -646,20 +552,9 @@ mod tests {
 
     #[test]
     fn the_registrant_cannot_approve_their_own_version() {
-        let policy = policy();
-        let mut v = registered(&policy, "alice");
-        let refusal = run(
-            &policy,
-            &mut v,
-            &mut vec![],
-            &approver("alice"),
-            "dev",
-            Verdict::Approve,
-            "",
-        )
-        .unwrap_err();
+        let mut s = Scenario::registered_by("alice");
         assert_eq!(
-            refusal,
+            s.approve("alice", "dev").unwrap_err(),
             Refusal::OwnVersion {
                 environment: env("dev")
             }
@@ -668,31 +563,10 @@ mod tests {
 
     #[test]
     fn self_approval_can_be_allowed_for_a_named_environment() {
-        let policy = policy().allowing_self_approval("dev").unwrap();
-        let mut v = registered(&policy, "alice");
-        let mut log = vec![];
-        run(
-            &policy,
-            &mut v,
-            &mut log,
-            &approver("alice"),
-            "dev",
-            Verdict::Approve,
-            "",
-        )
-        .unwrap();
-        let refusal = run(
-            &policy,
-            &mut v,
-            &mut log,
-            &approver("alice"),
-            "test",
-            Verdict::Approve,
-            "",
-        )
-        .unwrap_err();
+        let mut s = Scenario::with_policy(policy().allowing_self_approval("dev").unwrap(), "alice");
+        s.approve("alice", "dev").unwrap();
         assert_eq!(
-            refusal,
+            s.approve("alice", "test").unwrap_err(),
             Refusal::OwnVersion {
                 environment: env("test")
             }
@@ -701,170 +575,63 @@ mod tests {
 
     #[test]
     fn prod_needs_two_distinct_approvers() {
-        let policy = policy();
-        let mut v = registered(&policy, "dana");
-        let mut log = vec![];
+        let mut s = Scenario::registered_by("dana");
         for e in ["dev", "test", "uat"] {
-            run(
-                &policy,
-                &mut v,
-                &mut log,
-                &approver("alice"),
-                e,
-                Verdict::Approve,
-                "",
-            )
-            .unwrap();
+            s.approve("alice", e).unwrap();
         }
-        let first = run(
-            &policy,
-            &mut v,
-            &mut log,
-            &approver("alice"),
-            "prod",
-            Verdict::Approve,
-            "ok",
-        )
-        .unwrap();
+        let first = s.approve("alice", "prod").unwrap();
         assert_eq!(
             first.deployment, None,
             "one approval of two deploys nothing"
         );
-        assert_eq!(v.steps.state(&env("prod")), PendingManualApproval);
-        let again = run(
-            &policy,
-            &mut v,
-            &mut log,
-            &approver("alice"),
-            "prod",
-            Verdict::Approve,
-            "",
-        )
-        .unwrap_err();
+        assert_eq!(s.state("prod"), PendingManualApproval);
         assert_eq!(
-            again,
+            s.approve("alice", "prod").unwrap_err(),
             Refusal::AlreadyApprovedByYou {
                 environment: env("prod")
             }
         );
-        let second = run(
-            &policy,
-            &mut v,
-            &mut log,
-            &approver("bob"),
-            "prod",
-            Verdict::Approve,
-            "",
-        )
-        .unwrap();
+        let second = s.approve("bob", "prod").unwrap();
         assert!(second.deployment.is_some());
-        assert_eq!(v.steps.state(&env("prod")), Approved);
+        assert_eq!(s.state("prod"), Approved);
     }
 
     #[test]
     fn one_rejection_decides_a_step_needing_two_approvals() {
-        let policy = policy();
-        let mut v = registered(&policy, "dana");
-        let mut log = vec![];
-        for e in ["dev", "test", "uat"] {
-            run(
-                &policy,
-                &mut v,
-                &mut log,
-                &approver("alice"),
-                e,
-                Verdict::Approve,
-                "",
-            )
-            .unwrap();
+        let mut s = Scenario::registered_by("dana");
+        for e in ["dev", "test", "uat", "prod"] {
+            s.approve("alice", e).unwrap();
         }
-        run(
-            &policy,
-            &mut v,
-            &mut log,
-            &approver("alice"),
-            "prod",
-            Verdict::Approve,
-            "",
-        )
-        .unwrap();
-        run(
-            &policy,
-            &mut v,
-            &mut log,
-            &approver("bob"),
-            "prod",
-            Verdict::Reject,
-            "drift",
-        )
-        .unwrap();
-        assert_eq!(v.steps.state(&env("prod")), Rejected);
+        s.reject("bob", "prod", "drift").unwrap();
+        assert_eq!(s.state("prod"), Rejected);
     }
 
     #[test]
     fn unknown_environments_are_refused() {
-        let policy = policy();
-        let v = registered(&policy, "dana");
-        let request = DecisionRequest::new(env("staging"), Verdict::Approve, "");
-        let refusal = decide(
-            &policy,
-            &v,
-            &[],
-            &approver("alice"),
-            &request,
-            "d".into(),
-            NOW,
-        )
-        .unwrap_err();
+        let mut s = Scenario::registered_by("dana");
+        let refusal = s.approve("alice", "staging").unwrap_err();
         assert!(matches!(refusal, Refusal::UnknownEnvironment { .. }));
     }
 
     #[test]
     fn the_ui_offers_exactly_what_decide_accepts() {
-        let policy = policy();
-        let mut v = registered(&policy, "dana");
-        let mut log = vec![];
-        let offered = |v: &ModelVersion, log: &[DecisionRecord], who: &str| {
-            decidable_environments(&policy, v, log, &approver(who))
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(offered(&v, &log, "alice"), ["dev"]);
+        let mut s = Scenario::registered_by("dana");
+        assert_eq!(s.offered_to("alice"), ["dev"]);
         assert!(
-            offered(&v, &log, "dana").is_empty(),
+            s.offered_to("dana").is_empty(),
             "the registrant is offered nothing"
         );
-        run(
-            &policy,
-            &mut v,
-            &mut log,
-            &approver("alice"),
-            "dev",
-            Verdict::Approve,
-            "",
-        )
-        .unwrap();
-        assert_eq!(offered(&v, &log, "bob"), ["test"]);
+        s.approve("alice", "dev").unwrap();
+        assert_eq!(s.offered_to("bob"), ["test"]);
     }
 
     #[test]
     fn versions_registered_elsewhere_without_metadata_can_still_be_decided() {
-        let policy = policy();
-        let mut v = registered(&policy, "dana");
-        v.steps = Steps::default();
-        let mut log = vec![];
-        run(
-            &policy,
-            &mut v,
-            &mut log,
-            &approver("alice"),
-            "dev",
-            Verdict::Approve,
-            "",
-        )
-        .unwrap();
+        let mut s = Scenario::registered_by("dana");
+        s.version.steps = Steps::default();
+        s.approve("alice", "dev").unwrap();
         assert_eq!(
-            states(&v, &policy),
+            s.states(),
             [
                 Approved,
                 PendingManualApproval,

@@ -82,20 +82,7 @@ proptest! {
             .unwrap(),
             now,
         );
-        let mut version = ModelVersion {
-            group: new.registration.group.clone(),
-            version: VersionNumber::new(1).unwrap(),
-            arn: "arn".into(),
-            approval_status: new.approval_status,
-            steps: new.steps.clone(),
-            image_uri: new.registration.image_uri.clone(),
-            model_data_url: new.registration.model_data_url.clone(),
-            description: String::new(),
-            metrics: Metrics::new(),
-            registered_by: new.registration.registered_by.clone(),
-            registered_at: now,
-            revision: 0,
-        };
+        let mut version = new.into_version(VersionNumber::new(1).unwrap(), "arn".into());
         let mut log: Vec<DecisionRecord> = vec![];
 
         for (i, cmd) in commands.iter().enumerate() {

@@ -413,20 +413,7 @@ impl ModelRegistry for LocalStore {
             )
             .map_err(unavailable)?;
             tx.commit().map_err(unavailable)?;
-            Ok(ModelVersion {
-                group: r.group.clone(),
-                version,
-                arn,
-                approval_status: new.approval_status,
-                steps: new.steps.clone(),
-                image_uri: r.image_uri.clone(),
-                model_data_url: r.model_data_url.clone(),
-                description: r.description.clone(),
-                metrics: r.metrics.clone(),
-                registered_by: r.registered_by.clone(),
-                registered_at: new.registered_at,
-                revision: 0,
-            })
+            Ok(new.into_version(version, arn))
         })
         .await
     }
