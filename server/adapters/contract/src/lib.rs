@@ -66,6 +66,24 @@ async fn register(services: &Services, group: &GroupName) -> ModelVersion {
         .expect("registration succeeds")
 }
 
+/// The version as the backend holds it now.
+async fn stored(services: &Services, version: &ModelVersion) -> ModelVersion {
+    services
+        .registry
+        .find_version(&version.group, version.version)
+        .await
+        .unwrap()
+        .expect("the version is stored")
+}
+
+async fn log_of(services: &Services, version: &ModelVersion) -> Vec<DecisionRecord> {
+    services
+        .audit
+        .decisions_for_version(&version.group, version.version)
+        .await
+        .unwrap()
+}
+
 fn first_env(services: &Services) -> Environment {
     services.policy.environments().first().clone()
 }
@@ -179,18 +197,9 @@ pub async fn a_decision_applies_whole(services: &Services) {
     let effect = effect_for(services, &version, &[], "alice");
     services.committer.commit(&effect).await.unwrap();
 
-    let after = services
-        .registry
-        .find_version(&group, version.version)
-        .await
-        .unwrap()
-        .unwrap();
+    let after = stored(services, &version).await;
     assert_eq!(after, workflow::apply(&version, &effect));
-    let log = services
-        .audit
-        .decisions_for_version(&group, version.version)
-        .await
-        .unwrap();
+    let log = log_of(services, &version).await;
     assert_eq!(log, [effect.record.clone()]);
     let live = services.parameters.live(&group, &env).await.unwrap();
     assert_eq!(live, effect.deployment);
@@ -208,11 +217,7 @@ pub async fn a_stale_decision_is_a_conflict_and_changes_nothing(services: &Servi
         services.committer.commit(&second).await,
         Err(PortError::Conflict)
     );
-    let log = services
-        .audit
-        .decisions_for_version(&group, version.version)
-        .await
-        .unwrap();
+    let log = log_of(services, &version).await;
     assert_eq!(log.len(), 1, "the losing decision left no record");
     let live = services
         .parameters
@@ -229,18 +234,9 @@ pub async fn committing_the_same_decision_twice_applies_it_once(services: &Servi
     let effect = effect_for(services, &version, &[], "alice");
     services.committer.commit(&effect).await.unwrap();
     services.committer.commit(&effect).await.unwrap();
-    let log = services
-        .audit
-        .decisions_for_version(&group, version.version)
-        .await
-        .unwrap();
+    let log = log_of(services, &version).await;
     assert_eq!(log.len(), 1);
-    let after = services
-        .registry
-        .find_version(&group, version.version)
-        .await
-        .unwrap()
-        .unwrap();
+    let after = stored(services, &version).await;
     assert_eq!(after.revision, version.revision + 1);
 }
 
