@@ -61,6 +61,8 @@ pub fn App() -> impl IntoView {
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    // Panic messages in the browser console in debug builds; release builds abort quietly.
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(App);
     // Lets end-to-end tests (and curious people) tell a hydrated page from a server-rendered one.

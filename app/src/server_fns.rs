@@ -191,7 +191,7 @@ pub mod ssr {
             metrics: version
                 .metrics
                 .iter()
-                .map(|(k, v)| (k.clone(), *v))
+                .map(|(name, value)| (name.clone(), value.to_string()))
                 .collect(),
             registered_by: version.registered_by.name.clone(),
             registered_by_email: version.registered_by.email.clone(),

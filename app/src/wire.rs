@@ -129,7 +129,9 @@ pub struct VersionDetail {
     pub description: String,
     pub image_uri: String,
     pub model_data_url: String,
-    pub metrics: Vec<(String, f64)>,
+    /// Name and value, formatted on the server (the browser build then needs no float
+    /// formatting or parsing).
+    pub metrics: Vec<(String, String)>,
     pub registered_by: String,
     pub registered_by_email: String,
     pub registered_at: String,
