@@ -85,3 +85,31 @@ test('unknown pages and versions get a friendly 404', async ({ page }, testInfo)
   expect(missing?.status()).toBe(404);
   await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
 });
+
+test('a decision taken meanwhile by someone else is refused, and the typed reason is kept', async ({ browser, request }, testInfo) => {
+  const group = uniqueGroup('ranking');
+  await register(request, group, 'dana');
+  const contextOptions = {
+    baseURL: testInfo.project.use.baseURL,
+    javaScriptEnabled: testInfo.project.use.javaScriptEnabled,
+  };
+  const alicePage = await (await browser.newContext(contextOptions)).newPage();
+  const bobPage = await (await browser.newContext(contextOptions)).newPage();
+  for (const [page, who] of [[alicePage, 'alice'], [bobPage, 'bob']] as const) {
+    await openVersion(page, testInfo, group);
+    await signInAs(page, testInfo, who);
+  }
+
+  await alicePage.getByRole('button', { name: 'Approve dev' }).click();
+  await expect(step(alicePage, 'dev')).toHaveAttribute('data-state', 'Approved');
+
+  // Bob's page still offers the form he opened before Alice decided.
+  await bobPage.getByLabel('Reason for dev').fill('I checked the drift report');
+  await bobPage.getByRole('button', { name: 'Approve dev' }).click();
+  await expect(bobPage.getByRole('alert')).toContainText('dev is already Approved; a decided step is not decided again');
+  if (testInfo.project.use.javaScriptEnabled !== false) {
+    await expect(bobPage.getByLabel('Reason for dev')).toHaveValue('I checked the drift report');
+  }
+  const log = await request.get(`/api/v1/models/${group}/environments/dev`);
+  expect((await log.json()).approved_by.name).toBe('Alice Approver');
+});

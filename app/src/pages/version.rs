@@ -13,13 +13,20 @@ pub fn VersionPage() -> impl IntoView {
     // Created before the resource so that, without JavaScript, an error the server encoded
     // into the redirect URL is shown on the page the browser comes back to.
     let decide = ServerAction::<Decide>::new();
+    // Reload the version after a decision is recorded, and only then: a refused decision
+    // leaves the form as it was, with the reason the person typed.
+    let recorded = Memo::new(move |_| {
+        decide
+            .value()
+            .with(|v| v.as_ref().and_then(|r| r.as_ref().ok()).cloned())
+    });
     let detail = Resource::new(
         move || {
             let params = params.read();
             (
                 params.get("group").unwrap_or_default(),
                 params.get("version").unwrap_or_default(),
-                decide.version().get(),
+                recorded.get(),
             )
         },
         |(group, version, _)| async move {
