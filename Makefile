@@ -16,8 +16,8 @@ run: build-release
 test: test-rust test-e2e
 
 test-rust:
-	@scripts/tools.sh build
-	@echo "==> cargo tests: workflow core, embedded store contract, server (API, sign-in, pages)"
+	@scripts/tools.sh test
+	@echo "==> cargo tests: workflow core, embedded store contract, server (API, sign-in, SSO against oidc-provider, pages)"
 	cargo test --locked
 	@scripts/check-wasm-deps.sh
 

@@ -9,6 +9,15 @@ const baseURL = `http://127.0.0.1:${port}`;
 const root = path.resolve(__dirname, '..');
 const binary = process.env.COUNTERSIGN_BIN ?? path.join(root, 'target/debug/countersign');
 const database = path.join(os.tmpdir(), `countersign-e2e-${process.pid}.db`);
+// A second portal signs in through a real OpenID provider (oidc-provider) instead.
+const ssoPort = port + 1;
+const oidcPort = Number(process.env.OIDC_PORT ?? 3190);
+const ssoURL = `http://127.0.0.1:${ssoPort}`;
+const ssoDatabase = path.join(os.tmpdir(), `countersign-e2e-sso-${process.pid}.db`);
+const site = {
+  COUNTERSIGN_SITE_ROOT: path.join(root, 'target/site'),
+  COUNTERSIGN_LOG: 'warn',
+};
 
 export default defineConfig({
   testDir: './tests',
@@ -38,19 +47,51 @@ export default defineConfig({
     { name: 'with-js', use: { javaScriptEnabled: true } },
     { name: 'no-js', use: { javaScriptEnabled: false } },
   ],
-  webServer: {
-    command: `rm -f '${database}'* && exec '${binary}'`,
-    url: `${baseURL}/healthz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'ignore',
-    stderr: 'pipe',
-    env: {
-      COUNTERSIGN_LISTEN: `127.0.0.1:${port}`,
-      COUNTERSIGN_PUBLIC_URL: baseURL,
-      COUNTERSIGN_DATABASE: database,
-      COUNTERSIGN_SITE_ROOT: path.join(root, 'target/site'),
-      COUNTERSIGN_LOG: 'warn',
+  webServer: [
+    {
+      command: `rm -f '${database}'* && exec '${binary}'`,
+      url: `${baseURL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+      env: {
+        ...site,
+        COUNTERSIGN_LISTEN: `127.0.0.1:${port}`,
+        COUNTERSIGN_PUBLIC_URL: baseURL,
+        COUNTERSIGN_DATABASE: database,
+      },
     },
-  },
+    {
+      command: 'node oidc/provider.mjs',
+      url: `http://127.0.0.1:${oidcPort}/.well-known/openid-configuration`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'ignore',
+      stderr: 'ignore',
+      env: { OIDC_PORT: String(oidcPort), COUNTERSIGN_URL: ssoURL },
+    },
+    {
+      command: `rm -f '${ssoDatabase}'* && exec '${binary}'`,
+      url: `${ssoURL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+      env: {
+        ...site,
+        COUNTERSIGN_LISTEN: `127.0.0.1:${ssoPort}`,
+        COUNTERSIGN_PUBLIC_URL: ssoURL,
+        COUNTERSIGN_DATABASE: ssoDatabase,
+        COUNTERSIGN_OIDC_ISSUER: `http://127.0.0.1:${oidcPort}`,
+        COUNTERSIGN_OIDC_CLIENT_ID: 'countersign',
+        COUNTERSIGN_OIDC_CLIENT_SECRET: 'countersign-test-secret',
+        COUNTERSIGN_APPROVERS_DEV: 'approvers-dev-test',
+        COUNTERSIGN_APPROVERS_TEST: 'approvers-dev-test',
+        COUNTERSIGN_APPROVERS_UAT: 'approvers-dev-test',
+        COUNTERSIGN_APPROVERS_PROD: 'approvers-prod',
+        COUNTERSIGN_VIEWERS: 'ml-staff',
+      },
+    },
+  ],
 });

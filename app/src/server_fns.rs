@@ -19,8 +19,7 @@ pub mod ssr {
     /// OpenID Connect later); pages and server functions only see [`Actor`]s.
     pub trait Authenticator: Send + Sync {
         fn actor(&self, headers: &http::HeaderMap) -> Option<Actor>;
-        /// The identities offered by the development sign-in; empty when it is off.
-        fn sign_in_choices(&self) -> Vec<SignInChoice>;
+        fn sign_in_method(&self) -> SignInMethod;
     }
 
     /// Everything server functions need, provided as Leptos context by the server.
@@ -44,10 +43,18 @@ pub mod ssr {
         Ok(portal.authenticator.actor(&headers))
     }
 
+    /// The signed-in person, if they may see the portal at all.
     pub async fn actor(portal: &Portal) -> Result<Actor, AppError> {
-        optional_actor(portal)
+        let actor = optional_actor(portal)
             .await?
-            .ok_or(AppError::SignInRequired)
+            .ok_or(AppError::SignInRequired)?;
+        if !portal.services.policy.may_view(&actor) {
+            return Err(AppError::Forbidden(format!(
+                "You are signed in as {} <{}>, but not as a member of a group allowed to use Countersign. Ask your administrator for access.",
+                actor.person.name, actor.person.email
+            )));
+        }
+        Ok(actor)
     }
 
     pub fn group_name(name: &str) -> Result<GroupName, AppError> {
@@ -247,10 +254,10 @@ pub async fn current_user() -> Result<Option<UserView>, AppError> {
     )
 }
 
-#[server(prefix = "/rpc", endpoint = "sign_in_choices")]
-pub async fn sign_in_choices() -> Result<Vec<SignInChoice>, AppError> {
+#[server(prefix = "/rpc", endpoint = "how_to_sign_in")]
+pub async fn how_to_sign_in() -> Result<SignInMethod, AppError> {
     use self::ssr::*;
-    with_status(async move { Ok(portal()?.authenticator.sign_in_choices()) }.await)
+    with_status(async move { Ok(portal()?.authenticator.sign_in_method()) }.await)
 }
 
 #[server(prefix = "/rpc", endpoint = "list_groups")]

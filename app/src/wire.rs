@@ -59,6 +59,15 @@ pub struct UserView {
     pub roles: String,
 }
 
+/// How people sign in to this portal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SignInMethod {
+    /// Demo identities to choose from (embedded default, loopback only).
+    Development { choices: Vec<SignInChoice> },
+    /// The organisation's identity provider (OpenID Connect).
+    SingleSignOn,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SignInChoice {
     pub subject: String,

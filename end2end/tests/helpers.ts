@@ -52,3 +52,16 @@ export async function openVersion(page: Page, testInfo: TestInfo, group: string,
 export function step(page: Page, environment: string) {
   return page.getByRole('list', { name: 'Promotion track' }).locator(`li[data-environment="${environment}"]`);
 }
+
+/** The second portal, which signs in through the OpenID provider (see playwright.config.ts). */
+export const ssoURL = `http://127.0.0.1:${Number(process.env.COUNTERSIGN_E2E_PORT ?? 3100) + 1}`;
+
+/** Signs in through the provider's own login and consent pages, starting from our sign-in page. */
+export async function signInThroughProvider(page: Page, testInfo: TestInfo, login: string) {
+  await page.getByRole('button', { name: "Sign in with your organisation's account" }).click();
+  await page.locator('input[name="login"]').fill(login);
+  await page.locator('input[name="password"]').fill('any password works here');
+  await page.getByRole('button', { name: 'Sign-in' }).click();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await settled(page, testInfo);
+}

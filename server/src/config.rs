@@ -25,8 +25,13 @@ struct RawConfig {
     self_approval: String,
     session_key: Option<String>,
     session_hours: u32,
-    dev_sign_in: bool,
+    /// Unset: on without an OIDC issuer, off with one.
+    dev_sign_in: Option<bool>,
     oidc_issuer: Option<String>,
+    oidc_client_id: Option<String>,
+    oidc_client_secret: Option<String>,
+    oidc_groups_claim: String,
+    viewers: String,
     demo_data: bool,
     site_root: String,
     log: String,
@@ -49,8 +54,12 @@ impl Default for RawConfig {
             self_approval: String::new(),
             session_key: None,
             session_hours: 12,
-            dev_sign_in: true,
+            dev_sign_in: None,
             oidc_issuer: None,
+            oidc_client_id: None,
+            oidc_client_secret: None,
+            oidc_groups_claim: "groups".into(),
+            viewers: String::new(),
             demo_data: false,
             site_root: "target/site".into(),
             log: "info,countersign=info".into(),
@@ -76,10 +85,33 @@ pub struct Config {
     pub session_key: Option<String>,
     pub session_hours: u32,
     pub dev_sign_in: bool,
+    pub oidc: Option<OidcConfig>,
     pub demo_data: bool,
     /// The directory holding the built site (cargo-leptos writes it to target/site).
     pub site_root: String,
     pub log: String,
+}
+
+/// Corporate sign-in through an OpenID Connect provider (Entra ID, AD FS, ...).
+#[derive(Clone)]
+pub struct OidcConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// The ID token claim that lists the person's groups (`groups`, `roles`, or AD FS's
+    /// `http://schemas.xmlsoap.org/claims/Group`).
+    pub groups_claim: String,
+}
+
+impl std::fmt::Debug for OidcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcConfig")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("groups_claim", &self.groups_claim)
+            .finish()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -200,26 +232,61 @@ impl Config {
         if !(1..=720).contains(&raw.session_hours) {
             return Err(setting_error("session_hours", "must be from 1 to 720"));
         }
-        if raw.dev_sign_in {
+        let viewers = comma_list(&raw.viewers);
+        if !viewers.is_empty() {
+            policy = policy.with_viewer_groups(viewers);
+        }
+        let oidc = match raw.oidc_issuer.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(issuer) => {
+                if !(issuer.starts_with("https://")
+                    || issuer.starts_with("http://127.0.0.1")
+                    || issuer.starts_with("http://localhost"))
+                {
+                    return Err(setting_error(
+                        "oidc_issuer",
+                        format!("is {issuer:?}; use the provider's https:// issuer URL"),
+                    ));
+                }
+                let required = |key: &str, value: &Option<String>| {
+                    value
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_owned)
+                        .ok_or_else(|| {
+                            setting_error(key, "is required when COUNTERSIGN_OIDC_ISSUER is set")
+                        })
+                };
+                Some(OidcConfig {
+                    issuer: issuer.trim_end_matches('/').to_owned(),
+                    client_id: required("oidc_client_id", &raw.oidc_client_id)?,
+                    client_secret: required("oidc_client_secret", &raw.oidc_client_secret)?,
+                    groups_claim: raw.oidc_groups_claim.trim().to_owned(),
+                })
+            }
+        };
+        let dev_sign_in = raw.dev_sign_in.unwrap_or(oidc.is_none());
+        if dev_sign_in {
             if !raw.listen.ip().is_loopback() {
                 return Err(setting_error(
                     "dev_sign_in",
                     format!(
-                        "is on, but COUNTERSIGN_LISTEN is {}: the development sign-in lets anyone choose any identity, so it only runs on a loopback address. Listen on 127.0.0.1, or set COUNTERSIGN_DEV_SIGN_IN=false and configure SSO.",
+                        "is on, but COUNTERSIGN_LISTEN is {}: the development sign-in lets anyone choose any identity, so it only runs on a loopback address. Listen on 127.0.0.1, or configure SSO (COUNTERSIGN_OIDC_ISSUER).",
                         raw.listen
                     ),
                 ));
             }
-            if raw.oidc_issuer.is_some() {
+            if oidc.is_some() {
                 return Err(setting_error(
                     "dev_sign_in",
-                    "is on, but COUNTERSIGN_OIDC_ISSUER is set: with a real identity provider the development sign-in is off. Set COUNTERSIGN_DEV_SIGN_IN=false.",
+                    "is on, but COUNTERSIGN_OIDC_ISSUER is set: with a real identity provider the development sign-in is off.",
                 ));
             }
-        } else if raw.oidc_issuer.is_some() {
+        } else if oidc.is_none() {
             return Err(setting_error(
-                "oidc_issuer",
-                "is set, but OpenID Connect sign-in is not in this build yet; nobody could sign in",
+                "dev_sign_in",
+                "is off and no COUNTERSIGN_OIDC_ISSUER is set: nobody could sign in",
             ));
         }
         Ok(Self {
@@ -230,7 +297,8 @@ impl Config {
             policy,
             session_key: raw.session_key,
             session_hours: raw.session_hours,
-            dev_sign_in: raw.dev_sign_in,
+            dev_sign_in,
+            oidc,
             demo_data: raw.demo_data,
             site_root: raw.site_root,
             log: raw.log,
@@ -310,8 +378,49 @@ mod tests {
             message.contains("COUNTERSIGN_DEV_SIGN_IN") && message.contains("loopback"),
             "{message}"
         );
-        let message = error(&[("OIDC_ISSUER", "https://login.example.com")]);
+        let message = error(&[
+            ("OIDC_ISSUER", "https://login.example.com"),
+            ("OIDC_CLIENT_ID", "c"),
+            ("OIDC_CLIENT_SECRET", "s"),
+            ("DEV_SIGN_IN", "true"),
+        ]);
         assert!(message.contains("COUNTERSIGN_OIDC_ISSUER"), "{message}");
-        assert!(Config::from_pairs([("LISTEN", "0.0.0.0:3000"), ("DEV_SIGN_IN", "false")]).is_ok());
+        let message = error(&[("LISTEN", "0.0.0.0:3000"), ("DEV_SIGN_IN", "false")]);
+        assert!(message.contains("nobody could sign in"), "{message}");
+    }
+
+    #[test]
+    fn an_issuer_turns_the_development_sign_in_off_and_needs_client_credentials() {
+        let sso = [
+            ("LISTEN", "0.0.0.0:3000"),
+            (
+                "OIDC_ISSUER",
+                "https://login.microsoftonline.com/tenant/v2.0/",
+            ),
+            ("OIDC_CLIENT_ID", "countersign"),
+            ("OIDC_CLIENT_SECRET", "s3cret"),
+            ("OIDC_GROUPS_CLAIM", "roles"),
+            ("VIEWERS", "ml-staff"),
+        ];
+        let config = Config::from_pairs(sso).unwrap();
+        assert!(!config.dev_sign_in);
+        let oidc = config.oidc.as_ref().unwrap();
+        assert_eq!(oidc.issuer, "https://login.microsoftonline.com/tenant/v2.0");
+        assert_eq!(oidc.groups_claim, "roles");
+        assert!(
+            !format!("{config:?}").contains("s3cret"),
+            "the secret is never printed"
+        );
+        let message = error(&sso[..3]);
+        assert!(
+            message.contains("COUNTERSIGN_OIDC_CLIENT_SECRET"),
+            "{message}"
+        );
+        let message = error(&[
+            ("OIDC_ISSUER", "http://login.example.com"),
+            ("OIDC_CLIENT_ID", "c"),
+            ("OIDC_CLIENT_SECRET", "s"),
+        ]);
+        assert!(message.contains("https://"), "{message}");
     }
 }

@@ -5,5 +5,6 @@
 pub mod api;
 pub mod config;
 pub mod demo;
+pub mod oidc;
 pub mod session;
 pub mod wiring;

@@ -165,9 +165,9 @@ async fn serve(config: Config, backing: wiring::Backing) -> Result<(), String> {
     {
         tracing::info!("added demo model versions");
     }
-    let sessions = wiring::sessions(&config, &backing)?;
+    let sign_in = wiring::sign_in(&config, &backing).await?;
     let options = wiring::leptos_options(&config);
-    let app = wiring::router(&config, backing.services, sessions, options);
+    let app = wiring::router(&config, backing.services, sign_in, options);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| {

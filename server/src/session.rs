@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, Key, PrivateCookieJar, SameSite};
 use base64::Engine;
 use countersign_app::server_fns::ssr::Authenticator;
-use countersign_app::wire::SignInChoice;
+use countersign_app::wire::{SignInChoice, SignInMethod};
 use countersign_domain::{Actor, Person};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -72,6 +72,9 @@ pub struct Sessions {
     lifetime: Duration,
     secure: bool,
     dev_identities: Arc<Vec<DemoIdentity>>,
+    /// Where sign-out sends the browser: home, or the identity provider's end-session
+    /// endpoint so the provider's session ends too.
+    after_sign_out: Arc<str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,19 +97,34 @@ impl Sessions {
             lifetime: Duration::hours(i64::from(lifetime_hours)),
             secure,
             dev_identities: Arc::new(dev_identities),
+            after_sign_out: Arc::from("/"),
         })
+    }
+
+    pub fn with_sign_out_redirect(mut self, url: String) -> Self {
+        self.after_sign_out = Arc::from(url);
+        self
     }
 
     pub fn generate_key() -> String {
         base64::engine::general_purpose::STANDARD.encode(Key::generate().master())
     }
 
-    fn cookie_jar(&self, headers: &HeaderMap) -> PrivateCookieJar {
+    pub fn cookie_jar(&self, headers: &HeaderMap) -> PrivateCookieJar {
         PrivateCookieJar::from_headers(headers, self.key.clone())
     }
 
     fn session_cookie(&self, value: String, max_age: Duration) -> Cookie<'static> {
-        Cookie::build((SESSION_COOKIE, value))
+        self.sealed_cookie(SESSION_COOKIE, value, max_age)
+    }
+
+    fn sealed_cookie(
+        &self,
+        name: &'static str,
+        value: String,
+        max_age: Duration,
+    ) -> Cookie<'static> {
+        Cookie::build((name, value))
             .path("/")
             .http_only(true)
             // Lax, not Strict: Strict would drop the session on the way back from an
@@ -117,8 +135,37 @@ impl Sessions {
             .build()
     }
 
+    /// A jar that stores `value` encrypted in the cookie `name` for `max_age`.
+    pub fn seal(
+        &self,
+        headers: &HeaderMap,
+        name: &'static str,
+        value: String,
+        max_age: Duration,
+    ) -> PrivateCookieJar {
+        self.cookie_jar(headers)
+            .add(self.sealed_cookie(name, value, max_age))
+    }
+
+    /// The decrypted value of the cookie `name`, if it is there and was sealed with our key.
+    pub fn open(&self, headers: &HeaderMap, name: &str) -> Option<String> {
+        self.cookie_jar(headers)
+            .get(name)
+            .map(|c| c.value().to_owned())
+    }
+
+    /// Removes the cookie `name` from `jar`.
+    pub fn unseal(&self, jar: PrivateCookieJar, name: &'static str) -> PrivateCookieJar {
+        jar.remove(self.sealed_cookie(name, String::new(), Duration::ZERO))
+    }
+
     /// A jar that sets a session for `actor`.
-    fn start(&self, headers: &HeaderMap, actor: &Actor) -> PrivateCookieJar {
+    pub fn start(&self, headers: &HeaderMap, actor: &Actor) -> PrivateCookieJar {
+        self.start_in(self.cookie_jar(headers), actor)
+    }
+
+    /// Adds a session for `actor` to `jar`.
+    pub fn start_in(&self, jar: PrivateCookieJar, actor: &Actor) -> PrivateCookieJar {
         let claims = SessionClaims {
             sub: actor.person.subject.clone(),
             name: actor.person.name.clone(),
@@ -127,8 +174,7 @@ impl Sessions {
             exp: (OffsetDateTime::now_utc() + self.lifetime).unix_timestamp(),
         };
         let value = serde_json::to_string(&claims).expect("claims serialize");
-        self.cookie_jar(headers)
-            .add(self.session_cookie(value, self.lifetime))
+        jar.add(self.session_cookie(value, self.lifetime))
     }
 
     fn end(&self, headers: &HeaderMap) -> PrivateCookieJar {
@@ -154,15 +200,21 @@ impl Authenticator for Sessions {
         })
     }
 
-    fn sign_in_choices(&self) -> Vec<SignInChoice> {
-        self.dev_identities
-            .iter()
-            .map(|d| SignInChoice {
-                subject: d.actor.person.subject.clone(),
-                name: d.actor.person.name.clone(),
-                description: d.description.to_owned(),
-            })
-            .collect()
+    fn sign_in_method(&self) -> SignInMethod {
+        if self.dev_identities.is_empty() {
+            return SignInMethod::SingleSignOn;
+        }
+        SignInMethod::Development {
+            choices: self
+                .dev_identities
+                .iter()
+                .map(|d| SignInChoice {
+                    subject: d.actor.person.subject.clone(),
+                    name: d.actor.person.name.clone(),
+                    description: d.description.to_owned(),
+                })
+                .collect(),
+        }
     }
 }
 
@@ -208,7 +260,11 @@ pub async fn dev_sign_in(
 
 /// `POST /auth/sign-out`.
 pub async fn sign_out(State(sessions): State<Sessions>, headers: HeaderMap) -> Response {
-    (sessions.end(&headers), Redirect::to("/")).into_response()
+    (
+        sessions.end(&headers),
+        Redirect::to(&sessions.after_sign_out),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

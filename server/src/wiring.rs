@@ -2,6 +2,7 @@
 
 use crate::api::{self, ApiState};
 use crate::config::{Backend, Config};
+use crate::oidc::{self, Oidc};
 use crate::session::{self, Sessions};
 use axum::routing::{get, post};
 use axum::Router;
@@ -84,6 +85,45 @@ pub fn sessions(config: &Config, backing: &Backing) -> Result<Sessions, String> 
     .map_err(|e| e.to_string())
 }
 
+/// How people sign in: sessions, and the identity provider when one is configured.
+pub struct SignIn {
+    pub sessions: Sessions,
+    pub oidc: Option<Arc<Oidc>>,
+}
+
+/// Sets up sign-in; with an OIDC issuer configured, discovers the provider first.
+pub async fn sign_in(config: &Config, backing: &Backing) -> Result<SignIn, String> {
+    let sessions = sessions(config, backing)?;
+    let Some(oidc_config) = &config.oidc else {
+        return Ok(SignIn {
+            sessions,
+            oidc: None,
+        });
+    };
+    // The provider may still be starting (or briefly unreachable) when we do: retry for a
+    // few seconds before giving up, so replicas starting together with it come up.
+    let mut attempt = 1;
+    let (oidc, end_session) = loop {
+        match Oidc::discover(oidc_config, &config.public_url, sessions.clone()).await {
+            Ok(found) => break found,
+            Err(e) if attempt < 6 => {
+                tracing::warn!(attempt, error = %e, "identity provider not reachable yet; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(250 << attempt)).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let sessions = match end_session {
+        Some(url) => sessions.with_sign_out_redirect(url),
+        None => sessions,
+    };
+    Ok(SignIn {
+        sessions,
+        oidc: Some(Arc::new(oidc)),
+    })
+}
+
 /// The name cargo-leptos gives the site's JS, WASM and CSS files (`name` in Cargo.toml's
 /// `[[workspace.metadata.leptos]]`).
 pub const SITE_OUTPUT_NAME: &str = "countersign";
@@ -113,9 +153,13 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
 pub fn router(
     config: &Config,
     services: Services,
-    sessions: Sessions,
+    sign_in: SignIn,
     options: LeptosOptions,
 ) -> Router {
+    let SignIn {
+        sessions,
+        oidc: provider,
+    } = sign_in;
     let portal = Portal {
         services: services.clone(),
         authenticator: Arc::new(sessions.clone()),
@@ -127,7 +171,13 @@ pub fn router(
         public_url: config.public_url.clone(),
     });
 
-    Router::new()
+    let mut router = Router::new();
+    if let Some(provider) = provider {
+        router = router
+            .route("/auth/login", get(oidc::login).with_state(provider.clone()))
+            .route("/auth/callback", get(oidc::callback).with_state(provider));
+    }
+    router
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/auth/dev/sign-in",

@@ -37,7 +37,11 @@ impl TestApp {
         let backing = wiring::open_backend(&config).unwrap();
         let sessions = wiring::sessions(&config, &backing).unwrap();
         let options = wiring::leptos_options(&config);
-        let router = wiring::router(&config, backing.services, sessions, options);
+        let sign_in = wiring::SignIn {
+            sessions,
+            oidc: None,
+        };
+        let router = wiring::router(&config, backing.services, sign_in, options);
         Self { router, _dir: dir }
     }
 
@@ -441,7 +445,11 @@ async fn sessions_survive_a_restart_on_the_same_store() {
         let backing = wiring::open_backend(&config).unwrap();
         let sessions = wiring::sessions(&config, &backing).unwrap();
         let options = wiring::leptos_options(&config);
-        wiring::router(&config, backing.services, sessions, options)
+        let sign_in = wiring::SignIn {
+            sessions,
+            oidc: None,
+        };
+        wiring::router(&config, backing.services, sign_in, options)
     };
     let first = TestApp {
         router: build(),

@@ -18,6 +18,8 @@ pub struct Policy {
     approver_groups: BTreeMap<Environment, BTreeSet<String>>,
     required_approvals: BTreeMap<Environment, u8>,
     self_approval_allowed: BTreeSet<Environment>,
+    /// Groups whose members may see the portal at all; empty means every signed-in person.
+    viewer_groups: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,7 +47,24 @@ impl Policy {
             approver_groups,
             required_approvals: BTreeMap::new(),
             self_approval_allowed: BTreeSet::new(),
+            viewer_groups: BTreeSet::new(),
         }
+    }
+
+    /// Restricts the portal to members of these groups (approvers may always see it).
+    pub fn with_viewer_groups(mut self, groups: impl IntoIterator<Item = String>) -> Self {
+        self.viewer_groups = groups.into_iter().collect();
+        self
+    }
+
+    /// Whether the actor may see the portal: a viewer group member, or an approver anywhere.
+    pub fn may_view(&self, actor: &Actor) -> bool {
+        self.viewer_groups.is_empty()
+            || !self.viewer_groups.is_disjoint(&actor.groups)
+            || self
+                .environments
+                .iter()
+                .any(|env| self.is_approver(actor, env))
     }
 
     fn known(&self, setting: &'static str, name: &str) -> Result<Environment, PolicyError> {
@@ -149,6 +168,19 @@ mod tests {
         assert!(!policy.is_approver(&actor(&["approvers"]), prod));
         assert!(policy.is_approver(&actor(&["x", "prod-approvers"]), prod));
         assert!(!policy.is_approver(&actor(&[]), dev));
+    }
+
+    #[test]
+    fn viewers_are_restricted_only_when_configured() {
+        let open = Policy::new(Environments::default(), "approvers");
+        assert!(open.may_view(&actor(&["sales"])));
+        let closed = open.with_viewer_groups(["ml-staff".to_string()]);
+        assert!(!closed.may_view(&actor(&["sales"])));
+        assert!(closed.may_view(&actor(&["ml-staff"])));
+        assert!(
+            closed.may_view(&actor(&["approvers"])),
+            "approvers always see the portal"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 use crate::components::{ErrorPanel, Loading};
-use crate::server_fns::sign_in_choices;
-use crate::wire::AppError;
+use crate::server_fns::how_to_sign_in;
+use crate::wire::SignInMethod;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -9,22 +9,29 @@ use leptos_router::hooks::use_query_map;
 pub fn SignInPage() -> impl IntoView {
     let query = use_query_map();
     let return_to = move || query.read().get("return_to").unwrap_or_else(|| "/".into());
-    let choices = Resource::new(|| (), |_| sign_in_choices());
+    let method = Resource::new(|| (), |_| how_to_sign_in());
     view! {
         <Title text="Sign in"/>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
-                match choices.await {
+                match method.await {
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    Ok(choices) if choices.is_empty() => {
+                    Ok(SignInMethod::SingleSignOn) => {
                         view! {
-                            <ErrorPanel error=AppError::NotFound(
-                                "No sign-in method is configured.".into(),
-                            )/>
+                            <section class="panel">
+                                <h1>"Sign in"</h1>
+                                <p>"Countersign uses your organisation's account."</p>
+                                <form method="get" action="/auth/login">
+                                    <input type="hidden" name="return_to" value=return_to/>
+                                    <button type="submit" class="approve">
+                                        "Sign in with your organisation's account"
+                                    </button>
+                                </form>
+                            </section>
                         }
                             .into_any()
                     }
-                    Ok(choices) => {
+                    Ok(SignInMethod::Development { choices }) => {
                         view! {
                             <section class="panel">
                                 <h1>"Development sign-in"</h1>

@@ -1,0 +1,455 @@
+//! Corporate sign-in: the OpenID Connect authorization code flow with PKCE (S256), state and
+//! nonce, against the provider named by `COUNTERSIGN_OIDC_ISSUER` (Entra ID, AD FS, ...).
+//!
+//! The openidconnect crate does discovery, the code exchange and every ID token check
+//! (signature against the provider's keys, issuer, audience, expiry, nonce); this module only
+//! keeps the flow's secrets in a short-lived encrypted cookie, reads the person's groups from
+//! the verified token, and starts a session. The session holds no token.
+
+use crate::config::OidcConfig;
+use crate::session::{safe_return_path, Sessions};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use base64::Engine;
+use countersign_domain::{Actor, Person};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::{
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use time::Duration;
+
+const LOGIN_COOKIE: &str = "countersign_login";
+/// How long a person has to finish signing in at the provider.
+const LOGIN_TIMEOUT: Duration = Duration::minutes(10);
+
+type DiscoveredClient = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+/// The configured provider, discovered at start-up.
+pub struct Oidc {
+    client: DiscoveredClient,
+    http: openidconnect::reqwest::Client,
+    groups_claim: String,
+    sessions: Sessions,
+}
+
+/// What the login cookie keeps between the redirect to the provider and its answer.
+#[derive(Serialize, Deserialize)]
+struct PendingLogin {
+    state: String,
+    nonce: String,
+    pkce_verifier: String,
+    return_to: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum GroupsError {
+    /// Entra ID sends `_claim_names.groups` instead of the list when a person is in too many
+    /// groups for a token (over 200 in a JWT).
+    Overage,
+    Malformed,
+}
+
+/// Reads the groups from a verified ID token's claims: an array of strings, or a single
+/// string (as AD FS sends for one group). A missing claim means no groups, except Entra's
+/// overage marker, which must never silently mean "no groups".
+pub fn groups_from_claims(claims: &Value, claim: &str) -> Result<BTreeSet<String>, GroupsError> {
+    match claims.get(claim) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .map(str::to_owned)
+                    .ok_or(GroupsError::Malformed)
+            })
+            .collect(),
+        Some(Value::String(one)) => Ok(BTreeSet::from([one.clone()])),
+        Some(_) => Err(GroupsError::Malformed),
+        None if claims
+            .get("_claim_names")
+            .and_then(|names| names.get(claim).or_else(|| names.get("groups")))
+            .is_some() =>
+        {
+            Err(GroupsError::Overage)
+        }
+        None => Ok(BTreeSet::new()),
+    }
+}
+
+/// The payload of a compact JWT whose signature has already been verified.
+fn verified_payload(jwt: &str) -> Option<Value> {
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+impl Oidc {
+    /// Discovers the provider and returns the client, and the provider's end-session
+    /// endpoint when it has one.
+    pub async fn discover(
+        config: &OidcConfig,
+        public_url: &str,
+        sessions: Sessions,
+    ) -> Result<(Self, Option<String>), String> {
+        let http = openidconnect::reqwest::ClientBuilder::new()
+            // Following redirects would open the server to request forgery.
+            .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client for the identity provider: {e}"))?;
+        let issuer = IssuerUrl::new(config.issuer.clone())
+            .map_err(|e| format!("COUNTERSIGN_OIDC_ISSUER is not a URL: {e}"))?;
+        let metadata = CoreProviderMetadata::discover_async(issuer, &http)
+            .await
+            .map_err(|e| {
+                format!(
+                    "cannot discover the identity provider at {}: {e}",
+                    config.issuer
+                )
+            })?;
+        let document: Value = http
+            .get(format!(
+                "{}/.well-known/openid-configuration",
+                config.issuer
+            ))
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| format!("cannot read the provider's discovery document: {e}"))?
+            .bytes()
+            .await
+            .map_err(|e| format!("cannot read the provider's discovery document: {e}"))
+            .and_then(|body| {
+                serde_json::from_slice(&body)
+                    .map_err(|e| format!("the provider's discovery document is not JSON: {e}"))
+            })?;
+        let end_session = document
+            .get("end_session_endpoint")
+            .and_then(Value::as_str)
+            .and_then(|endpoint| {
+                let mut url = url::Url::parse(endpoint).ok()?;
+                url.query_pairs_mut()
+                    .append_pair("client_id", &config.client_id)
+                    .append_pair("post_logout_redirect_uri", &format!("{public_url}/"));
+                Some(url.to_string())
+            });
+        let redirect = RedirectUrl::new(format!("{public_url}/auth/callback"))
+            .map_err(|e| format!("COUNTERSIGN_PUBLIC_URL does not make a callback URL: {e}"))?;
+        let client = CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(config.client_id.clone()),
+            Some(ClientSecret::new(config.client_secret.clone())),
+        )
+        .set_redirect_uri(redirect);
+        Ok((
+            Self {
+                client,
+                http,
+                groups_claim: config.groups_claim.clone(),
+                sessions,
+            },
+            end_session,
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    #[serde(default)]
+    return_to: String,
+}
+
+/// `GET /auth/login`: sends the browser to the provider.
+pub async fn login(
+    State(oidc): State<Arc<Oidc>>,
+    headers: HeaderMap,
+    Query(query): Query<LoginQuery>,
+) -> Response {
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut request = oidc
+        .client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("profile".into()))
+        .add_scope(Scope::new("email".into()))
+        .set_pkce_challenge(challenge);
+    if oidc.groups_claim == "groups" {
+        request = request.add_scope(Scope::new("groups".into()));
+    }
+    let (url, state, nonce) = request.url();
+    let pending = PendingLogin {
+        state: state.secret().clone(),
+        nonce: nonce.secret().clone(),
+        pkce_verifier: verifier.secret().clone(),
+        return_to: safe_return_path(&query.return_to).to_owned(),
+    };
+    let value = serde_json::to_string(&pending).expect("pending login serializes");
+    let jar = oidc
+        .sessions
+        .seal(&headers, LOGIN_COOKIE, value, LOGIN_TIMEOUT);
+    (jar, Redirect::to(url.as_str())).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// A plain page for a sign-in that could not finish; it never shows internals.
+fn sign_in_failed(status: StatusCode, title: &str, message: &str) -> Response {
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · Countersign</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/countersign.css\"></head><body><main>\
+         <section class=\"panel error-panel\" role=\"alert\"><h1>{title}</h1><p>{message}</p>\
+         <p><a class=\"button\" href=\"/sign-in\">Sign in again</a></p></section></main></body></html>",
+        title = escape(title),
+        message = escape(message),
+    );
+    (status, Html(page)).into_response()
+}
+
+/// `GET /auth/callback`: the provider's answer. Verifies it, then starts a session.
+pub async fn callback(
+    State(oidc): State<Arc<Oidc>>,
+    headers: HeaderMap,
+    Query(query): Query<CallbackQuery>,
+) -> Response {
+    let pending: Option<PendingLogin> = oidc
+        .sessions
+        .open(&headers, LOGIN_COOKIE)
+        .and_then(|v| serde_json::from_str(&v).ok());
+    // The login cookie is single-use: a replayed answer finds nothing to complete.
+    let jar = oidc
+        .sessions
+        .unseal(oidc.sessions.cookie_jar(&headers), LOGIN_COOKIE);
+    let expired = || {
+        sign_in_failed(
+            StatusCode::BAD_REQUEST,
+            "Sign-in did not complete",
+            "This sign-in attempt expired or did not start here. Start again.",
+        )
+    };
+    if let Some(error) = &query.error {
+        tracing::warn!(error, description = ?query.error_description, "the identity provider refused the sign-in");
+        let message = format!(
+            "The identity provider did not sign you in ({error}). {}",
+            query.error_description.as_deref().unwrap_or("")
+        );
+        return (
+            jar,
+            sign_in_failed(StatusCode::FORBIDDEN, "Sign-in refused", &message),
+        )
+            .into_response();
+    }
+    let (Some(pending), Some(code), Some(state)) = (pending, query.code, query.state) else {
+        return (jar, expired()).into_response();
+    };
+    if pending.state != state {
+        tracing::warn!("sign-in answer with a state that does not match this browser's");
+        return (jar, expired()).into_response();
+    }
+    match oidc
+        .verify(code, pending.pkce_verifier, pending.nonce)
+        .await
+    {
+        Ok(actor) => {
+            tracing::info!(subject = %actor.person.subject, groups = actor.groups.len(), "signed in");
+            let jar = oidc.sessions.start_in(jar, &actor);
+            (jar, Redirect::to(&pending.return_to)).into_response()
+        }
+        Err(SignInError::Overage) => {
+            tracing::warn!(
+                "the identity provider sent a groups overage marker instead of the groups; \
+                 assign groups to the application or use app roles"
+            );
+            let message = "Your account is in more groups than the identity provider puts in a sign-in token, \
+                 so Countersign cannot tell whether you may approve. Ask your administrator to assign only the \
+                 relevant groups to the Countersign application (\"Groups assigned to the application\" in Entra ID), \
+                 or to use app roles (COUNTERSIGN_OIDC_GROUPS_CLAIM=roles).";
+            (
+                jar,
+                sign_in_failed(
+                    StatusCode::FORBIDDEN,
+                    "Your groups could not be read",
+                    message,
+                ),
+            )
+                .into_response()
+        }
+        Err(SignInError::Rejected(reason)) => {
+            tracing::warn!(%reason, "the identity provider's answer did not verify");
+            (
+                jar,
+                sign_in_failed(
+                    StatusCode::UNAUTHORIZED,
+                    "Sign-in could not be verified",
+                    "The identity provider's answer could not be verified, so you are not signed in.",
+                ),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Debug)]
+enum SignInError {
+    Overage,
+    Rejected(String),
+}
+
+impl Oidc {
+    /// Exchanges the code, verifies the ID token, and reads the person from it.
+    async fn verify(
+        &self,
+        code: String,
+        pkce_verifier: String,
+        nonce: String,
+    ) -> Result<Actor, SignInError> {
+        let rejected = |e: &dyn std::fmt::Display| SignInError::Rejected(e.to_string());
+        let response = self
+            .client
+            .exchange_code(AuthorizationCode::new(code))
+            .map_err(|e| rejected(&e))?
+            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| rejected(&e))?;
+        let id_token = response
+            .id_token()
+            .ok_or_else(|| SignInError::Rejected("no ID token in the token response".into()))?;
+        let verifier = self.client.id_token_verifier();
+        let claims = id_token
+            .claims(&verifier, &Nonce::new(nonce))
+            .map_err(|e| rejected(&e))?;
+        if let Some(expected) = claims.access_token_hash() {
+            let algorithm = id_token.signing_alg().map_err(|e| rejected(&e))?;
+            let key = id_token.signing_key(&verifier).map_err(|e| rejected(&e))?;
+            let actual = AccessTokenHash::from_token(response.access_token(), algorithm, key)
+                .map_err(|e| rejected(&e))?;
+            if actual != *expected {
+                return Err(SignInError::Rejected(
+                    "at_hash does not match the access token".into(),
+                ));
+            }
+        }
+        let payload = verified_payload(&id_token.to_string())
+            .ok_or_else(|| SignInError::Rejected("unreadable ID token payload".into()))?;
+        let groups = groups_from_claims(&payload, &self.groups_claim).map_err(|e| match e {
+            GroupsError::Overage => SignInError::Overage,
+            GroupsError::Malformed => SignInError::Rejected(format!(
+                "claim {} is not a list of names",
+                self.groups_claim
+            )),
+        })?;
+        let subject = claims.subject().as_str().to_owned();
+        let email = claims
+            .email()
+            .map(|e| e.as_str().to_owned())
+            .or_else(|| {
+                payload
+                    .get("preferred_username")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .unwrap_or_default();
+        let name = claims
+            .name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.as_str().to_owned())
+            .unwrap_or_else(|| {
+                if email.is_empty() {
+                    subject.clone()
+                } else {
+                    email.clone()
+                }
+            });
+        Ok(Actor {
+            person: Person {
+                subject,
+                name,
+                email,
+            },
+            groups,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn groups_come_as_a_list_or_a_single_name() {
+        let list = json!({"groups": ["a", "b"]});
+        assert_eq!(
+            groups_from_claims(&list, "groups"),
+            Ok(BTreeSet::from(["a".into(), "b".into()]))
+        );
+        let adfs = json!({"http://schemas.xmlsoap.org/claims/Group": "approvers"});
+        assert_eq!(
+            groups_from_claims(&adfs, "http://schemas.xmlsoap.org/claims/Group"),
+            Ok(BTreeSet::from(["approvers".into()]))
+        );
+        assert_eq!(
+            groups_from_claims(&json!({}), "groups"),
+            Ok(BTreeSet::new())
+        );
+        assert_eq!(
+            groups_from_claims(&json!({"groups": [1]}), "groups"),
+            Err(GroupsError::Malformed)
+        );
+        assert_eq!(
+            groups_from_claims(&json!({"groups": {"a": 1}}), "groups"),
+            Err(GroupsError::Malformed)
+        );
+    }
+
+    #[test]
+    fn entra_overage_is_never_no_groups() {
+        let overage = json!({
+            "_claim_names": {"groups": "src1"},
+            "_claim_sources": {"src1": {"endpoint": "https://graph.microsoft.com/v1.0/users/x/getMemberObjects"}}
+        });
+        assert_eq!(
+            groups_from_claims(&overage, "groups"),
+            Err(GroupsError::Overage)
+        );
+    }
+
+    #[test]
+    fn the_payload_of_a_compact_jwt_is_read() {
+        let payload =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"groups":["x"]}"#);
+        let jwt = format!("e30.{payload}.c2ln");
+        assert_eq!(verified_payload(&jwt), Some(json!({"groups": ["x"]})));
+        assert_eq!(verified_payload("not-a-jwt"), None);
+    }
+}

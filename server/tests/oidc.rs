@@ -1,0 +1,332 @@
+//! Sign-in through a real OpenID provider (npm oidc-provider, started here on loopback),
+//! driven at the HTTP level: the whole code flow, and the answers a forged or replayed
+//! callback gets.
+
+use countersign_server::config::Config;
+use countersign_server::wiring;
+use reqwest::redirect::Policy;
+use reqwest::{Client, StatusCode, Url};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Provider(Child);
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn end2end_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../end2end")
+}
+
+/// A running portal wired to a running provider.
+struct Sso {
+    portal: String,
+    issuer: String,
+    _provider: Provider,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Sso {
+    let portal_port = free_port();
+    let provider_port = free_port();
+    let portal = format!("http://127.0.0.1:{portal_port}");
+    let issuer = format!("http://127.0.0.1:{provider_port}");
+    let provider = Provider(
+        Command::new("node")
+            .arg("oidc/provider.mjs")
+            .current_dir(end2end_dir())
+            .env("OIDC_PORT", provider_port.to_string())
+            .env("COUNTERSIGN_URL", &portal)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node runs the test provider (run `make tools` first)"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("sso.db");
+    let config = Config::from_pairs([
+        ("DATABASE", database.to_str().unwrap()),
+        ("LISTEN", &format!("127.0.0.1:{portal_port}")),
+        ("PUBLIC_URL", &portal),
+        ("OIDC_ISSUER", &issuer),
+        ("OIDC_CLIENT_ID", "countersign"),
+        ("OIDC_CLIENT_SECRET", "countersign-test-secret"),
+        ("APPROVERS_DEV", "approvers-dev-test"),
+        ("VIEWERS", "ml-staff"),
+    ])
+    .unwrap();
+    let backing = wiring::open_backend(&config).unwrap();
+    // Discovery retries while the provider starts.
+    let sign_in = wiring::sign_in(&config, &backing)
+        .await
+        .expect("provider discovered");
+    let router = wiring::router(
+        &config,
+        backing.services,
+        sign_in,
+        wiring::leptos_options(&config),
+    );
+    let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    Sso {
+        portal,
+        issuer,
+        _provider: provider,
+        _dir: dir,
+    }
+}
+
+/// A browser-like client that keeps cookies and lets the test follow each redirect.
+fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("{} has no location", response.url()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Follows redirects from `url` until one leads to `stop_prefix` (not requested) or a page.
+async fn follow(
+    client: &Client,
+    mut url: String,
+    stop_prefix: &str,
+) -> (String, reqwest::Response) {
+    loop {
+        let response = client.get(&url).send().await.unwrap();
+        if !response.status().is_redirection() {
+            return (url, response);
+        }
+        let next = response
+            .url()
+            .join(&location(&response))
+            .unwrap()
+            .to_string();
+        if next.starts_with(stop_prefix) {
+            return (next, response);
+        }
+        url = next;
+    }
+}
+
+/// Signs `login` in at the provider and returns the provider's callback URL to the portal,
+/// without requesting it.
+async fn callback_url(sso: &Sso, client: &Client, login: &str, return_to: &str) -> String {
+    let start = format!("{}/auth/login?return_to={return_to}", sso.portal);
+    let (interaction, page) = follow(client, start, "never").await;
+    assert!(
+        interaction.starts_with(&sso.issuer),
+        "login page at the provider: {interaction}"
+    );
+    assert_eq!(page.status(), StatusCode::OK);
+    let response = client
+        .post(&interaction)
+        .form(&[("prompt", "login"), ("login", login), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    let next = response
+        .url()
+        .join(&location(&response))
+        .unwrap()
+        .to_string();
+    let callback = format!("{}/auth/callback", sso.portal);
+    let (consent, _) = follow(client, next, &callback).await;
+    if consent.starts_with(&callback) {
+        return consent;
+    }
+    let response = client
+        .post(&consent)
+        .form(&[("prompt", "consent")])
+        .send()
+        .await
+        .unwrap();
+    let next = response
+        .url()
+        .join(&location(&response))
+        .unwrap()
+        .to_string();
+    let (url, _) = follow(client, next, &callback).await;
+    assert!(url.starts_with(&callback), "{url}");
+    url
+}
+
+async fn whoami(sso: &Sso, client: &Client) -> String {
+    client
+        .post(format!("{}/rpc/current_user", sso.portal))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_code_flow_signs_in_with_groups_and_returns_to_the_deep_link() {
+    let sso = start().await;
+    let client = browser();
+    let callback = callback_url(&sso, &client, "alice", "/models/churn/versions/3").await;
+    let url = Url::parse(&callback).unwrap();
+    let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    assert!(query.iter().any(|(k, _)| k == "code"));
+
+    let response = client.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/models/churn/versions/3");
+    let me = whoami(&sso, &client).await;
+    assert!(
+        me.contains("Alice Approver") && me.contains("approver for dev"),
+        "{me}"
+    );
+}
+
+#[tokio::test]
+async fn the_authorization_request_uses_pkce_state_and_nonce() {
+    let sso = start().await;
+    let response = browser()
+        .get(format!("{}/auth/login", sso.portal))
+        .send()
+        .await
+        .unwrap();
+    let url = Url::parse(&location(&response)).unwrap();
+    let params: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(
+        params.get("code_challenge_method").map(String::as_str),
+        Some("S256")
+    );
+    assert!(params.contains_key("state") && params.contains_key("nonce"));
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains(&params["state"]),
+        "the flow's secrets are encrypted"
+    );
+}
+
+#[tokio::test]
+async fn a_callback_with_another_state_is_refused() {
+    let sso = start().await;
+    let client = browser();
+    let callback = callback_url(&sso, &client, "alice", "/").await;
+    let mut url = Url::parse(&callback).unwrap();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .into_owned()
+        .map(|(k, v)| {
+            if k == "state" {
+                (k, "forged".to_string())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    let response = client.get(url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("expired or did not start here"));
+    assert!(
+        !whoami(&sso, &client).await.contains("Alice"),
+        "not signed in"
+    );
+}
+
+#[tokio::test]
+async fn a_replayed_callback_is_refused() {
+    let sso = start().await;
+    let client = browser();
+    let callback = callback_url(&sso, &client, "bob", "/").await;
+    assert_eq!(
+        client.get(&callback).send().await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    let replay = client.get(&callback).send().await.unwrap();
+    assert_eq!(
+        replay.status(),
+        StatusCode::BAD_REQUEST,
+        "the login cookie is single-use"
+    );
+
+    // Nor does the answer work in a browser that did not start the sign-in.
+    let stranger = browser();
+    let stolen = stranger.get(&callback).send().await.unwrap();
+    assert_eq!(stolen.status(), StatusCode::BAD_REQUEST);
+    assert!(!whoami(&sso, &stranger).await.contains("Bob"));
+}
+
+#[tokio::test]
+async fn a_refusal_by_the_provider_is_shown_not_thrown() {
+    let sso = start().await;
+    let client = browser();
+    client
+        .get(format!("{}/auth/login", sso.portal))
+        .send()
+        .await
+        .unwrap();
+    let response = client
+        .get(format!(
+            "{}/auth/callback?error=access_denied&error_description=User+cancelled",
+            sso.portal
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("access_denied") && page.contains("User cancelled"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn an_outsider_is_signed_in_but_may_not_see_the_portal() {
+    let sso = start().await;
+    let client = browser();
+    let callback = callback_url(&sso, &client, "oscar", "/").await;
+    client.get(&callback).send().await.unwrap();
+    let groups = client
+        .post(format!("{}/rpc/list_groups", sso.portal))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.status(), StatusCode::FORBIDDEN);
+    assert!(groups
+        .text()
+        .await
+        .unwrap()
+        .contains("not as a member of a group allowed"));
+}
