@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod config;
+pub mod cross_site;
 pub mod demo;
 pub mod oidc;
 pub mod session;

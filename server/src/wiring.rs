@@ -2,6 +2,7 @@
 
 use crate::api::{self, ApiState};
 use crate::config::{Backend, Config};
+use crate::cross_site::{refuse_cross_site, OwnOrigin};
 use crate::oidc::{self, Oidc};
 use crate::session::{self, Sessions};
 use axum::routing::{get, post};
@@ -197,6 +198,10 @@ pub fn router(
         ))
         .with_state(options)
         .nest("/api/v1", api)
+        .layer(axum::middleware::from_fn_with_state(
+            OwnOrigin::from_public_url(&config.public_url),
+            refuse_cross_site,
+        ))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
 }

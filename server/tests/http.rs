@@ -466,3 +466,43 @@ async fn sessions_survive_a_restart_on_the_same_store() {
         .await;
     assert!(reply.body.contains("Bob Reviewer"), "{}", reply.body);
 }
+
+#[tokio::test]
+async fn cross_site_posts_are_refused_and_same_site_ones_pass() {
+    let app = TestApp::new(&[]);
+    app.register("churn", "dana").await;
+    let alice = app.sign_in("alice").await;
+    let form = "group=churn&version=1&environment=dev&verdict=approve&reason=";
+    let attempt = |extra: (&'static str, &'static str)| {
+        Request::post("/rpc/decide")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .header(header::COOKIE, alice.clone())
+            .header(extra.0, extra.1)
+            .body(Body::from(form))
+            .unwrap()
+    };
+    for foreign in [
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+        ("origin", "https://evil.example"),
+        ("origin", "null"),
+    ] {
+        let reply = app.send(attempt(foreign)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::FORBIDDEN,
+            "{foreign:?}: {}",
+            reply.body
+        );
+    }
+    let resolved = app.get("/api/v1/models/churn/environments/dev", None).await;
+    assert_eq!(
+        resolved.status,
+        StatusCode::NOT_FOUND,
+        "nothing was decided"
+    );
+
+    let reply = app.send(attempt(("origin", "http://127.0.0.1:3000"))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
