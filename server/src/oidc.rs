@@ -15,9 +15,10 @@ use base64::Engine;
 use countersign_domain::{Actor, Person};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AccessTokenHash, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, SignatureVerificationError,
+    TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -38,10 +39,13 @@ type DiscoveredClient = CoreClient<
     EndpointMaybeSet,
 >;
 
-/// The configured provider, discovered at start-up.
+/// The configured provider, discovered at start-up and again when it signs with a key we
+/// have not seen (key rotation).
 pub struct Oidc {
-    client: DiscoveredClient,
+    client: std::sync::RwLock<DiscoveredClient>,
     http: openidconnect::reqwest::Client,
+    config: OidcConfig,
+    public_url: String,
     groups_claim: String,
     sessions: Sessions,
 }
@@ -98,7 +102,68 @@ fn verified_payload(jwt: &str) -> Option<Value> {
     serde_json::from_slice(&bytes).ok()
 }
 
+/// Reads the provider's discovery document and keys, and builds the client; also returns
+/// the end-session URL to send the browser to on sign-out, when the provider has one.
+async fn discover_client(
+    config: &OidcConfig,
+    public_url: &str,
+    http: &openidconnect::reqwest::Client,
+) -> Result<(DiscoveredClient, Option<String>), String> {
+    let issuer = IssuerUrl::new(config.issuer.clone())
+        .map_err(|e| format!("COUNTERSIGN_OIDC_ISSUER is not a URL: {e}"))?;
+    let metadata = CoreProviderMetadata::discover_async(issuer, http)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot discover the identity provider at {}: {e}",
+                config.issuer
+            )
+        })?;
+    let document: Value = http
+        .get(format!(
+            "{}/.well-known/openid-configuration",
+            config.issuer
+        ))
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| format!("cannot read the provider's discovery document: {e}"))?
+        .bytes()
+        .await
+        .map_err(|e| format!("cannot read the provider's discovery document: {e}"))
+        .and_then(|body| {
+            serde_json::from_slice(&body)
+                .map_err(|e| format!("the provider's discovery document is not JSON: {e}"))
+        })?;
+    let end_session = document
+        .get("end_session_endpoint")
+        .and_then(Value::as_str)
+        .and_then(|endpoint| {
+            let mut url = url::Url::parse(endpoint).ok()?;
+            url.query_pairs_mut()
+                .append_pair("client_id", &config.client_id)
+                .append_pair("post_logout_redirect_uri", &format!("{public_url}/"));
+            Some(url.to_string())
+        });
+    let redirect = RedirectUrl::new(format!("{public_url}/auth/callback"))
+        .map_err(|e| format!("COUNTERSIGN_PUBLIC_URL does not make a callback URL: {e}"))?;
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(config.client_id.clone()),
+        Some(ClientSecret::new(config.client_secret.clone())),
+    )
+    .set_redirect_uri(redirect);
+    Ok((client, end_session))
+}
+
 impl Oidc {
+    fn client(&self) -> DiscoveredClient {
+        self.client
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Discovers the provider and returns the client, and the provider's end-session
     /// endpoint when it has one.
     pub async fn discover(
@@ -112,54 +177,13 @@ impl Oidc {
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .map_err(|e| format!("cannot build the HTTP client for the identity provider: {e}"))?;
-        let issuer = IssuerUrl::new(config.issuer.clone())
-            .map_err(|e| format!("COUNTERSIGN_OIDC_ISSUER is not a URL: {e}"))?;
-        let metadata = CoreProviderMetadata::discover_async(issuer, &http)
-            .await
-            .map_err(|e| {
-                format!(
-                    "cannot discover the identity provider at {}: {e}",
-                    config.issuer
-                )
-            })?;
-        let document: Value = http
-            .get(format!(
-                "{}/.well-known/openid-configuration",
-                config.issuer
-            ))
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| format!("cannot read the provider's discovery document: {e}"))?
-            .bytes()
-            .await
-            .map_err(|e| format!("cannot read the provider's discovery document: {e}"))
-            .and_then(|body| {
-                serde_json::from_slice(&body)
-                    .map_err(|e| format!("the provider's discovery document is not JSON: {e}"))
-            })?;
-        let end_session = document
-            .get("end_session_endpoint")
-            .and_then(Value::as_str)
-            .and_then(|endpoint| {
-                let mut url = url::Url::parse(endpoint).ok()?;
-                url.query_pairs_mut()
-                    .append_pair("client_id", &config.client_id)
-                    .append_pair("post_logout_redirect_uri", &format!("{public_url}/"));
-                Some(url.to_string())
-            });
-        let redirect = RedirectUrl::new(format!("{public_url}/auth/callback"))
-            .map_err(|e| format!("COUNTERSIGN_PUBLIC_URL does not make a callback URL: {e}"))?;
-        let client = CoreClient::from_provider_metadata(
-            metadata,
-            ClientId::new(config.client_id.clone()),
-            Some(ClientSecret::new(config.client_secret.clone())),
-        )
-        .set_redirect_uri(redirect);
+        let (client, end_session) = discover_client(config, public_url, &http).await?;
         Ok((
             Self {
-                client,
+                client: std::sync::RwLock::new(client),
                 http,
+                config: config.clone(),
+                public_url: public_url.to_owned(),
                 groups_claim: config.groups_claim.clone(),
                 sessions,
             },
@@ -181,8 +205,8 @@ pub async fn login(
     Query(query): Query<LoginQuery>,
 ) -> Response {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let mut request = oidc
-        .client
+    let client = oidc.client();
+    let mut request = client
         .authorize_url(
             CoreAuthenticationFlow::AuthorizationCode,
             CsrfToken::new_random,
@@ -333,8 +357,8 @@ impl Oidc {
         nonce: String,
     ) -> Result<Actor, SignInError> {
         let rejected = |e: &dyn std::fmt::Display| SignInError::Rejected(e.to_string());
-        let response = self
-            .client
+        let client = self.client();
+        let response = client
             .exchange_code(AuthorizationCode::new(code))
             .map_err(|e| rejected(&e))?
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier))
@@ -344,10 +368,28 @@ impl Oidc {
         let id_token = response
             .id_token()
             .ok_or_else(|| SignInError::Rejected("no ID token in the token response".into()))?;
-        let verifier = self.client.id_token_verifier();
-        let claims = id_token
-            .claims(&verifier, &Nonce::new(nonce))
-            .map_err(|e| rejected(&e))?;
+        let nonce = Nonce::new(nonce);
+        let refreshed: DiscoveredClient;
+        let mut verifier = client.id_token_verifier();
+        let claims = match id_token.claims(&verifier, &nonce) {
+            Err(ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            )) => {
+                // Signed with a key we have not seen: the provider rotated its keys. Fetch
+                // them again, once, and check the same token with the new set.
+                let (fresh, _) = discover_client(&self.config, &self.public_url, &self.http)
+                    .await
+                    .map_err(|e| SignInError::Rejected(e))?;
+                tracing::info!("the identity provider's signing keys changed; reloaded them");
+                *self.client.write().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
+                refreshed = fresh;
+                verifier = refreshed.id_token_verifier();
+                id_token
+                    .claims(&verifier, &nonce)
+                    .map_err(|e| rejected(&e))?
+            }
+            other => other.map_err(|e| rejected(&e))?,
+        };
         if let Some(expected) = claims.access_token_hash() {
             let algorithm = id_token.signing_alg().map_err(|e| rejected(&e))?;
             let key = id_token.signing_key(&verifier).map_err(|e| rejected(&e))?;
