@@ -15,6 +15,14 @@ export const users = {
   'priya': { name: 'Priya Prod', email: 'priya@example.com', groups: ['approvers-prod', 'ml-staff'] },
   'dana': { name: 'Dana Scientist', email: 'dana@example.com', groups: ['data-scientists', 'ml-staff'] },
   'oscar': { name: 'Oscar Outsider', email: 'oscar@example.com', groups: ['sales'] },
+  // In too many groups for a token: Entra ID then sends a pointer to the groups ("overage")
+  // instead of the list.
+  'olga': {
+    name: 'Olga Overage',
+    email: 'olga@example.com',
+    _claim_names: { groups: 'src1' },
+    _claim_sources: { src1: { endpoint: 'https://graph.microsoft.com/v1.0/users/olga/getMemberObjects' } },
+  },
 };
 
 const provider = new Provider(issuer, {

@@ -330,3 +330,50 @@ async fn an_outsider_is_signed_in_but_may_not_see_the_portal() {
         .unwrap()
         .contains("not as a member of a group allowed"));
 }
+
+#[tokio::test]
+async fn a_groups_overage_is_explained_not_taken_for_no_groups() {
+    let sso = start().await;
+    let client = browser();
+    let callback = callback_url(&sso, &client, "olga", "/").await;
+    let response = client.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("more groups than the identity provider puts in a sign-in token"), "{page}");
+    assert!(!whoami(&sso, &client).await.contains("Olga"), "not signed in");
+}
+
+#[tokio::test]
+async fn a_signed_in_person_without_the_group_cannot_approve_by_crafting_the_post() {
+    let sso = start().await;
+    let client = browser();
+    let register = client
+        .post(format!("{}/api/v1/models/churn/versions", sso.portal))
+        .header("content-type", "application/json")
+        .body(r#"{"image_uri": "img", "registered_by": {"subject": "bob"}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(register.status(), StatusCode::CREATED);
+    let callback = callback_url(&sso, &client, "dana", "/").await;
+    client.get(&callback).send().await.unwrap();
+    let decide = client
+        .post(format!("{}/rpc/decide", sso.portal))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("group=churn&version=1&environment=dev&verdict=approve&reason=")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(decide.status(), StatusCode::CONFLICT);
+    assert!(decide.text().await.unwrap().contains("not in an approver group for dev"));
+}
+
+#[tokio::test]
+async fn an_off_site_return_path_is_replaced_by_home() {
+    let sso = start().await;
+    let client = browser();
+    let callback = callback_url(&sso, &client, "alice", "https%3A%2F%2Fevil.example%2F").await;
+    let response = client.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/");
+}
