@@ -21,6 +21,9 @@ test-rust:
 	cargo test --locked
 	@scripts/check-wasm-deps.sh
 
+# The end-to-end tests need the server and WASM that `cargo leptos build` makes together: a
+# debug build compiles both with `--cfg erase_components`, so a server from a plain
+# `cargo build` renders pages the debug WASM cannot hydrate.
 test-e2e: build
 	@scripts/tools.sh test
 	@echo "==> end-to-end tests in Debian's chromium, with and without JavaScript"

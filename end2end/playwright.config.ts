@@ -14,10 +14,27 @@ const ssoPort = port + 1;
 const oidcPort = Number(process.env.OIDC_PORT ?? 3190);
 const ssoURL = `http://127.0.0.1:${ssoPort}`;
 const ssoDatabase = path.join(os.tmpdir(), `countersign-e2e-sso-${process.pid}.db`);
-const site = {
-  COUNTERSIGN_SITE_ROOT: path.join(root, 'target/site'),
-  COUNTERSIGN_LOG: 'warn',
-};
+
+/** A Countersign server on `listenPort` with a fresh store, configured by `env`. */
+function portal(listenPort: number, store: string, env: Record<string, string>) {
+  const url = `http://127.0.0.1:${listenPort}`;
+  return {
+    command: `rm -f '${store}'* && exec '${binary}'`,
+    url: `${url}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'ignore' as const,
+    stderr: 'pipe' as const,
+    env: {
+      COUNTERSIGN_SITE_ROOT: path.join(root, 'target/site'),
+      COUNTERSIGN_LOG: 'warn',
+      COUNTERSIGN_LISTEN: `127.0.0.1:${listenPort}`,
+      COUNTERSIGN_PUBLIC_URL: url,
+      COUNTERSIGN_DATABASE: store,
+      ...env,
+    },
+  };
+}
 
 export default defineConfig({
   testDir: './tests',
@@ -48,20 +65,7 @@ export default defineConfig({
     { name: 'no-js', use: { javaScriptEnabled: false } },
   ],
   webServer: [
-    {
-      command: `rm -f '${database}'* && exec '${binary}'`,
-      url: `${baseURL}/healthz`,
-      reuseExistingServer: false,
-      timeout: 60_000,
-      stdout: 'ignore',
-      stderr: 'pipe',
-      env: {
-        ...site,
-        COUNTERSIGN_LISTEN: `127.0.0.1:${port}`,
-        COUNTERSIGN_PUBLIC_URL: baseURL,
-        COUNTERSIGN_DATABASE: database,
-      },
-    },
+    portal(port, database, {}),
     {
       command: 'node oidc/provider.mjs',
       url: `http://127.0.0.1:${oidcPort}/.well-known/openid-configuration`,
@@ -71,27 +75,15 @@ export default defineConfig({
       stderr: 'ignore',
       env: { OIDC_PORT: String(oidcPort), COUNTERSIGN_URL: ssoURL },
     },
-    {
-      command: `rm -f '${ssoDatabase}'* && exec '${binary}'`,
-      url: `${ssoURL}/healthz`,
-      reuseExistingServer: false,
-      timeout: 60_000,
-      stdout: 'ignore',
-      stderr: 'pipe',
-      env: {
-        ...site,
-        COUNTERSIGN_LISTEN: `127.0.0.1:${ssoPort}`,
-        COUNTERSIGN_PUBLIC_URL: ssoURL,
-        COUNTERSIGN_DATABASE: ssoDatabase,
-        COUNTERSIGN_OIDC_ISSUER: `http://127.0.0.1:${oidcPort}`,
-        COUNTERSIGN_OIDC_CLIENT_ID: 'countersign',
-        COUNTERSIGN_OIDC_CLIENT_SECRET: 'countersign-test-secret',
-        COUNTERSIGN_APPROVERS_DEV: 'approvers-dev-test',
-        COUNTERSIGN_APPROVERS_TEST: 'approvers-dev-test',
-        COUNTERSIGN_APPROVERS_UAT: 'approvers-dev-test',
-        COUNTERSIGN_APPROVERS_PROD: 'approvers-prod',
-        COUNTERSIGN_VIEWERS: 'ml-staff',
-      },
-    },
+    portal(ssoPort, ssoDatabase, {
+      COUNTERSIGN_OIDC_ISSUER: `http://127.0.0.1:${oidcPort}`,
+      COUNTERSIGN_OIDC_CLIENT_ID: 'countersign',
+      COUNTERSIGN_OIDC_CLIENT_SECRET: 'countersign-test-secret',
+      COUNTERSIGN_APPROVERS_DEV: 'approvers-dev-test',
+      COUNTERSIGN_APPROVERS_TEST: 'approvers-dev-test',
+      COUNTERSIGN_APPROVERS_UAT: 'approvers-dev-test',
+      COUNTERSIGN_APPROVERS_PROD: 'approvers-prod',
+      COUNTERSIGN_VIEWERS: 'ml-staff',
+    }),
   ],
 });

@@ -175,16 +175,32 @@ async fn callback_url(sso: &Sso, client: &Client, login: &str, return_to: &str) 
     url
 }
 
-async fn whoami(sso: &Sso, client: &Client) -> String {
+/// Calls a server function as the page's script would.
+async fn rpc(sso: &Sso, client: &Client, name: &str, form: &str) -> reqwest::Response {
     client
-        .post(format!("{}/rpc/current_user", sso.portal))
+        .post(format!("{}/rpc/{name}", sso.portal))
         .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.to_owned())
         .send()
         .await
         .unwrap()
+}
+
+async fn whoami(sso: &Sso, client: &Client) -> String {
+    rpc(sso, client, "current_user", "")
+        .await
         .text()
         .await
         .unwrap()
+}
+
+/// A browser in which `login` has finished signing in.
+async fn signed_in(sso: &Sso, login: &str) -> Client {
+    let client = browser();
+    let callback = callback_url(sso, &client, login, "/").await;
+    let response = client.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{login} signs in");
+    client
 }
 
 #[tokio::test]
@@ -314,15 +330,8 @@ async fn a_refusal_by_the_provider_is_shown_not_thrown() {
 #[tokio::test]
 async fn an_outsider_is_signed_in_but_may_not_see_the_portal() {
     let sso = start().await;
-    let client = browser();
-    let callback = callback_url(&sso, &client, "oscar", "/").await;
-    client.get(&callback).send().await.unwrap();
-    let groups = client
-        .post(format!("{}/rpc/list_groups", sso.portal))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .send()
-        .await
-        .unwrap();
+    let client = signed_in(&sso, "oscar").await;
+    let groups = rpc(&sso, &client, "list_groups", "").await;
     assert_eq!(groups.status(), StatusCode::FORBIDDEN);
     assert!(groups
         .text()
@@ -339,8 +348,14 @@ async fn a_groups_overage_is_explained_not_taken_for_no_groups() {
     let response = client.get(&callback).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let page = response.text().await.unwrap();
-    assert!(page.contains("more groups than the identity provider puts in a sign-in token"), "{page}");
-    assert!(!whoami(&sso, &client).await.contains("Olga"), "not signed in");
+    assert!(
+        page.contains("more groups than the identity provider puts in a sign-in token"),
+        "{page}"
+    );
+    assert!(
+        !whoami(&sso, &client).await.contains("Olga"),
+        "not signed in"
+    );
 }
 
 #[tokio::test]
@@ -355,17 +370,20 @@ async fn a_signed_in_person_without_the_group_cannot_approve_by_crafting_the_pos
         .await
         .unwrap();
     assert_eq!(register.status(), StatusCode::CREATED);
-    let callback = callback_url(&sso, &client, "dana", "/").await;
-    client.get(&callback).send().await.unwrap();
-    let decide = client
-        .post(format!("{}/rpc/decide", sso.portal))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("group=churn&version=1&environment=dev&verdict=approve&reason=")
-        .send()
-        .await
-        .unwrap();
+    let dana = signed_in(&sso, "dana").await;
+    let decide = rpc(
+        &sso,
+        &dana,
+        "decide",
+        "group=churn&version=1&environment=dev&verdict=approve&reason=",
+    )
+    .await;
     assert_eq!(decide.status(), StatusCode::CONFLICT);
-    assert!(decide.text().await.unwrap().contains("not in an approver group for dev"));
+    assert!(decide
+        .text()
+        .await
+        .unwrap()
+        .contains("not in an approver group for dev"));
 }
 
 #[tokio::test]
