@@ -15,6 +15,8 @@ export const users = {
   'priya': { name: 'Priya Prod', email: 'priya@example.com', groups: ['approvers-prod', 'ml-staff'] },
   'dana': { name: 'Dana Scientist', email: 'dana@example.com', groups: ['data-scientists', 'ml-staff'] },
   'oscar': { name: 'Oscar Outsider', email: 'oscar@example.com', groups: ['sales'] },
+  // Entra-style: app roles instead of groups.
+  'erin': { name: 'Erin Roles', email: 'erin@example.com', roles: ['approver-dev', 'viewer'] },
   // In too many groups for a token: Entra ID then sends a pointer to the groups ("overage")
   // instead of the list.
   'olga': {
@@ -41,7 +43,8 @@ const provider = new Provider(issuer, {
   conformIdTokenClaims: false,
   claims: {
     openid: ['sub'],
-    profile: ['name'],
+    // Like Entra ID's app roles: sent without asking for a scope of their own.
+    profile: ['name', 'roles'],
     email: ['email'],
     groups: ['groups'],
   },

@@ -41,6 +41,11 @@ struct Sso {
 }
 
 async fn start() -> Sso {
+    start_with(&[]).await
+}
+
+/// Like [`start`], with more portal settings.
+async fn start_with(extra: &[(&str, &str)]) -> Sso {
     let portal_port = free_port();
     let provider_port = free_port();
     let portal = format!("http://127.0.0.1:{portal_port}");
@@ -58,17 +63,21 @@ async fn start() -> Sso {
     );
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("sso.db");
-    let config = Config::from_pairs([
+    let listen = format!("127.0.0.1:{portal_port}");
+    let mut settings = vec![
         ("DATABASE", database.to_str().unwrap()),
-        ("LISTEN", &format!("127.0.0.1:{portal_port}")),
-        ("PUBLIC_URL", &portal),
-        ("OIDC_ISSUER", &issuer),
+        ("LISTEN", listen.as_str()),
+        ("PUBLIC_URL", portal.as_str()),
+        ("OIDC_ISSUER", issuer.as_str()),
         ("OIDC_CLIENT_ID", "countersign"),
         ("OIDC_CLIENT_SECRET", "countersign-test-secret"),
         ("APPROVERS_DEV", "approvers-dev-test"),
         ("VIEWERS", "ml-staff"),
-    ])
-    .unwrap();
+    ];
+    // Settings in `extra` replace the defaults above.
+    settings.retain(|(key, _)| !extra.iter().any(|(k, _)| k == key));
+    settings.extend_from_slice(extra);
+    let config = Config::from_pairs(settings).unwrap();
     let backing = wiring::open_backend(&config).unwrap();
     // Discovery retries while the provider starts.
     let sign_in = wiring::sign_in(&config, &backing)
@@ -394,4 +403,24 @@ async fn an_off_site_return_path_is_replaced_by_home() {
     let response = client.get(&callback).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/");
+}
+
+#[tokio::test]
+async fn entra_style_app_roles_can_stand_in_for_groups() {
+    let sso = start_with(&[
+        ("OIDC_GROUPS_CLAIM", "roles"),
+        ("APPROVERS_DEV", "approver-dev"),
+        ("VIEWERS", "viewer"),
+    ])
+    .await;
+    let erin = signed_in(&sso, "erin").await;
+    let me = whoami(&sso, &erin).await;
+    assert!(
+        me.contains("Erin Roles") && me.contains("approver for dev"),
+        "{me}"
+    );
+    // Groups are not roles: with the roles claim configured, a groups-only user has none.
+    let alice = signed_in(&sso, "alice").await;
+    let listing = rpc(&sso, &alice, "list_groups", "").await;
+    assert_eq!(listing.status(), StatusCode::FORBIDDEN);
 }
