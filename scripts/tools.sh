@@ -5,7 +5,7 @@
 #
 #   scripts/tools.sh build   the Rust toolchain pieces: WASM target, cargo-leptos, wasm-bindgen
 #   scripts/tools.sh release the above, and wasm-opt for release builds
-#   scripts/tools.sh test    the above, and Chromium plus the Playwright package
+#   scripts/tools.sh test    the build tools, and Chromium plus the test servers' npm packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,7 +37,7 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $bindgen_v
   cargo install wasm-bindgen-cli --version "$bindgen_version"
 fi
 
-if [ "$want" = release ] || [ "$want" = test ]; then
+if [ "$want" = release ]; then
   if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ]; then
     say "installing wasm-opt (npm binaryen@$BINARYEN_VERSION) for release builds"
     mkdir -p "$TOOLS_DIR"

@@ -9,7 +9,7 @@ pub mod ssr {
     use crate::wire::*;
     use countersign_domain::ports::PortError;
     use countersign_domain::service::{ServiceError, Services, VersionRecord};
-    use countersign_domain::workflow::{self, DecisionRequest};
+    use countersign_domain::workflow;
     use countersign_domain::*;
     use leptos::prelude::*;
     use std::sync::Arc;
@@ -168,21 +168,11 @@ pub mod ssr {
         let why_no_decision = if decidable.is_empty() {
             Some(match version.steps.awaiting(policy.environments()) {
                 None => "No step of this version is waiting for a decision.".to_string(),
-                Some(env) => {
-                    let probe = DecisionRequest::new(env.clone(), Verdict::Approve, "");
-                    match workflow::decide(
-                        policy,
-                        version,
-                        history,
-                        actor,
-                        &probe,
-                        String::new(),
-                        version.registered_at,
-                    ) {
-                        Err(refusal) => format!("You cannot decide {env}: {refusal}."),
-                        Ok(_) => format!("{env} is waiting for a decision."),
-                    }
-                }
+                Some(env) => match workflow::approval_refusal(policy, version, history, actor, env)
+                {
+                    Some(refusal) => format!("You cannot decide {env}: {refusal}."),
+                    None => format!("{env} is waiting for a decision."),
+                },
             })
         } else {
             None

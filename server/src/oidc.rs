@@ -13,12 +13,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine;
 use countersign_domain::{Actor, Person};
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::core::{
+    CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
+    CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+};
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
-    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, SignatureVerificationError,
-    TokenResponse,
+    AccessTokenHash, AdditionalProviderMetadata, AuthorizationCode, ClaimsVerificationError,
+    ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl,
+    Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl,
+    Scope, SignatureVerificationError, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -102,6 +106,30 @@ fn verified_payload(jwt: &str) -> Option<Value> {
     serde_json::from_slice(&bytes).ok()
 }
 
+/// The part of the discovery document the core metadata type leaves out: where to end the
+/// provider's session (RP-initiated logout).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+struct LogoutMetadata {
+    end_session_endpoint: Option<String>,
+}
+
+impl AdditionalProviderMetadata for LogoutMetadata {}
+
+type ProviderMetadataWithLogout = ProviderMetadata<
+    LogoutMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
 /// Reads the provider's discovery document and keys, and builds the client; also returns
 /// the end-session URL to send the browser to on sign-out, when the provider has one.
 async fn discover_client(
@@ -111,7 +139,7 @@ async fn discover_client(
 ) -> Result<(DiscoveredClient, Option<String>), String> {
     let issuer = IssuerUrl::new(config.issuer.clone())
         .map_err(|e| format!("COUNTERSIGN_OIDC_ISSUER is not a URL: {e}"))?;
-    let metadata = CoreProviderMetadata::discover_async(issuer, http)
+    let metadata = ProviderMetadataWithLogout::discover_async(issuer, http)
         .await
         .map_err(|e| {
             format!(
@@ -119,25 +147,10 @@ async fn discover_client(
                 config.issuer
             )
         })?;
-    let document: Value = http
-        .get(format!(
-            "{}/.well-known/openid-configuration",
-            config.issuer
-        ))
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .map_err(|e| format!("cannot read the provider's discovery document: {e}"))?
-        .bytes()
-        .await
-        .map_err(|e| format!("cannot read the provider's discovery document: {e}"))
-        .and_then(|body| {
-            serde_json::from_slice(&body)
-                .map_err(|e| format!("the provider's discovery document is not JSON: {e}"))
-        })?;
-    let end_session = document
-        .get("end_session_endpoint")
-        .and_then(Value::as_str)
+    let end_session = metadata
+        .additional_metadata()
+        .end_session_endpoint
+        .as_deref()
         .and_then(|endpoint| {
             let mut url = url::Url::parse(endpoint).ok()?;
             url.query_pairs_mut()

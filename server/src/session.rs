@@ -12,7 +12,7 @@ use axum_extra::extract::cookie::{Cookie, Key, PrivateCookieJar, SameSite};
 use base64::Engine;
 use countersign_app::server_fns::ssr::Authenticator;
 use countersign_app::wire::{SignInChoice, SignInMethod};
-use countersign_domain::{Actor, Person};
+use countersign_domain::{Actor, Person, Policy};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -52,8 +52,12 @@ fn demo(subject: &str, name: &str, groups: &[&str], description: &'static str) -
     }
 }
 
-/// Two approvers and a data scientist, members of the default approver group.
-pub fn demo_identities(approver_group: &str) -> Vec<DemoIdentity> {
+/// Two approvers, in the first environment's approver group, and a data scientist.
+pub fn demo_identities(policy: &Policy) -> Vec<DemoIdentity> {
+    let approver_group = policy
+        .approver_groups(policy.environments().first())
+        .next()
+        .unwrap_or("approvers");
     vec![
         demo("alice", "Alice Approver", &[approver_group], "approver"),
         demo("bob", "Bob Reviewer", &[approver_group], "second approver"),
@@ -270,6 +274,7 @@ pub async fn sign_out(State(sessions): State<Sessions>, headers: HeaderMap) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
+    use countersign_domain::Environments;
 
     #[test]
     fn only_same_site_paths_are_return_targets() {
@@ -294,7 +299,7 @@ mod tests {
             &Sessions::generate_key(),
             1,
             false,
-            demo_identities("approvers"),
+            demo_identities(&Policy::new(Environments::default(), "approvers")),
         )
         .unwrap()
     }
@@ -311,7 +316,9 @@ mod tests {
     #[test]
     fn a_session_round_trips_and_another_key_cannot_read_it() {
         let sessions = sessions();
-        let alice = demo_identities("approvers").remove(0).actor;
+        let alice = demo_identities(&Policy::new(Environments::default(), "approvers"))
+            .remove(0)
+            .actor;
         let headers = cookie_header(sessions.start(&HeaderMap::new(), &alice));
         assert_eq!(sessions.actor(&headers), Some(alice));
         assert_eq!(
@@ -324,7 +331,9 @@ mod tests {
     #[test]
     fn the_cookie_is_http_only_lax_and_holds_no_readable_claims() {
         let sessions = sessions();
-        let alice = demo_identities("approvers").remove(0).actor;
+        let alice = demo_identities(&Policy::new(Environments::default(), "approvers"))
+            .remove(0)
+            .actor;
         let response = sessions.start(&HeaderMap::new(), &alice).into_response();
         let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
         assert!(set_cookie.contains("HttpOnly"));

@@ -67,13 +67,7 @@ pub fn sessions(config: &Config, backing: &Backing) -> Result<Sessions, String> 
             .map_err(|e| format!("cannot keep a session key in the store: {e}"))?,
     };
     let identities = if config.dev_sign_in {
-        let approver_group = config
-            .policy
-            .approver_groups(config.policy.environments().first())
-            .next()
-            .unwrap_or("approvers")
-            .to_owned();
-        session::demo_identities(&approver_group)
+        session::demo_identities(&config.policy)
     } else {
         Vec::new()
     };
@@ -178,12 +172,14 @@ pub fn router(
             .route("/auth/login", get(oidc::login).with_state(provider.clone()))
             .route("/auth/callback", get(oidc::callback).with_state(provider));
     }
-    router
-        .route("/healthz", get(|| async { "ok" }))
-        .route(
+    if config.dev_sign_in {
+        router = router.route(
             "/auth/dev/sign-in",
             post(session::dev_sign_in).with_state(sessions.clone()),
-        )
+        );
+    }
+    router
+        .route("/healthz", get(|| async { "ok" }))
         .route(
             "/auth/sign-out",
             post(session::sign_out).with_state(sessions),

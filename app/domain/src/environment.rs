@@ -96,14 +96,6 @@ impl Environments {
         self.0.iter()
     }
 
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
     pub fn position(&self, env: &Environment) -> Option<usize> {
         self.0.iter().position(|e| e == env)
     }
@@ -124,6 +116,19 @@ impl Environments {
             Some(i) => &self.0[i + 1..],
             None => &[],
         }
+    }
+}
+
+/// The names in order, comma-separated, as they are configured (`dev,test,uat,prod`).
+impl fmt::Display for Environments {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, env) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(env.as_str())?;
+        }
+        Ok(())
     }
 }
 

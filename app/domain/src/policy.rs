@@ -74,12 +74,7 @@ impl Policy {
             .ok_or_else(|| PolicyError::UnknownEnvironment {
                 setting,
                 environment: name.to_owned(),
-                known: self
-                    .environments
-                    .iter()
-                    .map(Environment::as_str)
-                    .collect::<Vec<_>>()
-                    .join(","),
+                known: self.environments.to_string(),
             })
     }
 

@@ -49,12 +49,7 @@ impl Services {
             .ok_or_else(|| {
                 ServiceError::NotFound(format!(
                     "{name:?} is not an environment here; the environments are {}",
-                    self.policy
-                        .environments()
-                        .iter()
-                        .map(Environment::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    self.policy.environments()
                 ))
             })
     }

@@ -83,12 +83,6 @@ pub struct DecisionEffect {
     pub deployment: Option<Deployment>,
 }
 
-impl DecisionEffect {
-    pub fn changes_version(&self, before: &ModelVersion) -> bool {
-        self.steps != before.steps || self.approval_status != before.approval_status
-    }
-}
-
 /// The initial state of a newly registered version (rule 1).
 pub fn register(policy: &Policy, registration: Registration, now: OffsetDateTime) -> NewVersion {
     let envs = policy.environments();
@@ -130,10 +124,23 @@ pub fn decidable_environments<'a>(
     history: &'a [DecisionRecord],
     actor: &'a Actor,
 ) -> impl Iterator<Item = &'a Environment> + 'a {
-    policy.environments().iter().filter(move |env| {
-        check_may_decide(policy, version, actor, env).is_ok()
-            && check_may_approve(policy, version, history, actor, env).is_ok()
-    })
+    policy
+        .environments()
+        .iter()
+        .filter(move |env| approval_refusal(policy, version, history, actor, env).is_none())
+}
+
+/// Why the actor may not approve `env` of this version now; `None` when they may.
+pub fn approval_refusal(
+    policy: &Policy,
+    version: &ModelVersion,
+    history: &[DecisionRecord],
+    actor: &Actor,
+    env: &Environment,
+) -> Option<Refusal> {
+    check_may_decide(policy, version, actor, env)
+        .and_then(|()| check_may_approve(policy, version, history, actor, env))
+        .err()
 }
 
 fn check_may_decide(

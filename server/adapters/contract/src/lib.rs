@@ -169,6 +169,7 @@ pub async fn groups_are_summarised(services: &Services) {
         .expect("group is listed");
     assert_eq!(summary.version_count, 2);
     assert_eq!(summary.latest_version, Some(latest.version));
+    assert_eq!(summary.latest_registered_at, Some(latest.registered_at));
 }
 
 fn effect_for(

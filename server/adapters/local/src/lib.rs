@@ -169,6 +169,18 @@ fn unavailable(e: rusqlite::Error) -> PortError {
     }
 }
 
+/// Runs a query and maps every row it returns.
+fn all_rows<T>(
+    connection: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    map: impl FnMut(&Row) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, PortError> {
+    let mut statement = connection.prepare_cached(sql).map_err(unavailable)?;
+    let rows = statement.query_map(params, map).map_err(unavailable)?;
+    rows.collect::<Result<_, _>>().map_err(unavailable)
+}
+
 fn corrupt(what: &str, value: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
         0,
@@ -293,15 +305,16 @@ fn deployment_from_row(row: &Row) -> rusqlite::Result<Deployment> {
 #[async_trait]
 impl ModelRegistry for LocalStore {
     async fn list_groups(&self) -> Result<Vec<GroupSummary>, PortError> {
+        // `registered_at` is a bare column beside MAX(version): SQLite takes it from the
+        // row holding the maximum, i.e. the latest version. (MAX over the RFC 3339 text
+        // would misorder timestamps whose fractional seconds differ in length.)
         self.with(|c| {
-            let mut statement = c
-                .prepare_cached(
-                    "SELECT group_name, COUNT(*), MAX(version), MAX(registered_at) \
+            all_rows(
+                c,
+                "SELECT group_name, COUNT(*), MAX(version), registered_at \
                      FROM model_versions GROUP BY group_name ORDER BY group_name",
-                )
-                .map_err(unavailable)?;
-            let rows = statement
-                .query_map([], |row| {
+                [],
+                |row| {
                     let latest: Option<String> = row.get(3)?;
                     Ok(GroupSummary {
                         group: group_name(row.get(0)?)?,
@@ -312,9 +325,8 @@ impl ModelRegistry for LocalStore {
                             .transpose()?,
                         latest_registered_at: latest.as_deref().map(parse_timestamp).transpose()?,
                     })
-                })
-                .map_err(unavailable)?;
-            rows.collect::<Result<_, _>>().map_err(unavailable)
+                },
+            )
         })
         .await
     }
@@ -333,20 +345,15 @@ impl ModelRegistry for LocalStore {
                     |r| r.get(0),
                 )
                 .map_err(unavailable)?;
-            let mut statement = c
-                .prepare_cached(&format!(
+            let items = all_rows(
+                c,
+                &format!(
                     "SELECT {VERSION_COLUMNS} FROM model_versions WHERE group_name = ?1 \
                      ORDER BY version DESC LIMIT ?2 OFFSET ?3"
-                ))
-                .map_err(unavailable)?;
-            let items = statement
-                .query_map(
-                    params![group, page.limit, page.offset as i64],
-                    version_from_row,
-                )
-                .map_err(unavailable)?
-                .collect::<Result<_, _>>()
-                .map_err(unavailable)?;
+                ),
+                params![group, page.limit, page.offset as i64],
+                version_from_row,
+            )?;
             Ok(Page {
                 items,
                 total: total as u64,
@@ -449,17 +456,16 @@ impl ParameterStore for LocalStore {
     ) -> Result<Vec<Deployment>, PortError> {
         let (group, environment) = (group.to_string(), environment.to_string());
         self.with(move |c| {
-            let mut statement = c
-                .prepare_cached(&format!(
+            all_rows(
+                c,
+                &format!(
                     "SELECT {DEPLOYMENT_COLUMNS} FROM deployments \
                      WHERE group_name = ?1 AND environment = ?2 \
                      ORDER BY parameter_version DESC"
-                ))
-                .map_err(unavailable)?;
-            let rows = statement
-                .query_map(params![group, environment], deployment_from_row)
-                .map_err(unavailable)?;
-            rows.collect::<Result<_, _>>().map_err(unavailable)
+                ),
+                params![group, environment],
+                deployment_from_row,
+            )
         })
         .await
     }
@@ -474,16 +480,15 @@ impl AuditLog for LocalStore {
     ) -> Result<Vec<DecisionRecord>, PortError> {
         let group = group.to_string();
         self.with(move |c| {
-            let mut statement = c
-                .prepare_cached(&format!(
+            all_rows(
+                c,
+                &format!(
                     "SELECT {DECISION_COLUMNS} FROM decisions \
                      WHERE group_name = ?1 AND version = ?2 ORDER BY seq"
-                ))
-                .map_err(unavailable)?;
-            let rows = statement
-                .query_map(params![group, version.get()], decision_from_row)
-                .map_err(unavailable)?;
-            rows.collect::<Result<_, _>>().map_err(unavailable)
+                ),
+                params![group, version.get()],
+                decision_from_row,
+            )
         })
         .await
     }
