@@ -5,13 +5,15 @@
 #
 #   scripts/tools.sh build   the Rust toolchain pieces: WASM target, cargo-leptos, wasm-bindgen
 #   scripts/tools.sh release the above, and wasm-opt for release builds
-#   scripts/tools.sh test    the build tools, and Chromium plus the test servers' npm packages
+#   scripts/tools.sh test    the build tools, Chromium, the test servers' npm packages, and
+#                            moto (PyPI, in the virtualenv .tools/venv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want="${1:-build}"
 CARGO_LEPTOS_VERSION=0.3.10 # 0.3.11 needs rustc 1.96
 BINARYEN_VERSION=132         # Debian's binaryen is too old for rustc 1.95's WASM
+MOTO_VERSION=5.2.5           # the AWS emulator the AWS backend's tests run against
 TOOLS_DIR="$PWD/.tools"
 
 say() { printf '==> %s\n' "$*"; }
@@ -46,6 +48,11 @@ if [ "$want" = release ]; then
 fi
 
 if [ "$want" = test ]; then
+  if [ "$("$TOOLS_DIR/venv/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null || true)" != "$MOTO_VERSION" ]; then
+    say "installing moto $MOTO_VERSION (PyPI), the AWS emulator, into .tools/venv"
+    python3 -m venv "$TOOLS_DIR/venv"
+    "$TOOLS_DIR/venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+  fi
   if [ ! -x /usr/bin/chromium ]; then
     say "installing Debian's chromium for the end-to-end tests"
     apt-get update -qq

@@ -74,6 +74,7 @@ pub mod ssr {
                 ServiceError::Port(PortError::Conflict) => {
                     AppError::Conflict(PortError::Conflict.to_string())
                 }
+                ServiceError::Port(PortError::Rejected(message)) => AppError::Invalid(message),
                 ServiceError::Port(e) => {
                     tracing::error!(error = %e, "store failure");
                     AppError::Unavailable

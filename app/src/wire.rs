@@ -78,7 +78,8 @@ pub struct SignInChoice {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GroupRow {
     pub name: String,
-    pub version_count: u64,
+    /// `None` where the backend lists groups without counting (SageMaker).
+    pub version_count: Option<u64>,
     pub latest_version: Option<u32>,
     pub latest_registered_at: Option<String>,
 }

@@ -84,6 +84,15 @@ impl From<ServiceError> for ApiError {
                 "conflict",
                 PortError::Conflict.to_string(),
             ),
+            ServiceError::Port(PortError::Rejected(m)) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", m)
+            }
+            // The pipeline's operator is usually the one who can fix the portal's role, so
+            // the missing permission is named rather than hidden behind "unavailable".
+            ServiceError::Port(PortError::Denied(m)) => {
+                tracing::error!(error = %m, "the backend refused the portal's credentials");
+                ApiError::new(StatusCode::BAD_GATEWAY, "backend_denied", m)
+            }
             ServiceError::Port(e) => {
                 tracing::error!(error = %e, "store failure in the pipeline API");
                 ApiError::new(
@@ -205,36 +214,6 @@ pub struct VersionJson {
     pub review_url: String,
 }
 
-/// The model live in an environment: the same JSON the parameter store holds.
-#[derive(Serialize, Deserialize, Debug, PartialEq)]
-pub struct DeploymentJson {
-    pub model_package_group: String,
-    pub model_package_version: u32,
-    pub model_package_arn: String,
-    pub environment: String,
-    pub image_uri: String,
-    pub model_data_url: String,
-    pub approved_by: PersonJson,
-    pub approved_at: String,
-    pub decision_id: String,
-}
-
-impl From<&Deployment> for DeploymentJson {
-    fn from(d: &Deployment) -> Self {
-        Self {
-            model_package_group: d.group.to_string(),
-            model_package_version: d.version.get(),
-            model_package_arn: d.arn.clone(),
-            environment: d.environment.to_string(),
-            image_uri: d.image_uri.clone(),
-            model_data_url: d.model_data_url.clone(),
-            approved_by: (&d.approved_by).into(),
-            approved_at: rfc3339(d.approved_at),
-            decision_id: d.decision_id.clone(),
-        }
-    }
-}
-
 /// `POST /api/v1/models/{group}/versions`: what a training pipeline calls to register.
 async fn register(
     State(state): State<ApiState>,
@@ -293,7 +272,7 @@ pub fn version_json(services: &Services, public_url: &str, version: &ModelVersio
 async fn resolve(
     State(state): State<ApiState>,
     path: Result<Path<(String, String)>, PathRejection>,
-) -> Result<Json<DeploymentJson>, ApiError> {
+) -> Result<Json<DeploymentDocument>, ApiError> {
     let Path((group, environment)) = path?;
     let group = group_name(&group)?;
     let environment = state.services.environment(&environment)?;

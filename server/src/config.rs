@@ -18,6 +18,7 @@ struct RawConfig {
     config: Option<PathBuf>,
     backend: String,
     database: PathBuf,
+    ssm_prefix: String,
     listen: SocketAddr,
     public_url: String,
     environments: String,
@@ -47,6 +48,7 @@ impl Default for RawConfig {
             config: None,
             backend: "local".into(),
             database: "countersign.db".into(),
+            ssm_prefix: "/countersign".into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
             public_url: "http://127.0.0.1:3000".into(),
             environments: "dev,test,uat,prod".into(),
@@ -70,7 +72,11 @@ impl Default for RawConfig {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
+    /// The embedded SQLite store at `database`.
     Local,
+    /// SageMaker Model Registry and SSM Parameter Store, found through the standard AWS
+    /// configuration chain; Countersign's parameters live under `ssm_prefix`.
+    Aws,
 }
 
 /// The validated configuration.
@@ -78,6 +84,7 @@ pub enum Backend {
 pub struct Config {
     pub backend: Backend,
     pub database: PathBuf,
+    pub ssm_prefix: String,
     pub listen: SocketAddr,
     pub public_url: String,
     pub policy: Policy,
@@ -182,12 +189,7 @@ impl Config {
     fn validate(raw: RawConfig) -> Result<Self, ConfigError> {
         let backend = match raw.backend.as_str() {
             "local" => Backend::Local,
-            "aws" => {
-                return Err(setting_error(
-                    "backend",
-                    "is aws, which this build does not offer yet; allowed: local",
-                ))
-            }
+            "aws" => Backend::Aws,
             other => {
                 return Err(setting_error(
                     "backend",
@@ -289,9 +291,30 @@ impl Config {
                 "is off and no COUNTERSIGN_OIDC_ISSUER is set: nobody could sign in",
             ));
         }
+        let ssm_prefix = raw.ssm_prefix.trim_end_matches('/').to_owned();
+        let segments_ok = ssm_prefix.starts_with('/')
+            && ssm_prefix[1..].split('/').all(|segment| {
+                !segment.is_empty()
+                    && segment
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+            });
+        let reserved = ["/aws", "/ssm"]
+            .iter()
+            .any(|p| ssm_prefix.to_ascii_lowercase().starts_with(p));
+        if !segments_ok || reserved {
+            return Err(setting_error(
+                "ssm_prefix",
+                format!(
+                    "is {:?}; use an SSM path such as /countersign: segments of letters, digits, _ . -, not starting with /aws or /ssm",
+                    raw.ssm_prefix
+                ),
+            ));
+        }
         Ok(Self {
             backend,
             database: raw.database,
+            ssm_prefix,
             listen: raw.listen,
             public_url: raw.public_url.trim_end_matches('/').to_owned(),
             policy,
@@ -318,6 +341,22 @@ mod tests {
         Config::from_pairs(pairs.iter().copied())
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn the_aws_backend_takes_an_ssm_prefix() {
+        let config =
+            Config::from_pairs([("BACKEND", "aws"), ("SSM_PREFIX", "/ml/countersign/")]).unwrap();
+        assert_eq!(config.backend, Backend::Aws);
+        assert_eq!(config.ssm_prefix, "/ml/countersign");
+        for bad in ["countersign", "/aws/x", "/a//b", "/a b"] {
+            assert!(
+                error(&[("BACKEND", "aws"), ("SSM_PREFIX", bad)])
+                    .contains("COUNTERSIGN_SSM_PREFIX"),
+                "{bad}"
+            );
+        }
+        assert!(error(&[("BACKEND", "cloud")]).contains("allowed: local, aws"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use countersign_domain::{GroupName, Metrics, Person, Registration};
-use countersign_server::api::{version_json, DeploymentJson};
+use countersign_server::api::version_json;
 use countersign_server::config::Config;
 use countersign_server::{demo, wiring};
 use std::process::ExitCode;
@@ -96,7 +96,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run(command: Command, config: Config) -> Result<(), String> {
-    let backing = wiring::open_backend(&config)?;
+    let backing = wiring::open_backend(&config).await?;
     let services = backing.services.clone();
     match command {
         Command::Serve => serve(config, backing).await,
@@ -109,7 +109,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 .resolve(&group, &environment)
                 .await
                 .map_err(|e| e.to_string())?;
-            print_json(&DeploymentJson::from(&deployment))
+            print_json(&countersign_domain::DeploymentDocument::from(&deployment))
         }
         Command::Register {
             group,

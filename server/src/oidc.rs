@@ -392,7 +392,7 @@ impl Oidc {
                 // them again, once, and check the same token with the new set.
                 let (fresh, _) = discover_client(&self.config, &self.public_url, &self.http)
                     .await
-                    .map_err(|e| SignInError::Rejected(e))?;
+                    .map_err(SignInError::Rejected)?;
                 tracing::info!("the identity provider's signing keys changed; reloaded them");
                 *self.client.write().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
                 refreshed = fresh;

@@ -9,7 +9,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use countersign_app::server_fns::ssr::Portal;
 use countersign_app::{shell, App};
-use countersign_domain::ports::{IdGenerator, SystemClock};
+use countersign_aws::{AwsBackend, AwsSettings};
+use countersign_domain::ports::IdGenerator;
 use countersign_domain::service::Services;
 use countersign_local_store::LocalStore;
 use leptos::prelude::*;
@@ -17,6 +18,76 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
+
+/// The opened backend: the domain services, and where the server keeps its own settings.
+pub struct Backing {
+    pub services: Services,
+    settings: SettingsKeeper,
+}
+
+/// Where a generated setting (the session key) is kept so that it survives restarts and
+/// every replica shares it: in the SQLite file, or as an SSM SecureString parameter.
+enum SettingsKeeper {
+    Local(LocalStore),
+    Aws(Arc<AwsBackend>),
+}
+
+impl Backing {
+    async fn kept_setting(
+        &self,
+        name: &str,
+        generate: impl FnOnce() -> String,
+    ) -> Result<String, String> {
+        match &self.settings {
+            SettingsKeeper::Local(store) => store
+                .setting_or_insert(name, generate)
+                .map_err(|e| e.to_string()),
+            SettingsKeeper::Aws(backend) => backend
+                .shared_secret(name, generate)
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
+
+pub async fn open_backend(config: &Config) -> Result<Backing, String> {
+    let policy = config.policy.clone();
+    match config.backend {
+        Backend::Local => {
+            let store = LocalStore::open(&config.database).map_err(|e| {
+                format!(
+                    "{e} (COUNTERSIGN_DATABASE is {})",
+                    config.database.display()
+                )
+            })?;
+            Ok(Backing {
+                services: Services::over(Arc::new(store.clone()), policy, Arc::new(RandomIds)),
+                settings: SettingsKeeper::Local(store),
+            })
+        }
+        Backend::Aws => {
+            let sdk = countersign_aws::load_sdk_config().await;
+            if sdk.region().is_none() {
+                return Err(
+                    "COUNTERSIGN_BACKEND is aws but no AWS region is configured: set AWS_REGION \
+                     (or a profile's region)"
+                        .into(),
+                );
+            }
+            let backend = Arc::new(AwsBackend::new(
+                &sdk,
+                AwsSettings {
+                    ssm_prefix: config.ssm_prefix.clone(),
+                    environments: config.policy.environments().clone(),
+                },
+            ));
+            Ok(Backing {
+                services: Services::over(backend.clone(), policy, Arc::new(RandomIds)),
+                settings: SettingsKeeper::Aws(backend),
+            })
+        }
+    }
+}
 
 struct RandomIds;
 
@@ -26,44 +97,12 @@ impl IdGenerator for RandomIds {
     }
 }
 
-/// The opened backend: the domain services and what the server keeps beside them.
-pub struct Backing {
-    pub services: Services,
-    pub local_store: LocalStore,
-}
-
-pub fn open_backend(config: &Config) -> Result<Backing, String> {
-    match config.backend {
-        Backend::Local => {
-            let store = LocalStore::open(&config.database).map_err(|e| {
-                format!(
-                    "{e} (COUNTERSIGN_DATABASE is {})",
-                    config.database.display()
-                )
-            })?;
-            let shared = Arc::new(store.clone());
-            Ok(Backing {
-                services: Services {
-                    policy: Arc::new(config.policy.clone()),
-                    registry: shared.clone(),
-                    parameters: shared.clone(),
-                    audit: shared.clone(),
-                    committer: shared,
-                    clock: Arc::new(SystemClock),
-                    ids: Arc::new(RandomIds),
-                },
-                local_store: store,
-            })
-        }
-    }
-}
-
-pub fn sessions(config: &Config, backing: &Backing) -> Result<Sessions, String> {
+pub async fn sessions(config: &Config, backing: &Backing) -> Result<Sessions, String> {
     let key = match &config.session_key {
         Some(key) => key.clone(),
         None => backing
-            .local_store
-            .setting_or_insert("session_key", Sessions::generate_key)
+            .kept_setting("session_key", Sessions::generate_key)
+            .await
             .map_err(|e| format!("cannot keep a session key in the store: {e}"))?,
     };
     let identities = if config.dev_sign_in {
@@ -88,7 +127,7 @@ pub struct SignIn {
 
 /// Sets up sign-in; with an OIDC issuer configured, discovers the provider first.
 pub async fn sign_in(config: &Config, backing: &Backing) -> Result<SignIn, String> {
-    let sessions = sessions(config, backing)?;
+    let sessions = sessions(config, backing).await?;
     let Some(oidc_config) = &config.oidc else {
         return Ok(SignIn {
             sessions,

@@ -158,7 +158,7 @@ async fn start() -> (String, Arc<Rogue>, tempfile::TempDir) {
         ("OIDC_CLIENT_SECRET", "secret"),
     ])
     .unwrap();
-    let backing = wiring::open_backend(&config).unwrap();
+    let backing = wiring::open_backend(&config).await.unwrap();
     let sign_in = wiring::sign_in(&config, &backing).await.unwrap();
     let portal = serve(wiring::router(
         &config,

@@ -27,21 +27,26 @@ impl Reply {
     }
 }
 
+/// The whole portal as the binary builds it, with development sign-in.
+async fn router_for(config: &Config) -> Router {
+    let backing = wiring::open_backend(config).await.unwrap();
+    let sessions = wiring::sessions(config, &backing).await.unwrap();
+    let options = wiring::leptos_options(config);
+    let sign_in = wiring::SignIn {
+        sessions,
+        oidc: None,
+    };
+    wiring::router(config, backing.services, sign_in, options)
+}
+
 impl TestApp {
-    fn new(extra: &[(&str, &str)]) -> Self {
+    async fn new(extra: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let database = dir.path().join("countersign.db");
         let mut pairs = vec![("DATABASE", database.to_str().unwrap())];
         pairs.extend_from_slice(extra);
         let config = Config::from_pairs(pairs).unwrap();
-        let backing = wiring::open_backend(&config).unwrap();
-        let sessions = wiring::sessions(&config, &backing).unwrap();
-        let options = wiring::leptos_options(&config);
-        let sign_in = wiring::SignIn {
-            sessions,
-            oidc: None,
-        };
-        let router = wiring::router(&config, backing.services, sign_in, options);
+        let router = router_for(&config).await;
         Self { router, _dir: dir }
     }
 
@@ -147,7 +152,7 @@ impl TestApp {
 
 #[tokio::test]
 async fn registration_returns_the_version_with_its_number_and_states() {
-    let app = TestApp::new(&[]);
+    let app = TestApp::new(&[]).await;
     let first = app.register("churn", "dana").await;
     assert_eq!(first["model_package_version"], 1);
     assert_eq!(first["approval_status"], "PendingManualApproval");
@@ -163,7 +168,7 @@ async fn registration_returns_the_version_with_its_number_and_states() {
 
 #[tokio::test]
 async fn bad_input_gets_a_json_4xx_with_a_stable_code() {
-    let app = TestApp::new(&[]);
+    let app = TestApp::new(&[]).await;
     let cases: Vec<(Request<Body>, StatusCode, &str)> = vec![
         (
             Request::post("/api/v1/models/churn/versions")
@@ -258,7 +263,7 @@ async fn bad_input_gets_a_json_4xx_with_a_stable_code() {
 
 #[tokio::test]
 async fn resolving_an_environment_with_no_approved_version_is_a_clear_404() {
-    let app = TestApp::new(&[]);
+    let app = TestApp::new(&[]).await;
     app.register("churn", "dana").await;
     let reply = app.get("/api/v1/models/churn/environments/dev", None).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
@@ -270,7 +275,7 @@ async fn resolving_an_environment_with_no_approved_version_is_a_clear_404() {
 
 #[tokio::test]
 async fn an_approval_through_the_portal_is_what_the_api_resolves() {
-    let app = TestApp::new(&[]);
+    let app = TestApp::new(&[]).await;
     app.register("churn", "dana").await;
     let alice = app.sign_in("alice").await;
     let reply = app
@@ -290,7 +295,7 @@ async fn an_approval_through_the_portal_is_what_the_api_resolves() {
 
 #[tokio::test]
 async fn refused_decisions_say_why_and_change_nothing() {
-    let app = TestApp::new(&[]);
+    let app = TestApp::new(&[]).await;
     app.register("churn", "dana").await;
     let alice = app.sign_in("alice").await;
     let dana = app.sign_in("dana").await;
@@ -325,7 +330,7 @@ async fn refused_decisions_say_why_and_change_nothing() {
 
 #[tokio::test]
 async fn the_registrant_cannot_approve_their_own_version() {
-    let app = TestApp::new(&[]);
+    let app = TestApp::new(&[]).await;
     app.register("churn", "alice").await;
     let alice = app.sign_in("alice").await;
     let reply = app.decide(&alice, "churn", "dev", "approve", "").await;
@@ -338,7 +343,7 @@ async fn the_registrant_cannot_approve_their_own_version() {
 
 #[tokio::test]
 async fn without_javascript_a_refusal_redirects_back_with_the_error_encoded() {
-    let app = TestApp::new(&[]);
+    let app = TestApp::new(&[]).await;
     app.register("churn", "dana").await;
     let alice = app.sign_in("alice").await;
     let reply = app
@@ -369,7 +374,7 @@ async fn without_javascript_a_refusal_redirects_back_with_the_error_encoded() {
 
 #[tokio::test]
 async fn pages_render_on_the_server_with_the_right_status() {
-    let app = TestApp::new(&[]);
+    let app = TestApp::new(&[]).await;
     app.register("churn", "dana").await;
     let alice = app.sign_in("alice").await;
 
@@ -401,7 +406,7 @@ async fn pages_render_on_the_server_with_the_right_status() {
 
 #[tokio::test]
 async fn sign_in_never_redirects_off_site_and_sign_out_ends_the_session() {
-    let app = TestApp::new(&[]);
+    let app = TestApp::new(&[]).await;
     let reply = app
         .post_form(
             "/auth/dev/sign-in",
@@ -440,25 +445,15 @@ async fn sign_in_never_redirects_off_site_and_sign_out_ends_the_session() {
 async fn sessions_survive_a_restart_on_the_same_store() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("countersign.db");
-    let build = || {
-        let config = Config::from_pairs([("DATABASE", database.to_str().unwrap())]).unwrap();
-        let backing = wiring::open_backend(&config).unwrap();
-        let sessions = wiring::sessions(&config, &backing).unwrap();
-        let options = wiring::leptos_options(&config);
-        let sign_in = wiring::SignIn {
-            sessions,
-            oidc: None,
-        };
-        wiring::router(&config, backing.services, sign_in, options)
-    };
+    let config = Config::from_pairs([("DATABASE", database.to_str().unwrap())]).unwrap();
     let first = TestApp {
-        router: build(),
+        router: router_for(&config).await,
         _dir: tempfile::tempdir().unwrap(),
     };
     let cookie = first.sign_in("bob").await;
     drop(first);
     let second = TestApp {
-        router: build(),
+        router: router_for(&config).await,
         _dir: tempfile::tempdir().unwrap(),
     };
     let reply = second
@@ -469,7 +464,7 @@ async fn sessions_survive_a_restart_on_the_same_store() {
 
 #[tokio::test]
 async fn cross_site_posts_are_refused_and_same_site_ones_pass() {
-    let app = TestApp::new(&[]);
+    let app = TestApp::new(&[]).await;
     app.register("churn", "dana").await;
     let alice = app.sign_in("alice").await;
     let form = "group=churn&version=1&environment=dev&verdict=approve&reason=";

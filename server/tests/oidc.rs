@@ -78,7 +78,7 @@ async fn start_with(extra: &[(&str, &str)]) -> Sso {
     settings.retain(|(key, _)| !extra.iter().any(|(k, _)| k == key));
     settings.extend_from_slice(extra);
     let config = Config::from_pairs(settings).unwrap();
-    let backing = wiring::open_backend(&config).unwrap();
+    let backing = wiring::open_backend(&config).await.unwrap();
     // Discovery retries while the provider starts.
     let sign_in = wiring::sign_in(&config, &backing)
         .await

@@ -9,6 +9,7 @@
 //! registry, a parameter store, a decision log); adapters elsewhere implement them.
 //! The [`service`] module is the one place that strings the rules and the ports together.
 
+pub mod document;
 pub mod environment;
 pub mod model;
 pub mod policy;
@@ -16,6 +17,7 @@ pub mod ports;
 pub mod service;
 pub mod workflow;
 
+pub use document::DeploymentDocument;
 pub use environment::{Environment, Environments};
 pub use model::*;
 pub use policy::{Actor, Policy};

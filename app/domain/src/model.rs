@@ -157,7 +157,7 @@ impl ApprovalStatus {
 
 /// A human, identified by the identity provider's stable subject; name and e-mail are for
 /// showing and may change.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Person {
     pub subject: String,
     pub name: String,
@@ -327,11 +327,12 @@ impl NewVersion {
     }
 }
 
-/// A summary line for a model package group.
+/// A summary line for a model package group. The counts are `None` where the backend
+/// cannot give them without one request per group (SageMaker lists groups without them).
 #[derive(Clone, Debug, PartialEq)]
 pub struct GroupSummary {
     pub group: GroupName,
-    pub version_count: u64,
+    pub version_count: Option<u64>,
     pub latest_version: Option<VersionNumber>,
     pub latest_registered_at: Option<OffsetDateTime>,
 }

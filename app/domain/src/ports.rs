@@ -1,9 +1,10 @@
 //! The ports: what the workflow needs from the outside world.
 //!
-//! Each adapter (the embedded SQLite store; later the AWS SageMaker and SSM clients)
+//! Each adapter (the embedded SQLite store; the AWS SageMaker and SSM clients)
 //! implements these traits. Every method's error contract is [`PortError`]: `Conflict` when
 //! a concurrent change won, `Unavailable` when the backend could not be reached or failed
-//! (retrying may help), `Corrupt` when stored data cannot be read back (it will not).
+//! (retrying may help), `Corrupt` when stored data cannot be read back (it will not), `Rejected` when the backend
+//! refuses the input itself, `Denied` when it refuses the portal's credentials.
 
 use crate::environment::Environment;
 use crate::model::*;
@@ -19,6 +20,13 @@ pub enum PortError {
     Unavailable(String),
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
+    /// The backend refused what was sent as invalid (for example a value SageMaker's
+    /// metadata cannot hold); sending it again will not help, changing it will.
+    #[error("{0}")]
+    Rejected(String),
+    /// The backend refused the portal's own credentials; an operator must grant access.
+    #[error("{0}")]
+    Denied(String),
 }
 
 /// The model registry (SageMaker Model Registry, or its local equivalent).
@@ -70,6 +78,12 @@ pub trait AuditLog: Send + Sync {
         &self,
         group: &GroupName,
         version: VersionNumber,
+    ) -> Result<Vec<DecisionRecord>, PortError>;
+
+    /// Every decision on every version of a group, oldest first.
+    async fn decisions_for_group(
+        &self,
+        group: &GroupName,
     ) -> Result<Vec<DecisionRecord>, PortError>;
 }
 

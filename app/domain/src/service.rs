@@ -41,6 +41,23 @@ pub struct VersionRecord {
 }
 
 impl Services {
+    /// The services of a backend whose one value implements every port, on the system
+    /// clock.
+    pub fn over<B>(backend: Arc<B>, policy: Policy, ids: Arc<dyn IdGenerator>) -> Self
+    where
+        B: ModelRegistry + ParameterStore + AuditLog + DecisionCommitter + 'static,
+    {
+        Self {
+            policy: Arc::new(policy),
+            registry: backend.clone(),
+            parameters: backend.clone(),
+            audit: backend.clone(),
+            committer: backend,
+            clock: Arc::new(SystemClock),
+            ids,
+        }
+    }
+
     pub fn environment(&self, name: &str) -> Result<Environment, ServiceError> {
         self.policy
             .environments()

@@ -44,7 +44,11 @@ pub fn GroupsPage() -> impl IntoView {
                                                     <td>
                                                         <a href=href>{g.name}</a>
                                                     </td>
-                                                    <td>{g.version_count}</td>
+                                                    <td>
+                                                        {g
+                                                            .version_count
+                                                            .map_or_else(|| "—".to_owned(), |n| n.to_string())}
+                                                    </td>
                                                     <td>{g.latest_version}</td>
                                                     <td>{g.latest_registered_at}</td>
                                                 </tr>

@@ -318,7 +318,7 @@ impl ModelRegistry for LocalStore {
                     let latest: Option<String> = row.get(3)?;
                     Ok(GroupSummary {
                         group: group_name(row.get(0)?)?,
-                        version_count: row.get::<_, i64>(1)? as u64,
+                        version_count: Some(row.get::<_, i64>(1)? as u64),
                         latest_version: row
                             .get::<_, Option<i64>>(2)?
                             .map(version_number)
@@ -487,6 +487,24 @@ impl AuditLog for LocalStore {
                      WHERE group_name = ?1 AND version = ?2 ORDER BY seq"
                 ),
                 params![group, version.get()],
+                decision_from_row,
+            )
+        })
+        .await
+    }
+
+    async fn decisions_for_group(
+        &self,
+        group: &GroupName,
+    ) -> Result<Vec<DecisionRecord>, PortError> {
+        let group = group.to_string();
+        self.with(move |c| {
+            all_rows(
+                c,
+                &format!(
+                    "SELECT {DECISION_COLUMNS} FROM decisions WHERE group_name = ?1 ORDER BY seq"
+                ),
+                params![group],
                 decision_from_row,
             )
         })

@@ -1,31 +1,13 @@
 //! The embedded store meets the port contract, in memory and in a file that is reopened.
 
-use countersign_domain::ports::{IdGenerator, SystemClock};
 use countersign_domain::service::Services;
 use countersign_domain::{Environments, Policy};
 use countersign_local_store::LocalStore;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-struct Sequential(AtomicU64);
-
-impl IdGenerator for Sequential {
-    fn new_id(&self) -> String {
-        format!("decision-{}", self.0.fetch_add(1, Ordering::Relaxed))
-    }
-}
-
 fn services(store: LocalStore) -> Services {
-    let store = Arc::new(store);
-    Services {
-        policy: Arc::new(Policy::new(Environments::default(), "approvers")),
-        registry: store.clone(),
-        parameters: store.clone(),
-        audit: store.clone(),
-        committer: store,
-        clock: Arc::new(SystemClock),
-        ids: Arc::new(Sequential(AtomicU64::new(0))),
-    }
+    let policy = Policy::new(Environments::default(), "approvers");
+    countersign_port_contract::services_over(Arc::new(store), policy)
 }
 
 #[tokio::test]

@@ -1,0 +1,137 @@
+//! Every AWS request passes through here: counted by action (so tests and benchmarks can
+//! see how many requests a page costs) and, when it fails, turned into a `PortError` that
+//! names the IAM action, so an operator knows which permission or limit is at fault.
+
+use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
+use countersign_domain::ports::PortError;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Mutex;
+
+/// Requests made so far, by IAM action (`sagemaker:Search`, `ssm:PutParameter`, ...).
+pub type CallCounts = BTreeMap<&'static str, u64>;
+
+#[derive(Default)]
+pub(crate) struct CallCounter(Mutex<CallCounts>);
+
+impl CallCounter {
+    pub fn snapshot(&self) -> CallCounts {
+        self.0.lock().expect("call counter").clone()
+    }
+
+    fn count(&self, action: &'static str) {
+        *self
+            .0
+            .lock()
+            .expect("call counter")
+            .entry(action)
+            .or_default() += 1;
+    }
+}
+
+impl crate::AwsBackend {
+    /// Sends one request. The SDK has already retried throttling and transient failures
+    /// by the time an error comes back.
+    pub(crate) async fn call<T, E, R>(
+        &self,
+        action: &'static str,
+        request: impl Future<Output = Result<T, SdkError<E, R>>>,
+    ) -> Result<T, Failure<E>>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        self.calls.count(action);
+        request.await.map_err(|error| Failure::new(action, error))
+    }
+}
+
+/// A failed request, kept whole so that callers can recognise the errors they expect
+/// (a missing parameter, an existing one) before the rest become `PortError`s.
+pub(crate) struct Failure<E> {
+    action: &'static str,
+    pub service_error: Option<E>,
+    code: Option<String>,
+    message: String,
+}
+
+impl<E: ProvideErrorMetadata + std::error::Error + 'static> Failure<E> {
+    fn new<R: std::fmt::Debug>(action: &'static str, error: SdkError<E, R>) -> Self {
+        let code = error.code().map(str::to_owned);
+        let message = error
+            .message()
+            .map(str::to_owned)
+            .unwrap_or_else(|| describe(&error));
+        Self {
+            action,
+            service_error: match error {
+                SdkError::ServiceError(service) => Some(service.into_err()),
+                _ => None,
+            },
+            code,
+            message,
+        }
+    }
+
+    /// A validation error whose message says the thing asked for does not exist, which is
+    /// how SageMaker answers a describe of an unknown group or version.
+    pub fn is_not_found(&self) -> bool {
+        let message = self.message.to_ascii_lowercase();
+        self.code.as_deref() == Some("ValidationException")
+            && (message.contains("does not exist") || message.contains("not found"))
+    }
+
+    pub fn into_port_error(self) -> PortError {
+        let action = self.action;
+        let message = self.message;
+        match self.code.as_deref() {
+            Some(
+                "AccessDeniedException"
+                | "AccessDenied"
+                | "UnauthorizedOperation"
+                | "NotAuthorized",
+            ) => PortError::Denied(format!(
+                "AWS denied {action}: the portal's IAM role needs permission {action} ({message})"
+            )),
+            Some(
+                "UnrecognizedClientException"
+                | "InvalidClientTokenId"
+                | "ExpiredTokenException"
+                | "InvalidSignatureException"
+                | "SignatureDoesNotMatch",
+            ) => PortError::Denied(format!(
+                "AWS refused the portal's credentials for {action}: {message}"
+            )),
+            Some("ValidationException" | "ValidationError") => {
+                PortError::Rejected(format!("AWS refused {action}: {message}"))
+            }
+            Some("ThrottlingException" | "Throttling" | "TooManyUpdates") => {
+                PortError::Unavailable(format!(
+                    "AWS throttled {action} and retries did not get through: {message}"
+                ))
+            }
+            Some(code) => PortError::Unavailable(format!("AWS {action} failed: {code}: {message}")),
+            None => PortError::Unavailable(format!("cannot reach AWS for {action}: {message}")),
+        }
+    }
+}
+
+/// An SDK error without a service message (no connection, a timeout): its source chain,
+/// which is where the SDK puts the reason.
+fn describe(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Turns a failed request into a `PortError`; for `?` where no error is expected.
+pub(crate) fn port<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    failure: Failure<E>,
+) -> PortError {
+    failure.into_port_error()
+}

@@ -1,0 +1,164 @@
+//! Applying a decision across SageMaker and SSM, which share no transaction.
+//!
+//! 1. The decision is appended to the version's log as parameter number
+//!    `based_on_revision + 1`, created only if absent. This is the one step that decides:
+//!    of two decisions computed against the same state, one creates the parameter and the
+//!    other finds it taken and is a conflict, having changed nothing. A retry of the same
+//!    decision finds its own entry and carries on.
+//! 2. The deployment, if any, is published to the environment's live parameter.
+//! 3. The model package is updated in one call: approval status, a description naming the
+//!    human and their reason, and the metadata with every environment key and
+//!    `countersign:decisions-applied` set to the entry's number. That counter is written
+//!    last, so it says "everything up to here took effect".
+//!
+//! If the process stops between 1 and 3, the log is ahead of the registry. Every read of the
+//! version (`AwsBackend::settled`) applies the entries beyond the counter, in order, so the
+//! interrupted decision is completed by the next reader. Steps 2 and 3 are idempotent, and
+//! a newer deployment is never replaced by an older one.
+
+use crate::calls::port;
+use crate::metadata;
+use crate::parameters::{Appended, LogEntry};
+use crate::registry::Package;
+use crate::AwsBackend;
+use async_trait::async_trait;
+use aws_sdk_sagemaker::types::ModelApprovalStatus;
+use countersign_domain::ports::*;
+use countersign_domain::*;
+
+/// SageMaker's limit on `ApprovalDescription`.
+const MAX_APPROVAL_DESCRIPTION_CHARS: usize = 1024;
+
+/// SageMaker records only the portal's IAM role as the updater, so the description names the
+/// person who decided and why.
+fn approval_description(entry: &LogEntry) -> String {
+    let person = &entry.decided_by;
+    let verb = if entry.verdict == Verdict::Approve.as_str() {
+        "Approved"
+    } else {
+        "Rejected"
+    };
+    let mut text = format!(
+        "{verb} for {} by {} <{}> in Countersign on {} (decision {})",
+        entry.environment,
+        person.name,
+        person.email,
+        entry
+            .decided_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        entry.id,
+    );
+    if let Some(reason) = &entry.reason {
+        text.push_str(": ");
+        text.push_str(reason);
+    }
+    if text.chars().count() > MAX_APPROVAL_DESCRIPTION_CHARS {
+        text = text
+            .chars()
+            .take(MAX_APPROVAL_DESCRIPTION_CHARS - 1)
+            .collect();
+        text.push('…');
+    }
+    text
+}
+
+impl AwsBackend {
+    /// Steps 2 and 3 for one log entry, number `seq`.
+    pub(crate) async fn apply(
+        &self,
+        group: &GroupName,
+        package: &mut Package,
+        entry: &LogEntry,
+        seq: u64,
+    ) -> Result<(), PortError> {
+        self.publish(group, entry).await?;
+        let mut metadata = package.metadata.clone();
+        metadata.extend(entry.steps.clone());
+        metadata.insert(metadata::DECISIONS_APPLIED.to_owned(), seq.to_string());
+        metadata::check(&metadata).map_err(PortError::Rejected)?;
+        let status = ModelApprovalStatus::from(entry.approval_status.as_str());
+        let description = approval_description(entry);
+        // The whole status, description and metadata in one call. AWS merges the metadata
+        // map into what is there; moto replaces it. Sending the merged map is right for both.
+        self.call(
+            "sagemaker:UpdateModelPackage",
+            self.sagemaker
+                .update_model_package()
+                .model_package_arn(&package.arn)
+                .model_approval_status(status.clone())
+                .approval_description(&description)
+                .set_customer_metadata_properties(Some(metadata.clone()))
+                .send(),
+        )
+        .await
+        .map_err(port)?;
+        package.metadata = metadata;
+        package.approval_status = Some(status);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl DecisionCommitter for AwsBackend {
+    async fn commit(&self, effect: &DecisionEffect) -> Result<(), PortError> {
+        let record = &effect.record;
+        let entry = LogEntry::from_effect(effect, self.environments());
+        let seq = effect.based_on_revision + 1;
+        match self
+            .append(&record.group, record.version, seq, &entry)
+            .await?
+        {
+            Appended::Written => {}
+            Appended::Taken { decision_id } if decision_id == entry.id => {}
+            Appended::Taken { .. } => return Err(PortError::Conflict),
+        }
+        self.settled(&record.group, record.version)
+            .await?
+            .ok_or_else(|| {
+                PortError::Unavailable(format!(
+                    "{} version {} disappeared from SageMaker while a decision was applied",
+                    record.group, record.version
+                ))
+            })?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn entry(reason: Option<String>) -> LogEntry {
+        LogEntry {
+            id: "d-1".into(),
+            environment: "dev".into(),
+            verdict: "reject".into(),
+            reason,
+            decided_by: Person {
+                subject: "alice".into(),
+                name: "Alice Approver".into(),
+                email: "alice@example.com".into(),
+            },
+            decided_at: datetime!(2026-11-26 12:00 UTC),
+            resulting_state: "Rejected".into(),
+            approval_status: "Rejected".into(),
+            steps: Default::default(),
+            deployment: None,
+        }
+    }
+
+    #[test]
+    fn the_approval_description_names_the_person_and_their_reason_within_the_limit() {
+        let text = approval_description(&entry(Some("drift on segment B".into())));
+        assert_eq!(
+            text,
+            "Rejected for dev by Alice Approver <alice@example.com> in Countersign on \
+             2026-11-26T12:00:00Z (decision d-1): drift on segment B"
+        );
+        let long = approval_description(&entry(Some("x".repeat(2000))));
+        assert_eq!(long.chars().count(), MAX_APPROVAL_DESCRIPTION_CHARS);
+        assert!(long.ends_with('…'));
+    }
+}

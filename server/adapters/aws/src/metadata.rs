@@ -1,0 +1,351 @@
+//! What Countersign keeps in a model package's custom metadata, and how it reads metadata
+//! that someone else wrote.
+//!
+//! One key per environment (`dev`, `test`, ...) holds that step's state, with SageMaker's
+//! own words: `PendingManualApproval`, `Approved` or `Rejected`. The workflow also knows
+//! "not requested" (a later step while an earlier one is undecided or rejected); SageMaker
+//! has no word for it, so it is written as `PendingManualApproval` and recovered on reading
+//! from the states before it. A missing key reads as undecided, so versions registered by
+//! a SageMaker pipeline or the console need no metadata of ours.
+
+use countersign_domain::*;
+use std::collections::HashMap;
+
+/// How many of the log's decisions the registry reflects. A log longer than this means a
+/// decision was interrupted after it was logged; see `commit.rs`.
+pub const DECISIONS_APPLIED: &str = "countersign:decisions-applied";
+/// The registrant's e-mail address (the notifier reads it too).
+pub const OWNER: &str = "owner";
+pub const OWNER_NAME: &str = "owner-name";
+pub const OWNER_SUBJECT: &str = "owner-subject";
+/// Each metric is one key, `metric:<name>`, with the number as text.
+pub const METRIC_PREFIX: &str = "metric:";
+
+/// SageMaker's limits on custom metadata.
+pub const MAX_KEYS: usize = 50;
+pub const MAX_KEY_CHARS: usize = 128;
+pub const MAX_VALUE_CHARS: usize = 256;
+
+pub type Metadata = HashMap<String, String>;
+
+/// SageMaker's pattern for metadata keys and values: letters, numbers, separators (spaces)
+/// and `_ . : / = + - @`. Quotes, braces and commas (what JSON is made of) are refused.
+pub fn allowed_text(text: &str) -> bool {
+    text.chars().all(|c| {
+        c.is_alphabetic() || c.is_numeric() || c == ' ' || c == '\u{a0}' || "_.:/=+-@".contains(c)
+    })
+}
+
+/// Checks a whole metadata map against SageMaker's rules before it is sent, so that a
+/// refusal names the offending entry instead of arriving as a generic validation error.
+pub fn check(metadata: &Metadata) -> Result<(), String> {
+    if metadata.len() > MAX_KEYS {
+        return Err(format!(
+            "SageMaker keeps at most {MAX_KEYS} custom metadata entries per model version; this one would have {}",
+            metadata.len()
+        ));
+    }
+    let mut keys: Vec<&String> = metadata.keys().collect();
+    keys.sort();
+    for key in keys {
+        let value = &metadata[key];
+        if key.is_empty() || key.chars().count() > MAX_KEY_CHARS || !allowed_text(key) {
+            return Err(format!(
+                "metadata key {key:?} is not allowed: use 1 to {MAX_KEY_CHARS} letters, digits, spaces or _ . : / = + - @"
+            ));
+        }
+        if value.chars().count() > MAX_VALUE_CHARS || !allowed_text(value) {
+            return Err(format!(
+                "metadata value for {key:?} is not allowed: use at most {MAX_VALUE_CHARS} letters, digits, spaces or _ . : / = + - @ (no quotes, commas or braces)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The environment keys for `steps`, every environment present.
+pub fn step_entries(steps: &Steps, environments: &Environments) -> Vec<(String, String)> {
+    environments
+        .iter()
+        .map(|env| {
+            let state = match steps.state(env) {
+                StepState::NotRequested => StepState::PendingManualApproval,
+                state => state,
+            };
+            (env.to_string(), state.as_str().to_owned())
+        })
+        .collect()
+}
+
+/// The workflow's steps from metadata: decided keys as written; an undecided step is
+/// pending when the first step is approved and no step before it was rejected (or when it
+/// is the first step), and not requested otherwise, which is exactly how the workflow
+/// leaves them.
+pub fn steps_from(metadata: &Metadata, environments: &Environments) -> Steps {
+    let decided = |env: &Environment| {
+        metadata
+            .get(env.as_str())
+            .and_then(|v| StepState::parse(v))
+            .filter(|s| s.is_decided())
+    };
+    let first_approved = decided(environments.first()) == Some(StepState::Approved);
+    let mut rejected_before = false;
+    environments
+        .iter()
+        .enumerate()
+        .map(|(index, env)| {
+            let state =
+                decided(env).unwrap_or(if index == 0 || (first_approved && !rejected_before) {
+                    StepState::PendingManualApproval
+                } else {
+                    StepState::NotRequested
+                });
+            rejected_before |= state == StepState::Rejected;
+            (env.clone(), state)
+        })
+        .collect()
+}
+
+/// The metadata a new version is created with: every environment key, the registrant and
+/// the metrics.
+pub fn for_registration(new: &NewVersion, environments: &Environments) -> Result<Metadata, String> {
+    let r = &new.registration;
+    let mut metadata: Metadata = step_entries(&new.steps, environments).into_iter().collect();
+    let person = &r.registered_by;
+    for (key, value, what) in [
+        (OWNER_SUBJECT, &person.subject, "registered_by.subject"),
+        (OWNER_NAME, &person.name, "registered_by.name"),
+        (OWNER, &person.email, "registered_by.email"),
+    ] {
+        if value.is_empty() {
+            continue;
+        }
+        if !allowed_text(value) || value.chars().count() > MAX_VALUE_CHARS {
+            return Err(format!(
+                "{what} {value:?} cannot be kept in SageMaker metadata: use at most {MAX_VALUE_CHARS} letters, digits, spaces or _ . : / = + - @"
+            ));
+        }
+        metadata.insert(key.to_owned(), value.clone());
+    }
+    for (name, value) in &r.metrics {
+        metadata.insert(format!("{METRIC_PREFIX}{name}"), value.to_string());
+    }
+    check(&metadata)?;
+    Ok(metadata)
+}
+
+/// The registrant: ours when we registered the version, otherwise whoever SageMaker says
+/// created it (`created_by`, an IAM identity or a Studio user).
+pub fn registrant(metadata: &Metadata, created_by: Option<String>) -> Person {
+    let get = |key: &str| metadata.get(key).filter(|v| !v.is_empty()).cloned();
+    let email = get(OWNER).unwrap_or_default();
+    let subject = get(OWNER_SUBJECT)
+        .or_else(|| (!email.is_empty()).then(|| email.clone()))
+        .or(created_by)
+        .unwrap_or_else(|| "unknown".to_owned());
+    let name = get(OWNER_NAME).unwrap_or_else(|| subject.clone());
+    Person {
+        subject,
+        name,
+        email,
+    }
+}
+
+pub fn metrics(metadata: &Metadata) -> Metrics {
+    metadata
+        .iter()
+        .filter_map(|(key, value)| {
+            let name = key.strip_prefix(METRIC_PREFIX)?;
+            let number: f64 = value.parse().ok().filter(|n: &f64| n.is_finite())?;
+            Some((name.to_owned(), number))
+        })
+        .collect()
+}
+
+pub fn decisions_applied(metadata: &Metadata) -> u64 {
+    metadata
+        .get(DECISIONS_APPLIED)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use countersign_domain::workflow;
+    use std::collections::{BTreeSet, HashSet};
+    use time::OffsetDateTime;
+
+    fn person(subject: &str) -> Person {
+        Person {
+            subject: subject.into(),
+            name: format!("{subject} name"),
+            email: format!("{subject}@example.com"),
+        }
+    }
+
+    /// Every state the workflow can reach, by trying every decision from every state.
+    fn reachable_versions(policy: &Policy) -> Vec<ModelVersion> {
+        let registration = Registration::new(
+            GroupName::parse("churn").unwrap(),
+            "img",
+            "s3://m",
+            "",
+            Metrics::new(),
+            person("dana"),
+        )
+        .unwrap();
+        let start = workflow::register(policy, registration, OffsetDateTime::UNIX_EPOCH)
+            .into_version(VersionNumber::new(1).unwrap(), "arn".into());
+        let approvers = ["a", "b", "c"].map(|s| Actor {
+            person: person(s),
+            groups: BTreeSet::from(["approvers".to_owned()]),
+        });
+        let mut seen = HashSet::new();
+        let mut frontier = vec![(start, Vec::<DecisionRecord>::new())];
+        let mut all = Vec::new();
+        while let Some((version, history)) = frontier.pop() {
+            let key = format!(
+                "{:?}{:?}{}",
+                version.steps,
+                version.approval_status,
+                history.len()
+            );
+            if !seen.insert(key) {
+                continue;
+            }
+            for env in policy.environments().iter() {
+                for verdict in [Verdict::Approve, Verdict::Reject] {
+                    for actor in &approvers {
+                        let request = DecisionRequest::new(env.clone(), verdict, "why");
+                        if let Ok(effect) = workflow::decide(
+                            policy,
+                            &version,
+                            &history,
+                            actor,
+                            &request,
+                            "id".into(),
+                            OffsetDateTime::UNIX_EPOCH,
+                        ) {
+                            let mut next_history = history.clone();
+                            next_history.push(effect.record.clone());
+                            frontier.push((workflow::apply(&version, &effect), next_history));
+                        }
+                    }
+                }
+            }
+            all.push(version);
+        }
+        all
+    }
+
+    #[test]
+    fn every_reachable_step_state_survives_the_metadata_round_trip() {
+        let envs = Environments::default();
+        let policy = Policy::new(envs.clone(), "approvers")
+            .with_required_approvals("prod", 2)
+            .unwrap();
+        let versions = reachable_versions(&policy);
+        let fully_approved = versions
+            .iter()
+            .filter(|v| envs.iter().all(|e| v.steps.state(e) == StepState::Approved))
+            .count();
+        assert!(
+            fully_approved > 0,
+            "the search reached production through two approvals"
+        );
+        for version in versions {
+            let metadata: Metadata = step_entries(&version.steps, &envs).into_iter().collect();
+            assert_eq!(metadata.len(), 4, "every environment key is written");
+            assert!(metadata
+                .values()
+                .all(|v| ["PendingManualApproval", "Approved", "Rejected"].contains(&v.as_str())));
+            assert_eq!(steps_from(&metadata, &envs), version.steps, "{metadata:?}");
+        }
+    }
+
+    #[test]
+    fn foreign_versions_without_our_keys_wait_for_the_first_environment() {
+        let envs = Environments::default();
+        let steps = steps_from(&Metadata::from([("team".into(), "fraud".into())]), &envs);
+        let states: Vec<StepState> = envs.iter().map(|e| steps.state(e)).collect();
+        assert_eq!(
+            states,
+            [
+                StepState::PendingManualApproval,
+                StepState::NotRequested,
+                StepState::NotRequested,
+                StepState::NotRequested
+            ]
+        );
+    }
+
+    #[test]
+    fn registration_metadata_holds_the_registrant_metrics_and_every_environment() {
+        let envs = Environments::default();
+        let policy = Policy::new(envs.clone(), "approvers");
+        let registration = Registration::new(
+            GroupName::parse("churn").unwrap(),
+            "img",
+            "s3://m",
+            "",
+            Metrics::from([("auc".into(), 0.91), ("loss".into(), -1e-7)]),
+            person("dana"),
+        )
+        .unwrap();
+        let new = workflow::register(&policy, registration, OffsetDateTime::UNIX_EPOCH);
+        let metadata = for_registration(&new, &envs).unwrap();
+        assert_eq!(metadata["dev"], "PendingManualApproval");
+        assert_eq!(metadata["prod"], "PendingManualApproval");
+        assert_eq!(metadata[OWNER], "dana@example.com");
+        assert_eq!(registrant(&metadata, None), person("dana"));
+        assert_eq!(metrics(&metadata), new.registration.metrics);
+        assert_eq!(steps_from(&metadata, &envs), new.steps);
+    }
+
+    #[test]
+    fn metadata_sagemaker_would_refuse_is_refused_with_the_entry_named() {
+        let envs = Environments::default();
+        let policy = Policy::new(envs.clone(), "approvers");
+        let mut quoted = person("dana");
+        quoted.name = "Dana \"DJ\" O'Brien".into();
+        let registration = Registration::new(
+            GroupName::parse("churn").unwrap(),
+            "img",
+            "s3://m",
+            "",
+            Metrics::new(),
+            quoted,
+        )
+        .unwrap();
+        let new = workflow::register(&policy, registration, OffsetDateTime::UNIX_EPOCH);
+        let error = for_registration(&new, &envs).unwrap_err();
+        assert!(error.contains("registered_by.name"), "{error}");
+
+        let too_many: Metadata = (0..51).map(|i| (format!("k{i}"), "v".into())).collect();
+        assert!(check(&too_many).unwrap_err().contains("at most 50"));
+        let long = Metadata::from([("k".into(), "v".repeat(257))]);
+        assert!(check(&long).unwrap_err().contains("\"k\""));
+        let json = Metadata::from([("k".into(), "{\"a\":1}".into())]);
+        assert!(check(&json).is_err());
+        let fine = Metadata::from([("team name".into(), "Fraud & Risk".into())]);
+        assert!(check(&fine).is_err(), "& is not in SageMaker's pattern");
+        let fine = Metadata::from([("team:name".into(), "Fraud Risk élan @ 2/3 = +1".into())]);
+        assert_eq!(check(&fine), Ok(()));
+    }
+
+    #[test]
+    fn registrant_falls_back_to_the_creator_sagemaker_names() {
+        let found = registrant(
+            &Metadata::new(),
+            Some("arn:aws:iam::1:role/pipeline".into()),
+        );
+        assert_eq!(found.subject, "arn:aws:iam::1:role/pipeline");
+        assert_eq!(found.email, "");
+        assert_eq!(
+            metrics(&Metadata::from([("metric:auc".into(), "NaN".into())])),
+            Metrics::new()
+        );
+        assert_eq!(decisions_applied(&Metadata::new()), 0);
+    }
+}

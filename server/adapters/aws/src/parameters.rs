@@ -1,0 +1,418 @@
+//! SSM Parameter Store: the model live in each environment, and the decision log.
+//!
+//! - `{prefix}/{group}/{environment}`: the deployment document pipelines resolve,
+//!   overwritten by each deployment. SSM keeps only its last 100 versions.
+//! - `{prefix}/{group}/_decisions/{version}/{seq}`: one parameter per decision, created
+//!   with `Overwrite=false` and never changed, so none is ever dropped. `seq` counts the
+//!   version's decisions from 1; creating an existing one fails, which is what lets exactly
+//!   one of two concurrent decisions win. (Environment names start with a letter, so they
+//!   never collide with `_decisions`.)
+//!
+//! Parameters use the Intelligent-Tiering tier: standard (free, 4 KB) until the account's
+//! 10,000 standard parameters are used up or a value is larger, advanced (8 KB) after that.
+
+use crate::calls::port;
+use crate::metadata;
+use crate::AwsBackend;
+use async_trait::async_trait;
+use aws_sdk_ssm::types::{Parameter, ParameterTier, ParameterType};
+use countersign_domain::ports::*;
+use countersign_domain::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+/// One decision as the log keeps it: the record, and everything the decision changes, so
+/// that a decision interrupted after it was logged can be completed from the log alone.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub(crate) struct LogEntry {
+    pub id: String,
+    pub environment: String,
+    pub verdict: String,
+    pub reason: Option<String>,
+    pub decided_by: Person,
+    #[serde(with = "time::serde::rfc3339")]
+    pub decided_at: OffsetDateTime,
+    pub resulting_state: String,
+    /// The version's approval status and environment metadata once the decision applied.
+    pub approval_status: String,
+    pub steps: BTreeMap<String, String>,
+    /// The document to publish as the environment's live parameter, if the decision
+    /// deploys.
+    pub deployment: Option<DeploymentDocument>,
+}
+
+impl LogEntry {
+    pub fn from_effect(effect: &DecisionEffect, environments: &Environments) -> Self {
+        let r = &effect.record;
+        Self {
+            id: r.id.clone(),
+            environment: r.environment.to_string(),
+            verdict: r.verdict.as_str().to_owned(),
+            reason: r.reason.clone(),
+            decided_by: r.decided_by.clone(),
+            decided_at: r.decided_at,
+            resulting_state: r.resulting_state.as_str().to_owned(),
+            approval_status: effect.approval_status.as_str().to_owned(),
+            steps: metadata::step_entries(&effect.steps, environments)
+                .into_iter()
+                .collect(),
+            deployment: effect.deployment.as_ref().map(DeploymentDocument::from),
+        }
+    }
+
+    fn record(
+        self,
+        group: &GroupName,
+        version: VersionNumber,
+    ) -> Result<DecisionRecord, PortError> {
+        let bad = |what: &str, value: &str| {
+            PortError::Corrupt(format!(
+                "decision {} on {group} version {version} has an unknown {what} {value:?}",
+                self.id
+            ))
+        };
+        Ok(DecisionRecord {
+            environment: Environment::parse(&self.environment)
+                .map_err(|_| bad("environment", &self.environment))?,
+            verdict: Verdict::parse(&self.verdict).ok_or_else(|| bad("verdict", &self.verdict))?,
+            resulting_state: StepState::parse(&self.resulting_state)
+                .ok_or_else(|| bad("resulting state", &self.resulting_state))?,
+            group: group.clone(),
+            version,
+            reason: self.reason,
+            decided_by: self.decided_by,
+            decided_at: self.decided_at,
+            id: self.id,
+        })
+    }
+}
+
+/// A log entry with where it sits in the log.
+pub(crate) struct Logged {
+    pub version: VersionNumber,
+    pub seq: u64,
+    pub entry: LogEntry,
+}
+
+pub(crate) enum Appended {
+    Written,
+    /// That place in the log was taken; by this same decision when it is a retry.
+    Taken {
+        decision_id: String,
+    },
+}
+
+impl AwsBackend {
+    pub(crate) fn live_name(&self, group: &GroupName, environment: &str) -> String {
+        format!("{}/{group}/{environment}", self.settings.ssm_prefix)
+    }
+
+    fn log_path(&self, group: &GroupName) -> String {
+        format!("{}/{group}/_decisions", self.settings.ssm_prefix)
+    }
+
+    fn version_log_path(&self, group: &GroupName, version: VersionNumber) -> String {
+        format!("{}/{version}", self.log_path(group))
+    }
+
+    fn entry_name(&self, group: &GroupName, version: VersionNumber, seq: u64) -> String {
+        format!("{}/{seq:06}", self.version_log_path(group, version))
+    }
+
+    /// The value of one parameter, or `None` when it does not exist.
+    async fn parameter(&self, name: &str) -> Result<Option<String>, PortError> {
+        self.read_parameter(name, false).await
+    }
+
+    async fn read_parameter(&self, name: &str, decrypt: bool) -> Result<Option<String>, PortError> {
+        let found = self
+            .call(
+                "ssm:GetParameter",
+                self.ssm
+                    .get_parameter()
+                    .name(name)
+                    .with_decryption(decrypt)
+                    .send(),
+            )
+            .await;
+        match found {
+            Ok(found) => Ok(found.parameter.and_then(|p| p.value)),
+            Err(f)
+                if f.service_error
+                    .as_ref()
+                    .is_some_and(|e| e.is_parameter_not_found()) =>
+            {
+                Ok(None)
+            }
+            Err(f) => Err(port(f)),
+        }
+    }
+
+    async fn parameters_under(
+        &self,
+        path: &str,
+        recursive: bool,
+    ) -> Result<Vec<Parameter>, PortError> {
+        let mut found = Vec::new();
+        let mut next_token = None;
+        loop {
+            let page = self
+                .call(
+                    "ssm:GetParametersByPath",
+                    self.ssm
+                        .get_parameters_by_path()
+                        .path(path)
+                        .recursive(recursive)
+                        .max_results(10)
+                        .set_next_token(next_token)
+                        .send(),
+                )
+                .await
+                .map_err(port)?;
+            found.extend(page.parameters.unwrap_or_default());
+            next_token = page.next_token;
+            if next_token.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    async fn put(
+        &self,
+        name: &str,
+        value: &str,
+        overwrite: bool,
+    ) -> Result<(), crate::calls::Failure<aws_sdk_ssm::operation::put_parameter::PutParameterError>>
+    {
+        self.call(
+            "ssm:PutParameter",
+            self.ssm
+                .put_parameter()
+                .name(name)
+                .value(value)
+                .r#type(ParameterType::String)
+                .tier(ParameterTier::IntelligentTiering)
+                .overwrite(overwrite)
+                .send(),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    fn parse_logged(parameter: Parameter) -> Result<Logged, PortError> {
+        let name = parameter.name.unwrap_or_default();
+        let corrupt =
+            |why: String| PortError::Corrupt(format!("decision log parameter {name}: {why}"));
+        let mut segments = name.rsplit('/');
+        let seq = segments.next().and_then(|s| s.parse().ok());
+        let version = segments.next().and_then(|s| VersionNumber::parse(s).ok());
+        let (Some(seq), Some(version)) = (seq, version) else {
+            return Err(corrupt("its name is not .../{version}/{seq}".into()));
+        };
+        let entry: LogEntry = serde_json::from_str(parameter.value.as_deref().unwrap_or_default())
+            .map_err(|e| corrupt(e.to_string()))?;
+        Ok(Logged {
+            version,
+            seq,
+            entry,
+        })
+    }
+
+    /// One version's log, in order.
+    pub(crate) async fn version_log(
+        &self,
+        group: &GroupName,
+        version: VersionNumber,
+    ) -> Result<Vec<LogEntry>, PortError> {
+        let parameters = self
+            .parameters_under(&self.version_log_path(group, version), false)
+            .await?;
+        let mut logged = parameters
+            .into_iter()
+            .map(Self::parse_logged)
+            .collect::<Result<Vec<_>, _>>()?;
+        logged.sort_by_key(|l| l.seq);
+        Ok(logged.into_iter().map(|l| l.entry).collect())
+    }
+
+    /// Adds a decision at place `seq` of the version's log, unless that place is taken.
+    pub(crate) async fn append(
+        &self,
+        group: &GroupName,
+        version: VersionNumber,
+        seq: u64,
+        entry: &LogEntry,
+    ) -> Result<Appended, PortError> {
+        let name = self.entry_name(group, version, seq);
+        let value = serde_json::to_string(entry).expect("log entries serialise");
+        match self.put(&name, &value, false).await {
+            Ok(()) => Ok(Appended::Written),
+            Err(f)
+                if f.service_error
+                    .as_ref()
+                    .is_some_and(|e| e.is_parameter_already_exists()) =>
+            {
+                let existing = self.parameter(&name).await?.unwrap_or_default();
+                let existing: LogEntry = serde_json::from_str(&existing).map_err(|e| {
+                    PortError::Corrupt(format!("decision log parameter {name}: {e}"))
+                })?;
+                Ok(Appended::Taken {
+                    decision_id: existing.id,
+                })
+            }
+            Err(f) => Err(port(f)),
+        }
+    }
+
+    /// Makes the entry's deployment the environment's live parameter, unless it already is,
+    /// or a later decision has already replaced it (completing an old, interrupted decision
+    /// must not undo a newer one).
+    pub(crate) async fn publish(
+        &self,
+        group: &GroupName,
+        entry: &LogEntry,
+    ) -> Result<(), PortError> {
+        let Some(document) = &entry.deployment else {
+            return Ok(());
+        };
+        let name = self.live_name(group, &document.environment);
+        if let Some(current) = self.parameter(&name).await? {
+            if let Ok(current) = serde_json::from_str::<DeploymentDocument>(&current) {
+                if current.decision_id == document.decision_id
+                    || current.approved_at > document.approved_at
+                {
+                    return Ok(());
+                }
+            }
+        }
+        let value = serde_json::to_string(document).expect("documents serialise");
+        self.put(&name, &value, true).await.map_err(port)
+    }
+
+    async fn group_log(&self, group: &GroupName) -> Result<Vec<Logged>, PortError> {
+        let parameters = self.parameters_under(&self.log_path(group), true).await?;
+        let mut logged = parameters
+            .into_iter()
+            .map(Self::parse_logged)
+            .collect::<Result<Vec<_>, _>>()?;
+        logged.sort_by_key(|l| (l.entry.decided_at, l.version, l.seq));
+        Ok(logged)
+    }
+}
+
+fn deployment(document: DeploymentDocument) -> Result<Deployment, PortError> {
+    Deployment::try_from(document)
+        .map_err(|e| PortError::Corrupt(format!("deployment document: {e}")))
+}
+
+#[async_trait]
+impl ParameterStore for AwsBackend {
+    async fn live(
+        &self,
+        group: &GroupName,
+        environment: &Environment,
+    ) -> Result<Option<Deployment>, PortError> {
+        let Some(value) = self
+            .parameter(&self.live_name(group, environment.as_str()))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let document: DeploymentDocument = serde_json::from_str(&value).map_err(|e| {
+            PortError::Corrupt(format!(
+                "{}: {e}",
+                self.live_name(group, environment.as_str())
+            ))
+        })?;
+        deployment(document).map(Some)
+    }
+
+    /// From the decision log rather than the parameter's own history, which SSM cuts at
+    /// 100 versions.
+    async fn history(
+        &self,
+        group: &GroupName,
+        environment: &Environment,
+    ) -> Result<Vec<Deployment>, PortError> {
+        let mut deployments = self
+            .group_log(group)
+            .await?
+            .into_iter()
+            .filter_map(|l| l.entry.deployment)
+            .filter(|d| d.environment == environment.as_str())
+            .map(deployment)
+            .collect::<Result<Vec<_>, _>>()?;
+        deployments.reverse();
+        Ok(deployments)
+    }
+}
+
+#[async_trait]
+impl AuditLog for AwsBackend {
+    async fn decisions_for_version(
+        &self,
+        group: &GroupName,
+        version: VersionNumber,
+    ) -> Result<Vec<DecisionRecord>, PortError> {
+        self.version_log(group, version)
+            .await?
+            .into_iter()
+            .map(|entry| entry.record(group, version))
+            .collect()
+    }
+
+    async fn decisions_for_group(
+        &self,
+        group: &GroupName,
+    ) -> Result<Vec<DecisionRecord>, PortError> {
+        self.group_log(group)
+            .await?
+            .into_iter()
+            .map(|l| l.entry.record(group, l.version))
+            .collect()
+    }
+}
+
+impl AwsBackend {
+    /// A secret every replica shares (the session key), kept as a SecureString parameter
+    /// `{prefix}/_settings/{name}`. The first replica to start creates it; creating is
+    /// create-only, so replicas starting together still agree on one value.
+    pub async fn shared_secret(
+        &self,
+        name: &str,
+        generate: impl FnOnce() -> String,
+    ) -> Result<String, PortError> {
+        let parameter = format!("{}/_settings/{name}", self.settings.ssm_prefix);
+        if let Some(value) = self.secret(&parameter).await? {
+            return Ok(value);
+        }
+        let created = self
+            .call(
+                "ssm:PutParameter",
+                self.ssm
+                    .put_parameter()
+                    .name(&parameter)
+                    .value(generate())
+                    .r#type(ParameterType::SecureString)
+                    .overwrite(false)
+                    .send(),
+            )
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(f)
+                if f.service_error
+                    .as_ref()
+                    .is_some_and(|e| e.is_parameter_already_exists()) => {}
+            Err(f) => return Err(port(f)),
+        }
+        self.secret(&parameter).await?.ok_or_else(|| {
+            PortError::Unavailable(format!("{parameter} was created but cannot be read back"))
+        })
+    }
+
+    async fn secret(&self, name: &str) -> Result<Option<String>, PortError> {
+        self.read_parameter(name, true).await
+    }
+}

@@ -1,0 +1,416 @@
+//! The SageMaker Model Registry as the workflow's `ModelRegistry`.
+//!
+//! Requests per read, whatever the number of rows:
+//! - groups page: `ListModelPackageGroups` per 100 groups. SageMaker's group summary has no
+//!   version count or latest version, and finding them takes a request per group, so the
+//!   AWS backend leaves them out.
+//! - versions page: `ListModelPackages` per 100 versions of the group (the total), then
+//!   `Search` per 100 versions up to the end of the page (one, for the first pages), which
+//!   returns whole model packages with their metadata. `Search` is eventually consistent on
+//!   AWS: a list may lag a decision by a second or so; the review page does not.
+//! - one version: `DescribeModelPackage` (strongly consistent) and the version's decision
+//!   log; `DescribeModelPackageGroup` once per group per process, for the group's ARN.
+
+use crate::calls::port;
+use crate::metadata::{self, Metadata};
+use crate::parameters::LogEntry;
+use crate::AwsBackend;
+use async_trait::async_trait;
+use aws_sdk_sagemaker::types::{
+    Filter, InferenceSpecification, ModelApprovalStatus, ModelPackageContainerDefinition, Operator,
+    ResourceType, SearchExpression, SearchSortOrder, UserContext,
+};
+use countersign_domain::ports::*;
+use countersign_domain::*;
+use time::OffsetDateTime;
+
+/// The fields of a model package we use, from `DescribeModelPackage` or from `Search`
+/// (two SDK types with the same fields).
+pub(crate) struct Package {
+    pub arn: String,
+    pub version: Option<i32>,
+    pub approval_status: Option<ModelApprovalStatus>,
+    pub description: Option<String>,
+    pub image_uri: Option<String>,
+    pub model_data_url: Option<String>,
+    pub created_at: Option<aws_sdk_sagemaker::primitives::DateTime>,
+    pub created_by: Option<String>,
+    pub metadata: Metadata,
+}
+
+macro_rules! package_from {
+    ($source:expr) => {{
+        let source = $source;
+        let container = source
+            .inference_specification
+            .as_ref()
+            .and_then(|spec| spec.containers.as_ref()?.first());
+        Package {
+            arn: source.model_package_arn.clone().unwrap_or_default(),
+            version: source.model_package_version,
+            approval_status: source.model_approval_status.clone(),
+            description: source.model_package_description.clone(),
+            image_uri: container.and_then(|c| c.image.clone()),
+            model_data_url: container.and_then(|c| c.model_data_url.clone()),
+            created_at: source.creation_time,
+            created_by: source.created_by.as_ref().and_then(creator),
+            metadata: source
+                .customer_metadata_properties
+                .clone()
+                .unwrap_or_default(),
+        }
+    }};
+}
+
+/// Who SageMaker says created a version: a Studio user, or the IAM identity.
+fn creator(user: &UserContext) -> Option<String> {
+    user.user_profile_name
+        .clone()
+        .or_else(|| user.iam_identity.as_ref().and_then(|i| i.arn.clone()))
+}
+
+fn time_of(t: aws_sdk_sagemaker::primitives::DateTime) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(t.as_nanos()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+impl AwsBackend {
+    pub(crate) fn to_version(
+        &self,
+        group: &GroupName,
+        package: &Package,
+        revision: u64,
+    ) -> Result<ModelVersion, PortError> {
+        let corrupt =
+            |what: &str| PortError::Corrupt(format!("model package {}: {what}", package.arn));
+        let version = package
+            .version
+            .and_then(|v| u32::try_from(v).ok())
+            .and_then(|v| VersionNumber::new(v).ok())
+            .ok_or_else(|| corrupt("no version number"))?;
+        let approval_status = package
+            .approval_status
+            .as_ref()
+            .and_then(|s| ApprovalStatus::parse(s.as_str()))
+            .unwrap_or(ApprovalStatus::PendingManualApproval);
+        Ok(ModelVersion {
+            group: group.clone(),
+            version,
+            arn: package.arn.clone(),
+            approval_status,
+            steps: metadata::steps_from(&package.metadata, self.environments()),
+            image_uri: package.image_uri.clone().unwrap_or_default(),
+            model_data_url: package.model_data_url.clone().unwrap_or_default(),
+            description: package.description.clone().unwrap_or_default(),
+            metrics: metadata::metrics(&package.metadata),
+            registered_by: metadata::registrant(&package.metadata, package.created_by.clone()),
+            registered_at: package
+                .created_at
+                .map(time_of)
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            revision,
+        })
+    }
+
+    /// The group's ARN, or `None` when SageMaker has no such group.
+    async fn group_arn(&self, group: &GroupName) -> Result<Option<String>, PortError> {
+        if let Some(arn) = self.group_arns.lock().expect("group ARN cache").get(group) {
+            return Ok(Some(arn.clone()));
+        }
+        let described = self
+            .call(
+                "sagemaker:DescribeModelPackageGroup",
+                self.sagemaker
+                    .describe_model_package_group()
+                    .model_package_group_name(group.as_str())
+                    .send(),
+            )
+            .await;
+        let arn = match described {
+            Ok(found) => found.model_package_group_arn.unwrap_or_default(),
+            Err(f) if f.is_not_found() => return Ok(None),
+            Err(f) => return Err(port(f)),
+        };
+        self.group_arns
+            .lock()
+            .expect("group ARN cache")
+            .insert(group.clone(), arn.clone());
+        Ok(Some(arn))
+    }
+
+    /// A version's ARN: `arn:...:model-package/{group}/{version}`, beside the group's
+    /// `arn:...:model-package-group/{group}`.
+    async fn version_arn(
+        &self,
+        group: &GroupName,
+        version: VersionNumber,
+    ) -> Result<Option<String>, PortError> {
+        Ok(self.group_arn(group).await?.map(|arn| {
+            format!(
+                "{}/{version}",
+                arn.replacen(":model-package-group/", ":model-package/", 1)
+            )
+        }))
+    }
+
+    pub(crate) async fn describe(&self, arn: &str) -> Result<Option<Package>, PortError> {
+        let described = self
+            .call(
+                "sagemaker:DescribeModelPackage",
+                self.sagemaker
+                    .describe_model_package()
+                    .model_package_name(arn)
+                    .send(),
+            )
+            .await;
+        match described {
+            Ok(found) => Ok(Some(package_from!(&found))),
+            Err(f) if f.is_not_found() => Ok(None),
+            Err(f) => Err(port(f)),
+        }
+    }
+
+    /// The version as SageMaker holds it, with every logged decision applied (completing
+    /// one that was interrupted), and its log.
+    pub(crate) async fn settled(
+        &self,
+        group: &GroupName,
+        version: VersionNumber,
+    ) -> Result<Option<(Package, Vec<LogEntry>)>, PortError> {
+        let Some(arn) = self.version_arn(group, version).await? else {
+            return Ok(None);
+        };
+        let Some(mut package) = self.describe(&arn).await? else {
+            return Ok(None);
+        };
+        let log = self.version_log(group, version).await?;
+        let applied = metadata::decisions_applied(&package.metadata) as usize;
+        for (index, entry) in log.iter().enumerate().skip(applied) {
+            tracing::info!(%group, %version, decision = %entry.id, "completing a logged decision");
+            self.apply(group, &mut package, entry, index as u64 + 1)
+                .await?;
+        }
+        Ok(Some((package, log)))
+    }
+
+    /// Creates the group unless it exists.
+    async fn ensure_group(&self, group: &GroupName) -> Result<(), PortError> {
+        if self.group_arn(group).await?.is_some() {
+            return Ok(());
+        }
+        let created = self
+            .call(
+                "sagemaker:CreateModelPackageGroup",
+                self.sagemaker
+                    .create_model_package_group()
+                    .model_package_group_name(group.as_str())
+                    .model_package_group_description("Registered through Countersign")
+                    .send(),
+            )
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            Err(failure) => {
+                // Created meanwhile by another request: as good.
+                if self.group_arn(group).await?.is_some() {
+                    Ok(())
+                } else {
+                    Err(port(failure))
+                }
+            }
+        }
+    }
+
+    async fn count_versions(&self, group: &GroupName) -> Result<u64, PortError> {
+        let mut total = 0;
+        let mut next_token = None;
+        loop {
+            let page = self
+                .call(
+                    "sagemaker:ListModelPackages",
+                    self.sagemaker
+                        .list_model_packages()
+                        .model_package_group_name(group.as_str())
+                        .max_results(100)
+                        .set_next_token(next_token)
+                        .send(),
+                )
+                .await;
+            let page = match page {
+                Ok(page) => page,
+                Err(f) if f.is_not_found() => return Ok(0),
+                Err(f) => return Err(port(f)),
+            };
+            total += page.model_package_summary_list.unwrap_or_default().len() as u64;
+            next_token = page.next_token;
+            if next_token.is_none() {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// The first `wanted` versions of the group, newest first.
+    async fn newest_packages(
+        &self,
+        group: &GroupName,
+        wanted: usize,
+    ) -> Result<Vec<Package>, PortError> {
+        let in_group = Filter::builder()
+            .name("ModelPackageGroupName")
+            .operator(Operator::Equals)
+            .value(group.as_str())
+            .build();
+        let mut packages = Vec::new();
+        let mut next_token = None;
+        loop {
+            let page = self
+                .call(
+                    "sagemaker:Search",
+                    self.sagemaker
+                        .search()
+                        .resource(ResourceType::ModelPackage)
+                        .search_expression(
+                            SearchExpression::builder()
+                                .filters(in_group.clone())
+                                .build(),
+                        )
+                        .sort_by("CreationTime")
+                        .sort_order(SearchSortOrder::Descending)
+                        .max_results(100)
+                        .set_next_token(next_token)
+                        .send(),
+                )
+                .await
+                .map_err(port)?;
+            packages.extend(
+                page.results
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|record| record.model_package.as_ref())
+                    .filter(|p| p.model_package_version.is_some())
+                    .map(|p| package_from!(p)),
+            );
+            next_token = page.next_token;
+            if next_token.is_none() || packages.len() >= wanted {
+                break;
+            }
+        }
+        // moto ignores Search's sort order; AWS sorts. Sorting here keeps both right.
+        packages.sort_by_key(|p| std::cmp::Reverse(p.version));
+        Ok(packages)
+    }
+}
+
+#[async_trait]
+impl ModelRegistry for AwsBackend {
+    async fn list_groups(&self) -> Result<Vec<GroupSummary>, PortError> {
+        let mut groups = Vec::new();
+        let mut next_token = None;
+        loop {
+            let page = self
+                .call(
+                    "sagemaker:ListModelPackageGroups",
+                    self.sagemaker
+                        .list_model_package_groups()
+                        .max_results(100)
+                        .set_next_token(next_token)
+                        .send(),
+                )
+                .await
+                .map_err(port)?;
+            for summary in page.model_package_group_summary_list.unwrap_or_default() {
+                match GroupName::parse(&summary.model_package_group_name.unwrap_or_default()) {
+                    Ok(group) => groups.push(GroupSummary {
+                        group,
+                        version_count: None,
+                        latest_version: None,
+                        latest_registered_at: None,
+                    }),
+                    Err(e) => tracing::warn!(error = %e, "skipping a model package group"),
+                }
+            }
+            next_token = page.next_token;
+            if next_token.is_none() {
+                break;
+            }
+        }
+        groups.sort_by(|a, b| a.group.cmp(&b.group));
+        Ok(groups)
+    }
+
+    async fn list_versions(
+        &self,
+        group: &GroupName,
+        page: PageRequest,
+    ) -> Result<Page<ModelVersion>, PortError> {
+        let total = self.count_versions(group).await?;
+        let offset = usize::try_from(page.offset).unwrap_or(usize::MAX);
+        if total == 0 || page.offset >= total {
+            return Ok(Page {
+                items: Vec::new(),
+                total,
+            });
+        }
+        let wanted = offset.saturating_add(page.limit as usize);
+        let items = self
+            .newest_packages(group, wanted)
+            .await?
+            .iter()
+            .skip(offset)
+            .take(page.limit as usize)
+            .map(|package| {
+                let revision = metadata::decisions_applied(&package.metadata);
+                self.to_version(group, package, revision)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, total })
+    }
+
+    async fn find_version(
+        &self,
+        group: &GroupName,
+        version: VersionNumber,
+    ) -> Result<Option<ModelVersion>, PortError> {
+        let Some((package, log)) = self.settled(group, version).await? else {
+            return Ok(None);
+        };
+        self.to_version(group, &package, log.len() as u64).map(Some)
+    }
+
+    async fn register(&self, new: NewVersion) -> Result<ModelVersion, PortError> {
+        let group = new.registration.group.clone();
+        let metadata =
+            metadata::for_registration(&new, self.environments()).map_err(PortError::Rejected)?;
+        self.ensure_group(&group).await?;
+        let r = &new.registration;
+        let mut container = ModelPackageContainerDefinition::builder().image(&r.image_uri);
+        if !r.model_data_url.is_empty() {
+            container = container.model_data_url(&r.model_data_url);
+        }
+        let specification = InferenceSpecification::builder()
+            .containers(container.build())
+            .supported_content_types("application/json")
+            .supported_response_mime_types("application/json")
+            .build();
+        let mut create = self
+            .sagemaker
+            .create_model_package()
+            .model_package_group_name(group.as_str())
+            .model_approval_status(ModelApprovalStatus::PendingManualApproval)
+            .inference_specification(specification)
+            .set_customer_metadata_properties(Some(metadata));
+        if !r.description.is_empty() {
+            create = create.model_package_description(&r.description);
+        }
+        let created = self
+            .call("sagemaker:CreateModelPackage", create.send())
+            .await
+            .map_err(port)?;
+        let arn = created.model_package_arn.unwrap_or_default();
+        let package = self.describe(&arn).await?.ok_or_else(|| {
+            PortError::Unavailable(format!(
+                "SageMaker created {arn} but does not describe it yet"
+            ))
+        })?;
+        self.to_version(&group, &package, 0)
+    }
+}

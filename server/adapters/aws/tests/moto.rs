@@ -1,0 +1,457 @@
+//! The AWS adapters against a real moto server: the shared port contract, and what only the
+//! AWS backend promises (what SageMaker and SSM hold afterwards, foreign metadata, races,
+//! interrupted decisions, the durable log, requests per page).
+
+mod support;
+
+use aws_sdk_sagemaker::types::{
+    InferenceSpecification, ModelApprovalStatus, ModelPackageContainerDefinition,
+};
+use countersign_aws::AwsBackend;
+use countersign_domain::ports::*;
+use countersign_domain::service::{ServiceError, Services};
+use countersign_domain::workflow::{self, DecisionRequest};
+use countersign_domain::*;
+use countersign_port_contract::services_over;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use support::{settings, Moto};
+
+fn policy() -> Policy {
+    Policy::new(Environments::default(), "approvers")
+}
+
+fn person(subject: &str) -> Person {
+    Person {
+        subject: subject.into(),
+        name: format!("{subject} name"),
+        email: format!("{subject}@example.com"),
+    }
+}
+
+fn approver(subject: &str) -> Actor {
+    Actor {
+        person: person(subject),
+        groups: BTreeSet::from(["approvers".to_owned()]),
+    }
+}
+
+fn registration(group: &str, registrant: Person) -> Registration {
+    Registration::new(
+        GroupName::parse(group).unwrap(),
+        "registry.example/churn:7",
+        "s3://models/churn/7/model.tar.gz",
+        "gradient boosted trees",
+        Metrics::from([("auc".to_string(), 0.91)]),
+        registrant,
+    )
+    .unwrap()
+}
+
+fn env(name: &str) -> Environment {
+    Environment::parse(name).unwrap()
+}
+
+async fn with_backend(moto: &Moto) -> (Arc<AwsBackend>, Services) {
+    let backend = Arc::new(moto.backend().await);
+    let services = services_over(backend.clone(), policy());
+    (backend, services)
+}
+
+fn approve(environment: &str) -> DecisionRequest {
+    DecisionRequest::new(env(environment), Verdict::Approve, "metrics hold up")
+}
+
+#[tokio::test]
+async fn aws_adapters_meet_the_port_contract() {
+    let moto = Moto::start();
+    let (_, services) = with_backend(&moto).await;
+    countersign_port_contract::run_all(&services).await;
+}
+
+#[tokio::test]
+async fn an_approval_for_dev_shows_in_sagemaker_and_ssm_as_documented() {
+    let moto = Moto::start();
+    let (_, services) = with_backend(&moto).await;
+    let version = services
+        .register(registration("churn", person("dana")))
+        .await
+        .unwrap();
+    services
+        .decide(
+            &approver("alice"),
+            &version.group,
+            version.version,
+            &approve("dev"),
+        )
+        .await
+        .unwrap();
+
+    let config = moto.sdk_config().await;
+    let described = aws_sdk_sagemaker::Client::new(&config)
+        .describe_model_package()
+        .model_package_name(&version.arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described.model_approval_status,
+        Some(ModelApprovalStatus::Approved)
+    );
+    let metadata = described.customer_metadata_properties.unwrap();
+    assert_eq!(metadata["dev"], "Approved");
+    for later in ["test", "uat", "prod"] {
+        assert_eq!(metadata[later], "PendingManualApproval", "{later}");
+    }
+    let description = described.approval_description.unwrap();
+    assert!(
+        description.contains("alice name <alice@example.com>"),
+        "{description}"
+    );
+    assert!(description.ends_with("metrics hold up"), "{description}");
+
+    let parameter = aws_sdk_ssm::Client::new(&config)
+        .get_parameter()
+        .name("/countersign/churn/dev")
+        .send()
+        .await
+        .unwrap()
+        .parameter
+        .unwrap();
+    let document: serde_json::Value = serde_json::from_str(parameter.value().unwrap()).unwrap();
+    assert_eq!(document["model_package_group"], "churn");
+    assert_eq!(document["model_package_version"], 1);
+    assert_eq!(document["model_package_arn"], version.arn.as_str());
+    assert_eq!(document["environment"], "dev");
+    assert_eq!(document["image_uri"], "registry.example/churn:7");
+    assert_eq!(
+        document["model_data_url"],
+        "s3://models/churn/7/model.tar.gz"
+    );
+    assert_eq!(document["approved_by"]["email"], "alice@example.com");
+    assert!(document["approved_at"].as_str().unwrap().ends_with('Z'));
+}
+
+#[tokio::test]
+async fn versions_registered_elsewhere_keep_their_metadata_and_gain_every_environment_key() {
+    let moto = Moto::start();
+    let (backend, services) = with_backend(&moto).await;
+    let sagemaker = aws_sdk_sagemaker::Client::new(&moto.sdk_config().await);
+    sagemaker
+        .create_model_package_group()
+        .model_package_group_name("fraud")
+        .send()
+        .await
+        .unwrap();
+    let specification = InferenceSpecification::builder()
+        .containers(
+            ModelPackageContainerDefinition::builder()
+                .image("img:1")
+                .build(),
+        )
+        .supported_content_types("text/csv")
+        .supported_response_mime_types("text/csv")
+        .build();
+    let created = sagemaker
+        .create_model_package()
+        .model_package_group_name("fraud")
+        .model_approval_status(ModelApprovalStatus::PendingManualApproval)
+        .inference_specification(specification)
+        .customer_metadata_properties("team", "fraud")
+        .customer_metadata_properties("owner", "dana@example.com")
+        .send()
+        .await
+        .unwrap();
+
+    let group = GroupName::parse("fraud").unwrap();
+    let one = VersionNumber::new(1).unwrap();
+    let found = backend.find_version(&group, one).await.unwrap().unwrap();
+    assert_eq!(
+        found.steps.state(&env("dev")),
+        StepState::PendingManualApproval
+    );
+    assert_eq!(found.steps.state(&env("test")), StepState::NotRequested);
+    assert_eq!(found.registered_by.email, "dana@example.com");
+
+    services
+        .decide(&approver("alice"), &group, one, &approve("dev"))
+        .await
+        .unwrap();
+    let metadata = sagemaker
+        .describe_model_package()
+        .model_package_name(created.model_package_arn.unwrap())
+        .send()
+        .await
+        .unwrap()
+        .customer_metadata_properties
+        .unwrap();
+    assert_eq!(metadata["team"], "fraud", "foreign keys are kept");
+    assert_eq!(metadata["dev"], "Approved");
+    assert_eq!(metadata["prod"], "PendingManualApproval");
+}
+
+#[tokio::test]
+async fn of_two_simultaneous_decisions_exactly_one_wins() {
+    let moto = Moto::start();
+    let (backend, services) = with_backend(&moto).await;
+    let version = services
+        .register(registration("race", person("dana")))
+        .await
+        .unwrap();
+    let effect = |who: &str| {
+        workflow::decide(
+            &services.policy,
+            &version,
+            &[],
+            &approver(who),
+            &approve("dev"),
+            format!("decision-by-{who}"),
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap()
+    };
+    let (alice, bob) = (effect("alice"), effect("bob"));
+    let (a, b) = tokio::join!(backend.commit(&alice), backend.commit(&bob));
+    let outcomes = [a.clone(), b.clone()];
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(outcomes.contains(&Err(PortError::Conflict)), "{outcomes:?}");
+    let winner = if a.is_ok() { "alice" } else { "bob" };
+
+    let log = backend
+        .decisions_for_version(&version.group, version.version)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].decided_by.subject, winner);
+    let live = backend
+        .live(&version.group, &env("dev"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.approved_by.subject, winner);
+    let stored = backend
+        .find_version(&version.group, version.version)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.revision, 1);
+}
+
+#[tokio::test]
+async fn a_decision_interrupted_after_it_was_logged_is_completed_by_the_next_read() {
+    let moto = Moto::start();
+    let (backend, services) = with_backend(&moto).await;
+    let version = services
+        .register(registration("interrupted", person("dana")))
+        .await
+        .unwrap();
+    let effect = workflow::decide(
+        &services.policy,
+        &version,
+        &[],
+        &approver("alice"),
+        &approve("dev"),
+        "decision-1".into(),
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+
+    // SSM answers, SageMaker cannot be reached (nothing listens on port 9): the decision is
+    // logged, then the registry update fails.
+    let healthy = moto.sdk_config().await;
+    let unreachable =
+        aws_sdk_sagemaker::config::Builder::from(&moto.sdk_config_at("http://127.0.0.1:9").await)
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build();
+    let broken = AwsBackend::from_clients(
+        aws_sdk_sagemaker::Client::from_conf(unreachable),
+        aws_sdk_ssm::Client::new(&healthy),
+        settings(),
+    );
+    let failed = broken.commit(&effect).await;
+    assert!(
+        matches!(&failed, Err(PortError::Unavailable(m)) if m.contains("sagemaker:")),
+        "{failed:?}"
+    );
+    let raw = aws_sdk_sagemaker::Client::new(&healthy)
+        .describe_model_package()
+        .model_package_name(&version.arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        raw.model_approval_status,
+        Some(ModelApprovalStatus::PendingManualApproval),
+        "the registry has not seen the decision yet"
+    );
+
+    let read = backend
+        .find_version(&version.group, version.version)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        read,
+        workflow::apply(&version, &effect),
+        "the next read completed it"
+    );
+    let live = backend
+        .live(&version.group, &env("dev"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.decision_id, "decision-1");
+
+    // The caller's retry of the same decision finds it done and does not double it.
+    backend.commit(&effect).await.unwrap();
+    let log = backend
+        .decisions_for_version(&version.group, version.version)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 1);
+    let deployments = backend.history(&version.group, &env("dev")).await.unwrap();
+    assert_eq!(deployments.len(), 1);
+}
+
+#[tokio::test]
+async fn every_one_of_150_decisions_on_a_group_is_kept() {
+    let moto = Moto::start();
+    let (backend, services) = with_backend(&moto).await;
+    let group = GroupName::parse("busy").unwrap();
+    let mut decided = Vec::new();
+    for _ in 0..150 {
+        let version = services
+            .register(registration("busy", person("dana")))
+            .await
+            .unwrap();
+        let effect = services
+            .decide(&approver("alice"), &group, version.version, &approve("dev"))
+            .await
+            .unwrap();
+        decided.push(effect.record.id);
+    }
+    let log = backend.decisions_for_group(&group).await.unwrap();
+    let logged: Vec<String> = log.into_iter().map(|r| r.id).collect();
+    assert_eq!(logged, decided, "all 150, oldest first");
+
+    let history = backend.history(&group, &env("dev")).await.unwrap();
+    assert_eq!(history.len(), 150);
+    assert_eq!(history[0].version.get(), 150, "newest first");
+
+    // Why the log is not the live parameter's history: SSM keeps its last 100 versions.
+    let ssm = aws_sdk_ssm::Client::new(&moto.sdk_config().await);
+    let mut kept = 0;
+    let mut next_token = None;
+    loop {
+        let page = ssm
+            .get_parameter_history()
+            .name("/countersign/busy/dev")
+            .set_next_token(next_token)
+            .send()
+            .await
+            .unwrap();
+        kept += page.parameters().len();
+        next_token = page.next_token;
+        if next_token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(kept, 100);
+}
+
+#[tokio::test]
+async fn a_page_costs_the_same_few_requests_however_many_rows_it_shows() {
+    let moto = Moto::start();
+    let (backend, services) = with_backend(&moto).await;
+    let group = GroupName::parse("wide").unwrap();
+    for _ in 0..120 {
+        services
+            .register(registration("wide", person("dana")))
+            .await
+            .unwrap();
+    }
+    let requests_for = |before: &countersign_aws::CallCounts, action: &str| {
+        backend.calls().get(action).copied().unwrap_or(0) - before.get(action).copied().unwrap_or(0)
+    };
+
+    let before = backend.calls();
+    let page = backend
+        .list_versions(
+            &group,
+            PageRequest {
+                offset: 0,
+                limit: 50,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((page.total, page.items.len()), (120, 50));
+    assert_eq!(page.items[0].version.get(), 120);
+    assert_eq!(
+        page.items[0].metrics.get("auc"),
+        Some(&0.91),
+        "rows carry their metadata"
+    );
+    assert_eq!(
+        requests_for(&before, "sagemaker:ListModelPackages"),
+        2,
+        "120 versions, 100 per request"
+    );
+    assert_eq!(requests_for(&before, "sagemaker:Search"), 1);
+    assert_eq!(
+        requests_for(&before, "sagemaker:DescribeModelPackage"),
+        0,
+        "no request per row"
+    );
+
+    let before = backend.calls();
+    let last = backend
+        .list_versions(
+            &group,
+            PageRequest {
+                offset: 100,
+                limit: 50,
+            },
+        )
+        .await
+        .unwrap();
+    let numbers: Vec<u32> = last.items.iter().map(|v| v.version.get()).collect();
+    assert_eq!(numbers, (1..=20).rev().collect::<Vec<_>>());
+    assert!(requests_for(&before, "sagemaker:Search") <= 2);
+
+    let before = backend.calls();
+    backend
+        .find_version(&group, VersionNumber::new(7).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let total: u64 = backend
+        .calls()
+        .iter()
+        .map(|(a, n)| n - before.get(a).copied().unwrap_or(0))
+        .sum();
+    assert_eq!(
+        total,
+        2,
+        "one describe and one log read: {:?}",
+        backend.calls()
+    );
+}
+
+#[tokio::test]
+async fn metadata_sagemaker_cannot_hold_is_refused_before_anything_is_created() {
+    let moto = Moto::start();
+    let (backend, services) = with_backend(&moto).await;
+    let mut quoted = person("dana");
+    quoted.name = "Dana \"DJ\" Smith".into();
+    let refused = services.register(registration("quoted", quoted)).await;
+    assert!(
+        matches!(&refused, Err(ServiceError::Port(PortError::Rejected(m))) if m.contains("registered_by.name")),
+        "{refused:?}"
+    );
+    assert!(!backend.calls().contains_key("sagemaker:CreateModelPackage"));
+}
