@@ -9,15 +9,21 @@ RUN_DATABASE ?= countersign.db
 
 .PHONY: run test test-rust test-e2e bench build build-release tools clean
 
+# Demo models only go into the embedded store: never into a real AWS account.
 run: build-release
-	@echo "==> serving the portal on http://127.0.0.1:3000 (embedded store: $(RUN_DATABASE); Ctrl-C stops)"
-	COUNTERSIGN_DEMO_DATA=true COUNTERSIGN_DATABASE=$(RUN_DATABASE) ./target/release/countersign serve
+	@if [ "$${COUNTERSIGN_BACKEND:-local}" = local ]; then \
+	  echo "==> serving the portal on http://127.0.0.1:3000 (embedded store: $(RUN_DATABASE); Ctrl-C stops)"; \
+	  export COUNTERSIGN_DEMO_DATA="$${COUNTERSIGN_DEMO_DATA:-true}"; \
+	else \
+	  echo "==> serving the portal on http://127.0.0.1:3000 (backend: $$COUNTERSIGN_BACKEND; Ctrl-C stops)"; \
+	fi; \
+	COUNTERSIGN_DATABASE=$(RUN_DATABASE) exec ./target/release/countersign serve
 
 test: test-rust test-e2e
 
 test-rust:
 	@scripts/tools.sh test
-	@echo "==> cargo tests: workflow core, embedded store contract, server (API, sign-in, SSO against oidc-provider, pages)"
+	@echo "==> cargo tests: workflow core, port contract on the embedded store and on moto, server (API, sign-in, SSO against oidc-provider, pages)"
 	cargo test --locked
 	@scripts/check-wasm-deps.sh
 

@@ -14,6 +14,12 @@ const ssoPort = port + 1;
 const oidcPort = Number(process.env.OIDC_PORT ?? 3190);
 const ssoURL = `http://127.0.0.1:${ssoPort}`;
 const ssoDatabase = path.join(os.tmpdir(), `countersign-e2e-sso-${process.pid}.db`);
+// A third portal runs on the AWS backend, against a moto server standing in for SageMaker
+// and SSM (installed into .tools/venv by scripts/tools.sh test).
+const awsPort = port + 2;
+const motoPort = Number(process.env.MOTO_PORT ?? 3195);
+const awsURL = `http://127.0.0.1:${awsPort}`;
+const motoServer = process.env.COUNTERSIGN_MOTO_SERVER ?? path.join(root, '.tools/venv/bin/moto_server');
 
 /** A Countersign server on `listenPort` with a fresh store, configured by `env`. */
 function portal(listenPort: number, store: string, env: Record<string, string>) {
@@ -61,8 +67,14 @@ export default defineConfig({
     trace: 'off',
   },
   projects: [
-    { name: 'with-js', use: { javaScriptEnabled: true } },
-    { name: 'no-js', use: { javaScriptEnabled: false } },
+    { name: 'with-js', use: { javaScriptEnabled: true }, testIgnore: /aws\.spec\.ts/ },
+    { name: 'no-js', use: { javaScriptEnabled: false }, testIgnore: /aws\.spec\.ts/ },
+    // The review flow again, and what SageMaker and SSM hold afterwards, on the AWS backend.
+    {
+      name: 'aws',
+      use: { javaScriptEnabled: true, baseURL: awsURL },
+      testMatch: /(review|aws)\.spec\.ts/,
+    },
   ],
   webServer: [
     portal(port, database, {}),
@@ -84,6 +96,22 @@ export default defineConfig({
       COUNTERSIGN_APPROVERS_UAT: 'approvers-dev-test',
       COUNTERSIGN_APPROVERS_PROD: 'approvers-prod',
       COUNTERSIGN_VIEWERS: 'ml-staff',
+    }),
+    {
+      command: `exec '${motoServer}' -H 127.0.0.1 -p ${motoPort}`,
+      url: `http://127.0.0.1:${motoPort}/moto-api/`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'ignore',
+      stderr: 'ignore',
+    },
+    portal(awsPort, path.join(os.tmpdir(), `countersign-e2e-aws-${process.pid}.db`), {
+      COUNTERSIGN_BACKEND: 'aws',
+      AWS_ENDPOINT_URL: `http://127.0.0.1:${motoPort}`,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_EC2_METADATA_DISABLED: 'true',
     }),
   ],
 });

@@ -29,10 +29,13 @@ export async function register(request: APIRequestContext, group: string, by: Pe
   return response.json();
 }
 
-/** Waits until the page is interactive the way this project runs it. */
+/**
+ * Waits until the page is interactive the way this project runs it. The debug WASM is large
+ * and three portals share two cores, so hydration gets more time than other expectations.
+ */
 export async function settled(page: Page, testInfo: TestInfo) {
   if (testInfo.project.use.javaScriptEnabled !== false) {
-    await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+    await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1, { timeout: 30_000 });
   }
 }
 
