@@ -2,6 +2,7 @@
 //! see how many requests a page costs) and, when it fails, turned into a `PortError` that
 //! names the IAM action, so an operator knows which permission or limit is at fault.
 
+use aws_sdk_ssm::config::http::HttpResponse;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 use countersign_domain::ports::PortError;
 use std::collections::BTreeMap;
@@ -32,14 +33,13 @@ impl CallCounter {
 impl crate::AwsBackend {
     /// Sends one request. The SDK has already retried throttling and transient failures
     /// by the time an error comes back.
-    pub(crate) async fn call<T, E, R>(
+    pub(crate) async fn call<T, E>(
         &self,
         action: &'static str,
-        request: impl Future<Output = Result<T, SdkError<E, R>>>,
+        request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
     ) -> Result<T, Failure<E>>
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
     {
         self.calls.count(action);
         request.await.map_err(|error| Failure::new(action, error))
@@ -52,12 +52,15 @@ pub(crate) struct Failure<E> {
     action: &'static str,
     pub service_error: Option<E>,
     code: Option<String>,
+    /// The HTTP status, when a response arrived.
+    status: Option<u16>,
     message: String,
 }
 
 impl<E: ProvideErrorMetadata + std::error::Error + 'static> Failure<E> {
-    fn new<R: std::fmt::Debug>(action: &'static str, error: SdkError<E, R>) -> Self {
+    fn new(action: &'static str, error: SdkError<E, HttpResponse>) -> Self {
         let code = error.code().map(str::to_owned);
+        let status = error.raw_response().map(|r| r.status().as_u16());
         let message = error
             .message()
             .map(str::to_owned)
@@ -69,6 +72,7 @@ impl<E: ProvideErrorMetadata + std::error::Error + 'static> Failure<E> {
                 _ => None,
             },
             code,
+            status,
             message,
         }
     }
@@ -111,6 +115,14 @@ impl<E: ProvideErrorMetadata + std::error::Error + 'static> Failure<E> {
                 ))
             }
             Some(code) => PortError::Unavailable(format!("AWS {action} failed: {code}: {message}")),
+            // A refusal whose body could not be read (moto answers JSON services' auth
+            // failures in XML): the status still says what happened.
+            None if self.status == Some(403) => PortError::Denied(format!(
+                "AWS denied {action} (HTTP 403): the portal's IAM role needs permission {action}"
+            )),
+            None if self.status.is_some() => {
+                PortError::Unavailable(format!("AWS {action} failed: {message}"))
+            }
             None => PortError::Unavailable(format!("cannot reach AWS for {action}: {message}")),
         }
     }

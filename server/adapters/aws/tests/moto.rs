@@ -15,7 +15,7 @@ use countersign_domain::*;
 use countersign_port_contract::services_over;
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use support::{settings, Moto};
+use support::{sdk_config_at, settings, Moto};
 
 fn policy() -> Policy {
     Policy::new(Environments::default(), "approvers")
@@ -264,7 +264,7 @@ async fn a_decision_interrupted_after_it_was_logged_is_completed_by_the_next_rea
     // logged, then the registry update fails.
     let healthy = moto.sdk_config().await;
     let unreachable =
-        aws_sdk_sagemaker::config::Builder::from(&moto.sdk_config_at("http://127.0.0.1:9").await)
+        aws_sdk_sagemaker::config::Builder::from(&sdk_config_at("http://127.0.0.1:9").await)
             .retry_config(aws_config::retry::RetryConfig::disabled())
             .build();
     let broken = AwsBackend::from_clients(
@@ -454,4 +454,102 @@ async fn metadata_sagemaker_cannot_hold_is_refused_before_anything_is_created() 
         "{refused:?}"
     );
     assert!(!backend.calls().contains_key("sagemaker:CreateModelPackage"));
+}
+
+#[tokio::test]
+async fn a_missing_permission_is_reported_with_the_action_named() {
+    let moto = Moto::start_enforcing_iam(3);
+    let credentials = moto.user_denied(&["sagemaker:UpdateModelPackage"]);
+    let config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&moto.endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_provider(credentials))
+        .build();
+    let backend = Arc::new(AwsBackend::new(&config, settings()));
+    let services = services_over(backend.clone(), policy());
+    let version = services
+        .register(registration("guarded", person("dana")))
+        .await
+        .unwrap();
+
+    let refused = services
+        .decide(
+            &approver("alice"),
+            &version.group,
+            version.version,
+            &approve("dev"),
+        )
+        .await;
+    let Err(ServiceError::Port(PortError::Denied(message))) = refused else {
+        panic!("expected a denial, got {refused:?}");
+    };
+    assert!(
+        message.contains("needs permission sagemaker:UpdateModelPackage"),
+        "{message}"
+    );
+    // Logged but not applied: it shows as incomplete until the role may finish it.
+    let log = backend
+        .decisions_for_version(&version.group, version.version)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 1);
+}
+
+fn aws_credential_provider(
+    credentials: aws_sdk_ssm::config::Credentials,
+) -> aws_sdk_ssm::config::SharedCredentialsProvider {
+    aws_sdk_ssm::config::SharedCredentialsProvider::new(credentials)
+}
+
+/// SSM throttling, which moto never does: the one fault here served by a stand-in. It
+/// answers `ThrottlingException` to the first `throttled` requests, then a parameter.
+async fn throttling_ssm(throttled: usize) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::http::StatusCode;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counter = requests.clone();
+    let app = axum::Router::new().fallback(move || {
+        let counter = counter.clone();
+        async move {
+            if counter.fetch_add(1, Ordering::SeqCst) < throttled {
+                let body = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+                return (StatusCode::BAD_REQUEST, body.to_owned());
+            }
+            let document = r#"{\"model_package_group\":\"churn\",\"model_package_version\":1,\"model_package_arn\":\"a\",\"environment\":\"dev\",\"image_uri\":\"i\",\"model_data_url\":\"m\",\"approved_by\":{\"subject\":\"s\",\"name\":\"n\",\"email\":\"e\"},\"approved_at\":\"2026-11-26T12:00:00Z\",\"decision_id\":\"d\"}"#;
+            let body = format!(
+                r#"{{"Parameter":{{"Name":"/countersign/churn/dev","Type":"String","Value":"{document}","Version":1}}}}"#
+            );
+            (StatusCode::OK, body)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, requests)
+}
+
+#[tokio::test]
+async fn throttling_is_retried_with_backoff_then_reported() {
+    use std::sync::atomic::Ordering;
+    let group = GroupName::parse("churn").unwrap();
+
+    let (url, requests) = throttling_ssm(2).await;
+    let backend = AwsBackend::new(&sdk_config_at(&url).await, settings());
+    let live = backend.live(&group, &env("dev")).await.unwrap().unwrap();
+    assert_eq!(live.decision_id, "d");
+    assert_eq!(
+        requests.load(Ordering::SeqCst),
+        3,
+        "two throttled attempts, then through"
+    );
+
+    let (url, requests) = throttling_ssm(usize::MAX).await;
+    let backend = AwsBackend::new(&sdk_config_at(&url).await, settings());
+    let failed = backend.live(&group, &env("dev")).await;
+    assert!(
+        matches!(&failed, Err(PortError::Unavailable(m)) if m.contains("throttled ssm:GetParameter")),
+        "{failed:?}"
+    );
+    assert_eq!(requests.load(Ordering::SeqCst), 5, "five attempts in all");
 }

@@ -29,14 +29,28 @@ fn moto_server() -> PathBuf {
     path
 }
 
+fn venv_python() -> PathBuf {
+    moto_server().with_file_name("python")
+}
+
 impl Moto {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// A server that checks credentials and IAM policies after its first `free_requests`.
+    pub fn start_enforcing_iam(free_requests: u32) -> Self {
+        Self::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", &free_requests.to_string())])
+    }
+
+    fn start_with(env: &[(&str, &str)]) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free loopback port")
             .port();
         let child = Command::new(moto_server())
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -56,27 +70,47 @@ impl Moto {
         moto
     }
 
-    /// An SDK configuration for this server; `endpoint` may be overridden to point a client
-    /// somewhere else (a closed port, to make a service unreachable).
-    pub async fn sdk_config_at(&self, endpoint: &str) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(endpoint)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_ssm::config::Credentials::new(
-                "testing", "testing", None, None, "moto",
-            ))
-            .retry_config(countersign_aws::retry_config())
-            .load()
-            .await
+    pub async fn sdk_config(&self) -> SdkConfig {
+        sdk_config_at(&self.endpoint).await
     }
 
-    pub async fn sdk_config(&self) -> SdkConfig {
-        self.sdk_config_at(&self.endpoint).await
+    /// Credentials of a new IAM user allowed everything but `denied` (with
+    /// `start_enforcing_iam(3)`).
+    pub fn user_denied(&self, denied: &[&str]) -> aws_sdk_ssm::config::Credentials {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/iam_user.py");
+        let output = Command::new(venv_python())
+            .arg(script)
+            .arg(&self.endpoint)
+            .args(denied)
+            .output()
+            .expect("the IAM set-up script runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = String::from_utf8(output.stdout).unwrap();
+        let (id, secret) = text.trim().split_once(' ').expect("key id and secret");
+        aws_sdk_ssm::config::Credentials::new(id, secret, None, None, "moto-iam")
     }
 
     pub async fn backend(&self) -> AwsBackend {
         AwsBackend::new(&self.sdk_config().await, settings())
     }
+}
+
+/// The SDK configuration the tests use, for requests to `endpoint` (a moto server, a closed
+/// port, a stand-in), with the production retry policy.
+pub async fn sdk_config_at(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+            "testing", "testing", None, None, "moto",
+        ))
+        .retry_config(countersign_aws::retry_config())
+        .load()
+        .await
 }
 
 pub fn settings() -> AwsSettings {
