@@ -396,6 +396,9 @@ impl ModelRegistry for AwsBackend {
             .create_model_package()
             .model_package_group_name(group.as_str())
             .model_approval_status(ModelApprovalStatus::PendingManualApproval)
+            // The SDK resends this same request when an attempt times out; with one token
+            // for all attempts SageMaker creates the version once, not once per attempt.
+            .client_token(uuid::Uuid::new_v4().to_string())
             .inference_specification(specification)
             .set_customer_metadata_properties(Some(metadata));
         if !r.description.is_empty() {

@@ -553,3 +553,37 @@ async fn throttling_is_retried_with_backoff_then_reported() {
     );
     assert_eq!(requests.load(Ordering::SeqCst), 5, "five attempts in all");
 }
+
+#[tokio::test]
+async fn replicas_starting_together_share_one_session_key() {
+    let moto = Moto::start();
+    let (first, second) = (moto.backend().await, moto.backend().await);
+    let (a, b) = tokio::join!(
+        first.shared_secret("session_key", || "from-first".into()),
+        second.shared_secret("session_key", || "from-second".into()),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a, b);
+    assert!(["from-first", "from-second"].contains(&a.as_str()));
+    let later = moto.backend().await;
+    assert_eq!(
+        later
+            .shared_secret("session_key", || "late".into())
+            .await
+            .unwrap(),
+        a
+    );
+
+    let stored = aws_sdk_ssm::Client::new(&moto.sdk_config().await)
+        .get_parameter()
+        .name("/countersign/_settings/session_key")
+        .send()
+        .await
+        .unwrap()
+        .parameter
+        .unwrap();
+    assert_eq!(
+        stored.r#type,
+        Some(aws_sdk_ssm::types::ParameterType::SecureString)
+    );
+}
