@@ -21,6 +21,8 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct ApiState {
     pub services: Services,
     pub public_url: String,
+    /// The EventBridge intake's key; `None` turns the intake off.
+    pub events: Option<crate::config::EventsConfig>,
 }
 
 /// The API's routes, to be nested under `/api/v1`.
@@ -28,6 +30,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/models/{group}/versions", post(register))
         .route("/models/{group}/environments/{environment}", get(resolve))
+        .route("/events/sagemaker", post(crate::events::sagemaker_event))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -48,7 +51,7 @@ struct ErrorBody<'a> {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,

@@ -36,6 +36,13 @@ struct RawConfig {
     demo_data: bool,
     site_root: String,
     log: String,
+    smtp_url: Option<String>,
+    mail_from: String,
+    mail_retry_seconds: u64,
+    mail_attempts: u32,
+    events_api_key: Option<String>,
+    events_api_key_header: String,
+    scan_seconds: u64,
     /// Per-environment settings whose names depend on the configured environments
     /// (`APPROVERS_<ENV>`, `REQUIRED_APPROVALS_<ENV>`), and anything misspelt.
     #[serde(flatten)]
@@ -65,6 +72,13 @@ impl Default for RawConfig {
             demo_data: false,
             site_root: "target/site".into(),
             log: "info,countersign=info".into(),
+            smtp_url: None,
+            mail_from: "Countersign <countersign@localhost>".into(),
+            mail_retry_seconds: 30,
+            mail_attempts: 8,
+            events_api_key: None,
+            events_api_key_header: "x-api-key".into(),
+            scan_seconds: 300,
             per_environment: BTreeMap::new(),
         }
     }
@@ -97,6 +111,39 @@ pub struct Config {
     /// The directory holding the built site (cargo-leptos writes it to target/site).
     pub site_root: String,
     pub log: String,
+    pub mail: MailConfig,
+    /// The EventBridge intake; `None` turns the route off.
+    pub events: Option<EventsConfig>,
+    /// How often the reconciliation scan runs; `None` when it is off.
+    pub scan_interval: Option<std::time::Duration>,
+}
+
+/// Notifications by e-mail.
+#[derive(Clone, Debug)]
+pub struct MailConfig {
+    /// `smtp://` or `smtps://` URL; `None` keeps messages in the local outbox only.
+    pub smtp_url: Option<String>,
+    pub from: String,
+    /// Addresses told when a version waits for each environment.
+    pub notify: BTreeMap<String, Vec<String>>,
+    /// The wait before the first retry; it doubles after each failed attempt.
+    pub retry_after: std::time::Duration,
+    pub attempts: u32,
+}
+
+#[derive(Clone)]
+pub struct EventsConfig {
+    pub api_key: String,
+    pub header: String,
+}
+
+impl std::fmt::Debug for EventsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventsConfig")
+            .field("api_key", &"<redacted>")
+            .field("header", &self.header)
+            .finish()
+    }
 }
 
 /// Corporate sign-in through an OpenID Connect provider (Entra ID, AD FS, ...).
@@ -205,6 +252,7 @@ impl Config {
                 .allowing_self_approval(&name)
                 .map_err(|e| setting_error("self_approval", e))?;
         }
+        let mut notify = BTreeMap::new();
         for (key, value) in &raw.per_environment {
             let text = value_text(value)
                 .ok_or_else(|| setting_error(key, "must be a text or a whole number"))?;
@@ -213,6 +261,27 @@ impl Config {
                 policy = policy
                     .with_approver_groups(&env, comma_list(&text))
                     .map_err(|e| setting_error(key, e))?;
+            } else if let Some(env) = key.strip_prefix("notify_") {
+                let env = env.replace('_', "-");
+                if policy.environments().find(&env).is_none() {
+                    return Err(setting_error(
+                        key,
+                        format!(
+                            "names {env:?}, which is not one of the environments ({})",
+                            policy.environments()
+                        ),
+                    ));
+                }
+                let addresses = comma_list(&text);
+                for address in &addresses {
+                    if address.parse::<lettre::Address>().is_err() {
+                        return Err(setting_error(
+                            key,
+                            format!("has {address:?}, which is not an e-mail address"),
+                        ));
+                    }
+                }
+                notify.insert(env, addresses);
             } else if let Some(env) = key.strip_prefix("required_approvals_") {
                 let env = env.replace('_', "-");
                 let count: u8 = text.parse().map_err(|_| {
@@ -291,6 +360,58 @@ impl Config {
                 "is off and no COUNTERSIGN_OIDC_ISSUER is set: nobody could sign in",
             ));
         }
+        let smtp_url = raw
+            .smtp_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty());
+        if let Some(url) = smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(setting_error(
+                    "smtp_url",
+                    "must start with smtp:// or smtps:// (e.g. smtp://user:password@mail.example.com:587?tls=required)",
+                ));
+            }
+        }
+        if raw.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(setting_error(
+                "mail_from",
+                format!("is {:?}; use an address, optionally with a name: Countersign <countersign@example.com>", raw.mail_from),
+            ));
+        }
+        if !(1..=20).contains(&raw.mail_attempts) {
+            return Err(setting_error("mail_attempts", "must be from 1 to 20"));
+        }
+        let mail = MailConfig {
+            smtp_url: smtp_url.map(str::to_owned),
+            from: raw.mail_from.clone(),
+            notify,
+            retry_after: std::time::Duration::from_secs(raw.mail_retry_seconds.max(1)),
+            attempts: raw.mail_attempts,
+        };
+        let events =
+            match raw.events_api_key.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(key) if key.len() < 16 => return Err(setting_error(
+                    "events_api_key",
+                    "is shorter than 16 characters; use a long random value (openssl rand -hex 32)",
+                )),
+                Some(key) => {
+                    let header = raw.events_api_key_header.trim().to_ascii_lowercase();
+                    if http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+                        return Err(setting_error(
+                            "events_api_key_header",
+                            format!("is {header:?}, which is not a header name"),
+                        ));
+                    }
+                    Some(EventsConfig {
+                        api_key: key.to_owned(),
+                        header,
+                    })
+                }
+            };
+        let scan_interval =
+            (raw.scan_seconds > 0).then(|| std::time::Duration::from_secs(raw.scan_seconds));
         let ssm_prefix = raw.ssm_prefix.trim_end_matches('/').to_owned();
         let segments_ok = ssm_prefix.starts_with('/')
             && ssm_prefix[1..].split('/').all(|segment| {
@@ -325,6 +446,9 @@ impl Config {
             demo_data: raw.demo_data,
             site_root: raw.site_root,
             log: raw.log,
+            mail,
+            events,
+            scan_interval,
         })
     }
 
@@ -341,6 +465,32 @@ mod tests {
         Config::from_pairs(pairs.iter().copied())
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn notifications_and_the_event_intake_are_configured_per_environment() {
+        let config = Config::from_pairs([
+            ("NOTIFY_DEV", "ml-leads@example.com, alice@example.com"),
+            ("SMTP_URL", "smtp://127.0.0.1:1025"),
+            ("EVENTS_API_KEY", "0123456789abcdef0123"),
+            ("SCAN_SECONDS", "0"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.mail.notify["dev"],
+            ["ml-leads@example.com", "alice@example.com"]
+        );
+        assert_eq!(config.events.unwrap().header, "x-api-key");
+        assert_eq!(config.scan_interval, None);
+        let defaults = Config::from_pairs([]).unwrap();
+        assert!(defaults.events.is_none(), "no key, no intake");
+        assert!(defaults.mail.smtp_url.is_none());
+        assert!(
+            error(&[("NOTIFY_STAGING", "a@example.com")]).contains("not one of the environments")
+        );
+        assert!(error(&[("NOTIFY_DEV", "not an address")]).contains("COUNTERSIGN_NOTIFY_DEV"));
+        assert!(error(&[("SMTP_URL", "mail.example.com")]).contains("COUNTERSIGN_SMTP_URL"));
+        assert!(error(&[("EVENTS_API_KEY", "short")]).contains("COUNTERSIGN_EVENTS_API_KEY"));
     }
 
     #[test]

@@ -6,6 +6,8 @@ pub mod api;
 pub mod config;
 pub mod cross_site;
 pub mod demo;
+pub mod events;
+pub mod notify;
 pub mod oidc;
 pub mod session;
 pub mod wiring;

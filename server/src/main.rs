@@ -165,6 +165,7 @@ async fn serve(config: Config, backing: wiring::Backing) -> Result<(), String> {
     {
         tracing::info!("added demo model versions");
     }
+    wiring::start_background_work(&config, &backing)?;
     let sign_in = wiring::sign_in(&config, &backing).await?;
     let options = wiring::leptos_options(&config);
     let app = wiring::router(&config, backing.services, sign_in, options);

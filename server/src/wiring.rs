@@ -3,6 +3,7 @@
 use crate::api::{self, ApiState};
 use crate::config::{Backend, Config};
 use crate::cross_site::{refuse_cross_site, OwnOrigin};
+use crate::notify::{Delivery, MailNotices, OutboxOnly, Smtp, Transport};
 use crate::oidc::{self, Oidc};
 use crate::session::{self, Sessions};
 use axum::routing::{get, post};
@@ -10,18 +11,23 @@ use axum::Router;
 use countersign_app::server_fns::ssr::Portal;
 use countersign_app::{shell, App};
 use countersign_aws::{AwsBackend, AwsSettings};
-use countersign_domain::ports::IdGenerator;
+use countersign_domain::ports::{IdGenerator, Outbox};
 use countersign_domain::service::Services;
 use countersign_local_store::LocalStore;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
+use tokio::sync::Notify;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
-/// The opened backend: the domain services, and where the server keeps its own settings.
+/// The opened backend: the domain services, the outbox their notices go to, and where the
+/// server keeps its own settings.
 pub struct Backing {
     pub services: Services,
+    pub outbox: Arc<dyn Outbox>,
+    /// Wakes the delivery worker when a message is queued.
+    pub wake: Arc<Notify>,
     settings: SettingsKeeper,
 }
 
@@ -52,18 +58,22 @@ impl Backing {
 
 pub async fn open_backend(config: &Config) -> Result<Backing, String> {
     let policy = config.policy.clone();
-    match config.backend {
+    let open_local = || {
+        LocalStore::open(&config.database).map_err(|e| {
+            format!(
+                "{e} (COUNTERSIGN_DATABASE is {})",
+                config.database.display()
+            )
+        })
+    };
+    let (mut services, outbox, settings): (Services, Arc<dyn Outbox>, _) = match config.backend {
         Backend::Local => {
-            let store = LocalStore::open(&config.database).map_err(|e| {
-                format!(
-                    "{e} (COUNTERSIGN_DATABASE is {})",
-                    config.database.display()
-                )
-            })?;
-            Ok(Backing {
-                services: Services::over(Arc::new(store.clone()), policy, Arc::new(RandomIds)),
-                settings: SettingsKeeper::Local(store),
-            })
+            let store = open_local()?;
+            (
+                Services::over(Arc::new(store.clone()), policy, Arc::new(RandomIds)),
+                Arc::new(store.clone()),
+                SettingsKeeper::Local(store),
+            )
         }
         Backend::Aws => {
             let sdk = countersign_aws::load_sdk_config().await;
@@ -81,12 +91,61 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
                     environments: config.policy.environments().clone(),
                 },
             ));
-            Ok(Backing {
-                services: Services::over(backend.clone(), policy, Arc::new(RandomIds)),
-                settings: SettingsKeeper::Aws(backend),
-            })
+            // The outbox is still the SQLite file on this backend, so one replica sends
+            // mail; see the README's "Running on AWS".
+            (
+                Services::over(backend.clone(), policy, Arc::new(RandomIds)),
+                Arc::new(open_local()?),
+                SettingsKeeper::Aws(backend),
+            )
         }
+    };
+    let wake = Arc::new(Notify::new());
+    services.notices = Arc::new(MailNotices {
+        outbox: outbox.clone(),
+        clock: services.clock.clone(),
+        public_url: config.public_url.clone(),
+        notify: config.mail.notify.clone(),
+        wake: wake.clone(),
+    });
+    Ok(Backing {
+        services,
+        outbox,
+        wake,
+        settings,
+    })
+}
+
+/// Starts the background work: mail delivery, and the reconciliation scan when it is on.
+pub fn start_background_work(config: &Config, backing: &Backing) -> Result<(), String> {
+    let transport: Arc<dyn Transport> = match &config.mail.smtp_url {
+        Some(url) => Arc::new(Smtp::new(url, &config.mail.from)?),
+        None => Arc::new(OutboxOnly),
+    };
+    let delivery = Delivery::new(
+        &config.mail,
+        backing.outbox.clone(),
+        transport,
+        backing.services.clock.clone(),
+        backing.wake.clone(),
+    );
+    tokio::spawn(delivery.run());
+    if let Some(interval) = config.scan_interval {
+        let services = backing.services.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            loop {
+                ticks.tick().await;
+                match services.reconcile().await {
+                    Ok(checked) => tracing::debug!(checked, "reconciliation scan"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reconciliation scan failed; next in {interval:?}")
+                    }
+                }
+            }
+        });
     }
+    Ok(())
 }
 
 struct RandomIds;
@@ -203,6 +262,7 @@ pub fn router(
     let api = api::router(ApiState {
         services,
         public_url: config.public_url.clone(),
+        events: config.events.clone(),
     });
 
     let mut router = Router::new();

@@ -12,6 +12,7 @@
 pub mod document;
 pub mod environment;
 pub mod model;
+pub mod notification;
 pub mod policy;
 pub mod ports;
 pub mod service;
@@ -20,5 +21,6 @@ pub mod workflow;
 pub use document::DeploymentDocument;
 pub use environment::{Environment, Environments};
 pub use model::*;
+pub use notification::Notice;
 pub use policy::{Actor, Policy};
 pub use workflow::{DecisionEffect, DecisionRequest, Refusal};

@@ -8,6 +8,7 @@
 
 use crate::environment::Environment;
 use crate::model::*;
+use crate::notification::Notice;
 use crate::workflow::DecisionEffect;
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -51,6 +52,10 @@ pub trait ModelRegistry: Send + Sync {
     /// Stores a new version, creating its group when needed, and returns it with the number
     /// and ARN the registry assigned.
     async fn register(&self, new: NewVersion) -> Result<ModelVersion, PortError>;
+
+    /// Every version no one has decided yet (approval status `PendingManualApproval`), in
+    /// any group: what the reconciliation scan checks for approval requests never sent.
+    async fn undecided_versions(&self) -> Result<Vec<ModelVersion>, PortError>;
 }
 
 /// Where pipelines find the model live in each environment (SSM Parameter Store).
@@ -111,4 +116,106 @@ impl Clock for SystemClock {
 /// A source of unique decision ids.
 pub trait IdGenerator: Send + Sync {
     fn new_id(&self) -> String;
+}
+
+/// One e-mail, ready to send.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutgoingMessage {
+    /// The notice it carries ([`crate::Notice::key`]): at most one message per key, ever.
+    pub key: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Waiting for its first or next attempt.
+    Pending,
+    Sent,
+    /// Every attempt failed; it waits for someone to send it again.
+    GaveUp,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Sent => "sent",
+            DeliveryState::GaveUp => "gave-up",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Pending, Self::Sent, Self::GaveUp]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// A message in the outbox and how its delivery went.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxEntry {
+    pub message: OutgoingMessage,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub next_attempt_at: Option<OffsetDateTime>,
+    pub sent_at: Option<OffsetDateTime>,
+}
+
+/// Messages waiting to be sent, kept until they are, so none is lost to a restart or a mail
+/// server that is down.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Adds the message unless one with its key was ever added. True when this call added it.
+    async fn enqueue(
+        &self,
+        message: &OutgoingMessage,
+        now: OffsetDateTime,
+    ) -> Result<bool, PortError>;
+
+    /// Up to `limit` pending messages due by `now`, each leased to the caller until
+    /// `lease_until` so that no other worker takes it meanwhile.
+    async fn lease_due(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, PortError>;
+
+    async fn record_sent(&self, key: &str, at: OffsetDateTime) -> Result<(), PortError>;
+
+    /// A failed attempt: tried again from `retry_at`, or given up when `None`.
+    async fn record_failure(
+        &self,
+        key: &str,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<(), PortError>;
+
+    /// The newest messages first, for the status page.
+    async fn recent(&self, limit: u32) -> Result<Vec<OutboxEntry>, PortError>;
+
+    /// Puts a message back in line from its first attempt; false for an unknown key.
+    async fn resend(&self, key: &str, now: OffsetDateTime) -> Result<bool, PortError>;
+}
+
+/// Where the workflow's notices go: rendered into messages and queued by the server. It
+/// answers nothing: a notice that cannot be queued must not undo the decision that caused
+/// it, so the sink logs its own failures (and the reconciliation scan asks again for
+/// approval requests).
+#[async_trait]
+pub trait NoticeSink: Send + Sync {
+    async fn notice(&self, notice: Notice);
+}
+
+/// For tools and tests that tell nobody.
+pub struct NoNotices;
+
+#[async_trait]
+impl NoticeSink for NoNotices {
+    async fn notice(&self, _: Notice) {}
 }

@@ -4,6 +4,7 @@
 
 use crate::environment::Environment;
 use crate::model::*;
+use crate::notification::{self, Notice};
 use crate::policy::{Actor, Policy};
 use crate::ports::*;
 use crate::workflow::{self, DecisionEffect, DecisionRequest, Refusal};
@@ -31,6 +32,7 @@ pub struct Services {
     pub committer: Arc<dyn DecisionCommitter>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
+    pub notices: Arc<dyn NoticeSink>,
 }
 
 /// A version together with its decision log.
@@ -55,6 +57,7 @@ impl Services {
             committer: backend,
             clock: Arc::new(SystemClock),
             ids,
+            notices: Arc::new(NoNotices),
         }
     }
 
@@ -71,9 +74,48 @@ impl Services {
             })
     }
 
+    /// Registers a version and asks its first approvers to review it.
     pub async fn register(&self, registration: Registration) -> Result<ModelVersion, ServiceError> {
         let new = workflow::register(&self.policy, registration, self.clock.now());
-        Ok(self.registry.register(new).await?)
+        let version = self.registry.register(new).await?;
+        self.ask_for_approval_if_due(&version).await;
+        Ok(version)
+    }
+
+    /// Sends the version's approval request if it needs one now. Safe to call any number of
+    /// times: the request's key makes it one message.
+    pub async fn ask_for_approval_if_due(&self, version: &ModelVersion) -> bool {
+        match notification::approval_request_due(&self.policy, version) {
+            Some(notice) => {
+                self.notices.notice(notice).await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Re-reads a version (never trusting what an event said about it) and sends its
+    /// approval request if it needs one. `Ok(false)` when none is due.
+    pub async fn version_changed(
+        &self,
+        group: &GroupName,
+        version: VersionNumber,
+    ) -> Result<bool, ServiceError> {
+        let found = self.registry.find_version(group, version).await?;
+        let version = found.ok_or_else(|| {
+            ServiceError::NotFound(format!("model group {group} has no version {version}"))
+        })?;
+        Ok(self.ask_for_approval_if_due(&version).await)
+    }
+
+    /// The reconciliation scan: every undecided version gets its approval request, so a lost
+    /// event delays a request but never loses it. Returns how many versions were checked.
+    pub async fn reconcile(&self) -> Result<usize, ServiceError> {
+        let undecided = self.registry.undecided_versions().await?;
+        for version in &undecided {
+            self.ask_for_approval_if_due(version).await;
+        }
+        Ok(undecided.len())
     }
 
     pub async fn version_record(
@@ -111,6 +153,12 @@ impl Services {
             self.clock.now(),
         )?;
         self.committer.commit(&effect).await?;
+        self.notices
+            .notice(Notice::Decided {
+                version: workflow::apply(&record.version, &effect),
+                record: effect.record.clone(),
+            })
+            .await;
         Ok(effect)
     }
 

@@ -28,6 +28,7 @@ use time::OffsetDateTime;
 /// (two SDK types with the same fields).
 pub(crate) struct Package {
     pub arn: String,
+    pub group: Option<String>,
     pub version: Option<i32>,
     pub approval_status: Option<ModelApprovalStatus>,
     pub description: Option<String>,
@@ -47,6 +48,7 @@ macro_rules! package_from {
             .and_then(|spec| spec.containers.as_ref()?.first());
         Package {
             arn: source.model_package_arn.clone().unwrap_or_default(),
+            group: source.model_package_group_name.clone(),
             version: source.model_package_version,
             approval_status: source.model_approval_status.clone(),
             description: source.model_package_description.clone(),
@@ -254,11 +256,21 @@ impl AwsBackend {
         group: &GroupName,
         wanted: usize,
     ) -> Result<Vec<Package>, PortError> {
-        let in_group = Filter::builder()
-            .name("ModelPackageGroupName")
-            .operator(Operator::Equals)
-            .value(group.as_str())
-            .build();
+        let mut packages = self
+            .search_packages(equals("ModelPackageGroupName", group.as_str()), wanted)
+            .await?;
+        // moto ignores Search's sort order; AWS sorts. Sorting here keeps both right.
+        packages.sort_by_key(|p| std::cmp::Reverse(p.version));
+        Ok(packages)
+    }
+
+    /// Versioned model packages matching `filter`, newest first on AWS, at least `wanted` of
+    /// them when there are that many: one request per 100.
+    async fn search_packages(
+        &self,
+        filter: Filter,
+        wanted: usize,
+    ) -> Result<Vec<Package>, PortError> {
         let mut packages = Vec::new();
         let mut next_token = None;
         loop {
@@ -269,9 +281,7 @@ impl AwsBackend {
                         .search()
                         .resource(ResourceType::ModelPackage)
                         .search_expression(
-                            SearchExpression::builder()
-                                .filters(in_group.clone())
-                                .build(),
+                            SearchExpression::builder().filters(filter.clone()).build(),
                         )
                         .sort_by("CreationTime")
                         .sort_order(SearchSortOrder::Descending)
@@ -291,13 +301,18 @@ impl AwsBackend {
             );
             next_token = page.next_token;
             if next_token.is_none() || packages.len() >= wanted {
-                break;
+                return Ok(packages);
             }
         }
-        // moto ignores Search's sort order; AWS sorts. Sorting here keeps both right.
-        packages.sort_by_key(|p| std::cmp::Reverse(p.version));
-        Ok(packages)
     }
+}
+
+fn equals(name: &str, value: &str) -> Filter {
+    Filter::builder()
+        .name(name)
+        .operator(Operator::Equals)
+        .value(value)
+        .build()
 }
 
 #[async_trait]
@@ -415,5 +430,27 @@ impl ModelRegistry for AwsBackend {
             ))
         })?;
         self.to_version(&group, &package, 0)
+    }
+
+    /// One `Search` per 100 undecided versions, across all groups.
+    async fn undecided_versions(&self) -> Result<Vec<ModelVersion>, PortError> {
+        let undecided = equals(
+            "ModelApprovalStatus",
+            ModelApprovalStatus::PendingManualApproval.as_str(),
+        );
+        let mut versions = Vec::new();
+        for package in self.search_packages(undecided, usize::MAX).await? {
+            let Some(group) = package
+                .group
+                .as_deref()
+                .and_then(|g| GroupName::parse(g).ok())
+            else {
+                continue;
+            };
+            let revision = metadata::decisions_applied(&package.metadata);
+            versions.push(self.to_version(&group, &package, revision)?);
+        }
+        versions.sort_by(|a, b| (&a.group, a.version).cmp(&(&b.group, b.version)));
+        Ok(versions)
     }
 }

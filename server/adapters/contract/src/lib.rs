@@ -23,6 +23,7 @@ pub async fn run_all(services: &Services) {
     deployments_keep_their_history(services).await;
     a_rejection_reads_back_whole(services).await;
     the_group_log_lists_every_decision(services).await;
+    undecided_versions_are_found_across_groups(services).await;
 }
 
 /// The services of a backend whose one value implements every port.
@@ -330,4 +331,109 @@ pub async fn the_group_log_lists_every_decision(services: &Services) {
         .await
         .unwrap();
     assert!(elsewhere.is_empty());
+}
+
+pub async fn undecided_versions_are_found_across_groups(services: &Services) {
+    let group = unique_group("undecided");
+    let other = unique_group("undecided-other");
+    let waiting = register(services, &group).await;
+    let decided = register(services, &group).await;
+    let elsewhere = register(services, &other).await;
+    let effect = effect_for(services, &decided, &[], "alice");
+    services.committer.commit(&effect).await.unwrap();
+
+    let undecided = services.registry.undecided_versions().await.unwrap();
+    let ours: Vec<(GroupName, u32)> = undecided
+        .iter()
+        .filter(|v| v.group == group || v.group == other)
+        .map(|v| (v.group.clone(), v.version.get()))
+        .collect();
+    assert_eq!(ours.len(), 2, "{ours:?}");
+    assert!(ours.contains(&(group.clone(), waiting.version.get())));
+    assert!(ours.contains(&(other.clone(), elsewhere.version.get())));
+}
+
+fn message(key: &str) -> OutgoingMessage {
+    OutgoingMessage {
+        key: key.to_owned(),
+        to: vec!["approvers@example.com".into(), "lead@example.com".into()],
+        subject: format!("subject of {key}"),
+        text: "text".into(),
+        html: "<p>html</p>".into(),
+    }
+}
+
+/// The outbox contract: each key once, leases, retries, giving up and sending again.
+pub async fn run_outbox(outbox: &dyn Outbox) {
+    let t0 = time::OffsetDateTime::now_utc();
+    let later = |seconds: i64| t0 + time::Duration::seconds(seconds);
+    let key = format!("approval-request/{}", uuid::Uuid::new_v4());
+    assert!(outbox.enqueue(&message(&key), t0).await.unwrap());
+    assert!(
+        !outbox.enqueue(&message(&key), later(1)).await.unwrap(),
+        "the same key is queued once"
+    );
+
+    let leased = outbox.lease_due(later(1), later(61), 10).await.unwrap();
+    let mine: Vec<_> = leased.iter().filter(|e| e.message.key == key).collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].message, message(&key));
+    assert_eq!(mine[0].state, DeliveryState::Pending);
+    let again = outbox.lease_due(later(2), later(62), 10).await.unwrap();
+    assert!(
+        again.iter().all(|e| e.message.key != key),
+        "a leased message is not handed to another worker"
+    );
+
+    outbox
+        .record_failure(&key, "connection refused", Some(later(30)))
+        .await
+        .unwrap();
+    let early = outbox.lease_due(later(10), later(70), 10).await.unwrap();
+    assert!(
+        early.iter().all(|e| e.message.key != key),
+        "not before its retry time"
+    );
+    let retry = outbox.lease_due(later(31), later(91), 10).await.unwrap();
+    let retried = retry
+        .iter()
+        .find(|e| e.message.key == key)
+        .expect("due again");
+    assert_eq!(retried.attempts, 1);
+    assert_eq!(retried.last_error.as_deref(), Some("connection refused"));
+
+    outbox
+        .record_failure(&key, "still refused", None)
+        .await
+        .unwrap();
+    let recent = outbox.recent(50).await.unwrap();
+    let given_up = recent.iter().find(|e| e.message.key == key).unwrap();
+    assert_eq!(
+        (given_up.state, given_up.attempts),
+        (DeliveryState::GaveUp, 2)
+    );
+    assert!(outbox
+        .lease_due(later(1000), later(1060), 10)
+        .await
+        .unwrap()
+        .iter()
+        .all(|e| e.message.key != key));
+
+    assert!(outbox.resend(&key, later(100)).await.unwrap());
+    assert!(!outbox.resend("no-such-key", later(100)).await.unwrap());
+    let resent = outbox.lease_due(later(100), later(160), 10).await.unwrap();
+    assert!(resent
+        .iter()
+        .any(|e| e.message.key == key && e.attempts == 0));
+    outbox.record_sent(&key, later(101)).await.unwrap();
+    let recent = outbox.recent(50).await.unwrap();
+    let sent = recent.iter().find(|e| e.message.key == key).unwrap();
+    assert_eq!(sent.state, DeliveryState::Sent);
+    assert!(sent.sent_at.is_some());
+    assert!(outbox
+        .lease_due(later(2000), later(2060), 10)
+        .await
+        .unwrap()
+        .iter()
+        .all(|e| e.message.key != key));
 }

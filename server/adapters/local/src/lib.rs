@@ -7,6 +7,8 @@
 //! like SageMaker custom metadata, and each environment's deployments are numbered like SSM
 //! parameter versions.
 
+mod outbox;
+
 use async_trait::async_trait;
 use countersign_domain::ports::*;
 use countersign_domain::*;
@@ -17,7 +19,8 @@ use std::sync::{Arc, Mutex};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE model_versions (
     group_name      TEXT    NOT NULL,
     version         INTEGER NOT NULL,
@@ -69,7 +72,26 @@ CREATE TABLE settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE outbox (
+    key             TEXT PRIMARY KEY,
+    recipients      TEXT    NOT NULL,
+    subject         TEXT    NOT NULL,
+    text_body       TEXT    NOT NULL,
+    html_body       TEXT    NOT NULL,
+    state           TEXT    NOT NULL,
+    attempts        INTEGER NOT NULL,
+    last_error      TEXT,
+    -- Times in Unix milliseconds, so that SQL compares them as numbers.
+    created_ms      INTEGER NOT NULL,
+    next_attempt_ms INTEGER,
+    lease_until_ms  INTEGER,
+    sent_ms         INTEGER
+);
+CREATE INDEX outbox_due ON outbox (state, next_attempt_ms);
+"#,
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -145,7 +167,7 @@ impl LocalStore {
     }
 
     /// Runs blocking SQLite work off the async runtime.
-    async fn with<T, F>(&self, work: F) -> Result<T, PortError>
+    pub(crate) async fn with<T, F>(&self, work: F) -> Result<T, PortError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, PortError> + Send + 'static,
@@ -160,7 +182,7 @@ impl LocalStore {
     }
 }
 
-fn unavailable(e: rusqlite::Error) -> PortError {
+pub(crate) fn unavailable(e: rusqlite::Error) -> PortError {
     match e {
         rusqlite::Error::FromSqlConversionFailure(..) | rusqlite::Error::InvalidColumnType(..) => {
             PortError::Corrupt(e.to_string())
@@ -170,7 +192,7 @@ fn unavailable(e: rusqlite::Error) -> PortError {
 }
 
 /// Runs a query and maps every row it returns.
-fn all_rows<T>(
+pub(crate) fn all_rows<T>(
     connection: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
@@ -189,12 +211,12 @@ fn corrupt(what: &str, value: &str) -> rusqlite::Error {
     )
 }
 
-fn timestamp(t: OffsetDateTime) -> String {
+pub(crate) fn timestamp(t: OffsetDateTime) -> String {
     t.format(&Rfc3339)
         .expect("UTC timestamps always format as RFC 3339")
 }
 
-fn parse_timestamp(text: &str) -> rusqlite::Result<OffsetDateTime> {
+pub(crate) fn parse_timestamp(text: &str) -> rusqlite::Result<OffsetDateTime> {
     OffsetDateTime::parse(text, &Rfc3339).map_err(|_| corrupt("timestamp", text))
 }
 
@@ -421,6 +443,21 @@ impl ModelRegistry for LocalStore {
             .map_err(unavailable)?;
             tx.commit().map_err(unavailable)?;
             Ok(new.into_version(version, arn))
+        })
+        .await
+    }
+
+    async fn undecided_versions(&self) -> Result<Vec<ModelVersion>, PortError> {
+        self.with(|c| {
+            all_rows(
+                c,
+                &format!(
+                    "SELECT {VERSION_COLUMNS} FROM model_versions \
+                     WHERE approval_status = 'PendingManualApproval' ORDER BY group_name, version"
+                ),
+                [],
+                version_from_row,
+            )
         })
         .await
     }

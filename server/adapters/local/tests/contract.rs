@@ -45,3 +45,32 @@ async fn generated_settings_are_kept() {
         .unwrap();
     assert_eq!((first.as_str(), second.as_str()), ("one", "one"));
 }
+
+#[tokio::test]
+async fn the_outbox_meets_its_contract_and_keeps_pending_messages_across_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("countersign.db");
+    let store = LocalStore::open(&path).unwrap();
+    countersign_port_contract::run_outbox(&store).await;
+
+    let pending = countersign_domain::ports::OutgoingMessage {
+        key: "approval-request/churn/1/dev".into(),
+        to: vec!["approvers@example.com".into()],
+        subject: "s".into(),
+        text: "t".into(),
+        html: "h".into(),
+    };
+    let now = time::OffsetDateTime::now_utc();
+    use countersign_domain::ports::Outbox;
+    assert!(store.enqueue(&pending, now).await.unwrap());
+    drop(store);
+    let reopened = LocalStore::open(&path).unwrap();
+    let due = reopened
+        .lease_due(now, now + time::Duration::minutes(1), 10)
+        .await
+        .unwrap();
+    assert!(
+        due.iter().any(|e| e.message == pending),
+        "a restart loses nothing"
+    );
+}

@@ -1,0 +1,136 @@
+//! Who is told what: approvers, when a version starts waiting for its first environment; the
+//! registrant, of every decision on their version. Each notice has a key naming it once and
+//! for all, so however often it is asked for (an event delivered twice, an event and the
+//! reconciliation scan, two replicas at once) it is sent once.
+
+use crate::environment::Environment;
+use crate::model::*;
+use crate::policy::Policy;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Notice {
+    /// The version waits for the approvers of `environment`.
+    ApprovalRequested {
+        version: ModelVersion,
+        environment: Environment,
+    },
+    /// Someone decided a step of the version; its registrant is told.
+    Decided {
+        version: ModelVersion,
+        record: DecisionRecord,
+    },
+}
+
+impl Notice {
+    /// The notice's identity: one message per key, ever.
+    pub fn key(&self) -> String {
+        match self {
+            Notice::ApprovalRequested {
+                version,
+                environment,
+            } => format!(
+                "approval-request/{}/{}/{environment}",
+                version.group, version.version
+            ),
+            Notice::Decided { record, .. } => format!("decision/{}", record.id),
+        }
+    }
+}
+
+/// The approval request a version needs now, if any: its first environment, while nobody has
+/// decided the version. (Requests for later environments follow inference reports.)
+pub fn approval_request_due(policy: &Policy, version: &ModelVersion) -> Option<Notice> {
+    let first = policy.environments().first();
+    let waiting = version.approval_status == ApprovalStatus::PendingManualApproval
+        && version.steps.state(first) == StepState::PendingManualApproval;
+    waiting.then(|| Notice::ApprovalRequested {
+        version: version.clone(),
+        environment: first.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::{self, DecisionRequest};
+    use crate::{Actor, Environments};
+    use std::collections::BTreeSet;
+    use time::OffsetDateTime;
+
+    fn person(subject: &str) -> Person {
+        Person {
+            subject: subject.into(),
+            name: subject.into(),
+            email: format!("{subject}@example.com"),
+        }
+    }
+
+    fn registered(policy: &Policy) -> ModelVersion {
+        let registration = Registration::new(
+            GroupName::parse("churn").unwrap(),
+            "img",
+            "s3://m",
+            "",
+            Metrics::new(),
+            person("dana"),
+        )
+        .unwrap();
+        workflow::register(policy, registration, OffsetDateTime::UNIX_EPOCH)
+            .into_version(VersionNumber::new(7).unwrap(), "arn".into())
+    }
+
+    fn decided(policy: &Policy, version: &ModelVersion, verdict: Verdict) -> ModelVersion {
+        let alice = Actor {
+            person: person("alice"),
+            groups: BTreeSet::from(["approvers".to_owned()]),
+        };
+        let request = DecisionRequest::new(policy.environments().first().clone(), verdict, "why");
+        let effect = workflow::decide(
+            policy,
+            version,
+            &[],
+            &alice,
+            &request,
+            "d-1".into(),
+            OffsetDateTime::UNIX_EPOCH,
+        )
+        .unwrap();
+        workflow::apply(version, &effect)
+    }
+
+    #[test]
+    fn a_new_version_needs_one_request_for_its_first_environment() {
+        let policy = Policy::new(Environments::default(), "approvers");
+        let version = registered(&policy);
+        let notice = approval_request_due(&policy, &version).expect("a request is due");
+        assert_eq!(notice.key(), "approval-request/churn/7/dev");
+        assert_eq!(
+            approval_request_due(&policy, &version).map(|n| n.key()),
+            Some(notice.key()),
+            "asking again names the same request"
+        );
+    }
+
+    #[test]
+    fn a_decided_version_needs_no_request() {
+        let policy = Policy::new(Environments::default(), "approvers");
+        let version = registered(&policy);
+        for verdict in [Verdict::Approve, Verdict::Reject] {
+            let after = decided(&policy, &version, verdict);
+            assert_eq!(approval_request_due(&policy, &after), None, "{verdict:?}");
+        }
+    }
+
+    #[test]
+    fn a_first_environment_still_collecting_approvals_keeps_its_one_request() {
+        let policy = Policy::new(Environments::default(), "approvers")
+            .with_required_approvals("dev", 2)
+            .unwrap();
+        let version = registered(&policy);
+        let partly = decided(&policy, &version, Verdict::Approve);
+        assert_eq!(
+            approval_request_due(&policy, &partly).map(|n| n.key()),
+            Some("approval-request/churn/7/dev".to_owned())
+        );
+    }
+}

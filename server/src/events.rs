@@ -1,0 +1,320 @@
+//! `POST /api/v1/events/sagemaker`: SageMaker's "Model Package State Change" events, as an
+//! EventBridge API destination delivers them.
+//!
+//! The event only says which version to look at: the version is read again from the
+//! registry, and its approval request queued if it needs one (the request's key makes a
+//! repeated event harmless). EventBridge waits at most 5 seconds for an answer, so after 3
+//! the handler answers `202` and lets the work finish in the background; if the process
+//! dies meanwhile, the reconciliation scan finds the version later.
+
+use crate::api::{ApiError, ApiState};
+use crate::config::EventsConfig;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use countersign_domain::*;
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+
+pub const SOURCE: &str = "aws.sagemaker";
+pub const DETAIL_TYPE: &str = "SageMaker Model Package State Change";
+
+/// What the handler uses from an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelPackageEvent {
+    pub group: GroupName,
+    pub version: VersionNumber,
+    pub approval_status: Option<String>,
+    pub created_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EventError {
+    #[error("the body is not an EventBridge event: {0}")]
+    Malformed(String),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Reads an EventBridge envelope; any input gives a value or a reason, never a panic.
+pub fn parse_event(body: &[u8]) -> Result<ModelPackageEvent, EventError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| EventError::Malformed(e.to_string()))?;
+    let event = value
+        .as_object()
+        .ok_or_else(|| EventError::Malformed("expected a JSON object".into()))?;
+    let text = |name: &str| event.get(name).and_then(Value::as_str);
+    if text("source") != Some(SOURCE) {
+        return Err(EventError::Unsupported(format!(
+            "source is {:?}; only {SOURCE} events are accepted",
+            event.get("source").unwrap_or(&Value::Null)
+        )));
+    }
+    if text("detail-type") != Some(DETAIL_TYPE) {
+        return Err(EventError::Unsupported(format!(
+            "detail-type is {:?}; only {DETAIL_TYPE:?} is accepted",
+            event.get("detail-type").unwrap_or(&Value::Null)
+        )));
+    }
+    let detail = event
+        .get("detail")
+        .and_then(Value::as_object)
+        .ok_or_else(|| EventError::Invalid("the event has no detail object".into()))?;
+    let group = match detail.get("ModelPackageGroupName") {
+        Some(Value::String(name)) => GroupName::parse(name)
+            .map_err(|e| EventError::Invalid(format!("detail.ModelPackageGroupName: {e}")))?,
+        _ => {
+            return Err(EventError::Unsupported(
+                "detail.ModelPackageGroupName is missing: only versioned model packages (in a group) are reviewed".into(),
+            ))
+        }
+    };
+    let version = detail
+        .get("ModelPackageVersion")
+        .and_then(|v| match v {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        })
+        .and_then(|n| u32::try_from(n).ok())
+        .and_then(|n| VersionNumber::new(n).ok())
+        .ok_or_else(|| {
+            EventError::Invalid("detail.ModelPackageVersion must be a whole number from 1".into())
+        })?;
+    let created_at = match detail.get("CreationTime") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(ms)) => Some(
+            ms.as_i64()
+                .and_then(|ms| {
+                    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+                })
+                .ok_or_else(|| EventError::Invalid("detail.CreationTime is out of range".into()))?,
+        ),
+        Some(Value::String(iso)) => Some(
+            OffsetDateTime::parse(iso, &time::format_description::well_known::Rfc3339)
+                .map_err(|e| EventError::Invalid(format!("detail.CreationTime {iso:?}: {e}")))?,
+        ),
+        Some(_) => {
+            return Err(EventError::Invalid(
+                "detail.CreationTime must be an ISO 8601 time or epoch milliseconds".into(),
+            ))
+        }
+    };
+    Ok(ModelPackageEvent {
+        group,
+        version,
+        approval_status: detail
+            .get("ModelApprovalStatus")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        created_at,
+    })
+}
+
+/// Compares digests, so neither the key's bytes nor its length shape the timing.
+fn key_matches(headers: &HeaderMap, events: &EventsConfig) -> bool {
+    let Some(given) = headers.get(events.header.as_str()) else {
+        return false;
+    };
+    let digest = |bytes: &[u8]| Sha256::digest(bytes);
+    digest(given.as_bytes())
+        .ct_eq(&digest(events.api_key.as_bytes()))
+        .into()
+}
+
+#[derive(Serialize)]
+pub struct EventAnswer {
+    /// `processed`, or `accepted` when the work goes on after answering.
+    status: &'static str,
+    /// Whether the version waits for approval (its request is queued, once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approval_requested: Option<bool>,
+}
+
+const ANSWER_WITHIN: Duration = Duration::from_secs(3);
+
+pub async fn sagemaker_event(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<EventAnswer>), ApiError> {
+    let Some(events) = &state.events else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "events_off",
+            "the event intake is off: set COUNTERSIGN_EVENTS_API_KEY to turn it on",
+        ));
+    };
+    if !key_matches(&headers, events) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            format!("missing or wrong API key in the {} header", events.header),
+        ));
+    }
+    let event = parse_event(&body).map_err(|e| match e {
+        EventError::Malformed(m) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_event", m),
+        EventError::Unsupported(m) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unsupported_event", m)
+        }
+        EventError::Invalid(m) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_event", m)
+        }
+    })?;
+    tracing::info!(group = %event.group, version = %event.version, status = ?event.approval_status, "SageMaker event");
+    let services = state.services.clone();
+    let work =
+        tokio::spawn(async move { services.version_changed(&event.group, event.version).await });
+    match tokio::time::timeout(ANSWER_WITHIN, work).await {
+        Ok(Ok(Ok(requested))) => Ok((
+            StatusCode::ACCEPTED,
+            Json(EventAnswer {
+                status: "processed",
+                approval_requested: Some(requested),
+            }),
+        )),
+        Ok(Ok(Err(e))) => Err(e.into()),
+        Ok(Err(panicked)) => {
+            tracing::error!(error = %panicked, "event handling failed");
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the event could not be handled; EventBridge will retry it",
+            ))
+        }
+        Err(_) => Ok((
+            StatusCode::ACCEPTED,
+            Json(EventAnswer {
+                status: "accepted",
+                approval_requested: None,
+            }),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn event(detail: Value) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "version": "0", "id": "e1", "detail-type": DETAIL_TYPE, "source": "aws.sagemaker",
+            "account": "123456789012", "time": "2026-11-26T10:00:00Z", "region": "eu-west-1",
+            "resources": [], "detail": detail
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_registration_event_names_the_version() {
+        let parsed = parse_event(&event(json!({
+            "ModelPackageGroupName": "churn", "ModelPackageVersion": 7,
+            "ModelPackageArn": "arn:aws:sagemaker:eu-west-1:123456789012:model-package/churn/7",
+            "ModelApprovalStatus": "PendingManualApproval", "CreationTime": 1764151200000_i64
+        })))
+        .unwrap();
+        assert_eq!(parsed.group.as_str(), "churn");
+        assert_eq!(parsed.version.get(), 7);
+        assert_eq!(parsed.created_at.unwrap().unix_timestamp(), 1_764_151_200);
+        let iso = parse_event(&event(json!({
+            "ModelPackageGroupName": "churn", "ModelPackageVersion": 7,
+            "CreationTime": "2025-11-26T10:00:00.123Z"
+        })))
+        .unwrap();
+        assert_eq!(iso.created_at.unwrap().year(), 2025);
+    }
+
+    #[test]
+    fn other_events_and_bad_fields_are_refused_with_the_reason() {
+        assert!(matches!(parse_event(b"{"), Err(EventError::Malformed(_))));
+        assert!(matches!(parse_event(b"[]"), Err(EventError::Malformed(_))));
+        let mut other = serde_json::from_slice::<Value>(&event(json!({}))).unwrap();
+        other["detail-type"] = "SageMaker Training Job State Change".into();
+        let refused = parse_event(&serde_json::to_vec(&other).unwrap()).unwrap_err();
+        assert!(refused.to_string().contains("Training Job"), "{refused}");
+        other["source"] = "aws.s3".into();
+        assert!(parse_event(&serde_json::to_vec(&other).unwrap())
+            .unwrap_err()
+            .to_string()
+            .contains("aws.s3"));
+        let unversioned = parse_event(&event(json!({"ModelPackageName": "x"}))).unwrap_err();
+        assert!(matches!(unversioned, EventError::Unsupported(_)));
+        for bad in [
+            json!({"ModelPackageGroupName": "churn", "ModelPackageVersion": 0}),
+            json!({"ModelPackageGroupName": "churn", "ModelPackageVersion": -3}),
+            json!({"ModelPackageGroupName": "churn", "ModelPackageVersion": "seven"}),
+            json!({"ModelPackageGroupName": "bad name", "ModelPackageVersion": 1}),
+            json!({"ModelPackageGroupName": "churn", "ModelPackageVersion": 1, "CreationTime": "yesterday"}),
+            json!({"ModelPackageGroupName": "churn", "ModelPackageVersion": 1, "CreationTime": true}),
+        ] {
+            assert!(
+                matches!(
+                    parse_event(&event(bad.clone())),
+                    Err(EventError::Invalid(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    fn arbitrary_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            ".{0,12}".prop_map(Value::from),
+            prop_oneof![
+                Just("aws.sagemaker"),
+                Just(DETAIL_TYPE),
+                Just("churn"),
+                Just("2026-11-26T10:00:00Z")
+            ]
+            .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            let keys = prop_oneof![
+                Just("source".to_owned()),
+                Just("detail-type".to_owned()),
+                Just("detail".to_owned()),
+                Just("ModelPackageGroupName".to_owned()),
+                Just("ModelPackageVersion".to_owned()),
+                Just("CreationTime".to_owned()),
+                ".{0,8}",
+            ];
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map(keys, inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn no_bytes_make_the_parser_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+            let _ = parse_event(&bytes);
+        }
+
+        #[test]
+        fn no_json_makes_the_parser_panic(mut value in arbitrary_json(), detail in arbitrary_json()) {
+            if let Value::Object(map) = &mut value {
+                map.insert("source".into(), "aws.sagemaker".into());
+                map.insert("detail-type".into(), DETAIL_TYPE.into());
+                map.insert("detail".into(), detail);
+            }
+            let _ = parse_event(&serde_json::to_vec(&value).unwrap());
+        }
+    }
+}

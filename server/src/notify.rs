@@ -1,0 +1,453 @@
+//! Notifications by e-mail: the workflow's notices rendered into messages, queued in the
+//! outbox (one per notice key, ever), and delivered by a background worker that retries
+//! with backoff and gives up visibly.
+
+use crate::config::MailConfig;
+use async_trait::async_trait;
+use countersign_domain::ports::*;
+use countersign_domain::*;
+use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::fmt::Write;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Renders notices into messages and queues them; the worker is woken at once.
+pub struct MailNotices {
+    pub outbox: Arc<dyn Outbox>,
+    pub clock: Arc<dyn Clock>,
+    pub public_url: String,
+    pub notify: std::collections::BTreeMap<String, Vec<String>>,
+    pub wake: Arc<Notify>,
+}
+
+#[async_trait]
+impl NoticeSink for MailNotices {
+    async fn notice(&self, notice: Notice) {
+        let message = render(&notice, &self.public_url, &self.notify);
+        match self.outbox.enqueue(&message, self.clock.now()).await {
+            Ok(true) => {
+                tracing::info!(key = %message.key, to = ?message.to, "notification queued");
+                self.wake.notify_one();
+            }
+            Ok(false) => tracing::debug!(key = %message.key, "notification already queued once"),
+            Err(e) => {
+                tracing::error!(key = %message.key, error = %e, "cannot queue a notification")
+            }
+        }
+    }
+}
+
+/// The review page, opened at the environment to decide. Opening it decides nothing (mail
+/// scanners open every link).
+pub fn review_link(public_url: &str, version: &ModelVersion, environment: &Environment) -> String {
+    format!(
+        "{public_url}/models/{}/versions/{}?environment={environment}",
+        version.group, version.version
+    )
+}
+
+fn utc(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+/// Subject, plain text and HTML for a notice, and who receives it.
+pub fn render(
+    notice: &Notice,
+    public_url: &str,
+    notify: &std::collections::BTreeMap<String, Vec<String>>,
+) -> OutgoingMessage {
+    match notice {
+        Notice::ApprovalRequested {
+            version,
+            environment,
+        } => {
+            let link = review_link(public_url, version, environment);
+            let by = &version.registered_by;
+            let facts = version_facts(version);
+            let subject = format!(
+                "[Countersign] {} version {} awaits approval for {environment}",
+                version.group, version.version
+            );
+            let intro = format!(
+                "{} ({}) registered version {} of {} on {}. It waits for an approver of {environment}.",
+                by.name,
+                by.email,
+                version.version,
+                version.group,
+                utc(version.registered_at)
+            );
+            let mut plain = format!("{intro}\n\n");
+            for (label, value) in &facts {
+                let _ = writeln!(plain, "{label}: {value}");
+            }
+            let _ = write!(
+                plain,
+                "\nReview it: {link}\n\nOpening the link decides nothing: you sign in and decide on the page.\n"
+            );
+            let mut html = format!("<p>{}</p>\n<table>\n", text(&intro));
+            for (label, value) in &facts {
+                let _ = writeln!(
+                    html,
+                    "<tr><th align=\"left\">{}</th><td>{}</td></tr>",
+                    text(label),
+                    text(value)
+                );
+            }
+            let _ = write!(
+                html,
+                "</table>\n<p><a href=\"{}\">Review version {} of {}</a></p>\n<p>Opening the link decides nothing: you sign in and decide on the page.</p>\n",
+                attr(&link),
+                version.version,
+                text(version.group.as_str())
+            );
+            OutgoingMessage {
+                key: notice.key(),
+                to: notify
+                    .get(environment.as_str())
+                    .cloned()
+                    .unwrap_or_default(),
+                subject,
+                text: plain,
+                html,
+            }
+        }
+        Notice::Decided { version, record } => {
+            let link = review_link(public_url, version, &record.environment);
+            let verb = match record.verdict {
+                Verdict::Approve => "approved",
+                Verdict::Reject => "rejected",
+            };
+            let subject = format!(
+                "[Countersign] {} version {} {verb} for {} by {}",
+                version.group, version.version, record.environment, record.decided_by.name
+            );
+            let mut sentence = format!(
+                "{} {verb} {} for version {} of {} on {}.",
+                record.decided_by.name,
+                record.environment,
+                version.version,
+                version.group,
+                utc(record.decided_at)
+            );
+            if record.verdict == Verdict::Approve
+                && record.resulting_state == StepState::PendingManualApproval
+            {
+                sentence.push_str(" The step needs another approver before it takes effect.");
+            }
+            let reason = record
+                .reason
+                .clone()
+                .unwrap_or_else(|| "(none given)".into());
+            OutgoingMessage {
+                key: notice.key(),
+                to: Some(version.registered_by.email.clone())
+                    .filter(|e| !e.is_empty())
+                    .into_iter()
+                    .collect(),
+                subject,
+                text: format!("{sentence}\n\nReason: {reason}\n\nThe version: {link}\n"),
+                html: format!(
+                    "<p>{}</p>\n<p><strong>Reason:</strong> {}</p>\n<p><a href=\"{}\">The version</a></p>\n",
+                    text(&sentence),
+                    text(&reason),
+                    attr(&link)
+                ),
+            }
+        }
+    }
+}
+
+fn version_facts(version: &ModelVersion) -> Vec<(&'static str, String)> {
+    let metrics = if version.metrics.is_empty() {
+        "none reported".to_owned()
+    } else {
+        version
+            .metrics
+            .iter()
+            .map(|(name, value)| format!("{name} {value}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut facts = vec![
+        ("Metrics", metrics),
+        ("Image", version.image_uri.clone()),
+        ("Model data", version.model_data_url.clone()),
+    ];
+    if !version.description.is_empty() {
+        facts.push(("Description", version.description.clone()));
+    }
+    facts
+}
+
+/// How a message leaves: over SMTP, or nowhere (the outbox is the only copy).
+#[async_trait]
+pub trait Transport: Send + Sync {
+    async fn send(&self, message: &OutgoingMessage) -> Result<(), String>;
+}
+
+pub struct Smtp {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl Smtp {
+    pub fn new(url: &str, from: &str) -> Result<Self, String> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| format!("COUNTERSIGN_SMTP_URL is not usable: {e}"))?
+            .timeout(Some(Duration::from_secs(20)))
+            .build();
+        let from = from
+            .parse()
+            .map_err(|e| format!("COUNTERSIGN_MAIL_FROM is not an address: {e}"))?;
+        Ok(Self { transport, from })
+    }
+}
+
+#[async_trait]
+impl Transport for Smtp {
+    async fn send(&self, message: &OutgoingMessage) -> Result<(), String> {
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .subject(&message.subject);
+        for to in &message.to {
+            builder = builder.to(to.parse().map_err(|e| format!("recipient {to:?}: {e}"))?);
+        }
+        let email = builder
+            .multipart(MultiPart::alternative_plain_html(
+                message.text.clone(),
+                message.html.clone(),
+            ))
+            .map_err(|e| e.to_string())?;
+        self.transport
+            .send(email)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// No SMTP server configured: the message stays in the local outbox, where the portal shows
+/// it, and in the log.
+pub struct OutboxOnly;
+
+#[async_trait]
+impl Transport for OutboxOnly {
+    async fn send(&self, message: &OutgoingMessage) -> Result<(), String> {
+        tracing::info!(
+            to = ?message.to,
+            subject = %message.subject,
+            "no SMTP server configured (COUNTERSIGN_SMTP_URL); the message stays in the outbox:\n{}",
+            message.text
+        );
+        Ok(())
+    }
+}
+
+/// The background worker: sends what is due, retries failures with exponential backoff,
+/// gives up after the configured attempts (the message stays visible and can be resent).
+pub struct Delivery {
+    pub outbox: Arc<dyn Outbox>,
+    pub transport: Arc<dyn Transport>,
+    pub clock: Arc<dyn Clock>,
+    pub wake: Arc<Notify>,
+    pub retry_after: Duration,
+    pub attempts: u32,
+}
+
+/// How long a worker holds a message it is sending before another may take it.
+const LEASE: Duration = Duration::from_secs(120);
+/// The longest wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
+impl Delivery {
+    pub fn new(
+        mail: &MailConfig,
+        outbox: Arc<dyn Outbox>,
+        transport: Arc<dyn Transport>,
+        clock: Arc<dyn Clock>,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Self {
+            outbox,
+            transport,
+            clock,
+            wake,
+            retry_after: mail.retry_after,
+            attempts: mail.attempts,
+        }
+    }
+
+    /// The wait after `failed` attempts: the base, doubled each time, capped at an hour.
+    pub fn backoff(&self, failed: u32) -> Duration {
+        let factor = 2u32.saturating_pow(failed.saturating_sub(1).min(16));
+        self.retry_after.saturating_mul(factor).min(MAX_BACKOFF)
+    }
+
+    /// Sends every message due now; returns how many were sent.
+    pub async fn deliver_due(&self) -> Result<usize, PortError> {
+        let now = self.clock.now();
+        let due = self.outbox.lease_due(now, now + LEASE, 20).await?;
+        let mut sent = 0;
+        for entry in due {
+            let key = &entry.message.key;
+            let outcome = if entry.message.to.is_empty() {
+                Err("no recipients: set the environment's COUNTERSIGN_NOTIFY_<ENV> addresses, then send it again".to_owned())
+            } else {
+                self.transport.send(&entry.message).await
+            };
+            match outcome {
+                Ok(()) => {
+                    self.outbox.record_sent(key, self.clock.now()).await?;
+                    tracing::info!(%key, to = ?entry.message.to, "notification sent");
+                    sent += 1;
+                }
+                Err(error) => {
+                    let failed = entry.attempts + 1;
+                    let retry_at = (failed < self.attempts && !entry.message.to.is_empty())
+                        .then(|| self.clock.now() + self.backoff(failed));
+                    match retry_at {
+                        Some(at) => {
+                            tracing::warn!(%key, %error, attempt = failed, retry_at = %at, "notification not sent; will retry")
+                        }
+                        None => {
+                            tracing::error!(%key, %error, attempts = failed, "notification not sent; gave up (resend it from /admin/notifications)")
+                        }
+                    }
+                    self.outbox.record_failure(key, &error, retry_at).await?;
+                }
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Runs until the process ends: after each round, waits to be woken by a new message,
+    /// or a few seconds for retries coming due.
+    pub async fn run(self) {
+        loop {
+            if let Err(e) = self.deliver_due().await {
+                tracing::error!(error = %e, "cannot read the outbox");
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {},
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {},
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use time::macros::datetime;
+
+    fn version() -> ModelVersion {
+        ModelVersion {
+            group: GroupName::parse("churn").unwrap(),
+            version: VersionNumber::new(7).unwrap(),
+            arn: "arn".into(),
+            approval_status: ApprovalStatus::PendingManualApproval,
+            steps: Steps::default(),
+            image_uri: "registry.example/churn:7".into(),
+            model_data_url: "s3://models/churn/7.tar.gz".into(),
+            description: "<b>retrained</b> on Q3".into(),
+            metrics: Metrics::from([("auc".into(), 0.91)]),
+            registered_by: Person {
+                subject: "dana".into(),
+                name: "Dana Scientist".into(),
+                email: "dana@example.com".into(),
+            },
+            registered_at: datetime!(2026-11-26 09:30 UTC),
+            revision: 0,
+        }
+    }
+
+    #[test]
+    fn an_approval_request_names_the_version_and_links_to_its_review_page() {
+        let notice = Notice::ApprovalRequested {
+            version: version(),
+            environment: Environment::parse("dev").unwrap(),
+        };
+        let notify = BTreeMap::from([("dev".to_owned(), vec!["leads@example.com".to_owned()])]);
+        let message = render(&notice, "https://countersign.example", &notify);
+        assert_eq!(message.key, "approval-request/churn/7/dev");
+        assert_eq!(message.to, ["leads@example.com"]);
+        assert_eq!(
+            message.subject,
+            "[Countersign] churn version 7 awaits approval for dev"
+        );
+        let link = "https://countersign.example/models/churn/versions/7?environment=dev";
+        for body in [&message.text, &message.html] {
+            assert!(body.contains("Dana Scientist"), "{body}");
+            assert!(body.contains("2026-11-26 09:30 UTC"), "{body}");
+            assert!(body.contains("auc 0.91"), "{body}");
+            assert!(body.contains("registry.example/churn:7"), "{body}");
+            assert!(body.contains("s3://models/churn/7.tar.gz"), "{body}");
+        }
+        assert!(message.text.contains(link));
+        assert!(message.html.contains(&format!("href=\"{link}\"")));
+        assert!(
+            message.html.contains("&lt;b&gt;retrained&lt;/b&gt;"),
+            "HTML is escaped"
+        );
+    }
+
+    #[test]
+    fn a_decision_notice_goes_to_the_registrant_with_the_reason() {
+        let record = DecisionRecord {
+            id: "d-1".into(),
+            group: GroupName::parse("churn").unwrap(),
+            version: VersionNumber::new(7).unwrap(),
+            environment: Environment::parse("dev").unwrap(),
+            verdict: Verdict::Reject,
+            reason: Some("label leak".into()),
+            decided_by: Person {
+                subject: "alice".into(),
+                name: "Alice Approver".into(),
+                email: "alice@example.com".into(),
+            },
+            decided_at: datetime!(2026-11-26 10:00 UTC),
+            resulting_state: StepState::Rejected,
+        };
+        let message = render(
+            &Notice::Decided {
+                version: version(),
+                record,
+            },
+            "http://127.0.0.1:3000",
+            &BTreeMap::new(),
+        );
+        assert_eq!(message.key, "decision/d-1");
+        assert_eq!(message.to, ["dana@example.com"]);
+        assert_eq!(
+            message.subject,
+            "[Countersign] churn version 7 rejected for dev by Alice Approver"
+        );
+        assert!(message.text.contains("Reason: label leak"));
+    }
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_an_hour() {
+        let delivery = Delivery {
+            outbox: Arc::new(countersign_local_store::LocalStore::open_in_memory().unwrap()),
+            transport: Arc::new(OutboxOnly),
+            clock: Arc::new(SystemClock),
+            wake: Arc::new(Notify::new()),
+            retry_after: Duration::from_secs(30),
+            attempts: 8,
+        };
+        let waits: Vec<u64> = (1..=9).map(|n| delivery.backoff(n).as_secs()).collect();
+        assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
+    }
+}

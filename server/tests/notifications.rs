@@ -1,0 +1,387 @@
+//! Hearing about versions and telling people: the EventBridge intake over HTTP, the
+//! reconciliation scan, exactly one request per version, and delivery over SMTP to a real
+//! maildev server that goes down and comes back.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use countersign_domain::ports::*;
+use countersign_domain::*;
+use countersign_local_store::LocalStore;
+use countersign_server::config::Config;
+use countersign_server::notify::{Delivery, Smtp};
+use countersign_server::wiring::{self, Backing};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+
+const KEY: &str = "test-events-key-0123456789";
+
+struct Portal {
+    router: Router,
+    backing: Backing,
+    /// The same SQLite file, reached around the services: versions registered here have
+    /// had no notice, as if a SageMaker pipeline had registered them.
+    store: LocalStore,
+    _dir: tempfile::TempDir,
+}
+
+impl Portal {
+    async fn start(extra: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("countersign.db");
+        let mut pairs = vec![
+            ("DATABASE", database.to_str().unwrap()),
+            ("NOTIFY_DEV", "ml-leads@example.com"),
+        ];
+        pairs.extend_from_slice(extra);
+        let config = Config::from_pairs(pairs).unwrap();
+        let backing = wiring::open_backend(&config).await.unwrap();
+        let sessions = wiring::sessions(&config, &backing).await.unwrap();
+        let sign_in = wiring::SignIn {
+            sessions,
+            oidc: None,
+        };
+        let router = wiring::router(
+            &config,
+            backing.services.clone(),
+            sign_in,
+            wiring::leptos_options(&config),
+        );
+        let store = LocalStore::open(&database).unwrap();
+        Self {
+            router,
+            backing,
+            store,
+            _dir: dir,
+        }
+    }
+
+    /// A version registered behind Countersign's back.
+    async fn registered_elsewhere(&self, group: &str) -> ModelVersion {
+        let registration = Registration::new(
+            GroupName::parse(group).unwrap(),
+            "registry.example/churn:1",
+            "s3://models/churn/1.tar.gz",
+            "",
+            Metrics::from([("auc".into(), 0.9)]),
+            Person {
+                subject: "dana".into(),
+                name: "Dana Scientist".into(),
+                email: "dana@example.com".into(),
+            },
+        )
+        .unwrap();
+        let new = workflow::register(
+            &self.backing.services.policy,
+            registration,
+            time::OffsetDateTime::now_utc(),
+        );
+        self.store.register(new).await.unwrap()
+    }
+
+    async fn post_event(&self, key: Option<&str>, body: Vec<u8>) -> (StatusCode, Value) {
+        let mut request =
+            Request::post("/api/v1/events/sagemaker").header("content-type", "application/json");
+        if let Some(key) = key {
+            request = request.header("x-api-key", key);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn queued(&self) -> Vec<OutboxEntry> {
+        self.backing.outbox.recent(100).await.unwrap()
+    }
+}
+
+fn event(group: &str, version: u32) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "version": "0", "id": "5ef5e8a1", "detail-type": "SageMaker Model Package State Change",
+        "source": "aws.sagemaker", "account": "123456789012", "time": "2026-11-26T10:00:00Z",
+        "region": "eu-west-1", "resources": [],
+        "detail": {
+            "ModelPackageGroupName": group, "ModelPackageVersion": version,
+            "ModelApprovalStatus": "PendingManualApproval", "CreationTime": 1764151200000_i64
+        }
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_event_queues_one_approval_request_however_often_it_arrives() {
+    let portal = Portal::start(&[("EVENTS_API_KEY", KEY)]).await;
+    let version = portal.registered_elsewhere("churn").await;
+    assert!(portal.queued().await.is_empty());
+
+    let (status, answer) = portal.post_event(Some(KEY), event("churn", 1)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!(
+        answer,
+        json!({"status": "processed", "approval_requested": true})
+    );
+    for _ in 0..3 {
+        let (status, _) = portal.post_event(Some(KEY), event("churn", 1)).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+    }
+    portal.backing.services.reconcile().await.unwrap();
+
+    let queued = portal.queued().await;
+    assert_eq!(
+        queued.len(),
+        1,
+        "one request, however many events and scans"
+    );
+    let message = &queued[0].message;
+    assert_eq!(message.key, "approval-request/churn/1/dev");
+    assert_eq!(message.to, ["ml-leads@example.com"]);
+    assert!(message
+        .text
+        .contains("http://127.0.0.1:3000/models/churn/versions/1?environment=dev"));
+
+    // Once decided, the version needs no request, and an event about it queues nothing.
+    let alice = Actor {
+        person: Person {
+            subject: "alice".into(),
+            name: "Alice Approver".into(),
+            email: "alice@example.com".into(),
+        },
+        groups: ["approvers".to_owned()].into(),
+    };
+    let approve = DecisionRequest::new(Environment::parse("dev").unwrap(), Verdict::Approve, "");
+    portal
+        .backing
+        .services
+        .decide(&alice, &version.group, version.version, &approve)
+        .await
+        .unwrap();
+    let (_, answer) = portal.post_event(Some(KEY), event("churn", 1)).await;
+    assert_eq!(answer["approval_requested"], false);
+    let keys: Vec<String> = portal
+        .queued()
+        .await
+        .into_iter()
+        .map(|e| e.message.key)
+        .collect();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(
+        keys.iter().any(|k| k.starts_with("decision/")),
+        "the registrant is told of the decision: {keys:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_event_is_made_good_by_the_reconciliation_scan() {
+    let portal = Portal::start(&[]).await;
+    portal.registered_elsewhere("fraud").await;
+    portal.registered_elsewhere("fraud").await;
+    let checked = portal.backing.services.reconcile().await.unwrap();
+    assert_eq!(checked, 2);
+    let mut keys: Vec<String> = portal
+        .queued()
+        .await
+        .into_iter()
+        .map(|e| e.message.key)
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "approval-request/fraud/1/dev",
+            "approval-request/fraud/2/dev"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_intake_refuses_wrong_keys_and_bad_bodies_with_reasons() {
+    let portal = Portal::start(&[("EVENTS_API_KEY", KEY)]).await;
+    let (status, answer) = portal
+        .post_event(Some("wrong-key-0123456789"), event("churn", 1))
+        .await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+    let (status, _) = portal.post_event(None, event("churn", 1)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (status, answer) = portal.post_event(Some(KEY), b"{not json".to_vec()).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("malformed_event"))
+    );
+    let mut training = serde_json::from_slice::<Value>(&event("churn", 1)).unwrap();
+    training["detail-type"] = "SageMaker Training Job State Change".into();
+    let (status, answer) = portal
+        .post_event(Some(KEY), serde_json::to_vec(&training).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        answer["message"].as_str().unwrap().contains("Training Job"),
+        "{answer}"
+    );
+    let (status, answer) = portal.post_event(Some(KEY), event("churn", 0)).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_event"))
+    );
+    let (status, answer) = portal.post_event(Some(KEY), event("nothing-here", 4)).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    assert!(portal.queued().await.is_empty());
+
+    let off = Portal::start(&[]).await;
+    let (status, answer) = off.post_event(Some(KEY), event("churn", 1)).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("events_off"))
+    );
+}
+
+/// A maildev server (npm, installed in end2end/) on loopback ports of its own.
+struct Maildev {
+    child: Child,
+    smtp: u16,
+    web: u16,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Maildev {
+    fn start_on(smtp: u16, web: u16) -> Self {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let bin = root.join("end2end/node_modules/.bin/maildev");
+        assert!(
+            bin.exists(),
+            "{} is missing: run `scripts/tools.sh test`",
+            bin.display()
+        );
+        let child = Command::new(bin)
+            .args(["--ip", "127.0.0.1", "--web-ip", "127.0.0.1", "--silent"])
+            .args(["--smtp", &smtp.to_string(), "--web", &web.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("maildev starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", web)).is_err()
+            || std::net::TcpStream::connect(("127.0.0.1", smtp)).is_err()
+        {
+            assert!(Instant::now() < deadline, "maildev did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { child, smtp, web }
+    }
+
+    async fn emails(&self) -> Vec<Value> {
+        let body = reqwest::get(format!("http://127.0.0.1:{}/api/email", self.web))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        serde_json::from_str(&body).unwrap()
+    }
+
+    fn stop(mut self) -> (u16, u16) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        (self.smtp, self.web)
+    }
+}
+
+impl Drop for Maildev {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+#[tokio::test]
+async fn mail_goes_out_over_smtp_and_a_server_that_is_down_gets_it_once_it_is_back() {
+    let portal = Portal::start(&[("EVENTS_API_KEY", KEY)]).await;
+    let maildev = Maildev::start_on(free_port(), free_port());
+    let delivery = |smtp: u16| Delivery {
+        outbox: portal.backing.outbox.clone(),
+        transport: Arc::new(
+            Smtp::new(
+                &format!("smtp://127.0.0.1:{smtp}"),
+                "Countersign <countersign@example.com>",
+            )
+            .unwrap(),
+        ),
+        clock: Arc::new(SystemClock),
+        wake: portal.backing.wake.clone(),
+        retry_after: Duration::from_secs(1),
+        attempts: 5,
+    };
+
+    portal.registered_elsewhere("churn").await;
+    portal.post_event(Some(KEY), event("churn", 1)).await;
+    assert_eq!(delivery(maildev.smtp).deliver_due().await.unwrap(), 1);
+    let emails = maildev.emails().await;
+    assert_eq!(emails.len(), 1);
+    let email = &emails[0];
+    assert_eq!(
+        email["subject"],
+        "[Countersign] churn version 1 awaits approval for dev"
+    );
+    assert_eq!(email["to"][0]["address"], "ml-leads@example.com");
+    assert!(email["html"]
+        .as_str()
+        .unwrap()
+        .contains("href=\"http://127.0.0.1:3000/models/churn/versions/1?environment=dev\""));
+    assert!(email["text"].as_str().unwrap().contains("auc 0.9"));
+
+    // The SMTP server goes away: the attempt fails and is kept for a retry.
+    let (smtp, web) = maildev.stop();
+    portal.registered_elsewhere("churn").await;
+    portal.post_event(Some(KEY), event("churn", 2)).await;
+    assert_eq!(delivery(smtp).deliver_due().await.unwrap(), 0);
+    let waiting = portal.queued().await;
+    let second = waiting
+        .iter()
+        .find(|e| e.message.key.contains("/2/"))
+        .unwrap();
+    assert_eq!((second.state, second.attempts), (DeliveryState::Pending, 1));
+    assert!(second.last_error.is_some());
+
+    // Back again: after the backoff the message goes out, once.
+    let maildev = Maildev::start_on(smtp, web);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(delivery(smtp).deliver_due().await.unwrap(), 1);
+    assert_eq!(delivery(smtp).deliver_due().await.unwrap(), 0);
+    let emails = maildev.emails().await;
+    assert_eq!(
+        emails.len(),
+        1,
+        "the restarted maildev got exactly the retried message"
+    );
+    assert_eq!(
+        emails[0]["subject"],
+        "[Countersign] churn version 2 awaits approval for dev"
+    );
+}
