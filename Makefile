@@ -36,6 +36,7 @@ test-e2e: build
 	cd end2end && npx playwright test
 
 bench: build-release
+	@scripts/tools.sh test
 	@echo "==> benchmark (figures, not pass/fail)"
 	scripts/bench.sh
 

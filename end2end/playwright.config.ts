@@ -1,6 +1,7 @@
 import { defineConfig } from '@playwright/test';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { eventsApiKey, maildevWebPort, motoPort } from './tests/helpers';
 
 // Every spec runs twice: hydrated (JavaScript on) and server-rendered only (JavaScript off).
 // The portal runs from the binary cargo-leptos built, on a fresh store, on loopback.
@@ -17,9 +18,13 @@ const ssoDatabase = path.join(os.tmpdir(), `countersign-e2e-sso-${process.pid}.d
 // A third portal runs on the AWS backend, against a moto server standing in for SageMaker
 // and SSM (installed into .tools/venv by scripts/tools.sh test).
 const awsPort = port + 2;
-const motoPort = Number(process.env.MOTO_PORT ?? 3195);
+
 const awsURL = `http://127.0.0.1:${awsPort}`;
 const motoServer = process.env.COUNTERSIGN_MOTO_SERVER ?? path.join(root, '.tools/venv/bin/moto_server');
+// The AWS portal mails through a maildev server (SMTP in, REST API out) and takes events.
+const maildevSmtpPort = Number(process.env.MAILDEV_SMTP_PORT ?? 3197);
+
+
 
 /** A Countersign server on `listenPort` with a fresh store, configured by `env`. */
 function portal(listenPort: number, store: string, env: Record<string, string>) {
@@ -77,7 +82,7 @@ export default defineConfig({
     },
   ],
   webServer: [
-    portal(port, database, {}),
+    portal(port, database, { COUNTERSIGN_NOTIFY_DEV: 'ml-leads@example.com' }),
     {
       command: 'node oidc/provider.mjs',
       url: `http://127.0.0.1:${oidcPort}/.well-known/openid-configuration`,
@@ -105,7 +110,19 @@ export default defineConfig({
       stdout: 'ignore',
       stderr: 'ignore',
     },
+    {
+      command: `npx maildev --ip 127.0.0.1 --web-ip 127.0.0.1 --smtp ${maildevSmtpPort} --web ${maildevWebPort} --silent`,
+      url: `http://127.0.0.1:${maildevWebPort}/api/email`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'ignore',
+      stderr: 'ignore',
+    },
     portal(awsPort, path.join(os.tmpdir(), `countersign-e2e-aws-${process.pid}.db`), {
+      COUNTERSIGN_SMTP_URL: `smtp://127.0.0.1:${maildevSmtpPort}`,
+      COUNTERSIGN_NOTIFY_DEV: 'ml-leads@example.com',
+      COUNTERSIGN_EVENTS_API_KEY: eventsApiKey,
+      COUNTERSIGN_SCAN_SECONDS: '2',
       COUNTERSIGN_BACKEND: 'aws',
       AWS_ENDPOINT_URL: `http://127.0.0.1:${motoPort}`,
       AWS_REGION: 'us-east-1',

@@ -67,3 +67,33 @@ measure "versions list (first page of 50)" "$BASE/models/bench-model"
 
 rss_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$SERVER/status")
 awk -v kb="$rss_kb" 'BEGIN { printf "-- server memory after the load: %.1f MB RSS (target: <= 70 MB)\n", kb / 1024 }'
+
+# Event -> e-mail: a second server on the AWS backend over moto, mailing to maildev, as in the
+# end-to-end tests; SageMaker registrations are posted to it as EventBridge would.
+if [ -x .tools/venv/bin/moto_server ] && [ -x end2end/node_modules/.bin/maildev ]; then
+  MOTO_PORT=$((PORT + 90)); SMTP_PORT=$((PORT + 91)); MAILDEV_PORT=$((PORT + 92)); AWS_PORT=$((PORT + 1))
+  .tools/venv/bin/moto_server -H 127.0.0.1 -p "$MOTO_PORT" > "$WORK/moto.log" 2>&1 &
+  MOTO=$!
+  end2end/node_modules/.bin/maildev --ip 127.0.0.1 --web-ip 127.0.0.1 --smtp "$SMTP_PORT" \
+    --web "$MAILDEV_PORT" --silent > "$WORK/maildev.log" 2>&1 &
+  MAILDEV=$!
+  trap 'kill "$SERVER" "$MOTO" "$MAILDEV" "${AWS_SERVER:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+  for _ in $(seq 1 100); do
+    curl -fs "http://127.0.0.1:$MOTO_PORT/moto-api/" > /dev/null && curl -fs "http://127.0.0.1:$MAILDEV_PORT/api/email" > /dev/null && break
+    sleep 0.2
+  done
+  KEY=bench-events-key-0123456789
+  COUNTERSIGN_BACKEND=aws AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_REGION=us-east-1 \
+    AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true \
+    COUNTERSIGN_DATABASE="$WORK/aws-outbox.db" COUNTERSIGN_LISTEN="127.0.0.1:$AWS_PORT" \
+    COUNTERSIGN_PUBLIC_URL="http://127.0.0.1:$AWS_PORT" COUNTERSIGN_EVENTS_API_KEY="$KEY" \
+    COUNTERSIGN_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" COUNTERSIGN_NOTIFY_DEV=ml-leads@example.com \
+    COUNTERSIGN_SCAN_SECONDS=0 "$BIN" serve > "$WORK/aws-server.log" 2>&1 &
+  AWS_SERVER=$!
+  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$AWS_PORT/healthz" > /dev/null && break; sleep 0.1; done
+  echo "-- event to e-mail: SageMaker event posted, approval request read back from maildev (AWS backend on moto)"
+  .tools/venv/bin/python scripts/event_latency.py "http://127.0.0.1:$AWS_PORT" "http://127.0.0.1:$MOTO_PORT" \
+    "http://127.0.0.1:$MAILDEV_PORT" "$KEY" "${BENCH_EVENTS:-100}"
+else
+  echo "-- event to e-mail: skipped (run scripts/tools.sh test first, for moto and maildev)"
+fi

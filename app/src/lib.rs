@@ -52,6 +52,11 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route path=path!("/sign-in") view=pages::SignInPage ssr=SsrMode::Async/>
+                    <Route
+                        path=path!("/notifications")
+                        view=pages::NotificationsPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </main>
         </Router>

@@ -27,6 +27,34 @@ pub mod ssr {
     pub struct Portal {
         pub services: Services,
         pub authenticator: Arc<dyn Authenticator>,
+        pub notifications: NotificationDesk,
+    }
+
+    /// The outbox as the notifications page sees it.
+    #[derive(Clone)]
+    pub struct NotificationDesk {
+        pub outbox: Arc<dyn countersign_domain::ports::Outbox>,
+        /// Tells the delivery worker a message is due.
+        pub wake: Arc<dyn Fn() + Send + Sync>,
+        /// No SMTP server: messages are read here.
+        pub outbox_only: bool,
+    }
+
+    /// Approvers of any environment look after notifications.
+    pub async fn notification_keeper(portal: &Portal) -> Result<Actor, AppError> {
+        let actor = actor(portal).await?;
+        let policy = &portal.services.policy;
+        if policy
+            .environments()
+            .iter()
+            .any(|env| policy.is_approver(&actor, env))
+        {
+            Ok(actor)
+        } else {
+            Err(AppError::Forbidden(
+                "Only approvers see the notifications page.".into(),
+            ))
+        }
     }
 
     pub fn portal() -> Result<Portal, AppError> {
@@ -398,6 +426,68 @@ pub async fn decide(
                 resulting_state: record.resulting_state.as_str().into(),
                 message,
             })
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/rpc", endpoint = "list_notifications")]
+pub async fn list_notifications() -> Result<NotificationsView, AppError> {
+    use self::ssr::*;
+    with_status(
+        async move {
+            let portal = portal()?;
+            notification_keeper(&portal).await?;
+            let desk = &portal.notifications;
+            let entries = desk
+                .outbox
+                .recent(200)
+                .await
+                .map_err(countersign_domain::service::ServiceError::from)?;
+            let rows = entries
+                .into_iter()
+                .map(|e| NotificationRow {
+                    key: e.message.key,
+                    to: e.message.to.join(", "),
+                    subject: e.message.subject,
+                    state: e.state.as_str().to_owned(),
+                    attempts: e.attempts,
+                    last_error: e.last_error,
+                    created: display_time(e.created_at),
+                    sent: e.sent_at.map(display_time),
+                    next_attempt: e.next_attempt_at.map(display_time),
+                    body: desk.outbox_only.then_some(e.message.text),
+                })
+                .collect();
+            Ok(NotificationsView {
+                rows,
+                outbox_only: desk.outbox_only,
+            })
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/rpc", endpoint = "resend_notification")]
+pub async fn resend_notification(key: String) -> Result<String, AppError> {
+    use self::ssr::*;
+    with_status(
+        async move {
+            let portal = portal()?;
+            let actor = notification_keeper(&portal).await?;
+            let desk = &portal.notifications;
+            let now = portal.services.clock.now();
+            let found = desk
+                .outbox
+                .resend(&key, now)
+                .await
+                .map_err(countersign_domain::service::ServiceError::from)?;
+            if !found {
+                return Err(AppError::NotFound(format!("no message {key:?} in the outbox")));
+            }
+            tracing::info!(%key, subject = %actor.person.subject, "notification sent again on request");
+            (desk.wake)();
+            Ok(format!("{key} is queued to be sent again."))
         }
         .await,
     )

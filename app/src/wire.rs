@@ -158,3 +158,27 @@ pub struct DecisionOutcome {
     pub resulting_state: String,
     pub message: String,
 }
+
+/// One message of the outbox, for the notifications page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NotificationRow {
+    pub key: String,
+    pub to: String,
+    pub subject: String,
+    /// `pending`, `sent` or `gave-up`.
+    pub state: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub created: String,
+    pub sent: Option<String>,
+    pub next_attempt: Option<String>,
+    /// The plain-text body, shown when no SMTP server is configured (the outbox is then
+    /// where messages are read).
+    pub body: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NotificationsView {
+    pub rows: Vec<NotificationRow>,
+    pub outbox_only: bool,
+}

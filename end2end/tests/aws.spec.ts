@@ -1,19 +1,52 @@
 import { expect, test } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
-import { openVersion, register, signInAs, step, uniqueGroup } from './helpers';
+import {
+  emailsAbout,
+  eventsApiKey,
+  motoPort,
+  openVersion,
+  register,
+  settled,
+  signInAs,
+  step,
+  uniqueGroup,
+} from './helpers';
 
 // Runs in the `aws` project only: the portal on the AWS backend, against moto.
 const root = path.resolve(__dirname, '../..');
 const python = path.join(root, '.tools/venv/bin/python');
-const motoURL = `http://127.0.0.1:${Number(process.env.MOTO_PORT ?? 3195)}`;
+const motoURL = `http://127.0.0.1:${motoPort}`;
+
+function boto3(script: string, ...args: string[]): string {
+  return execFileSync(python, [path.join(root, 'end2end/aws', script), ...args], {
+    env: { ...process.env, MOTO_URL: motoURL },
+  }).toString();
+}
 
 /** What SageMaker and SSM hold, read with boto3 as an operator would. */
 function inspect(group: string, version: number, environment: string) {
-  const output = execFileSync(python, [path.join(root, 'end2end/aws/aws_state.py'), group, String(version), environment], {
-    env: { ...process.env, MOTO_URL: motoURL },
-  });
-  return JSON.parse(output.toString());
+  return JSON.parse(boto3('aws_state.py', group, String(version), environment));
+}
+
+/** The EventBridge event SageMaker emits for a new version. */
+function stateChange(group: string, version: number) {
+  return {
+    version: '0',
+    id: `event-${group}-${version}`,
+    'detail-type': 'SageMaker Model Package State Change',
+    source: 'aws.sagemaker',
+    account: '123456789012',
+    time: new Date().toISOString(),
+    region: 'us-east-1',
+    resources: [],
+    detail: {
+      ModelPackageGroupName: group,
+      ModelPackageVersion: version,
+      ModelApprovalStatus: 'PendingManualApproval',
+      CreationTime: Date.now(),
+    },
+  };
 }
 
 test('approving dev in the portal shows in SageMaker and in the SSM parameter pipelines read', async ({ page, request }, testInfo) => {
@@ -50,4 +83,63 @@ test('approving dev in the portal shows in SageMaker and in the SSM parameter pi
   // The portal's resolve API answers with the same document.
   const resolved = await request.get(`/api/v1/models/${group}/environments/dev`);
   expect(await resolved.json()).toEqual(held.parameter);
+});
+
+test('a version registered in SageMaker reaches its approvers once by e-mail, and the link leads to the decision', async ({ page, request }, testInfo) => {
+  const group = uniqueGroup('sagemaker');
+  const version = Number(boto3('register_in_sagemaker.py', group));
+
+  // EventBridge delivers at least once: the same event twice.
+  for (let i = 0; i < 2; i++) {
+    const answer = await request.post('/api/v1/events/sagemaker', {
+      data: stateChange(group, version),
+      headers: { 'x-api-key': eventsApiKey },
+    });
+    expect(answer.status(), await answer.text()).toBe(202);
+  }
+  const refused = await request.post('/api/v1/events/sagemaker', {
+    data: stateChange(group, version),
+    headers: { 'x-api-key': 'not-the-key-0123456789' },
+  });
+  expect(refused.status()).toBe(401);
+
+  await expect.poll(async () => (await emailsAbout(request, group)).length, { timeout: 15_000 }).toBe(1);
+  const [mail] = await emailsAbout(request, group);
+  expect(mail.subject).toBe(`[Countersign] ${group} version ${version} awaits approval for dev`);
+  expect(mail.to[0].address).toBe('ml-leads@example.com');
+  expect(mail.text).toContain('auc 0.93');
+  const link = mail.text.match(/http:\/\/\S+\?environment=dev/)?.[0];
+  expect(link).toBeTruthy();
+
+  // A mail scanner opening the link changes nothing: it lands on the sign-in prompt.
+  await page.goto(link!);
+  await settled(page, testInfo);
+  await expect(page.getByRole('heading', { name: 'Sign in to continue' })).toBeVisible();
+  await signInAs(page, testInfo, 'alice');
+  await expect(page).toHaveURL(link!);
+  await expect(step(page, 'dev')).toHaveAttribute('data-state', 'PendingManualApproval');
+  await page.getByLabel('Reason for dev').fill('Read the mail, checked the metrics');
+  await page.getByRole('button', { name: 'Approve dev' }).click();
+  await expect(step(page, 'dev')).toHaveAttribute('data-state', 'Approved');
+  expect(inspect(group, version, 'dev').ModelApprovalStatus).toBe('Approved');
+
+  // The registrant (the version's owner metadata) hears of the decision, with the reason.
+  await expect
+    .poll(async () => (await emailsAbout(request, `${group} version ${version} approved for dev`)).length, { timeout: 15_000 })
+    .toBe(1);
+  const [notice] = await emailsAbout(request, `${group} version ${version} approved for dev`);
+  expect(notice.to[0].address).toBe('dana@example.com');
+  expect(notice.text).toContain('Read the mail, checked the metrics');
+  expect((await emailsAbout(request, `awaits approval`)).filter((m) => m.subject.includes(group))).toHaveLength(1);
+});
+
+test('a version whose event was lost is found by the reconciliation scan and mailed once', async ({ request }) => {
+  const group = uniqueGroup('lost');
+  const version = Number(boto3('register_in_sagemaker.py', group));
+  await expect.poll(async () => (await emailsAbout(request, group)).length, { timeout: 20_000 }).toBe(1);
+  const [mail] = await emailsAbout(request, group);
+  expect(mail.subject).toBe(`[Countersign] ${group} version ${version} awaits approval for dev`);
+  // Later scans find the same version and send nothing more.
+  await new Promise((resolve) => setTimeout(resolve, 5_000));
+  expect(await emailsAbout(request, group)).toHaveLength(1);
 });

@@ -68,3 +68,22 @@ export async function signInThroughProvider(page: Page, testInfo: TestInfo, logi
   await page.getByRole('button', { name: 'Continue' }).click();
   await settled(page, testInfo);
 }
+
+/** The AWS-backend portal's neighbours: moto (SageMaker, SSM) and maildev (mail). */
+export const motoPort = Number(process.env.MOTO_PORT ?? 3195);
+export const maildevWebPort = Number(process.env.MAILDEV_WEB_PORT ?? 3198);
+export const eventsApiKey = 'end-to-end-events-key-0123456789';
+
+export interface Email {
+  subject: string;
+  text: string;
+  html: string;
+  to: { address: string }[];
+}
+
+/** The messages maildev holds whose subject mentions `about`. */
+export async function emailsAbout(request: APIRequestContext, about: string): Promise<Email[]> {
+  const response = await request.get(`http://127.0.0.1:${maildevWebPort}/api/email`);
+  const all = (await response.json()) as Email[];
+  return all.filter((email) => email.subject.includes(about));
+}

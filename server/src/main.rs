@@ -168,7 +168,7 @@ async fn serve(config: Config, backing: wiring::Backing) -> Result<(), String> {
     wiring::start_background_work(&config, &backing)?;
     let sign_in = wiring::sign_in(&config, &backing).await?;
     let options = wiring::leptos_options(&config);
-    let app = wiring::router(&config, backing.services, sign_in, options);
+    let app = wiring::router(&config, &backing, sign_in, options);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| {

@@ -8,7 +8,7 @@ use crate::oidc::{self, Oidc};
 use crate::session::{self, Sessions};
 use axum::routing::{get, post};
 use axum::Router;
-use countersign_app::server_fns::ssr::Portal;
+use countersign_app::server_fns::ssr::{NotificationDesk, Portal};
 use countersign_app::{shell, App};
 use countersign_aws::{AwsBackend, AwsSettings};
 use countersign_domain::ports::{IdGenerator, Outbox};
@@ -245,7 +245,7 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
 /// The whole HTTP surface.
 pub fn router(
     config: &Config,
-    services: Services,
+    backing: &Backing,
     sign_in: SignIn,
     options: LeptosOptions,
 ) -> Router {
@@ -253,9 +253,17 @@ pub fn router(
         sessions,
         oidc: provider,
     } = sign_in;
+    let services = backing.services.clone();
+    let wake = backing.wake.clone();
+    let desk = NotificationDesk {
+        outbox: backing.outbox.clone(),
+        wake: Arc::new(move || wake.notify_one()),
+        outbox_only: config.mail.smtp_url.is_none(),
+    };
     let portal = Portal {
         services: services.clone(),
         authenticator: Arc::new(sessions.clone()),
+        notifications: desk,
     };
     let provide_portal = move || provide_context(portal.clone());
     let routes = route_list();

@@ -162,7 +162,7 @@ async fn start() -> (String, Arc<Rogue>, tempfile::TempDir) {
     let sign_in = wiring::sign_in(&config, &backing).await.unwrap();
     let portal = serve(wiring::router(
         &config,
-        backing.services,
+        &backing,
         sign_in,
         wiring::leptos_options(&config),
     ))

@@ -36,7 +36,7 @@ async fn router_for(config: &Config) -> Router {
         sessions,
         oidc: None,
     };
-    wiring::router(config, backing.services, sign_in, options)
+    wiring::router(config, &backing, sign_in, options)
 }
 
 impl TestApp {

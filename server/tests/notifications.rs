@@ -47,12 +47,7 @@ impl Portal {
             sessions,
             oidc: None,
         };
-        let router = wiring::router(
-            &config,
-            backing.services.clone(),
-            sign_in,
-            wiring::leptos_options(&config),
-        );
+        let router = wiring::router(&config, &backing, sign_in, wiring::leptos_options(&config));
         let store = LocalStore::open(&database).unwrap();
         Self {
             router,

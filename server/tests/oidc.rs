@@ -83,12 +83,7 @@ async fn start_with(extra: &[(&str, &str)]) -> Sso {
     let sign_in = wiring::sign_in(&config, &backing)
         .await
         .expect("provider discovered");
-    let router = wiring::router(
-        &config,
-        backing.services,
-        sign_in,
-        wiring::leptos_options(&config),
-    );
+    let router = wiring::router(&config, &backing, sign_in, wiring::leptos_options(&config));
     let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     Sso {

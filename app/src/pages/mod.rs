@@ -2,12 +2,14 @@
 
 mod groups;
 mod not_found;
+mod notifications;
 mod sign_in;
 mod version;
 mod versions;
 
 pub use groups::GroupsPage;
 pub use not_found::NotFound;
+pub use notifications::NotificationsPage;
 pub use sign_in::SignInPage;
 pub use version::VersionPage;
 pub use versions::VersionsPage;

@@ -1,0 +1,126 @@
+use crate::components::{ErrorPanel, Loading};
+use crate::server_fns::{list_notifications, ResendNotification};
+use crate::wire::NotificationRow;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// The outbox: every message Countersign queued, how its delivery went, and a way to send
+/// again one that was given up. Without an SMTP server, the messages are read here.
+#[component]
+pub fn NotificationsPage() -> impl IntoView {
+    let resend = ServerAction::<ResendNotification>::new();
+    let resent = Memo::new(move |_| {
+        resend
+            .value()
+            .with(|v| v.as_ref().and_then(|r| r.as_ref().ok()).cloned())
+    });
+    let listing = Resource::new(move || resent.get(), |_| list_notifications());
+    view! {
+        <Title text="Notifications"/>
+        <h1>"Notifications"</h1>
+        {move || {
+            resend
+                .value()
+                .get()
+                .map(|outcome| match outcome {
+                    Ok(message) => view! { <p class="notice ok" role="status">{message}</p> }.into_any(),
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                })
+        }}
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match listing.await {
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    Ok(view) => {
+                        let note = view
+                            .outbox_only
+                            .then(|| {
+                                view! {
+                                    <p class="panel">
+                                        "No SMTP server is configured (COUNTERSIGN_SMTP_URL), so messages are kept here and in the log instead of being sent."
+                                    </p>
+                                }
+                            });
+                        let table = if view.rows.is_empty() {
+                            view! { <p class="panel">"No messages yet."</p> }.into_any()
+                        } else {
+                            view! {
+                                <table class="list">
+                                    <thead>
+                                        <tr>
+                                            <th scope="col">"Message"</th>
+                                            <th scope="col">"To"</th>
+                                            <th scope="col">"State"</th>
+                                            <th scope="col">"Attempts"</th>
+                                            <th scope="col">"Queued"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {view
+                                            .rows
+                                            .into_iter()
+                                            .map(|row| view! { <NotificationLine row resend/> })
+                                            .collect_view()}
+                                    </tbody>
+                                </table>
+                            }
+                                .into_any()
+                        };
+                        view! {
+                            {note}
+                            {table}
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn NotificationLine(
+    row: NotificationRow,
+    resend: ServerAction<ResendNotification>,
+) -> impl IntoView {
+    let state_text = match row.state.as_str() {
+        "sent" => format!("Sent {}", row.sent.clone().unwrap_or_default()),
+        "gave-up" => "Gave up".to_owned(),
+        _ => match &row.next_attempt {
+            Some(at) if row.attempts > 0 => format!("Retrying at {at}"),
+            _ => "Waiting to be sent".to_owned(),
+        },
+    };
+    let error = row
+        .last_error
+        .clone()
+        .map(|e| view! { <div class="muted">{format!("Last error: {e}")}</div> });
+    let subject = row.subject.clone();
+    let body = row.body.clone().map(|text| {
+        view! {
+            <details>
+                <summary>"Message"</summary>
+                <pre class="mail">{text}</pre>
+            </details>
+        }
+    });
+    let key = row.key.clone();
+    let again = (row.state != "pending").then(move || {
+        let label = format!("Send again: {}", row.subject);
+        view! {
+            <ActionForm action=resend>
+                <input type="hidden" name="key" value=key/>
+                <button type="submit" aria-label=label>"Send again"</button>
+            </ActionForm>
+        }
+    });
+    view! {
+        <tr data-key=row.key data-state=row.state>
+            <td>{subject} {body}</td>
+            <td>{row.to.clone()}</td>
+            <td>{state_text} {error} {again}</td>
+            <td>{row.attempts}</td>
+            <td>{row.created.clone()}</td>
+        </tr>
+    }
+}
