@@ -44,8 +44,12 @@ pub fn Header() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match user.await {
                         Ok(Some(user)) => {
+                            let notifications = user
+                                .approver
+                                .then(|| view! { <a href="/notifications">"Notifications"</a> });
                             view! {
                                 <div class="who">
+                                    {notifications}
                                     <span class="who-name" title=user.email.clone()>
                                         {user.name}
                                     </span>

@@ -133,6 +133,7 @@ pub mod ssr {
         UserView {
             name: actor.person.name.clone(),
             email: actor.person.email.clone(),
+            approver: !approves.is_empty(),
             roles: if approves.is_empty() {
                 "viewer".into()
             } else {

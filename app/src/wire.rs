@@ -57,6 +57,8 @@ pub struct UserView {
     pub name: String,
     pub email: String,
     pub roles: String,
+    /// Approvers of any environment also look after notifications.
+    pub approver: bool,
 }
 
 /// How people sign in to this portal.
