@@ -85,7 +85,7 @@ if [ -x .tools/venv/bin/moto_server ] && [ -x end2end/node_modules/.bin/maildev 
   KEY=bench-events-key-0123456789
   COUNTERSIGN_BACKEND=aws AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_REGION=us-east-1 \
     AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true \
-    COUNTERSIGN_DATABASE="$WORK/aws-outbox.db" COUNTERSIGN_LISTEN="127.0.0.1:$AWS_PORT" \
+    COUNTERSIGN_LISTEN="127.0.0.1:$AWS_PORT" \
     COUNTERSIGN_PUBLIC_URL="http://127.0.0.1:$AWS_PORT" COUNTERSIGN_EVENTS_API_KEY="$KEY" \
     COUNTERSIGN_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" COUNTERSIGN_NOTIFY_DEV=ml-leads@example.com \
     COUNTERSIGN_SCAN_SECONDS=0 "$BIN" serve > "$WORK/aws-server.log" 2>&1 &

@@ -58,17 +58,14 @@ impl Backing {
 
 pub async fn open_backend(config: &Config) -> Result<Backing, String> {
     let policy = config.policy.clone();
-    let open_local = || {
-        LocalStore::open(&config.database).map_err(|e| {
-            format!(
-                "{e} (COUNTERSIGN_DATABASE is {})",
-                config.database.display()
-            )
-        })
-    };
     let (mut services, outbox, settings): (Services, Arc<dyn Outbox>, _) = match config.backend {
         Backend::Local => {
-            let store = open_local()?;
+            let store = LocalStore::open(&config.database).map_err(|e| {
+                format!(
+                    "{e} (COUNTERSIGN_DATABASE is {})",
+                    config.database.display()
+                )
+            })?;
             (
                 Services::over(Arc::new(store.clone()), policy, Arc::new(RandomIds)),
                 Arc::new(store.clone()),
@@ -91,11 +88,9 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
                     environments: config.policy.environments().clone(),
                 },
             ));
-            // The outbox is still the SQLite file on this backend, so one replica sends
-            // mail; see the README's "Running on AWS".
             (
                 Services::over(backend.clone(), policy, Arc::new(RandomIds)),
-                Arc::new(open_local()?),
+                backend.clone(),
                 SettingsKeeper::Aws(backend),
             )
         }

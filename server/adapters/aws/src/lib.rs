@@ -15,6 +15,7 @@
 mod calls;
 mod commit;
 pub mod metadata;
+mod outbox;
 mod parameters;
 mod registry;
 

@@ -125,7 +125,11 @@ impl AwsBackend {
         self.read_parameter(name, false).await
     }
 
-    async fn read_parameter(&self, name: &str, decrypt: bool) -> Result<Option<String>, PortError> {
+    pub(crate) async fn read_parameter(
+        &self,
+        name: &str,
+        decrypt: bool,
+    ) -> Result<Option<String>, PortError> {
         let found = self
             .call(
                 "ssm:GetParameter",
@@ -149,7 +153,7 @@ impl AwsBackend {
         }
     }
 
-    async fn parameters_under(
+    pub(crate) async fn parameters_under(
         &self,
         path: &str,
         recursive: bool,

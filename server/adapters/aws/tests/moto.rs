@@ -587,3 +587,63 @@ async fn replicas_starting_together_share_one_session_key() {
         Some(aws_sdk_ssm::types::ParameterType::SecureString)
     );
 }
+
+#[tokio::test]
+async fn the_outbox_in_ssm_meets_its_contract_and_replicas_queue_a_message_once() {
+    let moto = Moto::start();
+    let backend = moto.backend().await;
+    countersign_port_contract::run_outbox(&backend).await;
+
+    let other_replica = moto.backend().await;
+    let message = OutgoingMessage {
+        key: "approval-request/churn/3/dev".into(),
+        to: vec!["ml-leads@example.com".into()],
+        subject: "churn version 3 awaits approval for dev".into(),
+        text: "text".into(),
+        html: "<p>html</p>".into(),
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let (a, b) = tokio::join!(
+        backend.enqueue(&message, now),
+        other_replica.enqueue(&message, now)
+    );
+    assert_eq!(
+        [a.unwrap(), b.unwrap()]
+            .iter()
+            .filter(|added| **added)
+            .count(),
+        1
+    );
+    let lease = now + time::Duration::minutes(2);
+    let (a, b) = tokio::join!(
+        backend.lease_due(now, lease, 10),
+        other_replica.lease_due(now, lease, 10)
+    );
+    let taken: Vec<_> = a
+        .unwrap()
+        .into_iter()
+        .chain(b.unwrap())
+        .filter(|e| e.message.key == message.key)
+        .collect();
+    assert_eq!(taken.len(), 1, "one replica sends it");
+
+    // The replica that took it stops; after its lease the attempt counts as failed and the
+    // message is offered again.
+    let after_lease = lease + time::Duration::seconds(1);
+    let later = after_lease + time::Duration::minutes(2);
+    assert!(other_replica
+        .lease_due(after_lease, later, 10)
+        .await
+        .unwrap()
+        .iter()
+        .all(|e| e.message.key != message.key));
+    let retaken = other_replica
+        .lease_due(after_lease, later, 10)
+        .await
+        .unwrap();
+    let again = retaken
+        .iter()
+        .find(|e| e.message.key == message.key)
+        .expect("offered again");
+    assert_eq!(again.attempts, 1);
+}
