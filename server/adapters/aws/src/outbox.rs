@@ -16,7 +16,6 @@
 use crate::calls::port;
 use crate::AwsBackend;
 use async_trait::async_trait;
-use aws_sdk_ssm::types::{ParameterTier, ParameterType};
 use countersign_domain::ports::*;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -56,51 +55,6 @@ fn corrupt(name: &str, e: impl std::fmt::Display) -> PortError {
 impl AwsBackend {
     fn outbox_name(&self, part: &str, key: &str) -> String {
         format!("{}/_outbox/{part}/{key}", self.settings.ssm_prefix)
-    }
-
-    /// Creates a parameter unless it exists; true when this call created it.
-    async fn create(&self, name: &str, value: &str) -> Result<bool, PortError> {
-        let created = self
-            .call(
-                "ssm:PutParameter",
-                self.ssm
-                    .put_parameter()
-                    .name(name)
-                    .value(value)
-                    .r#type(ParameterType::String)
-                    .tier(ParameterTier::IntelligentTiering)
-                    .overwrite(false)
-                    .send(),
-            )
-            .await;
-        match created {
-            Ok(_) => Ok(true),
-            Err(f)
-                if f.service_error
-                    .as_ref()
-                    .is_some_and(|e| e.is_parameter_already_exists()) =>
-            {
-                Ok(false)
-            }
-            Err(f) => Err(port(f)),
-        }
-    }
-
-    async fn overwrite(&self, name: &str, value: &str) -> Result<(), PortError> {
-        self.call(
-            "ssm:PutParameter",
-            self.ssm
-                .put_parameter()
-                .name(name)
-                .value(value)
-                .r#type(ParameterType::String)
-                .tier(ParameterTier::IntelligentTiering)
-                .overwrite(true)
-                .send(),
-        )
-        .await
-        .map(|_| ())
-        .map_err(port)
     }
 
     async fn delete(&self, name: &str) -> Result<(), PortError> {

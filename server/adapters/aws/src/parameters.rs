@@ -182,6 +182,26 @@ impl AwsBackend {
         }
     }
 
+    /// Creates a String parameter unless one of that name exists; true when this call
+    /// created it. The one atomic decision SSM offers, which the log and the outbox build on.
+    pub(crate) async fn create(&self, name: &str, value: &str) -> Result<bool, PortError> {
+        match self.put(name, value, false).await {
+            Ok(()) => Ok(true),
+            Err(f)
+                if f.service_error
+                    .as_ref()
+                    .is_some_and(|e| e.is_parameter_already_exists()) =>
+            {
+                Ok(false)
+            }
+            Err(f) => Err(port(f)),
+        }
+    }
+
+    pub(crate) async fn overwrite(&self, name: &str, value: &str) -> Result<(), PortError> {
+        self.put(name, value, true).await.map_err(port)
+    }
+
     async fn put(
         &self,
         name: &str,
@@ -250,23 +270,15 @@ impl AwsBackend {
     ) -> Result<Appended, PortError> {
         let name = self.entry_name(group, version, seq);
         let value = serde_json::to_string(entry).expect("log entries serialise");
-        match self.put(&name, &value, false).await {
-            Ok(()) => Ok(Appended::Written),
-            Err(f)
-                if f.service_error
-                    .as_ref()
-                    .is_some_and(|e| e.is_parameter_already_exists()) =>
-            {
-                let existing = self.parameter(&name).await?.unwrap_or_default();
-                let existing: LogEntry = serde_json::from_str(&existing).map_err(|e| {
-                    PortError::Corrupt(format!("decision log parameter {name}: {e}"))
-                })?;
-                Ok(Appended::Taken {
-                    decision_id: existing.id,
-                })
-            }
-            Err(f) => Err(port(f)),
+        if self.create(&name, &value).await? {
+            return Ok(Appended::Written);
         }
+        let existing = self.parameter(&name).await?.unwrap_or_default();
+        let existing: LogEntry = serde_json::from_str(&existing)
+            .map_err(|e| PortError::Corrupt(format!("decision log parameter {name}: {e}")))?;
+        Ok(Appended::Taken {
+            decision_id: existing.id,
+        })
     }
 
     /// Makes the entry's deployment the environment's live parameter, unless it already is,
@@ -291,7 +303,7 @@ impl AwsBackend {
             }
         }
         let value = serde_json::to_string(document).expect("documents serialise");
-        self.put(&name, &value, true).await.map_err(port)
+        self.overwrite(&name, &value).await
     }
 
     async fn group_log(&self, group: &GroupName) -> Result<Vec<Logged>, PortError> {
