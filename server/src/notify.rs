@@ -4,6 +4,7 @@
 
 use crate::config::MailConfig;
 use async_trait::async_trait;
+use countersign_app::server_fns::ssr::display_time;
 use countersign_domain::ports::*;
 use countersign_domain::*;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
@@ -49,18 +50,6 @@ pub fn review_link(public_url: &str, version: &ModelVersion, environment: &Envir
     )
 }
 
-fn utc(t: time::OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
-}
-
 /// Subject, plain text and HTML for a notice, and who receives it.
 pub fn render(
     notice: &Notice,
@@ -85,7 +74,7 @@ pub fn render(
                 by.email,
                 version.version,
                 version.group,
-                utc(version.registered_at)
+                display_time(version.registered_at)
             );
             let mut plain = format!("{intro}\n\n");
             for (label, value) in &facts {
@@ -138,7 +127,7 @@ pub fn render(
                 record.environment,
                 version.version,
                 version.group,
-                utc(record.decided_at)
+                display_time(record.decided_at)
             );
             if record.verdict == Verdict::Approve
                 && record.resulting_state == StepState::PendingManualApproval

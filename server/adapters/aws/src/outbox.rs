@@ -77,18 +77,9 @@ impl AwsBackend {
         }
     }
 
-    async fn json<T: for<'de> Deserialize<'de>>(&self, name: &str) -> Result<Option<T>, PortError> {
-        match self.read_parameter(name, false).await? {
-            None => Ok(None),
-            Some(text) => serde_json::from_str(&text)
-                .map(Some)
-                .map_err(|e| corrupt(name, e)),
-        }
-    }
-
     async fn record(&self, key: &str) -> Result<DeliveryRecord, PortError> {
         let name = self.outbox_name("state", key);
-        self.json(&name)
+        self.read_json(&name)
             .await?
             .ok_or_else(|| corrupt(&name, "the message has no delivery state"))
     }
@@ -108,7 +99,7 @@ impl AwsBackend {
     async fn entry(&self, key: &str, record: DeliveryRecord) -> Result<OutboxEntry, PortError> {
         let name = self.outbox_name("messages", key);
         let message: StoredMessage = self
-            .json(&name)
+            .read_json(&name)
             .await?
             .ok_or_else(|| corrupt(&name, "missing"))?;
         Ok(OutboxEntry {
@@ -203,7 +194,7 @@ impl Outbox for AwsBackend {
                 continue;
             }
             // Taken: by a worker still within its lease, or by one that stopped mid-attempt.
-            let taken: Option<Claim> = self.json(&claim_name).await?;
+            let taken: Option<Claim> = self.read_json(&claim_name).await?;
             if taken.is_some_and(|c| c.lease_until <= now) {
                 record.attempts += 1;
                 record.last_error = Some("a worker stopped during this attempt".into());
@@ -262,7 +253,7 @@ impl Outbox for AwsBackend {
 
     async fn resend(&self, key: &str, now: OffsetDateTime) -> Result<bool, PortError> {
         let name = self.outbox_name("state", key);
-        let Some(mut record) = self.json::<DeliveryRecord>(&name).await? else {
+        let Some(mut record) = self.read_json::<DeliveryRecord>(&name).await? else {
             return Ok(false);
         };
         record.state = DeliveryState::Pending.as_str().into();

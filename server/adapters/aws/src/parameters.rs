@@ -120,6 +120,19 @@ impl AwsBackend {
         format!("{}/{seq:06}", self.version_log_path(group, version))
     }
 
+    /// A parameter's JSON value, or `None` when it does not exist.
+    pub(crate) async fn read_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        name: &str,
+    ) -> Result<Option<T>, PortError> {
+        match self.read_parameter(name, false).await? {
+            None => Ok(None),
+            Some(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| PortError::Corrupt(format!("{name}: {e}"))),
+        }
+    }
+
     /// The value of one parameter, or `None` when it does not exist.
     async fn parameter(&self, name: &str) -> Result<Option<String>, PortError> {
         self.read_parameter(name, false).await
@@ -273,9 +286,10 @@ impl AwsBackend {
         if self.create(&name, &value).await? {
             return Ok(Appended::Written);
         }
-        let existing = self.parameter(&name).await?.unwrap_or_default();
-        let existing: LogEntry = serde_json::from_str(&existing)
-            .map_err(|e| PortError::Corrupt(format!("decision log parameter {name}: {e}")))?;
+        let existing: LogEntry = self
+            .read_json(&name)
+            .await?
+            .ok_or_else(|| PortError::Corrupt(format!("{name} was taken but cannot be read")))?;
         Ok(Appended::Taken {
             decision_id: existing.id,
         })
@@ -329,19 +343,11 @@ impl ParameterStore for AwsBackend {
         group: &GroupName,
         environment: &Environment,
     ) -> Result<Option<Deployment>, PortError> {
-        let Some(value) = self
-            .parameter(&self.live_name(group, environment.as_str()))
-            .await?
-        else {
-            return Ok(None);
-        };
-        let document: DeploymentDocument = serde_json::from_str(&value).map_err(|e| {
-            PortError::Corrupt(format!(
-                "{}: {e}",
-                self.live_name(group, environment.as_str())
-            ))
-        })?;
-        deployment(document).map(Some)
+        let name = self.live_name(group, environment.as_str());
+        match self.read_json::<DeploymentDocument>(&name).await? {
+            Some(document) => deployment(document).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// From the decision log rather than the parameter's own history, which SSM cuts at
