@@ -99,6 +99,7 @@ pub mod ssr {
                 ServiceError::NotFound(message) => AppError::NotFound(message),
                 ServiceError::Invalid(e) => AppError::Invalid(e.to_string()),
                 ServiceError::Refused(refusal) => AppError::Refused(refusal.to_string()),
+                ServiceError::ReportRefused(refusal) => AppError::Refused(refusal.to_string()),
                 ServiceError::Port(PortError::Conflict) => {
                     AppError::Conflict(PortError::Conflict.to_string())
                 }

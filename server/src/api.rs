@@ -30,6 +30,10 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/models/{group}/versions", post(register))
         .route("/models/{group}/environments/{environment}", get(resolve))
+        .route(
+            "/models/{group}/versions/{version}/reports",
+            post(submit_report).get(list_reports),
+        )
         .route("/events/sagemaker", post(crate::events::sagemaker_event))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
@@ -81,6 +85,13 @@ impl From<ServiceError> for ApiError {
             ),
             ServiceError::Refused(r) => {
                 ApiError::new(StatusCode::CONFLICT, "refused", r.to_string())
+            }
+            ServiceError::ReportRefused(r) => {
+                let code = match r {
+                    ReportRefusal::NotApprovedThere { .. } => "not_approved_there",
+                    ReportRefusal::RunIdTaken { .. } => "run_id_taken",
+                };
+                ApiError::new(StatusCode::CONFLICT, code, r.to_string())
             }
             ServiceError::Port(PortError::Conflict) => ApiError::new(
                 StatusCode::CONFLICT,
@@ -281,4 +292,104 @@ async fn resolve(
     let environment = state.services.environment(&environment)?;
     let deployment = state.services.resolve(&group, &environment).await?;
     Ok(Json((&deployment).into()))
+}
+
+/// Until pipelines authenticate, a report names no sender.
+const UNAUTHENTICATED_SENDER: &str = "unauthenticated API client";
+
+fn version_number(text: &str) -> Result<VersionNumber, ApiError> {
+    VersionNumber::parse(text)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_version", e.to_string()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportBody {
+    environment: String,
+    run_id: String,
+    metrics: BTreeMap<String, f64>,
+    #[serde(with = "time::serde::rfc3339")]
+    started_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    finished_at: time::OffsetDateTime,
+    sample_count: u64,
+    #[serde(default)]
+    artifacts_url: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub struct ReportReceiptJson {
+    pub report: ReportDocument,
+    /// The environment whose approvers this report asked to promote the version, if any.
+    pub promotion_requested: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub struct ReportsJson {
+    pub reports: Vec<ReportDocument>,
+}
+
+/// `POST /api/v1/models/{group}/versions/{version}/reports`: what an inference pipeline
+/// calls after a batch run. 201 for a new run, 200 for a run reported before.
+async fn submit_report(
+    State(state): State<ApiState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    body: Result<Json<ReportBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<ReportReceiptJson>), ApiError> {
+    let Path((group, version)) = path?;
+    let group = group_name(&group)?;
+    let version = version_number(&version)?;
+    let Json(body) = body?;
+    let services = &state.services;
+    let report = InferenceReport::new(
+        group,
+        version,
+        services.environment(&body.environment)?,
+        RunId::parse(&body.run_id)?,
+        body.metrics,
+        body.started_at,
+        body.finished_at,
+        body.sample_count,
+        body.artifacts_url.as_deref(),
+        UNAUTHENTICATED_SENDER,
+        services.clock.now(),
+    )?;
+    let receipt = services.submit_report(report).await?;
+    tracing::info!(
+        group = %receipt.report.group,
+        version = %receipt.report.version,
+        environment = %receipt.report.environment,
+        run = %receipt.report.run_id,
+        created = receipt.created,
+        "inference report"
+    );
+    let status = if receipt.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(ReportReceiptJson {
+            report: (&receipt.report).into(),
+            promotion_requested: receipt.promotion_requested.map(|e| e.to_string()),
+        }),
+    ))
+}
+
+/// `GET /api/v1/models/{group}/versions/{version}/reports`: every report of a version, in
+/// the order they arrived.
+async fn list_reports(
+    State(state): State<ApiState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Json<ReportsJson>, ApiError> {
+    let Path((group, version)) = path?;
+    let group = group_name(&group)?;
+    let version = version_number(&version)?;
+    let services = &state.services;
+    services.find_version(&group, version).await?;
+    let reports = services.reports_for_version(&group, version).await?;
+    Ok(Json(ReportsJson {
+        reports: reports.iter().map(ReportDocument::from).collect(),
+    }))
 }

@@ -5,6 +5,7 @@
 use crate::config::MailConfig;
 use async_trait::async_trait;
 use countersign_app::server_fns::ssr::display_time;
+use countersign_domain::notification::LiveComparison;
 use countersign_domain::ports::*;
 use countersign_domain::*;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
@@ -76,26 +77,16 @@ pub fn render(
                 version.group,
                 display_time(version.registered_at)
             );
-            let mut plain = format!("{intro}\n\n");
-            for (label, value) in &facts {
-                let _ = writeln!(plain, "{label}: {value}");
-            }
-            let _ = write!(
-                plain,
-                "\nReview it: {link}\n\nOpening the link decides nothing: you sign in and decide on the page.\n"
-            );
-            let mut html = format!("<p>{}</p>\n<table>\n", text(&intro));
-            for (label, value) in &facts {
-                let _ = writeln!(
-                    html,
-                    "<tr><th align=\"left\">{}</th><td>{}</td></tr>",
-                    text(label),
-                    text(value)
-                );
-            }
-            let _ = write!(
-                html,
-                "</table>\n<p><a href=\"{}\">Review version {} of {}</a></p>\n<p>Opening the link decides nothing: you sign in and decide on the page.</p>\n",
+            let rows: Vec<Vec<String>> = facts
+                .into_iter()
+                .map(|(label, value)| vec![label.to_owned(), value])
+                .collect();
+            let (plain_table, html_table) = table(None, &rows);
+            let plain =
+                format!("{intro}\n\n{plain_table}\nReview it: {link}\n\n{LINK_DECIDES_NOTHING}\n");
+            let html = format!(
+                "<p>{}</p>\n{html_table}<p><a href=\"{}\">Review version {} of {}</a></p>\n<p>{LINK_DECIDES_NOTHING}</p>\n",
+                text(&intro),
                 attr(&link),
                 version.version,
                 text(version.group.as_str())
@@ -106,6 +97,98 @@ pub fn render(
                     .get(environment.as_str())
                     .cloned()
                     .unwrap_or_default(),
+                subject,
+                text: plain,
+                html,
+            }
+        }
+        Notice::PromotionRequested {
+            version,
+            target,
+            report,
+            live,
+        } => {
+            let link = review_link(public_url, version, target);
+            let subject = format!(
+                "[Countersign] {} version {} ran in {}: promote it to {target}?",
+                version.group, version.version, report.environment
+            );
+            let intro = format!(
+                "Version {} of {} ran in {} (run {}, {} samples, finished {}). It waits for an approver of {target} to promote it.",
+                version.version,
+                version.group,
+                report.environment,
+                report.run_id,
+                report.sample_count,
+                display_time(report.finished_at)
+            );
+            let candidate = format!("v{} in {}", version.version, report.environment);
+            let (live_column, live_metrics, live_note) = match live {
+                None => (None, None, format!("Nothing is live in {target} yet.")),
+                Some(LiveComparison {
+                    deployment,
+                    report: None,
+                }) => (
+                    None,
+                    None,
+                    format!(
+                        "Version {} is live in {target}; it has no report to compare with.",
+                        deployment.version
+                    ),
+                ),
+                Some(LiveComparison {
+                    deployment,
+                    report: Some(live_report),
+                }) => (
+                    Some(format!(
+                        "v{} (live in {target}) in {}",
+                        deployment.version, live_report.environment
+                    )),
+                    Some(&live_report.metrics),
+                    format!("Version {} is live in {target}.", deployment.version),
+                ),
+            };
+            let mut header = vec!["Metric".to_owned(), candidate];
+            header.extend(live_column);
+            let names: std::collections::BTreeSet<&String> = report
+                .metrics
+                .keys()
+                .chain(live_metrics.into_iter().flat_map(|m| m.keys()))
+                .collect();
+            let figure = |metrics: &Metrics, name: &String| {
+                metrics
+                    .get(name)
+                    .map_or_else(|| "–".to_owned(), f64::to_string)
+            };
+            let rows: Vec<Vec<String>> = names
+                .into_iter()
+                .map(|name| {
+                    let mut row = vec![name.clone(), figure(&report.metrics, name)];
+                    row.extend(live_metrics.map(|m| figure(m, name)));
+                    row
+                })
+                .collect();
+            let (plain_table, html_table) = table(Some(&header), &rows);
+            let artifacts = report
+                .artifacts_url
+                .as_ref()
+                .map(|url| format!("Run artifacts: {url}"))
+                .unwrap_or_default();
+            let plain = format!(
+                "{intro}\n{live_note}\n\n{plain_table}{artifacts}\n\nReview it: {link}\n\n{LINK_DECIDES_NOTHING}\n"
+            );
+            let html = format!(
+                "<p>{}</p>\n<p>{}</p>\n{html_table}<p>{}</p>\n<p><a href=\"{}\">Review version {} of {}</a></p>\n<p>{LINK_DECIDES_NOTHING}</p>\n",
+                text(&intro),
+                text(&live_note),
+                text(&artifacts),
+                attr(&link),
+                version.version,
+                text(version.group.as_str())
+            );
+            OutgoingMessage {
+                key: notice.key(),
+                to: notify.get(target.as_str()).cloned().unwrap_or_default(),
                 subject,
                 text: plain,
                 html,
@@ -155,6 +238,49 @@ pub fn render(
             }
         }
     }
+}
+
+const LINK_DECIDES_NOTHING: &str =
+    "Opening the link decides nothing: you sign in and decide on the page.";
+
+/// A table as aligned plain text and as HTML; the header row, when given, is emphasised.
+fn table(header: Option<&[String]>, rows: &[Vec<String>]) -> (String, String) {
+    let columns = rows
+        .iter()
+        .map(Vec::len)
+        .chain(header.map(<[String]>::len))
+        .max()
+        .unwrap_or(0);
+    let mut widths = vec![0; columns];
+    for row in header.into_iter().chain(rows.iter().map(Vec::as_slice)) {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let mut plain = String::new();
+    let mut html = String::from("<table>\n");
+    let mut line = |row: &[String], cell_tag: &str, first_tag: &str| {
+        let padded: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, cell)| format!("{cell:<width$}", width = widths[i]))
+            .collect();
+        let _ = writeln!(plain, "{}", padded.join("  ").trim_end());
+        html.push_str("<tr>");
+        for (i, cell) in row.iter().enumerate() {
+            let tag = if i == 0 { first_tag } else { cell_tag };
+            let _ = write!(html, "<{tag} align=\"left\">{}</{tag}>", text(cell));
+        }
+        html.push_str("</tr>\n");
+    };
+    if let Some(header) = header {
+        line(header, "th", "th");
+    }
+    for row in rows {
+        line(row, "td", "th");
+    }
+    html.push_str("</table>\n");
+    (plain, html)
 }
 
 fn version_facts(version: &ModelVersion) -> Vec<(&'static str, String)> {
@@ -424,6 +550,111 @@ mod tests {
             "[Countersign] churn version 7 rejected for dev by Alice Approver"
         );
         assert!(message.text.contains("Reason: label leak"));
+    }
+
+    fn report(version: u32, environment: &str, metrics: &[(&str, f64)]) -> InferenceReport {
+        InferenceReport::new(
+            GroupName::parse("churn").unwrap(),
+            VersionNumber::new(version).unwrap(),
+            Environment::parse(environment).unwrap(),
+            RunId::parse("nightly-42").unwrap(),
+            metrics.iter().map(|(n, v)| (n.to_string(), *v)).collect(),
+            datetime!(2026-11-26 11:00 UTC),
+            datetime!(2026-11-26 11:20 UTC),
+            25_000,
+            Some("s3://runs/nightly-42"),
+            "batch",
+            datetime!(2026-11-26 11:21 UTC),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_promotion_request_goes_to_the_next_approvers_with_both_versions_metrics() {
+        let candidate = report(7, "dev", &[("auc", 0.93), ("latency_ms", 41.0)]);
+        let live_report = report(5, "test", &[("auc", 0.9), ("drift", 0.02)]);
+        let deployment = Deployment {
+            group: GroupName::parse("churn").unwrap(),
+            version: VersionNumber::new(5).unwrap(),
+            arn: "arn5".into(),
+            environment: Environment::parse("test").unwrap(),
+            image_uri: "img:5".into(),
+            model_data_url: "s3://m/5".into(),
+            approved_by: version().registered_by,
+            approved_at: datetime!(2026-11-01 08:00 UTC),
+            decision_id: "d-5".into(),
+        };
+        let notice = Notice::PromotionRequested {
+            version: version(),
+            target: Environment::parse("test").unwrap(),
+            report: candidate,
+            live: Some(LiveComparison {
+                deployment,
+                report: Some(live_report),
+            }),
+        };
+        let notify = BTreeMap::from([
+            ("dev".to_owned(), vec!["dev-leads@example.com".to_owned()]),
+            ("test".to_owned(), vec!["qa@example.com".to_owned()]),
+        ]);
+        let message = render(&notice, "https://countersign.example", &notify);
+        assert_eq!(message.key, "promotion-request/churn/7/test");
+        assert_eq!(
+            message.to,
+            ["qa@example.com"],
+            "the approvers of the target"
+        );
+        assert_eq!(
+            message.subject,
+            "[Countersign] churn version 7 ran in dev: promote it to test?"
+        );
+        let lines: Vec<&str> = message.text.lines().collect();
+        for expected in [
+            "Metric      v7 in dev  v5 (live in test) in test",
+            "auc         0.93       0.9",
+            "drift       –          0.02",
+            "latency_ms  41         –",
+        ] {
+            assert!(
+                lines.contains(&expected),
+                "{expected:?} in\n{}",
+                message.text
+            );
+        }
+        assert!(message.text.contains("run nightly-42, 25000 samples"));
+        assert!(message.text.contains("Run artifacts: s3://runs/nightly-42"));
+        assert!(message
+            .text
+            .contains("https://countersign.example/models/churn/versions/7?environment=test"));
+        assert!(message
+            .html
+            .contains("<tr><th align=\"left\">auc</th><td align=\"left\">0.93</td><td align=\"left\">0.9</td></tr>"));
+
+        let Notice::PromotionRequested {
+            version,
+            target,
+            report,
+            ..
+        } = notice
+        else {
+            unreachable!()
+        };
+        let first = render(
+            &Notice::PromotionRequested {
+                version,
+                target,
+                report,
+                live: None,
+            },
+            "https://countersign.example",
+            &notify,
+        );
+        assert!(first.text.contains("Nothing is live in test yet."));
+        assert!(
+            first.text.lines().any(|l| l == "auc         0.93"),
+            "{}",
+            first.text
+        );
     }
 
     #[test]

@@ -1,9 +1,13 @@
-//! The deployment document: the JSON pipelines read to find the model live in an
-//! environment. The same bytes are the SSM parameter's value and the resolve API's answer,
-//! so this one definition is the contract for both.
+//! The documents adapters store and the API serves, defined once so the bytes agree.
+//!
+//! The deployment document is the JSON pipelines read to find the model live in an
+//! environment: the SSM parameter's value and the resolve API's answer. The report document
+//! is an inference report as stored (an SSM parameter, a SQLite column) and as the reports
+//! API answers.
 
 use crate::environment::Environment;
-use crate::model::{Deployment, GroupName, Person, VersionNumber};
+use crate::model::{Deployment, GroupName, Metrics, Person, VersionNumber};
+use crate::report::{InferenceReport, RunId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -55,6 +59,79 @@ impl TryFrom<DeploymentDocument> for Deployment {
     }
 }
 
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ReportDocument {
+    pub model_package_group: String,
+    pub model_package_version: u32,
+    pub environment: String,
+    pub run_id: String,
+    pub metrics: Metrics,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub finished_at: OffsetDateTime,
+    pub sample_count: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifacts_url: Option<String>,
+    pub reported_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub reported_at: OffsetDateTime,
+}
+
+impl From<&InferenceReport> for ReportDocument {
+    fn from(r: &InferenceReport) -> Self {
+        Self {
+            model_package_group: r.group.to_string(),
+            model_package_version: r.version.get(),
+            environment: r.environment.to_string(),
+            run_id: r.run_id.to_string(),
+            metrics: r.metrics.clone(),
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            sample_count: r.sample_count,
+            artifacts_url: r.artifacts_url.clone(),
+            reported_by: r.reported_by.clone(),
+            reported_at: r.reported_at,
+        }
+    }
+}
+
+impl TryFrom<ReportDocument> for InferenceReport {
+    type Error = String;
+
+    /// Validates again: what was stored is read back only if it is still a valid report.
+    fn try_from(d: ReportDocument) -> Result<Self, Self::Error> {
+        InferenceReport::new(
+            GroupName::parse(&d.model_package_group).map_err(|e| e.to_string())?,
+            VersionNumber::new(d.model_package_version).map_err(|e| e.to_string())?,
+            Environment::parse(&d.environment).map_err(|e| e.to_string())?,
+            RunId::parse(&d.run_id).map_err(|e| e.to_string())?,
+            d.metrics,
+            d.started_at,
+            d.finished_at,
+            d.sample_count,
+            d.artifacts_url.as_deref(),
+            &d.reported_by,
+            d.reported_at,
+        )
+        .map_err(|e| e.to_string())
+    }
+}
+
+impl InferenceReport {
+    /// The report as its stored document's JSON text.
+    pub fn to_document_json(&self) -> String {
+        serde_json::to_string(&ReportDocument::from(self)).expect("a report serializes")
+    }
+
+    /// A report from a stored document's JSON text, validated again.
+    pub fn from_document_json(text: &str) -> Result<Self, String> {
+        serde_json::from_str::<ReportDocument>(text)
+            .map_err(|e| e.to_string())
+            .and_then(Self::try_from)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +160,34 @@ mod tests {
         assert_eq!(json["approved_by"]["email"], "alice@example.com");
         let back: DeploymentDocument = serde_json::from_value(json).unwrap();
         assert_eq!(Deployment::try_from(back), Ok(deployment));
+    }
+
+    #[test]
+    fn a_report_round_trips_through_its_document() {
+        let report = InferenceReport::new(
+            GroupName::parse("churn").unwrap(),
+            VersionNumber::new(3).unwrap(),
+            Environment::parse("dev").unwrap(),
+            RunId::parse("run-7").unwrap(),
+            Metrics::from([("auc".into(), 0.1 + 0.2), ("rows_per_s".into(), 1e-300)]),
+            datetime!(2026-11-26 12:00:00 UTC),
+            datetime!(2026-11-26 12:30:00.25 UTC),
+            42,
+            Some("s3://runs/7"),
+            "batch-pipeline",
+            datetime!(2026-11-26 12:31:00 UTC),
+        )
+        .unwrap();
+        let text = report.to_document_json();
+        assert_eq!(
+            InferenceReport::from_document_json(&text),
+            Ok(report),
+            "{text}"
+        );
+        let mut invalid: serde_json::Value = serde_json::from_str(&text).unwrap();
+        invalid["run_id"] = "a/b".into();
+        let invalid: ReportDocument = serde_json::from_value(invalid).unwrap();
+        assert!(InferenceReport::try_from(invalid).is_err());
     }
 
     #[test]

@@ -15,12 +15,14 @@ pub mod model;
 pub mod notification;
 pub mod policy;
 pub mod ports;
+pub mod report;
 pub mod service;
 pub mod workflow;
 
-pub use document::DeploymentDocument;
+pub use document::{DeploymentDocument, ReportDocument};
 pub use environment::{Environment, Environments};
 pub use model::*;
 pub use notification::Notice;
 pub use policy::{Actor, Policy};
+pub use report::{InferenceReport, ReportRefusal, RunId};
 pub use workflow::{DecisionEffect, DecisionRequest, Refusal};

@@ -28,6 +28,16 @@ pub enum InvalidInput {
     NonFiniteMetric(String),
     #[error("metric name {0:?} is not valid: use 1 to 64 letters, digits, '_', '-', '.' or ':'")]
     MetricName(String),
+    #[error("too many {field}: at most {max}")]
+    TooMany { field: &'static str, max: usize },
+    #[error("run id {0:?} is not valid: use 1 to 128 letters, digits, '_', '-' or '.'")]
+    RunId(String),
+    #[error("finished_at is before started_at")]
+    FinishedBeforeStart,
+    #[error(
+        "artifacts_url {0:?} is not valid: use an s3://, https:// or http:// URL without spaces"
+    )]
+    ArtifactsUrl(String),
 }
 
 impl GroupName {
@@ -261,18 +271,7 @@ impl Registration {
         }
         let model_data_url = bounded("model_data_url", model_data_url, 1024)?;
         let description = bounded("description", description, 1024)?;
-        for (name, value) in &metrics {
-            let name_ok = (1..=64).contains(&name.len())
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c));
-            if !name_ok {
-                return Err(InvalidInput::MetricName(name.clone()));
-            }
-            if !value.is_finite() {
-                return Err(InvalidInput::NonFiniteMetric(name.clone()));
-            }
-        }
+        validate_metrics(&metrics)?;
         if registered_by.subject.trim().is_empty() {
             return Err(InvalidInput::Missing("registered_by.subject"));
         }
@@ -285,6 +284,23 @@ impl Registration {
             registered_by,
         })
     }
+}
+
+/// Every metric named plainly (1 to 64 letters, digits, `_-.:`) and finite.
+pub fn validate_metrics(metrics: &Metrics) -> Result<(), InvalidInput> {
+    for (name, value) in metrics {
+        let name_ok = (1..=64).contains(&name.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c));
+        if !name_ok {
+            return Err(InvalidInput::MetricName(name.clone()));
+        }
+        if !value.is_finite() {
+            return Err(InvalidInput::NonFiniteMetric(name.clone()));
+        }
+    }
+    Ok(())
 }
 
 fn bounded(field: &'static str, value: &str, max: usize) -> Result<String, InvalidInput> {

@@ -1,11 +1,13 @@
-//! Who is told what: approvers, when a version starts waiting for its first environment; the
-//! registrant, of every decision on their version. Each notice has a key naming it once and
+//! Who is told what: approvers, when a version starts waiting for its first environment, and
+//! when a run in one environment asks them to promote it to theirs; the registrant, of every
+//! decision on their version. Each notice has a key naming it once and
 //! for all, so however often it is asked for (an event delivered twice, an event and the
 //! reconciliation scan, two replicas at once) it is sent once.
 
 use crate::environment::Environment;
 use crate::model::*;
 use crate::policy::Policy;
+use crate::report::InferenceReport;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Notice {
@@ -19,6 +21,21 @@ pub enum Notice {
         version: ModelVersion,
         record: DecisionRecord,
     },
+    /// A run of the version in the environment before `target` reported its metrics; the
+    /// approvers of `target` are asked to promote it, beside what is live there now.
+    PromotionRequested {
+        version: ModelVersion,
+        target: Environment,
+        report: InferenceReport,
+        live: Option<LiveComparison>,
+    },
+}
+
+/// The version live in an environment and its newest report, to compare a candidate with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveComparison {
+    pub deployment: Deployment,
+    pub report: Option<InferenceReport>,
 }
 
 impl Notice {
@@ -33,6 +50,14 @@ impl Notice {
                 version.group, version.version
             ),
             Notice::Decided { record, .. } => format!("decision/{}", record.id),
+            // One per version and target, whatever the number of runs reported: the
+            // approvers are asked once, and the page shows every report.
+            Notice::PromotionRequested {
+                version, target, ..
+            } => format!(
+                "promotion-request/{}/{}/{target}",
+                version.group, version.version
+            ),
         }
     }
 }

@@ -9,6 +9,7 @@
 use crate::environment::Environment;
 use crate::model::*;
 use crate::notification::Notice;
+use crate::report::InferenceReport;
 use crate::workflow::DecisionEffect;
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -90,6 +91,29 @@ pub trait AuditLog: Send + Sync {
         &self,
         group: &GroupName,
     ) -> Result<Vec<DecisionRecord>, PortError>;
+}
+
+/// What storing a report did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReportStored {
+    Added,
+    /// A report of the same run (group, version, environment, run id) was stored before;
+    /// it is returned and nothing changed.
+    AlreadyStored(InferenceReport),
+}
+
+/// Inference reports, kept with the version they measured.
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    /// Stores the report unless its run was reported before.
+    async fn add_report(&self, report: &InferenceReport) -> Result<ReportStored, PortError>;
+
+    /// Reports on one version, in the order they arrived.
+    async fn reports_for_version(
+        &self,
+        group: &GroupName,
+        version: VersionNumber,
+    ) -> Result<Vec<InferenceReport>, PortError>;
 }
 
 /// Applies a decision's whole effect (registry state, parameter, log record) as one unit:

@@ -4,9 +4,10 @@
 
 use crate::environment::Environment;
 use crate::model::*;
-use crate::notification::{self, Notice};
+use crate::notification::{self, LiveComparison, Notice};
 use crate::policy::{Actor, Policy};
 use crate::ports::*;
+use crate::report::{self, InferenceReport, ReportRefusal};
 use crate::workflow::{self, DecisionEffect, DecisionRequest, Refusal};
 use std::sync::Arc;
 
@@ -19,6 +20,8 @@ pub enum ServiceError {
     #[error(transparent)]
     Refused(#[from] Refusal),
     #[error(transparent)]
+    ReportRefused(#[from] ReportRefusal),
+    #[error(transparent)]
     Port(#[from] PortError),
 }
 
@@ -30,9 +33,21 @@ pub struct Services {
     pub parameters: Arc<dyn ParameterStore>,
     pub audit: Arc<dyn AuditLog>,
     pub committer: Arc<dyn DecisionCommitter>,
+    pub reports: Arc<dyn ReportStore>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
     pub notices: Arc<dyn NoticeSink>,
+}
+
+/// What became of a submitted report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReportReceipt {
+    /// The report as stored (the earlier copy when the run was reported before).
+    pub report: InferenceReport,
+    /// False when the run had been reported before.
+    pub created: bool,
+    /// The environment whose approvers were asked to promote the version.
+    pub promotion_requested: Option<Environment>,
 }
 
 /// A version together with its decision log.
@@ -47,13 +62,14 @@ impl Services {
     /// clock.
     pub fn over<B>(backend: Arc<B>, policy: Policy, ids: Arc<dyn IdGenerator>) -> Self
     where
-        B: ModelRegistry + ParameterStore + AuditLog + DecisionCommitter + 'static,
+        B: ModelRegistry + ParameterStore + AuditLog + DecisionCommitter + ReportStore + 'static,
     {
         Self {
             policy: Arc::new(policy),
             registry: backend.clone(),
             parameters: backend.clone(),
             audit: backend.clone(),
+            reports: backend.clone(),
             committer: backend,
             clock: Arc::new(SystemClock),
             ids,
@@ -101,10 +117,7 @@ impl Services {
         group: &GroupName,
         version: VersionNumber,
     ) -> Result<bool, ServiceError> {
-        let found = self.registry.find_version(group, version).await?;
-        let version = found.ok_or_else(|| {
-            ServiceError::NotFound(format!("model group {group} has no version {version}"))
-        })?;
+        let version = self.find_version(group, version).await?;
         Ok(self.ask_for_approval_if_due(&version).await)
     }
 
@@ -118,15 +131,24 @@ impl Services {
         Ok(undecided.len())
     }
 
+    /// One version, or `NotFound` naming it.
+    pub async fn find_version(
+        &self,
+        group: &GroupName,
+        version: VersionNumber,
+    ) -> Result<ModelVersion, ServiceError> {
+        let found = self.registry.find_version(group, version).await?;
+        found.ok_or_else(|| {
+            ServiceError::NotFound(format!("model group {group} has no version {version}"))
+        })
+    }
+
     pub async fn version_record(
         &self,
         group: &GroupName,
         version: VersionNumber,
     ) -> Result<VersionRecord, ServiceError> {
-        let found = self.registry.find_version(group, version).await?;
-        let version = found.ok_or_else(|| {
-            ServiceError::NotFound(format!("model group {group} has no version {version}"))
-        })?;
+        let version = self.find_version(group, version).await?;
         let decisions = self
             .audit
             .decisions_for_version(&version.group, version.version)
@@ -160,6 +182,78 @@ impl Services {
             })
             .await;
         Ok(effect)
+    }
+
+    /// Stores a pipeline's report of a run and asks the next environment's approvers to
+    /// promote the version, once however many runs report. A report of a run already
+    /// stored changes nothing (and asks again, which the request's key makes a no-op, so a
+    /// request lost to a crash after storing is sent on the retry).
+    pub async fn submit_report(
+        &self,
+        report: InferenceReport,
+    ) -> Result<ReportReceipt, ServiceError> {
+        let version = self.find_version(&report.group, report.version).await?;
+        report::check_report(&version, &report)?;
+        let (stored, created) = match self.reports.add_report(&report).await? {
+            ReportStored::Added => (report, true),
+            ReportStored::AlreadyStored(earlier) if earlier.same_run_as(&report) => {
+                (earlier, false)
+            }
+            ReportStored::AlreadyStored(_) => {
+                return Err(ReportRefusal::RunIdTaken {
+                    version: report.version,
+                    environment: report.environment,
+                    run_id: report.run_id,
+                }
+                .into())
+            }
+        };
+        let promotion = report::promotion_target(&self.policy, &version, &stored).cloned();
+        if let Some(target) = &promotion {
+            let live = self
+                .live_comparison(&version.group, target, &stored)
+                .await?;
+            self.notices
+                .notice(Notice::PromotionRequested {
+                    version,
+                    target: target.clone(),
+                    report: stored.clone(),
+                    live,
+                })
+                .await;
+        }
+        Ok(ReportReceipt {
+            report: stored,
+            created,
+            promotion_requested: promotion,
+        })
+    }
+
+    /// What is live in `target` now, with its newest report there (or else from the
+    /// candidate's environment), for the promotion request.
+    async fn live_comparison(
+        &self,
+        group: &GroupName,
+        target: &Environment,
+        candidate: &InferenceReport,
+    ) -> Result<Option<LiveComparison>, ServiceError> {
+        let Some(deployment) = self.parameters.live(group, target).await? else {
+            return Ok(None);
+        };
+        let reports = self
+            .reports
+            .reports_for_version(group, deployment.version)
+            .await?;
+        let report = report::newest_report(&reports, target, &candidate.environment).cloned();
+        Ok(Some(LiveComparison { deployment, report }))
+    }
+
+    pub async fn reports_for_version(
+        &self,
+        group: &GroupName,
+        version: VersionNumber,
+    ) -> Result<Vec<InferenceReport>, ServiceError> {
+        Ok(self.reports.reports_for_version(group, version).await?)
     }
 
     /// The model live in an environment, as pipelines resolve it.

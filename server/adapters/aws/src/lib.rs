@@ -18,6 +18,7 @@ pub mod metadata;
 mod outbox;
 mod parameters;
 mod registry;
+mod reports;
 
 pub use calls::CallCounts;
 

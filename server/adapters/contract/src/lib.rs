@@ -5,7 +5,7 @@
 //! of its own, so the checks need no reset between them and can share one server.
 
 use countersign_domain::ports::*;
-use countersign_domain::service::Services;
+use countersign_domain::service::{ServiceError, Services};
 use countersign_domain::workflow::{self, DecisionRequest};
 use countersign_domain::*;
 use std::collections::BTreeSet;
@@ -24,12 +24,13 @@ pub async fn run_all(services: &Services) {
     a_rejection_reads_back_whole(services).await;
     the_group_log_lists_every_decision(services).await;
     undecided_versions_are_found_across_groups(services).await;
+    reports_are_kept_once_per_run(services).await;
 }
 
 /// The services of a backend whose one value implements every port.
 pub fn services_over<B>(backend: Arc<B>, policy: Policy) -> Services
 where
-    B: ModelRegistry + ParameterStore + AuditLog + DecisionCommitter + 'static,
+    B: ModelRegistry + ParameterStore + AuditLog + DecisionCommitter + ReportStore + 'static,
 {
     Services::over(backend, policy, Arc::new(RandomIds))
 }
@@ -436,4 +437,111 @@ pub async fn run_outbox(outbox: &dyn Outbox) {
         .unwrap()
         .iter()
         .all(|e| e.message.key != key));
+}
+
+fn report(
+    services: &Services,
+    version: &ModelVersion,
+    env: &Environment,
+    run: &str,
+    auc: f64,
+) -> InferenceReport {
+    let started = services.clock.now();
+    InferenceReport::new(
+        version.group.clone(),
+        version.version,
+        env.clone(),
+        RunId::parse(run).unwrap(),
+        Metrics::from([("auc".to_string(), auc), ("latency_ms".to_string(), 12.5)]),
+        started,
+        started + time::Duration::minutes(3),
+        25_000,
+        Some("s3://runs/churn/output"),
+        "batch-pipeline",
+        services.clock.now(),
+    )
+    .expect("valid report")
+}
+
+pub async fn reports_are_kept_once_per_run(services: &Services) {
+    let group = unique_group("reports");
+    let version = register(services, &group).await;
+    let env = first_env(services);
+    let next = services.policy.environments().after(&env).first().cloned();
+    let early = services
+        .submit_report(report(services, &version, &env, "run-0", 0.9))
+        .await;
+    assert!(
+        matches!(
+            early,
+            Err(ServiceError::ReportRefused(
+                ReportRefusal::NotApprovedThere { .. }
+            ))
+        ),
+        "a version not yet approved cannot have run: {early:?}"
+    );
+    services
+        .committer
+        .commit(&effect_for(services, &version, &[], "alice"))
+        .await
+        .unwrap();
+
+    let first = report(services, &version, &env, "run-1", 0.9);
+    let receipt = services.submit_report(first.clone()).await.unwrap();
+    assert!(receipt.created);
+    assert_eq!(receipt.report, first);
+    assert_eq!(receipt.promotion_requested, next);
+
+    let mut retry = first.clone();
+    retry.reported_at += time::Duration::seconds(5);
+    let again = services.submit_report(retry).await.unwrap();
+    assert!(!again.created, "a retry stores nothing new");
+    assert_eq!(
+        again.report, first,
+        "the retry answers with the stored report"
+    );
+
+    let reused = services
+        .submit_report(report(services, &version, &env, "run-1", 0.5))
+        .await;
+    assert!(
+        matches!(
+            reused,
+            Err(ServiceError::ReportRefused(
+                ReportRefusal::RunIdTaken { .. }
+            ))
+        ),
+        "other figures under a reported run id: {reused:?}"
+    );
+
+    let second = report(services, &version, &env, "run-2", 0.92);
+    services.submit_report(second.clone()).await.unwrap();
+    let other_group = unique_group("reports-other");
+    register(services, &other_group).await;
+    let stored = services
+        .reports_for_version(&group, version.version)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored,
+        [first, second],
+        "in the order they arrived, nothing else"
+    );
+    assert_eq!(
+        services
+            .reports_for_version(&other_group, version.version)
+            .await
+            .unwrap(),
+        []
+    );
+
+    let unknown = report(services, &version, &env, "run-3", 0.9);
+    let unknown = InferenceReport {
+        version: VersionNumber::new(99).unwrap(),
+        ..unknown
+    };
+    assert!(matches!(
+        services.submit_report(unknown).await,
+        Err(ServiceError::NotFound(_))
+    ));
 }

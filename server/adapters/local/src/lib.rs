@@ -1,5 +1,6 @@
-//! The embedded backend: the model registry, the parameter store and the decision log in
-//! one SQLite file, so Countersign runs on a laptop with no cloud account.
+//! The embedded backend: the model registry, the parameter store, the decision log, the
+//! inference reports and the notification outbox in one SQLite file, so Countersign runs on
+//! a laptop with no cloud account.
 //!
 //! One file means one transaction can hold a whole decision, which is how this adapter
 //! keeps the ports' promise that a decision is applied completely or not at all. The schema
@@ -8,6 +9,7 @@
 //! parameter versions.
 
 mod outbox;
+mod reports;
 
 use async_trait::async_trait;
 use countersign_domain::ports::*;
@@ -90,6 +92,18 @@ CREATE TABLE outbox (
     sent_ms         INTEGER
 );
 CREATE INDEX outbox_due ON outbox (state, next_attempt_ms);
+"#,
+    r#"
+CREATE TABLE reports (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    group_name  TEXT    NOT NULL,
+    version     INTEGER NOT NULL,
+    environment TEXT    NOT NULL,
+    run_id      TEXT    NOT NULL,
+    -- The report document (countersign_domain::ReportDocument), as the AWS backend stores it.
+    document    TEXT    NOT NULL,
+    UNIQUE (group_name, version, environment, run_id)
+);
 "#,
 ];
 

@@ -1,0 +1,409 @@
+//! Inference reports: what a pipeline measured when it ran a version in an environment, and
+//! what that run asks for next (the approvers of the following environment are asked to
+//! promote the version).
+
+use crate::environment::Environment;
+use crate::model::*;
+use crate::policy::Policy;
+use time::OffsetDateTime;
+
+/// At most this many metrics per report: enough for any evaluation, and small enough that a
+/// report fits one SSM parameter.
+pub const MAX_REPORT_METRICS: usize = 50;
+/// Limit of the artifacts link, as SageMaker's model data URL.
+pub const MAX_ARTIFACTS_URL_CHARS: usize = 1024;
+
+/// A pipeline's run id: 1 to 128 letters, digits, `_`, `-` or `.`; with the version and the
+/// environment it names the run, so a report sent twice is stored once.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RunId(String);
+
+impl RunId {
+    pub fn parse(text: &str) -> Result<Self, InvalidInput> {
+        let valid = (1..=128).contains(&text.len())
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+        if valid {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(InvalidInput::RunId(text.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for RunId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One batch inference run of a version in an environment, as its pipeline reported it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InferenceReport {
+    pub group: GroupName,
+    pub version: VersionNumber,
+    pub environment: Environment,
+    pub run_id: RunId,
+    pub metrics: Metrics,
+    pub started_at: OffsetDateTime,
+    pub finished_at: OffsetDateTime,
+    pub sample_count: u64,
+    pub artifacts_url: Option<String>,
+    /// Who sent it: the API client's name, as authenticated.
+    pub reported_by: String,
+    pub reported_at: OffsetDateTime,
+}
+
+impl InferenceReport {
+    /// Validates what a pipeline sent: metrics as at registration (finite, named), at most
+    /// [`MAX_REPORT_METRICS`] of them and at least one; the run finished no earlier than it
+    /// started; the artifacts link an `s3://`, `https://` or `http://` URL.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        group: GroupName,
+        version: VersionNumber,
+        environment: Environment,
+        run_id: RunId,
+        metrics: Metrics,
+        started_at: OffsetDateTime,
+        finished_at: OffsetDateTime,
+        sample_count: u64,
+        artifacts_url: Option<&str>,
+        reported_by: &str,
+        reported_at: OffsetDateTime,
+    ) -> Result<Self, InvalidInput> {
+        if metrics.is_empty() {
+            return Err(InvalidInput::Missing("metrics"));
+        }
+        if metrics.len() > MAX_REPORT_METRICS {
+            return Err(InvalidInput::TooMany {
+                field: "metrics",
+                max: MAX_REPORT_METRICS,
+            });
+        }
+        validate_metrics(&metrics)?;
+        if finished_at < started_at {
+            return Err(InvalidInput::FinishedBeforeStart);
+        }
+        let artifacts_url = match artifacts_url.map(str::trim).filter(|u| !u.is_empty()) {
+            None => None,
+            Some(url) => {
+                if url.chars().count() > MAX_ARTIFACTS_URL_CHARS {
+                    return Err(InvalidInput::TooLong {
+                        field: "artifacts_url",
+                        max: MAX_ARTIFACTS_URL_CHARS,
+                    });
+                }
+                let scheme_ok = ["s3://", "https://", "http://"]
+                    .iter()
+                    .any(|s| url.len() > s.len() && url.starts_with(s));
+                if !scheme_ok || url.chars().any(char::is_whitespace) {
+                    return Err(InvalidInput::ArtifactsUrl(url.to_owned()));
+                }
+                Some(url.to_owned())
+            }
+        };
+        Ok(Self {
+            group,
+            version,
+            environment,
+            run_id,
+            metrics,
+            started_at,
+            finished_at,
+            sample_count,
+            artifacts_url,
+            reported_by: reported_by.to_owned(),
+            reported_at,
+        })
+    }
+
+    /// Whether `other` reports the same run with the same figures (a retry), as opposed to
+    /// a different report reusing the run id.
+    pub fn same_run_as(&self, other: &InferenceReport) -> bool {
+        self.group == other.group
+            && self.version == other.version
+            && self.environment == other.environment
+            && self.run_id == other.run_id
+            && self.metrics == other.metrics
+            && self.started_at == other.started_at
+            && self.finished_at == other.finished_at
+            && self.sample_count == other.sample_count
+            && self.artifacts_url == other.artifacts_url
+    }
+}
+
+/// Why a report is not accepted for a version.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ReportRefusal {
+    #[error("version {version} of {group} is not approved for {environment} (it is {state}), so it cannot have run there")]
+    NotApprovedThere {
+        group: GroupName,
+        version: VersionNumber,
+        environment: Environment,
+        state: StepState,
+    },
+    #[error("run {run_id} of version {version} in {environment} was already reported with other figures; a new run needs a new run id")]
+    RunIdTaken {
+        version: VersionNumber,
+        environment: Environment,
+        run_id: RunId,
+    },
+}
+
+/// A report is accepted only from an environment the version is approved for: a pipeline
+/// cannot have run it anywhere else.
+pub fn check_report(version: &ModelVersion, report: &InferenceReport) -> Result<(), ReportRefusal> {
+    match version.steps.state(&report.environment) {
+        StepState::Approved => Ok(()),
+        state => Err(ReportRefusal::NotApprovedThere {
+            group: version.group.clone(),
+            version: version.version,
+            environment: report.environment.clone(),
+            state,
+        }),
+    }
+}
+
+/// The environment a report from `report.environment` asks to promote the version to: the
+/// next one, while it still waits for a decision. `None` after the last environment or once
+/// the next step is decided.
+pub fn promotion_target<'a>(
+    policy: &'a Policy,
+    version: &ModelVersion,
+    report: &InferenceReport,
+) -> Option<&'a Environment> {
+    let next = policy.environments().after(&report.environment).first()?;
+    (!version.steps.state(next).is_decided()).then_some(next)
+}
+
+/// The report to show beside a candidate's: the newest from `preferred`, else the newest
+/// from `fallback` (the live version in the target environment has usually run there; a
+/// version promoted before reports existed may only have run in the one before).
+pub fn newest_report<'a>(
+    reports: &'a [InferenceReport],
+    preferred: &Environment,
+    fallback: &Environment,
+) -> Option<&'a InferenceReport> {
+    let newest_in = |env: &Environment| {
+        reports
+            .iter()
+            .filter(|r| &r.environment == env)
+            .max_by_key(|r| (r.finished_at, r.reported_at))
+    };
+    newest_in(preferred).or_else(|| newest_in(fallback))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::{self, DecisionRequest};
+    use crate::{Actor, Environments};
+    use std::collections::BTreeSet;
+    use time::Duration;
+
+    fn env(name: &str) -> Environment {
+        Environment::parse(name).unwrap()
+    }
+
+    fn t(seconds: i64) -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + Duration::seconds(seconds)
+    }
+
+    fn report_with(
+        environment: &str,
+        metrics: Metrics,
+        started: i64,
+        finished: i64,
+        artifacts: Option<&str>,
+    ) -> Result<InferenceReport, InvalidInput> {
+        InferenceReport::new(
+            GroupName::parse("churn").unwrap(),
+            VersionNumber::new(7).unwrap(),
+            env(environment),
+            RunId::parse("run-1").unwrap(),
+            metrics,
+            t(started),
+            t(finished),
+            1000,
+            artifacts,
+            "pipeline",
+            t(finished + 1),
+        )
+    }
+
+    fn auc(value: f64) -> Metrics {
+        Metrics::from([("auc".to_owned(), value)])
+    }
+
+    #[test]
+    fn run_ids_are_short_and_plain() {
+        for good in ["r", "run-2026-11-26.1", "A_b", &"x".repeat(128)] {
+            assert!(RunId::parse(good).is_ok(), "{good:?} refused");
+        }
+        for bad in ["", "a b", "a/b", "ü", &"x".repeat(129)] {
+            assert_eq!(RunId::parse(bad), Err(InvalidInput::RunId(bad.to_owned())));
+        }
+    }
+
+    #[test]
+    fn reports_are_validated() {
+        assert!(report_with("dev", auc(0.9), 0, 10, Some("s3://bucket/run-1")).is_ok());
+        assert!(
+            report_with("dev", auc(0.9), 10, 10, None).is_ok(),
+            "an instant run"
+        );
+        assert_eq!(
+            report_with("dev", Metrics::new(), 0, 10, None),
+            Err(InvalidInput::Missing("metrics"))
+        );
+        assert_eq!(
+            report_with("dev", auc(f64::INFINITY), 0, 10, None),
+            Err(InvalidInput::NonFiniteMetric("auc".into()))
+        );
+        assert_eq!(
+            report_with("dev", Metrics::from([("a b".into(), 1.0)]), 0, 10, None),
+            Err(InvalidInput::MetricName("a b".into()))
+        );
+        let many = (0..=MAX_REPORT_METRICS)
+            .map(|i| (format!("m{i}"), 1.0))
+            .collect();
+        assert_eq!(
+            report_with("dev", many, 0, 10, None),
+            Err(InvalidInput::TooMany {
+                field: "metrics",
+                max: MAX_REPORT_METRICS
+            })
+        );
+        assert_eq!(
+            report_with("dev", auc(0.9), 10, 9, None),
+            Err(InvalidInput::FinishedBeforeStart)
+        );
+        for bad in ["ftp://x/y", "s3://", "bucket/key", "https://a b"] {
+            assert_eq!(
+                report_with("dev", auc(0.9), 0, 10, Some(bad)),
+                Err(InvalidInput::ArtifactsUrl(bad.into())),
+                "{bad}"
+            );
+        }
+        let long = format!("s3://{}", "k".repeat(MAX_ARTIFACTS_URL_CHARS));
+        assert!(matches!(
+            report_with("dev", auc(0.9), 0, 10, Some(&long)),
+            Err(InvalidInput::TooLong {
+                field: "artifacts_url",
+                ..
+            })
+        ));
+        let blank = report_with("dev", auc(0.9), 0, 10, Some("  ")).unwrap();
+        assert_eq!(blank.artifacts_url, None, "a blank link is no link");
+    }
+
+    #[test]
+    fn a_retry_is_the_same_run_and_other_figures_are_not() {
+        let first = report_with("dev", auc(0.9), 0, 10, None).unwrap();
+        let mut retry = first.clone();
+        retry.reported_at = t(99);
+        assert!(
+            first.same_run_as(&retry),
+            "the arrival time does not matter"
+        );
+        let other = report_with("dev", auc(0.8), 0, 10, None).unwrap();
+        assert!(!first.same_run_as(&other));
+    }
+
+    fn person(subject: &str) -> Person {
+        Person {
+            subject: subject.into(),
+            name: subject.into(),
+            email: format!("{subject}@example.com"),
+        }
+    }
+
+    /// A version with `dev` approved (and so `test` pending), as the workflow leaves it.
+    fn approved_in_dev(policy: &Policy) -> ModelVersion {
+        let registration = Registration::new(
+            GroupName::parse("churn").unwrap(),
+            "img",
+            "s3://m",
+            "",
+            Metrics::new(),
+            person("dana"),
+        )
+        .unwrap();
+        let version = workflow::register(policy, registration, t(0))
+            .into_version(VersionNumber::new(7).unwrap(), "arn".into());
+        let alice = Actor {
+            person: person("alice"),
+            groups: BTreeSet::from(["approvers".to_owned()]),
+        };
+        let request = DecisionRequest::new(env("dev"), Verdict::Approve, "");
+        let effect =
+            workflow::decide(policy, &version, &[], &alice, &request, "d1".into(), t(1)).unwrap();
+        workflow::apply(&version, &effect)
+    }
+
+    #[test]
+    fn only_an_approved_environment_reports_and_it_asks_for_the_next() {
+        let policy = Policy::new(Environments::default(), "approvers");
+        let version = approved_in_dev(&policy);
+        let from_dev = report_with("dev", auc(0.9), 0, 10, None).unwrap();
+        assert_eq!(check_report(&version, &from_dev), Ok(()));
+        assert_eq!(
+            promotion_target(&policy, &version, &from_dev),
+            Some(&env("test"))
+        );
+        let from_test = report_with("test", auc(0.9), 0, 10, None).unwrap();
+        assert_eq!(
+            check_report(&version, &from_test),
+            Err(ReportRefusal::NotApprovedThere {
+                group: version.group.clone(),
+                version: version.version,
+                environment: env("test"),
+                state: StepState::PendingManualApproval,
+            })
+        );
+    }
+
+    #[test]
+    fn no_promotion_is_asked_past_the_last_environment_or_for_a_decided_step() {
+        let policy = Policy::new(Environments::default(), "approvers");
+        let mut version = approved_in_dev(&policy);
+        for name in ["test", "uat", "prod"] {
+            version.steps.set(&env(name), StepState::Approved);
+        }
+        let from_prod = report_with("prod", auc(0.9), 0, 10, None).unwrap();
+        assert_eq!(check_report(&version, &from_prod), Ok(()));
+        assert_eq!(promotion_target(&policy, &version, &from_prod), None);
+        let from_uat = report_with("uat", auc(0.9), 0, 10, None).unwrap();
+        assert_eq!(
+            promotion_target(&policy, &version, &from_uat),
+            None,
+            "prod is decided"
+        );
+        version.steps.set(&env("prod"), StepState::Rejected);
+        assert_eq!(
+            promotion_target(&policy, &version, &from_uat),
+            None,
+            "prod is decided"
+        );
+    }
+
+    #[test]
+    fn the_comparison_prefers_the_target_environment_and_the_newest_run() {
+        let old_test = report_with("test", auc(0.1), 0, 10, None).unwrap();
+        let new_test = report_with("test", auc(0.2), 0, 20, None).unwrap();
+        let dev = report_with("dev", auc(0.3), 0, 30, None).unwrap();
+        let all = [old_test, new_test.clone(), dev.clone()];
+        assert_eq!(
+            newest_report(&all, &env("test"), &env("dev")),
+            Some(&new_test)
+        );
+        assert_eq!(newest_report(&all, &env("uat"), &env("dev")), Some(&dev));
+        assert_eq!(newest_report(&all, &env("uat"), &env("prod")), None);
+    }
+}
