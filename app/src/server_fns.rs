@@ -155,6 +155,27 @@ pub mod ssr {
         }
     }
 
+    pub fn report_view(report: &InferenceReport) -> ReportView {
+        ReportView {
+            environment: report.environment.to_string(),
+            run_id: report.run_id.to_string(),
+            started_at: display_time(report.started_at),
+            finished_at: display_time(report.finished_at),
+            sample_count: report.sample_count,
+            metrics: formatted_metrics(&report.metrics),
+            artifacts_url: report.artifacts_url.clone(),
+            reported_by: report.reported_by.clone(),
+        }
+    }
+
+    /// Name and value, formatted here so the browser build needs no float formatting.
+    fn formatted_metrics(metrics: &Metrics) -> Vec<(String, String)> {
+        metrics
+            .iter()
+            .map(|(name, value)| (name.clone(), value.to_string()))
+            .collect()
+    }
+
     pub fn step_badges(policy: &Policy, version: &ModelVersion) -> Vec<StepBadge> {
         version
             .steps
@@ -216,16 +237,13 @@ pub mod ssr {
             description: version.description.clone(),
             image_uri: version.image_uri.clone(),
             model_data_url: version.model_data_url.clone(),
-            metrics: version
-                .metrics
-                .iter()
-                .map(|(name, value)| (name.clone(), value.to_string()))
-                .collect(),
+            metrics: formatted_metrics(&version.metrics),
             registered_by: version.registered_by.name.clone(),
             registered_by_email: version.registered_by.email.clone(),
             registered_at: display_time(version.registered_at),
             track,
             history: history.iter().map(decision_view).collect(),
+            reports: Vec::new(),
             why_no_decision,
         }
     }
@@ -359,11 +377,15 @@ pub async fn get_version(group: String, version: u32) -> Result<VersionDetail, A
         async move {
             let portal = portal()?;
             let actor = actor(&portal).await?;
-            let record = portal
-                .services
-                .version_record(&group_name(&group)?, version_number(version)?)
-                .await?;
-            Ok(version_detail(&portal.services.policy, &record, &actor))
+            let (group, version) = (group_name(&group)?, version_number(version)?);
+            let services = &portal.services;
+            let (record, reports) = futures::join!(
+                services.version_record(&group, version),
+                services.reports_for_version(&group, version)
+            );
+            let mut detail = version_detail(&services.policy, &record?, &actor);
+            detail.reports = reports?.iter().rev().map(report_view).collect();
+            Ok(detail)
         }
         .await,
     )

@@ -150,8 +150,23 @@ pub struct VersionDetail {
     pub track: Vec<StepView>,
     /// Every decision on this version, oldest first.
     pub history: Vec<DecisionView>,
+    /// Inference runs reported for this version, newest first.
+    pub reports: Vec<ReportView>,
     /// Why the signed-in person cannot decide anything, when that is the case.
     pub why_no_decision: Option<String>,
+}
+
+/// One inference run a pipeline reported, for the review page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportView {
+    pub environment: String,
+    pub run_id: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub sample_count: u64,
+    pub metrics: Vec<(String, String)>,
+    pub artifacts_url: Option<String>,
+    pub reported_by: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -123,7 +123,7 @@ pub fn render(
                 display_time(report.finished_at)
             );
             let candidate = format!("v{} in {}", version.version, report.environment);
-            let (live_column, live_metrics, live_note) = match live {
+            let (live_column, live_metrics, live_note) = match live.as_deref() {
                 None => (None, None, format!("Nothing is live in {target} yet.")),
                 Some(LiveComparison {
                     deployment,
@@ -587,11 +587,11 @@ mod tests {
         let notice = Notice::PromotionRequested {
             version: version(),
             target: Environment::parse("test").unwrap(),
-            report: candidate,
-            live: Some(LiveComparison {
+            report: Box::new(candidate),
+            live: Some(Box::new(LiveComparison {
                 deployment,
                 report: Some(live_report),
-            }),
+            })),
         };
         let notify = BTreeMap::from([
             ("dev".to_owned(), vec!["dev-leads@example.com".to_owned()]),

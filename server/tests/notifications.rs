@@ -203,6 +203,117 @@ async fn a_lost_event_is_made_good_by_the_reconciliation_scan() {
     );
 }
 
+fn approver(subject: &str, services: &countersign_domain::service::Services) -> Actor {
+    Actor {
+        person: Person {
+            subject: subject.into(),
+            name: format!("{subject} approver"),
+            email: format!("{subject}@example.com"),
+        },
+        groups: services
+            .policy
+            .environments()
+            .iter()
+            .flat_map(|env| services.policy.approver_groups(env))
+            .map(str::to_owned)
+            .collect(),
+    }
+}
+
+fn run(version: &ModelVersion, environment: &str, run_id: &str, auc: f64) -> InferenceReport {
+    // Fixed times: the same run id sent twice is the same run only with the same figures.
+    let now = time::macros::datetime!(2026-11-26 12:00 UTC);
+    InferenceReport::new(
+        version.group.clone(),
+        version.version,
+        Environment::parse(environment).unwrap(),
+        RunId::parse(run_id).unwrap(),
+        Metrics::from([("auc".into(), auc)]),
+        now - time::Duration::minutes(20),
+        now,
+        1000,
+        None,
+        "batch",
+        now,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn runs_ask_the_next_approvers_once_beside_the_version_live_there() {
+    let portal = Portal::start(&[("NOTIFY_TEST", "qa@example.com")]).await;
+    let services = &portal.backing.services;
+    let approve = |version: &ModelVersion, env: &str| {
+        let request = DecisionRequest::new(Environment::parse(env).unwrap(), Verdict::Approve, "");
+        let (group, number) = (version.group.clone(), version.version);
+        async move {
+            services
+                .decide(&approver("alice", services), &group, number, &request)
+                .await
+                .unwrap();
+        }
+    };
+    let group = GroupName::parse("churn").unwrap();
+    let registration = |image: &str| {
+        Registration::new(
+            group.clone(),
+            image,
+            "s3://m",
+            "",
+            Metrics::new(),
+            approver("dana", services).person,
+        )
+        .unwrap()
+    };
+    let live = services.register(registration("img:1")).await.unwrap();
+    approve(&live, "dev").await;
+    approve(&live, "test").await;
+    services
+        .submit_report(run(&live, "test", "t-1", 0.88))
+        .await
+        .unwrap();
+
+    let candidate = services.register(registration("img:2")).await.unwrap();
+    approve(&candidate, "dev").await;
+    for run_id in ["d-1", "d-1", "d-2"] {
+        let receipt = services
+            .submit_report(run(&candidate, "dev", run_id, 0.93))
+            .await
+            .unwrap();
+        assert_eq!(
+            receipt
+                .promotion_requested
+                .map(|e| e.to_string())
+                .as_deref(),
+            Some("test")
+        );
+    }
+    let requests: Vec<OutboxEntry> = portal
+        .queued()
+        .await
+        .into_iter()
+        .filter(|e| e.message.key.starts_with("promotion-request/"))
+        .collect();
+    let keys: Vec<&str> = requests.iter().map(|e| e.message.key.as_str()).collect();
+    // The first version's test run asks for uat, whose approvers are not configured here;
+    // the message is queued all the same and shows on the notifications page.
+    assert_eq!(
+        keys,
+        [
+            "promotion-request/churn/2/test",
+            "promotion-request/churn/1/uat"
+        ]
+    );
+    let to_test = &requests[0].message;
+    assert_eq!(to_test.to, ["qa@example.com"]);
+    let text = &to_test.text;
+    assert!(text.contains("Version 1 is live in test."), "{text}");
+    assert!(
+        text.lines().any(|l| l == "auc     0.93       0.88"),
+        "the candidate's dev run beside the live version's test run:\n{text}"
+    );
+}
+
 #[tokio::test]
 async fn the_intake_refuses_wrong_keys_and_bad_bodies_with_reasons() {
     let portal = Portal::start(&[("EVENTS_API_KEY", KEY)]).await;

@@ -26,8 +26,8 @@ pub enum Notice {
     PromotionRequested {
         version: ModelVersion,
         target: Environment,
-        report: InferenceReport,
-        live: Option<LiveComparison>,
+        report: Box<InferenceReport>,
+        live: Option<Box<LiveComparison>>,
     },
 }
 

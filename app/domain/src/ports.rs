@@ -99,7 +99,7 @@ pub enum ReportStored {
     Added,
     /// A report of the same run (group, version, environment, run id) was stored before;
     /// it is returned and nothing changed.
-    AlreadyStored(InferenceReport),
+    AlreadyStored(Box<InferenceReport>),
 }
 
 /// Inference reports, kept with the version they measured.

@@ -197,7 +197,7 @@ impl Services {
         let (stored, created) = match self.reports.add_report(&report).await? {
             ReportStored::Added => (report, true),
             ReportStored::AlreadyStored(earlier) if earlier.same_run_as(&report) => {
-                (earlier, false)
+                (*earlier, false)
             }
             ReportStored::AlreadyStored(_) => {
                 return Err(ReportRefusal::RunIdTaken {
@@ -217,8 +217,8 @@ impl Services {
                 .notice(Notice::PromotionRequested {
                     version,
                     target: target.clone(),
-                    report: stored.clone(),
-                    live,
+                    report: Box::new(stored.clone()),
+                    live: live.map(Box::new),
                 })
                 .await;
         }

@@ -1,6 +1,6 @@
 use crate::components::{ErrorPanel, Loading, StatePill};
 use crate::server_fns::{get_version, Decide};
-use crate::wire::{AppError, DecisionView, StepView, VersionDetail};
+use crate::wire::{AppError, DecisionView, ReportView, StepView, VersionDetail};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -104,20 +104,29 @@ fn VersionReview(detail: VersionDetail, decide: ServerAction<Decide>) -> impl In
                 </dd>
             </dl>
             <h3>"Metrics"</h3>
-            <table class="metrics">
-                <tbody>
-                    {detail
-                        .metrics
-                        .into_iter()
-                        .map(|(name, value)| view! {
-                            <tr>
-                                <th scope="row">{name}</th>
-                                <td>{value}</td>
-                            </tr>
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
+            <MetricsTable metrics=detail.metrics/>
+        </section>
+        <section class="panel" aria-labelledby="reports-heading">
+            <h2 id="reports-heading">"Inference runs"</h2>
+            {if detail.reports.is_empty() {
+                view! {
+                    <p class="muted">
+                        "No pipeline has reported a run of this version yet."
+                    </p>
+                }
+                    .into_any()
+            } else {
+                view! {
+                    <ol class="reports">
+                        {detail
+                            .reports
+                            .into_iter()
+                            .map(|report| view! { <li><Report report/></li> })
+                            .collect_view()}
+                    </ol>
+                }
+                    .into_any()
+            }}
         </section>
         <section class="panel" aria-labelledby="history-heading">
             <h2 id="history-heading">"Decisions"</h2>
@@ -136,6 +145,49 @@ fn VersionReview(detail: VersionDetail, decide: ServerAction<Decide>) -> impl In
                     .into_any()
             }}
         </section>
+    }
+}
+
+#[component]
+fn MetricsTable(metrics: Vec<(String, String)>) -> impl IntoView {
+    view! {
+        <table class="metrics">
+            <tbody>
+                {metrics
+                    .into_iter()
+                    .map(|(name, value)| view! {
+                        <tr>
+                            <th scope="row">{name}</th>
+                            <td>{value}</td>
+                        </tr>
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn Report(report: ReportView) -> impl IntoView {
+    view! {
+        <article class="report" data-environment=report.environment.clone()>
+            <p>
+                <strong>{format!("Run {} in {}", report.run_id, report.environment)}</strong>
+                <span class="muted">
+                    {format!(
+                        " {} to {}, {} samples, reported by {}",
+                        report.started_at,
+                        report.finished_at,
+                        report.sample_count,
+                        report.reported_by,
+                    )}
+                </span>
+            </p>
+            <MetricsTable metrics=report.metrics/>
+            {report.artifacts_url.map(|url| view! {
+                <p>"Artifacts: " <code>{url}</code></p>
+            })}
+        </article>
     }
 }
 

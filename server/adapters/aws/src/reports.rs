@@ -38,7 +38,7 @@ impl ReportStore for AwsBackend {
         let earlier = self.read_parameter(&name, false).await?.ok_or_else(|| {
             PortError::Unavailable(format!("{name} exists and yet could not be read"))
         })?;
-        parse_report(&name, &earlier).map(ReportStored::AlreadyStored)
+        parse_report(&name, &earlier).map(|r| ReportStored::AlreadyStored(Box::new(r)))
     }
 
     async fn reports_for_version(

@@ -52,7 +52,9 @@ impl ReportStore for LocalStore {
             let earlier = earlier.ok_or_else(|| {
                 PortError::Unavailable("a report row vanished while it was read".into())
             })?;
-            Ok(ReportStored::AlreadyStored(parse_document(&earlier)?))
+            Ok(ReportStored::AlreadyStored(Box::new(parse_document(
+                &earlier,
+            )?)))
         })
         .await
     }
