@@ -2,6 +2,11 @@
 // with one confidential client (Countersign) and test users carrying a `groups` claim.
 // Its development login form accepts any password; the login name picks the user.
 //
+// Pipelines are clients too: they get JWT access tokens for Countersign's API (the resource
+// `api://countersign`) by the client credentials grant, with the scopes they ask for among
+// those their client may have. `entra-style-app` is given an application role in `roles`
+// instead, as Entra ID does for `api://.../.default`.
+//
 //   OIDC_PORT=3190 COUNTERSIGN_URL=http://127.0.0.1:3101 node oidc/provider.mjs
 import Provider from 'oidc-provider';
 
@@ -27,8 +32,26 @@ export const users = {
   },
 };
 
+export const apiResource = 'api://countersign';
+// What each pipeline client may be granted at the API.
+const apiScopesOf = {
+  'training-pipeline': 'countersign.register',
+  'batch-pipeline': 'countersign.report countersign.resolve',
+  'entra-style-app': 'api.default',
+};
+
+const pipeline = (clientId) => ({
+  client_id: clientId,
+  client_secret: `${clientId}-secret`,
+  grant_types: ['client_credentials'],
+  redirect_uris: [],
+  response_types: [],
+  token_endpoint_auth_method: 'client_secret_basic',
+});
+
 const provider = new Provider(issuer, {
   clients: [
+    ...Object.keys(apiScopesOf).map(pipeline),
     {
       client_id: 'countersign',
       client_secret: 'countersign-test-secret',
@@ -53,6 +76,31 @@ const provider = new Provider(issuer, {
   features: {
     devInteractions: { enabled: true },
     rpInitiatedLogout: { enabled: true },
+    clientCredentials: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: () => apiResource,
+      useGrantedResource: () => true,
+      async getResourceServerInfo(_ctx, resource, client) {
+        // Any other https resource is a different API: its tokens must not open ours.
+        if (resource !== apiResource && !resource.startsWith('https://')) {
+          throw new Error(`unknown resource ${resource}`);
+        }
+        return {
+          scope: apiScopesOf[client.clientId] ?? '',
+          audience: resource,
+          accessTokenFormat: 'jwt',
+          accessTokenTTL: 10 * 60,
+          jwt: { sign: { alg: 'RS256' } },
+        };
+      },
+    },
+  },
+  async extraTokenClaims(_ctx, token) {
+    if (token.clientId === 'entra-style-app') {
+      return { roles: ['countersign.resolve'] };
+    }
+    return undefined;
   },
   async findAccount(_ctx, id) {
     const user = users[id];

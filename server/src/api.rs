@@ -1,8 +1,10 @@
 //! The pipeline HTTP API under `/api/v1`: JSON in and out. Every error is JSON with a
 //! stable `code` and a human `message`; bad input is a 4xx, never a 500.
 
+use crate::api_auth::{ApiAuth, ApiScope};
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,6 +25,7 @@ pub struct ApiState {
     pub public_url: String,
     /// The EventBridge intake's key; `None` turns the intake off.
     pub events: Option<crate::config::EventsConfig>,
+    pub auth: std::sync::Arc<ApiAuth>,
 }
 
 /// The API's routes, to be nested under `/api/v1`.
@@ -46,6 +49,8 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// The `WWW-Authenticate` challenge of a 401 or 403.
+    challenge: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -60,6 +65,14 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            challenge: None,
+        }
+    }
+
+    pub(crate) fn with_challenge(self, challenge: String) -> Self {
+        Self {
+            challenge: Some(challenge),
+            ..self
         }
     }
 }
@@ -70,7 +83,13 @@ impl IntoResponse for ApiError {
             code: self.code,
             message: &self.message,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(challenge) = self.challenge.and_then(|c| c.parse().ok()) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::WWW_AUTHENTICATE, challenge);
+        }
+        response
     }
 }
 
@@ -231,9 +250,11 @@ pub struct VersionJson {
 /// `POST /api/v1/models/{group}/versions`: what a training pipeline calls to register.
 async fn register(
     State(state): State<ApiState>,
+    headers: HeaderMap,
     group: Result<Path<String>, PathRejection>,
     body: Result<Json<RegisterBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<VersionJson>), ApiError> {
+    let caller = state.auth.require(&headers, ApiScope::Register).await?;
     let Path(group) = group?;
     let group = group_name(&group)?;
     let Json(body) = body?;
@@ -250,7 +271,7 @@ async fn register(
         },
     )?;
     let version = state.services.register(registration).await?;
-    tracing::info!(group = %version.group, version = %version.version, "version registered");
+    tracing::info!(group = %version.group, version = %version.version, caller = %caller.name, "version registered");
     Ok((
         StatusCode::CREATED,
         Json(version_json(&state.services, &state.public_url, &version)),
@@ -285,17 +306,16 @@ pub fn version_json(services: &Services, public_url: &str, version: &ModelVersio
 /// to find its model.
 async fn resolve(
     State(state): State<ApiState>,
+    headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<DeploymentDocument>, ApiError> {
+    state.auth.require(&headers, ApiScope::Resolve).await?;
     let Path((group, environment)) = path?;
     let group = group_name(&group)?;
     let environment = state.services.environment(&environment)?;
     let deployment = state.services.resolve(&group, &environment).await?;
     Ok(Json((&deployment).into()))
 }
-
-/// Until pipelines authenticate, a report names no sender.
-const UNAUTHENTICATED_SENDER: &str = "unauthenticated API client";
 
 fn version_number(text: &str) -> Result<VersionNumber, ApiError> {
     VersionNumber::parse(text)
@@ -333,9 +353,11 @@ pub struct ReportsJson {
 /// calls after a batch run. 201 for a new run, 200 for a run reported before.
 async fn submit_report(
     State(state): State<ApiState>,
+    headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
     body: Result<Json<ReportBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ReportReceiptJson>), ApiError> {
+    let caller = state.auth.require(&headers, ApiScope::Report).await?;
     let Path((group, version)) = path?;
     let group = group_name(&group)?;
     let version = version_number(&version)?;
@@ -351,7 +373,7 @@ async fn submit_report(
         body.finished_at,
         body.sample_count,
         body.artifacts_url.as_deref(),
-        UNAUTHENTICATED_SENDER,
+        &caller.name,
         services.clock.now(),
     )?;
     let receipt = services.submit_report(report).await?;
@@ -381,8 +403,10 @@ async fn submit_report(
 /// the order they arrived.
 async fn list_reports(
     State(state): State<ApiState>,
+    headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<ReportsJson>, ApiError> {
+    state.auth.require(&headers, ApiScope::Resolve).await?;
     let Path((group, version)) = path?;
     let group = group_name(&group)?;
     let version = version_number(&version)?;

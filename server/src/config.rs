@@ -43,6 +43,16 @@ struct RawConfig {
     events_api_key: Option<String>,
     events_api_key_header: String,
     scan_seconds: u64,
+    /// Unset: open only in the laptop setup (development sign-in, no token configured).
+    api_open: Option<bool>,
+    /// Static tokens: `name:scope+scope:sha256-hex`, comma-separated.
+    api_tokens: String,
+    api_jwt_audience: Option<String>,
+    /// Unset: the OIDC issuer.
+    api_jwt_issuer: Option<String>,
+    api_scope_register: String,
+    api_scope_report: String,
+    api_scope_resolve: String,
     /// Per-environment settings whose names depend on the configured environments
     /// (`APPROVERS_<ENV>`, `REQUIRED_APPROVALS_<ENV>`), and anything misspelt.
     #[serde(flatten)]
@@ -79,6 +89,13 @@ impl Default for RawConfig {
             events_api_key: None,
             events_api_key_header: "x-api-key".into(),
             scan_seconds: 300,
+            api_open: None,
+            api_tokens: String::new(),
+            api_jwt_audience: None,
+            api_jwt_issuer: None,
+            api_scope_register: "countersign.register".into(),
+            api_scope_report: "countersign.report".into(),
+            api_scope_resolve: "countersign.resolve".into(),
             per_environment: BTreeMap::new(),
         }
     }
@@ -116,6 +133,49 @@ pub struct Config {
     pub events: Option<EventsConfig>,
     /// How often the reconciliation scan runs; `None` when it is off.
     pub scan_interval: Option<std::time::Duration>,
+    pub api_access: ApiAccessConfig,
+}
+
+/// Who may call the pipeline API.
+#[derive(Clone, Debug)]
+pub struct ApiAccessConfig {
+    /// No token needed (the laptop setup only).
+    pub open: bool,
+    pub tokens: Vec<StaticToken>,
+    pub jwt: Option<JwtAccessConfig>,
+    /// The scope or role values granting each API scope in access tokens.
+    pub scope_claims: ScopeClaims,
+}
+
+#[derive(Clone, Debug)]
+pub struct ScopeClaims {
+    pub register: String,
+    pub report: String,
+    pub resolve: String,
+}
+
+/// A configured token: its name (recorded as who called), digest and scopes.
+#[derive(Clone)]
+pub struct StaticToken {
+    pub name: String,
+    pub sha256: [u8; 32],
+    pub scopes: std::collections::BTreeSet<crate::api_auth::ApiScope>,
+}
+
+impl std::fmt::Debug for StaticToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaticToken")
+            .field("name", &self.name)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Access tokens from an OpenID provider: its issuer and the audience they must name.
+#[derive(Clone, Debug)]
+pub struct JwtAccessConfig {
+    pub issuer: String,
+    pub audience: String,
 }
 
 /// Notifications by e-mail.
@@ -190,6 +250,112 @@ fn value_text(value: &Value) -> Option<String> {
         Value::Num(_, n) => n.to_u128().map(|n| n.to_string()),
         _ => None,
     }
+}
+
+fn static_tokens(text: &str) -> Result<Vec<StaticToken>, ConfigError> {
+    use crate::api_auth::ApiScope;
+    let wrong = |entry: &str, why: &str| {
+        setting_error(
+            "api_tokens",
+            format!("has {entry:?}: {why}; each entry is name:scope+scope:sha256-hex, e.g. batch:report+resolve:<64 hex digits> (countersign token prints one)"),
+        )
+    };
+    let mut tokens: Vec<StaticToken> = Vec::new();
+    for entry in comma_list(text) {
+        let parts: Vec<&str> = entry.split(':').map(str::trim).collect();
+        let [name, scopes, digest] = parts[..] else {
+            return Err(wrong(&entry, "not three parts"));
+        };
+        if name.is_empty() || tokens.iter().any(|t| t.name == name) {
+            return Err(wrong(&entry, "the name is empty or used twice"));
+        }
+        let scopes = scopes
+            .split('+')
+            .map(|s| ApiScope::parse(s.trim()))
+            .collect::<Option<std::collections::BTreeSet<_>>>()
+            .ok_or_else(|| wrong(&entry, "scopes are register, report and resolve"))?;
+        let bytes: Vec<u8> = (0..digest.len())
+            .step_by(2)
+            .filter_map(|i| digest.get(i..i + 2))
+            .filter_map(|pair| u8::from_str_radix(pair, 16).ok())
+            .collect();
+        let sha256: [u8; 32] = bytes
+            .try_into()
+            .ok()
+            .filter(|_| digest.len() == 64)
+            .ok_or_else(|| wrong(&entry, "the digest is not 64 hex digits"))?;
+        tokens.push(StaticToken {
+            name: name.to_owned(),
+            sha256,
+            scopes,
+        });
+    }
+    Ok(tokens)
+}
+
+fn api_access(
+    raw: &RawConfig,
+    oidc: Option<&OidcConfig>,
+    dev_sign_in: bool,
+) -> Result<ApiAccessConfig, ConfigError> {
+    let tokens = static_tokens(&raw.api_tokens)?;
+    let jwt = match raw.api_jwt_audience.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(audience) => {
+            let issuer = raw
+                .api_jwt_issuer
+                .as_deref()
+                .map(str::trim)
+                .filter(|i| !i.is_empty())
+                .map(str::to_owned)
+                .or_else(|| oidc.map(|o| o.issuer.clone()))
+                .ok_or_else(|| {
+                    setting_error(
+                        "api_jwt_audience",
+                        "is set, but neither COUNTERSIGN_API_JWT_ISSUER nor COUNTERSIGN_OIDC_ISSUER names the provider issuing the tokens",
+                    )
+                })?;
+            Some(JwtAccessConfig {
+                issuer: issuer.trim_end_matches('/').to_owned(),
+                audience: audience.to_owned(),
+            })
+        }
+    };
+    let no_tokens = tokens.is_empty() && jwt.is_none();
+    let open = raw.api_open.unwrap_or(dev_sign_in && no_tokens);
+    if open && !no_tokens {
+        return Err(setting_error(
+            "api_open",
+            "is on, but API tokens are configured: turn one of them off",
+        ));
+    }
+    if open && !raw.listen.ip().is_loopback() {
+        return Err(setting_error(
+            "api_open",
+            format!("is on, but COUNTERSIGN_LISTEN is {}: an API without tokens only runs on a loopback address. Configure COUNTERSIGN_API_TOKENS or COUNTERSIGN_API_JWT_AUDIENCE.", raw.listen),
+        ));
+    }
+    let claim = |key: &str, value: &str| {
+        let value = value.trim();
+        if value.is_empty() || value.contains(char::is_whitespace) {
+            Err(setting_error(
+                key,
+                "must be one scope or role name, without spaces",
+            ))
+        } else {
+            Ok(value.to_owned())
+        }
+    };
+    Ok(ApiAccessConfig {
+        open,
+        tokens,
+        jwt,
+        scope_claims: ScopeClaims {
+            register: claim("api_scope_register", &raw.api_scope_register)?,
+            report: claim("api_scope_report", &raw.api_scope_report)?,
+            resolve: claim("api_scope_resolve", &raw.api_scope_resolve)?,
+        },
+    })
 }
 
 impl Config {
@@ -432,6 +598,7 @@ impl Config {
                 ),
             ));
         }
+        let api_access = api_access(&raw, oidc.as_ref(), dev_sign_in)?;
         Ok(Self {
             backend,
             database: raw.database,
@@ -449,6 +616,7 @@ impl Config {
             mail,
             events,
             scan_interval,
+            api_access,
         })
     }
 
@@ -491,6 +659,76 @@ mod tests {
         assert!(error(&[("NOTIFY_DEV", "not an address")]).contains("COUNTERSIGN_NOTIFY_DEV"));
         assert!(error(&[("SMTP_URL", "mail.example.com")]).contains("COUNTERSIGN_SMTP_URL"));
         assert!(error(&[("EVENTS_API_KEY", "short")]).contains("COUNTERSIGN_EVENTS_API_KEY"));
+    }
+
+    #[test]
+    fn the_api_is_open_only_in_the_laptop_setup_and_tokens_are_validated() {
+        let digest = "ab".repeat(32);
+        assert!(
+            Config::from_pairs([]).unwrap().api_access.open,
+            "laptop defaults"
+        );
+        let sso = [
+            ("OIDC_ISSUER", "https://login.example.com/tenant/v2.0"),
+            ("OIDC_CLIENT_ID", "c"),
+            ("OIDC_CLIENT_SECRET", "s"),
+        ];
+        let closed = Config::from_pairs(sso).unwrap().api_access;
+        assert!(
+            !closed.open && closed.tokens.is_empty() && closed.jwt.is_none(),
+            "with SSO, no token opens the API"
+        );
+        let mut with_jwt = sso.to_vec();
+        with_jwt.push(("API_JWT_AUDIENCE", "api://countersign"));
+        let jwt = Config::from_pairs(with_jwt)
+            .unwrap()
+            .api_access
+            .jwt
+            .unwrap();
+        assert_eq!(
+            jwt.issuer, "https://login.example.com/tenant/v2.0",
+            "the sign-in issuer by default"
+        );
+        assert!(error(&[("API_JWT_AUDIENCE", "api://countersign")])
+            .contains("COUNTERSIGN_API_JWT_ISSUER"));
+
+        let entry = format!("batch:report+resolve:{digest}");
+        let tokens = Config::from_pairs([("API_TOKENS", entry.as_str())])
+            .unwrap()
+            .api_access;
+        assert!(!tokens.open, "a configured token closes the laptop API");
+        assert_eq!(tokens.tokens[0].name, "batch");
+        assert_eq!(tokens.tokens[0].sha256, [0xab; 32]);
+        assert_eq!(
+            tokens.tokens[0].scopes,
+            std::collections::BTreeSet::from([
+                crate::api_auth::ApiScope::Report,
+                crate::api_auth::ApiScope::Resolve
+            ])
+        );
+        for bad in [
+            "batch:report".to_owned(),
+            format!("batch:deploy:{digest}"),
+            format!("batch:report:{}", &digest[..62]),
+            format!("batch:report:{}zz", &digest[..62]),
+            format!(":report:{digest}"),
+            format!("a:report:{digest},a:resolve:{digest}"),
+        ] {
+            assert!(
+                error(&[("API_TOKENS", bad.as_str())]).contains("COUNTERSIGN_API_TOKENS"),
+                "{bad}"
+            );
+        }
+        assert!(
+            error(&[("API_OPEN", "true"), ("API_TOKENS", entry.as_str())])
+                .contains("COUNTERSIGN_API_OPEN")
+        );
+        let mut open_sso = sso.to_vec();
+        open_sso.extend([("API_OPEN", "true"), ("LISTEN", "0.0.0.0:3000")]);
+        assert!(error(&open_sso).contains("loopback"));
+        assert!(
+            error(&[("API_SCOPE_REPORT", "two words")]).contains("COUNTERSIGN_API_SCOPE_REPORT")
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! is the only crate that knows every adapter.
 
 pub mod api;
+pub mod api_auth;
 pub mod config;
 pub mod cross_site;
 pub mod demo;

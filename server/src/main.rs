@@ -50,6 +50,16 @@ enum Command {
         #[arg(long, default_value = "")]
         email: String,
     },
+    /// Make a new static API token: prints the token (give it to the pipeline) and the
+    /// entry for COUNTERSIGN_API_TOKENS (only the token's digest is configured).
+    Token {
+        /// A name for the caller, recorded with what it does (e.g. batch-inference).
+        #[arg(long)]
+        name: String,
+        /// What it may do: register, report, resolve (comma-separated).
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+    },
     /// Register many versions in one group (for benchmarks).
     Seed {
         #[arg(long)]
@@ -96,6 +106,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run(command: Command, config: Config) -> Result<(), String> {
+    if let Command::Token { name, scopes } = &command {
+        return print_new_token(name, scopes);
+    }
     let backing = wiring::open_backend(&config).await?;
     let services = backing.services.clone();
     match command {
@@ -141,6 +154,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             print_json(&version_json(&services, &config.public_url, &version))
         }
+        Command::Token { .. } => unreachable!("handled before the backend opens"),
         Command::Seed { group, versions } => {
             demo::seed_versions(&services, &group, versions)
                 .await
@@ -149,6 +163,31 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+fn print_new_token(name: &str, scopes: &[String]) -> Result<(), String> {
+    use countersign_server::api_auth::{new_static_token, ApiScope};
+    let name = name.trim();
+    if name.is_empty() || name.contains([':', ',', '+']) || name.contains(char::is_whitespace) {
+        return Err(format!(
+            "the name {name:?} must be non-empty, without spaces, ':', ',' or '+'"
+        ));
+    }
+    for scope in scopes {
+        if ApiScope::parse(scope.trim()).is_none() {
+            return Err(format!(
+                "{scope:?} is not a scope; use register, report, resolve"
+            ));
+        }
+    }
+    let scopes: Vec<&str> = scopes.iter().map(|s| s.trim()).collect();
+    let (token, digest) = new_static_token();
+    println!("token (give this to the pipeline; it is shown once): {token}");
+    println!(
+        "COUNTERSIGN_API_TOKENS entry: {name}:{}:{digest}",
+        scopes.join("+")
+    );
+    Ok(())
 }
 
 fn print_json(value: &impl serde::Serialize) -> Result<(), String> {
@@ -177,6 +216,12 @@ async fn serve(config: Config, backing: wiring::Backing) -> Result<(), String> {
                 config.listen
             )
         })?;
+    if config.api_access.open {
+        tracing::warn!(
+            "the pipeline API takes no token (laptop setup): anyone reaching {} can register, report and resolve",
+            config.listen
+        );
+    }
     if config.dev_sign_in {
         tracing::warn!(
             "development sign-in is on: anyone reaching {} can sign in as a demo identity",

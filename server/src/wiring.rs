@@ -266,6 +266,7 @@ pub fn router(
         services,
         public_url: config.public_url.clone(),
         events: config.events.clone(),
+        auth: Arc::new(crate::api_auth::ApiAuth::new(config.api_access.clone())),
     });
 
     let mut router = Router::new();

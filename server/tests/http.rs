@@ -689,3 +689,110 @@ async fn inference_reports_are_validated_stored_once_per_run_and_listed() {
     assert!(page.body.contains("25000 samples"));
     assert!(page.body.contains("s3://runs/churn/nightly"));
 }
+
+#[tokio::test]
+async fn static_api_tokens_open_only_their_own_scopes_and_name_the_caller() {
+    use countersign_server::api_auth::hex_digest;
+    let training = "cst_training-token-for-tests-0123456789";
+    let batch = "cst_batch-token-for-tests-0123456789abc";
+    let tokens = format!(
+        "training:register:{}, batch:report+resolve:{}",
+        hex_digest(training),
+        hex_digest(batch)
+    );
+    let app = TestApp::new(&[("API_TOKENS", &tokens)]).await;
+    let call = |uri: &str, token: Option<&str>, body: Option<Value>| {
+        let mut request = match &body {
+            Some(_) => Request::post(uri).header(header::CONTENT_TYPE, "application/json"),
+            None => Request::get(uri),
+        };
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        request
+            .body(Body::from(body.map(|b| b.to_string()).unwrap_or_default()))
+            .unwrap()
+    };
+    let registration = json!({
+        "image_uri": "registry.example/churn:7",
+        "registered_by": {"subject": "dana"}
+    });
+    let versions = "/api/v1/models/churn/versions";
+    let unauthenticated = app
+        .send(call(versions, None, Some(registration.clone())))
+        .await;
+    assert_eq!(unauthenticated.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unauthenticated.json()["code"], "unauthenticated");
+    assert!(unauthenticated
+        .headers
+        .contains_key(header::WWW_AUTHENTICATE));
+    let wrong = app
+        .send(call(
+            versions,
+            Some("cst_guess"),
+            Some(registration.clone()),
+        ))
+        .await;
+    assert_eq!(
+        (wrong.status, wrong.json()["code"].clone()),
+        (StatusCode::UNAUTHORIZED, json!("invalid_token"))
+    );
+    let other_scope = app
+        .send(call(versions, Some(batch), Some(registration.clone())))
+        .await;
+    assert_eq!(
+        other_scope.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        other_scope.body
+    );
+    assert_eq!(other_scope.json()["code"], "insufficient_scope");
+    let registered = app
+        .send(call(versions, Some(training), Some(registration)))
+        .await;
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.body
+    );
+
+    let alice = app.sign_in("alice").await;
+    app.decide(&alice, "churn", "dev", "approve", "ok").await;
+    let reports = "/api/v1/models/churn/versions/1/reports";
+    let by_training = app
+        .send(call(
+            reports,
+            Some(training),
+            Some(report_body("dev", "r-1", json!(0.9))),
+        ))
+        .await;
+    assert_eq!(by_training.status, StatusCode::FORBIDDEN);
+    let reported = app
+        .send(call(
+            reports,
+            Some(batch),
+            Some(report_body("dev", "r-1", json!(0.9))),
+        ))
+        .await;
+    assert_eq!(reported.status, StatusCode::CREATED, "{}", reported.body);
+    assert_eq!(
+        reported.json()["report"]["reported_by"],
+        "batch",
+        "the token's name"
+    );
+    let resolved = app
+        .send(call(
+            "/api/v1/models/churn/environments/dev",
+            Some(batch),
+            None,
+        ))
+        .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+    let not_open = app.get("/api/v1/models/churn/environments/dev", None).await;
+    assert_eq!(
+        not_open.status,
+        StatusCode::UNAUTHORIZED,
+        "configured tokens close the API"
+    );
+}

@@ -364,10 +364,12 @@ async fn a_groups_overage_is_explained_not_taken_for_no_groups() {
 
 #[tokio::test]
 async fn a_signed_in_person_without_the_group_cannot_approve_by_crafting_the_post() {
-    let sso = start().await;
+    let sso = start_with(&[("API_JWT_AUDIENCE", "api://countersign")]).await;
     let client = browser();
+    let training = client_token(&sso, "training-pipeline", "countersign.register", None).await;
     let register = client
         .post(format!("{}/api/v1/models/churn/versions", sso.portal))
+        .bearer_auth(training)
         .header("content-type", "application/json")
         .body(r#"{"image_uri": "img", "registered_by": {"subject": "bob"}}"#)
         .send()
@@ -418,4 +420,185 @@ async fn entra_style_app_roles_can_stand_in_for_groups() {
     let alice = signed_in(&sso, "alice").await;
     let listing = rpc(&sso, &alice, "list_groups", "").await;
     assert_eq!(listing.status(), StatusCode::FORBIDDEN);
+}
+
+/// An access token from the provider by the client credentials grant.
+async fn client_token(sso: &Sso, client: &str, scope: &str, resource: Option<&str>) -> String {
+    let mut form = vec![("grant_type", "client_credentials"), ("scope", scope)];
+    if let Some(resource) = resource {
+        form.push(("resource", resource));
+    }
+    let response = browser()
+        .post(format!("{}/token", sso.issuer))
+        .basic_auth(client, Some(format!("{client}-secret")))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = response.json().await.unwrap();
+    body["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token for {client}: {body}"))
+        .to_owned()
+}
+
+/// Status, error code and `WWW-Authenticate` of an API call with `token`.
+async fn api_call(
+    sso: &Sso,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, serde_json::Value, Option<String>) {
+    let mut request = browser().request(method, format!("{}/api/v1{path}", sso.portal));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = response.json().await.unwrap_or(serde_json::Value::Null);
+    (status, body, challenge)
+}
+
+fn registration() -> serde_json::Value {
+    serde_json::json!({
+        "image_uri": "registry.example/churn:1",
+        "registered_by": {"subject": "dana", "name": "Dana", "email": "dana@example.com"}
+    })
+}
+
+#[tokio::test]
+async fn pipelines_call_the_api_with_client_credentials_tokens_for_their_scopes_only() {
+    let sso = start_with(&[("API_JWT_AUDIENCE", "api://countersign")]).await;
+    let post = reqwest::Method::POST;
+    let get = reqwest::Method::GET;
+    let training = client_token(&sso, "training-pipeline", "countersign.register", None).await;
+    let batch = client_token(
+        &sso,
+        "batch-pipeline",
+        "countersign.report countersign.resolve",
+        None,
+    )
+    .await;
+
+    let (status, body, challenge) = api_call(
+        &sso,
+        post.clone(),
+        "/models/churn/versions",
+        None,
+        Some(registration()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["code"], "unauthenticated");
+    assert_eq!(challenge.as_deref(), Some("Bearer realm=\"countersign\""));
+
+    let (status, body, _) = api_call(
+        &sso,
+        post.clone(),
+        "/models/churn/versions",
+        Some(&training),
+        Some(registration()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let (status, body, challenge) = api_call(
+        &sso,
+        post.clone(),
+        "/models/churn/versions",
+        Some(&batch),
+        Some(registration()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["code"], "insufficient_scope");
+    assert!(
+        challenge
+            .as_deref()
+            .is_some_and(|c| c.contains("scope=\"countersign.register\"")),
+        "{challenge:?}"
+    );
+    let (status, body, _) = api_call(
+        &sso,
+        get.clone(),
+        "/models/churn/versions/1/reports",
+        Some(&batch),
+        None,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the batch pipeline resolves and reads: {body}"
+    );
+
+    // Entra ID puts application roles in `roles`.
+    let entra = client_token(&sso, "entra-style-app", "api.default", None).await;
+    let (status, body, _) = api_call(
+        &sso,
+        get.clone(),
+        "/models/churn/versions/1/reports",
+        Some(&entra),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "a role grants like a scope: {body}");
+
+    // Tokens the portal must not take: for another API, asking for no scope of ours,
+    // tampered with, or not a token at all.
+    let elsewhere = client_token(
+        &sso,
+        "batch-pipeline",
+        "countersign.resolve",
+        Some("https://other.example"),
+    )
+    .await;
+    let no_scope = client_token(&sso, "batch-pipeline", "countersign.register", None).await;
+    let tampered = {
+        // Same header and signature, more scopes claimed.
+        let parts: Vec<&str> = batch.split('.').collect();
+        use base64::Engine;
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut claims: serde_json::Value =
+            serde_json::from_slice(&engine.decode(parts[1]).unwrap()).unwrap();
+        claims["scope"] = "countersign.register countersign.report countersign.resolve".into();
+        format!(
+            "{}.{}.{}",
+            parts[0],
+            engine.encode(claims.to_string()),
+            parts[2]
+        )
+    };
+    for (token, status, code) in [
+        (
+            elsewhere.as_str(),
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+        ),
+        (
+            no_scope.as_str(),
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+        ),
+        (tampered.as_str(), StatusCode::UNAUTHORIZED, "invalid_token"),
+        ("not-a-token", StatusCode::UNAUTHORIZED, "invalid_token"),
+    ] {
+        let (got, body, _) = api_call(
+            &sso,
+            get.clone(),
+            "/models/churn/versions/1/reports",
+            Some(token),
+            None,
+        )
+        .await;
+        assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{body}");
+    }
 }
