@@ -43,6 +43,7 @@ struct RawConfig {
     events_api_key: Option<String>,
     events_api_key_header: String,
     scan_seconds: u64,
+    resolve_cache_seconds: u64,
     /// Unset: open only in the laptop setup (development sign-in, no token configured).
     api_open: Option<bool>,
     /// Static tokens: `name:scope+scope:sha256-hex`, comma-separated.
@@ -89,6 +90,7 @@ impl Default for RawConfig {
             events_api_key: None,
             events_api_key_header: "x-api-key".into(),
             scan_seconds: 300,
+            resolve_cache_seconds: 5,
             api_open: None,
             api_tokens: String::new(),
             api_jwt_audience: None,
@@ -133,6 +135,8 @@ pub struct Config {
     pub events: Option<EventsConfig>,
     /// How often the reconciliation scan runs; `None` when it is off.
     pub scan_interval: Option<std::time::Duration>,
+    /// How long a resolved model is served from memory; `None` reads the store every time.
+    pub resolve_cache: Option<std::time::Duration>,
     pub api_access: ApiAccessConfig,
 }
 
@@ -616,6 +620,8 @@ impl Config {
             mail,
             events,
             scan_interval,
+            resolve_cache: (raw.resolve_cache_seconds > 0)
+                .then(|| std::time::Duration::from_secs(raw.resolve_cache_seconds)),
             api_access,
         })
     }

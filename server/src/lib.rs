@@ -10,5 +10,6 @@ pub mod demo;
 pub mod events;
 pub mod notify;
 pub mod oidc;
+pub mod resolve_cache;
 pub mod session;
 pub mod wiring;

@@ -95,6 +95,15 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
             )
         }
     };
+    if let Some(ttl) = config.resolve_cache {
+        let cache = Arc::new(crate::resolve_cache::ResolveCache::new(
+            services.parameters.clone(),
+            services.committer.clone(),
+            ttl,
+        ));
+        services.parameters = cache.clone();
+        services.committer = cache;
+    }
     let wake = Arc::new(Notify::new());
     services.notices = Arc::new(MailNotices {
         outbox: outbox.clone(),

@@ -1,0 +1,266 @@
+//! The model live in each environment, cached in memory, so that a burst of pipelines
+//! resolving their model reaches the parameter store (SSM, whose default throughput quota is
+//! small) once per environment and interval instead of once per request.
+//!
+//! A decision committed through this replica drops the cached environment at once: the cache
+//! wraps the committer as well as the parameter store. A decision taken on another replica
+//! shows here within the interval. Concurrent misses for one environment share one read;
+//! failed reads are not cached.
+
+use async_trait::async_trait;
+use countersign_domain::ports::*;
+use countersign_domain::*;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::OnceCell;
+
+type Key = (GroupName, Environment);
+
+struct Entry {
+    created: Instant,
+    value: Arc<OnceCell<Option<Deployment>>>,
+}
+
+pub struct ResolveCache {
+    parameters: Arc<dyn ParameterStore>,
+    committer: Arc<dyn DecisionCommitter>,
+    ttl: Duration,
+    entries: Mutex<HashMap<Key, Entry>>,
+}
+
+impl ResolveCache {
+    pub fn new(
+        parameters: Arc<dyn ParameterStore>,
+        committer: Arc<dyn DecisionCommitter>,
+        ttl: Duration,
+    ) -> Self {
+        Self {
+            parameters,
+            committer,
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The cell holding the environment's live deployment: the current one, or a new empty
+    /// one when there is none or it has expired.
+    fn cell(&self, key: &Key) -> Arc<OnceCell<Option<Deployment>>> {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        match entries.get(key) {
+            Some(entry) if entry.created.elapsed() < self.ttl => entry.value.clone(),
+            _ => {
+                let value = Arc::new(OnceCell::new());
+                entries.insert(
+                    key.clone(),
+                    Entry {
+                        created: Instant::now(),
+                        value: value.clone(),
+                    },
+                );
+                value
+            }
+        }
+    }
+
+    fn forget(&self, key: &Key) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.remove(key);
+    }
+}
+
+#[async_trait]
+impl ParameterStore for ResolveCache {
+    async fn live(
+        &self,
+        group: &GroupName,
+        environment: &Environment,
+    ) -> Result<Option<Deployment>, PortError> {
+        let cell = self.cell(&(group.clone(), environment.clone()));
+        cell.get_or_try_init(|| self.parameters.live(group, environment))
+            .await
+            .cloned()
+    }
+
+    async fn history(
+        &self,
+        group: &GroupName,
+        environment: &Environment,
+    ) -> Result<Vec<Deployment>, PortError> {
+        self.parameters.history(group, environment).await
+    }
+}
+
+#[async_trait]
+impl DecisionCommitter for ResolveCache {
+    async fn commit(&self, effect: &DecisionEffect) -> Result<(), PortError> {
+        let result = self.committer.commit(effect).await;
+        // Dropped whatever the outcome: a failed commit may still have applied in part
+        // (the AWS backend completes it on the next read).
+        self.forget(&(
+            effect.record.group.clone(),
+            effect.record.environment.clone(),
+        ));
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use countersign_domain::workflow::{self, DecisionRequest};
+    use countersign_local_store::LocalStore;
+    use std::collections::BTreeSet;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Counts reads of the live parameter, as SSM's quota would.
+    struct CountingStore {
+        inner: LocalStore,
+        reads: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl ParameterStore for CountingStore {
+        async fn live(
+            &self,
+            group: &GroupName,
+            environment: &Environment,
+        ) -> Result<Option<Deployment>, PortError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            // Slow enough that concurrent misses overlap.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            self.inner.live(group, environment).await
+        }
+
+        async fn history(
+            &self,
+            group: &GroupName,
+            environment: &Environment,
+        ) -> Result<Vec<Deployment>, PortError> {
+            self.inner.history(group, environment).await
+        }
+    }
+
+    async fn approve(store: &LocalStore, cache: &ResolveCache, policy: &Policy, image: &str) {
+        let registration = Registration::new(
+            GroupName::parse("churn").unwrap(),
+            image,
+            "s3://m",
+            "",
+            Metrics::new(),
+            Person {
+                subject: "dana".into(),
+                name: "Dana".into(),
+                email: "dana@example.com".into(),
+            },
+        )
+        .unwrap();
+        let version = store
+            .register(workflow::register(
+                policy,
+                registration,
+                time::OffsetDateTime::now_utc(),
+            ))
+            .await
+            .unwrap();
+        let alice = Actor {
+            person: Person {
+                subject: "alice".into(),
+                name: "Alice".into(),
+                email: "alice@example.com".into(),
+            },
+            groups: BTreeSet::from(["approvers".to_owned()]),
+        };
+        let request =
+            DecisionRequest::new(Environment::parse("dev").unwrap(), Verdict::Approve, "");
+        let effect = workflow::decide(
+            policy,
+            &version,
+            &[],
+            &alice,
+            &request,
+            uuid::Uuid::new_v4().to_string(),
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        cache.commit(&effect).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_burst_reads_once_and_a_decision_is_seen_at_once() {
+        let store = LocalStore::open_in_memory().unwrap();
+        let counting = Arc::new(CountingStore {
+            inner: store.clone(),
+            reads: AtomicUsize::new(0),
+        });
+        let cache = Arc::new(ResolveCache::new(
+            counting.clone(),
+            Arc::new(store.clone()),
+            Duration::from_secs(3600),
+        ));
+        let policy = Policy::new(Environments::default(), "approvers");
+        let group = GroupName::parse("churn").unwrap();
+        let dev = Environment::parse("dev").unwrap();
+
+        assert_eq!(cache.live(&group, &dev).await.unwrap(), None);
+        assert_eq!(
+            cache.live(&group, &dev).await.unwrap(),
+            None,
+            "nothing live is cached too"
+        );
+        assert_eq!(counting.reads.load(Ordering::SeqCst), 1);
+
+        approve(&store, &cache, &policy, "img:1").await;
+        let burst = (0..50).map(|_| {
+            let cache = cache.clone();
+            let (group, dev) = (group.clone(), dev.clone());
+            tokio::spawn(async move { cache.live(&group, &dev).await.unwrap() })
+        });
+        for resolved in futures::future::join_all(burst).await {
+            assert_eq!(
+                resolved.unwrap().unwrap().image_uri,
+                "img:1",
+                "the decision is seen at once"
+            );
+        }
+        assert_eq!(
+            counting.reads.load(Ordering::SeqCst),
+            2,
+            "fifty concurrent requests, one read"
+        );
+
+        approve(&store, &cache, &policy, "img:2").await;
+        let live = cache.live(&group, &dev).await.unwrap().unwrap();
+        assert_eq!(live.image_uri, "img:2");
+    }
+
+    #[tokio::test]
+    async fn entries_expire_so_other_replicas_decisions_show() {
+        let store = LocalStore::open_in_memory().unwrap();
+        let cache = ResolveCache::new(
+            Arc::new(store.clone()),
+            Arc::new(store.clone()),
+            Duration::from_millis(50),
+        );
+        let other_replica = ResolveCache::new(
+            Arc::new(store.clone()),
+            Arc::new(store.clone()),
+            Duration::from_millis(50),
+        );
+        let policy = Policy::new(Environments::default(), "approvers");
+        let group = GroupName::parse("churn").unwrap();
+        let dev = Environment::parse("dev").unwrap();
+        assert_eq!(cache.live(&group, &dev).await.unwrap(), None);
+        approve(&store, &other_replica, &policy, "img:1").await;
+        assert_eq!(
+            cache.live(&group, &dev).await.unwrap(),
+            None,
+            "still cached here"
+        );
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert!(
+            cache.live(&group, &dev).await.unwrap().is_some(),
+            "expired and read again"
+        );
+    }
+}
