@@ -36,7 +36,8 @@ test-e2e: build
 	cd end2end && npx playwright test
 
 bench: build-release
-	@scripts/tools.sh test
+	@scripts/tools.sh bench
+	cargo build --release -p countersign-server --example hello_world
 	@echo "==> benchmark (figures, not pass/fail)"
 	scripts/bench.sh
 

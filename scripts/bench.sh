@@ -5,6 +5,9 @@
 #   page weight   bytes of WASM + JS + CSS a version page loads, raw and gzip
 #   SSR time      p50/p95 of the groups page and a version page, 10 000 versions in the store
 #   memory        the server's resident set size after that load
+#   resolve       throughput and latency of GET .../environments/{env} with a bearer token,
+#                 under load from wrk (a second process), beside an axum hello-world handler
+#                 measured the same way in the same run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +22,9 @@ export COUNTERSIGN_DATABASE="$WORK/bench.db"
 export COUNTERSIGN_LISTEN="127.0.0.1:$PORT"
 export COUNTERSIGN_PUBLIC_URL="http://127.0.0.1:$PORT"
 export COUNTERSIGN_LOG=warn
+# The resolve benchmark calls with a static token, as a pipeline would.
+RESOLVE_TOKEN=cst_bench-resolve-token-0123456789abcdef
+export COUNTERSIGN_API_TOKENS="bench:register+report+resolve:$(printf '%s' "$RESOLVE_TOKEN" | sha256sum | cut -d' ' -f1)"
 BASE="http://127.0.0.1:$PORT"
 
 echo "== Countersign benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores)"
@@ -33,6 +39,9 @@ for _ in $(seq 1 100); do curl -fs "$BASE/healthz" > /dev/null && break; sleep 0
 
 cookie="$WORK/cookies"
 curl -fs -c "$cookie" -o /dev/null -d 'subject=alice&return_to=/' "$BASE/auth/dev/sign-in"
+# Approve one version for dev, so there is a model to resolve.
+curl -fs -b "$cookie" -o /dev/null -H 'Accept: application/json' \
+  -d "group=bench-model&version=1&environment=dev&verdict=approve&reason=bench" "$BASE/rpc/decide"
 
 echo "-- page weight of /models/bench-model/versions/$VERSIONS (what the browser fetches to hydrate)"
 total_raw=0; total_gz=0
@@ -64,6 +73,43 @@ echo "-- server-side rendering time, signed in, $VERSIONS versions in the store"
 measure "groups page /" "$BASE/"
 measure "version page" "$BASE/models/bench-model/versions/$((VERSIONS / 2))"
 measure "versions list (first page of 50)" "$BASE/models/bench-model"
+
+# wrk prints "Requests/sec: N" and, with --latency, a "99%" line. Prints the figures and
+# leaves "requests-per-second p99-ms" in $WORK/figures.
+load() { # name url [wrk options]
+  local name="$1" url="$2" out="$WORK/wrk.out"
+  shift 2
+  wrk -t1 -c"${BENCH_CONNECTIONS:-16}" -d2s "$@" "$url" > /dev/null # warm up
+  wrk -t1 -c"${BENCH_CONNECTIONS:-16}" -d"${BENCH_SECONDS:-10}s" --latency "$@" "$url" > "$out"
+  awk -v name="$name" -v figures="$WORK/figures" '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec/ { rps = $2 }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    /Non-2xx/ { bad = $NF }
+    END {
+      printf "   %-26s %9.0f req/s   p50 %6.2f ms   p99 %6.2f ms%s\n", name, rps, p50, p99, (bad ? "   NON-2XX: " bad : "")
+      print rps, p99 > figures
+    }' "$out"
+}
+
+if command -v wrk > /dev/null && [ -x target/release/examples/hello_world ]; then
+  echo "-- resolve under load: wrk, 1 thread, ${BENCH_CONNECTIONS:-16} connections, ${BENCH_SECONDS:-10} s each, on loopback"
+  HELLO_PORT=$((PORT + 2))
+  target/release/examples/hello_world "127.0.0.1:$HELLO_PORT" &
+  HELLO=$!
+  for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$HELLO_PORT/hello" > /dev/null && break; sleep 0.1; done
+  load "axum hello world" "http://127.0.0.1:$HELLO_PORT/hello"
+  read -r hello_rps _ < "$WORK/figures"
+  kill "$HELLO" 2>/dev/null || true
+  load "resolve (bearer token)" "$BASE/api/v1/models/bench-model/environments/dev" \
+    -H "Authorization: Bearer $RESOLVE_TOKEN"
+  read -r resolve_rps resolve_p99 < "$WORK/figures"
+  awk -v r="$resolve_rps" -v h="$hello_rps" -v p="$resolve_p99" 'BEGIN {
+    printf "   resolve / hello world: %.2f of the throughput (target: >= 0.5); resolve p99 %.2f ms (target: <= 5 ms)\n", r / h, p }'
+else
+  echo "-- resolve under load: skipped (needs wrk: scripts/tools.sh bench; and the hello_world example)"
+fi
 
 rss_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$SERVER/status")
 awk -v kb="$rss_kb" 'BEGIN { printf "-- server memory after the load: %.1f MB RSS (target: <= 70 MB)\n", kb / 1024 }'

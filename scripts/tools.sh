@@ -7,10 +7,19 @@
 #   scripts/tools.sh release the above, and wasm-opt for release builds
 #   scripts/tools.sh test    the build tools, Chromium, the test servers' npm packages, and
 #                            moto (PyPI, in the virtualenv .tools/venv)
+#   scripts/tools.sh bench   the test tools, and wrk (Debian) for load from a second process
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want="${1:-build}"
+if [ "$want" = bench ]; then
+  if ! command -v wrk > /dev/null; then
+    say "installing wrk (Debian) to load the server from a second process"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
+  fi
+  want=test
+fi
 CARGO_LEPTOS_VERSION=0.3.10 # 0.3.11 needs rustc 1.96
 BINARYEN_VERSION=132         # Debian's binaryen is too old for rustc 1.95's WASM
 MOTO_VERSION=5.2.5           # the AWS emulator the AWS backend's tests run against

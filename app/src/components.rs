@@ -120,6 +120,7 @@ pub fn StatePill(state: String) -> impl IntoView {
     let (class, label) = match state.as_str() {
         "Approved" => ("pill approved", "Approved"),
         "Rejected" => ("pill rejected", "Rejected"),
+        "RolledBack" => ("pill rejected", "Rolled back"),
         "PendingManualApproval" => ("pill pending", "Pending approval"),
         _ => ("pill idle", "Not requested"),
     };

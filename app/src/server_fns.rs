@@ -12,6 +12,7 @@ pub mod ssr {
     use countersign_domain::workflow;
     use countersign_domain::*;
     use leptos::prelude::*;
+    use std::collections::BTreeMap;
     use std::sync::Arc;
     use time::OffsetDateTime;
 
@@ -152,6 +153,7 @@ pub mod ssr {
             decided_by_email: record.decided_by.email.clone(),
             decided_at: display_time(record.decided_at),
             resulting_state: record.resulting_state.as_str().into(),
+            rollback_to: record.rollback_to.map(VersionNumber::get),
         }
     }
 
@@ -197,7 +199,13 @@ pub mod ssr {
         }
     }
 
-    pub fn version_detail(policy: &Policy, record: &VersionRecord, actor: &Actor) -> VersionDetail {
+    /// The review page's content; `live` is the version live in each environment.
+    pub fn version_detail(
+        policy: &Policy,
+        record: &VersionRecord,
+        live: &BTreeMap<Environment, VersionNumber>,
+        actor: &Actor,
+    ) -> VersionDetail {
         let version = &record.version;
         let history = &record.decisions;
         let decidable: Vec<&Environment> =
@@ -215,6 +223,15 @@ pub mod ssr {
                     .map(decision_view)
                     .collect(),
                 decidable: decidable.contains(&env),
+                live: live.get(env) == Some(&version.version),
+                rollback_offered: workflow::rollback_refusal(
+                    policy,
+                    live.get(env).copied(),
+                    version,
+                    actor,
+                    env,
+                )
+                .is_none(),
             })
             .collect();
         let why_no_decision = if decidable.is_empty() {
@@ -379,11 +396,12 @@ pub async fn get_version(group: String, version: u32) -> Result<VersionDetail, A
             let actor = actor(&portal).await?;
             let (group, version) = (group_name(&group)?, version_number(version)?);
             let services = &portal.services;
-            let (record, reports) = futures::join!(
+            let (record, reports, live) = futures::join!(
                 services.version_record(&group, version),
-                services.reports_for_version(&group, version)
+                services.reports_for_version(&group, version),
+                services.live_versions(&group)
             );
-            let mut detail = version_detail(&services.policy, &record?, &actor);
+            let mut detail = version_detail(&services.policy, &record?, &live?, &actor);
             detail.reports = reports?.iter().rev().map(report_view).collect();
             Ok(detail)
         }
@@ -444,11 +462,55 @@ pub async fn decide(
                     "Your approval of {} is recorded; it needs another approver.",
                     record.environment
                 ),
+                (Verdict::Rollback, _) => unreachable!("decide never rolls back"),
             };
             Ok(DecisionOutcome {
                 environment: record.environment.to_string(),
                 resulting_state: record.resulting_state.as_str().into(),
                 message,
+            })
+        }
+        .await,
+    )
+}
+
+/// Points an environment back to `version` (an earlier version approved there).
+#[server(prefix = "/rpc", endpoint = "roll_back")]
+pub async fn roll_back(
+    group: String,
+    version: u32,
+    environment: String,
+    reason: String,
+) -> Result<DecisionOutcome, AppError> {
+    use self::ssr::*;
+    with_status(
+        async move {
+            let portal = portal()?;
+            let actor = actor(&portal).await?;
+            let services = &portal.services;
+            let environment = services.environment(&environment).map_err(AppError::from)?;
+            let effect = services
+                .rollback(
+                    &actor,
+                    &group_name(&group)?,
+                    &environment,
+                    version_number(version)?,
+                    &reason,
+                )
+                .await?;
+            let record = &effect.record;
+            tracing::info!(
+                group = %record.group, from = %record.version, to = version,
+                environment = %record.environment, subject = %record.decided_by.subject,
+                "rollback"
+            );
+            Ok(DecisionOutcome {
+                environment: record.environment.to_string(),
+                resulting_state: countersign_domain::StepState::Approved.as_str().into(),
+                message: format!(
+                    "{} is back on version {version}; version {} is rolled back there.",
+                    record.environment, record.version
+                ),
             })
         }
         .await,

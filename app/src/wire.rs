@@ -119,6 +119,8 @@ pub struct DecisionView {
     pub decided_by_email: String,
     pub decided_at: String,
     pub resulting_state: String,
+    /// For a rollback: the version the environment returned to.
+    pub rollback_to: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -130,6 +132,10 @@ pub struct StepView {
     pub decisions: Vec<DecisionView>,
     /// Whether the signed-in person may decide this step now.
     pub decidable: bool,
+    /// Whether this version is the one live in the environment.
+    pub live: bool,
+    /// Whether the signed-in person may point the environment back to this version.
+    pub rollback_offered: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -199,6 +199,7 @@ pub fn render(
             let verb = match record.verdict {
                 Verdict::Approve => "approved",
                 Verdict::Reject => "rejected",
+                Verdict::Rollback => "rolled back",
             };
             let subject = format!(
                 "[Countersign] {} version {} {verb} for {} by {}",
@@ -212,6 +213,13 @@ pub fn render(
                 version.group,
                 display_time(record.decided_at)
             );
+            if let Some(target) = record.rollback_to {
+                let _ = write!(
+                    sentence,
+                    " {} runs version {target} again.",
+                    record.environment
+                );
+            }
             if record.verdict == Verdict::Approve
                 && record.resulting_state == StepState::PendingManualApproval
             {

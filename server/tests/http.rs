@@ -796,3 +796,78 @@ async fn static_api_tokens_open_only_their_own_scopes_and_name_the_caller() {
         "configured tokens close the API"
     );
 }
+
+#[tokio::test]
+async fn an_approver_rolls_an_environment_back_to_an_earlier_version() {
+    let app = TestApp::new(&[]).await;
+    app.register("churn", "dana").await;
+    app.register("churn", "dana").await;
+    let alice = app.sign_in("alice").await;
+    for version in [1, 2] {
+        let form = format!("group=churn&version={version}&environment=dev&verdict=approve&reason=");
+        let reply = app
+            .post_form("/rpc/decide", &form, Some(&alice), "application/json")
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    let live = app.get("/api/v1/models/churn/environments/dev", None).await;
+    assert_eq!(live.json()["model_package_version"], 2);
+
+    let page = app.get("/models/churn/versions/1", Some(&alice)).await;
+    assert!(
+        page.body.contains("Roll dev back to version 1"),
+        "offered on the older version"
+    );
+    let page = app.get("/models/churn/versions/2", Some(&alice)).await;
+    assert!(!page.body.contains("Roll dev back"), "not on the live one");
+
+    let roll_back = |version: u32, reason: &str| {
+        format!("group=churn&version={version}&environment=dev&reason={reason}")
+    };
+    let no_reason = app
+        .post_form(
+            "/rpc/roll_back",
+            &roll_back(1, ""),
+            Some(&alice),
+            "application/json",
+        )
+        .await;
+    assert_eq!(no_reason.status, StatusCode::CONFLICT, "{}", no_reason.body);
+    assert!(no_reason.body.contains("needs a reason"));
+    let done = app
+        .post_form(
+            "/rpc/roll_back",
+            &roll_back(1, "latency+regression"),
+            Some(&alice),
+            "application/json",
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(
+        done.body.contains("dev is back on version 1"),
+        "{}",
+        done.body
+    );
+
+    let live = app.get("/api/v1/models/churn/environments/dev", None).await;
+    let live = live.json();
+    assert_eq!(live["model_package_version"], 1, "resolved at once: {live}");
+    assert_eq!(live["approved_by"]["subject"], "alice");
+    let withdrawn = app.get("/models/churn/versions/2", Some(&alice)).await;
+    assert!(
+        withdrawn.body.contains("Rolled back dev to version 1 by"),
+        "the log shows it"
+    );
+    assert!(withdrawn.body.contains("latency regression"));
+    assert!(withdrawn.body.contains("data-state=\"RolledBack\""));
+    let again = app
+        .post_form(
+            "/rpc/roll_back",
+            &roll_back(1, "again"),
+            Some(&alice),
+            "application/json",
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(again.body.contains("already live"), "{}", again.body);
+}

@@ -106,14 +106,18 @@ pub enum StepState {
     PendingManualApproval,
     Approved,
     Rejected,
+    /// Approved and deployed, then withdrawn: an approver pointed the environment back to
+    /// an earlier version.
+    RolledBack,
 }
 
 impl StepState {
-    pub const ALL: [StepState; 4] = [
+    pub const ALL: [StepState; 5] = [
         StepState::NotRequested,
         StepState::PendingManualApproval,
         StepState::Approved,
         StepState::Rejected,
+        StepState::RolledBack,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -122,6 +126,7 @@ impl StepState {
             StepState::PendingManualApproval => "PendingManualApproval",
             StepState::Approved => "Approved",
             StepState::Rejected => "Rejected",
+            StepState::RolledBack => "RolledBack",
         }
     }
 
@@ -130,7 +135,10 @@ impl StepState {
     }
 
     pub fn is_decided(self) -> bool {
-        matches!(self, StepState::Approved | StepState::Rejected)
+        matches!(
+            self,
+            StepState::Approved | StepState::Rejected | StepState::RolledBack
+        )
     }
 }
 
@@ -370,6 +378,8 @@ pub struct PageRequest {
 pub enum Verdict {
     Approve,
     Reject,
+    /// Point the environment back to an earlier version approved there.
+    Rollback,
 }
 
 impl Verdict {
@@ -377,6 +387,7 @@ impl Verdict {
         match self {
             Verdict::Approve => "approve",
             Verdict::Reject => "reject",
+            Verdict::Rollback => "rollback",
         }
     }
 
@@ -384,6 +395,7 @@ impl Verdict {
         match text {
             "approve" => Some(Verdict::Approve),
             "reject" => Some(Verdict::Reject),
+            "rollback" => Some(Verdict::Rollback),
             _ => None,
         }
     }
@@ -404,6 +416,8 @@ pub struct DecisionRecord {
     /// The step's state once this decision applied (an approval that still waits for
     /// another approver leaves it pending).
     pub resulting_state: StepState,
+    /// For a rollback: the version the environment was pointed back to.
+    pub rollback_to: Option<VersionNumber>,
 }
 
 /// The model live in one environment: the value pipelines resolve (the SSM parameter).

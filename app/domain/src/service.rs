@@ -184,6 +184,49 @@ impl Services {
         Ok(effect)
     }
 
+    /// Points `environment` back to `target`, an earlier version approved there (rule 9),
+    /// and tells the registrant of the version it replaces.
+    pub async fn rollback(
+        &self,
+        actor: &Actor,
+        group: &GroupName,
+        environment: &Environment,
+        target: VersionNumber,
+        reason: &str,
+    ) -> Result<DecisionEffect, ServiceError> {
+        let target = self.find_version(group, target).await?;
+        let live = match self.parameters.live(group, environment).await? {
+            Some(deployment) => Some((
+                self.find_version(group, deployment.version).await?,
+                deployment,
+            )),
+            None => None,
+        };
+        let effect = workflow::rollback(
+            &self.policy,
+            live.as_ref().map(|(version, deployment)| workflow::Live {
+                version,
+                deployment,
+            }),
+            &target,
+            actor,
+            environment,
+            reason,
+            self.ids.new_id(),
+            self.clock.now(),
+        )?;
+        self.committer.commit(&effect).await?;
+        if let Some((withdrawn, _)) = live {
+            self.notices
+                .notice(Notice::Decided {
+                    version: workflow::apply(&withdrawn, &effect),
+                    record: effect.record.clone(),
+                })
+                .await;
+        }
+        Ok(effect)
+    }
+
     /// Stores a pipeline's report of a run and asks the next environment's approvers to
     /// promote the version, once however many runs report. A report of a run already
     /// stored changes nothing (and asks again, which the request's key makes a no-op, so a
@@ -254,6 +297,20 @@ impl Services {
         version: VersionNumber,
     ) -> Result<Vec<InferenceReport>, ServiceError> {
         Ok(self.reports.reports_for_version(group, version).await?)
+    }
+
+    /// The version live in each environment that has one.
+    pub async fn live_versions(
+        &self,
+        group: &GroupName,
+    ) -> Result<std::collections::BTreeMap<Environment, VersionNumber>, ServiceError> {
+        let mut live = std::collections::BTreeMap::new();
+        for env in self.policy.environments().iter() {
+            if let Some(deployment) = self.parameters.live(group, env).await? {
+                live.insert(env.clone(), deployment.version);
+            }
+        }
+        Ok(live)
     }
 
     /// The model live in an environment, as pipelines resolve it.

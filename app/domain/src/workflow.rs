@@ -15,6 +15,11 @@
 //!    environment approves the version. Rejecting a step withdraws the later requests;
 //!    rejecting the first environment rejects the version.
 //! 8. Each approval that completes a step deploys the version to that environment.
+//! 9. An approver of an environment may roll it back, with a reason, to another version
+//!    approved there: that version is deployed again, and the step of the version it
+//!    replaces becomes `RolledBack` (decided, never decided again; its later requests are
+//!    withdrawn, and rolling back the first environment rejects the version). One approver
+//!    suffices, however many a promotion needs: a rollback is the emergency brake.
 
 use crate::environment::Environment;
 use crate::model::*;
@@ -68,6 +73,21 @@ pub enum Refusal {
     OwnVersion { environment: Environment },
     #[error("you have already approved {environment}; it needs another approver")]
     AlreadyApprovedByYou { environment: Environment },
+    #[error("nothing is live in {environment}, so there is nothing to roll back")]
+    NothingLive { environment: Environment },
+    #[error("version {version} is already live in {environment}")]
+    AlreadyLive {
+        environment: Environment,
+        version: VersionNumber,
+    },
+    #[error("version {version} was never approved for {environment} (it is {state}); a rollback returns to a version approved there")]
+    NotApprovedThere {
+        environment: Environment,
+        version: VersionNumber,
+        state: StepState,
+    },
+    #[error("approve and reject are decided with the decision form; a rollback names the version to return to")]
+    NotADecision,
 }
 
 /// Everything one accepted decision changes, to be applied as one unit.
@@ -226,6 +246,7 @@ pub fn decide(
     let is_first = env == envs.first();
 
     let resulting_state = match request.verdict {
+        Verdict::Rollback => return Err(Refusal::NotADecision),
         Verdict::Reject => {
             if request.reason.is_none() {
                 return Err(Refusal::ReasonRequired);
@@ -282,11 +303,131 @@ pub fn decide(
             decided_by: actor.person.clone(),
             decided_at: now,
             resulting_state,
+            rollback_to: None,
         },
         based_on_revision: version.revision,
         approval_status,
         steps,
         deployment,
+    })
+}
+
+/// The version live in an environment, read from the registry, with its deployment.
+pub struct Live<'a> {
+    pub version: &'a ModelVersion,
+    pub deployment: &'a Deployment,
+}
+
+/// Why the actor may not roll `environment` back to `target` now, with `live` the version
+/// live there; `None` when they may (the UI offers exactly these rollbacks).
+pub fn rollback_refusal(
+    policy: &Policy,
+    live: Option<VersionNumber>,
+    target: &ModelVersion,
+    actor: &Actor,
+    environment: &Environment,
+) -> Option<Refusal> {
+    if policy.environments().position(environment).is_none() {
+        return Some(Refusal::UnknownEnvironment {
+            environment: environment.to_string(),
+        });
+    }
+    if !policy.is_approver(actor, environment) {
+        return Some(Refusal::NotAnApprover {
+            environment: environment.clone(),
+        });
+    }
+    let Some(live) = live else {
+        return Some(Refusal::NothingLive {
+            environment: environment.clone(),
+        });
+    };
+    if live == target.version {
+        return Some(Refusal::AlreadyLive {
+            environment: environment.clone(),
+            version: target.version,
+        });
+    }
+    let state = target.steps.state(environment);
+    (state != StepState::Approved).then(|| Refusal::NotApprovedThere {
+        environment: environment.clone(),
+        version: target.version,
+        state,
+    })
+}
+
+/// Rolls `environment` back from the live version to `target` (rule 9). The effect belongs
+/// to the live version, whose step becomes `RolledBack`; its deployment puts `target` back.
+#[allow(clippy::too_many_arguments)]
+pub fn rollback(
+    policy: &Policy,
+    live: Option<Live<'_>>,
+    target: &ModelVersion,
+    actor: &Actor,
+    environment: &Environment,
+    reason: &str,
+    decision_id: String,
+    now: OffsetDateTime,
+) -> Result<DecisionEffect, Refusal> {
+    if let Some(refusal) = rollback_refusal(
+        policy,
+        live.as_ref().map(|l| l.version.version),
+        target,
+        actor,
+        environment,
+    ) {
+        return Err(refusal);
+    }
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Refusal::ReasonRequired);
+    }
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(Refusal::ReasonTooLong);
+    }
+    let envs = policy.environments();
+    let withdrawn = live
+        .expect("a rollback with nothing live is refused above")
+        .version;
+    let mut steps = withdrawn.steps.clone();
+    steps.set(environment, StepState::RolledBack);
+    for later in envs.after(environment) {
+        if !steps.state(later).is_decided() {
+            steps.set(later, StepState::NotRequested);
+        }
+    }
+    let approval_status = if environment == envs.first() {
+        ApprovalStatus::Rejected
+    } else {
+        withdrawn.approval_status
+    };
+    Ok(DecisionEffect {
+        record: DecisionRecord {
+            id: decision_id.clone(),
+            group: withdrawn.group.clone(),
+            version: withdrawn.version,
+            environment: environment.clone(),
+            verdict: Verdict::Rollback,
+            reason: Some(reason.to_owned()),
+            decided_by: actor.person.clone(),
+            decided_at: now,
+            resulting_state: StepState::RolledBack,
+            rollback_to: Some(target.version),
+        },
+        based_on_revision: withdrawn.revision,
+        approval_status,
+        steps,
+        deployment: Some(Deployment {
+            group: target.group.clone(),
+            version: target.version,
+            arn: target.arn.clone(),
+            environment: environment.clone(),
+            image_uri: target.image_uri.clone(),
+            model_data_url: target.model_data_url.clone(),
+            approved_by: actor.person.clone(),
+            approved_at: now,
+            decision_id,
+        }),
     })
 }
 
@@ -645,6 +786,216 @@ mod tests {
                 PendingManualApproval,
                 PendingManualApproval
             ]
+        );
+    }
+
+    /// Two versions of one group, both promoted to test; version 2 is live there.
+    fn two_promoted_to_test() -> (Scenario, Scenario) {
+        let mut older = Scenario::registered_by("dana");
+        let mut newer = Scenario::registered_by("dana");
+        newer.version.version = VersionNumber::new(2).unwrap();
+        for scenario in [&mut older, &mut newer] {
+            scenario.approve("alice", "dev").unwrap();
+            scenario.approve("alice", "test").unwrap();
+        }
+        (older, newer)
+    }
+
+    fn live_of(scenario: &Scenario, environment: &str) -> Deployment {
+        let id = scenario
+            .log
+            .iter()
+            .rfind(|r| r.environment == env(environment) && r.resulting_state == Approved)
+            .map(|r| r.id.clone())
+            .unwrap();
+        Deployment {
+            group: scenario.version.group.clone(),
+            version: scenario.version.version,
+            arn: scenario.version.arn.clone(),
+            environment: env(environment),
+            image_uri: scenario.version.image_uri.clone(),
+            model_data_url: scenario.version.model_data_url.clone(),
+            approved_by: person("alice"),
+            approved_at: NOW,
+            decision_id: id,
+        }
+    }
+
+    #[test]
+    fn a_rollback_redeploys_an_earlier_approved_version_and_withdraws_the_live_one() {
+        let (older, newer) = two_promoted_to_test();
+        let live = live_of(&newer, "test");
+        let effect = rollback(
+            &older.policy,
+            Some(Live {
+                version: &newer.version,
+                deployment: &live,
+            }),
+            &older.version,
+            &approver("bob"),
+            &env("test"),
+            "  latency regression  ",
+            "r1".into(),
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(
+            effect.record.version, newer.version.version,
+            "recorded on the withdrawn version"
+        );
+        assert_eq!(effect.record.verdict, Verdict::Rollback);
+        assert_eq!(effect.record.rollback_to, Some(older.version.version));
+        assert_eq!(effect.record.reason.as_deref(), Some("latency regression"));
+        assert_eq!(effect.record.resulting_state, RolledBack);
+        assert_eq!(effect.steps.state(&env("test")), RolledBack);
+        assert_eq!(
+            effect.steps.state(&env("uat")),
+            NotRequested,
+            "its next request withdrawn"
+        );
+        assert_eq!(
+            effect.approval_status,
+            ApprovalStatus::Approved,
+            "still approved for dev"
+        );
+        let deployment = effect.deployment.unwrap();
+        assert_eq!(
+            (deployment.version, deployment.environment.as_str()),
+            (older.version.version, "test")
+        );
+        assert_eq!(deployment.approved_by, person("bob"));
+        assert_eq!(deployment.decision_id, "r1");
+
+        let mut rolled = Scenario {
+            policy: newer.policy.clone(),
+            version: newer.version.clone(),
+            log: newer.log.clone(),
+        };
+        rolled.version.steps = effect.steps.clone();
+        assert_eq!(
+            rolled.approve("carol", "test"),
+            Err(Refusal::AlreadyDecided {
+                environment: env("test"),
+                state: RolledBack
+            })
+        );
+        assert!(rolled.offered_to("carol").is_empty());
+    }
+
+    #[test]
+    fn rolling_back_the_first_environment_rejects_the_version() {
+        let (older, newer) = two_promoted_to_test();
+        let live = live_of(&newer, "dev");
+        let effect = rollback(
+            &older.policy,
+            Some(Live {
+                version: &newer.version,
+                deployment: &live,
+            }),
+            &older.version,
+            &approver("bob"),
+            &env("dev"),
+            "bad data",
+            "r1".into(),
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(effect.approval_status, ApprovalStatus::Rejected);
+        assert_eq!(
+            effect.steps.state(&env("test")),
+            Approved,
+            "a decided later step stays as it is"
+        );
+    }
+
+    #[test]
+    fn a_rollback_is_refused_with_the_reason() {
+        let (older, newer) = two_promoted_to_test();
+        let live = live_of(&newer, "test");
+        let fresh = Scenario::registered_by("dana");
+        let outsider = Actor {
+            person: person("oscar"),
+            groups: BTreeSet::new(),
+        };
+        let attempt = |actor: &Actor,
+                       environment: &str,
+                       live: Option<Live>,
+                       target: &ModelVersion,
+                       reason: &str| {
+            rollback(
+                &older.policy,
+                live,
+                target,
+                actor,
+                &env(environment),
+                reason,
+                "r".into(),
+                NOW,
+            )
+        };
+        let live_now = || {
+            Some(Live {
+                version: &newer.version,
+                deployment: &live,
+            })
+        };
+        assert_eq!(
+            attempt(&outsider, "test", live_now(), &older.version, "why"),
+            Err(Refusal::NotAnApprover {
+                environment: env("test")
+            })
+        );
+        assert_eq!(
+            attempt(&approver("bob"), "test", live_now(), &older.version, "  "),
+            Err(Refusal::ReasonRequired)
+        );
+        assert_eq!(
+            attempt(
+                &approver("bob"),
+                "test",
+                live_now(),
+                &older.version,
+                &"x".repeat(MAX_REASON_CHARS + 1)
+            ),
+            Err(Refusal::ReasonTooLong)
+        );
+        assert_eq!(
+            attempt(&approver("bob"), "uat", None, &older.version, "why"),
+            Err(Refusal::NothingLive {
+                environment: env("uat")
+            })
+        );
+        assert_eq!(
+            attempt(&approver("bob"), "test", live_now(), &newer.version, "why"),
+            Err(Refusal::AlreadyLive {
+                environment: env("test"),
+                version: newer.version.version
+            })
+        );
+        assert_eq!(
+            attempt(&approver("bob"), "test", live_now(), &fresh.version, "why"),
+            Err(Refusal::NotApprovedThere {
+                environment: env("test"),
+                version: fresh.version.version,
+                state: NotRequested
+            })
+        );
+        assert_eq!(
+            attempt(
+                &approver("bob"),
+                "staging",
+                live_now(),
+                &older.version,
+                "why"
+            ),
+            Err(Refusal::UnknownEnvironment {
+                environment: "staging".into()
+            })
+        );
+        let mut scenario = Scenario::registered_by("dana");
+        assert_eq!(
+            scenario.decide_as(&approver("bob"), "dev", Verdict::Rollback, "why"),
+            Err(Refusal::NotADecision)
         );
     }
 }

@@ -1,6 +1,6 @@
 use crate::components::{ErrorPanel, Loading, StatePill};
-use crate::server_fns::{get_version, Decide};
-use crate::wire::{AppError, DecisionView, ReportView, StepView, VersionDetail};
+use crate::server_fns::{get_version, Decide, RollBack};
+use crate::wire::{AppError, DecisionOutcome, DecisionView, ReportView, StepView, VersionDetail};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -13,12 +13,15 @@ pub fn VersionPage() -> impl IntoView {
     // Created before the resource so that, without JavaScript, an error the server encoded
     // into the redirect URL is shown on the page the browser comes back to.
     let decide = ServerAction::<Decide>::new();
+    let roll_back = ServerAction::<RollBack>::new();
     // Reload the version after a decision is recorded, and only then: a refused decision
     // leaves the form as it was, with the reason the person typed.
     let recorded = Memo::new(move |_| {
-        decide
-            .value()
-            .with(|v| v.as_ref().and_then(|r| r.as_ref().ok()).cloned())
+        let outcome = |value: Option<Result<DecisionOutcome, AppError>>| value.and_then(Result::ok);
+        (
+            outcome(decide.value().get()),
+            outcome(roll_back.value().get()),
+        )
     });
     let detail = Resource::new(
         move || {
@@ -43,7 +46,7 @@ pub fn VersionPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match detail.await {
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    Ok(detail) => view! { <VersionReview detail decide/> }.into_any(),
+                    Ok(detail) => view! { <VersionReview detail decide roll_back/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -51,7 +54,11 @@ pub fn VersionPage() -> impl IntoView {
 }
 
 #[component]
-fn VersionReview(detail: VersionDetail, decide: ServerAction<Decide>) -> impl IntoView {
+fn VersionReview(
+    detail: VersionDetail,
+    decide: ServerAction<Decide>,
+    roll_back: ServerAction<RollBack>,
+) -> impl IntoView {
     let title = format!("{} version {}", detail.group, detail.version);
     let group_href = format!("/models/{}", detail.group);
     let group = detail.group.clone();
@@ -67,14 +74,17 @@ fn VersionReview(detail: VersionDetail, decide: ServerAction<Decide>) -> impl In
         <h1>
             {title} " " <StatePill state=detail.status.clone()/>
         </h1>
-        <DecisionFeedback decide/>
+        <Feedback value=Signal::derive(move || decide.value().get())/>
+        <Feedback value=Signal::derive(move || roll_back.value().get())/>
         <section class="panel" aria-labelledby="track-heading">
             <h2 id="track-heading">"Promotion track"</h2>
             <ol class="track" aria-label="Promotion track">
                 {detail
                     .track
                     .into_iter()
-                    .map(|step| view! { <Step step group=group.clone() version decide/> })
+                    .map(|step| {
+                        view! { <Step step group=group.clone() version decide roll_back/> }
+                    })
                     .collect_view()}
             </ol>
             {detail.why_no_decision.map(|why| view! { <p class="muted why">{why}</p> })}
@@ -191,11 +201,11 @@ fn Report(report: ReportView) -> impl IntoView {
     }
 }
 
-/// The outcome of the last decision submitted from this page.
+/// The outcome of the last decision or rollback submitted from this page.
 #[component]
-fn DecisionFeedback(decide: ServerAction<Decide>) -> impl IntoView {
+fn Feedback(value: Signal<Option<Result<DecisionOutcome, AppError>>>) -> impl IntoView {
     move || {
-        decide.value().get().map(|result| match result {
+        value.get().map(|result| match result {
             Ok(outcome) => view! {
                 <p class="notice ok" role="status">{outcome.message}</p>
             }
@@ -214,6 +224,7 @@ fn Step(
     group: String,
     version: u32,
     decide: ServerAction<Decide>,
+    roll_back: ServerAction<RollBack>,
 ) -> impl IntoView {
     let env = step.environment.clone();
     let needs = (step.required_approvals > 1).then(|| {
@@ -228,6 +239,29 @@ fn Step(
             </span>
         }
     });
+    let rollback_form = step.rollback_offered.then(|| {
+        let (env, group) = (env.clone(), group.clone());
+        let reason_id = format!("rollback-reason-{env}");
+        view! {
+            <ActionForm action=roll_back attr:class="rollback">
+                <input type="hidden" name="group" value=group/>
+                <input type="hidden" name="version" value=version/>
+                <input type="hidden" name="environment" value=env.clone()/>
+                <label for=reason_id.clone()>
+                    {format!("Why return {env} to version {version}?")}
+                </label>
+                <textarea id=reason_id name="reason" rows="2" maxlength="2000" required></textarea>
+                <div class="actions">
+                    <button type="submit" class="reject">
+                        {format!("Roll {env} back to version {version}")}
+                    </button>
+                </div>
+            </ActionForm>
+        }
+    });
+    let live = step
+        .live
+        .then(|| view! { <span class="pill live">"Live"</span> });
     let form = step.decidable.then(|| {
         let reason_id = format!("reason-{env}");
         view! {
@@ -259,6 +293,7 @@ fn Step(
             <div class="step-head">
                 <strong class="env">{step.environment.clone()}</strong>
                 <StatePill state=step.state.clone()/>
+                {live}
                 {needs}
             </div>
             <ul class="step-decisions">
@@ -269,20 +304,21 @@ fn Step(
                     .collect_view()}
             </ul>
             {form}
+            {rollback_form}
         </li>
     }
 }
 
 #[component]
 fn DecisionLine(decision: DecisionView) -> impl IntoView {
-    let verb = if decision.verdict == "approve" {
-        "Approved"
-    } else {
-        "Rejected"
+    let action = match (decision.verdict.as_str(), decision.rollback_to) {
+        ("approve", _) => format!("Approved {}", decision.environment),
+        ("rollback", Some(to)) => format!("Rolled back {} to version {to}", decision.environment),
+        _ => format!("Rejected {}", decision.environment),
     };
     view! {
         <span class="decision">
-            <span class="verb">{format!("{verb} {} by ", decision.environment)}</span>
+            <span class="verb">{format!("{action} by ")}</span>
             <span class="by" title=decision.decided_by_email>{decision.decided_by}</span>
             <span class="muted">{format!(" on {}", decision.decided_at)}</span>
             {decision.reason.map(|r| view! { <q class="reason">{r}</q> })}

@@ -33,10 +33,10 @@ const MAX_APPROVAL_DESCRIPTION_CHARS: usize = 1024;
 /// person who decided and why.
 fn approval_description(entry: &LogEntry) -> String {
     let person = &entry.decided_by;
-    let verb = if entry.verdict == Verdict::Approve.as_str() {
-        "Approved"
-    } else {
-        "Rejected"
+    let verb = match (Verdict::parse(&entry.verdict), entry.rollback_to) {
+        (Some(Verdict::Approve), _) => "Approved".to_owned(),
+        (Some(Verdict::Rollback), Some(target)) => format!("Rolled back to version {target}"),
+        _ => "Rejected".to_owned(),
     };
     let mut text = format!(
         "{verb} for {} by {} <{}> in Countersign on {} (decision {})",

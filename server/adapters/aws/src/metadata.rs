@@ -2,7 +2,8 @@
 //! that someone else wrote.
 //!
 //! One key per environment (`dev`, `test`, ...) holds that step's state, with SageMaker's
-//! own words: `PendingManualApproval`, `Approved` or `Rejected`. The workflow also knows
+//! own words: `PendingManualApproval`, `Approved` or `Rejected`, or `RolledBack` (ours) for
+//! a step whose environment was pointed back to an earlier version. The workflow also knows
 //! "not requested" (a later step while an earlier one is undecided or rejected); SageMaker
 //! has no word for it, so it is written as `PendingManualApproval` and recovered on reading
 //! from the states before it. A missing key reads as undecided, so versions registered by
@@ -100,7 +101,7 @@ pub fn steps_from(metadata: &Metadata, environments: &Environments) -> Steps {
                 } else {
                     StepState::NotRequested
                 });
-            rejected_before |= state == StepState::Rejected;
+            rejected_before |= matches!(state, StepState::Rejected | StepState::RolledBack);
             (env.clone(), state)
         })
         .collect()
@@ -234,6 +235,43 @@ mod tests {
                     }
                 }
             }
+            // Every approved step may be rolled back (to some other version approved there).
+            for env in policy.environments().iter() {
+                if version.steps.state(env) != StepState::Approved {
+                    continue;
+                }
+                let mut target = version.clone();
+                target.version = VersionNumber::new(99).unwrap();
+                let deployment = Deployment {
+                    group: version.group.clone(),
+                    version: version.version,
+                    arn: version.arn.clone(),
+                    environment: env.clone(),
+                    image_uri: String::new(),
+                    model_data_url: String::new(),
+                    approved_by: person("a"),
+                    approved_at: OffsetDateTime::UNIX_EPOCH,
+                    decision_id: "d".into(),
+                };
+                let live = workflow::Live {
+                    version: &version,
+                    deployment: &deployment,
+                };
+                let effect = workflow::rollback(
+                    policy,
+                    Some(live),
+                    &target,
+                    &approvers[0],
+                    env,
+                    "why",
+                    "r".into(),
+                    OffsetDateTime::UNIX_EPOCH,
+                )
+                .expect("an approved step can be rolled back");
+                let mut next_history = history.clone();
+                next_history.push(effect.record.clone());
+                frontier.push((workflow::apply(&version, &effect), next_history));
+            }
             all.push(version);
         }
         all
@@ -254,12 +292,22 @@ mod tests {
             fully_approved > 0,
             "the search reached production through two approvals"
         );
+        assert!(
+            versions
+                .iter()
+                .any(|v| v.steps.state(envs.first()) == StepState::RolledBack),
+            "and rollbacks"
+        );
         for version in versions {
             let metadata: Metadata = step_entries(&version.steps, &envs).into_iter().collect();
             assert_eq!(metadata.len(), 4, "every environment key is written");
-            assert!(metadata
-                .values()
-                .all(|v| ["PendingManualApproval", "Approved", "Rejected"].contains(&v.as_str())));
+            assert!(metadata.values().all(|v| [
+                "PendingManualApproval",
+                "Approved",
+                "Rejected",
+                "RolledBack"
+            ]
+            .contains(&v.as_str())));
             assert_eq!(steps_from(&metadata, &envs), version.steps, "{metadata:?}");
         }
     }

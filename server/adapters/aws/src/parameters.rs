@@ -40,6 +40,9 @@ pub(crate) struct LogEntry {
     /// The document to publish as the environment's live parameter, if the decision
     /// deploys.
     pub deployment: Option<DeploymentDocument>,
+    /// For a rollback: the version the environment returned to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_to: Option<u32>,
 }
 
 impl LogEntry {
@@ -58,6 +61,7 @@ impl LogEntry {
                 .into_iter()
                 .collect(),
             deployment: effect.deployment.as_ref().map(DeploymentDocument::from),
+            rollback_to: r.rollback_to.map(VersionNumber::get),
         }
     }
 
@@ -83,6 +87,10 @@ impl LogEntry {
             reason: self.reason,
             decided_by: self.decided_by,
             decided_at: self.decided_at,
+            rollback_to: self
+                .rollback_to
+                .map(|n| VersionNumber::new(n).map_err(|_| bad("rollback version", &n.to_string())))
+                .transpose()?,
             id: self.id,
         })
     }

@@ -25,6 +25,7 @@ pub async fn run_all(services: &Services) {
     the_group_log_lists_every_decision(services).await;
     undecided_versions_are_found_across_groups(services).await;
     reports_are_kept_once_per_run(services).await;
+    a_rollback_applies_whole(services).await;
 }
 
 /// The services of a backend whose one value implements every port.
@@ -544,4 +545,64 @@ pub async fn reports_are_kept_once_per_run(services: &Services) {
         services.submit_report(unknown).await,
         Err(ServiceError::NotFound(_))
     ));
+}
+
+pub async fn a_rollback_applies_whole(services: &Services) {
+    let group = unique_group("rollback");
+    let env = first_env(services);
+    let v1 = register(services, &group).await;
+    let v2 = register(services, &group).await;
+    for version in [&v1, &v2] {
+        let effect = effect_for(services, version, &[], "alice");
+        services.committer.commit(&effect).await.unwrap();
+    }
+    let effect = services
+        .rollback(
+            &approver("bob", services),
+            &group,
+            &env,
+            v1.version,
+            "drift",
+        )
+        .await
+        .expect("the rollback is allowed");
+
+    let live = services
+        .parameters
+        .live(&group, &env)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.version, v1.version);
+    assert_eq!(live.decision_id, effect.record.id);
+    assert_eq!(live.approved_by.subject, "bob");
+    let withdrawn = stored(services, &v2).await;
+    assert_eq!(withdrawn.steps.state(&env), StepState::RolledBack);
+    assert_eq!(
+        withdrawn.approval_status,
+        ApprovalStatus::Rejected,
+        "the first environment"
+    );
+    let log = log_of(services, &v2).await;
+    assert_eq!(log.last(), Some(&effect.record));
+    assert_eq!(effect.record.rollback_to, Some(v1.version));
+    let history = services.parameters.history(&group, &env).await.unwrap();
+    let versions: Vec<u32> = history.iter().map(|d| d.version.get()).collect();
+    assert_eq!(versions, [1, 2, 1], "newest first, the rollback included");
+    let stale = services
+        .rollback(
+            &approver("bob", services),
+            &group,
+            &env,
+            v1.version,
+            "again",
+        )
+        .await;
+    assert!(
+        matches!(
+            stale,
+            Err(ServiceError::Refused(Refusal::AlreadyLive { .. }))
+        ),
+        "{stale:?}"
+    );
 }

@@ -105,6 +105,10 @@ CREATE TABLE reports (
     UNIQUE (group_name, version, environment, run_id)
 );
 "#,
+    r#"
+-- The version a rollback pointed the environment back to; NULL for other decisions.
+ALTER TABLE decisions ADD COLUMN rollback_to INTEGER;
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -302,7 +306,8 @@ fn version_from_row(row: &Row) -> rusqlite::Result<ModelVersion> {
 }
 
 const DECISION_COLUMNS: &str = "id, group_name, version, environment, verdict, reason, \
-     decided_by_subject, decided_by_name, decided_by_email, decided_at, resulting_state";
+     decided_by_subject, decided_by_name, decided_by_email, decided_at, resulting_state, \
+     rollback_to";
 
 fn decision_from_row(row: &Row) -> rusqlite::Result<DecisionRecord> {
     let verdict: String = row.get(4)?;
@@ -317,6 +322,10 @@ fn decision_from_row(row: &Row) -> rusqlite::Result<DecisionRecord> {
         decided_by: person(row, 6)?,
         decided_at: parse_timestamp(&row.get::<_, String>(9)?)?,
         resulting_state: StepState::parse(&state).ok_or_else(|| corrupt("step state", &state))?,
+        rollback_to: row
+            .get::<_, Option<i64>>(11)?
+            .map(version_number)
+            .transpose()?,
     })
 }
 
@@ -598,7 +607,7 @@ impl DecisionCommitter for LocalStore {
                 return Err(PortError::Conflict);
             }
             tx.execute(
-                &format!("INSERT INTO decisions ({DECISION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+                &format!("INSERT INTO decisions ({DECISION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
                 params![
                     record.id,
                     record.group.as_str(),
@@ -611,6 +620,7 @@ impl DecisionCommitter for LocalStore {
                     record.decided_by.email,
                     timestamp(record.decided_at),
                     record.resulting_state.as_str(),
+                    record.rollback_to.map(VersionNumber::get),
                 ],
             )
             .map_err(unavailable)?;
