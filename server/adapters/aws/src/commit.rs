@@ -146,6 +146,7 @@ mod tests {
             approval_status: "Rejected".into(),
             steps: Default::default(),
             deployment: None,
+            rollback_to: None,
         }
     }
 
@@ -160,5 +161,12 @@ mod tests {
         let long = approval_description(&entry(Some("x".repeat(2000))));
         assert_eq!(long.chars().count(), MAX_APPROVAL_DESCRIPTION_CHARS);
         assert!(long.ends_with('…'));
+        let rollback = LogEntry {
+            verdict: "rollback".into(),
+            rollback_to: Some(3),
+            ..entry(Some("drift".into()))
+        };
+        assert!(approval_description(&rollback)
+            .starts_with("Rolled back to version 3 for dev by Alice"));
     }
 }
