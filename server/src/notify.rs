@@ -542,6 +542,7 @@ mod tests {
             },
             decided_at: datetime!(2026-11-26 10:00 UTC),
             resulting_state: StepState::Rejected,
+            rollback_to: None,
         };
         let message = render(
             &Notice::Decided {

@@ -4,8 +4,8 @@
 //! The rules:
 //! 1. Registration makes the first environment pending and leaves the others not requested.
 //! 2. Only members of an environment's approver groups decide it.
-//! 3. Only a pending step is decided, and only once its predecessor is approved; a decided
-//!    step is never decided again.
+//! 3. Only a pending step is decided, and only once every step before it is approved; a
+//!    decided step is never decided again.
 //! 4. A rejection needs a reason; any reason is at most [`MAX_REASON_CHARS`] characters.
 //! 5. Nobody approves a version they registered (four-eyes), unless the policy allows it
 //!    for that environment.
@@ -174,14 +174,18 @@ fn check_may_decide(
             environment: env.clone(),
         });
     }
+    // Every earlier step, not only the one before: a rollback can withdraw an early step
+    // while later ones stay approved.
     let envs = policy.environments();
-    if let Some(earlier) = envs.previous(env) {
-        if version.steps.state(earlier) != StepState::Approved {
-            return Err(Refusal::EarlierNotApproved {
-                environment: env.clone(),
-                earlier: earlier.clone(),
-            });
-        }
+    let earlier = envs.iter().take_while(|e| *e != env);
+    if let Some(earlier) = earlier
+        .into_iter()
+        .find(|e| version.steps.state(e) != StepState::Approved)
+    {
+        return Err(Refusal::EarlierNotApproved {
+            environment: env.clone(),
+            earlier: earlier.clone(),
+        });
     }
     match version.steps.state(env) {
         // Not requested although its predecessor is approved (checked above): only a
@@ -905,6 +909,36 @@ mod tests {
             effect.steps.state(&env("test")),
             Approved,
             "a decided later step stays as it is"
+        );
+    }
+
+    #[test]
+    fn after_an_early_rollback_no_later_step_is_decided() {
+        let (older, mut newer) = two_promoted_to_test();
+        newer.approve("alice", "uat").unwrap();
+        let live = live_of(&newer, "dev");
+        let effect = rollback(
+            &older.policy,
+            Some(Live {
+                version: &newer.version,
+                deployment: &live,
+            }),
+            &older.version,
+            &approver("bob"),
+            &env("dev"),
+            "bad data",
+            "r1".into(),
+            NOW,
+        )
+        .unwrap();
+        newer.version = apply(&newer.version, &effect);
+        assert_eq!(newer.state("prod"), NotRequested);
+        assert_eq!(
+            newer.approve("carol", "prod"),
+            Err(Refusal::EarlierNotApproved {
+                environment: env("prod"),
+                earlier: env("dev")
+            })
         );
     }
 
