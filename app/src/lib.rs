@@ -47,6 +47,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=pages::GroupsPage ssr=SsrMode::Async/>
                     <Route path=path!("/models/:group") view=pages::VersionsPage ssr=SsrMode::Async/>
                     <Route
+                        path=path!("/models/:group/history")
+                        view=pages::HistoryPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
                         path=path!("/models/:group/versions/:version")
                         view=pages::VersionPage
                         ssr=SsrMode::Async

@@ -146,6 +146,7 @@ pub mod ssr {
 
     pub fn decision_view(record: &DecisionRecord) -> DecisionView {
         DecisionView {
+            version: record.version.get(),
             environment: record.environment.to_string(),
             verdict: record.verdict.as_str().into(),
             reason: record.reason.clone(),
@@ -155,6 +156,37 @@ pub mod ssr {
             resulting_state: record.resulting_state.as_str().into(),
             rollback_to: record.rollback_to.map(VersionNumber::get),
         }
+    }
+
+    /// Registration, decisions and reported runs, in the order they happened.
+    fn timeline(record: &VersionRecord, reports: &[InferenceReport]) -> Vec<TimelineEntry> {
+        let version = &record.version;
+        let mut events: Vec<(OffsetDateTime, TimelineEntry)> = vec![(
+            version.registered_at,
+            TimelineEntry::Registered {
+                by: version.registered_by.name.clone(),
+                at: display_time(version.registered_at),
+            },
+        )];
+        events.extend(
+            record
+                .decisions
+                .iter()
+                .map(|d| (d.decided_at, TimelineEntry::Decided(decision_view(d)))),
+        );
+        events.extend(reports.iter().map(|r| {
+            (
+                r.reported_at,
+                TimelineEntry::Reported {
+                    environment: r.environment.to_string(),
+                    run_id: r.run_id.to_string(),
+                    at: display_time(r.reported_at),
+                },
+            )
+        }));
+        // Stable: events at the same instant keep registration, decision, report order.
+        events.sort_by_key(|(at, _)| *at);
+        events.into_iter().map(|(_, entry)| entry).collect()
     }
 
     pub fn report_view(report: &InferenceReport) -> ReportView {
@@ -203,6 +235,7 @@ pub mod ssr {
     pub fn version_detail(
         policy: &Policy,
         record: &VersionRecord,
+        reports: &[InferenceReport],
         live: &BTreeMap<Environment, VersionNumber>,
         actor: &Actor,
     ) -> VersionDetail {
@@ -259,8 +292,8 @@ pub mod ssr {
             registered_by_email: version.registered_by.email.clone(),
             registered_at: display_time(version.registered_at),
             track,
-            history: history.iter().map(decision_view).collect(),
-            reports: Vec::new(),
+            timeline: timeline(record, reports),
+            reports: reports.iter().rev().map(report_view).collect(),
             why_no_decision,
         }
     }
@@ -401,9 +434,13 @@ pub async fn get_version(group: String, version: u32) -> Result<VersionDetail, A
                 services.reports_for_version(&group, version),
                 services.live_versions(&group)
             );
-            let mut detail = version_detail(&services.policy, &record?, &live?, &actor);
-            detail.reports = reports?.iter().rev().map(report_view).collect();
-            Ok(detail)
+            Ok(version_detail(
+                &services.policy,
+                &record?,
+                &reports?,
+                &live?,
+                &actor,
+            ))
         }
         .await,
     )
@@ -468,6 +505,44 @@ pub async fn decide(
                 environment: record.environment.to_string(),
                 resulting_state: record.resulting_state.as_str().into(),
                 message,
+            })
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/rpc", endpoint = "group_history")]
+pub async fn group_history(group: String) -> Result<HistoryView, AppError> {
+    use self::ssr::*;
+    with_status(
+        async move {
+            let portal = portal()?;
+            actor(&portal).await?;
+            let history = portal.services.group_history(&group_name(&group)?).await?;
+            let environments = portal
+                .services
+                .policy
+                .environments()
+                .iter()
+                .map(|env| EnvironmentHistoryView {
+                    environment: env.to_string(),
+                    periods: history
+                        .live
+                        .iter()
+                        .filter(|p| &p.environment == env)
+                        .map(|p| LivePeriodView {
+                            version: p.version.get(),
+                            from: display_time(p.from),
+                            until: p.until.map(display_time),
+                            deployed_by: p.deployed_by.name.clone(),
+                        })
+                        .collect(),
+                })
+                .collect();
+            Ok(HistoryView {
+                group,
+                environments,
+                decisions: history.decisions.iter().rev().map(decision_view).collect(),
             })
         }
         .await,

@@ -112,6 +112,7 @@ pub struct VersionsPage {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DecisionView {
+    pub version: u32,
     pub environment: String,
     pub verdict: String,
     pub reason: Option<String>,
@@ -154,12 +155,27 @@ pub struct VersionDetail {
     pub registered_by_email: String,
     pub registered_at: String,
     pub track: Vec<StepView>,
-    /// Every decision on this version, oldest first.
-    pub history: Vec<DecisionView>,
+    /// What happened to this version, oldest first: registration, decisions, runs.
+    pub timeline: Vec<TimelineEntry>,
     /// Inference runs reported for this version, newest first.
     pub reports: Vec<ReportView>,
     /// Why the signed-in person cannot decide anything, when that is the case.
     pub why_no_decision: Option<String>,
+}
+
+/// One event in a version's life.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum TimelineEntry {
+    Registered {
+        by: String,
+        at: String,
+    },
+    Decided(DecisionView),
+    Reported {
+        environment: String,
+        run_id: String,
+        at: String,
+    },
 }
 
 /// One inference run a pipeline reported, for the review page.
@@ -204,4 +220,30 @@ pub struct NotificationRow {
 pub struct NotificationsView {
     pub rows: Vec<NotificationRow>,
     pub outbox_only: bool,
+}
+
+/// One stretch of time a version was live in an environment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LivePeriodView {
+    pub version: u32,
+    pub from: String,
+    /// `None` while it is live.
+    pub until: Option<String>,
+    pub deployed_by: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentHistoryView {
+    pub environment: String,
+    /// Newest first.
+    pub periods: Vec<LivePeriodView>,
+}
+
+/// A model group's history page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryView {
+    pub group: String,
+    pub environments: Vec<EnvironmentHistoryView>,
+    /// Newest first.
+    pub decisions: Vec<DecisionView>,
 }

@@ -37,6 +37,7 @@ pub fn router(state: ApiState) -> Router {
             "/models/{group}/versions/{version}/reports",
             post(submit_report).get(list_reports),
         )
+        .route("/models/{group}/history", get(group_history))
         .route("/events/sagemaker", post(crate::events::sagemaker_event))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
@@ -416,4 +417,21 @@ async fn list_reports(
     Ok(Json(ReportsJson {
         reports: reports.iter().map(ReportDocument::from).collect(),
     }))
+}
+
+/// `GET /api/v1/models/{group}/history`: what was live in each environment and when, and
+/// every decision; the same document as the portal's JSON export.
+async fn group_history(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    group: Result<Path<String>, PathRejection>,
+) -> Result<Json<crate::history_export::HistoryJson>, ApiError> {
+    state.auth.require(&headers, ApiScope::Resolve).await?;
+    let Path(group) = group?;
+    let group = group_name(&group)?;
+    let history = state.services.group_history(&group).await?;
+    Ok(Json(crate::history_export::HistoryJson::new(
+        &history,
+        state.services.clock.now(),
+    )))
 }

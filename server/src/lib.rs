@@ -8,6 +8,7 @@ pub mod config;
 pub mod cross_site;
 pub mod demo;
 pub mod events;
+pub mod history_export;
 pub mod notify;
 pub mod oidc;
 pub mod resolve_cache;

@@ -290,8 +290,16 @@ pub fn router(
             post(session::dev_sign_in).with_state(sessions.clone()),
         );
     }
+    let export = crate::history_export::ExportState {
+        services: backing.services.clone(),
+        authenticator: Arc::new(sessions.clone()),
+    };
     router
         .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/models/{group}/export/{file}",
+            get(crate::history_export::export).with_state(export),
+        )
         .route(
             "/auth/sign-out",
             post(session::sign_out).with_state(sessions),

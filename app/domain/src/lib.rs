@@ -11,6 +11,7 @@
 
 pub mod document;
 pub mod environment;
+pub mod history;
 pub mod model;
 pub mod notification;
 pub mod policy;
@@ -21,6 +22,7 @@ pub mod workflow;
 
 pub use document::{DeploymentDocument, ReportDocument};
 pub use environment::{Environment, Environments};
+pub use history::{GroupHistory, LivePeriod};
 pub use model::*;
 pub use notification::Notice;
 pub use policy::{Actor, Policy};

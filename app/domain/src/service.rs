@@ -3,6 +3,7 @@
 //! CLI) call these and nothing below them.
 
 use crate::environment::Environment;
+use crate::history::GroupHistory;
 use crate::model::*;
 use crate::notification::{self, LiveComparison, Notice};
 use crate::policy::{Actor, Policy};
@@ -297,6 +298,21 @@ impl Services {
         version: VersionNumber,
     ) -> Result<Vec<InferenceReport>, ServiceError> {
         Ok(self.reports.reports_for_version(group, version).await?)
+    }
+
+    /// What was live in each environment and when, and every decision, for one group.
+    pub async fn group_history(&self, group: &GroupName) -> Result<GroupHistory, ServiceError> {
+        let mut live = Vec::new();
+        for env in self.policy.environments().iter() {
+            let deployments = self.parameters.history(group, env).await?;
+            live.extend(crate::history::live_periods(&deployments));
+        }
+        let decisions = self.audit.decisions_for_group(group).await?;
+        Ok(GroupHistory {
+            group: group.clone(),
+            live,
+            decisions,
+        })
     }
 
     /// The version live in each environment that has one.

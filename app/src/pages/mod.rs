@@ -1,6 +1,7 @@
 //! One module per page; each is a route in [`crate::App`].
 
 mod groups;
+mod history;
 mod not_found;
 mod notifications;
 mod sign_in;
@@ -8,6 +9,7 @@ mod version;
 mod versions;
 
 pub use groups::GroupsPage;
+pub use history::HistoryPage;
 pub use not_found::NotFound;
 pub use notifications::NotificationsPage;
 pub use sign_in::SignInPage;

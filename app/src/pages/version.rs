@@ -1,6 +1,8 @@
 use crate::components::{ErrorPanel, Loading, StatePill};
 use crate::server_fns::{get_version, Decide, RollBack};
-use crate::wire::{AppError, DecisionOutcome, DecisionView, ReportView, StepView, VersionDetail};
+use crate::wire::{
+    AppError, DecisionOutcome, DecisionView, ReportView, StepView, TimelineEntry, VersionDetail,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -62,6 +64,7 @@ fn VersionReview(
     let title = format!("{} version {}", detail.group, detail.version);
     let group_href = format!("/models/{}", detail.group);
     let group = detail.group.clone();
+    let group_for_history = detail.group.clone();
     let version = detail.version;
     view! {
         <Title text=title.clone()/>
@@ -138,22 +141,20 @@ fn VersionReview(
                     .into_any()
             }}
         </section>
-        <section class="panel" aria-labelledby="history-heading">
-            <h2 id="history-heading">"Decisions"</h2>
-            {if detail.history.is_empty() {
-                view! { <p class="muted">"No decisions yet."</p> }.into_any()
-            } else {
-                view! {
-                    <ol class="history">
-                        {detail
-                            .history
-                            .into_iter()
-                            .map(|d| view! { <li><DecisionLine decision=d/></li> })
-                            .collect_view()}
-                    </ol>
-                }
-                    .into_any()
-            }}
+        <section class="panel" aria-labelledby="timeline-heading">
+            <h2 id="timeline-heading">"Timeline"</h2>
+            <ol class="history timeline">
+                {detail
+                    .timeline
+                    .into_iter()
+                    .map(|entry| view! { <li><TimelineLine entry/></li> })
+                    .collect_view()}
+            </ol>
+            <p>
+                <a href=format!("/models/{}/history", group_for_history)>
+                    "The whole group's history"
+                </a>
+            </p>
         </section>
     }
 }
@@ -310,7 +311,25 @@ fn Step(
 }
 
 #[component]
-fn DecisionLine(decision: DecisionView) -> impl IntoView {
+fn TimelineLine(entry: TimelineEntry) -> impl IntoView {
+    match entry {
+        TimelineEntry::Registered { by, at } => {
+            view! { <span>{format!("Registered by {by} on {at}")}</span> }.into_any()
+        }
+        TimelineEntry::Decided(decision) => view! { <DecisionLine decision/> }.into_any(),
+        TimelineEntry::Reported {
+            environment,
+            run_id,
+            at,
+        } => view! {
+            <span>{format!("Run {run_id} in {environment} reported on {at}")}</span>
+        }
+        .into_any(),
+    }
+}
+
+#[component]
+pub(crate) fn DecisionLine(decision: DecisionView) -> impl IntoView {
     let action = match (decision.verdict.as_str(), decision.rollback_to) {
         ("approve", _) => format!("Approved {}", decision.environment),
         ("rollback", Some(to)) => format!("Rolled back {} to version {to}", decision.environment),

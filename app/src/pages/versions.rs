@@ -48,6 +48,11 @@ pub fn VersionsPage() -> impl IntoView {
                                 " / "
                             </p>
                             <h1>{group.clone()}</h1>
+                            <p>
+                                <a href=format!("/models/{group}/history")>
+                                    "History: what was live where, every decision, exports"
+                                </a>
+                            </p>
                             <p class="muted">{format!("{} versions, newest first", listing.total)}</p>
                             <table class="list">
                                 <thead>

@@ -1,0 +1,129 @@
+use crate::components::{ErrorPanel, Loading};
+use crate::pages::version::DecisionLine;
+use crate::server_fns::group_history;
+use crate::wire::{EnvironmentHistoryView, HistoryView};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+/// A model group's history: what was live in each environment and when, and every
+/// decision with who, when and why; exportable as CSV and JSON.
+#[component]
+pub fn HistoryPage() -> impl IntoView {
+    let params = use_params_map();
+    let history = Resource::new(
+        move || params.read().get("group").unwrap_or_default(),
+        group_history,
+    );
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match history.await {
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    Ok(history) => view! { <History history/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn History(history: HistoryView) -> impl IntoView {
+    let group = history.group.clone();
+    let export = |file: &str| format!("/models/{group}/export/{file}");
+    view! {
+        <Title text=format!("{group} history")/>
+        <p class="crumbs">
+            <a href="/">"Model groups"</a>
+            " / "
+            <a href=format!("/models/{group}")>{group.clone()}</a>
+            " / "
+        </p>
+        <h1>{format!("{group}: history")}</h1>
+        <p class="exports">
+            "Export: "
+            <a href=export("history.csv") download>"decisions (CSV)"</a>
+            " · "
+            <a href=export("deployments.csv") download>"what was live (CSV)"</a>
+            " · "
+            <a href=export("history.json") download>"everything (JSON)"</a>
+        </p>
+        <section class="panel" aria-labelledby="live-heading">
+            <h2 id="live-heading">"What was live"</h2>
+            {history
+                .environments
+                .into_iter()
+                .map(|env| view! { <EnvironmentHistory env group=group.clone()/> })
+                .collect_view()}
+        </section>
+        <section class="panel" aria-labelledby="decisions-heading">
+            <h2 id="decisions-heading">"Every decision, newest first"</h2>
+            {if history.decisions.is_empty() {
+                view! { <p class="muted">"No decisions yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ol class="history">
+                        {history
+                            .decisions
+                            .into_iter()
+                            .map(|d| {
+                                let href = format!("/models/{}/versions/{}", history.group, d.version);
+                                view! {
+                                    <li>
+                                        <a href=href>{format!("Version {}", d.version)}</a>
+                                        ": "
+                                        <DecisionLine decision=d/>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ol>
+                }
+                    .into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn EnvironmentHistory(env: EnvironmentHistoryView, group: String) -> impl IntoView {
+    view! {
+        <h3>{env.environment.clone()}</h3>
+        {if env.periods.is_empty() {
+            view! { <p class="muted">"Nothing has been live here yet."</p> }.into_any()
+        } else {
+            view! {
+                <table class="list" data-environment=env.environment.clone()>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Version"</th>
+                            <th scope="col">"From"</th>
+                            <th scope="col">"Until"</th>
+                            <th scope="col">"Deployed by"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {env
+                            .periods
+                            .into_iter()
+                            .map(|p| {
+                                let href = format!("/models/{group}/versions/{}", p.version);
+                                view! {
+                                    <tr>
+                                        <td>
+                                            <a href=href>{p.version}</a>
+                                        </td>
+                                        <td>{p.from}</td>
+                                        <td>{p.until.unwrap_or_else(|| "live now".to_owned())}</td>
+                                        <td>{p.deployed_by}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            }
+                .into_any()
+        }}
+    }
+}

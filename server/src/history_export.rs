@@ -1,0 +1,225 @@
+//! A model group's history for auditors: JSON (what was live and when, and every decision)
+//! and CSV (one file of decisions, one of live periods), for a signed-in viewer at
+//! `/models/{group}/export/history.json`, `.../history.csv` and `.../deployments.csv`, and
+//! for pipelines at `GET /api/v1/models/{group}/history`.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use countersign_app::components::sign_in_href;
+use countersign_app::server_fns::ssr::Authenticator;
+use countersign_domain::service::{ServiceError, Services};
+use countersign_domain::*;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub struct HistoryJson {
+    pub model_package_group: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub exported_at: OffsetDateTime,
+    pub live: Vec<LivePeriodJson>,
+    pub decisions: Vec<DecisionJson>,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub struct LivePeriodJson {
+    pub environment: String,
+    pub model_package_version: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub until: Option<OffsetDateTime>,
+    pub deployed_by: Person,
+    pub decision_id: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub struct DecisionJson {
+    pub decision_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub decided_at: OffsetDateTime,
+    pub model_package_version: u32,
+    pub environment: String,
+    /// `approve`, `reject` or `rollback`.
+    pub verdict: String,
+    pub resulting_state: String,
+    pub rollback_to: Option<u32>,
+    pub decided_by: Person,
+    pub reason: Option<String>,
+}
+
+impl HistoryJson {
+    pub fn new(history: &GroupHistory, now: OffsetDateTime) -> Self {
+        Self {
+            model_package_group: history.group.to_string(),
+            exported_at: now,
+            live: history
+                .live
+                .iter()
+                .map(|p| LivePeriodJson {
+                    environment: p.environment.to_string(),
+                    model_package_version: p.version.get(),
+                    from: p.from,
+                    until: p.until,
+                    deployed_by: p.deployed_by.clone(),
+                    decision_id: p.decision_id.clone(),
+                })
+                .collect(),
+            decisions: history
+                .decisions
+                .iter()
+                .map(|d| DecisionJson {
+                    decision_id: d.id.clone(),
+                    decided_at: d.decided_at,
+                    model_package_version: d.version.get(),
+                    environment: d.environment.to_string(),
+                    verdict: d.verdict.as_str().to_owned(),
+                    resulting_state: d.resulting_state.as_str().to_owned(),
+                    rollback_to: d.rollback_to.map(VersionNumber::get),
+                    decided_by: d.decided_by.clone(),
+                    reason: d.reason.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Every decision, one row each, oldest first.
+    pub fn decisions_csv(&self) -> String {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let _ = writer.write_record([
+            "decided_at",
+            "model_package_version",
+            "environment",
+            "verdict",
+            "resulting_state",
+            "rollback_to",
+            "decided_by_name",
+            "decided_by_email",
+            "decided_by_subject",
+            "reason",
+            "decision_id",
+        ]);
+        for d in &self.decisions {
+            let _ = writer.write_record([
+                rfc3339(d.decided_at),
+                d.model_package_version.to_string(),
+                d.environment.clone(),
+                d.verdict.clone(),
+                d.resulting_state.clone(),
+                d.rollback_to.map(|v| v.to_string()).unwrap_or_default(),
+                d.decided_by.name.clone(),
+                d.decided_by.email.clone(),
+                d.decided_by.subject.clone(),
+                d.reason.clone().unwrap_or_default(),
+                d.decision_id.clone(),
+            ]);
+        }
+        csv_text(writer)
+    }
+
+    /// Every period a version was live in an environment, newest first per environment.
+    pub fn live_csv(&self) -> String {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let _ = writer.write_record([
+            "environment",
+            "model_package_version",
+            "from",
+            "until",
+            "deployed_by_name",
+            "deployed_by_email",
+            "decision_id",
+        ]);
+        for p in &self.live {
+            let _ = writer.write_record([
+                p.environment.clone(),
+                p.model_package_version.to_string(),
+                rfc3339(p.from),
+                p.until.map(rfc3339).unwrap_or_default(),
+                p.deployed_by.name.clone(),
+                p.deployed_by.email.clone(),
+                p.decision_id.clone(),
+            ]);
+        }
+        csv_text(writer)
+    }
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .expect("UTC timestamps format")
+}
+
+fn csv_text(writer: csv::Writer<Vec<u8>>) -> String {
+    let bytes = writer.into_inner().expect("writing to memory cannot fail");
+    String::from_utf8(bytes).expect("every field is text")
+}
+
+/// What a signed-in viewer's export needs.
+#[derive(Clone)]
+pub struct ExportState {
+    pub services: Services,
+    pub authenticator: Arc<dyn Authenticator>,
+}
+
+/// `GET /models/{group}/export/{file}`: `history.json`, `history.csv` or `deployments.csv`.
+pub async fn export(
+    State(state): State<ExportState>,
+    Path((group, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(actor) = state.authenticator.actor(&headers) else {
+        return Redirect::to(&sign_in_href(&format!("/models/{group}/export/{file}")))
+            .into_response();
+    };
+    if !state.services.policy.may_view(&actor) {
+        return (
+            StatusCode::FORBIDDEN,
+            "You are not allowed to use Countersign.",
+        )
+            .into_response();
+    }
+    let (content_type, name) = match file.as_str() {
+        "history.json" => ("application/json", "history"),
+        "history.csv" => ("text/csv; charset=utf-8", "decisions"),
+        "deployments.csv" => ("text/csv; charset=utf-8", "deployments"),
+        _ => return (StatusCode::NOT_FOUND, "No such export.").into_response(),
+    };
+    let Ok(group) = GroupName::parse(&group) else {
+        return (StatusCode::NOT_FOUND, "No such model group.").into_response();
+    };
+    let history = match state.services.group_history(&group).await {
+        Ok(history) => HistoryJson::new(&history, state.services.clock.now()),
+        Err(ServiceError::Port(e)) => {
+            tracing::error!(error = %e, "history export failed");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The store is unavailable; retry later.",
+            )
+                .into_response();
+        }
+        Err(e) => return (StatusCode::NOT_FOUND, e.to_string()).into_response(),
+    };
+    let body = match file.as_str() {
+        "history.json" => serde_json::to_string_pretty(&history).expect("history serializes"),
+        "history.csv" => history.decisions_csv(),
+        _ => history.live_csv(),
+    };
+    let extension = if content_type.starts_with("text/csv") {
+        "csv"
+    } else {
+        "json"
+    };
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{group}-{name}.{extension}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
