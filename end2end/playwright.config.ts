@@ -1,7 +1,8 @@
 import { defineConfig } from '@playwright/test';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { eventsApiKey, maildevWebPort, motoPort } from './tests/helpers';
+import { createHash } from 'node:crypto';
+import { eventsApiKey, maildevWebPort, motoPort, pipelineToken } from './tests/helpers';
 
 // Every spec runs twice: hydrated (JavaScript on) and server-rendered only (JavaScript off).
 // The portal runs from the binary cargo-leptos built, on a fresh store, on loopback.
@@ -23,6 +24,8 @@ const awsURL = `http://127.0.0.1:${awsPort}`;
 const motoServer = process.env.COUNTERSIGN_MOTO_SERVER ?? path.join(root, '.tools/venv/bin/moto_server');
 // The AWS portal mails through a maildev server (SMTP in, REST API out) and takes events.
 const maildevSmtpPort = Number(process.env.MAILDEV_SMTP_PORT ?? 3197);
+// Portals that require API tokens know the pipelines' token by its digest only.
+const pipelineTokens = `e2e-pipeline:register+report+resolve:${createHash('sha256').update(pipelineToken).digest('hex')}`;
 
 
 
@@ -101,6 +104,7 @@ export default defineConfig({
       COUNTERSIGN_APPROVERS_UAT: 'approvers-dev-test',
       COUNTERSIGN_APPROVERS_PROD: 'approvers-prod',
       COUNTERSIGN_VIEWERS: 'ml-staff',
+      COUNTERSIGN_API_TOKENS: pipelineTokens,
     }),
     {
       command: `exec '${motoServer}' -H 127.0.0.1 -p ${motoPort}`,

@@ -14,9 +14,17 @@ export function uniqueGroup(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
+/**
+ * The pipelines' static API token. Portals with SSO require a token (configured with its
+ * digest in playwright.config.ts); the laptop-style portals take any or none.
+ */
+export const pipelineToken = 'cst_end-to-end-pipeline-token-0123456789';
+export const pipelineAuth = { Authorization: `Bearer ${pipelineToken}` };
+
 /** Registers a version through the pipeline API, as a training pipeline does. */
 export async function register(request: APIRequestContext, group: string, by: Person) {
   const response = await request.post(`/api/v1/models/${group}/versions`, {
+    headers: pipelineAuth,
     data: {
       image_uri: `registry.example/${group}:1`,
       model_data_url: `s3://models/${group}/1/model.tar.gz`,

@@ -39,6 +39,7 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/models/{group}/history", get(group_history))
         .route("/events/sagemaker", post(crate::events::sagemaker_event))
+        .route("/openapi.json", get(crate::openapi::document))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -54,8 +55,10 @@ pub struct ApiError {
     challenge: Option<String>,
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// Every error: a stable code to branch on and a message for people.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub(crate) struct ErrorBody<'a> {
     code: &'a str,
     message: &'a str,
 }
@@ -192,7 +195,7 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&Rfc3339).expect("UTC timestamps format")
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PersonBody {
     subject: String,
@@ -202,8 +205,15 @@ pub struct PersonBody {
     email: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "image_uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn:7",
+    "model_data_url": "s3://ml-artifacts/churn/v7/model.tar.gz",
+    "description": "retrained on Q3",
+    "metrics": {"auc": 0.91, "f1": 0.78},
+    "registered_by": {"subject": "dana", "name": "Dana Scientist", "email": "dana@example.com"}
+}))]
 pub struct RegisterBody {
     image_uri: String,
     #[serde(default)]
@@ -215,7 +225,7 @@ pub struct RegisterBody {
     registered_by: PersonBody,
 }
 
-#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, PartialEq, utoipa::ToSchema)]
 pub struct PersonJson {
     pub subject: String,
     pub name: String,
@@ -232,7 +242,7 @@ impl From<&Person> for PersonJson {
     }
 }
 
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, utoipa::ToSchema)]
 pub struct VersionJson {
     pub model_package_group: String,
     pub model_package_version: u32,
@@ -249,7 +259,23 @@ pub struct VersionJson {
 }
 
 /// `POST /api/v1/models/{group}/versions`: what a training pipeline calls to register.
-async fn register(
+#[utoipa::path(
+    post, path = "/api/v1/models/{group}/versions", tag = "registration",
+    summary = "Register a model version; it waits for the first environment's approvers",
+    params(("group" = String, Path, description = "model package group")),
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "registered", body = VersionJson),
+        (status = 400, description = "malformed JSON or group name", body = ErrorBody),
+        (status = 401, description = "no or invalid token", body = ErrorBody),
+        (status = 403, description = "the token lacks the register scope", body = ErrorBody),
+        (status = 413, description = "body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "not application/json", body = ErrorBody),
+        (status = 422, description = "a field is missing, unknown or invalid", body = ErrorBody),
+    ),
+    security(("bearer" = ["register"]))
+)]
+pub(crate) async fn register(
     State(state): State<ApiState>,
     headers: HeaderMap,
     group: Result<Path<String>, PathRejection>,
@@ -305,7 +331,23 @@ pub fn version_json(services: &Services, public_url: &str, version: &ModelVersio
 
 /// `GET /api/v1/models/{group}/environments/{environment}`: what an inference pipeline calls
 /// to find its model.
-async fn resolve(
+#[utoipa::path(
+    get, path = "/api/v1/models/{group}/environments/{environment}", tag = "inference",
+    summary = "The model live in an environment (the SSM parameter's JSON)",
+    params(
+        ("group" = String, Path, description = "model package group"),
+        ("environment" = String, Path, description = "dev, test, uat, prod, ..."),
+    ),
+    responses(
+        (status = 200, description = "the live model", body = DeploymentDocument),
+        (status = 400, description = "invalid group name", body = ErrorBody),
+        (status = 401, description = "no or invalid token", body = ErrorBody),
+        (status = 403, description = "the token lacks the resolve scope", body = ErrorBody),
+        (status = 404, description = "no such environment, or nothing approved there", body = ErrorBody),
+    ),
+    security(("bearer" = ["resolve"]))
+)]
+pub(crate) async fn resolve(
     State(state): State<ApiState>,
     headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -323,36 +365,68 @@ fn version_number(text: &str) -> Result<VersionNumber, ApiError> {
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_version", e.to_string()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "environment": "dev",
+    "run_id": "nightly-2026-11-26",
+    "metrics": {"auc": 0.93, "p95_latency_ms": 41},
+    "started_at": "2026-11-26T02:00:00Z",
+    "finished_at": "2026-11-26T02:20:00Z",
+    "sample_count": 250000,
+    "artifacts_url": "s3://ml-runs/churn/nightly-2026-11-26/"
+}))]
 pub struct ReportBody {
     environment: String,
     run_id: String,
     metrics: BTreeMap<String, f64>,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     started_at: time::OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     finished_at: time::OffsetDateTime,
     sample_count: u64,
     #[serde(default)]
     artifacts_url: Option<String>,
 }
 
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, utoipa::ToSchema)]
 pub struct ReportReceiptJson {
     pub report: ReportDocument,
     /// The environment whose approvers this report asked to promote the version, if any.
     pub promotion_requested: Option<String>,
 }
 
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, utoipa::ToSchema)]
 pub struct ReportsJson {
     pub reports: Vec<ReportDocument>,
 }
 
 /// `POST /api/v1/models/{group}/versions/{version}/reports`: what an inference pipeline
 /// calls after a batch run. 201 for a new run, 200 for a run reported before.
-async fn submit_report(
+#[utoipa::path(
+    post, path = "/api/v1/models/{group}/versions/{version}/reports", tag = "inference",
+    summary = "Report a batch inference run; asks the next environment's approvers to promote",
+    params(
+        ("group" = String, Path, description = "model package group"),
+        ("version" = u32, Path, description = "model package version"),
+    ),
+    request_body = ReportBody,
+    responses(
+        (status = 201, description = "stored", body = ReportReceiptJson),
+        (status = 200, description = "this run was reported before with the same figures", body = ReportReceiptJson),
+        (status = 400, description = "malformed JSON, group or version", body = ErrorBody),
+        (status = 401, description = "no or invalid token", body = ErrorBody),
+        (status = 403, description = "the token lacks the report scope", body = ErrorBody),
+        (status = 404, description = "no such version or environment", body = ErrorBody),
+        (status = 409, description = "not_approved_there, or run_id_taken", body = ErrorBody),
+        (status = 413, description = "body over 64 KiB", body = ErrorBody),
+        (status = 422, description = "a field is missing, unknown or invalid", body = ErrorBody),
+    ),
+    security(("bearer" = ["report"]))
+)]
+pub(crate) async fn submit_report(
     State(state): State<ApiState>,
     headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -402,7 +476,23 @@ async fn submit_report(
 
 /// `GET /api/v1/models/{group}/versions/{version}/reports`: every report of a version, in
 /// the order they arrived.
-async fn list_reports(
+#[utoipa::path(
+    get, path = "/api/v1/models/{group}/versions/{version}/reports", tag = "inference",
+    summary = "A version's inference reports, in the order they arrived",
+    params(
+        ("group" = String, Path, description = "model package group"),
+        ("version" = u32, Path, description = "model package version"),
+    ),
+    responses(
+        (status = 200, description = "the reports", body = ReportsJson),
+        (status = 400, description = "invalid group or version", body = ErrorBody),
+        (status = 401, description = "no or invalid token", body = ErrorBody),
+        (status = 403, description = "the token lacks the resolve scope", body = ErrorBody),
+        (status = 404, description = "no such version", body = ErrorBody),
+    ),
+    security(("bearer" = ["resolve"]))
+)]
+pub(crate) async fn list_reports(
     State(state): State<ApiState>,
     headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -421,7 +511,19 @@ async fn list_reports(
 
 /// `GET /api/v1/models/{group}/history`: what was live in each environment and when, and
 /// every decision; the same document as the portal's JSON export.
-async fn group_history(
+#[utoipa::path(
+    get, path = "/api/v1/models/{group}/history", tag = "audit",
+    summary = "What was live where and when, and every decision with who, when and why",
+    params(("group" = String, Path, description = "model package group")),
+    responses(
+        (status = 200, description = "the group's history", body = crate::history_export::HistoryJson),
+        (status = 400, description = "invalid group name", body = ErrorBody),
+        (status = 401, description = "no or invalid token", body = ErrorBody),
+        (status = 403, description = "the token lacks the resolve scope", body = ErrorBody),
+    ),
+    security(("bearer" = ["resolve"]))
+)]
+pub(crate) async fn group_history(
     State(state): State<ApiState>,
     headers: HeaderMap,
     group: Result<Path<String>, PathRejection>,

@@ -129,7 +129,7 @@ fn key_matches(headers: &HeaderMap, events: &EventsConfig) -> bool {
         .into()
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct EventAnswer {
     /// `processed`, or `accepted` when the work goes on after answering.
     status: &'static str,
@@ -140,6 +140,37 @@ pub struct EventAnswer {
 
 const ANSWER_WITHIN: Duration = Duration::from_secs(3);
 
+/// An EventBridge event, as its API destination posts it.
+#[derive(utoipa::ToSchema)]
+#[schema(example = json!({
+    "version": "0", "id": "5ef5e8a1-0000-4000-8000-000000000000",
+    "detail-type": "SageMaker Model Package State Change", "source": "aws.sagemaker",
+    "account": "123456789012", "time": "2026-11-26T10:00:00Z", "region": "eu-west-1",
+    "resources": [],
+    "detail": {"ModelPackageGroupName": "churn", "ModelPackageVersion": 1,
+               "ModelApprovalStatus": "PendingManualApproval"}
+}))]
+#[allow(dead_code)] // Only its schema is used: the body is parsed by `parse_event`.
+pub(crate) struct SageMakerEvent {
+    #[schema(rename = "detail-type")]
+    detail_type: String,
+    source: String,
+    detail: serde_json::Value,
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/events/sagemaker", tag = "events",
+    summary = "EventBridge's SageMaker Model Package State Change events",
+    request_body = SageMakerEvent,
+    responses(
+        (status = 202, description = "taken in", body = EventAnswer),
+        (status = 400, description = "not JSON", body = crate::api::ErrorBody),
+        (status = 401, description = "missing or wrong API key", body = crate::api::ErrorBody),
+        (status = 404, description = "the intake is off (no key configured)", body = crate::api::ErrorBody),
+        (status = 422, description = "another kind of event, or a bad field", body = crate::api::ErrorBody),
+    ),
+    security(("events_api_key" = []))
+)]
 pub async fn sagemaker_event(
     State(state): State<ApiState>,
     headers: HeaderMap,

@@ -14,31 +14,36 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, PartialEq, utoipa::ToSchema)]
 pub struct HistoryJson {
     pub model_package_group: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub exported_at: OffsetDateTime,
     pub live: Vec<LivePeriodJson>,
     pub decisions: Vec<DecisionJson>,
 }
 
-#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, PartialEq, utoipa::ToSchema)]
 pub struct LivePeriodJson {
     pub environment: String,
     pub model_package_version: u32,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub from: OffsetDateTime,
+    /// `null` while it is live.
     #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub until: Option<OffsetDateTime>,
     pub deployed_by: Person,
     pub decision_id: String,
 }
 
-#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, PartialEq, utoipa::ToSchema)]
 pub struct DecisionJson {
     pub decision_id: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub decided_at: OffsetDateTime,
     pub model_package_version: u32,
     pub environment: String,

@@ -11,6 +11,7 @@ pub mod events;
 pub mod history_export;
 pub mod notify;
 pub mod oidc;
+pub mod openapi;
 pub mod resolve_cache;
 pub mod session;
 pub mod wiring;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeploymentDocument {
     pub model_package_group: String,
     pub model_package_version: u32,
@@ -60,6 +61,7 @@ impl TryFrom<DeploymentDocument> for Deployment {
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportDocument {
     pub model_package_group: String,
     pub model_package_version: u32,

@@ -176,6 +176,7 @@ impl ApprovalStatus {
 /// A human, identified by the identity provider's stable subject; name and e-mail are for
 /// showing and may change.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Person {
     pub subject: String,
     pub name: String,
