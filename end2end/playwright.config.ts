@@ -21,6 +21,10 @@ const ssoDatabase = path.join(os.tmpdir(), `countersign-e2e-sso-${process.pid}.d
 const awsPort = port + 2;
 
 const awsURL = `http://127.0.0.1:${awsPort}`;
+// A fourth portal runs the whole seed flow: AWS backend on moto, sign-in and pipeline tokens
+// from oidc-provider, mail to maildev.
+const seedFlowPort = port + 3;
+const seedFlowURL = `http://127.0.0.1:${seedFlowPort}`;
 const motoServer = process.env.COUNTERSIGN_MOTO_SERVER ?? path.join(root, '.tools/venv/bin/moto_server');
 // The AWS portal mails through a maildev server (SMTP in, REST API out) and takes events.
 const maildevSmtpPort = Number(process.env.MAILDEV_SMTP_PORT ?? 3197);
@@ -75,8 +79,14 @@ export default defineConfig({
     trace: 'off',
   },
   projects: [
-    { name: 'with-js', use: { javaScriptEnabled: true }, testIgnore: /aws\.spec\.ts/ },
-    { name: 'no-js', use: { javaScriptEnabled: false }, testIgnore: /aws\.spec\.ts/ },
+    { name: 'with-js', use: { javaScriptEnabled: true }, testIgnore: /(aws|seed-flow)\.spec\.ts/ },
+    { name: 'no-js', use: { javaScriptEnabled: false }, testIgnore: /(aws|seed-flow)\.spec\.ts/ },
+    // The product's whole loop, dev to prod and back, as its users meet it.
+    {
+      name: 'seed-flow',
+      use: { javaScriptEnabled: true, baseURL: seedFlowURL },
+      testMatch: /seed-flow\.spec\.ts/,
+    },
     // The review flow again, and what SageMaker and SSM hold afterwards, on the AWS backend.
     {
       name: 'aws',
@@ -93,7 +103,7 @@ export default defineConfig({
       timeout: 30_000,
       stdout: 'ignore',
       stderr: 'ignore',
-      env: { OIDC_PORT: String(oidcPort), COUNTERSIGN_URL: ssoURL },
+      env: { OIDC_PORT: String(oidcPort), COUNTERSIGN_URL: `${ssoURL},${seedFlowURL}` },
     },
     portal(ssoPort, ssoDatabase, {
       COUNTERSIGN_OIDC_ISSUER: `http://127.0.0.1:${oidcPort}`,
@@ -133,6 +143,31 @@ export default defineConfig({
       AWS_ACCESS_KEY_ID: 'testing',
       AWS_SECRET_ACCESS_KEY: 'testing',
       AWS_EC2_METADATA_DISABLED: 'true',
+    }),
+    portal(seedFlowPort, path.join(os.tmpdir(), `countersign-e2e-seed-${process.pid}.db`), {
+      COUNTERSIGN_BACKEND: 'aws',
+      COUNTERSIGN_SSM_PREFIX: '/seed-flow',
+      AWS_ENDPOINT_URL: `http://127.0.0.1:${motoPort}`,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      COUNTERSIGN_OIDC_ISSUER: `http://127.0.0.1:${oidcPort}`,
+      COUNTERSIGN_OIDC_CLIENT_ID: 'countersign',
+      COUNTERSIGN_OIDC_CLIENT_SECRET: 'countersign-test-secret',
+      COUNTERSIGN_API_JWT_AUDIENCE: 'api://countersign',
+      COUNTERSIGN_APPROVERS_DEV: 'approvers-dev-test',
+      COUNTERSIGN_APPROVERS_TEST: 'approvers-dev-test',
+      COUNTERSIGN_APPROVERS_UAT: 'approvers-dev-test',
+      COUNTERSIGN_APPROVERS_PROD: 'approvers-prod',
+      COUNTERSIGN_REQUIRED_APPROVALS_PROD: '2',
+      COUNTERSIGN_VIEWERS: 'ml-staff',
+      COUNTERSIGN_SMTP_URL: `smtp://127.0.0.1:${maildevSmtpPort}`,
+      COUNTERSIGN_NOTIFY_DEV: 'dev-approvers@example.com',
+      COUNTERSIGN_NOTIFY_TEST: 'test-approvers@example.com',
+      COUNTERSIGN_NOTIFY_UAT: 'uat-approvers@example.com',
+      COUNTERSIGN_NOTIFY_PROD: 'prod-approvers@example.com',
+      COUNTERSIGN_SCAN_SECONDS: '0',
     }),
   ],
 });

@@ -7,17 +7,19 @@
 // those their client may have. `entra-style-app` is given an application role in `roles`
 // instead, as Entra ID does for `api://.../.default`.
 //
-//   OIDC_PORT=3190 COUNTERSIGN_URL=http://127.0.0.1:3101 node oidc/provider.mjs
+//   OIDC_PORT=3190 COUNTERSIGN_URL=http://127.0.0.1:3101,http://127.0.0.1:3103 node oidc/provider.mjs
 import Provider from 'oidc-provider';
 
 const port = Number(process.env.OIDC_PORT ?? 3190);
-const countersign = process.env.COUNTERSIGN_URL ?? 'http://127.0.0.1:3101';
+// Every portal signing in here (comma-separated).
+const portals = (process.env.COUNTERSIGN_URL ?? 'http://127.0.0.1:3101').split(',');
 const issuer = `http://127.0.0.1:${port}`;
 
 export const users = {
   'alice': { name: 'Alice Approver', email: 'alice@example.com', groups: ['approvers-dev-test', 'ml-staff'] },
   'bob': { name: 'Bob Reviewer', email: 'bob@example.com', groups: ['approvers-dev-test', 'ml-staff'] },
   'priya': { name: 'Priya Prod', email: 'priya@example.com', groups: ['approvers-prod', 'ml-staff'] },
+  'paul': { name: 'Paul Prod', email: 'paul@example.com', groups: ['approvers-prod', 'ml-staff'] },
   'dana': { name: 'Dana Scientist', email: 'dana@example.com', groups: ['data-scientists', 'ml-staff'] },
   'oscar': { name: 'Oscar Outsider', email: 'oscar@example.com', groups: ['sales'] },
   // Entra-style: app roles instead of groups.
@@ -55,8 +57,8 @@ const provider = new Provider(issuer, {
     {
       client_id: 'countersign',
       client_secret: 'countersign-test-secret',
-      redirect_uris: [`${countersign}/auth/callback`],
-      post_logout_redirect_uris: [`${countersign}/`],
+      redirect_uris: portals.map((portal) => `${portal}/auth/callback`),
+      post_logout_redirect_uris: portals.map((portal) => `${portal}/`),
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',

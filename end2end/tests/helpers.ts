@@ -95,3 +95,22 @@ export async function emailsAbout(request: APIRequestContext, about: string): Pr
   const all = (await response.json()) as Email[];
   return all.filter((email) => email.subject.includes(about));
 }
+
+/** The fourth portal: the whole seed flow on moto, oidc-provider and maildev. */
+export const seedFlowURL = `http://127.0.0.1:${Number(process.env.COUNTERSIGN_E2E_PORT ?? 3100) + 3}`;
+export const oidcIssuer = `http://127.0.0.1:${Number(process.env.OIDC_PORT ?? 3190)}`;
+
+/** Waits for the one message to `address` whose subject mentions `about`. */
+export async function mailTo(request: APIRequestContext, about: string, address: string): Promise<Email> {
+  const matching = async () =>
+    (await emailsAbout(request, about)).filter((email) => email.to.some((to) => to.address === address));
+  await expect.poll(async () => (await matching()).length, { timeout: 20_000, message: `mail to ${address}: ${about}` }).toBe(1);
+  return (await matching())[0];
+}
+
+/** The review link a notification carries. */
+export function reviewLink(email: Email): string {
+  const link = email.text.match(/https?:\/\/\S+\/models\/\S+\/versions\/\d+\?environment=[a-z-]+/);
+  expect(link, email.text).not.toBeNull();
+  return link![0];
+}
