@@ -11,6 +11,8 @@
 
 pub mod document;
 pub mod environment;
+#[cfg(test)]
+mod fixtures;
 pub mod history;
 pub mod model;
 pub mod notification;

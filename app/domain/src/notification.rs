@@ -77,50 +77,11 @@ pub fn approval_request_due(policy: &Policy, version: &ModelVersion) -> Option<N
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workflow::{self, DecisionRequest};
-    use crate::{Actor, Environments};
-    use std::collections::BTreeSet;
-    use time::OffsetDateTime;
-
-    fn person(subject: &str) -> Person {
-        Person {
-            subject: subject.into(),
-            name: subject.into(),
-            email: format!("{subject}@example.com"),
-        }
-    }
-
-    fn registered(policy: &Policy) -> ModelVersion {
-        let registration = Registration::new(
-            GroupName::parse("churn").unwrap(),
-            "img",
-            "s3://m",
-            "",
-            Metrics::new(),
-            person("dana"),
-        )
-        .unwrap();
-        workflow::register(policy, registration, OffsetDateTime::UNIX_EPOCH)
-            .into_version(VersionNumber::new(7).unwrap(), "arn".into())
-    }
+    use crate::fixtures::{decided_first, registered};
+    use crate::Environments;
 
     fn decided(policy: &Policy, version: &ModelVersion, verdict: Verdict) -> ModelVersion {
-        let alice = Actor {
-            person: person("alice"),
-            groups: BTreeSet::from(["approvers".to_owned()]),
-        };
-        let request = DecisionRequest::new(policy.environments().first().clone(), verdict, "why");
-        let effect = workflow::decide(
-            policy,
-            version,
-            &[],
-            &alice,
-            &request,
-            "d-1".into(),
-            OffsetDateTime::UNIX_EPOCH,
-        )
-        .unwrap();
-        workflow::apply(version, &effect)
+        decided_first(policy, version, verdict)
     }
 
     #[test]

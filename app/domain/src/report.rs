@@ -202,9 +202,8 @@ pub fn newest_report<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workflow::{self, DecisionRequest};
-    use crate::{Actor, Environments};
-    use std::collections::BTreeSet;
+    use crate::fixtures::{decided_first, registered};
+    use crate::Environments;
     use time::Duration;
 
     fn env(name: &str) -> Environment {
@@ -316,35 +315,9 @@ mod tests {
         assert!(!first.same_run_as(&other));
     }
 
-    fn person(subject: &str) -> Person {
-        Person {
-            subject: subject.into(),
-            name: subject.into(),
-            email: format!("{subject}@example.com"),
-        }
-    }
-
     /// A version with `dev` approved (and so `test` pending), as the workflow leaves it.
     fn approved_in_dev(policy: &Policy) -> ModelVersion {
-        let registration = Registration::new(
-            GroupName::parse("churn").unwrap(),
-            "img",
-            "s3://m",
-            "",
-            Metrics::new(),
-            person("dana"),
-        )
-        .unwrap();
-        let version = workflow::register(policy, registration, t(0))
-            .into_version(VersionNumber::new(7).unwrap(), "arn".into());
-        let alice = Actor {
-            person: person("alice"),
-            groups: BTreeSet::from(["approvers".to_owned()]),
-        };
-        let request = DecisionRequest::new(env("dev"), Verdict::Approve, "");
-        let effect =
-            workflow::decide(policy, &version, &[], &alice, &request, "d1".into(), t(1)).unwrap();
-        workflow::apply(&version, &effect)
+        decided_first(policy, &registered(policy), Verdict::Approve)
     }
 
     #[test]

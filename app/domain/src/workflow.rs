@@ -805,6 +805,29 @@ mod tests {
         (older, newer)
     }
 
+    /// Bob rolls `environment` back from `newer` (live there) to `older`.
+    fn roll_back(
+        older: &Scenario,
+        newer: &Scenario,
+        environment: &str,
+        reason: &str,
+    ) -> Result<DecisionEffect, Refusal> {
+        let live = live_of(newer, environment);
+        rollback(
+            &older.policy,
+            Some(Live {
+                version: &newer.version,
+                deployment: &live,
+            }),
+            &older.version,
+            &approver("bob"),
+            &env(environment),
+            reason,
+            "r1".into(),
+            NOW,
+        )
+    }
+
     fn live_of(scenario: &Scenario, environment: &str) -> Deployment {
         let id = scenario
             .log
@@ -828,21 +851,7 @@ mod tests {
     #[test]
     fn a_rollback_redeploys_an_earlier_approved_version_and_withdraws_the_live_one() {
         let (older, newer) = two_promoted_to_test();
-        let live = live_of(&newer, "test");
-        let effect = rollback(
-            &older.policy,
-            Some(Live {
-                version: &newer.version,
-                deployment: &live,
-            }),
-            &older.version,
-            &approver("bob"),
-            &env("test"),
-            "  latency regression  ",
-            "r1".into(),
-            NOW,
-        )
-        .unwrap();
+        let effect = roll_back(&older, &newer, "test", "  latency regression  ").unwrap();
         assert_eq!(
             effect.record.version, newer.version.version,
             "recorded on the withdrawn version"
@@ -889,21 +898,7 @@ mod tests {
     #[test]
     fn rolling_back_the_first_environment_rejects_the_version() {
         let (older, newer) = two_promoted_to_test();
-        let live = live_of(&newer, "dev");
-        let effect = rollback(
-            &older.policy,
-            Some(Live {
-                version: &newer.version,
-                deployment: &live,
-            }),
-            &older.version,
-            &approver("bob"),
-            &env("dev"),
-            "bad data",
-            "r1".into(),
-            NOW,
-        )
-        .unwrap();
+        let effect = roll_back(&older, &newer, "dev", "bad data").unwrap();
         assert_eq!(effect.approval_status, ApprovalStatus::Rejected);
         assert_eq!(
             effect.steps.state(&env("test")),
@@ -916,21 +911,7 @@ mod tests {
     fn after_an_early_rollback_no_later_step_is_decided() {
         let (older, mut newer) = two_promoted_to_test();
         newer.approve("alice", "uat").unwrap();
-        let live = live_of(&newer, "dev");
-        let effect = rollback(
-            &older.policy,
-            Some(Live {
-                version: &newer.version,
-                deployment: &live,
-            }),
-            &older.version,
-            &approver("bob"),
-            &env("dev"),
-            "bad data",
-            "r1".into(),
-            NOW,
-        )
-        .unwrap();
+        let effect = roll_back(&older, &newer, "dev", "bad data").unwrap();
         newer.version = apply(&newer.version, &effect);
         assert_eq!(newer.state("prod"), NotRequested);
         assert_eq!(
