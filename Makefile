@@ -37,7 +37,7 @@ test-e2e: build
 
 bench: build-release
 	@scripts/tools.sh bench
-	cargo build --release -p countersign-server --example hello_world
+	cargo build --release -p countersign-bench-hello
 	@echo "==> benchmark (figures, not pass/fail)"
 	scripts/bench.sh
 

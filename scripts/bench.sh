@@ -93,10 +93,10 @@ load() { # name url [wrk options]
     }' "$out"
 }
 
-if command -v wrk > /dev/null && [ -x target/release/examples/hello_world ]; then
+if command -v wrk > /dev/null && [ -x target/release/bench-hello ]; then
   echo "-- resolve under load: wrk, 1 thread, ${BENCH_CONNECTIONS:-16} connections, ${BENCH_SECONDS:-10} s each, on loopback"
   HELLO_PORT=$((PORT + 2))
-  target/release/examples/hello_world "127.0.0.1:$HELLO_PORT" &
+  target/release/bench-hello "127.0.0.1:$HELLO_PORT" &
   HELLO=$!
   for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$HELLO_PORT/hello" > /dev/null && break; sleep 0.1; done
   load "axum hello world" "http://127.0.0.1:$HELLO_PORT/hello"
@@ -108,7 +108,7 @@ if command -v wrk > /dev/null && [ -x target/release/examples/hello_world ]; the
   awk -v r="$resolve_rps" -v h="$hello_rps" -v p="$resolve_p99" 'BEGIN {
     printf "   resolve / hello world: %.2f of the throughput (target: >= 0.5); resolve p99 %.2f ms (target: <= 5 ms)\n", r / h, p }'
 else
-  echo "-- resolve under load: skipped (needs wrk: scripts/tools.sh bench; and the hello_world example)"
+  echo "-- resolve under load: skipped (needs wrk: scripts/tools.sh bench; and the bench-hello server)"
 fi
 
 rss_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$SERVER/status")

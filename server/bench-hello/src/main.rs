@@ -2,7 +2,9 @@
 //! Countersign's, answering a fixed JSON body. Resolve throughput is reported as a fraction of
 //! this one's, measured in the same run.
 //!
-//!   cargo run --release -p countersign-server --example hello_world -- 127.0.0.1:3290
+//!   cargo run --release -p countersign-bench-hello -- 127.0.0.1:3290
+//!
+//! Its own crate, so that building it does not build the server's dependencies again.
 
 use axum::routing::get;
 use axum::Router;
