@@ -229,12 +229,25 @@ pub fn render(
                 .reason
                 .clone()
                 .unwrap_or_else(|| "(none given)".into());
+            // A rollback is an incident in that environment: its approvers hear of it too.
+            let mut to: Vec<String> = Some(version.registered_by.email.clone())
+                .filter(|e| !e.is_empty())
+                .into_iter()
+                .collect();
+            if record.verdict == Verdict::Rollback {
+                for address in notify
+                    .get(record.environment.as_str())
+                    .into_iter()
+                    .flatten()
+                {
+                    if !to.contains(address) {
+                        to.push(address.clone());
+                    }
+                }
+            }
             OutgoingMessage {
                 key: notice.key(),
-                to: Some(version.registered_by.email.clone())
-                    .filter(|e| !e.is_empty())
-                    .into_iter()
-                    .collect(),
+                to,
                 subject,
                 text: format!("{sentence}\n\nReason: {reason}\n\nThe version: {link}\n"),
                 html: format!(
@@ -527,7 +540,7 @@ mod tests {
     }
 
     #[test]
-    fn a_decision_notice_goes_to_the_registrant_with_the_reason() {
+    fn a_decision_notice_goes_to_the_registrant_and_a_rollback_to_the_environments_approvers() {
         let record = DecisionRecord {
             id: "d-1".into(),
             group: GroupName::parse("churn").unwrap(),
@@ -547,7 +560,7 @@ mod tests {
         let message = render(
             &Notice::Decided {
                 version: version(),
-                record,
+                record: record.clone(),
             },
             "http://127.0.0.1:3000",
             &BTreeMap::new(),
@@ -559,6 +572,37 @@ mod tests {
             "[Countersign] churn version 7 rejected for dev by Alice Approver"
         );
         assert!(message.text.contains("Reason: label leak"));
+
+        let notify = BTreeMap::from([("dev".to_owned(), vec!["oncall@example.com".to_owned()])]);
+        let rollback = DecisionRecord {
+            id: "d-2".into(),
+            verdict: Verdict::Rollback,
+            resulting_state: StepState::RolledBack,
+            rollback_to: Some(VersionNumber::new(5).unwrap()),
+            ..record
+        };
+        let message = render(
+            &Notice::Decided {
+                version: version(),
+                record: rollback,
+            },
+            "http://127.0.0.1:3000",
+            &notify,
+        );
+        assert_eq!(
+            message.to,
+            ["dana@example.com", "oncall@example.com"],
+            "the environment's approvers too"
+        );
+        assert_eq!(
+            message.subject,
+            "[Countersign] churn version 7 rolled back for dev by Alice Approver"
+        );
+        assert!(
+            message.text.contains("dev runs version 5 again."),
+            "{}",
+            message.text
+        );
     }
 
     fn report(version: u32, environment: &str, metrics: &[(&str, f64)]) -> InferenceReport {
