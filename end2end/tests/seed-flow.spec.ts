@@ -120,6 +120,9 @@ test('a version goes from registration to prod with a signature at every step, a
   await priya.getByRole('button', { name: 'Roll prod back to version 1' }).click();
   await expect(priya.getByRole('status')).toContainText('prod is back on version 1');
   expect(await resolve('prod')).toBe(1);
+  const incident = await mailTo(request, `${group} version 2 rolled back for prod by Priya Prod`, 'prod-approvers@example.com');
+  expect(incident.text).toContain('latency regression in prod');
+  expect(incident.to.map((to) => to.address)).toContain('dana@example.com');
   await priya.goto(version(2));
   await settled(priya, testInfo);
   await expect(step(priya, 'prod')).toHaveAttribute('data-state', 'RolledBack');
