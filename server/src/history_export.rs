@@ -185,10 +185,22 @@ pub async fn export(
         )
             .into_response();
     }
-    let (content_type, name) = match file.as_str() {
-        "history.json" => ("application/json", "history"),
-        "history.csv" => ("text/csv; charset=utf-8", "decisions"),
-        "deployments.csv" => ("text/csv; charset=utf-8", "deployments"),
+    // What each export is: its type, its name in the download, and how it is written.
+    let (content_type, name, write): (&str, &str, fn(&HistoryJson) -> String) = match file.as_str()
+    {
+        "history.json" => ("application/json", "history.json", |h| {
+            serde_json::to_string_pretty(h).expect("history serializes")
+        }),
+        "history.csv" => (
+            "text/csv; charset=utf-8",
+            "decisions.csv",
+            HistoryJson::decisions_csv,
+        ),
+        "deployments.csv" => (
+            "text/csv; charset=utf-8",
+            "deployments.csv",
+            HistoryJson::live_csv,
+        ),
         _ => return (StatusCode::NOT_FOUND, "No such export.").into_response(),
     };
     let Ok(group) = GroupName::parse(&group) else {
@@ -206,25 +218,15 @@ pub async fn export(
         }
         Err(e) => return (StatusCode::NOT_FOUND, e.to_string()).into_response(),
     };
-    let body = match file.as_str() {
-        "history.json" => serde_json::to_string_pretty(&history).expect("history serializes"),
-        "history.csv" => history.decisions_csv(),
-        _ => history.live_csv(),
-    };
-    let extension = if content_type.starts_with("text/csv") {
-        "csv"
-    } else {
-        "json"
-    };
     (
         [
             (header::CONTENT_TYPE, content_type.to_owned()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{group}-{name}.{extension}\""),
+                format!("attachment; filename=\"{group}-{name}\""),
             ),
         ],
-        body,
+        write(&history),
     )
         .into_response()
 }

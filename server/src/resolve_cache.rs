@@ -82,12 +82,8 @@ impl ParameterStore for ResolveCache {
             .cloned()
     }
 
-    async fn history(
-        &self,
-        group: &GroupName,
-        environment: &Environment,
-    ) -> Result<Vec<Deployment>, PortError> {
-        self.parameters.history(group, environment).await
+    async fn history(&self, group: &GroupName) -> Result<Vec<Deployment>, PortError> {
+        self.parameters.history(group).await
     }
 }
 
@@ -132,12 +128,8 @@ mod tests {
             self.inner.live(group, environment).await
         }
 
-        async fn history(
-            &self,
-            group: &GroupName,
-            environment: &Environment,
-        ) -> Result<Vec<Deployment>, PortError> {
-            self.inner.history(group, environment).await
+        async fn history(&self, group: &GroupName) -> Result<Vec<Deployment>, PortError> {
+            self.inner.history(group).await
         }
     }
 

@@ -1,7 +1,7 @@
 //! A model group's history: what was live in each environment and when, from the deployment
 //! records; and every decision, from the log.
 
-use crate::environment::Environment;
+use crate::environment::{Environment, Environments};
 use crate::model::*;
 use time::OffsetDateTime;
 
@@ -17,18 +17,28 @@ pub struct LivePeriod {
     pub decision_id: String,
 }
 
-/// The periods of one environment, newest first, from its deployments (newest first).
-pub fn live_periods(deployments: &[Deployment]) -> Vec<LivePeriod> {
-    deployments
+/// The periods of each environment in promotion order, newest first within each, from a
+/// group's deployments (newest first): each lasts until the next one in its environment.
+pub fn live_periods(environments: &Environments, deployments: &[Deployment]) -> Vec<LivePeriod> {
+    environments
         .iter()
-        .enumerate()
-        .map(|(i, d)| LivePeriod {
-            environment: d.environment.clone(),
-            version: d.version,
-            from: d.approved_at,
-            until: i.checked_sub(1).map(|newer| deployments[newer].approved_at),
-            deployed_by: d.approved_by.clone(),
-            decision_id: d.decision_id.clone(),
+        .flat_map(|env| {
+            let mut newer: Option<OffsetDateTime> = None;
+            deployments
+                .iter()
+                .filter(move |d| &d.environment == env)
+                .map(move |d| {
+                    let period = LivePeriod {
+                        environment: d.environment.clone(),
+                        version: d.version,
+                        from: d.approved_at,
+                        until: newer,
+                        deployed_by: d.approved_by.clone(),
+                        decision_id: d.decision_id.clone(),
+                    };
+                    newer = Some(d.approved_at);
+                    period
+                })
         })
         .collect()
 }
@@ -67,7 +77,11 @@ mod tests {
             decision_id: format!("d{minutes}"),
         };
         // Newest first: 1 deployed at 0, 2 at 10, rolled back to 1 at 20.
-        let periods = live_periods(&[deployment(1, 20), deployment(2, 10), deployment(1, 0)]);
+        let environments = Environments::default();
+        let periods = live_periods(
+            &environments,
+            &[deployment(1, 20), deployment(2, 10), deployment(1, 0)],
+        );
         let summary: Vec<(u32, OffsetDateTime, Option<OffsetDateTime>)> = periods
             .iter()
             .map(|p| (p.version.get(), p.from, p.until))
@@ -80,6 +94,6 @@ mod tests {
                 (1, at(0), Some(at(10)))
             ]
         );
-        assert!(live_periods(&[]).is_empty());
+        assert!(live_periods(&environments, &[]).is_empty());
     }
 }

@@ -68,12 +68,9 @@ pub trait ParameterStore: Send + Sync {
         environment: &Environment,
     ) -> Result<Option<Deployment>, PortError>;
 
-    /// Every deployment of the environment, newest first.
-    async fn history(
-        &self,
-        group: &GroupName,
-        environment: &Environment,
-    ) -> Result<Vec<Deployment>, PortError>;
+    /// Every deployment of the group, in every environment, newest first: one read, however
+    /// many environments the history page shows.
+    async fn history(&self, group: &GroupName) -> Result<Vec<Deployment>, PortError>;
 }
 
 /// The decision log: every human decision, never forgotten.

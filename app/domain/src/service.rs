@@ -302,11 +302,8 @@ impl Services {
 
     /// What was live in each environment and when, and every decision, for one group.
     pub async fn group_history(&self, group: &GroupName) -> Result<GroupHistory, ServiceError> {
-        let mut live = Vec::new();
-        for env in self.policy.environments().iter() {
-            let deployments = self.parameters.history(group, env).await?;
-            live.extend(crate::history::live_periods(&deployments));
-        }
+        let deployments = self.parameters.history(group).await?;
+        let live = crate::history::live_periods(self.policy.environments(), &deployments);
         let decisions = self.audit.decisions_for_group(group).await?;
         Ok(GroupHistory {
             group: group.clone(),

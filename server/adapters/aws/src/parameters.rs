@@ -360,17 +360,12 @@ impl ParameterStore for AwsBackend {
 
     /// From the decision log rather than the parameter's own history, which SSM cuts at
     /// 100 versions.
-    async fn history(
-        &self,
-        group: &GroupName,
-        environment: &Environment,
-    ) -> Result<Vec<Deployment>, PortError> {
+    async fn history(&self, group: &GroupName) -> Result<Vec<Deployment>, PortError> {
         let mut deployments = self
             .group_log(group)
             .await?
             .into_iter()
             .filter_map(|l| l.entry.deployment)
-            .filter(|d| d.environment == environment.as_str())
             .map(deployment)
             .collect::<Result<Vec<_>, _>>()?;
         deployments.reverse();

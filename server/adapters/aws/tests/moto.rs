@@ -313,7 +313,7 @@ async fn a_decision_interrupted_after_it_was_logged_is_completed_by_the_next_rea
         .await
         .unwrap();
     assert_eq!(log.len(), 1);
-    let deployments = backend.history(&version.group, &env("dev")).await.unwrap();
+    let deployments = backend.history(&version.group).await.unwrap();
     assert_eq!(deployments.len(), 1);
 }
 
@@ -338,7 +338,7 @@ async fn every_one_of_150_decisions_on_a_group_is_kept() {
     let logged: Vec<String> = log.into_iter().map(|r| r.id).collect();
     assert_eq!(logged, decided, "all 150, oldest first");
 
-    let history = backend.history(&group, &env("dev")).await.unwrap();
+    let history = backend.history(&group).await.unwrap();
     assert_eq!(history.len(), 150);
     assert_eq!(history[0].version.get(), 150, "newest first");
 

@@ -106,6 +106,12 @@ async fn log_of(services: &Services, version: &ModelVersion) -> Vec<DecisionReco
         .unwrap()
 }
 
+/// The deployments to one environment, newest first.
+async fn history_in(services: &Services, group: &GroupName, env: &Environment) -> Vec<Deployment> {
+    let all = services.parameters.history(group).await.unwrap();
+    all.into_iter().filter(|d| &d.environment == env).collect()
+}
+
 fn first_env(services: &Services) -> Environment {
     services.policy.environments().first().clone()
 }
@@ -287,7 +293,7 @@ pub async fn deployments_keep_their_history(services: &Services) {
         let effect = effect_for(services, version, &[], "alice");
         services.committer.commit(&effect).await.unwrap();
     }
-    let history = services.parameters.history(&group, &env).await.unwrap();
+    let history = history_in(services, &group, &env).await;
     let versions: Vec<u32> = history.iter().map(|d| d.version.get()).collect();
     assert_eq!(versions, [2, 1], "newest first");
     let live = services
@@ -586,7 +592,7 @@ pub async fn a_rollback_applies_whole(services: &Services) {
     let log = log_of(services, &v2).await;
     assert_eq!(log.last(), Some(&effect.record));
     assert_eq!(effect.record.rollback_to, Some(v1.version));
-    let history = services.parameters.history(&group, &env).await.unwrap();
+    let history = history_in(services, &group, &env).await;
     let versions: Vec<u32> = history.iter().map(|d| d.version.get()).collect();
     assert_eq!(versions, [1, 2, 1], "newest first, the rollback included");
     let stale = services

@@ -509,21 +509,17 @@ impl ParameterStore for LocalStore {
         .await
     }
 
-    async fn history(
-        &self,
-        group: &GroupName,
-        environment: &Environment,
-    ) -> Result<Vec<Deployment>, PortError> {
-        let (group, environment) = (group.to_string(), environment.to_string());
+    async fn history(&self, group: &GroupName) -> Result<Vec<Deployment>, PortError> {
+        let group = group.to_string();
         self.with(move |c| {
             all_rows(
                 c,
+                // Rows are inserted as decisions commit, so the rowid orders them in time.
                 &format!(
                     "SELECT {DEPLOYMENT_COLUMNS} FROM deployments \
-                     WHERE group_name = ?1 AND environment = ?2 \
-                     ORDER BY parameter_version DESC"
+                     WHERE group_name = ?1 ORDER BY rowid DESC"
                 ),
-                params![group, environment],
+                params![group],
                 deployment_from_row,
             )
         })
