@@ -103,7 +103,7 @@ export default defineConfig({
       timeout: 30_000,
       stdout: 'ignore',
       stderr: 'ignore',
-      env: { OIDC_PORT: String(oidcPort), COUNTERSIGN_URL: `${ssoURL},${seedFlowURL}` },
+      env: { OIDC_PORT: String(oidcPort), COUNTERSIGN_URL: `${ssoURL},${seedFlowURL},${awsURL}` },
     },
     portal(ssoPort, ssoDatabase, {
       COUNTERSIGN_OIDC_ISSUER: `http://127.0.0.1:${oidcPort}`,
@@ -138,6 +138,12 @@ export default defineConfig({
       COUNTERSIGN_EVENTS_API_KEY: eventsApiKey,
       COUNTERSIGN_SCAN_SECONDS: '2',
       COUNTERSIGN_BACKEND: 'aws',
+      // The development sign-in never runs on AWS: people sign in at the provider.
+      COUNTERSIGN_OIDC_ISSUER: `http://127.0.0.1:${oidcPort}`,
+      COUNTERSIGN_OIDC_CLIENT_ID: 'countersign',
+      COUNTERSIGN_OIDC_CLIENT_SECRET: 'countersign-test-secret',
+      COUNTERSIGN_APPROVER_GROUP: 'approvers-dev-test',
+      COUNTERSIGN_API_TOKENS: pipelineTokens,
       AWS_ENDPOINT_URL: `http://127.0.0.1:${motoPort}`,
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'testing',

@@ -249,7 +249,7 @@ pub mod ssr {
             .map(|(env, state)| StepView {
                 environment: env.to_string(),
                 state: state.as_str().into(),
-                required_approvals: policy.required_approvals(env),
+                required_approvals: policy.approvals_needed(env, version),
                 decisions: history
                     .iter()
                     .filter(|r| &r.environment == env)
@@ -290,6 +290,7 @@ pub mod ssr {
             metrics: formatted_metrics(&version.metrics),
             registered_by: version.registered_by.name.clone(),
             registered_by_email: version.registered_by.email.clone(),
+            registrant_established: version.attributed_to.is_established(),
             registered_at: display_time(version.registered_at),
             track,
             timeline: timeline(record, reports),

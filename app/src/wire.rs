@@ -153,6 +153,9 @@ pub struct VersionDetail {
     pub metrics: Vec<(String, String)>,
     pub registered_by: String,
     pub registered_by_email: String,
+    /// False when nobody could be established as the registrant (four-eyes cannot be
+    /// checked, so some environments need one approval more).
+    pub registrant_established: bool,
     pub registered_at: String,
     pub track: Vec<StepView>,
     /// What happened to this version, oldest first: registration, decisions, runs.

@@ -20,7 +20,15 @@ export const users = {
   'bob': { name: 'Bob Reviewer', email: 'bob@example.com', groups: ['approvers-dev-test', 'ml-staff'] },
   'priya': { name: 'Priya Prod', email: 'priya@example.com', groups: ['approvers-prod', 'ml-staff'] },
   'paul': { name: 'Paul Prod', email: 'paul@example.com', groups: ['approvers-prod', 'ml-staff'] },
-  'dana': { name: 'Dana Scientist', email: 'dana@example.com', groups: ['data-scientists', 'ml-staff'] },
+  // Like Entra ID: an immutable object id (`oid`) and a user principal name (`upn`) beside
+  // an e-mail that pipelines may spell in another case.
+  'dana': {
+    name: 'Dana Scientist',
+    email: 'dana.scientist@example.com',
+    oid: '5f0c6a1e-93d2-4b8e-a7c1-2d4e6f8a0b1c',
+    upn: 'Dana.Scientist@corp.example.com',
+    groups: ['data-scientists', 'ml-staff'],
+  },
   'oscar': { name: 'Oscar Outsider', email: 'oscar@example.com', groups: ['sales'] },
   // Entra-style: app roles instead of groups.
   'erin': { name: 'Erin Roles', email: 'erin@example.com', roles: ['approver-dev', 'viewer'] },
@@ -69,7 +77,7 @@ const provider = new Provider(issuer, {
   claims: {
     openid: ['sub'],
     // Like Entra ID's app roles: sent without asking for a scope of their own.
-    profile: ['name', 'roles'],
+    profile: ['name', 'roles', 'oid', 'upn'],
     email: ['email'],
     groups: ['groups'],
   },

@@ -6,6 +6,7 @@ import {
   eventsApiKey,
   motoPort,
   openVersion,
+  pipelineAuth,
   register,
   settled,
   signInAs,
@@ -81,7 +82,7 @@ test('approving dev in the portal shows in SageMaker and in the SSM parameter pi
   expect(Date.parse(held.parameter.approved_at)).not.toBeNaN();
 
   // The portal's resolve API answers with the same document.
-  const resolved = await request.get(`/api/v1/models/${group}/environments/dev`);
+  const resolved = await request.get(`/api/v1/models/${group}/environments/dev`, { headers: pipelineAuth });
   expect(await resolved.json()).toEqual(held.parameter);
 });
 

@@ -47,10 +47,19 @@ export async function settled(page: Page, testInfo: TestInfo) {
   }
 }
 
-/** Signs in through the development sign-in, starting from wherever the page is. */
+/**
+ * Signs in, starting from wherever the page is: through the development sign-in where the
+ * portal offers it, else as the same person at the OpenID provider (portals on AWS).
+ */
 export async function signInAs(page: Page, testInfo: TestInfo, who: Person) {
   await page.getByRole('link', { name: 'Sign in' }).first().click();
-  await expect(page.getByRole('heading', { name: 'Development sign-in' })).toBeVisible();
+  const development = page.getByRole('heading', { name: 'Development sign-in' });
+  const provider = page.getByRole('button', { name: "Sign in with your organisation's account" });
+  await expect(development.or(provider)).toBeVisible();
+  if (await provider.isVisible()) {
+    await signInThroughProvider(page, testInfo, who);
+    return;
+  }
   await page.getByRole('button', { name: `Sign in as ${people[who]}` }).click();
   await settled(page, testInfo);
 }

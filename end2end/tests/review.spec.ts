@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { openVersion, register, settled, signInAs, step, uniqueGroup } from './helpers';
+import { openVersion, pipelineAuth, register, settled, signInAs, step, uniqueGroup } from './helpers';
 
 test('a data scientist sees their pending version and cannot decide it', async ({ page, request }, testInfo) => {
   const group = uniqueGroup('churn');
@@ -39,7 +39,7 @@ test('an approver signs in from a deep link, approves dev with a reason, and the
   await expect(step(page, 'test')).toHaveAttribute('data-state', 'PendingManualApproval');
   await expect(page.getByRole('button', { name: 'Approve dev' })).toHaveCount(0);
 
-  const resolved = await request.get(`/api/v1/models/${group}/environments/dev`);
+  const resolved = await request.get(`/api/v1/models/${group}/environments/dev`, { headers: pipelineAuth });
   expect(resolved.status()).toBe(200);
   const body = await resolved.json();
   expect(body.model_package_version).toBe(1);
@@ -110,6 +110,6 @@ test('a decision taken meanwhile by someone else is refused, and the typed reaso
   if (testInfo.project.use.javaScriptEnabled !== false) {
     await expect(bobPage.getByLabel('Reason for dev')).toHaveValue('I checked the drift report');
   }
-  const log = await request.get(`/api/v1/models/${group}/environments/dev`);
+  const log = await request.get(`/api/v1/models/${group}/environments/dev`, { headers: pipelineAuth });
   expect((await log.json()).approved_by.name).toBe('Alice Approver');
 });

@@ -7,6 +7,7 @@ use countersign_domain::{Environments, Policy};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::Value;
 use figment::Figment;
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -25,6 +26,8 @@ struct RawConfig {
     approver_group: String,
     self_approval: String,
     session_key: Option<String>,
+    /// The KMS key the generated session key is encrypted under in SSM.
+    session_kms_key_id: Option<String>,
     session_hours: u32,
     /// Unset: on without an OIDC issuer, off with one.
     dev_sign_in: Option<bool>,
@@ -32,6 +35,13 @@ struct RawConfig {
     oidc_client_id: Option<String>,
     oidc_client_secret: Option<String>,
     oidc_groups_claim: String,
+    /// The ID token claim people are told apart by (four-eyes, distinct approvers).
+    oidc_identity_claim: String,
+    /// A TOML file mapping IAM and Studio identities to the people they act for.
+    identity_map: Option<PathBuf>,
+    /// Environments where a version without an established registrant needs one approval
+    /// more; unset: the last environment.
+    extra_approval_without_registrant: Option<String>,
     viewers: String,
     demo_data: bool,
     site_root: String,
@@ -73,12 +83,16 @@ impl Default for RawConfig {
             approver_group: "approvers".into(),
             self_approval: String::new(),
             session_key: None,
-            session_hours: 12,
+            session_kms_key_id: None,
+            session_hours: 8,
             dev_sign_in: None,
             oidc_issuer: None,
             oidc_client_id: None,
             oidc_client_secret: None,
             oidc_groups_claim: "groups".into(),
+            oidc_identity_claim: "email".into(),
+            identity_map: None,
+            extra_approval_without_registrant: None,
             viewers: String::new(),
             demo_data: false,
             site_root: "target/site".into(),
@@ -122,7 +136,9 @@ pub struct Config {
     pub public_url: String,
     pub policy: Policy,
     /// Base64 of at least 64 bytes; generated and kept in the store when absent.
-    pub session_key: Option<String>,
+    pub session_key: Option<SecretString>,
+    /// AWS: the KMS key a generated session key is kept under (a SecureString parameter).
+    pub session_kms_key_id: Option<String>,
     pub session_hours: u32,
     pub dev_sign_in: bool,
     pub oidc: Option<OidcConfig>,
@@ -138,6 +154,8 @@ pub struct Config {
     /// How long a resolved model is served from memory; `None` reads the store every time.
     pub resolve_cache: Option<std::time::Duration>,
     pub api_access: ApiAccessConfig,
+    /// Who the IAM and Studio identities creating versions in SageMaker are, as people.
+    pub identity_map: countersign_aws::metadata::IdentityMap,
 }
 
 /// Who may call the pipeline API.
@@ -185,8 +203,9 @@ pub struct JwtAccessConfig {
 /// Notifications by e-mail.
 #[derive(Clone, Debug)]
 pub struct MailConfig {
-    /// `smtp://` or `smtps://` URL; `None` keeps messages in the local outbox only.
-    pub smtp_url: Option<String>,
+    /// `smtp://` or `smtps://` URL, perhaps with a password; `None` keeps messages in the
+    /// local outbox only.
+    pub smtp_url: Option<SecretString>,
     pub from: String,
     /// Addresses told when a version waits for each environment.
     pub notify: BTreeMap<String, Vec<String>>,
@@ -219,6 +238,10 @@ pub struct OidcConfig {
     /// The ID token claim that lists the person's groups (`groups`, `roles`, or AD FS's
     /// `http://schemas.xmlsoap.org/claims/Group`).
     pub groups_claim: String,
+    /// The claim whose value identifies a person for good: `email` (the default), Entra's
+    /// `oid` or `upn`, or `sub` where the provider's subject is the same for every
+    /// application (it is not in Entra ID).
+    pub identity_claim: String,
 }
 
 impl std::fmt::Debug for OidcConfig {
@@ -228,6 +251,7 @@ impl std::fmt::Debug for OidcConfig {
             .field("client_id", &self.client_id)
             .field("client_secret", &"<redacted>")
             .field("groups_claim", &self.groups_claim)
+            .field("identity_claim", &self.identity_claim)
             .finish()
     }
 }
@@ -254,6 +278,48 @@ fn value_text(value: &Value) -> Option<String> {
         Value::Num(_, n) => n.to_u128().map(|n| n.to_string()),
         _ => None,
     }
+}
+
+fn identity_claim(claim: &str) -> Result<String, ConfigError> {
+    let claim = claim.trim();
+    if claim.is_empty() || claim.contains(char::is_whitespace) {
+        return Err(setting_error(
+            "oidc_identity_claim",
+            format!("is {claim:?}; name one ID token claim: email, oid, upn or sub"),
+        ));
+    }
+    Ok(claim.to_owned())
+}
+
+/// Reads the identity map: a TOML table whose keys are IAM or Studio identities and whose
+/// values are one person's identifier or a list of them.
+fn identity_map(
+    path: &std::path::Path,
+) -> Result<countersign_aws::metadata::IdentityMap, ConfigError> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum People {
+        One(String),
+        Many(Vec<String>),
+    }
+    let wrong = |why: String| {
+        setting_error(
+            "identity_map",
+            format!("names {}: {why}; write one line per identity, e.g. \"arn:aws:iam::111122223333:role/churn-training\" = [\"dana@example.com\"]", path.display()),
+        )
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| wrong(e.to_string()))?;
+    let entries: BTreeMap<String, People> =
+        toml::from_str(&text).map_err(|e| wrong(e.to_string()))?;
+    Ok(countersign_aws::metadata::IdentityMap::new(
+        entries.into_iter().map(|(identity, people)| {
+            let people = match people {
+                People::One(one) => vec![one],
+                People::Many(many) => many,
+            };
+            (identity, people)
+        }),
+    ))
 }
 
 fn static_tokens(text: &str) -> Result<Vec<StaticToken>, ConfigError> {
@@ -470,8 +536,16 @@ impl Config {
                 format!("is {:?}; use an http:// or https:// URL", raw.public_url),
             ));
         }
-        if !(1..=720).contains(&raw.session_hours) {
-            return Err(setting_error("session_hours", "must be from 1 to 720"));
+        if !(1..=24).contains(&raw.session_hours) {
+            return Err(setting_error(
+                "session_hours",
+                "must be from 1 to 24: a sign-in lasts a working day at most",
+            ));
+        }
+        if let Some(list) = &raw.extra_approval_without_registrant {
+            policy = policy
+                .with_extra_approval_without_registrant(comma_list(list))
+                .map_err(|e| setting_error("extra_approval_without_registrant", e))?;
         }
         let viewers = comma_list(&raw.viewers);
         if !viewers.is_empty() {
@@ -504,11 +578,21 @@ impl Config {
                     client_id: required("oidc_client_id", &raw.oidc_client_id)?,
                     client_secret: required("oidc_client_secret", &raw.oidc_client_secret)?,
                     groups_claim: raw.oidc_groups_claim.trim().to_owned(),
+                    identity_claim: identity_claim(&raw.oidc_identity_claim)?,
                 })
             }
         };
-        let dev_sign_in = raw.dev_sign_in.unwrap_or(oidc.is_none());
+        // Off by default on AWS: demo identities must never sign the real registry.
+        let dev_sign_in = raw
+            .dev_sign_in
+            .unwrap_or(oidc.is_none() && backend == Backend::Local);
         if dev_sign_in {
+            if backend != Backend::Local {
+                return Err(setting_error(
+                    "dev_sign_in",
+                    "is on, but COUNTERSIGN_BACKEND is not local: the development sign-in lets anyone choose any identity, so it never writes to a real registry. Configure SSO (COUNTERSIGN_OIDC_ISSUER) for the AWS backend.",
+                ));
+            }
             if !raw.listen.ip().is_loopback() {
                 return Err(setting_error(
                     "dev_sign_in",
@@ -524,7 +608,7 @@ impl Config {
                     "is on, but COUNTERSIGN_OIDC_ISSUER is set: with a real identity provider the development sign-in is off.",
                 ));
             }
-        } else if oidc.is_none() {
+        } else if oidc.is_none() && backend == Backend::Local {
             return Err(setting_error(
                 "dev_sign_in",
                 "is off and no COUNTERSIGN_OIDC_ISSUER is set: nobody could sign in",
@@ -553,7 +637,7 @@ impl Config {
             return Err(setting_error("mail_attempts", "must be from 1 to 20"));
         }
         let mail = MailConfig {
-            smtp_url: smtp_url.map(str::to_owned),
+            smtp_url: smtp_url.map(SecretString::from),
             from: raw.mail_from.clone(),
             notify,
             retry_after: std::time::Duration::from_secs(raw.mail_retry_seconds.max(1)),
@@ -603,6 +687,10 @@ impl Config {
             ));
         }
         let api_access = api_access(&raw, oidc.as_ref(), dev_sign_in)?;
+        let identity_map = match &raw.identity_map {
+            None => Default::default(),
+            Some(path) => identity_map(path)?,
+        };
         Ok(Self {
             backend,
             database: raw.database,
@@ -610,7 +698,11 @@ impl Config {
             listen: raw.listen,
             public_url: raw.public_url.trim_end_matches('/').to_owned(),
             policy,
-            session_key: raw.session_key,
+            session_key: raw.session_key.map(SecretString::from),
+            session_kms_key_id: raw
+                .session_kms_key_id
+                .map(|k| k.trim().to_owned())
+                .filter(|k| !k.is_empty()),
             session_hours: raw.session_hours,
             dev_sign_in,
             oidc,
@@ -623,6 +715,7 @@ impl Config {
             resolve_cache: (raw.resolve_cache_seconds > 0)
                 .then(|| std::time::Duration::from_secs(raw.resolve_cache_seconds)),
             api_access,
+            identity_map,
         })
     }
 
@@ -742,6 +835,10 @@ mod tests {
         let config =
             Config::from_pairs([("BACKEND", "aws"), ("SSM_PREFIX", "/ml/countersign/")]).unwrap();
         assert_eq!(config.backend, Backend::Aws);
+        assert!(
+            !config.dev_sign_in && !config.api_access.open,
+            "no demo identity and no open API on AWS"
+        );
         assert_eq!(config.ssm_prefix, "/ml/countersign");
         for bad in ["countersign", "/aws/x", "/a//b", "/a b"] {
             assert!(
@@ -820,6 +917,11 @@ mod tests {
         assert!(message.contains("COUNTERSIGN_OIDC_ISSUER"), "{message}");
         let message = error(&[("LISTEN", "0.0.0.0:3000"), ("DEV_SIGN_IN", "false")]);
         assert!(message.contains("nobody could sign in"), "{message}");
+        let message = error(&[("BACKEND", "aws"), ("DEV_SIGN_IN", "true")]);
+        assert!(
+            message.contains("COUNTERSIGN_DEV_SIGN_IN") && message.contains("COUNTERSIGN_BACKEND"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -844,6 +946,23 @@ mod tests {
             !format!("{config:?}").contains("s3cret"),
             "the secret is never printed"
         );
+        let every_secret = Config::from_pairs([
+            ("SESSION_KEY", "c2Vzc2lvbi1rZXktc2VjcmV0"),
+            (
+                "SMTP_URL",
+                "smtp://mailer:smtp-password@mail.example.com:587",
+            ),
+            ("EVENTS_API_KEY", "events-api-key-secret-0123"),
+        ])
+        .unwrap();
+        let printed = format!("{every_secret:?}");
+        for secret in [
+            "c2Vzc2lvbi1rZXktc2VjcmV0",
+            "smtp-password",
+            "events-api-key-secret",
+        ] {
+            assert!(!printed.contains(secret), "{secret} printed: {printed}");
+        }
         let message = error(&sso[..3]);
         assert!(
             message.contains("COUNTERSIGN_OIDC_CLIENT_SECRET"),
@@ -855,5 +974,102 @@ mod tests {
             ("OIDC_CLIENT_SECRET", "s"),
         ]);
         assert!(message.contains("https://"), "{message}");
+    }
+
+    #[test]
+    fn people_are_identified_by_the_configured_claim_and_mapped_from_aws_identities() {
+        let sso = [
+            ("OIDC_ISSUER", "https://login.example.com"),
+            ("OIDC_CLIENT_ID", "c"),
+            ("OIDC_CLIENT_SECRET", "s"),
+        ];
+        let config = Config::from_pairs(sso).unwrap();
+        assert_eq!(config.oidc.unwrap().identity_claim, "email");
+        let mut entra = sso.to_vec();
+        entra.push(("OIDC_IDENTITY_CLAIM", " oid "));
+        assert_eq!(
+            Config::from_pairs(entra)
+                .unwrap()
+                .oidc
+                .unwrap()
+                .identity_claim,
+            "oid"
+        );
+        let mut blank = sso.to_vec();
+        blank.push(("OIDC_IDENTITY_CLAIM", " "));
+        assert!(error(&blank).contains("COUNTERSIGN_OIDC_IDENTITY_CLAIM"));
+
+        let dir = tempfile::tempdir().unwrap();
+        let map = dir.path().join("identities.toml");
+        std::fs::write(
+            &map,
+            "\"arn:aws:iam::111122223333:role/churn-training\" = [\"sam@example.com\", \"tia@example.com\"]\n\"dana-studio\" = \"dana@example.com\"\n",
+        )
+        .unwrap();
+        let config = Config::from_pairs([("IDENTITY_MAP", map.to_str().unwrap())]).unwrap();
+        let people: Vec<&str> = config
+            .identity_map
+            .people_for("arn:aws:sts::111122223333:assumed-role/churn-training/run-1")
+            .collect();
+        assert_eq!(people, ["sam@example.com", "tia@example.com"]);
+        assert_eq!(
+            config
+                .identity_map
+                .people_for("dana-studio")
+                .collect::<Vec<_>>(),
+            ["dana@example.com"]
+        );
+        std::fs::write(&map, "dana-studio = 7\n").unwrap();
+        assert!(
+            error(&[("IDENTITY_MAP", map.to_str().unwrap())]).contains("COUNTERSIGN_IDENTITY_MAP")
+        );
+        assert!(
+            error(&[("IDENTITY_MAP", "/no/such/file.toml")]).contains("COUNTERSIGN_IDENTITY_MAP")
+        );
+    }
+
+    #[test]
+    fn the_extra_approval_without_a_registrant_is_configured_per_environment() {
+        let unknown = |config: &Config, env: &str| {
+            let version = countersign_domain::ModelVersion {
+                attributed_to: countersign_domain::Attribution::nobody(),
+                ..demo_version()
+            };
+            let env = config.policy.environments().find(env).unwrap().clone();
+            config.policy.approvals_needed(&env, &version)
+        };
+        let defaults = Config::from_pairs([]).unwrap();
+        assert_eq!(
+            (unknown(&defaults, "uat"), unknown(&defaults, "prod")),
+            (1, 2)
+        );
+        let both =
+            Config::from_pairs([("EXTRA_APPROVAL_WITHOUT_REGISTRANT", "uat, prod")]).unwrap();
+        assert_eq!((unknown(&both, "uat"), unknown(&both, "prod")), (2, 2));
+        let off = Config::from_pairs([("EXTRA_APPROVAL_WITHOUT_REGISTRANT", "")]).unwrap();
+        assert_eq!(unknown(&off, "prod"), 1);
+        assert!(error(&[("EXTRA_APPROVAL_WITHOUT_REGISTRANT", "staging")])
+            .contains("COUNTERSIGN_EXTRA_APPROVAL_WITHOUT_REGISTRANT"));
+    }
+
+    fn demo_version() -> countersign_domain::ModelVersion {
+        use countersign_domain::*;
+        let policy = Policy::new(Environments::default(), "approvers");
+        let person = Person {
+            subject: "dana".into(),
+            name: "Dana".into(),
+            email: String::new(),
+        };
+        let registration = Registration::new(
+            GroupName::parse("churn").unwrap(),
+            "img",
+            "",
+            "",
+            Metrics::new(),
+            person,
+        )
+        .unwrap();
+        workflow::register(&policy, registration, time::OffsetDateTime::UNIX_EPOCH)
+            .into_version(VersionNumber::new(1).unwrap(), "arn".into())
     }
 }

@@ -107,19 +107,22 @@ impl HistoryJson {
             "decision_id",
         ]);
         for d in &self.decisions {
-            let _ = writer.write_record([
-                rfc3339(d.decided_at),
-                d.model_package_version.to_string(),
-                d.environment.clone(),
-                d.verdict.clone(),
-                d.resulting_state.clone(),
-                d.rollback_to.map(|v| v.to_string()).unwrap_or_default(),
-                d.decided_by.name.clone(),
-                d.decided_by.email.clone(),
-                d.decided_by.subject.clone(),
-                d.reason.clone().unwrap_or_default(),
-                d.decision_id.clone(),
-            ]);
+            write_cells(
+                &mut writer,
+                [
+                    rfc3339(d.decided_at),
+                    d.model_package_version.to_string(),
+                    d.environment.clone(),
+                    d.verdict.clone(),
+                    d.resulting_state.clone(),
+                    d.rollback_to.map(|v| v.to_string()).unwrap_or_default(),
+                    d.decided_by.name.clone(),
+                    d.decided_by.email.clone(),
+                    d.decided_by.subject.clone(),
+                    d.reason.clone().unwrap_or_default(),
+                    d.decision_id.clone(),
+                ],
+            );
         }
         csv_text(writer)
     }
@@ -137,18 +140,36 @@ impl HistoryJson {
             "decision_id",
         ]);
         for p in &self.live {
-            let _ = writer.write_record([
-                p.environment.clone(),
-                p.model_package_version.to_string(),
-                rfc3339(p.from),
-                p.until.map(rfc3339).unwrap_or_default(),
-                p.deployed_by.name.clone(),
-                p.deployed_by.email.clone(),
-                p.decision_id.clone(),
-            ]);
+            write_cells(
+                &mut writer,
+                [
+                    p.environment.clone(),
+                    p.model_package_version.to_string(),
+                    rfc3339(p.from),
+                    p.until.map(rfc3339).unwrap_or_default(),
+                    p.deployed_by.name.clone(),
+                    p.deployed_by.email.clone(),
+                    p.decision_id.clone(),
+                ],
+            );
         }
         csv_text(writer)
     }
+}
+
+/// Writes one row whose cells a spreadsheet never takes for a formula: a cell starting with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return (a reason such as
+/// `=HYPERLINK("https://evil.example",...)`, or a display name) gets a leading `'`, as
+/// OWASP's advice on CSV injection says.
+fn write_cells<const N: usize>(writer: &mut csv::Writer<Vec<u8>>, cells: [String; N]) {
+    let safe = cells.map(|cell| {
+        if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{cell}")
+        } else {
+            cell
+        }
+    });
+    let _ = writer.write_record(safe);
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {

@@ -13,5 +13,6 @@ pub mod notify;
 pub mod oidc;
 pub mod openapi;
 pub mod resolve_cache;
+pub mod security_headers;
 pub mod session;
 pub mod wiring;

@@ -222,6 +222,11 @@ async fn serve(config: Config, backing: wiring::Backing) -> Result<(), String> {
             config.listen
         );
     }
+    if !config.dev_sign_in && config.oidc.is_none() {
+        tracing::warn!(
+            "no sign-in is configured (COUNTERSIGN_OIDC_ISSUER): nobody can sign in here; the pipeline API and the event intake serve"
+        );
+    }
     if config.dev_sign_in {
         tracing::warn!(
             "development sign-in is on: anyone reaching {} can sign in as a demo identity",

@@ -504,6 +504,7 @@ mod tests {
                 name: "Dana Scientist".into(),
                 email: "dana@example.com".into(),
             },
+            attributed_to: Attribution::nobody(),
             registered_at: datetime!(2026-11-26 09:30 UTC),
             revision: 0,
         }

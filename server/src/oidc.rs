@@ -12,6 +12,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine;
+use countersign_domain::identity::normalised_identifier;
 use countersign_domain::{Actor, Person};
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
@@ -295,13 +296,20 @@ pub async fn callback(
     };
     if let Some(error) = &query.error {
         tracing::warn!(error, description = ?query.error_description, "the identity provider refused the sign-in");
-        let message = format!(
-            "The identity provider did not sign you in ({error}). {}",
-            query.error_description.as_deref().unwrap_or("")
-        );
+        // Anyone can send a browser here with any text: show only what we wrote ourselves.
+        let message = match error.as_str() {
+            "access_denied" => "The identity provider did not sign you in: access was denied or the sign-in was cancelled.",
+            "login_required" | "interaction_required" | "consent_required" => {
+                "The identity provider needs you to sign in again. Start again."
+            }
+            "temporarily_unavailable" | "server_error" => {
+                "The identity provider could not sign you in just now. Try again in a moment."
+            }
+            _ => "The identity provider did not sign you in. If this goes on, tell your administrator what time it happened.",
+        };
         return (
             jar,
-            sign_in_failed(StatusCode::FORBIDDEN, "Sign-in refused", &message),
+            sign_in_failed(StatusCode::FORBIDDEN, "Sign-in refused", message),
         )
             .into_response();
     }
@@ -340,6 +348,27 @@ pub async fn callback(
             )
                 .into_response()
         }
+        Err(SignInError::NoIdentity(claim)) => {
+            tracing::warn!(
+                claim,
+                "the ID token has no value for the identity claim (COUNTERSIGN_OIDC_IDENTITY_CLAIM)"
+            );
+            let message = format!(
+                "Your identity provider did not send the claim \"{claim}\", which Countersign uses to tell people \
+                 apart (so that nobody approves their own model). Ask your administrator to add it to the ID token \
+                 (Entra ID: Token configuration, Add optional claim) or to set COUNTERSIGN_OIDC_IDENTITY_CLAIM to a \
+                 claim the provider sends, such as oid."
+            );
+            (
+                jar,
+                sign_in_failed(
+                    StatusCode::FORBIDDEN,
+                    "Your identity could not be read",
+                    &message,
+                ),
+            )
+                .into_response()
+        }
         Err(SignInError::Rejected(reason)) => {
             tracing::warn!(%reason, "the identity provider's answer did not verify");
             (
@@ -358,6 +387,8 @@ pub async fn callback(
 #[derive(Debug)]
 enum SignInError {
     Overage,
+    /// The token lacks the claim that tells people apart.
+    NoIdentity(String),
     Rejected(String),
 }
 
@@ -423,10 +454,21 @@ impl Oidc {
                 self.groups_claim
             )),
         })?;
-        let subject = claims.subject().as_str().to_owned();
-        let email = claims
-            .email()
-            .map(|e| e.as_str().to_owned())
+        let email_claim = claims.email().map(|e| e.as_str().to_owned());
+        let claim = self.config.identity_claim.as_str();
+        let identifier = match claim {
+            "sub" => Some(claims.subject().as_str().to_owned()),
+            "email" => email_claim.clone(),
+            other => payload
+                .get(other)
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        };
+        let subject = identifier
+            .as_deref()
+            .and_then(normalised_identifier)
+            .ok_or_else(|| SignInError::NoIdentity(claim.to_owned()))?;
+        let email = email_claim
             .or_else(|| {
                 payload
                     .get("preferred_username")

@@ -1,9 +1,15 @@
 //! Sessions and the development sign-in.
 //!
 //! A session is an encrypted, authenticated cookie (axum-extra's private cookie jar) holding
-//! the person and their groups, never a token. Any replica with the same key reads it, and
-//! it survives restarts, so the server keeps no session state. The key comes from
-//! `COUNTERSIGN_SESSION_KEY`, or is generated once and kept in the store.
+//! the person and the groups the policy looks at, never a token. Any replica with the same
+//! key reads it, and it survives restarts, so the server keeps no session state. The key
+//! comes from `COUNTERSIGN_SESSION_KEY`, or is generated once and kept in the store.
+//!
+//! A cookie is bound to the deployment that made it: the public URL and the identity
+//! provider (or "development") are sealed inside and checked on every request, so a cookie
+//! minted by another deployment that shares the key (a laptop pointed at the same store, a
+//! staging portal) is nobody here. With an https public URL the cookies carry the
+//! `__Host-` prefix, so a sibling subdomain cannot plant one.
 
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -27,8 +33,25 @@ struct SessionClaims {
     name: String,
     email: String,
     groups: BTreeSet<String>,
+    /// The deployment the session belongs to (see [`Deployment`]).
+    aud: String,
     /// Unix seconds.
     exp: i64,
+}
+
+/// Who a session is valid at: the portal's public URL and where its people sign in (the
+/// OIDC issuer, or the development sign-in).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deployment(String);
+
+impl Deployment {
+    pub fn new(public_url: &str, oidc_issuer: Option<&str>) -> Self {
+        Self(format!(
+            "{} signed in by {}",
+            public_url.trim_end_matches('/'),
+            oidc_issuer.unwrap_or("the development sign-in")
+        ))
+    }
 }
 
 /// A demo identity of the development sign-in.
@@ -75,6 +98,10 @@ pub struct Sessions {
     key: Key,
     lifetime: Duration,
     secure: bool,
+    deployment: Deployment,
+    /// The groups any rule looks at (approver and viewer groups); a session keeps only
+    /// these, so a person in hundreds of directory groups still fits in one cookie.
+    relevant_groups: Arc<BTreeSet<String>>,
     dev_identities: Arc<Vec<DemoIdentity>>,
     /// Where sign-out sends the browser: home, or the identity provider's end-session
     /// endpoint so the provider's session ends too.
@@ -90,6 +117,8 @@ impl Sessions {
         key_base64: &str,
         lifetime_hours: u32,
         secure: bool,
+        deployment: Deployment,
+        policy: &Policy,
         dev_identities: Vec<DemoIdentity>,
     ) -> Result<Self, BadSessionKey> {
         let bytes = base64::engine::general_purpose::STANDARD
@@ -100,6 +129,8 @@ impl Sessions {
             key,
             lifetime: Duration::hours(i64::from(lifetime_hours)),
             secure,
+            deployment,
+            relevant_groups: Arc::new(policy.groups_in_use().map(str::to_owned).collect()),
             dev_identities: Arc::new(dev_identities),
             after_sign_out: Arc::from("/"),
         })
@@ -122,13 +153,23 @@ impl Sessions {
         self.sealed_cookie(SESSION_COOKIE, value, max_age)
     }
 
+    /// The cookie's name on the wire: `__Host-` prefixed over https, which browsers accept
+    /// only from this exact host, with `Secure` and `Path=/`.
+    fn wire_name(&self, name: &str) -> String {
+        if self.secure {
+            format!("__Host-{name}")
+        } else {
+            name.to_owned()
+        }
+    }
+
     fn sealed_cookie(
         &self,
         name: &'static str,
         value: String,
         max_age: Duration,
     ) -> Cookie<'static> {
-        Cookie::build((name, value))
+        Cookie::build((self.wire_name(name), value))
             .path("/")
             .http_only(true)
             // Lax, not Strict: Strict would drop the session on the way back from an
@@ -154,7 +195,7 @@ impl Sessions {
     /// The decrypted value of the cookie `name`, if it is there and was sealed with our key.
     pub fn open(&self, headers: &HeaderMap, name: &str) -> Option<String> {
         self.cookie_jar(headers)
-            .get(name)
+            .get(&self.wire_name(name))
             .map(|c| c.value().to_owned())
     }
 
@@ -174,7 +215,12 @@ impl Sessions {
             sub: actor.person.subject.clone(),
             name: actor.person.name.clone(),
             email: actor.person.email.clone(),
-            groups: actor.groups.clone(),
+            groups: actor
+                .groups
+                .intersection(&self.relevant_groups)
+                .cloned()
+                .collect(),
+            aud: self.deployment.0.clone(),
             exp: (OffsetDateTime::now_utc() + self.lifetime).unix_timestamp(),
         };
         let value = serde_json::to_string(&claims).expect("claims serialize");
@@ -189,9 +235,11 @@ impl Sessions {
 
 impl Authenticator for Sessions {
     fn actor(&self, headers: &HeaderMap) -> Option<Actor> {
-        let cookie = self.cookie_jar(headers).get(SESSION_COOKIE)?;
-        let claims: SessionClaims = serde_json::from_str(cookie.value()).ok()?;
-        if claims.exp <= OffsetDateTime::now_utc().unix_timestamp() {
+        let claims: SessionClaims =
+            serde_json::from_str(&self.open(headers, SESSION_COOKIE)?).ok()?;
+        if claims.exp <= OffsetDateTime::now_utc().unix_timestamp()
+            || claims.aud != self.deployment.0
+        {
             return None;
         }
         Some(Actor {
@@ -294,14 +342,28 @@ mod tests {
         }
     }
 
-    fn sessions() -> Sessions {
+    fn policy() -> Policy {
+        Policy::new(Environments::default(), "approvers")
+    }
+
+    fn deployment() -> Deployment {
+        Deployment::new("http://127.0.0.1:3000", None)
+    }
+
+    fn sessions_with(key: &str, secure: bool, deployment: Deployment) -> Sessions {
         Sessions::new(
-            &Sessions::generate_key(),
+            key,
             1,
-            false,
-            demo_identities(&Policy::new(Environments::default(), "approvers")),
+            secure,
+            deployment,
+            &policy(),
+            demo_identities(&policy()),
         )
         .unwrap()
+    }
+
+    fn sessions() -> Sessions {
+        sessions_with(&Sessions::generate_key(), false, deployment())
     }
 
     fn cookie_header(jar: PrivateCookieJar) -> HeaderMap {
@@ -316,9 +378,7 @@ mod tests {
     #[test]
     fn a_session_round_trips_and_another_key_cannot_read_it() {
         let sessions = sessions();
-        let alice = demo_identities(&Policy::new(Environments::default(), "approvers"))
-            .remove(0)
-            .actor;
+        let alice = alice();
         let headers = cookie_header(sessions.start(&HeaderMap::new(), &alice));
         assert_eq!(sessions.actor(&headers), Some(alice));
         assert_eq!(
@@ -331,9 +391,7 @@ mod tests {
     #[test]
     fn the_cookie_is_http_only_lax_and_holds_no_readable_claims() {
         let sessions = sessions();
-        let alice = demo_identities(&Policy::new(Environments::default(), "approvers"))
-            .remove(0)
-            .actor;
+        let alice = alice();
         let response = sessions.start(&HeaderMap::new(), &alice).into_response();
         let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
         assert!(set_cookie.contains("HttpOnly"));
@@ -346,7 +404,73 @@ mod tests {
 
     #[test]
     fn short_or_malformed_keys_are_refused() {
-        assert!(Sessions::new("c2hvcnQ=", 1, false, vec![]).is_err());
-        assert!(Sessions::new("not base64!", 1, false, vec![]).is_err());
+        for key in ["c2hvcnQ=", "not base64!"] {
+            assert!(Sessions::new(key, 1, false, deployment(), &policy(), vec![]).is_err());
+        }
+    }
+
+    fn alice() -> Actor {
+        demo_identities(&policy()).remove(0).actor
+    }
+
+    #[test]
+    fn a_cookie_minted_by_another_deployment_with_the_same_key_is_nobody_here() {
+        let key = Sessions::generate_key();
+        let production = sessions_with(
+            &key,
+            false,
+            Deployment::new(
+                "https://countersign.example.com",
+                Some("https://login.example.com"),
+            ),
+        );
+        let laptop = sessions_with(&key, false, deployment());
+        let staging = sessions_with(
+            &key,
+            false,
+            Deployment::new(
+                "https://staging.example.com",
+                Some("https://login.example.com"),
+            ),
+        );
+        for other in [laptop, staging] {
+            let forged = cookie_header(other.start(&HeaderMap::new(), &alice()));
+            assert_eq!(
+                other.actor(&forged),
+                Some(alice()),
+                "valid where it was made"
+            );
+            assert_eq!(production.actor(&forged), None, "nobody in production");
+        }
+    }
+
+    #[test]
+    fn a_session_keeps_only_the_groups_the_policy_looks_at() {
+        let sessions = sessions();
+        let mut crowded = alice();
+        crowded
+            .groups
+            .extend((0..200).map(|i| format!("00000000-0000-0000-0000-{i:012}")));
+        let jar = sessions.start(&HeaderMap::new(), &crowded);
+        let response = jar.into_response();
+        let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
+        assert!(set_cookie.len() < 1024, "{} bytes", set_cookie.len());
+        let headers = cookie_header(sessions.start(&HeaderMap::new(), &crowded));
+        assert_eq!(sessions.actor(&headers), Some(alice()));
+    }
+
+    #[test]
+    fn over_https_the_cookie_is_host_only_prefixed_and_secure() {
+        let sessions = sessions_with(&Sessions::generate_key(), true, deployment());
+        let response = sessions.start(&HeaderMap::new(), &alice()).into_response();
+        let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
+        assert!(
+            set_cookie.starts_with("__Host-countersign_session="),
+            "{set_cookie}"
+        );
+        assert!(set_cookie.contains("Secure") && set_cookie.contains("Path=/"));
+        assert!(!set_cookie.contains("Domain"));
+        let headers = cookie_header(sessions.start(&HeaderMap::new(), &alice()));
+        assert_eq!(sessions.actor(&headers), Some(alice()));
     }
 }

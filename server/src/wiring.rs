@@ -16,6 +16,7 @@ use countersign_domain::service::Services;
 use countersign_local_store::LocalStore;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use secrecy::ExposeSecret;
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tower_http::compression::CompressionLayer;
@@ -86,6 +87,8 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
                 AwsSettings {
                     ssm_prefix: config.ssm_prefix.clone(),
                     environments: config.policy.environments().clone(),
+                    identities: config.identity_map.clone(),
+                    secrets_kms_key_id: config.session_kms_key_id.clone(),
                 },
             ));
             (
@@ -123,7 +126,7 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
 /// Starts the background work: mail delivery, and the reconciliation scan when it is on.
 pub fn start_background_work(config: &Config, backing: &Backing) -> Result<(), String> {
     let transport: Arc<dyn Transport> = match &config.mail.smtp_url {
-        Some(url) => Arc::new(Smtp::new(url, &config.mail.from)?),
+        Some(url) => Arc::new(Smtp::new(url.expose_secret(), &config.mail.from)?),
         None => Arc::new(OutboxOnly),
     };
     let delivery = Delivery::new(
@@ -162,7 +165,7 @@ impl IdGenerator for RandomIds {
 
 pub async fn sessions(config: &Config, backing: &Backing) -> Result<Sessions, String> {
     let key = match &config.session_key {
-        Some(key) => key.clone(),
+        Some(key) => key.expose_secret().to_owned(),
         None => backing
             .kept_setting("session_key", Sessions::generate_key)
             .await
@@ -177,6 +180,11 @@ pub async fn sessions(config: &Config, backing: &Backing) -> Result<Sessions, St
         &key,
         config.session_hours,
         config.secure_cookies(),
+        session::Deployment::new(
+            &config.public_url,
+            config.oidc.as_ref().map(|o| o.issuer.as_str()),
+        ),
+        &config.policy,
         identities,
     )
     .map_err(|e| e.to_string())
@@ -269,7 +277,12 @@ pub fn router(
         authenticator: Arc::new(sessions.clone()),
         notifications: desk,
     };
-    let provide_portal = move || provide_context(portal.clone());
+    let provide_portal = move || {
+        provide_context(portal.clone());
+        if let Some(nonce) = crate::security_headers::nonce_for_page() {
+            provide_context(nonce);
+        }
+    };
     let routes = route_list();
     let api = api::router(ApiState {
         services,
@@ -317,6 +330,12 @@ pub fn router(
         .layer(axum::middleware::from_fn_with_state(
             OwnOrigin::from_public_url(&config.public_url),
             refuse_cross_site,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            crate::security_headers::SecurityHeaders {
+                https: config.secure_cookies(),
+            },
+            crate::security_headers::add_security_headers,
         ))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())

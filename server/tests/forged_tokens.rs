@@ -14,7 +14,7 @@ use openidconnect::core::{
     CoreRsaPrivateSigningKey,
 };
 use openidconnect::{
-    AccessToken, Audience, EmptyAdditionalClaims, IssuerUrl, JsonWebKeyId, Nonce,
+    AccessToken, Audience, EmptyAdditionalClaims, EndUserEmail, IssuerUrl, JsonWebKeyId, Nonce,
     PrivateSigningKey, StandardClaims, SubjectIdentifier,
 };
 use reqwest::{redirect::Policy, Client, StatusCode, Url};
@@ -74,7 +74,8 @@ fn forge(rogue: &Rogue) -> String {
         vec![Audience::new(audience.into())],
         expires,
         issued,
-        StandardClaims::new(SubjectIdentifier::new("mallory".into())),
+        StandardClaims::new(SubjectIdentifier::new("mallory".into()))
+            .set_email(Some(EndUserEmail::new("mallory@example.com".into()))),
         EmptyAdditionalClaims {},
     )
     .set_nonce(Some(Nonce::new(nonce)));

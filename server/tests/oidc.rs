@@ -317,7 +317,7 @@ async fn a_refusal_by_the_provider_is_shown_not_thrown() {
         .unwrap();
     let response = client
         .get(format!(
-            "{}/auth/callback?error=access_denied&error_description=User+cancelled",
+            "{}/auth/callback?error=access_denied&error_description=Your+account+is+locked.+Call+%2B1-555-0100",
             sso.portal
         ))
         .send()
@@ -325,9 +325,10 @@ async fn a_refusal_by_the_provider_is_shown_not_thrown() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let page = response.text().await.unwrap();
+    assert!(page.contains("access was denied"), "{page}");
     assert!(
-        page.contains("access_denied") && page.contains("User cancelled"),
-        "{page}"
+        !page.contains("account is locked") && !page.contains("555"),
+        "text from the address is never shown: {page}"
     );
 }
 
@@ -390,6 +391,110 @@ async fn a_signed_in_person_without_the_group_cannot_approve_by_crafting_the_pos
         .await
         .unwrap()
         .contains("not in an approver group for dev"));
+}
+
+/// Registers a version of `group` through the API with a training pipeline's token,
+/// declaring `registrant` (JSON) as who registered it.
+async fn register_declaring(sso: &Sso, group: &str, registrant: &str) {
+    let training = client_token(sso, "training-pipeline", "countersign.register", None).await;
+    let register = browser()
+        .post(format!("{}/api/v1/models/{group}/versions", sso.portal))
+        .bearer_auth(training)
+        .header("content-type", "application/json")
+        .body(format!(
+            r#"{{"image_uri": "img", "registered_by": {registrant}}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(register.status(), StatusCode::CREATED);
+}
+
+async fn approve_dev(sso: &Sso, client: &Client, group: &str) -> reqwest::Response {
+    rpc(
+        sso,
+        client,
+        "decide",
+        &format!("group={group}&version=1&environment=dev&verdict=approve&reason="),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_registrant_cannot_approve_whatever_the_pipeline_called_them() {
+    // Dana is an approver here; her provider subject is "dana", her e-mail
+    // dana.scientist@example.com, and pipelines declare her as they please.
+    let sso = start_with(&[
+        ("API_JWT_AUDIENCE", "api://countersign"),
+        ("APPROVERS_DEV", "data-scientists"),
+    ])
+    .await;
+    register_declaring(
+        &sso,
+        "by-email",
+        r#"{"subject": "Dana.Scientist@Example.COM"}"#,
+    )
+    .await;
+    register_declaring(
+        &sso,
+        "by-address",
+        r#"{"subject": "pipeline-7", "email": " dana.scientist@EXAMPLE.com"}"#,
+    )
+    .await;
+    register_declaring(&sso, "by-someone-else", r#"{"subject": "sam@example.com"}"#).await;
+    let dana = signed_in(&sso, "dana").await;
+    for group in ["by-email", "by-address"] {
+        let refused = approve_dev(&sso, &dana, group).await;
+        assert_eq!(refused.status(), StatusCode::CONFLICT, "{group}");
+        assert!(
+            refused
+                .text()
+                .await
+                .unwrap()
+                .contains("you registered this version"),
+            "{group}"
+        );
+    }
+    assert_eq!(
+        approve_dev(&sso, &dana, "by-someone-else").await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn entra_object_ids_identify_people_when_configured() {
+    let sso = start_with(&[
+        ("API_JWT_AUDIENCE", "api://countersign"),
+        ("APPROVERS_DEV", "data-scientists"),
+        ("OIDC_IDENTITY_CLAIM", "oid"),
+    ])
+    .await;
+    register_declaring(
+        &sso,
+        "by-oid",
+        r#"{"subject": "5F0C6A1E-93D2-4B8E-A7C1-2D4E6F8A0B1C", "name": "Dana"}"#,
+    )
+    .await;
+    let dana = signed_in(&sso, "dana").await;
+    let refused = approve_dev(&sso, &dana, "by-oid").await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains("you registered this version"));
+
+    // Someone without the claim is told why they cannot sign in, not signed in as nobody.
+    let client = browser();
+    let callback = callback_url(&sso, &client, "alice", "/").await;
+    let response = client.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("did not send the claim") && page.contains("COUNTERSIGN_OIDC_IDENTITY_CLAIM"),
+        "{page}"
+    );
+    assert!(!whoami(&sso, &client).await.contains("Alice"));
 }
 
 #[tokio::test]

@@ -92,6 +92,11 @@ impl Environments {
         &self.0[0]
     }
 
+    /// The last environment (production, usually).
+    pub fn last(&self) -> &Environment {
+        &self.0[self.0.len() - 1]
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Environment> {
         self.0.iter()
     }

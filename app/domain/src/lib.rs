@@ -14,6 +14,7 @@ pub mod environment;
 #[cfg(test)]
 mod fixtures;
 pub mod history;
+pub mod identity;
 pub mod model;
 pub mod notification;
 pub mod policy;
@@ -25,6 +26,7 @@ pub mod workflow;
 pub use document::{DeploymentDocument, ReportDocument};
 pub use environment::{Environment, Environments};
 pub use history::{GroupHistory, LivePeriod};
+pub use identity::Attribution;
 pub use model::*;
 pub use notification::Notice;
 pub use policy::{Actor, Policy};

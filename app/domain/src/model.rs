@@ -173,8 +173,10 @@ impl ApprovalStatus {
     }
 }
 
-/// A human, identified by the identity provider's stable subject; name and e-mail are for
-/// showing and may change.
+/// A human. `subject` is their stable identifier: for a signer, the value of the configured
+/// identity claim (`COUNTERSIGN_OIDC_IDENTITY_CLAIM`: e-mail, Entra `oid` or `upn`, `sub`);
+/// for a registrant, what the pipeline declared. Name and e-mail are for showing and
+/// telling; `identity.rs` says when two records are the same person.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Person {
@@ -246,6 +248,8 @@ pub struct ModelVersion {
     pub description: String,
     pub metrics: Metrics,
     pub registered_by: Person,
+    /// Everyone the version can be attributed to: nobody of them may approve it (four-eyes).
+    pub attributed_to: crate::identity::Attribution,
     pub registered_at: OffsetDateTime,
     /// Incremented by every decision; a decision computed against an older revision is
     /// refused as a conflict, so two concurrent decisions never both apply.
@@ -345,6 +349,7 @@ impl NewVersion {
             model_data_url: r.model_data_url,
             description: r.description,
             metrics: r.metrics,
+            attributed_to: crate::identity::Attribution::of(&r.registered_by),
             registered_by: r.registered_by,
             registered_at: self.registered_at,
             revision: 0,

@@ -1,7 +1,7 @@
 //! Who may decide what: approver groups, required approvals, and the four-eyes exemption.
 
 use crate::environment::{Environment, Environments};
-use crate::model::Person;
+use crate::model::{ModelVersion, Person};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The person asking, with the groups the identity provider says they belong to.
@@ -18,6 +18,10 @@ pub struct Policy {
     approver_groups: BTreeMap<Environment, BTreeSet<String>>,
     required_approvals: BTreeMap<Environment, u8>,
     self_approval_allowed: BTreeSet<Environment>,
+    /// Environments where a version nobody could be established as the registrant of needs
+    /// one approval more than configured: four-eyes cannot be checked, so a second person
+    /// stands in for it.
+    extra_approval_without_registrant: BTreeSet<Environment>,
     /// Groups whose members may see the portal at all; empty means every signed-in person.
     viewer_groups: BTreeSet<String>,
 }
@@ -36,17 +40,19 @@ pub enum PolicyError {
 
 impl Policy {
     /// A policy where members of `approver_group` may decide every environment, one approval
-    /// each, and nobody may approve their own version.
+    /// each, nobody may approve their own version, and a version without an established
+    /// registrant needs one approval more in the last environment.
     pub fn new(environments: Environments, approver_group: &str) -> Self {
         let approver_groups = environments
             .iter()
             .map(|e| (e.clone(), BTreeSet::from([approver_group.to_owned()])))
             .collect();
         Self {
-            environments,
             approver_groups,
             required_approvals: BTreeMap::new(),
             self_approval_allowed: BTreeSet::new(),
+            extra_approval_without_registrant: BTreeSet::from([environments.last().clone()]),
+            environments,
             viewer_groups: BTreeSet::new(),
         }
     }
@@ -108,6 +114,32 @@ impl Policy {
         Ok(self)
     }
 
+    /// The environments where a version without an established registrant needs one
+    /// approval more (replacing the default, the last environment; none turns it off).
+    pub fn with_extra_approval_without_registrant(
+        mut self,
+        environments: impl IntoIterator<Item = String>,
+    ) -> Result<Self, PolicyError> {
+        self.extra_approval_without_registrant = environments
+            .into_iter()
+            .map(|name| self.known("extra approval without registrant", &name))
+            .collect::<Result<_, _>>()?;
+        Ok(self)
+    }
+
+    /// How many distinct approvals `env` of this version needs: as configured, plus one
+    /// where nobody could be established as its registrant and the policy says so.
+    pub fn approvals_needed(&self, env: &Environment, version: &ModelVersion) -> u8 {
+        let configured = self.required_approvals(env);
+        if !version.attributed_to.is_established()
+            && self.extra_approval_without_registrant.contains(env)
+        {
+            configured + 1
+        } else {
+            configured
+        }
+    }
+
     pub fn environments(&self) -> &Environments {
         &self.environments
     }
@@ -125,6 +157,16 @@ impl Policy {
             .get(env)
             .into_iter()
             .flatten()
+            .map(String::as_str)
+    }
+
+    /// Every group a rule looks at: approver groups of any environment and viewer groups.
+    /// Membership in any other group changes nothing a person may do.
+    pub fn groups_in_use(&self) -> impl Iterator<Item = &str> {
+        self.approver_groups
+            .values()
+            .flatten()
+            .chain(&self.viewer_groups)
             .map(String::as_str)
     }
 

@@ -7,10 +7,13 @@
 //! 3. Only a pending step is decided, and only once every step before it is approved; a
 //!    decided step is never decided again.
 //! 4. A rejection needs a reason; any reason is at most [`MAX_REASON_CHARS`] characters.
-//! 5. Nobody approves a version they registered (four-eyes), unless the policy allows it
-//!    for that environment.
+//! 5. Nobody approves a version attributed to them (four-eyes: the declared registrant, the
+//!    owner, whoever created it in the registry), unless the policy allows it for that
+//!    environment. People are compared by every identifier they are known by
+//!    (`identity.rs`).
 //! 6. A step needing several approvals is approved by that many *distinct* people; one
-//!    rejection decides it.
+//!    rejection decides it. Where nobody could be established as the registrant, the
+//!    environments the policy names need one approval more (fail closed).
 //! 7. Approving a step makes every later not-requested step pending; approving the first
 //!    environment approves the version. Rejecting a step withdraws the later requests;
 //!    rejecting the first environment rejects the version.
@@ -206,12 +209,12 @@ fn check_may_approve(
     actor: &Actor,
     env: &Environment,
 ) -> Result<(), Refusal> {
-    if version.registered_by.subject == actor.person.subject && !policy.self_approval_allowed(env) {
+    if version.attributed_to.includes(&actor.person) && !policy.self_approval_allowed(env) {
         return Err(Refusal::OwnVersion {
             environment: env.clone(),
         });
     }
-    if pending_approvals(history, env).any(|r| r.decided_by.subject == actor.person.subject) {
+    if pending_approvals(history, env).any(|r| r.decided_by.is_same_person_as(&actor.person)) {
         return Err(Refusal::AlreadyApprovedByYou {
             environment: env.clone(),
         });
@@ -267,7 +270,7 @@ pub fn decide(
         Verdict::Approve => {
             check_may_approve(policy, version, history, actor, env)?;
             let approvals = pending_approvals(history, env).count() + 1;
-            if approvals < usize::from(policy.required_approvals(env)) {
+            if approvals < usize::from(policy.approvals_needed(env, version)) {
                 steps.set(env, StepState::PendingManualApproval);
                 StepState::PendingManualApproval
             } else {
@@ -449,6 +452,7 @@ pub fn apply(version: &ModelVersion, effect: &DecisionEffect) -> ModelVersion {
 mod tests {
     use super::*;
     use crate::environment::Environments;
+    use crate::identity::Attribution;
     use std::collections::BTreeSet;
     use time::macros::datetime;
     use StepState::*;
@@ -711,6 +715,102 @@ mod tests {
                 environment: env("dev")
             }
         );
+    }
+
+    fn signer(subject: &str, email: &str) -> Actor {
+        Actor {
+            person: Person {
+                subject: subject.into(),
+                name: "Signer".into(),
+                email: email.into(),
+            },
+            groups: BTreeSet::from(["approvers".to_string()]),
+        }
+    }
+
+    #[test]
+    fn the_registrant_is_recognised_by_any_identifier_whatever_its_case() {
+        let mut s = Scenario::registered_by("alice");
+        s.version.registered_by = Person {
+            subject: "Dana.Scientist@Example.COM".into(),
+            name: "Dana".into(),
+            email: String::new(),
+        };
+        s.version.attributed_to = Attribution::of(&s.version.registered_by).and("sam@example.com");
+        for (subject, email) in [
+            ("0f1e-oid-of-dana", "dana.scientist@example.com"),
+            (" dana.scientist@example.com ", ""),
+            ("sam-oid", "SAM@example.com"),
+        ] {
+            assert_eq!(
+                s.decide_as(&signer(subject, email), "dev", Verdict::Approve, "")
+                    .unwrap_err(),
+                Refusal::OwnVersion {
+                    environment: env("dev")
+                },
+                "{subject} / {email}"
+            );
+        }
+        s.decide_as(
+            &signer("bob-oid", "bob@example.com"),
+            "dev",
+            Verdict::Approve,
+            "",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn one_person_in_two_spellings_is_one_approver() {
+        let mut s = Scenario::registered_by("dana");
+        for e in ["dev", "test", "uat"] {
+            s.approve("alice", e).unwrap();
+        }
+        s.decide_as(
+            &signer("alice", "alice@example.com"),
+            "prod",
+            Verdict::Approve,
+            "",
+        )
+        .unwrap();
+        for (subject, email) in [("ALICE", ""), ("other-id", "Alice@Example.com")] {
+            assert_eq!(
+                s.decide_as(&signer(subject, email), "prod", Verdict::Approve, "")
+                    .unwrap_err(),
+                Refusal::AlreadyApprovedByYou {
+                    environment: env("prod")
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn without_an_established_registrant_the_last_environment_needs_one_more_approver() {
+        let mut s = Scenario::registered_by("dana");
+        s.version.attributed_to = Attribution::nobody();
+        for e in ["dev", "test", "uat"] {
+            let effect = s.approve("alice", e).unwrap();
+            assert!(
+                effect.deployment.is_some(),
+                "{e} needs one approval as configured"
+            );
+        }
+        assert_eq!(s.policy.approvals_needed(&env("prod"), &s.version), 3);
+        assert!(s.approve("alice", "prod").unwrap().deployment.is_none());
+        assert!(s.approve("bob", "prod").unwrap().deployment.is_none());
+        assert_eq!(s.state("prod"), PendingManualApproval);
+        assert!(s.approve("carol", "prod").unwrap().deployment.is_some());
+
+        let dev_too = policy()
+            .with_extra_approval_without_registrant(["dev".to_string()])
+            .unwrap();
+        let mut s = Scenario::with_policy(dev_too, "dana");
+        s.version.attributed_to = Attribution::nobody();
+        assert!(s.approve("alice", "dev").unwrap().deployment.is_none());
+        assert!(s.approve("bob", "dev").unwrap().deployment.is_some());
+        assert!(policy()
+            .with_extra_approval_without_registrant(["staging".to_string()])
+            .is_err());
     }
 
     #[test]

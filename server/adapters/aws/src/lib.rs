@@ -34,6 +34,11 @@ pub struct AwsSettings {
     /// The SSM path every parameter lives under, e.g. `/countersign`.
     pub ssm_prefix: String,
     pub environments: Environments,
+    /// Who the identities that create model versions in SageMaker are.
+    pub identities: metadata::IdentityMap,
+    /// The KMS key (id, ARN or alias) the shared secrets are encrypted under; `None`: the
+    /// account's default `aws/ssm` key.
+    pub secrets_kms_key_id: Option<String>,
 }
 
 pub struct AwsBackend {

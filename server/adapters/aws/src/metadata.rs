@@ -152,6 +152,68 @@ pub fn registrant(metadata: &Metadata, created_by: Option<String>) -> Person {
     }
 }
 
+/// Everyone a version can be attributed to: the registrant we wrote (`owner-subject`,
+/// `owner`), or anyone else wrote as its owner, and the people the identity that created it
+/// stands for.
+pub fn attribution(
+    metadata: &Metadata,
+    created_by: Option<&str>,
+    identities: &IdentityMap,
+) -> Attribution {
+    let owners = [OWNER_SUBJECT, OWNER]
+        .into_iter()
+        .filter_map(|key| metadata.get(key));
+    let creators = created_by
+        .into_iter()
+        .flat_map(|creator| identities.people_for(creator));
+    owners
+        .map(String::as_str)
+        .chain(creators)
+        .fold(Attribution::nobody(), Attribution::and)
+}
+
+/// Who the IAM and SageMaker Studio identities that create model versions are, as people
+/// (`COUNTERSIGN_IDENTITY_MAP`): an identity (a Studio user profile name, an IAM user or
+/// role ARN, an assumed-role ARN) maps to the identifiers of the people it acts for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IdentityMap(std::collections::BTreeMap<String, Vec<String>>);
+
+impl IdentityMap {
+    pub fn new(entries: impl IntoIterator<Item = (String, Vec<String>)>) -> Self {
+        Self(
+            entries
+                .into_iter()
+                .map(|(identity, people)| (identity.trim().to_owned(), people))
+                .collect(),
+        )
+    }
+
+    /// The people `creator` stands for. An assumed-role session
+    /// (`arn:aws:sts::111122223333:assumed-role/Role/session`) is looked up as itself, as
+    /// the session-less `.../assumed-role/Role` and as the role's ARN
+    /// (`arn:aws:iam::111122223333:role/Role`); a session named by an e-mail address (as IAM
+    /// Identity Center names them) stands for that address as well.
+    pub fn people_for<'a>(&'a self, creator: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        let mut keys = vec![creator.to_owned()];
+        let mut session_person = None;
+        if let Some((account, rest)) = creator
+            .strip_prefix("arn:aws:sts::")
+            .and_then(|r| r.split_once(":assumed-role/"))
+        {
+            if let Some((role, session)) = rest.split_once('/') {
+                keys.push(format!("arn:aws:sts::{account}:assumed-role/{role}"));
+                keys.push(format!("arn:aws:iam::{account}:role/{role}"));
+                session_person = session.contains('@').then_some(session);
+            }
+        }
+        keys.into_iter()
+            .filter_map(move |key| self.0.get(&key))
+            .flatten()
+            .map(String::as_str)
+            .chain(session_person)
+    }
+}
+
 pub fn metrics(metadata: &Metadata) -> Metrics {
     metadata
         .iter()
@@ -395,5 +457,54 @@ mod tests {
             Metrics::new()
         );
         assert_eq!(decisions_applied(&Metadata::new()), 0);
+    }
+
+    fn signer(email: &str) -> Person {
+        Person {
+            subject: "some-oid".into(),
+            name: "Signer".into(),
+            email: email.into(),
+        }
+    }
+
+    #[test]
+    fn a_version_is_attributed_to_its_owner_and_to_whom_its_creator_stands_for() {
+        let identities = IdentityMap::new([
+            (
+                "arn:aws:iam::111122223333:role/churn-training".to_owned(),
+                vec!["sam@example.com".to_owned(), "tia@example.com".to_owned()],
+            ),
+            (
+                "dana-studio".to_owned(),
+                vec!["Dana.Scientist@example.com".to_owned()],
+            ),
+        ]);
+        let owner = Metadata::from([(OWNER.into(), "Ola@Example.com".into())]);
+        let by_role = attribution(
+            &owner,
+            Some("arn:aws:sts::111122223333:assumed-role/churn-training/run-42"),
+            &identities,
+        );
+        for who in ["ola@example.com", "sam@example.com", "tia@example.com"] {
+            assert!(by_role.includes(&signer(who)), "{who}");
+        }
+        assert!(!by_role.includes(&signer("dana.scientist@example.com")));
+        let in_studio = attribution(&Metadata::new(), Some("dana-studio"), &identities);
+        assert!(in_studio.includes(&signer("dana.scientist@example.com")));
+        let sso_session = attribution(
+            &Metadata::new(),
+            Some("arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_DataScientist_0a1b/Dana.Scientist@example.com"),
+            &IdentityMap::default(),
+        );
+        assert!(sso_session.includes(&signer("dana.scientist@example.com")));
+        let unmapped = attribution(
+            &Metadata::new(),
+            Some("arn:aws:iam::111122223333:role/pipeline"),
+            &identities,
+        );
+        assert!(
+            !unmapped.is_established(),
+            "an unmapped role is nobody we could ask to stand aside"
+        );
     }
 }

@@ -401,8 +401,10 @@ impl AuditLog for AwsBackend {
 
 impl AwsBackend {
     /// A secret every replica shares (the session key), kept as a SecureString parameter
-    /// `{prefix}/_settings/{name}`. The first replica to start creates it; creating is
-    /// create-only, so replicas starting together still agree on one value.
+    /// `{prefix}/_settings/{name}`, encrypted under the configured KMS key (else the
+    /// account's `aws/ssm` key, which anyone allowed `ssm:GetParameter` can decrypt). The
+    /// first replica to start creates it; creating is create-only, so replicas starting
+    /// together still agree on one value.
     pub async fn shared_secret(
         &self,
         name: &str,
@@ -420,6 +422,7 @@ impl AwsBackend {
                     .name(&parameter)
                     .value(generate())
                     .r#type(ParameterType::SecureString)
+                    .set_key_id(self.settings.secrets_kms_key_id.clone())
                     .overwrite(false)
                     .send(),
             )

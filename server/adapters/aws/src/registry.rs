@@ -105,6 +105,11 @@ impl AwsBackend {
             description: package.description.clone().unwrap_or_default(),
             metrics: metadata::metrics(&package.metadata),
             registered_by: metadata::registrant(&package.metadata, package.created_by.clone()),
+            attributed_to: metadata::attribution(
+                &package.metadata,
+                package.created_by.as_deref(),
+                &self.settings.identities,
+            ),
             registered_at: package
                 .created_at
                 .map(time_of)

@@ -190,6 +190,85 @@ async fn versions_registered_elsewhere_keep_their_metadata_and_gain_every_enviro
     assert_eq!(metadata["prod"], "PendingManualApproval");
 }
 
+/// Creates a version in SageMaker directly, as a training pipeline or the console would,
+/// with the given custom metadata.
+async fn create_elsewhere(moto: &Moto, group: &str, metadata: &[(&str, &str)]) {
+    let sagemaker = aws_sdk_sagemaker::Client::new(&moto.sdk_config().await);
+    let _ = sagemaker
+        .create_model_package_group()
+        .model_package_group_name(group)
+        .send()
+        .await;
+    let specification = InferenceSpecification::builder()
+        .containers(
+            ModelPackageContainerDefinition::builder()
+                .image("img:1")
+                .build(),
+        )
+        .supported_content_types("text/csv")
+        .supported_response_mime_types("text/csv")
+        .build();
+    let mut request = sagemaker
+        .create_model_package()
+        .model_package_group_name(group)
+        .model_approval_status(ModelApprovalStatus::PendingManualApproval)
+        .inference_specification(specification);
+    for (key, value) in metadata {
+        request = request.customer_metadata_properties(*key, *value);
+    }
+    request.send().await.unwrap();
+}
+
+#[tokio::test]
+async fn four_eyes_holds_for_versions_created_in_sagemaker() {
+    let moto = Moto::start();
+    let (_, services) = with_backend(&moto).await;
+    let one = VersionNumber::new(1).unwrap();
+
+    // Owner metadata written by whoever created the version, in their own spelling.
+    create_elsewhere(&moto, "owned", &[("owner", "Dana.Scientist@Example.COM")]).await;
+    let owned = GroupName::parse("owned").unwrap();
+    let dana = Actor {
+        person: Person {
+            subject: "5f0c6a1e-oid".into(),
+            name: "Dana Scientist".into(),
+            email: "dana.scientist@example.com".into(),
+        },
+        groups: BTreeSet::from(["approvers".to_owned()]),
+    };
+    let refused = services.decide(&dana, &owned, one, &approve("dev")).await;
+    assert!(
+        matches!(
+            refused,
+            Err(ServiceError::Refused(Refusal::OwnVersion { .. }))
+        ),
+        "{refused:?}"
+    );
+
+    // Nobody established: prod needs one approver more than configured.
+    create_elsewhere(&moto, "anonymous", &[]).await;
+    let anonymous = GroupName::parse("anonymous").unwrap();
+    for environment in ["dev", "test", "uat"] {
+        services
+            .decide(&approver("alice"), &anonymous, one, &approve(environment))
+            .await
+            .unwrap();
+    }
+    let first = services
+        .decide(&approver("alice"), &anonymous, one, &approve("prod"))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.steps.state(&env("prod")),
+        StepState::PendingManualApproval
+    );
+    let second = services
+        .decide(&approver("bob"), &anonymous, one, &approve("prod"))
+        .await
+        .unwrap();
+    assert_eq!(second.steps.state(&env("prod")), StepState::Approved);
+}
+
 #[tokio::test]
 async fn of_two_simultaneous_decisions_exactly_one_wins() {
     let moto = Moto::start();
@@ -585,6 +664,40 @@ async fn replicas_starting_together_share_one_session_key() {
     assert_eq!(
         stored.r#type,
         Some(aws_sdk_ssm::types::ParameterType::SecureString)
+    );
+}
+
+#[tokio::test]
+async fn the_session_key_is_kept_under_the_configured_kms_key() {
+    let moto = Moto::start();
+    let config = moto.sdk_config().await;
+    let backend = AwsBackend::new(
+        &config,
+        countersign_aws::AwsSettings {
+            secrets_kms_key_id: Some("alias/countersign-sessions".into()),
+            ..settings()
+        },
+    );
+    backend
+        .shared_secret("session_key", || "secret".into())
+        .await
+        .unwrap();
+    let described = aws_sdk_ssm::Client::new(&config)
+        .describe_parameters()
+        .parameter_filters(
+            aws_sdk_ssm::types::ParameterStringFilter::builder()
+                .key("Name")
+                .values("/countersign/_settings/session_key")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let parameter = &described.parameters.unwrap()[0];
+    assert_eq!(
+        parameter.key_id.as_deref(),
+        Some("alias/countersign-sessions")
     );
 }
 

@@ -117,6 +117,8 @@ pub enum OpenError {
     Sqlite(rusqlite::Error),
     #[error("cannot migrate the SQLite store: {0}")]
     Migration(rusqlite_migration::Error),
+    #[error("cannot make the SQLite store readable by its owner only: {0}")]
+    Permissions(std::io::Error),
 }
 
 /// The embedded store. Cheap to clone; clones share one connection.
@@ -127,8 +129,18 @@ pub struct LocalStore {
 
 impl LocalStore {
     /// Opens (creating and migrating when needed) the store at `path`.
+    /// Opens (creating it if needed) the store at `path`. The file is readable by its owner
+    /// only: it keeps the session key, and whoever reads that can sign in as anyone.
     pub fn open(path: &Path) -> Result<Self, OpenError> {
-        Self::prepare(Connection::open(path).map_err(OpenError::Sqlite)?)
+        let connection = Connection::open(path).map_err(OpenError::Sqlite)?;
+        // Before the first write: SQLite gives its -wal and -shm files the database's mode.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(OpenError::Permissions)?;
+        }
+        Self::prepare(connection)
     }
 
     pub fn open_in_memory() -> Result<Self, OpenError> {
@@ -288,6 +300,9 @@ const VERSION_COLUMNS: &str = "group_name, version, arn, approval_status, steps,
 fn version_from_row(row: &Row) -> rusqlite::Result<ModelVersion> {
     let status: String = row.get(3)?;
     let metrics: String = row.get(8)?;
+    // Versions here are registered through the API only: the declared registrant is all
+    // there is to attribute them to.
+    let registrant = person(row, 9)?;
     Ok(ModelVersion {
         group: group_name(row.get(0)?)?,
         version: version_number(row.get(1)?)?,
@@ -299,7 +314,8 @@ fn version_from_row(row: &Row) -> rusqlite::Result<ModelVersion> {
         model_data_url: row.get(6)?,
         description: row.get(7)?,
         metrics: serde_json::from_str(&metrics).map_err(|_| corrupt("metrics", &metrics))?,
-        registered_by: person(row, 9)?,
+        registered_by: registrant.clone(),
+        attributed_to: Attribution::of(&registrant),
         registered_at: parse_timestamp(&row.get::<_, String>(12)?)?,
         revision: row.get::<_, i64>(13)? as u64,
     })

@@ -46,6 +46,25 @@ async fn generated_settings_are_kept() {
     assert_eq!((first.as_str(), second.as_str()), ("one", "one"));
 }
 
+#[cfg(unix)]
+#[tokio::test]
+async fn the_store_file_holding_the_session_key_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("countersign.db");
+    let store = LocalStore::open(&path).unwrap();
+    store
+        .setting_or_insert("session_key", || "secret".into())
+        .unwrap();
+    for file in ["countersign.db", "countersign.db-wal", "countersign.db-shm"] {
+        let mode = std::fs::metadata(dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{file} is {mode:o}");
+    }
+}
+
 #[tokio::test]
 async fn the_outbox_meets_its_contract_and_keeps_pending_messages_across_reopening() {
     let dir = tempfile::tempdir().unwrap();

@@ -117,6 +117,8 @@ pub fn settings() -> AwsSettings {
     AwsSettings {
         ssm_prefix: "/countersign".into(),
         environments: Environments::default(),
+        identities: Default::default(),
+        secrets_kms_key_id: None,
     }
 }
 
