@@ -22,6 +22,8 @@ struct RawConfig {
     ssm_prefix: String,
     listen: SocketAddr,
     public_url: String,
+    /// More names the portal answers to besides the public URL's host.
+    extra_hosts: String,
     environments: String,
     approver_group: String,
     self_approval: String,
@@ -29,6 +31,7 @@ struct RawConfig {
     /// The KMS key the generated session key is encrypted under in SSM.
     session_kms_key_id: Option<String>,
     session_hours: u32,
+    revocation_check_seconds: u64,
     /// Unset: on without an OIDC issuer, off with one.
     dev_sign_in: Option<bool>,
     oidc_issuer: Option<String>,
@@ -79,12 +82,14 @@ impl Default for RawConfig {
             ssm_prefix: "/countersign".into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
             public_url: "http://127.0.0.1:3000".into(),
+            extra_hosts: String::new(),
             environments: "dev,test,uat,prod".into(),
             approver_group: "approvers".into(),
             self_approval: String::new(),
             session_key: None,
             session_kms_key_id: None,
             session_hours: 8,
+            revocation_check_seconds: 5,
             dev_sign_in: None,
             oidc_issuer: None,
             oidc_client_id: None,
@@ -134,12 +139,17 @@ pub struct Config {
     pub ssm_prefix: String,
     pub listen: SocketAddr,
     pub public_url: String,
+    /// Host names (`host` or `host:port`) requests may be addressed to besides the public
+    /// URL's; any other `Host` gets 421.
+    pub extra_hosts: Vec<String>,
     pub policy: Policy,
     /// Base64 of at least 64 bytes; generated and kept in the store when absent.
     pub session_key: Option<SecretString>,
     /// AWS: the KMS key a generated session key is kept under (a SecureString parameter).
     pub session_kms_key_id: Option<String>,
     pub session_hours: u32,
+    /// How often each replica reads session revocations from the store.
+    pub revocation_check: std::time::Duration,
     pub dev_sign_in: bool,
     pub oidc: Option<OidcConfig>,
     pub demo_data: bool,
@@ -602,6 +612,25 @@ impl Config {
                     ),
                 ));
             }
+            let public_host = url::Url::parse(&raw.public_url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned));
+            let loopback_name = |host: &str| {
+                host == "localhost"
+                    || host
+                        .trim_matches(['[', ']'])
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            };
+            if !public_host.as_deref().is_some_and(loopback_name) {
+                return Err(setting_error(
+                    "dev_sign_in",
+                    format!(
+                        "is on, but COUNTERSIGN_PUBLIC_URL is {}: the development sign-in is for a portal reached on this machine only. Configure SSO (COUNTERSIGN_OIDC_ISSUER) for a portal others reach.",
+                        raw.public_url
+                    ),
+                ));
+            }
             if oidc.is_some() {
                 return Err(setting_error(
                     "dev_sign_in",
@@ -697,6 +726,7 @@ impl Config {
             ssm_prefix,
             listen: raw.listen,
             public_url: raw.public_url.trim_end_matches('/').to_owned(),
+            extra_hosts: comma_list(&raw.extra_hosts),
             policy,
             session_key: raw.session_key.map(SecretString::from),
             session_kms_key_id: raw
@@ -704,6 +734,7 @@ impl Config {
                 .map(|k| k.trim().to_owned())
                 .filter(|k| !k.is_empty()),
             session_hours: raw.session_hours,
+            revocation_check: std::time::Duration::from_secs(raw.revocation_check_seconds),
             dev_sign_in,
             oidc,
             demo_data: raw.demo_data,
@@ -917,6 +948,21 @@ mod tests {
         assert!(message.contains("COUNTERSIGN_OIDC_ISSUER"), "{message}");
         let message = error(&[("LISTEN", "0.0.0.0:3000"), ("DEV_SIGN_IN", "false")]);
         assert!(message.contains("nobody could sign in"), "{message}");
+        let message = error(&[("PUBLIC_URL", "https://countersign.example.com")]);
+        assert!(
+            message.contains("COUNTERSIGN_DEV_SIGN_IN") && message.contains("PUBLIC_URL"),
+            "{message}"
+        );
+        for laptop in [
+            "http://localhost:3000",
+            "http://[::1]:3000",
+            "http://127.0.0.1:8080",
+        ] {
+            assert!(
+                Config::from_pairs([("PUBLIC_URL", laptop)]).is_ok(),
+                "{laptop}"
+            );
+        }
         let message = error(&[("BACKEND", "aws"), ("DEV_SIGN_IN", "true")]);
         assert!(
             message.contains("COUNTERSIGN_DEV_SIGN_IN") && message.contains("COUNTERSIGN_BACKEND"),

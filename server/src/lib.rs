@@ -9,6 +9,7 @@ pub mod cross_site;
 pub mod demo;
 pub mod events;
 pub mod history_export;
+pub mod host_guard;
 pub mod notify;
 pub mod oidc;
 pub mod openapi;

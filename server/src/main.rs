@@ -1,6 +1,8 @@
 //! `countersign`: serves the portal, or runs one command against the configured backend.
 
 use clap::{Parser, Subcommand};
+use countersign_domain::identity::normalised_identifier;
+use countersign_domain::ports::{Revocation, Revoked};
 use countersign_domain::{GroupName, Metrics, Person, Registration};
 use countersign_server::api::version_json;
 use countersign_server::config::Config;
@@ -60,12 +62,32 @@ enum Command {
         #[arg(long, value_delimiter = ',', required = true)]
         scopes: Vec<String>,
     },
+    /// End sign-ins at once, on every replica: a person's (someone who left, a lost laptop)
+    /// or everyone's. They can sign in again only through the identity provider.
+    Sessions {
+        #[command(subcommand)]
+        action: SessionsAction,
+    },
     /// Register many versions in one group (for benchmarks).
     Seed {
         #[arg(long)]
         group: String,
         #[arg(long)]
         versions: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum SessionsAction {
+    /// Revoke the sessions begun until now.
+    Revoke {
+        /// The person's identifier, as signed in (their e-mail address, or the value of
+        /// COUNTERSIGN_OIDC_IDENTITY_CLAIM); compared trimmed and case-folded.
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        person: Option<String>,
+        /// Everyone's.
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -155,6 +177,30 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             print_json(&version_json(&services, &config.public_url, &version))
         }
         Command::Token { .. } => unreachable!("handled before the backend opens"),
+        Command::Sessions {
+            action: SessionsAction::Revoke { person, all },
+        } => {
+            let whose = match person {
+                Some(person) if !all => Revoked::Person(
+                    normalised_identifier(&person).ok_or("--person needs an identifier")?,
+                ),
+                _ => Revoked::Everyone,
+            };
+            let revocation = Revocation {
+                issued_before: time::OffsetDateTime::now_utc(),
+                whose,
+            };
+            backing
+                .revocations
+                .revoke(&revocation)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "revoked: sessions of {} begun until now end on every replica within COUNTERSIGN_REVOCATION_CHECK_SECONDS",
+                revocation.whose.key()
+            );
+            Ok(())
+        }
         Command::Seed { group, versions } => {
             demo::seed_versions(&services, &group, versions)
                 .await
@@ -237,10 +283,13 @@ async fn serve(config: Config, backing: wiring::Backing) -> Result<(), String> {
         "Countersign is serving {} on http://{}",
         config.public_url, config.listen
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| e.to_string())
 }
 
 async fn shutdown_signal() {

@@ -356,8 +356,25 @@ impl Transport for Smtp {
         let mut builder = Message::builder()
             .from(self.from.clone())
             .subject(&message.subject);
+        // An address no server could take (from before addresses were checked at intake)
+        // must not keep the message from everyone else it is for.
+        let mut deliverable = 0;
         for to in &message.to {
-            builder = builder.to(to.parse().map_err(|e| format!("recipient {to:?}: {e}"))?);
+            match to.parse() {
+                Ok(mailbox) => {
+                    builder = builder.to(mailbox);
+                    deliverable += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(key = %message.key, recipient = ?to, error = %e, "skipping a recipient that is not an e-mail address")
+                }
+            }
+        }
+        if deliverable == 0 {
+            return Err(format!(
+                "none of the recipients {:?} is an e-mail address",
+                message.to
+            ));
         }
         let email = builder
             .multipart(MultiPart::alternative_plain_html(

@@ -10,6 +10,11 @@
 //! minted by another deployment that shares the key (a laptop pointed at the same store, a
 //! staging portal) is nobody here. With an https public URL the cookies carry the
 //! `__Host-` prefix, so a sibling subdomain cannot plant one.
+//!
+//! Signing out, or an operator's `countersign sessions revoke`, records in the store that a
+//! person's sessions issued until then no longer count; every replica reads those records
+//! at most `COUNTERSIGN_REVOCATION_CHECK_SECONDS` apart (the replica that signed someone
+//! out knows at once), so a copied cookie stops working everywhere.
 
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -18,9 +23,11 @@ use axum_extra::extract::cookie::{Cookie, Key, PrivateCookieJar, SameSite};
 use base64::Engine;
 use countersign_app::server_fns::ssr::Authenticator;
 use countersign_app::wire::{SignInChoice, SignInMethod};
+use countersign_domain::ports::{PortError, Revocation, Revoked, SessionRevocations};
 use countersign_domain::{Actor, Person, Policy};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
@@ -35,6 +42,9 @@ struct SessionClaims {
     groups: BTreeSet<String>,
     /// The deployment the session belongs to (see [`Deployment`]).
     aud: String,
+    /// When the session began, in Unix milliseconds (revocations end sessions begun before
+    /// them).
+    iat_ms: i64,
     /// Unix seconds.
     exp: i64,
 }
@@ -106,6 +116,54 @@ pub struct Sessions {
     /// Where sign-out sends the browser: home, or the identity provider's end-session
     /// endpoint so the provider's session ends too.
     after_sign_out: Arc<str>,
+    revocations: Arc<RevocationView>,
+}
+
+/// What this replica knows of the store's revocations, refreshed at most every `interval`.
+struct RevocationView {
+    store: Option<Arc<dyn SessionRevocations>>,
+    interval: std::time::Duration,
+    known: std::sync::RwLock<HashMap<Revoked, OffsetDateTime>>,
+    /// When the view was last read from the store; one request at a time refreshes it.
+    refreshed: tokio::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl RevocationView {
+    fn revoked_before(&self, whose: &Revoked) -> Option<OffsetDateTime> {
+        self.known
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(whose)
+            .copied()
+    }
+
+    fn remember(&self, revocation: &Revocation) {
+        let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
+        let at = known
+            .entry(revocation.whose.clone())
+            .or_insert(revocation.issued_before);
+        *at = (*at).max(revocation.issued_before);
+    }
+
+    async fn refresh_if_stale(&self) {
+        let Some(store) = &self.store else { return };
+        // Another request is refreshing: this one goes on with what is known.
+        let Ok(mut refreshed) = self.refreshed.try_lock() else {
+            return;
+        };
+        if refreshed.is_some_and(|at| at.elapsed() < self.interval) {
+            return;
+        }
+        match store.revocations().await {
+            Ok(all) => {
+                all.iter().for_each(|r| self.remember(r));
+                *refreshed = Some(std::time::Instant::now());
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read session revocations; using those known")
+            }
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,7 +191,42 @@ impl Sessions {
             relevant_groups: Arc::new(policy.groups_in_use().map(str::to_owned).collect()),
             dev_identities: Arc::new(dev_identities),
             after_sign_out: Arc::from("/"),
+            revocations: Arc::new(RevocationView {
+                store: None,
+                interval: std::time::Duration::ZERO,
+                known: Default::default(),
+                refreshed: Default::default(),
+            }),
         })
+    }
+
+    /// Keeps revocations in `store`, shared with every replica, and reads them again at
+    /// most every `interval`.
+    pub fn with_revocations(
+        mut self,
+        store: Arc<dyn SessionRevocations>,
+        interval: std::time::Duration,
+    ) -> Self {
+        self.revocations = Arc::new(RevocationView {
+            store: Some(store),
+            interval,
+            known: Default::default(),
+            refreshed: Default::default(),
+        });
+        self
+    }
+
+    /// Ends the sessions `whose` began until now, on every replica.
+    pub async fn revoke(&self, whose: Revoked) -> Result<(), PortError> {
+        let revocation = Revocation {
+            whose,
+            issued_before: OffsetDateTime::now_utc(),
+        };
+        self.revocations.remember(&revocation);
+        match &self.revocations.store {
+            Some(store) => store.revoke(&revocation).await,
+            None => Ok(()),
+        }
     }
 
     pub fn with_sign_out_redirect(mut self, url: String) -> Self {
@@ -221,6 +314,7 @@ impl Sessions {
                 .cloned()
                 .collect(),
             aud: self.deployment.0.clone(),
+            iat_ms: unix_millis(OffsetDateTime::now_utc()),
             exp: (OffsetDateTime::now_utc() + self.lifetime).unix_timestamp(),
         };
         let value = serde_json::to_string(&claims).expect("claims serialize");
@@ -240,6 +334,13 @@ impl Authenticator for Sessions {
         if claims.exp <= OffsetDateTime::now_utc().unix_timestamp()
             || claims.aud != self.deployment.0
         {
+            return None;
+        }
+        let revoked = [Revoked::Person(claims.sub.clone()), Revoked::Everyone]
+            .iter()
+            .filter_map(|whose| self.revocations.revoked_before(whose))
+            .any(|at| claims.iat_ms <= unix_millis(at));
+        if revoked {
             return None;
         }
         Some(Actor {
@@ -310,13 +411,37 @@ pub async fn dev_sign_in(
     (jar, Redirect::to(safe_return_path(&form.return_to))).into_response()
 }
 
-/// `POST /auth/sign-out`.
+/// `POST /auth/sign-out`: ends the person's sessions everywhere (a copy of the cookie stops
+/// working too), then their session at the identity provider.
 pub async fn sign_out(State(sessions): State<Sessions>, headers: HeaderMap) -> Response {
+    if let Some(actor) = sessions.actor(&headers) {
+        if let Err(e) = sessions
+            .revoke(Revoked::Person(actor.person.subject.clone()))
+            .await
+        {
+            tracing::error!(error = %e, "sign-out could not be recorded; the session cookie is only removed from this browser");
+        }
+    }
     (
         sessions.end(&headers),
         Redirect::to(&sessions.after_sign_out),
     )
         .into_response()
+}
+
+/// Reads revocations again when this replica's view is older than the interval, before the
+/// request is answered.
+pub async fn refresh_revocations(
+    State(sessions): State<Sessions>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    sessions.revocations.refresh_if_stale().await;
+    next.run(request).await
+}
+
+fn unix_millis(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use axum::Router;
 use countersign_app::server_fns::ssr::{NotificationDesk, Portal};
 use countersign_app::{shell, App};
 use countersign_aws::{AwsBackend, AwsSettings};
-use countersign_domain::ports::{IdGenerator, Outbox};
+use countersign_domain::ports::{IdGenerator, Outbox, SessionRevocations};
 use countersign_domain::service::Services;
 use countersign_local_store::LocalStore;
 use leptos::prelude::*;
@@ -29,6 +29,8 @@ pub struct Backing {
     pub outbox: Arc<dyn Outbox>,
     /// Wakes the delivery worker when a message is queued.
     pub wake: Arc<Notify>,
+    /// Whose sign-ins no longer count, shared by every replica.
+    pub revocations: Arc<dyn SessionRevocations>,
     settings: SettingsKeeper,
 }
 
@@ -59,7 +61,12 @@ impl Backing {
 
 pub async fn open_backend(config: &Config) -> Result<Backing, String> {
     let policy = config.policy.clone();
-    let (mut services, outbox, settings): (Services, Arc<dyn Outbox>, _) = match config.backend {
+    let (mut services, outbox, revocations, settings): (
+        Services,
+        Arc<dyn Outbox>,
+        Arc<dyn SessionRevocations>,
+        _,
+    ) = match config.backend {
         Backend::Local => {
             let store = LocalStore::open(&config.database).map_err(|e| {
                 format!(
@@ -69,6 +76,7 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
             })?;
             (
                 Services::over(Arc::new(store.clone()), policy, Arc::new(RandomIds)),
+                Arc::new(store.clone()),
                 Arc::new(store.clone()),
                 SettingsKeeper::Local(store),
             )
@@ -93,6 +101,7 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
             ));
             (
                 Services::over(backend.clone(), policy, Arc::new(RandomIds)),
+                backend.clone(),
                 backend.clone(),
                 SettingsKeeper::Aws(backend),
             )
@@ -119,6 +128,7 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
         services,
         outbox,
         wake,
+        revocations,
         settings,
     })
 }
@@ -187,6 +197,7 @@ pub async fn sessions(config: &Config, backing: &Backing) -> Result<Sessions, St
         &config.policy,
         identities,
     )
+    .map(|sessions| sessions.with_revocations(backing.revocations.clone(), config.revocation_check))
     .map_err(|e| e.to_string())
 }
 
@@ -315,7 +326,7 @@ pub fn router(
         )
         .route(
             "/auth/sign-out",
-            post(session::sign_out).with_state(sessions),
+            post(session::sign_out).with_state(sessions.clone()),
         )
         .leptos_routes_with_context(&options, routes, provide_portal.clone(), {
             let options = options.clone();
@@ -328,8 +339,21 @@ pub fn router(
         .with_state(options)
         .nest("/api/v1", api)
         .layer(axum::middleware::from_fn_with_state(
+            sessions,
+            session::refresh_revocations,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             OwnOrigin::from_public_url(&config.public_url),
             refuse_cross_site,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            crate::host_guard::HostGuard::new(
+                &config.public_url,
+                &config.extra_hosts,
+                config.listen,
+                config.dev_sign_in || config.api_access.open,
+            ),
+            crate::host_guard::guard_host,
         ))
         .layer(axum::middleware::from_fn_with_state(
             crate::security_headers::SecurityHeaders {

@@ -126,11 +126,8 @@ async fn token(State(rogue): State<Arc<Rogue>>) -> Json<Value> {
     }))
 }
 
-async fn serve(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+fn serve(listener: tokio::net::TcpListener, router: Router) {
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    url
 }
 
 /// The portal, wired to the rogue provider, and the rogue's controls.
@@ -152,8 +149,12 @@ async fn start() -> (String, Arc<Rogue>, tempfile::TempDir) {
 
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("forged.db");
+    // The portal answers only at its public URL: bind first, then configure that.
+    let portal_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let portal = format!("http://{}", portal_listener.local_addr().unwrap());
     let config = Config::from_pairs([
         ("DATABASE", database.to_str().unwrap()),
+        ("PUBLIC_URL", portal.as_str()),
         ("OIDC_ISSUER", issuer.as_str()),
         ("OIDC_CLIENT_ID", "countersign"),
         ("OIDC_CLIENT_SECRET", "secret"),
@@ -161,13 +162,10 @@ async fn start() -> (String, Arc<Rogue>, tempfile::TempDir) {
     .unwrap();
     let backing = wiring::open_backend(&config).await.unwrap();
     let sign_in = wiring::sign_in(&config, &backing).await.unwrap();
-    let portal = serve(wiring::router(
-        &config,
-        &backing,
-        sign_in,
-        wiring::leptos_options(&config),
-    ))
-    .await;
+    serve(
+        portal_listener,
+        wiring::router(&config, &backing, sign_in, wiring::leptos_options(&config)),
+    );
     (portal, rogue, dir)
 }
 

@@ -920,7 +920,11 @@ async fn every_answer_carries_the_security_headers_and_pages_a_script_nonce() {
         .unwrap()
         .contains(nonce));
 
-    let https = TestApp::new(&[("PUBLIC_URL", "https://countersign.example.com")]).await;
+    let https = TestApp::new(&with_sso(&[(
+        "PUBLIC_URL",
+        "https://countersign.example.com",
+    )]))
+    .await;
     let reply = https.get("/healthz", None).await;
     assert_eq!(
         reply.headers["strict-transport-security"],
@@ -986,4 +990,195 @@ async fn history_exports_never_hand_a_spreadsheet_a_formula() {
     let row = rows.records().next().unwrap().unwrap();
     let cell = row.iter().find(|c| c.contains("HYPERLINK")).unwrap();
     assert_eq!(cell, format!("'{reason}"));
+}
+
+/// `settings` for a portal whose people sign in at an identity provider (never contacted
+/// here: the router is built without discovery), so the development sign-in is off.
+fn with_sso<'a>(settings: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut all = vec![
+        ("OIDC_ISSUER", "https://login.example.com"),
+        ("OIDC_CLIENT_ID", "countersign"),
+        ("OIDC_CLIENT_SECRET", "secret"),
+    ];
+    all.extend_from_slice(settings);
+    all
+}
+
+/// A request as a browser sends it, to `host`.
+fn addressed_to(uri: &str, host: &str) -> Request<Body> {
+    Request::get(uri)
+        .header(header::HOST, host)
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn only_requests_addressed_to_the_portal_are_answered() {
+    let app = TestApp::new(&[]).await;
+    app.register("churn", "dana").await;
+    let rebound = app
+        .send(addressed_to(
+            "/api/v1/models/churn/history",
+            "rebind.attacker.example:3000",
+        ))
+        .await;
+    assert_eq!(rebound.status, StatusCode::MISDIRECTED_REQUEST);
+    assert!(!rebound.body.contains("dana"), "{}", rebound.body);
+    for host in ["127.0.0.1:3000", "localhost:3000"] {
+        let reply = app
+            .send(addressed_to("/api/v1/models/churn/history", host))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{host}");
+    }
+    let probe = app.send(addressed_to("/healthz", "10.0.3.7:3000")).await;
+    assert_eq!(
+        probe.status,
+        StatusCode::OK,
+        "load balancers probe by address"
+    );
+
+    // The laptop setup behind a same-host proxy: the development sign-in is refused.
+    let proxied = app
+        .send(
+            Request::post("/auth/dev/sign-in")
+                .header(header::HOST, "127.0.0.1:3000")
+                .header("x-forwarded-for", "203.0.113.9")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("subject=alice&return_to=/"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(proxied.status, StatusCode::FORBIDDEN);
+    assert!(proxied.headers.get(header::SET_COOKIE).is_none());
+    let mut remote = addressed_to("/api/v1/models/churn/history", "127.0.0.1:3000");
+    remote
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [192, 0, 2, 10],
+            51000,
+        ))));
+    assert_eq!(app.send(remote).await.status, StatusCode::FORBIDDEN);
+
+    let production = TestApp::new(&with_sso(&[
+        ("PUBLIC_URL", "https://countersign.example.com"),
+        ("EXTRA_HOSTS", "countersign.internal:8443"),
+    ]))
+    .await;
+    for (host, status) in [
+        ("countersign.example.com", StatusCode::OK),
+        ("countersign.internal:8443", StatusCode::OK),
+        ("127.0.0.1:3000", StatusCode::MISDIRECTED_REQUEST),
+    ] {
+        let reply = production.send(addressed_to("/sign-in", host)).await;
+        assert_eq!(reply.status, status, "{host}");
+    }
+}
+
+/// Who the portal says the holder of `cookie` is.
+async fn whoami(app: &TestApp, cookie: &str) -> String {
+    app.post_form("/rpc/current_user", "", Some(cookie), "application/json")
+        .await
+        .body
+}
+
+#[tokio::test]
+async fn a_cookie_copied_before_sign_out_is_refused_on_every_replica() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("countersign.db");
+    let config = Config::from_pairs([
+        ("DATABASE", database.to_str().unwrap()),
+        ("REVOCATION_CHECK_SECONDS", "0"),
+    ])
+    .unwrap();
+    let replica = |router| TestApp {
+        router,
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let (one, two) = (
+        replica(router_for(&config).await),
+        replica(router_for(&config).await),
+    );
+    let copied = one.sign_in("alice").await;
+    assert!(whoami(&two, &copied).await.contains("Alice Approver"));
+    one.post_form("/auth/sign-out", "", Some(&copied), "text/html")
+        .await;
+    for app in [&one, &two] {
+        let me = whoami(app, &copied).await;
+        assert!(!me.contains("Alice"), "{me}");
+    }
+    let again = one.sign_in("alice").await;
+    assert!(
+        whoami(&two, &again).await.contains("Alice Approver"),
+        "signing in again works"
+    );
+    let bob = two.sign_in("bob").await;
+    assert!(
+        whoami(&one, &bob).await.contains("Bob Reviewer"),
+        "others stay signed in"
+    );
+}
+
+#[tokio::test]
+async fn an_operator_revokes_a_person_or_everyone_and_the_next_request_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("countersign.db");
+    let config = Config::from_pairs([
+        ("DATABASE", database.to_str().unwrap()),
+        ("REVOCATION_CHECK_SECONDS", "0"),
+    ])
+    .unwrap();
+    let app = TestApp {
+        router: router_for(&config).await,
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let (alice, bob) = (app.sign_in("alice").await, app.sign_in("bob").await);
+    // What `countersign sessions revoke --person alice` does, from another process.
+    let operator = wiring::open_backend(&config).await.unwrap();
+    let revoke = |whose| countersign_domain::ports::Revocation {
+        whose,
+        issued_before: time::OffsetDateTime::now_utc(),
+    };
+    operator
+        .revocations
+        .revoke(&revoke(countersign_domain::ports::Revoked::Person(
+            "alice".into(),
+        )))
+        .await
+        .unwrap();
+    let page = app.get("/models/churn", Some(&alice)).await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    let page = app.get("/", Some(&bob)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    operator
+        .revocations
+        .revoke(&revoke(countersign_domain::ports::Revoked::Everyone))
+        .await
+        .unwrap();
+    let page = app.get("/", Some(&bob)).await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_registrant_address_that_is_not_one_is_refused_at_intake() {
+    let app = TestApp::new(&[]).await;
+    let reply = app
+        .post_json(
+            "/api/v1/models/churn/versions",
+            &json!({
+                "image_uri": "registry.example/churn:7",
+                "registered_by": {"subject": "dana", "email": "dana@example.com, eve@evil.example"}
+            }),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    assert_eq!(reply.json()["code"], "invalid_input");
+    assert!(reply.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("registered_by.email"));
 }

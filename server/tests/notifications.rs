@@ -9,7 +9,7 @@ use countersign_domain::ports::*;
 use countersign_domain::*;
 use countersign_local_store::LocalStore;
 use countersign_server::config::Config;
-use countersign_server::notify::{Delivery, Smtp};
+use countersign_server::notify::{Delivery, Smtp, Transport};
 use countersign_server::wiring::{self, Backing};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
@@ -490,4 +490,35 @@ async fn mail_goes_out_over_smtp_and_a_server_that_is_down_gets_it_once_it_is_ba
         emails[0]["subject"],
         "[Countersign] churn version 2 awaits approval for dev"
     );
+}
+
+#[tokio::test]
+async fn one_recipient_that_is_not_an_address_never_keeps_the_others_from_the_message() {
+    let maildev = Maildev::start_on(free_port(), free_port());
+    let smtp = Smtp::new(
+        &format!("smtp://127.0.0.1:{}", maildev.smtp),
+        "Countersign <countersign@example.com>",
+    )
+    .unwrap();
+    let message = OutgoingMessage {
+        key: "decision/rollback-1".into(),
+        to: vec!["not an address".into(), "prod-approvers@example.com".into()],
+        subject: "prod was rolled back".into(),
+        text: "why".into(),
+        html: "<p>why</p>".into(),
+    };
+    smtp.send(&message).await.unwrap();
+    let emails = maildev.emails().await;
+    assert_eq!(emails.len(), 1);
+    assert_eq!(emails[0]["to"][0]["address"], "prod-approvers@example.com");
+
+    let nobody = OutgoingMessage {
+        to: vec!["not an address".into()],
+        ..message
+    };
+    assert!(smtp
+        .send(&nobody)
+        .await
+        .unwrap_err()
+        .contains("none of the recipients"));
 }

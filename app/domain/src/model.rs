@@ -38,6 +38,24 @@ pub enum InvalidInput {
         "artifacts_url {0:?} is not valid: use an s3://, https:// or http:// URL without spaces"
     )]
     ArtifactsUrl(String),
+    #[error("{field} {value:?} is not an e-mail address (name@example.com)")]
+    Email { field: &'static str, value: String },
+}
+
+/// Whether `text` is a plain e-mail address: one `@` between a local part and a domain
+/// with a dot, at most 254 characters, nothing a mail header could take for a separator.
+pub fn is_email_address(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    let separator = |c: char| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\@".contains(c);
+    text.len() <= 254
+        && (1..=64).contains(&local.len())
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !local.contains(separator)
+        && !domain.contains(separator)
 }
 
 impl GroupName {
@@ -288,6 +306,13 @@ impl Registration {
         if registered_by.subject.trim().is_empty() {
             return Err(InvalidInput::Missing("registered_by.subject"));
         }
+        let email = registered_by.email.trim();
+        if !email.is_empty() && !is_email_address(email) {
+            return Err(InvalidInput::Email {
+                field: "registered_by.email",
+                value: email.to_owned(),
+            });
+        }
         Ok(Self {
             group,
             image_uri,
@@ -443,6 +468,49 @@ pub struct Deployment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registrant_addresses_are_checked_at_registration() {
+        for good in ["dana@example.com", "Dana.Scientist+ml@corp.example.co.uk"] {
+            assert!(is_email_address(good), "{good}");
+        }
+        for bad in [
+            "not an address",
+            "dana@",
+            "@example.com",
+            "dana@example",
+            "a@b@example.com",
+            "dana@example.com, eve@evil.example",
+            "Dana <dana@example.com>",
+            "dana@exa mple.com",
+        ] {
+            assert!(!is_email_address(bad), "{bad}");
+        }
+        let registrant = |email: &str| Person {
+            subject: "dana".into(),
+            name: "Dana".into(),
+            email: email.into(),
+        };
+        let register = |email: &str| {
+            Registration::new(
+                GroupName::parse("churn").unwrap(),
+                "img",
+                "",
+                "",
+                Metrics::new(),
+                registrant(email),
+            )
+        };
+        assert!(register("").is_ok(), "an address is optional");
+        assert!(register(" dana@example.com ").is_ok());
+        assert_eq!(
+            register("not an address").unwrap_err(),
+            InvalidInput::Email {
+                field: "registered_by.email",
+                value: "not an address".into()
+            }
+        );
+    }
 
     #[test]
     fn group_names_follow_sagemaker_rules() {

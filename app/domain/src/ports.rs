@@ -240,3 +240,50 @@ pub struct NoNotices;
 impl NoticeSink for NoNotices {
     async fn notice(&self, _: Notice) {}
 }
+
+/// Whose sign-ins no longer count: a person's (they signed out, or an operator revoked
+/// them), or everyone's. A revocation ends every session issued to them up to `issued_before`;
+/// sessions begun later are not affected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revocation {
+    pub whose: Revoked,
+    pub issued_before: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Revoked {
+    /// One person, by their normalised identifier (a session's subject).
+    Person(String),
+    Everyone,
+}
+
+impl Revoked {
+    /// The stable text the stores key a revocation by.
+    pub fn key(&self) -> String {
+        match self {
+            Revoked::Person(id) => format!("person:{id}"),
+            Revoked::Everyone => "everyone".to_owned(),
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        match key {
+            "everyone" => Some(Revoked::Everyone),
+            _ => key
+                .strip_prefix("person:")
+                .map(|id| Revoked::Person(id.to_owned())),
+        }
+    }
+}
+
+/// Where revocations are kept, shared by every replica. One entry per person (and one for
+/// everyone), so the store never grows beyond the number of people who ever signed out.
+#[async_trait]
+pub trait SessionRevocations: Send + Sync {
+    /// Records a revocation; a later `issued_before` for the same person replaces an
+    /// earlier one, an earlier one changes nothing.
+    async fn revoke(&self, revocation: &Revocation) -> Result<(), PortError>;
+
+    /// Every revocation recorded.
+    async fn revocations(&self) -> Result<Vec<Revocation>, PortError>;
+}

@@ -147,7 +147,24 @@ mod tests {
             steps: Default::default(),
             deployment: None,
             rollback_to: None,
+            mac: None,
         }
+    }
+
+    #[test]
+    fn an_entry_is_authentic_only_under_its_own_key_and_unchanged() {
+        let signed = entry(None).signed("the-log-key");
+        assert!(signed.is_authentic("the-log-key"));
+        assert!(!signed.is_authentic("another-deployment's-key"));
+        assert!(!entry(None).is_authentic("the-log-key"), "unsigned");
+        let altered = LogEntry {
+            approval_status: "Approved".into(),
+            ..signed.clone()
+        };
+        assert!(!altered.is_authentic("the-log-key"));
+        let read_back: LogEntry =
+            serde_json::from_str(&serde_json::to_string(&signed).unwrap()).unwrap();
+        assert!(read_back.is_authentic("the-log-key"), "survives storage");
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod outbox;
 mod parameters;
 mod registry;
 mod reports;
+mod revocations;
 
 pub use calls::CallCounts;
 
@@ -49,6 +50,9 @@ pub struct AwsBackend {
     /// Model package group ARNs by name. A group's ARN never changes, and a version's ARN
     /// is derived from it, so one lookup per group serves every later read.
     group_arns: Mutex<HashMap<GroupName, String>>,
+    /// The key decision log entries are authenticated with (`{prefix}/_settings/log_key`),
+    /// read once, when first needed.
+    log_key: tokio::sync::OnceCell<String>,
 }
 
 /// SDK configuration from the standard AWS chain (environment, profile, container or
@@ -90,6 +94,7 @@ impl AwsBackend {
             },
             calls: calls::CallCounter::default(),
             group_arns: Mutex::new(HashMap::new()),
+            log_key: tokio::sync::OnceCell::new(),
         }
     }
 

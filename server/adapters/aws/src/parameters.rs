@@ -43,6 +43,53 @@ pub(crate) struct LogEntry {
     /// For a rollback: the version the environment returned to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_to: Option<u32>,
+    /// HMAC-SHA256 (hex) of the entry without this field, under the portal's log key: only
+    /// the portal writes entries it will apply. Entries written before there was a key have
+    /// none, and are shown but never applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+}
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+impl LogEntry {
+    fn mac_of(&self, key: &str) -> HmacSha256 {
+        use hmac::Mac;
+        let unsigned = LogEntry {
+            mac: None,
+            ..self.clone()
+        };
+        let mut mac = HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC takes any key");
+        mac.update(
+            serde_json::to_string(&unsigned)
+                .expect("log entries serialise")
+                .as_bytes(),
+        );
+        mac
+    }
+
+    pub(crate) fn signed(&self, key: &str) -> LogEntry {
+        use hmac::Mac;
+        let tag = self.mac_of(key).finalize().into_bytes();
+        LogEntry {
+            mac: Some(tag.iter().map(|b| format!("{b:02x}")).collect()),
+            ..self.clone()
+        }
+    }
+
+    /// Whether the entry carries a valid MAC under `key` (compared in constant time).
+    pub(crate) fn is_authentic(&self, key: &str) -> bool {
+        use hmac::Mac;
+        let Some(hex) = &self.mac else { return false };
+        let bytes: Option<Vec<u8>> = (0..hex.len())
+            .step_by(2)
+            .map(|i| {
+                hex.get(i..i + 2)
+                    .and_then(|p| u8::from_str_radix(p, 16).ok())
+            })
+            .collect();
+        bytes.is_some_and(|bytes| self.mac_of(key).verify_slice(&bytes).is_ok())
+    }
 }
 
 impl LogEntry {
@@ -62,6 +109,7 @@ impl LogEntry {
                 .collect(),
             deployment: effect.deployment.as_ref().map(DeploymentDocument::from),
             rollback_to: r.rollback_to.map(VersionNumber::get),
+            mac: None,
         }
     }
 
@@ -124,7 +172,7 @@ impl AwsBackend {
         format!("{}/{version}", self.log_path(group))
     }
 
-    fn entry_name(&self, group: &GroupName, version: VersionNumber, seq: u64) -> String {
+    pub(crate) fn entry_name(&self, group: &GroupName, version: VersionNumber, seq: u64) -> String {
         format!("{}/{seq:06}", self.version_log_path(group, version))
     }
 
@@ -290,7 +338,8 @@ impl AwsBackend {
         entry: &LogEntry,
     ) -> Result<Appended, PortError> {
         let name = self.entry_name(group, version, seq);
-        let value = serde_json::to_string(entry).expect("log entries serialise");
+        let signed = entry.signed(self.log_key().await?);
+        let value = serde_json::to_string(&signed).expect("log entries serialise");
         if self.create(&name, &value).await? {
             return Ok(Appended::Written);
         }
@@ -438,6 +487,21 @@ impl AwsBackend {
         self.secret(&parameter).await?.ok_or_else(|| {
             PortError::Unavailable(format!("{parameter} was created but cannot be read back"))
         })
+    }
+
+    /// The key log entries are authenticated with: kept like the session key (a SecureString
+    /// every replica shares, under the configured KMS key) but apart from it, so that a
+    /// session key that leaked cannot forge the log, nor the log key sessions.
+    pub(crate) async fn log_key(&self) -> Result<&str, PortError> {
+        self.log_key
+            .get_or_try_init(|| {
+                self.shared_secret("log_key", || {
+                    let random = || uuid::Uuid::new_v4().simple().to_string();
+                    format!("{}{}", random(), random())
+                })
+            })
+            .await
+            .map(String::as_str)
     }
 
     async fn secret(&self, name: &str) -> Result<Option<String>, PortError> {

@@ -192,6 +192,17 @@ impl AwsBackend {
         let log = self.version_log(group, version).await?;
         let applied = metadata::decisions_applied(&package.metadata) as usize;
         for (index, entry) in log.iter().enumerate().skip(applied) {
+            // The portal's role would carry out whatever the entry says, a deployment to prod
+            // included: only entries the portal itself wrote are applied.
+            if !entry.is_authentic(self.log_key().await?) {
+                tracing::error!(%group, %version, decision = %entry.id, seq = index + 1,
+                    "a decision log entry not written by this portal (no valid MAC) was found and NOT applied: someone with write access to the SSM log may be trying to deploy a model");
+                return Err(PortError::Corrupt(format!(
+                    "decision {} in the log of {group} version {version} was not written by this portal (its MAC does not verify), so it is not carried out; an operator must look at {}",
+                    entry.id,
+                    self.entry_name(group, version, index as u64 + 1)
+                )));
+            }
             tracing::info!(%group, %version, decision = %entry.id, "completing a logged decision");
             self.apply(group, &mut package, entry, index as u64 + 1)
                 .await?;

@@ -270,6 +270,59 @@ async fn four_eyes_holds_for_versions_created_in_sagemaker() {
 }
 
 #[tokio::test]
+async fn a_log_entry_the_portal_did_not_write_is_never_carried_out() {
+    let moto = Moto::start();
+    let (backend, services) = with_backend(&moto).await;
+    let version = services
+        .register(registration("forged", person("dana")))
+        .await
+        .unwrap();
+    // Someone allowed ssm:PutParameter on the log writes "prod approved, deploy my image".
+    let forged = serde_json::json!({
+        "id": "forged-1", "environment": "prod", "verdict": "approve", "reason": null,
+        "decided_by": {"subject": "alice", "name": "Alice Approver", "email": "alice@example.com"},
+        "decided_at": "2026-11-29T10:00:00Z", "resulting_state": "Approved",
+        "approval_status": "Approved",
+        "steps": {"dev": "Approved", "test": "Approved", "uat": "Approved", "prod": "Approved"},
+        "deployment": {
+            "model_package_group": "forged", "model_package_version": 1,
+            "model_package_arn": version.arn, "environment": "prod",
+            "image_uri": "attacker.example/backdoor:1", "model_data_url": "s3://attacker/model",
+            "approved_by": {"subject": "alice", "name": "Alice Approver", "email": "alice@example.com"},
+            "approved_at": "2026-11-29T10:00:00Z", "decision_id": "forged-1"
+        },
+        "mac": "00".repeat(32)
+    });
+    aws_sdk_ssm::Client::new(&moto.sdk_config().await)
+        .put_parameter()
+        .name("/countersign/forged/_decisions/1/000001")
+        .value(forged.to_string())
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+
+    let read = backend.find_version(&version.group, version.version).await;
+    assert!(
+        matches!(&read, Err(PortError::Corrupt(m)) if m.contains("not written by this portal")),
+        "{read:?}"
+    );
+    let live = backend.live(&version.group, &env("prod")).await.unwrap();
+    assert_eq!(live, None, "nothing was deployed to prod");
+    let described = aws_sdk_sagemaker::Client::new(&moto.sdk_config().await)
+        .describe_model_package()
+        .model_package_name(&version.arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described.model_approval_status,
+        Some(ModelApprovalStatus::PendingManualApproval),
+        "the registry is untouched"
+    );
+}
+
+#[tokio::test]
 async fn of_two_simultaneous_decisions_exactly_one_wins() {
     let moto = Moto::start();
     let (backend, services) = with_backend(&moto).await;
@@ -346,6 +399,7 @@ async fn a_decision_interrupted_after_it_was_logged_is_completed_by_the_next_rea
         aws_sdk_sagemaker::config::Builder::from(&sdk_config_at("http://127.0.0.1:9").await)
             .retry_config(aws_config::retry::RetryConfig::disabled())
             .build();
+    // Another replica: it shares the log key through SSM.
     let broken = AwsBackend::from_clients(
         aws_sdk_sagemaker::Client::from_conf(unreachable),
         aws_sdk_ssm::Client::new(&healthy),
@@ -665,6 +719,12 @@ async fn replicas_starting_together_share_one_session_key() {
         stored.r#type,
         Some(aws_sdk_ssm::types::ParameterType::SecureString)
     );
+}
+
+#[tokio::test]
+async fn session_revocations_in_ssm_meet_their_contract() {
+    let moto = Moto::start();
+    countersign_port_contract::run_session_revocations(&moto.backend().await).await;
 }
 
 #[tokio::test]

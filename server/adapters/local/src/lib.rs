@@ -10,6 +10,7 @@
 
 mod outbox;
 mod reports;
+mod revocations;
 
 use async_trait::async_trait;
 use countersign_domain::ports::*;
@@ -108,6 +109,12 @@ CREATE TABLE reports (
     r#"
 -- The version a rollback pointed the environment back to; NULL for other decisions.
 ALTER TABLE decisions ADD COLUMN rollback_to INTEGER;
+"#,
+    r#"
+CREATE TABLE session_revocations (
+    whose              TEXT    NOT NULL PRIMARY KEY,
+    issued_before_ms   INTEGER NOT NULL
+);
 "#,
 ];
 

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 const COLUMNS: &str = "key, recipients, subject, text_body, html_body, state, attempts, \
      last_error, created_ms, next_attempt_ms, sent_ms";
 
-fn millis(t: OffsetDateTime) -> i64 {
+pub(crate) fn millis(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 

@@ -1,5 +1,6 @@
 //! The embedded store meets the port contract, in memory and in a file that is reopened.
 
+use countersign_domain::ports::SessionRevocations;
 use countersign_domain::service::Services;
 use countersign_domain::{Environments, Policy};
 use countersign_local_store::LocalStore;
@@ -63,6 +64,15 @@ async fn the_store_file_holding_the_session_key_is_readable_by_its_owner_only() 
             .mode();
         assert_eq!(mode & 0o077, 0, "{file} is {mode:o}");
     }
+}
+
+#[tokio::test]
+async fn session_revocations_meet_their_contract_and_outlive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("countersign.db");
+    countersign_port_contract::run_session_revocations(&LocalStore::open(&path).unwrap()).await;
+    let reopened = LocalStore::open(&path).unwrap();
+    assert_eq!(reopened.revocations().await.unwrap().len(), 2);
 }
 
 #[tokio::test]
