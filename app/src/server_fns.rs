@@ -639,15 +639,29 @@ pub async fn resend_notification(key: String) -> Result<String, AppError> {
             let actor = notification_keeper(&portal).await?;
             let desk = &portal.notifications;
             let now = portal.services.clock.now();
-            let found = desk
-                .outbox
-                .resend(&key, now)
-                .await
-                .map_err(countersign_domain::service::ServiceError::from)?;
-            if !found {
-                return Err(AppError::NotFound(format!("no message {key:?} in the outbox")));
+            let port = countersign_domain::service::ServiceError::from;
+            let not_found = || AppError::NotFound(format!("no message {key:?} in the outbox"));
+            let entry = desk.outbox.entry(&key).await.map_err(port)?.ok_or_else(not_found)?;
+            // A request for a decision goes again only at the request of those it asks.
+            let policy = &portal.services.policy;
+            if let Some(env) = countersign_domain::notification::requested_environment(&key) {
+                let theirs = policy
+                    .environments()
+                    .find(env)
+                    .is_some_and(|env| policy.is_approver(&actor, env));
+                if !theirs {
+                    return Err(AppError::Forbidden(format!(
+                        "Only approvers of {env} may send this request again."
+                    )));
+                }
             }
-            tracing::info!(%key, subject = %actor.person.subject, "notification sent again on request");
+            if let Some(why) = entry.resend_refusal(now) {
+                return Err(AppError::Conflict(format!("Not sent again: {why}.")));
+            }
+            if !desk.outbox.resend(&key, now).await.map_err(port)? {
+                return Err(not_found());
+            }
+            tracing::info!(key = ?key, subject = %actor.person.subject, "notification sent again on request");
             (desk.wake)();
             Ok(format!("{key} is queued to be sent again."))
         }

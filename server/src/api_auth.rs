@@ -164,10 +164,19 @@ impl ApiAuth {
         validation.set_issuer(&[&jwt.issuer]);
         validation.set_audience(&[&jwt.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECONDS;
         let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
             .map_err(|e| invalid_token(format!("the access token is not valid: {e}")))?
             .claims;
+        if header.typ.as_deref().is_some_and(|typ| {
+            !["jwt", "at+jwt", "application/at+jwt"].contains(&typ.to_ascii_lowercase().as_str())
+        }) || is_id_token(&claims)
+        {
+            return Err(invalid_token(
+                "this is not an access token: request one for the API (client credentials)",
+            ));
+        }
         let granted = granted_values(&claims);
         let scopes = ApiScope::ALL
             .into_iter()
@@ -187,20 +196,32 @@ impl ApiAuth {
         jwt: &JwtAccessConfig,
         kid: Option<&str>,
     ) -> Result<DecodingKey, ApiError> {
-        let mut cache = self.keys.lock().await;
-        if let Some(jwk) = cache.keys.as_ref().and_then(|keys| find_key(keys, kid)) {
-            return DecodingKey::from_jwk(jwk).map_err(unusable_key);
-        }
-        let recently = cache
-            .fetched_at
-            .is_some_and(|at| at.elapsed() < KEY_REFRESH_INTERVAL);
-        if !recently {
-            let keys = self.fetch_keys(jwt).await?;
-            cache.keys = Some(keys);
+        {
+            let mut cache = self.keys.lock().await;
+            if let Some(jwk) = cache.keys.as_ref().and_then(|keys| find_key(keys, kid)) {
+                return DecodingKey::from_jwk(jwk).map_err(unusable_key);
+            }
+            // At most one fetch per interval, successful or not, whatever unauthenticated
+            // callers send: a slow or failing provider is not asked again for every request.
+            let recently = cache
+                .fetched_at
+                .is_some_and(|at| at.elapsed() < KEY_REFRESH_INTERVAL);
+            if recently {
+                return match &cache.keys {
+                    Some(_) => Err(invalid_token(
+                        "the token is signed with a key the identity provider does not publish",
+                    )),
+                    None => Err(keys_unavailable()),
+                };
+            }
             cache.fetched_at = Some(Instant::now());
         }
-        match cache.keys.as_ref().and_then(|keys| find_key(keys, kid)) {
-            Some(jwk) => DecodingKey::from_jwk(jwk).map_err(unusable_key),
+        // Not holding the lock across the network: requests with known keys go on meanwhile.
+        let keys = self.fetch_keys(jwt).await?;
+        let found = find_key(&keys, kid).map(DecodingKey::from_jwk);
+        self.keys.lock().await.keys = Some(keys);
+        match found {
+            Some(key) => key.map_err(unusable_key),
             None => Err(invalid_token(
                 "the token is signed with a key the identity provider does not publish",
             )),
@@ -210,11 +231,7 @@ impl ApiAuth {
     async fn fetch_keys(&self, jwt: &JwtAccessConfig) -> Result<JwkSet, ApiError> {
         let unavailable = |what: String| {
             tracing::error!(error = %what, "cannot read the identity provider's signing keys");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "token_keys_unavailable",
-                "the identity provider's signing keys cannot be read now; retry later",
-            )
+            keys_unavailable()
         };
         let discovery = format!("{}/.well-known/openid-configuration", jwt.issuer);
         let metadata: Value = self
@@ -240,6 +257,26 @@ impl ApiAuth {
         let body = response.bytes().await.map_err(|e| e.to_string())?;
         serde_json::from_slice(&body).map_err(|e| e.to_string())
     }
+}
+
+fn keys_unavailable() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "token_keys_unavailable",
+        "the identity provider's signing keys cannot be read now; retry later",
+    )
+}
+
+/// Whether the claims are an ID token's rather than an access token's: ID tokens carry a
+/// `nonce` (Countersign's sign-in always asks for one) or hashes of what came with them
+/// (`at_hash`, `c_hash`), or say so (`token_use`, as Cognito does). An ID token says who a
+/// person is to one application; it grants nothing at an API, even where its audience
+/// happens to match.
+fn is_id_token(claims: &Value) -> bool {
+    ["nonce", "at_hash", "c_hash"]
+        .iter()
+        .any(|claim| claims.get(*claim).is_some())
+        || claims.get("token_use").and_then(Value::as_str) == Some("id")
 }
 
 fn find_key<'a>(keys: &'a JwkSet, kid: Option<&str>) -> Option<&'a Jwk> {
@@ -337,6 +374,20 @@ pub fn hex_digest(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_tokens_are_told_from_access_tokens() {
+        let access = serde_json::json!({"iss": "i", "aud": "api://countersign", "scp": "countersign.resolve", "azp": "batch"});
+        assert!(!is_id_token(&access));
+        for id_only in ["nonce", "at_hash", "c_hash"] {
+            let mut id = access.clone();
+            id[id_only] = "x".into();
+            assert!(is_id_token(&id), "{id_only}");
+        }
+        let mut cognito = access.clone();
+        cognito["token_use"] = "id".into();
+        assert!(is_id_token(&cognito));
+    }
     use serde_json::json;
 
     #[test]

@@ -290,6 +290,25 @@ fn value_text(value: &Value) -> Option<String> {
     }
 }
 
+/// Whether an identity provider's issuer URL may be trusted for keys: https, or plain http
+/// to this machine only (a test provider). The host is parsed, so `http://localhost.evil.tld`
+/// is not loopback.
+fn secure_issuer(issuer: &str) -> bool {
+    let Ok(url) = url::Url::parse(issuer) else {
+        return false;
+    };
+    match url.scheme() {
+        "https" => true,
+        "http" => match url.host() {
+            Some(url::Host::Domain(name)) => name == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        },
+        _ => false,
+    }
+}
+
 fn identity_claim(claim: &str) -> Result<String, ConfigError> {
     let claim = claim.trim();
     if claim.is_empty() || claim.contains(char::is_whitespace) {
@@ -395,6 +414,12 @@ fn api_access(
                         "is set, but neither COUNTERSIGN_API_JWT_ISSUER nor COUNTERSIGN_OIDC_ISSUER names the provider issuing the tokens",
                     )
                 })?;
+            if !secure_issuer(&issuer) {
+                return Err(setting_error(
+                    "api_jwt_issuer",
+                    format!("is {issuer:?}; use the provider's https:// issuer URL (plain http only to this machine)"),
+                ));
+            }
             Some(JwtAccessConfig {
                 issuer: issuer.trim_end_matches('/').to_owned(),
                 audience: audience.to_owned(),
@@ -564,10 +589,7 @@ impl Config {
         let oidc = match raw.oidc_issuer.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(issuer) => {
-                if !(issuer.starts_with("https://")
-                    || issuer.starts_with("http://127.0.0.1")
-                    || issuer.starts_with("http://localhost"))
-                {
+                if !secure_issuer(issuer) {
                     return Err(setting_error(
                         "oidc_issuer",
                         format!("is {issuer:?}; use the provider's https:// issuer URL"),
@@ -1020,6 +1042,25 @@ mod tests {
             ("OIDC_CLIENT_SECRET", "s"),
         ]);
         assert!(message.contains("https://"), "{message}");
+        for spoofed in [
+            "http://localhost.evil.example",
+            "http://127.0.0.1.evil.example/x",
+        ] {
+            let message = error(&[
+                ("OIDC_ISSUER", spoofed),
+                ("OIDC_CLIENT_ID", "c"),
+                ("OIDC_CLIENT_SECRET", "s"),
+            ]);
+            assert!(
+                message.contains("COUNTERSIGN_OIDC_ISSUER"),
+                "{spoofed}: {message}"
+            );
+        }
+        let message = error(&[
+            ("API_JWT_AUDIENCE", "api://countersign"),
+            ("API_JWT_ISSUER", "http://login.example.com"),
+        ]);
+        assert!(message.contains("COUNTERSIGN_API_JWT_ISSUER"), "{message}");
     }
 
     #[test]

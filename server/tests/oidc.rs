@@ -707,3 +707,30 @@ async fn pipelines_call_the_api_with_client_credentials_tokens_for_their_scopes_
         assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{body}");
     }
 }
+
+#[tokio::test]
+async fn a_request_is_sent_again_only_by_its_approvers_and_not_while_it_waits() {
+    let sso = start_with(&[
+        ("API_JWT_AUDIENCE", "api://countersign"),
+        ("APPROVERS_PROD", "approvers-prod"),
+    ])
+    .await;
+    register_declaring(&sso, "resend", r#"{"subject": "dana@example.com"}"#).await;
+    let form = "key=approval-request%2Fresend%2F1%2Fdev";
+    let priya = signed_in(&sso, "priya").await;
+    let refused = rpc(&sso, &priya, "resend_notification", form).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains("Only approvers of dev"));
+    let alice = signed_in(&sso, "alice").await;
+    let waiting = rpc(&sso, &alice, "resend_notification", form).await;
+    assert_eq!(waiting.status(), StatusCode::CONFLICT);
+    assert!(waiting
+        .text()
+        .await
+        .unwrap()
+        .contains("already waiting to be sent"));
+}

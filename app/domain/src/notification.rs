@@ -62,6 +62,15 @@ impl Notice {
     }
 }
 
+/// The environment whose approvers a message with this key asks to decide, for approval and
+/// promotion requests (`approval-request/{group}/{version}/{env}`); `None` for others.
+pub fn requested_environment(key: &str) -> Option<&str> {
+    let rest = key
+        .strip_prefix("approval-request/")
+        .or_else(|| key.strip_prefix("promotion-request/"))?;
+    rest.rsplit('/').next().filter(|_| rest.contains('/'))
+}
+
 /// The approval request a version needs now, if any: its first environment, while nobody has
 /// decided the version. (Requests for later environments follow inference reports.)
 pub fn approval_request_due(policy: &Policy, version: &ModelVersion) -> Option<Notice> {
@@ -77,6 +86,59 @@ pub fn approval_request_due(policy: &Policy, version: &ModelVersion) -> Option<N
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_name_the_environment_they_ask_to_decide() {
+        assert_eq!(
+            requested_environment("approval-request/churn/7/dev"),
+            Some("dev")
+        );
+        assert_eq!(
+            requested_environment("promotion-request/churn/7/uat"),
+            Some("uat")
+        );
+        assert_eq!(requested_environment("decision/0f1e"), None);
+        assert_eq!(requested_environment("approval-request/"), None);
+    }
+
+    #[test]
+    fn a_message_is_sent_again_at_most_once_a_minute_and_not_while_it_waits() {
+        use crate::ports::{DeliveryState, OutboxEntry, OutgoingMessage};
+        let now = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(1);
+        let entry = |state, attempts, sent_ago: Option<i64>| OutboxEntry {
+            message: OutgoingMessage {
+                key: "approval-request/churn/7/dev".into(),
+                to: vec![],
+                subject: String::new(),
+                text: String::new(),
+                html: String::new(),
+            },
+            state,
+            attempts,
+            last_error: None,
+            created_at: now - time::Duration::hours(1),
+            next_attempt_at: None,
+            sent_at: sent_ago.map(|s| now - time::Duration::seconds(s)),
+        };
+        assert!(entry(DeliveryState::Pending, 0, None)
+            .resend_refusal(now)
+            .is_some());
+        assert!(
+            entry(DeliveryState::Pending, 2, None)
+                .resend_refusal(now)
+                .is_none(),
+            "retrying"
+        );
+        assert!(entry(DeliveryState::GaveUp, 8, None)
+            .resend_refusal(now)
+            .is_none());
+        assert!(entry(DeliveryState::Sent, 1, Some(30))
+            .resend_refusal(now)
+            .is_some());
+        assert!(entry(DeliveryState::Sent, 1, Some(61))
+            .resend_refusal(now)
+            .is_none());
+    }
     use crate::fixtures::{decided_first, registered};
     use crate::Environments;
 

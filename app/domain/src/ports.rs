@@ -187,6 +187,26 @@ pub struct OutboxEntry {
     pub sent_at: Option<OffsetDateTime>,
 }
 
+/// How long after a message went out it may be sent again on request.
+pub const RESEND_INTERVAL: time::Duration = time::Duration::minutes(1);
+
+impl OutboxEntry {
+    /// Why the message may not be sent again now, if it may not: it already waits to go
+    /// out, or it went out less than [`RESEND_INTERVAL`] ago (nobody floods approvers).
+    pub fn resend_refusal(&self, now: OffsetDateTime) -> Option<String> {
+        if self.state == DeliveryState::Pending && self.attempts == 0 {
+            return Some("it is already waiting to be sent".into());
+        }
+        match self.sent_at {
+            Some(sent) if now - sent < RESEND_INTERVAL => Some(format!(
+                "it was sent less than {} seconds ago",
+                RESEND_INTERVAL.whole_seconds()
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// Messages waiting to be sent, kept until they are, so none is lost to a restart or a mail
 /// server that is down.
 #[async_trait]
@@ -222,6 +242,9 @@ pub trait Outbox: Send + Sync {
 
     /// Puts a message back in line from its first attempt; false for an unknown key.
     async fn resend(&self, key: &str, now: OffsetDateTime) -> Result<bool, PortError>;
+
+    /// The message with this key and how its delivery went, if it was ever queued.
+    async fn entry(&self, key: &str) -> Result<Option<OutboxEntry>, PortError>;
 }
 
 /// Where the workflow's notices go: rendered into messages and queued by the server. It

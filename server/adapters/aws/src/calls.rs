@@ -94,18 +94,26 @@ impl<E: ProvideErrorMetadata + std::error::Error + 'static> Failure<E> {
                 | "AccessDenied"
                 | "UnauthorizedOperation"
                 | "NotAuthorized",
-            ) => PortError::Denied(format!(
-                "AWS denied {action}: the portal's IAM role needs permission {action} ({message})"
-            )),
+            ) => {
+                // AWS's own text names the account, role and session: the log keeps it, the
+                // error (which API callers see) names only the permission.
+                tracing::error!(%action, aws_message = %message, "AWS denied the portal's role");
+                PortError::Denied(format!(
+                    "AWS denied {action}: the portal's IAM role needs permission {action}"
+                ))
+            }
             Some(
                 "UnrecognizedClientException"
                 | "InvalidClientTokenId"
                 | "ExpiredTokenException"
                 | "InvalidSignatureException"
                 | "SignatureDoesNotMatch",
-            ) => PortError::Denied(format!(
-                "AWS refused the portal's credentials for {action}: {message}"
-            )),
+            ) => {
+                tracing::error!(%action, aws_message = %message, "AWS refused the portal's credentials");
+                PortError::Denied(format!(
+                    "AWS refused the portal's credentials for {action}; see the portal's log"
+                ))
+            }
             Some("ValidationException" | "ValidationError") => {
                 PortError::Rejected(format!("AWS refused {action}: {message}"))
             }
@@ -146,4 +154,33 @@ pub(crate) fn port<E: ProvideErrorMetadata + std::error::Error + 'static>(
     failure: Failure<E>,
 ) -> PortError {
     failure.into_port_error()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_denial_names_the_permission_but_not_the_account_or_role() {
+        let denied = Failure::<aws_sdk_ssm::Error> {
+            action: "ssm:PutParameter",
+            service_error: None,
+            code: Some("AccessDeniedException".into()),
+            status: Some(400),
+            message: "User: arn:aws:sts::123456789012:assumed-role/countersign/i-0abc is not \
+                      authorized to perform: ssm:PutParameter"
+                .into(),
+        };
+        let PortError::Denied(message) = denied.into_port_error() else {
+            panic!("a denial");
+        };
+        assert!(
+            message.contains("needs permission ssm:PutParameter"),
+            "{message}"
+        );
+        assert!(
+            !message.contains("123456789012") && !message.contains("assumed-role"),
+            "{message}"
+        );
+    }
 }

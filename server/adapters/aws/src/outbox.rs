@@ -96,7 +96,11 @@ impl AwsBackend {
         }
     }
 
-    async fn entry(&self, key: &str, record: DeliveryRecord) -> Result<OutboxEntry, PortError> {
+    async fn stored_entry(
+        &self,
+        key: &str,
+        record: DeliveryRecord,
+    ) -> Result<OutboxEntry, PortError> {
         let name = self.outbox_name("messages", key);
         let message: StoredMessage = self
             .read_json(&name)
@@ -190,7 +194,7 @@ impl Outbox for AwsBackend {
             );
             let claim = serde_json::to_string(&Claim { lease_until }).expect("claims serialise");
             if self.create(&claim_name, &claim).await? {
-                leased.push(self.entry(&key, record).await?);
+                leased.push(self.stored_entry(&key, record).await?);
                 continue;
             }
             // Taken: by a worker still within its lease, or by one that stopped mid-attempt.
@@ -240,7 +244,7 @@ impl Outbox for AwsBackend {
         let mut entries = Vec::new();
         for key in self.keys_under("state").await? {
             let record = self.record(&key).await?;
-            entries.push(self.entry(&key, record).await?);
+            entries.push(self.stored_entry(&key, record).await?);
         }
         entries.sort_by(|a, b| {
             b.created_at
@@ -249,6 +253,14 @@ impl Outbox for AwsBackend {
         });
         entries.truncate(limit as usize);
         Ok(entries)
+    }
+
+    async fn entry(&self, key: &str) -> Result<Option<OutboxEntry>, PortError> {
+        let name = self.outbox_name("state", key);
+        match self.read_json::<DeliveryRecord>(&name).await? {
+            Some(record) => self.stored_entry(key, record).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     async fn resend(&self, key: &str, now: OffsetDateTime) -> Result<bool, PortError> {

@@ -382,6 +382,19 @@ pub async fn run_outbox(outbox: &dyn Outbox) {
         "the same key is queued once"
     );
 
+    let queued = outbox
+        .entry(&key)
+        .await
+        .unwrap()
+        .expect("one entry per key");
+    assert_eq!(queued.message, message(&key));
+    assert_eq!((queued.state, queued.attempts), (DeliveryState::Pending, 0));
+    assert!(outbox
+        .entry("approval-request/never-queued")
+        .await
+        .unwrap()
+        .is_none());
+
     let leased = outbox.lease_due(later(1), later(61), 10).await.unwrap();
     let mine: Vec<_> = leased.iter().filter(|e| e.message.key == key).collect();
     assert_eq!(mine.len(), 1);

@@ -161,6 +161,21 @@ impl Outbox for LocalStore {
         .await
     }
 
+    async fn entry(&self, key: &str) -> Result<Option<OutboxEntry>, PortError> {
+        let key = key.to_owned();
+        let found = self
+            .with(move |c| {
+                all_rows(
+                    c,
+                    &format!("SELECT {COLUMNS} FROM outbox WHERE key = ?1"),
+                    [key],
+                    entry_from_row,
+                )
+            })
+            .await?;
+        Ok(found.into_iter().next())
+    }
+
     async fn resend(&self, key: &str, now: OffsetDateTime) -> Result<bool, PortError> {
         let key = key.to_owned();
         self.with(move |c| {
