@@ -7,7 +7,7 @@ export PATH := $(HOME)/.cargo/bin:$(CURDIR)/.tools/node_modules/.bin:$(PATH)
 # Where `make run` keeps its store; delete it to start again from the demo data.
 RUN_DATABASE ?= countersign.db
 
-.PHONY: run test test-rust test-e2e bench build build-release tools clean
+.PHONY: run test test-rust test-e2e bench build build-release tools clean audit
 
 # Demo models only go into the embedded store: never into a real AWS account.
 run: build-release
@@ -23,9 +23,21 @@ test: test-rust test-e2e
 
 test-rust:
 	@scripts/tools.sh test
+	@echo "==> formatting (cargo fmt --check)"
+	cargo fmt --all -- --check
+	@echo "==> dependencies: licences, bans and sources (cargo deny; advisories: make audit)"
+	cargo deny --locked check licenses bans sources
 	@echo "==> cargo tests: workflow core, port contract on the embedded store and on moto, server (API, sign-in, SSO against oidc-provider, pages)"
 	cargo test --locked
+	@echo "==> lints (cargo clippy, warnings are errors)"
+	cargo clippy --locked --all-targets -- -D warnings
 	@scripts/check-wasm-deps.sh
+
+# Known vulnerabilities in dependencies: needs the RustSec advisory database, fetched from
+# GitHub, which CI and this project's build machines cannot reach.
+audit:
+	@scripts/tools.sh test
+	cargo deny --locked check advisories
 
 # The end-to-end tests need the server and WASM that `cargo leptos build` makes together: a
 # debug build compiles both with `--cfg erase_components`, so a server from a plain

@@ -11,6 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+say() { printf '==> %s\n' "$*"; }
+
 want="${1:-build}"
 if [ "$want" = bench ]; then
   if ! command -v wrk > /dev/null; then
@@ -23,9 +25,9 @@ fi
 CARGO_LEPTOS_VERSION=0.3.10 # 0.3.11 needs rustc 1.96
 BINARYEN_VERSION=132         # Debian's binaryen is too old for rustc 1.95's WASM
 MOTO_VERSION=5.2.5           # the AWS emulator the AWS backend's tests run against
+CARGO_DENY_VERSION=0.20.2    # dependency licences, bans and sources in make test
 TOOLS_DIR="$PWD/.tools"
 
-say() { printf '==> %s\n' "$*"; }
 
 export PATH="$HOME/.cargo/bin:$TOOLS_DIR/node_modules/.bin:$PATH"
 
@@ -57,6 +59,10 @@ if [ "$want" = release ]; then
 fi
 
 if [ "$want" = test ]; then
+  if [ "$(cargo deny --version 2>/dev/null || true)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
+    say "installing cargo-deny $CARGO_DENY_VERSION from crates.io, to check dependencies' licences and sources (about 4 minutes, once)"
+    cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked
+  fi
   if [ "$("$TOOLS_DIR/venv/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null || true)" != "$MOTO_VERSION" ]; then
     say "installing moto $MOTO_VERSION (PyPI), the AWS emulator, into .tools/venv"
     python3 -m venv "$TOOLS_DIR/venv"
