@@ -32,6 +32,7 @@ struct RawConfig {
     session_kms_key_id: Option<String>,
     session_hours: u32,
     revocation_check_seconds: u64,
+    request_timeout_seconds: u64,
     /// Unset: on without an OIDC issuer, off with one.
     dev_sign_in: Option<bool>,
     oidc_issuer: Option<String>,
@@ -90,6 +91,7 @@ impl Default for RawConfig {
             session_kms_key_id: None,
             session_hours: 8,
             revocation_check_seconds: 5,
+            request_timeout_seconds: 30,
             dev_sign_in: None,
             oidc_issuer: None,
             oidc_client_id: None,
@@ -150,6 +152,8 @@ pub struct Config {
     pub session_hours: u32,
     /// How often each replica reads session revocations from the store.
     pub revocation_check: std::time::Duration,
+    /// How long a request may take, body included, before it is answered 408.
+    pub request_timeout: std::time::Duration,
     pub dev_sign_in: bool,
     pub oidc: Option<OidcConfig>,
     pub demo_data: bool,
@@ -757,6 +761,7 @@ impl Config {
                 .filter(|k| !k.is_empty()),
             session_hours: raw.session_hours,
             revocation_check: std::time::Duration::from_secs(raw.revocation_check_seconds),
+            request_timeout: std::time::Duration::from_secs(raw.request_timeout_seconds.max(1)),
             dev_sign_in,
             oidc,
             demo_data: raw.demo_data,

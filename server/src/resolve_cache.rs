@@ -5,7 +5,9 @@
 //! A decision committed through this replica drops the cached environment at once: the cache
 //! wraps the committer as well as the parameter store. A decision taken on another replica
 //! shows here within the interval. Concurrent misses for one environment share one read;
-//! failed reads are not cached.
+//! failed reads are not cached. The cache holds at most [`MAX_ENTRIES`] environments: past
+//! that, expired entries are dropped, and while it is still full new reads go uncached, so a
+//! flood of made-up group names cannot grow it.
 
 use async_trait::async_trait;
 use countersign_domain::ports::*;
@@ -17,6 +19,9 @@ use tokio::sync::OnceCell;
 
 type Key = (GroupName, Environment);
 
+/// Environments held at once; a few hundred groups of four environments fit many times over.
+pub const MAX_ENTRIES: usize = 10_000;
+
 struct Entry {
     created: Instant,
     value: Arc<OnceCell<Option<Deployment>>>,
@@ -26,6 +31,7 @@ pub struct ResolveCache {
     parameters: Arc<dyn ParameterStore>,
     committer: Arc<dyn DecisionCommitter>,
     ttl: Duration,
+    capacity: usize,
     entries: Mutex<HashMap<Key, Entry>>,
 }
 
@@ -39,8 +45,15 @@ impl ResolveCache {
             parameters,
             committer,
             ttl,
+            capacity: MAX_ENTRIES,
             entries: Mutex::new(HashMap::new()),
         }
+    }
+
+    #[cfg(test)]
+    fn with_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
     }
 
     /// The cell holding the environment's live deployment: the current one, or a new empty
@@ -51,6 +64,12 @@ impl ResolveCache {
             Some(entry) if entry.created.elapsed() < self.ttl => entry.value.clone(),
             _ => {
                 let value = Arc::new(OnceCell::new());
+                if entries.len() >= self.capacity {
+                    entries.retain(|_, entry| entry.created.elapsed() < self.ttl);
+                }
+                if entries.len() >= self.capacity {
+                    return value;
+                }
                 entries.insert(
                     key.clone(),
                     Entry {
@@ -254,5 +273,22 @@ mod tests {
             cache.live(&group, &dev).await.unwrap().is_some(),
             "expired and read again"
         );
+    }
+
+    #[tokio::test]
+    async fn made_up_groups_never_grow_the_cache_past_its_capacity() {
+        let store = LocalStore::open_in_memory().unwrap();
+        let cache = ResolveCache::new(
+            Arc::new(store.clone()),
+            Arc::new(store.clone()),
+            Duration::from_secs(60),
+        )
+        .with_capacity(8);
+        let dev = Environment::parse("dev").unwrap();
+        for n in 0..50 {
+            let group = GroupName::parse(&format!("made-up-{n}")).unwrap();
+            assert_eq!(cache.live(&group, &dev).await.unwrap(), None);
+        }
+        assert_eq!(cache.entries.lock().unwrap().len(), 8);
     }
 }

@@ -361,6 +361,12 @@ pub fn router(
             },
             crate::security_headers::add_security_headers,
         ))
+        // A request that takes longer than this (a stuck backend, a client trickling its body)
+        // frees its connection; a load balancer in front keeps slow headers out.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            http::StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
 }

@@ -1182,3 +1182,18 @@ async fn a_registrant_address_that_is_not_one_is_refused_at_intake() {
         .unwrap()
         .contains("registered_by.email"));
 }
+
+#[tokio::test]
+async fn a_request_whose_body_never_arrives_is_answered_408() {
+    let app = TestApp::new(&[("REQUEST_TIMEOUT_SECONDS", "1")]).await;
+    let stalled = futures::stream::pending::<Result<bytes::Bytes, std::io::Error>>();
+    let reply = app
+        .send(
+            Request::post("/api/v1/models/churn/versions")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from_stream(stalled))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::REQUEST_TIMEOUT);
+}

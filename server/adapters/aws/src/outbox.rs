@@ -238,12 +238,27 @@ impl Outbox for AwsBackend {
         self.save(key, &record).await
     }
 
-    /// Reads every message's state: a request per 10 messages ever queued, so keep this
-    /// for the status page.
+    /// The `limit` messages whose delivery changed last: one request per 10 messages ever
+    /// queued lists every delivery state with its value, then one per message shown reads
+    /// its text. Newest first.
     async fn recent(&self, limit: u32) -> Result<Vec<OutboxEntry>, PortError> {
+        let folder = format!("{}/_outbox/state/", self.settings.ssm_prefix);
+        let mut states: Vec<_> = self
+            .parameters_under(folder.trim_end_matches('/'), true)
+            .await?
+            .into_iter()
+            .filter_map(|p| {
+                let key = p.name.as_deref()?.strip_prefix(&folder)?.to_owned();
+                Some((p.last_modified_date, key, p.value))
+            })
+            .collect();
+        states.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        states.truncate(limit as usize);
         let mut entries = Vec::new();
-        for key in self.keys_under("state").await? {
-            let record = self.record(&key).await?;
+        for (_, key, value) in states {
+            let name = self.outbox_name("state", &key);
+            let record: DeliveryRecord = serde_json::from_str(value.as_deref().unwrap_or(""))
+                .map_err(|e| corrupt(&name, e))?;
             entries.push(self.stored_entry(&key, record).await?);
         }
         entries.sort_by(|a, b| {

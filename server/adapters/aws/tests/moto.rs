@@ -820,3 +820,32 @@ async fn the_outbox_in_ssm_meets_its_contract_and_replicas_queue_a_message_once(
         .expect("offered again");
     assert_eq!(again.attempts, 1);
 }
+
+#[tokio::test]
+async fn the_notifications_page_reads_the_messages_it_shows_not_every_message_ever() {
+    let moto = Moto::start();
+    let backend = moto.backend().await;
+    let now = time::OffsetDateTime::now_utc();
+    for n in 0..40 {
+        let message = OutgoingMessage {
+            key: format!("approval-request/churn/{n}/dev"),
+            to: vec!["ml-leads@example.com".into()],
+            subject: format!("churn version {n}"),
+            text: "text".into(),
+            html: "<p>html</p>".into(),
+        };
+        backend.enqueue(&message, now).await.unwrap();
+    }
+    let before = backend.calls();
+    let shown = backend.recent(5).await.unwrap();
+    assert_eq!(shown.len(), 5);
+    let used = |action: &str| {
+        backend.calls().get(action).copied().unwrap_or(0) - before.get(action).copied().unwrap_or(0)
+    };
+    assert_eq!(used("ssm:GetParameter"), 5, "one read per message shown");
+    assert!(
+        used("ssm:GetParametersByPath") <= 40 / 10 + 1,
+        "one listing per 10 delivery states: {}",
+        used("ssm:GetParametersByPath")
+    );
+}
