@@ -32,6 +32,8 @@ struct RawConfig {
     session_kms_key_id: Option<String>,
     session_hours: u32,
     revocation_check_seconds: u64,
+    session_idle_minutes: u32,
+    groups_refresh_minutes: u32,
     request_timeout_seconds: u64,
     /// Unset: on without an OIDC issuer, off with one.
     dev_sign_in: Option<bool>,
@@ -91,6 +93,8 @@ impl Default for RawConfig {
             session_kms_key_id: None,
             session_hours: 8,
             revocation_check_seconds: 5,
+            session_idle_minutes: 60,
+            groups_refresh_minutes: 60,
             request_timeout_seconds: 30,
             dev_sign_in: None,
             oidc_issuer: None,
@@ -154,6 +158,10 @@ pub struct Config {
     pub revocation_check: std::time::Duration,
     /// How long a request may take, body included, before it is answered 408.
     pub request_timeout: std::time::Duration,
+    /// A session without a request for this long ends.
+    pub session_idle: time::Duration,
+    /// With an identity provider: how old the groups in a session may be.
+    pub groups_refresh: time::Duration,
     pub dev_sign_in: bool,
     pub oidc: Option<OidcConfig>,
     pub demo_data: bool,
@@ -575,6 +583,18 @@ impl Config {
                 format!("is {:?}; use an http:// or https:// URL", raw.public_url),
             ));
         }
+        if !(5..=1440).contains(&raw.session_idle_minutes) {
+            return Err(setting_error(
+                "session_idle_minutes",
+                "must be from 5 to 1440",
+            ));
+        }
+        if !(5..=1440).contains(&raw.groups_refresh_minutes) {
+            return Err(setting_error(
+                "groups_refresh_minutes",
+                "must be from 5 to 1440",
+            ));
+        }
         if !(1..=24).contains(&raw.session_hours) {
             return Err(setting_error(
                 "session_hours",
@@ -762,6 +782,8 @@ impl Config {
             session_hours: raw.session_hours,
             revocation_check: std::time::Duration::from_secs(raw.revocation_check_seconds),
             request_timeout: std::time::Duration::from_secs(raw.request_timeout_seconds.max(1)),
+            session_idle: time::Duration::minutes(i64::from(raw.session_idle_minutes)),
+            groups_refresh: time::Duration::minutes(i64::from(raw.groups_refresh_minutes)),
             dev_sign_in,
             oidc,
             demo_data: raw.demo_data,

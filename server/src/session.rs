@@ -11,6 +11,12 @@
 //! staging portal) is nobody here. With an https public URL the cookies carry the
 //! `__Host-` prefix, so a sibling subdomain cannot plant one.
 //!
+//! A session ends after `COUNTERSIGN_SESSION_IDLE_MINUTES` without a request; a page load
+//! renews that at most every few minutes. With an identity provider, the groups in a
+//! session are at most `COUNTERSIGN_GROUPS_REFRESH_MINUTES` old: after that, a page load
+//! goes through the provider again (silently while its own session lasts) for fresh groups,
+//! and nothing else is allowed on the old ones.
+//!
 //! Signing out, or an operator's `countersign sessions revoke`, records in the store that a
 //! person's sessions issued until then no longer count; every replica reads those records
 //! at most `COUNTERSIGN_REVOCATION_CHECK_SECONDS` apart (the replica that signed someone
@@ -43,8 +49,11 @@ struct SessionClaims {
     /// The deployment the session belongs to (see [`Deployment`]).
     aud: String,
     /// When the session began, in Unix milliseconds (revocations end sessions begun before
-    /// them).
+    /// them; with an identity provider, its groups are this old).
     iat_ms: i64,
+    /// When the person was last seen, in Unix milliseconds (the idle timeout).
+    #[serde(default)]
+    seen_ms: i64,
     /// Unix seconds.
     exp: i64,
 }
@@ -117,7 +126,14 @@ pub struct Sessions {
     /// endpoint so the provider's session ends too.
     after_sign_out: Arc<str>,
     revocations: Arc<RevocationView>,
+    idle_timeout: Duration,
+    /// How old a session's groups may be; `None` with the development sign-in, whose
+    /// groups come from configuration.
+    groups_max_age: Option<Duration>,
 }
+
+/// How often a page load renews the idle timeout (each renewal sets a cookie).
+const SEEN_RENEWAL: Duration = Duration::minutes(5);
 
 /// What this replica knows of the store's revocations, refreshed at most every `interval`.
 struct RevocationView {
@@ -197,7 +213,17 @@ impl Sessions {
                 known: Default::default(),
                 refreshed: Default::default(),
             }),
+            idle_timeout: Duration::hours(i64::from(lifetime_hours)),
+            groups_max_age: None,
         })
+    }
+
+    /// Ends sessions idle for `idle`, and (with an identity provider) sends people back to
+    /// it when their groups are older than `groups_max_age`.
+    pub fn with_freshness(mut self, idle: Duration, groups_max_age: Option<Duration>) -> Self {
+        self.idle_timeout = idle;
+        self.groups_max_age = groups_max_age;
+        self
     }
 
     /// Keeps revocations in `store`, shared with every replica, and reads them again at
@@ -304,6 +330,7 @@ impl Sessions {
 
     /// Adds a session for `actor` to `jar`.
     pub fn start_in(&self, jar: PrivateCookieJar, actor: &Actor) -> PrivateCookieJar {
+        let now = OffsetDateTime::now_utc();
         let claims = SessionClaims {
             sub: actor.person.subject.clone(),
             name: actor.person.name.clone(),
@@ -314,11 +341,43 @@ impl Sessions {
                 .cloned()
                 .collect(),
             aud: self.deployment.0.clone(),
-            iat_ms: unix_millis(OffsetDateTime::now_utc()),
-            exp: (OffsetDateTime::now_utc() + self.lifetime).unix_timestamp(),
+            iat_ms: unix_millis(now),
+            seen_ms: unix_millis(now),
+            exp: (now + self.lifetime).unix_timestamp(),
         };
-        let value = serde_json::to_string(&claims).expect("claims serialize");
-        jar.add(self.session_cookie(value, self.lifetime))
+        jar.add(self.claims_cookie(&claims))
+    }
+
+    fn claims_cookie(&self, claims: &SessionClaims) -> Cookie<'static> {
+        let value = serde_json::to_string(claims).expect("claims serialize");
+        let left = claims.exp - OffsetDateTime::now_utc().unix_timestamp();
+        self.session_cookie(value, Duration::seconds(left.max(0)))
+    }
+
+    /// The session's claims, if the cookie holds one that is valid here now: this
+    /// deployment's, not expired, not idle too long, not revoked.
+    fn claims(&self, headers: &HeaderMap) -> Option<SessionClaims> {
+        let claims: SessionClaims =
+            serde_json::from_str(&self.open(headers, SESSION_COOKIE)?).ok()?;
+        let now = OffsetDateTime::now_utc();
+        if claims.exp <= now.unix_timestamp()
+            || claims.aud != self.deployment.0
+            || unix_millis(now) - claims.seen_ms > millis_of(self.idle_timeout)
+        {
+            return None;
+        }
+        let revoked = [Revoked::Person(claims.sub.clone()), Revoked::Everyone]
+            .iter()
+            .filter_map(|whose| self.revocations.revoked_before(whose))
+            .any(|at| claims.iat_ms <= unix_millis(at));
+        (!revoked).then_some(claims)
+    }
+
+    /// Whether the groups in a session are too old to decide anything with.
+    fn groups_stale(&self, claims: &SessionClaims) -> bool {
+        self.groups_max_age.is_some_and(|max| {
+            unix_millis(OffsetDateTime::now_utc()) - claims.iat_ms > millis_of(max)
+        })
     }
 
     fn end(&self, headers: &HeaderMap) -> PrivateCookieJar {
@@ -329,18 +388,8 @@ impl Sessions {
 
 impl Authenticator for Sessions {
     fn actor(&self, headers: &HeaderMap) -> Option<Actor> {
-        let claims: SessionClaims =
-            serde_json::from_str(&self.open(headers, SESSION_COOKIE)?).ok()?;
-        if claims.exp <= OffsetDateTime::now_utc().unix_timestamp()
-            || claims.aud != self.deployment.0
-        {
-            return None;
-        }
-        let revoked = [Revoked::Person(claims.sub.clone()), Revoked::Everyone]
-            .iter()
-            .filter_map(|whose| self.revocations.revoked_before(whose))
-            .any(|at| claims.iat_ms <= unix_millis(at));
-        if revoked {
+        let claims = self.claims(headers)?;
+        if self.groups_stale(&claims) {
             return None;
         }
         Some(Actor {
@@ -440,8 +489,65 @@ pub async fn refresh_revocations(
     next.run(request).await
 }
 
+/// Keeps sessions fresh around each request: a page load with groups older than allowed
+/// goes through the identity provider again (back to the same page), and a session last
+/// renewed more than a few minutes ago gets its idle timeout renewed.
+pub async fn keep_sessions_fresh(
+    State(sessions): State<Sessions>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let claims = sessions.claims(request.headers());
+    if let Some(claims) = &claims {
+        let page_load = request.method() == axum::http::Method::GET
+            && request
+                .headers()
+                .get(axum::http::header::ACCEPT)
+                .and_then(|a| a.to_str().ok())
+                .is_some_and(|a| a.contains("text/html"))
+            && !["/auth/", "/api/", "/pkg/", "/rpc/"]
+                .iter()
+                .any(|p| request.uri().path().starts_with(p));
+        if page_load && sessions.groups_stale(claims) {
+            let here = request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            let return_to: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
+            return Redirect::to(&format!("/auth/login?return_to={return_to}")).into_response();
+        }
+    }
+    let mut response = next.run(request).await;
+    let now = unix_millis(OffsetDateTime::now_utc());
+    let handler_set_it = response
+        .headers()
+        .get_all(axum::http::header::SET_COOKIE)
+        .iter()
+        .any(|c| c.to_str().is_ok_and(|c| c.contains(SESSION_COOKIE)));
+    if let Some(mut claims) = claims.filter(|c| now - c.seen_ms > millis_of(SEEN_RENEWAL)) {
+        if !handler_set_it {
+            claims.seen_ms = now;
+            let renewed = sessions
+                .cookie_jar(&HeaderMap::new())
+                .add(sessions.claims_cookie(&claims))
+                .into_response();
+            for cookie in renewed.headers().get_all(axum::http::header::SET_COOKIE) {
+                response
+                    .headers_mut()
+                    .append(axum::http::header::SET_COOKIE, cookie.clone());
+            }
+        }
+    }
+    response
+}
+
 fn unix_millis(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+fn millis_of(d: Duration) -> i64 {
+    d.whole_milliseconds() as i64
 }
 
 #[cfg(test)]
@@ -597,5 +703,100 @@ mod tests {
         assert!(!set_cookie.contains("Domain"));
         let headers = cookie_header(sessions.start(&HeaderMap::new(), &alice()));
         assert_eq!(sessions.actor(&headers), Some(alice()));
+    }
+
+    /// A cookie for alice whose session began `began` minutes ago and who was last seen
+    /// `seen` minutes ago.
+    fn aged_cookie(sessions: &Sessions, began: i64, seen: i64) -> HeaderMap {
+        let now = OffsetDateTime::now_utc();
+        let claims = SessionClaims {
+            sub: "alice".into(),
+            name: "Alice Approver".into(),
+            email: "alice@example.com".into(),
+            groups: BTreeSet::from(["approvers".to_owned()]),
+            aud: sessions.deployment.0.clone(),
+            iat_ms: unix_millis(now - Duration::minutes(began)),
+            seen_ms: unix_millis(now - Duration::minutes(seen)),
+            exp: (now + Duration::hours(1)).unix_timestamp(),
+        };
+        cookie_header(
+            sessions
+                .cookie_jar(&HeaderMap::new())
+                .add(sessions.claims_cookie(&claims)),
+        )
+    }
+
+    fn sso_sessions() -> Sessions {
+        sessions().with_freshness(Duration::minutes(60), Some(Duration::minutes(60)))
+    }
+
+    #[test]
+    fn an_idle_session_ends_and_stale_groups_decide_nothing() {
+        let sessions = sso_sessions();
+        assert!(sessions.actor(&aged_cookie(&sessions, 30, 1)).is_some());
+        assert!(
+            sessions.actor(&aged_cookie(&sessions, 70, 61)).is_none(),
+            "idle for over an hour"
+        );
+        assert!(
+            sessions.actor(&aged_cookie(&sessions, 70, 1)).is_none(),
+            "groups read over an hour ago"
+        );
+        let development = self::sessions().with_freshness(Duration::minutes(60), None);
+        assert!(
+            development
+                .actor(&aged_cookie(&development, 70, 1))
+                .is_some(),
+            "the development sign-in's groups come from configuration"
+        );
+    }
+
+    async fn through_freshness(sessions: &Sessions, cookie: HeaderMap, accept: &str) -> Response {
+        use tower::ServiceExt;
+        let app = axum::Router::new()
+            .route("/models/churn", axum::routing::get(|| async { "page" }))
+            .layer(axum::middleware::from_fn_with_state(
+                sessions.clone(),
+                keep_sessions_fresh,
+            ));
+        let mut request = axum::http::Request::get("/models/churn?page=2")
+            .header(axum::http::header::ACCEPT, accept)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        request.headers_mut().extend(cookie);
+        app.oneshot(request).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_page_load_with_stale_groups_goes_through_the_provider_and_activity_renews_the_session(
+    ) {
+        let sessions = sso_sessions();
+        let stale = through_freshness(&sessions, aged_cookie(&sessions, 70, 1), "text/html").await;
+        assert_eq!(stale.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            stale.headers()["location"],
+            "/auth/login?return_to=%2Fmodels%2Fchurn%3Fpage%3D2"
+        );
+
+        let fresh = through_freshness(&sessions, aged_cookie(&sessions, 30, 1), "text/html").await;
+        assert_eq!(fresh.status(), StatusCode::OK);
+        assert!(
+            fresh.headers().get("set-cookie").is_none(),
+            "seen a minute ago"
+        );
+        let renewed =
+            through_freshness(&sessions, aged_cookie(&sessions, 30, 20), "text/html").await;
+        assert_eq!(renewed.status(), StatusCode::OK);
+        let set_cookie = renewed.headers()["set-cookie"].to_str().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "cookie",
+            set_cookie.split(';').next().unwrap().parse().unwrap(),
+        );
+        let claims = sessions
+            .claims(&headers)
+            .expect("the renewed cookie is a session");
+        let now = unix_millis(OffsetDateTime::now_utc());
+        assert!(now - claims.seen_ms < 60_000, "seen now");
     }
 }

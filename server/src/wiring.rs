@@ -197,7 +197,14 @@ pub async fn sessions(config: &Config, backing: &Backing) -> Result<Sessions, St
         &config.policy,
         identities,
     )
-    .map(|sessions| sessions.with_revocations(backing.revocations.clone(), config.revocation_check))
+    .map(|sessions| {
+        sessions
+            .with_revocations(backing.revocations.clone(), config.revocation_check)
+            .with_freshness(
+                config.session_idle,
+                config.oidc.as_ref().map(|_| config.groups_refresh),
+            )
+    })
     .map_err(|e| e.to_string())
 }
 
@@ -338,6 +345,10 @@ pub fn router(
         ))
         .with_state(options)
         .nest("/api/v1", api)
+        .layer(axum::middleware::from_fn_with_state(
+            sessions.clone(),
+            session::keep_sessions_fresh,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             sessions,
             session::refresh_revocations,
