@@ -272,6 +272,9 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
+/// The largest request body any route accepts.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
 /// The whole HTTP surface.
 pub fn router(
     config: &Config,
@@ -372,6 +375,9 @@ pub fn router(
             },
             crate::security_headers::add_security_headers,
         ))
+        // Nothing the portal takes is larger (a report is at most 64 KiB): a bigger body is
+        // refused with 413 before any handler, authentication included, reads it.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // A request that takes longer than this (a stuck backend, a client trickling its body)
         // frees its connection; a load balancer in front keeps slow headers out.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

@@ -1197,3 +1197,31 @@ async fn a_request_whose_body_never_arrives_is_answered_408() {
         .await;
     assert_eq!(reply.status, StatusCode::REQUEST_TIMEOUT);
 }
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_before_anyone_is_asked_who_they_are() {
+    // Guards the server-function body limit that recent leptos versions enforce: an older
+    // one would buffer this before authentication.
+    let app = TestApp::new(&[]).await;
+    let three_mib = format!(
+        "group=churn&version=1&environment=dev&verdict=approve&reason={}",
+        "a".repeat(3 * 1024 * 1024)
+    );
+    let decide = app
+        .send(
+            Request::post("/rpc/decide")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::CONTENT_LENGTH, three_mib.len())
+                .body(Body::from(three_mib))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(decide.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let register = app
+        .post_json(
+            "/api/v1/models/churn/versions",
+            &json!({"image_uri": "x", "description": "a".repeat(65 * 1024), "registered_by": {"subject": "d"}}),
+        )
+        .await;
+    assert_eq!(register.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
