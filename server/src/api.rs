@@ -269,7 +269,7 @@ pub struct VersionJson {
         (status = 400, description = "malformed JSON or group name", body = ErrorBody),
         (status = 401, description = "no or invalid token", body = ErrorBody),
         (status = 503, description = "the store or the identity provider's keys cannot be reached; retry", body = ErrorBody),
-        (status = 403, description = "the token lacks the register scope", body = ErrorBody),
+        (status = 403, description = "the token lacks the register scope, or may not register for this registrant", body = ErrorBody),
         (status = 413, description = "body over 64 KiB", body = ErrorBody),
         (status = 415, description = "not application/json", body = ErrorBody),
         (status = 422, description = "a field is missing, unknown or invalid", body = ErrorBody),
@@ -286,17 +286,28 @@ pub(crate) async fn register(
     let Path(group) = group?;
     let group = group_name(&group)?;
     let Json(body) = body?;
+    let registrant = Person {
+        subject: body.registered_by.subject.trim().to_owned(),
+        name: body.registered_by.name.trim().to_owned(),
+        email: body.registered_by.email.trim().to_owned(),
+    };
+    if !state.auth.may_register_for(&caller, &registrant) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "registrant_not_allowed",
+            format!(
+                "{} may register versions only for the people COUNTERSIGN_API_REGISTRANTS binds it to",
+                caller.name
+            ),
+        ));
+    }
     let registration = Registration::new(
         group,
         &body.image_uri,
         &body.model_data_url,
         &body.description,
         body.metrics,
-        Person {
-            subject: body.registered_by.subject.trim().to_owned(),
-            name: body.registered_by.name.trim().to_owned(),
-            email: body.registered_by.email.trim().to_owned(),
-        },
+        registrant,
     )?;
     let version = state.services.register(registration).await?;
     tracing::info!(group = %version.group, version = %version.version, caller = %caller.name, "version registered");

@@ -82,6 +82,15 @@ struct KeyCache {
 }
 
 impl ApiAuth {
+    /// Whether `caller` may register a version in `registrant`'s name: yes unless the caller
+    /// is bound to people (`COUNTERSIGN_API_REGISTRANTS`) and the registrant is none of them.
+    pub fn may_register_for(&self, caller: &Caller, registrant: &countersign_domain::Person) -> bool {
+        self.config
+            .registrants
+            .get(&caller.name)
+            .is_none_or(|people| !people.is_disjoint(&registrant.identifiers()))
+    }
+
     pub fn new(config: ApiAccessConfig) -> Self {
         let http = reqwest::Client::builder()
             // Following redirects would open the server to request forgery.

@@ -70,6 +70,8 @@ struct RawConfig {
     api_scope_register: String,
     api_scope_report: String,
     api_scope_resolve: String,
+    /// `caller=person+person`, comma-separated.
+    api_registrants: String,
     /// Per-environment settings whose names depend on the configured environments
     /// (`APPROVERS_<ENV>`, `REQUIRED_APPROVALS_<ENV>`), and anything misspelt.
     #[serde(flatten)]
@@ -123,6 +125,7 @@ impl Default for RawConfig {
             api_scope_register: "countersign.register".into(),
             api_scope_report: "countersign.report".into(),
             api_scope_resolve: "countersign.resolve".into(),
+            api_registrants: String::new(),
             per_environment: BTreeMap::new(),
         }
     }
@@ -189,6 +192,9 @@ pub struct ApiAccessConfig {
     pub jwt: Option<JwtAccessConfig>,
     /// The scope or role values granting each API scope in access tokens.
     pub scope_claims: ScopeClaims,
+    /// Callers (a static token's name, a client's id) bound to the people they may register
+    /// versions for, as normalised identifiers; a caller not named here may name anyone.
+    pub registrants: BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 #[derive(Clone, Debug)]
@@ -463,7 +469,26 @@ fn api_access(
             Ok(value.to_owned())
         }
     };
+    let mut registrants = BTreeMap::new();
+    for entry in comma_list(&raw.api_registrants) {
+        let wrong = || {
+            setting_error(
+                "api_registrants",
+                format!("has {entry:?}; each entry is caller=person+person, e.g. training-pipeline=dana@example.com+sam@example.com"),
+            )
+        };
+        let (caller, people) = entry.split_once('=').ok_or_else(wrong)?;
+        let people: std::collections::BTreeSet<String> = people
+            .split('+')
+            .filter_map(countersign_domain::identity::normalised_identifier)
+            .collect();
+        if caller.trim().is_empty() || people.is_empty() {
+            return Err(wrong());
+        }
+        registrants.insert(caller.trim().to_owned(), people);
+    }
     Ok(ApiAccessConfig {
+        registrants,
         open,
         tokens,
         jwt,

@@ -1225,3 +1225,47 @@ async fn oversized_bodies_are_refused_before_anyone_is_asked_who_they_are() {
         .await;
     assert_eq!(register.status, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+#[tokio::test]
+async fn a_token_bound_to_people_registers_only_in_their_names() {
+    use countersign_server::api_auth::hex_digest;
+    let training = "cst_training-token-for-tests-0123456789";
+    let shared = "cst_shared-token-for-tests-0123456789abc";
+    let tokens = format!(
+        "training:register:{}, shared:register:{}",
+        hex_digest(training),
+        hex_digest(shared)
+    );
+    let app = TestApp::new(&[
+        ("API_TOKENS", &tokens),
+        ("API_REGISTRANTS", "training=dana@example.com+sam@example.com"),
+    ])
+    .await;
+    let register = |token: &str, registrant: Value| {
+        Request::post("/api/v1/models/churn/versions")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::from(
+                json!({"image_uri": "registry.example/churn:7", "registered_by": registrant})
+                    .to_string(),
+            ))
+            .unwrap()
+    };
+    let someone_else = app
+        .send(register(training, json!({"subject": "eve@example.com"})))
+        .await;
+    assert_eq!(someone_else.status, StatusCode::FORBIDDEN);
+    assert_eq!(someone_else.json()["code"], "registrant_not_allowed");
+    let by_address = app
+        .send(register(
+            training,
+            json!({"subject": "pipeline-7", "email": "Dana@Example.com"}),
+        ))
+        .await;
+    assert_eq!(by_address.status, StatusCode::CREATED, "{}", by_address.body);
+    let unbound = app
+        .send(register(shared, json!({"subject": "eve@example.com"})))
+        .await;
+    assert_eq!(unbound.status, StatusCode::CREATED, "a token not bound names anyone");
+    assert!(Config::from_pairs([("API_REGISTRANTS", "training")]).is_err());
+}
