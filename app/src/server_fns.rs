@@ -291,6 +291,7 @@ pub mod ssr {
             registered_by: version.registered_by.name.clone(),
             registered_by_email: version.registered_by.email.clone(),
             registrant_established: version.attributed_to.is_established(),
+            registered_through: version.registered_through.clone(),
             registered_at: display_time(version.registered_at),
             track,
             timeline: timeline(record, reports),

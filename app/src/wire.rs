@@ -156,6 +156,8 @@ pub struct VersionDetail {
     /// False when nobody could be established as the registrant (four-eyes cannot be
     /// checked, so some environments need one approval more).
     pub registrant_established: bool,
+    /// The pipeline that registered it through the API, as it authenticated.
+    pub registered_through: Option<String>,
     pub registered_at: String,
     pub track: Vec<StepView>,
     /// What happened to this version, oldest first: registration, decisions, runs.

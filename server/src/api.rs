@@ -308,7 +308,8 @@ pub(crate) async fn register(
         &body.description,
         body.metrics,
         registrant,
-    )?;
+    )?
+    .through(&caller.name);
     let version = state.services.register(registration).await?;
     tracing::info!(group = %version.group, version = %version.version, caller = %caller.name, "version registered");
     Ok((

@@ -84,7 +84,11 @@ struct KeyCache {
 impl ApiAuth {
     /// Whether `caller` may register a version in `registrant`'s name: yes unless the caller
     /// is bound to people (`COUNTERSIGN_API_REGISTRANTS`) and the registrant is none of them.
-    pub fn may_register_for(&self, caller: &Caller, registrant: &countersign_domain::Person) -> bool {
+    pub fn may_register_for(
+        &self,
+        caller: &Caller,
+        registrant: &countersign_domain::Person,
+    ) -> bool {
         self.config
             .registrants
             .get(&caller.name)

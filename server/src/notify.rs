@@ -522,6 +522,7 @@ mod tests {
                 email: "dana@example.com".into(),
             },
             attributed_to: Attribution::nobody(),
+            registered_through: None,
             registered_at: datetime!(2026-11-26 09:30 UTC),
             revision: 0,
         }

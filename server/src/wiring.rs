@@ -377,7 +377,9 @@ pub fn router(
         ))
         // Nothing the portal takes is larger (a report is at most 64 KiB): a bigger body is
         // refused with 413 before any handler, authentication included, reads it.
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_BODY_BYTES,
+        ))
         // A request that takes longer than this (a stuck backend, a client trickling its body)
         // frees its connection; a load balancer in front keeps slow headers out.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

@@ -1238,7 +1238,10 @@ async fn a_token_bound_to_people_registers_only_in_their_names() {
     );
     let app = TestApp::new(&[
         ("API_TOKENS", &tokens),
-        ("API_REGISTRANTS", "training=dana@example.com+sam@example.com"),
+        (
+            "API_REGISTRANTS",
+            "training=dana@example.com+sam@example.com",
+        ),
     ])
     .await;
     let register = |token: &str, registrant: Value| {
@@ -1262,10 +1265,19 @@ async fn a_token_bound_to_people_registers_only_in_their_names() {
             json!({"subject": "pipeline-7", "email": "Dana@Example.com"}),
         ))
         .await;
-    assert_eq!(by_address.status, StatusCode::CREATED, "{}", by_address.body);
+    assert_eq!(
+        by_address.status,
+        StatusCode::CREATED,
+        "{}",
+        by_address.body
+    );
     let unbound = app
         .send(register(shared, json!({"subject": "eve@example.com"})))
         .await;
-    assert_eq!(unbound.status, StatusCode::CREATED, "a token not bound names anyone");
+    assert_eq!(
+        unbound.status,
+        StatusCode::CREATED,
+        "a token not bound names anyone"
+    );
     assert!(Config::from_pairs([("API_REGISTRANTS", "training")]).is_err());
 }

@@ -268,6 +268,9 @@ pub struct ModelVersion {
     pub registered_by: Person,
     /// Everyone the version can be attributed to: nobody of them may approve it (four-eyes).
     pub attributed_to: crate::identity::Attribution,
+    /// The pipeline that registered it through the API (a token's name, a client's id), as
+    /// it authenticated; `None` for versions registered otherwise.
+    pub registered_through: Option<String>,
     pub registered_at: OffsetDateTime,
     /// Incremented by every decision; a decision computed against an older revision is
     /// refused as a conflict, so two concurrent decisions never both apply.
@@ -283,9 +286,17 @@ pub struct Registration {
     pub description: String,
     pub metrics: Metrics,
     pub registered_by: Person,
+    /// The authenticated caller that sent the registration, when it came through the API.
+    pub registered_through: Option<String>,
 }
 
 impl Registration {
+    /// Records the authenticated pipeline that sent the registration.
+    pub fn through(mut self, caller: &str) -> Self {
+        self.registered_through = Some(caller.to_owned());
+        self
+    }
+
     /// Validates what a pipeline sent, with SageMaker's limits (image URI 255 characters,
     /// model data URL 1024, description 1024).
     pub fn new(
@@ -320,6 +331,7 @@ impl Registration {
             description,
             metrics,
             registered_by,
+            registered_through: None,
         })
     }
 }
@@ -376,6 +388,7 @@ impl NewVersion {
             metrics: r.metrics,
             attributed_to: crate::identity::Attribution::of(&r.registered_by),
             registered_by: r.registered_by,
+            registered_through: r.registered_through,
             registered_at: self.registered_at,
             revision: 0,
         }

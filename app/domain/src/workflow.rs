@@ -505,6 +505,7 @@ mod tests {
                 description: String::new(),
                 metrics: Metrics::new(),
                 registered_by: person(registrant),
+                registered_through: None,
             };
             let version = register(&policy, registration, NOW)
                 .into_version(VersionNumber::new(1).unwrap(), "arn:local:churn/1".into());

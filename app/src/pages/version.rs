@@ -98,6 +98,9 @@ fn VersionReview(
                 <dt>"Registered by"</dt>
                 <dd>
                     {detail.registered_by} " " <span class="muted">{format!("<{}>", detail.registered_by_email)}</span>
+                    {detail.registered_through.map(|caller| view! {
+                        " " <span class="muted">{format!("through {caller}")}</span>
+                    })}
                     {(!detail.registrant_established).then(|| view! {
                         <p class="muted" data-testid="registrant-unknown">
                             "Nobody could be established as this version's registrant, so four-eyes cannot be checked: where configured, one more approver is needed."

@@ -19,6 +19,8 @@ pub const DECISIONS_APPLIED: &str = "countersign:decisions-applied";
 pub const OWNER: &str = "owner";
 pub const OWNER_NAME: &str = "owner-name";
 pub const OWNER_SUBJECT: &str = "owner-subject";
+/// The pipeline that registered the version through Countersign's API, as it authenticated.
+pub const REGISTERED_THROUGH: &str = "countersign:registered-through";
 /// Each metric is one key, `metric:<name>`, with the number as text.
 pub const METRIC_PREFIX: &str = "metric:";
 
@@ -113,10 +115,12 @@ pub fn for_registration(new: &NewVersion, environments: &Environments) -> Result
     let r = &new.registration;
     let mut metadata: Metadata = step_entries(&new.steps, environments).into_iter().collect();
     let person = &r.registered_by;
+    let through = r.registered_through.clone().unwrap_or_default();
     for (key, value, what) in [
         (OWNER_SUBJECT, &person.subject, "registered_by.subject"),
         (OWNER_NAME, &person.name, "registered_by.name"),
         (OWNER, &person.email, "registered_by.email"),
+        (REGISTERED_THROUGH, &through, "the caller's name"),
     ] {
         if value.is_empty() {
             continue;

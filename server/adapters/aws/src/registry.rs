@@ -110,6 +110,7 @@ impl AwsBackend {
                 package.created_by.as_deref(),
                 &self.settings.identities,
             ),
+            registered_through: package.metadata.get(metadata::REGISTERED_THROUGH).cloned(),
             registered_at: package
                 .created_at
                 .map(time_of)

@@ -79,6 +79,7 @@ fn registration(group: &GroupName, image: &str) -> Registration {
         person("dana"),
     )
     .expect("valid registration")
+    .through("training-pipeline")
 }
 
 async fn register(services: &Services, group: &GroupName) -> ModelVersion {
@@ -145,6 +146,11 @@ pub async fn a_registered_version_reads_back_whole(services: &Services) {
         StepState::PendingManualApproval
     );
     assert_eq!(found.metrics.get("auc"), Some(&0.91));
+    assert_eq!(
+        found.registered_through.as_deref(),
+        Some("training-pipeline"),
+        "the pipeline that registered it is kept beside the registrant it declared"
+    );
     let missing = services
         .registry
         .find_version(&group, VersionNumber::new(99).unwrap())

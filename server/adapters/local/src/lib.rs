@@ -116,6 +116,9 @@ CREATE TABLE session_revocations (
     issued_before_ms   INTEGER NOT NULL
 );
 "#,
+    r#"
+ALTER TABLE model_versions ADD COLUMN registered_through TEXT;
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -302,7 +305,7 @@ fn environment(text: String) -> rusqlite::Result<Environment> {
 
 const VERSION_COLUMNS: &str = "group_name, version, arn, approval_status, steps, image_uri, \
      model_data_url, description, metrics, registered_by_subject, registered_by_name, \
-     registered_by_email, registered_at, revision";
+     registered_by_email, registered_at, revision, registered_through";
 
 fn version_from_row(row: &Row) -> rusqlite::Result<ModelVersion> {
     let status: String = row.get(3)?;
@@ -323,6 +326,7 @@ fn version_from_row(row: &Row) -> rusqlite::Result<ModelVersion> {
         metrics: serde_json::from_str(&metrics).map_err(|_| corrupt("metrics", &metrics))?,
         registered_by: registrant.clone(),
         attributed_to: Attribution::of(&registrant),
+        registered_through: row.get(14)?,
         registered_at: parse_timestamp(&row.get::<_, String>(12)?)?,
         revision: row.get::<_, i64>(13)? as u64,
     })
@@ -469,7 +473,7 @@ impl ModelRegistry for LocalStore {
             let metrics = serde_json::to_string(&r.metrics)
                 .map_err(|e| PortError::Corrupt(e.to_string()))?;
             tx.execute(
-                &format!("INSERT INTO model_versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0)"),
+                &format!("INSERT INTO model_versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, ?14)"),
                 params![
                     r.group.as_str(),
                     next,
@@ -484,6 +488,7 @@ impl ModelRegistry for LocalStore {
                     r.registered_by.name,
                     r.registered_by.email,
                     timestamp(new.registered_at),
+                    r.registered_through,
                 ],
             )
             .map_err(unavailable)?;
