@@ -172,7 +172,7 @@ pub fn render(
             let artifacts = report
                 .artifacts_url
                 .as_ref()
-                .map(|url| format!("Run artifacts: {url}"))
+                .map(|url| format!("Run artifacts: {}", inert(url)))
                 .unwrap_or_default();
             let plain = format!(
                 "{intro}\n{live_note}\n\n{plain_table}{artifacts}\n\nReview it: {link}\n\n{LINK_DECIDES_NOTHING}\n"
@@ -304,6 +304,14 @@ fn table(header: Option<&[String]>, rows: &[Vec<String>]) -> (String, String) {
     (plain, html)
 }
 
+/// Text a pipeline supplied, made inert for mail clients: a zero-width space after each
+/// `://` and each dot keeps them from turning it into a link, so the only link in a message
+/// from Countersign is the portal's own (a registration cannot plant a phishing link in a
+/// mail from the trusted sender). It reads the same.
+fn inert(text: &str) -> String {
+    text.replace("://", "://\u{200B}").replace('.', ".\u{200B}")
+}
+
 fn version_facts(version: &ModelVersion) -> Vec<(&'static str, String)> {
     let metrics = if version.metrics.is_empty() {
         "none reported".to_owned()
@@ -317,11 +325,11 @@ fn version_facts(version: &ModelVersion) -> Vec<(&'static str, String)> {
     };
     let mut facts = vec![
         ("Metrics", metrics),
-        ("Image", version.image_uri.clone()),
-        ("Model data", version.model_data_url.clone()),
+        ("Image", inert(&version.image_uri)),
+        ("Model data", inert(&version.model_data_url)),
     ];
     if !version.description.is_empty() {
-        facts.push(("Description", version.description.clone()));
+        facts.push(("Description", inert(&version.description)));
     }
     facts
 }
@@ -529,6 +537,32 @@ mod tests {
     }
 
     #[test]
+    fn the_only_link_in_a_message_is_the_portals_own() {
+        let mut planted = version();
+        planted.description =
+            "Urgent: re-authenticate at https://login.evil.example/approve".into();
+        planted.image_uri = "www.evil.example/img:1".into();
+        let notice = Notice::ApprovalRequested {
+            version: planted,
+            environment: Environment::parse("dev").unwrap(),
+        };
+        let message = render(&notice, "https://countersign.example", &BTreeMap::new());
+        for body in [&message.text, &message.html] {
+            assert!(!body.contains("https://login.evil.example"), "{body}");
+            assert!(!body.contains("www.evil.example"), "{body}");
+            assert!(
+                body.replace('\u{200B}', "")
+                    .contains("https://login.evil.example/approve"),
+                "still readable"
+            );
+        }
+        assert_eq!(message.html.matches("href=").count(), 1, "{}", message.html);
+        assert!(message
+            .text
+            .contains("https://countersign.example/models/churn/versions/7"));
+    }
+
+    #[test]
     fn an_approval_request_names_the_version_and_links_to_its_review_page() {
         let notice = Notice::ApprovalRequested {
             version: version(),
@@ -544,11 +578,12 @@ mod tests {
         );
         let link = "https://countersign.example/models/churn/versions/7?environment=dev";
         for body in [&message.text, &message.html] {
-            assert!(body.contains("Dana Scientist"), "{body}");
-            assert!(body.contains("2026-11-26 09:30 UTC"), "{body}");
-            assert!(body.contains("auc 0.91"), "{body}");
-            assert!(body.contains("registry.example/churn:7"), "{body}");
-            assert!(body.contains("s3://models/churn/7.tar.gz"), "{body}");
+            let read = body.replace('\u{200B}', "");
+            assert!(read.contains("Dana Scientist"), "{body}");
+            assert!(read.contains("2026-11-26 09:30 UTC"), "{body}");
+            assert!(read.contains("auc 0.91"), "{body}");
+            assert!(read.contains("registry.example/churn:7"), "{body}");
+            assert!(read.contains("s3://models/churn/7.tar.gz"), "{body}");
         }
         assert!(message.text.contains(link));
         assert!(message.html.contains(&format!("href=\"{link}\"")));
@@ -694,7 +729,10 @@ mod tests {
             );
         }
         assert!(message.text.contains("run nightly-42, 25000 samples"));
-        assert!(message.text.contains("Run artifacts: s3://runs/nightly-42"));
+        assert!(message
+            .text
+            .replace('\u{200B}', "")
+            .contains("Run artifacts: s3://runs/nightly-42"));
         assert!(message
             .text
             .contains("https://countersign.example/models/churn/versions/7?environment=test"));
