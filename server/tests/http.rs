@@ -1074,6 +1074,16 @@ async fn only_requests_addressed_to_the_portal_are_answered() {
     }
 }
 
+/// A portal on a store in `dir` whose replicas read revocations on every request.
+fn reading_revocations_every_request(dir: &tempfile::TempDir) -> Config {
+    let database = dir.path().join("countersign.db");
+    Config::from_pairs([
+        ("DATABASE", database.to_str().unwrap()),
+        ("REVOCATION_CHECK_SECONDS", "0"),
+    ])
+    .unwrap()
+}
+
 /// Who the portal says the holder of `cookie` is.
 async fn whoami(app: &TestApp, cookie: &str) -> String {
     app.post_form("/rpc/current_user", "", Some(cookie), "application/json")
@@ -1084,12 +1094,7 @@ async fn whoami(app: &TestApp, cookie: &str) -> String {
 #[tokio::test]
 async fn a_cookie_copied_before_sign_out_is_refused_on_every_replica() {
     let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("countersign.db");
-    let config = Config::from_pairs([
-        ("DATABASE", database.to_str().unwrap()),
-        ("REVOCATION_CHECK_SECONDS", "0"),
-    ])
-    .unwrap();
+    let config = reading_revocations_every_request(&dir);
     let replica = |router| TestApp {
         router,
         _dir: tempfile::tempdir().unwrap(),
@@ -1121,12 +1126,7 @@ async fn a_cookie_copied_before_sign_out_is_refused_on_every_replica() {
 #[tokio::test]
 async fn an_operator_revokes_a_person_or_everyone_and_the_next_request_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("countersign.db");
-    let config = Config::from_pairs([
-        ("DATABASE", database.to_str().unwrap()),
-        ("REVOCATION_CHECK_SECONDS", "0"),
-    ])
-    .unwrap();
+    let config = reading_revocations_every_request(&dir);
     let app = TestApp {
         router: router_for(&config).await,
         _dir: tempfile::tempdir().unwrap(),

@@ -136,32 +136,12 @@ async fn an_approval_for_dev_shows_in_sagemaker_and_ssm_as_documented() {
 async fn versions_registered_elsewhere_keep_their_metadata_and_gain_every_environment_key() {
     let moto = Moto::start();
     let (backend, services) = with_backend(&moto).await;
-    let sagemaker = aws_sdk_sagemaker::Client::new(&moto.sdk_config().await);
-    sagemaker
-        .create_model_package_group()
-        .model_package_group_name("fraud")
-        .send()
-        .await
-        .unwrap();
-    let specification = InferenceSpecification::builder()
-        .containers(
-            ModelPackageContainerDefinition::builder()
-                .image("img:1")
-                .build(),
-        )
-        .supported_content_types("text/csv")
-        .supported_response_mime_types("text/csv")
-        .build();
-    let created = sagemaker
-        .create_model_package()
-        .model_package_group_name("fraud")
-        .model_approval_status(ModelApprovalStatus::PendingManualApproval)
-        .inference_specification(specification)
-        .customer_metadata_properties("team", "fraud")
-        .customer_metadata_properties("owner", "dana@example.com")
-        .send()
-        .await
-        .unwrap();
+    let arn = create_elsewhere(
+        &moto,
+        "fraud",
+        &[("team", "fraud"), ("owner", "dana@example.com")],
+    )
+    .await;
 
     let group = GroupName::parse("fraud").unwrap();
     let one = VersionNumber::new(1).unwrap();
@@ -177,9 +157,9 @@ async fn versions_registered_elsewhere_keep_their_metadata_and_gain_every_enviro
         .decide(&approver("alice"), &group, one, &approve("dev"))
         .await
         .unwrap();
-    let metadata = sagemaker
+    let metadata = aws_sdk_sagemaker::Client::new(&moto.sdk_config().await)
         .describe_model_package()
-        .model_package_name(created.model_package_arn.unwrap())
+        .model_package_name(arn)
         .send()
         .await
         .unwrap()
@@ -191,8 +171,8 @@ async fn versions_registered_elsewhere_keep_their_metadata_and_gain_every_enviro
 }
 
 /// Creates a version in SageMaker directly, as a training pipeline or the console would,
-/// with the given custom metadata.
-async fn create_elsewhere(moto: &Moto, group: &str, metadata: &[(&str, &str)]) {
+/// with the given custom metadata; returns its ARN.
+async fn create_elsewhere(moto: &Moto, group: &str, metadata: &[(&str, &str)]) -> String {
     let sagemaker = aws_sdk_sagemaker::Client::new(&moto.sdk_config().await);
     let _ = sagemaker
         .create_model_package_group()
@@ -216,7 +196,7 @@ async fn create_elsewhere(moto: &Moto, group: &str, metadata: &[(&str, &str)]) {
     for (key, value) in metadata {
         request = request.customer_metadata_properties(*key, *value);
     }
-    request.send().await.unwrap();
+    request.send().await.unwrap().model_package_arn.unwrap()
 }
 
 #[tokio::test]
