@@ -7,6 +7,7 @@ pub mod api_auth;
 pub mod config;
 pub mod cross_site;
 pub mod demo;
+pub mod error_links;
 pub mod events;
 pub mod history_export;
 pub mod host_guard;

@@ -260,6 +260,12 @@ impl Sessions {
         self
     }
 
+    /// Key material every replica shares, for other signatures than the session cookie's
+    /// (each use separates itself with a label of its own).
+    pub fn shared_signing_key(&self) -> &[u8] {
+        self.key.signing()
+    }
+
     pub fn generate_key() -> String {
         base64::engine::general_purpose::STANDARD.encode(Key::generate().master())
     }

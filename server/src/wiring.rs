@@ -349,6 +349,10 @@ pub fn router(
         .with_state(options)
         .nest("/api/v1", api)
         .layer(axum::middleware::from_fn_with_state(
+            crate::error_links::ErrorLinks::new(sessions.shared_signing_key()),
+            crate::error_links::sign_error_links,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             sessions.clone(),
             session::keep_sessions_fresh,
         ))

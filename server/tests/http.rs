@@ -1281,3 +1281,24 @@ async fn a_token_bound_to_people_registers_only_in_their_names() {
     );
     assert!(Config::from_pairs([("API_REGISTRANTS", "training")]).is_err());
 }
+
+#[tokio::test]
+async fn a_refusal_shown_from_a_link_is_only_one_the_portal_wrote() {
+    use base64::Engine;
+    let app = TestApp::new(&[]).await;
+    app.register("churn", "dana").await;
+    let alice = app.sign_in("alice").await;
+    // Leptos's own encoding of an error, as a no-JavaScript redirect carries it.
+    let planted = base64::engine::general_purpose::URL_SAFE
+        .encode(r#"{"Refused":"Your account is locked. Call +1-555-0100 now."}"#);
+    for signature in ["", "&__sig=00ff"] {
+        let page = app
+            .get(
+                &format!("/models/churn/versions/1?__path=/rpc/decide&__err={planted}{signature}"),
+                Some(&alice),
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(!page.body.contains("account is locked"), "{}", page.body);
+    }
+}

@@ -1,0 +1,128 @@
+//! Only the portal's own refusals are shown from a link.
+//!
+//! Without JavaScript, a refused decision redirects back to the page with the error in the
+//! query (`?__path=/rpc/decide&__err=<base64>`, Leptos's progressive enhancement), and the
+//! page shows it. Anyone could write such a link with any text ("Your account is locked,
+//! call ..."). So the redirect is signed here (`__sig`, an HMAC under a key derived from the
+//! session key, which every replica shares), and a page request whose error does not carry a
+//! valid signature loses the error before the page sees it.
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Uri};
+use axum::middleware::Next;
+use axum::response::Response;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::sync::Arc;
+
+const PARAMETERS: [&str; 3] = ["__path", "__err", "__sig"];
+
+#[derive(Clone)]
+pub struct ErrorLinks {
+    key: Arc<[u8]>,
+}
+
+impl ErrorLinks {
+    pub fn new(key: &[u8]) -> Self {
+        Self {
+            key: Arc::from(key),
+        }
+    }
+
+    fn mac(&self, path: &str, error: &str) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key");
+        mac.update(b"countersign error link\0");
+        mac.update(path.as_bytes());
+        mac.update(b"\0");
+        mac.update(error.as_bytes());
+        mac
+    }
+
+    fn signature(&self, path: &str, error: &str) -> String {
+        self.mac(path, error)
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    fn verifies(&self, path: &str, error: &str, signature: &str) -> bool {
+        let bytes: Option<Vec<u8>> = (0..signature.len())
+            .step_by(2)
+            .map(|i| {
+                signature
+                    .get(i..i + 2)
+                    .and_then(|p| u8::from_str_radix(p, 16).ok())
+            })
+            .collect();
+        bytes.is_some_and(|b| self.mac(path, error).verify_slice(&b).is_ok())
+    }
+}
+
+fn pairs(query: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+pub async fn sign_error_links(
+    State(links): State<ErrorLinks>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if let Some(query) = request.uri().query().filter(|q| q.contains("__err=")) {
+        let found = pairs(query);
+        let genuine = match (
+            value(&found, "__path"),
+            value(&found, "__err"),
+            value(&found, "__sig"),
+        ) {
+            (Some(path), Some(error), Some(signature)) => links.verifies(path, error, signature),
+            _ => false,
+        };
+        if !genuine {
+            let kept: String = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(
+                    found
+                        .iter()
+                        .filter(|(k, _)| !PARAMETERS.contains(&k.as_str())),
+                )
+                .finish();
+            let path = request.uri().path();
+            let stripped = if kept.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}?{kept}")
+            };
+            if let Ok(uri) = stripped.parse::<Uri>() {
+                *request.uri_mut() = uri;
+            }
+        }
+    }
+    let mut response = next.run(request).await;
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .filter(|l| l.contains("__err="))
+        .map(str::to_owned);
+    if let Some(location) = location {
+        let query = location.split_once('?').map_or("", |(_, q)| q);
+        let found = pairs(query);
+        if let (Some(path), Some(error)) = (value(&found, "__path"), value(&found, "__err")) {
+            let signed = format!("{location}&__sig={}", links.signature(path, error));
+            if let Ok(value) = HeaderValue::from_str(&signed) {
+                response.headers_mut().insert(header::LOCATION, value);
+            }
+        }
+    }
+    response
+}
