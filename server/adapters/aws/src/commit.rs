@@ -71,8 +71,9 @@ impl AwsBackend {
         package: &mut Package,
         entry: &LogEntry,
         seq: u64,
+        logged_at: Option<aws_sdk_ssm::primitives::DateTime>,
     ) -> Result<(), PortError> {
-        self.publish(group, entry).await?;
+        self.publish(group, entry, logged_at).await?;
         let mut metadata = package.metadata.clone();
         metadata.extend(entry.steps.clone());
         metadata.insert(metadata::DECISIONS_APPLIED.to_owned(), seq.to_string());

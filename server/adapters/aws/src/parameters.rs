@@ -149,6 +149,8 @@ pub(crate) struct Logged {
     pub version: VersionNumber,
     pub seq: u64,
     pub entry: LogEntry,
+    /// When SSM created the entry, by SSM's clock (one clock for every replica).
+    pub written_at: Option<aws_sdk_ssm::primitives::DateTime>,
 }
 
 pub(crate) enum Appended {
@@ -189,9 +191,25 @@ impl AwsBackend {
         }
     }
 
-    /// The value of one parameter, or `None` when it does not exist.
-    async fn parameter(&self, name: &str) -> Result<Option<String>, PortError> {
-        self.read_parameter(name, false).await
+    /// The live parameter with when SSM last wrote it, or `None` when it does not exist.
+    async fn live_parameter(&self, name: &str) -> Result<Option<Parameter>, PortError> {
+        let found = self
+            .call(
+                "ssm:GetParameter",
+                self.ssm.get_parameter().name(name).send(),
+            )
+            .await;
+        match found {
+            Ok(found) => Ok(found.parameter),
+            Err(f)
+                if f.service_error
+                    .as_ref()
+                    .is_some_and(|e| e.is_parameter_not_found()) =>
+            {
+                Ok(None)
+            }
+            Err(f) => Err(port(f)),
+        }
     }
 
     pub(crate) async fn read_parameter(
@@ -309,6 +327,7 @@ impl AwsBackend {
             version,
             seq,
             entry,
+            written_at: parameter.last_modified_date,
         })
     }
 
@@ -317,7 +336,7 @@ impl AwsBackend {
         &self,
         group: &GroupName,
         version: VersionNumber,
-    ) -> Result<Vec<LogEntry>, PortError> {
+    ) -> Result<Vec<Logged>, PortError> {
         let parameters = self
             .parameters_under(&self.version_log_path(group, version), false)
             .await?;
@@ -326,7 +345,7 @@ impl AwsBackend {
             .map(Self::parse_logged)
             .collect::<Result<Vec<_>, _>>()?;
         logged.sort_by_key(|l| l.seq);
-        Ok(logged.into_iter().map(|l| l.entry).collect())
+        Ok(logged)
     }
 
     /// Adds a decision at place `seq` of the version's log, unless that place is taken.
@@ -353,24 +372,35 @@ impl AwsBackend {
     }
 
     /// Makes the entry's deployment the environment's live parameter, unless it already is,
-    /// or a later decision has already replaced it (completing an old, interrupted decision
-    /// must not undo a newer one).
+    /// or the parameter was written after the entry was logged (completing an old,
+    /// interrupted decision must not undo a newer one). "After" is by SSM's own clock, the
+    /// same for every replica, never by the `approved_at` a replica (or whoever wrote the
+    /// parameter) put in the document.
     pub(crate) async fn publish(
         &self,
         group: &GroupName,
         entry: &LogEntry,
+        logged_at: Option<aws_sdk_ssm::primitives::DateTime>,
     ) -> Result<(), PortError> {
         let Some(document) = &entry.deployment else {
             return Ok(());
         };
         let name = self.live_name(group, &document.environment);
-        if let Some(current) = self.parameter(&name).await? {
-            if let Ok(current) = serde_json::from_str::<DeploymentDocument>(&current) {
-                if current.decision_id == document.decision_id
-                    || current.approved_at > document.approved_at
-                {
-                    return Ok(());
-                }
+        if let Some(current) = self.live_parameter(&name).await? {
+            let same =
+                serde_json::from_str::<DeploymentDocument>(current.value.as_deref().unwrap_or(""))
+                    .is_ok_and(|live| live.decision_id == document.decision_id);
+            let newer = current
+                .last_modified_date
+                .zip(logged_at)
+                .is_some_and(|(live, logged)| live.as_nanos() > logged.as_nanos());
+            if same {
+                return Ok(());
+            }
+            if newer {
+                tracing::warn!(%group, environment = %document.environment, decision = %document.decision_id,
+                    "not published: the live parameter was written after this decision was logged");
+                return Ok(());
             }
         }
         let value = serde_json::to_string(document).expect("documents serialise");
@@ -432,7 +462,7 @@ impl AuditLog for AwsBackend {
         self.version_log(group, version)
             .await?
             .into_iter()
-            .map(|entry| entry.record(group, version))
+            .map(|logged| logged.entry.record(group, version))
             .collect()
     }
 

@@ -13,7 +13,7 @@
 
 use crate::calls::port;
 use crate::metadata::{self, Metadata};
-use crate::parameters::LogEntry;
+use crate::parameters::{LogEntry, Logged};
 use crate::AwsBackend;
 use async_trait::async_trait;
 use aws_sdk_sagemaker::types::{
@@ -192,7 +192,13 @@ impl AwsBackend {
         };
         let log = self.version_log(group, version).await?;
         let applied = metadata::decisions_applied(&package.metadata) as usize;
-        for (index, entry) in log.iter().enumerate().skip(applied) {
+        for (
+            index,
+            Logged {
+                entry, written_at, ..
+            },
+        ) in log.iter().enumerate().skip(applied)
+        {
             // The portal's role would carry out whatever the entry says, a deployment to prod
             // included: only entries the portal itself wrote are applied.
             if !entry.is_authentic(self.log_key().await?) {
@@ -205,10 +211,10 @@ impl AwsBackend {
                 )));
             }
             tracing::info!(%group, %version, decision = %entry.id, "completing a logged decision");
-            self.apply(group, &mut package, entry, index as u64 + 1)
+            self.apply(group, &mut package, entry, index as u64 + 1, *written_at)
                 .await?;
         }
-        Ok(Some((package, log)))
+        Ok(Some((package, log.into_iter().map(|l| l.entry).collect())))
     }
 
     /// Creates the group unless it exists.

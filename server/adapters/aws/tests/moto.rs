@@ -829,3 +829,46 @@ async fn the_notifications_page_reads_the_messages_it_shows_not_every_message_ev
         used("ssm:GetParametersByPath")
     );
 }
+
+#[tokio::test]
+async fn what_is_live_is_ordered_by_when_ssm_wrote_it_not_by_dates_inside_it() {
+    let moto = Moto::start();
+    let (backend, services) = with_backend(&moto).await;
+    let ssm = aws_sdk_ssm::Client::new(&moto.sdk_config().await);
+    let first = services
+        .register(registration("ordered", person("dana")))
+        .await
+        .unwrap();
+    // A live parameter claiming a far-future approval (tampering, or a replica's clock
+    // ahead) must not stop later approvals from going live.
+    let future = serde_json::json!({
+        "model_package_group": "ordered", "model_package_version": 99,
+        "model_package_arn": "arn:elsewhere", "environment": "dev",
+        "image_uri": "old/img:99", "model_data_url": "s3://old",
+        "approved_by": {"subject": "x", "name": "X", "email": "x@example.com"},
+        "approved_at": "2099-01-01T00:00:00Z", "decision_id": "from-the-future"
+    });
+    ssm.put_parameter()
+        .name("/countersign/ordered/dev")
+        .value(future.to_string())
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    services
+        .decide(
+            &approver("alice"),
+            &first.group,
+            first.version,
+            &approve("dev"),
+        )
+        .await
+        .unwrap();
+    let live = backend
+        .live(&first.group, &env("dev"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.version, first.version, "the approval went live");
+}
