@@ -191,12 +191,20 @@ impl AwsBackend {
         }
     }
 
-    /// The live parameter with when SSM last wrote it, or `None` when it does not exist.
-    async fn live_parameter(&self, name: &str) -> Result<Option<Parameter>, PortError> {
+    /// One parameter with when SSM last wrote it, or `None` when it does not exist.
+    async fn get_parameter(
+        &self,
+        name: &str,
+        decrypt: bool,
+    ) -> Result<Option<Parameter>, PortError> {
         let found = self
             .call(
                 "ssm:GetParameter",
-                self.ssm.get_parameter().name(name).send(),
+                self.ssm
+                    .get_parameter()
+                    .name(name)
+                    .with_decryption(decrypt)
+                    .send(),
             )
             .await;
         match found {
@@ -212,32 +220,16 @@ impl AwsBackend {
         }
     }
 
+    /// The value of one parameter, or `None` when it does not exist.
     pub(crate) async fn read_parameter(
         &self,
         name: &str,
         decrypt: bool,
     ) -> Result<Option<String>, PortError> {
-        let found = self
-            .call(
-                "ssm:GetParameter",
-                self.ssm
-                    .get_parameter()
-                    .name(name)
-                    .with_decryption(decrypt)
-                    .send(),
-            )
-            .await;
-        match found {
-            Ok(found) => Ok(found.parameter.and_then(|p| p.value)),
-            Err(f)
-                if f.service_error
-                    .as_ref()
-                    .is_some_and(|e| e.is_parameter_not_found()) =>
-            {
-                Ok(None)
-            }
-            Err(f) => Err(port(f)),
-        }
+        Ok(self
+            .get_parameter(name, decrypt)
+            .await?
+            .and_then(|p| p.value))
     }
 
     pub(crate) async fn parameters_under(
@@ -386,7 +378,7 @@ impl AwsBackend {
             return Ok(());
         };
         let name = self.live_name(group, &document.environment);
-        if let Some(current) = self.live_parameter(&name).await? {
+        if let Some(current) = self.get_parameter(&name, false).await? {
             let same =
                 serde_json::from_str::<DeploymentDocument>(current.value.as_deref().unwrap_or(""))
                     .is_ok_and(|live| live.decision_id == document.decision_id);
