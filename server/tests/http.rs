@@ -1302,3 +1302,58 @@ async fn a_refusal_shown_from_a_link_is_only_one_the_portal_wrote() {
         assert!(!page.body.contains("account is locked"), "{}", page.body);
     }
 }
+
+#[tokio::test]
+async fn strangers_read_nothing_and_a_foreign_page_cannot_sign_anyone_in() {
+    let app = TestApp::new(&[]).await;
+    app.register("churn", "dana").await;
+    for (name, form) in [
+        ("list_groups", ""),
+        ("list_versions", "group=churn&page=1"),
+        ("version_detail", "group=churn&version=1"),
+        ("group_history", "group=churn"),
+        ("list_notifications", ""),
+        (
+            "resend_notification",
+            "key=approval-request%2Fchurn%2F1%2Fdev",
+        ),
+        (
+            "decide",
+            "group=churn&version=1&environment=dev&verdict=approve&reason=",
+        ),
+        (
+            "roll_back",
+            "group=churn&version=1&environment=dev&reason=x",
+        ),
+    ] {
+        let reply = app
+            .post_form(&format!("/rpc/{name}"), form, None, "application/json")
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{name}: {}",
+            reply.body
+        );
+    }
+    let export = app.get("/models/churn/export/history.csv", None).await;
+    assert_eq!(export.status, StatusCode::SEE_OTHER);
+    assert!(export.headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .starts_with("/sign-in"));
+
+    // Login CSRF: another site posting the development sign-in form.
+    let foreign = app
+        .send(
+            Request::post("/auth/dev/sign-in")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::ORIGIN, "https://evil.example")
+                .header("sec-fetch-site", "cross-site")
+                .body(Body::from("subject=alice&return_to=/"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+    assert!(foreign.headers.get(header::SET_COOKIE).is_none());
+}
