@@ -71,7 +71,10 @@ const LEEWAY_SECONDS: u64 = 60;
 
 pub struct ApiAuth {
     config: ApiAccessConfig,
-    keys: Mutex<KeyCache>,
+    /// Never held across the network.
+    keys: std::sync::Mutex<KeyCache>,
+    /// Held while the keys are fetched, so concurrent misses share one fetch.
+    fetching: Mutex<()>,
     http: reqwest::Client,
 }
 
@@ -104,7 +107,8 @@ impl ApiAuth {
             .expect("an HTTP client with a timeout builds");
         Self {
             config,
-            keys: Mutex::new(KeyCache::default()),
+            keys: std::sync::Mutex::new(KeyCache::default()),
+            fetching: Mutex::new(()),
             http,
         }
     }
@@ -209,36 +213,40 @@ impl ApiAuth {
         jwt: &JwtAccessConfig,
         kid: Option<&str>,
     ) -> Result<DecodingKey, ApiError> {
+        if let Some(key) = self.known_key(kid) {
+            return key;
+        }
+        // One fetch at a time. Requests for keys already known never wait here; those that
+        // do find the keys the fetch they waited for brought.
+        let _one_fetch = self.fetching.lock().await;
+        if let Some(key) = self.known_key(kid) {
+            return key;
+        }
         {
-            let mut cache = self.keys.lock().await;
-            if let Some(jwk) = cache.keys.as_ref().and_then(|keys| find_key(keys, kid)) {
-                return DecodingKey::from_jwk(jwk).map_err(unusable_key);
-            }
+            let mut cache = self.keys.lock().unwrap_or_else(|p| p.into_inner());
             // At most one fetch per interval, successful or not, whatever unauthenticated
             // callers send: a slow or failing provider is not asked again for every request.
-            let recently = cache
+            if cache
                 .fetched_at
-                .is_some_and(|at| at.elapsed() < KEY_REFRESH_INTERVAL);
-            if recently {
-                return match &cache.keys {
-                    Some(_) => Err(invalid_token(
-                        "the token is signed with a key the identity provider does not publish",
-                    )),
-                    None => Err(keys_unavailable()),
-                };
+                .is_some_and(|at| at.elapsed() < KEY_REFRESH_INTERVAL)
+            {
+                return Err(match &cache.keys {
+                    Some(_) => not_published(),
+                    None => keys_unavailable(),
+                });
             }
             cache.fetched_at = Some(Instant::now());
         }
-        // Not holding the lock across the network: requests with known keys go on meanwhile.
         let keys = self.fetch_keys(jwt).await?;
-        let found = find_key(&keys, kid).map(DecodingKey::from_jwk);
-        self.keys.lock().await.keys = Some(keys);
-        match found {
-            Some(key) => key.map_err(unusable_key),
-            None => Err(invalid_token(
-                "the token is signed with a key the identity provider does not publish",
-            )),
-        }
+        self.keys.lock().unwrap_or_else(|p| p.into_inner()).keys = Some(keys);
+        self.known_key(kid).unwrap_or_else(|| Err(not_published()))
+    }
+
+    /// The cached key with this id, if the cache has it.
+    fn known_key(&self, kid: Option<&str>) -> Option<Result<DecodingKey, ApiError>> {
+        let cache = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        let jwk = cache.keys.as_ref().and_then(|keys| find_key(keys, kid))?;
+        Some(DecodingKey::from_jwk(jwk).map_err(unusable_key))
     }
 
     async fn fetch_keys(&self, jwt: &JwtAccessConfig) -> Result<JwkSet, ApiError> {
@@ -270,6 +278,10 @@ impl ApiAuth {
         let body = response.bytes().await.map_err(|e| e.to_string())?;
         serde_json::from_slice(&body).map_err(|e| e.to_string())
     }
+}
+
+fn not_published() -> ApiError {
+    invalid_token("the token is signed with a key the identity provider does not publish")
 }
 
 fn keys_unavailable() -> ApiError {
@@ -378,10 +390,7 @@ pub fn new_static_token() -> (String, String) {
 }
 
 pub fn hex_digest(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 #[cfg(test)]

@@ -312,18 +312,21 @@ fn value_text(value: &Value) -> Option<String> {
 /// to this machine only (a test provider). The host is parsed, so `http://localhost.evil.tld`
 /// is not loopback.
 fn secure_issuer(issuer: &str) -> bool {
-    let Ok(url) = url::Url::parse(issuer) else {
-        return false;
-    };
-    match url.scheme() {
+    url::Url::parse(issuer).is_ok_and(|url| match url.scheme() {
         "https" => true,
-        "http" => match url.host() {
-            Some(url::Host::Domain(name)) => name == "localhost",
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        },
+        "http" => on_this_machine(&url),
         _ => false,
+    })
+}
+
+/// Whether a URL's host is this machine: `localhost` or a loopback address, parsed (so
+/// `localhost.evil.tld` is not).
+fn on_this_machine(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
@@ -391,16 +394,9 @@ fn static_tokens(text: &str) -> Result<Vec<StaticToken>, ConfigError> {
             .map(|s| ApiScope::parse(s.trim()))
             .collect::<Option<std::collections::BTreeSet<_>>>()
             .ok_or_else(|| wrong(&entry, "scopes are register, report and resolve"))?;
-        let bytes: Vec<u8> = (0..digest.len())
-            .step_by(2)
-            .filter_map(|i| digest.get(i..i + 2))
-            .filter_map(|pair| u8::from_str_radix(pair, 16).ok())
-            .collect();
-        let sha256: [u8; 32] = bytes
-            .try_into()
-            .ok()
-            .filter(|_| digest.len() == 64)
-            .ok_or_else(|| wrong(&entry, "the digest is not 64 hex digits"))?;
+        let mut sha256 = [0u8; 32];
+        hex::decode_to_slice(digest, &mut sha256)
+            .map_err(|_| wrong(&entry, "the digest is not 64 hex digits"))?;
         tokens.push(StaticToken {
             name: name.to_owned(),
             sha256,
@@ -683,17 +679,7 @@ impl Config {
                     ),
                 ));
             }
-            let public_host = url::Url::parse(&raw.public_url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_owned));
-            let loopback_name = |host: &str| {
-                host == "localhost"
-                    || host
-                        .trim_matches(['[', ']'])
-                        .parse::<std::net::IpAddr>()
-                        .is_ok_and(|ip| ip.is_loopback())
-            };
-            if !public_host.as_deref().is_some_and(loopback_name) {
+            if !url::Url::parse(&raw.public_url).is_ok_and(|url| on_this_machine(&url)) {
                 return Err(setting_error(
                     "dev_sign_in",
                     format!(

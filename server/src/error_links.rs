@@ -39,24 +39,11 @@ impl ErrorLinks {
     }
 
     fn signature(&self, path: &str, error: &str) -> String {
-        self.mac(path, error)
-            .finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex::encode(self.mac(path, error).finalize().into_bytes())
     }
 
     fn verifies(&self, path: &str, error: &str, signature: &str) -> bool {
-        let bytes: Option<Vec<u8>> = (0..signature.len())
-            .step_by(2)
-            .map(|i| {
-                signature
-                    .get(i..i + 2)
-                    .and_then(|p| u8::from_str_radix(p, 16).ok())
-            })
-            .collect();
-        bytes.is_some_and(|b| self.mac(path, error).verify_slice(&b).is_ok())
+        hex::decode(signature).is_ok_and(|tag| self.mac(path, error).verify_slice(&tag).is_ok())
     }
 }
 

@@ -145,6 +145,15 @@ struct RevocationView {
 }
 
 impl RevocationView {
+    fn new(store: Option<Arc<dyn SessionRevocations>>, interval: std::time::Duration) -> Self {
+        Self {
+            store,
+            interval,
+            known: Default::default(),
+            refreshed: Default::default(),
+        }
+    }
+
     fn revoked_before(&self, whose: &Revoked) -> Option<OffsetDateTime> {
         self.known
             .read()
@@ -207,12 +216,7 @@ impl Sessions {
             relevant_groups: Arc::new(policy.groups_in_use().map(str::to_owned).collect()),
             dev_identities: Arc::new(dev_identities),
             after_sign_out: Arc::from("/"),
-            revocations: Arc::new(RevocationView {
-                store: None,
-                interval: std::time::Duration::ZERO,
-                known: Default::default(),
-                refreshed: Default::default(),
-            }),
+            revocations: Arc::new(RevocationView::new(None, std::time::Duration::ZERO)),
             idle_timeout: Duration::hours(i64::from(lifetime_hours)),
             groups_max_age: None,
         })
@@ -233,12 +237,7 @@ impl Sessions {
         store: Arc<dyn SessionRevocations>,
         interval: std::time::Duration,
     ) -> Self {
-        self.revocations = Arc::new(RevocationView {
-            store: Some(store),
-            interval,
-            known: Default::default(),
-            refreshed: Default::default(),
-        });
+        self.revocations = Arc::new(RevocationView::new(Some(store), interval));
         self
     }
 
@@ -484,18 +483,8 @@ pub async fn sign_out(State(sessions): State<Sessions>, headers: HeaderMap) -> R
         .into_response()
 }
 
-/// Reads revocations again when this replica's view is older than the interval, before the
-/// request is answered.
-pub async fn refresh_revocations(
-    State(sessions): State<Sessions>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    sessions.revocations.refresh_if_stale().await;
-    next.run(request).await
-}
-
-/// Keeps sessions fresh around each request: a page load with groups older than allowed
+/// Keeps sessions fresh around each request: revocations are read again when this
+/// replica's view is older than the interval, a page load with groups older than allowed
 /// goes through the identity provider again (back to the same page), and a session last
 /// renewed more than a few minutes ago gets its idle timeout renewed.
 pub async fn keep_sessions_fresh(
@@ -503,6 +492,7 @@ pub async fn keep_sessions_fresh(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    sessions.revocations.refresh_if_stale().await;
     let claims = sessions.claims(request.headers());
     if let Some(claims) = &claims {
         let page_load = request.method() == axum::http::Method::GET

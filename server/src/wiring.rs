@@ -353,12 +353,8 @@ pub fn router(
             crate::error_links::sign_error_links,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            sessions.clone(),
-            session::keep_sessions_fresh,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
             sessions,
-            session::refresh_revocations,
+            session::keep_sessions_fresh,
         ))
         .layer(axum::middleware::from_fn_with_state(
             OwnOrigin::from_public_url(&config.public_url),

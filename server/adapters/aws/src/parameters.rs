@@ -72,7 +72,7 @@ impl LogEntry {
         use hmac::Mac;
         let tag = self.mac_of(key).finalize().into_bytes();
         LogEntry {
-            mac: Some(tag.iter().map(|b| format!("{b:02x}")).collect()),
+            mac: Some(hex::encode(tag)),
             ..self.clone()
         }
     }
@@ -80,15 +80,8 @@ impl LogEntry {
     /// Whether the entry carries a valid MAC under `key` (compared in constant time).
     pub(crate) fn is_authentic(&self, key: &str) -> bool {
         use hmac::Mac;
-        let Some(hex) = &self.mac else { return false };
-        let bytes: Option<Vec<u8>> = (0..hex.len())
-            .step_by(2)
-            .map(|i| {
-                hex.get(i..i + 2)
-                    .and_then(|p| u8::from_str_radix(p, 16).ok())
-            })
-            .collect();
-        bytes.is_some_and(|bytes| self.mac_of(key).verify_slice(&bytes).is_ok())
+        let tag = self.mac.as_deref().and_then(|hex| hex::decode(hex).ok());
+        tag.is_some_and(|tag| self.mac_of(key).verify_slice(&tag).is_ok())
     }
 }
 

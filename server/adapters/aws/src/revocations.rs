@@ -27,8 +27,7 @@ impl SessionRevocations for AwsBackend {
     async fn revoke(&self, revocation: &Revocation) -> Result<(), PortError> {
         let whose = revocation.whose.key();
         // SSM names allow few characters; an e-mail address is not among them.
-        let hex: String = whose.bytes().map(|b| format!("{b:02x}")).collect();
-        let name = format!("{}/{hex}", self.revocations_path());
+        let name = format!("{}/{}", self.revocations_path(), hex::encode(&whose));
         let earlier: Option<Stored> = self.read_json(&name).await?;
         if earlier.is_some_and(|e| e.issued_before >= revocation.issued_before) {
             return Ok(());
