@@ -131,3 +131,21 @@ pub fn StatePill(state: String) -> impl IntoView {
 pub fn Loading() -> impl IntoView {
     view! { <p class="muted" aria-busy="true">"Loading…"</p> }
 }
+
+/// What the stores hold that the decision log does not explain: shown above everything
+/// else, because someone may have changed what runs without a signature.
+#[component]
+pub fn DriftWarning(drift: Vec<String>) -> impl IntoView {
+    (!drift.is_empty()).then(|| {
+        view! {
+            <section class="warning drift" role="alert" aria-labelledby="drift-heading">
+                <h2 id="drift-heading">"Not explained by the decision log"</h2>
+                <p>
+                    "These were changed outside Countersign, or a decision has not finished going live. \
+                     Decisions follow the log; ask an operator to look before relying on what is live."
+                </p>
+                <ul>{drift.into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}</ul>
+            </section>
+        }
+    })
+}

@@ -8,11 +8,10 @@ use leptos::prelude::*;
 pub mod ssr {
     use crate::wire::*;
     use countersign_domain::ports::PortError;
-    use countersign_domain::service::{ServiceError, Services, VersionRecord};
+    use countersign_domain::service::{LiveState, ServiceError, Services, VersionRecord};
     use countersign_domain::workflow;
     use countersign_domain::*;
     use leptos::prelude::*;
-    use std::collections::BTreeMap;
     use std::sync::Arc;
     use time::OffsetDateTime;
 
@@ -232,14 +231,34 @@ pub mod ssr {
     }
 
     /// The review page's content; `live` is the version live in each environment.
+    /// What the stores hold that the decision log does not explain, as sentences for the
+    /// page; each also goes to the server log, where operators watch for tampering.
+    pub fn reported_drift(
+        group: &GroupName,
+        registry: &[String],
+        live: &[countersign_domain::history::Drift],
+    ) -> Vec<String> {
+        let sentences: Vec<String> = registry
+            .iter()
+            .cloned()
+            .chain(live.iter().map(|d| d.explain()))
+            .collect();
+        for sentence in &sentences {
+            tracing::error!(%group, drift = %sentence, "what is stored differs from the decision log");
+        }
+        sentences
+    }
+
     pub fn version_detail(
         policy: &Policy,
         record: &VersionRecord,
         reports: &[InferenceReport],
-        live: &BTreeMap<Environment, VersionNumber>,
+        live: &LiveState,
         actor: &Actor,
     ) -> VersionDetail {
         let version = &record.version;
+        let drift = reported_drift(&version.group, &version.drift, &live.drift);
+        let live = &live.versions;
         let history = &record.decisions;
         let decidable: Vec<&Environment> =
             workflow::decidable_environments(policy, version, history, actor).collect();
@@ -297,6 +316,7 @@ pub mod ssr {
             timeline: timeline(record, reports),
             reports: reports.iter().rev().map(report_view).collect(),
             why_no_decision,
+            drift,
         }
     }
 
@@ -434,7 +454,7 @@ pub async fn get_version(group: String, version: u32) -> Result<VersionDetail, A
             let (record, reports, live) = futures::join!(
                 services.version_record(&group, version),
                 services.reports_for_version(&group, version),
-                services.live_versions(&group)
+                services.live_state(&group)
             );
             Ok(version_detail(
                 &services.policy,
@@ -542,6 +562,7 @@ pub async fn group_history(group: String) -> Result<HistoryView, AppError> {
                 })
                 .collect();
             Ok(HistoryView {
+                drift: reported_drift(&history.group, &[], &history.drift),
                 group,
                 environments,
                 decisions: history.decisions.iter().rev().map(decision_view).collect(),

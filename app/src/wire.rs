@@ -166,6 +166,8 @@ pub struct VersionDetail {
     pub reports: Vec<ReportView>,
     /// Why the signed-in person cannot decide anything, when that is the case.
     pub why_no_decision: Option<String>,
+    /// What the registry or the live values hold that the decision log does not explain.
+    pub drift: Vec<String>,
 }
 
 /// One event in a version's life.
@@ -251,4 +253,6 @@ pub struct HistoryView {
     pub environments: Vec<EnvironmentHistoryView>,
     /// Newest first.
     pub decisions: Vec<DecisionView>,
+    /// Environments whose live value the decision log does not explain.
+    pub drift: Vec<String>,
 }

@@ -532,6 +532,7 @@ mod tests {
             attributed_to: Attribution::nobody(),
             registered_through: None,
             registered_at: datetime!(2026-11-26 09:30 UTC),
+            drift: Vec::new(),
             revision: 0,
         }
     }

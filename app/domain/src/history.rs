@@ -3,6 +3,7 @@
 
 use crate::environment::{Environment, Environments};
 use crate::model::*;
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 /// One stretch of time a version was live in an environment.
@@ -43,6 +44,101 @@ pub fn live_periods(environments: &Environments, deployments: &[Deployment]) -> 
         .collect()
 }
 
+/// An environment whose live value is not the one the decision log last deployed there:
+/// written, replaced or deleted outside the portal (or a decision interrupted before it went
+/// live, which the next read of its version completes).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Drift {
+    pub environment: Environment,
+    /// What pipelines resolve there now.
+    pub live: Option<Deployment>,
+    /// The newest deployment to the environment in the log.
+    pub logged: Option<Deployment>,
+}
+
+impl Drift {
+    /// One sentence for the page and the server log.
+    pub fn explain(&self) -> String {
+        let env = &self.environment;
+        let named = |d: &Deployment| format!("version {} (decision {})", d.version, d.decision_id);
+        match (&self.live, &self.logged) {
+            (Some(live), None) => format!(
+                "{env}: {} is live, but no decision in the log deployed anything to {env}.",
+                named(live)
+            ),
+            (None, Some(logged)) => format!(
+                "{env}: the log deployed {}, but nothing is live there: the live value was deleted outside the portal.",
+                named(logged)
+            ),
+            (Some(live), Some(logged)) if live.decision_id != logged.decision_id => format!(
+                "{env}: {} is live, but the newest deployment in the log is {}.",
+                named(live),
+                named(logged)
+            ),
+            (Some(live), Some(logged)) => format!(
+                "{env}: the live value claims decision {} but differs from what it deployed ({}).",
+                live.decision_id,
+                differences(live, logged).join(", ")
+            ),
+            (None, None) => format!("{env}: nothing is live and nothing was deployed."),
+        }
+    }
+}
+
+/// The fields in which a live value differs from the logged deployment, live value first.
+fn differences(live: &Deployment, logged: &Deployment) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut compare = |field: &str, live: String, logged: String| {
+        if live != logged {
+            found.push(format!("{field} {live:?}, logged {logged:?}"));
+        }
+    };
+    compare(
+        "version",
+        live.version.to_string(),
+        logged.version.to_string(),
+    );
+    compare("ARN", live.arn.clone(), logged.arn.clone());
+    compare("image", live.image_uri.clone(), logged.image_uri.clone());
+    compare(
+        "model data",
+        live.model_data_url.clone(),
+        logged.model_data_url.clone(),
+    );
+    compare(
+        "approver",
+        live.approved_by.email.clone(),
+        logged.approved_by.email.clone(),
+    );
+    compare(
+        "approval time",
+        live.approved_at.to_string(),
+        logged.approved_at.to_string(),
+    );
+    found
+}
+
+/// The environments whose live value (`live`, per environment) is not the newest deployment
+/// there in the group's log (`deployments`, newest first), in promotion order.
+pub fn drift(
+    environments: &Environments,
+    live: &BTreeMap<Environment, Deployment>,
+    deployments: &[Deployment],
+) -> Vec<Drift> {
+    environments
+        .iter()
+        .filter_map(|env| {
+            let live = live.get(env);
+            let logged = deployments.iter().find(|d| &d.environment == env);
+            (live != logged).then(|| Drift {
+                environment: env.clone(),
+                live: live.cloned(),
+                logged: logged.cloned(),
+            })
+        })
+        .collect()
+}
+
 /// Everything that happened to a group's versions.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GroupHistory {
@@ -51,6 +147,8 @@ pub struct GroupHistory {
     pub live: Vec<LivePeriod>,
     /// Every decision, oldest first.
     pub decisions: Vec<DecisionRecord>,
+    /// Environments whose live value the log does not explain.
+    pub drift: Vec<Drift>,
 }
 
 #[cfg(test)]
@@ -58,10 +156,12 @@ mod tests {
     use super::*;
     use time::Duration;
 
-    #[test]
-    fn each_deployment_is_live_until_the_next_one() {
-        let at = |minutes: i64| OffsetDateTime::UNIX_EPOCH + Duration::minutes(minutes);
-        let deployment = |version: u32, minutes: i64| Deployment {
+    fn at(minutes: i64) -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + Duration::minutes(minutes)
+    }
+
+    fn deployment(version: u32, minutes: i64) -> Deployment {
+        Deployment {
             group: GroupName::parse("churn").unwrap(),
             version: VersionNumber::new(version).unwrap(),
             arn: format!("arn/{version}"),
@@ -75,7 +175,11 @@ mod tests {
             },
             approved_at: at(minutes),
             decision_id: format!("d{minutes}"),
-        };
+        }
+    }
+
+    #[test]
+    fn each_deployment_is_live_until_the_next_one() {
         // Newest first: 1 deployed at 0, 2 at 10, rolled back to 1 at 20.
         let environments = Environments::default();
         let periods = live_periods(
@@ -95,5 +199,58 @@ mod tests {
             ]
         );
         assert!(live_periods(&environments, &[]).is_empty());
+    }
+
+    fn prod() -> Environment {
+        Environment::parse("prod").unwrap()
+    }
+
+    fn live(deployment: Option<Deployment>) -> BTreeMap<Environment, Deployment> {
+        deployment.map(|d| (prod(), d)).into_iter().collect()
+    }
+
+    #[test]
+    fn the_live_value_the_log_last_deployed_is_no_drift() {
+        let environments = Environments::default();
+        let log = [deployment(2, 10), deployment(1, 0)];
+        assert!(drift(&environments, &live(Some(deployment(2, 10))), &log).is_empty());
+        assert!(drift(&environments, &live(None), &[]).is_empty());
+    }
+
+    #[test]
+    fn a_live_value_the_log_does_not_explain_is_drift_and_says_how() {
+        let environments = Environments::default();
+        let log = [deployment(2, 10), deployment(1, 0)];
+        let explain = |live_now: Option<Deployment>, log: &[Deployment]| {
+            let found = drift(&environments, &live(live_now), log);
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert_eq!(found[0].environment, prod());
+            found[0].explain()
+        };
+
+        let written_outside = Deployment {
+            decision_id: "made-up".into(),
+            ..deployment(3, 30)
+        };
+        assert_eq!(
+            explain(Some(written_outside), &[]),
+            "prod: version 3 (decision made-up) is live, but no decision in the log deployed anything to prod."
+        );
+        assert_eq!(
+            explain(None, &log),
+            "prod: the log deployed version 2 (decision d10), but nothing is live there: the live value was deleted outside the portal."
+        );
+        assert_eq!(
+            explain(Some(deployment(1, 0)), &log),
+            "prod: version 1 (decision d0) is live, but the newest deployment in the log is version 2 (decision d10)."
+        );
+        let image_swapped = Deployment {
+            image_uri: "attacker.example/backdoor:1".into(),
+            ..deployment(2, 10)
+        };
+        assert_eq!(
+            explain(Some(image_swapped), &log),
+            "prod: the live value claims decision d10 but differs from what it deployed (image \"attacker.example/backdoor:1\", logged \"\")."
+        );
     }
 }

@@ -272,6 +272,10 @@ pub struct ModelVersion {
     /// it authenticated; `None` for versions registered otherwise.
     pub registered_through: Option<String>,
     pub registered_at: OffsetDateTime,
+    /// What the registry holds for this version that its decision log does not explain (a
+    /// step or status written outside the portal), one sentence each. The version's steps
+    /// are the log's; this says what was found instead. Empty in the normal case.
+    pub drift: Vec<String>,
     /// Incremented by every decision; a decision computed against an older revision is
     /// refused as a conflict, so two concurrent decisions never both apply.
     pub revision: u64,
@@ -390,6 +394,7 @@ impl NewVersion {
             registered_by: r.registered_by,
             registered_through: r.registered_through,
             registered_at: self.registered_at,
+            drift: Vec::new(),
             revision: 0,
         }
     }

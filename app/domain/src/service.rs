@@ -3,13 +3,14 @@
 //! CLI) call these and nothing below them.
 
 use crate::environment::Environment;
-use crate::history::GroupHistory;
+use crate::history::{Drift, GroupHistory};
 use crate::model::*;
 use crate::notification::{self, LiveComparison, Notice};
 use crate::policy::{Actor, Policy};
 use crate::ports::*;
 use crate::report::{self, InferenceReport, ReportRefusal};
 use crate::workflow::{self, DecisionEffect, DecisionRequest, Refusal};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -49,6 +50,14 @@ pub struct ReportReceipt {
     pub created: bool,
     /// The environment whose approvers were asked to promote the version.
     pub promotion_requested: Option<Environment>,
+}
+
+/// What is live in a group's environments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveState {
+    pub versions: BTreeMap<Environment, VersionNumber>,
+    /// Environments whose live value the log does not explain.
+    pub drift: Vec<Drift>,
 }
 
 /// A version together with its decision log.
@@ -303,24 +312,38 @@ impl Services {
     /// What was live in each environment and when, and every decision, for one group.
     pub async fn group_history(&self, group: &GroupName) -> Result<GroupHistory, ServiceError> {
         let deployments = self.parameters.history(group).await?;
-        let live = crate::history::live_periods(self.policy.environments(), &deployments);
-        let decisions = self.audit.decisions_for_group(group).await?;
+        let live = self.live_deployments(group).await?;
+        let environments = self.policy.environments();
         Ok(GroupHistory {
             group: group.clone(),
-            live,
-            decisions,
+            live: crate::history::live_periods(environments, &deployments),
+            decisions: self.audit.decisions_for_group(group).await?,
+            drift: crate::history::drift(environments, &live, &deployments),
         })
     }
 
-    /// The version live in each environment that has one.
-    pub async fn live_versions(
+    /// The version live in each environment that has one, and where that is not what the
+    /// log last deployed.
+    pub async fn live_state(&self, group: &GroupName) -> Result<LiveState, ServiceError> {
+        let deployments = self.parameters.history(group).await?;
+        let live = self.live_deployments(group).await?;
+        Ok(LiveState {
+            drift: crate::history::drift(self.policy.environments(), &live, &deployments),
+            versions: live
+                .into_iter()
+                .map(|(env, deployment)| (env, deployment.version))
+                .collect(),
+        })
+    }
+
+    async fn live_deployments(
         &self,
         group: &GroupName,
-    ) -> Result<std::collections::BTreeMap<Environment, VersionNumber>, ServiceError> {
-        let mut live = std::collections::BTreeMap::new();
+    ) -> Result<BTreeMap<Environment, Deployment>, ServiceError> {
+        let mut live = BTreeMap::new();
         for env in self.policy.environments().iter() {
             if let Some(deployment) = self.parameters.live(group, env).await? {
-                live.insert(env.clone(), deployment.version);
+                live.insert(env.clone(), deployment);
             }
         }
         Ok(live)

@@ -1,4 +1,4 @@
-use crate::components::{ErrorPanel, Loading};
+use crate::components::{DriftWarning, ErrorPanel, Loading};
 use crate::pages::version::DecisionLine;
 use crate::server_fns::group_history;
 use crate::wire::{EnvironmentHistoryView, HistoryView};
@@ -40,6 +40,7 @@ fn History(history: HistoryView) -> impl IntoView {
             " / "
         </p>
         <h1>{format!("{group}: history")}</h1>
+        <DriftWarning drift=history.drift.clone()/>
         <p class="exports">
             "Export: "
             <a href=export("history.csv") download>"decisions (CSV)"</a>

@@ -1,4 +1,4 @@
-use crate::components::{ErrorPanel, Loading, StatePill};
+use crate::components::{DriftWarning, ErrorPanel, Loading, StatePill};
 use crate::server_fns::{get_version, Decide, RollBack};
 use crate::wire::{
     AppError, DecisionOutcome, DecisionView, ReportView, StepView, TimelineEntry, VersionDetail,
@@ -77,6 +77,7 @@ fn VersionReview(
         <h1>
             {title} " " <StatePill state=detail.status.clone()/>
         </h1>
+        <DriftWarning drift=detail.drift.clone()/>
         <Feedback value=Signal::derive(move || decide.value().get())/>
         <Feedback value=Signal::derive(move || roll_back.value().get())/>
         <section class="panel" aria-labelledby="track-heading">

@@ -52,7 +52,7 @@ pub struct AwsBackend {
     group_arns: Mutex<HashMap<GroupName, String>>,
     /// The key decision log entries are authenticated with (`{prefix}/_settings/log_key`),
     /// read once, when first needed.
-    log_key: tokio::sync::OnceCell<String>,
+    log_key: tokio::sync::OnceCell<parameters::LogKey>,
 }
 
 /// SDK configuration from the standard AWS chain (environment, profile, container or

@@ -85,6 +85,31 @@ impl LogEntry {
     }
 }
 
+/// The key the portal signs its log entries with, and when SSM created it.
+pub(crate) struct LogKey {
+    pub secret: String,
+    pub created: Option<aws_sdk_ssm::primitives::DateTime>,
+}
+
+impl LogKey {
+    /// Whether the portal may trust an entry SSM wrote at `written_at`: signed under this
+    /// key, or unsigned and written before the key existed (by a portal from before entries
+    /// were signed). SSM sets the write time, so nobody can date an entry back; changing an
+    /// old entry makes it new, and untrusted.
+    pub(crate) fn vouches_for(
+        &self,
+        entry: &LogEntry,
+        written_at: Option<aws_sdk_ssm::primitives::DateTime>,
+    ) -> bool {
+        if entry.mac.is_some() {
+            return entry.is_authentic(&self.secret);
+        }
+        written_at
+            .zip(self.created)
+            .is_some_and(|(written, created)| written.as_nanos() < created.as_nanos())
+    }
+}
+
 impl LogEntry {
     pub fn from_effect(effect: &DecisionEffect, environments: &Environments) -> Self {
         let r = &effect.record;
@@ -342,7 +367,7 @@ impl AwsBackend {
         entry: &LogEntry,
     ) -> Result<Appended, PortError> {
         let name = self.entry_name(group, version, seq);
-        let signed = entry.signed(self.log_key().await?);
+        let signed = entry.signed(&self.log_key().await?.secret);
         let value = serde_json::to_string(&signed).expect("log entries serialise");
         if self.create(&name, &value).await? {
             return Ok(Appended::Written);
@@ -392,14 +417,35 @@ impl AwsBackend {
         self.overwrite(&name, &value).await
     }
 
+    /// Every entry of a group's log, in the order decided, each one vouched for.
     async fn group_log(&self, group: &GroupName) -> Result<Vec<Logged>, PortError> {
         let parameters = self.parameters_under(&self.log_path(group), true).await?;
         let mut logged = parameters
             .into_iter()
             .map(Self::parse_logged)
             .collect::<Result<Vec<_>, _>>()?;
+        if !logged.is_empty() {
+            let key = self.log_key().await?;
+            if let Some(forged) = logged
+                .iter()
+                .find(|l| !key.vouches_for(&l.entry, l.written_at))
+            {
+                return Err(self.not_written_here(group, forged));
+            }
+        }
         logged.sort_by_key(|l| (l.entry.decided_at, l.version, l.seq));
         Ok(logged)
+    }
+
+    /// The loud refusal of an entry the portal did not write, for the page and the log.
+    pub(crate) fn not_written_here(&self, group: &GroupName, logged: &Logged) -> PortError {
+        let (version, decision) = (logged.version, &logged.entry.id);
+        let name = self.entry_name(group, logged.version, logged.seq);
+        tracing::error!(%group, %version, %decision, parameter = %name,
+            "a decision log entry not written by this portal (no valid MAC) was found and is NOT trusted: someone with write access to the SSM log may be trying to deploy a model");
+        PortError::Corrupt(format!(
+            "decision {decision} in the log of {group} version {version} was not written by this portal (its MAC does not verify), so nothing of it is carried out or shown; an operator must look at {name}"
+        ))
     }
 }
 
@@ -474,9 +520,19 @@ impl AwsBackend {
         name: &str,
         generate: impl FnOnce() -> String,
     ) -> Result<String, PortError> {
+        let parameter = self.shared_secret_parameter(name, generate).await?;
+        Ok(parameter.value.unwrap_or_default())
+    }
+
+    /// The shared secret's parameter, with when SSM created it.
+    async fn shared_secret_parameter(
+        &self,
+        name: &str,
+        generate: impl FnOnce() -> String,
+    ) -> Result<Parameter, PortError> {
         let parameter = format!("{}/_settings/{name}", self.settings.ssm_prefix);
-        if let Some(value) = self.secret(&parameter).await? {
-            return Ok(value);
+        if let Some(found) = self.get_parameter(&parameter, true).await? {
+            return Ok(found);
         }
         let created = self
             .call(
@@ -499,27 +555,36 @@ impl AwsBackend {
                     .is_some_and(|e| e.is_parameter_already_exists()) => {}
             Err(f) => return Err(port(f)),
         }
-        self.secret(&parameter).await?.ok_or_else(|| {
+        self.get_parameter(&parameter, true).await?.ok_or_else(|| {
             PortError::Unavailable(format!("{parameter} was created but cannot be read back"))
         })
+    }
+
+    /// Reads the log key, creating it on a first start. Done at start-up, before any entry
+    /// is read: an unsigned entry counts as from before entries were signed only when SSM
+    /// wrote it before the key existed, so the key must exist before an attacker could write
+    /// one on a fresh installation.
+    pub async fn prepare_log(&self) -> Result<(), PortError> {
+        self.log_key().await.map(|_| ())
     }
 
     /// The key log entries are authenticated with: kept like the session key (a SecureString
     /// every replica shares, under the configured KMS key) but apart from it, so that a
     /// session key that leaked cannot forge the log, nor the log key sessions.
-    pub(crate) async fn log_key(&self) -> Result<&str, PortError> {
+    pub(crate) async fn log_key(&self) -> Result<&LogKey, PortError> {
         self.log_key
-            .get_or_try_init(|| {
-                self.shared_secret("log_key", || {
-                    let random = || uuid::Uuid::new_v4().simple().to_string();
-                    format!("{}{}", random(), random())
+            .get_or_try_init(|| async {
+                let parameter = self
+                    .shared_secret_parameter("log_key", || {
+                        let random = || uuid::Uuid::new_v4().simple().to_string();
+                        format!("{}{}", random(), random())
+                    })
+                    .await?;
+                Ok(LogKey {
+                    secret: parameter.value.unwrap_or_default(),
+                    created: parameter.last_modified_date,
                 })
             })
             .await
-            .map(String::as_str)
-    }
-
-    async fn secret(&self, name: &str) -> Result<Option<String>, PortError> {
-        self.read_parameter(name, true).await
     }
 }

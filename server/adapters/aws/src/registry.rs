@@ -13,7 +13,7 @@
 
 use crate::calls::port;
 use crate::metadata::{self, Metadata};
-use crate::parameters::{LogEntry, Logged};
+use crate::parameters::LogEntry;
 use crate::AwsBackend;
 use async_trait::async_trait;
 use aws_sdk_sagemaker::types::{
@@ -111,6 +111,7 @@ impl AwsBackend {
                 &self.settings.identities,
             ),
             registered_through: package.metadata.get(metadata::REGISTERED_THROUGH).cloned(),
+            drift: Vec::new(),
             registered_at: package
                 .created_at
                 .map(time_of)
@@ -191,30 +192,69 @@ impl AwsBackend {
             return Ok(None);
         };
         let log = self.version_log(group, version).await?;
-        let applied = metadata::decisions_applied(&package.metadata) as usize;
-        for (
-            index,
-            Logged {
-                entry, written_at, ..
-            },
-        ) in log.iter().enumerate().skip(applied)
+        if log.is_empty() {
+            return Ok(Some((package, Vec::new())));
+        }
+        let key = self.log_key().await?;
+        // The portal's role would carry out whatever an entry says, a deployment to prod
+        // included: only entries the portal itself wrote are applied, or shown.
+        if let Some(forged) = log
+            .iter()
+            .find(|l| !key.vouches_for(&l.entry, l.written_at))
         {
-            // The portal's role would carry out whatever the entry says, a deployment to prod
-            // included: only entries the portal itself wrote are applied.
-            if !entry.is_authentic(self.log_key().await?) {
-                tracing::error!(%group, %version, decision = %entry.id, seq = index + 1,
-                    "a decision log entry not written by this portal (no valid MAC) was found and NOT applied: someone with write access to the SSM log may be trying to deploy a model");
-                return Err(PortError::Corrupt(format!(
-                    "decision {} in the log of {group} version {version} was not written by this portal (its MAC does not verify), so it is not carried out; an operator must look at {}",
-                    entry.id,
-                    self.entry_name(group, version, index as u64 + 1)
-                )));
-            }
-            tracing::info!(%group, %version, decision = %entry.id, "completing a logged decision");
-            self.apply(group, &mut package, entry, index as u64 + 1, *written_at)
-                .await?;
+            return Err(self.not_written_here(group, forged));
+        }
+        let applied = metadata::decisions_applied(&package.metadata) as usize;
+        for logged in log.iter().skip(applied) {
+            tracing::info!(%group, %version, decision = %logged.entry.id, "completing a logged decision");
+            self.apply(
+                group,
+                &mut package,
+                &logged.entry,
+                logged.seq,
+                logged.written_at,
+            )
+            .await?;
         }
         Ok(Some((package, log.into_iter().map(|l| l.entry).collect())))
+    }
+
+    /// The version with its steps and approval status as its log says, whatever SageMaker's
+    /// metadata says (anyone allowed `UpdateModelPackage` can write that), and each place
+    /// the metadata says otherwise as drift.
+    fn as_logged(&self, mut version: ModelVersion, log: &[LogEntry]) -> ModelVersion {
+        let environments = self.environments();
+        let logged_steps: metadata::Metadata = log
+            .last()
+            .map(|entry| entry.steps.clone().into_iter().collect())
+            .unwrap_or_default();
+        let logged_steps = metadata::steps_from(&logged_steps, environments);
+        for (env, logged) in logged_steps.in_order(environments) {
+            let found = version.steps.state(env);
+            if found != logged {
+                version.drift.push(format!(
+                    "SageMaker's metadata says {env} is {}, but the decision log says {}.",
+                    found.as_str(),
+                    logged.as_str()
+                ));
+            }
+        }
+        version.steps = logged_steps;
+        // Nothing decided yet: the version waits, whatever status someone gave it.
+        let logged = log
+            .last()
+            .map_or(Some(ApprovalStatus::PendingManualApproval), |entry| {
+                ApprovalStatus::parse(&entry.approval_status)
+            });
+        if let Some(logged) = logged.filter(|logged| *logged != version.approval_status) {
+            version.drift.push(format!(
+                "SageMaker's approval status is {}, but the decision log says {}.",
+                version.approval_status.as_str(),
+                logged.as_str()
+            ));
+            version.approval_status = logged;
+        }
+        version
     }
 
     /// Creates the group unless it exists.
@@ -411,7 +451,8 @@ impl ModelRegistry for AwsBackend {
         let Some((package, log)) = self.settled(group, version).await? else {
             return Ok(None);
         };
-        self.to_version(group, &package, log.len() as u64).map(Some)
+        let version = self.to_version(group, &package, log.len() as u64)?;
+        Ok(Some(self.as_logged(version, &log)))
     }
 
     async fn register(&self, new: NewVersion) -> Result<ModelVersion, PortError> {

@@ -872,3 +872,219 @@ async fn what_is_live_is_ordered_by_when_ssm_wrote_it_not_by_dates_inside_it() {
         .unwrap();
     assert_eq!(live.version, first.version, "the approval went live");
 }
+
+async fn put_string(moto: &Moto, name: &str, value: &str) {
+    aws_sdk_ssm::Client::new(&moto.sdk_config().await)
+        .put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_live_value_the_log_does_not_explain_is_reported_as_drift() {
+    let moto = Moto::start();
+    let (_, services) = with_backend(&moto).await;
+    let version = services
+        .register(registration("drifting", person("dana")))
+        .await
+        .unwrap();
+    services
+        .decide(
+            &approver("alice"),
+            &version.group,
+            version.version,
+            &approve("dev"),
+        )
+        .await
+        .unwrap();
+    assert!(services
+        .live_state(&version.group)
+        .await
+        .unwrap()
+        .drift
+        .is_empty());
+
+    // Someone allowed ssm:PutParameter swaps the image under the portal's decision.
+    let name = "/countersign/drifting/dev";
+    let ssm = aws_sdk_ssm::Client::new(&moto.sdk_config().await);
+    let live = ssm.get_parameter().name(name).send().await.unwrap();
+    let mut document: serde_json::Value =
+        serde_json::from_str(&live.parameter.unwrap().value.unwrap()).unwrap();
+    document["image_uri"] = "attacker.example/backdoor:1".into();
+    put_string(&moto, name, &document.to_string()).await;
+
+    let state = services.live_state(&version.group).await.unwrap();
+    let reported: Vec<String> = state.drift.iter().map(|d| d.explain()).collect();
+    assert_eq!(reported.len(), 1, "{reported:?}");
+    assert!(
+        reported[0].starts_with("dev: the live value claims decision")
+            && reported[0].contains("attacker.example/backdoor:1"),
+        "{reported:?}"
+    );
+    let history = services.group_history(&version.group).await.unwrap();
+    assert_eq!(history.drift, state.drift, "the history page says the same");
+
+    ssm.delete_parameter().name(name).send().await.unwrap();
+    let state = services.live_state(&version.group).await.unwrap();
+    assert!(
+        state.drift[0].explain().contains("nothing is live there"),
+        "{:?}",
+        state.drift
+    );
+}
+
+#[tokio::test]
+async fn sagemaker_metadata_written_outside_the_portal_decides_nothing_and_shows_as_drift() {
+    let moto = Moto::start();
+    let (_, services) = with_backend(&moto).await;
+    let version = services
+        .register(registration("skipping", person("dana")))
+        .await
+        .unwrap();
+    // Someone allowed sagemaker:UpdateModelPackage marks dev approved to skip its approvers.
+    let sagemaker = aws_sdk_sagemaker::Client::new(&moto.sdk_config().await);
+    let described = sagemaker
+        .describe_model_package()
+        .model_package_name(&version.arn)
+        .send()
+        .await
+        .unwrap();
+    let mut metadata = described.customer_metadata_properties.unwrap();
+    metadata.insert("dev".into(), "Approved".into());
+    sagemaker
+        .update_model_package()
+        .model_package_arn(&version.arn)
+        .model_approval_status(ModelApprovalStatus::Approved)
+        .set_customer_metadata_properties(Some(metadata))
+        .send()
+        .await
+        .unwrap();
+
+    let read = services
+        .find_version(&version.group, version.version)
+        .await
+        .unwrap();
+    assert_eq!(
+        read.steps.state(&env("dev")),
+        StepState::PendingManualApproval
+    );
+    assert_eq!(read.steps.state(&env("test")), StepState::NotRequested);
+    assert_eq!(read.approval_status, version.approval_status);
+    assert!(
+        read.drift
+            .iter()
+            .any(|d| d == "SageMaker's metadata says dev is Approved, but the decision log says PendingManualApproval."),
+        "{:?}",
+        read.drift
+    );
+    let skipped = services
+        .decide(
+            &approver("alice"),
+            &version.group,
+            version.version,
+            &approve("test"),
+        )
+        .await;
+    assert!(
+        matches!(skipped, Err(ServiceError::Refused(_))),
+        "{skipped:?}"
+    );
+
+    // A decision through the portal writes the log's state back.
+    services
+        .decide(
+            &approver("alice"),
+            &version.group,
+            version.version,
+            &approve("dev"),
+        )
+        .await
+        .unwrap();
+    let read = services
+        .find_version(&version.group, version.version)
+        .await
+        .unwrap();
+    assert_eq!(read.steps.state(&env("dev")), StepState::Approved);
+    assert!(read.drift.is_empty(), "{:?}", read.drift);
+}
+
+#[tokio::test]
+async fn entries_written_before_entries_were_signed_are_trusted_and_later_unsigned_ones_are_not() {
+    let moto = Moto::start();
+    // A version decided by a portal from before entries were signed: its entry has no MAC,
+    // and was logged but not yet applied when that portal stopped.
+    let (_, old_services) = {
+        let backend = Arc::new(countersign_aws::AwsBackend::new(
+            &moto.sdk_config().await,
+            support::settings(),
+        ));
+        (backend.clone(), services_over(backend, policy()))
+    };
+    let version = old_services
+        .register(registration("legacy", person("dana")))
+        .await
+        .unwrap();
+    let entry = |id: &str| {
+        serde_json::json!({
+            "id": id, "environment": "dev", "verdict": "approve", "reason": null,
+            "decided_by": {"subject": "alice", "name": "Alice Approver", "email": "alice@example.com"},
+            "decided_at": "2026-11-01T10:00:00Z", "resulting_state": "Approved",
+            "approval_status": "PendingManualApproval",
+            "steps": {"dev": "Approved", "test": "PendingManualApproval", "uat": "NotRequested", "prod": "NotRequested"},
+            "deployment": {
+                "model_package_group": "legacy", "model_package_version": 1,
+                "model_package_arn": version.arn, "environment": "dev",
+                "image_uri": "registry.example/churn:7", "model_data_url": "s3://models/churn/7/model.tar.gz",
+                "approved_by": {"subject": "alice", "name": "Alice Approver", "email": "alice@example.com"},
+                "approved_at": "2026-11-01T10:00:00Z", "decision_id": id
+            }
+        })
+        .to_string()
+    };
+    put_string(
+        &moto,
+        "/countersign/legacy/_decisions/1/000001",
+        &entry("legacy-1"),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+
+    // The upgraded portal starts (making its log key) and completes the old decision.
+    let (backend, services) = with_backend(&moto).await;
+    let read = services
+        .find_version(&version.group, version.version)
+        .await
+        .unwrap();
+    assert_eq!(read.steps.state(&env("dev")), StepState::Approved);
+    assert_eq!(
+        backend
+            .live(&version.group, &env("dev"))
+            .await
+            .unwrap()
+            .map(|d| d.decision_id),
+        Some("legacy-1".to_owned())
+    );
+
+    // An unsigned entry written now is no portal's.
+    put_string(
+        &moto,
+        "/countersign/legacy/_decisions/1/000002",
+        &entry("forged-2"),
+    )
+    .await;
+    let read = services.find_version(&version.group, version.version).await;
+    assert!(
+        matches!(&read, Err(ServiceError::Port(PortError::Corrupt(m))) if m.contains("forged-2")),
+        "{read:?}"
+    );
+    let history = services.group_history(&version.group).await;
+    assert!(
+        matches!(history, Err(ServiceError::Port(PortError::Corrupt(_)))),
+        "{history:?}"
+    );
+}

@@ -328,6 +328,7 @@ fn version_from_row(row: &Row) -> rusqlite::Result<ModelVersion> {
         attributed_to: Attribution::of(&registrant),
         registered_through: row.get(14)?,
         registered_at: parse_timestamp(&row.get::<_, String>(12)?)?,
+        drift: Vec::new(),
         revision: row.get::<_, i64>(13)? as u64,
     })
 }

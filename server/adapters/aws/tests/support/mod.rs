@@ -94,8 +94,11 @@ impl Moto {
         aws_sdk_ssm::config::Credentials::new(id, secret, None, None, "moto-iam")
     }
 
+    /// A backend started as the server starts one: its log key made first.
     pub async fn backend(&self) -> AwsBackend {
-        AwsBackend::new(&self.sdk_config().await, settings())
+        let backend = AwsBackend::new(&self.sdk_config().await, settings());
+        backend.prepare_log().await.expect("the log key");
+        backend
     }
 }
 
