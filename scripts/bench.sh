@@ -22,6 +22,9 @@ export COUNTERSIGN_DATABASE="$WORK/bench.db"
 export COUNTERSIGN_LISTEN="127.0.0.1:$PORT"
 export COUNTERSIGN_PUBLIC_URL="http://127.0.0.1:$PORT"
 export COUNTERSIGN_LOG=warn
+# Throughput of the handlers, not of the per-client limiter, which would answer wrk's
+# thousands of requests a second from one address with 429.
+export COUNTERSIGN_RATE_LIMIT_API_PER_MINUTE=0
 # The resolve benchmark calls with a static token, as a pipeline would.
 RESOLVE_TOKEN=cst_bench-resolve-token-0123456789abcdef
 export COUNTERSIGN_API_TOKENS="bench:register+report+resolve:$(printf '%s' "$RESOLVE_TOKEN" | sha256sum | cut -d' ' -f1)"

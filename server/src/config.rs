@@ -35,6 +35,12 @@ struct RawConfig {
     session_idle_minutes: u32,
     groups_refresh_minutes: u32,
     request_timeout_seconds: u64,
+    /// Per client and minute; 0 turns the limit off.
+    rate_limit_sign_in_per_minute: u32,
+    rate_limit_decisions_per_minute: u32,
+    rate_limit_api_per_minute: u32,
+    /// Proxies (addresses or CIDR networks) whose `X-Forwarded-For` names the client.
+    trusted_proxies: String,
     /// Unset: on without an OIDC issuer, off with one.
     dev_sign_in: Option<bool>,
     oidc_issuer: Option<String>,
@@ -98,6 +104,10 @@ impl Default for RawConfig {
             session_idle_minutes: 60,
             groups_refresh_minutes: 60,
             request_timeout_seconds: 30,
+            rate_limit_sign_in_per_minute: 60,
+            rate_limit_decisions_per_minute: 60,
+            rate_limit_api_per_minute: 1200,
+            trusted_proxies: String::new(),
             dev_sign_in: None,
             oidc_issuer: None,
             oidc_client_id: None,
@@ -140,6 +150,29 @@ pub enum Backend {
     Aws,
 }
 
+fn rate_limits(raw: &RawConfig) -> Result<crate::rate_limit::RateLimits, ConfigError> {
+    let trusted_proxies = comma_list(&raw.trusted_proxies)
+        .iter()
+        .map(|entry| {
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    setting_error(
+                        "trusted_proxies",
+                        format!("has {entry:?}, which is neither an address nor a network such as 10.0.0.0/16"),
+                    )
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(crate::rate_limit::RateLimits {
+        sign_in_per_minute: std::num::NonZeroU32::new(raw.rate_limit_sign_in_per_minute),
+        decisions_per_minute: std::num::NonZeroU32::new(raw.rate_limit_decisions_per_minute),
+        api_per_minute: std::num::NonZeroU32::new(raw.rate_limit_api_per_minute),
+        trusted_proxies,
+    })
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -161,6 +194,7 @@ pub struct Config {
     pub revocation_check: std::time::Duration,
     /// How long a request may take, body included, before it is answered 408.
     pub request_timeout: std::time::Duration,
+    pub rate_limits: crate::rate_limit::RateLimits,
     /// A session without a request for this long ends.
     pub session_idle: time::Duration,
     /// With an identity provider: how old the groups in a session may be.
@@ -773,6 +807,7 @@ impl Config {
             ));
         }
         let api_access = api_access(&raw, oidc.as_ref(), dev_sign_in)?;
+        let rate_limits = rate_limits(&raw)?;
         let identity_map = match &raw.identity_map {
             None => Default::default(),
             Some(path) => identity_map(path)?,
@@ -793,6 +828,7 @@ impl Config {
             session_hours: raw.session_hours,
             revocation_check: std::time::Duration::from_secs(raw.revocation_check_seconds),
             request_timeout: std::time::Duration::from_secs(raw.request_timeout_seconds.max(1)),
+            rate_limits,
             session_idle: time::Duration::minutes(i64::from(raw.session_idle_minutes)),
             groups_refresh: time::Duration::minutes(i64::from(raw.groups_refresh_minutes)),
             dev_sign_in,
@@ -989,6 +1025,30 @@ mod tests {
         assert!(error(&[("LISTEN", "nowhere")]).contains("listen"));
         assert!(
             error(&[("SELF_APROVAL", "dev")]).contains("COUNTERSIGN_SELF_APROVAL is not a setting")
+        );
+        assert!(error(&[("TRUSTED_PROXIES", "10.0.0.0/16, the-balancer")])
+            .contains("COUNTERSIGN_TRUSTED_PROXIES has \"the-balancer\""));
+    }
+
+    #[test]
+    fn rate_limits_default_on_and_trusted_proxies_are_addresses_or_networks() {
+        let defaults = Config::from_pairs([]).unwrap().rate_limits;
+        assert_eq!(defaults.sign_in_per_minute.map(|n| n.get()), Some(60));
+        assert_eq!(defaults.api_per_minute.map(|n| n.get()), Some(1200));
+        assert!(defaults.trusted_proxies.is_empty());
+        let set = Config::from_pairs([
+            ("RATE_LIMIT_API_PER_MINUTE", "0"),
+            ("TRUSTED_PROXIES", "10.0.0.0/16, 192.0.2.10"),
+        ])
+        .unwrap()
+        .rate_limits;
+        assert_eq!(set.api_per_minute, None, "0 turns it off");
+        assert_eq!(
+            set.trusted_proxies,
+            [
+                "10.0.0.0/16".parse().unwrap(),
+                "192.0.2.10/32".parse().unwrap()
+            ]
         );
     }
 

@@ -14,6 +14,7 @@ pub mod host_guard;
 pub mod notify;
 pub mod oidc;
 pub mod openapi;
+pub mod rate_limit;
 pub mod resolve_cache;
 pub mod security_headers;
 pub mod session;

@@ -99,6 +99,10 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
                     secrets_kms_key_id: config.session_kms_key_id.clone(),
                 },
             ));
+            backend
+                .prepare_log()
+                .await
+                .map_err(|e| format!("cannot read or create the decision log key: {e}"))?;
             (
                 Services::over(backend.clone(), policy, Arc::new(RandomIds)),
                 backend.clone(),
@@ -359,6 +363,10 @@ pub fn router(
         .layer(axum::middleware::from_fn_with_state(
             OwnOrigin::from_public_url(&config.public_url),
             refuse_cross_site,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            crate::rate_limit::RateLimiter::new(&config.rate_limits),
+            crate::rate_limit::limit_rates,
         ))
         .layer(axum::middleware::from_fn_with_state(
             crate::host_guard::HostGuard::new(

@@ -1357,3 +1357,47 @@ async fn strangers_read_nothing_and_a_foreign_page_cannot_sign_anyone_in() {
     assert_eq!(foreign.status, StatusCode::FORBIDDEN);
     assert!(foreign.headers.get(header::SET_COOKIE).is_none());
 }
+
+#[tokio::test]
+async fn a_client_over_its_limit_waits_as_told_and_reaches_no_handler() {
+    let app = TestApp::new(&[
+        ("RATE_LIMIT_API_PER_MINUTE", "3"),
+        ("RATE_LIMIT_SIGN_IN_PER_MINUTE", "2"),
+    ])
+    .await;
+    let resolve = || app.get("/api/v1/models/churn/environments/prod", None);
+    for _ in 0..3 {
+        assert_eq!(resolve().await.status, StatusCode::NOT_FOUND);
+    }
+    let limited = resolve().await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.json()["code"], "rate_limited");
+    let wait: u64 = limited.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=20).contains(&wait), "one more every 20 s: {wait}");
+
+    app.sign_in("alice").await;
+    app.sign_in("bob").await;
+    let third = app
+        .post_form(
+            "/auth/dev/sign-in",
+            "subject=carol&return_to=/",
+            None,
+            "text/html",
+        )
+        .await;
+    assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(third.headers.contains_key(header::RETRY_AFTER));
+    assert!(
+        !third.headers.contains_key(header::SET_COOKIE),
+        "nobody was signed in"
+    );
+    assert_eq!(
+        app.get("/", None).await.status,
+        StatusCode::UNAUTHORIZED,
+        "pages are not counted: the sign-in page, not 429"
+    );
+}

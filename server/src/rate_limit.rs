@@ -1,0 +1,292 @@
+//! Per-client rate limits on what costs the portal or others work: signing in (each
+//! callback is a token exchange with the identity provider), decisions (each one writes the
+//! registry and mails people) and the pipeline API. Each replica counts on its own, so
+//! behind a load balancer with `n` replicas a client gets up to `n` times the figure.
+//!
+//! A client is its address: the peer's, or, when the peer is one of the configured trusted
+//! proxies, the nearest address in `X-Forwarded-For` that is not. An IPv6 client is its
+//! /64, which one host can otherwise fill with fresh addresses. Over the limit, a request
+//! gets 429 with `Retry-After` and reaches no handler.
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use ipnet::IpNet;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// The configured limits, per client and minute; `None` turns a kind off.
+#[derive(Debug, Clone, Default)]
+pub struct RateLimits {
+    pub sign_in_per_minute: Option<NonZeroU32>,
+    pub decisions_per_minute: Option<NonZeroU32>,
+    pub api_per_minute: Option<NonZeroU32>,
+    /// Load balancers and proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+/// What a request is, for counting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    SignIn,
+    Decision,
+    Api,
+}
+
+impl Kind {
+    fn of(method: &Method, path: &str) -> Option<Kind> {
+        match path {
+            "/auth/login" | "/auth/callback" | "/auth/dev/sign-in" => Some(Kind::SignIn),
+            "/rpc/decide" | "/rpc/roll_back" | "/rpc/resend_notification"
+                if method == Method::POST =>
+            {
+                Some(Kind::Decision)
+            }
+            _ if path.starts_with("/api/v1/") => Some(Kind::Api),
+            _ => None,
+        }
+    }
+
+    fn refusal(self, wait_seconds: u64) -> Response {
+        let message = format!(
+            "Too many {} from your address; try again in {wait_seconds} s.",
+            match self {
+                Kind::SignIn => "sign-in attempts",
+                Kind::Decision => "decisions",
+                Kind::Api => "API requests",
+            }
+        );
+        let mut response = match self {
+            Kind::Api => {
+                crate::api::ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+                    .into_response()
+            }
+            Kind::SignIn | Kind::Decision => {
+                (StatusCode::TOO_MANY_REQUESTS, message).into_response()
+            }
+        };
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait_seconds));
+        response
+    }
+}
+
+/// How many requests pass between sweeps of clients whose allowance is full again.
+const SWEEP_EVERY: u64 = 4096;
+
+#[derive(Clone)]
+pub struct RateLimiter {
+    inner: Arc<Limiters>,
+}
+
+struct Limiters {
+    sign_in: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    decisions: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    api: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    trusted_proxies: Vec<IpNet>,
+    seen: AtomicU64,
+}
+
+impl RateLimiter {
+    /// A client may send a minute's worth at once, then one more every `60 / n` seconds.
+    pub fn new(limits: &RateLimits) -> Self {
+        let keyed = |per_minute: Option<NonZeroU32>| {
+            per_minute.map(|n| DefaultKeyedRateLimiter::keyed(Quota::per_minute(n)))
+        };
+        Self {
+            inner: Arc::new(Limiters {
+                sign_in: keyed(limits.sign_in_per_minute),
+                decisions: keyed(limits.decisions_per_minute),
+                api: keyed(limits.api_per_minute),
+                trusted_proxies: limits.trusted_proxies.clone(),
+                seen: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The seconds to wait when the request is over its limit.
+    fn wait(&self, kind: Kind, client: IpAddr) -> Option<u64> {
+        let limits = &self.inner;
+        let limiter = match kind {
+            Kind::SignIn => limits.sign_in.as_ref(),
+            Kind::Decision => limits.decisions.as_ref(),
+            Kind::Api => limits.api.as_ref(),
+        }?;
+        if limits.seen.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            for limiter in [&limits.sign_in, &limits.decisions, &limits.api]
+                .into_iter()
+                .flatten()
+            {
+                limiter.retain_recent();
+            }
+        }
+        limiter.check_key(&client).err().map(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+        })
+    }
+
+    /// Who sent the request, as far as this replica can tell.
+    fn client(&self, request: &Request) -> IpAddr {
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| peer.ip().to_canonical())
+            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let trusted = |ip: &IpAddr| self.inner.trusted_proxies.iter().any(|n| n.contains(ip));
+        let mut client = peer;
+        if trusted(&peer) {
+            // Each proxy appends the address it received from; the nearest untrusted one is
+            // the client, and anything left of it could have been written by the client.
+            let hops = request
+                .headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .flat_map(|value| value.split(','))
+                .map(|hop| hop.trim().parse::<IpAddr>().map(|ip| ip.to_canonical()))
+                .collect::<Vec<_>>();
+            for hop in hops.into_iter().rev() {
+                match hop {
+                    Ok(ip) if trusted(&ip) => client = ip,
+                    Ok(ip) => {
+                        client = ip;
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        per_network(client)
+    }
+}
+
+/// IPv6 clients by their /64, the smallest network one host is routinely given.
+fn per_network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(Ipv6Addr::from(bits))
+        }
+    }
+}
+
+pub async fn limit_rates(
+    State(limiter): State<RateLimiter>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Some(kind) = Kind::of(request.method(), request.uri().path()) {
+        let client = limiter.client(&request);
+        if let Some(wait_seconds) = limiter.wait(kind, client) {
+            tracing::warn!(%client, ?kind, wait_seconds, "rate limited");
+            return kind.refusal(wait_seconds);
+        }
+    }
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+
+    fn limiter(trusted: &[&str]) -> RateLimiter {
+        RateLimiter::new(&RateLimits {
+            sign_in_per_minute: NonZeroU32::new(2),
+            decisions_per_minute: NonZeroU32::new(2),
+            api_per_minute: None,
+            trusted_proxies: trusted.iter().map(|n| n.parse().unwrap()).collect(),
+        })
+    }
+
+    fn from(peer: &str, forwarded_for: Option<&str>) -> Request {
+        let mut request = Request::builder().uri("/auth/login");
+        if let Some(hops) = forwarded_for {
+            request = request.header("x-forwarded-for", hops);
+        }
+        let mut request = request.body(Body::empty()).unwrap();
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+        request
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn what_is_counted_is_signing_in_deciding_and_the_api() {
+        assert_eq!(Kind::of(&Method::GET, "/auth/callback"), Some(Kind::SignIn));
+        assert_eq!(
+            Kind::of(&Method::POST, "/auth/dev/sign-in"),
+            Some(Kind::SignIn)
+        );
+        assert_eq!(Kind::of(&Method::POST, "/rpc/decide"), Some(Kind::Decision));
+        assert_eq!(
+            Kind::of(&Method::POST, "/rpc/resend_notification"),
+            Some(Kind::Decision)
+        );
+        assert_eq!(
+            Kind::of(&Method::GET, "/api/v1/models/churn/environments/prod"),
+            Some(Kind::Api)
+        );
+        assert_eq!(Kind::of(&Method::POST, "/rpc/version_detail"), None);
+        assert_eq!(Kind::of(&Method::GET, "/models/churn"), None);
+    }
+
+    #[test]
+    fn a_client_is_the_peer_unless_the_peer_is_a_trusted_proxy() {
+        let untrusting = limiter(&[]);
+        assert_eq!(
+            untrusting.client(&from("10.0.0.5:4000", Some("203.0.113.9"))),
+            ip("10.0.0.5"),
+            "an untrusted peer cannot name someone else"
+        );
+        let behind_a_balancer = limiter(&["10.0.0.0/24"]);
+        assert_eq!(
+            behind_a_balancer.client(&from("10.0.0.5:4000", Some("198.51.100.7, 203.0.113.9"))),
+            ip("203.0.113.9"),
+            "the nearest untrusted hop, not what the client wrote on the left"
+        );
+        assert_eq!(
+            behind_a_balancer.client(&from("10.0.0.5:4000", Some("203.0.113.9, 10.0.0.7"))),
+            ip("203.0.113.9"),
+            "trusted hops are skipped"
+        );
+        assert_eq!(
+            behind_a_balancer.client(&from("10.0.0.5:4000", None)),
+            ip("10.0.0.5")
+        );
+        assert_eq!(
+            untrusting.client(&from("[2001:db8:1:2:aaaa::1]:4000", None)),
+            ip("2001:db8:1:2::"),
+            "an IPv6 host is its /64"
+        );
+    }
+
+    #[test]
+    fn over_the_limit_a_client_waits_and_others_do_not() {
+        let limiter = limiter(&[]);
+        let (one, other) = (ip("192.0.2.1"), ip("192.0.2.2"));
+        assert_eq!(limiter.wait(Kind::SignIn, one), None);
+        assert_eq!(limiter.wait(Kind::SignIn, one), None);
+        let wait = limiter
+            .wait(Kind::SignIn, one)
+            .expect("the third in a minute waits");
+        assert!((1..=30).contains(&wait), "one more every 30 s: {wait}");
+        assert_eq!(limiter.wait(Kind::SignIn, other), None, "another client");
+        assert_eq!(limiter.wait(Kind::Decision, one), None, "another kind");
+        for _ in 0..10 {
+            assert_eq!(limiter.wait(Kind::Api, one), None, "a kind turned off");
+        }
+    }
+}
