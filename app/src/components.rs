@@ -149,3 +149,21 @@ pub fn DriftWarning(drift: Vec<String>) -> impl IntoView {
         }
     })
 }
+
+/// Links to the newer and older pages (`base?page=n`) of a list shown newest first;
+/// nothing for one page.
+#[component]
+pub fn Pager(page: u32, pages: u32, base: String) -> impl IntoView {
+    (pages > 1).then(|| {
+        let href = |page: u32| format!("{base}?page={page}");
+        let previous = (page > 1).then(|| href(page - 1));
+        let next = (page < pages).then(|| href(page + 1));
+        view! {
+            <nav class="pager" aria-label="Pages">
+                {previous.map(|href| view! { <a href=href rel="prev">"Newer"</a> })}
+                <span>{format!("Page {page} of {pages}")}</span>
+                {next.map(|href| view! { <a href=href rel="next">"Older"</a> })}
+            </nav>
+        }
+    })
+}

@@ -351,6 +351,8 @@ pub mod ssr {
 }
 
 pub const VERSIONS_PER_PAGE: u32 = 50;
+/// Each message shown costs the AWS backend one read, so a page stays short.
+pub const NOTIFICATIONS_PER_PAGE: u32 = 50;
 
 #[server(prefix = "/rpc", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<UserView>, AppError> {
@@ -616,19 +618,24 @@ pub async fn roll_back(
 }
 
 #[server(prefix = "/rpc", endpoint = "list_notifications")]
-pub async fn list_notifications() -> Result<NotificationsView, AppError> {
+pub async fn list_notifications(page: u32) -> Result<NotificationsView, AppError> {
     use self::ssr::*;
     with_status(
         async move {
             let portal = portal()?;
             notification_keeper(&portal).await?;
             let desk = &portal.notifications;
-            let entries = desk
+            let page = page.max(1);
+            let listed = desk
                 .outbox
-                .recent(200)
+                .recent(countersign_domain::PageRequest {
+                    offset: u64::from(page - 1) * u64::from(NOTIFICATIONS_PER_PAGE),
+                    limit: NOTIFICATIONS_PER_PAGE,
+                })
                 .await
                 .map_err(countersign_domain::service::ServiceError::from)?;
-            let rows = entries
+            let rows = listed
+                .items
                 .into_iter()
                 .map(|e| NotificationRow {
                     key: e.message.key,
@@ -646,6 +653,12 @@ pub async fn list_notifications() -> Result<NotificationsView, AppError> {
             Ok(NotificationsView {
                 rows,
                 outbox_only: desk.outbox_only,
+                page,
+                pages: listed
+                    .total
+                    .div_ceil(u64::from(NOTIFICATIONS_PER_PAGE))
+                    .max(1) as u32,
+                total: listed.total,
             })
         }
         .await,

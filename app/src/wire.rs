@@ -227,6 +227,9 @@ pub struct NotificationRow {
 pub struct NotificationsView {
     pub rows: Vec<NotificationRow>,
     pub outbox_only: bool,
+    pub page: u32,
+    pub pages: u32,
+    pub total: u64,
 }
 
 /// One stretch of time a version was live in an environment.

@@ -101,7 +101,15 @@ impl Portal {
     }
 
     async fn queued(&self) -> Vec<OutboxEntry> {
-        self.backing.outbox.recent(100).await.unwrap()
+        self.backing
+            .outbox
+            .recent(PageRequest {
+                offset: 0,
+                limit: 100,
+            })
+            .await
+            .unwrap()
+            .items
     }
 }
 

@@ -237,8 +237,10 @@ pub trait Outbox: Send + Sync {
         retry_at: Option<OffsetDateTime>,
     ) -> Result<(), PortError>;
 
-    /// The newest messages first, for the status page.
-    async fn recent(&self, limit: u32) -> Result<Vec<OutboxEntry>, PortError>;
+    /// One page of messages for the status page, newest first (on SSM, where reading each
+    /// message's creation costs a request, most recently changed first), and how many
+    /// there are.
+    async fn recent(&self, page: PageRequest) -> Result<Page<OutboxEntry>, PortError>;
 
     /// Puts a message back in line from its first attempt; false for an unknown key.
     async fn resend(&self, key: &str, now: OffsetDateTime) -> Result<bool, PortError>;

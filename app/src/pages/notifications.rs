@@ -1,8 +1,9 @@
-use crate::components::{ErrorPanel, Loading};
+use crate::components::{ErrorPanel, Loading, Pager};
 use crate::server_fns::{list_notifications, ResendNotification};
 use crate::wire::NotificationRow;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 /// The outbox: every message Countersign queued, how its delivery went, and a way to send
 /// again one that was given up. Without an SMTP server, the messages are read here.
@@ -14,7 +15,18 @@ pub fn NotificationsPage() -> impl IntoView {
             .value()
             .with(|v| v.as_ref().and_then(|r| r.as_ref().ok()).cloned())
     });
-    let listing = Resource::new(move || resent.get(), |_| list_notifications());
+    let query = use_query_map();
+    let page = move || {
+        query
+            .read()
+            .get("page")
+            .and_then(|p| p.parse::<u32>().ok())
+            .unwrap_or(1)
+    };
+    let listing = Resource::new(
+        move || (resent.get(), page()),
+        |(_, page)| list_notifications(page),
+    );
     view! {
         <Title text="Notifications"/>
         <h1>"Notifications"</h1>
@@ -68,7 +80,9 @@ pub fn NotificationsPage() -> impl IntoView {
                         };
                         view! {
                             {note}
+                            <p class="muted">{format!("{} messages, the latest first.", view.total)}</p>
                             {table}
+                            <Pager page=view.page pages=view.pages base="/notifications".to_owned()/>
                         }
                             .into_any()
                     }

@@ -1,4 +1,4 @@
-use crate::components::{ErrorPanel, Loading, StatePill};
+use crate::components::{ErrorPanel, Loading, Pager, StatePill};
 use crate::server_fns::list_versions;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -27,20 +27,9 @@ pub fn VersionsPage() -> impl IntoView {
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                     Ok(listing) => {
                         let group = listing.group.clone();
-                        let pager = (listing.pages > 1)
-                            .then(|| {
-                                let previous = (listing.page > 1)
-                                    .then(|| format!("/models/{group}?page={}", listing.page - 1));
-                                let next = (listing.page < listing.pages)
-                                    .then(|| format!("/models/{group}?page={}", listing.page + 1));
-                                view! {
-                                    <nav class="pager" aria-label="Pages">
-                                        {previous.map(|href| view! { <a href=href rel="prev">"Newer"</a> })}
-                                        <span>{format!("Page {} of {}", listing.page, listing.pages)}</span>
-                                        {next.map(|href| view! { <a href=href rel="next">"Older"</a> })}
-                                    </nav>
-                                }
-                            });
+                        let pager = view! {
+                            <Pager page=listing.page pages=listing.pages base=format!("/models/{group}")/>
+                        };
                         view! {
                             <Title text=group.clone()/>
                             <p class="crumbs">

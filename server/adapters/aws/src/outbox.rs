@@ -17,6 +17,7 @@ use crate::calls::port;
 use crate::AwsBackend;
 use async_trait::async_trait;
 use countersign_domain::ports::*;
+use countersign_domain::{Page, PageRequest};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -241,7 +242,7 @@ impl Outbox for AwsBackend {
     /// The `limit` messages whose delivery changed last: one request per 10 messages ever
     /// queued lists every delivery state with its value, then one per message shown reads
     /// its text. Newest first.
-    async fn recent(&self, limit: u32) -> Result<Vec<OutboxEntry>, PortError> {
+    async fn recent(&self, page: PageRequest) -> Result<Page<OutboxEntry>, PortError> {
         let folder = format!("{}/_outbox/state/", self.settings.ssm_prefix);
         let mut states: Vec<_> = self
             .parameters_under(folder.trim_end_matches('/'), true)
@@ -253,21 +254,22 @@ impl Outbox for AwsBackend {
             })
             .collect();
         states.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        states.truncate(limit as usize);
+        let total = states.len() as u64;
+        let shown = states
+            .into_iter()
+            .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
+            .take(page.limit as usize);
         let mut entries = Vec::new();
-        for (_, key, value) in states {
+        for (_, key, value) in shown {
             let name = self.outbox_name("state", &key);
             let record: DeliveryRecord = serde_json::from_str(value.as_deref().unwrap_or(""))
                 .map_err(|e| corrupt(&name, e))?;
             entries.push(self.stored_entry(&key, record).await?);
         }
-        entries.sort_by(|a, b| {
-            b.created_at
-                .cmp(&a.created_at)
-                .then(a.message.key.cmp(&b.message.key))
-        });
-        entries.truncate(limit as usize);
-        Ok(entries)
+        Ok(Page {
+            items: entries,
+            total,
+        })
     }
 
     async fn entry(&self, key: &str) -> Result<Option<OutboxEntry>, PortError> {

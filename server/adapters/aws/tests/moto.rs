@@ -817,8 +817,14 @@ async fn the_notifications_page_reads_the_messages_it_shows_not_every_message_ev
         backend.enqueue(&message, now).await.unwrap();
     }
     let before = backend.calls();
-    let shown = backend.recent(5).await.unwrap();
-    assert_eq!(shown.len(), 5);
+    let shown = backend
+        .recent(PageRequest {
+            offset: 5,
+            limit: 5,
+        })
+        .await
+        .unwrap();
+    assert_eq!((shown.items.len(), shown.total), (5, 40));
     let used = |action: &str| {
         backend.calls().get(action).copied().unwrap_or(0) - before.get(action).copied().unwrap_or(0)
     };

@@ -433,7 +433,7 @@ pub async fn run_outbox(outbox: &dyn Outbox) {
         .record_failure(&key, "still refused", None)
         .await
         .unwrap();
-    let recent = outbox.recent(50).await.unwrap();
+    let recent = outbox.recent(FIRST_50).await.unwrap().items;
     let given_up = recent.iter().find(|e| e.message.key == key).unwrap();
     assert_eq!(
         (given_up.state, given_up.attempts),
@@ -453,7 +453,7 @@ pub async fn run_outbox(outbox: &dyn Outbox) {
         .iter()
         .any(|e| e.message.key == key && e.attempts == 0));
     outbox.record_sent(&key, later(101)).await.unwrap();
-    let recent = outbox.recent(50).await.unwrap();
+    let recent = outbox.recent(FIRST_50).await.unwrap().items;
     let sent = recent.iter().find(|e| e.message.key == key).unwrap();
     assert_eq!(sent.state, DeliveryState::Sent);
     assert!(sent.sent_at.is_some());
@@ -463,7 +463,49 @@ pub async fn run_outbox(outbox: &dyn Outbox) {
         .unwrap()
         .iter()
         .all(|e| e.message.key != key));
+
+    // The status page reads a page at a time and knows how many there are.
+    for n in 0..2 {
+        let other = format!("{key}/{n}");
+        assert!(outbox
+            .enqueue(&message(&other), later(3000 + n))
+            .await
+            .unwrap());
+    }
+    let all = outbox.recent(FIRST_50).await.unwrap();
+    assert!(
+        all.total >= 3 && all.total == all.items.len() as u64,
+        "{}",
+        all.total
+    );
+    let mut pages = Vec::new();
+    for offset in [0, 2] {
+        let page = outbox
+            .recent(PageRequest { offset, limit: 2 })
+            .await
+            .unwrap();
+        assert_eq!(page.total, all.total);
+        pages.push(
+            page.items
+                .into_iter()
+                .map(|e| e.message.key)
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(pages[0].len(), 2);
+    let keys: Vec<String> = all.items.iter().map(|e| e.message.key.clone()).collect();
+    assert_eq!(
+        pages.concat(),
+        keys[..keys.len().min(4)],
+        "pages follow one another"
+    );
 }
+
+/// Enough for every message a contract check queues.
+const FIRST_50: PageRequest = PageRequest {
+    offset: 0,
+    limit: 50,
+};
 
 fn report(
     services: &Services,

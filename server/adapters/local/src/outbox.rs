@@ -4,6 +4,7 @@
 use crate::{all_rows, unavailable, LocalStore};
 use async_trait::async_trait;
 use countersign_domain::ports::*;
+use countersign_domain::{Page, PageRequest};
 use rusqlite::{params, Row};
 use time::OffsetDateTime;
 
@@ -149,14 +150,24 @@ impl Outbox for LocalStore {
         .await
     }
 
-    async fn recent(&self, limit: u32) -> Result<Vec<OutboxEntry>, PortError> {
+    async fn recent(&self, page: PageRequest) -> Result<Page<OutboxEntry>, PortError> {
+        let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
         self.with(move |c| {
-            all_rows(
+            let items = all_rows(
                 c,
-                &format!("SELECT {COLUMNS} FROM outbox ORDER BY created_ms DESC, key LIMIT ?1"),
-                [limit],
+                &format!(
+                    "SELECT {COLUMNS} FROM outbox ORDER BY created_ms DESC, key LIMIT ?1 OFFSET ?2"
+                ),
+                params![page.limit, offset],
                 entry_from_row,
-            )
+            )?;
+            let total: i64 = c
+                .query_row("SELECT COUNT(*) FROM outbox", [], |row| row.get(0))
+                .map_err(unavailable)?;
+            Ok(Page {
+                items,
+                total: total as u64,
+            })
         })
         .await
     }
