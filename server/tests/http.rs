@@ -1312,7 +1312,7 @@ async fn strangers_read_nothing_and_a_foreign_page_cannot_sign_anyone_in() {
         ("list_versions", "group=churn&page=1"),
         ("version_detail", "group=churn&version=1"),
         ("group_history", "group=churn"),
-        ("list_notifications", ""),
+        ("list_notifications", "page=1"),
         (
             "resend_notification",
             "key=approval-request%2Fchurn%2F1%2Fdev",
