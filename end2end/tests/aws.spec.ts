@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { type APIRequestContext, expect, type Page, test, type TestInfo } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import {
@@ -50,15 +50,20 @@ function stateChange(group: string, version: number) {
   };
 }
 
-test('approving dev in the portal shows in SageMaker and in the SSM parameter pipelines read', async ({ page, request }, testInfo) => {
-  const group = uniqueGroup('churn');
+/** Dana registers a version of a new group; Alice approves it for dev in the portal. */
+async function approvedForDev(page: Page, request: APIRequestContext, testInfo: TestInfo, prefix: string) {
+  const group = uniqueGroup(prefix);
   await register(request, group, 'dana');
-
   await openVersion(page, testInfo, group);
   await signInAs(page, testInfo, 'alice');
   await page.getByLabel('Reason for dev').fill('Offline AUC beats the baseline');
   await page.getByRole('button', { name: 'Approve dev' }).click();
   await expect(step(page, 'dev')).toHaveAttribute('data-state', 'Approved');
+  return group;
+}
+
+test('approving dev in the portal shows in SageMaker and in the SSM parameter pipelines read', async ({ page, request }, testInfo) => {
+  const group = await approvedForDev(page, request, testInfo, 'churn');
 
   const held = inspect(group, 1, 'dev');
   expect(held.ModelApprovalStatus).toBe('Approved');
@@ -84,6 +89,23 @@ test('approving dev in the portal shows in SageMaker and in the SSM parameter pi
   // The portal's resolve API answers with the same document.
   const resolved = await request.get(`/api/v1/models/${group}/environments/dev`, { headers: pipelineAuth });
   expect(await resolved.json()).toEqual(held.parameter);
+});
+
+test('an image swapped in SSM behind the portal is reported on the version and history pages', async ({ page, request }, testInfo) => {
+  const group = await approvedForDev(page, request, testInfo, 'swapped');
+  const warning = page.getByRole('alert').filter({ hasText: 'Not explained by the decision log' });
+  await expect(warning).toHaveCount(0);
+
+  boto3('swap_live_image.py', group, 'dev', 'attacker.example/backdoor:1');
+  // The portal caches live values for a few seconds (COUNTERSIGN_RESOLVE_CACHE_SECONDS).
+  await expect(async () => {
+    await page.reload();
+    await expect(warning).toContainText('attacker.example/backdoor:1', { timeout: 1000 });
+  }).toPass({ timeout: 20_000 });
+  await expect(warning).toContainText('dev: the live value claims decision');
+
+  await page.goto(`/models/${group}/history`);
+  await expect(warning).toContainText('attacker.example/backdoor:1');
 });
 
 test('a version registered in SageMaker reaches its approvers once by e-mail, and the link leads to the decision', async ({ page, request }, testInfo) => {

@@ -58,6 +58,24 @@ async fn with_backend(moto: &Moto) -> (Arc<AwsBackend>, Services) {
     (backend, services)
 }
 
+/// A version Dana registered and Alice approved for dev through the portal.
+async fn registered_and_approved_for_dev(services: &Services, group: &str) -> ModelVersion {
+    let version = services
+        .register(registration(group, person("dana")))
+        .await
+        .unwrap();
+    services
+        .decide(
+            &approver("alice"),
+            &version.group,
+            version.version,
+            &approve("dev"),
+        )
+        .await
+        .unwrap();
+    version
+}
+
 fn approve(environment: &str) -> DecisionRequest {
     DecisionRequest::new(env(environment), Verdict::Approve, "metrics hold up")
 }
@@ -73,19 +91,7 @@ async fn aws_adapters_meet_the_port_contract() {
 async fn an_approval_for_dev_shows_in_sagemaker_and_ssm_as_documented() {
     let moto = Moto::start();
     let (_, services) = with_backend(&moto).await;
-    let version = services
-        .register(registration("churn", person("dana")))
-        .await
-        .unwrap();
-    services
-        .decide(
-            &approver("alice"),
-            &version.group,
-            version.version,
-            &approve("dev"),
-        )
-        .await
-        .unwrap();
+    let version = registered_and_approved_for_dev(&services, "churn").await;
 
     let config = moto.sdk_config().await;
     let described = aws_sdk_sagemaker::Client::new(&config)
@@ -895,19 +901,7 @@ async fn put_string(moto: &Moto, name: &str, value: &str) {
 async fn a_live_value_the_log_does_not_explain_is_reported_as_drift() {
     let moto = Moto::start();
     let (_, services) = with_backend(&moto).await;
-    let version = services
-        .register(registration("drifting", person("dana")))
-        .await
-        .unwrap();
-    services
-        .decide(
-            &approver("alice"),
-            &version.group,
-            version.version,
-            &approve("dev"),
-        )
-        .await
-        .unwrap();
+    let version = registered_and_approved_for_dev(&services, "drifting").await;
     assert!(services
         .live_state(&version.group)
         .await
