@@ -150,7 +150,7 @@ pub enum Backend {
     Aws,
 }
 
-fn rate_limits(raw: &RawConfig) -> Result<crate::rate_limit::RateLimits, ConfigError> {
+fn rate_limits(raw: &RawConfig) -> Result<crate::http::rate_limit::RateLimits, ConfigError> {
     let trusted_proxies = comma_list(&raw.trusted_proxies)
         .iter()
         .map(|entry| {
@@ -165,7 +165,7 @@ fn rate_limits(raw: &RawConfig) -> Result<crate::rate_limit::RateLimits, ConfigE
                 })
         })
         .collect::<Result<_, _>>()?;
-    Ok(crate::rate_limit::RateLimits {
+    Ok(crate::http::rate_limit::RateLimits {
         sign_in_per_minute: std::num::NonZeroU32::new(raw.rate_limit_sign_in_per_minute),
         decisions_per_minute: std::num::NonZeroU32::new(raw.rate_limit_decisions_per_minute),
         api_per_minute: std::num::NonZeroU32::new(raw.rate_limit_api_per_minute),
@@ -194,7 +194,7 @@ pub struct Config {
     pub revocation_check: std::time::Duration,
     /// How long a request may take, body included, before it is answered 408.
     pub request_timeout: std::time::Duration,
-    pub rate_limits: crate::rate_limit::RateLimits,
+    pub rate_limits: crate::http::rate_limit::RateLimits,
     /// A session without a request for this long ends.
     pub session_idle: time::Duration,
     /// With an identity provider: how old the groups in a session may be.
@@ -243,7 +243,7 @@ pub struct ScopeClaims {
 pub struct StaticToken {
     pub name: String,
     pub sha256: [u8; 32],
-    pub scopes: std::collections::BTreeSet<crate::api_auth::ApiScope>,
+    pub scopes: std::collections::BTreeSet<crate::http::api::auth::ApiScope>,
 }
 
 impl std::fmt::Debug for StaticToken {
@@ -407,7 +407,7 @@ fn identity_map(
 }
 
 fn static_tokens(text: &str) -> Result<Vec<StaticToken>, ConfigError> {
-    use crate::api_auth::ApiScope;
+    use crate::http::api::auth::ApiScope;
     let wrong = |entry: &str, why: &str| {
         setting_error(
             "api_tokens",
@@ -928,8 +928,8 @@ mod tests {
         assert_eq!(
             tokens.tokens[0].scopes,
             std::collections::BTreeSet::from([
-                crate::api_auth::ApiScope::Report,
-                crate::api_auth::ApiScope::Resolve
+                crate::http::api::auth::ApiScope::Report,
+                crate::http::api::auth::ApiScope::Resolve
             ])
         );
         for bad in [

@@ -1,6 +1,6 @@
 //! Demo data for `make run`, so a first look at the portal has something to review.
 
-use crate::session::demo_identities;
+use crate::auth::session::demo_identities;
 use countersign_domain::service::{ServiceError, Services};
 use countersign_domain::workflow::DecisionRequest;
 use countersign_domain::*;

@@ -1,21 +1,19 @@
 //! The Countersign server: configuration, the choice of adapters, the axum router (portal
 //! pages, server functions, the pipeline API, sign-in routes) and the CLI's commands. This
 //! is the only crate that knows every adapter.
+//!
+//! - `config`: every `COUNTERSIGN_*` setting, read once at start-up.
+//! - `backend`: the embedded store or the AWS adapters, opened as the domain's services.
+//! - `application`: the router, the whole HTTP surface; `background`: work beside requests.
+//! - `http`: what answers requests (the pipeline API, exports, and the layers in front).
+//! - `auth`: people signing in. `notify`: mail. `demo`: the demo data.
 
-pub mod api;
-pub mod api_auth;
+pub mod application;
+pub mod auth;
+pub mod backend;
+pub mod background;
 pub mod config;
-pub mod cross_site;
 pub mod demo;
-pub mod error_links;
-pub mod events;
-pub mod history_export;
-pub mod host_guard;
+pub mod http;
 pub mod notify;
-pub mod oidc;
-pub mod openapi;
-pub mod rate_limit;
 pub mod resolve_cache;
-pub mod security_headers;
-pub mod session;
-pub mod wiring;

@@ -4,9 +4,9 @@ use clap::{Parser, Subcommand};
 use countersign_domain::identity::normalised_identifier;
 use countersign_domain::ports::{Revocation, Revoked};
 use countersign_domain::{GroupName, Metrics, Person, Registration};
-use countersign_server::api::version_json;
+use countersign_server::http::api::version_json;
 use countersign_server::config::Config;
-use countersign_server::{demo, wiring};
+use countersign_server::{application, auth, backend, background, demo};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -131,7 +131,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
     if let Command::Token { name, scopes } = &command {
         return print_new_token(name, scopes);
     }
-    let backing = wiring::open_backend(&config).await?;
+    let backing = backend::open_backend(&config).await?;
     let services = backing.services.clone();
     match command {
         Command::Serve => serve(config, backing).await,
@@ -212,7 +212,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
 }
 
 fn print_new_token(name: &str, scopes: &[String]) -> Result<(), String> {
-    use countersign_server::api_auth::{new_static_token, ApiScope};
+    use countersign_server::http::api::auth::{new_static_token, ApiScope};
     let name = name.trim();
     if name.is_empty() || name.contains([':', ',', '+']) || name.contains(char::is_whitespace) {
         return Err(format!(
@@ -242,7 +242,7 @@ fn print_json(value: &impl serde::Serialize) -> Result<(), String> {
     Ok(())
 }
 
-async fn serve(config: Config, backing: wiring::Backing) -> Result<(), String> {
+async fn serve(config: Config, backing: backend::Backing) -> Result<(), String> {
     if config.demo_data
         && demo::seed_if_empty(&backing.services)
             .await
@@ -250,10 +250,10 @@ async fn serve(config: Config, backing: wiring::Backing) -> Result<(), String> {
     {
         tracing::info!("added demo model versions");
     }
-    wiring::start_background_work(&config, &backing)?;
-    let sign_in = wiring::sign_in(&config, &backing).await?;
-    let options = wiring::leptos_options(&config);
-    let app = wiring::router(&config, &backing, sign_in, options);
+    background::start_background_work(&config, &backing)?;
+    let sign_in = auth::sign_in(&config, &backing).await?;
+    let options = application::leptos_options(&config);
+    let app = application::router(&config, &backing, sign_in, options);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| {

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use countersign_server::config::Config;
-use countersign_server::wiring;
+use countersign_server::{application, auth, backend};
 use openidconnect::core::{
     CoreIdToken, CoreIdTokenClaims, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
     CoreRsaPrivateSigningKey,
@@ -160,11 +160,11 @@ async fn start() -> (String, Arc<Rogue>, tempfile::TempDir) {
         ("OIDC_CLIENT_SECRET", "secret"),
     ])
     .unwrap();
-    let backing = wiring::open_backend(&config).await.unwrap();
-    let sign_in = wiring::sign_in(&config, &backing).await.unwrap();
+    let backing = backend::open_backend(&config).await.unwrap();
+    let sign_in = auth::sign_in(&config, &backing).await.unwrap();
     serve(
         portal_listener,
-        wiring::router(&config, &backing, sign_in, wiring::leptos_options(&config)),
+        application::router(&config, &backing, sign_in, application::leptos_options(&config)),
     );
     (portal, rogue, dir)
 }

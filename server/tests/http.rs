@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use countersign_server::config::Config;
-use countersign_server::wiring;
+use countersign_server::{application, auth, backend};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -29,14 +29,14 @@ impl Reply {
 
 /// The whole portal as the binary builds it, with development sign-in.
 async fn router_for(config: &Config) -> Router {
-    let backing = wiring::open_backend(config).await.unwrap();
-    let sessions = wiring::sessions(config, &backing).await.unwrap();
-    let options = wiring::leptos_options(config);
-    let sign_in = wiring::SignIn {
+    let backing = backend::open_backend(config).await.unwrap();
+    let sessions = auth::sessions(config, &backing).await.unwrap();
+    let options = application::leptos_options(config);
+    let sign_in = auth::SignIn {
         sessions,
         oidc: None,
     };
-    wiring::router(config, &backing, sign_in, options)
+    application::router(config, &backing, sign_in, options)
 }
 
 impl TestApp {
@@ -692,7 +692,7 @@ async fn inference_reports_are_validated_stored_once_per_run_and_listed() {
 
 #[tokio::test]
 async fn static_api_tokens_open_only_their_own_scopes_and_name_the_caller() {
-    use countersign_server::api_auth::hex_digest;
+    use countersign_server::http::api::auth::hex_digest;
     let training = "cst_training-token-for-tests-0123456789";
     let batch = "cst_batch-token-for-tests-0123456789abc";
     let tokens = format!(
@@ -934,7 +934,7 @@ async fn every_answer_carries_the_security_headers_and_pages_a_script_nonce() {
 
 #[tokio::test]
 async fn a_session_from_another_deployment_sharing_the_key_is_refused() {
-    let key = countersign_server::session::Sessions::generate_key();
+    let key = countersign_server::auth::session::Sessions::generate_key();
     let dir = tempfile::tempdir().unwrap();
     let laptop_db = dir.path().join("laptop.db");
     let production_db = dir.path().join("production.db");
@@ -1133,7 +1133,7 @@ async fn an_operator_revokes_a_person_or_everyone_and_the_next_request_is_refuse
     };
     let (alice, bob) = (app.sign_in("alice").await, app.sign_in("bob").await);
     // What `countersign sessions revoke --person alice` does, from another process.
-    let operator = wiring::open_backend(&config).await.unwrap();
+    let operator = backend::open_backend(&config).await.unwrap();
     let revoke = |whose| countersign_domain::ports::Revocation {
         whose,
         issued_before: time::OffsetDateTime::now_utc(),
@@ -1228,7 +1228,7 @@ async fn oversized_bodies_are_refused_before_anyone_is_asked_who_they_are() {
 
 #[tokio::test]
 async fn a_token_bound_to_people_registers_only_in_their_names() {
-    use countersign_server::api_auth::hex_digest;
+    use countersign_server::http::api::auth::hex_digest;
     let training = "cst_training-token-for-tests-0123456789";
     let shared = "cst_shared-token-for-tests-0123456789abc";
     let tokens = format!(

@@ -10,7 +10,8 @@ use countersign_domain::*;
 use countersign_local_store::LocalStore;
 use countersign_server::config::Config;
 use countersign_server::notify::{Delivery, Smtp, Transport};
-use countersign_server::wiring::{self, Backing};
+use countersign_server::backend::Backing;
+use countersign_server::{application, auth, backend};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use std::net::TcpListener;
@@ -41,13 +42,13 @@ impl Portal {
         ];
         pairs.extend_from_slice(extra);
         let config = Config::from_pairs(pairs).unwrap();
-        let backing = wiring::open_backend(&config).await.unwrap();
-        let sessions = wiring::sessions(&config, &backing).await.unwrap();
-        let sign_in = wiring::SignIn {
+        let backing = backend::open_backend(&config).await.unwrap();
+        let sessions = auth::sessions(&config, &backing).await.unwrap();
+        let sign_in = auth::SignIn {
             sessions,
             oidc: None,
         };
-        let router = wiring::router(&config, &backing, sign_in, wiring::leptos_options(&config));
+        let router = application::router(&config, &backing, sign_in, application::leptos_options(&config));
         let store = LocalStore::open(&database).unwrap();
         Self {
             router,

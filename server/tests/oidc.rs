@@ -3,7 +3,7 @@
 //! callback gets.
 
 use countersign_server::config::Config;
-use countersign_server::wiring;
+use countersign_server::{application, auth, backend};
 use reqwest::redirect::Policy;
 use reqwest::{Client, StatusCode, Url};
 use std::net::TcpListener;
@@ -78,12 +78,12 @@ async fn start_with(extra: &[(&str, &str)]) -> Sso {
     settings.retain(|(key, _)| !extra.iter().any(|(k, _)| k == key));
     settings.extend_from_slice(extra);
     let config = Config::from_pairs(settings).unwrap();
-    let backing = wiring::open_backend(&config).await.unwrap();
+    let backing = backend::open_backend(&config).await.unwrap();
     // Discovery retries while the provider starts.
-    let sign_in = wiring::sign_in(&config, &backing)
+    let sign_in = auth::sign_in(&config, &backing)
         .await
         .expect("provider discovered");
-    let router = wiring::router(&config, &backing, sign_in, wiring::leptos_options(&config));
+    let router = application::router(&config, &backing, sign_in, application::leptos_options(&config));
     let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     Sso {

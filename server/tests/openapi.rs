@@ -4,9 +4,9 @@
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use countersign_server::api_auth::hex_digest;
+use countersign_server::http::api::auth::hex_digest;
 use countersign_server::config::Config;
-use countersign_server::wiring;
+use countersign_server::{application, auth, backend};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -112,13 +112,13 @@ async fn every_documented_operation_answers_as_documented() {
         ("EVENTS_API_KEY", EVENTS_KEY),
     ])
     .unwrap();
-    let backing = wiring::open_backend(&config).await.unwrap();
-    let sessions = wiring::sessions(&config, &backing).await.unwrap();
-    let sign_in = wiring::SignIn {
+    let backing = backend::open_backend(&config).await.unwrap();
+    let sessions = auth::sessions(&config, &backing).await.unwrap();
+    let sign_in = auth::SignIn {
         sessions,
         oidc: None,
     };
-    let router = wiring::router(&config, &backing, sign_in, wiring::leptos_options(&config));
+    let router = application::router(&config, &backing, sign_in, application::leptos_options(&config));
 
     // A version approved for dev, so that resolving and reporting have something to act on.
     let services = &backing.services;

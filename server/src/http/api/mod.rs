@@ -1,16 +1,21 @@
 //! The pipeline HTTP API under `/api/v1`: JSON in and out. Every error is JSON with a
-//! stable `code` and a human `message`; bad input is a 4xx, never a 500.
+//! stable `code` and a human `message` (`error`); bad input is a 4xx, never a 500.
 
-use crate::api_auth::{ApiAuth, ApiScope};
+pub mod auth;
+pub mod error;
+pub mod events;
+pub mod openapi;
+
+pub use error::{ApiError, ErrorBody, ErrorCode};
+
+use crate::http::api::auth::{ApiAuth, ApiScope};
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::HeaderMap;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use countersign_domain::ports::PortError;
-use countersign_domain::service::{ServiceError, Services};
+use countersign_domain::service::Services;
 use countersign_domain::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -38,157 +43,33 @@ pub fn router(state: ApiState) -> Router {
             post(submit_report).get(list_reports),
         )
         .route("/models/{group}/history", get(group_history))
-        .route("/events/sagemaker", post(crate::events::sagemaker_event))
-        .route("/openapi.json", get(crate::openapi::document))
+        .route(
+            "/events/sagemaker",
+            post(crate::http::api::events::sagemaker_event),
+        )
+        .route("/openapi.json", get(crate::http::api::openapi::document))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    /// The `WWW-Authenticate` challenge of a 401 or 403.
-    challenge: Option<String>,
-}
-
-/// Every error: a stable code to branch on and a message for people.
-#[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = Error)]
-pub(crate) struct ErrorBody<'a> {
-    code: &'a str,
-    message: &'a str,
-}
-
-impl ApiError {
-    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            challenge: None,
-        }
-    }
-
-    pub(crate) fn with_challenge(self, challenge: String) -> Self {
-        Self {
-            challenge: Some(challenge),
-            ..self
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = ErrorBody {
-            code: self.code,
-            message: &self.message,
-        };
-        let mut response = (self.status, Json(body)).into_response();
-        if let Some(challenge) = self.challenge.and_then(|c| c.parse().ok()) {
-            response
-                .headers_mut()
-                .insert(axum::http::header::WWW_AUTHENTICATE, challenge);
-        }
-        response
-    }
-}
-
-impl From<ServiceError> for ApiError {
-    fn from(error: ServiceError) -> Self {
-        match error {
-            ServiceError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
-            ServiceError::Invalid(e) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_input",
-                e.to_string(),
-            ),
-            ServiceError::Refused(r) => {
-                ApiError::new(StatusCode::CONFLICT, "refused", r.to_string())
-            }
-            ServiceError::ReportRefused(r) => {
-                let code = match r {
-                    ReportRefusal::NotApprovedThere { .. } => "not_approved_there",
-                    ReportRefusal::RunIdTaken { .. } => "run_id_taken",
-                };
-                ApiError::new(StatusCode::CONFLICT, code, r.to_string())
-            }
-            ServiceError::Port(PortError::Conflict) => ApiError::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                PortError::Conflict.to_string(),
-            ),
-            ServiceError::Port(PortError::Rejected(m)) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", m)
-            }
-            // The pipeline's operator is usually the one who can fix the portal's role, so
-            // the missing permission is named rather than hidden behind "unavailable".
-            ServiceError::Port(PortError::Denied(m)) => {
-                tracing::error!(error = %m, "the backend refused the portal's credentials");
-                ApiError::new(StatusCode::BAD_GATEWAY, "backend_denied", m)
-            }
-            ServiceError::Port(e) => {
-                tracing::error!(error = %e, "store failure in the pipeline API");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the store is unavailable; retry later",
-                )
-            }
-        }
-    }
-}
-
-impl From<InvalidInput> for ApiError {
-    fn from(error: InvalidInput) -> Self {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
-            error.to_string(),
-        )
-    }
-}
-
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        let code = match rejection {
-            JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
-            JsonRejection::JsonSyntaxError(_) => "malformed_json",
-            JsonRejection::JsonDataError(_) => "invalid_input",
-            _ => "bad_request",
-        };
-        ApiError::new(rejection.status(), code, rejection.body_text())
-    }
-}
-
-impl From<PathRejection> for ApiError {
-    fn from(rejection: PathRejection) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad_path", rejection.body_text())
-    }
-}
-
 async fn unknown_route() -> ApiError {
     ApiError::new(
-        StatusCode::NOT_FOUND,
-        "no_such_route",
+        ErrorCode::NoSuchRoute,
         "there is no API route at this path; see the README's section for pipelines",
     )
 }
 
 async fn wrong_method() -> ApiError {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         "this API route does not accept that method",
     )
 }
 
 fn group_name(text: &str) -> Result<GroupName, ApiError> {
-    GroupName::parse(text)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_group", e.to_string()))
+    GroupName::parse(text).map_err(|e| ApiError::new(ErrorCode::InvalidGroup, e.to_string()))
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
@@ -292,9 +173,7 @@ pub(crate) async fn register(
         email: body.registered_by.email.trim().to_owned(),
     };
     if !state.auth.may_register_for(&caller, &registrant) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "registrant_not_allowed",
+        return Err(ApiError::new(ErrorCode::RegistrantNotAllowed,
             format!(
                 "{} may register versions only for the people COUNTERSIGN_API_REGISTRANTS binds it to",
                 caller.name
@@ -375,8 +254,7 @@ pub(crate) async fn resolve(
 }
 
 fn version_number(text: &str) -> Result<VersionNumber, ApiError> {
-    VersionNumber::parse(text)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_version", e.to_string()))
+    VersionNumber::parse(text).map_err(|e| ApiError::new(ErrorCode::InvalidVersion, e.to_string()))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -532,7 +410,7 @@ pub(crate) async fn list_reports(
     summary = "What was live where and when, and every decision with who, when and why",
     params(("group" = String, Path, description = "model package group")),
     responses(
-        (status = 200, description = "the group's history", body = crate::history_export::HistoryJson),
+        (status = 200, description = "the group's history", body = crate::http::export::HistoryJson),
         (status = 400, description = "invalid group name", body = ErrorBody),
         (status = 401, description = "no or invalid token", body = ErrorBody),
         (status = 503, description = "the store or the identity provider's keys cannot be reached; retry", body = ErrorBody),
@@ -544,12 +422,12 @@ pub(crate) async fn group_history(
     State(state): State<ApiState>,
     headers: HeaderMap,
     group: Result<Path<String>, PathRejection>,
-) -> Result<Json<crate::history_export::HistoryJson>, ApiError> {
+) -> Result<Json<crate::http::export::HistoryJson>, ApiError> {
     state.auth.require(&headers, ApiScope::Resolve).await?;
     let Path(group) = group?;
     let group = group_name(&group)?;
     let history = state.services.group_history(&group).await?;
-    Ok(Json(crate::history_export::HistoryJson::new(
+    Ok(Json(crate::http::export::HistoryJson::new(
         &history,
         state.services.clock.now(),
     )))

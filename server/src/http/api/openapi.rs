@@ -13,12 +13,12 @@ use utoipa::{Modify, OpenApi};
         description = "Register model versions, resolve the model approved for an environment, report inference runs, read the audit history. Bearer tokens carry a scope per operation: register, report or resolve."
     ),
     paths(
-        crate::api::register,
-        crate::api::resolve,
-        crate::api::submit_report,
-        crate::api::list_reports,
-        crate::api::group_history,
-        crate::events::sagemaker_event,
+        crate::http::api::register,
+        crate::http::api::resolve,
+        crate::http::api::submit_report,
+        crate::http::api::list_reports,
+        crate::http::api::group_history,
+        crate::http::api::events::sagemaker_event,
     ),
     modifiers(&SecuritySchemes)
 )]

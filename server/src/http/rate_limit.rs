@@ -63,7 +63,7 @@ impl Kind {
         );
         let mut response = match self {
             Kind::Api => {
-                crate::api::ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+                crate::http::api::ApiError::new(crate::http::api::ErrorCode::RateLimited, message)
                     .into_response()
             }
             Kind::SignIn | Kind::Decision => {

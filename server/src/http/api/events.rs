@@ -7,7 +7,8 @@
 //! the handler answers `202` and lets the work finish in the background; if the process
 //! dies meanwhile, the reconciliation scan finds the version later.
 
-use crate::api::{ApiError, ApiState};
+use super::error::{ApiError, ErrorCode};
+use super::ApiState;
 use crate::config::EventsConfig;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -164,10 +165,10 @@ pub(crate) struct SageMakerEvent {
     request_body = SageMakerEvent,
     responses(
         (status = 202, description = "taken in", body = EventAnswer),
-        (status = 400, description = "not JSON", body = crate::api::ErrorBody),
-        (status = 401, description = "missing or wrong API key", body = crate::api::ErrorBody),
-        (status = 404, description = "the intake is off (no key configured)", body = crate::api::ErrorBody),
-        (status = 422, description = "another kind of event, or a bad field", body = crate::api::ErrorBody),
+        (status = 400, description = "not JSON", body = crate::http::api::ErrorBody),
+        (status = 401, description = "missing or wrong API key", body = crate::http::api::ErrorBody),
+        (status = 404, description = "the intake is off (no key configured)", body = crate::http::api::ErrorBody),
+        (status = 422, description = "another kind of event, or a bad field", body = crate::http::api::ErrorBody),
     ),
     security(("events_api_key" = []))
 )]
@@ -178,26 +179,20 @@ pub async fn sagemaker_event(
 ) -> Result<(StatusCode, Json<EventAnswer>), ApiError> {
     let Some(events) = &state.events else {
         return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "events_off",
+            ErrorCode::EventsOff,
             "the event intake is off: set COUNTERSIGN_EVENTS_API_KEY to turn it on",
         ));
     };
     if !key_matches(&headers, events) {
         return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             format!("missing or wrong API key in the {} header", events.header),
         ));
     }
     let event = parse_event(&body).map_err(|e| match e {
-        EventError::Malformed(m) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_event", m),
-        EventError::Unsupported(m) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unsupported_event", m)
-        }
-        EventError::Invalid(m) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_event", m)
-        }
+        EventError::Malformed(m) => ApiError::new(ErrorCode::MalformedEvent, m),
+        EventError::Unsupported(m) => ApiError::new(ErrorCode::UnsupportedEvent, m),
+        EventError::Invalid(m) => ApiError::new(ErrorCode::InvalidEvent, m),
     })?;
     tracing::info!(group = %event.group, version = %event.version, status = ?event.approval_status, "SageMaker event");
     let services = state.services.clone();
@@ -215,8 +210,7 @@ pub async fn sagemaker_event(
         Ok(Err(panicked)) => {
             tracing::error!(error = %panicked, "event handling failed");
             Err(ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
+                ErrorCode::Internal,
                 "the event could not be handled; EventBridge will retry it",
             ))
         }

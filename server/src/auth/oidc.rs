@@ -6,8 +6,8 @@
 //! keeps the flow's secrets in a short-lived encrypted cookie, reads the person's groups from
 //! the verified token, and starts a session. The session holds no token.
 
+use crate::auth::session::{safe_return_path, Sessions};
 use crate::config::OidcConfig;
-use crate::session::{safe_return_path, Sessions};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};

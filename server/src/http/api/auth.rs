@@ -10,9 +10,9 @@
 //! - **Static tokens** from the configuration, for simple setups. Only their SHA-256
 //!   digests are configured; a presented token is hashed and compared in constant time.
 
-use crate::api::ApiError;
+use super::error::{ApiError, ErrorCode};
 use crate::config::{ApiAccessConfig, JwtAccessConfig};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use openidconnect::reqwest;
@@ -286,8 +286,7 @@ fn not_published() -> ApiError {
 
 fn keys_unavailable() -> ApiError {
     ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "token_keys_unavailable",
+        ErrorCode::TokenKeysUnavailable,
         "the identity provider's signing keys cannot be read now; retry later",
     )
 }
@@ -337,9 +336,7 @@ fn granted_values(claims: &Value) -> BTreeSet<String> {
 
 fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
+        return Err(ApiError::new(ErrorCode::Unauthenticated,
             "this API needs a bearer token: send Authorization: Bearer <token> (see the README's section for pipelines)",
         )
         .with_challenge("Bearer realm=\"countersign\"".into()));
@@ -358,14 +355,13 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
 }
 
 fn invalid_token(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", message)
+    ApiError::new(ErrorCode::InvalidToken, message)
         .with_challenge("Bearer realm=\"countersign\", error=\"invalid_token\"".into())
 }
 
 fn insufficient_scope(scope: ApiScope, claim: &str) -> ApiError {
     ApiError::new(
-        StatusCode::FORBIDDEN,
-        "insufficient_scope",
+        ErrorCode::InsufficientScope,
         format!(
             "this token may not {}: it needs the {claim:?} scope or role (a static token: {:?})",
             scope.as_str(),

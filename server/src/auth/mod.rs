@@ -1,0 +1,86 @@
+//! People signing in to the portal: sessions (`session`), the development sign-in beside
+//! them, and the identity provider (`oidc`).
+
+pub mod oidc;
+pub mod session;
+
+use crate::backend::Backing;
+use crate::config::Config;
+use oidc::Oidc;
+use secrecy::ExposeSecret;
+use session::Sessions;
+use std::sync::Arc;
+
+pub async fn sessions(config: &Config, backing: &Backing) -> Result<Sessions, String> {
+    let key = match &config.session_key {
+        Some(key) => key.expose_secret().to_owned(),
+        None => backing
+            .kept_setting("session_key", Sessions::generate_key)
+            .await
+            .map_err(|e| format!("cannot keep a session key in the store: {e}"))?,
+    };
+    let identities = if config.dev_sign_in {
+        session::demo_identities(&config.policy)
+    } else {
+        Vec::new()
+    };
+    Sessions::new(
+        &key,
+        config.session_hours,
+        config.secure_cookies(),
+        session::Deployment::new(
+            &config.public_url,
+            config.oidc.as_ref().map(|o| o.issuer.as_str()),
+        ),
+        &config.policy,
+        identities,
+    )
+    .map(|sessions| {
+        sessions
+            .with_revocations(backing.revocations.clone(), config.revocation_check)
+            .with_freshness(
+                config.session_idle,
+                config.oidc.as_ref().map(|_| config.groups_refresh),
+            )
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// How people sign in: sessions, and the identity provider when one is configured.
+pub struct SignIn {
+    pub sessions: Sessions,
+    pub oidc: Option<Arc<Oidc>>,
+}
+
+/// Sets up sign-in; with an OIDC issuer configured, discovers the provider first.
+pub async fn sign_in(config: &Config, backing: &Backing) -> Result<SignIn, String> {
+    let sessions = sessions(config, backing).await?;
+    let Some(oidc_config) = &config.oidc else {
+        return Ok(SignIn {
+            sessions,
+            oidc: None,
+        });
+    };
+    // The provider may still be starting (or briefly unreachable) when we do: retry for a
+    // few seconds before giving up, so replicas starting together with it come up.
+    let mut attempt = 1;
+    let (oidc, end_session) = loop {
+        match Oidc::discover(oidc_config, &config.public_url, sessions.clone()).await {
+            Ok(found) => break found,
+            Err(e) if attempt < 6 => {
+                tracing::warn!(attempt, error = %e, "identity provider not reachable yet; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(250 << attempt)).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let sessions = match end_session {
+        Some(url) => sessions.with_sign_out_redirect(url),
+        None => sessions,
+    };
+    Ok(SignIn {
+        sessions,
+        oidc: Some(Arc::new(oidc)),
+    })
+}

@@ -1,0 +1,40 @@
+//! Work that runs beside requests: mail delivery, and the reconciliation scan that finds
+//! versions whose event was lost.
+
+use crate::backend::Backing;
+use crate::config::Config;
+use crate::notify::{Delivery, OutboxOnly, Smtp, Transport};
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+
+/// Starts the background work: mail delivery, and the reconciliation scan when it is on.
+pub fn start_background_work(config: &Config, backing: &Backing) -> Result<(), String> {
+    let transport: Arc<dyn Transport> = match &config.mail.smtp_url {
+        Some(url) => Arc::new(Smtp::new(url.expose_secret(), &config.mail.from)?),
+        None => Arc::new(OutboxOnly),
+    };
+    let delivery = Delivery::new(
+        &config.mail,
+        backing.outbox.clone(),
+        transport,
+        backing.services.clock.clone(),
+        backing.wake.clone(),
+    );
+    tokio::spawn(delivery.run());
+    if let Some(interval) = config.scan_interval {
+        let services = backing.services.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            loop {
+                ticks.tick().await;
+                match services.reconcile().await {
+                    Ok(checked) => tracing::debug!(checked, "reconciliation scan"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reconciliation scan failed; next in {interval:?}")
+                    }
+                }
+            }
+        });
+    }
+    Ok(())
+}
