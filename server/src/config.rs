@@ -10,6 +10,11 @@ use figment::Figment;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+use crate::auth::oidc::OidcConfig;
+use crate::http::api::auth::{ApiAccessConfig, JwtAccessConfig, ScopeClaims};
+use crate::http::api::events::EventsConfig;
+use crate::notify::MailConfig;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -217,107 +222,6 @@ pub struct Config {
     pub identity_map: countersign_aws::metadata::IdentityMap,
 }
 
-/// Who may call the pipeline API.
-#[derive(Clone, Debug)]
-pub struct ApiAccessConfig {
-    /// No token needed (the laptop setup only).
-    pub open: bool,
-    pub tokens: Vec<StaticToken>,
-    pub jwt: Option<JwtAccessConfig>,
-    /// The scope or role values granting each API scope in access tokens.
-    pub scope_claims: ScopeClaims,
-    /// Callers (a static token's name, a client's id) bound to the people they may register
-    /// versions for, as normalised identifiers; a caller not named here may name anyone.
-    pub registrants: BTreeMap<String, std::collections::BTreeSet<String>>,
-}
-
-#[derive(Clone, Debug)]
-pub struct ScopeClaims {
-    pub register: String,
-    pub report: String,
-    pub resolve: String,
-}
-
-/// A configured token: its name (recorded as who called), digest and scopes.
-#[derive(Clone)]
-pub struct StaticToken {
-    pub name: String,
-    pub sha256: [u8; 32],
-    pub scopes: std::collections::BTreeSet<crate::http::api::auth::ApiScope>,
-}
-
-impl std::fmt::Debug for StaticToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StaticToken")
-            .field("name", &self.name)
-            .field("scopes", &self.scopes)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Access tokens from an OpenID provider: its issuer and the audience they must name.
-#[derive(Clone, Debug)]
-pub struct JwtAccessConfig {
-    pub issuer: String,
-    pub audience: String,
-}
-
-/// Notifications by e-mail.
-#[derive(Clone, Debug)]
-pub struct MailConfig {
-    /// `smtp://` or `smtps://` URL, perhaps with a password; `None` keeps messages in the
-    /// local outbox only.
-    pub smtp_url: Option<SecretString>,
-    pub from: String,
-    /// Addresses told when a version waits for each environment.
-    pub notify: BTreeMap<String, Vec<String>>,
-    /// The wait before the first retry; it doubles after each failed attempt.
-    pub retry_after: std::time::Duration,
-    pub attempts: u32,
-}
-
-#[derive(Clone)]
-pub struct EventsConfig {
-    pub api_key: String,
-    pub header: String,
-}
-
-impl std::fmt::Debug for EventsConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventsConfig")
-            .field("api_key", &"<redacted>")
-            .field("header", &self.header)
-            .finish()
-    }
-}
-
-/// Corporate sign-in through an OpenID Connect provider (Entra ID, AD FS, ...).
-#[derive(Clone)]
-pub struct OidcConfig {
-    pub issuer: String,
-    pub client_id: String,
-    pub client_secret: String,
-    /// The ID token claim that lists the person's groups (`groups`, `roles`, or AD FS's
-    /// `http://schemas.xmlsoap.org/claims/Group`).
-    pub groups_claim: String,
-    /// The claim whose value identifies a person for good: `email` (the default), Entra's
-    /// `oid` or `upn`, or `sub` where the provider's subject is the same for every
-    /// application (it is not in Entra ID).
-    pub identity_claim: String,
-}
-
-impl std::fmt::Debug for OidcConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OidcConfig")
-            .field("issuer", &self.issuer)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"<redacted>")
-            .field("groups_claim", &self.groups_claim)
-            .field("identity_claim", &self.identity_claim)
-            .finish()
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
 pub struct ConfigError(String);
@@ -406,46 +310,13 @@ fn identity_map(
     ))
 }
 
-fn static_tokens(text: &str) -> Result<Vec<StaticToken>, ConfigError> {
-    use crate::http::api::auth::ApiScope;
-    let wrong = |entry: &str, why: &str| {
-        setting_error(
-            "api_tokens",
-            format!("has {entry:?}: {why}; each entry is name:scope+scope:sha256-hex, e.g. batch:report+resolve:<64 hex digits> (countersign token prints one)"),
-        )
-    };
-    let mut tokens: Vec<StaticToken> = Vec::new();
-    for entry in comma_list(text) {
-        let parts: Vec<&str> = entry.split(':').map(str::trim).collect();
-        let [name, scopes, digest] = parts[..] else {
-            return Err(wrong(&entry, "not three parts"));
-        };
-        if name.is_empty() || tokens.iter().any(|t| t.name == name) {
-            return Err(wrong(&entry, "the name is empty or used twice"));
-        }
-        let scopes = scopes
-            .split('+')
-            .map(|s| ApiScope::parse(s.trim()))
-            .collect::<Option<std::collections::BTreeSet<_>>>()
-            .ok_or_else(|| wrong(&entry, "scopes are register, report and resolve"))?;
-        let mut sha256 = [0u8; 32];
-        hex::decode_to_slice(digest, &mut sha256)
-            .map_err(|_| wrong(&entry, "the digest is not 64 hex digits"))?;
-        tokens.push(StaticToken {
-            name: name.to_owned(),
-            sha256,
-            scopes,
-        });
-    }
-    Ok(tokens)
-}
-
 fn api_access(
     raw: &RawConfig,
     oidc: Option<&OidcConfig>,
     dev_sign_in: bool,
 ) -> Result<ApiAccessConfig, ConfigError> {
-    let tokens = static_tokens(&raw.api_tokens)?;
+    let tokens = crate::http::api::auth::static_tokens(&raw.api_tokens)
+        .map_err(|why| setting_error("api_tokens", why))?;
     let jwt = match raw.api_jwt_audience.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(audience) => {

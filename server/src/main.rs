@@ -4,8 +4,8 @@ use clap::{Parser, Subcommand};
 use countersign_domain::identity::normalised_identifier;
 use countersign_domain::ports::{Revocation, Revoked};
 use countersign_domain::{GroupName, Metrics, Person, Registration};
-use countersign_server::http::api::version_json;
 use countersign_server::config::Config;
+use countersign_server::http::api::version_json;
 use countersign_server::{application, auth, backend, background, demo};
 use std::process::ExitCode;
 

@@ -2,7 +2,6 @@
 //! outbox (one per notice key, ever), and delivered by a background worker that retries
 //! with backoff and gives up visibly.
 
-use crate::config::MailConfig;
 use async_trait::async_trait;
 use countersign_app::server_fns::ssr::display_time;
 use countersign_domain::notification::LiveComparison;
@@ -11,10 +10,26 @@ use countersign_domain::*;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::SecretString;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
+
+/// Notifications by e-mail.
+#[derive(Clone, Debug)]
+pub struct MailConfig {
+    /// `smtp://` or `smtps://` URL, perhaps with a password; `None` keeps messages in the
+    /// local outbox only.
+    pub smtp_url: Option<SecretString>,
+    pub from: String,
+    /// Addresses told when a version waits for each environment.
+    pub notify: BTreeMap<String, Vec<String>>,
+    /// The wait before the first retry; it doubles after each failed attempt.
+    pub retry_after: std::time::Duration,
+    pub attempts: u32,
+}
 
 /// Renders notices into messages and queues them; the worker is woken at once.
 pub struct MailNotices {

@@ -164,7 +164,12 @@ async fn start() -> (String, Arc<Rogue>, tempfile::TempDir) {
     let sign_in = auth::sign_in(&config, &backing).await.unwrap();
     serve(
         portal_listener,
-        application::router(&config, &backing, sign_in, application::leptos_options(&config)),
+        application::router(
+            &config,
+            &backing,
+            sign_in,
+            application::leptos_options(&config),
+        ),
     );
     (portal, rogue, dir)
 }

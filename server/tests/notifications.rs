@@ -8,9 +8,9 @@ use axum::Router;
 use countersign_domain::ports::*;
 use countersign_domain::*;
 use countersign_local_store::LocalStore;
+use countersign_server::backend::Backing;
 use countersign_server::config::Config;
 use countersign_server::notify::{Delivery, Smtp, Transport};
-use countersign_server::backend::Backing;
 use countersign_server::{application, auth, backend};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
@@ -48,7 +48,12 @@ impl Portal {
             sessions,
             oidc: None,
         };
-        let router = application::router(&config, &backing, sign_in, application::leptos_options(&config));
+        let router = application::router(
+            &config,
+            &backing,
+            sign_in,
+            application::leptos_options(&config),
+        );
         let store = LocalStore::open(&database).unwrap();
         Self {
             router,

@@ -83,7 +83,12 @@ async fn start_with(extra: &[(&str, &str)]) -> Sso {
     let sign_in = auth::sign_in(&config, &backing)
         .await
         .expect("provider discovered");
-    let router = application::router(&config, &backing, sign_in, application::leptos_options(&config));
+    let router = application::router(
+        &config,
+        &backing,
+        sign_in,
+        application::leptos_options(&config),
+    );
     let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     Sso {

@@ -4,8 +4,8 @@
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use countersign_server::http::api::auth::hex_digest;
 use countersign_server::config::Config;
+use countersign_server::http::api::auth::hex_digest;
 use countersign_server::{application, auth, backend};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
@@ -118,7 +118,12 @@ async fn every_documented_operation_answers_as_documented() {
         sessions,
         oidc: None,
     };
-    let router = application::router(&config, &backing, sign_in, application::leptos_options(&config));
+    let router = application::router(
+        &config,
+        &backing,
+        sign_in,
+        application::leptos_options(&config),
+    );
 
     // A version approved for dev, so that resolving and reporting have something to act on.
     let services = &backing.services;

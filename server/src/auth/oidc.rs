@@ -7,7 +7,6 @@
 //! the verified token, and starts a session. The session holds no token.
 
 use crate::auth::session::{safe_return_path, Sessions};
-use crate::config::OidcConfig;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -30,6 +29,33 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use time::Duration;
+
+/// Corporate sign-in through an OpenID Connect provider (Entra ID, AD FS, ...).
+#[derive(Clone)]
+pub struct OidcConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// The ID token claim that lists the person's groups (`groups`, `roles`, or AD FS's
+    /// `http://schemas.xmlsoap.org/claims/Group`).
+    pub groups_claim: String,
+    /// The claim whose value identifies a person for good: `email` (the default), Entra's
+    /// `oid` or `upn`, or `sub` where the provider's subject is the same for every
+    /// application (it is not in Entra ID).
+    pub identity_claim: String,
+}
+
+impl std::fmt::Debug for OidcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcConfig")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("groups_claim", &self.groups_claim)
+            .field("identity_claim", &self.identity_claim)
+            .finish()
+    }
+}
 
 const LOGIN_COOKIE: &str = "countersign_login";
 /// How long a person has to finish signing in at the provider.

@@ -9,7 +9,6 @@
 
 use super::error::{ApiError, ErrorCode};
 use super::ApiState;
-use crate::config::EventsConfig;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -21,6 +20,22 @@ use sha2::{Digest, Sha256};
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
+
+/// The EventBridge intake: the key API destinations send, and the header it comes in.
+#[derive(Clone)]
+pub struct EventsConfig {
+    pub api_key: String,
+    pub header: String,
+}
+
+impl std::fmt::Debug for EventsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventsConfig")
+            .field("api_key", &"<redacted>")
+            .field("header", &self.header)
+            .finish()
+    }
+}
 
 pub const SOURCE: &str = "aws.sagemaker";
 pub const DETAIL_TYPE: &str = "SageMaker Model Package State Change";

@@ -8,7 +8,7 @@ pub mod openapi;
 
 pub use error::{ApiError, ErrorBody, ErrorCode};
 
-use crate::http::api::auth::{ApiAuth, ApiScope};
+use auth::{ApiAuth, ApiScope};
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::HeaderMap;
@@ -29,7 +29,7 @@ pub struct ApiState {
     pub services: Services,
     pub public_url: String,
     /// The EventBridge intake's key; `None` turns the intake off.
-    pub events: Option<crate::config::EventsConfig>,
+    pub events: Option<events::EventsConfig>,
     pub auth: std::sync::Arc<ApiAuth>,
 }
 
@@ -43,11 +43,8 @@ pub fn router(state: ApiState) -> Router {
             post(submit_report).get(list_reports),
         )
         .route("/models/{group}/history", get(group_history))
-        .route(
-            "/events/sagemaker",
-            post(crate::http::api::events::sagemaker_event),
-        )
-        .route("/openapi.json", get(crate::http::api::openapi::document))
+        .route("/events/sagemaker", post(events::sagemaker_event))
+        .route("/openapi.json", get(openapi::document))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -13,12 +13,12 @@ use utoipa::{Modify, OpenApi};
         description = "Register model versions, resolve the model approved for an environment, report inference runs, read the audit history. Bearer tokens carry a scope per operation: register, report or resolve."
     ),
     paths(
-        crate::http::api::register,
-        crate::http::api::resolve,
-        crate::http::api::submit_report,
-        crate::http::api::list_reports,
-        crate::http::api::group_history,
-        crate::http::api::events::sagemaker_event,
+        super::register,
+        super::resolve,
+        super::submit_report,
+        super::list_reports,
+        super::group_history,
+        super::events::sagemaker_event,
     ),
     modifiers(&SecuritySchemes)
 )]
