@@ -15,8 +15,9 @@ pub mod ssr {
     use std::sync::Arc;
     use time::OffsetDateTime;
 
-    /// Who is asking. The server supplies the implementation (a development sign-in today,
-    /// OpenID Connect later); pages and server functions only see [`Actor`]s.
+    /// Who is asking. The server supplies the implementation (the session cookie, made by
+    /// OpenID Connect or the development sign-in); pages and server functions only see
+    /// [`Actor`]s.
     pub trait Authenticator: Send + Sync {
         fn actor(&self, headers: &http::HeaderMap) -> Option<Actor>;
         fn sign_in_method(&self) -> SignInMethod;

@@ -1,61 +1,13 @@
-//! Notifications by e-mail: the workflow's notices rendered into messages, queued in the
-//! outbox (one per notice key, ever), and delivered by a background worker that retries
-//! with backoff and gives up visibly.
+//! A notice as a message: subject, plain text and HTML, and who receives it. Pure: the
+//! tests read the texts whole.
 
-use async_trait::async_trait;
 use countersign_app::server_fns::ssr::display_time;
 use countersign_domain::notification::LiveComparison;
 use countersign_domain::ports::*;
 use countersign_domain::*;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
-use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use secrecy::SecretString;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::Notify;
-
-/// Notifications by e-mail.
-#[derive(Clone, Debug)]
-pub struct MailConfig {
-    /// `smtp://` or `smtps://` URL, perhaps with a password; `None` keeps messages in the
-    /// local outbox only.
-    pub smtp_url: Option<SecretString>,
-    pub from: String,
-    /// Addresses told when a version waits for each environment.
-    pub notify: BTreeMap<String, Vec<String>>,
-    /// The wait before the first retry; it doubles after each failed attempt.
-    pub retry_after: std::time::Duration,
-    pub attempts: u32,
-}
-
-/// Renders notices into messages and queues them; the worker is woken at once.
-pub struct MailNotices {
-    pub outbox: Arc<dyn Outbox>,
-    pub clock: Arc<dyn Clock>,
-    pub public_url: String,
-    pub notify: std::collections::BTreeMap<String, Vec<String>>,
-    pub wake: Arc<Notify>,
-}
-
-#[async_trait]
-impl NoticeSink for MailNotices {
-    async fn notice(&self, notice: Notice) {
-        let message = render(&notice, &self.public_url, &self.notify);
-        match self.outbox.enqueue(&message, self.clock.now()).await {
-            Ok(true) => {
-                tracing::info!(key = %message.key, to = ?message.to, "notification queued");
-                self.wake.notify_one();
-            }
-            Ok(false) => tracing::debug!(key = %message.key, "notification already queued once"),
-            Err(e) => {
-                tracing::error!(key = %message.key, error = %e, "cannot queue a notification")
-            }
-        }
-    }
-}
 
 /// The review page, opened at the environment to decide. Opening it decides nothing (mail
 /// scanners open every link).
@@ -70,7 +22,7 @@ pub fn review_link(public_url: &str, version: &ModelVersion, environment: &Envir
 pub fn render(
     notice: &Notice,
     public_url: &str,
-    notify: &std::collections::BTreeMap<String, Vec<String>>,
+    notify: &BTreeMap<String, Vec<String>>,
 ) -> OutgoingMessage {
     match notice {
         Notice::ApprovalRequested {
@@ -349,183 +301,9 @@ fn version_facts(version: &ModelVersion) -> Vec<(&'static str, String)> {
     facts
 }
 
-/// How a message leaves: over SMTP, or nowhere (the outbox is the only copy).
-#[async_trait]
-pub trait Transport: Send + Sync {
-    async fn send(&self, message: &OutgoingMessage) -> Result<(), String>;
-}
-
-pub struct Smtp {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-    from: Mailbox,
-}
-
-impl Smtp {
-    pub fn new(url: &str, from: &str) -> Result<Self, String> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| format!("COUNTERSIGN_SMTP_URL is not usable: {e}"))?
-            .timeout(Some(Duration::from_secs(20)))
-            .build();
-        let from = from
-            .parse()
-            .map_err(|e| format!("COUNTERSIGN_MAIL_FROM is not an address: {e}"))?;
-        Ok(Self { transport, from })
-    }
-}
-
-#[async_trait]
-impl Transport for Smtp {
-    async fn send(&self, message: &OutgoingMessage) -> Result<(), String> {
-        let mut builder = Message::builder()
-            .from(self.from.clone())
-            .subject(&message.subject);
-        // An address no server could take (from before addresses were checked at intake)
-        // must not keep the message from everyone else it is for.
-        let mut deliverable = 0;
-        for to in &message.to {
-            match to.parse() {
-                Ok(mailbox) => {
-                    builder = builder.to(mailbox);
-                    deliverable += 1;
-                }
-                Err(e) => {
-                    tracing::warn!(key = %message.key, recipient = ?to, error = %e, "skipping a recipient that is not an e-mail address")
-                }
-            }
-        }
-        if deliverable == 0 {
-            return Err(format!(
-                "none of the recipients {:?} is an e-mail address",
-                message.to
-            ));
-        }
-        let email = builder
-            .multipart(MultiPart::alternative_plain_html(
-                message.text.clone(),
-                message.html.clone(),
-            ))
-            .map_err(|e| e.to_string())?;
-        self.transport
-            .send(email)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    }
-}
-
-/// No SMTP server configured: the message stays in the local outbox, where the portal shows
-/// it, and in the log.
-pub struct OutboxOnly;
-
-#[async_trait]
-impl Transport for OutboxOnly {
-    async fn send(&self, message: &OutgoingMessage) -> Result<(), String> {
-        tracing::info!(
-            to = ?message.to,
-            subject = %message.subject,
-            "no SMTP server configured (COUNTERSIGN_SMTP_URL); the message stays in the outbox:\n{}",
-            message.text
-        );
-        Ok(())
-    }
-}
-
-/// The background worker: sends what is due, retries failures with exponential backoff,
-/// gives up after the configured attempts (the message stays visible and can be resent).
-pub struct Delivery {
-    pub outbox: Arc<dyn Outbox>,
-    pub transport: Arc<dyn Transport>,
-    pub clock: Arc<dyn Clock>,
-    pub wake: Arc<Notify>,
-    pub retry_after: Duration,
-    pub attempts: u32,
-}
-
-/// How long a worker holds a message it is sending before another may take it.
-const LEASE: Duration = Duration::from_secs(120);
-/// The longest wait between two attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(3600);
-
-impl Delivery {
-    pub fn new(
-        mail: &MailConfig,
-        outbox: Arc<dyn Outbox>,
-        transport: Arc<dyn Transport>,
-        clock: Arc<dyn Clock>,
-        wake: Arc<Notify>,
-    ) -> Self {
-        Self {
-            outbox,
-            transport,
-            clock,
-            wake,
-            retry_after: mail.retry_after,
-            attempts: mail.attempts,
-        }
-    }
-
-    /// The wait after `failed` attempts: the base, doubled each time, capped at an hour.
-    pub fn backoff(&self, failed: u32) -> Duration {
-        let factor = 2u32.saturating_pow(failed.saturating_sub(1).min(16));
-        self.retry_after.saturating_mul(factor).min(MAX_BACKOFF)
-    }
-
-    /// Sends every message due now; returns how many were sent.
-    pub async fn deliver_due(&self) -> Result<usize, PortError> {
-        let now = self.clock.now();
-        let due = self.outbox.lease_due(now, now + LEASE, 20).await?;
-        let mut sent = 0;
-        for entry in due {
-            let key = &entry.message.key;
-            let outcome = if entry.message.to.is_empty() {
-                Err("no recipients: set the environment's COUNTERSIGN_NOTIFY_<ENV> addresses, then send it again".to_owned())
-            } else {
-                self.transport.send(&entry.message).await
-            };
-            match outcome {
-                Ok(()) => {
-                    self.outbox.record_sent(key, self.clock.now()).await?;
-                    tracing::info!(%key, to = ?entry.message.to, "notification sent");
-                    sent += 1;
-                }
-                Err(error) => {
-                    let failed = entry.attempts + 1;
-                    let retry_at = (failed < self.attempts && !entry.message.to.is_empty())
-                        .then(|| self.clock.now() + self.backoff(failed));
-                    match retry_at {
-                        Some(at) => {
-                            tracing::warn!(%key, %error, attempt = failed, retry_at = %at, "notification not sent; will retry")
-                        }
-                        None => {
-                            tracing::error!(%key, %error, attempts = failed, "notification not sent; gave up (resend it from /admin/notifications)")
-                        }
-                    }
-                    self.outbox.record_failure(key, &error, retry_at).await?;
-                }
-            }
-        }
-        Ok(sent)
-    }
-
-    /// Runs until the process ends: after each round, waits to be woken by a new message,
-    /// or a few seconds for retries coming due.
-    pub async fn run(self) {
-        loop {
-            if let Err(e) = self.deliver_due().await {
-                tracing::error!(error = %e, "cannot read the outbox");
-            }
-            tokio::select! {
-                _ = self.wake.notified() => {},
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {},
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
     use time::macros::datetime;
 
     fn version() -> ModelVersion {
@@ -781,19 +559,5 @@ mod tests {
             "{}",
             first.text
         );
-    }
-
-    #[test]
-    fn retries_back_off_exponentially_up_to_an_hour() {
-        let delivery = Delivery {
-            outbox: Arc::new(countersign_local_store::LocalStore::open_in_memory().unwrap()),
-            transport: Arc::new(OutboxOnly),
-            clock: Arc::new(SystemClock),
-            wake: Arc::new(Notify::new()),
-            retry_after: Duration::from_secs(30),
-            attempts: 8,
-        };
-        let waits: Vec<u64> = (1..=9).map(|n| delivery.backoff(n).as_secs()).collect();
-        assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
     }
 }

@@ -1,0 +1,59 @@
+//! Notifications by e-mail: the workflow's notices rendered into messages (`render`),
+//! queued in the outbox (one per notice key, ever), and delivered by a background worker
+//! (`delivery`) that retries with backoff and gives up visibly, over a `transport`.
+
+pub mod delivery;
+pub mod render;
+pub mod transport;
+
+pub use delivery::Delivery;
+pub use render::{render, review_link};
+pub use transport::{OutboxOnly, Smtp, Transport};
+
+use async_trait::async_trait;
+use countersign_domain::ports::*;
+use countersign_domain::Notice;
+use secrecy::SecretString;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Notifications by e-mail.
+#[derive(Clone, Debug)]
+pub struct MailConfig {
+    /// `smtp://` or `smtps://` URL, perhaps with a password; `None` keeps messages in the
+    /// local outbox only.
+    pub smtp_url: Option<SecretString>,
+    pub from: String,
+    /// Addresses told when a version waits for each environment.
+    pub notify: BTreeMap<String, Vec<String>>,
+    /// The wait before the first retry; it doubles after each failed attempt.
+    pub retry_after: std::time::Duration,
+    pub attempts: u32,
+}
+
+/// Renders notices into messages and queues them; the worker is woken at once.
+pub struct MailNotices {
+    pub outbox: Arc<dyn Outbox>,
+    pub clock: Arc<dyn Clock>,
+    pub public_url: String,
+    pub notify: std::collections::BTreeMap<String, Vec<String>>,
+    pub wake: Arc<Notify>,
+}
+
+#[async_trait]
+impl NoticeSink for MailNotices {
+    async fn notice(&self, notice: Notice) {
+        let message = render(&notice, &self.public_url, &self.notify);
+        match self.outbox.enqueue(&message, self.clock.now()).await {
+            Ok(true) => {
+                tracing::info!(key = %message.key, to = ?message.to, "notification queued");
+                self.wake.notify_one();
+            }
+            Ok(false) => tracing::debug!(key = %message.key, "notification already queued once"),
+            Err(e) => {
+                tracing::error!(key = %message.key, error = %e, "cannot queue a notification")
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! How a message leaves: over SMTP (lettre), or nowhere, the outbox being the only copy.
+
+use async_trait::async_trait;
+use countersign_domain::ports::*;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::time::Duration;
+
+/// How a message leaves: over SMTP, or nowhere (the outbox is the only copy).
+#[async_trait]
+pub trait Transport: Send + Sync {
+    async fn send(&self, message: &OutgoingMessage) -> Result<(), String>;
+}
+
+pub struct Smtp {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl Smtp {
+    pub fn new(url: &str, from: &str) -> Result<Self, String> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| format!("COUNTERSIGN_SMTP_URL is not usable: {e}"))?
+            .timeout(Some(Duration::from_secs(20)))
+            .build();
+        let from = from
+            .parse()
+            .map_err(|e| format!("COUNTERSIGN_MAIL_FROM is not an address: {e}"))?;
+        Ok(Self { transport, from })
+    }
+}
+
+#[async_trait]
+impl Transport for Smtp {
+    async fn send(&self, message: &OutgoingMessage) -> Result<(), String> {
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .subject(&message.subject);
+        // An address no server could take (from before addresses were checked at intake)
+        // must not keep the message from everyone else it is for.
+        let mut deliverable = 0;
+        for to in &message.to {
+            match to.parse() {
+                Ok(mailbox) => {
+                    builder = builder.to(mailbox);
+                    deliverable += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(key = %message.key, recipient = ?to, error = %e, "skipping a recipient that is not an e-mail address")
+                }
+            }
+        }
+        if deliverable == 0 {
+            return Err(format!(
+                "none of the recipients {:?} is an e-mail address",
+                message.to
+            ));
+        }
+        let email = builder
+            .multipart(MultiPart::alternative_plain_html(
+                message.text.clone(),
+                message.html.clone(),
+            ))
+            .map_err(|e| e.to_string())?;
+        self.transport
+            .send(email)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// No SMTP server configured: the message stays in the local outbox, where the portal shows
+/// it, and in the log.
+pub struct OutboxOnly;
+
+#[async_trait]
+impl Transport for OutboxOnly {
+    async fn send(&self, message: &OutgoingMessage) -> Result<(), String> {
+        tracing::info!(
+            to = ?message.to,
+            subject = %message.subject,
+            "no SMTP server configured (COUNTERSIGN_SMTP_URL); the message stays in the outbox:\n{}",
+            message.text
+        );
+        Ok(())
+    }
+}
