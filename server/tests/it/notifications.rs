@@ -2,65 +2,46 @@
 //! reconciliation scan, exactly one request per version, and delivery over SMTP to a real
 //! maildev server that goes down and comes back.
 
+use crate::support::servers::Maildev;
+use crate::support::TestApp;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use axum::Router;
 use countersign_domain::ports::*;
 use countersign_domain::*;
 use countersign_local_store::LocalStore;
-use countersign_server::backend::Backing;
-use countersign_server::config::Config;
 use countersign_server::notify::{Delivery, Smtp, Transport};
-use countersign_server::{application, auth, backend};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tower::ServiceExt;
 
 const KEY: &str = "test-events-key-0123456789";
 
+/// The portal with approvers to mail for dev, and its store reached around the services:
+/// versions registered there have had no notice, as if a SageMaker pipeline had registered
+/// them.
 struct Portal {
-    router: Router,
-    backing: Backing,
-    /// The same SQLite file, reached around the services: versions registered here have
-    /// had no notice, as if a SageMaker pipeline had registered them.
+    app: TestApp,
     store: LocalStore,
-    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Portal {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 impl Portal {
     async fn start(extra: &[(&str, &str)]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let database = dir.path().join("countersign.db");
-        let mut pairs = vec![
-            ("DATABASE", database.to_str().unwrap()),
-            ("NOTIFY_DEV", "ml-leads@example.com"),
-        ];
-        pairs.extend_from_slice(extra);
-        let config = Config::from_pairs(pairs).unwrap();
-        let backing = backend::open_backend(&config).await.unwrap();
-        let sessions = auth::sessions(&config, &backing).await.unwrap();
-        let sign_in = auth::SignIn {
-            sessions,
-            oidc: None,
-        };
-        let router = application::router(
-            &config,
-            &backing,
-            sign_in,
-            application::leptos_options(&config),
-        );
-        let store = LocalStore::open(&database).unwrap();
-        Self {
-            router,
-            backing,
-            store,
-            _dir: dir,
-        }
+        let app = TestApp::builder()
+            .setting("NOTIFY_DEV", "ml-leads@example.com")
+            .settings(extra)
+            .in_process()
+            .await;
+        let store = LocalStore::open(&app.config.database).unwrap();
+        Self { app, store }
     }
 
     /// A version registered behind Countersign's back.
@@ -376,74 +357,10 @@ async fn the_intake_refuses_wrong_keys_and_bad_bodies_with_reasons() {
     );
 }
 
-/// A maildev server (npm, installed in end2end/) on loopback ports of its own.
-struct Maildev {
-    child: Child,
-    smtp: u16,
-    web: u16,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-impl Maildev {
-    fn start_on(smtp: u16, web: u16) -> Self {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let bin = root.join("end2end/node_modules/.bin/maildev");
-        assert!(
-            bin.exists(),
-            "{} is missing: run `scripts/tools.sh test`",
-            bin.display()
-        );
-        let child = Command::new(bin)
-            .args(["--ip", "127.0.0.1", "--web-ip", "127.0.0.1", "--silent"])
-            .args(["--smtp", &smtp.to_string(), "--web", &web.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("maildev starts");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", web)).is_err()
-            || std::net::TcpStream::connect(("127.0.0.1", smtp)).is_err()
-        {
-            assert!(Instant::now() < deadline, "maildev did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Self { child, smtp, web }
-    }
-
-    async fn emails(&self) -> Vec<Value> {
-        let body = reqwest::get(format!("http://127.0.0.1:{}/api/email", self.web))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        serde_json::from_str(&body).unwrap()
-    }
-
-    fn stop(mut self) -> (u16, u16) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        (self.smtp, self.web)
-    }
-}
-
-impl Drop for Maildev {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
 #[tokio::test]
 async fn mail_goes_out_over_smtp_and_a_server_that_is_down_gets_it_once_it_is_back() {
     let portal = Portal::start(&[("EVENTS_API_KEY", KEY)]).await;
-    let maildev = Maildev::start_on(free_port(), free_port());
+    let maildev = Maildev::start();
     let delivery = |smtp: u16| Delivery {
         outbox: portal.backing.outbox.clone(),
         transport: Arc::new(
@@ -508,7 +425,7 @@ async fn mail_goes_out_over_smtp_and_a_server_that_is_down_gets_it_once_it_is_ba
 
 #[tokio::test]
 async fn one_recipient_that_is_not_an_address_never_keeps_the_others_from_the_message() {
-    let maildev = Maildev::start_on(free_port(), free_port());
+    let maildev = Maildev::start();
     let smtp = Smtp::new(
         &format!("smtp://127.0.0.1:{}", maildev.smtp),
         "Countersign <countersign@example.com>",

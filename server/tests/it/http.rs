@@ -1,154 +1,12 @@
 //! The whole HTTP surface of a server on a fresh store, driven request by request: the
 //! pipeline API, the development sign-in, server functions and server-rendered pages.
 
+use crate::support::TestApp;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use axum::Router;
+use countersign_server::backend;
 use countersign_server::config::Config;
-use countersign_server::{application, auth, backend};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tower::ServiceExt;
-
-struct TestApp {
-    router: Router,
-    _dir: tempfile::TempDir,
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-}
-
-/// The whole portal as the binary builds it, with development sign-in.
-async fn router_for(config: &Config) -> Router {
-    let backing = backend::open_backend(config).await.unwrap();
-    let sessions = auth::sessions(config, &backing).await.unwrap();
-    let options = application::leptos_options(config);
-    let sign_in = auth::SignIn {
-        sessions,
-        oidc: None,
-    };
-    application::router(config, &backing, sign_in, options)
-}
-
-impl TestApp {
-    async fn new(extra: &[(&str, &str)]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let database = dir.path().join("countersign.db");
-        let mut pairs = vec![("DATABASE", database.to_str().unwrap())];
-        pairs.extend_from_slice(extra);
-        let config = Config::from_pairs(pairs).unwrap();
-        let router = router_for(&config).await;
-        Self { router, _dir: dir }
-    }
-
-    async fn send(&self, request: Request<Body>) -> Reply {
-        let what = format!("{} {}", request.method(), request.uri());
-        // A stalled response fails the test with its request named, rather than hanging CI.
-        let response = tokio::time::timeout(
-            std::time::Duration::from_secs(3),
-            self.router.clone().oneshot(request),
-        )
-        .await
-        .unwrap_or_else(|_| panic!("{what} got no answer"))
-        .unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        Reply {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
-    }
-
-    async fn get(&self, uri: &str, cookie: Option<&str>) -> Reply {
-        let mut request = Request::get(uri).header(header::ACCEPT, "text/html");
-        if let Some(cookie) = cookie {
-            request = request.header(header::COOKIE, cookie);
-        }
-        self.send(request.body(Body::empty()).unwrap()).await
-    }
-
-    async fn post_json(&self, uri: &str, body: &Value) -> Reply {
-        self.send(
-            Request::post(uri)
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap(),
-        )
-        .await
-    }
-
-    async fn post_form(&self, uri: &str, form: &str, cookie: Option<&str>, accept: &str) -> Reply {
-        let mut request = Request::post(uri)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::ACCEPT, accept)
-            .header(
-                header::REFERER,
-                "http://127.0.0.1:3000/models/churn/versions/1",
-            );
-        if let Some(cookie) = cookie {
-            request = request.header(header::COOKIE, cookie);
-        }
-        self.send(request.body(Body::from(form.to_owned())).unwrap())
-            .await
-    }
-
-    async fn register(&self, group: &str, subject: &str) -> Value {
-        let reply = self
-            .post_json(
-                &format!("/api/v1/models/{group}/versions"),
-                &json!({
-                    "image_uri": "registry.example/churn:7",
-                    "model_data_url": "s3://models/churn/7.tar.gz",
-                    "metrics": {"auc": 0.91},
-                    "registered_by": {"subject": subject, "name": "Dana Scientist", "email": "dana@example.com"}
-                }),
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-        reply.json()
-    }
-
-    async fn sign_in(&self, subject: &str) -> String {
-        let reply = self
-            .post_form(
-                "/auth/dev/sign-in",
-                &format!("subject={subject}&return_to=/"),
-                None,
-                "text/html",
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::SEE_OTHER);
-        let set_cookie = reply.headers[header::SET_COOKIE].to_str().unwrap();
-        set_cookie.split(';').next().unwrap().to_owned()
-    }
-
-    async fn decide(
-        &self,
-        cookie: &str,
-        group: &str,
-        env: &str,
-        verdict: &str,
-        reason: &str,
-    ) -> Reply {
-        let form = format!(
-            "group={group}&version=1&environment={env}&verdict={verdict}&reason={}",
-            reason.replace(' ', "+")
-        );
-        self.post_form("/rpc/decide", &form, Some(cookie), "application/json")
-            .await
-    }
-}
 
 #[tokio::test]
 async fn registration_returns_the_version_with_its_number_and_states() {
@@ -443,19 +301,10 @@ async fn sign_in_never_redirects_off_site_and_sign_out_ends_the_session() {
 
 #[tokio::test]
 async fn sessions_survive_a_restart_on_the_same_store() {
-    let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("countersign.db");
-    let config = Config::from_pairs([("DATABASE", database.to_str().unwrap())]).unwrap();
-    let first = TestApp {
-        router: router_for(&config).await,
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let first = TestApp::new(&[]).await;
     let cookie = first.sign_in("bob").await;
-    drop(first);
-    let second = TestApp {
-        router: router_for(&config).await,
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let second = first.replica().await;
+    drop(first.router);
     let reply = second
         .post_form("/rpc/current_user", "", Some(&cookie), "application/json")
         .await;
@@ -935,28 +784,12 @@ async fn every_answer_carries_the_security_headers_and_pages_a_script_nonce() {
 #[tokio::test]
 async fn a_session_from_another_deployment_sharing_the_key_is_refused() {
     let key = countersign_server::auth::session::Sessions::generate_key();
-    let dir = tempfile::tempdir().unwrap();
-    let laptop_db = dir.path().join("laptop.db");
-    let production_db = dir.path().join("production.db");
-    let laptop = Config::from_pairs([
-        ("DATABASE", laptop_db.to_str().unwrap()),
-        ("SESSION_KEY", key.as_str()),
-    ])
-    .unwrap();
-    let production = Config::from_pairs([
-        ("DATABASE", production_db.to_str().unwrap()),
-        ("SESSION_KEY", key.as_str()),
+    let laptop = TestApp::new(&[("SESSION_KEY", &key)]).await;
+    let production = TestApp::new(&[
+        ("SESSION_KEY", &key),
         ("PUBLIC_URL", "http://localhost:8080"),
     ])
-    .unwrap();
-    let laptop = TestApp {
-        router: router_for(&laptop).await,
-        _dir: tempfile::tempdir().unwrap(),
-    };
-    let production = TestApp {
-        router: router_for(&production).await,
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    .await;
     let minted = laptop.sign_in("alice").await;
     let here = laptop
         .post_form("/rpc/current_user", "", Some(&minted), "application/json")
@@ -1074,14 +907,9 @@ async fn only_requests_addressed_to_the_portal_are_answered() {
     }
 }
 
-/// A portal on a store in `dir` whose replicas read revocations on every request.
-fn reading_revocations_every_request(dir: &tempfile::TempDir) -> Config {
-    let database = dir.path().join("countersign.db");
-    Config::from_pairs([
-        ("DATABASE", database.to_str().unwrap()),
-        ("REVOCATION_CHECK_SECONDS", "0"),
-    ])
-    .unwrap()
+/// A portal whose replicas read revocations on every request.
+async fn reading_revocations_every_request() -> TestApp {
+    TestApp::new(&[("REVOCATION_CHECK_SECONDS", "0")]).await
 }
 
 /// Who the portal says the holder of `cookie` is.
@@ -1093,16 +921,8 @@ async fn whoami(app: &TestApp, cookie: &str) -> String {
 
 #[tokio::test]
 async fn a_cookie_copied_before_sign_out_is_refused_on_every_replica() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = reading_revocations_every_request(&dir);
-    let replica = |router| TestApp {
-        router,
-        _dir: tempfile::tempdir().unwrap(),
-    };
-    let (one, two) = (
-        replica(router_for(&config).await),
-        replica(router_for(&config).await),
-    );
+    let one = reading_revocations_every_request().await;
+    let two = one.replica().await;
     let copied = one.sign_in("alice").await;
     assert!(whoami(&two, &copied).await.contains("Alice Approver"));
     one.post_form("/auth/sign-out", "", Some(&copied), "text/html")
@@ -1125,15 +945,10 @@ async fn a_cookie_copied_before_sign_out_is_refused_on_every_replica() {
 
 #[tokio::test]
 async fn an_operator_revokes_a_person_or_everyone_and_the_next_request_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = reading_revocations_every_request(&dir);
-    let app = TestApp {
-        router: router_for(&config).await,
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let app = reading_revocations_every_request().await;
     let (alice, bob) = (app.sign_in("alice").await, app.sign_in("bob").await);
     // What `countersign sessions revoke --person alice` does, from another process.
-    let operator = backend::open_backend(&config).await.unwrap();
+    let operator = backend::open_backend(&app.config).await.unwrap();
     let revoke = |whose| countersign_domain::ports::Revocation {
         whose,
         issued_before: time::OffsetDateTime::now_utc(),

@@ -2,11 +2,10 @@
 //! example, answers with a documented status, and its JSON matches the documented schema;
 //! without credentials each answers 401, as documented.
 
+use crate::support::TestApp;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use countersign_server::config::Config;
 use countersign_server::http::api::auth::hex_digest;
-use countersign_server::{application, auth, backend};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -103,27 +102,9 @@ fn conforms(value: &Value, schema: &Value, doc: &Value, at: &str) -> Result<(), 
 
 #[tokio::test]
 async fn every_documented_operation_answers_as_documented() {
-    let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("openapi.db");
     let tokens = format!("tester:register+report+resolve:{}", hex_digest(TOKEN));
-    let config = Config::from_pairs([
-        ("DATABASE", database.to_str().unwrap()),
-        ("API_TOKENS", tokens.as_str()),
-        ("EVENTS_API_KEY", EVENTS_KEY),
-    ])
-    .unwrap();
-    let backing = backend::open_backend(&config).await.unwrap();
-    let sessions = auth::sessions(&config, &backing).await.unwrap();
-    let sign_in = auth::SignIn {
-        sessions,
-        oidc: None,
-    };
-    let router = application::router(
-        &config,
-        &backing,
-        sign_in,
-        application::leptos_options(&config),
-    );
+    let app = TestApp::new(&[("API_TOKENS", &tokens), ("EVENTS_API_KEY", EVENTS_KEY)]).await;
+    let (router, backing) = (&app.router, &app.backing);
 
     // A version approved for dev, so that resolving and reporting have something to act on.
     let services = &backing.services;
@@ -160,7 +141,7 @@ async fn every_documented_operation_answers_as_documented() {
         .unwrap();
 
     let (status, doc) = call(
-        &router,
+        router,
         Request::get("/api/v1/openapi.json")
             .body(Body::empty())
             .unwrap(),
@@ -230,7 +211,7 @@ async fn every_documented_operation_answers_as_documented() {
             }
         };
         let what = format!("{method} {path}");
-        let (status, answer) = call(&router, request(true)).await;
+        let (status, answer) = call(router, request(true)).await;
         let documented = &operation["responses"][status.as_str()];
         assert!(
             documented.is_object(),
@@ -249,7 +230,7 @@ async fn every_documented_operation_answers_as_documented() {
         );
         conforms(&answer, schema, &doc, &what).unwrap();
 
-        let (status, answer) = call(&router, request(false)).await;
+        let (status, answer) = call(router, request(false)).await;
         assert_eq!(
             status,
             StatusCode::UNAUTHORIZED,

@@ -4,11 +4,10 @@
 //! token the test forges. Each case is checked against a correctly forged control token, so
 //! a refusal is the verification's doing and not the harness's.
 
+use crate::support::TestApp;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use countersign_server::config::Config;
-use countersign_server::{application, auth, backend};
 use openidconnect::core::{
     CoreIdToken, CoreIdTokenClaims, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
     CoreRsaPrivateSigningKey,
@@ -21,8 +20,8 @@ use reqwest::{redirect::Policy, Client, StatusCode, Url};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 
-const KEY_A: &str = include_str!("fixtures/rogue-key-a.pem");
-const KEY_B: &str = include_str!("fixtures/rogue-key-b.pem");
+const KEY_A: &str = include_str!("../fixtures/rogue-key-a.pem");
+const KEY_B: &str = include_str!("../fixtures/rogue-key-b.pem");
 const ACCESS_TOKEN: &str = "rogue-access-token";
 
 #[derive(Clone, Copy, Debug)]
@@ -126,12 +125,8 @@ async fn token(State(rogue): State<Arc<Rogue>>) -> Json<Value> {
     }))
 }
 
-fn serve(listener: tokio::net::TcpListener, router: Router) {
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-}
-
 /// The portal, wired to the rogue provider, and the rogue's controls.
-async fn start() -> (String, Arc<Rogue>, tempfile::TempDir) {
+async fn start() -> (String, Arc<Rogue>, TestApp) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer = format!("http://{}", listener.local_addr().unwrap());
     let rogue = Arc::new(Rogue {
@@ -147,31 +142,15 @@ async fn start() -> (String, Arc<Rogue>, tempfile::TempDir) {
         .with_state(rogue.clone());
     tokio::spawn(async move { axum::serve(listener, provider).await.unwrap() });
 
-    let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("forged.db");
-    // The portal answers only at its public URL: bind first, then configure that.
-    let portal_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let portal = format!("http://{}", portal_listener.local_addr().unwrap());
-    let config = Config::from_pairs([
-        ("DATABASE", database.to_str().unwrap()),
-        ("PUBLIC_URL", portal.as_str()),
-        ("OIDC_ISSUER", issuer.as_str()),
-        ("OIDC_CLIENT_ID", "countersign"),
-        ("OIDC_CLIENT_SECRET", "secret"),
-    ])
-    .unwrap();
-    let backing = backend::open_backend(&config).await.unwrap();
-    let sign_in = auth::sign_in(&config, &backing).await.unwrap();
-    serve(
-        portal_listener,
-        application::router(
-            &config,
-            &backing,
-            sign_in,
-            application::leptos_options(&config),
-        ),
-    );
-    (portal, rogue, dir)
+    let app = TestApp::builder()
+        .settings(&[
+            ("OIDC_ISSUER", &issuer),
+            ("OIDC_CLIENT_ID", "countersign"),
+            ("OIDC_CLIENT_SECRET", "secret"),
+        ])
+        .listening()
+        .await;
+    (app.url.clone(), rogue, app)
 }
 
 /// Starts a sign-in, lets the rogue answer with `forgery`, and returns the callback's status.
@@ -209,7 +188,7 @@ async fn sign_in_with(portal: &str, rogue: &Rogue, forgery: Forgery) -> StatusCo
 
 #[tokio::test]
 async fn forged_id_tokens_are_refused_and_a_well_formed_one_is_not() {
-    let (portal, rogue, _dir) = start().await;
+    let (portal, rogue, _portal) = start().await;
     assert_eq!(
         sign_in_with(&portal, &rogue, Forgery::None).await,
         StatusCode::SEE_OTHER,
@@ -232,7 +211,7 @@ async fn forged_id_tokens_are_refused_and_a_well_formed_one_is_not() {
 
 #[tokio::test]
 async fn a_rotated_signing_key_is_fetched_again_once_seen() {
-    let (portal, rogue, _dir) = start().await;
+    let (portal, rogue, _portal) = start().await;
     assert_eq!(
         sign_in_with(&portal, &rogue, Forgery::None).await,
         StatusCode::SEE_OTHER

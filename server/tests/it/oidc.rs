@@ -2,100 +2,44 @@
 //! driven at the HTTP level: the whole code flow, and the answers a forged or replayed
 //! callback gets.
 
-use countersign_server::config::Config;
-use countersign_server::{application, auth, backend};
+use crate::support::servers::OidcProvider;
+use crate::support::{Listener, TestApp};
 use reqwest::redirect::Policy;
 use reqwest::{Client, StatusCode, Url};
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-struct Provider(Child);
-
-impl Drop for Provider {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn end2end_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../end2end")
-}
 
 /// A running portal wired to a running provider.
 struct Sso {
     portal: String,
     issuer: String,
-    _provider: Provider,
-    _dir: tempfile::TempDir,
+    _app: TestApp,
+    _provider: OidcProvider,
 }
 
 async fn start() -> Sso {
     start_with(&[]).await
 }
 
-/// Like [`start`], with more portal settings.
+/// Like [`start`], with more portal settings (replacing the defaults here).
 async fn start_with(extra: &[(&str, &str)]) -> Sso {
-    let portal_port = free_port();
-    let provider_port = free_port();
-    let portal = format!("http://127.0.0.1:{portal_port}");
-    let issuer = format!("http://127.0.0.1:{provider_port}");
-    let provider = Provider(
-        Command::new("node")
-            .arg("oidc/provider.mjs")
-            .current_dir(end2end_dir())
-            .env("OIDC_PORT", provider_port.to_string())
-            .env("COUNTERSIGN_URL", &portal)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node runs the test provider (run `make tools` first)"),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("sso.db");
-    let listen = format!("127.0.0.1:{portal_port}");
-    let mut settings = vec![
-        ("DATABASE", database.to_str().unwrap()),
-        ("LISTEN", listen.as_str()),
-        ("PUBLIC_URL", portal.as_str()),
-        ("OIDC_ISSUER", issuer.as_str()),
-        ("OIDC_CLIENT_ID", "countersign"),
-        ("OIDC_CLIENT_SECRET", "countersign-test-secret"),
-        ("APPROVERS_DEV", "approvers-dev-test"),
-        ("VIEWERS", "ml-staff"),
-    ];
-    // Settings in `extra` replace the defaults above.
-    settings.retain(|(key, _)| !extra.iter().any(|(k, _)| k == key));
-    settings.extend_from_slice(extra);
-    let config = Config::from_pairs(settings).unwrap();
-    let backing = backend::open_backend(&config).await.unwrap();
-    // Discovery retries while the provider starts.
-    let sign_in = auth::sign_in(&config, &backing)
-        .await
-        .expect("provider discovered");
-    let router = application::router(
-        &config,
-        &backing,
-        sign_in,
-        application::leptos_options(&config),
-    );
-    let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let listener = Listener::bind().await;
+    let provider = OidcProvider::start_for(&listener.url);
+    let app = TestApp::builder()
+        .settings(&[
+            ("OIDC_ISSUER", &provider.issuer),
+            ("OIDC_CLIENT_ID", "countersign"),
+            ("OIDC_CLIENT_SECRET", "countersign-test-secret"),
+            ("APPROVERS_DEV", "approvers-dev-test"),
+            ("VIEWERS", "ml-staff"),
+        ])
+        .settings(extra)
+        .listening_on(listener)
+        .await;
     Sso {
-        portal,
-        issuer,
+        portal: app.url.clone(),
+        issuer: provider.issuer.clone(),
+        _app: app,
         _provider: provider,
-        _dir: dir,
     }
 }
 

@@ -1,0 +1,11 @@
+//! The server's integration tests, in one binary (one link of the whole server, not one per
+//! file): the portal as `countersign serve` builds it, driven over HTTP, beside real
+//! servers where the portal talks to one (oidc-provider, maildev).
+
+mod support;
+
+mod forged_tokens;
+mod http;
+mod notifications;
+mod oidc;
+mod openapi;

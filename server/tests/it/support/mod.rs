@@ -1,0 +1,296 @@
+//! What every integration test shares: the portal as the binary builds it (`TestApp`),
+//! the answers it gives (`Reply`), and the real servers started beside it (`servers`).
+
+pub mod servers;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use countersign_server::backend::Backing;
+use countersign_server::config::Config;
+use countersign_server::{application, auth, backend};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+/// The whole portal on a fresh embedded store, built as `countersign serve` builds it.
+pub struct TestApp {
+    pub router: Router,
+    pub backing: Backing,
+    pub config: Config,
+    /// Where `http://` tests reach it, when it listens (`TestAppBuilder::listening`).
+    pub url: String,
+    /// Holds the store; removed with the app.
+    _store_dir: tempfile::TempDir,
+}
+
+/// A loopback port bound for a portal, and the URL it will answer at.
+pub struct Listener {
+    inner: tokio::net::TcpListener,
+    pub url: String,
+}
+
+impl Listener {
+    pub async fn bind() -> Self {
+        let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", inner.local_addr().unwrap());
+        Self { inner, url }
+    }
+}
+
+/// Settings for a `TestApp`, as `COUNTERSIGN_*` names without the prefix; a setting given
+/// later replaces one given earlier.
+#[derive(Default)]
+pub struct TestAppBuilder {
+    settings: Vec<(String, String)>,
+}
+
+impl TestAppBuilder {
+    pub fn setting(mut self, key: &str, value: &str) -> Self {
+        self.settings.retain(|(k, _)| k != key);
+        self.settings.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn settings(self, pairs: &[(&str, &str)]) -> Self {
+        pairs
+            .iter()
+            .fold(self, |builder, (key, value)| builder.setting(key, value))
+    }
+
+    fn config(&self, dir: &tempfile::TempDir) -> Config {
+        let database = dir.path().join("countersign.db");
+        let mut pairs = vec![("DATABASE".to_owned(), database.display().to_string())];
+        pairs.retain(|(key, _)| !self.settings.iter().any(|(k, _)| k == key));
+        pairs.extend(self.settings.iter().cloned());
+        Config::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap()
+    }
+
+    /// The router, answering requests sent to it in-process; sessions from the development
+    /// sign-in (no identity provider is asked).
+    pub async fn in_process(self) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let config = self.config(&dir);
+        let (router, backing) = in_process(&config).await;
+        TestApp {
+            router,
+            backing,
+            url: config.public_url.clone(),
+            config,
+            _store_dir: dir,
+        }
+    }
+
+    /// Served on a free loopback port that is also its public URL (unless `PUBLIC_URL` is
+    /// set), signing in through the configured identity provider, discovered first.
+    pub async fn listening(self) -> TestApp {
+        self.listening_on(Listener::bind().await).await
+    }
+
+    /// Like `listening`, on a port bound before, whose URL a provider was started with.
+    pub async fn listening_on(self, listener: Listener) -> TestApp {
+        let Listener {
+            inner: listener,
+            url,
+        } = listener;
+        let address = listener.local_addr().unwrap().to_string();
+        let builder = TestAppBuilder {
+            settings: [
+                ("LISTEN".to_owned(), address),
+                ("PUBLIC_URL".to_owned(), url.clone()),
+            ]
+            .into_iter()
+            .chain(self.settings)
+            .collect(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let config = builder.config(&dir);
+        let backing = backend::open_backend(&config).await.unwrap();
+        // Discovery retries while a provider started just now comes up.
+        let sign_in = auth::sign_in(&config, &backing)
+            .await
+            .expect("the identity provider is discovered");
+        let router = application::router(
+            &config,
+            &backing,
+            sign_in,
+            application::leptos_options(&config),
+        );
+        let served = router.clone();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                served.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .unwrap()
+        });
+        TestApp {
+            router,
+            backing,
+            config,
+            url,
+            _store_dir: dir,
+        }
+    }
+}
+
+async fn in_process(config: &Config) -> (Router, Backing) {
+    let backing = backend::open_backend(config).await.unwrap();
+    let sessions = auth::sessions(config, &backing).await.unwrap();
+    let sign_in = auth::SignIn {
+        sessions,
+        oidc: None,
+    };
+    let router = application::router(
+        config,
+        &backing,
+        sign_in,
+        application::leptos_options(config),
+    );
+    (router, backing)
+}
+
+/// An answer, read whole.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder::default()
+    }
+
+    /// The portal in-process with these settings (and the development sign-in).
+    pub async fn new(settings: &[(&str, &str)]) -> Self {
+        Self::builder().settings(settings).in_process().await
+    }
+
+    /// Another replica of this portal, in-process: the same settings and store.
+    pub async fn replica(&self) -> TestApp {
+        let (router, backing) = in_process(&self.config).await;
+        TestApp {
+            router,
+            backing,
+            config: self.config.clone(),
+            url: self.url.clone(),
+            _store_dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let what = format!("{} {}", request.method(), request.uri());
+        // A stalled response fails the test with its request named, rather than hanging CI.
+        let response = tokio::time::timeout(
+            std::time::Duration::from_secs(3),
+            self.router.clone().oneshot(request),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{what} got no answer"))
+        .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn get(&self, uri: &str, cookie: Option<&str>) -> Reply {
+        let mut request = Request::get(uri).header(header::ACCEPT, "text/html");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+
+    pub async fn post_json(&self, uri: &str, body: &Value) -> Reply {
+        self.send(
+            Request::post(uri)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn post_form(
+        &self,
+        uri: &str,
+        form: &str,
+        cookie: Option<&str>,
+        accept: &str,
+    ) -> Reply {
+        let mut request = Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, accept)
+            .header(
+                header::REFERER,
+                "http://127.0.0.1:3000/models/churn/versions/1",
+            );
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::from(form.to_owned())).unwrap())
+            .await
+    }
+
+    /// Registers version 1 of `group` through the open API, by `subject`.
+    pub async fn register(&self, group: &str, subject: &str) -> Value {
+        let reply = self
+            .post_json(
+                &format!("/api/v1/models/{group}/versions"),
+                &json!({
+                    "image_uri": "registry.example/churn:7",
+                    "model_data_url": "s3://models/churn/7.tar.gz",
+                    "metrics": {"auc": 0.91},
+                    "registered_by": {"subject": subject, "name": "Dana Scientist", "email": "dana@example.com"}
+                }),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.json()
+    }
+
+    /// Signs `subject` in through the development sign-in; the session cookie.
+    pub async fn sign_in(&self, subject: &str) -> String {
+        let reply = self
+            .post_form(
+                "/auth/dev/sign-in",
+                &format!("subject={subject}&return_to=/"),
+                None,
+                "text/html",
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER);
+        let set_cookie = reply.headers[header::SET_COOKIE].to_str().unwrap();
+        set_cookie.split(';').next().unwrap().to_owned()
+    }
+
+    /// A decision on version 1 of `group`, through the server function.
+    pub async fn decide(
+        &self,
+        cookie: &str,
+        group: &str,
+        env: &str,
+        verdict: &str,
+        reason: &str,
+    ) -> Reply {
+        let form = format!(
+            "group={group}&version=1&environment={env}&verdict={verdict}&reason={}",
+            reason.replace(' ', "+")
+        );
+        self.post_form("/rpc/decide", &form, Some(cookie), "application/json")
+            .await
+    }
+}
