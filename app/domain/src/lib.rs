@@ -11,8 +11,6 @@
 
 pub mod document;
 pub mod environment;
-#[cfg(test)]
-mod fixtures;
 pub mod history;
 pub mod identity;
 pub mod model;
@@ -21,6 +19,8 @@ pub mod policy;
 pub mod ports;
 pub mod report;
 pub mod service;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod workflow;
 
 pub use document::{DeploymentDocument, ReportDocument};

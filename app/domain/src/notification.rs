@@ -139,7 +139,7 @@ mod tests {
             .resend_refusal(now)
             .is_none());
     }
-    use crate::fixtures::{decided_first, registered};
+    use crate::testing::{decided_first, registered};
     use crate::Environments;
 
     fn decided(policy: &Policy, version: &ModelVersion, verdict: Verdict) -> ModelVersion {

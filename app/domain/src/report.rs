@@ -202,7 +202,7 @@ pub fn newest_report<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{decided_first, registered};
+    use crate::testing::{decided_first, registered};
     use crate::Environments;
     use time::Duration;
 

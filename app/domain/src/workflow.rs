@@ -453,26 +453,12 @@ mod tests {
     use super::*;
     use crate::environment::Environments;
     use crate::identity::Attribution;
+    use crate::testing::{approver, person};
     use std::collections::BTreeSet;
     use time::macros::datetime;
     use StepState::*;
 
     const NOW: OffsetDateTime = datetime!(2026-11-26 10:00 UTC);
-
-    fn person(subject: &str) -> Person {
-        Person {
-            subject: subject.into(),
-            name: subject.to_uppercase(),
-            email: format!("{subject}@example.com"),
-        }
-    }
-
-    fn approver(subject: &str) -> Actor {
-        Actor {
-            person: person(subject),
-            groups: BTreeSet::from(["approvers".to_string()]),
-        }
-    }
 
     fn env(name: &str) -> Environment {
         Environment::parse(name).unwrap()

@@ -239,17 +239,10 @@ pub fn decisions_applied(metadata: &Metadata) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use countersign_domain::testing::person;
     use countersign_domain::workflow;
     use std::collections::{BTreeSet, HashSet};
     use time::OffsetDateTime;
-
-    fn person(subject: &str) -> Person {
-        Person {
-            subject: subject.into(),
-            name: format!("{subject} name"),
-            email: format!("{subject}@example.com"),
-        }
-    }
 
     /// Every state the workflow can reach, by trying every decision from every state.
     fn reachable_versions(policy: &Policy) -> Vec<ModelVersion> {

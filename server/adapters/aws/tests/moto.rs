@@ -10,6 +10,7 @@ use aws_sdk_sagemaker::types::{
 use countersign_aws::AwsBackend;
 use countersign_domain::ports::*;
 use countersign_domain::service::{ServiceError, Services};
+use countersign_domain::testing::{approver, person, registration};
 use countersign_domain::workflow::{self, DecisionRequest};
 use countersign_domain::*;
 use countersign_port_contract::services_over;
@@ -19,33 +20,6 @@ use support::{sdk_config_at, settings, Moto};
 
 fn policy() -> Policy {
     Policy::new(Environments::default(), "approvers")
-}
-
-fn person(subject: &str) -> Person {
-    Person {
-        subject: subject.into(),
-        name: format!("{subject} name"),
-        email: format!("{subject}@example.com"),
-    }
-}
-
-fn approver(subject: &str) -> Actor {
-    Actor {
-        person: person(subject),
-        groups: BTreeSet::from(["approvers".to_owned()]),
-    }
-}
-
-fn registration(group: &str, registrant: Person) -> Registration {
-    Registration::new(
-        GroupName::parse(group).unwrap(),
-        "registry.example/churn:7",
-        "s3://models/churn/7/model.tar.gz",
-        "gradient boosted trees",
-        Metrics::from([("auc".to_string(), 0.91)]),
-        registrant,
-    )
-    .unwrap()
 }
 
 fn env(name: &str) -> Environment {

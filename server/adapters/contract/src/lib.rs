@@ -6,6 +6,7 @@
 
 use countersign_domain::ports::*;
 use countersign_domain::service::{ServiceError, Services};
+use countersign_domain::testing::person;
 use countersign_domain::workflow::{self, DecisionRequest};
 use countersign_domain::*;
 use std::collections::BTreeSet;
@@ -47,14 +48,6 @@ impl IdGenerator for RandomIds {
 fn unique_group(prefix: &str) -> GroupName {
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     GroupName::parse(&format!("{prefix}-{}", &suffix[..12])).expect("valid group name")
-}
-
-fn person(subject: &str) -> Person {
-    Person {
-        subject: subject.to_owned(),
-        name: format!("{subject} name"),
-        email: format!("{subject}@example.com"),
-    }
 }
 
 fn approver(subject: &str, services: &Services) -> Actor {

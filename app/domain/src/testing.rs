@@ -1,4 +1,5 @@
-//! Versions and people the domain's unit tests share.
+//! People, registrations and versions that tests share: the domain's own, the port
+//! contract's and the adapters' (behind the `testing` feature, never in a release build).
 
 use crate::model::*;
 use crate::policy::{Actor, Policy};
@@ -6,12 +7,34 @@ use crate::workflow::{self, DecisionRequest};
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
 
+/// Someone known by `subject`, named "{subject} name", at `{subject}@example.com`.
 pub fn person(subject: &str) -> Person {
     Person {
         subject: subject.into(),
-        name: subject.into(),
+        name: format!("{subject} name"),
         email: format!("{subject}@example.com"),
     }
+}
+
+/// `subject` signed in as a member of the default approver group, `approvers`.
+pub fn approver(subject: &str) -> Actor {
+    Actor {
+        person: person(subject),
+        groups: BTreeSet::from(["approvers".to_owned()]),
+    }
+}
+
+/// A registration of `group` by `registrant`, with an image, model data and one metric.
+pub fn registration(group: &str, registrant: Person) -> Registration {
+    Registration::new(
+        GroupName::parse(group).unwrap(),
+        "registry.example/churn:7",
+        "s3://models/churn/7/model.tar.gz",
+        "gradient boosted trees",
+        Metrics::from([("auc".to_string(), 0.91)]),
+        registrant,
+    )
+    .unwrap()
 }
 
 /// Version 7 of `churn`, registered by dana, as the workflow leaves a new version.
@@ -31,10 +54,7 @@ pub fn registered(policy: &Policy) -> ModelVersion {
 
 /// The version once alice (an approver) has decided its first environment.
 pub fn decided_first(policy: &Policy, version: &ModelVersion, verdict: Verdict) -> ModelVersion {
-    let alice = Actor {
-        person: person("alice"),
-        groups: BTreeSet::from(["approvers".to_owned()]),
-    };
+    let alice = approver("alice");
     let request = DecisionRequest::new(policy.environments().first().clone(), verdict, "why");
     let effect = workflow::decide(
         policy,
