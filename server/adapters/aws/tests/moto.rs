@@ -54,11 +54,17 @@ fn approve(environment: &str) -> DecisionRequest {
     DecisionRequest::new(env(environment), Verdict::Approve, "metrics hold up")
 }
 
-#[tokio::test]
-async fn aws_adapters_meet_the_port_contract() {
-    let moto = Moto::start();
-    let (_, services) = with_backend(&moto).await;
-    countersign_port_contract::run_all(&services).await;
+/// The port contract, a test per check, each against a moto server of its own.
+mod contract {
+    use super::*;
+
+    async fn backend() -> (Moto, Services) {
+        let moto = Moto::start();
+        let (_, services) = with_backend(&moto).await;
+        (moto, services)
+    }
+
+    countersign_port_contract::contract_tests!(backend);
 }
 
 #[tokio::test]

@@ -12,21 +12,64 @@ use countersign_domain::*;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-/// Runs every check; panics with the first broken promise.
+/// The checks on [`Services`], in the order `run_all` runs them; `contract_tests!` makes
+/// a test of each.
+#[macro_export]
+macro_rules! for_each_check {
+    ($callback:ident ! ($($args:tt)*)) => {
+        $crate::$callback! { ($($args)*)
+            registration_numbers_versions_per_group
+            a_registered_version_reads_back_whole
+            versions_list_newest_first_in_pages
+            groups_are_summarised
+            a_decision_applies_whole
+            a_stale_decision_is_a_conflict_and_changes_nothing
+            committing_the_same_decision_twice_applies_it_once
+            deployments_keep_their_history
+            a_rejection_reads_back_whole
+            the_group_log_lists_every_decision
+            undecided_versions_are_found_across_groups
+            reports_are_kept_once_per_run
+            a_rollback_applies_whole
+        }
+    };
+}
+
+/// One `#[tokio::test]` per check, named after it, so a failure names the promise broken
+/// and the others still run. `$backend` is an async function returning what must live as
+/// long as the check (a moto server, say) and the services on the backend under test.
+#[macro_export]
+macro_rules! contract_tests {
+    ($backend:path) => {
+        $crate::for_each_check!(contract_tests_of!($backend));
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! contract_tests_of {
+    (($backend:path) $($check:ident)*) => {
+        $(
+            #[tokio::test]
+            async fn $check() {
+                let (_keep, services) = $backend().await;
+                $crate::$check(&services).await;
+            }
+        )*
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! run_all_of {
+    (($services:expr) $($check:ident)*) => {
+        $( $crate::$check($services).await; )*
+    };
+}
+
+/// Runs every check on one backend, in turn; panics with the first broken promise.
 pub async fn run_all(services: &Services) {
-    registration_numbers_versions_per_group(services).await;
-    a_registered_version_reads_back_whole(services).await;
-    versions_list_newest_first_in_pages(services).await;
-    groups_are_summarised(services).await;
-    a_decision_applies_whole(services).await;
-    a_stale_decision_is_a_conflict_and_changes_nothing(services).await;
-    committing_the_same_decision_twice_applies_it_once(services).await;
-    deployments_keep_their_history(services).await;
-    a_rejection_reads_back_whole(services).await;
-    the_group_log_lists_every_decision(services).await;
-    undecided_versions_are_found_across_groups(services).await;
-    reports_are_kept_once_per_run(services).await;
-    a_rollback_applies_whole(services).await;
+    for_each_check!(run_all_of!(services));
 }
 
 /// The services of a backend whose one value implements every port.

@@ -11,10 +11,15 @@ fn services(store: LocalStore) -> Services {
     countersign_port_contract::services_over(Arc::new(store), policy)
 }
 
-#[tokio::test]
-async fn in_memory_store_meets_the_contract() {
-    let store = LocalStore::open_in_memory().unwrap();
-    countersign_port_contract::run_all(&services(store)).await;
+/// The contract, a test per check, each on a fresh in-memory store.
+mod in_memory {
+    use super::*;
+
+    async fn backend() -> ((), Services) {
+        ((), services(LocalStore::open_in_memory().unwrap()))
+    }
+
+    countersign_port_contract::contract_tests!(backend);
 }
 
 #[tokio::test]
