@@ -44,7 +44,7 @@ pub mod ssr {
     /// Approvers of any environment look after notifications.
     pub async fn notification_keeper(portal: &Portal) -> Result<Actor, AppError> {
         let actor = actor(portal).await?;
-        let policy = &portal.services.policy;
+        let policy = portal.services.policy();
         if policy
             .environments()
             .iter()
@@ -77,7 +77,7 @@ pub mod ssr {
         let actor = optional_actor(portal)
             .await?
             .ok_or(AppError::SignInRequired)?;
-        if !portal.services.policy.may_view(&actor) {
+        if !portal.services.policy().may_view(&actor) {
             return Err(AppError::Forbidden(format!(
                 "You are signed in as {} <{}>, but not as a member of a group allowed to use Countersign. Ask your administrator for access.",
                 actor.person.name, actor.person.email
@@ -362,7 +362,7 @@ pub async fn current_user() -> Result<Option<UserView>, AppError> {
         async move {
             let portal = portal()?;
             let actor = optional_actor(&portal).await?;
-            Ok(actor.map(|a| user_view(&portal.services.policy, &a)))
+            Ok(actor.map(|a| user_view(portal.services.policy(), &a)))
         }
         .await,
     )
@@ -381,12 +381,7 @@ pub async fn list_groups() -> Result<Vec<GroupRow>, AppError> {
         async move {
             let portal = portal()?;
             actor(&portal).await?;
-            let groups = portal
-                .services
-                .registry
-                .list_groups()
-                .await
-                .map_err(countersign_domain::service::ServiceError::from)?;
+            let groups = portal.services.list_groups().await?;
             Ok(groups
                 .into_iter()
                 .map(|g| GroupRow {
@@ -413,7 +408,6 @@ pub async fn list_versions(group: String, page: u32) -> Result<VersionsPage, App
             let page = page.max(1);
             let listed = portal
                 .services
-                .registry
                 .list_versions(
                     &group,
                     PageRequest {
@@ -421,14 +415,8 @@ pub async fn list_versions(group: String, page: u32) -> Result<VersionsPage, App
                         limit: VERSIONS_PER_PAGE,
                     },
                 )
-                .await
-                .map_err(countersign_domain::service::ServiceError::from)?;
-            if listed.total == 0 {
-                return Err(AppError::NotFound(format!(
-                    "There is no model group named {group}."
-                )));
-            }
-            let policy = &portal.services.policy;
+                .await?;
+            let policy = portal.services.policy();
             Ok(VersionsPage {
                 group: group.to_string(),
                 versions: listed
@@ -460,7 +448,7 @@ pub async fn get_version(group: String, version: u32) -> Result<VersionDetail, A
                 services.live_state(&group)
             );
             Ok(version_detail(
-                &services.policy,
+                services.policy(),
                 &record?,
                 &reports?,
                 &live?,
@@ -546,7 +534,7 @@ pub async fn group_history(group: String) -> Result<HistoryView, AppError> {
             let history = portal.services.group_history(&group_name(&group)?).await?;
             let environments = portal
                 .services
-                .policy
+                .policy()
                 .environments()
                 .iter()
                 .map(|env| EnvironmentHistoryView {
@@ -674,12 +662,12 @@ pub async fn resend_notification(key: String) -> Result<String, AppError> {
             let portal = portal()?;
             let actor = notification_keeper(&portal).await?;
             let desk = &portal.notifications;
-            let now = portal.services.clock.now();
+            let now = portal.services.now();
             let port = countersign_domain::service::ServiceError::from;
             let not_found = || AppError::NotFound(format!("no message {key:?} in the outbox"));
             let entry = desk.outbox.entry(&key).await.map_err(port)?.ok_or_else(not_found)?;
             // A request for a decision goes again only at the request of those it asks.
-            let policy = &portal.services.policy;
+            let policy = portal.services.policy();
             if let Some(env) = countersign_domain::notification::requested_environment(&key) {
                 let theirs = policy
                     .environments()

@@ -5,7 +5,7 @@ use crate::config::{Backend, Config};
 use crate::notify::MailNotices;
 use countersign_aws::{AwsBackend, AwsSettings};
 use countersign_domain::ports::{IdGenerator, Outbox, SessionRevocations};
-use countersign_domain::service::Services;
+use countersign_domain::service::{Ports, Services};
 use countersign_local_store::LocalStore;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -49,8 +49,8 @@ impl Backing {
 
 pub async fn open_backend(config: &Config) -> Result<Backing, String> {
     let policy = config.policy.clone();
-    let (mut services, outbox, revocations, settings): (
-        Services,
+    let (mut ports, outbox, revocations, settings): (
+        Ports,
         Arc<dyn Outbox>,
         Arc<dyn SessionRevocations>,
         _,
@@ -63,7 +63,7 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
                 )
             })?;
             (
-                Services::over(Arc::new(store.clone()), policy, Arc::new(RandomIds)),
+                Ports::of(Arc::new(store.clone())),
                 Arc::new(store.clone()),
                 Arc::new(store.clone()),
                 SettingsKeeper::Local(store),
@@ -92,7 +92,7 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
                 .await
                 .map_err(|e| format!("cannot read or create the decision log key: {e}"))?;
             (
-                Services::over(backend.clone(), policy, Arc::new(RandomIds)),
+                Ports::of(backend.clone()),
                 backend.clone(),
                 backend.clone(),
                 SettingsKeeper::Aws(backend),
@@ -101,21 +101,23 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
     };
     if let Some(ttl) = config.resolve_cache {
         let cache = Arc::new(crate::resolve_cache::ResolveCache::new(
-            services.parameters.clone(),
-            services.committer.clone(),
+            ports.parameters.clone(),
+            ports.committer.clone(),
             ttl,
         ));
-        services.parameters = cache.clone();
-        services.committer = cache;
+        ports.parameters = cache.clone();
+        ports.committer = cache;
     }
+    let services = Services::new(ports, policy, Arc::new(RandomIds));
     let wake = Arc::new(Notify::new());
-    services.notices = Arc::new(MailNotices {
+    let clock = services.clock();
+    let services = services.with_notices(Arc::new(MailNotices {
         outbox: outbox.clone(),
-        clock: services.clock.clone(),
+        clock,
         public_url: config.public_url.clone(),
         notify: config.mail.notify.clone(),
         wake: wake.clone(),
-    });
+    }));
     Ok(Backing {
         services,
         outbox,

@@ -17,7 +17,7 @@ pub fn start_background_work(config: &Config, backing: &Backing) -> Result<(), S
         &config.mail,
         backing.outbox.clone(),
         transport,
-        backing.services.clock.clone(),
+        backing.services.clock(),
         backing.wake.clone(),
     );
     tokio::spawn(delivery.run());

@@ -19,12 +19,12 @@ fn registration(group: &str, n: u32, auc: f64, by: &Person) -> Registration {
 
 /// Registers a few versions with some decisions, unless the store already has models.
 pub async fn seed_if_empty(services: &Services) -> Result<bool, ServiceError> {
-    if !services.registry.list_groups().await?.is_empty() {
+    if !services.list_groups().await?.is_empty() {
         return Ok(false);
     }
-    let people = demo_identities(&services.policy);
+    let people = demo_identities(services.policy());
     let (alice, bob, dana) = (&people[0].actor, &people[1].actor, &people[2].actor);
-    let envs: Vec<Environment> = services.policy.environments().iter().cloned().collect();
+    let envs: Vec<Environment> = services.policy().environments().iter().cloned().collect();
     let decide = |who: &Actor,
                   group: GroupName,
                   version: VersionNumber,
@@ -86,7 +86,7 @@ pub async fn seed_versions(
     group: &str,
     count: u32,
 ) -> Result<(), ServiceError> {
-    let dana = demo_identities(&services.policy).remove(2).actor.person;
+    let dana = demo_identities(services.policy()).remove(2).actor.person;
     for n in 1..=count {
         services
             .register(registration(group, n, 0.8, &dana))

@@ -27,18 +27,42 @@ pub enum ServiceError {
     Port(#[from] PortError),
 }
 
-/// The ports and the policy, shared by every request.
+/// The ports one backend provides (a value of each; the embedded store is all of them).
+/// Adapters and the composition root see these; inbound code sees [`Services`] only.
 #[derive(Clone)]
-pub struct Services {
-    pub policy: Arc<Policy>,
+pub struct Ports {
     pub registry: Arc<dyn ModelRegistry>,
     pub parameters: Arc<dyn ParameterStore>,
     pub audit: Arc<dyn AuditLog>,
     pub committer: Arc<dyn DecisionCommitter>,
     pub reports: Arc<dyn ReportStore>,
-    pub clock: Arc<dyn Clock>,
-    pub ids: Arc<dyn IdGenerator>,
-    pub notices: Arc<dyn NoticeSink>,
+}
+
+impl Ports {
+    /// Every port from a backend whose one value implements them all.
+    pub fn of<B>(backend: Arc<B>) -> Self
+    where
+        B: ModelRegistry + ParameterStore + AuditLog + DecisionCommitter + ReportStore + 'static,
+    {
+        Self {
+            registry: backend.clone(),
+            parameters: backend.clone(),
+            audit: backend.clone(),
+            reports: backend.clone(),
+            committer: backend,
+        }
+    }
+}
+
+/// The use cases, over the ports and the policy; shared by every request. Its ports are
+/// its own: pages, the API, the CLI and the demo data go through a use case.
+#[derive(Clone)]
+pub struct Services {
+    policy: Arc<Policy>,
+    ports: Ports,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+    notices: Arc<dyn NoticeSink>,
 }
 
 /// What became of a submitted report.
@@ -68,23 +92,61 @@ pub struct VersionRecord {
 }
 
 impl Services {
-    /// The services of a backend whose one value implements every port, on the system
-    /// clock.
-    pub fn over<B>(backend: Arc<B>, policy: Policy, ids: Arc<dyn IdGenerator>) -> Self
-    where
-        B: ModelRegistry + ParameterStore + AuditLog + DecisionCommitter + ReportStore + 'static,
-    {
+    /// The use cases over `ports`, on the system clock, telling nobody until
+    /// [`Services::with_notices`].
+    pub fn new(ports: Ports, policy: Policy, ids: Arc<dyn IdGenerator>) -> Self {
         Self {
             policy: Arc::new(policy),
-            registry: backend.clone(),
-            parameters: backend.clone(),
-            audit: backend.clone(),
-            reports: backend.clone(),
-            committer: backend,
+            ports,
             clock: Arc::new(SystemClock),
             ids,
             notices: Arc::new(NoNotices),
         }
+    }
+
+    /// The services of a backend whose one value implements every port.
+    pub fn over<B>(backend: Arc<B>, policy: Policy, ids: Arc<dyn IdGenerator>) -> Self
+    where
+        B: ModelRegistry + ParameterStore + AuditLog + DecisionCommitter + ReportStore + 'static,
+    {
+        Self::new(Ports::of(backend), policy, ids)
+    }
+
+    /// Where notices (approval requests, decisions, promotion requests) go.
+    pub fn with_notices(self, notices: Arc<dyn NoticeSink>) -> Self {
+        Self { notices, ..self }
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Every model group with a summary, by name.
+    pub async fn list_groups(&self) -> Result<Vec<GroupSummary>, ServiceError> {
+        Ok(self.ports.registry.list_groups().await?)
+    }
+
+    /// One page of a group's versions, newest first; `NotFound` for a group with none.
+    pub async fn list_versions(
+        &self,
+        group: &GroupName,
+        page: PageRequest,
+    ) -> Result<Page<ModelVersion>, ServiceError> {
+        let listed = self.ports.registry.list_versions(group, page).await?;
+        if listed.total == 0 {
+            return Err(ServiceError::NotFound(format!(
+                "There is no model group named {group}."
+            )));
+        }
+        Ok(listed)
     }
 
     pub fn environment(&self, name: &str) -> Result<Environment, ServiceError> {
@@ -103,7 +165,7 @@ impl Services {
     /// Registers a version and asks its first approvers to review it.
     pub async fn register(&self, registration: Registration) -> Result<ModelVersion, ServiceError> {
         let new = workflow::register(&self.policy, registration, self.clock.now());
-        let version = self.registry.register(new).await?;
+        let version = self.ports.registry.register(new).await?;
         self.ask_for_approval_if_due(&version).await;
         Ok(version)
     }
@@ -134,7 +196,7 @@ impl Services {
     /// The reconciliation scan: every undecided version gets its approval request, so a lost
     /// event delays a request but never loses it. Returns how many versions were checked.
     pub async fn reconcile(&self) -> Result<usize, ServiceError> {
-        let undecided = self.registry.undecided_versions().await?;
+        let undecided = self.ports.registry.undecided_versions().await?;
         for version in &undecided {
             self.ask_for_approval_if_due(version).await;
         }
@@ -147,7 +209,7 @@ impl Services {
         group: &GroupName,
         version: VersionNumber,
     ) -> Result<ModelVersion, ServiceError> {
-        let found = self.registry.find_version(group, version).await?;
+        let found = self.ports.registry.find_version(group, version).await?;
         found.ok_or_else(|| {
             ServiceError::NotFound(format!("model group {group} has no version {version}"))
         })
@@ -160,6 +222,7 @@ impl Services {
     ) -> Result<VersionRecord, ServiceError> {
         let version = self.find_version(group, version).await?;
         let decisions = self
+            .ports
             .audit
             .decisions_for_version(&version.group, version.version)
             .await?;
@@ -184,7 +247,7 @@ impl Services {
             self.ids.new_id(),
             self.clock.now(),
         )?;
-        self.committer.commit(&effect).await?;
+        self.ports.committer.commit(&effect).await?;
         self.notices
             .notice(Notice::Decided {
                 version: workflow::apply(&record.version, &effect),
@@ -205,7 +268,7 @@ impl Services {
         reason: &str,
     ) -> Result<DecisionEffect, ServiceError> {
         let target = self.find_version(group, target).await?;
-        let live = match self.parameters.live(group, environment).await? {
+        let live = match self.ports.parameters.live(group, environment).await? {
             Some(deployment) => Some((
                 self.find_version(group, deployment.version).await?,
                 deployment,
@@ -225,7 +288,7 @@ impl Services {
             self.ids.new_id(),
             self.clock.now(),
         )?;
-        self.committer.commit(&effect).await?;
+        self.ports.committer.commit(&effect).await?;
         if let Some((withdrawn, _)) = live {
             self.notices
                 .notice(Notice::Decided {
@@ -247,7 +310,7 @@ impl Services {
     ) -> Result<ReportReceipt, ServiceError> {
         let version = self.find_version(&report.group, report.version).await?;
         report::check_report(&version, &report)?;
-        let (stored, created) = match self.reports.add_report(&report).await? {
+        let (stored, created) = match self.ports.reports.add_report(&report).await? {
             ReportStored::Added => (report, true),
             ReportStored::AlreadyStored(earlier) if earlier.same_run_as(&report) => {
                 (*earlier, false)
@@ -290,10 +353,11 @@ impl Services {
         target: &Environment,
         candidate: &InferenceReport,
     ) -> Result<Option<LiveComparison>, ServiceError> {
-        let Some(deployment) = self.parameters.live(group, target).await? else {
+        let Some(deployment) = self.ports.parameters.live(group, target).await? else {
             return Ok(None);
         };
         let reports = self
+            .ports
             .reports
             .reports_for_version(group, deployment.version)
             .await?;
@@ -306,18 +370,22 @@ impl Services {
         group: &GroupName,
         version: VersionNumber,
     ) -> Result<Vec<InferenceReport>, ServiceError> {
-        Ok(self.reports.reports_for_version(group, version).await?)
+        Ok(self
+            .ports
+            .reports
+            .reports_for_version(group, version)
+            .await?)
     }
 
     /// What was live in each environment and when, and every decision, for one group.
     pub async fn group_history(&self, group: &GroupName) -> Result<GroupHistory, ServiceError> {
-        let deployments = self.parameters.history(group).await?;
+        let deployments = self.ports.parameters.history(group).await?;
         let live = self.live_deployments(group).await?;
         let environments = self.policy.environments();
         Ok(GroupHistory {
             group: group.clone(),
             live: crate::history::live_periods(environments, &deployments),
-            decisions: self.audit.decisions_for_group(group).await?,
+            decisions: self.ports.audit.decisions_for_group(group).await?,
             drift: crate::history::drift(environments, &live, &deployments),
         })
     }
@@ -325,7 +393,7 @@ impl Services {
     /// The version live in each environment that has one, and where that is not what the
     /// log last deployed.
     pub async fn live_state(&self, group: &GroupName) -> Result<LiveState, ServiceError> {
-        let deployments = self.parameters.history(group).await?;
+        let deployments = self.ports.parameters.history(group).await?;
         let live = self.live_deployments(group).await?;
         Ok(LiveState {
             drift: crate::history::drift(self.policy.environments(), &live, &deployments),
@@ -342,7 +410,7 @@ impl Services {
     ) -> Result<BTreeMap<Environment, Deployment>, ServiceError> {
         let mut live = BTreeMap::new();
         for env in self.policy.environments().iter() {
-            if let Some(deployment) = self.parameters.live(group, env).await? {
+            if let Some(deployment) = self.ports.parameters.live(group, env).await? {
                 live.insert(env.clone(), deployment);
             }
         }
@@ -355,7 +423,8 @@ impl Services {
         group: &GroupName,
         environment: &Environment,
     ) -> Result<Deployment, ServiceError> {
-        self.parameters
+        self.ports
+            .parameters
             .live(group, environment)
             .await?
             .ok_or_else(|| {

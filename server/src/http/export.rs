@@ -199,7 +199,7 @@ pub async fn export(
         return Redirect::to(&sign_in_href(&format!("/models/{group}/export/{file}")))
             .into_response();
     };
-    if !state.services.policy.may_view(&actor) {
+    if !state.services.policy().may_view(&actor) {
         return (
             StatusCode::FORBIDDEN,
             "You are not allowed to use Countersign.",
@@ -228,7 +228,7 @@ pub async fn export(
         return (StatusCode::NOT_FOUND, "No such model group.").into_response();
     };
     let history = match state.services.group_history(&group).await {
-        Ok(history) => HistoryJson::new(&history, state.services.clock.now()),
+        Ok(history) => HistoryJson::new(&history, state.services.now()),
         Err(ServiceError::Port(e)) => {
             tracing::error!(error = %e, "history export failed");
             return (

@@ -60,7 +60,7 @@ impl Portal {
         )
         .unwrap();
         let new = workflow::register(
-            &self.backing.services.policy,
+            self.backing.services.policy(),
             registration,
             time::OffsetDateTime::now_utc(),
         );
@@ -206,10 +206,10 @@ fn approver(subject: &str, services: &countersign_domain::service::Services) -> 
             email: format!("{subject}@example.com"),
         },
         groups: services
-            .policy
+            .policy()
             .environments()
             .iter()
-            .flat_map(|env| services.policy.approver_groups(env))
+            .flat_map(|env| services.policy().approver_groups(env))
             .map(str::to_owned)
             .collect(),
     }

@@ -26,7 +26,7 @@ fn env(name: &str) -> Environment {
     Environment::parse(name).unwrap()
 }
 
-async fn with_backend(moto: &Moto) -> (Arc<AwsBackend>, Services) {
+async fn with_backend(moto: &Moto) -> (Arc<AwsBackend>, countersign_port_contract::Subject) {
     let backend = Arc::new(moto.backend().await);
     let services = services_over(backend.clone(), policy());
     (backend, services)
@@ -58,7 +58,7 @@ fn approve(environment: &str) -> DecisionRequest {
 mod contract {
     use super::*;
 
-    async fn backend() -> (Moto, Services) {
+    async fn backend() -> (Moto, countersign_port_contract::Subject) {
         let moto = Moto::start();
         let (_, services) = with_backend(&moto).await;
         (moto, services)
@@ -298,7 +298,7 @@ async fn of_two_simultaneous_decisions_exactly_one_wins() {
         .unwrap();
     let effect = |who: &str| {
         workflow::decide(
-            &services.policy,
+            services.policy(),
             &version,
             &[],
             &approver(who),
@@ -348,7 +348,7 @@ async fn a_decision_interrupted_after_it_was_logged_is_completed_by_the_next_rea
         .await
         .unwrap();
     let effect = workflow::decide(
-        &services.policy,
+        services.policy(),
         &version,
         &[],
         &approver("alice"),

@@ -5,7 +5,7 @@
 //! of its own, so the checks need no reset between them and can share one server.
 
 use countersign_domain::ports::*;
-use countersign_domain::service::{ServiceError, Services};
+use countersign_domain::service::{Ports, ServiceError, Services};
 use countersign_domain::testing::person;
 use countersign_domain::workflow::{self, DecisionRequest};
 use countersign_domain::*;
@@ -68,24 +68,46 @@ macro_rules! run_all_of {
 }
 
 /// Runs every check on one backend, in turn; panics with the first broken promise.
-pub async fn run_all(services: &Services) {
+pub async fn run_all(services: &Subject) {
     for_each_check!(run_all_of!(services));
 }
 
-/// The services of a backend whose one value implements every port.
-pub fn services_over<B>(backend: Arc<B>, policy: Policy) -> Services
+/// A backend under test: the use cases over it, and its ports, which the checks also call
+/// directly (a stale decision is committed by hand, say).
+pub struct Subject {
+    pub services: Services,
+    pub ports: Ports,
+}
+
+impl std::ops::Deref for Subject {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.services
+    }
+}
+
+/// The backend whose one value implements every port, under test.
+pub fn services_over<B>(backend: Arc<B>, policy: Policy) -> Subject
 where
     B: ModelRegistry + ParameterStore + AuditLog + DecisionCommitter + ReportStore + 'static,
 {
-    Services::over(backend, policy, Arc::new(RandomIds))
+    let ports = Ports::of(backend);
+    Subject {
+        services: Services::new(ports.clone(), policy, Arc::new(RandomIds)),
+        ports,
+    }
 }
 
 struct RandomIds;
 
 impl IdGenerator for RandomIds {
     fn new_id(&self) -> String {
-        uuid::Uuid::new_v4().to_string()
+        new_id()
     }
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 fn unique_group(prefix: &str) -> GroupName {
@@ -93,12 +115,12 @@ fn unique_group(prefix: &str) -> GroupName {
     GroupName::parse(&format!("{prefix}-{}", &suffix[..12])).expect("valid group name")
 }
 
-fn approver(subject: &str, services: &Services) -> Actor {
-    let env = services.policy.environments().first();
+fn approver(subject: &str, services: &Subject) -> Actor {
+    let env = services.policy().environments().first();
     Actor {
         person: person(subject),
         groups: services
-            .policy
+            .policy()
             .approver_groups(env)
             .map(str::to_owned)
             .collect::<BTreeSet<_>>(),
@@ -118,7 +140,7 @@ fn registration(group: &GroupName, image: &str) -> Registration {
     .through("training-pipeline")
 }
 
-async fn register(services: &Services, group: &GroupName) -> ModelVersion {
+async fn register(services: &Subject, group: &GroupName) -> ModelVersion {
     services
         .register(registration(group, "registry.example/churn:1"))
         .await
@@ -126,8 +148,9 @@ async fn register(services: &Services, group: &GroupName) -> ModelVersion {
 }
 
 /// The version as the backend holds it now.
-async fn stored(services: &Services, version: &ModelVersion) -> ModelVersion {
+async fn stored(services: &Subject, version: &ModelVersion) -> ModelVersion {
     services
+        .ports
         .registry
         .find_version(&version.group, version.version)
         .await
@@ -135,8 +158,9 @@ async fn stored(services: &Services, version: &ModelVersion) -> ModelVersion {
         .expect("the version is stored")
 }
 
-async fn log_of(services: &Services, version: &ModelVersion) -> Vec<DecisionRecord> {
+async fn log_of(services: &Subject, version: &ModelVersion) -> Vec<DecisionRecord> {
     services
+        .ports
         .audit
         .decisions_for_version(&version.group, version.version)
         .await
@@ -144,16 +168,16 @@ async fn log_of(services: &Services, version: &ModelVersion) -> Vec<DecisionReco
 }
 
 /// The deployments to one environment, newest first.
-async fn history_in(services: &Services, group: &GroupName, env: &Environment) -> Vec<Deployment> {
-    let all = services.parameters.history(group).await.unwrap();
+async fn history_in(services: &Subject, group: &GroupName, env: &Environment) -> Vec<Deployment> {
+    let all = services.ports.parameters.history(group).await.unwrap();
     all.into_iter().filter(|d| &d.environment == env).collect()
 }
 
-fn first_env(services: &Services) -> Environment {
-    services.policy.environments().first().clone()
+fn first_env(services: &Subject) -> Environment {
+    services.policy().environments().first().clone()
 }
 
-pub async fn registration_numbers_versions_per_group(services: &Services) {
+pub async fn registration_numbers_versions_per_group(services: &Subject) {
     let a = unique_group("numbering-a");
     let b = unique_group("numbering-b");
     let a1 = register(services, &a).await;
@@ -166,10 +190,11 @@ pub async fn registration_numbers_versions_per_group(services: &Services) {
     assert_ne!(a1.arn, b1.arn);
 }
 
-pub async fn a_registered_version_reads_back_whole(services: &Services) {
+pub async fn a_registered_version_reads_back_whole(services: &Subject) {
     let group = unique_group("readback");
     let registered = register(services, &group).await;
     let found = services
+        .ports
         .registry
         .find_version(&group, registered.version)
         .await
@@ -188,6 +213,7 @@ pub async fn a_registered_version_reads_back_whole(services: &Services) {
         "the pipeline that registered it is kept beside the registrant it declared"
     );
     let missing = services
+        .ports
         .registry
         .find_version(&group, VersionNumber::new(99).unwrap())
         .await
@@ -195,12 +221,13 @@ pub async fn a_registered_version_reads_back_whole(services: &Services) {
     assert_eq!(missing, None);
 }
 
-pub async fn versions_list_newest_first_in_pages(services: &Services) {
+pub async fn versions_list_newest_first_in_pages(services: &Subject) {
     let group = unique_group("paging");
     for _ in 0..5 {
         register(services, &group).await;
     }
     let page = services
+        .ports
         .registry
         .list_versions(
             &group,
@@ -215,6 +242,7 @@ pub async fn versions_list_newest_first_in_pages(services: &Services) {
     let numbers: Vec<u32> = page.items.iter().map(|v| v.version.get()).collect();
     assert_eq!(numbers, [4, 3]);
     let unknown = services
+        .ports
         .registry
         .list_versions(
             &unique_group("nothing"),
@@ -228,11 +256,11 @@ pub async fn versions_list_newest_first_in_pages(services: &Services) {
     assert_eq!((unknown.total, unknown.items.len()), (0, 0));
 }
 
-pub async fn groups_are_summarised(services: &Services) {
+pub async fn groups_are_summarised(services: &Subject) {
     let group = unique_group("summary");
     register(services, &group).await;
     let latest = register(services, &group).await;
-    let groups = services.registry.list_groups().await.unwrap();
+    let groups = services.ports.registry.list_groups().await.unwrap();
     let summary = groups
         .iter()
         .find(|g| g.group == group)
@@ -247,7 +275,7 @@ pub async fn groups_are_summarised(services: &Services) {
 }
 
 fn effect_for(
-    services: &Services,
+    services: &Subject,
     version: &ModelVersion,
     history: &[DecisionRecord],
     who: &str,
@@ -256,7 +284,7 @@ fn effect_for(
 }
 
 fn verdict_for(
-    services: &Services,
+    services: &Subject,
     version: &ModelVersion,
     history: &[DecisionRecord],
     who: &str,
@@ -264,47 +292,48 @@ fn verdict_for(
 ) -> workflow::DecisionEffect {
     let request = DecisionRequest::new(first_env(services), verdict, "looks good");
     workflow::decide(
-        &services.policy,
+        &services.policy(),
         version,
         history,
         &approver(who, services),
         &request,
-        services.ids.new_id(),
-        services.clock.now(),
+        new_id(),
+        services.now(),
     )
     .expect("the approval is allowed")
 }
 
-pub async fn a_decision_applies_whole(services: &Services) {
+pub async fn a_decision_applies_whole(services: &Subject) {
     let group = unique_group("decision");
     let version = register(services, &group).await;
     let env = first_env(services);
     let effect = effect_for(services, &version, &[], "alice");
-    services.committer.commit(&effect).await.unwrap();
+    services.ports.committer.commit(&effect).await.unwrap();
 
     let after = stored(services, &version).await;
     assert_eq!(after, workflow::apply(&version, &effect));
     let log = log_of(services, &version).await;
     assert_eq!(log, std::slice::from_ref(&effect.record));
-    let live = services.parameters.live(&group, &env).await.unwrap();
+    let live = services.ports.parameters.live(&group, &env).await.unwrap();
     assert_eq!(live, effect.deployment);
 }
 
-pub async fn a_stale_decision_is_a_conflict_and_changes_nothing(services: &Services) {
+pub async fn a_stale_decision_is_a_conflict_and_changes_nothing(services: &Subject) {
     let group = unique_group("conflict");
     let version = register(services, &group).await;
     let env = first_env(services);
     let first = effect_for(services, &version, &[], "alice");
     // Computed against the same revision, as a concurrent request would be.
     let second = effect_for(services, &version, &[], "bob");
-    services.committer.commit(&first).await.unwrap();
+    services.ports.committer.commit(&first).await.unwrap();
     assert_eq!(
-        services.committer.commit(&second).await,
+        services.ports.committer.commit(&second).await,
         Err(PortError::Conflict)
     );
     let log = log_of(services, &version).await;
     assert_eq!(log.len(), 1, "the losing decision left no record");
     let live = services
+        .ports
         .parameters
         .live(&group, &env)
         .await
@@ -313,32 +342,36 @@ pub async fn a_stale_decision_is_a_conflict_and_changes_nothing(services: &Servi
     assert_eq!(live.approved_by.subject, "alice");
 }
 
-pub async fn committing_the_same_decision_twice_applies_it_once(services: &Services) {
+pub async fn committing_the_same_decision_twice_applies_it_once(services: &Subject) {
     let group = unique_group("retry");
     let version = register(services, &group).await;
     let effect = effect_for(services, &version, &[], "alice");
-    services.committer.commit(&effect).await.unwrap();
-    services.committer.commit(&effect).await.unwrap();
+    services.ports.committer.commit(&effect).await.unwrap();
+    services.ports.committer.commit(&effect).await.unwrap();
     let log = log_of(services, &version).await;
     assert_eq!(log.len(), 1);
     let after = stored(services, &version).await;
     assert_eq!(after.revision, version.revision + 1);
 }
 
-pub async fn deployments_keep_their_history(services: &Services) {
+pub async fn deployments_keep_their_history(services: &Subject) {
     let group = unique_group("history");
     let env = first_env(services);
-    assert_eq!(services.parameters.live(&group, &env).await.unwrap(), None);
+    assert_eq!(
+        services.ports.parameters.live(&group, &env).await.unwrap(),
+        None
+    );
     let v1 = register(services, &group).await;
     let v2 = register(services, &group).await;
     for version in [&v1, &v2] {
         let effect = effect_for(services, version, &[], "alice");
-        services.committer.commit(&effect).await.unwrap();
+        services.ports.committer.commit(&effect).await.unwrap();
     }
     let history = history_in(services, &group, &env).await;
     let versions: Vec<u32> = history.iter().map(|d| d.version.get()).collect();
     assert_eq!(versions, [2, 1], "newest first");
     let live = services
+        .ports
         .parameters
         .live(&group, &env)
         .await
@@ -347,16 +380,20 @@ pub async fn deployments_keep_their_history(services: &Services) {
     assert_eq!(live.version, v2.version);
 }
 
-pub async fn a_rejection_reads_back_whole(services: &Services) {
+pub async fn a_rejection_reads_back_whole(services: &Subject) {
     let group = unique_group("rejection");
     let version = register(services, &group).await;
     let effect = verdict_for(services, &version, &[], "alice", Verdict::Reject);
-    services.committer.commit(&effect).await.unwrap();
+    services.ports.committer.commit(&effect).await.unwrap();
     let after = stored(services, &version).await;
     assert_eq!(after, workflow::apply(&version, &effect));
     assert_eq!(after.approval_status, ApprovalStatus::Rejected);
     assert!(effect.deployment.is_none());
-    let live = services.parameters.live(&group, &first_env(services)).await;
+    let live = services
+        .ports
+        .parameters
+        .live(&group, &first_env(services))
+        .await;
     assert_eq!(live, Ok(None), "a rejection deploys nothing");
     assert_eq!(
         log_of(services, &version).await[0].reason.as_deref(),
@@ -364,18 +401,24 @@ pub async fn a_rejection_reads_back_whole(services: &Services) {
     );
 }
 
-pub async fn the_group_log_lists_every_decision(services: &Services) {
+pub async fn the_group_log_lists_every_decision(services: &Subject) {
     let group = unique_group("group-log");
     let mut expected = Vec::new();
     for who in ["alice", "bob"] {
         let version = register(services, &group).await;
         let effect = effect_for(services, &version, &[], who);
-        services.committer.commit(&effect).await.unwrap();
+        services.ports.committer.commit(&effect).await.unwrap();
         expected.push(effect.record);
     }
-    let log = services.audit.decisions_for_group(&group).await.unwrap();
+    let log = services
+        .ports
+        .audit
+        .decisions_for_group(&group)
+        .await
+        .unwrap();
     assert_eq!(log, expected, "oldest first, across versions");
     let elsewhere = services
+        .ports
         .audit
         .decisions_for_group(&unique_group("no-log"))
         .await
@@ -383,16 +426,16 @@ pub async fn the_group_log_lists_every_decision(services: &Services) {
     assert!(elsewhere.is_empty());
 }
 
-pub async fn undecided_versions_are_found_across_groups(services: &Services) {
+pub async fn undecided_versions_are_found_across_groups(services: &Subject) {
     let group = unique_group("undecided");
     let other = unique_group("undecided-other");
     let waiting = register(services, &group).await;
     let decided = register(services, &group).await;
     let elsewhere = register(services, &other).await;
     let effect = effect_for(services, &decided, &[], "alice");
-    services.committer.commit(&effect).await.unwrap();
+    services.ports.committer.commit(&effect).await.unwrap();
 
-    let undecided = services.registry.undecided_versions().await.unwrap();
+    let undecided = services.ports.registry.undecided_versions().await.unwrap();
     let ours: Vec<(GroupName, u32)> = undecided
         .iter()
         .filter(|v| v.group == group || v.group == other)
@@ -544,13 +587,13 @@ const FIRST_50: PageRequest = PageRequest {
 };
 
 fn report(
-    services: &Services,
+    services: &Subject,
     version: &ModelVersion,
     env: &Environment,
     run: &str,
     auc: f64,
 ) -> InferenceReport {
-    let started = services.clock.now();
+    let started = services.now();
     InferenceReport::new(
         version.group.clone(),
         version.version,
@@ -562,16 +605,21 @@ fn report(
         25_000,
         Some("s3://runs/churn/output"),
         "batch-pipeline",
-        services.clock.now(),
+        services.now(),
     )
     .expect("valid report")
 }
 
-pub async fn reports_are_kept_once_per_run(services: &Services) {
+pub async fn reports_are_kept_once_per_run(services: &Subject) {
     let group = unique_group("reports");
     let version = register(services, &group).await;
     let env = first_env(services);
-    let next = services.policy.environments().after(&env).first().cloned();
+    let next = services
+        .policy()
+        .environments()
+        .after(&env)
+        .first()
+        .cloned();
     let early = services
         .submit_report(report(services, &version, &env, "run-0", 0.9))
         .await;
@@ -585,6 +633,7 @@ pub async fn reports_are_kept_once_per_run(services: &Services) {
         "a version not yet approved cannot have run: {early:?}"
     );
     services
+        .ports
         .committer
         .commit(&effect_for(services, &version, &[], "alice"))
         .await
@@ -650,14 +699,14 @@ pub async fn reports_are_kept_once_per_run(services: &Services) {
     ));
 }
 
-pub async fn a_rollback_applies_whole(services: &Services) {
+pub async fn a_rollback_applies_whole(services: &Subject) {
     let group = unique_group("rollback");
     let env = first_env(services);
     let v1 = register(services, &group).await;
     let v2 = register(services, &group).await;
     for version in [&v1, &v2] {
         let effect = effect_for(services, version, &[], "alice");
-        services.committer.commit(&effect).await.unwrap();
+        services.ports.committer.commit(&effect).await.unwrap();
     }
     let effect = services
         .rollback(
@@ -671,6 +720,7 @@ pub async fn a_rollback_applies_whole(services: &Services) {
         .expect("the rollback is allowed");
 
     let live = services
+        .ports
         .parameters
         .live(&group, &env)
         .await

@@ -1,12 +1,12 @@
 //! The embedded store meets the port contract, in memory and in a file that is reopened.
 
 use countersign_domain::ports::SessionRevocations;
-use countersign_domain::service::Services;
 use countersign_domain::{Environments, Policy};
 use countersign_local_store::LocalStore;
+use countersign_port_contract::Subject;
 use std::sync::Arc;
 
-fn services(store: LocalStore) -> Services {
+fn services(store: LocalStore) -> Subject {
     let policy = Policy::new(Environments::default(), "approvers");
     countersign_port_contract::services_over(Arc::new(store), policy)
 }
@@ -15,7 +15,7 @@ fn services(store: LocalStore) -> Services {
 mod in_memory {
     use super::*;
 
-    async fn backend() -> ((), Services) {
+    async fn backend() -> ((), Subject) {
         ((), services(LocalStore::open_in_memory().unwrap()))
     }
 

@@ -202,7 +202,7 @@ pub fn version_json(services: &Services, public_url: &str, version: &ModelVersio
         approval_status: version.approval_status.as_str().into(),
         environments: version
             .steps
-            .in_order(services.policy.environments())
+            .in_order(services.policy().environments())
             .map(|(env, s)| (env.to_string(), s.as_str().to_owned()))
             .collect(),
         image_uri: version.image_uri.clone(),
@@ -339,7 +339,7 @@ pub(crate) async fn submit_report(
         body.sample_count,
         body.artifacts_url.as_deref(),
         &caller.name,
-        services.clock.now(),
+        services.now(),
     )?;
     let receipt = services.submit_report(report).await?;
     tracing::info!(
@@ -426,6 +426,6 @@ pub(crate) async fn group_history(
     let history = state.services.group_history(&group).await?;
     Ok(Json(crate::http::export::HistoryJson::new(
         &history,
-        state.services.clock.now(),
+        state.services.now(),
     )))
 }
