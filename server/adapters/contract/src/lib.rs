@@ -292,7 +292,7 @@ fn verdict_for(
 ) -> workflow::DecisionEffect {
     let request = DecisionRequest::new(first_env(services), verdict, "looks good");
     workflow::decide(
-        &services.policy(),
+        services.policy(),
         version,
         history,
         &approver(who, services),
