@@ -471,19 +471,19 @@ pub async fn decide(
     with_status(
         async move {
             use countersign_domain::workflow::DecisionRequest;
-            use countersign_domain::Verdict;
+            use countersign_domain::Choice;
             let portal = portal()?;
             let actor = actor(&portal).await?;
             let environment = portal
                 .services
                 .environment(&environment)
                 .map_err(AppError::from)?;
-            let verdict = Verdict::parse(&verdict).ok_or_else(|| {
+            let choice = Choice::parse(&verdict).ok_or_else(|| {
                 AppError::Invalid(format!(
                     "{verdict:?} is not a decision; choose approve or reject"
                 ))
             })?;
-            let request = DecisionRequest::new(environment, verdict, &reason);
+            let request = DecisionRequest::new(environment, choice, &reason);
             let effect = portal
                 .services
                 .decide(
@@ -499,20 +499,19 @@ pub async fn decide(
                 verdict = record.verdict.as_str(), subject = %record.decided_by.subject,
                 "decision taken"
             );
-            let message = match (record.verdict, record.resulting_state) {
-                (Verdict::Reject, _) => format!(
+            let message = match (choice, record.resulting_state) {
+                (Choice::Reject, _) => format!(
                     "You rejected {} for {}.",
                     record.version, record.environment
                 ),
-                (Verdict::Approve, countersign_domain::StepState::Approved) => format!(
+                (Choice::Approve, countersign_domain::StepState::Approved) => format!(
                     "You approved version {} for {}; it is now live there.",
                     record.version, record.environment
                 ),
-                (Verdict::Approve, _) => format!(
+                (Choice::Approve, _) => format!(
                     "Your approval of {} is recorded; it needs another approver.",
                     record.environment
                 ),
-                (Verdict::Rollback, _) => unreachable!("decide never rolls back"),
             };
             Ok(DecisionOutcome {
                 environment: record.environment.to_string(),
@@ -577,15 +576,13 @@ pub async fn roll_back(
             let portal = portal()?;
             let actor = actor(&portal).await?;
             let services = &portal.services;
-            let environment = services.environment(&environment).map_err(AppError::from)?;
+            let request = countersign_domain::workflow::RollbackRequest {
+                environment: services.environment(&environment).map_err(AppError::from)?,
+                target: version_number(version)?,
+                reason,
+            };
             let effect = services
-                .rollback(
-                    &actor,
-                    &group_name(&group)?,
-                    &environment,
-                    version_number(version)?,
-                    &reason,
-                )
+                .rollback(&actor, &group_name(&group)?, &request)
                 .await?;
             let record = &effect.record;
             tracing::info!(
@@ -595,6 +592,8 @@ pub async fn roll_back(
             );
             Ok(DecisionOutcome {
                 environment: record.environment.to_string(),
+                // The page that asked is the target's, whose step there is approved (the
+                // record's `RolledBack` is the withdrawn version's).
                 resulting_state: countersign_domain::StepState::Approved.as_str().into(),
                 message: format!(
                     "{} is back on version {version}; version {} is rolled back there.",

@@ -44,7 +44,7 @@ pub async fn seed_if_empty(services: &Services) -> Result<bool, ServiceError> {
         v1.group.clone(),
         v1.version,
         &envs[0],
-        Verdict::Approve,
+        Choice::Approve,
         "Offline metrics match the baseline",
     )
     .await?;
@@ -54,7 +54,7 @@ pub async fn seed_if_empty(services: &Services) -> Result<bool, ServiceError> {
             v1.group.clone(),
             v1.version,
             &envs[1],
-            Verdict::Approve,
+            Choice::Approve,
             "Batch run on test data looks healthy",
         )
         .await?;
@@ -67,7 +67,7 @@ pub async fn seed_if_empty(services: &Services) -> Result<bool, ServiceError> {
         v2.group.clone(),
         v2.version,
         &envs[0],
-        Verdict::Reject,
+        Choice::Reject,
         "AUC is below version 1",
     )
     .await?;

@@ -182,16 +182,17 @@ mod tests {
             },
             groups: BTreeSet::from(["approvers".to_owned()]),
         };
-        let request =
-            DecisionRequest::new(Environment::parse("dev").unwrap(), Verdict::Approve, "");
+        let request = DecisionRequest::new(Environment::parse("dev").unwrap(), Choice::Approve, "");
         let effect = workflow::decide(
             policy,
             &version,
             &[],
             &alice,
             &request,
-            uuid::Uuid::new_v4().to_string(),
-            time::OffsetDateTime::now_utc(),
+            Stamp {
+                id: uuid::Uuid::new_v4().to_string(),
+                at: time::OffsetDateTime::now_utc(),
+            },
         )
         .unwrap();
         cache.commit(&effect).await.unwrap();

@@ -7,7 +7,7 @@
 
 use crate::environment::Environment;
 use crate::model::{Deployment, GroupName, Metrics, Person, VersionNumber};
-use crate::report::{InferenceReport, RunId};
+use crate::report::{InferenceReport, ReportDraft, RunId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -103,19 +103,20 @@ impl TryFrom<ReportDocument> for InferenceReport {
 
     /// Validates again: what was stored is read back only if it is still a valid report.
     fn try_from(d: ReportDocument) -> Result<Self, Self::Error> {
-        InferenceReport::new(
-            GroupName::parse(&d.model_package_group).map_err(|e| e.to_string())?,
-            VersionNumber::new(d.model_package_version).map_err(|e| e.to_string())?,
-            Environment::parse(&d.environment).map_err(|e| e.to_string())?,
-            RunId::parse(&d.run_id).map_err(|e| e.to_string())?,
-            d.metrics,
-            d.started_at,
-            d.finished_at,
-            d.sample_count,
-            d.artifacts_url.as_deref(),
-            &d.reported_by,
-            d.reported_at,
-        )
+        ReportDraft {
+            group: GroupName::parse(&d.model_package_group).map_err(|e| e.to_string())?,
+            version: VersionNumber::new(d.model_package_version).map_err(|e| e.to_string())?,
+            environment: Environment::parse(&d.environment).map_err(|e| e.to_string())?,
+            run_id: RunId::parse(&d.run_id).map_err(|e| e.to_string())?,
+            metrics: d.metrics,
+            started_at: d.started_at,
+            finished_at: d.finished_at,
+            sample_count: d.sample_count,
+            artifacts_url: d.artifacts_url.as_deref(),
+            reported_by: &d.reported_by,
+            reported_at: d.reported_at,
+        }
+        .validate()
         .map_err(|e| e.to_string())
     }
 }
@@ -166,19 +167,20 @@ mod tests {
 
     #[test]
     fn a_report_round_trips_through_its_document() {
-        let report = InferenceReport::new(
-            GroupName::parse("churn").unwrap(),
-            VersionNumber::new(3).unwrap(),
-            Environment::parse("dev").unwrap(),
-            RunId::parse("run-7").unwrap(),
-            Metrics::from([("auc".into(), 0.1 + 0.2), ("rows_per_s".into(), 1e-300)]),
-            datetime!(2026-11-26 12:00:00 UTC),
-            datetime!(2026-11-26 12:30:00.25 UTC),
-            42,
-            Some("s3://runs/7"),
-            "batch-pipeline",
-            datetime!(2026-11-26 12:31:00 UTC),
-        )
+        let report = ReportDraft {
+            group: GroupName::parse("churn").unwrap(),
+            version: VersionNumber::new(3).unwrap(),
+            environment: Environment::parse("dev").unwrap(),
+            run_id: RunId::parse("run-7").unwrap(),
+            metrics: Metrics::from([("auc".into(), 0.1 + 0.2), ("rows_per_s".into(), 1e-300)]),
+            started_at: datetime!(2026-11-26 12:00:00 UTC),
+            finished_at: datetime!(2026-11-26 12:30:00.25 UTC),
+            sample_count: 42,
+            artifacts_url: Some("s3://runs/7"),
+            reported_by: "batch-pipeline",
+            reported_at: datetime!(2026-11-26 12:31:00 UTC),
+        }
+        .validate()
         .unwrap();
         let text = report.to_document_json();
         assert_eq!(

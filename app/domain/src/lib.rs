@@ -30,5 +30,5 @@ pub use identity::Attribution;
 pub use model::*;
 pub use notification::Notice;
 pub use policy::{Actor, Policy};
-pub use report::{InferenceReport, ReportRefusal, RunId};
-pub use workflow::{DecisionEffect, DecisionRequest, Refusal};
+pub use report::{InferenceReport, ReportDraft, ReportRefusal, RunId};
+pub use workflow::{DecisionEffect, DecisionRequest, Reason, Refusal, RollbackRequest};

@@ -423,12 +423,40 @@ pub struct PageRequest {
     pub limit: u32,
 }
 
+/// What a decision did, as the log records it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Verdict {
     Approve,
     Reject,
     /// Point the environment back to an earlier version approved there.
     Rollback,
+}
+
+/// What a person chooses on the decision form. A rollback is asked for otherwise (it names
+/// the version to return to), so a decision can never be one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Choice {
+    Approve,
+    Reject,
+}
+
+impl Choice {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "approve" => Some(Choice::Approve),
+            "reject" => Some(Choice::Reject),
+            _ => None,
+        }
+    }
+}
+
+impl From<Choice> for Verdict {
+    fn from(choice: Choice) -> Self {
+        match choice {
+            Choice::Approve => Verdict::Approve,
+            Choice::Reject => Verdict::Reject,
+        }
+    }
 }
 
 impl Verdict {
@@ -469,6 +497,14 @@ pub struct DecisionRecord {
     pub rollback_to: Option<VersionNumber>,
 }
 
+/// Who made a decision's record: its id (unique, the idempotency key when an adapter
+/// applies it) and its time. They travel together from the use case into every record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    pub id: String,
+    pub at: OffsetDateTime,
+}
+
 /// The model live in one environment: the value pipelines resolve (the SSM parameter).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Deployment {
@@ -481,6 +517,28 @@ pub struct Deployment {
     pub approved_by: Person,
     pub approved_at: OffsetDateTime,
     pub decision_id: String,
+}
+
+impl Deployment {
+    /// `version` made live in `environment` by `by`, under the decision `stamp`.
+    pub fn of(
+        version: &ModelVersion,
+        environment: &Environment,
+        by: &Person,
+        stamp: &Stamp,
+    ) -> Self {
+        Self {
+            group: version.group.clone(),
+            version: version.version,
+            arn: version.arn.clone(),
+            environment: environment.clone(),
+            image_uri: version.image_uri.clone(),
+            model_data_url: version.model_data_url.clone(),
+            approved_by: by.clone(),
+            approved_at: stamp.at,
+            decision_id: stamp.id.clone(),
+        }
+    }
 }
 
 #[cfg(test)]

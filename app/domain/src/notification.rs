@@ -142,8 +142,8 @@ mod tests {
     use crate::testing::{decided_first, registered};
     use crate::Environments;
 
-    fn decided(policy: &Policy, version: &ModelVersion, verdict: Verdict) -> ModelVersion {
-        decided_first(policy, version, verdict)
+    fn decided(policy: &Policy, version: &ModelVersion, choice: Choice) -> ModelVersion {
+        decided_first(policy, version, choice)
     }
 
     #[test]
@@ -163,7 +163,7 @@ mod tests {
     fn a_decided_version_needs_no_request() {
         let policy = Policy::new(Environments::default(), "approvers");
         let version = registered(&policy);
-        for verdict in [Verdict::Approve, Verdict::Reject] {
+        for verdict in [Choice::Approve, Choice::Reject] {
             let after = decided(&policy, &version, verdict);
             assert_eq!(approval_request_due(&policy, &after), None, "{verdict:?}");
         }
@@ -175,7 +175,7 @@ mod tests {
             .with_required_approvals("dev", 2)
             .unwrap();
         let version = registered(&policy);
-        let partly = decided(&policy, &version, Verdict::Approve);
+        let partly = decided(&policy, &version, Choice::Approve);
         assert_eq!(
             approval_request_due(&policy, &partly).map(|n| n.key()),
             Some("approval-request/churn/7/dev".to_owned())

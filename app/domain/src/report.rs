@@ -59,24 +59,40 @@ pub struct InferenceReport {
     pub reported_at: OffsetDateTime,
 }
 
-impl InferenceReport {
-    /// Validates what a pipeline sent: metrics as at registration (finite, named), at most
+/// A run as its pipeline describes it, before it is checked.
+#[derive(Clone, Debug)]
+pub struct ReportDraft<'a> {
+    pub group: GroupName,
+    pub version: VersionNumber,
+    pub environment: Environment,
+    pub run_id: RunId,
+    pub metrics: Metrics,
+    pub started_at: OffsetDateTime,
+    pub finished_at: OffsetDateTime,
+    pub sample_count: u64,
+    pub artifacts_url: Option<&'a str>,
+    pub reported_by: &'a str,
+    pub reported_at: OffsetDateTime,
+}
+
+impl ReportDraft<'_> {
+    /// Checks what a pipeline sent: metrics as at registration (finite, named), at most
     /// [`MAX_REPORT_METRICS`] of them and at least one; the run finished no earlier than it
     /// started; the artifacts link an `s3://`, `https://` or `http://` URL.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        group: GroupName,
-        version: VersionNumber,
-        environment: Environment,
-        run_id: RunId,
-        metrics: Metrics,
-        started_at: OffsetDateTime,
-        finished_at: OffsetDateTime,
-        sample_count: u64,
-        artifacts_url: Option<&str>,
-        reported_by: &str,
-        reported_at: OffsetDateTime,
-    ) -> Result<Self, InvalidInput> {
+    pub fn validate(self) -> Result<InferenceReport, InvalidInput> {
+        let ReportDraft {
+            group,
+            version,
+            environment,
+            run_id,
+            metrics,
+            started_at,
+            finished_at,
+            sample_count,
+            artifacts_url,
+            reported_by,
+            reported_at,
+        } = self;
         if metrics.is_empty() {
             return Err(InvalidInput::Missing("metrics"));
         }
@@ -108,7 +124,7 @@ impl InferenceReport {
                 Some(url.to_owned())
             }
         };
-        Ok(Self {
+        Ok(InferenceReport {
             group,
             version,
             environment,
@@ -122,7 +138,9 @@ impl InferenceReport {
             reported_at,
         })
     }
+}
 
+impl InferenceReport {
     /// Whether `other` reports the same run with the same figures (a retry), as opposed to
     /// a different report reusing the run id.
     pub fn same_run_as(&self, other: &InferenceReport) -> bool {
@@ -221,19 +239,20 @@ mod tests {
         finished: i64,
         artifacts: Option<&str>,
     ) -> Result<InferenceReport, InvalidInput> {
-        InferenceReport::new(
-            GroupName::parse("churn").unwrap(),
-            VersionNumber::new(7).unwrap(),
-            env(environment),
-            RunId::parse("run-1").unwrap(),
+        ReportDraft {
+            group: GroupName::parse("churn").unwrap(),
+            version: VersionNumber::new(7).unwrap(),
+            environment: env(environment),
+            run_id: RunId::parse("run-1").unwrap(),
             metrics,
-            t(started),
-            t(finished),
-            1000,
-            artifacts,
-            "pipeline",
-            t(finished + 1),
-        )
+            started_at: t(started),
+            finished_at: t(finished),
+            sample_count: 1000,
+            artifacts_url: artifacts,
+            reported_by: "pipeline",
+            reported_at: t(finished + 1),
+        }
+        .validate()
     }
 
     fn auc(value: f64) -> Metrics {
@@ -317,7 +336,7 @@ mod tests {
 
     /// A version with `dev` approved (and so `test` pending), as the workflow leaves it.
     fn approved_in_dev(policy: &Policy) -> ModelVersion {
-        decided_first(policy, &registered(policy), Verdict::Approve)
+        decided_first(policy, &registered(policy), Choice::Approve)
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::notification::{self, LiveComparison, Notice};
 use crate::policy::{Actor, Policy};
 use crate::ports::*;
 use crate::report::{self, InferenceReport, ReportRefusal};
-use crate::workflow::{self, DecisionEffect, DecisionRequest, Refusal};
+use crate::workflow::{self, DecisionEffect, DecisionRequest, Refusal, RollbackRequest};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -244,8 +244,7 @@ impl Services {
             &record.decisions,
             actor,
             request,
-            self.ids.new_id(),
-            self.clock.now(),
+            self.stamp(),
         )?;
         self.ports.committer.commit(&effect).await?;
         self.notices
@@ -257,39 +256,42 @@ impl Services {
         Ok(effect)
     }
 
-    /// Points `environment` back to `target`, an earlier version approved there (rule 9),
-    /// and tells the registrant of the version it replaces.
+    /// A new decision's id and time.
+    fn stamp(&self) -> Stamp {
+        Stamp {
+            id: self.ids.new_id(),
+            at: self.clock.now(),
+        }
+    }
+
+    /// Points an environment back to an earlier version approved there (rule 9), and tells
+    /// the registrant of the version it replaces.
     pub async fn rollback(
         &self,
         actor: &Actor,
         group: &GroupName,
-        environment: &Environment,
-        target: VersionNumber,
-        reason: &str,
+        request: &RollbackRequest,
     ) -> Result<DecisionEffect, ServiceError> {
-        let target = self.find_version(group, target).await?;
-        let live = match self.ports.parameters.live(group, environment).await? {
-            Some(deployment) => Some((
-                self.find_version(group, deployment.version).await?,
-                deployment,
-            )),
+        let target = self.find_version(group, request.target).await?;
+        let live = match self
+            .ports
+            .parameters
+            .live(group, &request.environment)
+            .await?
+        {
+            Some(deployment) => Some(self.find_version(group, deployment.version).await?),
             None => None,
         };
         let effect = workflow::rollback(
             &self.policy,
-            live.as_ref().map(|(version, deployment)| workflow::Live {
-                version,
-                deployment,
-            }),
+            live.as_ref(),
             &target,
             actor,
-            environment,
-            reason,
-            self.ids.new_id(),
-            self.clock.now(),
+            request,
+            self.stamp(),
         )?;
         self.ports.committer.commit(&effect).await?;
-        if let Some((withdrawn, _)) = live {
+        if let Some(withdrawn) = live {
             self.notices
                 .notice(Notice::Decided {
                     version: workflow::apply(&withdrawn, &effect),

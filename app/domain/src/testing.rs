@@ -53,18 +53,13 @@ pub fn registered(policy: &Policy) -> ModelVersion {
 }
 
 /// The version once alice (an approver) has decided its first environment.
-pub fn decided_first(policy: &Policy, version: &ModelVersion, verdict: Verdict) -> ModelVersion {
+pub fn decided_first(policy: &Policy, version: &ModelVersion, choice: Choice) -> ModelVersion {
     let alice = approver("alice");
-    let request = DecisionRequest::new(policy.environments().first().clone(), verdict, "why");
-    let effect = workflow::decide(
-        policy,
-        version,
-        &[],
-        &alice,
-        &request,
-        "d-1".into(),
-        OffsetDateTime::UNIX_EPOCH,
-    )
-    .unwrap();
+    let request = DecisionRequest::new(policy.environments().first().clone(), choice, "why");
+    let stamp = Stamp {
+        id: "d-1".into(),
+        at: OffsetDateTime::UNIX_EPOCH,
+    };
+    let effect = workflow::decide(policy, version, &[], &alice, &request, stamp).unwrap();
     workflow::apply(version, &effect)
 }

@@ -454,19 +454,20 @@ mod tests {
     }
 
     fn report(version: u32, environment: &str, metrics: &[(&str, f64)]) -> InferenceReport {
-        InferenceReport::new(
-            GroupName::parse("churn").unwrap(),
-            VersionNumber::new(version).unwrap(),
-            Environment::parse(environment).unwrap(),
-            RunId::parse("nightly-42").unwrap(),
-            metrics.iter().map(|(n, v)| (n.to_string(), *v)).collect(),
-            datetime!(2026-11-26 11:00 UTC),
-            datetime!(2026-11-26 11:20 UTC),
-            25_000,
-            Some("s3://runs/nightly-42"),
-            "batch",
-            datetime!(2026-11-26 11:21 UTC),
-        )
+        ReportDraft {
+            group: GroupName::parse("churn").unwrap(),
+            version: VersionNumber::new(version).unwrap(),
+            environment: Environment::parse(environment).unwrap(),
+            run_id: RunId::parse("nightly-42").unwrap(),
+            metrics: metrics.iter().map(|(n, v)| (n.to_string(), *v)).collect(),
+            started_at: datetime!(2026-11-26 11:00 UTC),
+            finished_at: datetime!(2026-11-26 11:20 UTC),
+            sample_count: 25_000,
+            artifacts_url: Some("s3://runs/nightly-42"),
+            reported_by: "batch",
+            reported_at: datetime!(2026-11-26 11:21 UTC),
+        }
+        .validate()
         .unwrap()
     }
 

@@ -153,7 +153,7 @@ async fn an_event_queues_one_approval_request_however_often_it_arrives() {
         },
         groups: ["approvers".to_owned()].into(),
     };
-    let approve = DecisionRequest::new(Environment::parse("dev").unwrap(), Verdict::Approve, "");
+    let approve = DecisionRequest::new(Environment::parse("dev").unwrap(), Choice::Approve, "");
     portal
         .backing
         .services
@@ -218,19 +218,20 @@ fn approver(subject: &str, services: &countersign_domain::service::Services) -> 
 fn run(version: &ModelVersion, environment: &str, run_id: &str, auc: f64) -> InferenceReport {
     // Fixed times: the same run id sent twice is the same run only with the same figures.
     let now = time::macros::datetime!(2026-11-26 12:00 UTC);
-    InferenceReport::new(
-        version.group.clone(),
-        version.version,
-        Environment::parse(environment).unwrap(),
-        RunId::parse(run_id).unwrap(),
-        Metrics::from([("auc".into(), auc)]),
-        now - time::Duration::minutes(20),
-        now,
-        1000,
-        None,
-        "batch",
-        now,
-    )
+    ReportDraft {
+        group: version.group.clone(),
+        version: version.version,
+        environment: Environment::parse(environment).unwrap(),
+        run_id: RunId::parse(run_id).unwrap(),
+        metrics: Metrics::from([("auc".into(), auc)]),
+        started_at: now - time::Duration::minutes(20),
+        finished_at: now,
+        sample_count: 1000,
+        artifacts_url: None,
+        reported_by: "batch",
+        reported_at: now,
+    }
+    .validate()
     .unwrap()
 }
 
@@ -239,7 +240,7 @@ async fn runs_ask_the_next_approvers_once_beside_the_version_live_there() {
     let portal = Portal::start(&[("NOTIFY_TEST", "qa@example.com")]).await;
     let services = &portal.backing.services;
     let approve = |version: &ModelVersion, env: &str| {
-        let request = DecisionRequest::new(Environment::parse(env).unwrap(), Verdict::Approve, "");
+        let request = DecisionRequest::new(Environment::parse(env).unwrap(), Choice::Approve, "");
         let (group, number) = (version.group.clone(), version.version);
         async move {
             services

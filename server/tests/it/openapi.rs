@@ -132,7 +132,7 @@ async fn every_documented_operation_answers_as_documented() {
     };
     let request = countersign_domain::DecisionRequest::new(
         countersign_domain::Environment::parse("dev").unwrap(),
-        countersign_domain::Verdict::Approve,
+        countersign_domain::Choice::Approve,
         "",
     );
     services

@@ -275,18 +275,16 @@ mod tests {
                 continue;
             }
             for env in policy.environments().iter() {
-                for verdict in [Verdict::Approve, Verdict::Reject] {
+                for choice in [Choice::Approve, Choice::Reject] {
                     for actor in &approvers {
-                        let request = DecisionRequest::new(env.clone(), verdict, "why");
-                        if let Ok(effect) = workflow::decide(
-                            policy,
-                            &version,
-                            &history,
-                            actor,
-                            &request,
-                            "id".into(),
-                            OffsetDateTime::UNIX_EPOCH,
-                        ) {
+                        let request = DecisionRequest::new(env.clone(), choice, "why");
+                        let stamp = Stamp {
+                            id: "id".into(),
+                            at: OffsetDateTime::UNIX_EPOCH,
+                        };
+                        if let Ok(effect) =
+                            workflow::decide(policy, &version, &history, actor, &request, stamp)
+                        {
                             let mut next_history = history.clone();
                             next_history.push(effect.record.clone());
                             frontier.push((workflow::apply(&version, &effect), next_history));
@@ -301,30 +299,22 @@ mod tests {
                 }
                 let mut target = version.clone();
                 target.version = VersionNumber::new(99).unwrap();
-                let deployment = Deployment {
-                    group: version.group.clone(),
-                    version: version.version,
-                    arn: version.arn.clone(),
+                let request = workflow::RollbackRequest {
                     environment: env.clone(),
-                    image_uri: String::new(),
-                    model_data_url: String::new(),
-                    approved_by: person("a"),
-                    approved_at: OffsetDateTime::UNIX_EPOCH,
-                    decision_id: "d".into(),
+                    target: target.version,
+                    reason: "why".into(),
                 };
-                let live = workflow::Live {
-                    version: &version,
-                    deployment: &deployment,
+                let stamp = Stamp {
+                    id: "r".into(),
+                    at: OffsetDateTime::UNIX_EPOCH,
                 };
                 let effect = workflow::rollback(
                     policy,
-                    Some(live),
+                    Some(&version),
                     &target,
                     &approvers[0],
-                    env,
-                    "why",
-                    "r".into(),
-                    OffsetDateTime::UNIX_EPOCH,
+                    &request,
+                    stamp,
                 )
                 .expect("an approved step can be rolled back");
                 let mut next_history = history.clone();

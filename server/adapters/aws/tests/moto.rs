@@ -51,7 +51,7 @@ async fn registered_and_approved_for_dev(services: &Services, group: &str) -> Mo
 }
 
 fn approve(environment: &str) -> DecisionRequest {
-    DecisionRequest::new(env(environment), Verdict::Approve, "metrics hold up")
+    DecisionRequest::new(env(environment), Choice::Approve, "metrics hold up")
 }
 
 /// The port contract, a test per check, each against a moto server of its own.
@@ -303,8 +303,10 @@ async fn of_two_simultaneous_decisions_exactly_one_wins() {
             &[],
             &approver(who),
             &approve("dev"),
-            format!("decision-by-{who}"),
-            time::OffsetDateTime::now_utc(),
+            Stamp {
+                id: format!("decision-by-{who}"),
+                at: time::OffsetDateTime::now_utc(),
+            },
         )
         .unwrap()
     };
@@ -353,8 +355,10 @@ async fn a_decision_interrupted_after_it_was_logged_is_completed_by_the_next_rea
         &[],
         &approver("alice"),
         &approve("dev"),
-        "decision-1".into(),
-        time::OffsetDateTime::now_utc(),
+        Stamp {
+            id: "decision-1".into(),
+            at: time::OffsetDateTime::now_utc(),
+        },
     )
     .unwrap();
 

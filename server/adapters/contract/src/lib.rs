@@ -280,25 +280,28 @@ fn effect_for(
     history: &[DecisionRecord],
     who: &str,
 ) -> workflow::DecisionEffect {
-    verdict_for(services, version, history, who, Verdict::Approve)
+    decision_for(services, version, history, who, Choice::Approve)
 }
 
-fn verdict_for(
+fn decision_for(
     services: &Subject,
     version: &ModelVersion,
     history: &[DecisionRecord],
     who: &str,
-    verdict: Verdict,
+    choice: Choice,
 ) -> workflow::DecisionEffect {
-    let request = DecisionRequest::new(first_env(services), verdict, "looks good");
+    let request = DecisionRequest::new(first_env(services), choice, "looks good");
+    let stamp = Stamp {
+        id: new_id(),
+        at: services.now(),
+    };
     workflow::decide(
         services.policy(),
         version,
         history,
         &approver(who, services),
         &request,
-        new_id(),
-        services.now(),
+        stamp,
     )
     .expect("the approval is allowed")
 }
@@ -383,7 +386,7 @@ pub async fn deployments_keep_their_history(services: &Subject) {
 pub async fn a_rejection_reads_back_whole(services: &Subject) {
     let group = unique_group("rejection");
     let version = register(services, &group).await;
-    let effect = verdict_for(services, &version, &[], "alice", Verdict::Reject);
+    let effect = decision_for(services, &version, &[], "alice", Choice::Reject);
     services.ports.committer.commit(&effect).await.unwrap();
     let after = stored(services, &version).await;
     assert_eq!(after, workflow::apply(&version, &effect));
@@ -594,19 +597,20 @@ fn report(
     auc: f64,
 ) -> InferenceReport {
     let started = services.now();
-    InferenceReport::new(
-        version.group.clone(),
-        version.version,
-        env.clone(),
-        RunId::parse(run).unwrap(),
-        Metrics::from([("auc".to_string(), auc), ("latency_ms".to_string(), 12.5)]),
-        started,
-        started + time::Duration::minutes(3),
-        25_000,
-        Some("s3://runs/churn/output"),
-        "batch-pipeline",
-        services.now(),
-    )
+    ReportDraft {
+        group: version.group.clone(),
+        version: version.version,
+        environment: env.clone(),
+        run_id: RunId::parse(run).unwrap(),
+        metrics: Metrics::from([("auc".to_string(), auc), ("latency_ms".to_string(), 12.5)]),
+        started_at: started,
+        finished_at: started + time::Duration::minutes(3),
+        sample_count: 25_000,
+        artifacts_url: Some("s3://runs/churn/output"),
+        reported_by: "batch-pipeline",
+        reported_at: services.now(),
+    }
+    .validate()
     .expect("valid report")
 }
 
@@ -712,9 +716,11 @@ pub async fn a_rollback_applies_whole(services: &Subject) {
         .rollback(
             &approver("bob", services),
             &group,
-            &env,
-            v1.version,
-            "drift",
+            &workflow::RollbackRequest {
+                environment: env.clone(),
+                target: v1.version,
+                reason: "drift".into(),
+            },
         )
         .await
         .expect("the rollback is allowed");
@@ -746,9 +752,11 @@ pub async fn a_rollback_applies_whole(services: &Subject) {
         .rollback(
             &approver("bob", services),
             &group,
-            &env,
-            v1.version,
-            "again",
+            &workflow::RollbackRequest {
+                environment: env.clone(),
+                target: v1.version,
+                reason: "again".into(),
+            },
         )
         .await;
     assert!(

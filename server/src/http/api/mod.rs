@@ -328,19 +328,20 @@ pub(crate) async fn submit_report(
     let version = version_number(&version)?;
     let Json(body) = body?;
     let services = &state.services;
-    let report = InferenceReport::new(
+    let report = ReportDraft {
         group,
         version,
-        services.environment(&body.environment)?,
-        RunId::parse(&body.run_id)?,
-        body.metrics,
-        body.started_at,
-        body.finished_at,
-        body.sample_count,
-        body.artifacts_url.as_deref(),
-        &caller.name,
-        services.now(),
-    )?;
+        environment: services.environment(&body.environment)?,
+        run_id: RunId::parse(&body.run_id)?,
+        metrics: body.metrics,
+        started_at: body.started_at,
+        finished_at: body.finished_at,
+        sample_count: body.sample_count,
+        artifacts_url: body.artifacts_url.as_deref(),
+        reported_by: &caller.name,
+        reported_at: services.now(),
+    }
+    .validate()?;
     let receipt = services.submit_report(report).await?;
     tracing::info!(
         group = %receipt.report.group,

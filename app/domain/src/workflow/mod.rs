@@ -1,0 +1,436 @@
+//! The promotion rules, as pure functions from (policy, current state, request) to either a
+//! refusal or the complete effect of a decision.
+//!
+//! The rules:
+//! 1. Registration makes the first environment pending and leaves the others not requested.
+//! 2. Only members of an environment's approver groups decide it.
+//! 3. Only a pending step is decided, and only once every step before it is approved; a
+//!    decided step is never decided again.
+//! 4. A rejection needs a reason; any reason is at most [`MAX_REASON_CHARS`] characters.
+//! 5. Nobody approves a version attributed to them (four-eyes: the declared registrant, the
+//!    owner, whoever created it in the registry), unless the policy allows it for that
+//!    environment. People are compared by every identifier they are known by
+//!    (`identity.rs`).
+//! 6. A step needing several approvals is approved by that many *distinct* people; one
+//!    rejection decides it. Where nobody could be established as the registrant, the
+//!    environments the policy names need one approval more (fail closed).
+//! 7. Approving a step makes every later not-requested step pending; approving the first
+//!    environment approves the version. Rejecting a step withdraws the later requests;
+//!    rejecting the first environment rejects the version.
+//! 8. Each approval that completes a step deploys the version to that environment.
+//! 9. An approver of an environment may roll it back, with a reason, to another version
+//!    approved there: that version is deployed again, and the step of the version it
+//!    replaces becomes `RolledBack` (decided, never decided again; its later requests are
+//!    withdrawn, and rolling back the first environment rejects the version). One approver
+//!    suffices, however many a promotion needs: a rollback is the emergency brake.
+
+use crate::environment::Environment;
+use crate::model::*;
+use crate::policy::{Actor, Policy};
+use time::OffsetDateTime;
+
+pub const MAX_REASON_CHARS: usize = 2000;
+
+/// What a person asks for: approve or reject one environment of a version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecisionRequest {
+    pub environment: Environment,
+    pub choice: Choice,
+    /// As written; [`Reason::parse`] decides what it is.
+    pub reason: String,
+}
+
+impl DecisionRequest {
+    pub fn new(environment: Environment, choice: Choice, reason: &str) -> Self {
+        Self {
+            environment,
+            choice,
+            reason: reason.to_owned(),
+        }
+    }
+}
+
+/// What a person asks for: point `environment` back to version `target` (rule 9).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RollbackRequest {
+    pub environment: Environment,
+    pub target: VersionNumber,
+    /// As written; a rollback needs one.
+    pub reason: String,
+}
+
+/// Why a decision was taken, trimmed, not blank, at most [`MAX_REASON_CHARS`] characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reason(String);
+
+impl Reason {
+    /// The reason a person wrote: `None` when blank, refused when too long.
+    pub fn parse(text: &str) -> Result<Option<Reason>, Refusal> {
+        let text = text.trim();
+        if text.chars().count() > MAX_REASON_CHARS {
+            return Err(Refusal::ReasonTooLong);
+        }
+        Ok((!text.is_empty()).then(|| Reason(text.to_owned())))
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// Why a decision was not taken. Each message is written for the person who asked.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("{environment} is not an environment of this portal")]
+    UnknownEnvironment { environment: String },
+    #[error("you are not in an approver group for {environment}")]
+    NotAnApprover { environment: Environment },
+    #[error("{environment} is already {state}; a decided step is not decided again")]
+    AlreadyDecided {
+        environment: Environment,
+        state: StepState,
+    },
+    #[error("{environment} cannot be decided before {earlier} is approved")]
+    EarlierNotApproved {
+        environment: Environment,
+        earlier: Environment,
+    },
+    #[error("a rejection needs a reason")]
+    ReasonRequired,
+    #[error("the reason is too long: at most {MAX_REASON_CHARS} characters")]
+    ReasonTooLong,
+    #[error("you registered this version, so someone else must approve it for {environment}")]
+    OwnVersion { environment: Environment },
+    #[error("you have already approved {environment}; it needs another approver")]
+    AlreadyApprovedByYou { environment: Environment },
+    #[error("nothing is live in {environment}, so there is nothing to roll back")]
+    NothingLive { environment: Environment },
+    #[error("version {version} is already live in {environment}")]
+    AlreadyLive {
+        environment: Environment,
+        version: VersionNumber,
+    },
+    #[error("version {version} was never approved for {environment} (it is {state}); a rollback returns to a version approved there")]
+    NotApprovedThere {
+        environment: Environment,
+        version: VersionNumber,
+        state: StepState,
+    },
+}
+
+/// Everything one accepted decision changes, to be applied as one unit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecisionEffect {
+    pub record: DecisionRecord,
+    /// The version revision the decision was computed against; applying it to any other
+    /// revision is a conflict.
+    pub based_on_revision: u64,
+    pub approval_status: ApprovalStatus,
+    pub steps: Steps,
+    /// Set when the decision makes the version live in the environment.
+    pub deployment: Option<Deployment>,
+}
+
+/// The initial state of a newly registered version (rule 1).
+pub fn register(policy: &Policy, registration: Registration, now: OffsetDateTime) -> NewVersion {
+    let envs = policy.environments();
+    let steps = envs
+        .iter()
+        .map(|env| {
+            let state = if env == envs.first() {
+                StepState::PendingManualApproval
+            } else {
+                StepState::NotRequested
+            };
+            (env.clone(), state)
+        })
+        .collect();
+    NewVersion {
+        registration,
+        approval_status: ApprovalStatus::PendingManualApproval,
+        steps,
+        registered_at: now,
+    }
+}
+
+/// Approvals of `environment` already given in its current pending round.
+pub fn pending_approvals<'a>(
+    history: &'a [DecisionRecord],
+    environment: &'a Environment,
+) -> impl Iterator<Item = &'a DecisionRecord> + 'a {
+    history.iter().filter(move |r| {
+        &r.environment == environment
+            && r.verdict == Verdict::Approve
+            && r.resulting_state == StepState::PendingManualApproval
+    })
+}
+
+/// What the actor could decide on this version now; the UI offers exactly these.
+pub fn decidable_environments<'a>(
+    policy: &'a Policy,
+    version: &'a ModelVersion,
+    history: &'a [DecisionRecord],
+    actor: &'a Actor,
+) -> impl Iterator<Item = &'a Environment> + 'a {
+    policy
+        .environments()
+        .iter()
+        .filter(move |env| approval_refusal(policy, version, history, actor, env).is_none())
+}
+
+/// Why the actor may not approve `env` of this version now; `None` when they may.
+pub fn approval_refusal(
+    policy: &Policy,
+    version: &ModelVersion,
+    history: &[DecisionRecord],
+    actor: &Actor,
+    env: &Environment,
+) -> Option<Refusal> {
+    check_may_decide(policy, version, actor, env)
+        .and_then(|()| check_may_approve(policy, version, history, actor, env))
+        .err()
+}
+
+fn check_may_decide(
+    policy: &Policy,
+    version: &ModelVersion,
+    actor: &Actor,
+    env: &Environment,
+) -> Result<(), Refusal> {
+    if !policy.is_approver(actor, env) {
+        return Err(Refusal::NotAnApprover {
+            environment: env.clone(),
+        });
+    }
+    // Every earlier step, not only the one before: a rollback can withdraw an early step
+    // while later ones stay approved.
+    let envs = policy.environments();
+    let earlier = envs.iter().take_while(|e| *e != env);
+    if let Some(earlier) = earlier
+        .into_iter()
+        .find(|e| version.steps.state(e) != StepState::Approved)
+    {
+        return Err(Refusal::EarlierNotApproved {
+            environment: env.clone(),
+            earlier: earlier.clone(),
+        });
+    }
+    match version.steps.state(env) {
+        // Not requested although its predecessor is approved (checked above): only a
+        // version registered outside Countersign, without our metadata, looks like this.
+        // Missing metadata means undecided, so it waits for a decision like a pending step.
+        StepState::PendingManualApproval | StepState::NotRequested => Ok(()),
+        state => Err(Refusal::AlreadyDecided {
+            environment: env.clone(),
+            state,
+        }),
+    }
+}
+
+fn check_may_approve(
+    policy: &Policy,
+    version: &ModelVersion,
+    history: &[DecisionRecord],
+    actor: &Actor,
+    env: &Environment,
+) -> Result<(), Refusal> {
+    if version.attributed_to.includes(&actor.person) && !policy.self_approval_allowed(env) {
+        return Err(Refusal::OwnVersion {
+            environment: env.clone(),
+        });
+    }
+    if pending_approvals(history, env).any(|r| r.decided_by.is_same_person_as(&actor.person)) {
+        return Err(Refusal::AlreadyApprovedByYou {
+            environment: env.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Decides whether `actor` may take `request` on `version` and, if so, returns its complete
+/// effect. `history` is the version's decision log so far.
+pub fn decide(
+    policy: &Policy,
+    version: &ModelVersion,
+    history: &[DecisionRecord],
+    actor: &Actor,
+    request: &DecisionRequest,
+    stamp: Stamp,
+) -> Result<DecisionEffect, Refusal> {
+    let env = &request.environment;
+    let envs = policy.environments();
+    if envs.position(env).is_none() {
+        return Err(Refusal::UnknownEnvironment {
+            environment: env.to_string(),
+        });
+    }
+    check_may_decide(policy, version, actor, env)?;
+    let reason = Reason::parse(&request.reason)?;
+
+    let mut steps = version.steps.clone();
+    let mut approval_status = version.approval_status;
+    let mut deployment = None;
+    let is_first = env == envs.first();
+
+    let resulting_state = match request.choice {
+        Choice::Reject => {
+            if reason.is_none() {
+                return Err(Refusal::ReasonRequired);
+            }
+            steps.set(env, StepState::Rejected);
+            for later in envs.after(env) {
+                steps.set(later, StepState::NotRequested);
+            }
+            if is_first {
+                approval_status = ApprovalStatus::Rejected;
+            }
+            StepState::Rejected
+        }
+        Choice::Approve => {
+            check_may_approve(policy, version, history, actor, env)?;
+            let approvals = pending_approvals(history, env).count() + 1;
+            if approvals < usize::from(policy.approvals_needed(env, version)) {
+                steps.set(env, StepState::PendingManualApproval);
+                StepState::PendingManualApproval
+            } else {
+                steps.set(env, StepState::Approved);
+                for later in envs.after(env) {
+                    if steps.state(later) == StepState::NotRequested {
+                        steps.set(later, StepState::PendingManualApproval);
+                    }
+                }
+                if is_first {
+                    approval_status = ApprovalStatus::Approved;
+                }
+                deployment = Some(Deployment::of(version, env, &actor.person, &stamp));
+                StepState::Approved
+            }
+        }
+    };
+
+    Ok(DecisionEffect {
+        record: DecisionRecord {
+            id: stamp.id,
+            group: version.group.clone(),
+            version: version.version,
+            environment: env.clone(),
+            verdict: request.choice.into(),
+            reason: reason.map(Reason::into_string),
+            decided_by: actor.person.clone(),
+            decided_at: stamp.at,
+            resulting_state,
+            rollback_to: None,
+        },
+        based_on_revision: version.revision,
+        approval_status,
+        steps,
+        deployment,
+    })
+}
+
+/// Why the actor may not roll `environment` back to `target` now, with `live` the version
+/// live there; `None` when they may (the UI offers exactly these rollbacks).
+pub fn rollback_refusal(
+    policy: &Policy,
+    live: Option<VersionNumber>,
+    target: &ModelVersion,
+    actor: &Actor,
+    environment: &Environment,
+) -> Option<Refusal> {
+    if policy.environments().position(environment).is_none() {
+        return Some(Refusal::UnknownEnvironment {
+            environment: environment.to_string(),
+        });
+    }
+    if !policy.is_approver(actor, environment) {
+        return Some(Refusal::NotAnApprover {
+            environment: environment.clone(),
+        });
+    }
+    let Some(live) = live else {
+        return Some(Refusal::NothingLive {
+            environment: environment.clone(),
+        });
+    };
+    if live == target.version {
+        return Some(Refusal::AlreadyLive {
+            environment: environment.clone(),
+            version: target.version,
+        });
+    }
+    let state = target.steps.state(environment);
+    (state != StepState::Approved).then(|| Refusal::NotApprovedThere {
+        environment: environment.clone(),
+        version: target.version,
+        state,
+    })
+}
+
+/// Rolls `request.environment` back from `live`, the version live there, to `target`
+/// (rule 9). The effect belongs to the live version, whose step becomes `RolledBack`; its
+/// deployment puts `target` back.
+pub fn rollback(
+    policy: &Policy,
+    live: Option<&ModelVersion>,
+    target: &ModelVersion,
+    actor: &Actor,
+    request: &RollbackRequest,
+    stamp: Stamp,
+) -> Result<DecisionEffect, Refusal> {
+    let environment = &request.environment;
+    if let Some(refusal) =
+        rollback_refusal(policy, live.map(|l| l.version), target, actor, environment)
+    {
+        return Err(refusal);
+    }
+    let Some(withdrawn) = live else {
+        return Err(Refusal::NothingLive {
+            environment: environment.clone(),
+        });
+    };
+    let reason = Reason::parse(&request.reason)?.ok_or(Refusal::ReasonRequired)?;
+    let envs = policy.environments();
+    let mut steps = withdrawn.steps.clone();
+    steps.set(environment, StepState::RolledBack);
+    for later in envs.after(environment) {
+        if !steps.state(later).is_decided() {
+            steps.set(later, StepState::NotRequested);
+        }
+    }
+    let approval_status = if environment == envs.first() {
+        ApprovalStatus::Rejected
+    } else {
+        withdrawn.approval_status
+    };
+    Ok(DecisionEffect {
+        deployment: Some(Deployment::of(target, environment, &actor.person, &stamp)),
+        record: DecisionRecord {
+            id: stamp.id,
+            group: withdrawn.group.clone(),
+            version: withdrawn.version,
+            environment: environment.clone(),
+            verdict: Verdict::Rollback,
+            reason: Some(reason.into_string()),
+            decided_by: actor.person.clone(),
+            decided_at: stamp.at,
+            resulting_state: StepState::RolledBack,
+            rollback_to: Some(target.version),
+        },
+        based_on_revision: withdrawn.revision,
+        approval_status,
+        steps,
+    })
+}
+
+/// Applies an effect to the version it was computed from, as every adapter must store it.
+pub fn apply(version: &ModelVersion, effect: &DecisionEffect) -> ModelVersion {
+    ModelVersion {
+        approval_status: effect.approval_status,
+        steps: effect.steps.clone(),
+        revision: effect.based_on_revision + 1,
+        ..version.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests;

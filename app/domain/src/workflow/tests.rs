@@ -1,0 +1,624 @@
+//! The rules, case by case: a `Scenario` walks a version through decisions and states.
+
+use super::*;
+use crate::environment::Environments;
+use crate::identity::Attribution;
+use crate::testing::{approver, person};
+use std::collections::BTreeSet;
+use time::macros::datetime;
+use StepState::*;
+
+const NOW: OffsetDateTime = datetime!(2026-11-26 10:00 UTC);
+
+fn env(name: &str) -> Environment {
+    Environment::parse(name).unwrap()
+}
+
+/// Two approvals for prod, one elsewhere, approvers in the group "approvers".
+fn policy() -> Policy {
+    Policy::new(Environments::default(), "approvers")
+        .with_required_approvals("prod", 2)
+        .unwrap()
+}
+
+/// One version under a policy, with its decision log, decided step by step.
+struct Scenario {
+    policy: Policy,
+    version: ModelVersion,
+    log: Vec<DecisionRecord>,
+}
+
+impl Scenario {
+    fn registered_by(registrant: &str) -> Self {
+        Self::with_policy(policy(), registrant)
+    }
+
+    fn with_policy(policy: Policy, registrant: &str) -> Self {
+        let registration = Registration {
+            group: GroupName::parse("churn").unwrap(),
+            image_uri: "img".into(),
+            model_data_url: "s3://m".into(),
+            description: String::new(),
+            metrics: Metrics::new(),
+            registered_by: person(registrant),
+            registered_through: None,
+        };
+        let version = register(&policy, registration, NOW)
+            .into_version(VersionNumber::new(1).unwrap(), "arn:local:churn/1".into());
+        Self {
+            policy,
+            version,
+            log: vec![],
+        }
+    }
+
+    /// Asks for a decision and, when accepted, applies it.
+    fn decide_as(
+        &mut self,
+        actor: &Actor,
+        environment: &str,
+        choice: Choice,
+        reason: &str,
+    ) -> Result<DecisionEffect, Refusal> {
+        let request = DecisionRequest::new(env(environment), choice, reason);
+        let stamp = Stamp {
+            id: format!("d{}", self.log.len()),
+            at: NOW,
+        };
+        let effect = decide(
+            &self.policy,
+            &self.version,
+            &self.log,
+            actor,
+            &request,
+            stamp,
+        )?;
+        self.version = apply(&self.version, &effect);
+        self.log.push(effect.record.clone());
+        Ok(effect)
+    }
+
+    fn approve(&mut self, who: &str, environment: &str) -> Result<DecisionEffect, Refusal> {
+        self.decide_as(&approver(who), environment, Choice::Approve, "")
+    }
+
+    fn reject(
+        &mut self,
+        who: &str,
+        environment: &str,
+        reason: &str,
+    ) -> Result<DecisionEffect, Refusal> {
+        self.decide_as(&approver(who), environment, Choice::Reject, reason)
+    }
+
+    fn states(&self) -> Vec<StepState> {
+        self.version
+            .steps
+            .in_order(self.policy.environments())
+            .map(|(_, s)| s)
+            .collect()
+    }
+
+    fn state(&self, environment: &str) -> StepState {
+        self.version.steps.state(&env(environment))
+    }
+
+    fn offered_to(&self, who: &str) -> Vec<String> {
+        let actor = approver(who);
+        decidable_environments(&self.policy, &self.version, &self.log, &actor)
+            .map(|e| e.to_string())
+            .collect()
+    }
+}
+
+#[test]
+fn registration_makes_the_first_environment_pending() {
+    let s = Scenario::registered_by("dana");
+    assert_eq!(
+        s.states(),
+        [
+            PendingManualApproval,
+            NotRequested,
+            NotRequested,
+            NotRequested
+        ]
+    );
+    assert_eq!(
+        s.version.approval_status,
+        ApprovalStatus::PendingManualApproval
+    );
+}
+
+#[test]
+fn approving_dev_approves_the_version_requests_the_rest_and_deploys() {
+    let mut s = Scenario::registered_by("dana");
+    let effect = s.approve("alice", "dev").unwrap();
+    assert_eq!(
+        s.states(),
+        [
+            Approved,
+            PendingManualApproval,
+            PendingManualApproval,
+            PendingManualApproval
+        ]
+    );
+    assert_eq!(s.version.approval_status, ApprovalStatus::Approved);
+    let deployment = effect.deployment.expect("dev approval deploys");
+    assert_eq!(deployment.environment.as_str(), "dev");
+    assert_eq!(deployment.approved_by.subject, "alice");
+    assert_eq!(effect.record.resulting_state, Approved);
+    assert_eq!(s.version.revision, 1);
+}
+
+#[test]
+fn only_approvers_decide() {
+    let mut s = Scenario::registered_by("dana");
+    let outsider = Actor {
+        person: person("oscar"),
+        groups: BTreeSet::from(["data-scientists".to_string()]),
+    };
+    for choice in [Choice::Approve, Choice::Reject] {
+        let refusal = s.decide_as(&outsider, "dev", choice, "no").unwrap_err();
+        assert!(matches!(refusal, Refusal::NotAnApprover { .. }));
+    }
+}
+
+#[test]
+fn an_environment_waits_for_the_one_before_it() {
+    let mut s = Scenario::registered_by("dana");
+    assert_eq!(
+        s.approve("alice", "test").unwrap_err(),
+        Refusal::EarlierNotApproved {
+            environment: env("test"),
+            earlier: env("dev")
+        }
+    );
+    s.approve("alice", "dev").unwrap();
+    // uat is pending after dev's approval (as the seed writes it) but still waits for test.
+    let refusal = s.approve("bob", "uat").unwrap_err();
+    assert!(matches!(refusal, Refusal::EarlierNotApproved { .. }));
+}
+
+#[test]
+fn a_rejection_needs_a_reason_and_blank_is_no_reason() {
+    let mut s = Scenario::registered_by("dana");
+    for reason in ["", "   \n"] {
+        assert_eq!(
+            s.reject("alice", "dev", reason).unwrap_err(),
+            Refusal::ReasonRequired
+        );
+    }
+    assert_eq!(s.version.revision, 0, "a refused decision changes nothing");
+}
+
+#[test]
+fn reasons_are_bounded() {
+    let mut s = Scenario::registered_by("dana");
+    let long = "x".repeat(MAX_REASON_CHARS + 1);
+    let refusal = s
+        .decide_as(&approver("alice"), "dev", Choice::Approve, &long)
+        .unwrap_err();
+    assert_eq!(refusal, Refusal::ReasonTooLong);
+}
+
+#[test]
+fn rejecting_dev_rejects_the_version() {
+    let mut s = Scenario::registered_by("dana");
+    let effect = s.reject("alice", "dev", "AUC regressed").unwrap();
+    assert_eq!(s.version.approval_status, ApprovalStatus::Rejected);
+    assert_eq!(
+        s.states(),
+        [Rejected, NotRequested, NotRequested, NotRequested]
+    );
+    assert_eq!(effect.deployment, None);
+    assert_eq!(effect.record.reason.as_deref(), Some("AUC regressed"));
+}
+
+#[test]
+fn rejecting_a_later_environment_withdraws_the_requests_after_it() {
+    let mut s = Scenario::registered_by("dana");
+    s.approve("alice", "dev").unwrap();
+    s.reject("alice", "test", "flaky").unwrap();
+    assert_eq!(
+        s.version.approval_status,
+        ApprovalStatus::Approved,
+        "dev stays approved"
+    );
+    assert_eq!(s.states(), [Approved, Rejected, NotRequested, NotRequested]);
+}
+
+#[test]
+fn a_decided_step_is_not_decided_again() {
+    let mut s = Scenario::registered_by("dana");
+    s.approve("alice", "dev").unwrap();
+    for choice in [Choice::Approve, Choice::Reject] {
+        let refusal = s
+            .decide_as(&approver("bob"), "dev", choice, "why")
+            .unwrap_err();
+        assert_eq!(
+            refusal,
+            Refusal::AlreadyDecided {
+                environment: env("dev"),
+                state: Approved
+            }
+        );
+    }
+}
+
+#[test]
+fn the_registrant_cannot_approve_their_own_version() {
+    let mut s = Scenario::registered_by("alice");
+    assert_eq!(
+        s.approve("alice", "dev").unwrap_err(),
+        Refusal::OwnVersion {
+            environment: env("dev")
+        }
+    );
+}
+
+fn signer(subject: &str, email: &str) -> Actor {
+    Actor {
+        person: Person {
+            subject: subject.into(),
+            name: "Signer".into(),
+            email: email.into(),
+        },
+        groups: BTreeSet::from(["approvers".to_string()]),
+    }
+}
+
+#[test]
+fn the_registrant_is_recognised_by_any_identifier_whatever_its_case() {
+    let mut s = Scenario::registered_by("alice");
+    s.version.registered_by = Person {
+        subject: "Dana.Scientist@Example.COM".into(),
+        name: "Dana".into(),
+        email: String::new(),
+    };
+    s.version.attributed_to = Attribution::of(&s.version.registered_by).and("sam@example.com");
+    for (subject, email) in [
+        ("0f1e-oid-of-dana", "dana.scientist@example.com"),
+        (" dana.scientist@example.com ", ""),
+        ("sam-oid", "SAM@example.com"),
+    ] {
+        assert_eq!(
+            s.decide_as(&signer(subject, email), "dev", Choice::Approve, "")
+                .unwrap_err(),
+            Refusal::OwnVersion {
+                environment: env("dev")
+            },
+            "{subject} / {email}"
+        );
+    }
+    s.decide_as(
+        &signer("bob-oid", "bob@example.com"),
+        "dev",
+        Choice::Approve,
+        "",
+    )
+    .unwrap();
+}
+
+#[test]
+fn one_person_in_two_spellings_is_one_approver() {
+    let mut s = Scenario::registered_by("dana");
+    for e in ["dev", "test", "uat"] {
+        s.approve("alice", e).unwrap();
+    }
+    s.decide_as(
+        &signer("alice", "alice@example.com"),
+        "prod",
+        Choice::Approve,
+        "",
+    )
+    .unwrap();
+    for (subject, email) in [("ALICE", ""), ("other-id", "Alice@Example.com")] {
+        assert_eq!(
+            s.decide_as(&signer(subject, email), "prod", Choice::Approve, "")
+                .unwrap_err(),
+            Refusal::AlreadyApprovedByYou {
+                environment: env("prod")
+            }
+        );
+    }
+}
+
+#[test]
+fn without_an_established_registrant_the_last_environment_needs_one_more_approver() {
+    let mut s = Scenario::registered_by("dana");
+    s.version.attributed_to = Attribution::nobody();
+    for e in ["dev", "test", "uat"] {
+        let effect = s.approve("alice", e).unwrap();
+        assert!(
+            effect.deployment.is_some(),
+            "{e} needs one approval as configured"
+        );
+    }
+    assert_eq!(s.policy.approvals_needed(&env("prod"), &s.version), 3);
+    assert!(s.approve("alice", "prod").unwrap().deployment.is_none());
+    assert!(s.approve("bob", "prod").unwrap().deployment.is_none());
+    assert_eq!(s.state("prod"), PendingManualApproval);
+    assert!(s.approve("carol", "prod").unwrap().deployment.is_some());
+
+    let dev_too = policy()
+        .with_extra_approval_without_registrant(["dev".to_string()])
+        .unwrap();
+    let mut s = Scenario::with_policy(dev_too, "dana");
+    s.version.attributed_to = Attribution::nobody();
+    assert!(s.approve("alice", "dev").unwrap().deployment.is_none());
+    assert!(s.approve("bob", "dev").unwrap().deployment.is_some());
+    assert!(policy()
+        .with_extra_approval_without_registrant(["staging".to_string()])
+        .is_err());
+}
+
+#[test]
+fn self_approval_can_be_allowed_for_a_named_environment() {
+    let mut s = Scenario::with_policy(policy().allowing_self_approval("dev").unwrap(), "alice");
+    s.approve("alice", "dev").unwrap();
+    assert_eq!(
+        s.approve("alice", "test").unwrap_err(),
+        Refusal::OwnVersion {
+            environment: env("test")
+        }
+    );
+}
+
+#[test]
+fn prod_needs_two_distinct_approvers() {
+    let mut s = Scenario::registered_by("dana");
+    for e in ["dev", "test", "uat"] {
+        s.approve("alice", e).unwrap();
+    }
+    let first = s.approve("alice", "prod").unwrap();
+    assert_eq!(
+        first.deployment, None,
+        "one approval of two deploys nothing"
+    );
+    assert_eq!(s.state("prod"), PendingManualApproval);
+    assert_eq!(
+        s.approve("alice", "prod").unwrap_err(),
+        Refusal::AlreadyApprovedByYou {
+            environment: env("prod")
+        }
+    );
+    let second = s.approve("bob", "prod").unwrap();
+    assert!(second.deployment.is_some());
+    assert_eq!(s.state("prod"), Approved);
+}
+
+#[test]
+fn one_rejection_decides_a_step_needing_two_approvals() {
+    let mut s = Scenario::registered_by("dana");
+    for e in ["dev", "test", "uat", "prod"] {
+        s.approve("alice", e).unwrap();
+    }
+    s.reject("bob", "prod", "drift").unwrap();
+    assert_eq!(s.state("prod"), Rejected);
+}
+
+#[test]
+fn unknown_environments_are_refused() {
+    let mut s = Scenario::registered_by("dana");
+    let refusal = s.approve("alice", "staging").unwrap_err();
+    assert!(matches!(refusal, Refusal::UnknownEnvironment { .. }));
+}
+
+#[test]
+fn the_ui_offers_exactly_what_decide_accepts() {
+    let mut s = Scenario::registered_by("dana");
+    assert_eq!(s.offered_to("alice"), ["dev"]);
+    assert!(
+        s.offered_to("dana").is_empty(),
+        "the registrant is offered nothing"
+    );
+    s.approve("alice", "dev").unwrap();
+    assert_eq!(s.offered_to("bob"), ["test"]);
+}
+
+#[test]
+fn versions_registered_elsewhere_without_metadata_can_still_be_decided() {
+    let mut s = Scenario::registered_by("dana");
+    s.version.steps = Steps::default();
+    s.approve("alice", "dev").unwrap();
+    assert_eq!(
+        s.states(),
+        [
+            Approved,
+            PendingManualApproval,
+            PendingManualApproval,
+            PendingManualApproval
+        ]
+    );
+}
+
+/// Two versions of one group, both promoted to test; version 2 is live there.
+fn two_promoted_to_test() -> (Scenario, Scenario) {
+    let mut older = Scenario::registered_by("dana");
+    let mut newer = Scenario::registered_by("dana");
+    newer.version.version = VersionNumber::new(2).unwrap();
+    for scenario in [&mut older, &mut newer] {
+        scenario.approve("alice", "dev").unwrap();
+        scenario.approve("alice", "test").unwrap();
+    }
+    (older, newer)
+}
+
+/// Bob rolls `environment` back from `newer` (live there) to `older`.
+fn roll_back(
+    older: &Scenario,
+    newer: &Scenario,
+    environment: &str,
+    reason: &str,
+) -> Result<DecisionEffect, Refusal> {
+    rollback(
+        &older.policy,
+        Some(&newer.version),
+        &older.version,
+        &approver("bob"),
+        &RollbackRequest {
+            environment: env(environment),
+            target: older.version.version,
+            reason: reason.into(),
+        },
+        Stamp {
+            id: "r1".into(),
+            at: NOW,
+        },
+    )
+}
+
+#[test]
+fn a_rollback_redeploys_an_earlier_approved_version_and_withdraws_the_live_one() {
+    let (older, newer) = two_promoted_to_test();
+    let effect = roll_back(&older, &newer, "test", "  latency regression  ").unwrap();
+    assert_eq!(
+        effect.record.version, newer.version.version,
+        "recorded on the withdrawn version"
+    );
+    assert_eq!(effect.record.verdict, Verdict::Rollback);
+    assert_eq!(effect.record.rollback_to, Some(older.version.version));
+    assert_eq!(effect.record.reason.as_deref(), Some("latency regression"));
+    assert_eq!(effect.record.resulting_state, RolledBack);
+    assert_eq!(effect.steps.state(&env("test")), RolledBack);
+    assert_eq!(
+        effect.steps.state(&env("uat")),
+        NotRequested,
+        "its next request withdrawn"
+    );
+    assert_eq!(
+        effect.approval_status,
+        ApprovalStatus::Approved,
+        "still approved for dev"
+    );
+    let deployment = effect.deployment.unwrap();
+    assert_eq!(
+        (deployment.version, deployment.environment.as_str()),
+        (older.version.version, "test")
+    );
+    assert_eq!(deployment.approved_by, person("bob"));
+    assert_eq!(deployment.decision_id, "r1");
+
+    let mut rolled = Scenario {
+        policy: newer.policy.clone(),
+        version: newer.version.clone(),
+        log: newer.log.clone(),
+    };
+    rolled.version.steps = effect.steps.clone();
+    assert_eq!(
+        rolled.approve("carol", "test"),
+        Err(Refusal::AlreadyDecided {
+            environment: env("test"),
+            state: RolledBack
+        })
+    );
+    assert!(rolled.offered_to("carol").is_empty());
+}
+
+#[test]
+fn rolling_back_the_first_environment_rejects_the_version() {
+    let (older, newer) = two_promoted_to_test();
+    let effect = roll_back(&older, &newer, "dev", "bad data").unwrap();
+    assert_eq!(effect.approval_status, ApprovalStatus::Rejected);
+    assert_eq!(
+        effect.steps.state(&env("test")),
+        Approved,
+        "a decided later step stays as it is"
+    );
+}
+
+#[test]
+fn after_an_early_rollback_no_later_step_is_decided() {
+    let (older, mut newer) = two_promoted_to_test();
+    newer.approve("alice", "uat").unwrap();
+    let effect = roll_back(&older, &newer, "dev", "bad data").unwrap();
+    newer.version = apply(&newer.version, &effect);
+    assert_eq!(newer.state("prod"), NotRequested);
+    assert_eq!(
+        newer.approve("carol", "prod"),
+        Err(Refusal::EarlierNotApproved {
+            environment: env("prod"),
+            earlier: env("dev")
+        })
+    );
+}
+
+#[test]
+fn a_rollback_is_refused_with_the_reason() {
+    let (older, newer) = two_promoted_to_test();
+    let fresh = Scenario::registered_by("dana");
+    let outsider = Actor {
+        person: person("oscar"),
+        groups: BTreeSet::new(),
+    };
+    let attempt = |actor: &Actor,
+                   environment: &str,
+                   live: Option<&ModelVersion>,
+                   target: &ModelVersion,
+                   reason: &str| {
+        let request = RollbackRequest {
+            environment: env(environment),
+            target: target.version,
+            reason: reason.into(),
+        };
+        let stamp = Stamp {
+            id: "r".into(),
+            at: NOW,
+        };
+        rollback(&older.policy, live, target, actor, &request, stamp)
+    };
+    let live_now = || Some(&newer.version);
+    assert_eq!(
+        attempt(&outsider, "test", live_now(), &older.version, "why"),
+        Err(Refusal::NotAnApprover {
+            environment: env("test")
+        })
+    );
+    assert_eq!(
+        attempt(&approver("bob"), "test", live_now(), &older.version, "  "),
+        Err(Refusal::ReasonRequired)
+    );
+    assert_eq!(
+        attempt(
+            &approver("bob"),
+            "test",
+            live_now(),
+            &older.version,
+            &"x".repeat(MAX_REASON_CHARS + 1)
+        ),
+        Err(Refusal::ReasonTooLong)
+    );
+    assert_eq!(
+        attempt(&approver("bob"), "uat", None, &older.version, "why"),
+        Err(Refusal::NothingLive {
+            environment: env("uat")
+        })
+    );
+    assert_eq!(
+        attempt(&approver("bob"), "test", live_now(), &newer.version, "why"),
+        Err(Refusal::AlreadyLive {
+            environment: env("test"),
+            version: newer.version.version
+        })
+    );
+    assert_eq!(
+        attempt(&approver("bob"), "test", live_now(), &fresh.version, "why"),
+        Err(Refusal::NotApprovedThere {
+            environment: env("test"),
+            version: fresh.version.version,
+            state: NotRequested
+        })
+    );
+    assert_eq!(
+        attempt(
+            &approver("bob"),
+            "staging",
+            live_now(),
+            &older.version,
+            "why"
+        ),
+        Err(Refusal::UnknownEnvironment {
+            environment: "staging".into()
+        })
+    );
+}
