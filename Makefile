@@ -29,8 +29,11 @@ test-rust:
 	cargo deny --locked check licenses bans sources
 	@echo "==> cargo tests: workflow core, port contract on the embedded store and on moto, server (API, sign-in, SSO against oidc-provider, pages)"
 	cargo test --locked
+	@echo "==> the portal's own tests (addresses, what the review page shows)"
+	cargo test --locked -p countersign-app --features ssr
 	@echo "==> lints (cargo clippy, warnings are errors)"
 	cargo clippy --locked --all-targets -- -D warnings
+	cargo clippy --locked -p countersign-app --features ssr --all-targets -- -D warnings
 	@scripts/check-wasm-deps.sh
 
 # Known vulnerabilities in dependencies: needs the RustSec advisory database, fetched from

@@ -1,7 +1,7 @@
 //! Pieces shared by several pages.
 
-use crate::server_fns::current_user;
 use crate::wire::AppError;
+use crate::wire::*;
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
@@ -15,18 +15,6 @@ pub fn current_path() -> String {
     } else {
         format!("{path}?{query}")
     }
-}
-
-pub fn sign_in_href(return_to: &str) -> String {
-    let mut href = String::from("/sign-in?return_to=");
-    for byte in return_to.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.~/".contains(&byte) {
-            href.push(byte as char);
-        } else {
-            href.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    href
 }
 
 #[component]
@@ -46,7 +34,7 @@ pub fn Header() -> impl IntoView {
                         Ok(Some(user)) => {
                             let notifications = user
                                 .approver
-                                .then(|| view! { <a href="/notifications">"Notifications"</a> });
+                                .then(|| view! { <a href=crate::routes::NOTIFICATIONS>"Notifications"</a> });
                             view! {
                                 <div class="who">
                                     {notifications}
@@ -64,7 +52,7 @@ pub fn Header() -> impl IntoView {
                                 .into_any()
                         }
                         _ => {
-                            let href = sign_in_href(&current_path());
+                            let href = crate::routes::sign_in(&current_path());
                             view! {
                                 <div class="who">
                                     <a href=href>"Sign in"</a>
@@ -83,7 +71,7 @@ pub fn Header() -> impl IntoView {
 #[component]
 pub fn ErrorPanel(error: AppError) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    crate::server_fns::ssr::set_page_status(&error);
+    crate::context::set_page_status(&error);
     let (title, hint) = match &error {
         AppError::SignInRequired => ("Sign in to continue", None),
         AppError::NotFound(_) => (
@@ -95,7 +83,7 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
         _ => ("Something went wrong", None),
     };
     let sign_in = matches!(error, AppError::SignInRequired).then(|| {
-        let href = sign_in_href(&current_path());
+        let href = crate::routes::sign_in(&current_path());
         view! {
             <p>
                 <a class="button" href=href>
@@ -155,7 +143,7 @@ pub fn DriftWarning(drift: Vec<String>) -> impl IntoView {
 #[component]
 pub fn Pager(page: u32, pages: u32, base: String) -> impl IntoView {
     (pages > 1).then(|| {
-        let href = |page: u32| format!("{base}?page={page}");
+        let href = |page: u32| crate::routes::page(&base, page);
         let previous = (page > 1).then(|| href(page - 1));
         let next = (page < pages).then(|| href(page + 1));
         view! {
@@ -166,4 +154,18 @@ pub fn Pager(page: u32, pages: u32, base: String) -> impl IntoView {
             </nav>
         }
     })
+}
+
+#[server(prefix = "/rpc", endpoint = "current_user")]
+pub async fn current_user() -> Result<Option<UserView>, AppError> {
+    use crate::context::{optional_actor, portal, with_status};
+    use crate::view_model::user_view;
+    with_status(
+        async move {
+            let portal = portal()?;
+            let actor = optional_actor(&portal).await?;
+            Ok(actor.map(|a| user_view(portal.services.policy(), &a)))
+        }
+        .await,
+    )
 }

@@ -1,12 +1,20 @@
 //! The Countersign portal: the pages people see, and the server functions behind them.
 //!
 //! Compiled twice: with `ssr` into the server (rendering pages, running server functions),
-//! and with `hydrate` to WASM for the browser. Server-only code sits in `ssr` modules, so
-//! the WASM build never links the store, tokio or any cloud client.
+//! and with `hydrate` to WASM for the browser. Each page's module holds its view and the
+//! server functions behind it; what those share on the server (`context`, `format`,
+//! `view_model`) is compiled with `ssr` only, so the WASM build never links the store,
+//! tokio or any cloud client.
 
 pub mod components;
+#[cfg(feature = "ssr")]
+pub mod context;
+#[cfg(feature = "ssr")]
+pub mod format;
 pub mod pages;
-pub mod server_fns;
+pub mod routes;
+#[cfg(feature = "ssr")]
+pub mod view_model;
 pub mod wire;
 
 use leptos::prelude::*;

@@ -9,7 +9,7 @@ use crate::http::api::{self, ApiState};
 use crate::http::cross_site::{refuse_cross_site, OwnOrigin};
 use axum::routing::{get, post};
 use axum::Router;
-use countersign_app::server_fns::ssr::{NotificationDesk, Portal};
+use countersign_app::context::{NotificationDesk, Portal};
 use countersign_app::{shell, App};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};

@@ -1,5 +1,5 @@
 use crate::components::{ErrorPanel, Loading};
-use crate::server_fns::list_groups;
+use crate::wire::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -38,7 +38,7 @@ pub fn GroupsPage() -> impl IntoView {
                                     {groups
                                         .into_iter()
                                         .map(|g| {
-                                            let href = format!("/models/{}", g.name);
+                                            let href = crate::routes::group(&g.name);
                                             view! {
                                                 <tr>
                                                     <td>
@@ -64,4 +64,23 @@ pub fn GroupsPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+#[server(prefix = "/rpc", endpoint = "list_groups")]
+pub async fn list_groups() -> Result<Vec<GroupRow>, AppError> {
+    use crate::context::serve;
+    use crate::format::display_time;
+    serve(|portal, _actor| async move {
+        let groups = portal.services.list_groups().await?;
+        Ok(groups
+            .into_iter()
+            .map(|g| GroupRow {
+                name: g.group.to_string(),
+                version_count: g.version_count,
+                latest_version: g.latest_version.map(|v| v.get()),
+                latest_registered_at: g.latest_registered_at.map(display_time),
+            })
+            .collect())
+    })
+    .await
 }

@@ -1,6 +1,6 @@
 use crate::components::{DriftWarning, ErrorPanel, Loading};
 use crate::pages::version::DecisionLine;
-use crate::server_fns::group_history;
+use crate::wire::*;
 use crate::wire::{EnvironmentHistoryView, HistoryView};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -30,13 +30,13 @@ pub fn HistoryPage() -> impl IntoView {
 #[component]
 fn History(history: HistoryView) -> impl IntoView {
     let group = history.group.clone();
-    let export = |file: &str| format!("/models/{group}/export/{file}");
+    let export = |file: &str| crate::routes::export(&group, file);
     view! {
         <Title text=format!("{group} history")/>
         <p class="crumbs">
             <a href="/">"Model groups"</a>
             " / "
-            <a href=format!("/models/{group}")>{group.clone()}</a>
+            <a href=crate::routes::group(&group)>{group.clone()}</a>
             " / "
         </p>
         <h1>{format!("{group}: history")}</h1>
@@ -68,7 +68,7 @@ fn History(history: HistoryView) -> impl IntoView {
                             .decisions
                             .into_iter()
                             .map(|d| {
-                                let href = format!("/models/{}/versions/{}", history.group, d.version);
+                                let href = crate::routes::version(&history.group, d.version);
                                 view! {
                                     <li>
                                         <a href=href>{format!("Version {}", d.version)}</a>
@@ -108,7 +108,7 @@ fn EnvironmentHistory(env: EnvironmentHistoryView, group: String) -> impl IntoVi
                             .periods
                             .into_iter()
                             .map(|p| {
-                                let href = format!("/models/{group}/versions/{}", p.version);
+                                let href = crate::routes::version(&group, p.version);
                                 view! {
                                     <tr>
                                         <td>
@@ -127,4 +127,41 @@ fn EnvironmentHistory(env: EnvironmentHistoryView, group: String) -> impl IntoVi
                 .into_any()
         }}
     }
+}
+
+#[server(prefix = "/rpc", endpoint = "group_history")]
+pub async fn group_history(group: String) -> Result<HistoryView, AppError> {
+    use crate::context::{group_name, serve};
+    use crate::format::display_time;
+    use crate::view_model::{decision_view, reported_drift};
+    serve(|portal, _actor| async move {
+        let history = portal.services.group_history(&group_name(&group)?).await?;
+        let environments = portal
+            .services
+            .policy()
+            .environments()
+            .iter()
+            .map(|env| EnvironmentHistoryView {
+                environment: env.to_string(),
+                periods: history
+                    .live
+                    .iter()
+                    .filter(|p| &p.environment == env)
+                    .map(|p| LivePeriodView {
+                        version: p.version.get(),
+                        from: display_time(p.from),
+                        until: p.until.map(display_time),
+                        deployed_by: p.deployed_by.name.clone(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(HistoryView {
+            drift: reported_drift(&history.group, &[], &history.drift),
+            group,
+            environments,
+            decisions: history.decisions.iter().rev().map(decision_view).collect(),
+        })
+    })
+    .await
 }

@@ -1,6 +1,6 @@
 use crate::components::{ErrorPanel, Loading};
-use crate::server_fns::how_to_sign_in;
 use crate::wire::SignInMethod;
+use crate::wire::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -64,4 +64,10 @@ pub fn SignInPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+#[server(prefix = "/rpc", endpoint = "how_to_sign_in")]
+pub async fn how_to_sign_in() -> Result<SignInMethod, AppError> {
+    use crate::context::{portal, with_status};
+    with_status(async move { Ok(portal()?.authenticator.sign_in_method()) }.await)
 }

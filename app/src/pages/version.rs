@@ -1,5 +1,4 @@
 use crate::components::{DriftWarning, ErrorPanel, Loading, StatePill};
-use crate::server_fns::{get_version, Decide, RollBack};
 use crate::wire::{
     AppError, DecisionOutcome, DecisionView, ReportView, StepView, TimelineEntry, VersionDetail,
 };
@@ -62,7 +61,7 @@ fn VersionReview(
     roll_back: ServerAction<RollBack>,
 ) -> impl IntoView {
     let title = format!("{} version {}", detail.group, detail.version);
-    let group_href = format!("/models/{}", detail.group);
+    let group_href = crate::routes::group(&detail.group);
     let group = detail.group.clone();
     let group_for_history = detail.group.clone();
     let version = detail.version;
@@ -160,7 +159,7 @@ fn VersionReview(
                     .collect_view()}
             </ol>
             <p>
-                <a href=format!("/models/{}/history", group_for_history)>
+                <a href=crate::routes::history(&group_for_history)>
                     "The whole group's history"
                 </a>
             </p>
@@ -352,4 +351,126 @@ pub(crate) fn DecisionLine(decision: DecisionView) -> impl IntoView {
             {decision.reason.map(|r| view! { <q class="reason">{r}</q> })}
         </span>
     }
+}
+
+#[server(prefix = "/rpc", endpoint = "version_detail")]
+pub async fn get_version(group: String, version: u32) -> Result<VersionDetail, AppError> {
+    use crate::context::{group_name, serve, version_number};
+    use crate::view_model::version_detail;
+    serve(|portal, actor| async move {
+        let (group, version) = (group_name(&group)?, version_number(version)?);
+        let services = &portal.services;
+        let (record, reports, live) = futures::join!(
+            services.version_record(&group, version),
+            services.reports_for_version(&group, version),
+            services.live_state(&group)
+        );
+        Ok(version_detail(
+            services.policy(),
+            &record?,
+            &reports?,
+            &live?,
+            &actor,
+        ))
+    })
+    .await
+}
+
+#[server(prefix = "/rpc", endpoint = "decide")]
+pub async fn decide(
+    group: String,
+    version: u32,
+    environment: String,
+    verdict: String,
+    reason: String,
+) -> Result<DecisionOutcome, AppError> {
+    use crate::context::{group_name, serve, version_number};
+    use countersign_domain::workflow::DecisionRequest;
+    use countersign_domain::Choice;
+    serve(|portal, actor| async move {
+        let environment = portal
+            .services
+            .environment(&environment)
+            .map_err(AppError::from)?;
+        let choice = Choice::parse(&verdict).ok_or_else(|| {
+            AppError::Invalid(format!(
+                "{verdict:?} is not a decision; choose approve or reject"
+            ))
+        })?;
+        let request = DecisionRequest::new(environment, choice, &reason);
+        let effect = portal
+            .services
+            .decide(
+                &actor,
+                &group_name(&group)?,
+                version_number(version)?,
+                &request,
+            )
+            .await?;
+        let record = &effect.record;
+        tracing::info!(
+            group = %record.group, version = %record.version, environment = %record.environment,
+            verdict = record.verdict.as_str(), subject = %record.decided_by.subject,
+            "decision taken"
+        );
+        let message = match (choice, record.resulting_state) {
+            (Choice::Reject, _) => format!(
+                "You rejected {} for {}.",
+                record.version, record.environment
+            ),
+            (Choice::Approve, countersign_domain::StepState::Approved) => format!(
+                "You approved version {} for {}; it is now live there.",
+                record.version, record.environment
+            ),
+            (Choice::Approve, _) => format!(
+                "Your approval of {} is recorded; it needs another approver.",
+                record.environment
+            ),
+        };
+        Ok(DecisionOutcome {
+            environment: record.environment.to_string(),
+            resulting_state: record.resulting_state.as_str().into(),
+            message,
+        })
+    })
+    .await
+}
+
+/// Points an environment back to `version` (an earlier version approved there).
+#[server(prefix = "/rpc", endpoint = "roll_back")]
+pub async fn roll_back(
+    group: String,
+    version: u32,
+    environment: String,
+    reason: String,
+) -> Result<DecisionOutcome, AppError> {
+    use crate::context::{group_name, serve, version_number};
+    serve(|portal, actor| async move {
+        let services = &portal.services;
+        let request = countersign_domain::workflow::RollbackRequest {
+            environment: services.environment(&environment).map_err(AppError::from)?,
+            target: version_number(version)?,
+            reason,
+        };
+        let effect = services
+            .rollback(&actor, &group_name(&group)?, &request)
+            .await?;
+        let record = &effect.record;
+        tracing::info!(
+            group = %record.group, from = %record.version, to = version,
+            environment = %record.environment, subject = %record.decided_by.subject,
+            "rollback"
+        );
+        Ok(DecisionOutcome {
+            environment: record.environment.to_string(),
+            // The page that asked is the target's, whose step there is approved (the
+            // record's `RolledBack` is the withdrawn version's).
+            resulting_state: countersign_domain::StepState::Approved.as_str().into(),
+            message: format!(
+                "{} is back on version {version}; version {} is rolled back there.",
+                record.environment, record.version
+            ),
+        })
+    })
+    .await
 }

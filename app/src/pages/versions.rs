@@ -1,5 +1,5 @@
 use crate::components::{ErrorPanel, Loading, Pager, StatePill};
-use crate::server_fns::list_versions;
+use crate::wire::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -28,7 +28,7 @@ pub fn VersionsPage() -> impl IntoView {
                     Ok(listing) => {
                         let group = listing.group.clone();
                         let pager = view! {
-                            <Pager page=listing.page pages=listing.pages base=format!("/models/{group}")/>
+                            <Pager page=listing.page pages=listing.pages base=crate::routes::group(&group)/>
                         };
                         view! {
                             <Title text=group.clone()/>
@@ -38,7 +38,7 @@ pub fn VersionsPage() -> impl IntoView {
                             </p>
                             <h1>{group.clone()}</h1>
                             <p>
-                                <a href=format!("/models/{group}/history")>
+                                <a href=crate::routes::history(&group)>
                                     "History: what was live where, every decision, exports"
                                 </a>
                             </p>
@@ -58,7 +58,7 @@ pub fn VersionsPage() -> impl IntoView {
                                         .versions
                                         .into_iter()
                                         .map(|v| {
-                                            let href = format!("/models/{group}/versions/{}", v.version);
+                                            let href = crate::routes::version(&group, v.version);
                                             view! {
                                                 <tr>
                                                     <td>
@@ -99,4 +99,42 @@ pub fn VersionsPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// Versions on one page of a group.
+#[cfg(feature = "ssr")]
+const VERSIONS_PER_PAGE: u32 = 50;
+
+#[server(prefix = "/rpc", endpoint = "list_versions")]
+pub async fn list_versions(group: String, page: u32) -> Result<VersionsPage, AppError> {
+    use crate::context::{group_name, serve};
+    use crate::view_model::version_row;
+    use countersign_domain::PageRequest;
+    serve(|portal, _actor| async move {
+        let group = group_name(&group)?;
+        let page = page.max(1);
+        let listed = portal
+            .services
+            .list_versions(
+                &group,
+                PageRequest {
+                    offset: u64::from(page - 1) * u64::from(VERSIONS_PER_PAGE),
+                    limit: VERSIONS_PER_PAGE,
+                },
+            )
+            .await?;
+        let policy = portal.services.policy();
+        Ok(VersionsPage {
+            group: group.to_string(),
+            versions: listed
+                .items
+                .iter()
+                .map(|v| version_row(policy, v))
+                .collect(),
+            page,
+            pages: listed.total.div_ceil(u64::from(VERSIONS_PER_PAGE)) as u32,
+            total: listed.total,
+        })
+    })
+    .await
 }

@@ -27,7 +27,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, Key, PrivateCookieJar, SameSite};
 use base64::Engine;
-use countersign_app::server_fns::ssr::Authenticator;
+use countersign_app::context::Authenticator;
 use countersign_app::wire::{SignInChoice, SignInMethod};
 use countersign_domain::ports::{PortError, Revocation, Revoked, SessionRevocations};
 use countersign_domain::{Actor, Person, Policy};

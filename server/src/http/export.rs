@@ -6,8 +6,7 @@
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use countersign_app::components::sign_in_href;
-use countersign_app::server_fns::ssr::Authenticator;
+use countersign_app::context::Authenticator;
 use countersign_domain::service::{ServiceError, Services};
 use countersign_domain::*;
 use serde::{Deserialize, Serialize};
@@ -196,8 +195,10 @@ pub async fn export(
     headers: HeaderMap,
 ) -> Response {
     let Some(actor) = state.authenticator.actor(&headers) else {
-        return Redirect::to(&sign_in_href(&format!("/models/{group}/export/{file}")))
-            .into_response();
+        return Redirect::to(&countersign_app::routes::sign_in(
+            &countersign_app::routes::export(group.as_str(), &file),
+        ))
+        .into_response();
     };
     if !state.services.policy().may_view(&actor) {
         return (

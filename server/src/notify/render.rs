@@ -1,7 +1,7 @@
 //! A notice as a message: subject, plain text and HTML, and who receives it. Pure: the
 //! tests read the texts whole.
 
-use countersign_app::server_fns::ssr::display_time;
+use countersign_app::format::display_time;
 use countersign_domain::notification::LiveComparison;
 use countersign_domain::ports::*;
 use countersign_domain::*;
@@ -13,8 +13,12 @@ use std::fmt::Write;
 /// scanners open every link).
 pub fn review_link(public_url: &str, version: &ModelVersion, environment: &Environment) -> String {
     format!(
-        "{public_url}/models/{}/versions/{}?environment={environment}",
-        version.group, version.version
+        "{public_url}{}",
+        countersign_app::routes::version_at(
+            version.group.as_str(),
+            version.version,
+            environment.as_str()
+        )
     )
 }
 

@@ -212,8 +212,8 @@ pub fn version_json(services: &Services, public_url: &str, version: &ModelVersio
         registered_by: (&version.registered_by).into(),
         registered_at: rfc3339(version.registered_at),
         review_url: format!(
-            "{public_url}/models/{}/versions/{}",
-            version.group, version.version
+            "{public_url}{}",
+            countersign_app::routes::version(version.group.as_str(), version.version)
         ),
     }
 }

@@ -1,0 +1,154 @@
+//! What every server function needs, on the server only: who is asking
+//! ([`Authenticator`], [`actor`]), the services ([`Portal`]), the answer's status
+//! ([`with_status`]), and [`serve`], which strings them together.
+
+use crate::wire::*;
+use countersign_domain::ports::PortError;
+use countersign_domain::service::{ServiceError, Services};
+use countersign_domain::*;
+use leptos::prelude::*;
+use std::future::Future;
+use std::sync::Arc;
+
+/// Who is asking. The server supplies the implementation (the session cookie, made by
+/// OpenID Connect or the development sign-in); pages and server functions only see
+/// [`Actor`]s.
+pub trait Authenticator: Send + Sync {
+    fn actor(&self, headers: &http::HeaderMap) -> Option<Actor>;
+    fn sign_in_method(&self) -> SignInMethod;
+}
+
+/// Everything server functions need, provided as Leptos context by the server.
+#[derive(Clone)]
+pub struct Portal {
+    pub services: Services,
+    pub authenticator: Arc<dyn Authenticator>,
+    pub notifications: NotificationDesk,
+}
+
+/// The outbox as the notifications page sees it.
+#[derive(Clone)]
+pub struct NotificationDesk {
+    pub outbox: Arc<dyn countersign_domain::ports::Outbox>,
+    /// Tells the delivery worker a message is due.
+    pub wake: Arc<dyn Fn() + Send + Sync>,
+    /// No SMTP server: messages are read here.
+    pub outbox_only: bool,
+}
+
+/// Approvers of any environment look after notifications.
+pub async fn notification_keeper(portal: &Portal) -> Result<Actor, AppError> {
+    let actor = actor(portal).await?;
+    let policy = portal.services.policy();
+    if policy
+        .environments()
+        .iter()
+        .any(|env| policy.is_approver(&actor, env))
+    {
+        Ok(actor)
+    } else {
+        Err(AppError::Forbidden(
+            "Only approvers see the notifications page.".into(),
+        ))
+    }
+}
+
+pub fn portal() -> Result<Portal, AppError> {
+    use_context::<Portal>().ok_or_else(|| {
+        tracing::error!("server function called without the Portal context");
+        AppError::Unavailable
+    })
+}
+
+pub async fn optional_actor(portal: &Portal) -> Result<Option<Actor>, AppError> {
+    let headers: http::HeaderMap = leptos_axum::extract()
+        .await
+        .map_err(|e| AppError::Transport(e.to_string()))?;
+    Ok(portal.authenticator.actor(&headers))
+}
+
+/// The signed-in person, if they may see the portal at all.
+pub async fn actor(portal: &Portal) -> Result<Actor, AppError> {
+    let actor = optional_actor(portal)
+        .await?
+        .ok_or(AppError::SignInRequired)?;
+    if !portal.services.policy().may_view(&actor) {
+        return Err(AppError::Forbidden(format!(
+            "You are signed in as {} <{}>, but not as a member of a group allowed to use Countersign. Ask your administrator for access.",
+            actor.person.name, actor.person.email
+        )));
+    }
+    Ok(actor)
+}
+
+pub fn group_name(name: &str) -> Result<GroupName, AppError> {
+    GroupName::parse(name).map_err(|e| AppError::NotFound(e.to_string()))
+}
+
+pub fn version_number(number: u32) -> Result<VersionNumber, AppError> {
+    VersionNumber::new(number).map_err(|e| AppError::NotFound(e.to_string()))
+}
+
+impl From<ServiceError> for AppError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::NotFound(message) => AppError::NotFound(message),
+            ServiceError::Invalid(e) => AppError::Invalid(e.to_string()),
+            ServiceError::Refused(refusal) => AppError::Refused(refusal.to_string()),
+            ServiceError::ReportRefused(refusal) => AppError::Refused(refusal.to_string()),
+            ServiceError::Port(PortError::Conflict) => {
+                AppError::Conflict(PortError::Conflict.to_string())
+            }
+            ServiceError::Port(PortError::Rejected(message)) => AppError::Invalid(message),
+            ServiceError::Port(e) => {
+                tracing::error!(error = %e, "store failure");
+                AppError::Unavailable
+            }
+        }
+    }
+}
+
+/// Gives a server function's error its own status (a refusal is a 409, not Leptos's
+/// default 500), except for a plain form post, which must stay a redirect back.
+pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(error) = &result {
+        let form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
+            parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        });
+        if !form_post {
+            set_page_status(error);
+        }
+    }
+    result
+}
+
+/// Sets the status of the response being built: the page rendered on the server, or
+/// the server function's reply.
+pub fn set_page_status(error: &AppError) {
+    if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+        options.set_status(
+            http::StatusCode::from_u16(error.status())
+                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+        );
+    }
+}
+
+/// A server function's body for a signed-in person who may see the portal: finds the
+/// portal and the person, runs `body`, and gives its error its own status.
+pub async fn serve<T, F, Fut>(body: F) -> Result<T, AppError>
+where
+    F: FnOnce(Portal, Actor) -> Fut,
+    Fut: Future<Output = Result<T, AppError>>,
+{
+    let answer = async {
+        let portal = portal()?;
+        let actor = actor(&portal).await?;
+        body(portal, actor).await
+    }
+    .await;
+    with_status(answer)
+}
