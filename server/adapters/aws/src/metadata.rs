@@ -239,28 +239,17 @@ pub fn decisions_applied(metadata: &Metadata) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use countersign_domain::testing::person;
+    use countersign_domain::testing::{approver, person, registration};
     use countersign_domain::workflow;
-    use std::collections::{BTreeSet, HashSet};
+    use std::collections::HashSet;
     use time::OffsetDateTime;
 
     /// Every state the workflow can reach, by trying every decision from every state.
     fn reachable_versions(policy: &Policy) -> Vec<ModelVersion> {
-        let registration = Registration::new(
-            GroupName::parse("churn").unwrap(),
-            "img",
-            "s3://m",
-            "",
-            Metrics::new(),
-            person("dana"),
-        )
-        .unwrap();
+        let registration = registration("churn", person("dana"));
         let start = workflow::register(policy, registration, OffsetDateTime::UNIX_EPOCH)
             .into_version(VersionNumber::new(1).unwrap(), "arn".into());
-        let approvers = ["a", "b", "c"].map(|s| Actor {
-            person: person(s),
-            groups: BTreeSet::from(["approvers".to_owned()]),
-        });
+        let approvers = ["a", "b", "c"].map(approver);
         let mut seen = HashSet::new();
         let mut frontier = vec![(start, Vec::<DecisionRecord>::new())];
         let mut all = Vec::new();
