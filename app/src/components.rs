@@ -104,15 +104,15 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
 
 /// A step or version state as a coloured label.
 #[component]
-pub fn StatePill(state: String) -> impl IntoView {
-    let (class, label) = match state.as_str() {
-        "Approved" => ("pill approved", "Approved"),
-        "Rejected" => ("pill rejected", "Rejected"),
-        "RolledBack" => ("pill rejected", "Rolled back"),
-        "PendingManualApproval" => ("pill pending", "Pending approval"),
-        _ => ("pill idle", "Not requested"),
+pub fn StatePill(state: StateView) -> impl IntoView {
+    let (class, label) = match state {
+        StateView::Approved => ("pill approved", "Approved"),
+        StateView::Rejected => ("pill rejected", "Rejected"),
+        StateView::RolledBack => ("pill rejected", "Rolled back"),
+        StateView::PendingManualApproval => ("pill pending", "Pending approval"),
+        StateView::NotRequested => ("pill idle", "Not requested"),
     };
-    view! { <span class=class data-state=state.clone()>{label}</span> }
+    view! { <span class=class data-state=state.as_str()>{label}</span> }
 }
 
 #[component]

@@ -8,6 +8,49 @@ use countersign_domain::workflow;
 use countersign_domain::*;
 use time::OffsetDateTime;
 
+impl From<StepState> for StateView {
+    fn from(state: StepState) -> Self {
+        match state {
+            StepState::NotRequested => StateView::NotRequested,
+            StepState::PendingManualApproval => StateView::PendingManualApproval,
+            StepState::Approved => StateView::Approved,
+            StepState::Rejected => StateView::Rejected,
+            StepState::RolledBack => StateView::RolledBack,
+        }
+    }
+}
+
+impl From<ApprovalStatus> for StateView {
+    fn from(status: ApprovalStatus) -> Self {
+        match status {
+            ApprovalStatus::PendingManualApproval => StateView::PendingManualApproval,
+            ApprovalStatus::Approved => StateView::Approved,
+            ApprovalStatus::Rejected => StateView::Rejected,
+        }
+    }
+}
+
+impl From<Verdict> for VerdictView {
+    fn from(verdict: Verdict) -> Self {
+        match verdict {
+            Verdict::Approve => VerdictView::Approve,
+            Verdict::Reject => VerdictView::Reject,
+            Verdict::Rollback => VerdictView::Rollback,
+        }
+    }
+}
+
+impl From<countersign_domain::ports::DeliveryState> for DeliveryView {
+    fn from(state: countersign_domain::ports::DeliveryState) -> Self {
+        use countersign_domain::ports::DeliveryState;
+        match state {
+            DeliveryState::Pending => DeliveryView::Pending,
+            DeliveryState::Sent => DeliveryView::Sent,
+            DeliveryState::GaveUp => DeliveryView::GaveUp,
+        }
+    }
+}
+
 pub fn user_view(policy: &Policy, actor: &Actor) -> UserView {
     let approves: Vec<&str> = policy
         .environments()
@@ -31,12 +74,12 @@ pub fn decision_view(record: &DecisionRecord) -> DecisionView {
     DecisionView {
         version: record.version.get(),
         environment: record.environment.to_string(),
-        verdict: record.verdict.as_str().into(),
+        verdict: record.verdict.into(),
         reason: record.reason.clone(),
         decided_by: record.decided_by.name.clone(),
         decided_by_email: record.decided_by.email.clone(),
         decided_at: display_time(record.decided_at),
-        resulting_state: record.resulting_state.as_str().into(),
+        resulting_state: record.resulting_state.into(),
         rollback_to: record.rollback_to.map(VersionNumber::get),
     }
 }
@@ -91,7 +134,7 @@ pub fn step_badges(policy: &Policy, version: &ModelVersion) -> Vec<StepBadge> {
         .in_order(policy.environments())
         .map(|(env, state)| StepBadge {
             environment: env.to_string(),
-            state: state.as_str().into(),
+            state: state.into(),
         })
         .collect()
 }
@@ -99,7 +142,7 @@ pub fn step_badges(policy: &Policy, version: &ModelVersion) -> Vec<StepBadge> {
 pub fn version_row(policy: &Policy, version: &ModelVersion) -> VersionRow {
     VersionRow {
         version: version.version.get(),
-        status: version.approval_status.as_str().into(),
+        status: version.approval_status.into(),
         registered_by: version.registered_by.name.clone(),
         registered_at: display_time(version.registered_at),
         steps: step_badges(policy, version),
@@ -143,7 +186,7 @@ pub fn version_detail(
         .in_order(policy.environments())
         .map(|(env, state)| StepView {
             environment: env.to_string(),
-            state: state.as_str().into(),
+            state: state.into(),
             required_approvals: policy.approvals_needed(env, version),
             decisions: history
                 .iter()
@@ -177,7 +220,7 @@ pub fn version_detail(
         group: version.group.to_string(),
         version: version.version.get(),
         arn: version.arn.clone(),
-        status: version.approval_status.as_str().into(),
+        status: version.approval_status.into(),
         description: version.description.clone(),
         image_uri: version.image_uri.clone(),
         model_data_url: version.model_data_url.clone(),

@@ -86,23 +86,79 @@ pub struct GroupRow {
     pub latest_registered_at: Option<String>,
 }
 
+/// A step's or a version's state, as pages show it (the names are the domain's, and the
+/// pages' `data-state` attributes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StateView {
+    NotRequested,
+    PendingManualApproval,
+    Approved,
+    Rejected,
+    RolledBack,
+}
+
+impl StateView {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StateView::NotRequested => "NotRequested",
+            StateView::PendingManualApproval => "PendingManualApproval",
+            StateView::Approved => "Approved",
+            StateView::Rejected => "Rejected",
+            StateView::RolledBack => "RolledBack",
+        }
+    }
+}
+
+impl std::fmt::Display for StateView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a decision did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VerdictView {
+    Approve,
+    Reject,
+    Rollback,
+}
+
+/// How a message's delivery stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeliveryView {
+    Pending,
+    Sent,
+    GaveUp,
+}
+
+impl DeliveryView {
+    /// The outbox's own names, for `data-state` attributes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryView::Pending => "pending",
+            DeliveryView::Sent => "sent",
+            DeliveryView::GaveUp => "gave-up",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepBadge {
     pub environment: String,
-    pub state: String,
+    pub state: StateView,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VersionRow {
     pub version: u32,
-    pub status: String,
+    pub status: StateView,
     pub registered_by: String,
     pub registered_at: String,
     pub steps: Vec<StepBadge>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct VersionsPage {
+pub struct VersionList {
     pub group: String,
     pub versions: Vec<VersionRow>,
     pub page: u32,
@@ -114,12 +170,12 @@ pub struct VersionsPage {
 pub struct DecisionView {
     pub version: u32,
     pub environment: String,
-    pub verdict: String,
+    pub verdict: VerdictView,
     pub reason: Option<String>,
     pub decided_by: String,
     pub decided_by_email: String,
     pub decided_at: String,
-    pub resulting_state: String,
+    pub resulting_state: StateView,
     /// For a rollback: the version the environment returned to.
     pub rollback_to: Option<u32>,
 }
@@ -127,7 +183,7 @@ pub struct DecisionView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepView {
     pub environment: String,
-    pub state: String,
+    pub state: StateView,
     pub required_approvals: u8,
     /// Approvals given so far in this step's current round, or the one that decided it.
     pub decisions: Vec<DecisionView>,
@@ -144,7 +200,7 @@ pub struct VersionDetail {
     pub group: String,
     pub version: u32,
     pub arn: String,
-    pub status: String,
+    pub status: StateView,
     pub description: String,
     pub image_uri: String,
     pub model_data_url: String,
@@ -201,7 +257,7 @@ pub struct ReportView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DecisionOutcome {
     pub environment: String,
-    pub resulting_state: String,
+    pub resulting_state: StateView,
     pub message: String,
 }
 
@@ -211,8 +267,7 @@ pub struct NotificationRow {
     pub key: String,
     pub to: String,
     pub subject: String,
-    /// `pending`, `sent` or `gave-up`.
-    pub state: String,
+    pub state: DeliveryView,
     pub attempts: u32,
     pub last_error: Option<String>,
     pub created: String,

@@ -97,10 +97,10 @@ fn NotificationLine(
     row: NotificationRow,
     resend: ServerAction<ResendNotification>,
 ) -> impl IntoView {
-    let state_text = match row.state.as_str() {
-        "sent" => format!("Sent {}", row.sent.clone().unwrap_or_default()),
-        "gave-up" => "Gave up".to_owned(),
-        _ => match &row.next_attempt {
+    let state_text = match row.state {
+        DeliveryView::Sent => format!("Sent {}", row.sent.clone().unwrap_or_default()),
+        DeliveryView::GaveUp => "Gave up".to_owned(),
+        DeliveryView::Pending => match &row.next_attempt {
             Some(at) if row.attempts > 0 => format!("Retrying at {at}"),
             _ => "Waiting to be sent".to_owned(),
         },
@@ -119,7 +119,7 @@ fn NotificationLine(
         }
     });
     let key = row.key.clone();
-    let again = (row.state != "pending").then(move || {
+    let again = (row.state != DeliveryView::Pending).then(move || {
         let label = format!("Send again: {}", row.subject);
         view! {
             <ActionForm action=resend>
@@ -129,7 +129,7 @@ fn NotificationLine(
         }
     });
     view! {
-        <tr data-key=row.key data-state=row.state>
+        <tr data-key=row.key data-state=row.state.as_str()>
             <td>{subject} {body}</td>
             <td>{row.to.clone()}</td>
             <td>{state_text} {error} {again}</td>
@@ -168,7 +168,7 @@ pub async fn list_notifications(page: u32) -> Result<NotificationsView, AppError
                     key: e.message.key,
                     to: e.message.to.join(", "),
                     subject: e.message.subject,
-                    state: e.state.as_str().to_owned(),
+                    state: e.state.into(),
                     attempts: e.attempts,
                     last_error: e.last_error,
                     created: display_time(e.created_at),

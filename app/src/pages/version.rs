@@ -1,6 +1,7 @@
 use crate::components::{DriftWarning, ErrorPanel, Loading, StatePill};
 use crate::wire::{
-    AppError, DecisionOutcome, DecisionView, ReportView, StepView, TimelineEntry, VersionDetail,
+    AppError, DecisionOutcome, DecisionView, ReportView, StepView, TimelineEntry, VerdictView,
+    VersionDetail,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -74,7 +75,7 @@ fn VersionReview(
             " / "
         </p>
         <h1>
-            {title} " " <StatePill state=detail.status.clone()/>
+            {title} " " <StatePill state=detail.status/>
         </h1>
         <DriftWarning drift=detail.drift.clone()/>
         <Feedback value=Signal::derive(move || decide.value().get())/>
@@ -240,7 +241,7 @@ fn Step(
         let given = step
             .decisions
             .iter()
-            .filter(|d| d.verdict == "approve")
+            .filter(|d| d.verdict == VerdictView::Approve)
             .count();
         view! {
             <span class="muted">
@@ -298,10 +299,10 @@ fn Step(
         }
     });
     view! {
-        <li class="step" data-environment=step.environment.clone() data-state=step.state.clone()>
+        <li class="step" data-environment=step.environment.clone() data-state=step.state.as_str()>
             <div class="step-head">
                 <strong class="env">{step.environment.clone()}</strong>
-                <StatePill state=step.state.clone()/>
+                <StatePill state=step.state/>
                 {live}
                 {needs}
             </div>
@@ -338,10 +339,13 @@ fn TimelineLine(entry: TimelineEntry) -> impl IntoView {
 
 #[component]
 pub(crate) fn DecisionLine(decision: DecisionView) -> impl IntoView {
-    let action = match (decision.verdict.as_str(), decision.rollback_to) {
-        ("approve", _) => format!("Approved {}", decision.environment),
-        ("rollback", Some(to)) => format!("Rolled back {} to version {to}", decision.environment),
-        _ => format!("Rejected {}", decision.environment),
+    let action = match (decision.verdict, decision.rollback_to) {
+        (VerdictView::Approve, _) => format!("Approved {}", decision.environment),
+        (VerdictView::Rollback, Some(to)) => {
+            format!("Rolled back {} to version {to}", decision.environment)
+        }
+        (VerdictView::Rollback, None) => format!("Rolled back {}", decision.environment),
+        (VerdictView::Reject, _) => format!("Rejected {}", decision.environment),
     };
     view! {
         <span class="decision">
@@ -429,7 +433,7 @@ pub async fn decide(
         };
         Ok(DecisionOutcome {
             environment: record.environment.to_string(),
-            resulting_state: record.resulting_state.as_str().into(),
+            resulting_state: record.resulting_state.into(),
             message,
         })
     })
@@ -465,7 +469,7 @@ pub async fn roll_back(
             environment: record.environment.to_string(),
             // The page that asked is the target's, whose step there is approved (the
             // record's `RolledBack` is the withdrawn version's).
-            resulting_state: countersign_domain::StepState::Approved.as_str().into(),
+            resulting_state: crate::wire::StateView::Approved,
             message: format!(
                 "{} is back on version {version}; version {} is rolled back there.",
                 record.environment, record.version

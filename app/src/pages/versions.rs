@@ -106,7 +106,7 @@ pub fn VersionsPage() -> impl IntoView {
 const VERSIONS_PER_PAGE: u32 = 50;
 
 #[server(prefix = "/rpc", endpoint = "list_versions")]
-pub async fn list_versions(group: String, page: u32) -> Result<VersionsPage, AppError> {
+pub async fn list_versions(group: String, page: u32) -> Result<VersionList, AppError> {
     use crate::context::{group_name, serve};
     use crate::view_model::version_row;
     use countersign_domain::PageRequest;
@@ -124,7 +124,7 @@ pub async fn list_versions(group: String, page: u32) -> Result<VersionsPage, App
             )
             .await?;
         let policy = portal.services.policy();
-        Ok(VersionsPage {
+        Ok(VersionList {
             group: group.to_string(),
             versions: listed
                 .items
