@@ -4,7 +4,7 @@
 
 use crate::wire::*;
 use countersign_domain::ports::PortError;
-use countersign_domain::service::{ServiceError, Services};
+use countersign_domain::service::{NotificationRefusal, ServiceError, Services};
 use countersign_domain::*;
 use leptos::prelude::*;
 use std::future::Future;
@@ -29,28 +29,11 @@ pub struct Portal {
 /// The outbox as the notifications page sees it.
 #[derive(Clone)]
 pub struct NotificationDesk {
-    pub outbox: Arc<dyn countersign_domain::ports::Outbox>,
+    pub notifications: countersign_domain::service::Notifications,
     /// Tells the delivery worker a message is due.
     pub wake: Arc<dyn Fn() + Send + Sync>,
     /// No SMTP server: messages are read here.
     pub outbox_only: bool,
-}
-
-/// Approvers of any environment look after notifications.
-pub async fn notification_keeper(portal: &Portal) -> Result<Actor, AppError> {
-    let actor = actor(portal).await?;
-    let policy = portal.services.policy();
-    if policy
-        .environments()
-        .iter()
-        .any(|env| policy.is_approver(&actor, env))
-    {
-        Ok(actor)
-    } else {
-        Err(AppError::Forbidden(
-            "Only approvers see the notifications page.".into(),
-        ))
-    }
 }
 
 pub fn portal() -> Result<Portal, AppError> {
@@ -96,6 +79,10 @@ impl From<ServiceError> for AppError {
             ServiceError::Invalid(e) => AppError::Invalid(e.to_string()),
             ServiceError::Refused(refusal) => AppError::Refused(refusal.to_string()),
             ServiceError::ReportRefused(refusal) => AppError::Refused(refusal.to_string()),
+            ServiceError::NotificationRefused(refusal @ NotificationRefusal::NotNow(_)) => {
+                AppError::Conflict(refusal.to_string())
+            }
+            ServiceError::NotificationRefused(refusal) => AppError::Forbidden(refusal.to_string()),
             ServiceError::Port(PortError::Conflict) => {
                 AppError::Conflict(PortError::Conflict.to_string())
             }

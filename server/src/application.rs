@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use countersign_app::context::{NotificationDesk, Portal};
 use countersign_app::{shell, App};
+use countersign_domain::service::Notifications;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
@@ -59,7 +60,7 @@ pub fn router(
     let services = backing.services.clone();
     let wake = backing.wake.clone();
     let desk = NotificationDesk {
-        outbox: backing.outbox.clone(),
+        notifications: Notifications::new(backing.outbox.clone(), &services),
         wake: Arc::new(move || wake.notify_one()),
         outbox_only: config.mail.smtp_url.is_none(),
     };

@@ -145,88 +145,60 @@ const NOTIFICATIONS_PER_PAGE: u32 = 50;
 
 #[server(prefix = "/rpc", endpoint = "list_notifications")]
 pub async fn list_notifications(page: u32) -> Result<NotificationsView, AppError> {
-    use crate::context::{notification_keeper, portal, with_status};
+    use crate::context::serve;
     use crate::format::display_time;
-    with_status(
-        async move {
-            let portal = portal()?;
-            notification_keeper(&portal).await?;
-            let desk = &portal.notifications;
-            let page = page.max(1);
-            let listed = desk
-                .outbox
-                .recent(countersign_domain::PageRequest {
+    serve(|portal, actor| async move {
+        let desk = &portal.notifications;
+        let page = page.max(1);
+        let listed = desk
+            .notifications
+            .recent(
+                &actor,
+                countersign_domain::PageRequest {
                     offset: u64::from(page - 1) * u64::from(NOTIFICATIONS_PER_PAGE),
                     limit: NOTIFICATIONS_PER_PAGE,
-                })
-                .await
-                .map_err(countersign_domain::service::ServiceError::from)?;
-            let rows = listed
-                .items
-                .into_iter()
-                .map(|e| NotificationRow {
-                    key: e.message.key,
-                    to: e.message.to.join(", "),
-                    subject: e.message.subject,
-                    state: e.state.into(),
-                    attempts: e.attempts,
-                    last_error: e.last_error,
-                    created: display_time(e.created_at),
-                    sent: e.sent_at.map(display_time),
-                    next_attempt: e.next_attempt_at.map(display_time),
-                    body: desk.outbox_only.then_some(e.message.text),
-                })
-                .collect();
-            Ok(NotificationsView {
-                rows,
-                outbox_only: desk.outbox_only,
-                page,
-                pages: listed
-                    .total
-                    .div_ceil(u64::from(NOTIFICATIONS_PER_PAGE))
-                    .max(1) as u32,
-                total: listed.total,
+                },
+            )
+            .await?;
+        let rows = listed
+            .items
+            .into_iter()
+            .map(|e| NotificationRow {
+                key: e.message.key,
+                to: e.message.to.join(", "),
+                subject: e.message.subject,
+                state: e.state.into(),
+                attempts: e.attempts,
+                last_error: e.last_error,
+                created: display_time(e.created_at),
+                sent: e.sent_at.map(display_time),
+                next_attempt: e.next_attempt_at.map(display_time),
+                body: desk.outbox_only.then_some(e.message.text),
             })
-        }
-        .await,
-    )
+            .collect();
+        Ok(NotificationsView {
+            rows,
+            outbox_only: desk.outbox_only,
+            page,
+            pages: listed
+                .total
+                .div_ceil(u64::from(NOTIFICATIONS_PER_PAGE))
+                .max(1) as u32,
+            total: listed.total,
+        })
+    })
+    .await
 }
 
 #[server(prefix = "/rpc", endpoint = "resend_notification")]
 pub async fn resend_notification(key: String) -> Result<String, AppError> {
-    use crate::context::{notification_keeper, portal, with_status};
-    with_status(
-        async move {
-            let portal = portal()?;
-            let actor = notification_keeper(&portal).await?;
-            let desk = &portal.notifications;
-            let now = portal.services.now();
-            let port = countersign_domain::service::ServiceError::from;
-            let not_found = || AppError::NotFound(format!("no message {key:?} in the outbox"));
-            let entry = desk.outbox.entry(&key).await.map_err(port)?.ok_or_else(not_found)?;
-            // A request for a decision goes again only at the request of those it asks.
-            let policy = portal.services.policy();
-            if let Some(env) = countersign_domain::notification::requested_environment(&key) {
-                let theirs = policy
-                    .environments()
-                    .find(env)
-                    .is_some_and(|env| policy.is_approver(&actor, env));
-                if !theirs {
-                    return Err(AppError::Forbidden(format!(
-                        "Only approvers of {env} may send this request again."
-                    )));
-                }
-            }
-            if let Some(why) = entry.resend_refusal(now) {
-                return Err(AppError::Conflict(format!("Not sent again: {why}.")));
-            }
-            if !desk.outbox.resend(&key, now).await.map_err(port)? {
-                return Err(not_found());
-            }
-            tracing::info!(key = ?key, subject = %actor.person.subject, "notification sent again on request");
-            (desk.wake)();
-            Ok(format!("{key} is queued to be sent again."))
-        }
-        .await,
-    )
+    use crate::context::serve;
+    serve(|portal, actor| async move {
+        let desk = &portal.notifications;
+        desk.notifications.resend(&actor, &key).await?;
+        tracing::info!(key = ?key, subject = %actor.person.subject, "notification sent again on request");
+        (desk.wake)();
+        Ok(format!("{key} is queued to be sent again."))
+    })
+    .await
 }

@@ -130,6 +130,10 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound(m) => ApiError::new(ErrorCode::NotFound, m),
             ServiceError::Invalid(e) => e.into(),
             ServiceError::Refused(r) => ApiError::new(ErrorCode::Refused, r.to_string()),
+            // The API sends no notifications; kept whole so a new use case cannot slip by.
+            ServiceError::NotificationRefused(r) => {
+                ApiError::new(ErrorCode::Refused, r.to_string())
+            }
             ServiceError::ReportRefused(r) => {
                 let code = match r {
                     ReportRefusal::NotApprovedThere { .. } => ErrorCode::NotApprovedThere,
