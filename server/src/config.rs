@@ -558,7 +558,10 @@ impl Config {
                 Some(OidcConfig {
                     issuer: issuer.trim_end_matches('/').to_owned(),
                     client_id: required("oidc_client_id", &raw.oidc_client_id)?,
-                    client_secret: required("oidc_client_secret", &raw.oidc_client_secret)?,
+                    client_secret: SecretString::from(required(
+                        "oidc_client_secret",
+                        &raw.oidc_client_secret,
+                    )?),
                     groups_claim: raw.oidc_groups_claim.trim().to_owned(),
                     identity_claim: identity_claim(&raw.oidc_identity_claim)?,
                 })
@@ -650,7 +653,7 @@ impl Config {
                         ));
                     }
                     Some(EventsConfig {
-                        api_key: key.to_owned(),
+                        api_key: SecretString::from(key.to_owned()),
                         header,
                     })
                 }

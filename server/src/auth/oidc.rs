@@ -24,6 +24,7 @@ use openidconnect::{
     Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl,
     Scope, SignatureVerificationError, TokenResponse,
 };
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -31,11 +32,11 @@ use std::sync::Arc;
 use time::Duration;
 
 /// Corporate sign-in through an OpenID Connect provider (Entra ID, AD FS, ...).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct OidcConfig {
     pub issuer: String,
     pub client_id: String,
-    pub client_secret: String,
+    pub client_secret: SecretString,
     /// The ID token claim that lists the person's groups (`groups`, `roles`, or AD FS's
     /// `http://schemas.xmlsoap.org/claims/Group`).
     pub groups_claim: String,
@@ -43,18 +44,6 @@ pub struct OidcConfig {
     /// `oid` or `upn`, or `sub` where the provider's subject is the same for every
     /// application (it is not in Entra ID).
     pub identity_claim: String,
-}
-
-impl std::fmt::Debug for OidcConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OidcConfig")
-            .field("issuer", &self.issuer)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"<redacted>")
-            .field("groups_claim", &self.groups_claim)
-            .field("identity_claim", &self.identity_claim)
-            .finish()
-    }
 }
 
 const LOGIN_COOKIE: &str = "countersign_login";
@@ -190,7 +179,9 @@ async fn discover_client(
     let client = CoreClient::from_provider_metadata(
         metadata,
         ClientId::new(config.client_id.clone()),
-        Some(ClientSecret::new(config.client_secret.clone())),
+        Some(ClientSecret::new(
+            config.client_secret.expose_secret().to_owned(),
+        )),
     )
     .set_redirect_uri(redirect);
     Ok((client, end_session))

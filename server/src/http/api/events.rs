@@ -14,6 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use countersign_domain::*;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -22,19 +23,10 @@ use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 /// The EventBridge intake: the key API destinations send, and the header it comes in.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct EventsConfig {
-    pub api_key: String,
+    pub api_key: SecretString,
     pub header: String,
-}
-
-impl std::fmt::Debug for EventsConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventsConfig")
-            .field("api_key", &"<redacted>")
-            .field("header", &self.header)
-            .finish()
-    }
 }
 
 pub const SOURCE: &str = "aws.sagemaker";
@@ -141,7 +133,7 @@ fn key_matches(headers: &HeaderMap, events: &EventsConfig) -> bool {
     };
     let digest = |bytes: &[u8]| Sha256::digest(bytes);
     digest(given.as_bytes())
-        .ct_eq(&digest(events.api_key.as_bytes()))
+        .ct_eq(&digest(events.api_key.expose_secret().as_bytes()))
         .into()
 }
 
