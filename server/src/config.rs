@@ -156,26 +156,15 @@ pub enum Backend {
 }
 
 fn rate_limits(raw: &RawConfig) -> Result<crate::http::rate_limit::RateLimits, ConfigError> {
-    let trusted_proxies = comma_list(&raw.trusted_proxies)
-        .iter()
-        .map(|entry| {
-            entry
-                .parse::<ipnet::IpNet>()
-                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                .map_err(|_| {
-                    setting_error(
-                        "trusted_proxies",
-                        format!("has {entry:?}, which is neither an address nor a network such as 10.0.0.0/16"),
-                    )
-                })
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(crate::http::rate_limit::RateLimits {
-        sign_in_per_minute: std::num::NonZeroU32::new(raw.rate_limit_sign_in_per_minute),
-        decisions_per_minute: std::num::NonZeroU32::new(raw.rate_limit_decisions_per_minute),
-        api_per_minute: std::num::NonZeroU32::new(raw.rate_limit_api_per_minute),
-        trusted_proxies,
-    })
+    crate::http::rate_limit::RateLimits::new(
+        [
+            raw.rate_limit_sign_in_per_minute,
+            raw.rate_limit_decisions_per_minute,
+            raw.rate_limit_api_per_minute,
+        ],
+        &comma_list(&raw.trusted_proxies),
+    )
+    .map_err(|why| setting_error("trusted_proxies", why))
 }
 
 /// The validated configuration.
@@ -608,78 +597,20 @@ impl Config {
                 "is off and no COUNTERSIGN_OIDC_ISSUER is set: nobody could sign in",
             ));
         }
-        let smtp_url = raw
-            .smtp_url
-            .as_deref()
-            .map(str::trim)
-            .filter(|u| !u.is_empty());
-        if let Some(url) = smtp_url {
-            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
-                return Err(setting_error(
-                    "smtp_url",
-                    "must start with smtp:// or smtps:// (e.g. smtp://user:password@mail.example.com:587?tls=required)",
-                ));
-            }
-        }
-        if raw.mail_from.parse::<lettre::message::Mailbox>().is_err() {
-            return Err(setting_error(
-                "mail_from",
-                format!("is {:?}; use an address, optionally with a name: Countersign <countersign@example.com>", raw.mail_from),
-            ));
-        }
-        if !(1..=20).contains(&raw.mail_attempts) {
-            return Err(setting_error("mail_attempts", "must be from 1 to 20"));
-        }
-        let mail = MailConfig {
-            smtp_url: smtp_url.map(SecretString::from),
-            from: raw.mail_from.clone(),
+        let mail = MailConfig::new(
+            raw.smtp_url.as_deref(),
+            &raw.mail_from,
             notify,
-            retry_after: std::time::Duration::from_secs(raw.mail_retry_seconds.max(1)),
-            attempts: raw.mail_attempts,
-        };
-        let events =
-            match raw.events_api_key.as_deref().map(str::trim) {
-                None | Some("") => None,
-                Some(key) if key.len() < 16 => return Err(setting_error(
-                    "events_api_key",
-                    "is shorter than 16 characters; use a long random value (openssl rand -hex 32)",
-                )),
-                Some(key) => {
-                    let header = raw.events_api_key_header.trim().to_ascii_lowercase();
-                    if http::HeaderName::from_bytes(header.as_bytes()).is_err() {
-                        return Err(setting_error(
-                            "events_api_key_header",
-                            format!("is {header:?}, which is not a header name"),
-                        ));
-                    }
-                    Some(EventsConfig {
-                        api_key: SecretString::from(key.to_owned()),
-                        header,
-                    })
-                }
-            };
+            std::time::Duration::from_secs(raw.mail_retry_seconds.max(1)),
+            raw.mail_attempts,
+        )
+        .map_err(|(setting, why)| setting_error(setting, why))?;
+        let events = EventsConfig::new(raw.events_api_key.as_deref(), &raw.events_api_key_header)
+            .map_err(|(setting, why)| setting_error(setting, why))?;
         let scan_interval =
             (raw.scan_seconds > 0).then(|| std::time::Duration::from_secs(raw.scan_seconds));
-        let ssm_prefix = raw.ssm_prefix.trim_end_matches('/').to_owned();
-        let segments_ok = ssm_prefix.starts_with('/')
-            && ssm_prefix[1..].split('/').all(|segment| {
-                !segment.is_empty()
-                    && segment
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-            });
-        let reserved = ["/aws", "/ssm"]
-            .iter()
-            .any(|p| ssm_prefix.to_ascii_lowercase().starts_with(p));
-        if !segments_ok || reserved {
-            return Err(setting_error(
-                "ssm_prefix",
-                format!(
-                    "is {:?}; use an SSM path such as /countersign: segments of letters, digits, _ . -, not starting with /aws or /ssm",
-                    raw.ssm_prefix
-                ),
-            ));
-        }
+        let ssm_prefix = countersign_aws::ssm_prefix(&raw.ssm_prefix)
+            .map_err(|why| setting_error("ssm_prefix", why))?;
         let api_access = api_access(&raw, oidc.as_ref(), dev_sign_in)?;
         let rate_limits = rate_limits(&raw)?;
         let identity_map = match &raw.identity_map {

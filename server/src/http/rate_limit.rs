@@ -30,6 +30,31 @@ pub struct RateLimits {
     pub trusted_proxies: Vec<IpNet>,
 }
 
+impl RateLimits {
+    /// From the per-minute figures (sign-in, decisions, API; 0 turns one off) and the
+    /// trusted proxies as written (addresses or networks); the error names the entry.
+    pub fn new(per_minute: [u32; 3], trusted_proxies: &[String]) -> Result<Self, String> {
+        let trusted_proxies = trusted_proxies
+            .iter()
+            .map(|entry| {
+                entry
+                    .parse::<IpNet>()
+                    .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        format!("has {entry:?}, which is neither an address nor a network such as 10.0.0.0/16")
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        let [sign_in, decisions, api] = per_minute.map(NonZeroU32::new);
+        Ok(Self {
+            sign_in_per_minute: sign_in,
+            decisions_per_minute: decisions,
+            api_per_minute: api,
+            trusted_proxies,
+        })
+    }
+}
+
 /// What a request is, for counting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {

@@ -32,6 +32,44 @@ pub struct MailConfig {
     pub attempts: u32,
 }
 
+impl MailConfig {
+    /// From the settings as written; an error names the setting (without its prefix) and
+    /// what it accepts.
+    pub fn new(
+        smtp_url: Option<&str>,
+        from: &str,
+        notify: BTreeMap<String, Vec<String>>,
+        retry_after: std::time::Duration,
+        attempts: u32,
+    ) -> Result<Self, (&'static str, String)> {
+        let smtp_url = smtp_url.map(str::trim).filter(|u| !u.is_empty());
+        if let Some(url) = smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err((
+                    "smtp_url",
+                    "must start with smtp:// or smtps:// (e.g. smtp://user:password@mail.example.com:587?tls=required)".into(),
+                ));
+            }
+        }
+        if from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err((
+                "mail_from",
+                format!("is {from:?}; use an address, optionally with a name: Countersign <countersign@example.com>"),
+            ));
+        }
+        if !(1..=20).contains(&attempts) {
+            return Err(("mail_attempts", "must be from 1 to 20".into()));
+        }
+        Ok(Self {
+            smtp_url: smtp_url.map(|url| SecretString::from(url.to_owned())),
+            from: from.to_owned(),
+            notify,
+            retry_after,
+            attempts,
+        })
+    }
+}
+
 /// Renders notices into messages and queues them; the worker is woken at once.
 pub struct MailNotices {
     pub outbox: Arc<dyn Outbox>,

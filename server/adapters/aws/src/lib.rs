@@ -69,6 +69,28 @@ pub fn retry_config() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(5)
 }
 
+/// The SSM path Countersign's parameters live under, as written (a trailing `/` dropped):
+/// segments of letters, digits, `_ . -`, not under SSM's reserved `/aws` or `/ssm`.
+pub fn ssm_prefix(text: &str) -> Result<String, String> {
+    let prefix = text.trim_end_matches('/').to_owned();
+    let segments_ok = prefix.starts_with('/')
+        && prefix[1..].split('/').all(|segment| {
+            !segment.is_empty()
+                && segment
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        });
+    let reserved = ["/aws", "/ssm"]
+        .iter()
+        .any(|p| prefix.to_ascii_lowercase().starts_with(p));
+    if !segments_ok || reserved {
+        return Err(format!(
+            "is {text:?}; use an SSM path such as /countersign: segments of letters, digits, _ . -, not starting with /aws or /ssm"
+        ));
+    }
+    Ok(prefix)
+}
+
 impl AwsBackend {
     pub fn new(config: &SdkConfig, settings: AwsSettings) -> Self {
         Self::from_clients(

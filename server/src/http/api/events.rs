@@ -29,6 +29,38 @@ pub struct EventsConfig {
     pub header: String,
 }
 
+impl EventsConfig {
+    /// From the key and header as written: `None` (the intake off) without a key; an error
+    /// names the setting (without its prefix).
+    pub fn new(
+        api_key: Option<&str>,
+        header: &str,
+    ) -> Result<Option<Self>, (&'static str, String)> {
+        let key = match api_key.map(str::trim) {
+            None | Some("") => return Ok(None),
+            Some(key) => key,
+        };
+        if key.len() < 16 {
+            return Err((
+                "events_api_key",
+                "is shorter than 16 characters; use a long random value (openssl rand -hex 32)"
+                    .into(),
+            ));
+        }
+        let header = header.trim().to_ascii_lowercase();
+        if http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+            return Err((
+                "events_api_key_header",
+                format!("is {header:?}, which is not a header name"),
+            ));
+        }
+        Ok(Some(Self {
+            api_key: SecretString::from(key.to_owned()),
+            header,
+        }))
+    }
+}
+
 pub const SOURCE: &str = "aws.sagemaker";
 pub const DETAIL_TYPE: &str = "SageMaker Model Package State Change";
 
