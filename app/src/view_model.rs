@@ -1,12 +1,9 @@
-//! Domain values as the pages show them (wire types), on the server only. Pure functions;
-//! the review page's is tested here.
+//! Domain values as more than one page shows them (wire types), on the server only; each
+//! page's own mapping is in its folder.
 
-use crate::format::{display_time, formatted_metrics};
+use crate::format::display_time;
 use crate::wire::*;
-use countersign_domain::service::{LiveState, VersionRecord};
-use countersign_domain::workflow;
 use countersign_domain::*;
-use time::OffsetDateTime;
 
 impl From<StepState> for StateView {
     fn from(state: StepState) -> Self {
@@ -36,17 +33,6 @@ impl From<Verdict> for VerdictView {
             Verdict::Approve => VerdictView::Approve,
             Verdict::Reject => VerdictView::Reject,
             Verdict::Rollback => VerdictView::Rollback,
-        }
-    }
-}
-
-impl From<countersign_domain::ports::DeliveryState> for DeliveryView {
-    fn from(state: countersign_domain::ports::DeliveryState) -> Self {
-        use countersign_domain::ports::DeliveryState;
-        match state {
-            DeliveryState::Pending => DeliveryView::Pending,
-            DeliveryState::Sent => DeliveryView::Sent,
-            DeliveryState::GaveUp => DeliveryView::GaveUp,
         }
     }
 }
@@ -84,71 +70,6 @@ pub fn decision_view(record: &DecisionRecord) -> DecisionView {
     }
 }
 
-/// Registration, decisions and reported runs, in the order they happened.
-fn timeline(record: &VersionRecord, reports: &[InferenceReport]) -> Vec<TimelineEntry> {
-    let version = &record.version;
-    let mut events: Vec<(OffsetDateTime, TimelineEntry)> = vec![(
-        version.registered_at,
-        TimelineEntry::Registered {
-            by: version.registered_by.name.clone(),
-            at: display_time(version.registered_at),
-        },
-    )];
-    events.extend(
-        record
-            .decisions
-            .iter()
-            .map(|d| (d.decided_at, TimelineEntry::Decided(decision_view(d)))),
-    );
-    events.extend(reports.iter().map(|r| {
-        (
-            r.reported_at,
-            TimelineEntry::Reported {
-                environment: r.environment.to_string(),
-                run_id: r.run_id.to_string(),
-                at: display_time(r.reported_at),
-            },
-        )
-    }));
-    // Stable: events at the same instant keep registration, decision, report order.
-    events.sort_by_key(|(at, _)| *at);
-    events.into_iter().map(|(_, entry)| entry).collect()
-}
-
-pub fn report_view(report: &InferenceReport) -> ReportView {
-    ReportView {
-        environment: report.environment.to_string(),
-        run_id: report.run_id.to_string(),
-        started_at: display_time(report.started_at),
-        finished_at: display_time(report.finished_at),
-        sample_count: report.sample_count,
-        metrics: formatted_metrics(&report.metrics),
-        artifacts_url: report.artifacts_url.clone(),
-        reported_by: report.reported_by.clone(),
-    }
-}
-
-pub fn step_badges(policy: &Policy, version: &ModelVersion) -> Vec<StepBadge> {
-    version
-        .steps
-        .in_order(policy.environments())
-        .map(|(env, state)| StepBadge {
-            environment: env.to_string(),
-            state: state.into(),
-        })
-        .collect()
-}
-
-pub fn version_row(policy: &Policy, version: &ModelVersion) -> VersionRow {
-    VersionRow {
-        version: version.version.get(),
-        status: version.approval_status.into(),
-        registered_by: version.registered_by.name.clone(),
-        registered_at: display_time(version.registered_at),
-        steps: step_badges(policy, version),
-    }
-}
-
 /// What the stores hold that the decision log does not explain, as sentences for the
 /// page; each also goes to the server log, where operators watch for tampering.
 pub fn reported_drift(
@@ -165,165 +86,4 @@ pub fn reported_drift(
         tracing::error!(%group, drift = %sentence, "what is stored differs from the decision log");
     }
     sentences
-}
-
-/// The review page's content; `live` is what is live in each environment.
-pub fn version_detail(
-    policy: &Policy,
-    record: &VersionRecord,
-    reports: &[InferenceReport],
-    live: &LiveState,
-    actor: &Actor,
-) -> VersionDetail {
-    let version = &record.version;
-    let drift = reported_drift(&version.group, &version.drift, &live.drift);
-    let live = &live.versions;
-    let history = &record.decisions;
-    let decidable: Vec<&Environment> =
-        workflow::decidable_environments(policy, version, history, actor).collect();
-    let track = version
-        .steps
-        .in_order(policy.environments())
-        .map(|(env, state)| StepView {
-            environment: env.to_string(),
-            state: state.into(),
-            required_approvals: policy.approvals_needed(env, version),
-            decisions: history
-                .iter()
-                .filter(|r| &r.environment == env)
-                .map(decision_view)
-                .collect(),
-            decidable: decidable.contains(&env),
-            live: live.get(env) == Some(&version.version),
-            rollback_offered: workflow::rollback_refusal(
-                policy,
-                live.get(env).copied(),
-                version,
-                actor,
-                env,
-            )
-            .is_none(),
-        })
-        .collect();
-    let why_no_decision = if decidable.is_empty() {
-        Some(match version.steps.awaiting(policy.environments()) {
-            None => "No step of this version is waiting for a decision.".to_string(),
-            Some(env) => match workflow::approval_refusal(policy, version, history, actor, env) {
-                Some(refusal) => format!("You cannot decide {env}: {refusal}."),
-                None => format!("{env} is waiting for a decision."),
-            },
-        })
-    } else {
-        None
-    };
-    VersionDetail {
-        group: version.group.to_string(),
-        version: version.version.get(),
-        arn: version.arn.clone(),
-        status: version.approval_status.into(),
-        description: version.description.clone(),
-        image_uri: version.image_uri.clone(),
-        model_data_url: version.model_data_url.clone(),
-        metrics: formatted_metrics(&version.metrics),
-        registered_by: version.registered_by.name.clone(),
-        registered_by_email: version.registered_by.email.clone(),
-        registrant_established: version.attributed_to.is_established(),
-        registered_through: version.registered_through.clone(),
-        registered_at: display_time(version.registered_at),
-        track,
-        timeline: timeline(record, reports),
-        reports: reports.iter().rev().map(report_view).collect(),
-        why_no_decision,
-        drift,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use countersign_domain::service::LiveState;
-    use countersign_domain::testing::{approver, decided_first, registered};
-
-    fn detail_for(
-        policy: &Policy,
-        version: &ModelVersion,
-        live: &[(&str, u32)],
-        actor: &Actor,
-    ) -> VersionDetail {
-        let record = VersionRecord {
-            version: version.clone(),
-            decisions: vec![],
-        };
-        let live = LiveState {
-            versions: live
-                .iter()
-                .map(|(env, n)| {
-                    (
-                        Environment::parse(env).unwrap(),
-                        VersionNumber::new(*n).unwrap(),
-                    )
-                })
-                .collect(),
-            drift: vec![],
-        };
-        version_detail(policy, &record, &[], &live, actor)
-    }
-
-    fn step<'a>(detail: &'a VersionDetail, environment: &str) -> &'a StepView {
-        detail
-            .track
-            .iter()
-            .find(|s| s.environment == environment)
-            .unwrap()
-    }
-
-    #[test]
-    fn the_review_page_says_who_may_decide_and_why_not() {
-        let policy = Policy::new(Environments::default(), "approvers");
-        let version = registered(&policy);
-        let alice = detail_for(&policy, &version, &[], &approver("alice"));
-        assert!(step(&alice, "dev").decidable);
-        assert!(!step(&alice, "test").decidable);
-        assert_eq!(alice.why_no_decision, None);
-
-        let dana = detail_for(&policy, &version, &[], &approver("dana"));
-        assert!(!step(&dana, "dev").decidable);
-        assert_eq!(
-            dana.why_no_decision.as_deref(),
-            Some("You cannot decide dev: you registered this version, so someone else must approve it for dev.")
-        );
-        let viewer = Actor {
-            person: approver("vic").person,
-            groups: Default::default(),
-        };
-        assert_eq!(
-            detail_for(&policy, &version, &[], &viewer)
-                .why_no_decision
-                .as_deref(),
-            Some("You cannot decide dev: you are not in an approver group for dev.")
-        );
-    }
-
-    #[test]
-    fn a_rollback_is_offered_to_approvers_where_this_version_was_approved_and_another_is_live() {
-        let policy = Policy::new(Environments::default(), "approvers");
-        let approved = decided_first(&policy, &registered(&policy), Choice::Approve);
-        let number = approved.version.get();
-        let offered = |live: &[(&str, u32)], actor: &Actor| {
-            step(&detail_for(&policy, &approved, live, actor), "dev").rollback_offered
-        };
-        assert!(offered(&[("dev", number + 1)], &approver("bob")));
-        assert!(
-            !offered(&[("dev", number)], &approver("bob")),
-            "already live"
-        );
-        assert!(!offered(&[], &approver("bob")), "nothing live to replace");
-        let viewer = Actor {
-            person: approver("vic").person,
-            groups: Default::default(),
-        };
-        assert!(!offered(&[("dev", number + 1)], &viewer));
-        let live_here = detail_for(&policy, &approved, &[("dev", number)], &approver("bob"));
-        assert!(step(&live_here, "dev").live);
-    }
 }

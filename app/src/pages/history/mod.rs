@@ -1,10 +1,12 @@
+pub mod wire;
+
 use crate::components::{DriftWarning, ErrorPanel, Loading};
 use crate::pages::version::DecisionLine;
 use crate::wire::*;
-use crate::wire::{EnvironmentHistoryView, HistoryView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use wire::*;
 
 /// A model group's history: what was live in each environment and when, and every
 /// decision with who, when and why; exportable as CSV and JSON.

@@ -1,7 +1,10 @@
+pub mod wire;
+
 use crate::components::{ErrorPanel, Loading};
 use crate::wire::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use wire::*;
 
 #[component]
 pub fn GroupsPage() -> impl IntoView {

@@ -1,11 +1,13 @@
+#[cfg(feature = "ssr")]
+mod view_model;
+pub mod wire;
+
 use crate::components::{DriftWarning, ErrorPanel, Loading, StatePill};
-use crate::wire::{
-    AppError, DecisionOutcome, DecisionView, ReportView, StepView, TimelineEntry, VerdictView,
-    VersionDetail,
-};
+use crate::wire::{AppError, DecisionView, VerdictView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use wire::*;
 
 /// The review page: a version's facts, its promotion track and the decision forms.
 /// Deep links from e-mails land here.
@@ -360,7 +362,7 @@ pub(crate) fn DecisionLine(decision: DecisionView) -> impl IntoView {
 #[server(prefix = "/rpc", endpoint = "version_detail")]
 pub async fn get_version(group: String, version: u32) -> Result<VersionDetail, AppError> {
     use crate::context::{group_name, serve, version_number};
-    use crate::view_model::version_detail;
+    use view_model::version_detail;
     serve(|portal, actor| async move {
         let (group, version) = (group_name(&group)?, version_number(version)?);
         let services = &portal.services;

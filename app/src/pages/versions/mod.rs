@@ -1,8 +1,13 @@
+#[cfg(feature = "ssr")]
+mod view_model;
+pub mod wire;
+
 use crate::components::{ErrorPanel, Loading, Pager, StatePill};
 use crate::wire::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
+use wire::*;
 
 #[component]
 pub fn VersionsPage() -> impl IntoView {
@@ -108,8 +113,8 @@ const VERSIONS_PER_PAGE: u32 = 50;
 #[server(prefix = "/rpc", endpoint = "list_versions")]
 pub async fn list_versions(group: String, page: u32) -> Result<VersionList, AppError> {
     use crate::context::{group_name, serve};
-    use crate::view_model::version_row;
     use countersign_domain::PageRequest;
+    use view_model::version_row;
     serve(|portal, _actor| async move {
         let group = group_name(&group)?;
         let page = page.max(1);

@@ -1,9 +1,11 @@
+pub mod wire;
+
 use crate::components::{ErrorPanel, Loading, Pager};
-use crate::wire::NotificationRow;
 use crate::wire::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use wire::*;
 
 /// The outbox: every message Countersign queued, how its delivery went, and a way to send
 /// again one that was given up. Without an SMTP server, the messages are read here.
@@ -201,4 +203,16 @@ pub async fn resend_notification(key: String) -> Result<String, AppError> {
         Ok(format!("{key} is queued to be sent again."))
     })
     .await
+}
+
+#[cfg(feature = "ssr")]
+impl From<countersign_domain::ports::DeliveryState> for DeliveryView {
+    fn from(state: countersign_domain::ports::DeliveryState) -> Self {
+        use countersign_domain::ports::DeliveryState;
+        match state {
+            DeliveryState::Pending => DeliveryView::Pending,
+            DeliveryState::Sent => DeliveryView::Sent,
+            DeliveryState::GaveUp => DeliveryView::GaveUp,
+        }
+    }
 }

@@ -1,0 +1,85 @@
+//! What the version page's server functions send the browser.
+
+use crate::wire::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepView {
+    pub environment: String,
+    pub state: StateView,
+    pub required_approvals: u8,
+    /// Approvals given so far in this step's current round, or the one that decided it.
+    pub decisions: Vec<DecisionView>,
+    /// Whether the signed-in person may decide this step now.
+    pub decidable: bool,
+    /// Whether this version is the one live in the environment.
+    pub live: bool,
+    /// Whether the signed-in person may point the environment back to this version.
+    pub rollback_offered: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VersionDetail {
+    pub group: String,
+    pub version: u32,
+    pub arn: String,
+    pub status: StateView,
+    pub description: String,
+    pub image_uri: String,
+    pub model_data_url: String,
+    /// Name and value, formatted on the server (the browser build then needs no float
+    /// formatting or parsing).
+    pub metrics: Vec<(String, String)>,
+    pub registered_by: String,
+    pub registered_by_email: String,
+    /// False when nobody could be established as the registrant (four-eyes cannot be
+    /// checked, so some environments need one approval more).
+    pub registrant_established: bool,
+    /// The pipeline that registered it through the API, as it authenticated.
+    pub registered_through: Option<String>,
+    pub registered_at: String,
+    pub track: Vec<StepView>,
+    /// What happened to this version, oldest first: registration, decisions, runs.
+    pub timeline: Vec<TimelineEntry>,
+    /// Inference runs reported for this version, newest first.
+    pub reports: Vec<ReportView>,
+    /// Why the signed-in person cannot decide anything, when that is the case.
+    pub why_no_decision: Option<String>,
+    /// What the registry or the live values hold that the decision log does not explain.
+    pub drift: Vec<String>,
+}
+
+/// One event in a version's life.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum TimelineEntry {
+    Registered {
+        by: String,
+        at: String,
+    },
+    Decided(DecisionView),
+    Reported {
+        environment: String,
+        run_id: String,
+        at: String,
+    },
+}
+
+/// One inference run a pipeline reported, for the review page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportView {
+    pub environment: String,
+    pub run_id: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub sample_count: u64,
+    pub metrics: Vec<(String, String)>,
+    pub artifacts_url: Option<String>,
+    pub reported_by: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecisionOutcome {
+    pub environment: String,
+    pub resulting_state: StateView,
+    pub message: String,
+}
