@@ -83,7 +83,9 @@ pub fn reported_drift(
         .chain(live.iter().map(|d| d.explain()))
         .collect();
     for sentence in &sentences {
-        tracing::error!(%group, drift = %sentence, "what is stored differs from the decision log");
+        // Debug, so that text written outside the portal (an image name, say) cannot start a
+        // log line of its own.
+        tracing::error!(%group, drift = ?sentence, "what is stored differs from the decision log");
     }
     sentences
 }

@@ -48,39 +48,49 @@ pub fn live_periods(environments: &Environments, deployments: &[Deployment]) -> 
 /// written, replaced or deleted outside the portal (or a decision interrupted before it went
 /// live, which the next read of its version completes).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Drift {
-    pub environment: Environment,
-    /// What pipelines resolve there now.
-    pub live: Option<Deployment>,
-    /// The newest deployment to the environment in the log.
-    pub logged: Option<Deployment>,
+pub enum Drift {
+    /// Something is live where no decision in the log deployed anything.
+    Unlogged { live: Deployment },
+    /// The log deployed `logged`, but nothing is live: deleted outside the portal.
+    Deleted { logged: Deployment },
+    /// What is live is not the log's newest deployment there.
+    Replaced {
+        live: Deployment,
+        logged: Box<Deployment>,
+    },
 }
 
 impl Drift {
+    pub fn environment(&self) -> &Environment {
+        match self {
+            Drift::Unlogged { live } | Drift::Replaced { live, .. } => &live.environment,
+            Drift::Deleted { logged } => &logged.environment,
+        }
+    }
+
     /// One sentence for the page and the server log.
     pub fn explain(&self) -> String {
-        let env = &self.environment;
+        let env = self.environment();
         let named = |d: &Deployment| format!("version {} (decision {})", d.version, d.decision_id);
-        match (&self.live, &self.logged) {
-            (Some(live), None) => format!(
+        match self {
+            Drift::Unlogged { live } => format!(
                 "{env}: {} is live, but no decision in the log deployed anything to {env}.",
                 named(live)
             ),
-            (None, Some(logged)) => format!(
+            Drift::Deleted { logged } => format!(
                 "{env}: the log deployed {}, but nothing is live there: the live value was deleted outside the portal.",
                 named(logged)
             ),
-            (Some(live), Some(logged)) if live.decision_id != logged.decision_id => format!(
+            Drift::Replaced { live, logged } if live.decision_id != logged.decision_id => format!(
                 "{env}: {} is live, but the newest deployment in the log is {}.",
                 named(live),
                 named(logged)
             ),
-            (Some(live), Some(logged)) => format!(
+            Drift::Replaced { live, logged } => format!(
                 "{env}: the live value claims decision {} but differs from what it deployed ({}).",
                 live.decision_id,
                 differences(live, logged).join(", ")
             ),
-            (None, None) => format!("{env}: nothing is live and nothing was deployed."),
         }
     }
 }
@@ -128,13 +138,19 @@ pub fn drift(
     environments
         .iter()
         .filter_map(|env| {
-            let live = live.get(env);
             let logged = deployments.iter().find(|d| &d.environment == env);
-            (live != logged).then(|| Drift {
-                environment: env.clone(),
-                live: live.cloned(),
-                logged: logged.cloned(),
-            })
+            match (live.get(env), logged) {
+                (Some(live), Some(logged)) if live == logged => None,
+                (None, None) => None,
+                (Some(live), None) => Some(Drift::Unlogged { live: live.clone() }),
+                (None, Some(logged)) => Some(Drift::Deleted {
+                    logged: logged.clone(),
+                }),
+                (Some(live), Some(logged)) => Some(Drift::Replaced {
+                    live: live.clone(),
+                    logged: Box::new(logged.clone()),
+                }),
+            }
         })
         .collect()
 }
@@ -224,7 +240,7 @@ mod tests {
         let explain = |live_now: Option<Deployment>, log: &[Deployment]| {
             let found = drift(&environments, &live(live_now), log);
             assert_eq!(found.len(), 1, "{found:?}");
-            assert_eq!(found[0].environment, prod());
+            assert_eq!(found[0].environment(), &prod());
             found[0].explain()
         };
 

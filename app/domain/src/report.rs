@@ -80,19 +80,7 @@ impl ReportDraft<'_> {
     /// [`MAX_REPORT_METRICS`] of them and at least one; the run finished no earlier than it
     /// started; the artifacts link an `s3://`, `https://` or `http://` URL.
     pub fn validate(self) -> Result<InferenceReport, InvalidInput> {
-        let ReportDraft {
-            group,
-            version,
-            environment,
-            run_id,
-            metrics,
-            started_at,
-            finished_at,
-            sample_count,
-            artifacts_url,
-            reported_by,
-            reported_at,
-        } = self;
+        let metrics = self.metrics;
         if metrics.is_empty() {
             return Err(InvalidInput::Missing("metrics"));
         }
@@ -103,10 +91,10 @@ impl ReportDraft<'_> {
             });
         }
         validate_metrics(&metrics)?;
-        if finished_at < started_at {
+        if self.finished_at < self.started_at {
             return Err(InvalidInput::FinishedBeforeStart);
         }
-        let artifacts_url = match artifacts_url.map(str::trim).filter(|u| !u.is_empty()) {
+        let artifacts_url = match self.artifacts_url.map(str::trim).filter(|u| !u.is_empty()) {
             None => None,
             Some(url) => {
                 if url.chars().count() > MAX_ARTIFACTS_URL_CHARS {
@@ -125,17 +113,17 @@ impl ReportDraft<'_> {
             }
         };
         Ok(InferenceReport {
-            group,
-            version,
-            environment,
-            run_id,
+            group: self.group,
+            version: self.version,
+            environment: self.environment,
+            run_id: self.run_id,
             metrics,
-            started_at,
-            finished_at,
-            sample_count,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            sample_count: self.sample_count,
             artifacts_url,
-            reported_by: reported_by.to_owned(),
-            reported_at,
+            reported_by: self.reported_by.to_owned(),
+            reported_at: self.reported_at,
         })
     }
 }

@@ -50,6 +50,19 @@ async fn registered_and_approved_for_dev(services: &Services, group: &str) -> Mo
     version
 }
 
+/// Writes a String parameter as anyone allowed `ssm:PutParameter` could.
+async fn put_string(moto: &Moto, name: &str, value: &str) {
+    aws_sdk_ssm::Client::new(&moto.sdk_config().await)
+        .put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+}
+
 fn approve(environment: &str) -> DecisionRequest {
     DecisionRequest::new(env(environment), Choice::Approve, "metrics hold up")
 }
@@ -259,14 +272,12 @@ async fn a_log_entry_the_portal_did_not_write_is_never_carried_out() {
         },
         "mac": "00".repeat(32)
     });
-    aws_sdk_ssm::Client::new(&moto.sdk_config().await)
-        .put_parameter()
-        .name("/countersign/forged/_decisions/1/000001")
-        .value(forged.to_string())
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .send()
-        .await
-        .unwrap();
+    put_string(
+        &moto,
+        "/countersign/forged/_decisions/1/000001",
+        &forged.to_string(),
+    )
+    .await;
 
     let read = backend.find_version(&version.group, version.version).await;
     assert!(
@@ -830,7 +841,6 @@ async fn the_notifications_page_reads_the_messages_it_shows_not_every_message_ev
 async fn what_is_live_is_ordered_by_when_ssm_wrote_it_not_by_dates_inside_it() {
     let moto = Moto::start();
     let (backend, services) = with_backend(&moto).await;
-    let ssm = aws_sdk_ssm::Client::new(&moto.sdk_config().await);
     let first = services
         .register(registration("ordered", person("dana")))
         .await
@@ -844,14 +854,7 @@ async fn what_is_live_is_ordered_by_when_ssm_wrote_it_not_by_dates_inside_it() {
         "approved_by": {"subject": "x", "name": "X", "email": "x@example.com"},
         "approved_at": "2099-01-01T00:00:00Z", "decision_id": "from-the-future"
     });
-    ssm.put_parameter()
-        .name("/countersign/ordered/dev")
-        .value(future.to_string())
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .overwrite(true)
-        .send()
-        .await
-        .unwrap();
+    put_string(&moto, "/countersign/ordered/dev", &future.to_string()).await;
     services
         .decide(
             &approver("alice"),
@@ -867,18 +870,6 @@ async fn what_is_live_is_ordered_by_when_ssm_wrote_it_not_by_dates_inside_it() {
         .unwrap()
         .unwrap();
     assert_eq!(live.version, first.version, "the approval went live");
-}
-
-async fn put_string(moto: &Moto, name: &str, value: &str) {
-    aws_sdk_ssm::Client::new(&moto.sdk_config().await)
-        .put_parameter()
-        .name(name)
-        .value(value)
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .overwrite(true)
-        .send()
-        .await
-        .unwrap();
 }
 
 #[tokio::test]

@@ -96,10 +96,6 @@ impl ApiError {
         }
     }
 
-    pub fn code(&self) -> ErrorCode {
-        self.code
-    }
-
     pub(crate) fn with_challenge(self, challenge: String) -> Self {
         Self {
             challenge: Some(challenge),
