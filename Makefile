@@ -9,15 +9,25 @@ RUN_DATABASE ?= countersign.db
 
 .PHONY: run test test-rust test-e2e bench build build-release tools clean audit
 
-# Demo models only go into the embedded store: never into a real AWS account.
-run: build-release
+# The portal on this machine, built for a quick first start: debug builds (the same the tests
+# use, so after `make test` nothing is compiled again) and, on the embedded store, without the
+# AWS SDK. `COUNTERSIGN_BACKEND=aws make run` builds the AWS backend in. Demo models only go
+# into the embedded store: never into a real AWS account.
+run:
+	@scripts/tools.sh build
+	@scripts/site.sh dev
+	@if [ "$${COUNTERSIGN_BACKEND:-local}" = local ]; then \
+	  scripts/server.sh dev --no-default-features; \
+	else \
+	  scripts/server.sh dev; \
+	fi
 	@if [ "$${COUNTERSIGN_BACKEND:-local}" = local ]; then \
 	  echo "==> serving the portal on http://127.0.0.1:3000 (embedded store: $(RUN_DATABASE); Ctrl-C stops)"; \
 	  export COUNTERSIGN_DEMO_DATA="$${COUNTERSIGN_DEMO_DATA:-true}"; \
 	else \
 	  echo "==> serving the portal on http://127.0.0.1:3000 (backend: $$COUNTERSIGN_BACKEND; Ctrl-C stops)"; \
 	fi; \
-	COUNTERSIGN_DATABASE=$(RUN_DATABASE) exec ./target/release/countersign serve
+	COUNTERSIGN_DATABASE=$(RUN_DATABASE) exec ./target/debug/countersign serve
 
 test: test-rust test-e2e
 
@@ -42,12 +52,14 @@ audit:
 	@scripts/tools.sh test
 	cargo deny --locked check advisories
 
-# The end-to-end tests need the server and WASM that `cargo leptos build` makes together: a
-# debug build compiles both with `--cfg erase_components`, so a server from a plain
-# `cargo build` renders pages the debug WASM cannot hydrate.
-test-e2e: build
+# The end-to-end tests run the debug site and the server binary `cargo test` builds beside its
+# tests (same packages, same features: after test-rust nothing compiles again).
+test-e2e:
 	@scripts/tools.sh test
-	@echo "==> end-to-end tests in Debian's chromium, with and without JavaScript"
+	@scripts/site.sh dev
+	@echo "==> the server binary, as the cargo tests built it"
+	cargo test --locked --no-run
+	@echo "==> end-to-end tests in Debian's chromium, with and without JavaScript (about 3 minutes)"
 	cd end2end && npx playwright test
 
 bench: build-release
@@ -56,15 +68,17 @@ bench: build-release
 	@echo "==> benchmark (figures, not pass/fail)"
 	scripts/bench.sh
 
+# Debug: the server with the AWS backend, and the site.
 build:
 	@scripts/tools.sh build
-	@echo "==> building the portal (server and WASM, debug)"
-	cargo leptos build
+	@scripts/site.sh dev
+	@scripts/server.sh dev
 
+# What deployments run and `make bench` measures: the optimised server and the size-optimised site.
 build-release:
 	@scripts/tools.sh release
-	@echo "==> building the portal (server and WASM, release)"
-	cargo leptos build --release
+	@scripts/site.sh release
+	@scripts/server.sh release
 
 tools:
 	@scripts/tools.sh test

@@ -56,7 +56,7 @@ function portal(listenPort: number, store: string, env: Record<string, string>) 
 
 export default defineConfig({
   testDir: './tests',
-  timeout: 30_000,
+  timeout: 60_000,
   expect: { timeout: 10_000 },
   fullyParallel: true,
   workers: 2,

@@ -3,7 +3,7 @@
 # at the right version. Everything comes from crates.io, npm, or Debian's packages: nothing
 # is downloaded from anywhere else, at build or test time.
 #
-#   scripts/tools.sh build   the Rust toolchain pieces: WASM target, cargo-leptos, wasm-bindgen
+#   scripts/tools.sh build   the Rust toolchain pieces: the WASM target and wasm-bindgen
 #   scripts/tools.sh release the above, and wasm-opt for release builds
 #   scripts/tools.sh test    the build tools, Chromium, the test servers' npm packages, and
 #                            moto (PyPI, in the virtualenv .tools/venv)
@@ -22,7 +22,6 @@ if [ "$want" = bench ]; then
   fi
   want=test
 fi
-CARGO_LEPTOS_VERSION=0.3.10 # 0.3.11 needs rustc 1.96
 BINARYEN_VERSION=132         # Debian's binaryen is too old for rustc 1.95's WASM
 MOTO_VERSION=5.2.5           # the AWS emulator the AWS backend's tests run against
 CARGO_DENY_VERSION=0.20.2    # dependency licences, bans and sources in make test
@@ -36,13 +35,8 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-if [ "$(cargo leptos --version 2>/dev/null || true)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
-  say "installing cargo-leptos $CARGO_LEPTOS_VERSION from crates.io (about 12 minutes on 2 cores, once)"
-  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
-fi
-
-# cargo-leptos downloads wasm-bindgen itself unless the exact version Cargo.lock names is on
-# PATH; that download is not possible here, so install it from crates.io.
+# The site is built without cargo-leptos (scripts/site.sh), whose install alone takes twenty
+# minutes here; wasm-bindgen must be exactly the version Cargo.lock names.
 bindgen_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
 if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $bindgen_version" ]; then
   say "installing wasm-bindgen-cli $bindgen_version, the version Cargo.lock names (about 2 minutes, once)"

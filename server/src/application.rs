@@ -103,6 +103,15 @@ pub fn router(
     };
     router
         .route("/healthz", get(|| async { "ok" }))
+        // The built JS, WASM and CSS, with the gzipped copies the site build writes beside
+        // them: compressing megabytes of WASM on every page load would cost a second of CPU.
+        .nest_service(
+            "/pkg",
+            tower_http::services::ServeDir::new(
+                std::path::Path::new(&config.site_root).join(options.site_pkg_dir.as_ref()),
+            )
+            .precompressed_gzip(),
+        )
         .route(
             "/models/{group}/export/{file}",
             get(crate::http::export::export).with_state(export),

@@ -3,6 +3,7 @@
 
 use crate::config::{Backend, Config};
 use crate::notify::MailNotices;
+#[cfg(feature = "aws")]
 use countersign_aws::{AwsBackend, AwsSettings};
 use countersign_domain::ports::{IdGenerator, Outbox, SessionRevocations};
 use countersign_domain::service::{Ports, Services};
@@ -26,6 +27,7 @@ pub struct Backing {
 /// every replica shares it: in the SQLite file, or as an SSM SecureString parameter.
 enum SettingsKeeper {
     Local(LocalStore),
+    #[cfg(feature = "aws")]
     Aws(Arc<AwsBackend>),
 }
 
@@ -39,6 +41,7 @@ impl Backing {
             SettingsKeeper::Local(store) => store
                 .setting_or_insert(name, generate)
                 .map_err(|e| e.to_string()),
+            #[cfg(feature = "aws")]
             SettingsKeeper::Aws(backend) => backend
                 .shared_secret(name, generate)
                 .await
@@ -54,7 +57,7 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
         Arc<dyn Outbox>,
         Arc<dyn SessionRevocations>,
         _,
-    ) = match config.backend {
+    ) = match &config.backend {
         Backend::Local => {
             let store = LocalStore::open(&config.database).map_err(|e| {
                 format!(
@@ -69,7 +72,8 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
                 SettingsKeeper::Local(store),
             )
         }
-        Backend::Aws => {
+        #[cfg(feature = "aws")]
+        Backend::Aws(aws) => {
             let sdk = countersign_aws::load_sdk_config().await;
             if sdk.region().is_none() {
                 return Err(
@@ -81,10 +85,10 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
             let backend = Arc::new(AwsBackend::new(
                 &sdk,
                 AwsSettings {
-                    ssm_prefix: config.ssm_prefix.clone(),
+                    ssm_prefix: aws.ssm_prefix.clone(),
                     environments: config.policy.environments().clone(),
-                    identities: config.identity_map.clone(),
-                    secrets_kms_key_id: config.session_kms_key_id.clone(),
+                    identities: aws.identity_map.clone(),
+                    secrets_kms_key_id: aws.session_kms_key_id.clone(),
                 },
             ));
             backend

@@ -146,13 +146,53 @@ impl Default for RawConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Backend {
     /// The embedded SQLite store at `database`.
     Local,
     /// SageMaker Model Registry and SSM Parameter Store, found through the standard AWS
-    /// configuration chain; Countersign's parameters live under `ssm_prefix`.
-    Aws,
+    /// configuration chain. Only in binaries built with the `aws` feature: the laptop
+    /// build leaves the AWS SDK out, which halves its first build.
+    #[cfg(feature = "aws")]
+    Aws(AwsConfig),
+}
+
+impl Backend {
+    pub fn is_local(&self) -> bool {
+        matches!(self, Backend::Local)
+    }
+}
+
+/// The AWS backend's own settings.
+#[cfg(feature = "aws")]
+#[derive(Debug, Clone)]
+pub struct AwsConfig {
+    /// Countersign's parameters live under this SSM path.
+    pub ssm_prefix: String,
+    /// The KMS key a generated session key is kept under (a SecureString parameter).
+    pub session_kms_key_id: Option<String>,
+    /// Who the IAM and Studio identities creating versions in SageMaker are, as people.
+    pub identity_map: countersign_aws::metadata::IdentityMap,
+}
+
+#[cfg(feature = "aws")]
+impl AwsConfig {
+    fn new(raw: &RawConfig) -> Result<Self, ConfigError> {
+        Ok(Self {
+            ssm_prefix: countersign_aws::ssm_prefix(&raw.ssm_prefix)
+                .map_err(|why| setting_error("ssm_prefix", why))?,
+            session_kms_key_id: raw
+                .session_kms_key_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(str::to_owned),
+            identity_map: match &raw.identity_map {
+                None => Default::default(),
+                Some(path) => identity_map(path)?,
+            },
+        })
+    }
 }
 
 fn rate_limits(raw: &RawConfig) -> Result<crate::http::rate_limit::RateLimits, ConfigError> {
@@ -172,7 +212,6 @@ fn rate_limits(raw: &RawConfig) -> Result<crate::http::rate_limit::RateLimits, C
 pub struct Config {
     pub backend: Backend,
     pub database: PathBuf,
-    pub ssm_prefix: String,
     pub listen: SocketAddr,
     pub public_url: String,
     /// Host names (`host` or `host:port`) requests may be addressed to besides the public
@@ -181,8 +220,6 @@ pub struct Config {
     pub policy: Policy,
     /// Base64 of at least 64 bytes; generated and kept in the store when absent.
     pub session_key: Option<SecretString>,
-    /// AWS: the KMS key a generated session key is kept under (a SecureString parameter).
-    pub session_kms_key_id: Option<String>,
     pub session_hours: u32,
     /// How often each replica reads session revocations from the store.
     pub revocation_check: std::time::Duration,
@@ -207,8 +244,6 @@ pub struct Config {
     /// How long a resolved model is served from memory; `None` reads the store every time.
     pub resolve_cache: Option<std::time::Duration>,
     pub api_access: ApiAccessConfig,
-    /// Who the IAM and Studio identities creating versions in SageMaker are, as people.
-    pub identity_map: countersign_aws::metadata::IdentityMap,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -270,6 +305,7 @@ fn identity_claim(claim: &str) -> Result<String, ConfigError> {
 
 /// Reads the identity map: a TOML table whose keys are IAM or Studio identities and whose
 /// values are one person's identifier or a list of them.
+#[cfg(feature = "aws")]
 fn identity_map(
     path: &std::path::Path,
 ) -> Result<countersign_aws::metadata::IdentityMap, ConfigError> {
@@ -434,7 +470,15 @@ impl Config {
     fn validate(raw: RawConfig) -> Result<Self, ConfigError> {
         let backend = match raw.backend.as_str() {
             "local" => Backend::Local,
-            "aws" => Backend::Aws,
+            #[cfg(feature = "aws")]
+            "aws" => Backend::Aws(AwsConfig::new(&raw)?),
+            #[cfg(not(feature = "aws"))]
+            "aws" => {
+                return Err(setting_error(
+                    "backend",
+                    "is \"aws\", but this binary was built without the AWS backend (the `aws` feature): build it with `COUNTERSIGN_BACKEND=aws make run`, `make build-release`, or `cargo build --features aws`",
+                ))
+            }
             other => {
                 return Err(setting_error(
                     "backend",
@@ -559,9 +603,9 @@ impl Config {
         // Off by default on AWS: demo identities must never sign the real registry.
         let dev_sign_in = raw
             .dev_sign_in
-            .unwrap_or(oidc.is_none() && backend == Backend::Local);
+            .unwrap_or(oidc.is_none() && backend.is_local());
         if dev_sign_in {
-            if backend != Backend::Local {
+            if !backend.is_local() {
                 return Err(setting_error(
                     "dev_sign_in",
                     "is on, but COUNTERSIGN_BACKEND is not local: the development sign-in lets anyone choose any identity, so it never writes to a real registry. Configure SSO (COUNTERSIGN_OIDC_ISSUER) for the AWS backend.",
@@ -591,7 +635,7 @@ impl Config {
                     "is on, but COUNTERSIGN_OIDC_ISSUER is set: with a real identity provider the development sign-in is off.",
                 ));
             }
-        } else if oidc.is_none() && backend == Backend::Local {
+        } else if oidc.is_none() && backend.is_local() {
             return Err(setting_error(
                 "dev_sign_in",
                 "is off and no COUNTERSIGN_OIDC_ISSUER is set: nobody could sign in",
@@ -609,27 +653,16 @@ impl Config {
             .map_err(|(setting, why)| setting_error(setting, why))?;
         let scan_interval =
             (raw.scan_seconds > 0).then(|| std::time::Duration::from_secs(raw.scan_seconds));
-        let ssm_prefix = countersign_aws::ssm_prefix(&raw.ssm_prefix)
-            .map_err(|why| setting_error("ssm_prefix", why))?;
         let api_access = api_access(&raw, oidc.as_ref(), dev_sign_in)?;
         let rate_limits = rate_limits(&raw)?;
-        let identity_map = match &raw.identity_map {
-            None => Default::default(),
-            Some(path) => identity_map(path)?,
-        };
         Ok(Self {
             backend,
             database: raw.database,
-            ssm_prefix,
             listen: raw.listen,
             public_url: raw.public_url.trim_end_matches('/').to_owned(),
             extra_hosts: comma_list(&raw.extra_hosts),
             policy,
             session_key: raw.session_key.map(SecretString::from),
-            session_kms_key_id: raw
-                .session_kms_key_id
-                .map(|k| k.trim().to_owned())
-                .filter(|k| !k.is_empty()),
             session_hours: raw.session_hours,
             revocation_check: std::time::Duration::from_secs(raw.revocation_check_seconds),
             request_timeout: std::time::Duration::from_secs(raw.request_timeout_seconds.max(1)),
@@ -647,7 +680,6 @@ impl Config {
             resolve_cache: (raw.resolve_cache_seconds > 0)
                 .then(|| std::time::Duration::from_secs(raw.resolve_cache_seconds)),
             api_access,
-            identity_map,
         })
     }
 
@@ -762,16 +794,24 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "aws")]
+    fn aws_settings(config: Config) -> AwsConfig {
+        match config.backend {
+            Backend::Aws(aws) => aws,
+            Backend::Local => panic!("the local backend"),
+        }
+    }
+
+    #[cfg(feature = "aws")]
     #[test]
     fn the_aws_backend_takes_an_ssm_prefix() {
         let config =
             Config::from_pairs([("BACKEND", "aws"), ("SSM_PREFIX", "/ml/countersign/")]).unwrap();
-        assert_eq!(config.backend, Backend::Aws);
         assert!(
             !config.dev_sign_in && !config.api_access.open,
             "no demo identity and no open API on AWS"
         );
-        assert_eq!(config.ssm_prefix, "/ml/countersign");
+        assert_eq!(aws_settings(config).ssm_prefix, "/ml/countersign");
         for bad in ["countersign", "/aws/x", "/a//b", "/a b"] {
             assert!(
                 error(&[("BACKEND", "aws"), ("SSM_PREFIX", bad)])
@@ -782,10 +822,24 @@ mod tests {
         assert!(error(&[("BACKEND", "cloud")]).contains("allowed: local, aws"));
     }
 
+    #[cfg(not(feature = "aws"))]
+    #[test]
+    fn a_build_without_the_aws_backend_says_how_to_get_one() {
+        let message = error(&[("BACKEND", "aws")]);
+        assert!(
+            message.contains("built without the AWS backend"),
+            "{message}"
+        );
+        assert!(
+            message.contains("COUNTERSIGN_BACKEND=aws make run"),
+            "{message}"
+        );
+    }
+
     #[test]
     fn defaults_serve_the_embedded_store_on_loopback() {
         let config = Config::from_pairs([]).unwrap();
-        assert_eq!(config.backend, Backend::Local);
+        assert!(config.backend.is_local());
         assert_eq!(config.listen.to_string(), "127.0.0.1:3000");
         assert!(config.dev_sign_in);
         let names: Vec<_> = config
@@ -967,7 +1021,7 @@ mod tests {
     }
 
     #[test]
-    fn people_are_identified_by_the_configured_claim_and_mapped_from_aws_identities() {
+    fn people_are_identified_by_the_configured_claim() {
         let sso = [
             ("OIDC_ISSUER", "https://login.example.com"),
             ("OIDC_CLIENT_ID", "c"),
@@ -988,7 +1042,11 @@ mod tests {
         let mut blank = sso.to_vec();
         blank.push(("OIDC_IDENTITY_CLAIM", " "));
         assert!(error(&blank).contains("COUNTERSIGN_OIDC_IDENTITY_CLAIM"));
+    }
 
+    #[cfg(feature = "aws")]
+    #[test]
+    fn aws_identities_are_mapped_to_people() {
         let dir = tempfile::tempdir().unwrap();
         let map = dir.path().join("identities.toml");
         std::fs::write(
@@ -996,25 +1054,29 @@ mod tests {
             "\"arn:aws:iam::111122223333:role/churn-training\" = [\"sam@example.com\", \"tia@example.com\"]\n\"dana-studio\" = \"dana@example.com\"\n",
         )
         .unwrap();
-        let config = Config::from_pairs([("IDENTITY_MAP", map.to_str().unwrap())]).unwrap();
-        let people: Vec<&str> = config
+        let on_aws = |map: &std::path::Path| {
+            Config::from_pairs([("BACKEND", "aws"), ("IDENTITY_MAP", map.to_str().unwrap())])
+        };
+        let aws = aws_settings(on_aws(&map).unwrap());
+        let people: Vec<&str> = aws
             .identity_map
             .people_for("arn:aws:sts::111122223333:assumed-role/churn-training/run-1")
             .collect();
         assert_eq!(people, ["sam@example.com", "tia@example.com"]);
         assert_eq!(
-            config
-                .identity_map
+            aws.identity_map
                 .people_for("dana-studio")
                 .collect::<Vec<_>>(),
             ["dana@example.com"]
         );
         std::fs::write(&map, "dana-studio = 7\n").unwrap();
         assert!(
-            error(&[("IDENTITY_MAP", map.to_str().unwrap())]).contains("COUNTERSIGN_IDENTITY_MAP")
+            error(&[("BACKEND", "aws"), ("IDENTITY_MAP", map.to_str().unwrap())])
+                .contains("COUNTERSIGN_IDENTITY_MAP")
         );
         assert!(
-            error(&[("IDENTITY_MAP", "/no/such/file.toml")]).contains("COUNTERSIGN_IDENTITY_MAP")
+            error(&[("BACKEND", "aws"), ("IDENTITY_MAP", "/no/such/file.toml")])
+                .contains("COUNTERSIGN_IDENTITY_MAP")
         );
     }
 

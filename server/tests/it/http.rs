@@ -1216,3 +1216,50 @@ async fn a_client_over_its_limit_waits_as_told_and_reaches_no_handler() {
         "pages are not counted: the sign-in page, not 429"
     );
 }
+
+#[tokio::test]
+async fn the_site_is_served_precompressed_where_the_build_left_a_gzipped_copy() {
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir(&pkg).unwrap();
+    std::fs::write(pkg.join("countersign_bg.wasm"), b"\0asm the raw module").unwrap();
+    std::fs::write(pkg.join("countersign_bg.wasm.gz"), b"the gzipped module").unwrap();
+    std::fs::write(
+        pkg.join("countersign.css"),
+        "body { margin: 0 }".repeat(200),
+    )
+    .unwrap();
+    let app = TestApp::new(&[("SITE_ROOT", site.path().to_str().unwrap())]).await;
+    let fetch = |path: &'static str, gzip: bool| {
+        let mut request = Request::get(path);
+        if gzip {
+            request = request.header(header::ACCEPT_ENCODING, "gzip");
+        }
+        app.send(request.body(Body::empty()).unwrap())
+    };
+
+    let gzipped = fetch("/pkg/countersign_bg.wasm", true).await;
+    assert_eq!(gzipped.status, StatusCode::OK);
+    assert_eq!(gzipped.headers[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(gzipped.headers[header::CONTENT_TYPE], "application/wasm");
+    assert_eq!(
+        gzipped.body, "the gzipped module",
+        "the build's copy, not compressed again"
+    );
+    assert!(
+        !gzipped.headers.contains_key(header::CACHE_CONTROL),
+        "the same for everyone, so not no-store"
+    );
+
+    let plain = fetch("/pkg/countersign_bg.wasm", false).await;
+    assert!(!plain.headers.contains_key(header::CONTENT_ENCODING));
+    assert_eq!(plain.body, "\0asm the raw module");
+
+    // A site built without gzipped copies (cargo leptos) is still compressed on the fly.
+    let css = fetch("/pkg/countersign.css", true).await;
+    assert_eq!(css.headers[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(
+        fetch("/pkg/missing.js", true).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
