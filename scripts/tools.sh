@@ -30,6 +30,14 @@ TOOLS_DIR="$PWD/.tools"
 
 export PATH="$HOME/.cargo/bin:$TOOLS_DIR/node_modules/.bin:$PATH"
 
+# The tools this script compiles run for seconds per build: a light release profile (no LTO,
+# parallel codegen, opt-level 1) builds them in half the time and they still run fast.
+cheap_install() {
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false \
+    CARGO_PROFILE_RELEASE_STRIP=true cargo install "$@"
+}
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the Rust target wasm32-unknown-unknown (the browser build)"
   rustup target add wasm32-unknown-unknown
@@ -41,7 +49,7 @@ bindgen_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/
 if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $bindgen_version" ]; then
   say "installing wasm-bindgen-cli $bindgen_version, the version Cargo.lock names (about 2 minutes, once)"
   # Not --locked: its lock file names a crate version the registry no longer serves.
-  cargo install wasm-bindgen-cli --version "$bindgen_version"
+  cheap_install wasm-bindgen-cli --version "$bindgen_version"
 fi
 
 if [ "$want" = release ]; then
@@ -55,7 +63,7 @@ fi
 if [ "$want" = test ]; then
   if [ "$(cargo deny --version 2>/dev/null || true)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
     say "installing cargo-deny $CARGO_DENY_VERSION from crates.io, to check dependencies' licences and sources (about 4 minutes, once)"
-    cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked
+    cheap_install cargo-deny --version "$CARGO_DENY_VERSION" --locked
   fi
   if [ "$("$TOOLS_DIR/venv/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null || true)" != "$MOTO_VERSION" ]; then
     say "installing moto $MOTO_VERSION (PyPI), the AWS emulator, into .tools/venv"
