@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { eventsApiKey, maildevWebPort, motoPort, pipelineToken } from './tests/helpers';
 
 // Every spec runs twice: hydrated (JavaScript on) and server-rendered only (JavaScript off).
-// The portal runs from the binary cargo-leptos built, on a fresh store, on loopback.
+// The portal runs from the binary `cargo test` built and the site scripts/site.sh built, on a
+// fresh store, on loopback.
 const port = Number(process.env.COUNTERSIGN_E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
 const root = path.resolve(__dirname, '..');

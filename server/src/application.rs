@@ -18,8 +18,8 @@ use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
-/// The name cargo-leptos gives the site's JS, WASM and CSS files (`name` in Cargo.toml's
-/// `[[workspace.metadata.leptos]]`).
+/// The name of the site's JS, WASM and CSS files (`scripts/site.sh`; cargo-leptos takes it from
+/// `name` in Cargo.toml's `[[workspace.metadata.leptos]]`).
 pub const SITE_OUTPUT_NAME: &str = "countersign";
 
 /// Where the built site (`pkg/` and the public assets) is served from. Set explicitly, so the

@@ -233,7 +233,7 @@ pub struct Config {
     pub dev_sign_in: bool,
     pub oidc: Option<OidcConfig>,
     pub demo_data: bool,
-    /// The directory holding the built site (cargo-leptos writes it to target/site).
+    /// The directory holding the built site (`scripts/site.sh` writes it to target/site).
     pub site_root: String,
     pub log: String,
     pub mail: MailConfig,
