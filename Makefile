@@ -37,11 +37,11 @@ test-rust:
 	cargo fmt --all -- --check
 	@echo "==> dependencies: licences, bans and sources (cargo deny; advisories: make audit)"
 	cargo deny --locked check licenses bans sources
-	@echo "==> cargo tests: workflow core, port contract on the embedded store and on moto, server (API, sign-in, SSO against oidc-provider, pages); the first build takes about 12 minutes on 2 cores, the tests about 2"
+	@echo "==> cargo tests: workflow core, port contract on the embedded store and on moto, server (API, sign-in, SSO against oidc-provider, pages); the first build takes about 7 minutes on 2 cores, the tests about 1"
 	cargo test --locked
 	@echo "==> the portal's own tests (addresses, what the review page shows)"
 	cargo test --locked -p countersign-app --features ssr
-	@echo "==> lints (cargo clippy, warnings are errors; about 4 minutes the first time)"
+	@echo "==> lints (cargo clippy, warnings are errors; about 3 minutes the first time)"
 	cargo clippy --locked --all-targets -- -D warnings
 	cargo clippy --locked -p countersign-app --features ssr --all-targets -- -D warnings
 	@scripts/check-wasm-deps.sh

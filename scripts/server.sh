@@ -16,12 +16,12 @@ case "$mode" in
 esac
 
 what="the server ($mode"
-first="about 6 minutes"
+first="about 4 minutes"
 if [[ " $* " == *" --no-default-features "* ]]; then
   what+=", embedded store only"
 else
   what+=", with the AWS backend"
-  first="about 12 minutes"
+  first="about 7 minutes"
 fi
 [ "$mode" = release ] && first="about 25 minutes"
 what+=")"

@@ -26,7 +26,7 @@ pkg="$site/pkg"
 name=countersign
 
 if [ ! -d "target/wasm32-unknown-unknown/$built" ]; then
-  say "building the browser WASM ($mode), the first time: about 3 minutes on 2 cores"
+  say "building the browser WASM ($mode), the first time: about 2 minutes on 2 cores"
 else
   say "building the browser WASM ($mode)"
 fi

@@ -47,7 +47,7 @@ fi
 # minutes here; wasm-bindgen must be exactly the version Cargo.lock names.
 bindgen_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
 if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $bindgen_version" ]; then
-  say "installing wasm-bindgen-cli $bindgen_version, the version Cargo.lock names (about 2 minutes, once)"
+  say "installing wasm-bindgen-cli $bindgen_version, the version Cargo.lock names (about 3 minutes, once)"
   # Not --locked: its lock file names a crate version the registry no longer serves.
   cheap_install wasm-bindgen-cli --version "$bindgen_version"
 fi
@@ -62,7 +62,7 @@ fi
 
 if [ "$want" = test ]; then
   if [ "$(cargo deny --version 2>/dev/null || true)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
-    say "installing cargo-deny $CARGO_DENY_VERSION from crates.io, to check dependencies' licences and sources (about 4 minutes, once)"
+    say "installing cargo-deny $CARGO_DENY_VERSION from crates.io, to check dependencies' licences and sources (about 3 minutes, once)"
     cheap_install cargo-deny --version "$CARGO_DENY_VERSION" --locked
   fi
   if [ "$("$TOOLS_DIR/venv/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null || true)" != "$MOTO_VERSION" ]; then
