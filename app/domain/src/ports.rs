@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PortError {
-    #[error("someone else changed this version at the same time; reload and decide again")]
+    #[error("someone else changed this version, or what is live in this environment, at the same time; reload and decide again")]
     Conflict,
     #[error("the backend is unavailable: {0}")]
     Unavailable(String),
@@ -115,7 +115,9 @@ pub trait ReportStore: Send + Sync {
 
 /// Applies a decision's whole effect (registry state, parameter, log record) as one unit:
 /// all of it or none of it. Returns `Conflict`, changing nothing, when the version's revision
-/// is no longer the one the decision was computed against.
+/// is no longer the one the decision was computed against, or when the decision deploys and
+/// the environment's live deployment is no longer the one it replaces
+/// ([`DecisionEffect::may_replace`]).
 #[async_trait]
 pub trait DecisionCommitter: Send + Sync {
     async fn commit(&self, effect: &DecisionEffect) -> Result<(), PortError>;

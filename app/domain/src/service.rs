@@ -240,6 +240,11 @@ impl Services {
         request: &DecisionRequest,
     ) -> Result<DecisionEffect, ServiceError> {
         let record = self.version_record(group, version).await?;
+        let live = self
+            .ports
+            .parameters
+            .live(group, &request.environment)
+            .await?;
         let effect = workflow::decide(
             &self.policy,
             &record.version,
@@ -247,7 +252,8 @@ impl Services {
             actor,
             request,
             self.stamp(),
-        )?;
+        )?
+        .replacing(live.as_ref());
         self.ports.committer.commit(&effect).await?;
         self.notices
             .notice(Notice::Decided {
@@ -275,12 +281,12 @@ impl Services {
         request: &RollbackRequest,
     ) -> Result<DecisionEffect, ServiceError> {
         let target = self.find_version(group, request.target).await?;
-        let live = match self
+        let live_deployment = self
             .ports
             .parameters
             .live(group, &request.environment)
-            .await?
-        {
+            .await?;
+        let live = match &live_deployment {
             Some(deployment) => Some(self.find_version(group, deployment.version).await?),
             None => None,
         };
@@ -291,7 +297,8 @@ impl Services {
             actor,
             request,
             self.stamp(),
-        )?;
+        )?
+        .replacing(live_deployment.as_ref());
         self.ports.committer.commit(&effect).await?;
         if let Some(withdrawn) = live {
             self.notices

@@ -129,6 +129,30 @@ pub struct DecisionEffect {
     pub steps: Steps,
     /// Set when the decision makes the version live in the environment.
     pub deployment: Option<Deployment>,
+    /// With a deployment: the decision whose deployment was live in the environment when
+    /// this one was computed (`None`: nothing was). One guard per environment: if another
+    /// decision has made something else live there by the time this one is applied, applying
+    /// it is a conflict, so a rollback never silently undoes an approval its author never saw.
+    pub replaces: Option<String>,
+}
+
+impl DecisionEffect {
+    /// This effect, guarded by the deployment live in its environment now.
+    pub fn replacing(mut self, live: Option<&Deployment>) -> Self {
+        self.replaces = live.map(|d| d.decision_id.clone());
+        self
+    }
+
+    /// Whether applying this effect may replace `live`, the deployment live in its
+    /// environment at the moment it is applied (adapters call this inside their
+    /// transaction). Effects that deploy nothing never conflict here; the effect's own
+    /// deployment already live is a retry of this very decision.
+    pub fn may_replace(&self, live: Option<&str>) -> bool {
+        let Some(deployment) = &self.deployment else {
+            return true;
+        };
+        live == self.replaces.as_deref() || live == Some(deployment.decision_id.as_str())
+    }
 }
 
 /// The initial state of a newly registered version (rule 1).
@@ -325,6 +349,7 @@ pub fn decide(
         approval_status,
         steps,
         deployment,
+        replaces: None,
     })
 }
 
@@ -419,6 +444,7 @@ pub fn rollback(
         based_on_revision: withdrawn.revision,
         approval_status,
         steps,
+        replaces: None,
     })
 }
 

@@ -622,3 +622,43 @@ fn a_rollback_is_refused_with_the_reason() {
         })
     );
 }
+
+#[test]
+fn an_effect_that_deploys_may_replace_only_what_it_was_computed_against() {
+    let deployed_first = Scenario::registered_by("dana")
+        .approve("alice", "dev")
+        .unwrap();
+    let live = deployed_first.deployment.clone().unwrap();
+    let mut second = Scenario::registered_by("dana")
+        .approve("alice", "dev")
+        .unwrap();
+    second.record.id = "d-second".into();
+    second.deployment.as_mut().unwrap().decision_id = "d-second".into();
+    let over_first = second.replacing(Some(&live));
+    assert_eq!(
+        over_first.replaces.as_deref(),
+        Some(live.decision_id.as_str())
+    );
+    assert!(over_first.may_replace(Some(&live.decision_id)));
+    assert!(
+        !over_first.may_replace(None),
+        "what it replaced was withdrawn meanwhile"
+    );
+    assert!(!over_first.may_replace(Some("d-someone-else")));
+    assert!(
+        over_first.may_replace(Some("d-second")),
+        "a retry of itself"
+    );
+
+    let onto_nothing = deployed_first.replacing(None);
+    assert!(onto_nothing.may_replace(None));
+    assert!(!onto_nothing.may_replace(Some("d-someone-else")));
+
+    let rejection = Scenario::registered_by("dana")
+        .reject("alice", "dev", "leaks the label")
+        .unwrap();
+    assert!(
+        rejection.may_replace(Some("anything")),
+        "a decision that deploys nothing takes no guard"
+    );
+}

@@ -1,5 +1,7 @@
 //! Applying a decision across SageMaker and SSM, which share no transaction.
 //!
+//! 0. A decision that deploys checks that the environment's live deployment is still the one
+//!    it was computed against (`DecisionEffect::may_replace`).
 //! 1. The decision is appended to the version's log as parameter number
 //!    `based_on_revision + 1`, created only if absent. This is the one step that decides:
 //!    of two decisions computed against the same state, one creates the parameter and the
@@ -106,6 +108,19 @@ impl DecisionCommitter for AwsBackend {
         let record = &effect.record;
         let entry = LogEntry::from_effect(effect, self.environments());
         let seq = effect.based_on_revision + 1;
+        if let Some(deployment) = &effect.deployment {
+            // The environment's guard. SSM has no transaction to take it in with the log
+            // entry, so a decision racing this one between here and step 2 can still both
+            // commit; sequential staleness (a page or a rollback computed before someone
+            // else's deployment) is refused here.
+            let live = self
+                .live(&record.group, &deployment.environment)
+                .await?
+                .map(|d| d.decision_id);
+            if !effect.may_replace(live.as_deref()) {
+                return Err(PortError::Conflict);
+            }
+        }
         match self
             .append(&record.group, record.version, seq, &entry)
             .await?

@@ -615,6 +615,20 @@ impl DecisionCommitter for LocalStore {
                 // The same decision committed again (a retry): it is already whole.
                 return Ok(());
             }
+            if let Some(d) = &effect.deployment {
+                let live: Option<String> = tx
+                    .query_row(
+                        "SELECT decision_id FROM deployments WHERE group_name = ?1 AND environment = ?2 \
+                         ORDER BY parameter_version DESC LIMIT 1",
+                        params![d.group.as_str(), d.environment.as_str()],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .map_err(unavailable)?;
+                if !effect.may_replace(live.as_deref()) {
+                    return Err(PortError::Conflict);
+                }
+            }
             let changed = tx
                 .execute(
                     "UPDATE model_versions SET approval_status = ?1, steps = ?2, revision = revision + 1 \

@@ -108,3 +108,12 @@ async fn the_outbox_meets_its_contract_and_keeps_pending_messages_across_reopeni
         "a restart loses nothing"
     );
 }
+
+#[tokio::test]
+async fn racing_rollbacks_and_approvals_serialise_per_environment() {
+    let services = services(LocalStore::open_in_memory().unwrap());
+    countersign_port_contract::racing_rollbacks_and_approvals_keep_live_equal_to_the_log(
+        &services, 20,
+    )
+    .await;
+}
