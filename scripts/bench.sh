@@ -48,7 +48,7 @@ curl -fs -b "$cookie" -o /dev/null -H 'Accept: application/json' \
 
 echo "-- page weight of /models/bench-model/versions/$VERSIONS (what the browser fetches to hydrate)"
 total_raw=0; total_gz=0
-for asset in pkg/countersign.wasm pkg/countersign.js pkg/countersign.css; do
+for asset in pkg/countersign_bg.wasm pkg/countersign.js pkg/countersign.css; do
   raw=$(curl -fs "$BASE/$asset" | wc -c)
   gz=$(curl -fs "$BASE/$asset" | gzip -9 | wc -c)
   printf '   %-24s %9d B raw %9d B gzip\n' "$asset" "$raw" "$gz"

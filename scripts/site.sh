@@ -11,6 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '==> %s\n' "$*"; }
+# Where scripts/tools.sh puts wasm-bindgen (cargo) and wasm-opt (npm binaryen).
+export PATH="$HOME/.cargo/bin:$PWD/.tools/node_modules/.bin:$PATH"
 
 mode="${1:-dev}"
 case "$mode" in
