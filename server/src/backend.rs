@@ -131,7 +131,7 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
     })
 }
 
-struct RandomIds;
+pub(crate) struct RandomIds;
 
 impl IdGenerator for RandomIds {
     fn new_id(&self) -> String {

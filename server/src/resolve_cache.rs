@@ -101,6 +101,14 @@ impl ParameterStore for ResolveCache {
             .cloned()
     }
 
+    async fn live_uncached(
+        &self,
+        group: &GroupName,
+        environment: &Environment,
+    ) -> Result<Option<Deployment>, PortError> {
+        self.parameters.live_uncached(group, environment).await
+    }
+
     async fn history(&self, group: &GroupName) -> Result<Vec<Deployment>, PortError> {
         self.parameters.history(group).await
     }
@@ -152,7 +160,12 @@ mod tests {
         }
     }
 
-    async fn approve(store: &LocalStore, cache: &ResolveCache, policy: &Policy, image: &str) {
+    pub(super) async fn approve(
+        store: &LocalStore,
+        cache: &ResolveCache,
+        policy: &Policy,
+        image: &str,
+    ) {
         let registration = Registration::new(
             GroupName::parse("churn").unwrap(),
             image,
@@ -295,5 +308,84 @@ mod tests {
             assert_eq!(cache.live(&group, &dev).await.unwrap(), None);
         }
         assert_eq!(cache.entries.lock().unwrap().len(), 8);
+    }
+}
+
+#[cfg(test)]
+mod lagging {
+    use super::*;
+    use countersign_domain::service::{Ports, Services};
+    use countersign_local_store::LocalStore;
+
+    /// This replica's cache still holds "nothing live" after another replica's approval:
+    /// its pages must not call that drift, and its next decision must not be a conflict.
+    #[tokio::test]
+    async fn a_lagging_cache_shows_no_drift_and_causes_no_conflict() {
+        let store = LocalStore::open_in_memory().unwrap();
+        let here = Arc::new(ResolveCache::new(
+            Arc::new(store.clone()),
+            Arc::new(store.clone()),
+            Duration::from_secs(3600),
+        ));
+        let mut ports = Ports::of(Arc::new(store.clone()));
+        ports.parameters = here.clone();
+        ports.committer = here.clone();
+        let policy = Policy::new(Environments::default(), "approvers");
+        let services = Services::new(ports, policy.clone(), Arc::new(crate::backend::RandomIds));
+        let other_replica = ResolveCache::new(
+            Arc::new(store.clone()),
+            Arc::new(store.clone()),
+            Duration::from_secs(3600),
+        );
+        let group = GroupName::parse("churn").unwrap();
+        let dev = Environment::parse("dev").unwrap();
+        assert!(
+            services.resolve(&group, &dev).await.is_err(),
+            "nothing live yet, cached"
+        );
+
+        super::tests::approve(&store, &other_replica, &policy, "img:1").await;
+
+        assert!(
+            services.resolve(&group, &dev).await.is_err(),
+            "pipelines asking here see it once the interval has passed"
+        );
+        let state = services.live_state(&group).await.unwrap();
+        assert_eq!(state.drift, vec![], "the store agrees with the log");
+        assert_eq!(state.versions.get(&dev).map(|v| v.get()), Some(1));
+
+        let second = store
+            .register(workflow::register(
+                &policy,
+                Registration::new(
+                    group.clone(),
+                    "img:2",
+                    "s3://m",
+                    "",
+                    Metrics::new(),
+                    countersign_domain::testing::person("dana"),
+                )
+                .unwrap(),
+                time::OffsetDateTime::now_utc(),
+            ))
+            .await
+            .unwrap();
+        let approved = services
+            .decide(
+                &countersign_domain::testing::approver("alice"),
+                &group,
+                second.version,
+                &workflow::DecisionRequest::new(dev.clone(), Choice::Approve, ""),
+            )
+            .await
+            .expect("computed against what the store holds, not the cache");
+        assert!(
+            approved.replaces.is_some(),
+            "it replaces the other replica's deployment"
+        );
+        assert_eq!(
+            services.resolve(&group, &dev).await.unwrap().version,
+            second.version
+        );
     }
 }

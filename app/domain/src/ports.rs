@@ -68,6 +68,16 @@ pub trait ParameterStore: Send + Sync {
         environment: &Environment,
     ) -> Result<Option<Deployment>, PortError>;
 
+    /// The live deployment read from the store itself, past any cache in front of it: what a
+    /// decision is computed against, and what confirms drift before it is reported.
+    async fn live_uncached(
+        &self,
+        group: &GroupName,
+        environment: &Environment,
+    ) -> Result<Option<Deployment>, PortError> {
+        self.live(group, environment).await
+    }
+
     /// Every deployment of the group, in every environment, newest first: one read, however
     /// many environments the history page shows.
     async fn history(&self, group: &GroupName) -> Result<Vec<Deployment>, PortError>;

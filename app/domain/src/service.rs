@@ -243,7 +243,7 @@ impl Services {
         let live = self
             .ports
             .parameters
-            .live(group, &request.environment)
+            .live_uncached(group, &request.environment)
             .await?;
         let effect = workflow::decide(
             &self.policy,
@@ -284,7 +284,7 @@ impl Services {
         let live_deployment = self
             .ports
             .parameters
-            .live(group, &request.environment)
+            .live_uncached(group, &request.environment)
             .await?;
         let live = match &live_deployment {
             Some(deployment) => Some(self.find_version(group, deployment.version).await?),
@@ -390,8 +390,7 @@ impl Services {
 
     /// What was live in each environment and when, and every decision, for one group.
     pub async fn group_history(&self, group: &GroupName) -> Result<GroupHistory, ServiceError> {
-        let deployments = self.ports.parameters.history(group).await?;
-        let live = self.live_deployments(group).await?;
+        let (deployments, live) = self.deployments_and_live(group).await?;
         let environments = self.policy.environments();
         Ok(GroupHistory {
             group: group.clone(),
@@ -404,8 +403,7 @@ impl Services {
     /// The version live in each environment that has one, and where that is not what the
     /// log last deployed.
     pub async fn live_state(&self, group: &GroupName) -> Result<LiveState, ServiceError> {
-        let deployments = self.ports.parameters.history(group).await?;
-        let live = self.live_deployments(group).await?;
+        let (deployments, live) = self.deployments_and_live(group).await?;
         Ok(LiveState {
             drift: crate::history::drift(self.policy.environments(), &live, &deployments),
             versions: live
@@ -415,13 +413,39 @@ impl Services {
         })
     }
 
+    /// The group's logged deployments and what is live in each environment. Live values
+    /// come through the cache, which may lag a decision another replica just took; where
+    /// they disagree with the log, both are read again from the store itself, so that drift
+    /// is only reported when the store shows it.
+    async fn deployments_and_live(
+        &self,
+        group: &GroupName,
+    ) -> Result<(Vec<Deployment>, BTreeMap<Environment, Deployment>), ServiceError> {
+        let environments = self.policy.environments();
+        let deployments = self.ports.parameters.history(group).await?;
+        let live = self.live_deployments(group, false).await?;
+        if crate::history::drift(environments, &live, &deployments).is_empty() {
+            return Ok((deployments, live));
+        }
+        let deployments = self.ports.parameters.history(group).await?;
+        let live = self.live_deployments(group, true).await?;
+        Ok((deployments, live))
+    }
+
     async fn live_deployments(
         &self,
         group: &GroupName,
+        uncached: bool,
     ) -> Result<BTreeMap<Environment, Deployment>, ServiceError> {
         let mut live = BTreeMap::new();
         for env in self.policy.environments().iter() {
-            if let Some(deployment) = self.ports.parameters.live(group, env).await? {
+            let parameters = &self.ports.parameters;
+            let deployment = if uncached {
+                parameters.live_uncached(group, env).await?
+            } else {
+                parameters.live(group, env).await?
+            };
+            if let Some(deployment) = deployment {
                 live.insert(env.clone(), deployment);
             }
         }
