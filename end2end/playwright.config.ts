@@ -2,7 +2,7 @@ import { defineConfig } from '@playwright/test';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { eventsApiKey, maildevWebPort, motoPort, pipelineToken } from './tests/helpers';
+import { eventsApiKey, maildevWebPort, motoPort, pipelineToken, replicaApprovers } from './tests/helpers';
 
 // Every spec runs twice: hydrated (JavaScript on) and server-rendered only (JavaScript off).
 // The portal runs from the binary `cargo test` built and the site scripts/site.sh built, on a
@@ -33,6 +33,29 @@ const maildevSmtpPort = Number(process.env.MAILDEV_SMTP_PORT ?? 3197);
 const pipelineTokens = `e2e-pipeline:register+report+resolve:${createHash('sha256').update(pipelineToken).digest('hex')}`;
 
 
+
+/** The AWS backend on the moto server. */
+const onMoto = {
+  COUNTERSIGN_BACKEND: 'aws',
+  AWS_ENDPOINT_URL: `http://127.0.0.1:${motoPort}`,
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'testing',
+  AWS_SECRET_ACCESS_KEY: 'testing',
+  AWS_EC2_METADATA_DISABLED: 'true',
+};
+
+/** People sign in at the oidc-provider. */
+const atTheProvider = {
+  COUNTERSIGN_OIDC_ISSUER: `http://127.0.0.1:${oidcPort}`,
+  COUNTERSIGN_OIDC_CLIENT_ID: 'countersign',
+  COUNTERSIGN_OIDC_CLIENT_SECRET: 'countersign-test-secret',
+};
+
+// A fifth setup: two replicas of an AWS-backend portal behind a load balancer
+// (end2end/replicas/balancer.mjs), sharing moto, maildev and the session key kept in SSM.
+const balancerPort = port + 5;
+const balancerURL = `http://127.0.0.1:${balancerPort}`;
+const replicaPorts = [port + 6, port + 7];
 
 /** A Countersign server on `listenPort` with a fresh store, configured by `env`. */
 function portal(listenPort: number, store: string, env: Record<string, string>) {
@@ -80,8 +103,8 @@ export default defineConfig({
     trace: 'off',
   },
   projects: [
-    { name: 'with-js', use: { javaScriptEnabled: true }, testIgnore: /(aws|seed-flow)\.spec\.ts/ },
-    { name: 'no-js', use: { javaScriptEnabled: false }, testIgnore: /(aws|seed-flow)\.spec\.ts/ },
+    { name: 'with-js', use: { javaScriptEnabled: true }, testIgnore: /(aws|seed-flow|replicas)\.spec\.ts/ },
+    { name: 'no-js', use: { javaScriptEnabled: false }, testIgnore: /(aws|seed-flow|replicas)\.spec\.ts/ },
     // The product's whole loop, dev to prod and back, as its users meet it.
     {
       name: 'seed-flow',
@@ -94,6 +117,12 @@ export default defineConfig({
       use: { javaScriptEnabled: true, baseURL: awsURL },
       testMatch: /(review|aws)\.spec\.ts/,
     },
+    // Two replicas behind a load balancer: what one does, the other sees.
+    {
+      name: 'replicas',
+      use: { javaScriptEnabled: true, baseURL: balancerURL },
+      testMatch: /replicas\.spec\.ts/,
+    },
   ],
   webServer: [
     portal(port, database, { COUNTERSIGN_NOTIFY_DEV: 'ml-leads@example.com' }),
@@ -104,12 +133,10 @@ export default defineConfig({
       timeout: 30_000,
       stdout: 'ignore',
       stderr: 'ignore',
-      env: { OIDC_PORT: String(oidcPort), COUNTERSIGN_URL: `${ssoURL},${seedFlowURL},${awsURL}` },
+      env: { OIDC_PORT: String(oidcPort), COUNTERSIGN_URL: `${ssoURL},${seedFlowURL},${awsURL},${balancerURL}` },
     },
     portal(ssoPort, ssoDatabase, {
-      COUNTERSIGN_OIDC_ISSUER: `http://127.0.0.1:${oidcPort}`,
-      COUNTERSIGN_OIDC_CLIENT_ID: 'countersign',
-      COUNTERSIGN_OIDC_CLIENT_SECRET: 'countersign-test-secret',
+      ...atTheProvider,
       COUNTERSIGN_APPROVERS_DEV: 'approvers-dev-test',
       COUNTERSIGN_APPROVERS_TEST: 'approvers-dev-test',
       COUNTERSIGN_APPROVERS_UAT: 'approvers-dev-test',
@@ -138,30 +165,16 @@ export default defineConfig({
       COUNTERSIGN_NOTIFY_DEV: 'ml-leads@example.com',
       COUNTERSIGN_EVENTS_API_KEY: eventsApiKey,
       COUNTERSIGN_SCAN_SECONDS: '2',
-      COUNTERSIGN_BACKEND: 'aws',
       // The development sign-in never runs on AWS: people sign in at the provider.
-      COUNTERSIGN_OIDC_ISSUER: `http://127.0.0.1:${oidcPort}`,
-      COUNTERSIGN_OIDC_CLIENT_ID: 'countersign',
-      COUNTERSIGN_OIDC_CLIENT_SECRET: 'countersign-test-secret',
+      ...atTheProvider,
       COUNTERSIGN_APPROVER_GROUP: 'approvers-dev-test',
       COUNTERSIGN_API_TOKENS: pipelineTokens,
-      AWS_ENDPOINT_URL: `http://127.0.0.1:${motoPort}`,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-      AWS_EC2_METADATA_DISABLED: 'true',
+      ...onMoto,
     }),
     portal(seedFlowPort, path.join(os.tmpdir(), `countersign-e2e-seed-${process.pid}.db`), {
-      COUNTERSIGN_BACKEND: 'aws',
       COUNTERSIGN_SSM_PREFIX: '/seed-flow',
-      AWS_ENDPOINT_URL: `http://127.0.0.1:${motoPort}`,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      COUNTERSIGN_OIDC_ISSUER: `http://127.0.0.1:${oidcPort}`,
-      COUNTERSIGN_OIDC_CLIENT_ID: 'countersign',
-      COUNTERSIGN_OIDC_CLIENT_SECRET: 'countersign-test-secret',
+      ...onMoto,
+      ...atTheProvider,
       COUNTERSIGN_API_JWT_AUDIENCE: 'api://countersign',
       COUNTERSIGN_APPROVERS_DEV: 'approvers-dev-test',
       COUNTERSIGN_APPROVERS_TEST: 'approvers-dev-test',
@@ -176,5 +189,30 @@ export default defineConfig({
       COUNTERSIGN_NOTIFY_PROD: 'prod-approvers@example.com',
       COUNTERSIGN_SCAN_SECONDS: '0',
     }),
+    ...replicaPorts.map((replicaPort, index) =>
+      portal(replicaPort, path.join(os.tmpdir(), `countersign-e2e-replica-${index}-${process.pid}.db`), {
+        // Answering for the balancer's address, as replicas behind a load balancer do.
+        COUNTERSIGN_PUBLIC_URL: balancerURL,
+        COUNTERSIGN_SSM_PREFIX: '/replicas',
+        ...onMoto,
+        ...atTheProvider,
+        COUNTERSIGN_APPROVER_GROUP: 'approvers-dev-test',
+        COUNTERSIGN_API_TOKENS: pipelineTokens,
+        COUNTERSIGN_SMTP_URL: `smtp://127.0.0.1:${maildevSmtpPort}`,
+        COUNTERSIGN_NOTIFY_DEV: replicaApprovers,
+        COUNTERSIGN_EVENTS_API_KEY: eventsApiKey,
+        // The aws portal's scan already looks at every group in moto; these take events.
+        COUNTERSIGN_SCAN_SECONDS: '0',
+      }),
+    ),
+    {
+      command: 'node replicas/balancer.mjs',
+      url: `${balancerURL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'ignore',
+      stderr: 'ignore',
+      env: { BALANCER_PORT: String(balancerPort), REPLICA_PORTS: replicaPorts.join(',') },
+    },
   ],
 });

@@ -1,54 +1,20 @@
 import { type APIRequestContext, expect, type Page, test, type TestInfo } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
-import * as path from 'node:path';
 import {
+  boto3,
   emailsAbout,
   eventsApiKey,
-  motoPort,
+  inspect,
   openVersion,
   pipelineAuth,
   register,
   settled,
   signInAs,
+  stateChange,
   step,
   uniqueGroup,
 } from './helpers';
 
 // Runs in the `aws` project only: the portal on the AWS backend, against moto.
-const root = path.resolve(__dirname, '../..');
-const python = path.join(root, '.tools/venv/bin/python');
-const motoURL = `http://127.0.0.1:${motoPort}`;
-
-function boto3(script: string, ...args: string[]): string {
-  return execFileSync(python, [path.join(root, 'end2end/aws', script), ...args], {
-    env: { ...process.env, MOTO_URL: motoURL },
-  }).toString();
-}
-
-/** What SageMaker and SSM hold, read with boto3 as an operator would. */
-function inspect(group: string, version: number, environment: string) {
-  return JSON.parse(boto3('aws_state.py', group, String(version), environment));
-}
-
-/** The EventBridge event SageMaker emits for a new version. */
-function stateChange(group: string, version: number) {
-  return {
-    version: '0',
-    id: `event-${group}-${version}`,
-    'detail-type': 'SageMaker Model Package State Change',
-    source: 'aws.sagemaker',
-    account: '123456789012',
-    time: new Date().toISOString(),
-    region: 'us-east-1',
-    resources: [],
-    detail: {
-      ModelPackageGroupName: group,
-      ModelPackageVersion: version,
-      ModelApprovalStatus: 'PendingManualApproval',
-      CreationTime: Date.now(),
-    },
-  };
-}
 
 /** Dana registers a version of a new group; Alice approves it for dev in the portal. */
 async function approvedForDev(page: Page, request: APIRequestContext, testInfo: TestInfo, prefix: string) {

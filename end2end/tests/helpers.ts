@@ -1,5 +1,7 @@
 import { APIRequestContext, expect, Page, TestInfo } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
 
 export const people = {
   alice: 'Alice Approver',
@@ -90,6 +92,43 @@ export async function signInThroughProvider(page: Page, testInfo: TestInfo, logi
 export const motoPort = Number(process.env.MOTO_PORT ?? 3195);
 export const maildevWebPort = Number(process.env.MAILDEV_WEB_PORT ?? 3198);
 export const eventsApiKey = 'end-to-end-events-key-0123456789';
+
+/** Where the replicas behind the balancer (see playwright.config.ts) send approval requests. */
+export const replicaApprovers = 'replica-approvers@example.com';
+
+const root = path.resolve(__dirname, '../..');
+
+/** Runs one of end2end/aws's boto3 scripts against moto, as an operator would; its output. */
+export function boto3(script: string, ...args: string[]): string {
+  return execFileSync(path.join(root, '.tools/venv/bin/python'), [path.join(root, 'end2end/aws', script), ...args], {
+    env: { ...process.env, MOTO_URL: `http://127.0.0.1:${motoPort}` },
+  }).toString();
+}
+
+/** What SageMaker and SSM hold, read with boto3. */
+export function inspect(group: string, version: number, environment: string) {
+  return JSON.parse(boto3('aws_state.py', group, String(version), environment));
+}
+
+/** The EventBridge event SageMaker emits for a new version. */
+export function stateChange(group: string, version: number) {
+  return {
+    version: '0',
+    id: `event-${group}-${version}`,
+    'detail-type': 'SageMaker Model Package State Change',
+    source: 'aws.sagemaker',
+    account: '123456789012',
+    time: new Date().toISOString(),
+    region: 'us-east-1',
+    resources: [],
+    detail: {
+      ModelPackageGroupName: group,
+      ModelPackageVersion: version,
+      ModelApprovalStatus: 'PendingManualApproval',
+      CreationTime: Date.now(),
+    },
+  };
+}
 
 export interface Email {
   subject: string;

@@ -1,0 +1,77 @@
+import { type APIRequestContext, expect, type Page, test } from '@playwright/test';
+import {
+  boto3,
+  emailsAbout,
+  eventsApiKey,
+  openVersion,
+  pipelineAuth,
+  register,
+  replicaApprovers,
+  signInAs,
+  stateChange,
+  step,
+  uniqueGroup,
+} from './helpers';
+
+// Runs in the `replicas` project only: two AWS-backend replicas behind one load balancer
+// (end2end/replicas/balancer.mjs), sharing moto, maildev and the session key. Each request
+// here names the replica it goes to, as `x-replica: 0` or `1`.
+
+function onReplica(page: Page, replica: number) {
+  return page.setExtraHTTPHeaders({ 'x-replica': String(replica) });
+}
+
+async function resolveOn(request: APIRequestContext, replica: number, group: string) {
+  return request.get(`/api/v1/models/${group}/environments/dev`, {
+    headers: { ...pipelineAuth, 'x-replica': String(replica) },
+  });
+}
+
+test('a person signed in on one replica is signed in on the other, where a decision shows and resolves', async ({ page, request }, testInfo) => {
+  const group = uniqueGroup('replicas');
+  await register(request, group, 'dana');
+  // Replica 0 has read "nothing live in dev" and caches it.
+  expect((await resolveOn(request, 0, group)).status()).toBe(404);
+
+  await onReplica(page, 0);
+  await openVersion(page, testInfo, group);
+  await signInAs(page, testInfo, 'alice');
+  await expect(step(page, 'dev')).toHaveAttribute('data-state', 'PendingManualApproval');
+
+  // The same session cookie, the other replica: still Alice, who decides there.
+  await onReplica(page, 1);
+  await openVersion(page, testInfo, group);
+  await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
+  await page.getByLabel('Reason for dev').fill('Decided on the second replica');
+  await page.getByRole('button', { name: 'Approve dev' }).click();
+  await expect(step(page, 'dev')).toHaveAttribute('data-state', 'Approved');
+
+  await onReplica(page, 0);
+  await openVersion(page, testInfo, group);
+  await expect(step(page, 'dev')).toContainText('Decided on the second replica');
+  // Pipelines asking replica 0 see the decision once its cache interval (5 s) has passed.
+  await expect
+    .poll(async () => (await resolveOn(request, 0, group)).status(), { timeout: 15_000 })
+    .toBe(200);
+  expect((await (await resolveOn(request, 0, group)).json()).approved_by.name).toBe('Alice Approver');
+});
+
+test('an event delivered to both replicas sends one e-mail', async ({ request }) => {
+  const group = uniqueGroup('replicated-event');
+  const version = Number(boto3('register_in_sagemaker.py', group));
+  for (const replica of [0, 1, 0, 1]) {
+    const answer = await request.post('/api/v1/events/sagemaker', {
+      data: stateChange(group, version),
+      headers: { 'x-api-key': eventsApiKey, 'x-replica': String(replica) },
+    });
+    expect(answer.status(), await answer.text()).toBe(202);
+  }
+  const toReplicaApprovers = async () =>
+    (await emailsAbout(request, group)).filter((mail) => mail.to.some((to) => to.address === replicaApprovers));
+  await expect.poll(async () => (await toReplicaApprovers()).length, { timeout: 15_000 }).toBe(1);
+  // Both replicas' delivery workers have polled the outbox several times since.
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  const mails = await toReplicaApprovers();
+  expect(mails).toHaveLength(1);
+  expect(mails[0].subject).toBe(`[Countersign] ${group} version ${version} awaits approval for dev`);
+});
