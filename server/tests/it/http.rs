@@ -1263,3 +1263,37 @@ async fn the_site_is_served_precompressed_where_the_build_left_a_gzipped_copy() 
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn of_fifty_simultaneous_approvals_of_one_step_exactly_one_is_applied() {
+    let app = TestApp::new(&[]).await;
+    app.register("churn", "dana").await;
+    let sessions = [app.sign_in("alice").await, app.sign_in("bob").await];
+    let reasons: Vec<String> = (0..50).map(|i| format!("attempt {i}")).collect();
+    let attempts = reasons
+        .iter()
+        .enumerate()
+        .map(|(i, reason)| app.decide(&sessions[i % 2], "churn", "dev", "approve", reason));
+    let replies = futures::future::join_all(attempts).await;
+
+    let applied: Vec<usize> = (0..replies.len())
+        .filter(|i| replies[*i].status == StatusCode::OK)
+        .collect();
+    let statuses: Vec<_> = replies.iter().map(|r| r.status).collect();
+    assert_eq!(applied.len(), 1, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::CONFLICT),
+        "the others are told someone got there first: {statuses:?}"
+    );
+    let history = app.get("/api/v1/models/churn/history", None).await.json();
+    let decisions = history["decisions"].as_array().unwrap();
+    assert_eq!(decisions.len(), 1, "{history}");
+    assert_eq!(
+        decisions[0]["reason"], reasons[applied[0]],
+        "the one applied is the one logged"
+    );
+    let resolved = app.get("/api/v1/models/churn/environments/dev", None).await;
+    assert_eq!(resolved.json()["decision_id"], decisions[0]["decision_id"]);
+}
