@@ -30,9 +30,9 @@ impl CallCounter {
     }
 }
 
-impl crate::AwsBackend {
-    /// Sends one request. The SDK has already retried throttling and transient failures
-    /// by the time an error comes back.
+impl CallCounter {
+    /// Sends one request, counted. The SDK has already retried throttling and transient
+    /// failures by the time an error comes back.
     pub(crate) async fn call<T, E>(
         &self,
         action: &'static str,
@@ -41,8 +41,21 @@ impl crate::AwsBackend {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        self.calls.count(action);
+        self.count(action);
         request.await.map_err(|error| Failure::new(action, error))
+    }
+}
+
+impl crate::AwsBackend {
+    pub(crate) async fn call<T, E>(
+        &self,
+        action: &'static str,
+        request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    ) -> Result<T, Failure<E>>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        self.calls.call(action, request).await
     }
 }
 

@@ -8,6 +8,8 @@
 //! - `commit.rs`: applying a decision across both services (`DecisionCommitter`).
 //! - `calls.rs`: every AWS request goes through one function that counts it and turns its
 //!   failure into a `PortError` naming the IAM action.
+//! - `table.rs`: the DynamoDB table the decision log moves to (issue 14), with one guard
+//!   per environment taken in the same transaction; built and tested, not yet used.
 //!
 //! Where each piece of state lives, and why a decision is never half-applied, is in
 //! ARCHITECTURE.md ("The AWS backend").
@@ -20,6 +22,7 @@ mod parameters;
 mod registry;
 mod reports;
 mod revocations;
+pub mod table;
 
 pub use calls::CallCounts;
 

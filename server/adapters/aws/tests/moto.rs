@@ -1063,3 +1063,213 @@ async fn entries_written_before_entries_were_signed_are_trusted_and_later_unsign
         "{history:?}"
     );
 }
+
+mod decision_table {
+    use super::*;
+    use countersign_aws::table::{Appended, DecisionTable, Deploys, NewEntry};
+
+    fn entry<'a>(
+        group: &'a GroupName,
+        version: u32,
+        seq: u64,
+        decision_id: &'a str,
+        deploys: Option<Deploys<'a>>,
+    ) -> NewEntry<'a> {
+        NewEntry {
+            group,
+            version: VersionNumber::new(version).unwrap(),
+            seq,
+            decision_id,
+            entry: "{\"the\":\"signed entry\"}",
+            logged_at: time::OffsetDateTime::now_utc(),
+            deploys,
+        }
+    }
+
+    fn to_dev(replaces: Option<&str>) -> Option<Deploys<'_>> {
+        Some(Deploys {
+            environment: "dev",
+            replaces,
+        })
+    }
+
+    #[tokio::test]
+    async fn a_missing_table_stops_start_up_unless_the_portal_may_create_it() {
+        let moto = Moto::start();
+        let table = DecisionTable::new(&moto.sdk_config().await, "countersign-log");
+        let refused = table.prepare(false).await;
+        assert!(
+            matches!(&refused, Err(PortError::Unavailable(m)) if m.contains("countersign-log") && m.contains("COUNTERSIGN_DYNAMODB_CREATE_TABLE")),
+            "{refused:?}"
+        );
+        table.prepare(true).await.unwrap();
+        table.prepare(false).await.unwrap();
+        table.prepare(true).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_log_reads_back_in_order_per_version_and_per_group() {
+        let moto = Moto::start();
+        let table = DecisionTable::new(&moto.sdk_config().await, "log");
+        table.prepare(true).await.unwrap();
+        let churn = GroupName::parse("churn").unwrap();
+        let other = GroupName::parse("churn-v2").unwrap();
+        for (group, version, seq, id) in [
+            (&churn, 2, 1, "c2-1"),
+            (&churn, 1, 1, "c1-1"),
+            (&churn, 10, 1, "c10-1"),
+            (&churn, 1, 2, "c1-2"),
+            (&other, 1, 1, "o1-1"),
+        ] {
+            let written = table.append(&entry(group, version, seq, id, None)).await;
+            assert_eq!(written.unwrap(), Appended::Written);
+        }
+        let ids = |entries: Vec<countersign_aws::table::StoredEntry>| {
+            entries
+                .into_iter()
+                .map(|e| e.decision_id)
+                .collect::<Vec<_>>()
+        };
+        let one = VersionNumber::new(1).unwrap();
+        assert_eq!(
+            ids(table.version_log(&churn, one).await.unwrap()),
+            ["c1-1", "c1-2"]
+        );
+        assert_eq!(
+            ids(table.group_log(&churn).await.unwrap()),
+            ["c1-1", "c1-2", "c2-1", "c10-1"],
+            "version 10 after version 2; another group's entries apart"
+        );
+        let read = table.version_log(&churn, one).await.unwrap();
+        assert_eq!((read[1].version, read[1].seq), (one, 2));
+        assert_eq!(read[1].entry, "{\"the\":\"signed entry\"}");
+        let calls = table.calls();
+        assert_eq!(
+            calls.get("dynamodb:Query"),
+            Some(&3),
+            "one Query per read: {calls:?}"
+        );
+        assert_eq!(calls.get("dynamodb:Scan"), None);
+    }
+
+    #[tokio::test]
+    async fn a_place_in_the_log_and_an_environment_are_each_taken_once() {
+        let moto = Moto::start();
+        let table = DecisionTable::new(&moto.sdk_config().await, "log");
+        table.prepare(true).await.unwrap();
+        let group = GroupName::parse("guarded").unwrap();
+        let one = VersionNumber::new(1).unwrap();
+
+        assert_eq!(
+            table
+                .append(&entry(&group, 1, 1, "alice-1", to_dev(None)))
+                .await
+                .unwrap(),
+            Appended::Written
+        );
+        assert_eq!(
+            table.guard(&group, "dev").await.unwrap().as_deref(),
+            Some("alice-1")
+        );
+        assert_eq!(
+            table
+                .append(&entry(&group, 1, 1, "bob-1", to_dev(None)))
+                .await
+                .unwrap(),
+            Appended::Taken {
+                decision_id: "alice-1".into()
+            },
+            "the same place in version 1's log"
+        );
+        assert_eq!(
+            table
+                .append(&entry(&group, 1, 1, "alice-1", to_dev(None)))
+                .await
+                .unwrap(),
+            Appended::Taken {
+                decision_id: "alice-1".into()
+            },
+            "a retry finds its own entry"
+        );
+
+        // Version 2, computed when nothing was live in dev: refused whole.
+        assert_eq!(
+            table
+                .append(&entry(&group, 2, 1, "late-2", to_dev(None)))
+                .await
+                .unwrap(),
+            Appended::EnvironmentMoved
+        );
+        let two = VersionNumber::new(2).unwrap();
+        assert!(
+            table.version_log(&group, two).await.unwrap().is_empty(),
+            "nothing written"
+        );
+        assert_eq!(
+            table.guard(&group, "dev").await.unwrap().as_deref(),
+            Some("alice-1")
+        );
+
+        // Computed against version 1's deployment: written, and the guard moves on.
+        assert_eq!(
+            table
+                .append(&entry(&group, 2, 1, "carol-2", to_dev(Some("alice-1"))))
+                .await
+                .unwrap(),
+            Appended::Written
+        );
+        assert_eq!(
+            table.guard(&group, "dev").await.unwrap().as_deref(),
+            Some("carol-2")
+        );
+        // A rollback computed against version 1's deployment is now stale.
+        assert_eq!(
+            table
+                .append(&entry(&group, 1, 2, "rollback-1", to_dev(Some("alice-1"))))
+                .await
+                .unwrap(),
+            Appended::EnvironmentMoved
+        );
+        assert_eq!(table.version_log(&group, one).await.unwrap().len(), 1);
+        // Decisions that deploy nothing take no guard.
+        assert_eq!(
+            table
+                .append(&entry(&group, 1, 2, "reject-test", None))
+                .await
+                .unwrap(),
+            Appended::Written
+        );
+    }
+
+    #[tokio::test]
+    async fn of_racing_decisions_into_one_environment_exactly_one_is_written() {
+        let moto = Moto::start();
+        let table = Arc::new(DecisionTable::new(&moto.sdk_config().await, "log"));
+        table.prepare(true).await.unwrap();
+        let group = GroupName::parse("race").unwrap();
+        let racers = (1..=10u32).map(|version| {
+            let (table, group) = (table.clone(), group.clone());
+            tokio::spawn(async move {
+                let id = format!("decision-{version}");
+                table
+                    .append(&entry(&group, version, 1, &id, to_dev(None)))
+                    .await
+                    .unwrap()
+            })
+        });
+        let outcomes: Vec<Appended> = futures::future::join_all(racers)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let written = outcomes.iter().filter(|o| **o == Appended::Written).count();
+        assert_eq!(written, 1, "{outcomes:?}");
+        let logged = table.group_log(&group).await.unwrap();
+        assert_eq!(logged.len(), 1);
+        assert_eq!(
+            table.guard(&group, "dev").await.unwrap(),
+            Some(logged[0].decision_id.clone()),
+            "the guard names the one written"
+        );
+    }
+}
