@@ -46,19 +46,6 @@ impl CallCounter {
     }
 }
 
-impl crate::AwsBackend {
-    pub(crate) async fn call<T, E>(
-        &self,
-        action: &'static str,
-        request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-    ) -> Result<T, Failure<E>>
-    where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-    {
-        self.calls.call(action, request).await
-    }
-}
-
 /// A failed request, kept whole so that callers can recognise the errors they expect
 /// (a missing parameter, an existing one) before the rest become `PortError`s.
 pub(crate) struct Failure<E> {

@@ -84,18 +84,19 @@ impl AwsBackend {
         let description = approval_description(entry);
         // The whole status, description and metadata in one call. AWS merges the metadata
         // map into what is there; moto replaces it. Sending the merged map is right for both.
-        self.call(
-            "sagemaker:UpdateModelPackage",
-            self.sagemaker
-                .update_model_package()
-                .model_package_arn(&package.arn)
-                .model_approval_status(status.clone())
-                .approval_description(&description)
-                .set_customer_metadata_properties(Some(metadata.clone()))
-                .send(),
-        )
-        .await
-        .map_err(port)?;
+        self.calls
+            .call(
+                "sagemaker:UpdateModelPackage",
+                self.sagemaker
+                    .update_model_package()
+                    .model_package_arn(&package.arn)
+                    .model_approval_status(status.clone())
+                    .approval_description(&description)
+                    .set_customer_metadata_properties(Some(metadata.clone()))
+                    .send(),
+            )
+            .await
+            .map_err(port)?;
         package.metadata = metadata;
         package.approval_status = Some(status);
         Ok(())

@@ -60,6 +60,7 @@ impl AwsBackend {
 
     async fn delete(&self, name: &str) -> Result<(), PortError> {
         match self
+            .calls
             .call(
                 "ssm:DeleteParameter",
                 self.ssm.delete_parameter().name(name).send(),

@@ -216,6 +216,7 @@ impl AwsBackend {
         decrypt: bool,
     ) -> Result<Option<Parameter>, PortError> {
         let found = self
+            .calls
             .call(
                 "ssm:GetParameter",
                 self.ssm
@@ -259,6 +260,7 @@ impl AwsBackend {
         let mut next_token = None;
         loop {
             let page = self
+                .calls
                 .call(
                     "ssm:GetParametersByPath",
                     self.ssm
@@ -306,19 +308,20 @@ impl AwsBackend {
         overwrite: bool,
     ) -> Result<(), crate::calls::Failure<aws_sdk_ssm::operation::put_parameter::PutParameterError>>
     {
-        self.call(
-            "ssm:PutParameter",
-            self.ssm
-                .put_parameter()
-                .name(name)
-                .value(value)
-                .r#type(ParameterType::String)
-                .tier(ParameterTier::IntelligentTiering)
-                .overwrite(overwrite)
-                .send(),
-        )
-        .await
-        .map(|_| ())
+        self.calls
+            .call(
+                "ssm:PutParameter",
+                self.ssm
+                    .put_parameter()
+                    .name(name)
+                    .value(value)
+                    .r#type(ParameterType::String)
+                    .tier(ParameterTier::IntelligentTiering)
+                    .overwrite(overwrite)
+                    .send(),
+            )
+            .await
+            .map(|_| ())
     }
 
     fn parse_logged(parameter: Parameter) -> Result<Logged, PortError> {
@@ -535,6 +538,7 @@ impl AwsBackend {
             return Ok(found);
         }
         let created = self
+            .calls
             .call(
                 "ssm:PutParameter",
                 self.ssm

@@ -126,6 +126,7 @@ impl AwsBackend {
             return Ok(Some(arn.clone()));
         }
         let described = self
+            .calls
             .call(
                 "sagemaker:DescribeModelPackageGroup",
                 self.sagemaker
@@ -163,6 +164,7 @@ impl AwsBackend {
 
     pub(crate) async fn describe(&self, arn: &str) -> Result<Option<Package>, PortError> {
         let described = self
+            .calls
             .call(
                 "sagemaker:DescribeModelPackage",
                 self.sagemaker
@@ -263,6 +265,7 @@ impl AwsBackend {
             return Ok(());
         }
         let created = self
+            .calls
             .call(
                 "sagemaker:CreateModelPackageGroup",
                 self.sagemaker
@@ -290,6 +293,7 @@ impl AwsBackend {
         let mut next_token = None;
         loop {
             let page = self
+                .calls
                 .call(
                     "sagemaker:ListModelPackages",
                     self.sagemaker
@@ -338,6 +342,7 @@ impl AwsBackend {
         let mut next_token = None;
         loop {
             let page = self
+                .calls
                 .call(
                     "sagemaker:Search",
                     self.sagemaker
@@ -385,6 +390,7 @@ impl ModelRegistry for AwsBackend {
         let mut next_token = None;
         loop {
             let page = self
+                .calls
                 .call(
                     "sagemaker:ListModelPackageGroups",
                     self.sagemaker
@@ -484,6 +490,7 @@ impl ModelRegistry for AwsBackend {
             create = create.model_package_description(&r.description);
         }
         let created = self
+            .calls
             .call("sagemaker:CreateModelPackage", create.send())
             .await
             .map_err(port)?;

@@ -17,6 +17,8 @@
 //! with its environment's guard: the log entry only if its place is free, the guard only if
 //! it still names the deployment the decision replaces. Of two decisions racing for one
 //! version, or for one environment, exactly one is written; the other changes nothing.
+//! (DynamoDB serialises transactions; moto does not, so the tests on moto show the
+//! conditions one after another, not under a race.)
 
 use crate::calls::{port, CallCounter, CallCounts};
 use aws_config::SdkConfig;
@@ -298,20 +300,8 @@ impl DecisionTable {
         version: VersionNumber,
         seq: u64,
     ) -> Result<Option<StoredEntry>, PortError> {
-        let found = self
-            .calls
-            .call(
-                "dynamodb:GetItem",
-                self.client
-                    .get_item()
-                    .table_name(&self.name)
-                    .set_key(Some(log_key(group, version, seq)))
-                    .consistent_read(true)
-                    .send(),
-            )
-            .await
-            .map_err(port)?;
-        found.item.as_ref().map(stored_entry).transpose()
+        let item = self.item(log_key(group, version, seq)).await?;
+        item.as_ref().map(stored_entry).transpose()
     }
 
     /// The decision whose deployment is live in `environment`, by the guard.
@@ -320,6 +310,17 @@ impl DecisionTable {
         group: &GroupName,
         environment: &str,
     ) -> Result<Option<String>, PortError> {
+        let item = self.item(guard_key(group, environment)).await?;
+        item.as_ref()
+            .map(|item| text(item, "decision_id").map(str::to_owned))
+            .transpose()
+    }
+
+    /// One item, read consistently.
+    async fn item(
+        &self,
+        key: HashMap<String, AttributeValue>,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, PortError> {
         let found = self
             .calls
             .call(
@@ -327,17 +328,13 @@ impl DecisionTable {
                 self.client
                     .get_item()
                     .table_name(&self.name)
-                    .set_key(Some(guard_key(group, environment)))
+                    .set_key(Some(key))
                     .consistent_read(true)
                     .send(),
             )
             .await
             .map_err(port)?;
-        found
-            .item
-            .as_ref()
-            .map(|item| text(item, "decision_id").map(str::to_owned))
-            .transpose()
+        Ok(found.item)
     }
 
     /// One version's log, in order: one Query (more only past 1 MB of entries).

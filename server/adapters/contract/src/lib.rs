@@ -168,6 +168,17 @@ async fn log_of(services: &Subject, version: &ModelVersion) -> Vec<DecisionRecor
         .unwrap()
 }
 
+/// What is live in `env`, which must be something.
+async fn live_in(services: &Subject, group: &GroupName, env: &Environment) -> Deployment {
+    services
+        .ports
+        .parameters
+        .live(group, env)
+        .await
+        .unwrap()
+        .expect("something is live")
+}
+
 /// The deployments to one environment, newest first.
 async fn history_in(services: &Subject, group: &GroupName, env: &Environment) -> Vec<Deployment> {
     let all = services.ports.parameters.history(group).await.unwrap();
@@ -346,13 +357,7 @@ pub async fn a_stale_decision_is_a_conflict_and_changes_nothing(services: &Subje
     );
     let log = log_of(services, &version).await;
     assert_eq!(log.len(), 1, "the losing decision left no record");
-    let live = services
-        .ports
-        .parameters
-        .live(&group, &env)
-        .await
-        .unwrap()
-        .unwrap();
+    let live = live_in(services, &group, &env).await;
     assert_eq!(live.approved_by.subject, "alice");
 }
 
@@ -384,13 +389,7 @@ pub async fn deployments_keep_their_history(services: &Subject) {
     let history = history_in(services, &group, &env).await;
     let versions: Vec<u32> = history.iter().map(|d| d.version.get()).collect();
     assert_eq!(versions, [2, 1], "newest first");
-    let live = services
-        .ports
-        .parameters
-        .live(&group, &env)
-        .await
-        .unwrap()
-        .unwrap();
+    let live = live_in(services, &group, &env).await;
     assert_eq!(live.version, v2.version);
 }
 
@@ -736,13 +735,7 @@ pub async fn a_rollback_applies_whole(services: &Subject) {
         .await
         .expect("the rollback is allowed");
 
-    let live = services
-        .ports
-        .parameters
-        .live(&group, &env)
-        .await
-        .unwrap()
-        .unwrap();
+    let live = live_in(services, &group, &env).await;
     assert_eq!(live.version, v1.version);
     assert_eq!(live.decision_id, effect.record.id);
     assert_eq!(live.approved_by.subject, "bob");
@@ -794,16 +787,7 @@ pub async fn one_guard_per_environment(services: &Subject) {
         let effect = effect_for(services, version, &[], "alice").await;
         services.ports.committer.commit(&effect).await.unwrap();
     }
-    let live_now = || async {
-        services
-            .ports
-            .parameters
-            .live(&group, &env)
-            .await
-            .unwrap()
-            .expect("something is live")
-    };
-    let v2_live = live_now().await;
+    let v2_live = live_in(services, &group, &env).await;
     let v2 = stored(services, &versions[1]).await;
     let stale_rollback = workflow::rollback(
         services.policy(),
@@ -827,7 +811,10 @@ pub async fn one_guard_per_environment(services: &Subject) {
 
     let refused = services.ports.committer.commit(&stale_rollback).await;
     assert!(matches!(refused, Err(PortError::Conflict)), "{refused:?}");
-    assert_eq!(live_now().await.decision_id, v3_approval.record.id);
+    assert_eq!(
+        live_in(services, &group, &env).await.decision_id,
+        v3_approval.record.id
+    );
     assert_eq!(
         stored(services, &versions[1]).await,
         v2,
@@ -855,7 +842,10 @@ pub async fn one_guard_per_environment(services: &Subject) {
         .expect("the rollback is allowed");
     let refused = services.ports.committer.commit(&v4_approval).await;
     assert!(matches!(refused, Err(PortError::Conflict)), "{refused:?}");
-    assert_eq!(live_now().await.version, versions[1].version);
+    assert_eq!(
+        live_in(services, &group, &env).await.version,
+        versions[1].version
+    );
     assert_eq!(
         stored(services, &versions[3]).await.steps.state(&env),
         StepState::PendingManualApproval
@@ -876,7 +866,10 @@ pub async fn one_guard_per_environment(services: &Subject) {
     let current = stored(services, &versions[3]).await;
     let effect = effect_for(services, &current, &[], "alice").await;
     services.ports.committer.commit(&effect).await.unwrap();
-    assert_eq!(live_now().await.version, versions[3].version);
+    assert_eq!(
+        live_in(services, &group, &env).await.version,
+        versions[3].version
+    );
 }
 
 /// Rollbacks and approvals racing into one environment, `rounds` times: each pair either
@@ -901,14 +894,7 @@ pub async fn racing_rollbacks_and_approvals_keep_live_equal_to_the_log(
             deployed += 1;
         }
         let candidate = register(services, &group).await;
-        let live_version = services
-            .ports
-            .parameters
-            .live(&group, &env)
-            .await
-            .unwrap()
-            .unwrap()
-            .version;
+        let live_version = live_in(services, &group, &env).await.version;
         let target = *approved.iter().rev().find(|v| **v != live_version).unwrap();
         let approve = DecisionRequest::new(env.clone(), Choice::Approve, "");
         let roll_back = workflow::RollbackRequest {
@@ -954,13 +940,7 @@ pub async fn racing_rollbacks_and_approvals_keep_live_equal_to_the_log(
             deployed,
             "round {round}: nothing refused deployed"
         );
-        let live = services
-            .ports
-            .parameters
-            .live(&group, &env)
-            .await
-            .unwrap()
-            .unwrap();
+        let live = live_in(services, &group, &env).await;
         assert_eq!(
             live.decision_id, history[0].decision_id,
             "round {round}: live is the log's newest deployment"
