@@ -44,6 +44,9 @@ test-rust:
 	@echo "==> lints (cargo clippy, warnings are errors; about 3 minutes the first time)"
 	cargo clippy --locked --all-targets -- -D warnings
 	cargo clippy --locked -p countersign-app --features ssr --all-targets -- -D warnings
+	@echo "==> the laptop build (server without the AWS backend, as make run builds it): lints and its configuration tests"
+	cargo clippy --locked -p countersign-server --no-default-features --all-targets -- -D warnings
+	cargo test --locked -p countersign-server --no-default-features --lib config
 	@scripts/check-wasm-deps.sh
 
 # Known vulnerabilities in dependencies: needs the RustSec advisory database, fetched from
