@@ -16,7 +16,7 @@ say() { printf '==> %s\n' "$*"; }
 want="${1:-build}"
 if [ "$want" = bench ]; then
   if ! command -v wrk > /dev/null; then
-    say "installing wrk (Debian) to load the server from a second process"
+    say "installing wrk (Debian) to load the server from a second process (under a minute)"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
   fi
@@ -54,7 +54,7 @@ fi
 
 if [ "$want" = release ]; then
   if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ]; then
-    say "installing wasm-opt (npm binaryen@$BINARYEN_VERSION) for release builds"
+    say "installing wasm-opt (npm binaryen@$BINARYEN_VERSION) for release builds (a few seconds)"
     mkdir -p "$TOOLS_DIR"
     npm install --prefix "$TOOLS_DIR" --no-fund --no-audit --loglevel=error "binaryen@$BINARYEN_VERSION"
   fi
@@ -66,17 +66,17 @@ if [ "$want" = test ]; then
     cheap_install cargo-deny --version "$CARGO_DENY_VERSION" --locked
   fi
   if [ "$("$TOOLS_DIR/venv/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null || true)" != "$MOTO_VERSION" ]; then
-    say "installing moto $MOTO_VERSION (PyPI), the AWS emulator, into .tools/venv"
+    say "installing moto $MOTO_VERSION (PyPI), the AWS emulator, into .tools/venv (about a minute, once)"
     python3 -m venv "$TOOLS_DIR/venv"
     "$TOOLS_DIR/venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
   fi
   if [ ! -x /usr/bin/chromium ]; then
-    say "installing Debian's chromium for the end-to-end tests"
+    say "installing Debian's chromium for the end-to-end tests (a minute or two, once)"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
   fi
   if [ ! -d end2end/node_modules/@playwright/test ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
-    say "installing the Playwright test runner (npm; it uses Debian's chromium, no browser download)"
+    say "installing the Playwright test runner (npm; it uses Debian's chromium, no browser download; seconds)"
     (cd end2end && npm ci --no-fund --no-audit --loglevel=error)
   fi
 fi
