@@ -9,22 +9,19 @@ RUN_DATABASE ?= countersign.db
 
 .PHONY: run test test-rust test-e2e bench build build-release tools clean audit
 
-# The portal on this machine, built for a quick first start: debug builds (the same the tests
-# use, so after `make test` nothing is compiled again) and, on the embedded store, without the
-# AWS SDK. `COUNTERSIGN_BACKEND=aws make run` builds the AWS backend in. Demo models only go
+# The portal on this machine, built for a quick first start: debug builds (the profile the
+# tests use, so most of what one compiles the other reuses) and, on the embedded store,
+# without the AWS SDK. `COUNTERSIGN_BACKEND=aws make run` builds the AWS backend in. Demo models only go
 # into the embedded store: never into a real AWS account.
 run:
 	@scripts/tools.sh build
 	@scripts/site.sh dev
 	@if [ "$${COUNTERSIGN_BACKEND:-local}" = local ]; then \
-	  scripts/server.sh dev --no-default-features; \
-	else \
-	  scripts/server.sh dev; \
-	fi
-	@if [ "$${COUNTERSIGN_BACKEND:-local}" = local ]; then \
+	  scripts/server.sh dev --no-default-features || exit $$?; \
 	  echo "==> serving the portal on http://127.0.0.1:3000 (embedded store: $(RUN_DATABASE); Ctrl-C stops)"; \
 	  export COUNTERSIGN_DEMO_DATA="$${COUNTERSIGN_DEMO_DATA:-true}"; \
 	else \
+	  scripts/server.sh dev || exit $$?; \
 	  echo "==> serving the portal on http://127.0.0.1:3000 (backend: $$COUNTERSIGN_BACKEND; Ctrl-C stops)"; \
 	fi; \
 	COUNTERSIGN_DATABASE=$(RUN_DATABASE) exec ./target/debug/countersign serve

@@ -131,9 +131,10 @@ impl DecisionCommitter for ResolveCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use countersign_domain::service::{Ports, Services};
+    use countersign_domain::testing::{approver, person};
     use countersign_domain::workflow::{self, DecisionRequest};
     use countersign_local_store::LocalStore;
-    use std::collections::BTreeSet;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// Counts reads of the live parameter, as SSM's quota would.
@@ -160,41 +161,26 @@ mod tests {
         }
     }
 
-    pub(super) async fn approve(
-        store: &LocalStore,
-        cache: &ResolveCache,
-        policy: &Policy,
-        image: &str,
-    ) {
-        let registration = Registration::new(
-            GroupName::parse("churn").unwrap(),
-            image,
-            "s3://m",
-            "",
-            Metrics::new(),
-            Person {
-                subject: "dana".into(),
-                name: "Dana".into(),
-                email: "dana@example.com".into(),
-            },
-        )
-        .unwrap();
-        let version = store
+    /// A new version of `churn` with `image`, registered straight in the store.
+    async fn register(store: &LocalStore, policy: &Policy, image: &str) -> ModelVersion {
+        let registration = Registration {
+            image_uri: image.into(),
+            ..countersign_domain::testing::registration("churn", person("dana"))
+        };
+        store
             .register(workflow::register(
                 policy,
                 registration,
                 time::OffsetDateTime::now_utc(),
             ))
             .await
-            .unwrap();
-        let alice = Actor {
-            person: Person {
-                subject: "alice".into(),
-                name: "Alice".into(),
-                email: "alice@example.com".into(),
-            },
-            groups: BTreeSet::from(["approvers".to_owned()]),
-        };
+            .unwrap()
+    }
+
+    /// Registers a version with `image` and has alice approve it for dev, through `cache`.
+    async fn approve(store: &LocalStore, cache: &ResolveCache, policy: &Policy, image: &str) {
+        let version = register(store, policy, image).await;
+        let alice = approver("alice");
         let dev = Environment::parse("dev").unwrap();
         // Read past the cache, so that the test counts only the reads it means to.
         let live = store.live(&version.group, &dev).await.unwrap();
@@ -309,13 +295,6 @@ mod tests {
         }
         assert_eq!(cache.entries.lock().unwrap().len(), 8);
     }
-}
-
-#[cfg(test)]
-mod lagging {
-    use super::*;
-    use countersign_domain::service::{Ports, Services};
-    use countersign_local_store::LocalStore;
 
     /// This replica's cache still holds "nothing live" after another replica's approval:
     /// its pages must not call that drift, and its next decision must not be a conflict.
@@ -344,7 +323,7 @@ mod lagging {
             "nothing live yet, cached"
         );
 
-        super::tests::approve(&store, &other_replica, &policy, "img:1").await;
+        approve(&store, &other_replica, &policy, "img:1").await;
 
         assert!(
             services.resolve(&group, &dev).await.is_err(),
@@ -354,25 +333,10 @@ mod lagging {
         assert_eq!(state.drift, vec![], "the store agrees with the log");
         assert_eq!(state.versions.get(&dev).map(|v| v.get()), Some(1));
 
-        let second = store
-            .register(workflow::register(
-                &policy,
-                Registration::new(
-                    group.clone(),
-                    "img:2",
-                    "s3://m",
-                    "",
-                    Metrics::new(),
-                    countersign_domain::testing::person("dana"),
-                )
-                .unwrap(),
-                time::OffsetDateTime::now_utc(),
-            ))
-            .await
-            .unwrap();
+        let second = register(&store, &policy, "img:2").await;
         let approved = services
             .decide(
-                &countersign_domain::testing::approver("alice"),
+                &approver("alice"),
                 &group,
                 second.version,
                 &workflow::DecisionRequest::new(dev.clone(), Choice::Approve, ""),

@@ -1219,9 +1219,11 @@ async fn a_client_over_its_limit_waits_as_told_and_reaches_no_handler() {
 
 #[tokio::test]
 async fn the_site_is_served_precompressed_where_the_build_left_a_gzipped_copy() {
-    let site = tempfile::tempdir().unwrap();
-    let pkg = site.path().join("pkg");
-    std::fs::create_dir(&pkg).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("outside.txt"), "not for the web").unwrap();
+    let site = dir.path().join("site");
+    let pkg = site.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
     std::fs::write(pkg.join("countersign_bg.wasm"), b"\0asm the raw module").unwrap();
     std::fs::write(pkg.join("countersign_bg.wasm.gz"), b"the gzipped module").unwrap();
     std::fs::write(
@@ -1229,7 +1231,7 @@ async fn the_site_is_served_precompressed_where_the_build_left_a_gzipped_copy() 
         "body { margin: 0 }".repeat(200),
     )
     .unwrap();
-    let app = TestApp::new(&[("SITE_ROOT", site.path().to_str().unwrap())]).await;
+    let app = TestApp::new(&[("SITE_ROOT", site.to_str().unwrap())]).await;
     let fetch = |path: &'static str, gzip: bool| {
         let mut request = Request::get(path);
         if gzip {
@@ -1262,6 +1264,13 @@ async fn the_site_is_served_precompressed_where_the_build_left_a_gzipped_copy() 
         fetch("/pkg/missing.js", true).await.status,
         StatusCode::NOT_FOUND
     );
+    for escape in ["/pkg/../../outside.txt", "/pkg/%2e%2e/%2e%2e/outside.txt"] {
+        let reply = fetch(escape, false).await;
+        assert!(
+            !reply.body.contains("not for the web"),
+            "{escape} reached a file outside the site"
+        );
+    }
 }
 
 #[tokio::test]

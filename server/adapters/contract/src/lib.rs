@@ -111,6 +111,14 @@ fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// A new decision's id and time, as the services would stamp it.
+fn stamp_now(services: &Subject) -> Stamp {
+    Stamp {
+        id: new_id(),
+        at: services.now(),
+    }
+}
+
 fn unique_group(prefix: &str) -> GroupName {
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     GroupName::parse(&format!("{prefix}-{}", &suffix[..12])).expect("valid group name")
@@ -306,10 +314,7 @@ async fn decision_for(
 ) -> workflow::DecisionEffect {
     let env = first_env(services);
     let request = DecisionRequest::new(env.clone(), choice, "looks good");
-    let stamp = Stamp {
-        id: new_id(),
-        at: services.now(),
-    };
+    let stamp = stamp_now(services);
     let live = services
         .ports
         .parameters
@@ -799,10 +804,7 @@ pub async fn one_guard_per_environment(services: &Subject) {
             target: versions[0].version,
             reason: "v2 drifts".into(),
         },
-        Stamp {
-            id: new_id(),
-            at: services.now(),
-        },
+        stamp_now(services),
     )
     .expect("the rollback is allowed")
     .replacing(Some(&v2_live));
