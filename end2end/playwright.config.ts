@@ -26,7 +26,11 @@ const awsURL = `http://127.0.0.1:${awsPort}`;
 // from oidc-provider, mail to maildev.
 const seedFlowPort = port + 3;
 const seedFlowURL = `http://127.0.0.1:${seedFlowPort}`;
-const motoServer = process.env.COUNTERSIGN_MOTO_SERVER ?? path.join(root, '.tools/venv/bin/moto_server');
+// moto answering one request at a time, as DynamoDB serialises transactions
+// (scripts/moto-serialised.py); COUNTERSIGN_MOTO_SERVER names another moto_server to run.
+const motoServer = process.env.COUNTERSIGN_MOTO_SERVER
+  ? `'${process.env.COUNTERSIGN_MOTO_SERVER}'`
+  : `'${path.join(root, '.tools/venv/bin/python')}' '${path.join(root, 'scripts/moto-serialised.py')}'`;
 // The AWS portal mails through a maildev server (SMTP in, REST API out) and takes events.
 const maildevSmtpPort = Number(process.env.MAILDEV_SMTP_PORT ?? 3197);
 // Portals that require API tokens know the pipelines' token by its digest only.
@@ -42,6 +46,7 @@ const onMoto = {
   AWS_ACCESS_KEY_ID: 'testing',
   AWS_SECRET_ACCESS_KEY: 'testing',
   AWS_EC2_METADATA_DISABLED: 'true',
+  COUNTERSIGN_DYNAMODB_CREATE_TABLE: 'true',
 };
 
 /** People sign in at the oidc-provider. */
@@ -145,7 +150,7 @@ export default defineConfig({
       COUNTERSIGN_API_TOKENS: pipelineTokens,
     }),
     {
-      command: `exec '${motoServer}' -H 127.0.0.1 -p ${motoPort}`,
+      command: `exec ${motoServer} -H 127.0.0.1 -p ${motoPort}`,
       url: `http://127.0.0.1:${motoPort}/moto-api/`,
       reuseExistingServer: false,
       timeout: 60_000,
@@ -173,6 +178,7 @@ export default defineConfig({
     }),
     portal(seedFlowPort, path.join(os.tmpdir(), `countersign-e2e-seed-${process.pid}.db`), {
       COUNTERSIGN_SSM_PREFIX: '/seed-flow',
+      COUNTERSIGN_DYNAMODB_TABLE: 'countersign-seed-flow',
       ...onMoto,
       ...atTheProvider,
       COUNTERSIGN_API_JWT_AUDIENCE: 'api://countersign',
@@ -194,6 +200,7 @@ export default defineConfig({
         // Answering for the balancer's address, as replicas behind a load balancer do.
         COUNTERSIGN_PUBLIC_URL: balancerURL,
         COUNTERSIGN_SSM_PREFIX: '/replicas',
+        COUNTERSIGN_DYNAMODB_TABLE: 'countersign-replicas',
         ...onMoto,
         ...atTheProvider,
         COUNTERSIGN_APPROVER_GROUP: 'approvers-dev-test',

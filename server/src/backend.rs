@@ -50,6 +50,21 @@ impl Backing {
     }
 }
 
+#[cfg(feature = "aws")]
+impl Backing {
+    /// `countersign migrate --from-ssm`.
+    pub async fn migrate_from_ssm(&self) -> Result<countersign_aws::Migration, String> {
+        match &self.settings {
+            SettingsKeeper::Aws(backend) => {
+                backend.migrate_from_ssm().await.map_err(|e| e.to_string())
+            }
+            SettingsKeeper::Local(_) => Err(
+                "migrate --from-ssm moves the AWS backend's SSM layout into its DynamoDB table: set COUNTERSIGN_BACKEND=aws".into(),
+            ),
+        }
+    }
+}
+
 pub async fn open_backend(config: &Config) -> Result<Backing, String> {
     let policy = config.policy.clone();
     let (mut ports, outbox, revocations, settings): (
@@ -89,12 +104,15 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
                     environments: config.policy.environments().clone(),
                     identities: aws.identity_map.clone(),
                     secrets_kms_key_id: aws.session_kms_key_id.clone(),
+                    table: aws.table.clone(),
+                    create_table: aws.create_table,
+                    outbox_retention: aws.outbox_retention,
                 },
             ));
             backend
-                .prepare_log()
+                .prepare()
                 .await
-                .map_err(|e| format!("cannot read or create the decision log key: {e}"))?;
+                .map_err(|e| format!("cannot open the AWS backend: {e}"))?;
             (
                 Ports::of(backend.clone()),
                 backend.clone(),

@@ -25,6 +25,12 @@ struct RawConfig {
     backend: String,
     database: PathBuf,
     ssm_prefix: String,
+    /// The DynamoDB table of the AWS backend.
+    dynamodb_table: String,
+    /// Whether start-up may create the table when it is missing (tests, laptops on moto).
+    dynamodb_create_table: bool,
+    /// Days a message stays in the AWS backend's outbox before DynamoDB removes it.
+    outbox_retention_days: u32,
     listen: SocketAddr,
     public_url: String,
     /// More names the portal answers to besides the public URL's host.
@@ -96,6 +102,9 @@ impl Default for RawConfig {
             backend: "local".into(),
             database: "countersign.db".into(),
             ssm_prefix: "/countersign".into(),
+            dynamodb_table: "countersign".into(),
+            dynamodb_create_table: false,
+            outbox_retention_days: 400,
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
             public_url: "http://127.0.0.1:3000".into(),
             extra_hosts: String::new(),
@@ -173,6 +182,10 @@ pub struct AwsConfig {
     pub session_kms_key_id: Option<String>,
     /// Who the IAM and Studio identities creating versions in SageMaker are, as people.
     pub identity_map: countersign_aws::metadata::IdentityMap,
+    /// The DynamoDB table for the decision log, reports, outbox and revocations.
+    pub table: String,
+    pub create_table: bool,
+    pub outbox_retention: time::Duration,
 }
 
 #[cfg(feature = "aws")]
@@ -191,8 +204,36 @@ impl AwsConfig {
                 None => Default::default(),
                 Some(path) => identity_map(path)?,
             },
+            table: dynamodb_table(&raw.dynamodb_table)?,
+            create_table: raw.dynamodb_create_table,
+            outbox_retention: match raw.outbox_retention_days {
+                0 => {
+                    return Err(setting_error(
+                        "outbox_retention_days",
+                        "is 0; messages must be kept at least a day (the default is 400)",
+                    ))
+                }
+                days => time::Duration::days(days.into()),
+            },
         })
     }
+}
+
+/// A DynamoDB table name: 3 to 255 letters, digits, `_ - .`.
+#[cfg(feature = "aws")]
+fn dynamodb_table(name: &str) -> Result<String, ConfigError> {
+    let name = name.trim();
+    let valid = (3..=255).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+    if !valid {
+        return Err(setting_error(
+            "dynamodb_table",
+            format!("is {name:?}; a DynamoDB table name is 3 to 255 letters, digits, _ - ."),
+        ));
+    }
+    Ok(name.to_owned())
 }
 
 fn rate_limits(raw: &RawConfig) -> Result<crate::http::rate_limit::RateLimits, ConfigError> {

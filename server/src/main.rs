@@ -68,6 +68,15 @@ enum Command {
         #[command(subcommand)]
         action: SessionsAction,
     },
+    /// Move what a portal before the DynamoDB table kept in SSM (decision log, reports,
+    /// outbox, session revocations) into the table, and check that everything arrived.
+    /// Safe to run again, and while the portal serves.
+    #[cfg(feature = "aws")]
+    Migrate {
+        /// From the SSM layout under COUNTERSIGN_SSM_PREFIX (the only source there is).
+        #[arg(long, required = true)]
+        from_ssm: bool,
+    },
     /// Register many versions in one group (for benchmarks).
     Seed {
         #[arg(long)]
@@ -200,6 +209,17 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 revocation.whose.key()
             );
             Ok(())
+        }
+        #[cfg(feature = "aws")]
+        Command::Migrate { from_ssm: _ } => {
+            let figures = backing.migrate_from_ssm().await?;
+            print!("{figures}");
+            if figures.complete() {
+                println!("everything in SSM is in the table; the moved parameters may be deleted (README, \"Moving from the SSM layout\")");
+                Ok(())
+            } else {
+                Err("some records did not arrive in the table: run the move again, and see the portal's log".into())
+            }
         }
         Command::Seed { group, versions } => {
             demo::seed_versions(&services, &group, versions)

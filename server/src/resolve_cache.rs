@@ -109,6 +109,14 @@ impl ParameterStore for ResolveCache {
         self.parameters.live_uncached(group, environment).await
     }
 
+    async fn deployed(
+        &self,
+        group: &GroupName,
+        environment: &Environment,
+    ) -> Result<Option<Deployment>, PortError> {
+        self.parameters.deployed(group, environment).await
+    }
+
     async fn history(&self, group: &GroupName) -> Result<Vec<Deployment>, PortError> {
         self.parameters.history(group).await
     }

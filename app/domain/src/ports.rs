@@ -68,14 +68,26 @@ pub trait ParameterStore: Send + Sync {
         environment: &Environment,
     ) -> Result<Option<Deployment>, PortError>;
 
-    /// The live deployment read from the store itself, past any cache in front of it: what a
-    /// decision is computed against, and what confirms drift before it is reported.
+    /// The live deployment read from the store itself, past any cache in front of it: what
+    /// confirms drift before it is reported.
     async fn live_uncached(
         &self,
         group: &GroupName,
         environment: &Environment,
     ) -> Result<Option<Deployment>, PortError> {
         self.live(group, environment).await
+    }
+
+    /// The deployment the portal last made in the environment, read past any cache: what the
+    /// next decision there replaces (its guard). Where a store keeps that apart from the
+    /// value pipelines read (the AWS backend's table beside SSM), a live value changed
+    /// outside the portal is drift, not what a decision replaces.
+    async fn deployed(
+        &self,
+        group: &GroupName,
+        environment: &Environment,
+    ) -> Result<Option<Deployment>, PortError> {
+        self.live_uncached(group, environment).await
     }
 
     /// Every deployment of the group, in every environment, newest first: one read, however

@@ -243,7 +243,7 @@ impl Services {
         let live = self
             .ports
             .parameters
-            .live_uncached(group, &request.environment)
+            .deployed(group, &request.environment)
             .await?;
         let effect = workflow::decide(
             &self.policy,
@@ -284,7 +284,7 @@ impl Services {
         let live_deployment = self
             .ports
             .parameters
-            .live_uncached(group, &request.environment)
+            .deployed(group, &request.environment)
             .await?;
         let live = match &live_deployment {
             Some(deployment) => Some(self.find_version(group, deployment.version).await?),

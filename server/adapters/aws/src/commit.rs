@@ -1,13 +1,14 @@
-//! Applying a decision across SageMaker and SSM, which share no transaction.
+//! Applying a decision across DynamoDB, SSM and SageMaker, which share no transaction.
 //!
-//! 0. A decision that deploys checks that the environment's live deployment is still the one
-//!    it was computed against (`DecisionEffect::may_replace`).
-//! 1. The decision is appended to the version's log as parameter number
-//!    `based_on_revision + 1`, created only if absent. This is the one step that decides:
-//!    of two decisions computed against the same state, one creates the parameter and the
-//!    other finds it taken and is a conflict, having changed nothing. A retry of the same
-//!    decision finds its own entry and carries on.
-//! 2. The deployment, if any, is published to the environment's live parameter.
+//! 1. The decision is appended to the version's log in the table as entry number
+//!    `based_on_revision + 1`, written only if that place is free and, for a decision that
+//!    deploys, in one transaction with its environment's guard, moved only if it still names
+//!    the deployment the decision replaces. This is the one step that decides: of two
+//!    decisions computed against the same state (the same version, or the same
+//!    environment), one is written and the other is a conflict, having changed nothing. A
+//!    retry of the same decision finds its own entry and carries on.
+//! 2. The deployment, if any, is published to the environment's live parameter in SSM,
+//!    unless the guard has since moved on to a later decision.
 //! 3. The model package is updated in one call: approval status, a description naming the
 //!    human and their reason, and the metadata with every environment key and
 //!    `countersign:decisions-applied` set to the entry's number. That counter is written
@@ -19,8 +20,8 @@
 //! a newer deployment is never replaced by an older one.
 
 use crate::calls::port;
+use crate::log::{LogEntry, Logging};
 use crate::metadata;
-use crate::parameters::{Appended, LogEntry};
 use crate::registry::Package;
 use crate::AwsBackend;
 use async_trait::async_trait;
@@ -73,9 +74,8 @@ impl AwsBackend {
         package: &mut Package,
         entry: &LogEntry,
         seq: u64,
-        logged_at: Option<aws_sdk_ssm::primitives::DateTime>,
     ) -> Result<(), PortError> {
-        self.publish(group, entry, logged_at).await?;
+        self.publish(group, entry).await?;
         let mut metadata = package.metadata.clone();
         metadata.extend(entry.steps.clone());
         metadata.insert(metadata::DECISIONS_APPLIED.to_owned(), seq.to_string());
@@ -109,26 +109,9 @@ impl DecisionCommitter for AwsBackend {
         let record = &effect.record;
         let entry = LogEntry::from_effect(effect, self.environments());
         let seq = effect.based_on_revision + 1;
-        if let Some(deployment) = &effect.deployment {
-            // The environment's guard. SSM has no transaction to take it in with the log
-            // entry, so a decision racing this one between here and step 2 can still both
-            // commit; sequential staleness (a page or a rollback computed before someone
-            // else's deployment) is refused here.
-            let live = self
-                .live(&record.group, &deployment.environment)
-                .await?
-                .map(|d| d.decision_id);
-            if !effect.may_replace(live.as_deref()) {
-                return Err(PortError::Conflict);
-            }
-        }
-        match self
-            .append(&record.group, record.version, seq, &entry)
-            .await?
-        {
-            Appended::Written => {}
-            Appended::Taken { decision_id } if decision_id == entry.id => {}
-            Appended::Taken { .. } => return Err(PortError::Conflict),
+        match self.append(effect, &entry, seq).await? {
+            Logging::Logged => {}
+            Logging::Lost => return Err(PortError::Conflict),
         }
         self.settled(&record.group, record.version)
             .await?

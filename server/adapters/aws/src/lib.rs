@@ -1,22 +1,29 @@
 //! The AWS backend: the SageMaker Model Registry is the registry, SSM Parameter Store holds
-//! what is live in each environment and the decision log.
+//! what is live in each environment (what pipelines read), and one DynamoDB table holds
+//! everything else the portal writes.
 //!
 //! - `registry.rs`: model package groups and versions (`ModelRegistry`).
 //! - `metadata.rs`: the custom metadata we keep on a model package, and how we read others'.
-//! - `parameters.rs`: the live parameter per environment and the decision log, both in SSM
-//!   (`ParameterStore`, `AuditLog`).
-//! - `commit.rs`: applying a decision across both services (`DecisionCommitter`).
+//! - `parameters.rs`: the live parameter per environment and the shared secrets, in SSM
+//!   (`ParameterStore`).
+//! - `table.rs`: the DynamoDB table, its keys, and the decision log's transaction with one
+//!   guard per environment.
+//! - `log.rs`: the decision log's entries, signed by the portal (`AuditLog`).
+//! - `commit.rs`: applying a decision across the three services (`DecisionCommitter`).
+//! - `outbox.rs`, `reports.rs`, `revocations.rs`: the notification outbox, inference
+//!   reports and session revocations, in the table.
+//! - `migrate.rs`: moving what an earlier portal kept in SSM into the table.
 //! - `calls.rs`: every AWS request goes through one function that counts it and turns its
 //!   failure into a `PortError` naming the IAM action.
-//! - `table.rs`: the DynamoDB table the decision log moves to (issue 14), with one guard
-//!   per environment taken in the same transaction; built and tested, not yet used.
 //!
 //! Where each piece of state lives, and why a decision is never half-applied, is in
 //! ARCHITECTURE.md ("The AWS backend").
 
 mod calls;
 mod commit;
+mod log;
 pub mod metadata;
+mod migrate;
 mod outbox;
 mod parameters;
 mod registry;
@@ -25,12 +32,13 @@ mod revocations;
 pub mod table;
 
 pub use calls::CallCounts;
+pub use migrate::{Migration, Moved};
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use countersign_domain::*;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Where Countersign keeps its state on AWS.
 #[derive(Clone, Debug)]
@@ -43,23 +51,32 @@ pub struct AwsSettings {
     /// The KMS key (id, ARN or alias) the shared secrets are encrypted under; `None`: the
     /// account's default `aws/ssm` key.
     pub secrets_kms_key_id: Option<String>,
+    /// The DynamoDB table for the log, reports, outbox and revocations.
+    pub table: String,
+    /// Whether start-up may create the table when it is missing (tests, laptops against
+    /// moto); never in production, where infrastructure as code creates it.
+    pub create_table: bool,
+    /// How long a sent or abandoned message stays in the outbox before DynamoDB's TTL
+    /// removes it.
+    pub outbox_retention: time::Duration,
 }
 
 pub struct AwsBackend {
     sagemaker: aws_sdk_sagemaker::Client,
     ssm: aws_sdk_ssm::Client,
+    table: table::Table,
     settings: AwsSettings,
-    calls: calls::CallCounter,
+    calls: Arc<calls::CallCounter>,
     /// Model package group ARNs by name. A group's ARN never changes, and a version's ARN
     /// is derived from it, so one lookup per group serves every later read.
     group_arns: Mutex<HashMap<GroupName, String>>,
     /// The key decision log entries are authenticated with (`{prefix}/_settings/log_key`),
     /// read once, when first needed.
-    log_key: tokio::sync::OnceCell<parameters::LogKey>,
+    log_key: tokio::sync::OnceCell<log::LogKey>,
 }
 
 /// SDK configuration from the standard AWS chain (environment, profile, container or
-/// instance role; `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_SAGEMAKER`/`_SSM` point it at an
+/// instance role; `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_SAGEMAKER`/`_SSM`/`_DYNAMODB` point it at an
 /// emulator), with throttling retried: up to 5 attempts, exponential backoff with jitter.
 pub async fn load_sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
@@ -99,6 +116,7 @@ impl AwsBackend {
         Self::from_clients(
             aws_sdk_sagemaker::Client::new(config),
             aws_sdk_ssm::Client::new(config),
+            aws_sdk_dynamodb::Client::new(config),
             settings,
         )
     }
@@ -107,17 +125,20 @@ impl AwsBackend {
     pub fn from_clients(
         sagemaker: aws_sdk_sagemaker::Client,
         ssm: aws_sdk_ssm::Client,
+        dynamodb: aws_sdk_dynamodb::Client,
         settings: AwsSettings,
     ) -> Self {
         let prefix = settings.ssm_prefix.trim_end_matches('/').to_owned();
+        let calls = Arc::new(calls::CallCounter::default());
         Self {
             sagemaker,
             ssm,
+            table: table::Table::counted(dynamodb, settings.table.clone(), calls.clone()),
             settings: AwsSettings {
                 ssm_prefix: prefix,
                 ..settings
             },
-            calls: calls::CallCounter::default(),
+            calls,
             group_arns: Mutex::new(HashMap::new()),
             log_key: tokio::sync::OnceCell::new(),
         }

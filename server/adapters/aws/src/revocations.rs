@@ -1,57 +1,79 @@
-//! Session revocations in SSM: `{prefix}/_sessions/revoked/{hex of whose}`, one String
-//! parameter per person (and one for everyone) holding when their sessions were revoked.
-//! Overwritten by a later revocation, so the count stays at the number of people who ever
-//! signed out; read by every replica with one `GetParametersByPath` per refresh.
+//! Session revocations in the table: one item per person (and one for everyone) in the
+//! `sessions` partition, `revoked#{whose}`, holding when their sessions were revoked.
+//! Replaced only by a later revocation (a conditional write), so the count stays at the
+//! number of people who ever signed out; read by every replica with one Query per refresh.
 
+use crate::calls::port;
+use crate::table::{key, n, number, s, text};
 use crate::AwsBackend;
 use async_trait::async_trait;
 use countersign_domain::ports::*;
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-#[derive(Serialize, Deserialize)]
-struct Stored {
-    whose: String,
-    #[serde(with = "time::serde::rfc3339")]
-    issued_before: OffsetDateTime,
-}
+const PARTITION: &str = "sessions";
+const PREFIX: &str = "revoked#";
 
-impl AwsBackend {
-    fn revocations_path(&self) -> String {
-        format!("{}/_sessions/revoked", self.settings.ssm_prefix)
-    }
+fn millis(at: OffsetDateTime) -> i64 {
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 #[async_trait]
 impl SessionRevocations for AwsBackend {
     async fn revoke(&self, revocation: &Revocation) -> Result<(), PortError> {
         let whose = revocation.whose.key();
-        // SSM names allow few characters; an e-mail address is not among them.
-        let name = format!("{}/{}", self.revocations_path(), hex::encode(&whose));
-        let earlier: Option<Stored> = self.read_json(&name).await?;
-        if earlier.is_some_and(|e| e.issued_before >= revocation.issued_before) {
-            return Ok(());
+        let mut item = key(PARTITION, format!("{PREFIX}{whose}"));
+        item.insert("whose".into(), s(&whose));
+        item.insert("issued_before".into(), n(millis(revocation.issued_before)));
+        let table = &self.table;
+        let written = table
+            .calls
+            .call(
+                "dynamodb:PutItem",
+                table
+                    .client
+                    .put_item()
+                    .table_name(&table.name)
+                    .set_item(Some(item))
+                    .condition_expression(
+                        "attribute_not_exists(pk) OR issued_before < :issued_before",
+                    )
+                    .expression_attribute_values(
+                        ":issued_before",
+                        n(millis(revocation.issued_before)),
+                    )
+                    .send(),
+            )
+            .await;
+        match written {
+            Ok(_) => Ok(()),
+            // A later revocation is there already.
+            Err(f)
+                if f.service_error
+                    .as_ref()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(f) => Err(port(f)),
         }
-        let value = serde_json::to_string(&Stored {
-            whose,
-            issued_before: revocation.issued_before,
-        })
-        .expect("a revocation serializes");
-        self.overwrite(&name, &value).await
     }
 
     async fn revocations(&self) -> Result<Vec<Revocation>, PortError> {
-        self.parameters_under(&self.revocations_path(), false)
+        self.table
+            .items_under(PARTITION, PREFIX)
             .await?
-            .into_iter()
-            .map(|parameter| {
-                let name = parameter.name.unwrap_or_default();
-                let corrupt = || PortError::Corrupt(format!("session revocation {name}"));
-                let stored: Stored = serde_json::from_str(parameter.value.as_deref().unwrap_or(""))
-                    .map_err(|_| corrupt())?;
+            .iter()
+            .map(|item| {
+                let whose = text(item, "whose")?;
+                let corrupt = || PortError::Corrupt(format!("session revocation {whose:?}"));
+                let issued_before = number(item, "issued_before")
+                    .and_then(|ms| {
+                        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+                    })
+                    .ok_or_else(corrupt)?;
                 Ok(Revocation {
-                    whose: Revoked::from_key(&stored.whose).ok_or_else(corrupt)?,
-                    issued_before: stored.issued_before,
+                    whose: Revoked::from_key(whose).ok_or_else(corrupt)?,
+                    issued_before,
                 })
             })
             .collect()

@@ -1,14 +1,22 @@
-//! The DynamoDB table that is to hold the decision log in place of SSM (issue 14): SSM
-//! allows 10 000 standard parameters per account and about 40 reads a second, shared with
-//! every other application there; a log of tens of thousands of decisions a year does not
-//! belong in it. Not yet wired into [`crate::AwsBackend`]: the log still lives in SSM.
+//! The DynamoDB table that holds everything the portal writes on AWS but the live pointers:
+//! the decision log with one guard per environment, inference reports, the notification
+//! outbox and session revocations. SSM allows 10 000 standard parameters per account and
+//! about 40 reads a second, shared with every other application there; tens of thousands of
+//! decisions, messages and reports a year do not belong in it.
 //!
 //! One table, single-table design. Keys (both strings):
 //!
 //! | item | `pk` | `sk` | other attributes |
 //! | --- | --- | --- | --- |
 //! | a decision | `group#{group}` | `log#{version:010}#{seq:06}` | `decision_id`, `entry` (the signed log entry, JSON), `logged_at` |
-//! | an environment's guard | `group#{group}` | `live#{environment}` | `decision_id` (whose deployment is live), `deployments` (how many so far) |
+//! | an environment's guard | `group#{group}` | `live#{environment}` | `decision_id` and `entry` (the signed log entry) of the portal's last deployment there, `deployments` (how many so far) |
+//! | a report | `group#{group}` | `report#{version:010}#{environment}#{run id}` | `report` (JSON) |
+//! | a message | `outbox#{key}` | `message` | see `outbox.rs`; expires (TTL `expires_at`) |
+//! | a revocation | `sessions` | `revoked#{whose}` | `issued_before` (Unix ms) |
+//!
+//! Two sparse global secondary indexes serve the outbox: `pending` (`pending`, `due`),
+//! present only on messages waiting to be sent, and `changes` (`feed`, `changed`), every
+//! message by when its delivery last changed.
 //!
 //! A version's log is one Query (`begins_with(sk, "log#{version:010}#")`), a group's log one
 //! Query (`begins_with(sk, "log#")`), both consistent reads; nothing scans.
@@ -17,25 +25,27 @@
 //! with its environment's guard: the log entry only if its place is free, the guard only if
 //! it still names the deployment the decision replaces. Of two decisions racing for one
 //! version, or for one environment, exactly one is written; the other changes nothing.
-//! (DynamoDB serialises transactions; moto does not, so the tests on moto show the
-//! conditions one after another, not under a race.)
 
 use crate::calls::{port, CallCounter, CallCounts};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, Put,
-    ScalarAttributeType, TransactWriteItem, Update,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification,
+    TransactWriteItem, Update,
 };
 use countersign_domain::ports::PortError;
 use countersign_domain::{GroupName, VersionNumber};
 use std::collections::HashMap;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
-/// The decision log's table.
-pub struct DecisionTable {
-    client: aws_sdk_dynamodb::Client,
-    name: String,
-    calls: CallCounter,
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// The portal's table.
+pub struct Table {
+    pub(crate) client: aws_sdk_dynamodb::Client,
+    pub(crate) name: String,
+    pub(crate) calls: Arc<CallCounter>,
 }
 
 /// A decision to append at place `seq` of its version's log.
@@ -47,8 +57,8 @@ pub struct NewEntry<'a> {
     /// The signed log entry, as JSON.
     pub entry: &'a str,
     pub logged_at: OffsetDateTime,
-    /// For a decision that deploys: where, and the decision whose deployment it replaces
-    /// there (`None`: nothing was live).
+    /// For a decision that deploys: where, what, and the decision whose deployment it
+    /// replaces there (`None`: nothing was live).
     pub deploys: Option<Deploys<'a>>,
 }
 
@@ -77,43 +87,62 @@ pub struct StoredEntry {
     pub entry: String,
 }
 
-fn s(text: impl Into<String>) -> AttributeValue {
+/// What an environment's guard holds: the portal's last deployment there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guard {
+    pub decision_id: String,
+    /// The decision's signed log entry, JSON: what is published comes from an entry the
+    /// portal signed, never from an attribute anyone with write access could change.
+    pub entry: String,
+}
+
+pub(crate) fn s(text: impl Into<String>) -> AttributeValue {
     AttributeValue::S(text.into())
 }
 
-fn group_key(group: &GroupName) -> AttributeValue {
-    s(format!("group#{group}"))
+pub(crate) fn n(number: impl ToString) -> AttributeValue {
+    AttributeValue::N(number.to_string())
+}
+
+pub(crate) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+pub(crate) fn group_key(group: &GroupName) -> String {
+    format!("group#{group}")
 }
 
 fn log_prefix(version: VersionNumber) -> String {
     format!("log#{:010}#", version.get())
 }
 
-fn log_key(group: &GroupName, version: VersionNumber, seq: u64) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        ("pk".to_owned(), group_key(group)),
-        (
-            "sk".to_owned(),
-            s(format!("{}{seq:06}", log_prefix(version))),
-        ),
-    ])
+fn log_key(group: &GroupName, version: VersionNumber, seq: u64) -> Item {
+    key(group_key(group), format!("{}{seq:06}", log_prefix(version)))
 }
 
-fn guard_key(group: &GroupName, environment: &str) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        ("pk".to_owned(), group_key(group)),
-        ("sk".to_owned(), s(format!("live#{environment}"))),
-    ])
+fn guard_key(group: &GroupName, environment: &str) -> Item {
+    key(group_key(group), format!("live#{environment}"))
 }
 
-fn text<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Result<&'a str, PortError> {
+/// A string attribute of an item, or `Corrupt` naming what is missing.
+pub(crate) fn text<'a>(item: &'a Item, name: &str) -> Result<&'a str, PortError> {
     item.get(name)
         .and_then(|v| v.as_s().ok())
         .map(String::as_str)
-        .ok_or_else(|| PortError::Corrupt(format!("a decision log item has no {name}")))
+        .ok_or_else(|| {
+            PortError::Corrupt(format!(
+                "item {:?} of the portal's DynamoDB table has no {name}",
+                item.get("sk").and_then(|v| v.as_s().ok())
+            ))
+        })
 }
 
-fn stored_entry(item: &HashMap<String, AttributeValue>) -> Result<StoredEntry, PortError> {
+/// A number attribute of an item, if present and a number.
+pub(crate) fn number(item: &Item, name: &str) -> Option<i64> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
+
+fn stored_entry(item: &Item) -> Result<StoredEntry, PortError> {
     let sort_key = text(item, "sk")?;
     let corrupt = || {
         PortError::Corrupt(format!(
@@ -141,12 +170,29 @@ fn stored_entry(item: &HashMap<String, AttributeValue>) -> Result<StoredEntry, P
     })
 }
 
-impl DecisionTable {
+/// The outbox's indexes: messages waiting, by when due; every message, by last change.
+pub(crate) const PENDING_INDEX: &str = "pending";
+pub(crate) const CHANGES_INDEX: &str = "changes";
+
+impl Table {
+    /// The table `name`, counting its own requests.
     pub fn new(config: &SdkConfig, name: impl Into<String>) -> Self {
+        Self::counted(
+            aws_sdk_dynamodb::Client::new(config),
+            name.into(),
+            Arc::default(),
+        )
+    }
+
+    pub(crate) fn counted(
+        client: aws_sdk_dynamodb::Client,
+        name: String,
+        calls: Arc<CallCounter>,
+    ) -> Self {
         Self {
-            client: aws_sdk_dynamodb::Client::new(config),
-            name: name.into(),
-            calls: CallCounter::default(),
+            client,
+            name,
+            calls,
         }
     }
 
@@ -161,7 +207,7 @@ impl DecisionTable {
 
     /// Checks the table exists; creates it when it does not and `create_if_missing` (tests,
     /// laptops against moto). In production the portal's role has no `dynamodb:CreateTable`:
-    /// infrastructure as code creates the table.
+    /// infrastructure as code creates the table (`deploy/countersign-table.yaml`).
     pub async fn prepare(&self, create_if_missing: bool) -> Result<(), PortError> {
         let described = self
             .calls
@@ -180,7 +226,7 @@ impl DecisionTable {
         }
         if !create_if_missing {
             return Err(PortError::Unavailable(format!(
-                "the DynamoDB table {} does not exist: create it (see \"Running on AWS\" in the README for its CloudFormation), or set COUNTERSIGN_DYNAMODB_CREATE_TABLE=true where the portal may create it",
+                "the DynamoDB table {} does not exist: create it with deploy/countersign-table.yaml (CloudFormation; see \"Running on AWS\" in the README), or set COUNTERSIGN_DYNAMODB_CREATE_TABLE=true where the portal may create it",
                 self.name
             )));
         }
@@ -191,12 +237,25 @@ impl DecisionTable {
                 .build()
                 .expect("name and type are set")
         };
-        let string = |name: &str| {
+        let attribute = |name: &str, kind: ScalarAttributeType| {
             AttributeDefinition::builder()
                 .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
+                .attribute_type(kind)
                 .build()
                 .expect("name and type are set")
+        };
+        let index = |name: &str, hash: &str, range: &str| {
+            GlobalSecondaryIndex::builder()
+                .index_name(name)
+                .key_schema(key(hash, KeyType::Hash))
+                .key_schema(key(range, KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .expect("name, keys and projection are set")
         };
         let created = self
             .calls
@@ -208,23 +267,47 @@ impl DecisionTable {
                     .billing_mode(BillingMode::PayPerRequest)
                     .key_schema(key("pk", KeyType::Hash))
                     .key_schema(key("sk", KeyType::Range))
-                    .attribute_definitions(string("pk"))
-                    .attribute_definitions(string("sk"))
+                    .attribute_definitions(attribute("pk", ScalarAttributeType::S))
+                    .attribute_definitions(attribute("sk", ScalarAttributeType::S))
+                    .attribute_definitions(attribute("pending", ScalarAttributeType::S))
+                    .attribute_definitions(attribute("due", ScalarAttributeType::N))
+                    .attribute_definitions(attribute("feed", ScalarAttributeType::S))
+                    .attribute_definitions(attribute("changed", ScalarAttributeType::S))
+                    .global_secondary_indexes(index(PENDING_INDEX, "pending", "due"))
+                    .global_secondary_indexes(index(CHANGES_INDEX, "feed", "changed"))
                     .send(),
             )
             .await;
         match created {
-            Ok(_) => Ok(()),
+            Ok(_) => {}
             // Another replica created it meanwhile.
             Err(f)
                 if f.service_error
                     .as_ref()
                     .is_some_and(|e| e.is_resource_in_use_exception()) =>
             {
-                Ok(())
+                return Ok(())
             }
-            Err(f) => Err(port(f)),
+            Err(f) => return Err(port(f)),
         }
+        self.calls
+            .call(
+                "dynamodb:UpdateTimeToLive",
+                self.client
+                    .update_time_to_live()
+                    .table_name(&self.name)
+                    .time_to_live_specification(
+                        TimeToLiveSpecification::builder()
+                            .enabled(true)
+                            .attribute_name("expires_at")
+                            .build()
+                            .expect("name and switch are set"),
+                    )
+                    .send(),
+            )
+            .await
+            .map_err(port)?;
+        Ok(())
     }
 
     /// Appends `new` to its version's log and, for a decision that deploys, moves its
@@ -254,13 +337,17 @@ impl DecisionTable {
             let mut update = Update::builder()
                 .table_name(&self.name)
                 .set_key(Some(guard_key(new.group, deploys.environment)))
-                .update_expression("SET decision_id = :own ADD deployments :one")
+                .update_expression("SET decision_id = :own, entry = :entry ADD deployments :one")
                 .expression_attribute_values(":own", s(new.decision_id))
-                .expression_attribute_values(":one", AttributeValue::N("1".into()));
+                .expression_attribute_values(":entry", s(new.entry))
+                .expression_attribute_values(":one", n(1));
+            // No guard yet: nothing the portal deployed there since the table took over
+            // (what `migrate` found live is guarded), so the decision replaces whatever is
+            // live. Once written, a guard is never removed.
             update = match deploys.replaces {
                 None => update.condition_expression("attribute_not_exists(pk)"),
                 Some(replaced) => update
-                    .condition_expression("decision_id = :replaced")
+                    .condition_expression("attribute_not_exists(pk) OR decision_id = :replaced")
                     .expression_attribute_values(":replaced", s(replaced)),
             };
             let update = update.build().expect("table, key and expression are set");
@@ -304,23 +391,67 @@ impl DecisionTable {
         item.as_ref().map(stored_entry).transpose()
     }
 
-    /// The decision whose deployment is live in `environment`, by the guard.
+    /// The portal's last deployment in `environment`, by its guard.
     pub async fn guard(
         &self,
         group: &GroupName,
         environment: &str,
-    ) -> Result<Option<String>, PortError> {
+    ) -> Result<Option<Guard>, PortError> {
         let item = self.item(guard_key(group, environment)).await?;
         item.as_ref()
-            .map(|item| text(item, "decision_id").map(str::to_owned))
+            .map(|item| {
+                Ok(Guard {
+                    decision_id: text(item, "decision_id")?.to_owned(),
+                    entry: text(item, "entry")?.to_owned(),
+                })
+            })
             .transpose()
     }
 
-    /// One item, read consistently.
-    async fn item(
+    /// Guards an environment where `migrate` found a logged deployment live and no guard
+    /// yet; true when this call wrote it.
+    pub(crate) async fn guard_if_unguarded(
         &self,
-        key: HashMap<String, AttributeValue>,
-    ) -> Result<Option<HashMap<String, AttributeValue>>, PortError> {
+        group: &GroupName,
+        environment: &str,
+        logged: &StoredEntry,
+    ) -> Result<bool, PortError> {
+        let mut item = guard_key(group, environment);
+        item.insert("decision_id".into(), s(&logged.decision_id));
+        item.insert("entry".into(), s(&logged.entry));
+        item.insert("deployments".into(), n(1));
+        self.put_new(item).await
+    }
+
+    /// Writes an item unless one with its key exists; true when this call wrote it.
+    pub(crate) async fn put_new(&self, item: Item) -> Result<bool, PortError> {
+        let written = self
+            .calls
+            .call(
+                "dynamodb:PutItem",
+                self.client
+                    .put_item()
+                    .table_name(&self.name)
+                    .set_item(Some(item))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .send(),
+            )
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(f)
+                if f.service_error
+                    .as_ref()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(f) => Err(port(f)),
+        }
+    }
+
+    /// One item, read consistently.
+    pub(crate) async fn item(&self, key: Item) -> Result<Option<Item>, PortError> {
         let found = self
             .calls
             .call(
@@ -343,20 +474,26 @@ impl DecisionTable {
         group: &GroupName,
         version: VersionNumber,
     ) -> Result<Vec<StoredEntry>, PortError> {
-        self.query_log(group, &log_prefix(version)).await
+        self.items_under(&group_key(group), &log_prefix(version))
+            .await?
+            .iter()
+            .map(stored_entry)
+            .collect()
     }
 
     /// Every decision on the group's versions, by version and then place in its log.
     pub async fn group_log(&self, group: &GroupName) -> Result<Vec<StoredEntry>, PortError> {
-        self.query_log(group, "log#").await
+        self.items_under(&group_key(group), "log#")
+            .await?
+            .iter()
+            .map(stored_entry)
+            .collect()
     }
 
-    async fn query_log(
-        &self,
-        group: &GroupName,
-        prefix: &str,
-    ) -> Result<Vec<StoredEntry>, PortError> {
-        let mut entries = Vec::new();
+    /// Every item of partition `pk` whose sort key starts with `prefix`, in sort key order,
+    /// read consistently: one Query per MB.
+    pub(crate) async fn items_under(&self, pk: &str, prefix: &str) -> Result<Vec<Item>, PortError> {
+        let mut items = Vec::new();
         let mut start = None;
         loop {
             let page = self
@@ -367,7 +504,7 @@ impl DecisionTable {
                         .query()
                         .table_name(&self.name)
                         .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                        .expression_attribute_values(":pk", group_key(group))
+                        .expression_attribute_values(":pk", s(pk))
                         .expression_attribute_values(":prefix", s(prefix))
                         .consistent_read(true)
                         .set_exclusive_start_key(start)
@@ -375,12 +512,10 @@ impl DecisionTable {
                 )
                 .await
                 .map_err(port)?;
-            for item in page.items() {
-                entries.push(stored_entry(item)?);
-            }
+            items.extend(page.items.unwrap_or_default());
             start = page.last_evaluated_key;
             if start.is_none() {
-                return Ok(entries);
+                return Ok(items);
             }
         }
     }

@@ -63,6 +63,27 @@ async fn put_string(moto: &Moto, name: &str, value: &str) {
         .unwrap();
 }
 
+/// Writes an item of string attributes into the portal's table, as anyone allowed
+/// `dynamodb:PutItem` could.
+async fn put_item(moto: &Moto, attributes: &[(&str, &str)]) {
+    let item = attributes
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.to_string(),
+                aws_sdk_dynamodb::types::AttributeValue::S(value.to_string()),
+            )
+        })
+        .collect();
+    aws_sdk_dynamodb::Client::new(&moto.sdk_config().await)
+        .put_item()
+        .table_name("countersign")
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+}
+
 fn approve(environment: &str) -> DecisionRequest {
     DecisionRequest::new(env(environment), Choice::Approve, "metrics hold up")
 }
@@ -129,6 +150,92 @@ async fn an_approval_for_dev_shows_in_sagemaker_and_ssm_as_documented() {
     );
     assert_eq!(document["approved_by"]["email"], "alice@example.com");
     assert!(document["approved_at"].as_str().unwrap().ends_with('Z'));
+}
+
+#[tokio::test]
+async fn ssm_holds_only_the_live_pointers_and_the_shared_secrets() {
+    let moto = Moto::start();
+    let (backend, services) = with_backend(&moto).await;
+    let version = registered_and_approved_for_dev(&services, "churn").await;
+    services
+        .decide(
+            &approver("bob"),
+            &version.group,
+            version.version,
+            &approve("test"),
+        )
+        .await
+        .unwrap();
+    let draft = ReportDraft {
+        group: version.group.clone(),
+        version: version.version,
+        environment: env("dev"),
+        run_id: RunId::parse("run-1").unwrap(),
+        metrics: Metrics::from([("auc".to_string(), 0.9)]),
+        started_at: time::OffsetDateTime::now_utc(),
+        finished_at: time::OffsetDateTime::now_utc(),
+        sample_count: 10,
+        artifacts_url: None,
+        reported_by: "batch",
+        reported_at: time::OffsetDateTime::now_utc(),
+    };
+    services
+        .submit_report(draft.validate().unwrap())
+        .await
+        .unwrap();
+    let message = OutgoingMessage {
+        key: "approval-request/churn/1/uat".into(),
+        to: vec!["uat@example.com".into()],
+        subject: "s".into(),
+        text: "t".into(),
+        html: "h".into(),
+    };
+    backend
+        .enqueue(&message, time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    backend
+        .revoke(&Revocation {
+            whose: Revoked::Everyone,
+            issued_before: time::OffsetDateTime::now_utc(),
+        })
+        .await
+        .unwrap();
+    backend
+        .shared_secret("session_key", || "secret".into())
+        .await
+        .unwrap();
+
+    let ssm = aws_sdk_ssm::Client::new(&moto.sdk_config().await);
+    let mut names = BTreeSet::new();
+    let mut next_token = None;
+    loop {
+        let page = ssm
+            .get_parameters_by_path()
+            .path("/countersign")
+            .recursive(true)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .unwrap();
+        names.extend(page.parameters().iter().filter_map(|p| p.name.clone()));
+        next_token = page.next_token;
+        if next_token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(
+        names,
+        BTreeSet::from(
+            [
+                "/countersign/_settings/log_key",
+                "/countersign/_settings/session_key",
+                "/countersign/churn/dev",
+                "/countersign/churn/test",
+            ]
+            .map(String::from)
+        )
+    );
 }
 
 #[tokio::test]
@@ -256,7 +363,7 @@ async fn a_log_entry_the_portal_did_not_write_is_never_carried_out() {
         .register(registration("forged", person("dana")))
         .await
         .unwrap();
-    // Someone allowed ssm:PutParameter on the log writes "prod approved, deploy my image".
+    // Someone allowed dynamodb:PutItem on the table writes "prod approved, deploy my image".
     let forged = serde_json::json!({
         "id": "forged-1", "environment": "prod", "verdict": "approve", "reason": null,
         "decided_by": {"subject": "alice", "name": "Alice Approver", "email": "alice@example.com"},
@@ -272,10 +379,14 @@ async fn a_log_entry_the_portal_did_not_write_is_never_carried_out() {
         },
         "mac": "00".repeat(32)
     });
-    put_string(
+    put_item(
         &moto,
-        "/countersign/forged/_decisions/1/000001",
-        &forged.to_string(),
+        &[
+            ("pk", "group#forged"),
+            ("sk", "log#0000000001#000001"),
+            ("decision_id", "forged-1"),
+            ("entry", &forged.to_string()),
+        ],
     )
     .await;
 
@@ -353,6 +464,54 @@ async fn of_two_simultaneous_decisions_exactly_one_wins() {
 }
 
 #[tokio::test]
+async fn of_fifty_simultaneous_approvals_of_one_step_exactly_one_is_applied() {
+    let moto = Moto::start();
+    let (backend, services) = with_backend(&moto).await;
+    let version = services
+        .register(registration("fifty", person("dana")))
+        .await
+        .unwrap();
+    let people = [approver("alice"), approver("bob")];
+    let requests: Vec<DecisionRequest> = (0..50)
+        .map(|i| DecisionRequest::new(env("dev"), Choice::Approve, &format!("attempt {i}")))
+        .collect();
+    let outcomes = futures::future::join_all(requests.iter().enumerate().map(|(i, request)| {
+        services.decide(&people[i % 2], &version.group, version.version, request)
+    }))
+    .await;
+    let applied: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
+    assert_eq!(applied.len(), 1);
+    assert!(outcomes
+        .iter()
+        .all(|o| o.is_ok() || matches!(o, Err(ServiceError::Port(PortError::Conflict)))));
+    let log = backend
+        .decisions_for_version(&version.group, version.version)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        log[0].id, applied[0].record.id,
+        "the one applied is the one logged"
+    );
+    let live = backend
+        .live(&version.group, &env("dev"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.decision_id, applied[0].record.id);
+}
+
+#[tokio::test]
+async fn racing_rollbacks_and_approvals_serialise_per_environment() {
+    let moto = Moto::start();
+    let (_, services) = with_backend(&moto).await;
+    countersign_port_contract::racing_rollbacks_and_approvals_keep_live_equal_to_the_log(
+        &services, 20,
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn a_decision_interrupted_after_it_was_logged_is_completed_by_the_next_read() {
     let moto = Moto::start();
     let (backend, services) = with_backend(&moto).await;
@@ -373,8 +532,8 @@ async fn a_decision_interrupted_after_it_was_logged_is_completed_by_the_next_rea
     )
     .unwrap();
 
-    // SSM answers, SageMaker cannot be reached (nothing listens on port 9): the decision is
-    // logged, then the registry update fails.
+    // DynamoDB and SSM answer, SageMaker cannot be reached (nothing listens on port 9): the
+    // decision is logged, then the registry update fails.
     let healthy = moto.sdk_config().await;
     let unreachable =
         aws_sdk_sagemaker::config::Builder::from(&sdk_config_at("http://127.0.0.1:9").await)
@@ -384,6 +543,7 @@ async fn a_decision_interrupted_after_it_was_logged_is_completed_by_the_next_rea
     let broken = AwsBackend::from_clients(
         aws_sdk_sagemaker::Client::from_conf(unreachable),
         aws_sdk_ssm::Client::new(&healthy),
+        aws_sdk_dynamodb::Client::new(&healthy),
         settings(),
     );
     let failed = broken.commit(&effect).await;
@@ -581,6 +741,7 @@ async fn a_missing_permission_is_reported_with_the_action_named() {
         .credentials_provider(aws_credential_provider(credentials))
         .build();
     let backend = Arc::new(AwsBackend::new(&config, settings()));
+    backend.prepare().await.unwrap();
     let services = services_over(backend.clone(), policy());
     let version = services
         .register(registration("guarded", person("dana")))
@@ -703,7 +864,7 @@ async fn replicas_starting_together_share_one_session_key() {
 }
 
 #[tokio::test]
-async fn session_revocations_in_ssm_meet_their_contract() {
+async fn session_revocations_in_the_table_meet_their_contract() {
     let moto = Moto::start();
     countersign_port_contract::run_session_revocations(&moto.backend().await).await;
 }
@@ -743,7 +904,7 @@ async fn the_session_key_is_kept_under_the_configured_kms_key() {
 }
 
 #[tokio::test]
-async fn the_outbox_in_ssm_meets_its_contract_and_replicas_queue_a_message_once() {
+async fn the_outbox_in_the_table_meets_its_contract_and_replicas_queue_a_message_once() {
     let moto = Moto::start();
     let backend = moto.backend().await;
     countersign_port_contract::run_outbox(&backend).await;
@@ -781,25 +942,33 @@ async fn the_outbox_in_ssm_meets_its_contract_and_replicas_queue_a_message_once(
         .collect();
     assert_eq!(taken.len(), 1, "one replica sends it");
 
-    // The replica that took it stops; after its lease the attempt counts as failed and the
-    // message is offered again.
-    let after_lease = lease + time::Duration::seconds(1);
-    let later = after_lease + time::Duration::minutes(2);
+    // The replica that took it stops: within its lease nobody else takes the message, after
+    // it the message is offered again, to one replica.
+    let within = lease - time::Duration::seconds(1);
     assert!(other_replica
-        .lease_due(after_lease, later, 10)
+        .lease_due(within, within + time::Duration::minutes(2), 10)
         .await
         .unwrap()
         .iter()
         .all(|e| e.message.key != message.key));
-    let retaken = other_replica
-        .lease_due(after_lease, later, 10)
-        .await
-        .unwrap();
-    let again = retaken
-        .iter()
-        .find(|e| e.message.key == message.key)
-        .expect("offered again");
-    assert_eq!(again.attempts, 1);
+    let after_lease = lease + time::Duration::seconds(1);
+    let later = after_lease + time::Duration::minutes(2);
+    let (a, b) = tokio::join!(
+        backend.lease_due(after_lease, later, 10),
+        other_replica.lease_due(after_lease, later, 10)
+    );
+    let retaken: Vec<_> = a
+        .unwrap()
+        .into_iter()
+        .chain(b.unwrap())
+        .filter(|e| e.message.key == message.key)
+        .collect();
+    assert_eq!(retaken.len(), 1, "offered again, once");
+    backend.record_sent(&message.key, later).await.unwrap();
+    assert_eq!(
+        backend.entry(&message.key).await.unwrap().unwrap().state,
+        DeliveryState::Sent
+    );
 }
 
 #[tokio::test]
@@ -829,32 +998,76 @@ async fn the_notifications_page_reads_the_messages_it_shows_not_every_message_ev
     let used = |action: &str| {
         backend.calls().get(action).copied().unwrap_or(0) - before.get(action).copied().unwrap_or(0)
     };
-    assert_eq!(used("ssm:GetParameter"), 5, "one read per message shown");
-    assert!(
-        used("ssm:GetParametersByPath") <= 40 / 10 + 1,
-        "one listing per 10 delivery states: {}",
-        used("ssm:GetParametersByPath")
+    assert_eq!(
+        used("dynamodb:Query"),
+        2,
+        "one Query counts the messages, one reads the page"
+    );
+    assert_eq!(used("dynamodb:GetItem"), 0, "no read per message");
+    assert_eq!(used("dynamodb:Scan"), 0);
+}
+
+#[tokio::test]
+async fn an_idle_outbox_poll_costs_one_query() {
+    let moto = Moto::start();
+    let backend = moto.backend().await;
+    let now = time::OffsetDateTime::now_utc();
+    let message = OutgoingMessage {
+        key: "approval-request/churn/1/dev".into(),
+        to: vec!["ml-leads@example.com".into()],
+        subject: "churn version 1".into(),
+        text: "text".into(),
+        html: "<p>html</p>".into(),
+    };
+    backend.enqueue(&message, now).await.unwrap();
+    backend
+        .lease_due(now, now + time::Duration::minutes(1), 10)
+        .await
+        .unwrap();
+    backend.record_sent(&message.key, now).await.unwrap();
+    let before = backend.calls();
+    let due = backend
+        .lease_due(now, now + time::Duration::minutes(1), 10)
+        .await
+        .unwrap();
+    assert!(due.is_empty());
+    let after = backend.calls();
+    let used: u64 = after
+        .iter()
+        .map(|(action, n)| n - before.get(action).copied().unwrap_or(0))
+        .sum();
+    assert_eq!(
+        (
+            used,
+            after.get("dynamodb:Query").copied().unwrap_or(0)
+                - before.get("dynamodb:Query").copied().unwrap_or(0)
+        ),
+        (1, 1),
+        "{after:?}"
     );
 }
 
 #[tokio::test]
-async fn what_is_live_is_ordered_by_when_ssm_wrote_it_not_by_dates_inside_it() {
+async fn a_live_value_written_outside_the_portal_never_blocks_the_next_decision() {
     let moto = Moto::start();
     let (backend, services) = with_backend(&moto).await;
     let first = services
         .register(registration("ordered", person("dana")))
         .await
         .unwrap();
-    // A live parameter claiming a far-future approval (tampering, or a replica's clock
-    // ahead) must not stop later approvals from going live.
-    let future = serde_json::json!({
-        "model_package_group": "ordered", "model_package_version": 99,
-        "model_package_arn": "arn:elsewhere", "environment": "dev",
-        "image_uri": "old/img:99", "model_data_url": "s3://old",
-        "approved_by": {"subject": "x", "name": "X", "email": "x@example.com"},
-        "approved_at": "2099-01-01T00:00:00Z", "decision_id": "from-the-future"
-    });
-    put_string(&moto, "/countersign/ordered/dev", &future.to_string()).await;
+    // A live parameter claiming a far-future approval by a decision the portal never took
+    // (tampering, or a replica's clock ahead).
+    let outside = |version: u32| {
+        serde_json::json!({
+            "model_package_group": "ordered", "model_package_version": version,
+            "model_package_arn": "arn:elsewhere", "environment": "dev",
+            "image_uri": "old/img:99", "model_data_url": "s3://old",
+            "approved_by": {"subject": "x", "name": "X", "email": "x@example.com"},
+            "approved_at": "2099-01-01T00:00:00Z", "decision_id": format!("outside-{version}")
+        })
+        .to_string()
+    };
+    put_string(&moto, "/countersign/ordered/dev", &outside(99)).await;
     services
         .decide(
             &approver("alice"),
@@ -870,6 +1083,36 @@ async fn what_is_live_is_ordered_by_when_ssm_wrote_it_not_by_dates_inside_it() {
         .unwrap()
         .unwrap();
     assert_eq!(live.version, first.version, "the approval went live");
+
+    // Written outside again, after the portal's guard exists: drift, and the next decision
+    // replaces the portal's own last deployment, not the stranger's.
+    put_string(&moto, "/countersign/ordered/dev", &outside(98)).await;
+    let second = services
+        .register(registration("ordered", person("dana")))
+        .await
+        .unwrap();
+    let effect = services
+        .decide(
+            &approver("alice"),
+            &second.group,
+            second.version,
+            &approve("dev"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        effect.replaces,
+        backend.history(&first.group).await.unwrap()[1]
+            .decision_id
+            .clone()
+            .into()
+    );
+    let live = backend
+        .live(&first.group, &env("dev"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.version, second.version);
 }
 
 #[tokio::test]
@@ -988,32 +1231,20 @@ async fn sagemaker_metadata_written_outside_the_portal_decides_nothing_and_shows
     assert!(read.drift.is_empty(), "{:?}", read.drift);
 }
 
-#[tokio::test]
-async fn entries_written_before_entries_were_signed_are_trusted_and_later_unsigned_ones_are_not() {
-    let moto = Moto::start();
-    // A version decided by a portal from before entries were signed: its entry has no MAC,
-    // and was logged but not yet applied when that portal stopped.
-    let (_, old_services) = {
-        let backend = Arc::new(countersign_aws::AwsBackend::new(
-            &moto.sdk_config().await,
-            support::settings(),
-        ));
-        (backend.clone(), services_over(backend, policy()))
-    };
-    let version = old_services
-        .register(registration("legacy", person("dana")))
-        .await
-        .unwrap();
-    let entry = |id: &str| {
+/// Writes what a portal from before the table kept in SSM: decision log entries (unsigned,
+/// as before entries were signed), a report, a message with its delivery state, a session
+/// revocation, and the live parameter.
+async fn the_old_ssm_layout(moto: &Moto, arn: &str) {
+    let entry = |id: &str, state: &str, status: &str| {
         serde_json::json!({
-            "id": id, "environment": "dev", "verdict": "approve", "reason": null,
+            "id": id, "environment": "dev", "verdict": "approve", "reason": "fine",
             "decided_by": {"subject": "alice", "name": "Alice Approver", "email": "alice@example.com"},
-            "decided_at": "2026-11-01T10:00:00Z", "resulting_state": "Approved",
-            "approval_status": "PendingManualApproval",
+            "decided_at": "2026-11-01T10:00:00Z", "resulting_state": state,
+            "approval_status": status,
             "steps": {"dev": "Approved", "test": "PendingManualApproval", "uat": "NotRequested", "prod": "NotRequested"},
             "deployment": {
                 "model_package_group": "legacy", "model_package_version": 1,
-                "model_package_arn": version.arn, "environment": "dev",
+                "model_package_arn": arn, "environment": "dev",
                 "image_uri": "registry.example/churn:7", "model_data_url": "s3://models/churn/7/model.tar.gz",
                 "approved_by": {"subject": "alice", "name": "Alice Approver", "email": "alice@example.com"},
                 "approved_at": "2026-11-01T10:00:00Z", "decision_id": id
@@ -1022,51 +1253,170 @@ async fn entries_written_before_entries_were_signed_are_trusted_and_later_unsign
         .to_string()
     };
     put_string(
-        &moto,
+        moto,
         "/countersign/legacy/_decisions/1/000001",
-        &entry("legacy-1"),
+        &entry("legacy-1", "Approved", "Approved"),
     )
     .await;
+    let live =
+        serde_json::from_str::<serde_json::Value>(&entry("legacy-1", "Approved", "Approved"))
+            .unwrap()["deployment"]
+            .to_string();
+    put_string(moto, "/countersign/legacy/dev", &live).await;
+    let report = serde_json::json!({
+        "model_package_group": "legacy", "model_package_version": 1, "environment": "dev",
+        "run_id": "run-1", "metrics": {"auc": 0.9}, "started_at": "2026-11-02T10:00:00Z",
+        "finished_at": "2026-11-02T10:05:00Z", "sample_count": 1000,
+        "reported_by": "batch", "reported_at": "2026-11-02T10:06:00Z"
+    });
+    put_string(
+        moto,
+        "/countersign/legacy/_reports/1/dev/run-1",
+        &report.to_string(),
+    )
+    .await;
+    put_string(
+        moto,
+        "/countersign/_outbox/messages/approval-request/legacy/1/test",
+        &serde_json::json!({
+            "to": ["ml-leads@example.com"], "subject": "legacy version 1 awaits test",
+            "text": "text", "html": "<p>html</p>", "created_at": "2026-11-02T10:07:00Z"
+        })
+        .to_string(),
+    )
+    .await;
+    put_string(
+        moto,
+        "/countersign/_outbox/state/approval-request/legacy/1/test",
+        &serde_json::json!({
+            "state": "pending", "round": 0, "attempts": 1, "last_error": "refused",
+            "next_attempt_at": "2026-11-02T10:08:00Z", "sent_at": null
+        })
+        .to_string(),
+    )
+    .await;
+    put_string(
+        moto,
+        "/countersign/_sessions/revoked/646179",
+        &serde_json::json!({"whose": "person:dana@example.com", "issued_before": "2026-11-03T10:00:00Z"})
+            .to_string(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn migrate_moves_the_ssm_layout_into_the_table_once_and_checks_it_arrived() {
+    let moto = Moto::start();
+    let registry = Arc::new(countersign_aws::AwsBackend::new(
+        &moto.sdk_config().await,
+        support::settings(),
+    ));
+    let version = services_over(registry, policy())
+        .register(registration("legacy", person("dana")))
+        .await
+        .unwrap();
+    the_old_ssm_layout(&moto, &version.arn).await;
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
 
-    // The upgraded portal starts (making its log key) and completes the old decision.
+    // The upgraded portal starts (making its table and log key) and moves the old layout.
     let (backend, services) = with_backend(&moto).await;
+    let figures = backend.migrate_from_ssm().await.unwrap();
+    let moved = |found, written| countersign_aws::Moved {
+        found,
+        written,
+        in_table: found,
+    };
+    assert_eq!(
+        (
+            figures.decisions,
+            figures.reports,
+            figures.messages,
+            figures.revocations,
+            figures.guards
+        ),
+        (
+            moved(1, 1),
+            moved(1, 1),
+            moved(1, 1),
+            moved(1, 1),
+            moved(1, 1)
+        ),
+        "{figures}"
+    );
+    assert!(figures.complete() && figures.unexplained_live.is_empty());
+
+    // What the old portal decided reads back, is completed, and guards dev.
     let read = services
         .find_version(&version.group, version.version)
         .await
         .unwrap();
     assert_eq!(read.steps.state(&env("dev")), StepState::Approved);
+    let record = services
+        .version_record(&version.group, version.version)
+        .await
+        .unwrap();
+    assert_eq!(record.decisions[0].id, "legacy-1");
     assert_eq!(
         backend
-            .live(&version.group, &env("dev"))
+            .deployed(&version.group, &env("dev"))
             .await
             .unwrap()
             .map(|d| d.decision_id),
         Some("legacy-1".to_owned())
     );
+    let reports = backend
+        .reports_for_version(&version.group, version.version)
+        .await
+        .unwrap();
+    assert_eq!(reports[0].run_id.as_str(), "run-1");
+    let message = backend
+        .entry("approval-request/legacy/1/test")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            message.state,
+            message.attempts,
+            message.last_error.as_deref()
+        ),
+        (DeliveryState::Pending, 1, Some("refused"))
+    );
+    assert_eq!(backend.revocations().await.unwrap().len(), 1);
 
-    // An unsigned entry written now is no portal's.
+    // Again: nothing written twice.
+    let again = backend.migrate_from_ssm().await.unwrap();
+    assert_eq!(again.decisions, moved(1, 0));
+    assert_eq!(again.messages, moved(1, 0));
+    assert_eq!(again.guards, moved(1, 0));
+    assert_eq!(again.revocations, moved(1, 0));
+    assert_eq!(again.reports, moved(1, 0));
+    assert_eq!(
+        backend
+            .decisions_for_version(&version.group, version.version)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // An unsigned entry written into SSM after the key existed is no portal's: refused.
     put_string(
         &moto,
         "/countersign/legacy/_decisions/1/000002",
-        &entry("forged-2"),
+        &serde_json::json!({"id": "forged-2"}).to_string(),
     )
     .await;
-    let read = services.find_version(&version.group, version.version).await;
+    let refused = backend.migrate_from_ssm().await;
     assert!(
-        matches!(&read, Err(ServiceError::Port(PortError::Corrupt(m))) if m.contains("forged-2")),
-        "{read:?}"
-    );
-    let history = services.group_history(&version.group).await;
-    assert!(
-        matches!(history, Err(ServiceError::Port(PortError::Corrupt(_)))),
-        "{history:?}"
+        matches!(&refused, Err(PortError::Corrupt(_))),
+        "{refused:?}"
     );
 }
 
 mod decision_table {
     use super::*;
-    use countersign_aws::table::{Appended, DecisionTable, Deploys, NewEntry};
+    use countersign_aws::table::{Appended, Deploys, NewEntry, Table};
 
     fn entry<'a>(
         group: &'a GroupName,
@@ -1096,7 +1446,7 @@ mod decision_table {
     #[tokio::test]
     async fn a_missing_table_stops_start_up_unless_the_portal_may_create_it() {
         let moto = Moto::start();
-        let table = DecisionTable::new(&moto.sdk_config().await, "countersign-log");
+        let table = Table::new(&moto.sdk_config().await, "countersign-log");
         let refused = table.prepare(false).await;
         assert!(
             matches!(&refused, Err(PortError::Unavailable(m)) if m.contains("countersign-log") && m.contains("COUNTERSIGN_DYNAMODB_CREATE_TABLE")),
@@ -1110,7 +1460,7 @@ mod decision_table {
     #[tokio::test]
     async fn the_log_reads_back_in_order_per_version_and_per_group() {
         let moto = Moto::start();
-        let table = DecisionTable::new(&moto.sdk_config().await, "log");
+        let table = Table::new(&moto.sdk_config().await, "log");
         table.prepare(true).await.unwrap();
         let churn = GroupName::parse("churn").unwrap();
         let other = GroupName::parse("churn-v2").unwrap();
@@ -1155,7 +1505,7 @@ mod decision_table {
     #[tokio::test]
     async fn a_place_in_the_log_and_an_environment_are_each_taken_once() {
         let moto = Moto::start();
-        let table = DecisionTable::new(&moto.sdk_config().await, "log");
+        let table = Table::new(&moto.sdk_config().await, "log");
         table.prepare(true).await.unwrap();
         let group = GroupName::parse("guarded").unwrap();
         let one = VersionNumber::new(1).unwrap();
@@ -1168,7 +1518,12 @@ mod decision_table {
             Appended::Written
         );
         assert_eq!(
-            table.guard(&group, "dev").await.unwrap().as_deref(),
+            table
+                .guard(&group, "dev")
+                .await
+                .unwrap()
+                .map(|g| g.decision_id)
+                .as_deref(),
             Some("alice-1")
         );
         assert_eq!(
@@ -1206,7 +1561,12 @@ mod decision_table {
             "nothing written"
         );
         assert_eq!(
-            table.guard(&group, "dev").await.unwrap().as_deref(),
+            table
+                .guard(&group, "dev")
+                .await
+                .unwrap()
+                .map(|g| g.decision_id)
+                .as_deref(),
             Some("alice-1")
         );
 
@@ -1219,7 +1579,12 @@ mod decision_table {
             Appended::Written
         );
         assert_eq!(
-            table.guard(&group, "dev").await.unwrap().as_deref(),
+            table
+                .guard(&group, "dev")
+                .await
+                .unwrap()
+                .map(|g| g.decision_id)
+                .as_deref(),
             Some("carol-2")
         );
         // A rollback computed against version 1's deployment is now stale.
@@ -1231,6 +1596,41 @@ mod decision_table {
             Appended::EnvironmentMoved
         );
         assert_eq!(table.version_log(&group, one).await.unwrap().len(), 1);
+        // An environment no portal decision has guarded yet (live from before the table):
+        // the first decision computed against what is live there takes the guard, and a
+        // second one computed against the same live value is refused.
+        let to_test = |replaces| {
+            Some(Deploys {
+                environment: "test",
+                replaces,
+            })
+        };
+        assert_eq!(
+            table
+                .append(&entry(
+                    &group,
+                    3,
+                    1,
+                    "first-in-test",
+                    to_test(Some("from-ssm"))
+                ))
+                .await
+                .unwrap(),
+            Appended::Written
+        );
+        assert_eq!(
+            table
+                .append(&entry(
+                    &group,
+                    4,
+                    1,
+                    "second-in-test",
+                    to_test(Some("from-ssm"))
+                ))
+                .await
+                .unwrap(),
+            Appended::EnvironmentMoved
+        );
         // Decisions that deploy nothing take no guard.
         assert_eq!(
             table

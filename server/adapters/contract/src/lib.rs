@@ -877,7 +877,8 @@ pub async fn one_guard_per_environment(services: &Subject) {
 /// Rollbacks and approvals racing into one environment, `rounds` times: each pair either
 /// serialises (the later one computed against the earlier's deployment) or one of them is a
 /// conflict that changed nothing, and what is live is always the log's newest deployment.
-/// Not in [`for_each_check`] yet: the AWS backend takes its guard outside a transaction.
+/// Not in [`for_each_check`], which runs each check once: each backend's tests run this
+/// with the rounds it can afford.
 pub async fn racing_rollbacks_and_approvals_keep_live_equal_to_the_log(
     services: &Subject,
     rounds: usize,

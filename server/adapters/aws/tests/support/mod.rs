@@ -1,6 +1,7 @@
 //! A real moto server (PyPI `moto[server]`, installed into `.tools/venv` by
 //! `scripts/tools.sh test`) on a free loopback port, one per test so every test starts from
-//! an empty account, stopped when the test ends.
+//! an empty account, stopped when the test ends. It answers one request at a time
+//! (`scripts/moto-serialised.py`), as DynamoDB serialises transactions.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use countersign_aws::{AwsBackend, AwsSettings};
@@ -15,22 +16,29 @@ pub struct Moto {
     pub endpoint: String,
 }
 
-fn moto_server() -> PathBuf {
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..")
+}
+
+/// The command that starts moto: `COUNTERSIGN_MOTO_SERVER` if set, else the venv's Python
+/// running the serialising wrapper.
+fn moto_command() -> Command {
     if let Some(path) = std::env::var_os("COUNTERSIGN_MOTO_SERVER") {
-        return path.into();
+        return Command::new(path);
     }
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..");
-    let path = workspace.join(".tools/venv/bin/moto_server");
+    let python = venv_python();
     assert!(
-        path.exists(),
+        python.exists(),
         "{} is missing: run `scripts/tools.sh test` to install moto",
-        path.display()
+        python.display()
     );
-    path
+    let mut command = Command::new(python);
+    command.arg(workspace().join("scripts/moto-serialised.py"));
+    command
 }
 
 fn venv_python() -> PathBuf {
-    moto_server().with_file_name("python")
+    workspace().join(".tools/venv/bin/python")
 }
 
 impl Moto {
@@ -48,7 +56,7 @@ impl Moto {
             .and_then(|l| l.local_addr())
             .expect("a free loopback port")
             .port();
-        let child = Command::new(moto_server())
+        let child = moto_command()
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .envs(env.iter().copied())
             .stdout(Stdio::null())
@@ -94,10 +102,10 @@ impl Moto {
         aws_sdk_ssm::config::Credentials::new(id, secret, None, None, "moto-iam")
     }
 
-    /// A backend started as the server starts one: its log key made first.
+    /// A backend started as the server starts one: its table and log key made first.
     pub async fn backend(&self) -> AwsBackend {
         let backend = AwsBackend::new(&self.sdk_config().await, settings());
-        backend.prepare_log().await.expect("the log key");
+        backend.prepare().await.expect("the table and the log key");
         backend
     }
 }
@@ -122,6 +130,9 @@ pub fn settings() -> AwsSettings {
         environments: Environments::default(),
         identities: Default::default(),
         secrets_kms_key_id: None,
+        table: "countersign".into(),
+        create_table: true,
+        outbox_retention: time::Duration::days(400),
     }
 }
 
