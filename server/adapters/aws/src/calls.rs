@@ -99,7 +99,8 @@ impl<E: ProvideErrorMetadata + std::error::Error + 'static> Failure<E> {
                 // error (which API callers see) names only the permission.
                 tracing::error!(%action, aws_message = %message, "AWS denied the portal's role");
                 PortError::Denied(format!(
-                    "AWS denied {action}: the portal's IAM role needs permission {action}"
+                    "AWS denied {action}: the portal's IAM role needs permission {}",
+                    permission_for(action)
                 ))
             }
             Some(
@@ -126,13 +127,23 @@ impl<E: ProvideErrorMetadata + std::error::Error + 'static> Failure<E> {
             // A refusal whose body could not be read (moto answers JSON services' auth
             // failures in XML): the status still says what happened.
             None if self.status == Some(403) => PortError::Denied(format!(
-                "AWS denied {action} (HTTP 403): the portal's IAM role needs permission {action}"
+                "AWS denied {action} (HTTP 403): the portal's IAM role needs permission {}",
+                permission_for(action)
             )),
             None if self.status.is_some() => {
                 PortError::Unavailable(format!("AWS {action} failed: {message}"))
             }
             None => PortError::Unavailable(format!("cannot reach AWS for {action}: {message}")),
         }
+    }
+}
+
+/// The IAM permission a request needs: its action's, but for DynamoDB's transactions, which
+/// IAM authorises as the writes they hold.
+fn permission_for(action: &str) -> &str {
+    match action {
+        "dynamodb:TransactWriteItems" => "dynamodb:PutItem and dynamodb:UpdateItem",
+        _ => action,
     }
 }
 

@@ -771,6 +771,62 @@ async fn a_missing_permission_is_reported_with_the_action_named() {
     assert_eq!(log.len(), 1);
 }
 
+#[tokio::test]
+async fn the_table_from_the_iac_template_serves_the_portal_with_least_privilege() {
+    let moto = Moto::start_enforcing_iam(8);
+    let (table, credentials) = moto.table_from_iac();
+    let config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&moto.endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_provider(credentials))
+        .build();
+    // As in production: the portal may not create its table, and does not need to.
+    let backend = Arc::new(AwsBackend::new(
+        &config,
+        countersign_aws::AwsSettings {
+            table: table.clone(),
+            create_table: false,
+            ..settings()
+        },
+    ));
+    backend.prepare().await.unwrap();
+    let services = services_over(backend.clone(), policy());
+    let version = registered_and_approved_for_dev(&services, "iac").await;
+    let record = services
+        .version_record(&version.group, version.version)
+        .await
+        .unwrap();
+    assert_eq!(record.decisions.len(), 1);
+    countersign_port_contract::run_outbox(backend.as_ref()).await;
+    countersign_port_contract::run_session_revocations(backend.as_ref()).await;
+
+    // What the policy leaves out is refused: the log cannot be deleted through the portal's
+    // credentials.
+    let deleted = aws_sdk_dynamodb::Client::new(&config)
+        .delete_item()
+        .table_name(&table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("group#iac".into()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("log#0000000001#000001".into()),
+        )
+        .send()
+        .await;
+    assert!(deleted.is_err(), "{deleted:?}");
+    assert_eq!(
+        backend
+            .decisions_for_version(&version.group, version.version)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 fn aws_credential_provider(
     credentials: aws_sdk_ssm::config::Credentials,
 ) -> aws_sdk_ssm::config::SharedCredentialsProvider {

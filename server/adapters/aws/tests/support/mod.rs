@@ -82,23 +82,51 @@ impl Moto {
         sdk_config_at(&self.endpoint).await
     }
 
-    /// Credentials of a new IAM user allowed everything but `denied` (with
-    /// `start_enforcing_iam(3)`).
-    pub fn user_denied(&self, denied: &[&str]) -> aws_sdk_ssm::config::Credentials {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/iam_user.py");
+    /// Runs a set-up script from `tests/support` against this server; its output's words.
+    fn set_up(&self, script: &str, args: &[&str]) -> Vec<String> {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/support")
+            .join(script);
         let output = Command::new(venv_python())
             .arg(script)
             .arg(&self.endpoint)
-            .args(denied)
+            .args(args)
             .output()
-            .expect("the IAM set-up script runs");
+            .expect("the set-up script runs");
         assert!(
             output.status.success(),
             "{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let text = String::from_utf8(output.stdout).unwrap();
-        let (id, secret) = text.trim().split_once(' ').expect("key id and secret");
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Deploys `deploy/countersign-table.yaml` as an operator would (with
+    /// `start_enforcing_iam(8)`): the table's name, and the credentials of a portal user
+    /// allowed on the table only what the stack's policy allows.
+    pub fn table_from_iac(&self) -> (String, aws_sdk_ssm::config::Credentials) {
+        let template = workspace().join("deploy/countersign-table.yaml");
+        let words = self.set_up("deploy_table.py", &[template.to_str().unwrap()]);
+        let [table, id, secret] = &words[..] else {
+            panic!("table, key id and secret: {words:?}");
+        };
+        (
+            table.clone(),
+            aws_sdk_ssm::config::Credentials::new(id, secret, None, None, "moto-iam"),
+        )
+    }
+
+    /// Credentials of a new IAM user allowed everything but `denied` (with
+    /// `start_enforcing_iam(3)`).
+    pub fn user_denied(&self, denied: &[&str]) -> aws_sdk_ssm::config::Credentials {
+        let words = self.set_up("iam_user.py", denied);
+        let [id, secret] = &words[..] else {
+            panic!("key id and secret: {words:?}");
+        };
         aws_sdk_ssm::config::Credentials::new(id, secret, None, None, "moto-iam")
     }
 
