@@ -8,6 +8,9 @@
 #   resolve       throughput and latency of GET .../environments/{env} with a bearer token,
 #                 under load from wrk (a second process), beside an axum hello-world handler
 #                 measured the same way in the same run
+#   AWS requests  requests per version page, decision, idle outbox poll and resolve on the
+#                 AWS backend (counted by the adapter against moto; the capacity note in
+#                 ARCHITECTURE.md is computed from them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -136,6 +139,7 @@ if [ -x .tools/venv/bin/moto_server ] && [ -x end2end/node_modules/.bin/maildev 
     AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true \
     COUNTERSIGN_LISTEN="127.0.0.1:$AWS_PORT" \
     COUNTERSIGN_PUBLIC_URL="http://127.0.0.1:$AWS_PORT" COUNTERSIGN_EVENTS_API_KEY="$KEY" \
+    COUNTERSIGN_DYNAMODB_CREATE_TABLE=true \
     COUNTERSIGN_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" COUNTERSIGN_NOTIFY_DEV=ml-leads@example.com \
     COUNTERSIGN_SCAN_SECONDS=0 "$BIN" serve > "$WORK/aws-server.log" 2>&1 &
   AWS_SERVER=$!
@@ -145,4 +149,12 @@ if [ -x .tools/venv/bin/moto_server ] && [ -x end2end/node_modules/.bin/maildev 
     "http://127.0.0.1:$MAILDEV_PORT" "$KEY" "${BENCH_EVENTS:-100}"
 else
   echo "-- event to e-mail: skipped (run scripts/tools.sh test first, for moto and maildev)"
+fi
+
+if [ -x .tools/venv/bin/python ]; then
+  echo "-- AWS requests (the adapter's own count, against moto)"
+  cargo test --locked -q -p countersign-aws --test moto requests_per_page_decision_poll_and_resolve -- --nocapture 2>/dev/null \
+    | sed -n 's/^requests per /   per /p'
+else
+  echo "-- AWS requests: skipped (run scripts/tools.sh test first, for moto)"
 fi

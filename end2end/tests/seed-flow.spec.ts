@@ -1,5 +1,5 @@
 import { APIRequestContext, Browser, expect, Page, test, TestInfo } from '@playwright/test';
-import { mailTo, oidcIssuer, reviewLink, seedFlowURL, settled, signInThroughProvider, step, uniqueGroup } from './helpers';
+import { boto3, mailTo, oidcIssuer, reviewLink, seedFlowURL, settled, signInThroughProvider, step, uniqueGroup } from './helpers';
 
 // The product's loop as its users meet it, on the portal wired to moto (SageMaker, SSM),
 // oidc-provider (people and pipelines) and maildev: register, e-mail, sign in, approve dev,
@@ -154,4 +154,13 @@ test('a version goes from registration to prod with a signature at every step, a
   const verdicts = (await history.json()).decisions.map((d: { verdict: string }) => d.verdict);
   expect(verdicts.filter((v: string) => v === 'approve')).toHaveLength(10);
   expect(verdicts.at(-1)).toBe('rollback');
+
+  // SSM holds only what pipelines read and the portal's secrets; the log, the reports, the
+  // e-mails and the sessions are in the DynamoDB table.
+  const names = boto3('ssm_names.py', '/seed-flow').trim().split('\n');
+  expect(names).toContain(`/seed-flow/${group}/prod`);
+  const unexpected = names.filter(
+    (name) => !/^\/seed-flow\/[^/_][^/]*\/(dev|test|uat|prod)$/.test(name) && !/^\/seed-flow\/_settings\/(session_key|log_key)$/.test(name),
+  );
+  expect(unexpected).toEqual([]);
 });

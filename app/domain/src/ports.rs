@@ -50,6 +50,20 @@ pub trait ModelRegistry: Send + Sync {
         version: VersionNumber,
     ) -> Result<Option<ModelVersion>, PortError>;
 
+    /// The version and, where the registry reads the version's decisions to settle it anyway
+    /// (the AWS backend completes interrupted decisions from its log), those decisions, so
+    /// that a page reads the log once. `None` in place of the decisions: ask the audit log.
+    async fn find_version_and_decisions(
+        &self,
+        group: &GroupName,
+        version: VersionNumber,
+    ) -> Result<Option<(ModelVersion, Option<Vec<DecisionRecord>>)>, PortError> {
+        Ok(self
+            .find_version(group, version)
+            .await?
+            .map(|found| (found, None)))
+    }
+
     /// Stores a new version, creating its group when needed, and returns it with the number
     /// and ARN the registry assigned.
     async fn register(&self, new: NewVersion) -> Result<ModelVersion, PortError>;

@@ -222,12 +222,25 @@ impl Services {
         group: &GroupName,
         version: VersionNumber,
     ) -> Result<VersionRecord, ServiceError> {
-        let version = self.find_version(group, version).await?;
-        let decisions = self
+        let found = self
             .ports
-            .audit
-            .decisions_for_version(&version.group, version.version)
+            .registry
+            .find_version_and_decisions(group, version)
             .await?;
+        let Some((version, decisions)) = found else {
+            return Err(ServiceError::NotFound(format!(
+                "model group {group} has no version {version}"
+            )));
+        };
+        let decisions = match decisions {
+            Some(decisions) => decisions,
+            None => {
+                self.ports
+                    .audit
+                    .decisions_for_version(&version.group, version.version)
+                    .await?
+            }
+        };
         Ok(VersionRecord { version, decisions })
     }
 

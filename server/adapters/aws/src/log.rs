@@ -121,7 +121,7 @@ impl LogEntry {
         }
     }
 
-    fn record(
+    pub(crate) fn record(
         self,
         group: &GroupName,
         version: VersionNumber,

@@ -439,11 +439,27 @@ impl ModelRegistry for AwsBackend {
         group: &GroupName,
         version: VersionNumber,
     ) -> Result<Option<ModelVersion>, PortError> {
+        Ok(self
+            .find_version_and_decisions(group, version)
+            .await?
+            .map(|(found, _)| found))
+    }
+
+    /// The log read to settle the version is the version's decisions: one Query for both.
+    async fn find_version_and_decisions(
+        &self,
+        group: &GroupName,
+        version: VersionNumber,
+    ) -> Result<Option<(ModelVersion, Option<Vec<DecisionRecord>>)>, PortError> {
         let Some((package, log)) = self.settled(group, version).await? else {
             return Ok(None);
         };
-        let version = self.to_version(group, &package, log.len() as u64)?;
-        Ok(Some(self.as_logged(version, &log)))
+        let found = self.to_version(group, &package, log.len() as u64)?;
+        let decisions = log
+            .iter()
+            .map(|entry| entry.clone().record(group, version))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some((self.as_logged(found, &log), Some(decisions))))
     }
 
     async fn register(&self, new: NewVersion) -> Result<ModelVersion, PortError> {

@@ -16,7 +16,7 @@ use countersign_domain::*;
 use countersign_port_contract::services_over;
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use support::{sdk_config_at, settings, Moto};
+use support::{sdk_config_at, settings, Moto, Relay};
 
 fn policy() -> Policy {
     Policy::new(Environments::default(), "approvers")
@@ -481,9 +481,16 @@ async fn of_fifty_simultaneous_approvals_of_one_step_exactly_one_is_applied() {
     .await;
     let applied: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
     assert_eq!(applied.len(), 1);
-    assert!(outcomes
-        .iter()
-        .all(|o| o.is_ok() || matches!(o, Err(ServiceError::Port(PortError::Conflict)))));
+    // The others raced it (a conflict) or started after it was applied (the step is
+    // decided): either way told someone got there first, having changed nothing.
+    let others: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
+    assert!(
+        others.iter().all(|e| matches!(
+            e,
+            ServiceError::Port(PortError::Conflict) | ServiceError::Refused(_)
+        )),
+        "{others:?}"
+    );
     let log = backend
         .decisions_for_version(&version.group, version.version)
         .await
@@ -589,6 +596,161 @@ async fn a_decision_interrupted_after_it_was_logged_is_completed_by_the_next_rea
     assert_eq!(log.len(), 1);
     let deployments = backend.history(&version.group).await.unwrap();
     assert_eq!(deployments.len(), 1);
+}
+
+/// A backend whose SSM and DynamoDB requests go through relays the test can cut, with no
+/// retries (a cut is not a throttle), prepared while everything answers.
+async fn behind_relays(moto: &Moto) -> (AwsBackend, Relay, Relay) {
+    let (ssm_relay, table_relay) = (Relay::to(moto).await, Relay::to(moto).await);
+    let once = |endpoint: &str| {
+        let endpoint = endpoint.to_owned();
+        async move {
+            let config = sdk_config_at(&endpoint).await;
+            aws_sdk_ssm::config::Builder::from(&config)
+                .retry_config(aws_config::retry::RetryConfig::disabled())
+                .build()
+        }
+    };
+    let ssm = aws_sdk_ssm::Client::from_conf(once(&ssm_relay.endpoint).await);
+    let table_config = sdk_config_at(&table_relay.endpoint).await;
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&table_config)
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build(),
+    );
+    let backend = AwsBackend::from_clients(
+        aws_sdk_sagemaker::Client::new(&moto.sdk_config().await),
+        ssm,
+        dynamodb,
+        settings(),
+    );
+    backend.prepare().await.unwrap();
+    (backend, ssm_relay, table_relay)
+}
+
+#[tokio::test]
+async fn a_decision_whose_live_parameter_was_not_written_is_completed_by_the_next_read() {
+    let moto = Moto::start();
+    let (backend, services) = with_backend(&moto).await;
+    registered_and_approved_for_dev(&services, "unpublished").await;
+    let second = services
+        .register(registration("unpublished", person("dana")))
+        .await
+        .unwrap();
+    let live_before = backend
+        .live(&second.group, &env("dev"))
+        .await
+        .unwrap()
+        .unwrap();
+    let effect = workflow::decide(
+        services.policy(),
+        &second,
+        &[],
+        &approver("alice"),
+        &approve("dev"),
+        Stamp {
+            id: "decision-2".into(),
+            at: time::OffsetDateTime::now_utc(),
+        },
+    )
+    .unwrap()
+    .replacing(Some(&live_before));
+
+    // SSM stops answering after the log was written: the live parameter keeps version 1.
+    let (replica, ssm_relay, _table_relay) = behind_relays(&moto).await;
+    ssm_relay.cut().await;
+    let failed = replica.commit(&effect).await;
+    assert!(
+        matches!(&failed, Err(PortError::Unavailable(m)) if m.contains("ssm:")),
+        "{failed:?}"
+    );
+    assert_eq!(
+        backend
+            .live(&second.group, &env("dev"))
+            .await
+            .unwrap()
+            .unwrap()
+            .decision_id,
+        live_before.decision_id,
+        "not published yet"
+    );
+    assert_eq!(
+        backend
+            .decisions_for_version(&second.group, second.version)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "logged"
+    );
+
+    // The next read, on a replica that can reach SSM, carries it out; a retry adds nothing.
+    let read = backend
+        .find_version(&second.group, second.version)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read, workflow::apply(&second, &effect));
+    assert_eq!(
+        backend
+            .live(&second.group, &env("dev"))
+            .await
+            .unwrap()
+            .unwrap()
+            .decision_id,
+        "decision-2"
+    );
+    backend.commit(&effect).await.unwrap();
+    assert_eq!(backend.history(&second.group).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_decision_the_table_never_received_changed_nothing() {
+    let moto = Moto::start();
+    let (backend, services) = with_backend(&moto).await;
+    let version = services
+        .register(registration("unlogged", person("dana")))
+        .await
+        .unwrap();
+    let effect = workflow::decide(
+        services.policy(),
+        &version,
+        &[],
+        &approver("alice"),
+        &approve("dev"),
+        Stamp {
+            id: "decision-1".into(),
+            at: time::OffsetDateTime::now_utc(),
+        },
+    )
+    .unwrap();
+    let (replica, _ssm_relay, table_relay) = behind_relays(&moto).await;
+    table_relay.cut().await;
+    let failed = replica.commit(&effect).await;
+    assert!(
+        matches!(&failed, Err(PortError::Unavailable(m)) if m.contains("dynamodb:")),
+        "{failed:?}"
+    );
+    assert_eq!(
+        backend.live(&version.group, &env("dev")).await.unwrap(),
+        None
+    );
+    let read = backend
+        .find_version(&version.group, version.version)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read, version, "the registry is untouched");
+    // Once the table answers again, the same decision applies, once.
+    backend.commit(&effect).await.unwrap();
+    assert_eq!(
+        backend
+            .decisions_for_version(&version.group, version.version)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -713,6 +875,93 @@ async fn a_page_costs_the_same_few_requests_however_many_rows_it_shows() {
         2,
         "one describe and one log read: {:?}",
         backend.calls()
+    );
+}
+
+/// The requests each kind of AWS request `work` made, as "action n, action n".
+async fn requests_of<T>(
+    backend: &AwsBackend,
+    work: impl std::future::Future<Output = T>,
+) -> (T, countersign_aws::CallCounts) {
+    let before = backend.calls();
+    let out = work.await;
+    let used = backend
+        .calls()
+        .into_iter()
+        .map(|(action, n)| (action, n - before.get(action).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    (out, used)
+}
+
+fn figures(counts: &countersign_aws::CallCounts) -> String {
+    let total: u64 = counts.values().sum();
+    let each: Vec<String> = counts.iter().map(|(a, n)| format!("{a} {n}")).collect();
+    format!("{total} ({})", each.join(", "))
+}
+
+/// The request budget of issue 14, asserted; `make bench` prints these lines.
+#[tokio::test]
+async fn requests_per_page_decision_poll_and_resolve_stay_within_budget() {
+    let moto = Moto::start();
+    let (backend, services) = with_backend(&moto).await;
+    let version = registered_and_approved_for_dev(&services, "budget").await;
+    let (group, number) = (version.group.clone(), version.version);
+
+    let (record, log_read) = requests_of(&backend, services.version_record(&group, number)).await;
+    assert_eq!(record.unwrap().decisions.len(), 1);
+    assert_eq!(
+        log_read,
+        countersign_aws::CallCounts::from([
+            ("dynamodb:Query", 1),
+            ("sagemaker:DescribeModelPackage", 1)
+        ]),
+        "the version and its log: one describe, one Query"
+    );
+    let (_, page) = requests_of(&backend, async {
+        services.version_record(&group, number).await.unwrap();
+        services.reports_for_version(&group, number).await.unwrap();
+        services.live_state(&group).await.unwrap();
+    })
+    .await;
+    assert_eq!(
+        page.get("dynamodb:Query"),
+        Some(&3),
+        "log, reports, history"
+    );
+    assert_eq!(page.get("dynamodb:Scan"), None);
+    let (_, decision) = requests_of(
+        &backend,
+        services.decide(&approver("bob"), &group, number, &approve("test")),
+    )
+    .await;
+    let (_, idle) = requests_of(
+        &backend,
+        backend.lease_due(
+            time::OffsetDateTime::now_utc(),
+            time::OffsetDateTime::now_utc() + time::Duration::minutes(1),
+            10,
+        ),
+    )
+    .await;
+    assert_eq!(
+        idle,
+        countersign_aws::CallCounts::from([("dynamodb:Query", 1)])
+    );
+    let (_, resolve) = requests_of(&backend, backend.live(&group, &env("dev"))).await;
+    assert_eq!(
+        resolve,
+        countersign_aws::CallCounts::from([("ssm:GetParameter", 1)])
+    );
+    println!(
+        "requests per version page (uncached live values): {}",
+        figures(&page)
+    );
+    println!("requests per approval (it deploys): {}", figures(&decision));
+    println!("requests per idle outbox poll: {}", figures(&idle));
+    println!(
+        "requests per resolve on a cache miss: {}",
+        figures(&resolve)
     );
 }
 

@@ -170,3 +170,47 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+/// A TCP relay in front of moto on a loopback port of its own, which the test can cut: the
+/// service reached through it stops answering between two steps of a decision, as a
+/// network partition or a stopped endpoint would, while moto itself keeps its state.
+pub struct Relay {
+    pub endpoint: String,
+    task: tokio::task::JoinHandle<()>,
+    connections: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Relay {
+    pub async fn to(moto: &Moto) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let target = moto.endpoint.trim_start_matches("http://").to_owned();
+        let connections = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let held = connections.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                let relayed = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                held.lock().unwrap().push(relayed);
+            }
+        });
+        Self {
+            endpoint,
+            task,
+            connections,
+        }
+    }
+
+    /// From now on nothing gets through: the port closes and open connections drop.
+    pub async fn cut(&self) {
+        self.task.abort();
+        for connection in self.connections.lock().unwrap().drain(..) {
+            connection.abort();
+        }
+        tokio::task::yield_now().await;
+    }
+}
