@@ -11,7 +11,7 @@ use countersign_aws::AwsBackend;
 use countersign_domain::ports::*;
 use countersign_domain::service::{ServiceError, Services};
 use countersign_domain::testing::{approver, person, registration};
-use countersign_domain::workflow::{self, DecisionRequest};
+use countersign_domain::workflow::{self, DecisionEffect, DecisionRequest};
 use countersign_domain::*;
 use countersign_port_contract::services_over;
 use std::collections::BTreeSet;
@@ -82,6 +82,22 @@ async fn put_item(moto: &Moto, attributes: &[(&str, &str)]) {
         .send()
         .await
         .unwrap();
+}
+
+/// Alice's approval of `version` for dev, as decision `id`, computed and not yet committed.
+fn alice_approves_dev(services: &Services, version: &ModelVersion, id: &str) -> DecisionEffect {
+    workflow::decide(
+        services.policy(),
+        version,
+        &[],
+        &approver("alice"),
+        &approve("dev"),
+        Stamp {
+            id: id.into(),
+            at: time::OffsetDateTime::now_utc(),
+        },
+    )
+    .unwrap()
 }
 
 fn approve(environment: &str) -> DecisionRequest {
@@ -526,18 +542,7 @@ async fn a_decision_interrupted_after_it_was_logged_is_completed_by_the_next_rea
         .register(registration("interrupted", person("dana")))
         .await
         .unwrap();
-    let effect = workflow::decide(
-        services.policy(),
-        &version,
-        &[],
-        &approver("alice"),
-        &approve("dev"),
-        Stamp {
-            id: "decision-1".into(),
-            at: time::OffsetDateTime::now_utc(),
-        },
-    )
-    .unwrap();
+    let effect = alice_approves_dev(&services, &version, "decision-1");
 
     // DynamoDB and SSM answer, SageMaker cannot be reached (nothing listens on port 9): the
     // decision is logged, then the registry update fails.
@@ -642,19 +647,7 @@ async fn a_decision_whose_live_parameter_was_not_written_is_completed_by_the_nex
         .await
         .unwrap()
         .unwrap();
-    let effect = workflow::decide(
-        services.policy(),
-        &second,
-        &[],
-        &approver("alice"),
-        &approve("dev"),
-        Stamp {
-            id: "decision-2".into(),
-            at: time::OffsetDateTime::now_utc(),
-        },
-    )
-    .unwrap()
-    .replacing(Some(&live_before));
+    let effect = alice_approves_dev(&services, &second, "decision-2").replacing(Some(&live_before));
 
     // SSM stops answering after the log was written: the live parameter keeps version 1.
     let (replica, ssm_relay, _table_relay) = behind_relays(&moto).await;
@@ -712,18 +705,7 @@ async fn a_decision_the_table_never_received_changed_nothing() {
         .register(registration("unlogged", person("dana")))
         .await
         .unwrap();
-    let effect = workflow::decide(
-        services.policy(),
-        &version,
-        &[],
-        &approver("alice"),
-        &approve("dev"),
-        Stamp {
-            id: "decision-1".into(),
-            at: time::OffsetDateTime::now_utc(),
-        },
-    )
-    .unwrap();
+    let effect = alice_approves_dev(&services, &version, "decision-1");
     let (replica, _ssm_relay, table_relay) = behind_relays(&moto).await;
     table_relay.cut().await;
     let failed = replica.commit(&effect).await;
