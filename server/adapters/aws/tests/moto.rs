@@ -84,6 +84,28 @@ async fn put_item(moto: &Moto, attributes: &[(&str, &str)]) {
         .unwrap();
 }
 
+/// How many decisions the log holds for `version`.
+async fn logged(backend: &AwsBackend, version: &ModelVersion) -> usize {
+    backend
+        .decisions_for_version(&version.group, version.version)
+        .await
+        .unwrap()
+        .len()
+}
+
+/// The decision whose deployment is live in `environment`, as pipelines read it.
+async fn live_decision(
+    backend: &AwsBackend,
+    group: &GroupName,
+    environment: &str,
+) -> Option<String> {
+    backend
+        .live(group, &env(environment))
+        .await
+        .unwrap()
+        .map(|live| live.decision_id)
+}
+
 /// Alice's approval of `version` for dev, as decision `id`, computed and not yet committed.
 fn alice_approves_dev(services: &Services, version: &ModelVersion, id: &str) -> DecisionEffect {
     workflow::decide(
@@ -658,24 +680,11 @@ async fn a_decision_whose_live_parameter_was_not_written_is_completed_by_the_nex
         "{failed:?}"
     );
     assert_eq!(
-        backend
-            .live(&second.group, &env("dev"))
-            .await
-            .unwrap()
-            .unwrap()
-            .decision_id,
+        live_decision(&backend, &second.group, "dev").await.unwrap(),
         live_before.decision_id,
         "not published yet"
     );
-    assert_eq!(
-        backend
-            .decisions_for_version(&second.group, second.version)
-            .await
-            .unwrap()
-            .len(),
-        1,
-        "logged"
-    );
+    assert_eq!(logged(&backend, &second).await, 1, "logged");
 
     // The next read, on a replica that can reach SSM, carries it out; a retry adds nothing.
     let read = backend
@@ -685,12 +694,7 @@ async fn a_decision_whose_live_parameter_was_not_written_is_completed_by_the_nex
         .unwrap();
     assert_eq!(read, workflow::apply(&second, &effect));
     assert_eq!(
-        backend
-            .live(&second.group, &env("dev"))
-            .await
-            .unwrap()
-            .unwrap()
-            .decision_id,
+        live_decision(&backend, &second.group, "dev").await.unwrap(),
         "decision-2"
     );
     backend.commit(&effect).await.unwrap();
@@ -725,14 +729,7 @@ async fn a_decision_the_table_never_received_changed_nothing() {
     assert_eq!(read, version, "the registry is untouched");
     // Once the table answers again, the same decision applies, once.
     backend.commit(&effect).await.unwrap();
-    assert_eq!(
-        backend
-            .decisions_for_version(&version.group, version.version)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(logged(&backend, &version).await, 1);
 }
 
 #[tokio::test]
@@ -1048,14 +1045,7 @@ async fn the_table_from_the_iac_template_serves_the_portal_with_least_privilege(
         .send()
         .await;
     assert!(deleted.is_err(), "{deleted:?}");
-    assert_eq!(
-        backend
-            .decisions_for_version(&version.group, version.version)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(logged(&backend, &version).await, 1);
 }
 
 fn aws_credential_provider(
@@ -1675,14 +1665,7 @@ async fn migrate_moves_the_ssm_layout_into_the_table_once_and_checks_it_arrived(
     assert_eq!(again.guards, moved(1, 0));
     assert_eq!(again.revocations, moved(1, 0));
     assert_eq!(again.reports, moved(1, 0));
-    assert_eq!(
-        backend
-            .decisions_for_version(&version.group, version.version)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(logged(&backend, &version).await, 1);
 
     // An unsigned entry written into SSM after the key existed is no portal's: refused.
     put_string(
