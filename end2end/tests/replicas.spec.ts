@@ -75,3 +75,37 @@ test('an event delivered to both replicas sends one e-mail', async ({ request })
   expect(mails).toHaveLength(1);
   expect(mails[0].subject).toBe(`[Countersign] ${group} version ${version} awaits approval for dev`);
 });
+
+test('of fifty simultaneous approvals sent to both replicas, exactly one is applied', async ({ page, request }, testInfo) => {
+  const group = uniqueGroup('replicas-race');
+  await register(request, group, 'dana');
+  await onReplica(page, 0);
+  await openVersion(page, testInfo, group);
+  await signInAs(page, testInfo, 'alice');
+
+  // The portal's own decision endpoint, as the form posts it, with Alice's session cookie.
+  const attempts = Array.from({ length: 50 }, (_, i) =>
+    page.request.post('/rpc/decide', {
+      form: { group, version: '1', environment: 'dev', verdict: 'approve', reason: `attempt ${i}` },
+      headers: { accept: 'application/json', 'x-replica': String(i % 2) },
+    }),
+  );
+  const answers = await Promise.all(attempts);
+  const statuses = answers.map((answer) => answer.status());
+  expect(statuses.filter((status) => status === 200), String(statuses)).toHaveLength(1);
+  // Every other one is told someone got there first (a conflict, or the step already decided).
+  expect(statuses.every((status) => status === 200 || status === 409), String(statuses)).toBe(true);
+  const winner = statuses.indexOf(200);
+
+  for (const replica of [0, 1]) {
+    const history = await request.get(`/api/v1/models/${group}/history`, {
+      headers: { ...pipelineAuth, 'x-replica': String(replica) },
+    });
+    const decisions = (await history.json()).decisions;
+    expect(decisions).toHaveLength(1);
+    expect(decisions[0].reason).toBe(`attempt ${winner}`);
+  }
+  await expect
+    .poll(async () => (await (await resolveOn(request, 1, group)).json()).decision_id, { timeout: 15_000 })
+    .toBeTruthy();
+});
