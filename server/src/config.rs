@@ -863,6 +863,39 @@ mod tests {
         assert!(error(&[("BACKEND", "cloud")]).contains("allowed: local, aws"));
     }
 
+    #[cfg(feature = "aws")]
+    #[test]
+    fn the_aws_backend_takes_its_table_and_the_outbox_retention() {
+        let aws = aws_settings(Config::from_pairs([("BACKEND", "aws")]).unwrap());
+        assert_eq!(
+            (aws.table.as_str(), aws.create_table, aws.outbox_retention),
+            ("countersign", false, time::Duration::days(400)),
+            "production defaults: the table exists, messages kept 400 days"
+        );
+        let aws = aws_settings(
+            Config::from_pairs([
+                ("BACKEND", "aws"),
+                ("DYNAMODB_TABLE", "ml-countersign.prod"),
+                ("DYNAMODB_CREATE_TABLE", "true"),
+                ("OUTBOX_RETENTION_DAYS", "30"),
+            ])
+            .unwrap(),
+        );
+        assert_eq!(
+            (aws.table.as_str(), aws.create_table, aws.outbox_retention),
+            ("ml-countersign.prod", true, time::Duration::days(30))
+        );
+        for bad in ["ab", "has space", "slash/table"] {
+            assert!(
+                error(&[("BACKEND", "aws"), ("DYNAMODB_TABLE", bad)])
+                    .contains("COUNTERSIGN_DYNAMODB_TABLE"),
+                "{bad}"
+            );
+        }
+        assert!(error(&[("BACKEND", "aws"), ("OUTBOX_RETENTION_DAYS", "0")])
+            .contains("COUNTERSIGN_OUTBOX_RETENTION_DAYS"));
+    }
+
     #[cfg(not(feature = "aws"))]
     #[test]
     fn a_build_without_the_aws_backend_says_how_to_get_one() {

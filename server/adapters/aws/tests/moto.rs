@@ -1282,6 +1282,66 @@ async fn the_notifications_page_reads_the_messages_it_shows_not_every_message_ev
 }
 
 #[tokio::test]
+async fn messages_expire_after_the_retention_and_log_entries_never() {
+    let moto = Moto::start();
+    let (_, services) = with_backend(&moto).await;
+    registered_and_approved_for_dev(&services, "kept").await;
+    let backend = AwsBackend::new(
+        &moto.sdk_config().await,
+        countersign_aws::AwsSettings {
+            outbox_retention: time::Duration::days(30),
+            ..settings()
+        },
+    );
+    let now = time::OffsetDateTime::now_utc();
+    let message = OutgoingMessage {
+        key: "approval-request/kept/1/test".into(),
+        to: vec!["ml-leads@example.com".into()],
+        subject: "kept version 1".into(),
+        text: "text".into(),
+        html: "<p>html</p>".into(),
+    };
+    backend.enqueue(&message, now).await.unwrap();
+
+    let dynamodb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    let ttl = dynamodb
+        .describe_time_to_live()
+        .table_name("countersign")
+        .send()
+        .await
+        .unwrap()
+        .time_to_live_description
+        .unwrap();
+    assert_eq!(ttl.attribute_name.as_deref(), Some("expires_at"));
+    let items = dynamodb
+        .scan()
+        .table_name("countersign")
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap();
+    let expiry = |sk_prefix: &str| -> Vec<Option<i64>> {
+        items
+            .iter()
+            .filter(|item| item["sk"].as_s().unwrap().starts_with(sk_prefix))
+            .map(|item| {
+                item.get("expires_at")
+                    .map(|v| v.as_n().unwrap().parse().unwrap())
+            })
+            .collect()
+    };
+    let in_30_days = (now + time::Duration::days(30)).unix_timestamp();
+    assert_eq!(expiry("message"), [Some(in_30_days)]);
+    let logged = expiry("log#");
+    assert_eq!(logged.len(), 1);
+    assert!(
+        logged.iter().all(Option::is_none),
+        "log entries never expire"
+    );
+}
+
+#[tokio::test]
 async fn an_idle_outbox_poll_costs_one_query() {
     let moto = Moto::start();
     let backend = moto.backend().await;
@@ -1716,7 +1776,9 @@ mod decision_table {
         let table = Table::new(&moto.sdk_config().await, "countersign-log");
         let refused = table.prepare(false).await;
         assert!(
-            matches!(&refused, Err(PortError::Unavailable(m)) if m.contains("countersign-log") && m.contains("COUNTERSIGN_DYNAMODB_CREATE_TABLE")),
+            matches!(&refused, Err(PortError::Unavailable(m)) if m.contains("countersign-log")
+                && m.contains("deploy/countersign-table.yaml")
+                && m.contains("COUNTERSIGN_DYNAMODB_CREATE_TABLE")),
             "{refused:?}"
         );
         table.prepare(true).await.unwrap();
