@@ -67,6 +67,17 @@ pub fn decision_view(record: &DecisionRecord) -> DecisionView {
         decided_at: display_time(record.decided_at),
         resulting_state: record.resulting_state.into(),
         rollback_to: record.rollback_to.map(VersionNumber::get),
+        signature: record
+            .signature
+            .as_ref()
+            .map(|signature| crate::wire::SignatureView {
+                meaning: signature.meaning.clone(),
+                record_digest: signature.record_digest.clone(),
+                signed_at_utc: record
+                    .decided_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+            }),
     }
 }
 

@@ -126,4 +126,16 @@ pub struct DecisionView {
     pub resulting_state: StateView,
     /// For a rollback: the version the environment returned to.
     pub rollback_to: Option<u32>,
+    /// The electronic signature, when the decision was signed.
+    pub signature: Option<SignatureView>,
+}
+
+/// A signature as the page shows it (21 CFR 11.50): its meaning, and the digest of what was
+/// signed; the printed name and time are the decision's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignatureView {
+    pub meaning: String,
+    pub record_digest: String,
+    /// The time as UTC text in RFC 3339, for the viewer's local time on the page.
+    pub signed_at_utc: String,
 }

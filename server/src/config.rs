@@ -65,6 +65,8 @@ struct RawConfig {
     /// Environments where a version without an established registrant needs one approval
     /// more; unset: the last environment.
     extra_approval_without_registrant: Option<String>,
+    /// Environments where every decision needs a reason; unset: the last environment.
+    reason_required: Option<String>,
     viewers: String,
     demo_data: bool,
     site_root: String,
@@ -130,6 +132,7 @@ impl Default for RawConfig {
             oidc_identity_claim: "email".into(),
             identity_map: None,
             extra_approval_without_registrant: None,
+            reason_required: None,
             viewers: String::new(),
             demo_data: false,
             site_root: "target/site".into(),
@@ -293,6 +296,35 @@ pub struct ConfigError(String);
 
 fn setting_error(key: &str, message: impl std::fmt::Display) -> ConfigError {
     ConfigError(format!("COUNTERSIGN_{} {message}", key.to_uppercase()))
+}
+
+/// `approve=Approved for release to prod; approve=Approved for a pilot in prod;
+/// reject=Rejected for prod`: the meanings offered per verdict, in order. Verdicts not named
+/// keep their default meaning.
+fn signature_meanings(
+    text: &str,
+) -> Result<Vec<(countersign_domain::Verdict, Vec<String>)>, String> {
+    use countersign_domain::Verdict;
+    let mut by_verdict: BTreeMap<Verdict, Vec<String>> = BTreeMap::new();
+    for entry in text.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+        let (verdict, meaning) = entry.split_once('=').ok_or_else(|| {
+            format!("has {entry:?}; write verdict=meaning entries separated by ';', e.g. \"approve=Approved for release to prod; reject=Rejected for prod\"")
+        })?;
+        let verdict = Verdict::parse(verdict.trim()).ok_or_else(|| {
+            format!(
+                "names the verdict {:?}; use approve, reject or rollback",
+                verdict.trim()
+            )
+        })?;
+        by_verdict
+            .entry(verdict)
+            .or_default()
+            .push(meaning.trim().to_owned());
+    }
+    if by_verdict.is_empty() {
+        return Err("is empty; leave it unset for the default meanings".into());
+    }
+    Ok(by_verdict.into_iter().collect())
 }
 
 fn comma_list(text: &str) -> Vec<String> {
@@ -565,6 +597,15 @@ impl Config {
                     }
                 }
                 notify.insert(env, addresses);
+            } else if let Some(env) = key.strip_prefix("signature_meanings_") {
+                let env = env.replace('_', "-");
+                for (verdict, meanings) in
+                    signature_meanings(&text).map_err(|e| setting_error(key, e))?
+                {
+                    policy = policy
+                        .with_meanings(&env, verdict, meanings)
+                        .map_err(|e| setting_error(key, e))?;
+                }
             } else if let Some(env) = key.strip_prefix("required_approvals_") {
                 let env = env.replace('_', "-");
                 let count: u8 = text.parse().map_err(|_| {
@@ -605,6 +646,11 @@ impl Config {
             policy = policy
                 .with_extra_approval_without_registrant(comma_list(list))
                 .map_err(|e| setting_error("extra_approval_without_registrant", e))?;
+        }
+        if let Some(list) = &raw.reason_required {
+            policy = policy
+                .with_reason_required(comma_list(list))
+                .map_err(|e| setting_error("reason_required", e))?;
         }
         let viewers = comma_list(&raw.viewers);
         if !viewers.is_empty() {
@@ -944,6 +990,55 @@ mod tests {
             ["release-managers", "sre"]
         );
         assert!(policy.self_approval_allowed(envs.first()));
+    }
+
+    #[test]
+    fn signature_meanings_and_required_reasons_are_configured_per_environment() {
+        use countersign_domain::Verdict;
+        let config = Config::from_pairs([
+            (
+                "SIGNATURE_MEANINGS_PROD",
+                "approve=Approved for release to prod; approve=Approved for a pilot, 5% of traffic; reject=Rejected for prod",
+            ),
+            ("REASON_REQUIRED", "uat, prod"),
+        ])
+        .unwrap();
+        let policy = &config.policy;
+        let env = |name: &str| policy.environments().find(name).unwrap().clone();
+        assert_eq!(
+            policy.meanings(&env("prod"), Verdict::Approve),
+            [
+                "Approved for release to prod",
+                "Approved for a pilot, 5% of traffic"
+            ]
+        );
+        assert_eq!(
+            policy.meanings(&env("prod"), Verdict::Rollback),
+            ["Rolled back prod"],
+            "a verdict not named keeps its default"
+        );
+        assert_eq!(
+            policy.meanings(&env("dev"), Verdict::Approve),
+            ["Approved for release to dev"]
+        );
+        assert!(policy.reason_required(&env("uat")) && policy.reason_required(&env("prod")));
+        assert!(!policy.reason_required(&env("dev")));
+        let defaults = Config::from_pairs([("BACKEND", "local")]).unwrap().policy;
+        assert!(defaults.reason_required(defaults.environments().last()));
+
+        for (value, says) in [
+            ("Approved", "verdict=meaning"),
+            ("ship=Shipped", "approve, reject or rollback"),
+            ("approve=", "non-blank"),
+            (";", "empty"),
+        ] {
+            let message = error(&[("SIGNATURE_MEANINGS_PROD", value)]);
+            assert!(
+                message.contains("COUNTERSIGN_SIGNATURE_MEANINGS_PROD") && message.contains(says),
+                "{value}: {message}"
+            );
+        }
+        assert!(error(&[("REASON_REQUIRED", "staging")]).contains("COUNTERSIGN_REASON_REQUIRED"));
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod policy;
 pub mod ports;
 pub mod report;
 pub mod service;
+pub mod signature;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod workflow;
@@ -31,4 +32,5 @@ pub use model::*;
 pub use notification::Notice;
 pub use policy::{Actor, Policy};
 pub use report::{InferenceReport, ReportDraft, ReportRefusal, RunId};
+pub use signature::{Signature, SignedContent};
 pub use workflow::{DecisionEffect, DecisionRequest, Reason, Refusal, RollbackRequest};

@@ -424,7 +424,7 @@ pub struct PageRequest {
 }
 
 /// What a decision did, as the log records it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Verdict {
     Approve,
     Reject,
@@ -495,6 +495,9 @@ pub struct DecisionRecord {
     pub resulting_state: StepState,
     /// For a rollback: the version the environment was pointed back to.
     pub rollback_to: Option<VersionNumber>,
+    /// The electronic signature: its meaning and the digest of what was signed. `None` for
+    /// decisions taken before signatures were recorded.
+    pub signature: Option<crate::signature::Signature>,
 }
 
 /// Who made a decision's record: its id (unique, the idempotency key when an adapter

@@ -19,7 +19,7 @@ pub enum Notice {
     /// Someone decided a step of the version; its registrant is told.
     Decided {
         version: ModelVersion,
-        record: DecisionRecord,
+        record: Box<DecisionRecord>,
     },
     /// A run of the version in the environment before `target` reported its metrics; the
     /// approvers of `target` are asked to promote it, beside what is live there now.

@@ -1,7 +1,7 @@
 //! Who may decide what: approver groups, required approvals, and the four-eyes exemption.
 
 use crate::environment::{Environment, Environments};
-use crate::model::{ModelVersion, Person};
+use crate::model::{ModelVersion, Person, Verdict};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The person asking, with the groups the identity provider says they belong to.
@@ -24,6 +24,12 @@ pub struct Policy {
     extra_approval_without_registrant: BTreeSet<Environment>,
     /// Groups whose members may see the portal at all; empty means every signed-in person.
     viewer_groups: BTreeSet<String>,
+    /// The meanings a signature may carry, per environment and verdict, the first the one
+    /// offered first; unset: [`crate::signature::default_meaning`].
+    meanings: BTreeMap<(Environment, Verdict), Vec<String>>,
+    /// Environments where every decision, approvals included, needs a reason (rejections
+    /// and rollbacks always do).
+    reason_required: BTreeSet<Environment>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,6 +42,10 @@ pub enum PolicyError {
     },
     #[error("required approvals for {0} must be between 1 and 10")]
     RequiredApprovalsOutOfRange(String),
+    #[error(
+        "the signature meanings of {0} must each be a non-blank text of at most 200 characters"
+    )]
+    BadMeaning(String),
 }
 
 impl Policy {
@@ -52,9 +62,59 @@ impl Policy {
             required_approvals: BTreeMap::new(),
             self_approval_allowed: BTreeSet::new(),
             extra_approval_without_registrant: BTreeSet::from([environments.last().clone()]),
+            reason_required: BTreeSet::from([environments.last().clone()]),
             environments,
             viewer_groups: BTreeSet::new(),
+            meanings: BTreeMap::new(),
         }
+    }
+
+    /// The meanings a signature in `environment` may carry for `verdict`, in the order
+    /// offered (replacing the default, one per verdict).
+    pub fn with_meanings(
+        mut self,
+        environment: &str,
+        verdict: Verdict,
+        meanings: impl IntoIterator<Item = String>,
+    ) -> Result<Self, PolicyError> {
+        let env = self.known("signature meanings", environment)?;
+        let meanings: Vec<String> = meanings.into_iter().map(|m| m.trim().to_owned()).collect();
+        if meanings.is_empty()
+            || meanings
+                .iter()
+                .any(|m| m.is_empty() || m.chars().count() > 200)
+        {
+            return Err(PolicyError::BadMeaning(environment.to_owned()));
+        }
+        self.meanings.insert((env, verdict), meanings);
+        Ok(self)
+    }
+
+    /// The meanings a signature in `environment` may carry for `verdict`, the first offered
+    /// first.
+    pub fn meanings(&self, environment: &Environment, verdict: Verdict) -> Vec<String> {
+        self.meanings
+            .get(&(environment.clone(), verdict))
+            .cloned()
+            .unwrap_or_else(|| vec![crate::signature::default_meaning(verdict, environment)])
+    }
+
+    /// The environments where every decision needs a reason (replacing the default, the
+    /// last environment; none: only rejections and rollbacks need one).
+    pub fn with_reason_required(
+        mut self,
+        environments: impl IntoIterator<Item = String>,
+    ) -> Result<Self, PolicyError> {
+        self.reason_required = environments
+            .into_iter()
+            .map(|name| self.known("reason required", &name))
+            .collect::<Result<_, _>>()?;
+        Ok(self)
+    }
+
+    /// Whether every decision in `environment`, approvals included, needs a reason.
+    pub fn reason_required(&self, environment: &Environment) -> bool {
+        self.reason_required.contains(environment)
     }
 
     /// Restricts the portal to members of these groups (approvers may always see it).

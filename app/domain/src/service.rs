@@ -271,7 +271,7 @@ impl Services {
         self.notices
             .notice(Notice::Decided {
                 version: workflow::apply(&record.version, &effect),
-                record: effect.record.clone(),
+                record: Box::new(effect.record.clone()),
             })
             .await;
         Ok(effect)
@@ -317,7 +317,7 @@ impl Services {
             self.notices
                 .notice(Notice::Decided {
                     version: workflow::apply(&withdrawn, &effect),
-                    record: effect.record.clone(),
+                    record: Box::new(effect.record.clone()),
                 })
                 .await;
         }

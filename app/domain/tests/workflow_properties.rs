@@ -143,6 +143,7 @@ proptest! {
                         environment: environment.clone(),
                         target: versions[*target].version,
                         reason: reason(*with_reason).into(),
+                        meaning: None,
                     };
                     let outcome = rollback(
                         &policy, live_version.as_ref(), &versions[*target], &who, &request, stamp,

@@ -52,6 +52,19 @@ pub struct DecisionJson {
     pub rollback_to: Option<u32>,
     pub decided_by: Person,
     pub reason: Option<String>,
+    /// The electronic signature's meaning (e.g. "Approved for release to prod"); `null` for
+    /// decisions taken before signatures were recorded.
+    pub meaning: Option<String>,
+    /// When it was signed (the decision's time), UTC.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub signed_at: OffsetDateTime,
+    /// When the signer last authenticated at the identity provider, where known.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub auth_time: Option<OffsetDateTime>,
+    /// Lower-case hex SHA-256 of the canonical JSON (RFC 8785) of what was signed.
+    pub record_digest: Option<String>,
 }
 
 impl HistoryJson {
@@ -84,6 +97,10 @@ impl HistoryJson {
                     rollback_to: d.rollback_to.map(VersionNumber::get),
                     decided_by: d.decided_by.clone(),
                     reason: d.reason.clone(),
+                    meaning: d.signature.as_ref().map(|s| s.meaning.clone()),
+                    signed_at: d.decided_at,
+                    auth_time: None,
+                    record_digest: d.signature.as_ref().map(|s| s.record_digest.clone()),
                 })
                 .collect(),
         }
@@ -103,6 +120,8 @@ impl HistoryJson {
             "decided_by_email",
             "decided_by_subject",
             "reason",
+            "meaning",
+            "record_digest",
             "decision_id",
         ]);
         for d in &self.decisions {
@@ -119,6 +138,8 @@ impl HistoryJson {
                     d.decided_by.email.clone(),
                     d.decided_by.subject.clone(),
                     d.reason.clone().unwrap_or_default(),
+                    d.meaning.clone().unwrap_or_default(),
+                    d.record_digest.clone().unwrap_or_default(),
                     d.decision_id.clone(),
                 ],
             );

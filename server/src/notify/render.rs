@@ -216,13 +216,33 @@ pub fn render(
                     }
                 }
             }
+            // The signature's manifestation (21 CFR 11.50): printed name, time and meaning.
+            let signed = record.signature.as_ref().map(|signature| {
+                format!(
+                    "Signed by {} on {}, meaning \"{}\" (record digest {}).",
+                    record.decided_by.name,
+                    display_time(record.decided_at),
+                    signature.meaning,
+                    signature.record_digest
+                )
+            });
+            let signed_text = signed
+                .as_ref()
+                .map(|line| format!("{line}\n\n"))
+                .unwrap_or_default();
+            let signed_html = signed
+                .as_ref()
+                .map(|line| format!("<p>{}</p>\n", text(line)))
+                .unwrap_or_default();
             OutgoingMessage {
                 key: notice.key(),
                 to,
                 subject,
-                text: format!("{sentence}\n\nReason: {reason}\n\nThe version: {link}\n"),
+                text: format!(
+                    "{sentence}\n\nReason: {reason}\n\n{signed_text}The version: {link}\n"
+                ),
                 html: format!(
-                    "<p>{}</p>\n<p><strong>Reason:</strong> {}</p>\n<p><a href=\"{}\">The version</a></p>\n",
+                    "<p>{}</p>\n<p><strong>Reason:</strong> {}</p>\n{signed_html}<p><a href=\"{}\">The version</a></p>\n",
                     text(&sentence),
                     text(&reason),
                     attr(&link)
@@ -408,11 +428,15 @@ mod tests {
             decided_at: datetime!(2026-11-26 10:00 UTC),
             resulting_state: StepState::Rejected,
             rollback_to: None,
+            signature: Some(Signature {
+                meaning: "Rejected for dev".into(),
+                record_digest: "ab".repeat(32),
+            }),
         };
         let message = render(
             &Notice::Decided {
                 version: version(),
-                record: record.clone(),
+                record: Box::new(record.clone()),
             },
             "http://127.0.0.1:3000",
             &BTreeMap::new(),
@@ -424,6 +448,14 @@ mod tests {
             "[Countersign] churn version 7 rejected for dev by Alice Approver"
         );
         assert!(message.text.contains("Reason: label leak"));
+        assert!(
+            message.text.contains(&format!(
+                "Signed by Alice Approver on 2026-11-26 10:00 UTC, meaning \"Rejected for dev\" (record digest {})",
+                "ab".repeat(32)
+            )),
+            "{}",
+            message.text
+        );
 
         let notify = BTreeMap::from([("dev".to_owned(), vec!["oncall@example.com".to_owned()])]);
         let rollback = DecisionRecord {
@@ -436,7 +468,7 @@ mod tests {
         let message = render(
             &Notice::Decided {
                 version: version(),
-                record: rollback,
+                record: Box::new(rollback),
             },
             "http://127.0.0.1:3000",
             &notify,

@@ -825,6 +825,70 @@ async fn history_exports_never_hand_a_spreadsheet_a_formula() {
     assert_eq!(cell, format!("'{reason}"));
 }
 
+#[tokio::test]
+async fn a_signature_shows_its_meaning_time_and_record_digest_in_the_history_and_its_exports() {
+    let app = TestApp::new(&[(
+        "SIGNATURE_MEANINGS_DEV",
+        "approve=Approved for release to dev; approve=Approved for a shadow run in dev",
+    )])
+    .await;
+    app.register("churn", "dana").await;
+    let alice = app.sign_in("alice").await;
+    let unknown = app
+        .post_form(
+            "/rpc/decide",
+            "group=churn&version=1&environment=dev&verdict=approve&reason=&meaning=Shipped",
+            Some(&alice),
+            "application/json",
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::CONFLICT, "{}", unknown.body);
+    assert!(
+        unknown.body.contains("Approved for a shadow run in dev"),
+        "the refusal lists what is offered: {}",
+        unknown.body
+    );
+    let approved = app
+        .post_form(
+            "/rpc/decide",
+            "group=churn&version=1&environment=dev&verdict=approve&reason=fine&meaning=Approved+for+a+shadow+run+in+dev",
+            Some(&alice),
+            "application/json",
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+
+    let history = app.get("/api/v1/models/churn/history", None).await.json();
+    let decision = &history["decisions"][0];
+    assert_eq!(decision["meaning"], "Approved for a shadow run in dev");
+    assert_eq!(decision["signed_at"], decision["decided_at"]);
+    assert_eq!(decision["auth_time"], serde_json::Value::Null);
+    let digest = decision["record_digest"].as_str().unwrap();
+    assert!(
+        digest.len() == 64 && digest.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')),
+        "{digest}"
+    );
+
+    let csv = app
+        .get("/models/churn/export/history.csv", Some(&alice))
+        .await;
+    let mut rows = csv::Reader::from_reader(csv.body.as_bytes());
+    let headers = rows.headers().unwrap().clone();
+    let row = rows.records().next().unwrap().unwrap();
+    let cell = |name: &str| row[headers.iter().position(|h| h == name).unwrap()].to_owned();
+    assert_eq!(cell("meaning"), "Approved for a shadow run in dev");
+    assert_eq!(cell("record_digest"), digest);
+
+    let page = app.get("/models/churn/versions/1", Some(&alice)).await;
+    assert!(
+        page.body.contains("Approved for a shadow run in dev"),
+        "the version page"
+    );
+    assert!(page
+        .body
+        .contains(&format!("data-record-digest=\"{digest}\"")));
+}
+
 /// `settings` for a portal whose people sign in at an identity provider (never contacted
 /// here: the router is built without discovery), so the development sign-in is off.
 fn with_sso<'a>(settings: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {

@@ -27,6 +27,7 @@
 use crate::environment::Environment;
 use crate::model::*;
 use crate::policy::{Actor, Policy};
+use crate::signature::SignedContent;
 use time::OffsetDateTime;
 
 pub const MAX_REASON_CHARS: usize = 2000;
@@ -38,6 +39,9 @@ pub struct DecisionRequest {
     pub choice: Choice,
     /// As written; [`Reason::parse`] decides what it is.
     pub reason: String,
+    /// The signature's meaning, one of the policy's for this environment and choice;
+    /// `None`: the first of them.
+    pub meaning: Option<String>,
 }
 
 impl DecisionRequest {
@@ -46,7 +50,13 @@ impl DecisionRequest {
             environment,
             choice,
             reason: reason.to_owned(),
+            meaning: None,
         }
+    }
+
+    pub fn meaning(mut self, meaning: &str) -> Self {
+        self.meaning = Some(meaning.to_owned());
+        self
     }
 }
 
@@ -57,6 +67,8 @@ pub struct RollbackRequest {
     pub target: VersionNumber,
     /// As written; a rollback needs one.
     pub reason: String,
+    /// As for a decision: one of the policy's meanings for a rollback there, `None` the first.
+    pub meaning: Option<String>,
 }
 
 /// Why a decision was taken, trimmed, not blank, at most [`MAX_REASON_CHARS`] characters.
@@ -97,6 +109,10 @@ pub enum Refusal {
     },
     #[error("a rejection needs a reason")]
     ReasonRequired,
+    #[error("every decision in {environment} needs a reason")]
+    ReasonRequiredIn { environment: Environment },
+    #[error("{meaning:?} is not a meaning a signature here may carry; choose one of: {offered}")]
+    UnknownMeaning { meaning: String, offered: String },
     #[error("the reason is too long: at most {MAX_REASON_CHARS} characters")]
     ReasonTooLong,
     #[error("you registered this version, so someone else must approve it for {environment}")]
@@ -134,12 +150,17 @@ pub struct DecisionEffect {
     /// decision has made something else live there by the time this one is applied, applying
     /// it is a conflict, so a rollback never silently undoes an approval its author never saw.
     pub replaces: Option<String>,
+    /// What the signer signs; the record's signature holds its digest.
+    pub signed: SignedContent,
 }
 
 impl DecisionEffect {
     /// This effect, guarded by the deployment live in its environment now.
+    /// The signed content names the version it replaces, so the record's digest changes too.
     pub fn replacing(mut self, live: Option<&Deployment>) -> Self {
         self.replaces = live.map(|d| d.decision_id.clone());
+        self.signed.replaces_version = live.map(|d| d.version.get());
+        self.record.signature = Some(self.signed.signature());
         self
     }
 
@@ -290,6 +311,13 @@ pub fn decide(
     }
     check_may_decide(policy, version, actor, env)?;
     let reason = Reason::parse(&request.reason)?;
+    if reason.is_none() && request.choice == Choice::Approve && policy.reason_required(env) {
+        return Err(Refusal::ReasonRequiredIn {
+            environment: env.clone(),
+        });
+    }
+    let verdict = Verdict::from(request.choice);
+    let meaning = chosen_meaning(policy, env, verdict, request.meaning.as_deref())?;
 
     let mut steps = version.steps.clone();
     let mut approval_status = version.approval_status;
@@ -332,24 +360,35 @@ pub fn decide(
         }
     };
 
+    let reason = reason.map(Reason::into_string);
+    let signed = SignedContent::of(
+        version,
+        env,
+        verdict,
+        &meaning,
+        reason.as_deref(),
+        &actor.person,
+    );
     Ok(DecisionEffect {
         record: DecisionRecord {
             id: stamp.id,
             group: version.group.clone(),
             version: version.version,
             environment: env.clone(),
-            verdict: request.choice.into(),
-            reason: reason.map(Reason::into_string),
+            verdict,
+            reason,
             decided_by: actor.person.clone(),
             decided_at: stamp.at,
             resulting_state,
             rollback_to: None,
+            signature: Some(signed.signature()),
         },
         based_on_revision: version.revision,
         approval_status,
         steps,
         deployment,
         replaces: None,
+        signed,
     })
 }
 
@@ -413,7 +452,25 @@ pub fn rollback(
             environment: environment.clone(),
         });
     };
-    let reason = Reason::parse(&request.reason)?.ok_or(Refusal::ReasonRequired)?;
+    let reason = Reason::parse(&request.reason)?
+        .ok_or(Refusal::ReasonRequired)?
+        .into_string();
+    let meaning = chosen_meaning(
+        policy,
+        environment,
+        Verdict::Rollback,
+        request.meaning.as_deref(),
+    )?;
+    // What is signed is the version put back, and the one it replaces.
+    let mut signed = SignedContent::of(
+        target,
+        environment,
+        Verdict::Rollback,
+        &meaning,
+        Some(&reason),
+        &actor.person,
+    );
+    signed.replaces_version = Some(withdrawn.version.get());
     let envs = policy.environments();
     let mut steps = withdrawn.steps.clone();
     steps.set(environment, StepState::RolledBack);
@@ -435,17 +492,41 @@ pub fn rollback(
             version: withdrawn.version,
             environment: environment.clone(),
             verdict: Verdict::Rollback,
-            reason: Some(reason.into_string()),
+            reason: Some(reason),
             decided_by: actor.person.clone(),
             decided_at: stamp.at,
             resulting_state: StepState::RolledBack,
             rollback_to: Some(target.version),
+            signature: Some(signed.signature()),
         },
         based_on_revision: withdrawn.revision,
         approval_status,
         steps,
         replaces: None,
+        signed,
     })
+}
+
+/// The meaning the signer chose, if the policy offers it for this environment and verdict;
+/// the first offered when they chose none.
+fn chosen_meaning(
+    policy: &Policy,
+    environment: &Environment,
+    verdict: Verdict,
+    chosen: Option<&str>,
+) -> Result<String, Refusal> {
+    let offered = policy.meanings(environment, verdict);
+    match chosen.map(str::trim) {
+        None | Some("") => Ok(offered[0].clone()),
+        Some(chosen) => offered
+            .iter()
+            .find(|m| m.as_str() == chosen)
+            .cloned()
+            .ok_or_else(|| Refusal::UnknownMeaning {
+                meaning: chosen.to_owned(),
+                offered: offered.join("; "),
+            }),
+    }
 }
 
 /// Applies an effect to the version it was computed from, as every adapter must store it.

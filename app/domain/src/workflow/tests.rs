@@ -79,7 +79,7 @@ impl Scenario {
     }
 
     fn approve(&mut self, who: &str, environment: &str) -> Result<DecisionEffect, Refusal> {
-        self.decide_as(&approver(who), environment, Choice::Approve, "")
+        self.decide_as(&approver(who), environment, Choice::Approve, "looks good")
     }
 
     fn reject(
@@ -309,12 +309,12 @@ fn one_person_in_two_spellings_is_one_approver() {
         &signer("alice", "alice@example.com"),
         "prod",
         Choice::Approve,
-        "",
+        "looks good",
     )
     .unwrap();
     for (subject, email) in [("ALICE", ""), ("other-id", "Alice@Example.com")] {
         assert_eq!(
-            s.decide_as(&signer(subject, email), "prod", Choice::Approve, "")
+            s.decide_as(&signer(subject, email), "prod", Choice::Approve, "again")
                 .unwrap_err(),
             Refusal::AlreadyApprovedByYou {
                 environment: env("prod")
@@ -460,6 +460,7 @@ fn roll_back(
             environment: env(environment),
             target: older.version.version,
             reason: reason.into(),
+            meaning: None,
         },
         Stamp {
             id: "r1".into(),
@@ -560,6 +561,7 @@ fn a_rollback_is_refused_with_the_reason() {
             environment: env(environment),
             target: target.version,
             reason: reason.into(),
+            meaning: None,
         };
         let stamp = Stamp {
             id: "r".into(),
@@ -661,4 +663,125 @@ fn an_effect_that_deploys_may_replace_only_what_it_was_computed_against() {
         rejection.may_replace(Some("anything")),
         "a decision that deploys nothing takes no guard"
     );
+}
+
+#[test]
+fn every_decision_in_a_reason_required_environment_needs_a_reason() {
+    let mut s = Scenario::registered_by("dana");
+    for e in ["dev", "test", "uat"] {
+        s.decide_as(&approver("alice"), e, Choice::Approve, "")
+            .expect("elsewhere an approval may go without a reason");
+    }
+    assert_eq!(
+        s.decide_as(&approver("alice"), "prod", Choice::Approve, "  ")
+            .unwrap_err(),
+        Refusal::ReasonRequiredIn {
+            environment: env("prod")
+        },
+        "prod, the default"
+    );
+    let in_dev = policy().with_reason_required(["dev".to_owned()]).unwrap();
+    let mut s = Scenario::with_policy(in_dev, "dana");
+    assert!(matches!(
+        s.decide_as(&approver("alice"), "dev", Choice::Approve, ""),
+        Err(Refusal::ReasonRequiredIn { .. })
+    ));
+    s.decide_as(&approver("alice"), "dev", Choice::Approve, "fine")
+        .unwrap();
+    let nowhere = policy().with_reason_required(Vec::new()).unwrap();
+    let mut s = Scenario::with_policy(nowhere, "dana");
+    for e in ["dev", "test", "uat", "prod"] {
+        s.decide_as(&approver("alice"), e, Choice::Approve, "")
+            .expect("no environment requires one");
+    }
+}
+
+#[test]
+fn a_signature_carries_a_meaning_the_policy_offers_and_the_digest_of_what_was_signed() {
+    let mut s = Scenario::registered_by("dana");
+    let effect = s.approve("alice", "dev").unwrap();
+    let signature = effect.record.signature.clone().expect("signed");
+    assert_eq!(
+        signature.meaning, "Approved for release to dev",
+        "the default"
+    );
+    assert_eq!(signature.record_digest, effect.signed.digest());
+    assert_eq!(effect.signed.image_uri, s.version.image_uri);
+    assert_eq!(effect.signed.signer.name, "alice name");
+    assert_eq!(effect.signed.reason.as_deref(), Some("looks good"));
+
+    let policy = policy()
+        .with_meanings(
+            "test",
+            Verdict::Approve,
+            [
+                "Approved for release to test".to_owned(),
+                "Approved for a time-boxed trial in test".to_owned(),
+            ],
+        )
+        .unwrap();
+    let mut s = Scenario::with_policy(policy, "dana");
+    s.approve("alice", "dev").unwrap();
+    let unknown = DecisionRequest::new(env("test"), Choice::Approve, "ok").meaning("Shipped");
+    let refused = decide(
+        &s.policy,
+        &s.version,
+        &s.log,
+        &approver("alice"),
+        &unknown,
+        Stamp {
+            id: "x".into(),
+            at: NOW,
+        },
+    );
+    assert!(
+        matches!(&refused, Err(Refusal::UnknownMeaning { offered, .. }) if offered.contains("time-boxed trial")),
+        "{refused:?}"
+    );
+    let chosen = DecisionRequest::new(env("test"), Choice::Approve, "ok")
+        .meaning(" Approved for a time-boxed trial in test ");
+    let effect = decide(
+        &s.policy,
+        &s.version,
+        &s.log,
+        &approver("alice"),
+        &chosen,
+        Stamp {
+            id: "y".into(),
+            at: NOW,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        effect.record.signature.unwrap().meaning,
+        "Approved for a time-boxed trial in test"
+    );
+}
+
+#[test]
+fn what_a_decision_replaces_is_part_of_what_is_signed() {
+    let mut s = Scenario::registered_by("dana");
+    let effect = s.approve("alice", "dev").unwrap();
+    let alone = effect.record.signature.clone().unwrap().record_digest;
+    let live = effect.deployment.clone().unwrap();
+    let replacing = effect.replacing(Some(&live));
+    assert_eq!(replacing.signed.replaces_version, Some(1));
+    let digest = replacing.record.signature.clone().unwrap().record_digest;
+    assert_ne!(digest, alone);
+    assert_eq!(digest, replacing.signed.digest());
+}
+
+#[test]
+fn a_rollback_signs_the_version_it_puts_back_and_the_one_it_withdraws() {
+    let (older, newer) = two_promoted_to_test();
+    let effect = roll_back(&older, &newer, "test", "latency regression").unwrap();
+    assert_eq!(
+        effect.signed.model_package_version,
+        older.version.version.get()
+    );
+    assert_eq!(
+        effect.signed.replaces_version,
+        Some(newer.version.version.get())
+    );
+    assert_eq!(effect.record.signature.unwrap().meaning, "Rolled back test");
 }

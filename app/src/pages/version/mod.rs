@@ -355,6 +355,21 @@ pub(crate) fn DecisionLine(decision: DecisionView) -> impl IntoView {
             <span class="by" title=decision.decided_by_email>{decision.decided_by}</span>
             <span class="muted">{format!(" on {}", decision.decided_at)}</span>
             {decision.reason.map(|r| view! { <q class="reason">{r}</q> })}
+            {decision.signature.map(|signature| {
+                let short = signature.record_digest.chars().take(12).collect::<String>();
+                view! {
+                    <span class="signature">
+                        "Signed: "
+                        <span class="meaning">{signature.meaning}</span>
+                        " · record "
+                        <code title=signature.record_digest.clone() data-record-digest=signature.record_digest>
+                            {short}
+                        </code>
+                        " · "
+                        <time datetime=signature.signed_at_utc>{decision.decided_at.clone()}</time>
+                    </span>
+                }
+            })}
         </span>
     }
 }
@@ -389,6 +404,8 @@ pub async fn decide(
     environment: String,
     verdict: String,
     reason: String,
+    /// The signature's meaning, one of those configured; absent: the first of them.
+    meaning: Option<String>,
 ) -> Result<DecisionOutcome, AppError> {
     use crate::context::{group_name, serve, version_number};
     use countersign_domain::workflow::DecisionRequest;
@@ -403,7 +420,8 @@ pub async fn decide(
                 "{verdict:?} is not a decision; choose approve or reject"
             ))
         })?;
-        let request = DecisionRequest::new(environment, choice, &reason);
+        let mut request = DecisionRequest::new(environment, choice, &reason);
+        request.meaning = meaning;
         let effect = portal
             .services
             .decide(
@@ -449,6 +467,8 @@ pub async fn roll_back(
     version: u32,
     environment: String,
     reason: String,
+    /// As for a decision: one of the configured meanings of a rollback there.
+    meaning: Option<String>,
 ) -> Result<DecisionOutcome, AppError> {
     use crate::context::{group_name, serve, version_number};
     serve(|portal, actor| async move {
@@ -457,6 +477,7 @@ pub async fn roll_back(
             environment: services.environment(&environment).map_err(AppError::from)?,
             target: version_number(version)?,
             reason,
+            meaning,
         };
         let effect = services
             .rollback(&actor, &group_name(&group)?, &request)

@@ -52,6 +52,12 @@ fn approval_description(entry: &LogEntry) -> String {
             .unwrap_or_default(),
         entry.id,
     );
+    if let Some(signature) = &entry.signature {
+        text.push_str(&format!(
+            ", signed \"{}\", record sha256:{}",
+            signature.meaning, signature.record_digest
+        ));
+    }
     if let Some(reason) = &entry.reason {
         text.push_str(": ");
         text.push_str(reason);
@@ -147,6 +153,7 @@ mod tests {
             steps: Default::default(),
             deployment: None,
             rollback_to: None,
+            signature: None,
             mac: None,
         }
     }
@@ -178,6 +185,21 @@ mod tests {
         let long = approval_description(&entry(Some("x".repeat(2000))));
         assert_eq!(long.chars().count(), MAX_APPROVAL_DESCRIPTION_CHARS);
         assert!(long.ends_with('…'));
+        let signed = LogEntry {
+            signature: Some(Signature {
+                meaning: "Rejected for dev".into(),
+                record_digest: "0f".repeat(32),
+            }),
+            ..entry(Some("drift".into()))
+        };
+        assert_eq!(
+            approval_description(&signed),
+            format!(
+                "Rejected for dev by Alice Approver <alice@example.com> in Countersign on \
+                 2026-11-26T12:00:00Z (decision d-1), signed \"Rejected for dev\", record sha256:{}: drift",
+                "0f".repeat(32)
+            )
+        );
         let rollback = LogEntry {
             verdict: "rollback".into(),
             rollback_to: Some(3),

@@ -33,6 +33,10 @@ pub(crate) struct LogEntry {
     /// For a rollback: the version the environment returned to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_to: Option<u32>,
+    /// The signature (meaning and record digest); absent on entries from before signatures,
+    /// whose MACs stay valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<Signature>,
     /// HMAC-SHA256 (hex) of the entry without this field, under the portal's log key: only
     /// the portal writes entries it will apply. Entries written before there was a key have
     /// none, and are shown but never applied.
@@ -117,6 +121,7 @@ impl LogEntry {
                 .collect(),
             deployment: effect.deployment.as_ref().map(DeploymentDocument::from),
             rollback_to: r.rollback_to.map(VersionNumber::get),
+            signature: r.signature.clone(),
             mac: None,
         }
     }
@@ -147,6 +152,7 @@ impl LogEntry {
                 .rollback_to
                 .map(|n| VersionNumber::new(n).map_err(|_| bad("rollback version", &n.to_string())))
                 .transpose()?,
+            signature: self.signature,
             id: self.id,
         })
     }

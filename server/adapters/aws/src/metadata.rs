@@ -292,6 +292,7 @@ mod tests {
                     environment: env.clone(),
                     target: target.version,
                     reason: "why".into(),
+                    meaning: None,
                 };
                 let stamp = Stamp {
                     id: "r".into(),

@@ -735,6 +735,7 @@ pub async fn a_rollback_applies_whole(services: &Subject) {
                 environment: env.clone(),
                 target: v1.version,
                 reason: "drift".into(),
+                meaning: None,
             },
         )
         .await
@@ -765,6 +766,7 @@ pub async fn a_rollback_applies_whole(services: &Subject) {
                 environment: env.clone(),
                 target: v1.version,
                 reason: "again".into(),
+                meaning: None,
             },
         )
         .await;
@@ -803,6 +805,7 @@ pub async fn one_guard_per_environment(services: &Subject) {
             environment: env.clone(),
             target: versions[0].version,
             reason: "v2 drifts".into(),
+            meaning: None,
         },
         stamp_now(services),
     )
@@ -838,6 +841,7 @@ pub async fn one_guard_per_environment(services: &Subject) {
                 environment: env.clone(),
                 target: versions[1].version,
                 reason: "v3 drifts".into(),
+                meaning: None,
             },
         )
         .await
@@ -904,6 +908,7 @@ pub async fn racing_rollbacks_and_approvals_keep_live_equal_to_the_log(
             environment: env.clone(),
             target,
             reason: format!("round {round}"),
+            meaning: None,
         };
         let (alice, bob) = (approver("alice", services), approver("bob", services));
         let (approval, rollback) = futures::join!(

@@ -119,6 +119,10 @@ CREATE TABLE session_revocations (
     r#"
 ALTER TABLE model_versions ADD COLUMN registered_through TEXT;
 "#,
+    r#"
+ALTER TABLE decisions ADD COLUMN signature_meaning TEXT;
+ALTER TABLE decisions ADD COLUMN record_digest TEXT;
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -335,7 +339,7 @@ fn version_from_row(row: &Row) -> rusqlite::Result<ModelVersion> {
 
 const DECISION_COLUMNS: &str = "id, group_name, version, environment, verdict, reason, \
      decided_by_subject, decided_by_name, decided_by_email, decided_at, resulting_state, \
-     rollback_to";
+     rollback_to, signature_meaning, record_digest";
 
 fn decision_from_row(row: &Row) -> rusqlite::Result<DecisionRecord> {
     let verdict: String = row.get(4)?;
@@ -354,6 +358,13 @@ fn decision_from_row(row: &Row) -> rusqlite::Result<DecisionRecord> {
             .get::<_, Option<i64>>(11)?
             .map(version_number)
             .transpose()?,
+        signature: match (row.get(12)?, row.get(13)?) {
+            (Some(meaning), Some(record_digest)) => Some(Signature {
+                meaning,
+                record_digest,
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -646,7 +657,7 @@ impl DecisionCommitter for LocalStore {
                 return Err(PortError::Conflict);
             }
             tx.execute(
-                &format!("INSERT INTO decisions ({DECISION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+                &format!("INSERT INTO decisions ({DECISION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
                 params![
                     record.id,
                     record.group.as_str(),
@@ -660,6 +671,8 @@ impl DecisionCommitter for LocalStore {
                     timestamp(record.decided_at),
                     record.resulting_state.as_str(),
                     record.rollback_to.map(VersionNumber::get),
+                    record.signature.as_ref().map(|s| &s.meaning),
+                    record.signature.as_ref().map(|s| &s.record_digest),
                 ],
             )
             .map_err(unavailable)?;

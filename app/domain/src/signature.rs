@@ -1,0 +1,198 @@
+//! Electronic signatures (21 CFR Part 11, EU GMP Annex 11): what a decision means, and the
+//! exact record it applies to.
+//!
+//! A person who decides signs a [`SignedContent`]: the version as the confirmation shows it
+//! (group, version, ARN, image, model data, metrics), the environment and what it replaces
+//! there, the verdict with its configured *meaning*, the reason, and the signer's identifier
+//! and printed name. The signature keeps the meaning and the **record digest**: SHA-256 over
+//! the content's canonical JSON (RFC 8785), so anyone can recompute it from what was shown,
+//! and a registry entry changed afterwards no longer matches it (§11.70).
+
+use crate::model::{Metrics, ModelVersion, Person, Verdict};
+use crate::Environment;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The signature on a decision: its meaning and the digest of the record it applies to.
+/// Decisions from before signatures carry none.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature {
+    /// The configured meaning the signer chose, e.g. "Approved for release to prod".
+    pub meaning: String,
+    /// Lower-case hex SHA-256 of the signed content's canonical JSON.
+    pub record_digest: String,
+}
+
+/// Who signs, as the record shows them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Signer {
+    /// The person's stable identifier (the configured identity claim).
+    pub identifier: String,
+    pub name: String,
+    pub email: String,
+}
+
+impl From<&Person> for Signer {
+    fn from(person: &Person) -> Self {
+        Self {
+            identifier: person.subject.clone(),
+            name: person.name.clone(),
+            email: person.email.clone(),
+        }
+    }
+}
+
+/// Exactly what a signature applies to. Field names are part of the digest: changing one
+/// changes every digest from then on.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SignedContent {
+    pub model_package_group: String,
+    /// The version the decision is about; for a rollback, the version put back.
+    pub model_package_version: u32,
+    pub model_package_arn: String,
+    pub image_uri: String,
+    pub model_data_url: String,
+    pub metrics: Metrics,
+    pub environment: String,
+    /// `approve`, `reject` or `rollback`.
+    pub verdict: String,
+    /// The version live in the environment when the decision was taken, if any.
+    pub replaces_version: Option<u32>,
+    pub meaning: String,
+    pub reason: Option<String>,
+    pub signer: Signer,
+}
+
+impl SignedContent {
+    pub fn of(
+        version: &ModelVersion,
+        environment: &Environment,
+        verdict: Verdict,
+        meaning: &str,
+        reason: Option<&str>,
+        signer: &Person,
+    ) -> Self {
+        Self {
+            model_package_group: version.group.to_string(),
+            model_package_version: version.version.get(),
+            model_package_arn: version.arn.clone(),
+            image_uri: version.image_uri.clone(),
+            model_data_url: version.model_data_url.clone(),
+            metrics: version.metrics.clone(),
+            environment: environment.to_string(),
+            verdict: verdict.as_str().to_owned(),
+            replaces_version: None,
+            meaning: meaning.to_owned(),
+            reason: reason.map(str::to_owned),
+            signer: Signer::from(signer),
+        }
+    }
+
+    /// The content as RFC 8785 canonical JSON: what the digest is taken over.
+    pub fn canonical_json(&self) -> String {
+        serde_json_canonicalizer::to_string(self).expect("signed content serialises")
+    }
+
+    /// Lower-case hex SHA-256 of the canonical JSON.
+    pub fn digest(&self) -> String {
+        hex::encode(Sha256::digest(self.canonical_json().as_bytes()))
+    }
+
+    pub fn signature(&self) -> Signature {
+        Signature {
+            meaning: self.meaning.clone(),
+            record_digest: self.digest(),
+        }
+    }
+}
+
+/// The meaning a verdict has in an environment unless configured otherwise.
+pub fn default_meaning(verdict: Verdict, environment: &Environment) -> String {
+    match verdict {
+        Verdict::Approve => format!("Approved for release to {environment}"),
+        Verdict::Reject => format!("Rejected for {environment}"),
+        Verdict::Rollback => format!("Rolled back {environment}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{person, registration};
+    use crate::workflow::register;
+    use crate::Policy;
+
+    fn content() -> SignedContent {
+        let policy = Policy::new(crate::Environments::default(), "approvers");
+        let new = register(
+            &policy,
+            registration("churn", person("dana")),
+            time::OffsetDateTime::UNIX_EPOCH,
+        );
+        let version = new.into_version(
+            crate::VersionNumber::new(7).unwrap(),
+            "arn:aws:sagemaker:eu-west-1:111122223333:model-package/churn/7".into(),
+        );
+        SignedContent::of(
+            &version,
+            &Environment::parse("prod").unwrap(),
+            Verdict::Approve,
+            "Approved for release to prod",
+            Some("metrics hold up"),
+            &person("alice"),
+        )
+    }
+
+    #[test]
+    fn the_digest_is_sha256_of_the_rfc_8785_form_of_what_was_shown() {
+        let content = content();
+        let canonical = content.canonical_json();
+        assert!(
+            canonical.starts_with(r#"{"environment":"prod","image_uri":"#),
+            "{canonical}"
+        );
+        assert!(canonical.contains(r#""meaning":"Approved for release to prod""#));
+        assert!(canonical.contains(r#""replaces_version":null"#));
+        assert!(
+            !canonical.contains(": ") && !canonical.contains(", "),
+            "no whitespace between tokens"
+        );
+        let digest = content.digest();
+        assert_eq!(digest.len(), 64);
+        assert!(digest
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_eq!(
+            digest,
+            hex::encode(Sha256::digest(canonical.as_bytes())),
+            "recomputable by anyone from the canonical JSON"
+        );
+    }
+
+    #[test]
+    fn any_change_to_what_was_shown_changes_the_digest() {
+        let signed = content().digest();
+        let changes: [fn(&mut SignedContent); 8] = [
+            |c| c.image_uri.push('x'),
+            |c| c.model_data_url.push('x'),
+            |c| {
+                c.metrics.insert("auc".into(), 0.5);
+            },
+            |c| c.replaces_version = Some(6),
+            |c| c.meaning = "Approved for a pilot in prod".into(),
+            |c| c.reason = None,
+            |c| c.signer.name = "Someone Else".into(),
+            |c| c.verdict = "reject".into(),
+        ];
+        for change in changes {
+            let mut changed = content();
+            change(&mut changed);
+            assert_ne!(changed.digest(), signed, "{changed:?}");
+        }
+        assert_eq!(
+            content().digest(),
+            signed,
+            "the same content, the same digest"
+        );
+    }
+}
