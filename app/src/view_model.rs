@@ -3,6 +3,7 @@
 
 use crate::format::display_time;
 use crate::wire::*;
+use countersign_domain::ModelVersion;
 use countersign_domain::*;
 
 impl From<StepState> for StateView {
@@ -56,7 +57,13 @@ pub fn user_view(policy: &Policy, actor: &Actor) -> UserView {
     }
 }
 
-pub fn decision_view(record: &DecisionRecord) -> DecisionView {
+/// A decision as the page shows it; `signed_version` is the version it signed as the registry
+/// holds it now, when known (for a rollback, the version put back, which the page does not
+/// load: its signature is shown unchecked).
+pub fn decision_view(
+    record: &DecisionRecord,
+    signed_version: Option<&ModelVersion>,
+) -> DecisionView {
     DecisionView {
         version: record.version.get(),
         environment: record.environment.to_string(),
@@ -77,6 +84,9 @@ pub fn decision_view(record: &DecisionRecord) -> DecisionView {
                     .decided_at
                     .format(&time::format_description::well_known::Rfc3339)
                     .unwrap_or_default(),
+                still_binds: signed_version.is_none_or(|version| {
+                    countersign_domain::signature::still_binds(record, version)
+                }),
             }),
     }
 }

@@ -138,4 +138,6 @@ pub struct SignatureView {
     pub record_digest: String,
     /// The time as UTC text in RFC 3339, for the viewer's local time on the page.
     pub signed_at_utc: String,
+    /// False when the registry entry changed after signing (21 CFR 11.70).
+    pub still_binds: bool,
 }

@@ -79,7 +79,7 @@ pub struct ReportReceipt {
 }
 
 /// What is live in a group's environments.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LiveState {
     pub versions: BTreeMap<Environment, VersionNumber>,
     /// Environments whose live value the log does not explain.

@@ -8,7 +8,7 @@
 //! the content's canonical JSON (RFC 8785), so anyone can recompute it from what was shown,
 //! and a registry entry changed afterwards no longer matches it (§11.70).
 
-use crate::model::{Metrics, ModelVersion, Person, Verdict};
+use crate::model::{DecisionRecord, Metrics, ModelVersion, Person, Verdict};
 use crate::Environment;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -21,6 +21,10 @@ pub struct Signature {
     pub meaning: String,
     /// Lower-case hex SHA-256 of the signed content's canonical JSON.
     pub record_digest: String,
+    /// The version that was live in the environment when it was signed, part of the signed
+    /// content: kept so that the content can be built again and the digest checked.
+    #[serde(default)]
+    pub replaces_version: Option<u32>,
 }
 
 /// Who signs, as the record shows them.
@@ -102,8 +106,29 @@ impl SignedContent {
         Signature {
             meaning: self.meaning.clone(),
             record_digest: self.digest(),
+            replaces_version: self.replaces_version,
         }
     }
+}
+
+/// Whether a decision's signature still applies to `signed_version` as the registry holds it
+/// now: the version the decision signed (for a rollback, the version it put back). A
+/// decision without a signature (from before signatures) has nothing to check. Changing the
+/// image, the model data or a metric afterwards breaks it (21 CFR 11.70).
+pub fn still_binds(record: &DecisionRecord, signed_version: &ModelVersion) -> bool {
+    let Some(signature) = &record.signature else {
+        return true;
+    };
+    let mut content = SignedContent::of(
+        signed_version,
+        &record.environment,
+        record.verdict,
+        &signature.meaning,
+        record.reason.as_deref(),
+        &record.decided_by,
+    );
+    content.replaces_version = signature.replaces_version;
+    content.digest() == signature.record_digest
 }
 
 /// The meaning a verdict has in an environment unless configured otherwise.

@@ -431,6 +431,7 @@ mod tests {
             signature: Some(Signature {
                 meaning: "Rejected for dev".into(),
                 record_digest: "ab".repeat(32),
+                replaces_version: None,
             }),
         };
         let message = render(

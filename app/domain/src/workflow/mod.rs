@@ -27,7 +27,7 @@
 use crate::environment::Environment;
 use crate::model::*;
 use crate::policy::{Actor, Policy};
-use crate::signature::SignedContent;
+use crate::signature::{still_binds, SignedContent};
 use time::OffsetDateTime;
 
 pub const MAX_REASON_CHARS: usize = 2000;
@@ -111,6 +111,8 @@ pub enum Refusal {
     ReasonRequired,
     #[error("every decision in {environment} needs a reason")]
     ReasonRequiredIn { environment: Environment },
+    #[error("the approval of {environment} no longer matches this version as the registry holds it (its image, model data or metrics changed after it was signed), so it is not promoted further: register the changed model as a new version")]
+    SignatureMismatch { environment: Environment },
     #[error("{meaning:?} is not a meaning a signature here may carry; choose one of: {offered}")]
     UnknownMeaning { meaning: String, offered: String },
     #[error("the reason is too long: at most {MAX_REASON_CHARS} characters")]
@@ -200,14 +202,35 @@ pub fn register(policy: &Policy, registration: Registration, now: OffsetDateTime
 
 /// Approvals of `environment` already given in its current pending round.
 pub fn pending_approvals<'a>(
+    version: &'a ModelVersion,
     history: &'a [DecisionRecord],
     environment: &'a Environment,
 ) -> impl Iterator<Item = &'a DecisionRecord> + 'a {
+    // An approval whose signature no longer matches the registry entry is void.
     history.iter().filter(move |r| {
         &r.environment == environment
             && r.verdict == Verdict::Approve
             && r.resulting_state == StepState::PendingManualApproval
+            && still_binds(r, version)
     })
+}
+
+/// The environments whose approval of this version (the one that approved the step) no
+/// longer matches what the registry holds (the image, model data or metrics changed after it
+/// was signed), in order.
+pub fn broken_signatures(version: &ModelVersion, history: &[DecisionRecord]) -> Vec<Environment> {
+    let mut broken: Vec<Environment> = Vec::new();
+    for record in history {
+        if record.verdict == Verdict::Approve
+            && record.resulting_state == StepState::Approved
+            && record.version == version.version
+            && !still_binds(record, version)
+            && !broken.contains(&record.environment)
+        {
+            broken.push(record.environment.clone());
+        }
+    }
+    broken
 }
 
 /// What the actor could decide on this version now; the UI offers exactly these.
@@ -284,7 +307,14 @@ fn check_may_approve(
             environment: env.clone(),
         });
     }
-    if pending_approvals(history, env).any(|r| r.decided_by.is_same_person_as(&actor.person)) {
+    if let Some(signed) = broken_signatures(version, history).into_iter().next() {
+        return Err(Refusal::SignatureMismatch {
+            environment: signed,
+        });
+    }
+    if pending_approvals(version, history, env)
+        .any(|r| r.decided_by.is_same_person_as(&actor.person))
+    {
         return Err(Refusal::AlreadyApprovedByYou {
             environment: env.clone(),
         });
@@ -340,7 +370,7 @@ pub fn decide(
         }
         Choice::Approve => {
             check_may_approve(policy, version, history, actor, env)?;
-            let approvals = pending_approvals(history, env).count() + 1;
+            let approvals = pending_approvals(version, history, env).count() + 1;
             if approvals < usize::from(policy.approvals_needed(env, version)) {
                 steps.set(env, StepState::PendingManualApproval);
                 StepState::PendingManualApproval

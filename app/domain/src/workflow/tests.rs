@@ -785,3 +785,44 @@ fn a_rollback_signs_the_version_it_puts_back_and_the_one_it_withdraws() {
     );
     assert_eq!(effect.record.signature.unwrap().meaning, "Rolled back test");
 }
+
+#[test]
+fn a_registry_entry_changed_after_signing_stops_promotion_and_voids_pending_approvals() {
+    let mut s = Scenario::registered_by("dana");
+    for e in ["dev", "test", "uat"] {
+        s.approve("alice", e).unwrap();
+    }
+    s.approve("alice", "prod").unwrap();
+    assert_eq!(s.version.steps.state(&env("prod")), PendingManualApproval);
+    assert!(broken_signatures(&s.version, &s.log).is_empty());
+    assert!(s
+        .log
+        .iter()
+        .all(|r| crate::signature::still_binds(r, &s.version)));
+
+    // Someone changes a metric in the registry after the signatures.
+    s.version.metrics.insert("auc".into(), 0.99);
+    assert_eq!(
+        broken_signatures(&s.version, &s.log),
+        [env("dev"), env("test"), env("uat")]
+    );
+    assert_eq!(
+        s.approve("bob", "prod").unwrap_err(),
+        Refusal::SignatureMismatch {
+            environment: env("dev")
+        },
+        "not promoted further"
+    );
+    assert_eq!(
+        pending_approvals(&s.version, &s.log, &env("prod")).count(),
+        0,
+        "Alice's pending prod approval is void"
+    );
+
+    // A decision from before signatures has nothing to break.
+    let unsigned = DecisionRecord {
+        signature: None,
+        ..s.log[0].clone()
+    };
+    assert!(crate::signature::still_binds(&unsigned, &s.version));
+}

@@ -162,7 +162,12 @@ pub async fn group_history(group: String) -> Result<HistoryView, AppError> {
             drift: reported_drift(&history.group, &[], &history.drift),
             group,
             environments,
-            decisions: history.decisions.iter().rev().map(decision_view).collect(),
+            decisions: history
+                .decisions
+                .iter()
+                .rev()
+                .map(|d| decision_view(d, None))
+                .collect(),
         })
     })
     .await

@@ -80,6 +80,15 @@ fn VersionReview(
             {title} " " <StatePill state=detail.status/>
         </h1>
         <DriftWarning drift=detail.drift.clone()/>
+        {(!detail.broken_signatures.is_empty()).then(|| {
+            let broken = detail.broken_signatures.clone();
+            view! {
+                <section class="warning drift" role="alert" aria-labelledby="broken-signatures-heading">
+                    <h2 id="broken-signatures-heading">"Signature no longer matches"</h2>
+                    <ul>{broken.into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}</ul>
+                </section>
+            }
+        })}
         <Feedback value=Signal::derive(move || decide.value().get())/>
         <Feedback value=Signal::derive(move || roll_back.value().get())/>
         <section class="panel" aria-labelledby="track-heading">
@@ -357,6 +366,8 @@ pub(crate) fn DecisionLine(decision: DecisionView) -> impl IntoView {
             {decision.reason.map(|r| view! { <q class="reason">{r}</q> })}
             {decision.signature.map(|signature| {
                 let short = signature.record_digest.chars().take(12).collect::<String>();
+                let mismatch = (!signature.still_binds)
+                    .then(|| view! { <strong class="mismatch">" · no longer matches the registry entry"</strong> });
                 view! {
                     <span class="signature">
                         "Signed: "
@@ -367,6 +378,7 @@ pub(crate) fn DecisionLine(decision: DecisionView) -> impl IntoView {
                         </code>
                         " · "
                         <time datetime=signature.signed_at_utc>{decision.decided_at.clone()}</time>
+                        {mismatch}
                     </span>
                 }
             })}

@@ -19,12 +19,13 @@ fn timeline(record: &VersionRecord, reports: &[InferenceReport]) -> Vec<Timeline
             at: display_time(version.registered_at),
         },
     )];
-    events.extend(
-        record
-            .decisions
-            .iter()
-            .map(|d| (d.decided_at, TimelineEntry::Decided(decision_view(d)))),
-    );
+    events.extend(record.decisions.iter().map(|d| {
+        let signed = signed_version(&record.version, d);
+        (
+            d.decided_at,
+            TimelineEntry::Decided(decision_view(d, signed)),
+        )
+    }));
     events.extend(reports.iter().map(|r| {
         (
             r.reported_at,
@@ -53,6 +54,15 @@ pub fn report_view(report: &InferenceReport) -> ReportView {
     }
 }
 
+/// The version a decision signed, when it is this one (a rollback signed the version it put
+/// back).
+fn signed_version<'a>(
+    version: &'a countersign_domain::ModelVersion,
+    record: &countersign_domain::DecisionRecord,
+) -> Option<&'a countersign_domain::ModelVersion> {
+    (record.rollback_to.is_none() && record.version == version.version).then_some(version)
+}
+
 /// The review page's content; `live` is what is live in each environment.
 pub fn version_detail(
     policy: &Policy,
@@ -77,7 +87,7 @@ pub fn version_detail(
             decisions: history
                 .iter()
                 .filter(|r| &r.environment == env)
-                .map(decision_view)
+                .map(|r| decision_view(r, signed_version(version, r)))
                 .collect(),
             decidable: decidable.contains(&env),
             live: live.get(env) == Some(&version.version),
@@ -102,7 +112,16 @@ pub fn version_detail(
     } else {
         None
     };
+    let broken_signatures = workflow::broken_signatures(version, history)
+        .into_iter()
+        .map(|env| {
+            format!(
+                "The approval of {env} no longer matches this version: its image, model data or metrics changed in the registry after it was signed. It is not promoted further; register the changed model as a new version."
+            )
+        })
+        .collect();
     VersionDetail {
+        broken_signatures,
         group: version.group.to_string(),
         version: version.version.get(),
         arn: version.arn.clone(),
@@ -211,5 +230,59 @@ mod tests {
         assert!(!offered(&[("dev", number + 1)], &viewer));
         let live_here = detail_for(&policy, &approved, &[("dev", number)], &approver("bob"));
         assert!(step(&live_here, "dev").live);
+    }
+
+    #[test]
+    fn a_signature_the_registry_entry_no_longer_matches_is_shown_as_such() {
+        let policy = Policy::new(Environments::default(), "approvers");
+        let version = registered(&policy);
+        let request = countersign_domain::DecisionRequest::new(
+            Environment::parse("dev").unwrap(),
+            Choice::Approve,
+            "fine",
+        );
+        let stamp = countersign_domain::Stamp {
+            id: "d-1".into(),
+            at: time::OffsetDateTime::UNIX_EPOCH,
+        };
+        let effect =
+            workflow::decide(&policy, &version, &[], &approver("alice"), &request, stamp).unwrap();
+        let approved = workflow::apply(&version, &effect);
+        let page = |version: ModelVersion| {
+            let record = VersionRecord {
+                version,
+                decisions: vec![effect.record.clone()],
+            };
+            version_detail(
+                &policy,
+                &record,
+                &[],
+                &LiveState::default(),
+                &approver("bob"),
+            )
+        };
+        let signature = |detail: &VersionDetail| {
+            step(detail, "dev").decisions[0]
+                .signature
+                .clone()
+                .expect("signed")
+        };
+        let intact = page(approved.clone());
+        assert!(intact.broken_signatures.is_empty());
+        assert!(signature(&intact).still_binds);
+        assert_eq!(signature(&intact).meaning, "Approved for release to dev");
+        assert!(step(&intact, "test").decidable);
+
+        let mut rebadged = approved;
+        rebadged.image_uri = "registry.example/other:1".into();
+        let broken = page(rebadged);
+        assert!(!signature(&broken).still_binds);
+        assert_eq!(broken.broken_signatures.len(), 1);
+        assert!(broken.broken_signatures[0].starts_with("The approval of dev no longer matches"));
+        assert!(!step(&broken, "test").decidable, "not promoted further");
+        assert!(broken
+            .why_no_decision
+            .as_deref()
+            .is_some_and(|why| why.contains("no longer matches")));
     }
 }

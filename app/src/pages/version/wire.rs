@@ -20,6 +20,8 @@ pub struct StepView {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VersionDetail {
+    /// Sentences naming each approval whose signature no longer matches the registry entry.
+    pub broken_signatures: Vec<String>,
     pub group: String,
     pub version: u32,
     pub arn: String,

@@ -189,6 +189,7 @@ mod tests {
             signature: Some(Signature {
                 meaning: "Rejected for dev".into(),
                 record_digest: "0f".repeat(32),
+                replaces_version: None,
             }),
             ..entry(Some("drift".into()))
         };

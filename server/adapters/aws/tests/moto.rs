@@ -1491,6 +1491,61 @@ async fn a_live_value_the_log_does_not_explain_is_reported_as_drift() {
 }
 
 #[tokio::test]
+async fn a_metric_changed_in_sagemaker_after_signing_breaks_the_signature_and_stops_promotion() {
+    let moto = Moto::start();
+    let (_, services) = with_backend(&moto).await;
+    let version = registered_and_approved_for_dev(&services, "rebadged").await;
+    let record = services
+        .version_record(&version.group, version.version)
+        .await
+        .unwrap();
+    assert!(workflow::broken_signatures(&record.version, &record.decisions).is_empty());
+
+    // Someone allowed sagemaker:UpdateModelPackage improves the metric the approver saw.
+    let sagemaker = aws_sdk_sagemaker::Client::new(&moto.sdk_config().await);
+    let described = sagemaker
+        .describe_model_package()
+        .model_package_name(&version.arn)
+        .send()
+        .await
+        .unwrap();
+    let mut metadata = described.customer_metadata_properties.unwrap();
+    assert_eq!(metadata["metric:auc"], "0.91");
+    metadata.insert("metric:auc".into(), "0.99".into());
+    sagemaker
+        .update_model_package()
+        .model_package_arn(&version.arn)
+        .set_customer_metadata_properties(Some(metadata))
+        .send()
+        .await
+        .unwrap();
+
+    let record = services
+        .version_record(&version.group, version.version)
+        .await
+        .unwrap();
+    assert_eq!(
+        workflow::broken_signatures(&record.version, &record.decisions),
+        [env("dev")]
+    );
+    let refused = services
+        .decide(
+            &approver("bob"),
+            &version.group,
+            version.version,
+            &approve("test"),
+        )
+        .await;
+    assert!(
+        matches!(
+            &refused,
+            Err(ServiceError::Refused(Refusal::SignatureMismatch { environment })) if *environment == env("dev")
+        ),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
 async fn sagemaker_metadata_written_outside_the_portal_decides_nothing_and_shows_as_drift() {
     let moto = Moto::start();
     let (_, services) = with_backend(&moto).await;

@@ -122,6 +122,7 @@ ALTER TABLE model_versions ADD COLUMN registered_through TEXT;
     r#"
 ALTER TABLE decisions ADD COLUMN signature_meaning TEXT;
 ALTER TABLE decisions ADD COLUMN record_digest TEXT;
+ALTER TABLE decisions ADD COLUMN signature_replaces INTEGER;
 "#,
 ];
 
@@ -339,7 +340,7 @@ fn version_from_row(row: &Row) -> rusqlite::Result<ModelVersion> {
 
 const DECISION_COLUMNS: &str = "id, group_name, version, environment, verdict, reason, \
      decided_by_subject, decided_by_name, decided_by_email, decided_at, resulting_state, \
-     rollback_to, signature_meaning, record_digest";
+     rollback_to, signature_meaning, record_digest, signature_replaces";
 
 fn decision_from_row(row: &Row) -> rusqlite::Result<DecisionRecord> {
     let verdict: String = row.get(4)?;
@@ -362,6 +363,7 @@ fn decision_from_row(row: &Row) -> rusqlite::Result<DecisionRecord> {
             (Some(meaning), Some(record_digest)) => Some(Signature {
                 meaning,
                 record_digest,
+                replaces_version: row.get(14)?,
             }),
             _ => None,
         },
@@ -657,7 +659,7 @@ impl DecisionCommitter for LocalStore {
                 return Err(PortError::Conflict);
             }
             tx.execute(
-                &format!("INSERT INTO decisions ({DECISION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
+                &format!("INSERT INTO decisions ({DECISION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"),
                 params![
                     record.id,
                     record.group.as_str(),
@@ -673,6 +675,7 @@ impl DecisionCommitter for LocalStore {
                     record.rollback_to.map(VersionNumber::get),
                     record.signature.as_ref().map(|s| &s.meaning),
                     record.signature.as_ref().map(|s| &s.record_digest),
+                    record.signature.as_ref().and_then(|s| s.replaces_version),
                 ],
             )
             .map_err(unavailable)?;
