@@ -63,6 +63,33 @@ async fn put_string(moto: &Moto, name: &str, value: &str) {
         .unwrap();
 }
 
+/// Changes a version's custom metadata (and, when given, its approval status) in SageMaker,
+/// as anyone allowed `sagemaker:UpdateModelPackage` could.
+async fn update_outside_the_portal(
+    moto: &Moto,
+    arn: &str,
+    status: Option<ModelApprovalStatus>,
+    edit: impl FnOnce(&mut std::collections::HashMap<String, String>),
+) {
+    let sagemaker = aws_sdk_sagemaker::Client::new(&moto.sdk_config().await);
+    let described = sagemaker
+        .describe_model_package()
+        .model_package_name(arn)
+        .send()
+        .await
+        .unwrap();
+    let mut metadata = described.customer_metadata_properties.unwrap();
+    edit(&mut metadata);
+    sagemaker
+        .update_model_package()
+        .model_package_arn(arn)
+        .set_model_approval_status(status)
+        .set_customer_metadata_properties(Some(metadata))
+        .send()
+        .await
+        .unwrap();
+}
+
 /// Writes an item of string attributes into the portal's table, as anyone allowed
 /// `dynamodb:PutItem` could.
 async fn put_item(moto: &Moto, attributes: &[(&str, &str)]) {
@@ -1502,23 +1529,11 @@ async fn a_metric_changed_in_sagemaker_after_signing_breaks_the_signature_and_st
     assert!(workflow::broken_signatures(&record.version, &record.decisions).is_empty());
 
     // Someone allowed sagemaker:UpdateModelPackage improves the metric the approver saw.
-    let sagemaker = aws_sdk_sagemaker::Client::new(&moto.sdk_config().await);
-    let described = sagemaker
-        .describe_model_package()
-        .model_package_name(&version.arn)
-        .send()
-        .await
-        .unwrap();
-    let mut metadata = described.customer_metadata_properties.unwrap();
-    assert_eq!(metadata["metric:auc"], "0.91");
-    metadata.insert("metric:auc".into(), "0.99".into());
-    sagemaker
-        .update_model_package()
-        .model_package_arn(&version.arn)
-        .set_customer_metadata_properties(Some(metadata))
-        .send()
-        .await
-        .unwrap();
+    update_outside_the_portal(&moto, &version.arn, None, |metadata| {
+        assert_eq!(metadata["metric:auc"], "0.91");
+        metadata.insert("metric:auc".into(), "0.99".into());
+    })
+    .await;
 
     let record = services
         .version_record(&version.group, version.version)
@@ -1554,23 +1569,15 @@ async fn sagemaker_metadata_written_outside_the_portal_decides_nothing_and_shows
         .await
         .unwrap();
     // Someone allowed sagemaker:UpdateModelPackage marks dev approved to skip its approvers.
-    let sagemaker = aws_sdk_sagemaker::Client::new(&moto.sdk_config().await);
-    let described = sagemaker
-        .describe_model_package()
-        .model_package_name(&version.arn)
-        .send()
-        .await
-        .unwrap();
-    let mut metadata = described.customer_metadata_properties.unwrap();
-    metadata.insert("dev".into(), "Approved".into());
-    sagemaker
-        .update_model_package()
-        .model_package_arn(&version.arn)
-        .model_approval_status(ModelApprovalStatus::Approved)
-        .set_customer_metadata_properties(Some(metadata))
-        .send()
-        .await
-        .unwrap();
+    update_outside_the_portal(
+        &moto,
+        &version.arn,
+        Some(ModelApprovalStatus::Approved),
+        |metadata| {
+            metadata.insert("dev".into(), "Approved".into());
+        },
+    )
+    .await;
 
     let read = services
         .find_version(&version.group, version.version)
