@@ -151,7 +151,16 @@ test('a version goes from registration to prod with a signature at every step, a
 
   // SageMaker and SSM hold the same story (the AWS backend, on moto).
   const history = await request.get(`/api/v1/models/${group}/history`, { headers: api(batch) });
-  const verdicts = (await history.json()).decisions.map((d: { verdict: string }) => d.verdict);
+  const signed: { verdict: string; meaning: string; record_digest: string; environment: string }[] = (await history.json()).decisions;
+  // Every decision is an electronic signature: its meaning and the digest of what was signed.
+  for (const decision of signed) {
+    expect(decision.record_digest).toMatch(/^[0-9a-f]{64}$/);
+  }
+  expect(signed.find((d) => d.verdict === 'rollback')?.meaning).toBe('Rolled back prod');
+  expect(signed.filter((d) => d.environment === 'prod' && d.verdict === 'approve').map((d) => d.meaning)).toContain(
+    'Approved for release to prod',
+  );
+  const verdicts = signed.map((d) => d.verdict);
   expect(verdicts.filter((v: string) => v === 'approve')).toHaveLength(10);
   expect(verdicts.at(-1)).toBe('rollback');
 
