@@ -889,6 +889,55 @@ async fn a_signature_shows_its_meaning_time_and_record_digest_in_the_history_and
         .contains(&format!("data-record-digest=\"{digest}\"")));
 }
 
+#[tokio::test]
+async fn the_decision_form_says_what_a_signature_means_and_offers_the_configured_meanings() {
+    let app = TestApp::new(&[(
+        "SIGNATURE_MEANINGS_DEV",
+        "approve=Approved for release to dev; approve=Approved for a shadow run in dev",
+    )])
+    .await;
+    app.register("churn", "dana").await;
+    let alice = app.sign_in("alice").await;
+    let page = app.get("/models/churn/versions/1", Some(&alice)).await;
+    assert!(
+        page.body.contains("Meaning of your signature"),
+        "{}",
+        page.body
+    );
+    assert!(page
+        .body
+        .contains("<option value=\"Approved for a shadow run in dev\">"));
+    assert!(page.body.contains("<optgroup label=\"If you reject\">"));
+    // The form's default, an empty meaning, signs with the verdict's first meaning.
+    let approved = app
+        .post_form(
+            "/rpc/decide",
+            "group=churn&version=1&environment=dev&verdict=approve&reason=&meaning=",
+            Some(&alice),
+            "application/json",
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    let history = app.get("/api/v1/models/churn/history", None).await.json();
+    assert_eq!(
+        history["decisions"][0]["meaning"],
+        "Approved for release to dev"
+    );
+
+    // One meaning per verdict: the form says it outright.
+    let plain = TestApp::new(&[]).await;
+    plain.register("churn", "dana").await;
+    let bob = plain.sign_in("bob").await;
+    let page = plain.get("/models/churn/versions/1", Some(&bob)).await;
+    assert!(
+        page.body.contains(
+            "Your signature means \u{201c}Approved for release to dev\u{201d} if you approve, \u{201c}Rejected for dev\u{201d} if you reject."
+        ),
+        "{}",
+        page.body
+    );
+}
+
 /// `settings` for a portal whose people sign in at an identity provider (never contacted
 /// here: the router is built without discovery), so the development sign-in is off.
 fn with_sso<'a>(settings: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {

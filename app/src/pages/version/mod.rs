@@ -285,6 +285,47 @@ fn Step(
         .then(|| view! { <span class="pill live">"Live"</span> });
     let form = step.decidable.then(|| {
         let reason_id = format!("reason-{env}");
+        let meaning_id = format!("meaning-{env}");
+        let placeholder = if step.reason_required {
+            format!("Required for every decision in {env}")
+        } else {
+            "Required to reject; recorded with an approval".to_owned()
+        };
+        // What the signature will mean: said outright when each verdict has one meaning,
+        // chosen when the policy offers more (a meaning for the other verdict is refused).
+        let (approve_meanings, reject_meanings) =
+            (step.approve_meanings.clone(), step.reject_meanings.clone());
+        let meaning = if approve_meanings.len() <= 1 && reject_meanings.len() <= 1 {
+            view! {
+                <p class="muted signing-means">
+                    {format!(
+                        "Your signature means \u{201c}{}\u{201d} if you approve, \u{201c}{}\u{201d} if you reject.",
+                        approve_meanings.first().cloned().unwrap_or_default(),
+                        reject_meanings.first().cloned().unwrap_or_default()
+                    )}
+                </p>
+            }
+            .into_any()
+        } else {
+            let options = |meanings: Vec<String>| {
+                meanings
+                    .into_iter()
+                    .map(|m| {
+                        let value = m.clone();
+                        view! { <option value=value>{m}</option> }
+                    })
+                    .collect_view()
+            };
+            view! {
+                <label for=meaning_id.clone()>"Meaning of your signature"</label>
+                <select id=meaning_id name="meaning">
+                    <option value="">"The first meaning of the verdict you choose"</option>
+                    <optgroup label="If you approve">{options(approve_meanings)}</optgroup>
+                    <optgroup label="If you reject">{options(reject_meanings)}</optgroup>
+                </select>
+            }
+            .into_any()
+        };
         view! {
             <ActionForm action=decide>
                 <input type="hidden" name="group" value=group/>
@@ -296,8 +337,9 @@ fn Step(
                     name="reason"
                     rows="2"
                     maxlength="2000"
-                    placeholder="Required to reject; recorded with an approval"
+                    placeholder=placeholder
                 ></textarea>
+                {meaning}
                 <div class="actions">
                     <button type="submit" name="verdict" value="approve" class="approve">
                         {format!("Approve {env}")}

@@ -99,6 +99,9 @@ pub fn version_detail(
                 env,
             )
             .is_none(),
+            reason_required: policy.reason_required(env),
+            approve_meanings: policy.meanings(env, Verdict::Approve),
+            reject_meanings: policy.meanings(env, Verdict::Reject),
         })
         .collect();
     let why_no_decision = if decidable.is_empty() {

@@ -16,6 +16,11 @@ pub struct StepView {
     pub live: bool,
     /// Whether the signed-in person may point the environment back to this version.
     pub rollback_offered: bool,
+    /// Whether every decision here needs a reason (approvals included).
+    pub reason_required: bool,
+    /// The meanings an approval and a rejection here may carry, the first offered first.
+    pub approve_meanings: Vec<String>,
+    pub reject_meanings: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
