@@ -825,8 +825,9 @@ async fn history_exports_never_hand_a_spreadsheet_a_formula() {
     assert_eq!(cell, format!("'{reason}"));
 }
 
-#[tokio::test]
-async fn a_signature_shows_its_meaning_time_and_record_digest_in_the_history_and_its_exports() {
+/// A portal offering two meanings for an approval in dev, version 1 of churn registered by
+/// Dana, and Alice's session.
+async fn two_approval_meanings_in_dev() -> (TestApp, String) {
     let app = TestApp::new(&[(
         "SIGNATURE_MEANINGS_DEV",
         "approve=Approved for release to dev; approve=Approved for a shadow run in dev",
@@ -834,6 +835,12 @@ async fn a_signature_shows_its_meaning_time_and_record_digest_in_the_history_and
     .await;
     app.register("churn", "dana").await;
     let alice = app.sign_in("alice").await;
+    (app, alice)
+}
+
+#[tokio::test]
+async fn a_signature_shows_its_meaning_time_and_record_digest_in_the_history_and_its_exports() {
+    let (app, alice) = two_approval_meanings_in_dev().await;
     let unknown = app
         .post_form(
             "/rpc/decide",
@@ -891,13 +898,7 @@ async fn a_signature_shows_its_meaning_time_and_record_digest_in_the_history_and
 
 #[tokio::test]
 async fn the_decision_form_says_what_a_signature_means_and_offers_the_configured_meanings() {
-    let app = TestApp::new(&[(
-        "SIGNATURE_MEANINGS_DEV",
-        "approve=Approved for release to dev; approve=Approved for a shadow run in dev",
-    )])
-    .await;
-    app.register("churn", "dana").await;
-    let alice = app.sign_in("alice").await;
+    let (app, alice) = two_approval_meanings_in_dev().await;
     let page = app.get("/models/churn/versions/1", Some(&alice)).await;
     assert!(
         page.body.contains("Meaning of your signature"),
