@@ -105,10 +105,7 @@ impl Policy {
         mut self,
         environments: impl IntoIterator<Item = String>,
     ) -> Result<Self, PolicyError> {
-        self.reason_required = environments
-            .into_iter()
-            .map(|name| self.known("reason required", &name))
-            .collect::<Result<_, _>>()?;
+        self.reason_required = self.known_all("reason required", environments)?;
         Ok(self)
     }
 
@@ -142,6 +139,17 @@ impl Policy {
                 environment: name.to_owned(),
                 known: self.environments.to_string(),
             })
+    }
+
+    fn known_all(
+        &self,
+        setting: &'static str,
+        names: impl IntoIterator<Item = String>,
+    ) -> Result<BTreeSet<Environment>, PolicyError> {
+        names
+            .into_iter()
+            .map(|name| self.known(setting, &name))
+            .collect()
     }
 
     pub fn with_approver_groups(
@@ -180,10 +188,8 @@ impl Policy {
         mut self,
         environments: impl IntoIterator<Item = String>,
     ) -> Result<Self, PolicyError> {
-        self.extra_approval_without_registrant = environments
-            .into_iter()
-            .map(|name| self.known("extra approval without registrant", &name))
-            .collect::<Result<_, _>>()?;
+        self.extra_approval_without_registrant =
+            self.known_all("extra approval without registrant", environments)?;
         Ok(self)
     }
 

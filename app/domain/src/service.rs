@@ -212,9 +212,7 @@ impl Services {
         version: VersionNumber,
     ) -> Result<ModelVersion, ServiceError> {
         let found = self.ports.registry.find_version(group, version).await?;
-        found.ok_or_else(|| {
-            ServiceError::NotFound(format!("model group {group} has no version {version}"))
-        })
+        found.ok_or_else(|| no_such_version(group, version))
     }
 
     pub async fn version_record(
@@ -228,9 +226,7 @@ impl Services {
             .find_version_and_decisions(group, version)
             .await?;
         let Some((version, decisions)) = found else {
-            return Err(ServiceError::NotFound(format!(
-                "model group {group} has no version {version}"
-            )));
+            return Err(no_such_version(group, version));
         };
         let decisions = match decisions {
             Some(decisions) => decisions,
@@ -564,4 +560,8 @@ impl Notifications {
         }
         Ok(())
     }
+}
+
+fn no_such_version(group: &GroupName, version: VersionNumber) -> ServiceError {
+    ServiceError::NotFound(format!("model group {group} has no version {version}"))
 }

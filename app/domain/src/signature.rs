@@ -147,6 +147,11 @@ mod tests {
     use crate::workflow::register;
     use crate::Policy;
 
+    /// Computed apart from this code: Python's `hashlib.sha256` over
+    /// `json.dumps(content, sort_keys=True, separators=(",", ":"))`, which for this ASCII
+    /// record is its RFC 8785 form.
+    const PINNED_DIGEST: &str = "45cf9f83e412945e55008a477483048ac5cf5c315314eef1422a3f8b942c9a8d";
+
     fn content() -> SignedContent {
         let policy = Policy::new(crate::Environments::default(), "approvers");
         let new = register(
@@ -192,6 +197,13 @@ mod tests {
             hex::encode(Sha256::digest(canonical.as_bytes())),
             "recomputable by anyone from the canonical JSON"
         );
+    }
+
+    #[test]
+    fn the_digest_of_a_fixed_record_never_changes() {
+        // Field names and their encoding are part of every digest ever recorded: a rename
+        // would make every past signature fail to verify. This pins them.
+        assert_eq!(content().digest(), PINNED_DIGEST);
     }
 
     #[test]

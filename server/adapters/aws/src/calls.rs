@@ -77,6 +77,12 @@ impl<E: ProvideErrorMetadata + std::error::Error + 'static> Failure<E> {
         }
     }
 
+    /// Whether the service answered with the error `expected` recognises (a missing
+    /// parameter, a failed condition), which the caller handles instead of failing.
+    pub fn is(&self, expected: impl FnOnce(&E) -> bool) -> bool {
+        self.service_error.as_ref().is_some_and(expected)
+    }
+
     /// A validation error whose message says the thing asked for does not exist, which is
     /// how SageMaker answers a describe of an unknown group or version.
     pub fn is_not_found(&self) -> bool {

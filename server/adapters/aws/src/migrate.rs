@@ -16,6 +16,7 @@
 
 use crate::log::LogEntry;
 use crate::outbox::Delivery;
+use crate::table::millis;
 use crate::AwsBackend;
 use aws_sdk_ssm::types::Parameter;
 use countersign_domain::ports::*;
@@ -195,6 +196,7 @@ impl AwsBackend {
         let mut decisions = Vec::new();
         let mut revocations = Vec::new();
         let mut lives = Vec::new();
+        let mut reports = Vec::new();
         for parameter in &parameters {
             let name = parameter.name.as_deref().unwrap_or_default();
             let value = parameter.value.as_deref().unwrap_or_default();
@@ -216,23 +218,9 @@ impl AwsBackend {
                     }
                     decisions.push((group, version, seq, entry));
                 }
-                Old::Report => {
-                    figures.reports.found += 1;
-                    let report =
-                        InferenceReport::from_document_json(value).map_err(|e| corrupt(name, e))?;
-                    if matches!(
-                        ReportStore::add_report(self, &report).await?,
-                        ReportStored::Added
-                    ) {
-                        figures.reports.written += 1;
-                    }
-                    let stored =
-                        ReportStore::reports_for_version(self, &report.group, report.version)
-                            .await?;
-                    if stored.iter().any(|r| r.same_run_as(&report)) {
-                        figures.reports.in_table += 1;
-                    }
-                }
+                Old::Report => reports.push(
+                    InferenceReport::from_document_json(value).map_err(|e| corrupt(name, e))?,
+                ),
                 Old::Message { key } => {
                     messages.insert(key, parameter);
                 }
@@ -264,6 +252,7 @@ impl AwsBackend {
         }
         self.move_revocations(revocations, &mut figures.revocations)
             .await?;
+        self.move_reports(reports, &mut figures.reports).await?;
         for (key, message) in messages {
             figures.messages.found += 1;
             let name = message.name.as_deref().unwrap_or_default();
@@ -352,6 +341,37 @@ impl AwsBackend {
         Ok(())
     }
 
+    /// Writes each report, then reads each version's reports back once.
+    async fn move_reports(
+        &self,
+        reports: Vec<InferenceReport>,
+        figures: &mut Moved,
+    ) -> Result<(), PortError> {
+        let mut by_version: BTreeMap<(GroupName, VersionNumber), Vec<InferenceReport>> =
+            BTreeMap::new();
+        for report in reports {
+            figures.found += 1;
+            if matches!(
+                ReportStore::add_report(self, &report).await?,
+                ReportStored::Added
+            ) {
+                figures.written += 1;
+            }
+            by_version
+                .entry((report.group.clone(), report.version))
+                .or_default()
+                .push(report);
+        }
+        for ((group, version), moved) in by_version {
+            let stored = ReportStore::reports_for_version(self, &group, version).await?;
+            figures.in_table += moved
+                .iter()
+                .filter(|report| stored.iter().any(|r| r.same_run_as(report)))
+                .count() as u64;
+        }
+        Ok(())
+    }
+
     /// Revocations the table has at least as late, kept; the others written.
     async fn move_revocations(
         &self,
@@ -361,9 +381,7 @@ impl AwsBackend {
         // The table keeps times to the millisecond.
         let covers = |table: &[Revocation], old: &Revocation| {
             table.iter().any(|r| {
-                r.whose == old.whose
-                    && r.issued_before.unix_timestamp_nanos() / 1_000_000
-                        >= old.issued_before.unix_timestamp_nanos() / 1_000_000
+                r.whose == old.whose && millis(r.issued_before) >= millis(old.issued_before)
             })
         };
         let before = self.revocations().await?;

@@ -14,7 +14,9 @@
 //! `expires_at`) after the configured retention.
 
 use crate::calls::port;
-use crate::table::{key, n, number, s, text, Item, CHANGES_INDEX, PENDING_INDEX};
+use crate::table::{
+    from_millis, key, millis, n, number, s, text, Item, CHANGES_INDEX, PENDING_INDEX,
+};
 use crate::AwsBackend;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, Select};
@@ -27,14 +29,6 @@ const FEED: &str = "outbox";
 
 fn message_key(message_key: &str) -> Item {
     key(format!("outbox#{message_key}"), "message")
-}
-
-fn millis(at: OffsetDateTime) -> i64 {
-    (at.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-fn from_millis(ms: i64) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
 }
 
 /// Where a message sorts in the `changes` index: by when, then by key.
@@ -91,6 +85,17 @@ impl Change {
             condition_names: &[],
             condition_values: Vec::new(),
         }
+    }
+
+    /// The attributes and values the condition names beyond those the change sets.
+    fn condition_on(
+        mut self,
+        names: &'static [&'static str],
+        values: impl IntoIterator<Item = (&'static str, AttributeValue)>,
+    ) -> Self {
+        self.condition_names = names;
+        self.condition_values.extend(values);
+        self
     }
 
     fn add(mut self, name: &'static str, amount: i64) -> Self {
@@ -189,13 +194,7 @@ impl AwsBackend {
             .await;
         match updated {
             Ok(output) => output.attributes.as_ref().map(entry_from).transpose(),
-            Err(f)
-                if f.service_error
-                    .as_ref()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
+            Err(f) if f.is(|e| e.is_conditional_check_failed_exception()) => Ok(None),
             Err(f) => Err(port(f)),
         }
     }
@@ -326,18 +325,22 @@ impl Outbox for AwsBackend {
                 if leased.len() >= limit as usize {
                     return Ok(leased);
                 }
+                // Another worker's lease still runs: no write that is bound to fail.
+                if number(item, "lease_until").is_some_and(|until| until > millis(now)) {
+                    continue;
+                }
                 let message = text(item, "key")?;
-                let lease = Change {
-                    condition_names: &["state", "due", "lease_until"],
-                    condition_values: vec![
+                let lease = Change::new(
+                    "#state = :pending_state AND #due <= :now \
+                     AND (attribute_not_exists(#lease_until) OR #lease_until <= :now)",
+                )
+                .condition_on(
+                    &["state", "due", "lease_until"],
+                    [
                         ("now", n(millis(now))),
                         ("pending_state", s(DeliveryState::Pending.as_str())),
                     ],
-                    ..Change::new(
-                        "#state = :pending_state AND #due <= :now \
-                         AND (attribute_not_exists(#lease_until) OR #lease_until <= :now)",
-                    )
-                }
+                )
                 .set("lease_until", n(millis(lease_until)));
                 if let Some(entry) = self.change(message, lease).await? {
                     leased.push(entry);

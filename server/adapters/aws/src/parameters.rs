@@ -55,13 +55,7 @@ impl AwsBackend {
             .await;
         match found {
             Ok(found) => Ok(found.parameter),
-            Err(f)
-                if f.service_error
-                    .as_ref()
-                    .is_some_and(|e| e.is_parameter_not_found()) =>
-            {
-                Ok(None)
-            }
+            Err(f) if f.is(|e| e.is_parameter_not_found()) => Ok(None),
             Err(f) => Err(port(f)),
         }
     }
@@ -253,10 +247,7 @@ impl AwsBackend {
             .await;
         match created {
             Ok(_) => {}
-            Err(f)
-                if f.service_error
-                    .as_ref()
-                    .is_some_and(|e| e.is_parameter_already_exists()) => {}
+            Err(f) if f.is(|e| e.is_parameter_already_exists()) => {}
             Err(f) => return Err(port(f)),
         }
         self.get_parameter(&parameter, true).await?.ok_or_else(|| {

@@ -4,18 +4,13 @@
 //! number of people who ever signed out; read by every replica with one Query per refresh.
 
 use crate::calls::port;
-use crate::table::{key, n, number, s, text};
+use crate::table::{from_millis, key, millis, n, number, s, text};
 use crate::AwsBackend;
 use async_trait::async_trait;
 use countersign_domain::ports::*;
-use time::OffsetDateTime;
 
 const PARTITION: &str = "sessions";
 const PREFIX: &str = "revoked#";
-
-fn millis(at: OffsetDateTime) -> i64 {
-    (at.unix_timestamp_nanos() / 1_000_000) as i64
-}
 
 #[async_trait]
 impl SessionRevocations for AwsBackend {
@@ -47,13 +42,7 @@ impl SessionRevocations for AwsBackend {
         match written {
             Ok(_) => Ok(()),
             // A later revocation is there already.
-            Err(f)
-                if f.service_error
-                    .as_ref()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(f) if f.is(|e| e.is_conditional_check_failed_exception()) => Ok(()),
             Err(f) => Err(port(f)),
         }
     }
@@ -67,9 +56,7 @@ impl SessionRevocations for AwsBackend {
                 let whose = text(item, "whose")?;
                 let corrupt = || PortError::Corrupt(format!("session revocation {whose:?}"));
                 let issued_before = number(item, "issued_before")
-                    .and_then(|ms| {
-                        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
-                    })
+                    .and_then(from_millis)
                     .ok_or_else(corrupt)?;
                 Ok(Revocation {
                     whose: Revoked::from_key(whose).ok_or_else(corrupt)?,

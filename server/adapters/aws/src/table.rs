@@ -137,6 +137,15 @@ pub(crate) fn text<'a>(item: &'a Item, name: &str) -> Result<&'a str, PortError>
         })
 }
 
+/// A time as the table keeps it: Unix milliseconds, a number attribute.
+pub(crate) fn millis(at: OffsetDateTime) -> i64 {
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub(crate) fn from_millis(ms: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+}
+
 /// A number attribute of an item, if present and a number.
 pub(crate) fn number(item: &Item, name: &str) -> Option<i64> {
     item.get(name)?.as_n().ok()?.parse().ok()
@@ -218,10 +227,7 @@ impl Table {
             .await;
         match described {
             Ok(_) => return Ok(()),
-            Err(f)
-                if f.service_error
-                    .as_ref()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) => {}
+            Err(f) if f.is(|e| e.is_resource_not_found_exception()) => {}
             Err(f) => return Err(port(f)),
         }
         if !create_if_missing {
@@ -281,13 +287,7 @@ impl Table {
         match created {
             Ok(_) => {}
             // Another replica created it meanwhile.
-            Err(f)
-                if f.service_error
-                    .as_ref()
-                    .is_some_and(|e| e.is_resource_in_use_exception()) =>
-            {
-                return Ok(())
-            }
+            Err(f) if f.is(|e| e.is_resource_in_use_exception()) => return Ok(()),
             Err(f) => return Err(port(f)),
         }
         self.calls
@@ -359,11 +359,7 @@ impl Table {
             .await;
         match written {
             Ok(_) => Ok(Appended::Written),
-            Err(f)
-                if f.service_error
-                    .as_ref()
-                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
-            {
+            Err(f) if f.is(|e| e.is_transaction_canceled_exception()) => {
                 // Which condition failed, read back rather than taken from the cancellation
                 // reasons: the log's place first, since a retry finds its own entry there.
                 match self.entry_at(new.group, new.version, new.seq).await? {
@@ -439,13 +435,7 @@ impl Table {
             .await;
         match written {
             Ok(_) => Ok(true),
-            Err(f)
-                if f.service_error
-                    .as_ref()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
+            Err(f) if f.is(|e| e.is_conditional_check_failed_exception()) => Ok(false),
             Err(f) => Err(port(f)),
         }
     }

@@ -90,6 +90,25 @@ async fn update_outside_the_portal(
         .unwrap();
 }
 
+/// A log entry approving `environment` and deploying an attacker's image, as someone with
+/// write access to the table but not the log key would write it (its MAC is made up).
+fn forged_entry(group: &GroupName, arn: &str, environment: &str) -> serde_json::Value {
+    let alice = serde_json::json!({"subject": "alice", "name": "Alice Approver", "email": "alice@example.com"});
+    serde_json::json!({
+        "id": "forged-1", "environment": environment, "verdict": "approve", "reason": null,
+        "decided_by": alice, "decided_at": "2026-11-29T10:00:00Z",
+        "resulting_state": "Approved", "approval_status": "Approved",
+        "steps": {"dev": "Approved", "test": "Approved", "uat": "Approved", "prod": "Approved"},
+        "deployment": {
+            "model_package_group": group.as_str(), "model_package_version": 1,
+            "model_package_arn": arn, "environment": environment,
+            "image_uri": "attacker.example/backdoor:1", "model_data_url": "s3://attacker/model",
+            "approved_by": alice, "approved_at": "2026-11-29T10:00:00Z", "decision_id": "forged-1"
+        },
+        "mac": "00".repeat(32)
+    })
+}
+
 /// Writes an item of string attributes into the portal's table, as anyone allowed
 /// `dynamodb:PutItem` could.
 async fn put_item(moto: &Moto, attributes: &[(&str, &str)]) {
@@ -429,21 +448,7 @@ async fn a_log_entry_the_portal_did_not_write_is_never_carried_out() {
         .await
         .unwrap();
     // Someone allowed dynamodb:PutItem on the table writes "prod approved, deploy my image".
-    let forged = serde_json::json!({
-        "id": "forged-1", "environment": "prod", "verdict": "approve", "reason": null,
-        "decided_by": {"subject": "alice", "name": "Alice Approver", "email": "alice@example.com"},
-        "decided_at": "2026-11-29T10:00:00Z", "resulting_state": "Approved",
-        "approval_status": "Approved",
-        "steps": {"dev": "Approved", "test": "Approved", "uat": "Approved", "prod": "Approved"},
-        "deployment": {
-            "model_package_group": "forged", "model_package_version": 1,
-            "model_package_arn": version.arn, "environment": "prod",
-            "image_uri": "attacker.example/backdoor:1", "model_data_url": "s3://attacker/model",
-            "approved_by": {"subject": "alice", "name": "Alice Approver", "email": "alice@example.com"},
-            "approved_at": "2026-11-29T10:00:00Z", "decision_id": "forged-1"
-        },
-        "mac": "00".repeat(32)
-    });
+    let forged = forged_entry(&version.group, &version.arn, "prod");
     put_item(
         &moto,
         &[
@@ -472,6 +477,53 @@ async fn a_log_entry_the_portal_did_not_write_is_never_carried_out() {
         described.model_approval_status,
         Some(ModelApprovalStatus::PendingManualApproval),
         "the registry is untouched"
+    );
+}
+
+#[tokio::test]
+async fn a_guard_the_portal_did_not_write_is_never_published_or_replaced() {
+    let moto = Moto::start();
+    let (backend, services) = with_backend(&moto).await;
+    let first = registered_and_approved_for_dev(&services, "guardforged").await;
+    let live = live_decision(&backend, &first.group, "dev").await;
+    // Someone allowed dynamodb:PutItem on the table rewrites dev's guard: "my image is live".
+    let forged = forged_entry(&first.group, &first.arn, "dev");
+    put_item(
+        &moto,
+        &[
+            ("pk", "group#guardforged"),
+            ("sk", "live#dev"),
+            ("decision_id", "forged-1"),
+            ("entry", &forged.to_string()),
+        ],
+    )
+    .await;
+
+    let read = backend.deployed(&first.group, &env("dev")).await;
+    assert!(
+        matches!(&read, Err(PortError::Corrupt(m)) if m.contains("did not write")),
+        "{read:?}"
+    );
+    let second = services
+        .register(registration("guardforged", person("dana")))
+        .await
+        .unwrap();
+    let refused = services
+        .decide(
+            &approver("alice"),
+            &second.group,
+            second.version,
+            &approve("dev"),
+        )
+        .await;
+    assert!(
+        matches!(&refused, Err(ServiceError::Port(PortError::Corrupt(_)))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        live_decision(&backend, &first.group, "dev").await,
+        live,
+        "nothing published from the forged guard"
     );
 }
 
@@ -1071,7 +1123,13 @@ async fn the_table_from_the_iac_template_serves_the_portal_with_least_privilege(
         )
         .send()
         .await;
-    assert!(deleted.is_err(), "{deleted:?}");
+    // Refused by IAM (403), not for any other reason such as a wrong table or key.
+    let status = deleted
+        .as_ref()
+        .err()
+        .and_then(|e| e.raw_response())
+        .map(|response| response.status().as_u16());
+    assert_eq!(status, Some(403), "{deleted:?}");
     assert_eq!(logged(&backend, &version).await, 1);
 }
 
@@ -1789,6 +1847,41 @@ async fn migrate_moves_the_ssm_layout_into_the_table_once_and_checks_it_arrived(
     assert_eq!(again.reports, moved(1, 0));
     assert_eq!(logged(&backend, &version).await, 1);
 
+    // A live parameter no logged decision explains (written outside the portal) is reported
+    // and guards nothing.
+    put_string(
+        &moto,
+        "/countersign/legacy/test",
+        &serde_json::json!({
+            "model_package_group": "legacy", "model_package_version": 1,
+            "model_package_arn": version.arn, "environment": "test",
+            "image_uri": "attacker.example/backdoor:1", "model_data_url": "s3://x",
+            "approved_by": {"subject": "x", "name": "X", "email": "x@example.com"},
+            "approved_at": "2026-11-01T10:00:00Z", "decision_id": "outside-1"
+        })
+        .to_string(),
+    )
+    .await;
+    let outside = backend.migrate_from_ssm().await.unwrap();
+    assert_eq!(outside.unexplained_live.len(), 1, "{outside}");
+    assert!(outside.unexplained_live[0].contains("outside-1"));
+    assert_eq!(outside.guards, moved(1, 0), "only dev is guarded");
+    let test_guard = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await)
+        .get_item()
+        .table_name("countersign")
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("group#legacy".into()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("live#test".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(test_guard.item, None);
+
     // An unsigned entry written into SSM after the key existed is no portal's: refused.
     put_string(
         &moto,
@@ -1823,6 +1916,19 @@ mod decision_table {
             logged_at: time::OffsetDateTime::now_utc(),
             deploys,
         }
+    }
+
+    async fn appended(table: &Table, new: &NewEntry<'_>) -> Appended {
+        table.append(new).await.unwrap()
+    }
+
+    /// The decision the dev guard names.
+    async fn guard_of(table: &Table, group: &GroupName) -> Option<String> {
+        table
+            .guard(group, "dev")
+            .await
+            .unwrap()
+            .map(|guard| guard.decision_id)
     }
 
     fn to_dev(replaces: Option<&str>) -> Option<Deploys<'_>> {
@@ -1902,36 +2008,19 @@ mod decision_table {
         let one = VersionNumber::new(1).unwrap();
 
         assert_eq!(
-            table
-                .append(&entry(&group, 1, 1, "alice-1", to_dev(None)))
-                .await
-                .unwrap(),
+            appended(&table, &entry(&group, 1, 1, "alice-1", to_dev(None))).await,
             Appended::Written
         );
+        assert_eq!(guard_of(&table, &group).await.as_deref(), Some("alice-1"));
         assert_eq!(
-            table
-                .guard(&group, "dev")
-                .await
-                .unwrap()
-                .map(|g| g.decision_id)
-                .as_deref(),
-            Some("alice-1")
-        );
-        assert_eq!(
-            table
-                .append(&entry(&group, 1, 1, "bob-1", to_dev(None)))
-                .await
-                .unwrap(),
+            appended(&table, &entry(&group, 1, 1, "bob-1", to_dev(None))).await,
             Appended::Taken {
                 decision_id: "alice-1".into()
             },
             "the same place in version 1's log"
         );
         assert_eq!(
-            table
-                .append(&entry(&group, 1, 1, "alice-1", to_dev(None)))
-                .await
-                .unwrap(),
+            appended(&table, &entry(&group, 1, 1, "alice-1", to_dev(None))).await,
             Appended::Taken {
                 decision_id: "alice-1".into()
             },
@@ -1940,10 +2029,7 @@ mod decision_table {
 
         // Version 2, computed when nothing was live in dev: refused whole.
         assert_eq!(
-            table
-                .append(&entry(&group, 2, 1, "late-2", to_dev(None)))
-                .await
-                .unwrap(),
+            appended(&table, &entry(&group, 2, 1, "late-2", to_dev(None))).await,
             Appended::EnvironmentMoved
         );
         let two = VersionNumber::new(2).unwrap();
@@ -1951,39 +2037,25 @@ mod decision_table {
             table.version_log(&group, two).await.unwrap().is_empty(),
             "nothing written"
         );
-        assert_eq!(
-            table
-                .guard(&group, "dev")
-                .await
-                .unwrap()
-                .map(|g| g.decision_id)
-                .as_deref(),
-            Some("alice-1")
-        );
+        assert_eq!(guard_of(&table, &group).await.as_deref(), Some("alice-1"));
 
         // Computed against version 1's deployment: written, and the guard moves on.
         assert_eq!(
-            table
-                .append(&entry(&group, 2, 1, "carol-2", to_dev(Some("alice-1"))))
-                .await
-                .unwrap(),
+            appended(
+                &table,
+                &entry(&group, 2, 1, "carol-2", to_dev(Some("alice-1")))
+            )
+            .await,
             Appended::Written
         );
-        assert_eq!(
-            table
-                .guard(&group, "dev")
-                .await
-                .unwrap()
-                .map(|g| g.decision_id)
-                .as_deref(),
-            Some("carol-2")
-        );
+        assert_eq!(guard_of(&table, &group).await.as_deref(), Some("carol-2"));
         // A rollback computed against version 1's deployment is now stale.
         assert_eq!(
-            table
-                .append(&entry(&group, 1, 2, "rollback-1", to_dev(Some("alice-1"))))
-                .await
-                .unwrap(),
+            appended(
+                &table,
+                &entry(&group, 1, 2, "rollback-1", to_dev(Some("alice-1")))
+            )
+            .await,
             Appended::EnvironmentMoved
         );
         assert_eq!(table.version_log(&group, one).await.unwrap().len(), 1);
@@ -1997,37 +2069,24 @@ mod decision_table {
             })
         };
         assert_eq!(
-            table
-                .append(&entry(
-                    &group,
-                    3,
-                    1,
-                    "first-in-test",
-                    to_test(Some("from-ssm"))
-                ))
-                .await
-                .unwrap(),
+            appended(
+                &table,
+                &entry(&group, 3, 1, "first-in-test", to_test(Some("from-ssm")))
+            )
+            .await,
             Appended::Written
         );
         assert_eq!(
-            table
-                .append(&entry(
-                    &group,
-                    4,
-                    1,
-                    "second-in-test",
-                    to_test(Some("from-ssm"))
-                ))
-                .await
-                .unwrap(),
+            appended(
+                &table,
+                &entry(&group, 4, 1, "second-in-test", to_test(Some("from-ssm")))
+            )
+            .await,
             Appended::EnvironmentMoved
         );
         // Decisions that deploy nothing take no guard.
         assert_eq!(
-            table
-                .append(&entry(&group, 1, 2, "reject-test", None))
-                .await
-                .unwrap(),
+            appended(&table, &entry(&group, 1, 2, "reject-test", None)).await,
             Appended::Written
         );
     }
