@@ -160,18 +160,33 @@ mod tests {
 
     #[test]
     fn an_entry_is_authentic_only_under_its_own_key_and_unchanged() {
-        let signed = entry(None).signed("the-log-key");
-        assert!(signed.is_authentic("the-log-key"));
-        assert!(!signed.is_authentic("another-deployment's-key"));
-        assert!(!entry(None).is_authentic("the-log-key"), "unsigned");
+        let here = Some("churn/1/1");
+        let signed = entry(None).signed("the-log-key", here);
+        assert!(signed.is_authentic("the-log-key", here));
+        assert!(!signed.is_authentic("another-deployment's-key", here));
+        assert!(!entry(None).is_authentic("the-log-key", here), "unsigned");
+        for elsewhere in [
+            Some("churn/2/1"),
+            Some("churn/1/2"),
+            Some("other/1/1"),
+            None,
+        ] {
+            assert!(
+                !signed.is_authentic("the-log-key", elsewhere),
+                "copied to {elsewhere:?}"
+            );
+        }
         let altered = LogEntry {
             approval_status: "Approved".into(),
             ..signed.clone()
         };
-        assert!(!altered.is_authentic("the-log-key"));
+        assert!(!altered.is_authentic("the-log-key", here));
         let read_back: LogEntry =
             serde_json::from_str(&serde_json::to_string(&signed).unwrap()).unwrap();
-        assert!(read_back.is_authentic("the-log-key"), "survives storage");
+        assert!(
+            read_back.is_authentic("the-log-key", here),
+            "survives storage"
+        );
     }
 
     #[test]

@@ -46,14 +46,26 @@ pub(crate) struct LogEntry {
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
+/// Where an entry sits in the log, as its MAC covers it: a genuine entry copied to another
+/// group, version or place (by someone with write access to the table) no longer verifies.
+pub(crate) fn place(group: &GroupName, version: VersionNumber, seq: u64) -> String {
+    format!("{group}/{version}/{seq}")
+}
+
 impl LogEntry {
-    fn mac_of(&self, key: &str) -> HmacSha256 {
+    /// `place`: where the entry sits ([`place`]); `None` only for the SSM log of earlier
+    /// portals, whose MACs covered the entry alone.
+    fn mac_of(&self, key: &str, place: Option<&str>) -> HmacSha256 {
         use hmac::Mac;
         let unsigned = LogEntry {
             mac: None,
             ..self.clone()
         };
         let mut mac = HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC takes any key");
+        if let Some(place) = place {
+            mac.update(place.as_bytes());
+            mac.update(b"\n");
+        }
         mac.update(
             serde_json::to_string(&unsigned)
                 .expect("log entries serialise")
@@ -62,20 +74,21 @@ impl LogEntry {
         mac
     }
 
-    pub(crate) fn signed(&self, key: &str) -> LogEntry {
+    pub(crate) fn signed(&self, key: &str, place: Option<&str>) -> LogEntry {
         use hmac::Mac;
-        let tag = self.mac_of(key).finalize().into_bytes();
+        let tag = self.mac_of(key, place).finalize().into_bytes();
         LogEntry {
             mac: Some(hex::encode(tag)),
             ..self.clone()
         }
     }
 
-    /// Whether the entry carries a valid MAC under `key` (compared in constant time).
-    pub(crate) fn is_authentic(&self, key: &str) -> bool {
+    /// Whether the entry carries a valid MAC under `key` for `place` (compared in constant
+    /// time).
+    pub(crate) fn is_authentic(&self, key: &str, place: Option<&str>) -> bool {
         use hmac::Mac;
         let tag = self.mac.as_deref().and_then(|hex| hex::decode(hex).ok());
-        tag.is_some_and(|tag| self.mac_of(key).verify_slice(&tag).is_ok())
+        tag.is_some_and(|tag| self.mac_of(key, place).verify_slice(&tag).is_ok())
     }
 }
 
@@ -96,7 +109,7 @@ impl LogKey {
         written_at: Option<aws_sdk_ssm::primitives::DateTime>,
     ) -> bool {
         if entry.mac.is_some() {
-            return entry.is_authentic(&self.secret);
+            return entry.is_authentic(&self.secret, None);
         }
         written_at
             .zip(self.created)
@@ -230,7 +243,8 @@ impl AwsBackend {
         entry: &LogEntry,
         guarded: Option<Option<&str>>,
     ) -> Result<Appended, PortError> {
-        let signed = entry.signed(&self.log_key().await?.secret);
+        let place = place(group, version, seq);
+        let signed = entry.signed(&self.log_key().await?.secret, Some(&place));
         let text = serde_json::to_string(&signed).expect("log entries serialise");
         self.table
             .append(&NewEntry {
@@ -262,7 +276,13 @@ impl AwsBackend {
         };
         let entry: LogEntry = serde_json::from_str(&guard.entry)
             .map_err(|e| PortError::Corrupt(format!("the guard of {group} {environment}: {e}")))?;
-        if entry.is_authentic(&self.log_key().await?.secret) && entry.id == guard.decision_id {
+        // The entry signed for its place in the log the guard names, in this group, for
+        // this environment: a guard copied from another group or environment fails here.
+        let at = place(group, guard.version, guard.seq);
+        if entry.is_authentic(&self.log_key().await?.secret, Some(&at))
+            && entry.id == guard.decision_id
+            && entry.environment == environment
+        {
             return Ok(Some(entry));
         }
         let table = self.table.name();
@@ -318,7 +338,10 @@ impl AwsBackend {
                     seq: stored.seq,
                     entry,
                 };
-                if logged.entry.is_authentic(key) && logged.entry.id == stored.decision_id {
+                let at = place(group, logged.version, logged.seq);
+                if logged.entry.is_authentic(key, Some(&at))
+                    && logged.entry.id == stored.decision_id
+                {
                     Ok(logged)
                 } else {
                     Err(self.not_written_here(group, &logged))

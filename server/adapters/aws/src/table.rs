@@ -9,7 +9,7 @@
 //! | item | `pk` | `sk` | other attributes |
 //! | --- | --- | --- | --- |
 //! | a decision | `group#{group}` | `log#{version:010}#{seq:06}` | `decision_id`, `entry` (the signed log entry, JSON), `logged_at` |
-//! | an environment's guard | `group#{group}` | `live#{environment}` | `decision_id` and `entry` (the signed log entry) of the portal's last deployment there, `deployments` (how many so far) |
+//! | an environment's guard | `group#{group}` | `live#{environment}` | `decision_id`, `entry` (the signed log entry), `version` and `seq` (its place) of the portal's last deployment there |
 //! | a report | `group#{group}` | `report#{version:010}#{environment}#{run id}` | `report` (JSON) |
 //! | a message | `outbox#{key}` | `message` | see `outbox.rs`; expires (TTL `expires_at`) |
 //! | a revocation | `sessions` | `revoked#{whose}` | `issued_before` (Unix ms) |
@@ -91,6 +91,9 @@ pub struct StoredEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Guard {
     pub decision_id: String,
+    /// Where the decision's entry sits in the log, which its MAC covers.
+    pub version: VersionNumber,
+    pub seq: u64,
     /// The decision's signed log entry, JSON: what is published comes from an entry the
     /// portal signed, never from an attribute anyone with write access could change.
     pub entry: String,
@@ -337,10 +340,13 @@ impl Table {
             let mut update = Update::builder()
                 .table_name(&self.name)
                 .set_key(Some(guard_key(new.group, deploys.environment)))
-                .update_expression("SET decision_id = :own, entry = :entry ADD deployments :one")
+                .update_expression(
+                    "SET decision_id = :own, entry = :entry, version = :version, seq = :seq",
+                )
                 .expression_attribute_values(":own", s(new.decision_id))
                 .expression_attribute_values(":entry", s(new.entry))
-                .expression_attribute_values(":one", n(1));
+                .expression_attribute_values(":version", n(new.version.get()))
+                .expression_attribute_values(":seq", n(new.seq));
             // No guard yet: nothing the portal deployed there since the table took over
             // (what `migrate` found live is guarded), so the decision replaces whatever is
             // live. Once written, a guard is never removed.
@@ -396,8 +402,24 @@ impl Table {
         let item = self.item(guard_key(group, environment)).await?;
         item.as_ref()
             .map(|item| {
+                let place = |name: &str| {
+                    number(item, name).ok_or_else(|| {
+                        PortError::Corrupt(format!(
+                            "the guard of {group} {environment} has no {name}"
+                        ))
+                    })
+                };
                 Ok(Guard {
                     decision_id: text(item, "decision_id")?.to_owned(),
+                    version: u32::try_from(place("version")?)
+                        .ok()
+                        .and_then(|v| VersionNumber::new(v).ok())
+                        .ok_or_else(|| {
+                            PortError::Corrupt(format!(
+                                "the guard of {group} {environment} names no version"
+                            ))
+                        })?,
+                    seq: place("seq")? as u64,
                     entry: text(item, "entry")?.to_owned(),
                 })
             })
@@ -415,7 +437,8 @@ impl Table {
         let mut item = guard_key(group, environment);
         item.insert("decision_id".into(), s(&logged.decision_id));
         item.insert("entry".into(), s(&logged.entry));
-        item.insert("deployments".into(), n(1));
+        item.insert("version".into(), n(logged.version.get()));
+        item.insert("seq".into(), n(logged.seq));
         self.put_new(item).await
     }
 

@@ -109,17 +109,18 @@ fn forged_entry(group: &GroupName, arn: &str, environment: &str) -> serde_json::
     })
 }
 
-/// Writes an item of string attributes into the portal's table, as anyone allowed
-/// `dynamodb:PutItem` could.
-async fn put_item(moto: &Moto, attributes: &[(&str, &str)]) {
+/// Writes an item of string and number attributes into the portal's table, as anyone
+/// allowed `dynamodb:PutItem` could.
+async fn put_item(moto: &Moto, attributes: &[(&str, &str)], numbers: &[(&str, u64)]) {
+    use aws_sdk_dynamodb::types::AttributeValue;
     let item = attributes
         .iter()
-        .map(|(name, value)| {
-            (
-                name.to_string(),
-                aws_sdk_dynamodb::types::AttributeValue::S(value.to_string()),
-            )
-        })
+        .map(|(name, value)| (name.to_string(), AttributeValue::S(value.to_string())))
+        .chain(
+            numbers
+                .iter()
+                .map(|(name, value)| (name.to_string(), AttributeValue::N(value.to_string()))),
+        )
         .collect();
     aws_sdk_dynamodb::Client::new(&moto.sdk_config().await)
         .put_item()
@@ -457,6 +458,7 @@ async fn a_log_entry_the_portal_did_not_write_is_never_carried_out() {
             ("decision_id", "forged-1"),
             ("entry", &forged.to_string()),
         ],
+        &[],
     )
     .await;
 
@@ -496,6 +498,7 @@ async fn a_guard_the_portal_did_not_write_is_never_published_or_replaced() {
             ("decision_id", "forged-1"),
             ("entry", &forged.to_string()),
         ],
+        &[("version", 1), ("seq", 1)],
     )
     .await;
 
@@ -525,6 +528,70 @@ async fn a_guard_the_portal_did_not_write_is_never_published_or_replaced() {
         live,
         "nothing published from the forged guard"
     );
+}
+
+#[tokio::test]
+async fn a_genuine_entry_copied_to_another_group_is_refused_there() {
+    let moto = Moto::start();
+    let (backend, services) = with_backend(&moto).await;
+    let original = registered_and_approved_for_dev(&services, "original").await;
+    let target = services
+        .register(registration("target", person("dana")))
+        .await
+        .unwrap();
+    // Someone with write access to the table copies the portal's own signed items: the
+    // approval's log entry into the other group's log, and dev's guard into its guard.
+    let dynamodb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    let copy = |sk: &'static str| {
+        let dynamodb = dynamodb.clone();
+        async move {
+            let key = |group: &str| {
+                std::collections::HashMap::from([
+                    (
+                        "pk".to_owned(),
+                        aws_sdk_dynamodb::types::AttributeValue::S(format!("group#{group}")),
+                    ),
+                    (
+                        "sk".to_owned(),
+                        aws_sdk_dynamodb::types::AttributeValue::S(sk.to_owned()),
+                    ),
+                ])
+            };
+            let mut item = dynamodb
+                .get_item()
+                .table_name("countersign")
+                .set_key(Some(key("original")))
+                .send()
+                .await
+                .unwrap()
+                .item
+                .expect("the portal wrote it");
+            item.extend(key("target"));
+            dynamodb
+                .put_item()
+                .table_name("countersign")
+                .set_item(Some(item))
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    copy("log#0000000001#000001").await;
+    copy("live#dev").await;
+
+    let read = backend.find_version(&target.group, target.version).await;
+    assert!(
+        matches!(&read, Err(PortError::Corrupt(m)) if m.contains("not written by this portal")),
+        "{read:?}"
+    );
+    let guarded = backend.deployed(&target.group, &env("dev")).await;
+    assert!(
+        matches!(&guarded, Err(PortError::Corrupt(m)) if m.contains("did not write")),
+        "{guarded:?}"
+    );
+    assert_eq!(live_decision(&backend, &target.group, "dev").await, None);
+    // Where the portal wrote them, they still read.
+    assert_eq!(logged(&backend, &original).await, 1);
 }
 
 #[tokio::test]
