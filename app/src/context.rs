@@ -4,7 +4,8 @@
 
 use crate::wire::*;
 use countersign_domain::ports::PortError;
-use countersign_domain::service::{NotificationRefusal, ServiceError, Services};
+use countersign_domain::service::{self, NotificationRefusal, ServiceError, Services};
+use countersign_domain::signature::Authentication;
 use countersign_domain::*;
 use leptos::prelude::*;
 use std::future::Future;
@@ -15,7 +16,73 @@ use std::sync::Arc;
 /// [`Actor`]s.
 pub trait Authenticator: Send + Sync {
     fn actor(&self, headers: &http::HeaderMap) -> Option<Actor>;
+    /// How the signed-in person last authenticated, as their sign-in said.
+    fn authentication(&self, headers: &http::HeaderMap) -> Option<Authentication>;
     fn sign_in_method(&self) -> SignInMethod;
+    /// A `Set-Cookie` value keeping `pending` for the signing ceremony, encrypted and
+    /// short-lived (it never travels in a URL).
+    fn keep_pending_signature(&self, pending: &PendingSignature) -> http::HeaderValue;
+    /// The pending signature this browser keeps, if any and still valid.
+    fn pending_signature(&self, headers: &http::HeaderMap) -> Option<PendingSignature>;
+    /// A `Set-Cookie` value that forgets the pending signature.
+    fn drop_pending_signature(&self) -> http::HeaderValue;
+}
+
+/// A decision or rollback a person has chosen and not yet signed: kept between the form,
+/// the confirmation step, and (when they must authenticate again) the identity provider.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingSignature {
+    /// Whose it is: nobody else can sign it.
+    pub subject: String,
+    pub group: String,
+    /// The version decided, or the version a rollback puts back.
+    pub version: u32,
+    pub environment: String,
+    /// `approve`, `reject` or `rollback`.
+    pub verdict: String,
+    pub reason: String,
+    pub meaning: Option<String>,
+    /// Set once the signer confirmed and was sent to authenticate again: the record digest
+    /// they confirmed, and when they were sent (Unix milliseconds).
+    pub reviewed_digest: Option<String>,
+    pub reauthentication_asked_at_ms: Option<i64>,
+}
+
+impl PendingSignature {
+    /// What the person asked to sign, as the workflow takes it.
+    pub fn request(&self, services: &Services) -> Result<service::SigningRequest, AppError> {
+        let environment = services.environment(&self.environment)?;
+        let version = version_number(self.version)?;
+        let meaning = self.meaning.clone().filter(|m| !m.is_empty());
+        if self.verdict == "rollback" {
+            return Ok(service::SigningRequest::RollBack(
+                countersign_domain::workflow::RollbackRequest {
+                    environment,
+                    target: version,
+                    reason: self.reason.clone(),
+                    meaning,
+                },
+            ));
+        }
+        let choice = Choice::parse(&self.verdict).ok_or_else(|| {
+            AppError::Invalid(format!(
+                "{:?} is not a decision; choose approve or reject",
+                self.verdict
+            ))
+        })?;
+        let mut request = countersign_domain::workflow::DecisionRequest::new(
+            environment,
+            choice,
+            &self.reason,
+        );
+        request.meaning = meaning;
+        Ok(service::SigningRequest::Decide { version, request })
+    }
+
+    /// Whether this is `actor`'s signature about `group`'s `version`.
+    pub fn belongs_to(&self, actor: &Actor, group: &str, version: u32) -> bool {
+        self.subject == actor.person.subject && self.group == group && self.version == version
+    }
 }
 
 /// Everything server functions need, provided as Leptos context by the server.

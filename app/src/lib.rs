@@ -64,6 +64,11 @@ pub fn App() -> impl IntoView {
                         view=pages::VersionPage
                         ssr=SsrMode::Async
                     />
+                    <Route
+                        path=path!("/models/:group/versions/:version/sign")
+                        view=pages::SigningPage
+                        ssr=SsrMode::Async
+                    />
                     <Route path=path!("/sign-in") view=pages::SignInPage ssr=SsrMode::Async/>
                     <Route
                         path=path!("/notifications")

@@ -31,6 +31,16 @@ pub fn version_at(group: &str, number: impl std::fmt::Display, environment: &str
     format!("{}?environment={environment}", version(group, number))
 }
 
+/// The confirmation step of the signature pending for a version.
+pub fn signing(group: &str, version: impl std::fmt::Display) -> String {
+    format!("{}/sign", self::version(group, version))
+}
+
+/// A version's review page after a signature in `environment` was recorded.
+pub fn signed(group: &str, number: impl std::fmt::Display, environment: &str) -> String {
+    format!("{}?signed={environment}", version(group, number))
+}
+
 /// One page (from 1) of a paged list at `base`.
 pub fn page(base: &str, page: u32) -> String {
     format!("{base}?page={page}")

@@ -69,6 +69,11 @@ pub fn router(
         authenticator: Arc::new(sessions.clone()),
         notifications: desk,
     };
+    let signing = crate::auth::signing::SigningDesk {
+        portal: portal.clone(),
+        sessions: sessions.clone(),
+        oidc: provider.clone(),
+    };
     let provide_portal = move || {
         provide_context(portal.clone());
         if let Some(nonce) = crate::http::security_headers::nonce_for_page() {
@@ -119,6 +124,14 @@ pub fn router(
         .route(
             "/auth/sign-out",
             post(session::sign_out).with_state(sessions.clone()),
+        )
+        .route(
+            "/auth/reauthenticate",
+            post(crate::auth::signing::reauthenticate).with_state(signing.clone()),
+        )
+        .route(
+            "/auth/signing/complete",
+            get(crate::auth::signing::complete).with_state(signing),
         )
         .leptos_routes_with_context(&options, routes, provide_portal.clone(), {
             let options = options.clone();

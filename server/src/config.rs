@@ -121,7 +121,7 @@ impl Default for RawConfig {
             groups_refresh_minutes: 60,
             request_timeout_seconds: 30,
             rate_limit_sign_in_per_minute: 60,
-            rate_limit_decisions_per_minute: 60,
+            rate_limit_decisions_per_minute: 120,
             rate_limit_api_per_minute: 1200,
             trusted_proxies: String::new(),
             dev_sign_in: None,
@@ -606,6 +606,19 @@ impl Config {
                         .with_meanings(&env, verdict, meanings)
                         .map_err(|e| setting_error(key, e))?;
                 }
+            } else if let Some(env) = key.strip_prefix("signing_max_age_") {
+                let env = env.replace('_', "-");
+                let seconds: u32 = text.parse().map_err(|_| {
+                    setting_error(key, format!("is {text:?}; use a number of seconds (0: a fresh sign-in for every signature)"))
+                })?;
+                policy = policy
+                    .with_signing_max_age(&env, time::Duration::seconds(i64::from(seconds)))
+                    .map_err(|e| setting_error(key, e))?;
+            } else if let Some(env) = key.strip_prefix("signing_acr_") {
+                let env = env.replace('_', "-");
+                policy = policy
+                    .with_signing_context(&env, &text)
+                    .map_err(|e| setting_error(key, e))?;
             } else if let Some(env) = key.strip_prefix("required_approvals_") {
                 let env = env.replace('_', "-");
                 let count: u8 = text.parse().map_err(|_| {
@@ -990,6 +1003,33 @@ mod tests {
             ["release-managers", "sre"]
         );
         assert!(policy.self_approval_allowed(envs.first()));
+    }
+
+    #[test]
+    fn how_fresh_a_signers_sign_in_must_be_is_configured_per_environment() {
+        let config = Config::from_pairs([
+            ("SIGNING_MAX_AGE_DEV", "900"),
+            ("SIGNING_MAX_AGE_PROD", "60"),
+            ("SIGNING_ACR_PROD", "c1"),
+        ])
+        .unwrap();
+        let policy = &config.policy;
+        let env = |name: &str| policy.environments().find(name).unwrap().clone();
+        assert_eq!(policy.signing_max_age(&env("dev")), time::Duration::seconds(900));
+        assert_eq!(policy.signing_max_age(&env("prod")), time::Duration::seconds(60));
+        assert_eq!(policy.signing_max_age(&env("test")), time::Duration::seconds(300), "the default");
+        assert_eq!(policy.signing_context(&env("prod")), Some("c1"));
+        let defaults = Config::from_pairs([("BACKEND", "local")]).unwrap().policy;
+        assert_eq!(defaults.signing_max_age(defaults.environments().last()), time::Duration::ZERO);
+        for (key, value, says) in [
+            ("SIGNING_MAX_AGE_PROD", "-1", "whole number"),
+            ("SIGNING_MAX_AGE_PROD", "soon", "number of seconds"),
+            ("SIGNING_MAX_AGE_STAGING", "60", "not one of the configured environments"),
+            ("SIGNING_ACR_PROD", "multi factor", "one word"),
+        ] {
+            let message = Config::from_pairs([(key, value)]).unwrap_err().to_string();
+            assert!(message.contains(&format!("COUNTERSIGN_{key}")) && message.contains(says), "{message}");
+        }
     }
 
     #[test]

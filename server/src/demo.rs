@@ -1,7 +1,7 @@
 //! Demo data for `make run`, so a first look at the portal has something to review.
 
 use crate::auth::session::demo_identities;
-use countersign_domain::service::{ServiceError, Services};
+use countersign_domain::service::{ServiceError, Services, SigningRequest};
 use countersign_domain::workflow::DecisionRequest;
 use countersign_domain::*;
 
@@ -31,9 +31,13 @@ pub async fn seed_if_empty(services: &Services) -> Result<bool, ServiceError> {
                   env: &Environment,
                   verdict,
                   reason: &str| {
-        let request = DecisionRequest::new(env.clone(), verdict, reason);
+        let what = SigningRequest::Decide {
+            version,
+            request: DecisionRequest::new(env.clone(), verdict, reason),
+        };
         let who = who.clone();
-        async move { services.decide(&who, &group, version, &request).await }
+        // Demo people sign as if they had just chosen their identity again.
+        async move { services.sign_as_just_confirmed(&who, &group, &what).await }
     };
 
     let v1 = services

@@ -30,7 +30,16 @@ pub struct Policy {
     /// Environments where every decision, approvals included, needs a reason (rejections
     /// and rollbacks always do).
     reason_required: BTreeSet<Environment>,
+    /// How recently a signer must have authenticated, per environment; unset: 0 (always
+    /// again) in the last environment, [`DEFAULT_SIGNING_MAX_AGE`] elsewhere.
+    signing_max_age: BTreeMap<Environment, time::Duration>,
+    /// The authentication context a signature in an environment needs (`acr` / Entra `acrs`).
+    signing_context: BTreeMap<Environment, String>,
 }
+
+/// How recently a signer must have authenticated outside the last environment, unless
+/// configured.
+pub const DEFAULT_SIGNING_MAX_AGE: time::Duration = time::Duration::seconds(300);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
@@ -46,6 +55,10 @@ pub enum PolicyError {
         "the signature meanings of {0} must each be a non-blank text of at most 200 characters"
     )]
     BadMeaning(String),
+    #[error("the signing max age of {0} must be 0 or more seconds")]
+    NegativeMaxAge(String),
+    #[error("the signing authentication context of {0} must be one word of at most 100 characters, like c1")]
+    BadContext(String),
 }
 
 impl Policy {
@@ -66,7 +79,52 @@ impl Policy {
             environments,
             viewer_groups: BTreeSet::new(),
             meanings: BTreeMap::new(),
+            signing_max_age: BTreeMap::new(),
+            signing_context: BTreeMap::new(),
         }
+    }
+
+    /// How recently a signer in `environment` must have authenticated (0: always again).
+    pub fn with_signing_max_age(
+        mut self,
+        environment: &str,
+        max_age: time::Duration,
+    ) -> Result<Self, PolicyError> {
+        let env = self.known("signing max age", environment)?;
+        if max_age.is_negative() {
+            return Err(PolicyError::NegativeMaxAge(environment.to_owned()));
+        }
+        self.signing_max_age.insert(env, max_age);
+        Ok(self)
+    }
+
+    /// How recently a signer in `environment` must have authenticated.
+    pub fn signing_max_age(&self, environment: &Environment) -> time::Duration {
+        match self.signing_max_age.get(environment) {
+            Some(age) => *age,
+            None if environment == self.environments.last() => time::Duration::ZERO,
+            None => DEFAULT_SIGNING_MAX_AGE,
+        }
+    }
+
+    /// The authentication context (an `acr` value, or an Entra ID authentication context
+    /// such as `c1`) a signature in `environment` needs.
+    pub fn with_signing_context(
+        mut self,
+        environment: &str,
+        context: &str,
+    ) -> Result<Self, PolicyError> {
+        let env = self.known("signing authentication context", environment)?;
+        let context = context.trim();
+        if context.is_empty() || context.len() > 100 || context.contains(char::is_whitespace) {
+            return Err(PolicyError::BadContext(environment.to_owned()));
+        }
+        self.signing_context.insert(env, context.to_owned());
+        Ok(self)
+    }
+
+    pub fn signing_context(&self, environment: &Environment) -> Option<&str> {
+        self.signing_context.get(environment).map(String::as_str)
     }
 
     /// The meanings a signature in `environment` may carry for `verdict`, in the order

@@ -12,6 +12,7 @@ use crate::model::{DecisionRecord, Metrics, ModelVersion, Person, Verdict};
 use crate::Environment;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
 
 /// The signature on a decision: its meaning and the digest of the record it applies to.
 /// Decisions from before signatures carry none.
@@ -25,7 +26,63 @@ pub struct Signature {
     /// content: kept so that the content can be built again and the digest checked.
     #[serde(default)]
     pub replaces_version: Option<u32>,
+    /// How the signer had last proved who they were when they signed; absent on signatures
+    /// from before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<Authentication>,
 }
+
+/// How a person last proved who they are, as the identity provider's ID token said
+/// (the development sign-in says it too, for the moment a demo identity was chosen).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authentication {
+    /// When the person last authenticated at the provider (`auth_time`); `None` when the
+    /// provider did not say (Entra ID sends it only as a configured optional claim).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub at: Option<OffsetDateTime>,
+    /// The authentication context class (`acr`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    /// The authentication methods (`amr`), e.g. `pwd`, `mfa`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// Entra ID's authentication contexts satisfied (`acrs`), e.g. `c1`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acrs: Vec<String>,
+}
+
+impl Authentication {
+    /// An authentication at `at` with nothing else said about it.
+    pub fn at(at: OffsetDateTime) -> Self {
+        Self {
+            at: Some(at),
+            ..Self::default()
+        }
+    }
+
+    /// Whether the provider says the person authenticated in context `class` (`acr` or, in
+    /// Entra ID, one of `acrs`).
+    pub fn satisfies(&self, class: &str) -> bool {
+        self.acr.as_deref() == Some(class) || self.acrs.iter().any(|c| c == class)
+    }
+}
+
+/// The signing ceremony's evidence for one decision: the record digest the signer
+/// confirmed, and how they had last authenticated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signing {
+    /// The digest the confirmation step showed and the signer confirmed.
+    pub reviewed_digest: String,
+    pub authentication: Authentication,
+    /// When the portal sent the signer to the provider to authenticate again for this
+    /// signature, if it did: an authentication after that moment is fresh, whatever the
+    /// environment's maximum age (0 means "always").
+    pub reauthentication_asked_at: Option<OffsetDateTime>,
+}
+
+/// How far the identity provider's clock may be behind ours when we compare its
+/// `auth_time` with the moment we sent someone to it.
+pub const PROVIDER_CLOCK_SKEW: time::Duration = time::Duration::seconds(10);
 
 /// Who signs, as the record shows them.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -107,6 +164,7 @@ impl SignedContent {
             meaning: self.meaning.clone(),
             record_digest: self.digest(),
             replaces_version: self.replaces_version,
+            authentication: None,
         }
     }
 }

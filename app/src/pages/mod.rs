@@ -5,6 +5,7 @@ mod history;
 mod not_found;
 mod notifications;
 mod sign_in;
+pub mod signing;
 mod version;
 mod versions;
 
@@ -13,5 +14,6 @@ pub use history::HistoryPage;
 pub use not_found::NotFound;
 pub use notifications::NotificationsPage;
 pub use sign_in::SignInPage;
+pub use signing::SigningPage;
 pub use version::VersionPage;
 pub use versions::VersionsPage;

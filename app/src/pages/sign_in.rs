@@ -9,6 +9,9 @@ use leptos_router::hooks::use_query_map;
 pub fn SignInPage() -> impl IntoView {
     let query = use_query_map();
     let return_to = move || query.read().get("return_to").unwrap_or_else(|| "/".into());
+    // Sent here by a signature that needs a fresh sign-in: the identity chosen now is the
+    // authentication the signature records.
+    let again = move || query.read().get("again").is_some();
     let method = Resource::new(|| (), |_| how_to_sign_in());
     view! {
         <Title text="Sign in"/>
@@ -34,7 +37,14 @@ pub fn SignInPage() -> impl IntoView {
                     Ok(SignInMethod::Development { choices }) => {
                         view! {
                             <section class="panel">
-                                <h1>"Development sign-in"</h1>
+                                <h1>
+                                    {move || if again() { "Sign in again to sign" } else { "Development sign-in" }}
+                                </h1>
+                                {move || again().then(|| view! {
+                                    <p role="status">
+                                        "Your signature needs a fresh sign-in. Choose your identity again: the decision you confirmed is signed when you do."
+                                    </p>
+                                })}
                                 <p class="warning">
                                     "This is the development sign-in of the embedded store: anyone who can reach this
                                     loopback address can choose any identity below. Corporate SSO replaces it in production."

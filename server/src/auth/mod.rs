@@ -3,6 +3,7 @@
 
 pub mod oidc;
 pub mod session;
+pub mod signing;
 
 use crate::backend::Backing;
 use crate::config::Config;
@@ -83,4 +84,33 @@ pub async fn sign_in(config: &Config, backing: &Backing) -> Result<SignIn, Strin
         sessions,
         oidc: Some(Arc::new(oidc)),
     })
+}
+
+/// A page of its own for the end of a trip to the identity provider that could not finish
+/// (a sign-in or a signature): a title, what we wrote ourselves (never internals) and one
+/// way on.
+pub fn plain_page(
+    status: axum::http::StatusCode,
+    title: &str,
+    message: &str,
+    (href, link): (&str, &str),
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · Countersign</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/countersign.css\"></head><body><main>\
+         <section class=\"panel error-panel\" role=\"alert\"><h1>{title}</h1><p>{message}</p>\
+         <p><a class=\"button\" href=\"{href}\">{link}</a></p></section></main></body></html>",
+        title = escape(title),
+        message = escape(message),
+        href = escape(href),
+        link = escape(link),
+    );
+    (status, axum::response::Html(page)).into_response()
 }

@@ -9,17 +9,18 @@
 use crate::auth::session::{safe_return_path, Sessions};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use countersign_domain::identity::normalised_identifier;
+use countersign_domain::signature::Authentication;
 use countersign_domain::{Actor, Person};
 use openidconnect::core::{
-    CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
     CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
     CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
-    AccessTokenHash, AdditionalProviderMetadata, AuthorizationCode, ClaimsVerificationError,
+    AccessTokenHash, AdditionalProviderMetadata, AuthenticationContextClass, AuthorizationCode, ClaimsVerificationError,
     ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl,
     Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl,
     Scope, SignatureVerificationError, TokenResponse,
@@ -235,32 +236,68 @@ pub async fn login(
     headers: HeaderMap,
     Query(query): Query<LoginQuery>,
 ) -> Response {
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let client = oidc.client();
-    let mut request = client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
-        .add_scope(Scope::new("profile".into()))
-        .add_scope(Scope::new("email".into()))
-        .set_pkce_challenge(challenge);
-    if oidc.groups_claim == "groups" {
-        request = request.add_scope(Scope::new("groups".into()));
+    oidc.send_to_provider(&headers, &query.return_to, None)
+}
+
+/// What a signature asks of the provider: a sign-in now (`prompt=login`), no older than
+/// `max_age`, in an authentication context when the environment needs one.
+pub struct Reauthentication {
+    pub max_age: Duration,
+    pub context: Option<String>,
+}
+
+impl Oidc {
+    /// Sends the browser to the provider to sign in, then back to `return_to`.
+    pub fn send_to_provider(
+        &self,
+        headers: &HeaderMap,
+        return_to: &str,
+        again: Option<&Reauthentication>,
+    ) -> Response {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let client = self.client();
+        let mut request = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .add_scope(Scope::new("profile".into()))
+            .add_scope(Scope::new("email".into()))
+            .set_pkce_challenge(challenge);
+        if self.groups_claim == "groups" {
+            request = request.add_scope(Scope::new("groups".into()));
+        }
+        if let Some(again) = again {
+            request = request
+                .add_prompt(CoreAuthPrompt::Login)
+                .set_max_age(std::time::Duration::from_secs(
+                    again.max_age.whole_seconds().max(0) as u64,
+                ));
+            if let Some(context) = &again.context {
+                // `acr_values` for providers that follow OpenID Connect; Entra ID asks for
+                // an authentication context through the `claims` parameter.
+                let claims = serde_json::json!({
+                    "id_token": {"acrs": {"essential": true, "value": context}}
+                });
+                request = request
+                    .add_auth_context_value(AuthenticationContextClass::new(context.clone()))
+                    .add_extra_param("claims", claims.to_string());
+            }
+        }
+        let (url, state, nonce) = request.url();
+        let pending = PendingLogin {
+            state: state.secret().clone(),
+            nonce: nonce.secret().clone(),
+            pkce_verifier: verifier.secret().clone(),
+            return_to: safe_return_path(return_to).to_owned(),
+        };
+        let value = serde_json::to_string(&pending).expect("pending login serializes");
+        let jar = self
+            .sessions
+            .seal(headers, LOGIN_COOKIE, value, LOGIN_TIMEOUT);
+        (jar, Redirect::to(url.as_str())).into_response()
     }
-    let (url, state, nonce) = request.url();
-    let pending = PendingLogin {
-        state: state.secret().clone(),
-        nonce: nonce.secret().clone(),
-        pkce_verifier: verifier.secret().clone(),
-        return_to: safe_return_path(&query.return_to).to_owned(),
-    };
-    let value = serde_json::to_string(&pending).expect("pending login serializes");
-    let jar = oidc
-        .sessions
-        .seal(&headers, LOGIN_COOKIE, value, LOGIN_TIMEOUT);
-    (jar, Redirect::to(url.as_str())).into_response()
 }
 
 #[derive(Deserialize)]
@@ -273,21 +310,7 @@ pub struct CallbackQuery {
 
 /// A plain page for a sign-in that could not finish; it never shows internals.
 fn sign_in_failed(status: StatusCode, title: &str, message: &str) -> Response {
-    let escape = |text: &str| {
-        text.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
-    let page = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · Countersign</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/countersign.css\"></head><body><main>\
-         <section class=\"panel error-panel\" role=\"alert\"><h1>{title}</h1><p>{message}</p>\
-         <p><a class=\"button\" href=\"/sign-in\">Sign in again</a></p></section></main></body></html>",
-        title = escape(title),
-        message = escape(message),
-    );
-    (status, Html(page)).into_response()
+    crate::auth::plain_page(status, title, message, ("/sign-in", "Sign in again"))
 }
 
 /// `GET /auth/callback`: the provider's answer. Verifies it, then starts a session.
@@ -341,9 +364,9 @@ pub async fn callback(
         .verify(code, pending.pkce_verifier, pending.nonce)
         .await
     {
-        Ok(actor) => {
-            tracing::info!(subject = %actor.person.subject, groups = actor.groups.len(), "signed in");
-            let jar = oidc.sessions.start_in(jar, &actor);
+        Ok((actor, authentication)) => {
+            tracing::info!(subject = %actor.person.subject, groups = actor.groups.len(), auth_time = ?authentication.at, "signed in");
+            let jar = oidc.sessions.start_in(jar, &actor, authentication);
             (jar, Redirect::to(&pending.return_to)).into_response()
         }
         Err(SignInError::Overage) => {
@@ -416,7 +439,7 @@ impl Oidc {
         code: String,
         pkce_verifier: String,
         nonce: String,
-    ) -> Result<Actor, SignInError> {
+    ) -> Result<(Actor, Authentication), SignInError> {
         let rejected = |e: &dyn std::fmt::Display| SignInError::Rejected(e.to_string());
         let client = self.client();
         let response = client
@@ -504,14 +527,42 @@ impl Oidc {
                     email.clone()
                 }
             });
-        Ok(Actor {
+        let actor = Actor {
             person: Person {
                 subject,
                 name,
                 email,
             },
             groups,
-        })
+        };
+        Ok((actor, authentication_from_claims(&payload)))
+    }
+}
+
+/// How the person authenticated, from a verified ID token's claims: `auth_time` (Unix
+/// seconds), `acr`, `amr`, and Entra ID's `acrs`. What is missing or malformed is absent.
+pub fn authentication_from_claims(claims: &Value) -> Authentication {
+    let strings = |name: &str| -> Vec<String> {
+        claims
+            .get(name)
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    Authentication {
+        at: claims
+            .get("auth_time")
+            .and_then(Value::as_i64)
+            .and_then(|seconds| time::OffsetDateTime::from_unix_timestamp(seconds).ok()),
+        acr: claims.get("acr").and_then(Value::as_str).map(str::to_owned),
+        amr: strings("amr"),
+        acrs: strings("acrs"),
     }
 }
 

@@ -23,11 +23,12 @@
 //! out knows at once), so a copied cookie stops working everywhere.
 
 use axum::extract::{Form, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, Key, PrivateCookieJar, SameSite};
 use base64::Engine;
-use countersign_app::context::Authenticator;
+use countersign_app::context::{Authenticator, PendingSignature};
+use countersign_domain::signature::Authentication;
 use countersign_app::wire::{SignInChoice, SignInMethod};
 use countersign_domain::ports::{PortError, Revocation, Revoked, SessionRevocations};
 use countersign_domain::{Actor, Person, Policy};
@@ -38,6 +39,11 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 pub const SESSION_COOKIE: &str = "countersign_session";
+/// A decision chosen and not yet signed (see `countersign_app::context::PendingSignature`).
+const PENDING_SIGNATURE_COOKIE: &str = "countersign_signing";
+/// How long a chosen decision waits for its signature, a trip to the identity provider
+/// included.
+const PENDING_SIGNATURE_LIFETIME: Duration = Duration::minutes(15);
 
 /// What the session cookie holds (encrypted).
 #[derive(Serialize, Deserialize)]
@@ -56,6 +62,10 @@ struct SessionClaims {
     seen_ms: i64,
     /// Unix seconds.
     exp: i64,
+    /// How the person last authenticated (`auth_time`, `acr`, `amr`, `acrs`), for
+    /// signatures; absent in sessions from before it was kept.
+    #[serde(default)]
+    authentication: Authentication,
 }
 
 /// Who a session is valid at: the portal's public URL and where its people sign in (the
@@ -328,13 +338,19 @@ impl Sessions {
         jar.remove(self.sealed_cookie(name, String::new(), Duration::ZERO))
     }
 
-    /// A jar that sets a session for `actor`.
+    /// A jar that sets a session for `actor`, who has just authenticated.
     pub fn start(&self, headers: &HeaderMap, actor: &Actor) -> PrivateCookieJar {
-        self.start_in(self.cookie_jar(headers), actor)
+        let now = Authentication::at(OffsetDateTime::now_utc());
+        self.start_in(self.cookie_jar(headers), actor, now)
     }
 
-    /// Adds a session for `actor` to `jar`.
-    pub fn start_in(&self, jar: PrivateCookieJar, actor: &Actor) -> PrivateCookieJar {
+    /// Adds a session for `actor`, who authenticated as `authentication` says, to `jar`.
+    pub fn start_in(
+        &self,
+        jar: PrivateCookieJar,
+        actor: &Actor,
+        authentication: Authentication,
+    ) -> PrivateCookieJar {
         let now = OffsetDateTime::now_utc();
         let claims = SessionClaims {
             sub: actor.person.subject.clone(),
@@ -349,6 +365,7 @@ impl Sessions {
             iat_ms: unix_millis(now),
             seen_ms: unix_millis(now),
             exp: (now + self.lifetime).unix_timestamp(),
+            authentication,
         };
         jar.add(self.claims_cookie(&claims))
     }
@@ -385,6 +402,15 @@ impl Sessions {
         })
     }
 
+    /// The one `Set-Cookie` header `jar` sets.
+    fn set_cookie_header(&self, jar: PrivateCookieJar) -> HeaderValue {
+        jar.into_response()
+            .headers()
+            .get(axum::http::header::SET_COOKIE)
+            .cloned()
+            .expect("the jar sets one cookie")
+    }
+
     fn end(&self, headers: &HeaderMap) -> PrivateCookieJar {
         self.cookie_jar(headers)
             .remove(self.session_cookie(String::new(), Duration::ZERO))
@@ -405,6 +431,31 @@ impl Authenticator for Sessions {
             },
             groups: claims.groups,
         })
+    }
+
+    fn authentication(&self, headers: &HeaderMap) -> Option<Authentication> {
+        let claims = self.claims(headers)?;
+        (!self.groups_stale(&claims)).then_some(claims.authentication)
+    }
+
+    fn keep_pending_signature(&self, pending: &PendingSignature) -> HeaderValue {
+        let value = serde_json::to_string(pending).expect("a pending signature serialises");
+        self.set_cookie_header(self.cookie_jar(&HeaderMap::new()).add(self.sealed_cookie(
+            PENDING_SIGNATURE_COOKIE,
+            value,
+            PENDING_SIGNATURE_LIFETIME,
+        )))
+    }
+
+    fn pending_signature(&self, headers: &HeaderMap) -> Option<PendingSignature> {
+        serde_json::from_str(&self.open(headers, PENDING_SIGNATURE_COOKIE)?).ok()
+    }
+
+    fn drop_pending_signature(&self) -> HeaderValue {
+        let mut removal =
+            self.sealed_cookie(PENDING_SIGNATURE_COOKIE, String::new(), Duration::ZERO);
+        removal.make_removal();
+        HeaderValue::from_str(&removal.to_string()).expect("a cookie is a header value")
     }
 
     fn sign_in_method(&self) -> SignInMethod {
@@ -714,6 +765,7 @@ mod tests {
             iat_ms: unix_millis(now - Duration::minutes(began)),
             seen_ms: unix_millis(now - Duration::minutes(seen)),
             exp: (now + Duration::hours(1)).unix_timestamp(),
+            authentication: Authentication::at(now - Duration::minutes(began)),
         };
         cookie_header(
             sessions

@@ -1,7 +1,7 @@
 //! Only the portal's own refusals are shown from a link.
 //!
 //! Without JavaScript, a refused decision redirects back to the page with the error in the
-//! query (`?__path=/rpc/decide&__err=<base64>`, Leptos's progressive enhancement), and the
+//! query (`?__path=/rpc/prepare_signature&__err=<base64>`, Leptos's progressive enhancement), and the
 //! page shows it. Anyone could write such a link with any text ("Your account is locked,
 //! call ..."). So the redirect is signed here (`__sig`, an HMAC under a key derived from the
 //! session key, which every replica shares), and a page request whose error does not carry a

@@ -63,8 +63,21 @@ pub struct DecisionJson {
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub auth_time: Option<OffsetDateTime>,
+    /// The authentication context class of that sign-in (`acr`), where the provider said.
+    pub acr: Option<String>,
+    /// How the signer authenticated (`amr`, e.g. `pwd`, `mfa`), and Entra ID's
+    /// authentication contexts satisfied (`acrs`), where the provider said.
+    pub amr: Vec<String>,
+    pub acrs: Vec<String>,
     /// Lower-case hex SHA-256 of the canonical JSON (RFC 8785) of what was signed.
     pub record_digest: Option<String>,
+}
+
+/// How a decision's signer had authenticated, where it was recorded.
+fn authentication(
+    decision: &countersign_domain::DecisionRecord,
+) -> Option<&countersign_domain::signature::Authentication> {
+    decision.signature.as_ref()?.authentication.as_ref()
 }
 
 impl HistoryJson {
@@ -99,7 +112,10 @@ impl HistoryJson {
                     reason: d.reason.clone(),
                     meaning: d.signature.as_ref().map(|s| s.meaning.clone()),
                     signed_at: d.decided_at,
-                    auth_time: None,
+                    auth_time: authentication(d).and_then(|a| a.at),
+                    acr: authentication(d).and_then(|a| a.acr.clone()),
+                    amr: authentication(d).map(|a| a.amr.clone()).unwrap_or_default(),
+                    acrs: authentication(d).map(|a| a.acrs.clone()).unwrap_or_default(),
                     record_digest: d.signature.as_ref().map(|s| s.record_digest.clone()),
                 })
                 .collect(),
@@ -122,6 +138,7 @@ impl HistoryJson {
             "reason",
             "meaning",
             "record_digest",
+            "auth_time",
             "decision_id",
         ]);
         for d in &self.decisions {
@@ -140,6 +157,7 @@ impl HistoryJson {
                     d.reason.clone().unwrap_or_default(),
                     d.meaning.clone().unwrap_or_default(),
                     d.record_digest.clone().unwrap_or_default(),
+                    d.auth_time.map(rfc3339).unwrap_or_default(),
                     d.decision_id.clone(),
                 ],
             );

@@ -66,8 +66,9 @@ enum Kind {
 impl Kind {
     fn of(method: &Method, path: &str) -> Option<Kind> {
         match path {
-            "/auth/login" | "/auth/callback" | "/auth/dev/sign-in" => Some(Kind::SignIn),
-            "/rpc/decide" | "/rpc/roll_back" | "/rpc/resend_notification"
+            "/auth/login" | "/auth/callback" | "/auth/dev/sign-in" | "/auth/reauthenticate"
+            | "/auth/signing/complete" => Some(Kind::SignIn),
+            "/rpc/prepare_signature" | "/rpc/sign" | "/rpc/resend_notification"
                 if method == Method::POST =>
             {
                 Some(Kind::Decision)
@@ -255,7 +256,15 @@ mod tests {
             Kind::of(&Method::POST, "/auth/dev/sign-in"),
             Some(Kind::SignIn)
         );
-        assert_eq!(Kind::of(&Method::POST, "/rpc/decide"), Some(Kind::Decision));
+        assert_eq!(
+            Kind::of(&Method::POST, "/rpc/prepare_signature"),
+            Some(Kind::Decision)
+        );
+        assert_eq!(Kind::of(&Method::POST, "/rpc/sign"), Some(Kind::Decision));
+        assert_eq!(
+            Kind::of(&Method::POST, "/auth/reauthenticate"),
+            Some(Kind::SignIn)
+        );
         assert_eq!(
             Kind::of(&Method::POST, "/rpc/resend_notification"),
             Some(Kind::Decision)

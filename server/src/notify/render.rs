@@ -432,6 +432,7 @@ mod tests {
                 meaning: "Rejected for dev".into(),
                 record_digest: "ab".repeat(32),
                 replaces_version: None,
+                authentication: None,
             }),
         };
         let message = render(

@@ -206,7 +206,7 @@ async fn without_javascript_a_refusal_redirects_back_with_the_error_encoded() {
     let alice = app.sign_in("alice").await;
     let reply = app
         .post_form(
-            "/rpc/decide",
+            "/rpc/prepare_signature",
             "group=churn&version=1&environment=dev&verdict=reject&reason=",
             Some(&alice),
             "text/html",
@@ -318,7 +318,7 @@ async fn cross_site_posts_are_refused_and_same_site_ones_pass() {
     let alice = app.sign_in("alice").await;
     let form = "group=churn&version=1&environment=dev&verdict=approve&reason=";
     let attempt = |extra: (&'static str, &'static str)| {
-        Request::post("/rpc/decide")
+        Request::post("/rpc/prepare_signature")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, "application/json")
             .header(header::COOKIE, alice.clone())
@@ -654,9 +654,7 @@ async fn an_approver_rolls_an_environment_back_to_an_earlier_version() {
     let alice = app.sign_in("alice").await;
     for version in [1, 2] {
         let form = format!("group=churn&version={version}&environment=dev&verdict=approve&reason=");
-        let reply = app
-            .post_form("/rpc/decide", &form, Some(&alice), "application/json")
-            .await;
+        let reply = app.sign(&alice, "churn", version, &form).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     }
     let live = app.get("/api/v1/models/churn/environments/dev", None).await;
@@ -671,25 +669,13 @@ async fn an_approver_rolls_an_environment_back_to_an_earlier_version() {
     assert!(!page.body.contains("Roll dev back"), "not on the live one");
 
     let roll_back = |version: u32, reason: &str| {
-        format!("group=churn&version={version}&environment=dev&reason={reason}")
+        format!("group=churn&version={version}&environment=dev&verdict=rollback&reason={reason}")
     };
-    let no_reason = app
-        .post_form(
-            "/rpc/roll_back",
-            &roll_back(1, ""),
-            Some(&alice),
-            "application/json",
-        )
-        .await;
+    let no_reason = app.sign(&alice, "churn", 1, &roll_back(1, "")).await;
     assert_eq!(no_reason.status, StatusCode::CONFLICT, "{}", no_reason.body);
     assert!(no_reason.body.contains("needs a reason"));
     let done = app
-        .post_form(
-            "/rpc/roll_back",
-            &roll_back(1, "latency+regression"),
-            Some(&alice),
-            "application/json",
-        )
+        .sign(&alice, "churn", 1, &roll_back(1, "latency+regression"))
         .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert!(
@@ -709,14 +695,7 @@ async fn an_approver_rolls_an_environment_back_to_an_earlier_version() {
     );
     assert!(withdrawn.body.contains("latency regression"));
     assert!(withdrawn.body.contains("data-state=\"RolledBack\""));
-    let again = app
-        .post_form(
-            "/rpc/roll_back",
-            &roll_back(1, "again"),
-            Some(&alice),
-            "application/json",
-        )
-        .await;
+    let again = app.sign(&alice, "churn", 1, &roll_back(1, "again")).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert!(again.body.contains("already live"), "{}", again.body);
 }
@@ -811,9 +790,7 @@ async fn history_exports_never_hand_a_spreadsheet_a_formula() {
         "group=churn&version=1&environment=dev&verdict=reject&reason={}",
         url::form_urlencoded::byte_serialize(reason.as_bytes()).collect::<String>()
     );
-    let rejected = app
-        .post_form("/rpc/decide", &form, Some(&alice), "application/json")
-        .await;
+    let rejected = app.sign(&alice, "churn", 1, &form).await;
     assert_eq!(rejected.status, StatusCode::OK, "{}", rejected.body);
     let csv = app
         .get("/models/churn/export/history.csv", Some(&alice))
@@ -842,11 +819,11 @@ async fn two_approval_meanings_in_dev() -> (TestApp, String) {
 async fn a_signature_shows_its_meaning_time_and_record_digest_in_the_history_and_its_exports() {
     let (app, alice) = two_approval_meanings_in_dev().await;
     let unknown = app
-        .post_form(
-            "/rpc/decide",
+        .sign(
+            &alice,
+            "churn",
+            1,
             "group=churn&version=1&environment=dev&verdict=approve&reason=&meaning=Shipped",
-            Some(&alice),
-            "application/json",
         )
         .await;
     assert_eq!(unknown.status, StatusCode::CONFLICT, "{}", unknown.body);
@@ -856,11 +833,11 @@ async fn a_signature_shows_its_meaning_time_and_record_digest_in_the_history_and
         unknown.body
     );
     let approved = app
-        .post_form(
-            "/rpc/decide",
+        .sign(
+            &alice,
+            "churn",
+            1,
             "group=churn&version=1&environment=dev&verdict=approve&reason=fine&meaning=Approved+for+a+shadow+run+in+dev",
-            Some(&alice),
-            "application/json",
         )
         .await;
     assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
@@ -869,7 +846,11 @@ async fn a_signature_shows_its_meaning_time_and_record_digest_in_the_history_and
     let decision = &history["decisions"][0];
     assert_eq!(decision["meaning"], "Approved for a shadow run in dev");
     assert_eq!(decision["signed_at"], decision["decided_at"]);
-    assert_eq!(decision["auth_time"], serde_json::Value::Null);
+    let (auth_time, signed_at) = (
+        decision["auth_time"].as_str().expect("the sign-in's time is recorded"),
+        decision["signed_at"].as_str().unwrap(),
+    );
+    assert!(auth_time <= signed_at, "{auth_time} then {signed_at}");
     let digest = decision["record_digest"].as_str().unwrap();
     assert!(
         digest.len() == 64 && digest.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')),
@@ -885,6 +866,7 @@ async fn a_signature_shows_its_meaning_time_and_record_digest_in_the_history_and
     let cell = |name: &str| row[headers.iter().position(|h| h == name).unwrap()].to_owned();
     assert_eq!(cell("meaning"), "Approved for a shadow run in dev");
     assert_eq!(cell("record_digest"), digest);
+    assert_eq!(cell("auth_time"), auth_time);
 
     let page = app.get("/models/churn/versions/1", Some(&alice)).await;
     assert!(
@@ -911,11 +893,11 @@ async fn the_decision_form_says_what_a_signature_means_and_offers_the_configured
     assert!(page.body.contains("<optgroup label=\"If you reject\">"));
     // The form's default, an empty meaning, signs with the verdict's first meaning.
     let approved = app
-        .post_form(
-            "/rpc/decide",
+        .sign(
+            &alice,
+            "churn",
+            1,
             "group=churn&version=1&environment=dev&verdict=approve&reason=&meaning=",
-            Some(&alice),
-            "application/json",
         )
         .await;
     assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
@@ -1138,7 +1120,7 @@ async fn oversized_bodies_are_refused_before_anyone_is_asked_who_they_are() {
     );
     let decide = app
         .send(
-            Request::post("/rpc/decide")
+            Request::post("/rpc/prepare_signature")
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .header(header::CONTENT_LENGTH, three_mib.len())
                 .body(Body::from(three_mib))
@@ -1223,7 +1205,7 @@ async fn a_refusal_shown_from_a_link_is_only_one_the_portal_wrote() {
     for signature in ["", "&__sig=00ff"] {
         let page = app
             .get(
-                &format!("/models/churn/versions/1?__path=/rpc/decide&__err={planted}{signature}"),
+                &format!("/models/churn/versions/1?__path=/rpc/prepare_signature&__err={planted}{signature}"),
                 Some(&alice),
             )
             .await;
@@ -1247,13 +1229,11 @@ async fn strangers_read_nothing_and_a_foreign_page_cannot_sign_anyone_in() {
             "key=approval-request%2Fchurn%2F1%2Fdev",
         ),
         (
-            "decide",
+            "prepare_signature",
             "group=churn&version=1&environment=dev&verdict=approve&reason=",
         ),
-        (
-            "roll_back",
-            "group=churn&version=1&environment=dev&reason=x",
-        ),
+        ("review_pending", "group=churn&version=1"),
+        ("sign", "group=churn&version=1&record_digest=00"),
     ] {
         let reply = app
             .post_form(&format!("/rpc/{name}"), form, None, "application/json")
@@ -1419,4 +1399,147 @@ async fn of_fifty_simultaneous_approvals_of_one_step_exactly_one_is_applied() {
     );
     let resolved = app.get("/api/v1/models/churn/environments/dev", None).await;
     assert_eq!(resolved.json()["decision_id"], decisions[0]["decision_id"]);
+}
+
+/// Alice's session and her chosen approval of dev for version 1 of churn (registered by
+/// Dana): the cookies that carry both, and the confirmation step's content.
+async fn alice_chose_to_approve_dev(app: &TestApp) -> (String, Value) {
+    app.register("churn", "dana").await;
+    let alice = app.sign_in("alice").await;
+    let chosen = app
+        .post_form(
+            "/rpc/prepare_signature",
+            "group=churn&version=1&environment=dev&verdict=approve&reason=metrics+hold+up",
+            Some(&alice),
+            "application/json",
+        )
+        .await;
+    assert_eq!(chosen.status, StatusCode::OK, "{}", chosen.body);
+    let pending = chosen.cookie("countersign_signing").expect("kept for the confirmation step");
+    let cookies = format!("{alice}; {pending}");
+    let review = app.review(&cookies, "churn", 1).await;
+    assert_eq!(review.status, StatusCode::OK, "{}", review.body);
+    (cookies, review.json())
+}
+
+fn sign_form(digest: &str) -> String {
+    format!("group=churn&version=1&record_digest={digest}")
+}
+
+#[tokio::test]
+async fn the_confirmation_step_shows_exactly_what_is_signed_and_only_that_is_signed() {
+    let app = TestApp::new(&[]).await;
+    let (cookies, review) = alice_chose_to_approve_dev(&app).await;
+    assert_eq!(review["meaning"], "Approved for release to dev");
+    assert_eq!(review["reason"], "metrics hold up");
+    assert_eq!(review["signer_name"], "Alice Approver");
+    assert_eq!(review["image_uri"], "registry.example/churn:7");
+    assert_eq!(review["sign_in_again"], Value::Null, "signed in a moment ago");
+    let signed_json = review["signed_json"].as_str().unwrap();
+    let digest = review["record_digest"].as_str().unwrap();
+    assert_eq!(
+        digest,
+        countersign_server::http::api::auth::hex_digest(signed_json),
+        "the digest is recomputable from what the page shows"
+    );
+    // Without JavaScript: the page itself shows the record, its digest and the sign form.
+    let page = app.get("/models/churn/versions/1/sign", Some(&cookies)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for shown in [digest, "Approved for release to dev", "metrics hold up", "Alice Approver", "s3://models/churn/7.tar.gz", "Sign: approve dev"] {
+        assert!(page.body.contains(shown), "{shown} on the page");
+    }
+
+    let another = "0".repeat(64);
+    let tampered = app
+        .post_form("/rpc/sign", &sign_form(&another), Some(&cookies), "application/json")
+        .await;
+    assert_eq!(tampered.status, StatusCode::CONFLICT, "{}", tampered.body);
+    assert!(tampered.body.contains("no longer what would be signed"), "{}", tampered.body);
+    let bob = app.sign_in("bob").await;
+    let pending = cookies.split("; ").nth(1).unwrap();
+    let someone_elses = app
+        .post_form("/rpc/sign", &sign_form(digest), Some(&format!("{bob}; {pending}")), "application/json")
+        .await;
+    assert_eq!(someone_elses.status, StatusCode::NOT_FOUND, "{}", someone_elses.body);
+    let alice_only = cookies.split("; ").next().unwrap();
+    let nothing_chosen = app
+        .post_form("/rpc/sign", &sign_form(digest), Some(alice_only), "application/json")
+        .await;
+    assert_eq!(nothing_chosen.status, StatusCode::NOT_FOUND, "{}", nothing_chosen.body);
+    let resolved = app.get("/api/v1/models/churn/environments/dev", None).await;
+    assert_eq!(resolved.status, StatusCode::NOT_FOUND, "nothing signed yet");
+
+    // Without JavaScript the signature is a form post that lands on the version page.
+    let signed = app
+        .post_form("/rpc/sign", &sign_form(digest), Some(&cookies), "text/html")
+        .await;
+    assert_eq!(signed.status, StatusCode::FOUND, "{}", signed.body);
+    assert_eq!(signed.headers[header::LOCATION], "/models/churn/versions/1?signed=dev");
+    assert!(
+        signed.headers.get_all(header::SET_COOKIE).iter().any(|c| c.to_str().unwrap().starts_with("countersign_signing=;")),
+        "the pending signature is forgotten"
+    );
+    let page = app.get("/models/churn/versions/1?signed=dev", Some(alice_only)).await;
+    assert!(page.body.contains("Your signature for dev is recorded."));
+    let history = app.get("/api/v1/models/churn/history", None).await.json();
+    assert_eq!(history["decisions"][0]["record_digest"], digest, "the digest confirmed is the digest kept");
+}
+
+#[tokio::test]
+async fn where_a_fresh_sign_in_is_needed_the_signer_signs_in_again_and_then_it_is_signed() {
+    let app = TestApp::new(&[("SIGNING_MAX_AGE_DEV", "0")]).await;
+    let (cookies, review) = alice_chose_to_approve_dev(&app).await;
+    let why = review["sign_in_again"].as_str().expect("dev needs a fresh sign-in every time");
+    assert!(why.contains("within the last 0 seconds"), "{why}");
+    let digest = review["record_digest"].as_str().unwrap().to_owned();
+    let page = app.get("/models/churn/versions/1/sign", Some(&cookies)).await;
+    assert!(page.body.contains("action=\"/auth/reauthenticate\""), "a plain form leaves for the provider");
+    let direct = app
+        .post_form("/rpc/sign", &sign_form(&digest), Some(&cookies), "application/json")
+        .await;
+    assert_eq!(direct.status, StatusCode::CONFLICT, "{}", direct.body);
+
+    let sent = app
+        .post_form("/auth/reauthenticate", &sign_form(&digest), Some(&cookies), "text/html")
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    assert_eq!(
+        sent.headers[header::LOCATION],
+        "/sign-in?again=signing&return_to=/auth/signing/complete",
+        "the development sign-in plays the identity provider"
+    );
+    let waiting = sent.cookie("countersign_signing").expect("the confirmed decision waits");
+    assert!(!sent.headers[header::LOCATION].to_str().unwrap().contains(&digest), "not in the URL");
+    let chooser = app.get("/sign-in?again=signing&return_to=/auth/signing/complete", None).await;
+    assert!(chooser.body.contains("Sign in again to sign"));
+
+    // Someone else chooses an identity at the chooser: nothing is signed.
+    let bob = app.sign_in("bob").await;
+    let wrong = app.get("/auth/signing/complete", Some(&format!("{bob}; {waiting}"))).await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    assert!(wrong.body.contains("not as the person whose signature was waiting"), "{}", wrong.body);
+    assert_eq!(app.get("/api/v1/models/churn/environments/dev", None).await.status, StatusCode::NOT_FOUND);
+
+    let again = app
+        .post_form(
+            "/auth/dev/sign-in",
+            "subject=alice&return_to=/auth/signing/complete",
+            Some(&waiting),
+            "text/html",
+        )
+        .await;
+    assert_eq!(again.headers[header::LOCATION], "/auth/signing/complete");
+    let session = again.cookie("countersign_session").unwrap();
+    let done = app.get("/auth/signing/complete", Some(&format!("{session}; {waiting}"))).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.headers[header::LOCATION], "/models/churn/versions/1?signed=dev");
+    let live = app.get("/api/v1/models/churn/environments/dev", None).await;
+    assert_eq!(live.status, StatusCode::OK, "signed on the way back");
+    let history = app.get("/api/v1/models/churn/history", None).await.json();
+    let decision = &history["decisions"][0];
+    assert_eq!(decision["record_digest"], digest.as_str());
+    assert!(decision["auth_time"].as_str().unwrap() <= decision["signed_at"].as_str().unwrap());
+
+    let replayed = app.get("/auth/signing/complete", Some(&format!("{session}; {waiting}"))).await;
+    assert_ne!(replayed.status, StatusCode::SEE_OTHER, "a decision is signed once");
 }

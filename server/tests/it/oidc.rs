@@ -330,7 +330,7 @@ async fn a_signed_in_person_without_the_group_cannot_approve_by_crafting_the_pos
     let decide = rpc(
         &sso,
         &dana,
-        "decide",
+        "prepare_signature",
         "group=churn&version=1&environment=dev&verdict=approve&reason=",
     )
     .await;
@@ -363,7 +363,7 @@ async fn approve_dev(sso: &Sso, client: &Client, group: &str) -> reqwest::Respon
     rpc(
         sso,
         client,
-        "decide",
+        "prepare_signature",
         &format!("group={group}&version=1&environment=dev&verdict=approve&reason="),
     )
     .await

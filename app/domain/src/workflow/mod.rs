@@ -27,7 +27,7 @@
 use crate::environment::Environment;
 use crate::model::*;
 use crate::policy::{Actor, Policy};
-use crate::signature::{still_binds, SignedContent};
+use crate::signature::{still_binds, Authentication, SignedContent, Signing, PROVIDER_CLOCK_SKEW};
 use time::OffsetDateTime;
 
 pub const MAX_REASON_CHARS: usize = 2000;
@@ -113,6 +113,22 @@ pub enum Refusal {
     ReasonRequiredIn { environment: Environment },
     #[error("the approval of {environment} no longer matches this version as the registry holds it (its image, model data or metrics changed after it was signed), so it is not promoted further: register the changed model as a new version")]
     SignatureMismatch { environment: Environment },
+    #[error("what you confirmed is no longer what would be signed (the version, what is live in {environment} or the decision changed since): review it again")]
+    ReviewedRecordChanged { environment: Environment },
+    #[error("signing in {environment} needs a sign-in within the last {max_age_seconds} seconds: sign in again to sign")]
+    ReauthenticationRequired {
+        environment: Environment,
+        max_age_seconds: i64,
+    },
+    #[error("your identity provider did not say when you signed in (the auth_time claim), so the signature cannot show a fresh sign-in and was not recorded; an administrator must have the provider send auth_time (Entra ID: App registration, Token configuration, Add optional claim, ID token, auth_time)")]
+    AuthenticationTimeMissing,
+    #[error("your identity provider did not sign you in again (it says you last signed in at {auth_time}, before you were sent to it), so the signature was not recorded; it must honour prompt=login and max_age")]
+    NotReauthenticated { auth_time: String },
+    #[error("signing in {environment} needs the authentication context {context} (for example multi-factor authentication), which your sign-in did not satisfy")]
+    AuthenticationContextMissing {
+        environment: Environment,
+        context: String,
+    },
     #[error("{meaning:?} is not a meaning a signature here may carry; choose one of: {offered}")]
     UnknownMeaning { meaning: String, offered: String },
     #[error("the reason is too long: at most {MAX_REASON_CHARS} characters")]
@@ -571,3 +587,68 @@ pub fn apply(version: &ModelVersion, effect: &DecisionEffect) -> ModelVersion {
 
 #[cfg(test)]
 mod tests;
+
+/// Whether `signing` lets its signer sign `effect` now (21 CFR 11.200): they confirmed
+/// exactly the record the effect signs, they authenticated recently enough for its
+/// environment (or after the portal sent them to authenticate again), and in the
+/// authentication context the environment needs. A missing `auth_time` asks for a sign-in
+/// first; missing again after one, it is refused: freshness cannot be shown.
+pub fn check_signing(
+    policy: &Policy,
+    effect: &DecisionEffect,
+    signing: &Signing,
+    now: OffsetDateTime,
+) -> Result<(), Refusal> {
+    let environment = &effect.record.environment;
+    if signing.reviewed_digest != effect.signed.digest() {
+        return Err(Refusal::ReviewedRecordChanged {
+            environment: environment.clone(),
+        });
+    }
+    check_authentication(policy, environment, &signing.authentication, signing.reauthentication_asked_at, now)
+}
+
+/// The freshness and context half of [`check_signing`], which a page also asks before
+/// offering to sign (to send the person to the provider first, when they must be).
+pub fn check_authentication(
+    policy: &Policy,
+    environment: &Environment,
+    authentication: &Authentication,
+    asked_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Result<(), Refusal> {
+    let max_age = policy.signing_max_age(environment);
+    let again = || Refusal::ReauthenticationRequired {
+        environment: environment.clone(),
+        max_age_seconds: max_age.whole_seconds(),
+    };
+    let at = match (authentication.at, asked_at) {
+        (Some(at), _) => at,
+        (None, None) => return Err(again()),
+        (None, Some(_)) => return Err(Refusal::AuthenticationTimeMissing),
+    };
+    let recent = at <= now + PROVIDER_CLOCK_SKEW && now - at <= max_age && max_age > time::Duration::ZERO;
+    let since_asked = asked_at.is_some_and(|asked| at >= asked - PROVIDER_CLOCK_SKEW);
+    if !recent && !since_asked {
+        return Err(match asked_at {
+            Some(_) => Refusal::NotReauthenticated {
+                auth_time: at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+            },
+            None => again(),
+        });
+    }
+    if let Some(context) = policy.signing_context(environment) {
+        if !authentication.satisfies(context) {
+            return Err(match asked_at {
+                Some(_) => Refusal::AuthenticationContextMissing {
+                    environment: environment.clone(),
+                    context: context.to_owned(),
+                },
+                None => again(),
+            });
+        }
+    }
+    Ok(())
+}

@@ -3,6 +3,7 @@ mod view_model;
 pub mod wire;
 
 use crate::components::{DriftWarning, ErrorPanel, Loading, StatePill};
+use crate::pages::signing::PrepareSignature;
 use crate::wire::{AppError, DecisionView, VerdictView};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -15,28 +16,20 @@ use wire::*;
 pub fn VersionPage() -> impl IntoView {
     let params = use_params_map();
     // Created before the resource so that, without JavaScript, an error the server encoded
-    // into the redirect URL is shown on the page the browser comes back to.
-    let decide = ServerAction::<Decide>::new();
-    let roll_back = ServerAction::<RollBack>::new();
-    // Reload the version after a decision is recorded, and only then: a refused decision
-    // leaves the form as it was, with the reason the person typed.
-    let recorded = Memo::new(move |_| {
-        let outcome = |value: Option<Result<DecisionOutcome, AppError>>| value.and_then(Result::ok);
-        (
-            outcome(decide.value().get()),
-            outcome(roll_back.value().get()),
-        )
-    });
+    // into the redirect URL is shown on the page the browser comes back to. Accepted, it
+    // leads to the confirmation step; refused, the form stays as it was, with the reason
+    // the person typed.
+    let decide = ServerAction::<PrepareSignature>::new();
+    let query = leptos_router::hooks::use_query_map();
     let detail = Resource::new(
         move || {
             let params = params.read();
             (
                 params.get("group").unwrap_or_default(),
                 params.get("version").unwrap_or_default(),
-                recorded.get(),
             )
         },
-        |(group, version, _)| async move {
+        |(group, version)| async move {
             match version.parse::<u32>() {
                 Ok(number) => get_version(group, number).await,
                 Err(_) => Err(AppError::NotFound(format!(
@@ -50,7 +43,10 @@ pub fn VersionPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match detail.await {
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    Ok(detail) => view! { <VersionReview detail decide roll_back/> }.into_any(),
+                    Ok(detail) => {
+                        let signed = query.read_untracked().get("signed");
+                        view! { <VersionReview detail decide signed/> }.into_any()
+                    }
                 }
             })}
         </Suspense>
@@ -60,8 +56,9 @@ pub fn VersionPage() -> impl IntoView {
 #[component]
 fn VersionReview(
     detail: VersionDetail,
-    decide: ServerAction<Decide>,
-    roll_back: ServerAction<RollBack>,
+    decide: ServerAction<PrepareSignature>,
+    /// The environment a signature was just recorded in, when the page follows one.
+    signed: Option<String>,
 ) -> impl IntoView {
     let title = format!("{} version {}", detail.group, detail.version);
     let group_href = crate::routes::group(&detail.group);
@@ -89,8 +86,12 @@ fn VersionReview(
                 </section>
             }
         })}
-        <Feedback value=Signal::derive(move || decide.value().get())/>
-        <Feedback value=Signal::derive(move || roll_back.value().get())/>
+        {signed.map(|environment| view! {
+            <p class="notice ok" role="status">
+                {format!("Your signature for {environment} is recorded.")}
+            </p>
+        })}
+        <Refusal value=Signal::derive(move || decide.value().get())/>
         <section class="panel" aria-labelledby="track-heading">
             <h2 id="track-heading">"Promotion track"</h2>
             <ol class="track" aria-label="Promotion track">
@@ -98,7 +99,7 @@ fn VersionReview(
                     .track
                     .into_iter()
                     .map(|step| {
-                        view! { <Step step group=group.clone() version decide roll_back/> }
+                        view! { <Step step group=group.clone() version decide/> }
                     })
                     .collect_view()}
             </ol>
@@ -222,19 +223,14 @@ fn Report(report: ReportView) -> impl IntoView {
     }
 }
 
-/// The outcome of the last decision or rollback submitted from this page.
+/// Why the last decision or rollback chosen on this page cannot be signed.
 #[component]
-fn Feedback(value: Signal<Option<Result<DecisionOutcome, AppError>>>) -> impl IntoView {
+fn Refusal(value: Signal<Option<Result<(), AppError>>>) -> impl IntoView {
     move || {
-        value.get().map(|result| match result {
-            Ok(outcome) => view! {
-                <p class="notice ok" role="status">{outcome.message}</p>
-            }
-            .into_any(),
-            Err(error) => view! {
+        value.get().and_then(Result::err).map(|error| {
+            view! {
                 <p class="notice refused" role="alert">{format!("Not recorded: {error}")}</p>
             }
-            .into_any(),
         })
     }
 }
@@ -244,8 +240,7 @@ fn Step(
     step: StepView,
     group: String,
     version: u32,
-    decide: ServerAction<Decide>,
-    roll_back: ServerAction<RollBack>,
+    decide: ServerAction<PrepareSignature>,
 ) -> impl IntoView {
     let env = step.environment.clone();
     let needs = (step.required_approvals > 1).then(|| {
@@ -264,10 +259,11 @@ fn Step(
         let (env, group) = (env.clone(), group.clone());
         let reason_id = format!("rollback-reason-{env}");
         view! {
-            <ActionForm action=roll_back attr:class="rollback">
+            <ActionForm action=decide attr:class="rollback">
                 <input type="hidden" name="group" value=group/>
                 <input type="hidden" name="version" value=version/>
                 <input type="hidden" name="environment" value=env.clone()/>
+                <input type="hidden" name="verdict" value="rollback"/>
                 <label for=reason_id.clone()>
                     {format!("Why return {env} to version {version}?")}
                 </label>
@@ -447,111 +443,6 @@ pub async fn get_version(group: String, version: u32) -> Result<VersionDetail, A
             &live?,
             &actor,
         ))
-    })
-    .await
-}
-
-#[server(prefix = "/rpc", endpoint = "decide")]
-pub async fn decide(
-    group: String,
-    version: u32,
-    environment: String,
-    verdict: String,
-    reason: String,
-    /// The signature's meaning, one of those configured; absent: the first of them.
-    meaning: Option<String>,
-) -> Result<DecisionOutcome, AppError> {
-    use crate::context::{group_name, serve, version_number};
-    use countersign_domain::workflow::DecisionRequest;
-    use countersign_domain::Choice;
-    serve(|portal, actor| async move {
-        let environment = portal
-            .services
-            .environment(&environment)
-            .map_err(AppError::from)?;
-        let choice = Choice::parse(&verdict).ok_or_else(|| {
-            AppError::Invalid(format!(
-                "{verdict:?} is not a decision; choose approve or reject"
-            ))
-        })?;
-        let mut request = DecisionRequest::new(environment, choice, &reason);
-        request.meaning = meaning;
-        let effect = portal
-            .services
-            .decide(
-                &actor,
-                &group_name(&group)?,
-                version_number(version)?,
-                &request,
-            )
-            .await?;
-        let record = &effect.record;
-        tracing::info!(
-            group = %record.group, version = %record.version, environment = %record.environment,
-            verdict = record.verdict.as_str(), subject = %record.decided_by.subject,
-            "decision taken"
-        );
-        let message = match (choice, record.resulting_state) {
-            (Choice::Reject, _) => format!(
-                "You rejected {} for {}.",
-                record.version, record.environment
-            ),
-            (Choice::Approve, countersign_domain::StepState::Approved) => format!(
-                "You approved version {} for {}; it is now live there.",
-                record.version, record.environment
-            ),
-            (Choice::Approve, _) => format!(
-                "Your approval of {} is recorded; it needs another approver.",
-                record.environment
-            ),
-        };
-        Ok(DecisionOutcome {
-            environment: record.environment.to_string(),
-            resulting_state: record.resulting_state.into(),
-            message,
-        })
-    })
-    .await
-}
-
-/// Points an environment back to `version` (an earlier version approved there).
-#[server(prefix = "/rpc", endpoint = "roll_back")]
-pub async fn roll_back(
-    group: String,
-    version: u32,
-    environment: String,
-    reason: String,
-    /// As for a decision: one of the configured meanings of a rollback there.
-    meaning: Option<String>,
-) -> Result<DecisionOutcome, AppError> {
-    use crate::context::{group_name, serve, version_number};
-    serve(|portal, actor| async move {
-        let services = &portal.services;
-        let request = countersign_domain::workflow::RollbackRequest {
-            environment: services.environment(&environment).map_err(AppError::from)?,
-            target: version_number(version)?,
-            reason,
-            meaning,
-        };
-        let effect = services
-            .rollback(&actor, &group_name(&group)?, &request)
-            .await?;
-        let record = &effect.record;
-        tracing::info!(
-            group = %record.group, from = %record.version, to = version,
-            environment = %record.environment, subject = %record.decided_by.subject,
-            "rollback"
-        );
-        Ok(DecisionOutcome {
-            environment: record.environment.to_string(),
-            // The page that asked is the target's, whose step there is approved (the
-            // record's `RolledBack` is the withdrawn version's).
-            resulting_state: crate::wire::StateView::Approved,
-            message: format!(
-                "{} is back on version {version}; version {} is rolled back there.",
-                record.environment, record.version
-            ),
-        })
     })
     .await
 }

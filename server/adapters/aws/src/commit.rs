@@ -205,6 +205,7 @@ mod tests {
                 meaning: "Rejected for dev".into(),
                 record_digest: "0f".repeat(32),
                 replaces_version: None,
+                authentication: None,
             }),
             ..entry(Some("drift".into()))
         };

@@ -124,6 +124,10 @@ ALTER TABLE decisions ADD COLUMN signature_meaning TEXT;
 ALTER TABLE decisions ADD COLUMN record_digest TEXT;
 ALTER TABLE decisions ADD COLUMN signature_replaces INTEGER;
 "#,
+    r#"
+-- How the signer had last authenticated (countersign_domain::signature::Authentication, JSON).
+ALTER TABLE decisions ADD COLUMN signature_authentication TEXT;
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -340,7 +344,7 @@ fn version_from_row(row: &Row) -> rusqlite::Result<ModelVersion> {
 
 const DECISION_COLUMNS: &str = "id, group_name, version, environment, verdict, reason, \
      decided_by_subject, decided_by_name, decided_by_email, decided_at, resulting_state, \
-     rollback_to, signature_meaning, record_digest, signature_replaces";
+     rollback_to, signature_meaning, record_digest, signature_replaces, signature_authentication";
 
 fn decision_from_row(row: &Row) -> rusqlite::Result<DecisionRecord> {
     let verdict: String = row.get(4)?;
@@ -364,6 +368,13 @@ fn decision_from_row(row: &Row) -> rusqlite::Result<DecisionRecord> {
                 meaning,
                 record_digest,
                 replaces_version: row.get(14)?,
+                authentication: match row.get::<_, Option<String>>(15)? {
+                    Some(json) => Some(
+                        serde_json::from_str(&json)
+                            .map_err(|_| corrupt("signature authentication", &json))?,
+                    ),
+                    None => None,
+                },
             }),
             _ => None,
         },
@@ -659,7 +670,7 @@ impl DecisionCommitter for LocalStore {
                 return Err(PortError::Conflict);
             }
             tx.execute(
-                &format!("INSERT INTO decisions ({DECISION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"),
+                &format!("INSERT INTO decisions ({DECISION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"),
                 params![
                     record.id,
                     record.group.as_str(),
@@ -676,6 +687,11 @@ impl DecisionCommitter for LocalStore {
                     record.signature.as_ref().map(|s| &s.meaning),
                     record.signature.as_ref().map(|s| &s.record_digest),
                     record.signature.as_ref().and_then(|s| s.replaces_version),
+                    record
+                        .signature
+                        .as_ref()
+                        .and_then(|s| s.authentication.as_ref())
+                        .map(|a| serde_json::to_string(a).expect("authentication serialises")),
                 ],
             )
             .map_err(unavailable)?;

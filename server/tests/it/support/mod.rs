@@ -277,7 +277,9 @@ impl TestApp {
         set_cookie.split(';').next().unwrap().to_owned()
     }
 
-    /// A decision on version 1 of `group`, through the server function.
+    /// A decision on version 1 of `group`, through the signing ceremony's server functions
+    /// as the page calls them: choose, confirm what the review shows, sign. The reply is the
+    /// first refusal, or the signature's.
     pub async fn decide(
         &self,
         cookie: &str,
@@ -290,7 +292,53 @@ impl TestApp {
             "group={group}&version=1&environment={env}&verdict={verdict}&reason={}",
             reason.replace(' ', "+")
         );
-        self.post_form("/rpc/decide", &form, Some(cookie), "application/json")
-            .await
+        self.sign(cookie, group, 1, &form).await
+    }
+
+    /// Chooses a decision with `form` (as the version page posts it), then confirms what
+    /// the review shows about `version` and signs it.
+    pub async fn sign(&self, cookie: &str, group: &str, version: u32, form: &str) -> Reply {
+        let chosen = self
+            .post_form("/rpc/prepare_signature", form, Some(cookie), "application/json")
+            .await;
+        let Some(pending) = chosen.cookie("countersign_signing") else {
+            return chosen;
+        };
+        let cookies = format!("{cookie}; {pending}");
+        let review = self.review(&cookies, group, version).await;
+        if review.status != StatusCode::OK {
+            return review;
+        }
+        let digest = review.json()["record_digest"].as_str().unwrap().to_owned();
+        self.post_form(
+            "/rpc/sign",
+            &format!("group={group}&version={version}&record_digest={digest}"),
+            Some(&cookies),
+            "application/json",
+        )
+        .await
+    }
+
+    /// The confirmation step's content for `version` of `group`.
+    pub async fn review(&self, cookies: &str, group: &str, version: u32) -> Reply {
+        self.post_form(
+            "/rpc/review_pending",
+            &format!("group={group}&version={version}"),
+            Some(cookies),
+            "application/json",
+        )
+        .await
+    }
+}
+
+impl Reply {
+    /// `name=value` of the cookie this reply sets, if it sets one by that name.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|c| c.to_str().ok())
+            .map(|c| c.split(';').next().unwrap_or_default().to_owned())
+            .find(|c| c.starts_with(&format!("{name}=")))
     }
 }

@@ -1,0 +1,387 @@
+//! The signing ceremony's confirmation step (21 CFR 11.50, WCAG 3.3.4): after choosing a
+//! verdict on the version page, the signer sees exactly what their signature will apply to,
+//! its record digest, and signs, or goes back. Where the environment needs a fresh sign-in,
+//! signing sends them to the identity provider first; the pending decision waits in an
+//! encrypted cookie and is signed on their return (`server/src/auth/signing.rs`).
+
+pub mod wire;
+
+use crate::components::{ErrorPanel, Loading};
+use crate::wire::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use wire::*;
+
+#[component]
+pub fn SigningPage() -> impl IntoView {
+    let params = use_params_map();
+    let sign = ServerAction::<Sign>::new();
+    let review = Resource::new(
+        move || {
+            let params = params.read();
+            (
+                params.get("group").unwrap_or_default(),
+                params.get("version").unwrap_or_default(),
+                sign.version().get(),
+            )
+        },
+        |(group, version, _)| async move {
+            match version.parse::<u32>() {
+                Ok(number) => review_pending(group, number).await,
+                Err(_) => Err(AppError::NotFound(format!(
+                    "{version:?} is not a version number."
+                ))),
+            }
+        },
+    );
+    view! {
+        <Title text="Confirm your signature"/>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match review.await {
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    Ok(review) => view! { <Confirmation review sign/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Confirmation(review: SigningReview, sign: ServerAction<Sign>) -> impl IntoView {
+    let back = crate::routes::version(&review.group, review.version);
+    let what = format!(
+        "{} {} version {} for {}",
+        review.action, review.group, review.version, review.environment
+    );
+    let refused = move || {
+        sign.value().get().and_then(Result::err).map(|error| {
+            view! { <p class="notice refused" role="alert">{format!("Not signed: {error}")}</p> }
+        })
+    };
+    let button = format!("Sign: {} {}", review.action.to_lowercase(), review.environment);
+    let (group, version, digest, back_link) = (
+        review.group.clone(),
+        review.version,
+        review.record_digest.clone(),
+        back.clone(),
+    );
+    let action = match review.sign_in_again.clone() {
+        None => view! {
+            <ActionForm action=sign attr:class="sign">
+                <input type="hidden" name="group" value=group/>
+                <input type="hidden" name="version" value=version/>
+                <input type="hidden" name="record_digest" value=digest/>
+                <div class="actions">
+                    <button type="submit" class="approve">{button}</button>
+                    <a class="button" href=back_link>"Go back without signing"</a>
+                </div>
+            </ActionForm>
+        }
+        .into_any(),
+        // A plain form: the browser must leave for the identity provider.
+        Some(why) => view! {
+            <form method="post" action="/auth/reauthenticate" class="sign">
+                <p>{why}</p>
+                <input type="hidden" name="group" value=group/>
+                <input type="hidden" name="version" value=version/>
+                <input type="hidden" name="record_digest" value=digest/>
+                <div class="actions">
+                    <button type="submit" class="approve">{format!("Sign in again and {}", button.to_lowercase())}</button>
+                    <a class="button" href=back_link>"Go back without signing"</a>
+                </div>
+            </form>
+        }
+        .into_any(),
+    };
+    view! {
+        <p class="crumbs">
+            <a href="/">"Model groups"</a>
+            " / "
+            <a href=crate::routes::group(&review.group)>{review.group.clone()}</a>
+            " / "
+            <a href=back>{format!("version {}", review.version)}</a>
+            " / "
+        </p>
+        <h1>"Confirm your signature"</h1>
+        {refused}
+        <section class="panel signing" aria-labelledby="signed-heading">
+            <h2 id="signed-heading">{what}</h2>
+            <p>"Your electronic signature will apply to exactly this record:"</p>
+            <dl class="signed-record">
+                <dt>"Meaning"</dt>
+                <dd class="meaning">{review.meaning}</dd>
+                <dt>"Reason"</dt>
+                <dd>{review.reason.unwrap_or_else(|| "(none given)".into())}</dd>
+                <dt>"Signed by"</dt>
+                <dd>
+                    {review.signer_name} " "
+                    <span class="muted">{format!("<{}> ({})", review.signer_email, review.signer_identifier)}</span>
+                </dd>
+                <dt>"Model group"</dt>
+                <dd>{review.group.clone()}</dd>
+                <dt>"Version"</dt>
+                <dd>{review.version}</dd>
+                <dt>"Environment"</dt>
+                <dd>{review.environment.clone()}</dd>
+                <dt>"Replaces there"</dt>
+                <dd>
+                    {review
+                        .replaces_version
+                        .map(|v| format!("version {v}"))
+                        .unwrap_or_else(|| "nothing (no version is live there)".into())}
+                </dd>
+                <dt>"Model package ARN"</dt>
+                <dd><code>{review.model_package_arn}</code></dd>
+                <dt>"Image"</dt>
+                <dd><code>{review.image_uri}</code></dd>
+                <dt>"Model data"</dt>
+                <dd><code>{review.model_data_url}</code></dd>
+                <dt>"Metrics"</dt>
+                <dd>
+                    <table class="metrics">
+                        <tbody>
+                            {review
+                                .metrics
+                                .into_iter()
+                                .map(|(name, value)| view! { <tr><th scope="row">{name}</th><td>{value}</td></tr> })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                </dd>
+                <dt>"Record digest (SHA-256)"</dt>
+                <dd><code class="digest" data-record-digest=review.record_digest.clone()>{review.record_digest.clone()}</code></dd>
+            </dl>
+            <details>
+                <summary>"The signed record as canonical JSON (RFC 8785)"</summary>
+                <pre class="signed-json">{review.signed_json}</pre>
+            </details>
+            {action}
+        </section>
+    }
+}
+
+/// Keeps the person's chosen verdict for the confirmation step and sends them to it;
+/// refused at once (with the reason, on the version page) if the decision could not be
+/// signed at all.
+#[server(prefix = "/rpc", endpoint = "prepare_signature")]
+pub async fn prepare_signature(
+    group: String,
+    version: u32,
+    environment: String,
+    /// `approve`, `reject` or `rollback`.
+    verdict: String,
+    reason: String,
+    /// The signature's meaning, one of those configured; absent or empty: the first.
+    meaning: Option<String>,
+) -> Result<(), AppError> {
+    use crate::context::{group_name, serve, PendingSignature};
+    serve(|portal, actor| async move {
+        let pending = PendingSignature {
+            subject: actor.person.subject.clone(),
+            group: group_name(&group)?.to_string(),
+            version,
+            environment,
+            verdict,
+            reason,
+            meaning,
+            reviewed_digest: None,
+            reauthentication_asked_at_ms: None,
+        };
+        let what = pending.request(&portal.services)?;
+        portal
+            .services
+            .prepare(&actor, &group_name(&group)?, &what)
+            .await?;
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.append_header(
+                http::header::SET_COOKIE,
+                portal.authenticator.keep_pending_signature(&pending),
+            );
+        }
+        leptos_axum::redirect(&crate::routes::signing(&group, version));
+        Ok(())
+    })
+    .await
+}
+
+/// The confirmation step's content: the pending signature, computed again now.
+#[server(prefix = "/rpc", endpoint = "review_pending")]
+pub async fn review_pending(group: String, version: u32) -> Result<SigningReview, AppError> {
+    use crate::context::{group_name, serve};
+    use countersign_domain::workflow::check_authentication;
+    serve(|portal, actor| async move {
+        let headers: http::HeaderMap = leptos_axum::extract()
+            .await
+            .map_err(|e| AppError::Transport(e.to_string()))?;
+        let pending = portal
+            .authenticator
+            .pending_signature(&headers)
+            .filter(|p| p.belongs_to(&actor, &group, version))
+            .ok_or_else(nothing_to_sign)?;
+        let services = &portal.services;
+        let what = pending.request(services)?;
+        let prepared = services
+            .prepare(&actor, &group_name(&group)?, &what)
+            .await?;
+        let authentication = portal
+            .authenticator
+            .authentication(&headers)
+            .unwrap_or_default();
+        let sign_in_again = check_authentication(
+            services.policy(),
+            what.environment(),
+            &authentication,
+            None,
+            services.now(),
+        )
+        .err()
+        .map(|refusal| {
+            format!("{}. You will be sent to your identity provider; what you confirm here is signed when you come back.", capitalised(&refusal.to_string()))
+        });
+        Ok(review_of(&prepared.effect.signed, sign_in_again))
+    })
+    .await
+}
+
+/// Signs the pending decision, if the record digest is the one the person was shown.
+#[server(prefix = "/rpc", endpoint = "sign")]
+pub async fn sign(
+    group: String,
+    version: u32,
+    record_digest: String,
+) -> Result<crate::pages::version::wire::DecisionOutcome, AppError> {
+    use crate::context::serve;
+    use countersign_domain::signature::Signing;
+    serve(|portal, actor| async move {
+        let headers: http::HeaderMap = leptos_axum::extract()
+            .await
+            .map_err(|e| AppError::Transport(e.to_string()))?;
+        let pending = portal
+            .authenticator
+            .pending_signature(&headers)
+            .filter(|p| p.belongs_to(&actor, &group, version))
+            .ok_or_else(nothing_to_sign)?;
+        let signing = Signing {
+            reviewed_digest: record_digest,
+            authentication: portal
+                .authenticator
+                .authentication(&headers)
+                .unwrap_or_default(),
+            reauthentication_asked_at: None,
+        };
+        let outcome = sign_pending(&portal, &actor, &pending, &signing).await?;
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.append_header(
+                http::header::SET_COOKIE,
+                portal.authenticator.drop_pending_signature(),
+            );
+        }
+        leptos_axum::redirect(&crate::routes::signed(&group, version, &outcome.environment));
+        Ok(outcome)
+    })
+    .await
+}
+
+#[cfg(feature = "ssr")]
+fn nothing_to_sign() -> AppError {
+    AppError::NotFound(
+        "Nothing is waiting for your signature here (or it waited too long): choose a decision on the version page."
+            .into(),
+    )
+}
+
+#[cfg(feature = "ssr")]
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn review_of(
+    signed: &countersign_domain::signature::SignedContent,
+    sign_in_again: Option<String>,
+) -> SigningReview {
+    let action = match signed.verdict.as_str() {
+        "approve" => "Approve",
+        "reject" => "Reject",
+        _ => "Roll back to",
+    };
+    SigningReview {
+        group: signed.model_package_group.clone(),
+        version: signed.model_package_version,
+        environment: signed.environment.clone(),
+        action: action.into(),
+        model_package_arn: signed.model_package_arn.clone(),
+        image_uri: signed.image_uri.clone(),
+        model_data_url: signed.model_data_url.clone(),
+        metrics: crate::format::formatted_metrics(&signed.metrics),
+        replaces_version: signed.replaces_version,
+        meaning: signed.meaning.clone(),
+        reason: signed.reason.clone(),
+        signer_name: signed.signer.name.clone(),
+        signer_email: signed.signer.email.clone(),
+        signer_identifier: signed.signer.identifier.clone(),
+        record_digest: signed.digest(),
+        signed_json: signed.canonical_json(),
+        sign_in_again,
+    }
+}
+
+/// Signs `pending` with the ceremony's evidence and says what happened: the confirmation
+/// step's server function, and the server on the way back from the identity provider.
+#[cfg(feature = "ssr")]
+pub async fn sign_pending(
+    portal: &crate::context::Portal,
+    actor: &countersign_domain::Actor,
+    pending: &crate::context::PendingSignature,
+    signing: &countersign_domain::signature::Signing,
+) -> Result<crate::pages::version::wire::DecisionOutcome, AppError> {
+    use crate::context::group_name;
+    use countersign_domain::{StepState, Verdict};
+    let services = &portal.services;
+    let what = pending.request(services)?;
+    let effect = services
+        .sign(actor, &group_name(&pending.group)?, &what, signing)
+        .await?;
+    let record = &effect.record;
+    tracing::info!(
+        group = %record.group, version = %record.version, environment = %record.environment,
+        verdict = record.verdict.as_str(), subject = %record.decided_by.subject,
+        digest = ?record.signature.as_ref().map(|s| &s.record_digest),
+        "signed"
+    );
+    let message = match (record.verdict, record.resulting_state) {
+        (Verdict::Reject, _) => format!(
+            "You rejected version {} for {}.",
+            record.version, record.environment
+        ),
+        (Verdict::Approve, StepState::Approved) => format!(
+            "You approved version {} for {}; it is now live there.",
+            record.version, record.environment
+        ),
+        (Verdict::Approve, _) => format!(
+            "Your approval of {} is recorded; it needs another approver.",
+            record.environment
+        ),
+        (Verdict::Rollback, _) => format!(
+            "{} is back on version {}; version {} is rolled back there.",
+            record.environment, pending.version, record.version
+        ),
+    };
+    // The page that asked is the decided version's (for a rollback, the target's, whose
+    // step there is approved; the record's `RolledBack` is the withdrawn version's).
+    let resulting_state = match record.verdict {
+        Verdict::Rollback => crate::wire::StateView::Approved,
+        _ => record.resulting_state.into(),
+    };
+    Ok(crate::pages::version::wire::DecisionOutcome {
+        environment: record.environment.to_string(),
+        resulting_state,
+        message,
+    })
+}

@@ -1,0 +1,160 @@
+//! The signing ceremony's trip to the identity provider: when an environment needs a
+//! fresher sign-in than the signer's, the confirmation step posts here; the pending
+//! decision (with the record digest the signer confirmed and the moment they were sent)
+//! waits in its encrypted cookie while they sign in again, and is signed on their return,
+//! through the same use case as a signature without the trip. The provider's `auth_time`
+//! must be after that moment: a provider that ignores `prompt=login` signs nothing.
+
+use crate::auth::oidc::{Oidc, Reauthentication};
+use crate::auth::plain_page;
+use crate::auth::session::Sessions;
+use axum::extract::{Form, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use countersign_app::context::{Authenticator, Portal};
+use countersign_app::pages::signing::sign_pending;
+use countersign_app::routes;
+use countersign_domain::signature::Signing;
+use serde::Deserialize;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// Where the provider's answer leads once the session is renewed.
+const COMPLETE: &str = "/auth/signing/complete";
+
+#[derive(Clone)]
+pub struct SigningDesk {
+    pub portal: Portal,
+    pub sessions: Sessions,
+    /// `None`: the development sign-in plays the provider.
+    pub oidc: Option<Arc<Oidc>>,
+}
+
+#[derive(Deserialize)]
+pub struct Confirmed {
+    group: String,
+    version: u32,
+    record_digest: String,
+}
+
+/// `POST /auth/reauthenticate`: the signer confirmed `record_digest` and must sign in again.
+pub async fn reauthenticate(
+    State(desk): State<SigningDesk>,
+    headers: HeaderMap,
+    Form(confirmed): Form<Confirmed>,
+) -> Response {
+    let Some(actor) = desk.sessions.actor(&headers) else {
+        return Redirect::to(&routes::sign_in(&routes::signing(
+            &confirmed.group,
+            confirmed.version,
+        )))
+        .into_response();
+    };
+    let Some(mut pending) = desk
+        .sessions
+        .pending_signature(&headers)
+        .filter(|p| p.belongs_to(&actor, &confirmed.group, confirmed.version))
+    else {
+        return nothing_waiting();
+    };
+    let policy = desk.portal.services.policy();
+    let Ok(environment) = desk.portal.services.environment(&pending.environment) else {
+        return nothing_waiting();
+    };
+    pending.reviewed_digest = Some(confirmed.record_digest);
+    pending.reauthentication_asked_at_ms = Some(unix_millis(OffsetDateTime::now_utc()));
+    tracing::info!(subject = %actor.person.subject, group = %pending.group, version = pending.version,
+        environment = %pending.environment, "sent to sign in again before signing");
+    let mut response = match &desk.oidc {
+        Some(oidc) => oidc.send_to_provider(
+            &headers,
+            COMPLETE,
+            Some(&Reauthentication {
+                max_age: policy.signing_max_age(&environment),
+                context: policy.signing_context(&environment).map(str::to_owned),
+            }),
+        ),
+        None => Redirect::to(&format!("/sign-in?again=signing&return_to={COMPLETE}")).into_response(),
+    };
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        desk.sessions.keep_pending_signature(&pending),
+    );
+    response
+}
+
+/// `GET /auth/signing/complete`: back from signing in again; signs what was confirmed.
+pub async fn complete(State(desk): State<SigningDesk>, headers: HeaderMap) -> Response {
+    let pending = desk.sessions.pending_signature(&headers);
+    let (Some(actor), Some(pending)) = (desk.sessions.actor(&headers), pending) else {
+        return nothing_waiting();
+    };
+    let (Some(reviewed_digest), Some(asked_at)) = (
+        pending.reviewed_digest.clone(),
+        pending
+            .reauthentication_asked_at_ms
+            .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()),
+    ) else {
+        return nothing_waiting();
+    };
+    let forget = desk.sessions.drop_pending_signature();
+    let review = routes::version(&pending.group, pending.version);
+    if actor.person.subject != pending.subject {
+        tracing::warn!(signing = %pending.subject, signed_in = %actor.person.subject,
+            "someone else signed in at the identity provider during a signature; nothing signed");
+        return not_signed(
+            forget,
+            &review,
+            &format!(
+                "You signed in again as {} <{}>, not as the person whose signature was waiting, so nothing was signed.",
+                actor.person.name, actor.person.email
+            ),
+        );
+    }
+    let signing = Signing {
+        reviewed_digest,
+        authentication: desk.sessions.authentication(&headers).unwrap_or_default(),
+        reauthentication_asked_at: Some(asked_at),
+    };
+    match sign_pending(&desk.portal, &actor, &pending, &signing).await {
+        Ok(outcome) => {
+            let mut response = Redirect::to(&routes::signed(
+                &pending.group,
+                pending.version,
+                &outcome.environment,
+            ))
+            .into_response();
+            response.headers_mut().append(header::SET_COOKIE, forget);
+            response
+        }
+        Err(error) => {
+            tracing::warn!(subject = %actor.person.subject, group = %pending.group, version = pending.version,
+                environment = %pending.environment, %error, "signature refused after signing in again");
+            not_signed(forget, &review, &error.to_string())
+        }
+    }
+}
+
+fn not_signed(forget: axum::http::HeaderValue, review: &str, message: &str) -> Response {
+    let mut response = plain_page(
+        StatusCode::FORBIDDEN,
+        "Not signed",
+        message,
+        (review, "Back to the version"),
+    );
+    response.headers_mut().append(header::SET_COOKIE, forget);
+    response
+}
+
+fn nothing_waiting() -> Response {
+    plain_page(
+        StatusCode::NOT_FOUND,
+        "Nothing to sign",
+        "Nothing is waiting for your signature in this browser (or it waited too long). Choose the decision again on the version page.",
+        ("/", "Model groups"),
+    )
+}
+
+fn unix_millis(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
