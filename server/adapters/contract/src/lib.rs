@@ -27,6 +27,7 @@ macro_rules! for_each_check {
             committing_the_same_decision_twice_applies_it_once
             deployments_keep_their_history
             a_rejection_reads_back_whole
+            a_signature_keeps_how_its_signer_authenticated
             the_group_log_lists_every_decision
             undecided_versions_are_found_across_groups
             reports_are_kept_once_per_run
@@ -417,6 +418,45 @@ pub async fn a_rejection_reads_back_whole(services: &Subject) {
         log_of(services, &version).await[0].reason.as_deref(),
         Some("looks good")
     );
+}
+
+pub async fn a_signature_keeps_how_its_signer_authenticated(services: &Subject) {
+    use countersign_domain::service::SigningRequest;
+    use countersign_domain::signature::{Authentication, Signing};
+    let group = unique_group("signature");
+    let version = register(services, &group).await;
+    let what = SigningRequest::Decide {
+        version: version.version,
+        request: DecisionRequest::new(first_env(services), Choice::Approve, "looks good"),
+    };
+    let alice = approver("alice", services);
+    let prepared = services.prepare(&alice, &group, &what).await.unwrap();
+    // Whole seconds: the JSON the stores keep is RFC 3339 to the second at least.
+    let signed_in = services.now().replace_nanosecond(0).unwrap() - time::Duration::seconds(30);
+    let authentication = Authentication {
+        at: Some(signed_in),
+        acr: Some("c1".into()),
+        amr: vec!["pwd".into(), "mfa".into()],
+        acrs: vec!["c1".into()],
+    };
+    let stale = Signing {
+        reviewed_digest: prepared.effect.signed.digest(),
+        authentication: Authentication::at(signed_in - time::Duration::hours(1)),
+        reauthentication_asked_at: None,
+    };
+    assert!(services.sign(&alice, &group, &what, &stale).await.is_err());
+    assert!(log_of(services, &version).await.is_empty(), "a refused signature writes nothing");
+
+    let signing = Signing {
+        authentication: authentication.clone(),
+        ..stale
+    };
+    let effect = services.sign(&alice, &group, &what, &signing).await.unwrap();
+    let log = log_of(services, &version).await;
+    let signature = log[0].signature.as_ref().expect("signed");
+    assert_eq!(signature.record_digest, prepared.effect.signed.digest());
+    assert_eq!(signature.authentication.as_ref(), Some(&authentication));
+    assert_eq!(log[0], effect.record, "read back whole");
 }
 
 pub async fn the_group_log_lists_every_decision(services: &Subject) {
