@@ -70,6 +70,9 @@ const provider = new Provider(issuer, {
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
+      // Every ID token says when the person signed in, as Entra ID does with the auth_time
+      // optional claim configured: signatures need it.
+      require_auth_time: true,
     },
   ],
   // Put the requested claims, groups included, into the ID token itself.

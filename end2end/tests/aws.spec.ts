@@ -8,6 +8,7 @@ import {
   pipelineAuth,
   register,
   settled,
+  confirmSignature,
   signInAs,
   stateChange,
   step,
@@ -24,6 +25,7 @@ async function approvedForDev(page: Page, request: APIRequestContext, testInfo: 
   await signInAs(page, testInfo, 'alice');
   await page.getByLabel('Reason for dev').fill('Offline AUC beats the baseline');
   await page.getByRole('button', { name: 'Approve dev' }).click();
+  await confirmSignature(page, testInfo, 'alice');
   await expect(step(page, 'dev')).toHaveAttribute('data-state', 'Approved');
   return group;
 }
@@ -109,6 +111,7 @@ test('a version registered in SageMaker reaches its approvers once by e-mail, an
   await expect(step(page, 'dev')).toHaveAttribute('data-state', 'PendingManualApproval');
   await page.getByLabel('Reason for dev').fill('Read the mail, checked the metrics');
   await page.getByRole('button', { name: 'Approve dev' }).click();
+  await confirmSignature(page, testInfo, 'alice');
   await expect(step(page, 'dev')).toHaveAttribute('data-state', 'Approved');
   expect(inspect(group, version, 'dev').ModelApprovalStatus).toBe('Approved');
 

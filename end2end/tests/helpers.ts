@@ -88,6 +88,46 @@ export async function signInThroughProvider(page: Page, testInfo: TestInfo, logi
   await settled(page, testInfo);
 }
 
+/**
+ * The confirmation step a decision leads to: checks it names `who` as the signer, then signs,
+ * signing in again first where the portal asks (the development sign-in's chooser, or the
+ * provider's login page as `who`'s login name), and lands back on the version page.
+ */
+export async function confirmSignature(page: Page, testInfo: TestInfo, who: string) {
+  await expect(page.getByRole('heading', { name: 'Confirm your signature' })).toBeVisible();
+  await settled(page, testInfo);
+  const name = people[who as Person];
+  if (name) {
+    await expect(page.locator('dl.signed-record')).toContainText(name);
+  }
+  const sign = page.getByRole('button', { name: /^Sign: / });
+  const again = page.getByRole('button', { name: /^Sign in again and sign: / });
+  await expect(sign.or(again)).toBeVisible();
+  if (await sign.isVisible()) {
+    await sign.click();
+  } else {
+    await again.click();
+    const chooser = page.getByRole('heading', { name: 'Sign in again to sign' });
+    const provider = page.locator('input[name="login"]');
+    await expect(chooser.or(provider)).toBeVisible();
+    if (await chooser.isVisible()) {
+      await page.getByRole('button', { name: `Sign in as ${name}` }).click();
+    } else {
+      await provider.fill(who);
+      await page.locator('input[name="password"]').fill('any password works here');
+      await page.getByRole('button', { name: 'Sign-in' }).click();
+      const consent = page.getByRole('button', { name: 'Continue' });
+      const recorded = page.getByText(/Your signature for [a-z-]+ is recorded\./);
+      await expect(consent.or(recorded)).toBeVisible();
+      if (await consent.isVisible()) {
+        await consent.click();
+      }
+    }
+  }
+  await expect(page.getByText(/Your signature for [a-z-]+ is recorded\./)).toBeVisible();
+  await settled(page, testInfo);
+}
+
 /** The AWS-backend portal's neighbours: moto (SageMaker, SSM) and maildev (mail). */
 export const motoPort = Number(process.env.MOTO_PORT ?? 3195);
 export const maildevWebPort = Number(process.env.MAILDEV_WEB_PORT ?? 3198);

@@ -7,6 +7,7 @@ import {
   pipelineAuth,
   register,
   replicaApprovers,
+  confirmSignature,
   signInAs,
   stateChange,
   step,
@@ -44,6 +45,7 @@ test('a person signed in on one replica is signed in on the other, where a decis
   await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
   await page.getByLabel('Reason for dev').fill('Decided on the second replica');
   await page.getByRole('button', { name: 'Approve dev' }).click();
+  await confirmSignature(page, testInfo, 'alice');
   await expect(step(page, 'dev')).toHaveAttribute('data-state', 'Approved');
 
   await onReplica(page, 0);
@@ -83,11 +85,28 @@ test('of fifty simultaneous approvals sent to both replicas, exactly one is appl
   await openVersion(page, testInfo, group);
   await signInAs(page, testInfo, 'alice');
 
-  // The portal's own decision endpoint, as the form posts it, with Alice's session cookie.
-  const attempts = Array.from({ length: 50 }, (_, i) =>
-    page.request.post('/rpc/decide', {
+  // Fifty decisions chosen and confirmed one by one, as the forms post them with Alice's
+  // session cookie, each keeping its own pending signature...
+  const session = (await page.context().cookies()).find((cookie) => cookie.name === 'countersign_session')!;
+  const confirmed: { cookie: string; digest: string }[] = [];
+  for (let i = 0; i < 50; i++) {
+    const headers = { accept: 'application/json', 'x-replica': String(i % 2) };
+    const chosen = await page.request.post('/rpc/prepare_signature', {
       form: { group, version: '1', environment: 'dev', verdict: 'approve', reason: `attempt ${i}` },
-      headers: { accept: 'application/json', 'x-replica': String(i % 2) },
+      headers,
+    });
+    expect(chosen.status(), await chosen.text()).toBe(200);
+    const pending = chosen.headersArray().find((h) => h.name.toLowerCase() === 'set-cookie' && h.value.startsWith('countersign_signing='))!;
+    const cookie = `countersign_session=${session.value}; ${pending.value.split(';')[0]}`;
+    const review = await request.post('/rpc/review_pending', { form: { group, version: '1' }, headers: { ...headers, cookie } });
+    expect(review.status(), await review.text()).toBe(200);
+    confirmed.push({ cookie, digest: (await review.json()).record_digest });
+  }
+  // ...then all signed at once, alternating replicas.
+  const attempts = confirmed.map(({ cookie, digest }, i) =>
+    request.post('/rpc/sign', {
+      form: { group, version: '1', record_digest: digest },
+      headers: { accept: 'application/json', 'x-replica': String(i % 2), cookie },
     }),
   );
   const answers = await Promise.all(attempts);

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { openVersion, pipelineAuth, register, settled, signInAs, step, uniqueGroup } from './helpers';
+import { confirmSignature, openVersion, pipelineAuth, register, settled, signInAs, step, uniqueGroup } from './helpers';
 
 test('a data scientist sees their pending version and cannot decide it', async ({ page, request }, testInfo) => {
   const group = uniqueGroup('churn');
@@ -31,6 +31,7 @@ test('an approver signs in from a deep link, approves dev with a reason, and the
 
   await page.getByLabel('Reason for dev').fill('Offline AUC beats the baseline');
   await page.getByRole('button', { name: 'Approve dev' }).click();
+  await confirmSignature(page, testInfo, 'alice');
 
   const dev = step(page, 'dev');
   await expect(dev).toHaveAttribute('data-state', 'Approved');
@@ -59,6 +60,7 @@ test('a rejection without a reason is refused with a visible message', async ({ 
 
   await page.getByLabel('Reason for dev').fill('Training data leaks the label');
   await page.getByRole('button', { name: 'Reject dev' }).click();
+  await confirmSignature(page, testInfo, 'bob');
   await expect(step(page, 'dev')).toHaveAttribute('data-state', 'Rejected');
   await expect(step(page, 'dev')).toContainText('Training data leaks the label');
   await expect(page.getByRole('heading', { level: 1 })).toContainText('Rejected');
@@ -101,6 +103,7 @@ test('a decision taken meanwhile by someone else is refused, and the typed reaso
   }
 
   await alicePage.getByRole('button', { name: 'Approve dev' }).click();
+  await confirmSignature(alicePage, testInfo, 'alice');
   await expect(step(alicePage, 'dev')).toHaveAttribute('data-state', 'Approved');
 
   // Bob's page still offers the form he opened before Alice decided.

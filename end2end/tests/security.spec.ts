@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { register, settled, signInAs, uniqueGroup } from './helpers';
+import { confirmSignature, register, settled, signInAs, uniqueGroup } from './helpers';
 
 test('pages carry the security headers and hydrate under the Content-Security-Policy', async ({ page, request }, testInfo) => {
   const violations: string[] = [];
@@ -22,6 +22,7 @@ test('pages carry the security headers and hydrate under the Content-Security-Po
   // With JavaScript, `settled` waited for the WASM to hydrate the page: under the policy.
   await settled(page, testInfo);
   await page.getByRole('button', { name: 'Approve dev' }).click();
+  await confirmSignature(page, testInfo, 'alice');
   await expect(page.locator('li[data-environment="dev"]')).toHaveAttribute('data-state', 'Approved');
   expect(violations).toEqual([]);
 });

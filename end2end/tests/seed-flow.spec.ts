@@ -1,5 +1,5 @@
 import { APIRequestContext, Browser, expect, Page, test, TestInfo } from '@playwright/test';
-import { boto3, mailTo, oidcIssuer, reviewLink, seedFlowURL, settled, signInThroughProvider, step, uniqueGroup } from './helpers';
+import { boto3, confirmSignature, mailTo, oidcIssuer, reviewLink, seedFlowURL, settled, signInThroughProvider, step, uniqueGroup } from './helpers';
 
 // The product's loop as its users meet it, on the portal wired to moto (SageMaker, SSM),
 // oidc-provider (people and pipelines) and maildev: register, e-mail, sign in, approve dev,
@@ -18,6 +18,9 @@ async function pipelineToken(request: APIRequestContext, client: string, scope: 
   return (await response.json()).access_token;
 }
 
+/** Whose login each person's browser signed in with. */
+const logins = new Map<Page, string>();
+
 /** A person's own browser, signed in at the provider through the deep link `url`. */
 async function signedIn(browser: Browser, testInfo: TestInfo, who: string, url: string): Promise<Page> {
   const page = await (await browser.newContext({ baseURL: seedFlowURL })).newPage();
@@ -26,14 +29,17 @@ async function signedIn(browser: Browser, testInfo: TestInfo, who: string, url: 
   await page.getByRole('link', { name: 'Sign in' }).first().click();
   await signInThroughProvider(page, testInfo, who);
   await expect(page).toHaveURL((current) => current.pathname === new URL(url).pathname);
+  logins.set(page, who);
   return page;
 }
 
 async function approve(page: Page, testInfo: TestInfo, url: string, environment: string, reason: string, expected = 'Approved') {
+  const who = logins.get(page)!;
   await page.goto(url);
   await settled(page, testInfo);
   await page.getByLabel(`Reason for ${environment}`).fill(reason);
   await page.getByRole('button', { name: `Approve ${environment}` }).click();
+  await confirmSignature(page, testInfo, who);
   await expect(step(page, environment)).toHaveAttribute('data-state', expected);
 }
 
@@ -118,7 +124,7 @@ test('a version goes from registration to prod with a signature at every step, a
   await settled(priya, testInfo);
   await priya.getByLabel('Why return prod to version 1?').fill('latency regression in prod');
   await priya.getByRole('button', { name: 'Roll prod back to version 1' }).click();
-  await expect(priya.getByRole('status')).toContainText('prod is back on version 1');
+  await confirmSignature(priya, testInfo, 'priya');
   expect(await resolve('prod')).toBe(1);
   const incident = await mailTo(request, `${group} version 2 rolled back for prod by Priya Prod`, 'prod-approvers@example.com');
   expect(incident.text).toContain('latency regression in prod');

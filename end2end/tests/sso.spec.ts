@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { openVersion, register, signInThroughProvider, ssoURL, step, uniqueGroup } from './helpers';
+import { confirmSignature, openVersion, register, signInThroughProvider, ssoURL, step, uniqueGroup } from './helpers';
 
 // These specs run against the portal that signs in through a real OpenID provider.
 test.use({ baseURL: ssoURL });
@@ -17,6 +17,7 @@ test('an approver follows a deep link, signs in at the provider, approves dev, a
 
   await page.getByLabel('Reason for dev').fill('Signed in through SSO');
   await page.getByRole('button', { name: 'Approve dev' }).click();
+  await confirmSignature(page, testInfo, 'alice');
   await expect(step(page, 'dev')).toHaveAttribute('data-state', 'Approved');
   await expect(step(page, 'dev')).toContainText('Approved dev by Alice Approver');
   // Alice may not decide prod: that takes the prod approver group.
