@@ -70,11 +70,8 @@ impl PendingSignature {
                 self.verdict
             ))
         })?;
-        let mut request = countersign_domain::workflow::DecisionRequest::new(
-            environment,
-            choice,
-            &self.reason,
-        );
+        let mut request =
+            countersign_domain::workflow::DecisionRequest::new(environment, choice, &self.reason);
         request.meaning = meaning;
         Ok(service::SigningRequest::Decide { version, request })
     }

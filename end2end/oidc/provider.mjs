@@ -7,6 +7,12 @@
 // those their client may have. `entra-style-app` is given an application role in `roles`
 // instead, as Entra ID does for `api://.../.default`.
 //
+// OIDC_QUIRK makes it misbehave as some providers do, for the signing ceremony's tests:
+// `ignores-prompt` drops `prompt` and `max_age` from authorization requests (the person is
+// not asked to sign in again and the old `auth_time` comes back); `no-auth-time` never sends
+// `auth_time` (Entra ID without the optional claim; it drops `prompt` and `max_age` too,
+// which oidc-provider would answer with `auth_time`).
+//
 //   OIDC_PORT=3190 COUNTERSIGN_URL=http://127.0.0.1:3101,http://127.0.0.1:3103 node oidc/provider.mjs
 import Provider from 'oidc-provider';
 
@@ -14,6 +20,7 @@ const port = Number(process.env.OIDC_PORT ?? 3190);
 // Every portal signing in here (comma-separated).
 const portals = (process.env.COUNTERSIGN_URL ?? 'http://127.0.0.1:3101').split(',');
 const issuer = `http://127.0.0.1:${port}`;
+const quirk = process.env.OIDC_QUIRK ?? '';
 
 export const users = {
   'alice': { name: 'Alice Approver', email: 'alice@example.com', groups: ['approvers-dev-test', 'ml-staff'] },
@@ -29,6 +36,9 @@ export const users = {
     upn: 'Dana.Scientist@corp.example.com',
     groups: ['data-scientists', 'ml-staff'],
   },
+  // Her first sign-in here is stamped two hours in the past, as if her session at the
+  // provider began then: a signature needs a fresher one.
+  'lena': { name: 'Lena Longago', email: 'lena@example.com', groups: ['approvers-dev-test', 'ml-staff'], firstLoginSecondsAgo: 7200 },
   'oscar': { name: 'Oscar Outsider', email: 'oscar@example.com', groups: ['sales'] },
   // Entra-style: app roles instead of groups.
   'erin': { name: 'Erin Roles', email: 'erin@example.com', roles: ['approver-dev', 'viewer'] },
@@ -72,7 +82,7 @@ const provider = new Provider(issuer, {
       token_endpoint_auth_method: 'client_secret_basic',
       // Every ID token says when the person signed in, as Entra ID does with the auth_time
       // optional claim configured: signatures need it.
-      require_auth_time: true,
+      require_auth_time: quirk !== 'no-auth-time',
     },
   ],
   // Put the requested claims, groups included, into the ID token itself.
@@ -118,14 +128,40 @@ const provider = new Provider(issuer, {
   async findAccount(_ctx, id) {
     const user = users[id];
     if (!user) return undefined;
+    const { firstLoginSecondsAgo: _, ...claims } = user;
     return {
       accountId: id,
       async claims() {
-        return { sub: id, ...user };
+        return { sub: id, ...claims };
       },
     };
   },
 });
+
+const loggedInBefore = new Set();
+const finishInteraction = provider.interactionFinished.bind(provider);
+provider.interactionFinished = async (req, res, result, options) => {
+  const accountId = result?.login?.accountId;
+  const agedBy = users[accountId]?.firstLoginSecondsAgo;
+  if (agedBy && !loggedInBefore.has(accountId)) {
+    result.login.ts = Math.floor(Date.now() / 1000) - agedBy;
+  }
+  if (accountId) loggedInBefore.add(accountId);
+  return finishInteraction(req, res, result, options);
+};
+
+if (quirk) {
+  provider.use(async (ctx, next) => {
+    if (ctx.path === '/auth') {
+      ctx.request.query = Object.fromEntries(
+        Object.entries(ctx.request.query).filter(
+          ([name]) => name !== 'max_age' && name !== 'prompt',
+        ),
+      );
+    }
+    await next();
+  });
+}
 
 provider.listen(port, '127.0.0.1', () => {
   console.log(`oidc-provider listening on ${issuer}`);

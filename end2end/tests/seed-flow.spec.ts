@@ -157,10 +157,17 @@ test('a version goes from registration to prod with a signature at every step, a
 
   // SageMaker and SSM hold the same story (the AWS backend, on moto).
   const history = await request.get(`/api/v1/models/${group}/history`, { headers: api(batch) });
-  const signed: { verdict: string; meaning: string; record_digest: string; environment: string }[] = (await history.json()).decisions;
-  // Every decision is an electronic signature: its meaning and the digest of what was signed.
+  const signed: { verdict: string; meaning: string; record_digest: string; environment: string; auth_time: string; signed_at: string }[] =
+    (await history.json()).decisions;
+  // Every decision is an electronic signature: its meaning, the digest of what was signed,
+  // and when its signer had signed in at the provider; in prod, again just before signing.
   for (const decision of signed) {
     expect(decision.record_digest).toMatch(/^[0-9a-f]{64}$/);
+    const signedInFor = Date.parse(decision.signed_at) - Date.parse(decision.auth_time);
+    expect(signedInFor, JSON.stringify(decision)).toBeGreaterThanOrEqual(0);
+    if (decision.environment === 'prod') {
+      expect(signedInFor, JSON.stringify(decision)).toBeLessThan(30_000);
+    }
   }
   expect(signed.find((d) => d.verdict === 'rollback')?.meaning).toBe('Rolled back prod');
   expect(signed.filter((d) => d.environment === 'prod' && d.verdict === 'approve').map((d) => d.meaning)).toContain(

@@ -1015,20 +1015,40 @@ mod tests {
         .unwrap();
         let policy = &config.policy;
         let env = |name: &str| policy.environments().find(name).unwrap().clone();
-        assert_eq!(policy.signing_max_age(&env("dev")), time::Duration::seconds(900));
-        assert_eq!(policy.signing_max_age(&env("prod")), time::Duration::seconds(60));
-        assert_eq!(policy.signing_max_age(&env("test")), time::Duration::seconds(300), "the default");
+        assert_eq!(
+            policy.signing_max_age(&env("dev")),
+            time::Duration::seconds(900)
+        );
+        assert_eq!(
+            policy.signing_max_age(&env("prod")),
+            time::Duration::seconds(60)
+        );
+        assert_eq!(
+            policy.signing_max_age(&env("test")),
+            time::Duration::seconds(300),
+            "the default"
+        );
         assert_eq!(policy.signing_context(&env("prod")), Some("c1"));
         let defaults = Config::from_pairs([("BACKEND", "local")]).unwrap().policy;
-        assert_eq!(defaults.signing_max_age(defaults.environments().last()), time::Duration::ZERO);
+        assert_eq!(
+            defaults.signing_max_age(defaults.environments().last()),
+            time::Duration::ZERO
+        );
         for (key, value, says) in [
             ("SIGNING_MAX_AGE_PROD", "-1", "whole number"),
             ("SIGNING_MAX_AGE_PROD", "soon", "number of seconds"),
-            ("SIGNING_MAX_AGE_STAGING", "60", "not one of the configured environments"),
+            (
+                "SIGNING_MAX_AGE_STAGING",
+                "60",
+                "not one of the configured environments",
+            ),
             ("SIGNING_ACR_PROD", "multi factor", "one word"),
         ] {
             let message = Config::from_pairs([(key, value)]).unwrap_err().to_string();
-            assert!(message.contains(&format!("COUNTERSIGN_{key}")) && message.contains(says), "{message}");
+            assert!(
+                message.contains(&format!("COUNTERSIGN_{key}")) && message.contains(says),
+                "{message}"
+            );
         }
     }
 

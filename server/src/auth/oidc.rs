@@ -15,15 +15,16 @@ use countersign_domain::identity::normalised_identifier;
 use countersign_domain::signature::Authentication;
 use countersign_domain::{Actor, Person};
 use openidconnect::core::{
-    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
-    CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
-    CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType,
+    CoreClient, CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode,
+    CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
-    AccessTokenHash, AdditionalProviderMetadata, AuthenticationContextClass, AuthorizationCode, ClaimsVerificationError,
-    ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl,
-    Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl,
-    Scope, SignatureVerificationError, TokenResponse,
+    AccessTokenHash, AdditionalProviderMetadata, AuthenticationContextClass, AuthorizationCode,
+    ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    ProviderMetadata, RedirectUrl, Scope, SignatureVerificationError, TokenResponse,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -269,11 +270,9 @@ impl Oidc {
             request = request.add_scope(Scope::new("groups".into()));
         }
         if let Some(again) = again {
-            request = request
-                .add_prompt(CoreAuthPrompt::Login)
-                .set_max_age(std::time::Duration::from_secs(
-                    again.max_age.whole_seconds().max(0) as u64,
-                ));
+            request = request.add_prompt(CoreAuthPrompt::Login).set_max_age(
+                std::time::Duration::from_secs(again.max_age.whole_seconds().max(0) as u64),
+            );
             if let Some(context) = &again.context {
                 // `acr_values` for providers that follow OpenID Connect; Entra ID asks for
                 // an authentication context through the `claims` parameter.

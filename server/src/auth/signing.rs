@@ -74,7 +74,9 @@ pub async fn reauthenticate(
                 context: policy.signing_context(&environment).map(str::to_owned),
             }),
         ),
-        None => Redirect::to(&format!("/sign-in?again=signing&return_to={COMPLETE}")).into_response(),
+        None => {
+            Redirect::to(&format!("/sign-in?again=signing&return_to={COMPLETE}")).into_response()
+        }
     };
     response.headers_mut().append(
         header::SET_COOKIE,
@@ -91,9 +93,9 @@ pub async fn complete(State(desk): State<SigningDesk>, headers: HeaderMap) -> Re
     };
     let (Some(reviewed_digest), Some(asked_at)) = (
         pending.reviewed_digest.clone(),
-        pending
-            .reauthentication_asked_at_ms
-            .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()),
+        pending.reauthentication_asked_at_ms.and_then(|ms| {
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+        }),
     ) else {
         return nothing_waiting();
     };

@@ -115,7 +115,9 @@ impl HistoryJson {
                     auth_time: authentication(d).and_then(|a| a.at),
                     acr: authentication(d).and_then(|a| a.acr.clone()),
                     amr: authentication(d).map(|a| a.amr.clone()).unwrap_or_default(),
-                    acrs: authentication(d).map(|a| a.acrs.clone()).unwrap_or_default(),
+                    acrs: authentication(d)
+                        .map(|a| a.acrs.clone())
+                        .unwrap_or_default(),
                     record_digest: d.signature.as_ref().map(|s| s.record_digest.clone()),
                 })
                 .collect(),

@@ -66,7 +66,10 @@ enum Kind {
 impl Kind {
     fn of(method: &Method, path: &str) -> Option<Kind> {
         match path {
-            "/auth/login" | "/auth/callback" | "/auth/dev/sign-in" | "/auth/reauthenticate"
+            "/auth/login"
+            | "/auth/callback"
+            | "/auth/dev/sign-in"
+            | "/auth/reauthenticate"
             | "/auth/signing/complete" => Some(Kind::SignIn),
             "/rpc/prepare_signature" | "/rpc/sign" | "/rpc/resend_notification"
                 if method == Method::POST =>

@@ -847,7 +847,9 @@ async fn a_signature_shows_its_meaning_time_and_record_digest_in_the_history_and
     assert_eq!(decision["meaning"], "Approved for a shadow run in dev");
     assert_eq!(decision["signed_at"], decision["decided_at"]);
     let (auth_time, signed_at) = (
-        decision["auth_time"].as_str().expect("the sign-in's time is recorded"),
+        decision["auth_time"]
+            .as_str()
+            .expect("the sign-in's time is recorded"),
         decision["signed_at"].as_str().unwrap(),
     );
     assert!(auth_time <= signed_at, "{auth_time} then {signed_at}");
@@ -1415,7 +1417,9 @@ async fn alice_chose_to_approve_dev(app: &TestApp) -> (String, Value) {
         )
         .await;
     assert_eq!(chosen.status, StatusCode::OK, "{}", chosen.body);
-    let pending = chosen.cookie("countersign_signing").expect("kept for the confirmation step");
+    let pending = chosen
+        .cookie("countersign_signing")
+        .expect("kept for the confirmation step");
     let cookies = format!("{alice}; {pending}");
     let review = app.review(&cookies, "churn", 1).await;
     assert_eq!(review.status, StatusCode::OK, "{}", review.body);
@@ -1434,7 +1438,11 @@ async fn the_confirmation_step_shows_exactly_what_is_signed_and_only_that_is_sig
     assert_eq!(review["reason"], "metrics hold up");
     assert_eq!(review["signer_name"], "Alice Approver");
     assert_eq!(review["image_uri"], "registry.example/churn:7");
-    assert_eq!(review["sign_in_again"], Value::Null, "signed in a moment ago");
+    assert_eq!(
+        review["sign_in_again"],
+        Value::Null,
+        "signed in a moment ago"
+    );
     let signed_json = review["signed_json"].as_str().unwrap();
     let digest = review["record_digest"].as_str().unwrap();
     assert_eq!(
@@ -1443,29 +1451,67 @@ async fn the_confirmation_step_shows_exactly_what_is_signed_and_only_that_is_sig
         "the digest is recomputable from what the page shows"
     );
     // Without JavaScript: the page itself shows the record, its digest and the sign form.
-    let page = app.get("/models/churn/versions/1/sign", Some(&cookies)).await;
+    let page = app
+        .get("/models/churn/versions/1/sign", Some(&cookies))
+        .await;
     assert_eq!(page.status, StatusCode::OK);
-    for shown in [digest, "Approved for release to dev", "metrics hold up", "Alice Approver", "s3://models/churn/7.tar.gz", "Sign: approve dev"] {
+    for shown in [
+        digest,
+        "Approved for release to dev",
+        "metrics hold up",
+        "Alice Approver",
+        "s3://models/churn/7.tar.gz",
+        "Sign: approve dev",
+    ] {
         assert!(page.body.contains(shown), "{shown} on the page");
     }
 
     let another = "0".repeat(64);
     let tampered = app
-        .post_form("/rpc/sign", &sign_form(&another), Some(&cookies), "application/json")
+        .post_form(
+            "/rpc/sign",
+            &sign_form(&another),
+            Some(&cookies),
+            "application/json",
+        )
         .await;
     assert_eq!(tampered.status, StatusCode::CONFLICT, "{}", tampered.body);
-    assert!(tampered.body.contains("no longer what would be signed"), "{}", tampered.body);
+    assert!(
+        tampered.body.contains("no longer what would be signed"),
+        "{}",
+        tampered.body
+    );
     let bob = app.sign_in("bob").await;
     let pending = cookies.split("; ").nth(1).unwrap();
     let someone_elses = app
-        .post_form("/rpc/sign", &sign_form(digest), Some(&format!("{bob}; {pending}")), "application/json")
+        .post_form(
+            "/rpc/sign",
+            &sign_form(digest),
+            Some(&format!("{bob}; {pending}")),
+            "application/json",
+        )
         .await;
-    assert_eq!(someone_elses.status, StatusCode::NOT_FOUND, "{}", someone_elses.body);
+    assert_eq!(
+        someone_elses.status,
+        StatusCode::NOT_FOUND,
+        "{}",
+        someone_elses.body
+    );
     let alice_only = cookies.split("; ").next().unwrap();
     let nothing_chosen = app
-        .post_form("/rpc/sign", &sign_form(digest), Some(alice_only), "application/json")
+        .post_form(
+            "/rpc/sign",
+            &sign_form(digest),
+            Some(alice_only),
+            "application/json",
+        )
         .await;
-    assert_eq!(nothing_chosen.status, StatusCode::NOT_FOUND, "{}", nothing_chosen.body);
+    assert_eq!(
+        nothing_chosen.status,
+        StatusCode::NOT_FOUND,
+        "{}",
+        nothing_chosen.body
+    );
     let resolved = app.get("/api/v1/models/churn/environments/dev", None).await;
     assert_eq!(resolved.status, StatusCode::NOT_FOUND, "nothing signed yet");
 
@@ -1474,33 +1520,62 @@ async fn the_confirmation_step_shows_exactly_what_is_signed_and_only_that_is_sig
         .post_form("/rpc/sign", &sign_form(digest), Some(&cookies), "text/html")
         .await;
     assert_eq!(signed.status, StatusCode::FOUND, "{}", signed.body);
-    assert_eq!(signed.headers[header::LOCATION], "/models/churn/versions/1?signed=dev");
+    assert_eq!(
+        signed.headers[header::LOCATION],
+        "/models/churn/versions/1?signed=dev"
+    );
     assert!(
-        signed.headers.get_all(header::SET_COOKIE).iter().any(|c| c.to_str().unwrap().starts_with("countersign_signing=;")),
+        signed
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("countersign_signing=;")),
         "the pending signature is forgotten"
     );
-    let page = app.get("/models/churn/versions/1?signed=dev", Some(alice_only)).await;
+    let page = app
+        .get("/models/churn/versions/1?signed=dev", Some(alice_only))
+        .await;
     assert!(page.body.contains("Your signature for dev is recorded."));
     let history = app.get("/api/v1/models/churn/history", None).await.json();
-    assert_eq!(history["decisions"][0]["record_digest"], digest, "the digest confirmed is the digest kept");
+    assert_eq!(
+        history["decisions"][0]["record_digest"], digest,
+        "the digest confirmed is the digest kept"
+    );
 }
 
 #[tokio::test]
 async fn where_a_fresh_sign_in_is_needed_the_signer_signs_in_again_and_then_it_is_signed() {
     let app = TestApp::new(&[("SIGNING_MAX_AGE_DEV", "0")]).await;
     let (cookies, review) = alice_chose_to_approve_dev(&app).await;
-    let why = review["sign_in_again"].as_str().expect("dev needs a fresh sign-in every time");
+    let why = review["sign_in_again"]
+        .as_str()
+        .expect("dev needs a fresh sign-in every time");
     assert!(why.contains("within the last 0 seconds"), "{why}");
     let digest = review["record_digest"].as_str().unwrap().to_owned();
-    let page = app.get("/models/churn/versions/1/sign", Some(&cookies)).await;
-    assert!(page.body.contains("action=\"/auth/reauthenticate\""), "a plain form leaves for the provider");
+    let page = app
+        .get("/models/churn/versions/1/sign", Some(&cookies))
+        .await;
+    assert!(
+        page.body.contains("action=\"/auth/reauthenticate\""),
+        "a plain form leaves for the provider"
+    );
     let direct = app
-        .post_form("/rpc/sign", &sign_form(&digest), Some(&cookies), "application/json")
+        .post_form(
+            "/rpc/sign",
+            &sign_form(&digest),
+            Some(&cookies),
+            "application/json",
+        )
         .await;
     assert_eq!(direct.status, StatusCode::CONFLICT, "{}", direct.body);
 
     let sent = app
-        .post_form("/auth/reauthenticate", &sign_form(&digest), Some(&cookies), "text/html")
+        .post_form(
+            "/auth/reauthenticate",
+            &sign_form(&digest),
+            Some(&cookies),
+            "text/html",
+        )
         .await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
     assert_eq!(
@@ -1508,17 +1583,43 @@ async fn where_a_fresh_sign_in_is_needed_the_signer_signs_in_again_and_then_it_i
         "/sign-in?again=signing&return_to=/auth/signing/complete",
         "the development sign-in plays the identity provider"
     );
-    let waiting = sent.cookie("countersign_signing").expect("the confirmed decision waits");
-    assert!(!sent.headers[header::LOCATION].to_str().unwrap().contains(&digest), "not in the URL");
-    let chooser = app.get("/sign-in?again=signing&return_to=/auth/signing/complete", None).await;
+    let waiting = sent
+        .cookie("countersign_signing")
+        .expect("the confirmed decision waits");
+    assert!(
+        !sent.headers[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .contains(&digest),
+        "not in the URL"
+    );
+    let chooser = app
+        .get(
+            "/sign-in?again=signing&return_to=/auth/signing/complete",
+            None,
+        )
+        .await;
     assert!(chooser.body.contains("Sign in again to sign"));
 
     // Someone else chooses an identity at the chooser: nothing is signed.
     let bob = app.sign_in("bob").await;
-    let wrong = app.get("/auth/signing/complete", Some(&format!("{bob}; {waiting}"))).await;
+    let wrong = app
+        .get("/auth/signing/complete", Some(&format!("{bob}; {waiting}")))
+        .await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
-    assert!(wrong.body.contains("not as the person whose signature was waiting"), "{}", wrong.body);
-    assert_eq!(app.get("/api/v1/models/churn/environments/dev", None).await.status, StatusCode::NOT_FOUND);
+    assert!(
+        wrong
+            .body
+            .contains("not as the person whose signature was waiting"),
+        "{}",
+        wrong.body
+    );
+    assert_eq!(
+        app.get("/api/v1/models/churn/environments/dev", None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
 
     let again = app
         .post_form(
@@ -1530,9 +1631,17 @@ async fn where_a_fresh_sign_in_is_needed_the_signer_signs_in_again_and_then_it_i
         .await;
     assert_eq!(again.headers[header::LOCATION], "/auth/signing/complete");
     let session = again.cookie("countersign_session").unwrap();
-    let done = app.get("/auth/signing/complete", Some(&format!("{session}; {waiting}"))).await;
+    let done = app
+        .get(
+            "/auth/signing/complete",
+            Some(&format!("{session}; {waiting}")),
+        )
+        .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    assert_eq!(done.headers[header::LOCATION], "/models/churn/versions/1?signed=dev");
+    assert_eq!(
+        done.headers[header::LOCATION],
+        "/models/churn/versions/1?signed=dev"
+    );
     let live = app.get("/api/v1/models/churn/environments/dev", None).await;
     assert_eq!(live.status, StatusCode::OK, "signed on the way back");
     let history = app.get("/api/v1/models/churn/history", None).await.json();
@@ -1540,6 +1649,15 @@ async fn where_a_fresh_sign_in_is_needed_the_signer_signs_in_again_and_then_it_i
     assert_eq!(decision["record_digest"], digest.as_str());
     assert!(decision["auth_time"].as_str().unwrap() <= decision["signed_at"].as_str().unwrap());
 
-    let replayed = app.get("/auth/signing/complete", Some(&format!("{session}; {waiting}"))).await;
-    assert_ne!(replayed.status, StatusCode::SEE_OTHER, "a decision is signed once");
+    let replayed = app
+        .get(
+            "/auth/signing/complete",
+            Some(&format!("{session}; {waiting}")),
+        )
+        .await;
+    assert_ne!(
+        replayed.status,
+        StatusCode::SEE_OTHER,
+        "a decision is signed once"
+    );
 }

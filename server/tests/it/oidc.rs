@@ -22,8 +22,13 @@ async fn start() -> Sso {
 
 /// Like [`start`], with more portal settings (replacing the defaults here).
 async fn start_with(extra: &[(&str, &str)]) -> Sso {
+    start_quirky("", extra).await
+}
+
+/// Like [`start_with`], with a provider that misbehaves as `quirk` says.
+async fn start_quirky(quirk: &str, extra: &[(&str, &str)]) -> Sso {
     let listener = Listener::bind().await;
-    let provider = OidcProvider::start_for(&listener.url);
+    let provider = OidcProvider::start_with_quirk(&listener.url, quirk);
     let app = TestApp::builder()
         .settings(&[
             ("OIDC_ISSUER", &provider.issuer),
@@ -90,6 +95,12 @@ async fn follow(
 /// without requesting it.
 async fn callback_url(sso: &Sso, client: &Client, login: &str, return_to: &str) -> String {
     let start = format!("{}/auth/login?return_to={return_to}", sso.portal);
+    at_the_provider(sso, client, start, login).await
+}
+
+/// From `start`, a URL that leads to the provider's login page: signs `login` in there (and
+/// consents, if asked) and returns the provider's callback URL, without requesting it.
+async fn at_the_provider(sso: &Sso, client: &Client, start: String, login: &str) -> String {
     let (interaction, page) = follow(client, start, "never").await;
     assert!(
         interaction.starts_with(&sso.issuer),
@@ -682,4 +693,182 @@ async fn a_request_is_sent_again_only_by_its_approvers_and_not_while_it_waits() 
         .await
         .unwrap()
         .contains("already waiting to be sent"));
+}
+
+/// Pipelines call the API with the provider's access tokens.
+const PIPELINES_SIGN_IN_HERE: &[(&str, &str)] = &[("API_JWT_AUDIENCE", "api://countersign")];
+
+/// A portal and provider (see [`PIPELINES_SIGN_IN_HERE`]) where version 1 of churn, registered for Dana, waits for dev, and
+/// `login` has signed in and chosen to approve it: the browser, and the record digest the
+/// confirmation step showed, with its reason to sign in again.
+async fn chose_to_approve_dev(sso: &Sso, login: &str) -> (Client, String, Option<String>) {
+    let training = client_token(sso, "training-pipeline", "countersign.register", None).await;
+    let register = browser()
+        .post(format!("{}/api/v1/models/churn/versions", sso.portal))
+        .bearer_auth(training)
+        .json(&serde_json::json!({"image_uri": "img", "registered_by": {"subject": "dana"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(register.status(), StatusCode::CREATED);
+    let client = signed_in(sso, login).await;
+    let chosen = rpc(
+        sso,
+        &client,
+        "prepare_signature",
+        "group=churn&version=1&environment=dev&verdict=approve&reason=metrics+hold+up",
+    )
+    .await;
+    assert_eq!(chosen.status(), StatusCode::OK);
+    let review: serde_json::Value = rpc(sso, &client, "review_pending", "group=churn&version=1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let digest = review["record_digest"].as_str().unwrap().to_owned();
+    let why = review["sign_in_again"].as_str().map(str::to_owned);
+    (client, digest, why)
+}
+
+/// Posts the confirmation step's "sign in again and sign" form; the provider's URL.
+async fn sent_to_sign_in_again(sso: &Sso, client: &Client, digest: &str) -> String {
+    let sent = client
+        .post(format!("{}/auth/reauthenticate", sso.portal))
+        .form(&[
+            ("group", "churn"),
+            ("version", "1"),
+            ("record_digest", digest),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    location(&sent)
+}
+
+/// The signed history as the export gives it to a viewer.
+async fn signed_history(sso: &Sso, client: &Client) -> serde_json::Value {
+    client
+        .get(format!("{}/models/churn/export/history.json", sso.portal))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_stale_sign_in_is_sent_to_sign_in_again_and_then_signs() {
+    let sso = start_quirky("", PIPELINES_SIGN_IN_HERE).await;
+    // Lena's session at the provider began two hours ago; dev needs one within 300 s.
+    let (client, digest, why) = chose_to_approve_dev(&sso, "lena").await;
+    assert!(why.unwrap().contains("within the last 300 seconds"));
+    let refused = rpc(
+        &sso,
+        &client,
+        "sign",
+        &format!("group=churn&version=1&record_digest={digest}"),
+    )
+    .await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::CONFLICT,
+        "not without signing in again"
+    );
+
+    let asked_at = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap();
+    let provider = sent_to_sign_in_again(&sso, &client, &digest).await;
+    let params: std::collections::HashMap<_, _> = Url::parse(&provider)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert_eq!(params["prompt"], "login");
+    assert_eq!(params["max_age"], "300");
+    assert!(
+        !provider.contains(&digest),
+        "the decision waits in the portal, not in the URL"
+    );
+
+    let callback = at_the_provider(&sso, &client, provider, "lena").await;
+    let back = client.get(&callback).send().await.unwrap();
+    assert_eq!(location(&back), "/auth/signing/complete");
+    let signed = client
+        .get(format!("{}/auth/signing/complete", sso.portal))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&signed), "/models/churn/versions/1?signed=dev");
+
+    let history = signed_history(&sso, &client).await;
+    let decision = &history["decisions"][0];
+    assert_eq!(decision["record_digest"], digest.as_str());
+    assert_eq!(decision["decided_by"]["name"], "Lena Longago");
+    let auth_time = time::OffsetDateTime::parse(
+        decision["auth_time"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(
+        auth_time >= asked_at,
+        "the sign-in made for this signature: {auth_time} >= {asked_at}"
+    );
+    assert!(decision["amr"].is_array());
+}
+
+#[tokio::test]
+async fn a_provider_that_ignores_prompt_login_signs_nothing() {
+    let sso = start_quirky("ignores-prompt", PIPELINES_SIGN_IN_HERE).await;
+    let (client, digest, why) = chose_to_approve_dev(&sso, "lena").await;
+    assert!(why.is_some());
+    let provider = sent_to_sign_in_again(&sso, &client, &digest).await;
+    // No login page: the provider answers at once from its two-hour-old session.
+    let callback = format!("{}/auth/callback", sso.portal);
+    let (answer, _) = follow(&client, provider, &callback).await;
+    assert!(answer.starts_with(&callback), "{answer}");
+    client.get(&answer).send().await.unwrap();
+    let refused = client
+        .get(format!("{}/auth/signing/complete", sso.portal))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("did not sign you in again"), "{page}");
+    assert!(page.contains("prompt=login"), "{page}");
+    assert_eq!(
+        signed_history(&sso, &client).await["decisions"],
+        serde_json::json!([])
+    );
+}
+
+#[tokio::test]
+async fn a_provider_that_never_says_when_someone_signed_in_signs_nothing() {
+    let sso = start_quirky("no-auth-time", PIPELINES_SIGN_IN_HERE).await;
+    let (client, digest, why) = chose_to_approve_dev(&sso, "alice").await;
+    assert!(why.is_some(), "no auth_time: sign in again, asking for it");
+    let provider = sent_to_sign_in_again(&sso, &client, &digest).await;
+    let callback = format!("{}/auth/callback", sso.portal);
+    let (answer, _) = follow(&client, provider, &callback).await;
+    client.get(&answer).send().await.unwrap();
+    let refused = client
+        .get(format!("{}/auth/signing/complete", sso.portal))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("auth_time"), "{page}");
+    assert!(
+        page.contains("Add optional claim"),
+        "tells an operator what to do: {page}"
+    );
+    assert_eq!(
+        signed_history(&sso, &client).await["decisions"],
+        serde_json::json!([])
+    );
 }

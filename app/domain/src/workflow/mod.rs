@@ -605,7 +605,13 @@ pub fn check_signing(
             environment: environment.clone(),
         });
     }
-    check_authentication(policy, environment, &signing.authentication, signing.reauthentication_asked_at, now)
+    check_authentication(
+        policy,
+        environment,
+        &signing.authentication,
+        signing.reauthentication_asked_at,
+        now,
+    )
 }
 
 /// The freshness and context half of [`check_signing`], which a page also asks before
@@ -627,7 +633,8 @@ pub fn check_authentication(
         (None, None) => return Err(again()),
         (None, Some(_)) => return Err(Refusal::AuthenticationTimeMissing),
     };
-    let recent = at <= now + PROVIDER_CLOCK_SKEW && now - at <= max_age && max_age > time::Duration::ZERO;
+    let recent =
+        at <= now + PROVIDER_CLOCK_SKEW && now - at <= max_age && max_age > time::Duration::ZERO;
     let since_asked = asked_at.is_some_and(|asked| at >= asked - PROVIDER_CLOCK_SKEW);
     if !recent && !since_asked {
         return Err(match asked_at {

@@ -827,7 +827,11 @@ fn a_registry_entry_changed_after_signing_stops_promotion_and_voids_pending_appr
     assert!(crate::signature::still_binds(&unsigned, &s.version));
 }
 
-fn signing_of(effect: &DecisionEffect, at: Option<OffsetDateTime>, asked: Option<OffsetDateTime>) -> Signing {
+fn signing_of(
+    effect: &DecisionEffect,
+    at: Option<OffsetDateTime>,
+    asked: Option<OffsetDateTime>,
+) -> Signing {
     Signing {
         reviewed_digest: effect.signed.digest(),
         authentication: Authentication {
@@ -843,58 +847,105 @@ fn a_signature_applies_only_to_the_record_its_signer_confirmed() {
     let mut scenario = Scenario::registered_by("dana");
     let effect = scenario.approve("alice", "dev").unwrap();
     let fresh = signing_of(&effect, Some(NOW), None);
-    assert_eq!(check_signing(&scenario.policy, &effect, &fresh, NOW), Ok(()));
+    assert_eq!(
+        check_signing(&scenario.policy, &effect, &fresh, NOW),
+        Ok(())
+    );
     let mut changed = effect.clone();
     changed.signed.image_uri = "another-image".into();
     assert_eq!(
         check_signing(&scenario.policy, &changed, &fresh, NOW),
-        Err(Refusal::ReviewedRecordChanged { environment: env("dev") })
+        Err(Refusal::ReviewedRecordChanged {
+            environment: env("dev")
+        })
     );
 }
 
 #[test]
 fn a_signer_must_have_authenticated_within_the_environments_max_age() {
-    let policy = policy().with_signing_max_age("test", time::Duration::seconds(60)).unwrap();
-    assert_eq!(policy.signing_max_age(&env("dev")), crate::policy::DEFAULT_SIGNING_MAX_AGE);
-    assert_eq!(policy.signing_max_age(&env("test")), time::Duration::seconds(60));
-    assert_eq!(policy.signing_max_age(&env("prod")), time::Duration::ZERO, "the last environment: always again");
+    let policy = policy()
+        .with_signing_max_age("test", time::Duration::seconds(60))
+        .unwrap();
+    assert_eq!(
+        policy.signing_max_age(&env("dev")),
+        crate::policy::DEFAULT_SIGNING_MAX_AGE
+    );
+    assert_eq!(
+        policy.signing_max_age(&env("test")),
+        time::Duration::seconds(60)
+    );
+    assert_eq!(
+        policy.signing_max_age(&env("prod")),
+        time::Duration::ZERO,
+        "the last environment: always again"
+    );
     let check = |environment: &str, at: Option<OffsetDateTime>, asked: Option<OffsetDateTime>| {
-        let authentication = Authentication { at, ..Authentication::default() };
+        let authentication = Authentication {
+            at,
+            ..Authentication::default()
+        };
         check_authentication(&policy, &env(environment), &authentication, asked, NOW)
     };
     let ago = |seconds: i64| Some(NOW - time::Duration::seconds(seconds));
     assert_eq!(check("dev", ago(300), None), Ok(()));
     assert_eq!(
         check("dev", ago(301), None),
-        Err(Refusal::ReauthenticationRequired { environment: env("dev"), max_age_seconds: 300 })
+        Err(Refusal::ReauthenticationRequired {
+            environment: env("dev"),
+            max_age_seconds: 300
+        })
     );
     assert_eq!(check("test", ago(60), None), Ok(()));
     assert!(check("test", ago(61), None).is_err());
     assert_eq!(
         check("prod", ago(0), None),
-        Err(Refusal::ReauthenticationRequired { environment: env("prod"), max_age_seconds: 0 }),
+        Err(Refusal::ReauthenticationRequired {
+            environment: env("prod"),
+            max_age_seconds: 0
+        }),
         "prod signs only after a sign-in the portal asked for"
     );
-    assert_eq!(check("prod", ago(3), ago(5)), Ok(()), "authenticated after being sent");
+    assert_eq!(
+        check("prod", ago(3), ago(5)),
+        Ok(()),
+        "authenticated after being sent"
+    );
     assert_eq!(
         check("prod", ago(7200), ago(5)),
-        Err(Refusal::NotReauthenticated { auth_time: "2026-11-26T08:00:00Z".into() }),
+        Err(Refusal::NotReauthenticated {
+            auth_time: "2026-11-26T08:00:00Z".into()
+        }),
         "a provider that ignored prompt=login returns the old auth_time"
     );
-    assert_eq!(check("prod", ago(14), ago(5)), Ok(()), "within the provider's clock skew");
+    assert_eq!(
+        check("prod", ago(14), ago(5)),
+        Ok(()),
+        "within the provider's clock skew"
+    );
     assert!(check("prod", ago(16), ago(5)).is_err());
     assert_eq!(
         check("dev", Some(NOW + time::Duration::minutes(5)), None),
-        Err(Refusal::ReauthenticationRequired { environment: env("dev"), max_age_seconds: 300 }),
+        Err(Refusal::ReauthenticationRequired {
+            environment: env("dev"),
+            max_age_seconds: 300
+        }),
         "an auth_time in the future is no proof of anything"
     );
     assert_eq!(
         check("dev", None, None),
-        Err(Refusal::ReauthenticationRequired { environment: env("dev"), max_age_seconds: 300 }),
+        Err(Refusal::ReauthenticationRequired {
+            environment: env("dev"),
+            max_age_seconds: 300
+        }),
         "no auth_time yet: sign in again, asking for it"
     );
-    assert_eq!(check("dev", None, ago(5)), Err(Refusal::AuthenticationTimeMissing));
-    assert!(Refusal::AuthenticationTimeMissing.to_string().contains("optional claim"));
+    assert_eq!(
+        check("dev", None, ago(5)),
+        Err(Refusal::AuthenticationTimeMissing)
+    );
+    assert!(Refusal::AuthenticationTimeMissing
+        .to_string()
+        .contains("optional claim"));
 }
 
 #[test]
@@ -909,17 +960,36 @@ fn an_environment_can_require_an_authentication_context() {
         amr: vec!["pwd".into()],
         acrs: acrs.iter().map(|c| c.to_string()).collect(),
     };
-    let check = |authentication: &Authentication, asked| check_authentication(&policy, &env("prod"), authentication, asked, NOW);
+    let check = |authentication: &Authentication, asked| {
+        check_authentication(&policy, &env("prod"), authentication, asked, NOW)
+    };
     assert_eq!(check(&with(None, &["c1"]), asked), Ok(()), "Entra's acrs");
     assert_eq!(check(&with(Some("c1"), &[]), asked), Ok(()), "acr");
     assert_eq!(
         check(&with(Some("c2"), &["c3"]), asked),
-        Err(Refusal::AuthenticationContextMissing { environment: env("prod"), context: "c1".into() })
+        Err(Refusal::AuthenticationContextMissing {
+            environment: env("prod"),
+            context: "c1".into()
+        })
     );
-    assert!(matches!(check(&with(None, &[]), None), Err(Refusal::ReauthenticationRequired { .. })), "first ask for it");
+    assert!(
+        matches!(
+            check(&with(None, &[]), None),
+            Err(Refusal::ReauthenticationRequired { .. })
+        ),
+        "first ask for it"
+    );
     for bad in ["", "two words", &"x".repeat(101)] {
-        assert!(policy.clone().with_signing_context("prod", bad).is_err(), "{bad:?}");
+        assert!(
+            policy.clone().with_signing_context("prod", bad).is_err(),
+            "{bad:?}"
+        );
     }
-    assert!(policy.clone().with_signing_max_age("prod", time::Duration::seconds(-1)).is_err());
-    assert!(policy.with_signing_max_age("staging", time::Duration::ZERO).is_err());
+    assert!(policy
+        .clone()
+        .with_signing_max_age("prod", time::Duration::seconds(-1))
+        .is_err());
+    assert!(policy
+        .with_signing_max_age("staging", time::Duration::ZERO)
+        .is_err());
 }

@@ -60,7 +60,11 @@ fn Confirmation(review: SigningReview, sign: ServerAction<Sign>) -> impl IntoVie
             view! { <p class="notice refused" role="alert">{format!("Not signed: {error}")}</p> }
         })
     };
-    let button = format!("Sign: {} {}", review.action.to_lowercase(), review.environment);
+    let button = format!(
+        "Sign: {} {}",
+        review.action.to_lowercase(),
+        review.environment
+    );
     let (group, version, digest, back_link) = (
         review.group.clone(),
         review.version,
@@ -278,7 +282,11 @@ pub async fn sign(
                 portal.authenticator.drop_pending_signature(),
             );
         }
-        leptos_axum::redirect(&crate::routes::signed(&group, version, &outcome.environment));
+        leptos_axum::redirect(&crate::routes::signed(
+            &group,
+            version,
+            &outcome.environment,
+        ));
         Ok(outcome)
     })
     .await

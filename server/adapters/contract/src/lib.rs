@@ -445,13 +445,19 @@ pub async fn a_signature_keeps_how_its_signer_authenticated(services: &Subject) 
         reauthentication_asked_at: None,
     };
     assert!(services.sign(&alice, &group, &what, &stale).await.is_err());
-    assert!(log_of(services, &version).await.is_empty(), "a refused signature writes nothing");
+    assert!(
+        log_of(services, &version).await.is_empty(),
+        "a refused signature writes nothing"
+    );
 
     let signing = Signing {
         authentication: authentication.clone(),
         ..stale
     };
-    let effect = services.sign(&alice, &group, &what, &signing).await.unwrap();
+    let effect = services
+        .sign(&alice, &group, &what, &signing)
+        .await
+        .unwrap();
     let log = log_of(services, &version).await;
     let signature = log[0].signature.as_ref().expect("signed");
     assert_eq!(signature.record_digest, prepared.effect.signed.digest());

@@ -299,7 +299,12 @@ impl TestApp {
     /// the review shows about `version` and signs it.
     pub async fn sign(&self, cookie: &str, group: &str, version: u32, form: &str) -> Reply {
         let chosen = self
-            .post_form("/rpc/prepare_signature", form, Some(cookie), "application/json")
+            .post_form(
+                "/rpc/prepare_signature",
+                form,
+                Some(cookie),
+                "application/json",
+            )
             .await;
         let Some(pending) = chosen.cookie("countersign_signing") else {
             return chosen;
