@@ -32,5 +32,5 @@ pub use model::*;
 pub use notification::Notice;
 pub use policy::{Actor, Policy};
 pub use report::{InferenceReport, ReportDraft, ReportRefusal, RunId};
-pub use signature::{Signature, SignedContent};
+pub use signature::{AttemptOutcome, Signature, SignedContent, SigningAttempt};
 pub use workflow::{DecisionEffect, DecisionRequest, Reason, Refusal, RollbackRequest};

@@ -10,6 +10,7 @@ use crate::environment::Environment;
 use crate::model::*;
 use crate::notification::Notice;
 use crate::report::InferenceReport;
+use crate::signature::SigningAttempt;
 use crate::workflow::DecisionEffect;
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -124,6 +125,17 @@ pub trait AuditLog: Send + Sync {
         &self,
         group: &GroupName,
     ) -> Result<Vec<DecisionRecord>, PortError>;
+
+    /// Keeps a signature that was not made (refused, or sent to sign in again). An attempt
+    /// whose id is kept already is not kept twice.
+    async fn record_attempt(&self, attempt: &SigningAttempt) -> Result<(), PortError>;
+
+    /// The attempts to sign something about one version, oldest first.
+    async fn attempts_for_version(
+        &self,
+        group: &GroupName,
+        version: VersionNumber,
+    ) -> Result<Vec<SigningAttempt>, PortError>;
 }
 
 /// What storing a report did.

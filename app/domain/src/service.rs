@@ -9,7 +9,7 @@ use crate::notification::{self, LiveComparison, Notice};
 use crate::policy::{Actor, Policy};
 use crate::ports::*;
 use crate::report::{self, InferenceReport, ReportRefusal};
-use crate::signature::{Authentication, Signing};
+use crate::signature::{AttemptOutcome, Authentication, Signing, SigningAttempt};
 use crate::workflow::{self, DecisionEffect, DecisionRequest, Refusal, RollbackRequest};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -341,8 +341,59 @@ impl Services {
         what: &SigningRequest,
         signing: &Signing,
     ) -> Result<DecisionEffect, ServiceError> {
-        let prepared = self.prepare(actor, group, what).await?;
-        self.sign_prepared(prepared, signing).await
+        let signed = match self.prepare(actor, group, what).await {
+            Ok(prepared) => self.sign_prepared(prepared, signing).await,
+            Err(e) => Err(e),
+        };
+        if let Err(ServiceError::Refused(refusal)) = &signed {
+            let outcome = AttemptOutcome::Refused {
+                reason: refusal.to_string(),
+            };
+            // A refusal nobody could record is a gap in the trail: say so, not the refusal.
+            self.record_attempt(&actor.person, group, what, outcome)
+                .await?;
+        }
+        signed
+    }
+
+    /// Keeps a signature that was not made, in the audit log beside the decisions.
+    pub async fn record_attempt(
+        &self,
+        by: &Person,
+        group: &GroupName,
+        what: &SigningRequest,
+        outcome: AttemptOutcome,
+    ) -> Result<(), ServiceError> {
+        let (version, verdict) = match what {
+            SigningRequest::Decide { version, request } => {
+                (*version, Verdict::from(request.choice))
+            }
+            SigningRequest::RollBack(request) => (request.target, Verdict::Rollback),
+        };
+        let attempt = SigningAttempt {
+            id: self.ids.new_id(),
+            group: group.to_string(),
+            version: version.get(),
+            environment: what.environment().to_string(),
+            verdict: verdict.as_str().to_owned(),
+            by: by.clone(),
+            at: self.clock.now(),
+            outcome,
+        };
+        Ok(self.ports.audit.record_attempt(&attempt).await?)
+    }
+
+    /// The attempts to sign something about one version, oldest first.
+    pub async fn attempts_for_version(
+        &self,
+        group: &GroupName,
+        version: VersionNumber,
+    ) -> Result<Vec<SigningAttempt>, ServiceError> {
+        Ok(self
+            .ports
+            .audit
+            .attempts_for_version(group, version)
+            .await?)
     }
 
     async fn sign_prepared(

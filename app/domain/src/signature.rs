@@ -80,6 +80,45 @@ pub struct Signing {
     pub reauthentication_asked_at: Option<OffsetDateTime>,
 }
 
+/// A signature that was not made, kept beside the decisions (21 CFR 11.10(e): the trail
+/// shows failed and abandoned attempts too): who tried to sign what, when, and what came of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningAttempt {
+    pub id: String,
+    pub group: String,
+    /// The version decided, or the version a rollback puts back.
+    pub version: u32,
+    pub environment: String,
+    /// `approve`, `reject` or `rollback`.
+    pub verdict: String,
+    /// Who was signed in when it happened.
+    pub by: Person,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub outcome: AttemptOutcome,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AttemptOutcome {
+    /// Sent to the identity provider to sign in again; a signature follows unless the
+    /// attempt was abandoned or refused (recorded then too).
+    SentToSignInAgain,
+    /// Refused, with the reason the signer was shown.
+    Refused { reason: String },
+}
+
+impl SigningAttempt {
+    /// The attempt as one line of JSON, as both backends keep it.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("an attempt serialises")
+    }
+
+    pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+}
+
 /// How far the identity provider's clock may be behind ours when we compare its
 /// `auth_time` with the moment we sent someone to it.
 pub const PROVIDER_CLOCK_SKEW: time::Duration = time::Duration::seconds(10);

@@ -15,6 +15,7 @@ use countersign_app::context::{Authenticator, Portal};
 use countersign_app::pages::signing::sign_pending;
 use countersign_app::routes;
 use countersign_domain::signature::Signing;
+use countersign_domain::{AttemptOutcome, GroupName};
 use serde::Deserialize;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -65,6 +66,17 @@ pub async fn reauthenticate(
     pending.reauthentication_asked_at_ms = Some(unix_millis(OffsetDateTime::now_utc()));
     tracing::info!(subject = %actor.person.subject, group = %pending.group, version = pending.version,
         environment = %pending.environment, "sent to sign in again before signing");
+    // Kept, so that an attempt abandoned at the provider shows in the trail.
+    if let Err(response) = record(
+        &desk,
+        &actor.person,
+        &pending,
+        AttemptOutcome::SentToSignInAgain,
+    )
+    .await
+    {
+        return response;
+    }
     let mut response = match &desk.oidc {
         Some(oidc) => oidc.send_to_provider(
             &headers,
@@ -104,14 +116,20 @@ pub async fn complete(State(desk): State<SigningDesk>, headers: HeaderMap) -> Re
     if actor.person.subject != pending.subject {
         tracing::warn!(signing = %pending.subject, signed_in = %actor.person.subject,
             "someone else signed in at the identity provider during a signature; nothing signed");
-        return not_signed(
-            forget,
-            &review,
-            &format!(
-                "You signed in again as {} <{}>, not as the person whose signature was waiting, so nothing was signed.",
-                actor.person.name, actor.person.email
-            ),
+        let message = format!(
+            "You signed in again as {} <{}>, not as the person whose signature was waiting, so nothing was signed.",
+            actor.person.name, actor.person.email
         );
+        let outcome = AttemptOutcome::Refused {
+            reason: format!(
+                "signed in again as someone else than {}, whose signature was waiting",
+                pending.subject
+            ),
+        };
+        if let Err(response) = record(&desk, &actor.person, &pending, outcome).await {
+            return response;
+        }
+        return not_signed(forget, &review, &message);
     }
     let signing = Signing {
         reviewed_digest,
@@ -135,6 +153,35 @@ pub async fn complete(State(desk): State<SigningDesk>, headers: HeaderMap) -> Re
             not_signed(forget, &review, &error.to_string())
         }
     }
+}
+
+/// Keeps a signing attempt in the audit log; the page to show if it could not be kept.
+async fn record(
+    desk: &SigningDesk,
+    by: &countersign_domain::Person,
+    pending: &countersign_app::context::PendingSignature,
+    outcome: AttemptOutcome,
+) -> Result<(), Response> {
+    let services = &desk.portal.services;
+    let recorded = match (pending.request(services), GroupName::parse(&pending.group)) {
+        (Ok(what), Ok(group)) => services
+            .record_attempt(by, &group, &what, outcome)
+            .await
+            .map_err(countersign_app::wire::AppError::from),
+        (Err(e), _) => Err(e),
+        (_, Err(e)) => Err(countersign_app::wire::AppError::Invalid(e.to_string())),
+    };
+    recorded.map_err(|error| {
+        plain_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Not signed",
+            &error.to_string(),
+            (
+                &routes::version(&pending.group, pending.version),
+                "Back to the version",
+            ),
+        )
+    })
 }
 
 fn not_signed(forget: axum::http::HeaderValue, review: &str, message: &str) -> Response {

@@ -383,6 +383,18 @@ fn TimelineLine(entry: TimelineEntry) -> impl IntoView {
             <span>{format!("Run {run_id} in {environment} reported on {at}")}</span>
         }
         .into_any(),
+        TimelineEntry::Attempted {
+            by,
+            environment,
+            verdict,
+            what,
+            at,
+        } => view! {
+            <span class="attempt">
+                {format!("Signature ({verdict} {environment}) by {by} not made on {at}: {what}")}
+            </span>
+        }
+        .into_any(),
     }
 }
 
@@ -431,15 +443,17 @@ pub async fn get_version(group: String, version: u32) -> Result<VersionDetail, A
     serve(|portal, actor| async move {
         let (group, version) = (group_name(&group)?, version_number(version)?);
         let services = &portal.services;
-        let (record, reports, live) = futures::join!(
+        let (record, reports, attempts, live) = futures::join!(
             services.version_record(&group, version),
             services.reports_for_version(&group, version),
+            services.attempts_for_version(&group, version),
             services.live_state(&group)
         );
         Ok(version_detail(
             services.policy(),
             &record?,
             &reports?,
+            &attempts?,
             &live?,
             &actor,
         ))

@@ -10,7 +10,11 @@ use countersign_domain::*;
 use time::OffsetDateTime;
 
 /// Registration, decisions and reported runs, in the order they happened.
-fn timeline(record: &VersionRecord, reports: &[InferenceReport]) -> Vec<TimelineEntry> {
+fn timeline(
+    record: &VersionRecord,
+    reports: &[InferenceReport],
+    attempts: &[SigningAttempt],
+) -> Vec<TimelineEntry> {
     let version = &record.version;
     let mut events: Vec<(OffsetDateTime, TimelineEntry)> = vec![(
         version.registered_at,
@@ -33,6 +37,22 @@ fn timeline(record: &VersionRecord, reports: &[InferenceReport]) -> Vec<Timeline
                 environment: r.environment.to_string(),
                 run_id: r.run_id.to_string(),
                 at: display_time(r.reported_at),
+            },
+        )
+    }));
+    events.extend(attempts.iter().map(|a| {
+        let what = match &a.outcome {
+            AttemptOutcome::SentToSignInAgain => "sent to sign in again".to_owned(),
+            AttemptOutcome::Refused { reason } => format!("refused: {reason}"),
+        };
+        (
+            a.at,
+            TimelineEntry::Attempted {
+                by: a.by.name.clone(),
+                environment: a.environment.clone(),
+                verdict: a.verdict.clone(),
+                what,
+                at: display_time(a.at),
             },
         )
     }));
@@ -68,6 +88,7 @@ pub fn version_detail(
     policy: &Policy,
     record: &VersionRecord,
     reports: &[InferenceReport],
+    attempts: &[SigningAttempt],
     live: &LiveState,
     actor: &Actor,
 ) -> VersionDetail {
@@ -139,7 +160,7 @@ pub fn version_detail(
         registered_through: version.registered_through.clone(),
         registered_at: display_time(version.registered_at),
         track,
-        timeline: timeline(record, reports),
+        timeline: timeline(record, reports, attempts),
         reports: reports.iter().rev().map(report_view).collect(),
         why_no_decision,
         drift,
@@ -174,7 +195,7 @@ mod tests {
                 .collect(),
             drift: vec![],
         };
-        version_detail(policy, &record, &[], &live, actor)
+        version_detail(policy, &record, &[], &[], &live, actor)
     }
 
     fn step<'a>(detail: &'a VersionDetail, environment: &str) -> &'a StepView {
@@ -259,6 +280,7 @@ mod tests {
             version_detail(
                 &policy,
                 &record,
+                &[],
                 &[],
                 &LiveState::default(),
                 &approver("bob"),

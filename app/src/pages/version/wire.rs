@@ -69,6 +69,14 @@ pub enum TimelineEntry {
         run_id: String,
         at: String,
     },
+    /// A signature that was not made (sent to sign in again, or refused).
+    Attempted {
+        by: String,
+        environment: String,
+        verdict: String,
+        what: String,
+        at: String,
+    },
 }
 
 /// One inference run a pipeline reported, for the review page.

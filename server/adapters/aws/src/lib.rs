@@ -19,6 +19,7 @@
 //! Where each piece of state lives, and why a decision is never half-applied, is in
 //! ARCHITECTURE.md ("The AWS backend").
 
+mod attempts;
 mod calls;
 mod commit;
 mod log;

@@ -411,4 +411,16 @@ impl AuditLog for AwsBackend {
             .map(|l| l.entry.record(group, l.version))
             .collect()
     }
+
+    async fn record_attempt(&self, attempt: &SigningAttempt) -> Result<(), PortError> {
+        self.put_attempt(attempt).await
+    }
+
+    async fn attempts_for_version(
+        &self,
+        group: &GroupName,
+        version: VersionNumber,
+    ) -> Result<Vec<SigningAttempt>, PortError> {
+        self.attempts_of(group, version).await
+    }
 }

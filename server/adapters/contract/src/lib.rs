@@ -28,6 +28,7 @@ macro_rules! for_each_check {
             deployments_keep_their_history
             a_rejection_reads_back_whole
             a_signature_keeps_how_its_signer_authenticated
+            signing_attempts_are_kept_once_each_in_order
             the_group_log_lists_every_decision
             undecided_versions_are_found_across_groups
             reports_are_kept_once_per_run
@@ -463,6 +464,46 @@ pub async fn a_signature_keeps_how_its_signer_authenticated(services: &Subject) 
     assert_eq!(signature.record_digest, prepared.effect.signed.digest());
     assert_eq!(signature.authentication.as_ref(), Some(&authentication));
     assert_eq!(log[0], effect.record, "read back whole");
+}
+
+pub async fn signing_attempts_are_kept_once_each_in_order(services: &Subject) {
+    let group = unique_group("attempts");
+    let first = register(services, &group).await;
+    let second = register(services, &group).await;
+    let attempt = |version: &ModelVersion, seconds: i64, outcome: AttemptOutcome| SigningAttempt {
+        id: new_id(),
+        group: group.to_string(),
+        version: version.version.get(),
+        environment: first_env(services).to_string(),
+        verdict: "approve".into(),
+        by: person("alice"),
+        at: services.now().replace_nanosecond(0).unwrap() + time::Duration::seconds(seconds),
+        outcome,
+    };
+    let sent = attempt(&first, 0, AttemptOutcome::SentToSignInAgain);
+    let refused = attempt(
+        &first,
+        1,
+        AttemptOutcome::Refused {
+            reason: "your identity provider did not sign you in again".into(),
+        },
+    );
+    let elsewhere = attempt(&second, 2, AttemptOutcome::SentToSignInAgain);
+    for kept in [&sent, &refused, &elsewhere, &sent] {
+        services.ports.audit.record_attempt(kept).await.unwrap();
+    }
+    let read = |version: VersionNumber| services.ports.audit.attempts_for_version(&group, version);
+    assert_eq!(
+        read(first.version).await.unwrap(),
+        [sent, refused],
+        "once each, oldest first"
+    );
+    assert_eq!(read(second.version).await.unwrap(), [elsewhere]);
+    assert_eq!(
+        log_of(services, &first).await,
+        [],
+        "attempts are not decisions"
+    );
 }
 
 pub async fn the_group_log_lists_every_decision(services: &Subject) {

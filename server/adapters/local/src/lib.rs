@@ -128,6 +128,17 @@ ALTER TABLE decisions ADD COLUMN signature_replaces INTEGER;
 -- How the signer had last authenticated (countersign_domain::signature::Authentication, JSON).
 ALTER TABLE decisions ADD COLUMN signature_authentication TEXT;
 "#,
+    r#"
+-- Signatures that were not made (countersign_domain::signature::SigningAttempt, JSON).
+CREATE TABLE signing_attempts (
+    id          TEXT    NOT NULL PRIMARY KEY,
+    group_name  TEXT    NOT NULL,
+    version     INTEGER NOT NULL,
+    attempt     TEXT    NOT NULL,
+    seq         INTEGER NOT NULL UNIQUE
+);
+CREATE INDEX signing_attempts_by_version ON signing_attempts (group_name, version, seq);
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -615,6 +626,46 @@ impl AuditLog for LocalStore {
                 ),
                 params![group],
                 decision_from_row,
+            )
+        })
+        .await
+    }
+
+    async fn record_attempt(&self, attempt: &SigningAttempt) -> Result<(), PortError> {
+        let attempt = attempt.clone();
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO signing_attempts (id, group_name, version, attempt, seq) \
+                 SELECT ?1, ?2, ?3, ?4, COALESCE(MAX(seq), 0) + 1 FROM signing_attempts \
+                 WHERE true ON CONFLICT (id) DO NOTHING",
+                params![
+                    attempt.id,
+                    attempt.group,
+                    attempt.version,
+                    attempt.to_json()
+                ],
+            )
+            .map(|_| ())
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn attempts_for_version(
+        &self,
+        group: &GroupName,
+        version: VersionNumber,
+    ) -> Result<Vec<SigningAttempt>, PortError> {
+        let group = group.to_string();
+        self.with(move |c| {
+            all_rows(
+                c,
+                "SELECT attempt FROM signing_attempts WHERE group_name = ?1 AND version = ?2 ORDER BY seq",
+                params![group, version.get()],
+                |row| {
+                    let json: String = row.get(0)?;
+                    SigningAttempt::from_json(&json).map_err(|_| corrupt("signing attempt", &json))
+                },
             )
         })
         .await
