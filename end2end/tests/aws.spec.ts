@@ -76,6 +76,22 @@ test('an image swapped in SSM behind the portal is reported on the version and h
   await expect(warning).toContainText('attacker.example/backdoor:1');
 });
 
+test('a metric changed in SageMaker after signing breaks the signature: the page says so and resolve answers 409', async ({ page, request }, testInfo) => {
+  const group = await approvedForDev(page, request, testInfo, 'rebadged');
+  await expect(page.getByRole('alert').filter({ hasText: 'Signature no longer matches' })).toHaveCount(0);
+
+  boto3('improve_metric.py', group, '1', 'auc', '0.99');
+  const resolved = await request.get(`/api/v1/models/${group}/environments/dev`, { headers: pipelineAuth });
+  expect(resolved.status(), await resolved.text()).toBe(409);
+  expect((await resolved.json()).code).toBe('signature_mismatch');
+
+  await page.reload();
+  await settled(page, testInfo);
+  await expect(page.getByRole('alert').filter({ hasText: 'Signature no longer matches' })).toContainText('The approval of dev no longer matches');
+  await expect(step(page, 'dev')).toContainText('no longer matches the registry entry');
+  await expect(page.getByRole('button', { name: 'Approve test' })).toHaveCount(0);
+});
+
 test('a version registered in SageMaker reaches its approvers once by e-mail, and the link leads to the decision', async ({ page, request }, testInfo) => {
   const group = uniqueGroup('sagemaker');
   const version = Number(boto3('register_in_sagemaker.py', group));

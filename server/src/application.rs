@@ -88,6 +88,9 @@ pub fn router(
         auth: Arc::new(crate::http::api::auth::ApiAuth::new(
             config.api_access.clone(),
         )),
+        signature_checks: Arc::new(crate::signature_checks::SignatureChecks::new(
+            config.signature_check,
+        )),
     });
 
     let mut router = Router::new();

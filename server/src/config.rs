@@ -79,6 +79,7 @@ struct RawConfig {
     events_api_key_header: String,
     scan_seconds: u64,
     resolve_cache_seconds: u64,
+    signature_check_seconds: u64,
     /// Unset: open only in the laptop setup (development sign-in, no token configured).
     api_open: Option<bool>,
     /// Static tokens: `name:scope+scope:sha256-hex`, comma-separated.
@@ -145,6 +146,7 @@ impl Default for RawConfig {
             events_api_key_header: "x-api-key".into(),
             scan_seconds: 300,
             resolve_cache_seconds: 5,
+            signature_check_seconds: 60,
             api_open: None,
             api_tokens: String::new(),
             api_jwt_audience: None,
@@ -287,6 +289,9 @@ pub struct Config {
     pub scan_interval: Option<std::time::Duration>,
     /// How long a resolved model is served from memory; `None` reads the store every time.
     pub resolve_cache: Option<std::time::Duration>,
+    /// How long resolve keeps a deployment's "still signed" verdict before reading the
+    /// registry and the log again.
+    pub signature_check: std::time::Duration,
     pub api_access: ApiAccessConfig,
 }
 
@@ -779,6 +784,7 @@ impl Config {
             scan_interval,
             resolve_cache: (raw.resolve_cache_seconds > 0)
                 .then(|| std::time::Duration::from_secs(raw.resolve_cache_seconds)),
+            signature_check: std::time::Duration::from_secs(raw.signature_check_seconds),
             api_access,
         })
     }

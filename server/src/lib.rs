@@ -17,3 +17,4 @@ pub mod demo;
 pub mod http;
 pub mod notify;
 pub mod resolve_cache;
+pub mod signature_checks;

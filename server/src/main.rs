@@ -153,6 +153,17 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 .resolve(&group, &environment)
                 .await
                 .map_err(|e| e.to_string())?;
+            // As the API: what no longer matches its signature is not resolved.
+            if !services
+                .still_signed(&deployment)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                return Err(format!(
+                    "signature_mismatch: version {} of {group} changed in the registry after it was signed for {environment}",
+                    deployment.version
+                ));
+            }
             print_json(&countersign_domain::DeploymentDocument::from(&deployment))
         }
         Command::Register {

@@ -618,6 +618,28 @@ impl Services {
     }
 
     /// The model live in an environment, as pipelines resolve it.
+    /// Whether the signature that made `deployment` live still applies to its version as
+    /// the registry holds it now (21 CFR 11.70). A deployment whose decision is not in the
+    /// log, or was signed before signatures were recorded, has nothing to check.
+    pub async fn still_signed(&self, deployment: &Deployment) -> Result<bool, ServiceError> {
+        let record = self
+            .version_record(&deployment.group, deployment.version)
+            .await?;
+        let made_live = |d: &DecisionRecord| d.id == deployment.decision_id;
+        let decision = match record.decisions.iter().find(|d| made_live(d)) {
+            Some(decision) => Some(decision.clone()),
+            // A rollback is logged under the version it withdrew, not the one it put back.
+            None => self
+                .ports
+                .audit
+                .decisions_for_group(&deployment.group)
+                .await?
+                .into_iter()
+                .find(made_live),
+        };
+        Ok(decision.is_none_or(|d| crate::signature::still_binds(&d, &record.version)))
+    }
+
     pub async fn resolve(
         &self,
         group: &GroupName,

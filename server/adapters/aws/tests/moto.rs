@@ -1652,6 +1652,8 @@ async fn a_metric_changed_in_sagemaker_after_signing_breaks_the_signature_and_st
         .await
         .unwrap();
     assert!(workflow::broken_signatures(&record.version, &record.decisions).is_empty());
+    let live = services.resolve(&version.group, &env("dev")).await.unwrap();
+    assert_eq!(services.still_signed(&live).await, Ok(true));
 
     // Someone allowed sagemaker:UpdateModelPackage improves the metric the approver saw.
     update_outside_the_portal(&moto, &version.arn, None, |metadata| {
@@ -1667,6 +1669,11 @@ async fn a_metric_changed_in_sagemaker_after_signing_breaks_the_signature_and_st
     assert_eq!(
         workflow::broken_signatures(&record.version, &record.decisions),
         [env("dev")]
+    );
+    assert_eq!(
+        services.still_signed(&live).await,
+        Ok(false),
+        "resolve answers signature_mismatch"
     );
     let refused = services
         .decide(

@@ -51,6 +51,7 @@ error_codes! {
     Conflict = "conflict", CONFLICT;
     NotApprovedThere = "not_approved_there", CONFLICT;
     RunIdTaken = "run_id_taken", CONFLICT;
+    SignatureMismatch = "signature_mismatch", CONFLICT;
     Unauthenticated = "unauthenticated", UNAUTHORIZED;
     InvalidToken = "invalid_token", UNAUTHORIZED;
     InsufficientScope = "insufficient_scope", FORBIDDEN;

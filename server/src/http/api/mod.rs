@@ -31,6 +31,7 @@ pub struct ApiState {
     /// The EventBridge intake's key; `None` turns the intake off.
     pub events: Option<events::EventsConfig>,
     pub auth: std::sync::Arc<ApiAuth>,
+    pub signature_checks: std::sync::Arc<crate::signature_checks::SignatureChecks>,
 }
 
 /// The API's routes, to be nested under `/api/v1`.
@@ -234,6 +235,7 @@ pub fn version_json(services: &Services, public_url: &str, version: &ModelVersio
         (status = 503, description = "the store or the identity provider's keys cannot be reached; retry", body = ErrorBody),
         (status = 403, description = "the token lacks the resolve scope", body = ErrorBody),
         (status = 404, description = "no such environment, or nothing approved there", body = ErrorBody),
+        (status = 409, description = "signature_mismatch: the version live there changed in the registry after it was signed; it is not resolved until a version is signed there again", body = ErrorBody),
     ),
     security(("bearer" = ["resolve"]))
 )]
@@ -247,6 +249,21 @@ pub(crate) async fn resolve(
     let group = group_name(&group)?;
     let environment = state.services.environment(&environment)?;
     let deployment = state.services.resolve(&group, &environment).await?;
+    if !state
+        .signature_checks
+        .still_signed(&state.services, &deployment)
+        .await?
+    {
+        tracing::error!(group = %group, environment = %environment, version = %deployment.version,
+            "the version live here changed in the registry after it was signed; not resolved");
+        return Err(ApiError::new(
+            ErrorCode::SignatureMismatch,
+            format!(
+                "version {} of {group} changed in the registry (image, model data or metrics) after it was signed for {environment}, so it is not resolved: sign a version for {environment} again",
+                deployment.version
+            ),
+        ));
+    }
     Ok(Json((&deployment).into()))
 }
 

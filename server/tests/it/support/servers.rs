@@ -26,13 +26,9 @@ pub struct OidcProvider {
 }
 
 impl OidcProvider {
-    /// A provider whose client redirects to `portal` (the portal's public URL).
-    pub fn start_for(portal: &str) -> Self {
-        Self::start_with_quirk(portal, "")
-    }
-
-    /// Like [`OidcProvider::start_for`], misbehaving as `quirk` says (`ignores-prompt`,
-    /// `no-auth-time`; see the provider's comment).
+    /// A provider whose client redirects to `portal` (the portal's public URL), misbehaving
+    /// as `quirk` says (empty: not at all; `ignores-prompt`, `no-auth-time`: see the
+    /// provider's comment).
     pub fn start_with_quirk(portal: &str, quirk: &str) -> Self {
         let port = free_port();
         let child = Command::new("node")
