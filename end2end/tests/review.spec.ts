@@ -37,6 +37,12 @@ test('an approver signs in from a deep link, approves dev with a reason, and the
   await expect(dev).toHaveAttribute('data-state', 'Approved');
   await expect(dev).toContainText('Approved dev by Alice Approver');
   await expect(dev).toContainText('Offline AUC beats the baseline');
+  await expect(dev).toContainText('Signed: Approved for release to dev');
+  // The signature's time in UTC, and with the page's script the viewer's own time beside it.
+  await expect(dev.locator('.signature time')).toContainText('UTC');
+  if (testInfo.project.use.javaScriptEnabled !== false) {
+    await expect(dev.locator('.local-time')).toContainText('your time:');
+  }
   await expect(step(page, 'test')).toHaveAttribute('data-state', 'PendingManualApproval');
   await expect(page.getByRole('button', { name: 'Approve dev' })).toHaveCount(0);
 
@@ -115,4 +121,40 @@ test('a decision taken meanwhile by someone else is refused, and the typed reaso
   }
   const log = await request.get(`/api/v1/models/${group}/environments/dev`, { headers: pipelineAuth });
   expect((await log.json()).approved_by.name).toBe('Alice Approver');
+});
+
+test('the whole signing ceremony works from the keyboard alone', async ({ page, request }, testInfo) => {
+  const group = uniqueGroup('keyboard');
+  await register(request, group, 'dana');
+  await openVersion(page, testInfo, group);
+  await signInAs(page, testInfo, 'alice');
+
+  // Into the reason box, type, then on to the approve button, all by keyboard.
+  const reason = page.getByLabel('Reason for dev');
+  await page.keyboard.press('Tab');
+  for (let presses = 0; presses < 40 && !(await reason.evaluate((el) => el === document.activeElement)); presses++) {
+    await page.keyboard.press('Tab');
+  }
+  await expect(reason).toBeFocused();
+  await page.keyboard.type('Checked from the keyboard');
+  const approve = page.getByRole('button', { name: 'Approve dev' });
+  for (let presses = 0; presses < 5 && !(await approve.evaluate((el) => el === document.activeElement)); presses++) {
+    await page.keyboard.press('Tab');
+  }
+  await expect(approve).toBeFocused();
+  await page.keyboard.press('Enter');
+
+  // The confirmation step: what will be signed, then the sign button, reached by Tab.
+  await expect(page.getByRole('heading', { name: 'Confirm your signature' })).toBeVisible();
+  await settled(page, testInfo);
+  await expect(page.locator('dl.signed-record')).toContainText('Checked from the keyboard');
+  await expect(page.locator('dl.signed-record')).toContainText('Approved for release to dev');
+  const sign = page.getByRole('button', { name: 'Sign: approve dev' });
+  for (let presses = 0; presses < 40 && !(await sign.evaluate((el) => el === document.activeElement)); presses++) {
+    await page.keyboard.press('Tab');
+  }
+  await expect(sign).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('status')).toContainText('Your signature for dev is recorded.');
+  await expect(step(page, 'dev')).toHaveAttribute('data-state', 'Approved');
 });

@@ -427,12 +427,39 @@ pub(crate) fn DecisionLine(decision: DecisionView) -> impl IntoView {
                             {short}
                         </code>
                         " · "
-                        <time datetime=signature.signed_at_utc>{decision.decided_at.clone()}</time>
+                        <SignedAt utc=signature.signed_at_utc shown=decision.decided_at.clone()/>
                         {mismatch}
                     </span>
                 }
             })}
         </span>
+    }
+}
+
+/// When a signature was made: UTC as recorded, and (once the page runs its script) the
+/// viewer's local time beside it (21 CFR 11.50).
+#[component]
+fn SignedAt(
+    /// RFC 3339, UTC.
+    utc: String,
+    /// The same moment as the page shows times.
+    shown: String,
+) -> impl IntoView {
+    let local = RwSignal::new(None::<String>);
+    #[cfg(feature = "hydrate")]
+    {
+        let utc = utc.clone();
+        Effect::new(move |_| {
+            let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&utc));
+            if !date.get_time().is_nan() {
+                let text = date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED);
+                local.set(Some(String::from(text)));
+            }
+        });
+    }
+    view! {
+        <time datetime=utc>{shown}</time>
+        {move || local.get().map(|time| view! { <span class="local-time">{format!(" (your time: {time})")}</span> })}
     }
 }
 
