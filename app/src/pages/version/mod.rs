@@ -431,6 +431,9 @@ pub(crate) fn DecisionLine(decision: DecisionView) -> impl IntoView {
                         {mismatch}
                     </span>
                 }
+                // Erased: the history page nests this line deep enough to exhaust the
+                // compiler's type recursion.
+                .into_any()
             })}
         </span>
     }
