@@ -107,11 +107,15 @@ pub fn portal() -> Result<Portal, AppError> {
     })
 }
 
-pub async fn optional_actor(portal: &Portal) -> Result<Option<Actor>, AppError> {
-    let headers: http::HeaderMap = leptos_axum::extract()
+/// The headers of the request being served.
+pub async fn request_headers() -> Result<http::HeaderMap, AppError> {
+    leptos_axum::extract()
         .await
-        .map_err(|e| AppError::Transport(e.to_string()))?;
-    Ok(portal.authenticator.actor(&headers))
+        .map_err(|e| AppError::Transport(e.to_string()))
+}
+
+pub async fn optional_actor(portal: &Portal) -> Result<Option<Actor>, AppError> {
+    Ok(portal.authenticator.actor(&request_headers().await?))
 }
 
 /// The signed-in person, if they may see the portal at all.

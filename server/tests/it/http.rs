@@ -1,7 +1,7 @@
 //! The whole HTTP surface of a server on a fresh store, driven request by request: the
 //! pipeline API, the development sign-in, server functions and server-rendered pages.
 
-use crate::support::TestApp;
+use crate::support::{Reply, TestApp};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use countersign_server::backend;
@@ -1430,6 +1430,12 @@ fn sign_form(digest: &str) -> String {
     format!("group=churn&version=1&record_digest={digest}")
 }
 
+/// The confirmation step's sign button for version 1 of churn, pressed with `cookies`.
+async fn post_sign(app: &TestApp, digest: &str, cookies: &str, accept: &str) -> Reply {
+    app.post_form("/rpc/sign", &sign_form(digest), Some(cookies), accept)
+        .await
+}
+
 #[tokio::test]
 async fn the_confirmation_step_shows_exactly_what_is_signed_and_only_that_is_signed() {
     let app = TestApp::new(&[]).await;
@@ -1467,14 +1473,7 @@ async fn the_confirmation_step_shows_exactly_what_is_signed_and_only_that_is_sig
     }
 
     let another = "0".repeat(64);
-    let tampered = app
-        .post_form(
-            "/rpc/sign",
-            &sign_form(&another),
-            Some(&cookies),
-            "application/json",
-        )
-        .await;
+    let tampered = post_sign(&app, &another, &cookies, "application/json").await;
     assert_eq!(tampered.status, StatusCode::CONFLICT, "{}", tampered.body);
     assert!(
         tampered.body.contains("no longer what would be signed"),
@@ -1483,14 +1482,13 @@ async fn the_confirmation_step_shows_exactly_what_is_signed_and_only_that_is_sig
     );
     let bob = app.sign_in("bob").await;
     let pending = cookies.split("; ").nth(1).unwrap();
-    let someone_elses = app
-        .post_form(
-            "/rpc/sign",
-            &sign_form(digest),
-            Some(&format!("{bob}; {pending}")),
-            "application/json",
-        )
-        .await;
+    let someone_elses = post_sign(
+        &app,
+        digest,
+        &format!("{bob}; {pending}"),
+        "application/json",
+    )
+    .await;
     assert_eq!(
         someone_elses.status,
         StatusCode::NOT_FOUND,
@@ -1498,14 +1496,7 @@ async fn the_confirmation_step_shows_exactly_what_is_signed_and_only_that_is_sig
         someone_elses.body
     );
     let alice_only = cookies.split("; ").next().unwrap();
-    let nothing_chosen = app
-        .post_form(
-            "/rpc/sign",
-            &sign_form(digest),
-            Some(alice_only),
-            "application/json",
-        )
-        .await;
+    let nothing_chosen = post_sign(&app, digest, alice_only, "application/json").await;
     assert_eq!(
         nothing_chosen.status,
         StatusCode::NOT_FOUND,
@@ -1516,9 +1507,7 @@ async fn the_confirmation_step_shows_exactly_what_is_signed_and_only_that_is_sig
     assert_eq!(resolved.status, StatusCode::NOT_FOUND, "nothing signed yet");
 
     // Without JavaScript the signature is a form post that lands on the version page.
-    let signed = app
-        .post_form("/rpc/sign", &sign_form(digest), Some(&cookies), "text/html")
-        .await;
+    let signed = post_sign(&app, digest, &cookies, "text/html").await;
     assert_eq!(signed.status, StatusCode::FOUND, "{}", signed.body);
     assert_eq!(
         signed.headers[header::LOCATION],
@@ -1559,14 +1548,7 @@ async fn where_a_fresh_sign_in_is_needed_the_signer_signs_in_again_and_then_it_i
         page.body.contains("action=\"/auth/reauthenticate\""),
         "a plain form leaves for the provider"
     );
-    let direct = app
-        .post_form(
-            "/rpc/sign",
-            &sign_form(&digest),
-            Some(&cookies),
-            "application/json",
-        )
-        .await;
+    let direct = post_sign(&app, &digest, &cookies, "application/json").await;
     assert_eq!(direct.status, StatusCode::CONFLICT, "{}", direct.body);
 
     let sent = app

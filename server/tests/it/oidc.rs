@@ -746,6 +746,23 @@ async fn sent_to_sign_in_again(sso: &Sso, client: &Client, digest: &str) -> Stri
     location(&sent)
 }
 
+/// Sends the signer to sign in again at a provider that answers without asking anyone
+/// (one of its quirks), follows its answer back, and returns the refusal page.
+async fn answered_at_once_and_refused(sso: &Sso, client: &Client, digest: &str) -> String {
+    let provider = sent_to_sign_in_again(sso, client, digest).await;
+    let callback = format!("{}/auth/callback", sso.portal);
+    let (answer, _) = follow(client, provider, &callback).await;
+    assert!(answer.starts_with(&callback), "no login page: {answer}");
+    client.get(&answer).send().await.unwrap();
+    let refused = client
+        .get(format!("{}/auth/signing/complete", sso.portal))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    refused.text().await.unwrap()
+}
+
 /// The signed history as the export gives it to a viewer.
 async fn signed_history(sso: &Sso, client: &Client) -> serde_json::Value {
     client
@@ -825,19 +842,8 @@ async fn a_provider_that_ignores_prompt_login_signs_nothing() {
     let sso = start_quirky("ignores-prompt", PIPELINES_SIGN_IN_HERE).await;
     let (client, digest, why) = chose_to_approve_dev(&sso, "lena").await;
     assert!(why.is_some());
-    let provider = sent_to_sign_in_again(&sso, &client, &digest).await;
     // No login page: the provider answers at once from its two-hour-old session.
-    let callback = format!("{}/auth/callback", sso.portal);
-    let (answer, _) = follow(&client, provider, &callback).await;
-    assert!(answer.starts_with(&callback), "{answer}");
-    client.get(&answer).send().await.unwrap();
-    let refused = client
-        .get(format!("{}/auth/signing/complete", sso.portal))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    let page = refused.text().await.unwrap();
+    let page = answered_at_once_and_refused(&sso, &client, &digest).await;
     assert!(page.contains("did not sign you in again"), "{page}");
     assert!(page.contains("prompt=login"), "{page}");
     assert_eq!(
@@ -851,17 +857,7 @@ async fn a_provider_that_never_says_when_someone_signed_in_signs_nothing() {
     let sso = start_quirky("no-auth-time", PIPELINES_SIGN_IN_HERE).await;
     let (client, digest, why) = chose_to_approve_dev(&sso, "alice").await;
     assert!(why.is_some(), "no auth_time: sign in again, asking for it");
-    let provider = sent_to_sign_in_again(&sso, &client, &digest).await;
-    let callback = format!("{}/auth/callback", sso.portal);
-    let (answer, _) = follow(&client, provider, &callback).await;
-    client.get(&answer).send().await.unwrap();
-    let refused = client
-        .get(format!("{}/auth/signing/complete", sso.portal))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    let page = refused.text().await.unwrap();
+    let page = answered_at_once_and_refused(&sso, &client, &digest).await;
     assert!(page.contains("auth_time"), "{page}");
     assert!(
         page.contains("Add optional claim"),

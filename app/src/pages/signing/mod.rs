@@ -216,14 +216,7 @@ pub async fn review_pending(group: String, version: u32) -> Result<SigningReview
     use crate::context::{group_name, serve};
     use countersign_domain::workflow::check_authentication;
     serve(|portal, actor| async move {
-        let headers: http::HeaderMap = leptos_axum::extract()
-            .await
-            .map_err(|e| AppError::Transport(e.to_string()))?;
-        let pending = portal
-            .authenticator
-            .pending_signature(&headers)
-            .filter(|p| p.belongs_to(&actor, &group, version))
-            .ok_or_else(nothing_to_sign)?;
+        let (headers, pending) = waiting_for(&portal, &actor, &group, version).await?;
         let services = &portal.services;
         let what = pending.request(services)?;
         let prepared = services
@@ -259,14 +252,7 @@ pub async fn sign(
     use crate::context::serve;
     use countersign_domain::signature::Signing;
     serve(|portal, actor| async move {
-        let headers: http::HeaderMap = leptos_axum::extract()
-            .await
-            .map_err(|e| AppError::Transport(e.to_string()))?;
-        let pending = portal
-            .authenticator
-            .pending_signature(&headers)
-            .filter(|p| p.belongs_to(&actor, &group, version))
-            .ok_or_else(nothing_to_sign)?;
+        let (headers, pending) = waiting_for(&portal, &actor, &group, version).await?;
         let signing = Signing {
             reviewed_digest: record_digest,
             authentication: portal
@@ -292,12 +278,26 @@ pub async fn sign(
     .await
 }
 
+/// The request's headers and the signature `actor` has waiting about `group`'s `version`.
 #[cfg(feature = "ssr")]
-fn nothing_to_sign() -> AppError {
-    AppError::NotFound(
-        "Nothing is waiting for your signature here (or it waited too long): choose a decision on the version page."
-            .into(),
-    )
+async fn waiting_for(
+    portal: &crate::context::Portal,
+    actor: &countersign_domain::Actor,
+    group: &str,
+    version: u32,
+) -> Result<(http::HeaderMap, crate::context::PendingSignature), AppError> {
+    let headers = crate::context::request_headers().await?;
+    let pending = portal
+        .authenticator
+        .pending_signature(&headers)
+        .filter(|p| p.belongs_to(actor, group, version))
+        .ok_or_else(|| {
+            AppError::NotFound(
+                "Nothing is waiting for your signature here (or it waited too long): choose a decision on the version page."
+                    .into(),
+            )
+        })?;
+    Ok((headers, pending))
 }
 
 #[cfg(feature = "ssr")]
