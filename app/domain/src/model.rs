@@ -40,6 +40,56 @@ pub enum InvalidInput {
     ArtifactsUrl(String),
     #[error("{field} {value:?} is not an e-mail address (name@example.com)")]
     Email { field: &'static str, value: String },
+    #[error("image_digest {0:?} is not a digest: use algorithm:hex, e.g. sha256: and 64 hex digits (at most 72 characters)")]
+    ImageDigest(String),
+    #[error("model_data_etag {0:?} is not valid: at most 128 printable characters without spaces")]
+    ModelDataETag(String),
+}
+
+/// What identifies a version's artifacts beyond their names, as the registry knows it
+/// (SageMaker's `ImageDigest` and `ModelDataETag`): a signature then binds the bytes behind
+/// a tag, not only the tag. Either may be unknown.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ArtifactDigests {
+    /// The container image's digest, e.g. `sha256:` and 64 hex digits.
+    pub image: Option<String>,
+    /// The model data object's ETag.
+    pub model_data: Option<String>,
+}
+
+impl ArtifactDigests {
+    /// Validates what a pipeline or the registry says; blank means unknown.
+    pub fn new(image: Option<&str>, model_data: Option<&str>) -> Result<Self, InvalidInput> {
+        fn known(value: Option<&str>) -> Option<&str> {
+            value.map(str::trim).filter(|v| !v.is_empty())
+        }
+        let image = match known(image) {
+            Some(digest) if is_image_digest(digest) => Some(digest.to_owned()),
+            Some(other) => return Err(InvalidInput::ImageDigest(other.to_owned())),
+            None => None,
+        };
+        let model_data = match known(model_data) {
+            Some(etag) if etag.len() <= 128 && etag.chars().all(|c| c.is_ascii_graphic()) => {
+                Some(etag.to_owned())
+            }
+            Some(other) => return Err(InvalidInput::ModelDataETag(other.to_owned())),
+            None => None,
+        };
+        Ok(Self { image, model_data })
+    }
+}
+
+/// `algorithm:hex`, as container registries write image digests, at most 72 characters.
+fn is_image_digest(text: &str) -> bool {
+    text.len() <= 72
+        && text.split_once(':').is_some_and(|(algorithm, hex)| {
+            !algorithm.is_empty()
+                && algorithm
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+._-".contains(c))
+                && hex.len() >= 32
+                && hex.chars().all(|c| c.is_ascii_hexdigit())
+        })
 }
 
 /// Whether `text` is a plain e-mail address: one `@` between a local part and a domain
@@ -263,6 +313,7 @@ pub struct ModelVersion {
     pub steps: Steps,
     pub image_uri: String,
     pub model_data_url: String,
+    pub digests: ArtifactDigests,
     pub description: String,
     pub metrics: Metrics,
     pub registered_by: Person,
@@ -287,6 +338,7 @@ pub struct Registration {
     pub group: GroupName,
     pub image_uri: String,
     pub model_data_url: String,
+    pub digests: ArtifactDigests,
     pub description: String,
     pub metrics: Metrics,
     pub registered_by: Person,
@@ -295,6 +347,12 @@ pub struct Registration {
 }
 
 impl Registration {
+    /// The artifacts' digests, as the pipeline knows them.
+    pub fn with_digests(mut self, digests: ArtifactDigests) -> Self {
+        self.digests = digests;
+        self
+    }
+
     /// Records the authenticated pipeline that sent the registration.
     pub fn through(mut self, caller: &str) -> Self {
         self.registered_through = Some(caller.to_owned());
@@ -332,6 +390,7 @@ impl Registration {
             group,
             image_uri,
             model_data_url,
+            digests: ArtifactDigests::default(),
             description,
             metrics,
             registered_by,
@@ -388,6 +447,7 @@ impl NewVersion {
             steps: self.steps,
             image_uri: r.image_uri,
             model_data_url: r.model_data_url,
+            digests: r.digests,
             description: r.description,
             metrics: r.metrics,
             attributed_to: crate::identity::Attribution::of(&r.registered_by),

@@ -152,6 +152,12 @@ pub struct SignedContent {
     pub model_package_arn: String,
     pub image_uri: String,
     pub model_data_url: String,
+    /// Only when the registry knows them: absent, they leave the canonical JSON (and so
+    /// every digest signed before they were known) as it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_digest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_data_etag: Option<String>,
     pub metrics: Metrics,
     pub environment: String,
     /// `approve`, `reject` or `rollback`.
@@ -178,6 +184,8 @@ impl SignedContent {
             model_package_arn: version.arn.clone(),
             image_uri: version.image_uri.clone(),
             model_data_url: version.model_data_url.clone(),
+            image_digest: version.digests.image.clone(),
+            model_data_etag: version.digests.model_data.clone(),
             metrics: version.metrics.clone(),
             environment: environment.to_string(),
             verdict: verdict.as_str().to_owned(),
@@ -297,6 +305,42 @@ mod tests {
     }
 
     #[test]
+    fn artifact_digests_are_signed_when_the_registry_knows_them() {
+        use crate::model::ArtifactDigests;
+        let image = format!("sha256:{}", "0123456789abcdef".repeat(4));
+        let digests =
+            ArtifactDigests::new(Some(&image), Some("\"9b2cf535f27731c974343645a3985328\""))
+                .unwrap();
+        assert_eq!(digests.image.as_deref(), Some(image.as_str()));
+        let mut known = content();
+        known.image_digest = digests.image.clone();
+        known.model_data_etag = digests.model_data.clone();
+        assert!(known
+            .canonical_json()
+            .contains(&format!(r#""image_digest":"{image}""#)));
+        assert_ne!(known.digest(), PINNED_DIGEST);
+        assert!(
+            !content().canonical_json().contains("image_digest"),
+            "unknown digests leave the record as signatures before them signed it"
+        );
+        assert_eq!(
+            ArtifactDigests::new(Some(" "), None),
+            Ok(ArtifactDigests::default())
+        );
+        for bad in [
+            "latest",
+            "sha256:xyz",
+            "sha256:",
+            ":abc",
+            &format!("sha256:{}", "a".repeat(70)),
+        ] {
+            assert!(ArtifactDigests::new(Some(bad), None).is_err(), "{bad}");
+        }
+        assert!(ArtifactDigests::new(None, Some("has space")).is_err());
+        assert!(ArtifactDigests::new(None, Some(&"e".repeat(129))).is_err());
+    }
+
+    #[test]
     fn the_digest_of_a_fixed_record_never_changes() {
         // Field names and their encoding are part of every digest ever recorded: a rename
         // would make every past signature fail to verify. This pins them.
@@ -306,8 +350,10 @@ mod tests {
     #[test]
     fn any_change_to_what_was_shown_changes_the_digest() {
         let signed = content().digest();
-        let changes: [fn(&mut SignedContent); 8] = [
+        let changes: [fn(&mut SignedContent); 10] = [
             |c| c.image_uri.push('x'),
+            |c| c.image_digest = Some(format!("sha256:{}", "a".repeat(64))),
+            |c| c.model_data_etag = Some("\"9b2cf535f27731c974343645a3985328\"".into()),
             |c| c.model_data_url.push('x'),
             |c| {
                 c.metrics.insert("auc".into(), 0.5);

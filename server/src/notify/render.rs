@@ -339,6 +339,7 @@ mod tests {
             steps: Steps::default(),
             image_uri: "registry.example/churn:7".into(),
             model_data_url: "s3://models/churn/7.tar.gz".into(),
+            digests: ArtifactDigests::default(),
             description: "<b>retrained</b> on Q3".into(),
             metrics: Metrics::from([("auc".into(), 0.91)]),
             registered_by: Person {

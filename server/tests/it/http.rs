@@ -1643,3 +1643,55 @@ async fn where_a_fresh_sign_in_is_needed_the_signer_signs_in_again_and_then_it_i
         "a decision is signed once"
     );
 }
+
+#[tokio::test]
+async fn a_registration_may_name_its_artifacts_digests_which_the_signature_then_binds() {
+    let app = TestApp::new(&[]).await;
+    let body = |digest: &str| {
+        json!({
+            "image_uri": "registry.example/churn:7",
+            "image_digest": digest,
+            "model_data_etag": "\"9b2cf535f27731c974343645a3985328\"",
+            "registered_by": {"subject": "dana"}
+        })
+    };
+    let versions = "/api/v1/models/churn/versions";
+    let refused = app.post_json(versions, &body("latest")).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("image_digest"), "{}", refused.body);
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let registered = app.post_json(versions, &body(&digest)).await;
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.body
+    );
+    assert_eq!(registered.json()["image_digest"], digest.as_str());
+
+    let alice = app.sign_in("alice").await;
+    let chosen = app
+        .post_form(
+            "/rpc/prepare_signature",
+            "group=churn&version=1&environment=dev&verdict=approve&reason=",
+            Some(&alice),
+            "application/json",
+        )
+        .await;
+    let cookies = format!("{alice}; {}", chosen.cookie("countersign_signing").unwrap());
+    let review = app.review(&cookies, "churn", 1).await.json();
+    assert_eq!(review["image_digest"], digest.as_str());
+    let signed_json = review["signed_json"].as_str().unwrap();
+    assert!(
+        signed_json.contains(&format!(r#""image_digest":"{digest}""#)),
+        "{signed_json}"
+    );
+    assert!(signed_json.contains("model_data_etag"), "{signed_json}");
+    let page = app.get("/models/churn/versions/1", Some(&alice)).await;
+    assert!(page.body.contains(&digest), "the version page shows it");
+}

@@ -38,6 +38,7 @@ impl Scenario {
             group: GroupName::parse("churn").unwrap(),
             image_uri: "img".into(),
             model_data_url: "s3://m".into(),
+            digests: ArtifactDigests::default(),
             description: String::new(),
             metrics: Metrics::new(),
             registered_by: person(registrant),

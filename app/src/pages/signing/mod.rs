@@ -139,9 +139,9 @@ fn Confirmation(review: SigningReview, sign: ServerAction<Sign>) -> impl IntoVie
                 <dt>"Model package ARN"</dt>
                 <dd><code>{review.model_package_arn}</code></dd>
                 <dt>"Image"</dt>
-                <dd><code>{review.image_uri}</code></dd>
+                <dd><code>{review.image_uri}</code> <Known digest=review.image_digest/></dd>
                 <dt>"Model data"</dt>
-                <dd><code>{review.model_data_url}</code></dd>
+                <dd><code>{review.model_data_url}</code> <Known digest=review.model_data_etag/></dd>
                 <dt>"Metrics"</dt>
                 <dd>
                     <table class="metrics">
@@ -163,6 +163,17 @@ fn Confirmation(review: SigningReview, sign: ServerAction<Sign>) -> impl IntoVie
             </details>
             {action}
         </section>
+    }
+}
+
+/// An artifact's digest, or that the registry does not know it.
+#[component]
+pub(crate) fn Known(digest: Option<String>) -> impl IntoView {
+    match digest {
+        Some(digest) => {
+            view! { <span class="digest">"digest " <code>{digest}</code></span> }.into_any()
+        }
+        None => view! { <span class="muted">"(no digest known to the registry)"</span> }.into_any(),
     }
 }
 
@@ -327,6 +338,8 @@ fn review_of(
         model_package_arn: signed.model_package_arn.clone(),
         image_uri: signed.image_uri.clone(),
         model_data_url: signed.model_data_url.clone(),
+        image_digest: signed.image_digest.clone(),
+        model_data_etag: signed.model_data_etag.clone(),
         metrics: crate::format::formatted_metrics(&signed.metrics),
         replaces_version: signed.replaces_version,
         meaning: signed.meaning.clone(),

@@ -14,6 +14,9 @@ pub struct SigningReview {
     pub model_package_arn: String,
     pub image_uri: String,
     pub model_data_url: String,
+    /// Where the registry knows them.
+    pub image_digest: Option<String>,
+    pub model_data_etag: Option<String>,
     pub metrics: Vec<(String, String)>,
     pub replaces_version: Option<u32>,
     pub meaning: String,

@@ -3,7 +3,7 @@ mod view_model;
 pub mod wire;
 
 use crate::components::{DriftWarning, ErrorPanel, Loading, StatePill};
-use crate::pages::signing::PrepareSignature;
+use crate::pages::signing::{Known, PrepareSignature};
 use crate::wire::{AppError, DecisionView, VerdictView};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -126,11 +126,11 @@ fn VersionReview(
                 <dd>{detail.description}</dd>
                 <dt>"Image"</dt>
                 <dd>
-                    <code>{detail.image_uri}</code>
+                    <code>{detail.image_uri}</code> <Known digest=detail.image_digest/>
                 </dd>
                 <dt>"Model data"</dt>
                 <dd>
-                    <code>{detail.model_data_url}</code>
+                    <code>{detail.model_data_url}</code> <Known digest=detail.model_data_etag/>
                 </dd>
                 <dt>"ARN"</dt>
                 <dd>

@@ -153,6 +153,8 @@ pub fn version_detail(
         description: version.description.clone(),
         image_uri: version.image_uri.clone(),
         model_data_url: version.model_data_url.clone(),
+        image_digest: version.digests.image.clone(),
+        model_data_etag: version.digests.model_data.clone(),
         metrics: formatted_metrics(&version.metrics),
         registered_by: version.registered_by.name.clone(),
         registered_by_email: version.registered_by.email.clone(),

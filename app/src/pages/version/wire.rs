@@ -34,6 +34,8 @@ pub struct VersionDetail {
     pub description: String,
     pub image_uri: String,
     pub model_data_url: String,
+    pub image_digest: Option<String>,
+    pub model_data_etag: Option<String>,
     /// Name and value, formatted on the server (the browser build then needs no float
     /// formatting or parsing).
     pub metrics: Vec<(String, String)>,

@@ -34,6 +34,8 @@ pub(crate) struct Package {
     pub description: Option<String>,
     pub image_uri: Option<String>,
     pub model_data_url: Option<String>,
+    pub image_digest: Option<String>,
+    pub model_data_etag: Option<String>,
     pub created_at: Option<aws_sdk_sagemaker::primitives::DateTime>,
     pub created_by: Option<String>,
     pub metadata: Metadata,
@@ -54,6 +56,8 @@ macro_rules! package_from {
             description: source.model_package_description.clone(),
             image_uri: container.and_then(|c| c.image.clone()),
             model_data_url: container.and_then(|c| c.model_data_url.clone()),
+            image_digest: container.and_then(|c| c.image_digest.clone()),
+            model_data_etag: container.and_then(|c| c.model_data_e_tag.clone()),
             created_at: source.creation_time,
             created_by: source.created_by.as_ref().and_then(creator),
             metadata: source
@@ -102,6 +106,11 @@ impl AwsBackend {
             steps: metadata::steps_from(&package.metadata, self.environments()),
             image_uri: package.image_uri.clone().unwrap_or_default(),
             model_data_url: package.model_data_url.clone().unwrap_or_default(),
+            // As the registry says, unchecked: they are what a signature binds to.
+            digests: ArtifactDigests {
+                image: package.image_digest.clone(),
+                model_data: package.model_data_etag.clone(),
+            },
             description: package.description.clone().unwrap_or_default(),
             metrics: metadata::metrics(&package.metadata),
             registered_by: metadata::registrant(&package.metadata, package.created_by.clone()),
@@ -471,6 +480,12 @@ impl ModelRegistry for AwsBackend {
         let mut container = ModelPackageContainerDefinition::builder().image(&r.image_uri);
         if !r.model_data_url.is_empty() {
             container = container.model_data_url(&r.model_data_url);
+        }
+        if let Some(digest) = &r.digests.image {
+            container = container.image_digest(digest);
+        }
+        if let Some(etag) = &r.digests.model_data {
+            container = container.model_data_e_tag(etag);
         }
         let specification = InferenceSpecification::builder()
             .containers(container.build())

@@ -148,6 +148,13 @@ fn registration(group: &GroupName, image: &str) -> Registration {
         person("dana"),
     )
     .expect("valid registration")
+    .with_digests(
+        ArtifactDigests::new(
+            Some(&format!("sha256:{}", "5e1f".repeat(16))),
+            Some("\"9b2cf535f27731c974343645a3985328\""),
+        )
+        .expect("valid digests"),
+    )
     .through("training-pipeline")
 }
 

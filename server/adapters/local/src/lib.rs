@@ -139,6 +139,11 @@ CREATE TABLE signing_attempts (
 );
 CREATE INDEX signing_attempts_by_version ON signing_attempts (group_name, version, seq);
 "#,
+    r#"
+-- The artifacts' digests where known (countersign_domain::ArtifactDigests).
+ALTER TABLE model_versions ADD COLUMN image_digest TEXT;
+ALTER TABLE model_versions ADD COLUMN model_data_etag TEXT;
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -325,7 +330,7 @@ fn environment(text: String) -> rusqlite::Result<Environment> {
 
 const VERSION_COLUMNS: &str = "group_name, version, arn, approval_status, steps, image_uri, \
      model_data_url, description, metrics, registered_by_subject, registered_by_name, \
-     registered_by_email, registered_at, revision, registered_through";
+     registered_by_email, registered_at, revision, registered_through, image_digest, model_data_etag";
 
 fn version_from_row(row: &Row) -> rusqlite::Result<ModelVersion> {
     let status: String = row.get(3)?;
@@ -342,6 +347,10 @@ fn version_from_row(row: &Row) -> rusqlite::Result<ModelVersion> {
         steps: parse_steps(&row.get::<_, String>(4)?)?,
         image_uri: row.get(5)?,
         model_data_url: row.get(6)?,
+        digests: ArtifactDigests {
+            image: row.get(15)?,
+            model_data: row.get(16)?,
+        },
         description: row.get(7)?,
         metrics: serde_json::from_str(&metrics).map_err(|_| corrupt("metrics", &metrics))?,
         registered_by: registrant.clone(),
@@ -509,7 +518,7 @@ impl ModelRegistry for LocalStore {
             let metrics = serde_json::to_string(&r.metrics)
                 .map_err(|e| PortError::Corrupt(e.to_string()))?;
             tx.execute(
-                &format!("INSERT INTO model_versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, ?14)"),
+                &format!("INSERT INTO model_versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, ?14, ?15, ?16)"),
                 params![
                     r.group.as_str(),
                     next,
@@ -525,6 +534,8 @@ impl ModelRegistry for LocalStore {
                     r.registered_by.email,
                     timestamp(new.registered_at),
                     r.registered_through,
+                    r.digests.image,
+                    r.digests.model_data,
                 ],
             )
             .map_err(unavailable)?;

@@ -97,6 +97,13 @@ pub struct RegisterBody {
     image_uri: String,
     #[serde(default)]
     model_data_url: String,
+    /// The image's digest (`sha256:` and 64 hex digits), when the pipeline knows it: the
+    /// signature then binds the image itself, not only its tag.
+    #[serde(default)]
+    image_digest: Option<String>,
+    /// The model data object's ETag, when known.
+    #[serde(default)]
+    model_data_etag: Option<String>,
     #[serde(default)]
     description: String,
     #[serde(default)]
@@ -130,6 +137,8 @@ pub struct VersionJson {
     pub environments: BTreeMap<String, String>,
     pub image_uri: String,
     pub model_data_url: String,
+    pub image_digest: Option<String>,
+    pub model_data_etag: Option<String>,
     pub description: String,
     pub metrics: BTreeMap<String, f64>,
     pub registered_by: PersonJson,
@@ -186,6 +195,10 @@ pub(crate) async fn register(
         body.metrics,
         registrant,
     )?
+    .with_digests(ArtifactDigests::new(
+        body.image_digest.as_deref(),
+        body.model_data_etag.as_deref(),
+    )?)
     .through(&caller.name);
     let version = state.services.register(registration).await?;
     tracing::info!(group = %version.group, version = %version.version, caller = %caller.name, "version registered");
@@ -208,6 +221,8 @@ pub fn version_json(services: &Services, public_url: &str, version: &ModelVersio
             .collect(),
         image_uri: version.image_uri.clone(),
         model_data_url: version.model_data_url.clone(),
+        image_digest: version.digests.image.clone(),
+        model_data_etag: version.digests.model_data.clone(),
         description: version.description.clone(),
         metrics: version.metrics.clone(),
         registered_by: (&version.registered_by).into(),
