@@ -43,9 +43,10 @@ pub struct PendingSignature {
     pub reason: String,
     pub meaning: Option<String>,
     /// Set once the signer confirmed and was sent to authenticate again: the record digest
-    /// they confirmed, and when they were sent (Unix milliseconds).
+    /// they confirmed, and when they were sent.
     pub reviewed_digest: Option<String>,
-    pub reauthentication_asked_at_ms: Option<i64>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub reauthentication_asked_at: Option<time::OffsetDateTime>,
 }
 
 impl PendingSignature {

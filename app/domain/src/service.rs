@@ -617,7 +617,6 @@ impl Services {
         Ok(live)
     }
 
-    /// The model live in an environment, as pipelines resolve it.
     /// Whether the signature that made `deployment` live still applies to its version as
     /// the registry holds it now (21 CFR 11.70). A deployment whose decision is not in the
     /// log, or was signed before signatures were recorded, has nothing to check.
@@ -640,6 +639,7 @@ impl Services {
         Ok(decision.is_none_or(|d| crate::signature::still_binds(&d, &record.version)))
     }
 
+    /// The model live in an environment, as pipelines resolve it.
     pub async fn resolve(
         &self,
         group: &GroupName,

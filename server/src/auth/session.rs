@@ -402,15 +402,6 @@ impl Sessions {
         })
     }
 
-    /// The one `Set-Cookie` header `jar` sets.
-    fn set_cookie_header(&self, jar: PrivateCookieJar) -> HeaderValue {
-        jar.into_response()
-            .headers()
-            .get(axum::http::header::SET_COOKIE)
-            .cloned()
-            .expect("the jar sets one cookie")
-    }
-
     fn end(&self, headers: &HeaderMap) -> PrivateCookieJar {
         self.cookie_jar(headers)
             .remove(self.session_cookie(String::new(), Duration::ZERO))
@@ -440,11 +431,12 @@ impl Authenticator for Sessions {
 
     fn keep_pending_signature(&self, pending: &PendingSignature) -> HeaderValue {
         let value = serde_json::to_string(pending).expect("a pending signature serialises");
-        self.set_cookie_header(self.cookie_jar(&HeaderMap::new()).add(self.sealed_cookie(
+        let jar = self.cookie_jar(&HeaderMap::new()).add(self.sealed_cookie(
             PENDING_SIGNATURE_COOKIE,
             value,
             PENDING_SIGNATURE_LIFETIME,
-        )))
+        ));
+        jar.into_response().headers()[axum::http::header::SET_COOKIE].clone()
     }
 
     fn pending_signature(&self, headers: &HeaderMap) -> Option<PendingSignature> {

@@ -15,7 +15,7 @@ use countersign_app::context::{Authenticator, Portal};
 use countersign_app::pages::signing::sign_pending;
 use countersign_app::routes;
 use countersign_domain::signature::Signing;
-use countersign_domain::{AttemptOutcome, GroupName};
+use countersign_domain::AttemptOutcome;
 use serde::Deserialize;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -63,7 +63,7 @@ pub async fn reauthenticate(
         return nothing_waiting();
     };
     pending.reviewed_digest = Some(confirmed.record_digest);
-    pending.reauthentication_asked_at_ms = Some(unix_millis(OffsetDateTime::now_utc()));
+    pending.reauthentication_asked_at = Some(OffsetDateTime::now_utc());
     tracing::info!(subject = %actor.person.subject, group = %pending.group, version = pending.version,
         environment = %pending.environment, "sent to sign in again before signing");
     // Kept, so that an attempt abandoned at the provider shows in the trail.
@@ -105,9 +105,7 @@ pub async fn complete(State(desk): State<SigningDesk>, headers: HeaderMap) -> Re
     };
     let (Some(reviewed_digest), Some(asked_at)) = (
         pending.reviewed_digest.clone(),
-        pending.reauthentication_asked_at_ms.and_then(|ms| {
-            OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
-        }),
+        pending.reauthentication_asked_at,
     ) else {
         return nothing_waiting();
     };
@@ -163,14 +161,15 @@ async fn record(
     outcome: AttemptOutcome,
 ) -> Result<(), Response> {
     let services = &desk.portal.services;
-    let recorded = match (pending.request(services), GroupName::parse(&pending.group)) {
-        (Ok(what), Ok(group)) => services
+    let recorded = async {
+        let what = pending.request(services)?;
+        let group = countersign_app::context::group_name(&pending.group)?;
+        services
             .record_attempt(by, &group, &what, outcome)
             .await
-            .map_err(countersign_app::wire::AppError::from),
-        (Err(e), _) => Err(e),
-        (_, Err(e)) => Err(countersign_app::wire::AppError::Invalid(e.to_string())),
-    };
+            .map_err(countersign_app::wire::AppError::from)
+    }
+    .await;
     recorded.map_err(|error| {
         plain_page(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -202,8 +201,4 @@ fn nothing_waiting() -> Response {
         "Nothing is waiting for your signature in this browser (or it waited too long). Choose the decision again on the version page.",
         ("/", "Model groups"),
     )
-}
-
-fn unix_millis(t: OffsetDateTime) -> i64 {
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
 }

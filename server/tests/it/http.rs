@@ -1551,6 +1551,60 @@ async fn where_a_fresh_sign_in_is_needed_the_signer_signs_in_again_and_then_it_i
     let direct = post_sign(&app, &digest, &cookies, "application/json").await;
     assert_eq!(direct.status, StatusCode::CONFLICT, "{}", direct.body);
 
+    // Strangers, and a pending signature nobody here sealed, lead nowhere.
+    let alice = cookies.split("; ").next().unwrap();
+    let pending = cookies.split("; ").nth(1).unwrap();
+    let signed_out = app
+        .post_form(
+            "/auth/reauthenticate",
+            &sign_form(&digest),
+            None,
+            "text/html",
+        )
+        .await;
+    assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+    assert!(signed_out.headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .starts_with("/sign-in?"));
+    let forged = format!(
+        "{alice}; countersign_signing=AAAA{}",
+        &pending["countersign_signing=".len() + 4..]
+    );
+    for (what, cookie) in [
+        ("no pending signature", alice.to_owned()),
+        ("a forged one", forged),
+    ] {
+        let reply = app
+            .post_form(
+                "/auth/reauthenticate",
+                &sign_form(&digest),
+                Some(&cookie),
+                "text/html",
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::NOT_FOUND,
+            "{what}: {}",
+            reply.body
+        );
+        let reply = app.get("/auth/signing/complete", Some(&cookie)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::NOT_FOUND,
+            "{what}: {}",
+            reply.body
+        );
+    }
+    assert_eq!(
+        app.get("/auth/signing/complete", Some(&cookies))
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "a signature nobody was sent to sign in again for is not completed here"
+    );
+
     let sent = app
         .post_form(
             "/auth/reauthenticate",

@@ -171,9 +171,11 @@ fn Confirmation(review: SigningReview, sign: ServerAction<Sign>) -> impl IntoVie
 pub(crate) fn Known(digest: Option<String>) -> impl IntoView {
     match digest {
         Some(digest) => {
-            view! { <span class="digest">"digest " <code>{digest}</code></span> }.into_any()
+            view! { <span class="digest">" digest " <code>{digest}</code></span> }.into_any()
         }
-        None => view! { <span class="muted">"(no digest known to the registry)"</span> }.into_any(),
+        None => {
+            view! { <span class="muted">" (no digest known to the registry)"</span> }.into_any()
+        }
     }
 }
 
@@ -193,29 +195,27 @@ pub async fn prepare_signature(
 ) -> Result<(), AppError> {
     use crate::context::{group_name, serve, PendingSignature};
     serve(|portal, actor| async move {
+        let group = group_name(&group)?;
         let pending = PendingSignature {
             subject: actor.person.subject.clone(),
-            group: group_name(&group)?.to_string(),
+            group: group.to_string(),
             version,
             environment,
             verdict,
             reason,
             meaning,
             reviewed_digest: None,
-            reauthentication_asked_at_ms: None,
+            reauthentication_asked_at: None,
         };
         let what = pending.request(&portal.services)?;
-        portal
-            .services
-            .prepare(&actor, &group_name(&group)?, &what)
-            .await?;
+        portal.services.prepare(&actor, &group, &what).await?;
         if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
             response.append_header(
                 http::header::SET_COOKIE,
                 portal.authenticator.keep_pending_signature(&pending),
             );
         }
-        leptos_axum::redirect(&crate::routes::signing(&group, version));
+        leptos_axum::redirect(&crate::routes::signing(group.as_str(), version));
         Ok(())
     })
     .await
@@ -246,7 +246,7 @@ pub async fn review_pending(group: String, version: u32) -> Result<SigningReview
         )
         .err()
         .map(|refusal| {
-            format!("{}. You will be sent to your identity provider; what you confirm here is signed when you come back.", capitalised(&refusal.to_string()))
+            format!("Before you sign: {refusal}. You will be sent to your identity provider; what you confirm here is signed when you come back.")
         });
         Ok(review_of(&prepared.effect.signed, sign_in_again))
     })
@@ -309,15 +309,6 @@ async fn waiting_for(
             )
         })?;
     Ok((headers, pending))
-}
-
-#[cfg(feature = "ssr")]
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 #[cfg(feature = "ssr")]
