@@ -9,6 +9,7 @@
 //! registry, a parameter store, a decision log); adapters elsewhere implement them.
 //! The [`service`] module is the one place that strings the rules and the ports together.
 
+pub mod audit;
 pub mod document;
 pub mod environment;
 pub mod history;

@@ -272,6 +272,12 @@ impl Policy {
         self.required_approvals.get(env).copied().unwrap_or(1)
     }
 
+    /// Whether a version nobody could be established as the registrant of needs one approval
+    /// more in `env`.
+    pub fn extra_approval_without_registrant(&self, env: &Environment) -> bool {
+        self.extra_approval_without_registrant.contains(env)
+    }
+
     pub fn self_approval_allowed(&self, env: &Environment) -> bool {
         self.self_approval_allowed.contains(env)
     }

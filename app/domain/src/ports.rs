@@ -6,6 +6,7 @@
 //! (retrying may help), `Corrupt` when stored data cannot be read back (it will not), `Rejected` when the backend
 //! refuses the input itself, `Denied` when it refuses the portal's credentials.
 
+use crate::audit::{Appended, AuditRecord};
 use crate::environment::Environment;
 use crate::model::*;
 use crate::notification::Notice;
@@ -30,6 +31,31 @@ pub enum PortError {
     /// The backend refused the portal's own credentials; an operator must grant access.
     #[error("{0}")]
     Denied(String),
+}
+
+/// The audit trail: one append-only log per model group (`countersign-audit` writes and
+/// checks its entries; this is where they are kept).
+#[async_trait]
+pub trait AuditTrail: Send + Sync {
+    /// Appends `record`, preceded by the policy it happened under when that is not the
+    /// policy the group's trail recorded last, unless its key is in the trail already.
+    /// A few store writes, however long the trail.
+    async fn append(&self, record: &AuditRecord) -> Result<Appended, PortError>;
+
+    /// The group's entries from sequence number `from` on, oldest first, each exactly as
+    /// stored (its canonical JSON).
+    async fn entries(&self, group: &GroupName, from: u64) -> Result<Vec<String>, PortError>;
+}
+
+/// Where signed checkpoints of the audit trails are published, apart from the trails'
+/// own store, so that a rewritten or truncated trail no longer matches them.
+#[async_trait]
+pub trait CheckpointPublisher: Send + Sync {
+    /// Publishes one signed checkpoint (a C2SP signed note) of `group`'s trail.
+    async fn publish(&self, group: &GroupName, note: &str) -> Result<(), PortError>;
+
+    /// Every checkpoint published for `group`, in the order published.
+    async fn published(&self, group: &GroupName) -> Result<Vec<String>, PortError>;
 }
 
 /// The model registry (SageMaker Model Registry, or its local equivalent).

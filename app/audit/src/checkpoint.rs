@@ -1,0 +1,186 @@
+//! Signed tree heads: C2SP `tlog-checkpoint` notes (origin, size, base64 root hash) with one
+//! extension line, `time <RFC 3339>`, signed as a C2SP `signed-note` with Ed25519. The key
+//! is a note key (`PRIVATE+KEY+<name>+<id>+<base64>`, as Go's `note.GenerateKey` writes
+//! it); its verifier key (`<name>+<id>+<base64>`) is public. A group's origin is
+//! `<key name>/audit/<group>`.
+
+use base64::Engine;
+use signed_note::{Note, StandardSigner, StandardVerifier, VerifierList};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use tlog_tiles::Hash;
+
+/// What signs checkpoints.
+pub struct Notary {
+    signer: StandardSigner,
+    name: String,
+    public_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("the audit signing key is not a note signing key (PRIVATE+KEY+<name>+<id>+<base64 Ed25519 key>)")]
+    Malformed,
+    #[error(
+        "the audit verifier key is not a note verifier key (<name>+<id>+<base64 Ed25519 key>)"
+    )]
+    MalformedPublic,
+}
+
+impl Notary {
+    /// The notary of a note signing key.
+    pub fn from_key(key: &str) -> Result<Self, KeyError> {
+        let key = key.trim();
+        let signer = StandardSigner::new(key).map_err(|_| KeyError::Malformed)?;
+        // The verifier key is derived from the private key's public half; the note crate
+        // checks the key id against it above.
+        let mut parts = key.splitn(5, '+').skip(2);
+        let name = parts.next().ok_or(KeyError::Malformed)?.to_owned();
+        let encoded = parts.nth(1).ok_or(KeyError::Malformed)?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map_err(|_| KeyError::Malformed)?;
+        let secret: [u8; 32] = bytes
+            .get(1..)
+            .and_then(|b| b.try_into().ok())
+            .ok_or(KeyError::Malformed)?;
+        let signing = ed25519_dalek::SigningKey::from_bytes(&secret);
+        let public_key = signed_note::new_ed25519_verifier_key(&name, &signing.verifying_key());
+        Ok(Self {
+            signer,
+            name,
+            public_key,
+        })
+    }
+
+    /// A new random key named `name` (a host name, say), as a note signing key.
+    pub fn generate_key(name: &str) -> String {
+        signed_note::generate_key(&mut rand_core::OsRng, name).0
+    }
+
+    /// The verifier key anyone checks checkpoints with.
+    pub fn public_key(&self) -> &str {
+        &self.public_key
+    }
+
+    /// The origin of `group`'s trail.
+    pub fn origin(&self, group: &str) -> String {
+        origin(&self.name, group)
+    }
+
+    /// The signed checkpoint of `group`'s trail at `size` entries with root `root`.
+    pub fn sign(&self, group: &str, size: u64, root: Hash, at: OffsetDateTime) -> String {
+        let at = at.format(&Rfc3339).expect("a time formats");
+        let body =
+            tlog_tiles::Checkpoint::new(&self.origin(group), size, root, &format!("time {at}\n"))
+                .expect("the origin and the time line are well formed");
+        let mut note = Note::new(&body.to_bytes(), &[]).expect("a checkpoint is a note");
+        note.add_sigs(&[&self.signer]).expect("Ed25519 signs");
+        String::from_utf8(note.to_bytes()).expect("a note is text")
+    }
+}
+
+pub fn origin(key_name: &str, group: &str) -> String {
+    format!("{key_name}/audit/{group}")
+}
+
+/// A checkpoint whose signature was checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    pub origin: String,
+    pub size: u64,
+    pub root: Hash,
+    pub at: Option<OffsetDateTime>,
+}
+
+/// Why a checkpoint is not one the key signed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("it is not a signed note")]
+    NotANote,
+    #[error("it is not signed by the audit key {0}")]
+    NotSignedByTheKey(String),
+    #[error("its text is not a checkpoint")]
+    NotACheckpoint,
+}
+
+/// Checks `note` is signed by `public_key` and reads it.
+pub fn open(note: &str, public_key: &str) -> Result<Checkpoint, CheckpointError> {
+    let verifier = StandardVerifier::new(public_key)
+        .map_err(|_| CheckpointError::NotSignedByTheKey(public_key.into()))?;
+    let note = Note::from_bytes(note.as_bytes()).map_err(|_| CheckpointError::NotANote)?;
+    note.verify(&VerifierList::new(vec![Box::new(verifier)]))
+        .map_err(|_| CheckpointError::NotSignedByTheKey(public_key.into()))?;
+    let body = tlog_tiles::Checkpoint::from_bytes(note.text())
+        .map_err(|_| CheckpointError::NotACheckpoint)?;
+    let at = body
+        .extension()
+        .lines()
+        .find_map(|line| line.strip_prefix("time "))
+        .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
+    Ok(Checkpoint {
+        origin: body.origin().to_owned(),
+        size: body.size(),
+        root: *body.hash(),
+        at,
+    })
+}
+
+/// Whether `public_key` is a note verifier key.
+pub fn check_public_key(public_key: &str) -> Result<(), KeyError> {
+    StandardVerifier::new(public_key)
+        .map(|_| ())
+        .map_err(|_| KeyError::MalformedPublic)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at() -> OffsetDateTime {
+        time::macros::datetime!(2026-11-30 06:00 UTC)
+    }
+
+    #[test]
+    fn a_checkpoint_is_a_signed_note_anyone_with_the_public_key_can_open() {
+        let notary = Notary::from_key(&Notary::generate_key("portal.example.com")).unwrap();
+        let root = tlog_tiles::record_hash(b"x");
+        let note = notary.sign("churn", 1, root, at());
+        assert!(
+            note.starts_with("portal.example.com/audit/churn\n1\n"),
+            "{note}"
+        );
+        assert!(note.contains("\ntime 2026-11-30T06:00:00Z\n\n— portal.example.com "));
+        let opened = open(&note, notary.public_key()).unwrap();
+        assert_eq!(
+            opened,
+            Checkpoint {
+                origin: "portal.example.com/audit/churn".into(),
+                size: 1,
+                root,
+                at: Some(at()),
+            }
+        );
+        let other = Notary::from_key(&Notary::generate_key("portal.example.com")).unwrap();
+        assert!(matches!(
+            open(&note, other.public_key()),
+            Err(CheckpointError::NotSignedByTheKey(_))
+        ));
+        let altered = note.replacen("\n1\n", "\n2\n", 1);
+        assert!(open(&altered, notary.public_key()).is_err());
+    }
+
+    #[test]
+    fn a_key_that_is_not_a_note_key_is_refused() {
+        assert_eq!(Notary::from_key("secret").err(), Some(KeyError::Malformed));
+        let key = Notary::generate_key("countersign");
+        let public = Notary::from_key(&key).unwrap().public_key().to_owned();
+        assert!(check_public_key(&public).is_ok());
+        assert!(public.starts_with("countersign+"));
+        assert!(!public.contains("PRIVATE"));
+        assert_eq!(
+            check_public_key("countersign+zz"),
+            Err(KeyError::MalformedPublic)
+        );
+    }
+}

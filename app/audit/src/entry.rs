@@ -1,0 +1,292 @@
+//! One entry of a group's trail, as it is stored, hashed and checked: RFC 8785 canonical
+//! JSON. The field names are part of every hash: never rename one.
+
+use countersign_domain::audit::{AuditEvent, AuditRecord};
+use countersign_domain::{Metrics, Person, Policy, Signature, SigningAttempt};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tlog_tiles::Hash;
+
+/// One entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// Its place in the group's trail, from 0.
+    pub seq: u64,
+    pub group: String,
+    /// Unique in the group's trail (see [`AuditRecord::key`]).
+    pub key: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub actor: String,
+    pub event: EventJson,
+    /// Lower-case hex of the entry before it's hash; 64 zeros for the first entry.
+    pub previous: String,
+}
+
+/// The `previous` of a trail's first entry.
+pub const NO_PREVIOUS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What happened, as the trail writes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EventJson {
+    /// The rules every later entry happened under, until the next such entry.
+    PolicyInForce {
+        environments: Vec<EnvironmentRules>,
+    },
+    RegistrationSeen {
+        version: u32,
+        arn: String,
+        image_uri: String,
+        model_data_url: String,
+        image_digest: Option<String>,
+        model_data_etag: Option<String>,
+        metrics: Metrics,
+        registered_by: Person,
+        /// Every identifier the version is attributed to (four-eyes).
+        attributed_to: Vec<String>,
+        registered_through: Option<String>,
+        #[serde(with = "time::serde::rfc3339")]
+        registered_at: OffsetDateTime,
+        /// Each environment's state when the portal first saw the version (a version
+        /// registered before the trail began may have been decided already).
+        steps: std::collections::BTreeMap<String, String>,
+    },
+    ApprovalRequested {
+        version: u32,
+        environment: String,
+    },
+    Decided {
+        decision: DecisionJson,
+        /// Exactly what the signer confirmed; its RFC 8785 SHA-256 is the signature's
+        /// record digest.
+        signed: serde_json::Value,
+        #[serde(with = "time::serde::rfc3339::option")]
+        reauthentication_asked_at: Option<OffsetDateTime>,
+    },
+    SigningAttempted {
+        attempt: SigningAttempt,
+    },
+    ReportReceived {
+        version: u32,
+        environment: String,
+        run_id: String,
+        metrics: Metrics,
+        sample_count: u64,
+        #[serde(with = "time::serde::rfc3339")]
+        started_at: OffsetDateTime,
+        #[serde(with = "time::serde::rfc3339")]
+        finished_at: OffsetDateTime,
+        artifacts_url: Option<String>,
+        reported_by: String,
+    },
+    PromotionRequested {
+        version: u32,
+        environment: String,
+    },
+}
+
+/// One environment's rules in a [`EventJson::PolicyInForce`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentRules {
+    pub environment: String,
+    pub approver_groups: Vec<String>,
+    pub required_approvals: u8,
+    pub self_approval_allowed: bool,
+    pub extra_approval_without_registrant: bool,
+    pub reason_required: bool,
+    pub signing_max_age_seconds: i64,
+    pub signing_context: Option<String>,
+}
+
+/// A decision as the trail writes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionJson {
+    pub id: String,
+    pub version: u32,
+    pub environment: String,
+    /// `approve`, `reject` or `rollback`.
+    pub verdict: String,
+    pub reason: Option<String>,
+    pub decided_by: Person,
+    #[serde(with = "time::serde::rfc3339")]
+    pub decided_at: OffsetDateTime,
+    /// The step's state once applied, as SageMaker spells it.
+    pub resulting_state: String,
+    pub rollback_to: Option<u32>,
+    pub signature: Option<Signature>,
+}
+
+impl Entry {
+    /// The entry's canonical JSON: what is stored, hashed and signed over.
+    pub fn canonical(&self) -> String {
+        serde_json_canonicalizer::to_string(self).expect("an entry serialises")
+    }
+
+    /// An entry read back: `None` unless `text` is exactly an entry's canonical JSON, so
+    /// that any change to it, even one JSON would not notice, is caught.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let entry: Entry = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if entry.canonical() != text {
+            return Err("it is not in its canonical form (RFC 8785)".into());
+        }
+        Ok(entry)
+    }
+}
+
+/// The entry's hash: RFC 6962's leaf hash of its text, `SHA-256(0x00 || text)`. The next
+/// entry's `previous` and the Merkle tree both use it.
+pub fn entry_hash(text: &str) -> Hash {
+    tlog_tiles::record_hash(text.as_bytes())
+}
+
+impl EventJson {
+    pub fn of(event: &AuditEvent) -> Self {
+        match event {
+            AuditEvent::RegistrationSeen(version) => Self::RegistrationSeen {
+                version: version.version.get(),
+                arn: version.arn.clone(),
+                image_uri: version.image_uri.clone(),
+                model_data_url: version.model_data_url.clone(),
+                image_digest: version.digests.image.clone(),
+                model_data_etag: version.digests.model_data.clone(),
+                metrics: version.metrics.clone(),
+                registered_by: version.registered_by.clone(),
+                attributed_to: version
+                    .attributed_to
+                    .identifiers()
+                    .map(str::to_owned)
+                    .collect(),
+                registered_through: version.registered_through.clone(),
+                registered_at: version.registered_at,
+                steps: version
+                    .steps
+                    .iter()
+                    .map(|(env, state)| (env.to_string(), state.as_str().to_owned()))
+                    .collect(),
+            },
+            AuditEvent::ApprovalRequested {
+                version,
+                environment,
+            } => Self::ApprovalRequested {
+                version: version.get(),
+                environment: environment.to_string(),
+            },
+            AuditEvent::Decided {
+                record,
+                signed,
+                reauthentication_asked_at,
+            } => Self::Decided {
+                decision: DecisionJson {
+                    id: record.id.clone(),
+                    version: record.version.get(),
+                    environment: record.environment.to_string(),
+                    verdict: record.verdict.as_str().to_owned(),
+                    reason: record.reason.clone(),
+                    decided_by: record.decided_by.clone(),
+                    decided_at: record.decided_at,
+                    resulting_state: record.resulting_state.as_str().to_owned(),
+                    rollback_to: record.rollback_to.map(|v| v.get()),
+                    signature: record.signature.clone(),
+                },
+                signed: serde_json::to_value(signed).expect("signed content serialises"),
+                reauthentication_asked_at: *reauthentication_asked_at,
+            },
+            AuditEvent::SigningAttempted(attempt) => Self::SigningAttempted {
+                attempt: (**attempt).clone(),
+            },
+            AuditEvent::ReportReceived(report) => Self::ReportReceived {
+                version: report.version.get(),
+                environment: report.environment.to_string(),
+                run_id: report.run_id.to_string(),
+                metrics: report.metrics.clone(),
+                sample_count: report.sample_count,
+                started_at: report.started_at,
+                finished_at: report.finished_at,
+                artifacts_url: report.artifacts_url.clone(),
+                reported_by: report.reported_by.clone(),
+            },
+            AuditEvent::PromotionRequested {
+                version,
+                environment,
+            } => Self::PromotionRequested {
+                version: version.get(),
+                environment: environment.to_string(),
+            },
+        }
+    }
+
+    pub fn policy(policy: &Policy) -> Self {
+        Self::PolicyInForce {
+            environments: policy
+                .environments()
+                .iter()
+                .map(|env| EnvironmentRules {
+                    environment: env.to_string(),
+                    approver_groups: policy.approver_groups(env).map(str::to_owned).collect(),
+                    required_approvals: policy.required_approvals(env),
+                    self_approval_allowed: policy.self_approval_allowed(env),
+                    extra_approval_without_registrant: policy
+                        .extra_approval_without_registrant(env),
+                    reason_required: policy.reason_required(env),
+                    signing_max_age_seconds: policy.signing_max_age(env).whole_seconds(),
+                    signing_context: policy.signing_context(env).map(str::to_owned),
+                })
+                .collect(),
+        }
+    }
+
+    /// A short description for people: what a verifier's summary and the history page say.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::PolicyInForce { .. } => "rules in force".into(),
+            Self::RegistrationSeen { version, .. } => format!("version {version} registered"),
+            Self::ApprovalRequested {
+                version,
+                environment,
+            } => format!("approval of version {version} for {environment} requested"),
+            Self::Decided { decision, .. } => format!(
+                "{} of version {} for {} signed by {}",
+                decision.verdict,
+                decision.version,
+                decision.environment,
+                decision.decided_by.subject
+            ),
+            Self::SigningAttempted { attempt } => format!(
+                "attempt to sign {} of version {} for {}",
+                attempt.verdict, attempt.version, attempt.environment
+            ),
+            Self::ReportReceived {
+                version,
+                environment,
+                run_id,
+                ..
+            } => format!("run {run_id} of version {version} in {environment} reported"),
+            Self::PromotionRequested {
+                version,
+                environment,
+            } => format!("promotion of version {version} to {environment} requested"),
+        }
+    }
+}
+
+/// The key a policy entry is appended under: unique, as the same rules may come back.
+pub fn policy_key(seq: u64) -> String {
+    format!("policy/{seq}")
+}
+
+/// The entry `record` becomes at `seq` after the entry hashed `previous`.
+pub fn entry_of(record: &AuditRecord, seq: u64, previous: &str) -> Entry {
+    Entry {
+        seq,
+        group: record.group.to_string(),
+        key: record.key.clone(),
+        at: record.at,
+        actor: record.actor.clone(),
+        event: EventJson::of(&record.event),
+        previous: previous.to_owned(),
+    }
+}

@@ -1,0 +1,30 @@
+//! The tamper-evident audit trail (21 CFR 11.10(e), EU GMP Annex 11 §9): one append-only
+//! log per model group that anyone holding the portal's public key can check offline.
+//!
+//! - [`entry`]: an entry is RFC 8785 canonical JSON holding its sequence number, group,
+//!   key, time, actor, event and the hash of the entry before it. Its hash is the RFC 6962
+//!   leaf hash of that text, `SHA-256(0x00 || text)`: the one hash both the chain and the
+//!   tree use.
+//! - [`tree`]: the log's RFC 6962 Merkle tree, kept as its frontier (the roots of its
+//!   perfect subtrees), so that an append computes the new root from a few stored hashes.
+//! - [`head`]: what a store keeps per group beside the entries, and how an append turns an
+//!   [`AuditRecord`](countersign_domain::audit::AuditRecord) into entries.
+//! - [`checkpoint`]: the signed tree heads, C2SP `tlog-checkpoint` notes signed with
+//!   Ed25519, and the key that signs them.
+//! - [`bundle`]: what an export writes and the verifier reads.
+//! - [`verify`]: the verifier: the chain, the tree at every checkpoint, every checkpoint's
+//!   signature, and the workflow's rules replayed over the entries.
+
+pub mod bundle;
+pub mod checkpoint;
+pub mod entry;
+pub mod head;
+pub mod tree;
+pub mod verify;
+
+pub use bundle::Bundle;
+pub use checkpoint::{Checkpoint, Notary};
+pub use entry::{Entry, EventJson};
+pub use head::Head;
+pub use tlog_tiles::Hash;
+pub use verify::{verify, Verified, Violation};

@@ -1,0 +1,480 @@
+//! The verifier: everything a bundle claims, checked offline from the bundle alone (and,
+//! if given, the public key the auditor trusts). In order, stopping at the first problem,
+//! which names the entry:
+//! 1. every checkpoint is signed by the key and names the group's origin;
+//! 2. each entry is canonical JSON, in its place (`seq`), of the group, and links to the
+//!    hash of the entry before it;
+//! 3. the RFC 6962 root of the entries so far equals every checkpoint of that size (so
+//!    consecutive checkpoints are consistent: one tree grew from one to the other), and no
+//!    checkpoint names more entries than the bundle holds (a truncated tail), and no entry
+//!    lies beyond the last checkpoint (appended without the key);
+//! 4. the workflow's rules hold for every decision, under the rules in force when it was
+//!    signed ([`crate::entry::EventJson::PolicyInForce`]): a signature's record digest is
+//!    the digest of what it says was signed; environments in order; a step decided once;
+//!    four-eyes; enough distinct approvers; a reason where one is required; a sign-in
+//!    fresh enough for the environment (the portal's own `check_authentication`).
+
+use crate::bundle::{Bundle, FORMAT};
+use crate::checkpoint::{self, Checkpoint};
+use crate::entry::{entry_hash, Entry, EnvironmentRules, EventJson, NO_PREVIOUS};
+use crate::head::parse_hash;
+use crate::tree::Frontier;
+use countersign_domain::identity::normalised_identifier;
+use countersign_domain::{Environment, Environments, Person, Policy};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use time::OffsetDateTime;
+
+/// What a bundle was found to be.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Verified {
+    pub group: String,
+    /// How many entries were checked, and where they start.
+    pub entries: u64,
+    pub first_seq: u64,
+    pub checkpoints: usize,
+    /// The last entry checked and its time, if any.
+    pub last: Option<(u64, OffsetDateTime)>,
+    /// How many decisions the rules were checked on.
+    pub decisions_checked: u64,
+    /// Decisions the rules could not be checked on (their version's registration, or the
+    /// rules in force, lie before the bundle's first entry).
+    pub decisions_unchecked: u64,
+}
+
+/// The first thing found wrong.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{}{message}", entry.map(|e| format!("entry {e}: ")).unwrap_or_default())]
+pub struct Violation {
+    /// The entry at fault, when one is.
+    pub entry: Option<u64>,
+    pub message: String,
+    /// What was verified before it.
+    pub verified: Box<Verified>,
+}
+
+/// Verifies `bundle` with `trusted_key` (else the key the bundle names).
+pub fn verify(bundle: &Bundle, trusted_key: Option<&str>) -> Result<Verified, Violation> {
+    let mut verified = Verified {
+        group: bundle.group.clone(),
+        first_seq: bundle.start.size,
+        ..Verified::default()
+    };
+    let fail = |verified: &Verified, entry: Option<u64>, message: String| Violation {
+        entry,
+        message,
+        verified: Box::new(verified.clone()),
+    };
+    if bundle.format != FORMAT {
+        return Err(fail(
+            &verified,
+            None,
+            format!("the bundle's format is {:?}, not {FORMAT:?}", bundle.format),
+        ));
+    }
+    let key = trusted_key.unwrap_or(&bundle.public_key);
+    if checkpoint::check_public_key(key).is_err() {
+        return Err(fail(
+            &verified,
+            None,
+            format!("{key:?} is not a note verifier key"),
+        ));
+    }
+    if !bundle.origin.ends_with(&format!("/audit/{}", bundle.group)) {
+        return Err(fail(
+            &verified,
+            None,
+            format!(
+                "the origin {:?} is not the group {:?}'s",
+                bundle.origin, bundle.group
+            ),
+        ));
+    }
+    let checkpoints = open_all(bundle, key).map_err(|(i, message)| {
+        fail(
+            &verified,
+            None,
+            format!(
+                "checkpoint {} of {}: {message}",
+                i + 1,
+                bundle.checkpoints.len()
+            ),
+        )
+    })?;
+    verified.checkpoints = checkpoints.len();
+    let by_size = group_by_size(&checkpoints).map_err(|m| fail(&verified, None, m))?;
+
+    let mut tree = starting_tree(bundle, &by_size).map_err(|m| fail(&verified, None, m))?;
+    let end = bundle.start.size + bundle.entries.len() as u64;
+    let covered = by_size.keys().next_back().copied().unwrap_or(0);
+    let mut previous = bundle.start.previous.clone();
+    let mut rules = Rules::default();
+    for (i, text) in bundle.entries.iter().enumerate() {
+        let seq = bundle.start.size + i as u64;
+        let entry = Entry::parse(text)
+            .map_err(|m| fail(&verified, Some(seq), format!("unreadable: {m}")))?;
+        if entry.seq != seq {
+            let what = if entry.seq > seq {
+                "missing (the next entry says it is"
+            } else {
+                "out of order (it says it is"
+            };
+            return Err(fail(
+                &verified,
+                Some(seq),
+                format!("{what} entry {})", entry.seq),
+            ));
+        }
+        if entry.group != bundle.group {
+            return Err(fail(
+                &verified,
+                Some(seq),
+                format!("it belongs to the group {:?}", entry.group),
+            ));
+        }
+        if seq >= covered {
+            return Err(fail(
+                &verified,
+                Some(seq),
+                format!("not covered by any checkpoint the key signed (the last covers {covered} entries): appended without the key"),
+            ));
+        }
+        let hash = entry_hash(text);
+        tree.push(hash);
+        if let Some(root) = by_size.get(&tree.size()) {
+            if *root != tree.root() {
+                return Err(fail(
+                    &verified,
+                    Some(seq),
+                    format!(
+                        "changed after it was signed: the checkpoint of {} entries does not match",
+                        tree.size()
+                    ),
+                ));
+            }
+        }
+        if entry.previous != previous {
+            return Err(fail(&verified, Some(seq), "its link to the entry before it is broken (an entry was removed, replaced or reordered)".into()));
+        }
+        previous = hex::encode(hash.0);
+        rules
+            .check(&entry, &mut verified)
+            .map_err(|m| fail(&verified, Some(seq), m))?;
+        verified.entries += 1;
+        verified.last = Some((seq, entry.at));
+    }
+    if covered > end {
+        return Err(fail(
+            &verified,
+            Some(end),
+            format!("missing: a checkpoint signed for {covered} entries, the bundle holds {end} (its tail was cut off)"),
+        ));
+    }
+    Ok(verified)
+}
+
+/// Every checkpoint opened with `key`, in the bundle's order; `Err` names the first that
+/// is not the key's or not the group's.
+fn open_all(bundle: &Bundle, key: &str) -> Result<Vec<Checkpoint>, (usize, String)> {
+    let open = |(i, note): (usize, &String)| {
+        let opened = checkpoint::open(note, key).map_err(|e| (i, e.to_string()))?;
+        if opened.origin != bundle.origin {
+            return Err((
+                i,
+                format!("it is of {:?}, not of {:?}", opened.origin, bundle.origin),
+            ));
+        }
+        Ok(opened)
+    };
+    // Signatures are most of a large bundle's cost: check them on every core.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = bundle.checkpoints.len().div_ceil(threads).max(1);
+    let indexed: Vec<(usize, &String)> = bundle.checkpoints.iter().enumerate().collect();
+    let opened: Vec<Result<Vec<Checkpoint>, (usize, String)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = indexed
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().copied().map(open).collect()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a verifying thread ends"))
+            .collect()
+    });
+    let mut all = Vec::with_capacity(bundle.checkpoints.len());
+    for part in opened {
+        all.extend(part?);
+    }
+    Ok(all)
+}
+
+/// One root per size; two checkpoints of one size with different roots are a fork.
+fn group_by_size(checkpoints: &[Checkpoint]) -> Result<BTreeMap<u64, tlog_tiles::Hash>, String> {
+    let mut by_size = BTreeMap::new();
+    for c in checkpoints {
+        if let Some(root) = by_size.insert(c.size, c.root) {
+            if root != c.root {
+                return Err(format!(
+                    "two checkpoints of {} entries name different roots: the trail was forked",
+                    c.size
+                ));
+            }
+        }
+    }
+    Ok(by_size)
+}
+
+/// The tree before the bundle's first entry, checked against the checkpoint of that size.
+fn starting_tree(
+    bundle: &Bundle,
+    by_size: &BTreeMap<u64, tlog_tiles::Hash>,
+) -> Result<Frontier, String> {
+    let start = &bundle.start;
+    if start.size == 0 {
+        if start.previous != NO_PREVIOUS || !start.frontier.is_empty() {
+            return Err("the bundle starts at the first entry but names an entry before it".into());
+        }
+        return Ok(Frontier::default());
+    }
+    let subtrees = start
+        .frontier
+        .iter()
+        .map(|h| parse_hash(h))
+        .collect::<Result<Vec<_>, _>>()?;
+    let tree = Frontier::from_parts(start.size, subtrees)
+        .ok_or("the bundle's starting tree is malformed")?;
+    match by_size.get(&start.size) {
+        Some(root) if *root == tree.root() => Ok(tree),
+        Some(_) => Err(format!(
+            "the {} entries before the bundle's first do not match their checkpoint",
+            start.size
+        )),
+        None => Err(format!(
+            "no checkpoint vouches for the {} entries before the bundle's first",
+            start.size
+        )),
+    }
+}
+
+/// The workflow's state as the entries so far tell it, to check each decision against.
+#[derive(Default)]
+struct Rules {
+    policy: Option<(Policy, BTreeMap<String, EnvironmentRules>)>,
+    versions: BTreeMap<u32, Track>,
+}
+
+/// One version: whom it is attributed to, each environment's state, and the approvals a
+/// pending step has so far.
+#[derive(Default)]
+struct Track {
+    attributed_to: BTreeSet<String>,
+    states: BTreeMap<String, String>,
+    approvals: BTreeMap<String, Vec<Person>>,
+}
+
+impl Rules {
+    fn check(&mut self, entry: &Entry, verified: &mut Verified) -> Result<(), String> {
+        match &entry.event {
+            EventJson::PolicyInForce { environments } => {
+                self.policy = Some(policy_of(environments)?);
+            }
+            EventJson::RegistrationSeen {
+                version,
+                attributed_to,
+                steps,
+                ..
+            } => {
+                self.versions.entry(*version).or_insert_with(|| Track {
+                    attributed_to: attributed_to.iter().cloned().collect(),
+                    states: steps.clone(),
+                    approvals: BTreeMap::new(),
+                });
+            }
+            EventJson::Decided {
+                decision,
+                signed,
+                reauthentication_asked_at,
+            } => {
+                check_signed(decision, signed)?;
+                let (Some((policy, rules)), Some(track)) =
+                    (&self.policy, self.versions.get_mut(&decision.version))
+                else {
+                    verified.decisions_unchecked += 1;
+                    return Ok(());
+                };
+                check_decision(policy, rules, track, decision, *reauthentication_asked_at)?;
+                verified.decisions_checked += 1;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The policy an entry recorded, as the workflow holds it.
+fn policy_of(
+    environments: &[EnvironmentRules],
+) -> Result<(Policy, BTreeMap<String, EnvironmentRules>), String> {
+    let names = environments
+        .iter()
+        .map(|r| Environment::parse(&r.environment).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut policy = Policy::new(Environments::new(names).map_err(|e| e.to_string())?, "-");
+    let bad = |e: countersign_domain::policy::PolicyError| e.to_string();
+    for rules in environments {
+        let env = rules.environment.as_str();
+        policy = policy
+            .with_approver_groups(env, rules.approver_groups.iter().cloned())
+            .and_then(|p| p.with_required_approvals(env, rules.required_approvals))
+            .and_then(|p| {
+                p.with_signing_max_age(env, time::Duration::seconds(rules.signing_max_age_seconds))
+            })
+            .map_err(bad)?;
+        if let Some(context) = &rules.signing_context {
+            policy = policy.with_signing_context(env, context).map_err(bad)?;
+        }
+    }
+    let by_name = environments
+        .iter()
+        .map(|r| (r.environment.clone(), r.clone()))
+        .collect();
+    Ok((policy, by_name))
+}
+
+/// The signature's record digest is the digest of what the entry says was signed, and
+/// that content is this decision's.
+fn check_signed(
+    decision: &crate::entry::DecisionJson,
+    signed: &serde_json::Value,
+) -> Result<(), String> {
+    let Some(signature) = &decision.signature else {
+        return Ok(());
+    };
+    let canonical = serde_json_canonicalizer::to_string(signed).map_err(|e| e.to_string())?;
+    if hex::encode(Sha256::digest(canonical.as_bytes())) != signature.record_digest {
+        return Err(
+            "the signature's record digest is not the digest of what it says was signed".into(),
+        );
+    }
+    let says = |field: &str| signed.get(field).cloned().unwrap_or_default();
+    let same = says("environment") == decision.environment.as_str()
+        && says("verdict") == decision.verdict.as_str()
+        && says("meaning") == signature.meaning.as_str()
+        && says("reason") == serde_json::json!(decision.reason)
+        && signed.pointer("/signer/identifier")
+            == Some(&serde_json::json!(decision.decided_by.subject));
+    if !same {
+        return Err("what was signed is not this decision (environment, verdict, meaning, reason or signer differ)".into());
+    }
+    Ok(())
+}
+
+fn check_decision(
+    policy: &Policy,
+    rules: &BTreeMap<String, EnvironmentRules>,
+    track: &mut Track,
+    decision: &crate::entry::DecisionJson,
+    asked_at: Option<OffsetDateTime>,
+) -> Result<(), String> {
+    let env_name = decision.environment.as_str();
+    let environment = Environment::parse(env_name).map_err(|e| e.to_string())?;
+    let Some(env_rules) = rules.get(env_name) else {
+        return Err(format!(
+            "{env_name} is not an environment of the rules in force"
+        ));
+    };
+    let envs = policy.environments();
+    let state = |track: &Track, env: &str| track.states.get(env).cloned().unwrap_or_default();
+    if let Some(earlier) = envs
+        .iter()
+        .take_while(|e| **e != environment)
+        .find(|e| state(track, e.as_str()) != "Approved" && decision.verdict != "rollback")
+    {
+        return Err(format!(
+            "{env_name} was decided before {earlier} was approved (environments in order)"
+        ));
+    }
+    if decision.verdict != "rollback"
+        && matches!(
+            state(track, env_name).as_str(),
+            "Approved" | "Rejected" | "RolledBack"
+        )
+    {
+        return Err(format!(
+            "{env_name} was decided again after it was {}",
+            state(track, env_name)
+        ));
+    }
+    let reason = decision
+        .reason
+        .as_deref()
+        .is_some_and(|r| !r.trim().is_empty());
+    if !reason && (decision.verdict != "approve" || env_rules.reason_required) {
+        return Err(format!(
+            "a {} in {env_name} without a reason",
+            decision.verdict
+        ));
+    }
+    if let Some(signature) = &decision.signature {
+        if let Some(authentication) = &signature.authentication {
+            countersign_domain::workflow::check_authentication(
+                policy,
+                &environment,
+                authentication,
+                asked_at,
+                decision.decided_at,
+            )
+            .map_err(|refusal| format!("signed without a fresh enough sign-in: {refusal}"))?;
+        }
+    }
+    let signer: BTreeSet<String> = decision.decided_by.identifiers();
+    if decision.verdict == "approve" {
+        let own = track
+            .attributed_to
+            .iter()
+            .filter_map(|i| normalised_identifier(i))
+            .any(|i| signer.contains(&i));
+        if own && !env_rules.self_approval_allowed {
+            return Err(format!(
+                "{} approved {env_name} of a version attributed to them (four-eyes)",
+                decision.decided_by.subject
+            ));
+        }
+        let approvals = track.approvals.entry(env_name.to_owned()).or_default();
+        if approvals
+            .iter()
+            .any(|p| p.is_same_person_as(&decision.decided_by))
+        {
+            return Err(format!(
+                "{} approved {env_name} twice: approvals must come from distinct people",
+                decision.decided_by.subject
+            ));
+        }
+        approvals.push(decision.decided_by.clone());
+        let needed = usize::from(env_rules.required_approvals)
+            + usize::from(
+                track.attributed_to.is_empty() && env_rules.extra_approval_without_registrant,
+            );
+        let complete = approvals.len() >= needed;
+        let says_complete = decision.resulting_state == "Approved";
+        if complete != says_complete {
+            return Err(format!(
+                "{env_name} is {} after {} of the {needed} approvals it needs",
+                decision.resulting_state,
+                approvals.len()
+            ));
+        }
+    }
+    track
+        .states
+        .insert(env_name.to_owned(), decision.resulting_state.clone());
+    if decision.resulting_state != "PendingManualApproval" {
+        track.approvals.remove(env_name);
+    }
+    if decision.verdict != "approve" {
+        for later in envs.after(&environment) {
+            track.states.remove(later.as_str());
+            track.approvals.remove(later.as_str());
+        }
+    }
+    Ok(())
+}

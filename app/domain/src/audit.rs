@@ -1,0 +1,96 @@
+//! The audit trail's events: what happened to a model group that an auditor must be able
+//! to see, in the order it happened. Each is appended, once, to the group's append-only
+//! log (`countersign-audit` says how an entry is written, chained, hashed and checked;
+//! [`crate::ports::AuditTrail`] where it is kept).
+
+use crate::environment::Environment;
+use crate::model::{DecisionRecord, GroupName, ModelVersion, VersionNumber};
+use crate::policy::Policy;
+use crate::report::InferenceReport;
+use crate::signature::{SignedContent, SigningAttempt};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// Something that happened, as the trail keeps it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AuditEvent {
+    /// The portal first saw the version (registered through it, or found in the registry).
+    RegistrationSeen(Box<ModelVersion>),
+    /// The approvers of an environment were asked to decide the version.
+    ApprovalRequested {
+        version: VersionNumber,
+        environment: Environment,
+    },
+    /// A signed decision (a rollback too), with exactly what its signer confirmed.
+    Decided {
+        record: Box<DecisionRecord>,
+        signed: Box<SignedContent>,
+        /// When the portal sent the signer to sign in again for this signature, if it did:
+        /// what makes a sign-in older than the environment's maximum age fresh enough.
+        reauthentication_asked_at: Option<OffsetDateTime>,
+    },
+    /// A signature that was not made: refused, or a trip to sign in again.
+    SigningAttempted(Box<SigningAttempt>),
+    /// A pipeline reported a run.
+    ReportReceived(Box<InferenceReport>),
+    /// The approvers of an environment were asked to promote the version to it.
+    PromotionRequested {
+        version: VersionNumber,
+        environment: Environment,
+    },
+}
+
+/// One event for one group's trail, with who caused it and the policy it happened under.
+#[derive(Clone, Debug)]
+pub struct AuditRecord {
+    pub group: GroupName,
+    /// Unique in the group's trail: the same event appended again (a retry, a second
+    /// replica, the reconciliation scan) is kept once.
+    pub key: String,
+    pub at: OffsetDateTime,
+    /// Who: a person's identifier, a pipeline's client name, or `countersign` itself.
+    pub actor: String,
+    pub event: AuditEvent,
+    /// The rules in force when it happened. The trail records them before the first entry
+    /// appended under them, so a verifier checks each decision by the rules of its time.
+    pub policy: Arc<Policy>,
+}
+
+/// The actor of what the portal does by itself (requests it sends, versions it finds).
+pub const PORTAL_ACTOR: &str = "countersign";
+
+impl AuditRecord {
+    /// The record's key, derived from what it is about so that a repeat has the same one.
+    pub fn key_of(event: &AuditEvent) -> String {
+        match event {
+            AuditEvent::RegistrationSeen(version) => format!("registration/{}", version.version),
+            AuditEvent::ApprovalRequested {
+                version,
+                environment,
+            } => format!("approval-request/{version}/{environment}"),
+            AuditEvent::Decided { record, .. } => format!("decision/{}", record.id),
+            AuditEvent::SigningAttempted(attempt) => format!("attempt/{}", attempt.id),
+            AuditEvent::ReportReceived(report) => format!(
+                "report/{}/{}/{}",
+                report.version, report.environment, report.run_id
+            ),
+            AuditEvent::PromotionRequested {
+                version,
+                environment,
+            } => format!("promotion-request/{version}/{environment}"),
+        }
+    }
+}
+
+/// Where an appended record landed in its group's trail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// The entry's sequence number (the earlier entry's, when the key was kept before).
+    pub seq: u64,
+    /// The trail's size after the append.
+    pub size: u64,
+    /// The RFC 6962 root hash of the trail at `size`.
+    pub root: [u8; 32],
+    /// False when the key was already in the trail and nothing was appended.
+    pub new: bool,
+}
