@@ -8,6 +8,8 @@
 #   resolve       throughput and latency of GET .../environments/{env} with a bearer token,
 #                 under load from wrk (a second process), beside an axum hello-world handler
 #                 measured the same way in the same run
+#   audit trail   appending, signing a checkpoint and verifying a 100 000-entry trail; the
+#                 CLI verifying the seeded group's trail
 #   AWS requests  requests per version page, decision, idle outbox poll and resolve on the
 #                 AWS backend (counted by the adapter against moto; the capacity note in
 #                 ARCHITECTURE.md is computed from them)
@@ -45,9 +47,14 @@ for _ in $(seq 1 100); do curl -fs "$BASE/healthz" > /dev/null && break; sleep 0
 
 cookie="$WORK/cookies"
 curl -fs -c "$cookie" -o /dev/null -d 'subject=alice&return_to=/' "$BASE/auth/dev/sign-in"
-# Approve one version for dev, so there is a model to resolve.
-curl -fs -b "$cookie" -o /dev/null -H 'Accept: application/json' \
-  -d "group=bench-model&version=1&environment=dev&verdict=approve&reason=bench" "$BASE/rpc/decide"
+# Approve one version for dev, so there is a model to resolve: choose, read the record the
+# confirmation step shows, sign its digest (the sign-in is fresh: dev allows 300 s).
+curl -fs -b "$cookie" -c "$cookie" -o /dev/null -H 'Accept: application/json' \
+  -d "group=bench-model&version=1&environment=dev&verdict=approve&reason=bench" "$BASE/rpc/prepare_signature"
+digest=$(curl -fs -b "$cookie" -c "$cookie" -H 'Accept: application/json' \
+  -d "group=bench-model&version=1" "$BASE/rpc/review_pending" | grep -o '"record_digest":"[0-9a-f]*"' | cut -d'"' -f4)
+curl -fs -b "$cookie" -c "$cookie" -o /dev/null -H 'Accept: application/json' \
+  -d "group=bench-model&version=1&record_digest=$digest" "$BASE/rpc/sign"
 
 echo "-- page weight of /models/bench-model/versions/$VERSIONS (what the browser fetches to hydrate)"
 total_raw=0; total_gz=0
@@ -150,6 +157,14 @@ if [ -x .tools/venv/bin/moto_server ] && [ -x end2end/node_modules/.bin/maildev 
 else
   echo "-- event to e-mail: skipped (run scripts/tools.sh test first, for moto and maildev)"
 fi
+
+echo "-- audit trail: a trail of 100 000 entries, a signed checkpoint after each append (target: verify < 5 s)"
+cargo run --locked --release -q -p countersign-audit --example verify_bench 100000
+echo "   the bench group's own trail, exported and verified by the CLI ($VERSIONS versions seeded):"
+"$BIN" audit export --group bench-model > "$WORK/bundle.json"
+start=$(date +%s%N)
+"$BIN" audit verify "$WORK/bundle.json" | tail -2 | sed 's/^/   /'
+awk -v ns="$(( $(date +%s%N) - start ))" 'BEGIN { printf "   countersign audit verify took %.2f s\n", ns / 1e9 }'
 
 if [ -x .tools/venv/bin/python ]; then
   echo "-- AWS requests (the adapter's own count, against moto)"

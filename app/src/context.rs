@@ -89,6 +89,8 @@ pub struct Portal {
     pub services: Services,
     pub authenticator: Arc<dyn Authenticator>,
     pub notifications: NotificationDesk,
+    /// Exports and checks the groups' audit trails.
+    pub audit: countersign_audit::desk::AuditDesk,
 }
 
 /// The outbox as the notifications page sees it.

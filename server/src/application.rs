@@ -68,6 +68,7 @@ pub fn router(
         services: services.clone(),
         authenticator: Arc::new(sessions.clone()),
         notifications: desk,
+        audit: backing.audit.clone(),
     };
     let signing = crate::auth::signing::SigningDesk {
         portal: portal.clone(),
@@ -91,6 +92,7 @@ pub fn router(
         signature_checks: Arc::new(crate::signature_checks::SignatureChecks::new(
             config.signature_check,
         )),
+        audit: backing.audit.clone(),
     });
 
     let mut router = Router::new();
@@ -108,6 +110,7 @@ pub fn router(
     let export = crate::http::export::ExportState {
         services: backing.services.clone(),
         authenticator: Arc::new(sessions.clone()),
+        audit: backing.audit.clone(),
     };
     router
         .route("/healthz", get(|| async { "ok" }))

@@ -1,13 +1,18 @@
 //! Opening the backend the configuration names: the embedded store or the AWS adapters,
 //! wrapped as the domain's services, with the outbox and the settings the server keeps.
 
+use crate::audit::{AuditDesk, NotarisedTrail};
 use crate::config::{Backend, Config};
 use crate::notify::MailNotices;
+use countersign_audit::Notary;
 #[cfg(feature = "aws")]
 use countersign_aws::{AwsBackend, AwsSettings};
-use countersign_domain::ports::{IdGenerator, Outbox, SessionRevocations};
+use countersign_domain::ports::{
+    CheckpointPublisher, Clock, IdGenerator, Outbox, SessionRevocations, SystemClock,
+};
 use countersign_domain::service::{Ports, Services};
-use countersign_local_store::LocalStore;
+use countersign_local_store::{CheckpointFile, LocalStore};
+use secrecy::ExposeSecret;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -20,6 +25,8 @@ pub struct Backing {
     pub wake: Arc<Notify>,
     /// Whose sign-ins no longer count, shared by every replica.
     pub revocations: Arc<dyn SessionRevocations>,
+    /// Exports and checks the audit trails.
+    pub audit: AuditDesk,
     settings: SettingsKeeper,
 }
 
@@ -37,7 +44,13 @@ impl Backing {
         name: &str,
         generate: impl FnOnce() -> String,
     ) -> Result<String, String> {
-        match &self.settings {
+        self.settings.kept(name, generate).await
+    }
+}
+
+impl SettingsKeeper {
+    async fn kept(&self, name: &str, generate: impl FnOnce() -> String) -> Result<String, String> {
+        match self {
             SettingsKeeper::Local(store) => store
                 .setting_or_insert(name, generate)
                 .map_err(|e| e.to_string()),
@@ -65,14 +78,26 @@ impl Backing {
     }
 }
 
+/// What a backend provides before the server wraps it.
+struct Opened {
+    ports: Ports,
+    outbox: Arc<dyn Outbox>,
+    revocations: Arc<dyn SessionRevocations>,
+    settings: SettingsKeeper,
+    /// Where audit checkpoints are published: a file beside the database, or the table and
+    /// an SSM parameter.
+    publisher: Arc<dyn CheckpointPublisher>,
+}
+
 pub async fn open_backend(config: &Config) -> Result<Backing, String> {
     let policy = config.policy.clone();
-    let (mut ports, outbox, revocations, settings): (
-        Ports,
-        Arc<dyn Outbox>,
-        Arc<dyn SessionRevocations>,
-        _,
-    ) = match &config.backend {
+    let Opened {
+        mut ports,
+        outbox,
+        revocations,
+        settings,
+        publisher,
+    } = match &config.backend {
         Backend::Local => {
             let store = LocalStore::open(&config.database).map_err(|e| {
                 format!(
@@ -80,12 +105,13 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
                     config.database.display()
                 )
             })?;
-            (
-                Ports::of(Arc::new(store.clone())),
-                Arc::new(store.clone()),
-                Arc::new(store.clone()),
-                SettingsKeeper::Local(store),
-            )
+            Opened {
+                ports: Ports::of(Arc::new(store.clone())),
+                outbox: Arc::new(store.clone()),
+                revocations: Arc::new(store.clone()),
+                settings: SettingsKeeper::Local(store),
+                publisher: Arc::new(CheckpointFile::beside(&config.database)),
+            }
         }
         #[cfg(feature = "aws")]
         Backend::Aws(aws) => {
@@ -113,12 +139,13 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
                 .prepare()
                 .await
                 .map_err(|e| format!("cannot open the AWS backend: {e}"))?;
-            (
-                Ports::of(backend.clone()),
-                backend.clone(),
-                backend.clone(),
-                SettingsKeeper::Aws(backend),
-            )
+            Opened {
+                ports: Ports::of(backend.clone()),
+                outbox: backend.clone(),
+                revocations: backend.clone(),
+                settings: SettingsKeeper::Aws(backend.clone()),
+                publisher: backend,
+            }
         }
     };
     if let Some(ttl) = config.resolve_cache {
@@ -130,6 +157,14 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
         ports.parameters = cache.clone();
         ports.committer = cache;
     }
+    let notary = Arc::new(audit_notary(config, &settings).await?);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    ports.trail = Arc::new(NotarisedTrail::new(
+        ports.trail,
+        notary.clone(),
+        publisher.clone(),
+        clock,
+    ));
     let services = Services::new(ports, policy, Arc::new(RandomIds));
     let wake = Arc::new(Notify::new());
     let clock = services.clock();
@@ -145,8 +180,25 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
         outbox,
         wake,
         revocations,
+        audit: AuditDesk { notary, publisher },
         settings,
     })
+}
+
+/// The key checkpoints are signed with: configured, or generated once and kept in the
+/// store apart from the session key (a second SecureString parameter on AWS).
+async fn audit_notary(config: &Config, settings: &SettingsKeeper) -> Result<Notary, String> {
+    let key = match &config.audit_signing_key {
+        Some(key) => key.expose_secret().to_owned(),
+        None => {
+            let name = config.audit_key_name();
+            settings
+                .kept("audit_signing_key", || Notary::generate_key(&name))
+                .await
+                .map_err(|e| format!("cannot keep an audit signing key in the store: {e}"))?
+        }
+    };
+    Notary::from_key(&key).map_err(|e| format!("the audit signing key kept in the store: {e}"))
 }
 
 pub(crate) struct RandomIds;

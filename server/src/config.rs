@@ -39,6 +39,8 @@ struct RawConfig {
     approver_group: String,
     self_approval: String,
     session_key: Option<String>,
+    /// The note signing key audit checkpoints are signed with; generated and kept when absent.
+    audit_signing_key: Option<String>,
     /// The KMS key the generated session key is encrypted under in SSM.
     session_kms_key_id: Option<String>,
     session_hours: u32,
@@ -115,6 +117,7 @@ impl Default for RawConfig {
             approver_group: "approvers".into(),
             self_approval: String::new(),
             session_key: None,
+            audit_signing_key: None,
             session_kms_key_id: None,
             session_hours: 8,
             revocation_check_seconds: 5,
@@ -266,6 +269,9 @@ pub struct Config {
     pub policy: Policy,
     /// Base64 of at least 64 bytes; generated and kept in the store when absent.
     pub session_key: Option<SecretString>,
+    /// A note signing key (`PRIVATE+KEY+<name>+<id>+<key>`) for the audit trail's
+    /// checkpoints; generated and kept in the store, apart from the session key, when absent.
+    pub audit_signing_key: Option<SecretString>,
     pub session_hours: u32,
     /// How often each replica reads session revocations from the store.
     pub revocation_check: std::time::Duration,
@@ -760,6 +766,15 @@ impl Config {
             (raw.scan_seconds > 0).then(|| std::time::Duration::from_secs(raw.scan_seconds));
         let api_access = api_access(&raw, oidc.as_ref(), dev_sign_in)?;
         let rate_limits = rate_limits(&raw)?;
+        let audit_signing_key = match &raw.audit_signing_key {
+            Some(key) => {
+                countersign_audit::Notary::from_key(key).map_err(|e| {
+                    setting_error("audit_signing_key", format!("is not usable: {e}"))
+                })?;
+                Some(SecretString::from(key.trim().to_owned()))
+            }
+            None => None,
+        };
         Ok(Self {
             backend,
             database: raw.database,
@@ -768,6 +783,7 @@ impl Config {
             extra_hosts: comma_list(&raw.extra_hosts),
             policy,
             session_key: raw.session_key.map(SecretString::from),
+            audit_signing_key,
             session_hours: raw.session_hours,
             revocation_check: std::time::Duration::from_secs(raw.revocation_check_seconds),
             request_timeout: std::time::Duration::from_secs(raw.request_timeout_seconds.max(1)),
@@ -791,6 +807,21 @@ impl Config {
 
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+
+    /// The name a generated audit key gets: the public URL's host (and port), which also
+    /// starts every trail's origin.
+    pub fn audit_key_name(&self) -> String {
+        let host = self
+            .public_url
+            .split_once("://")
+            .map_or(self.public_url.as_str(), |(_, rest)| rest);
+        let host = host.split('/').next().unwrap_or_default();
+        if host.is_empty() {
+            "countersign".into()
+        } else {
+            host.into()
+        }
     }
 }
 

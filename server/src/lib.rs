@@ -9,6 +9,7 @@
 //! - `auth`: people signing in. `notify`: mail. `demo`: the demo data.
 
 pub mod application;
+pub mod audit;
 pub mod auth;
 pub mod backend;
 pub mod background;

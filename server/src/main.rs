@@ -77,6 +77,11 @@ enum Command {
         #[arg(long, required = true)]
         from_ssm: bool,
     },
+    /// The tamper-evident audit trail: export a group's, or verify an export offline.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Register many versions in one group (for benchmarks).
     Seed {
         #[arg(long)]
@@ -84,6 +89,66 @@ enum Command {
         #[arg(long)]
         versions: u32,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Write a group's trail, its published checkpoints and the public key as one JSON
+    /// bundle on standard output.
+    Export {
+        #[arg(long)]
+        group: String,
+        /// Entries from this time on: a date (2026-07-01) or an RFC 3339 time.
+        #[arg(long, value_parser = countersign_server::audit::parse_start)]
+        from: Option<time::OffsetDateTime>,
+        /// Entries until this time: a date (through its end) or an RFC 3339 time.
+        #[arg(long, value_parser = countersign_server::audit::parse_end)]
+        to: Option<time::OffsetDateTime>,
+    },
+    /// Check a bundle offline (no server, no AWS): the chain, the tree, every checkpoint's
+    /// signature, and the workflow's rules. Exits 1 naming the first bad entry.
+    Verify {
+        /// The bundle `audit export` wrote.
+        bundle: std::path::PathBuf,
+        /// The public key to trust (from /api/v1/audit/public-key, kept apart); default:
+        /// the key the bundle names.
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Print the public key checkpoints are signed with.
+    PublicKey,
+}
+
+/// `countersign audit verify`: needs nothing but the file.
+fn verify_bundle(path: &std::path::Path, key: Option<&str>) -> ExitCode {
+    let bundle: countersign_audit::Bundle = match std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
+    {
+        Ok(bundle) => bundle,
+        Err(e) => {
+            eprintln!(
+                "countersign: {} is not an audit bundle: {e}",
+                path.display()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match countersign_audit::verify(&bundle, key) {
+        Ok(verified) => {
+            println!(
+                "{}
+OK",
+                verified.summary()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(violation) => {
+            println!("{}", violation.verified.summary());
+            println!("FAILED: {violation}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -113,6 +178,12 @@ fn parse_metric(text: &str) -> Result<(String, f64), String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Audit {
+        action: AuditAction::Verify { bundle, key },
+    }) = &cli.command
+    {
+        return verify_bundle(bundle, key.as_deref());
+    }
     let config = match Config::load() {
         Ok(config) => config,
         Err(e) => {
@@ -232,6 +303,27 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 Err("some records did not arrive in the table: run the move again, and see the portal's log".into())
             }
         }
+        Command::Audit { action } => match action {
+            AuditAction::Export { group, from, to } => {
+                let group = GroupName::parse(&group).map_err(|e| e.to_string())?;
+                let entries = services
+                    .audit_entries(&group, 0)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let period = countersign_server::audit::Period { from, to };
+                let bundle = backing
+                    .audit
+                    .bundle(&group, entries, period)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                print_json(&bundle)
+            }
+            AuditAction::PublicKey => {
+                println!("{}", backing.audit.notary.public_key());
+                Ok(())
+            }
+            AuditAction::Verify { .. } => unreachable!("handled before the configuration loads"),
+        },
         Command::Seed { group, versions } => {
             demo::seed_versions(&services, &group, versions)
                 .await

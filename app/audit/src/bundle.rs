@@ -8,6 +8,13 @@ use serde::{Deserialize, Serialize};
 pub const FORMAT: &str = "countersign-audit-bundle/1";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "format": FORMAT, "group": "churn", "origin": "portal.example.com/audit/churn",
+    "public_key": "portal.example.com+060d7703+AbejtfRnqey9LNYANu5kSRtf9LfDIkI14BKqhv2U5QLO",
+    "start": {"size": 0, "previous": crate::entry::NO_PREVIOUS, "frontier": []},
+    "entries": [], "checkpoints": []
+})))]
 pub struct Bundle {
     /// [`FORMAT`].
     pub format: String,
@@ -28,6 +35,7 @@ pub struct Bundle {
 /// roots of their tree's perfect subtrees (hex), which a checkpoint of that size vouches
 /// for, so that the roots of the larger trees can be computed again.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Start {
     pub size: u64,
     pub previous: String,

@@ -106,24 +106,44 @@ pub enum CheckpointError {
 
 /// Checks `note` is signed by `public_key` and reads it.
 pub fn open(note: &str, public_key: &str) -> Result<Checkpoint, CheckpointError> {
-    let verifier = StandardVerifier::new(public_key)
-        .map_err(|_| CheckpointError::NotSignedByTheKey(public_key.into()))?;
-    let note = Note::from_bytes(note.as_bytes()).map_err(|_| CheckpointError::NotANote)?;
-    note.verify(&VerifierList::new(vec![Box::new(verifier)]))
-        .map_err(|_| CheckpointError::NotSignedByTheKey(public_key.into()))?;
-    let body = tlog_tiles::Checkpoint::from_bytes(note.text())
-        .map_err(|_| CheckpointError::NotACheckpoint)?;
-    let at = body
-        .extension()
-        .lines()
-        .find_map(|line| line.strip_prefix("time "))
-        .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
-    Ok(Checkpoint {
-        origin: body.origin().to_owned(),
-        size: body.size(),
-        root: *body.hash(),
-        at,
-    })
+    Opener::new(public_key)?.open(note)
+}
+
+/// Opens checkpoints signed by one key (the key decoded once, for many).
+pub struct Opener {
+    public_key: String,
+    verifiers: VerifierList,
+}
+
+impl Opener {
+    pub fn new(public_key: &str) -> Result<Self, CheckpointError> {
+        let verifier = StandardVerifier::new(public_key)
+            .map_err(|_| CheckpointError::NotSignedByTheKey(public_key.into()))?;
+        Ok(Self {
+            public_key: public_key.into(),
+            verifiers: VerifierList::new(vec![Box::new(verifier)]),
+        })
+    }
+
+    /// Checks `note` is signed by the key and reads it.
+    pub fn open(&self, note: &str) -> Result<Checkpoint, CheckpointError> {
+        let note = Note::from_bytes(note.as_bytes()).map_err(|_| CheckpointError::NotANote)?;
+        note.verify(&self.verifiers)
+            .map_err(|_| CheckpointError::NotSignedByTheKey(self.public_key.clone()))?;
+        let body = tlog_tiles::Checkpoint::from_bytes(note.text())
+            .map_err(|_| CheckpointError::NotACheckpoint)?;
+        let at = body
+            .extension()
+            .lines()
+            .find_map(|line| line.strip_prefix("time "))
+            .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
+        Ok(Checkpoint {
+            origin: body.origin().to_owned(),
+            size: body.size(),
+            root: *body.hash(),
+            at,
+        })
+    }
 }
 
 /// Whether `public_key` is a note verifier key.
@@ -131,6 +151,12 @@ pub fn check_public_key(public_key: &str) -> Result<(), KeyError> {
     StandardVerifier::new(public_key)
         .map(|_| ())
         .map_err(|_| KeyError::MalformedPublic)
+}
+
+/// The tree size a checkpoint note names (its second line), without checking its
+/// signature: for stores that file checkpoints by size.
+pub fn size_of(note: &str) -> Option<u64> {
+    note.lines().nth(1).and_then(|size| size.parse().ok())
 }
 
 #[cfg(test)]

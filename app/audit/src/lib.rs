@@ -12,11 +12,14 @@
 //! - [`checkpoint`]: the signed tree heads, C2SP `tlog-checkpoint` notes signed with
 //!   Ed25519, and the key that signs them.
 //! - [`bundle`]: what an export writes and the verifier reads.
+//! - [`desk`]: appends notarised (a checkpoint signed and published after each), and
+//!   exports.
 //! - [`verify`]: the verifier: the chain, the tree at every checkpoint, every checkpoint's
 //!   signature, and the workflow's rules replayed over the entries.
 
 pub mod bundle;
 pub mod checkpoint;
+pub mod desk;
 pub mod entry;
 pub mod head;
 pub mod tree;

@@ -109,10 +109,30 @@ pub fn verify(bundle: &Bundle, trusted_key: Option<&str>) -> Result<Verified, Vi
     let covered = by_size.keys().next_back().copied().unwrap_or(0);
     let mut previous = bundle.start.previous.clone();
     let mut rules = Rules::default();
-    for (i, text) in bundle.entries.iter().enumerate() {
+    // Each entry is read strictly (no field unknown, none twice); its hash binds its bytes,
+    // so its form needs no second check here.
+    let parsed = on_every_core(
+        &bundle.entries,
+        || (),
+        |_, _, text| {
+            let entry = serde_json::from_str::<Entry>(text).map_err(|e| e.to_string());
+            // The signature's digest, checked here too: it needs nothing but the entry.
+            let signed = match &entry {
+                Ok(Entry {
+                    event:
+                        EventJson::Decided {
+                            decision, signed, ..
+                        },
+                    ..
+                }) => check_signed(decision, signed),
+                _ => Ok(()),
+            };
+            (entry, entry_hash(text), signed)
+        },
+    );
+    for (i, (entry, hash, signed)) in parsed.into_iter().enumerate() {
         let seq = bundle.start.size + i as u64;
-        let entry = Entry::parse(text)
-            .map_err(|m| fail(&verified, Some(seq), format!("unreadable: {m}")))?;
+        let entry = entry.map_err(|m| fail(&verified, Some(seq), format!("unreadable: {m}")))?;
         if entry.seq != seq {
             let what = if entry.seq > seq {
                 "missing (the next entry says it is"
@@ -139,7 +159,6 @@ pub fn verify(bundle: &Bundle, trusted_key: Option<&str>) -> Result<Verified, Vi
                 format!("not covered by any checkpoint the key signed (the last covers {covered} entries): appended without the key"),
             ));
         }
-        let hash = entry_hash(text);
         tree.push(hash);
         if let Some(root) = by_size.get(&tree.size()) {
             if *root != tree.root() {
@@ -157,6 +176,7 @@ pub fn verify(bundle: &Bundle, trusted_key: Option<&str>) -> Result<Verified, Vi
             return Err(fail(&verified, Some(seq), "its link to the entry before it is broken (an entry was removed, replaced or reordered)".into()));
         }
         previous = hex::encode(hash.0);
+        signed.map_err(|m| fail(&verified, Some(seq), m))?;
         rules
             .check(&entry, &mut verified)
             .map_err(|m| fail(&verified, Some(seq), m))?;
@@ -176,35 +196,53 @@ pub fn verify(bundle: &Bundle, trusted_key: Option<&str>) -> Result<Verified, Vi
 /// Every checkpoint opened with `key`, in the bundle's order; `Err` names the first that
 /// is not the key's or not the group's.
 fn open_all(bundle: &Bundle, key: &str) -> Result<Vec<Checkpoint>, (usize, String)> {
-    let open = |(i, note): (usize, &String)| {
-        let opened = checkpoint::open(note, key).map_err(|e| (i, e.to_string()))?;
-        if opened.origin != bundle.origin {
-            return Err((
-                i,
-                format!("it is of {:?}, not of {:?}", opened.origin, bundle.origin),
-            ));
-        }
-        Ok(opened)
-    };
-    // Signatures are most of a large bundle's cost: check them on every core.
+    let opened = on_every_core(
+        &bundle.checkpoints,
+        || checkpoint::Opener::new(key),
+        |opener, i, note| {
+            let opener = opener.as_ref().map_err(|e| (i, e.to_string()))?;
+            let opened = opener.open(note).map_err(|e| (i, e.to_string()))?;
+            if opened.origin != bundle.origin {
+                return Err((
+                    i,
+                    format!("it is of {:?}, not of {:?}", opened.origin, bundle.origin),
+                ));
+            }
+            Ok(opened)
+        },
+    );
+    opened.into_iter().collect()
+}
+
+/// `work` on each of `items`, in order, split over the machine's cores: signatures and JSON
+/// parsing are most of a large bundle's cost. `setup` makes each thread's own state.
+fn on_every_core<T: Sync, S, R: Send>(
+    items: &[T],
+    setup: impl Fn() -> S + Sync,
+    work: impl Fn(&S, usize, &T) -> R + Sync,
+) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = bundle.checkpoints.len().div_ceil(threads).max(1);
-    let indexed: Vec<(usize, &String)> = bundle.checkpoints.iter().enumerate().collect();
-    let opened: Vec<Result<Vec<Checkpoint>, (usize, String)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = indexed
+    let chunk = items.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().copied().map(open).collect()))
+            .enumerate()
+            .map(|(c, part)| {
+                let (setup, work) = (&setup, &work);
+                scope.spawn(move || {
+                    let state = setup();
+                    part.iter()
+                        .enumerate()
+                        .map(|(i, item)| work(&state, c * chunk + i, item))
+                        .collect::<Vec<R>>()
+                })
+            })
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().expect("a verifying thread ends"))
+            .flat_map(|h| h.join().expect("a verifying thread ends"))
             .collect()
-    });
-    let mut all = Vec::with_capacity(bundle.checkpoints.len());
-    for part in opened {
-        all.extend(part?);
-    }
-    Ok(all)
+    })
 }
 
 /// One root per size; two checkpoints of one size with different roots are a fork.
@@ -291,10 +329,9 @@ impl Rules {
             }
             EventJson::Decided {
                 decision,
-                signed,
                 reauthentication_asked_at,
+                ..
             } => {
-                check_signed(decision, signed)?;
                 let (Some((policy, rules)), Some(track)) =
                     (&self.policy, self.versions.get_mut(&decision.version))
                 else {
@@ -477,4 +514,49 @@ fn check_decision(
         }
     }
     Ok(())
+}
+
+impl Verified {
+    /// "verified up to entry N at T", or that there was nothing to verify.
+    pub fn headline(&self) -> String {
+        match self.last {
+            Some((seq, at)) => format!(
+                "verified up to entry {seq} at {}",
+                at.format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default()
+            ),
+            None => "no entries to verify".into(),
+        }
+    }
+
+    /// What was checked, for people, one fact a line.
+    pub fn summary(&self) -> String {
+        let mut lines = vec![format!("group {}", self.group)];
+        if self.entries > 0 {
+            lines.push(format!(
+                "entries {} to {} ({}): each canonical, in its place, linked to the one before",
+                self.first_seq,
+                self.first_seq + self.entries - 1,
+                self.entries
+            ));
+        }
+        lines.push(format!(
+            "checkpoints: {}, each signed by the key, each matching the tree of the entries it names",
+            self.checkpoints
+        ));
+        let mut rules = format!(
+            "the workflow's rules hold for {} decision{}",
+            self.decisions_checked,
+            if self.decisions_checked == 1 { "" } else { "s" }
+        );
+        if self.decisions_unchecked > 0 {
+            rules.push_str(&format!(
+                "; {} could not be checked (their registration or the rules in force precede the bundle)",
+                self.decisions_unchecked
+            ));
+        }
+        lines.push(rules);
+        lines.push(self.headline());
+        lines.join("\n")
+    }
 }

@@ -2,6 +2,7 @@
 //! rules, and stores the result. Inbound adapters (server functions, the pipeline API, the
 //! CLI) call these and nothing below them.
 
+use crate::audit::{AuditEvent, AuditRecord, PORTAL_ACTOR};
 use crate::environment::Environment;
 use crate::history::{Drift, GroupHistory};
 use crate::model::*;
@@ -68,19 +69,27 @@ pub struct Ports {
     pub audit: Arc<dyn AuditLog>,
     pub committer: Arc<dyn DecisionCommitter>,
     pub reports: Arc<dyn ReportStore>,
+    pub trail: Arc<dyn AuditTrail>,
 }
 
 impl Ports {
     /// Every port from a backend whose one value implements them all.
     pub fn of<B>(backend: Arc<B>) -> Self
     where
-        B: ModelRegistry + ParameterStore + AuditLog + DecisionCommitter + ReportStore + 'static,
+        B: ModelRegistry
+            + ParameterStore
+            + AuditLog
+            + DecisionCommitter
+            + ReportStore
+            + AuditTrail
+            + 'static,
     {
         Self {
             registry: backend.clone(),
             parameters: backend.clone(),
             audit: backend.clone(),
             reports: backend.clone(),
+            trail: backend.clone(),
             committer: backend,
         }
     }
@@ -139,7 +148,13 @@ impl Services {
     /// The services of a backend whose one value implements every port.
     pub fn over<B>(backend: Arc<B>, policy: Policy, ids: Arc<dyn IdGenerator>) -> Self
     where
-        B: ModelRegistry + ParameterStore + AuditLog + DecisionCommitter + ReportStore + 'static,
+        B: ModelRegistry
+            + ParameterStore
+            + AuditLog
+            + DecisionCommitter
+            + ReportStore
+            + AuditTrail
+            + 'static,
     {
         Self::new(Ports::of(backend), policy, ids)
     }
@@ -198,20 +213,71 @@ impl Services {
     pub async fn register(&self, registration: Registration) -> Result<ModelVersion, ServiceError> {
         let new = workflow::register(&self.policy, registration, self.clock.now());
         let version = self.ports.registry.register(new).await?;
-        self.ask_for_approval_if_due(&version).await;
+        let registrant = match &version.registered_through {
+            Some(client) => client.clone(),
+            None => version.registered_by.subject.clone(),
+        };
+        self.record(
+            &version.group,
+            &registrant,
+            AuditEvent::RegistrationSeen(Box::new(version.clone())),
+        )
+        .await?;
+        self.ask_for_approval_if_due(&version).await?;
         Ok(version)
     }
 
-    /// Sends the version's approval request if it needs one now. Safe to call any number of
-    /// times: the request's key makes it one message.
-    pub async fn ask_for_approval_if_due(&self, version: &ModelVersion) -> bool {
-        match notification::approval_request_due(&self.policy, version) {
-            Some(notice) => {
-                self.notices.notice(notice).await;
-                true
-            }
-            None => false,
+    /// Sends the version's approval request if it needs one now, recorded in the audit
+    /// trail first (with the version, the first time the portal sees it). Safe to call any
+    /// number of times: the request's key makes it one message and one entry.
+    pub async fn ask_for_approval_if_due(
+        &self,
+        version: &ModelVersion,
+    ) -> Result<bool, ServiceError> {
+        let Some(notice) = notification::approval_request_due(&self.policy, version) else {
+            return Ok(false);
+        };
+        if let Notice::ApprovalRequested { environment, .. } = &notice {
+            let group = &version.group;
+            let seen = AuditEvent::RegistrationSeen(Box::new(version.clone()));
+            self.record(group, PORTAL_ACTOR, seen).await?;
+            let requested = AuditEvent::ApprovalRequested {
+                version: version.version,
+                environment: environment.clone(),
+            };
+            self.record(group, PORTAL_ACTOR, requested).await?;
         }
+        self.notices.notice(notice).await;
+        Ok(true)
+    }
+
+    /// Appends `event`, caused by `actor` now under the policy in force, to `group`'s
+    /// audit trail (once: a repeat of its key changes nothing).
+    async fn record(
+        &self,
+        group: &GroupName,
+        actor: &str,
+        event: AuditEvent,
+    ) -> Result<(), ServiceError> {
+        let record = AuditRecord {
+            group: group.clone(),
+            key: AuditRecord::key_of(&event),
+            at: self.clock.now(),
+            actor: actor.to_owned(),
+            event,
+            policy: self.policy.clone(),
+        };
+        self.ports.trail.append(&record).await?;
+        Ok(())
+    }
+
+    /// `group`'s audit trail from entry `from` on, each entry its canonical JSON as stored.
+    pub async fn audit_entries(
+        &self,
+        group: &GroupName,
+        from: u64,
+    ) -> Result<Vec<String>, ServiceError> {
+        Ok(self.ports.trail.entries(group, from).await?)
     }
 
     /// Re-reads a version (never trusting what an event said about it) and sends its
@@ -222,17 +288,23 @@ impl Services {
         version: VersionNumber,
     ) -> Result<bool, ServiceError> {
         let version = self.find_version(group, version).await?;
-        Ok(self.ask_for_approval_if_due(&version).await)
+        self.ask_for_approval_if_due(&version).await
     }
 
     /// The reconciliation scan: every undecided version gets its approval request, so a lost
     /// event delays a request but never loses it. Returns how many versions were checked.
     pub async fn reconcile(&self) -> Result<usize, ServiceError> {
         let undecided = self.ports.registry.undecided_versions().await?;
+        let mut first_failure = None;
         for version in &undecided {
-            self.ask_for_approval_if_due(version).await;
+            if let Err(e) = self.ask_for_approval_if_due(version).await {
+                first_failure.get_or_insert(e);
+            }
         }
-        Ok(undecided.len())
+        match first_failure {
+            Some(e) => Err(e),
+            None => Ok(undecided.len()),
+        }
     }
 
     /// One version, or `NotFound` naming it.
@@ -380,7 +452,9 @@ impl Services {
             at: self.clock.now(),
             outcome,
         };
-        Ok(self.ports.audit.record_attempt(&attempt).await?)
+        self.ports.audit.record_attempt(&attempt).await?;
+        let event = AuditEvent::SigningAttempted(Box::new(attempt));
+        self.record(group, &by.subject, event).await
     }
 
     /// The attempts to sign something about one version, oldest first.
@@ -410,6 +484,13 @@ impl Services {
             signature.authentication = Some(signing.authentication.clone());
         }
         self.ports.committer.commit(&effect).await?;
+        let decided = AuditEvent::Decided {
+            record: Box::new(effect.record.clone()),
+            signed: Box::new(effect.signed.clone()),
+            reauthentication_asked_at: signing.reauthentication_asked_at,
+        };
+        let signer = effect.record.decided_by.subject.clone();
+        self.record(&effect.record.group, &signer, decided).await?;
         if let Some(version) = told_about {
             self.notices
                 .notice(Notice::Decided {
@@ -500,8 +581,17 @@ impl Services {
                 .into())
             }
         };
+        // Recorded on a retry too: its key makes it once, and a retry mends a gap.
+        let received = AuditEvent::ReportReceived(Box::new(stored.clone()));
+        self.record(&stored.group, &stored.reported_by, received)
+            .await?;
         let promotion = report::promotion_target(&self.policy, &version, &stored).cloned();
         if let Some(target) = &promotion {
+            let requested = AuditEvent::PromotionRequested {
+                version: version.version,
+                environment: target.clone(),
+            };
+            self.record(&version.group, PORTAL_ACTOR, requested).await?;
             let live = self
                 .live_comparison(&version.group, target, &stored)
                 .await?;

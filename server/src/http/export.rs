@@ -1,12 +1,15 @@
 //! A model group's history for auditors: JSON (what was live and when, and every decision)
 //! and CSV (one file of decisions, one of live periods), for a signed-in viewer at
 //! `/models/{group}/export/history.json`, `.../history.csv` and `.../deployments.csv`, and
-//! for pipelines at `GET /api/v1/models/{group}/history`.
+//! for pipelines at `GET /api/v1/models/{group}/history`; and the audit trail's bundle,
+//! which `countersign audit verify` checks offline, at `.../audit.json` and
+//! `GET /api/v1/models/{group}/audit`.
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use countersign_app::context::Authenticator;
+use countersign_audit::desk::{AuditDesk, Period};
 use countersign_domain::service::{ServiceError, Services};
 use countersign_domain::*;
 use serde::{Deserialize, Serialize};
@@ -227,6 +230,18 @@ fn csv_text(writer: csv::Writer<Vec<u8>>) -> String {
 pub struct ExportState {
     pub services: Services,
     pub authenticator: Arc<dyn Authenticator>,
+    pub audit: AuditDesk,
+}
+
+/// `group`'s audit trail in `period`, as the bundle `countersign audit verify` reads.
+pub async fn audit_bundle(
+    services: &Services,
+    audit: &AuditDesk,
+    group: &GroupName,
+    period: Period,
+) -> Result<countersign_audit::Bundle, ServiceError> {
+    let entries = services.audit_entries(group, 0).await?;
+    Ok(audit.bundle(group, entries, period).await?)
 }
 
 /// `GET /models/{group}/export/{file}`: `history.json`, `history.csv` or `deployments.csv`.
@@ -248,6 +263,26 @@ pub async fn export(
         )
             .into_response();
     }
+    let Ok(group_name) = GroupName::parse(&group) else {
+        return (StatusCode::NOT_FOUND, "No such model group.").into_response();
+    };
+    if file == "audit.json" {
+        return match audit_bundle(
+            &state.services,
+            &state.audit,
+            &group_name,
+            Period::default(),
+        )
+        .await
+        {
+            Ok(bundle) => attachment(
+                "application/json",
+                &format!("{group_name}-audit.json"),
+                serde_json::to_string_pretty(&bundle).expect("a bundle serialises"),
+            ),
+            Err(e) => unavailable(e),
+        };
+    }
     // What each export is: its type, its name in the download, and how it is written.
     let (content_type, name, write): (&str, &str, fn(&HistoryJson) -> String) = match file.as_str()
     {
@@ -266,30 +301,38 @@ pub async fn export(
         ),
         _ => return (StatusCode::NOT_FOUND, "No such export.").into_response(),
     };
-    let Ok(group) = GroupName::parse(&group) else {
-        return (StatusCode::NOT_FOUND, "No such model group.").into_response();
-    };
+    let group = group_name;
     let history = match state.services.group_history(&group).await {
         Ok(history) => HistoryJson::new(&history, state.services.now()),
-        Err(ServiceError::Port(e)) => {
-            tracing::error!(error = %e, "history export failed");
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The store is unavailable; retry later.",
-            )
-                .into_response();
-        }
-        Err(e) => return (StatusCode::NOT_FOUND, e.to_string()).into_response(),
+        Err(e) => return unavailable(e),
     };
+    attachment(content_type, &format!("{group}-{name}"), write(&history))
+}
+
+fn attachment(content_type: &str, name: &str, body: String) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type.to_owned()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{group}-{name}\""),
+                format!("attachment; filename=\"{name}\""),
             ),
         ],
-        write(&history),
+        body,
     )
         .into_response()
+}
+
+fn unavailable(error: ServiceError) -> Response {
+    match error {
+        ServiceError::Port(e) => {
+            tracing::error!(error = %e, "export failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The store is unavailable; retry later.",
+            )
+                .into_response()
+        }
+        e => (StatusCode::NOT_FOUND, e.to_string()).into_response(),
+    }
 }

@@ -50,7 +50,10 @@ fn History(history: HistoryView) -> impl IntoView {
             <a href=export("deployments.csv") download>"what was live (CSV)"</a>
             " · "
             <a href=export("history.json") download>"everything (JSON)"</a>
+            " · "
+            <a href=export("audit.json") download>"audit trail (bundle to verify)"</a>
         </p>
+        <TrailCheck trail=history.trail/>
         <section class="panel" aria-labelledby="live-heading">
             <h2 id="live-heading">"What was live"</h2>
             {history
@@ -84,6 +87,32 @@ fn History(history: HistoryView) -> impl IntoView {
                 }
                     .into_any()
             }}
+        </section>
+    }
+}
+
+/// Whether the trail verifies, said plainly; a trail that does not is an alert.
+#[component]
+fn TrailCheck(trail: TrailCheckView) -> impl IntoView {
+    let (class, role) = if trail.intact {
+        ("panel trail intact", "status")
+    } else {
+        ("panel trail broken", "alert")
+    };
+    view! {
+        <section class=class role=role aria-labelledby="trail-heading">
+            <h2 id="trail-heading">{trail.headline}</h2>
+            <details>
+                <summary>"What was checked"</summary>
+                <ul>{trail.details.into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}</ul>
+                <p class="muted">
+                    "Anyone can check the downloaded bundle offline with "
+                    <code>"countersign audit verify"</code>
+                    " and the key at "
+                    <a href="/api/v1/audit/public-key">"/api/v1/audit/public-key"</a>
+                    "."
+                </p>
+            </details>
         </section>
     }
 }
@@ -131,6 +160,41 @@ fn EnvironmentHistory(env: EnvironmentHistoryView, group: String) -> impl IntoVi
     }
 }
 
+/// The group's trail exported as an auditor would and checked with the same verifier.
+#[cfg(feature = "ssr")]
+async fn trail_check(
+    portal: &crate::context::Portal,
+    group: &countersign_domain::GroupName,
+) -> Result<TrailCheckView, AppError> {
+    let entries = portal.services.audit_entries(group, 0).await?;
+    let bundle = portal
+        .audit
+        .bundle(group, entries, Default::default())
+        .await
+        .map_err(countersign_domain::service::ServiceError::from)?;
+    let key = portal.audit.notary.public_key();
+    Ok(match countersign_audit::verify(&bundle, Some(key)) {
+        Ok(verified) => TrailCheckView {
+            headline: format!("Audit trail {}.", verified.headline()),
+            details: verified.summary().lines().map(str::to_owned).collect(),
+            intact: true,
+        },
+        Err(violation) => {
+            tracing::error!(%group, "the audit trail does not verify: {violation}");
+            TrailCheckView {
+                headline: format!("The audit trail does not verify: {violation}."),
+                details: violation
+                    .verified
+                    .summary()
+                    .lines()
+                    .map(str::to_owned)
+                    .collect(),
+                intact: false,
+            }
+        }
+    })
+}
+
 #[server(prefix = "/rpc", endpoint = "group_history")]
 pub async fn group_history(group: String) -> Result<HistoryView, AppError> {
     use crate::context::{group_name, serve};
@@ -158,7 +222,9 @@ pub async fn group_history(group: String) -> Result<HistoryView, AppError> {
                     .collect(),
             })
             .collect();
+        let trail = trail_check(&portal, &history.group).await?;
         Ok(HistoryView {
+            trail,
             drift: reported_drift(&history.group, &[], &history.drift),
             group,
             environments,

@@ -29,4 +29,15 @@ pub struct HistoryView {
     pub decisions: Vec<DecisionView>,
     /// Environments whose live value the decision log does not explain.
     pub drift: Vec<String>,
+    pub trail: TrailCheckView,
+}
+
+/// The group's audit trail as the offline verifier finds it, checked when the page is read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrailCheckView {
+    /// "verified up to entry N at T", or what is wrong, naming the entry.
+    pub headline: String,
+    /// What was checked, one fact a line.
+    pub details: Vec<String>,
+    pub intact: bool,
 }

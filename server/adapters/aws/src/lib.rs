@@ -12,6 +12,8 @@
 //! - `commit.rs`: applying a decision across the three services (`DecisionCommitter`).
 //! - `outbox.rs`, `reports.rs`, `revocations.rs`: the notification outbox, inference
 //!   reports and session revocations, in the table.
+//! - `trail.rs`: the audit trail (`AuditTrail`) in the table and its checkpoints
+//!   (`CheckpointPublisher`), also published to SSM.
 //! - `migrate.rs`: moving what an earlier portal kept in SSM into the table.
 //! - `calls.rs`: every AWS request goes through one function that counts it and turns its
 //!   failure into a `PortError` naming the IAM action.
@@ -31,6 +33,7 @@ mod registry;
 mod reports;
 mod revocations;
 pub mod table;
+mod trail;
 
 pub use calls::CallCounts;
 pub use migrate::{Migration, Moved};

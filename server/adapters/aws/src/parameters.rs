@@ -102,6 +102,41 @@ impl AwsBackend {
         }
     }
 
+    /// Every value SSM still keeps of one parameter (its last 100 versions), oldest first;
+    /// none when it does not exist.
+    pub(crate) async fn parameter_history(&self, name: &str) -> Result<Vec<String>, PortError> {
+        let mut values = Vec::new();
+        let mut next = None;
+        loop {
+            let page = self
+                .calls
+                .call(
+                    "ssm:GetParameterHistory",
+                    self.ssm
+                        .get_parameter_history()
+                        .name(name)
+                        .set_next_token(next)
+                        .send(),
+                )
+                .await;
+            let page = match page {
+                Ok(page) => page,
+                Err(f) if f.is(|e| e.is_parameter_not_found()) => return Ok(values),
+                Err(f) => return Err(port(f)),
+            };
+            values.extend(
+                page.parameters
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|p| p.value),
+            );
+            next = page.next_token;
+            if next.is_none() {
+                return Ok(values);
+            }
+        }
+    }
+
     pub(crate) async fn overwrite(&self, name: &str, value: &str) -> Result<(), PortError> {
         self.put(name, value, true).await.map_err(port)
     }

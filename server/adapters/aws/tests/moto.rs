@@ -28,7 +28,7 @@ fn env(name: &str) -> Environment {
 
 async fn with_backend(moto: &Moto) -> (Arc<AwsBackend>, countersign_port_contract::Subject) {
     let backend = Arc::new(moto.backend().await);
-    let services = services_over(backend.clone(), policy());
+    let services = services_over(backend.clone(), backend.clone(), policy());
     (backend, services)
 }
 
@@ -238,7 +238,7 @@ async fn an_approval_for_dev_shows_in_sagemaker_and_ssm_as_documented() {
 }
 
 #[tokio::test]
-async fn ssm_holds_only_the_live_pointers_and_the_shared_secrets() {
+async fn ssm_holds_only_the_live_pointers_the_shared_secrets_and_the_audit_checkpoints() {
     let moto = Moto::start();
     let (backend, services) = with_backend(&moto).await;
     let version = registered_and_approved_for_dev(&services, "churn").await;
@@ -313,6 +313,7 @@ async fn ssm_holds_only_the_live_pointers_and_the_shared_secrets() {
         names,
         BTreeSet::from(
             [
+                "/countersign/_audit/churn",
                 "/countersign/_settings/log_key",
                 "/countersign/_settings/session_key",
                 "/countersign/churn/dev",
@@ -1116,7 +1117,7 @@ async fn a_missing_permission_is_reported_with_the_action_named() {
         .build();
     let backend = Arc::new(AwsBackend::new(&config, settings()));
     backend.prepare().await.unwrap();
-    let services = services_over(backend.clone(), policy());
+    let services = services_over(backend.clone(), backend.clone(), policy());
     let version = services
         .register(registration("guarded", person("dana")))
         .await
@@ -1165,7 +1166,7 @@ async fn the_table_from_the_iac_template_serves_the_portal_with_least_privilege(
         },
     ));
     backend.prepare().await.unwrap();
-    let services = services_over(backend.clone(), policy());
+    let services = services_over(backend.clone(), backend.clone(), policy());
     let version = registered_and_approved_for_dev(&services, "iac").await;
     let record = services
         .version_record(&version.group, version.version)
@@ -1839,10 +1840,13 @@ async fn migrate_moves_the_ssm_layout_into_the_table_once_and_checks_it_arrived(
         &moto.sdk_config().await,
         support::settings(),
     ));
-    let version = services_over(registry, policy())
-        .register(registration("legacy", person("dana")))
-        .await
-        .unwrap();
+    // Registered in SageMaker only: the portal before the table kept no trail either.
+    let new = workflow::register(
+        &policy(),
+        registration("legacy", person("dana")),
+        time::OffsetDateTime::now_utc(),
+    );
+    let version = ModelRegistry::register(&*registry, new).await.unwrap();
     the_old_ssm_layout(&moto, &version.arn).await;
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
 
@@ -2168,4 +2172,105 @@ mod decision_table {
     // No racing test here: moto 5.2.5 checks the conditions of simultaneous transactions
     // before either writes (ten racers, two written, seen 2026-11-29), so only the
     // sequential cases above are a proof on moto; DynamoDB itself serialises transactions.
+}
+
+/// The audit trail against someone allowed to write the portal's table (`PutItem`,
+/// `DeleteItem`): the verifier names what they changed. Checkpoints they can also reach in
+/// the table; the newest, published as a version of an SSM parameter, they cannot.
+#[tokio::test]
+async fn the_audit_trail_catches_what_a_writer_of_the_table_does() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let moto = Moto::start();
+    let (_backend, services) = with_backend(&moto).await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    let item = |group: &GroupName, sk: String| {
+        std::collections::HashMap::from([
+            ("pk".to_owned(), AttributeValue::S(format!("group#{group}"))),
+            ("sk".to_owned(), AttributeValue::S(sk)),
+        ])
+    };
+    let verify = |bundle: countersign_audit::Bundle| {
+        countersign_audit::verify(&bundle, Some(services.audit.notary.public_key()))
+    };
+    let decided = |name: &'static str| {
+        let services = &services;
+        async move {
+            let version = registered_and_approved_for_dev(services, name).await;
+            let bundle = countersign_port_contract::export(services, &version.group).await;
+            (version.group, bundle)
+        }
+    };
+
+    // Untouched, it verifies.
+    let (group, bundle) = decided("intact").await;
+    assert_eq!(verify(bundle).unwrap().decisions_checked, 1);
+    let entries = services.audit_entries(&group, 0).await.unwrap();
+    assert_eq!(entries.len(), 4, "policy, registration, request, decision");
+
+    // A reason edited in place: caught at its entry.
+    let (group, _) = decided("edited").await;
+    let entries = services.audit_entries(&group, 0).await.unwrap();
+    let mut edited = item(&group, "audit#entry#000000000003".into());
+    edited.insert(
+        "entry".into(),
+        AttributeValue::S(entries[3].replacen("metrics hold up", "metrics held up", 1)),
+    );
+    edited.insert("key".into(), AttributeValue::S("x".into()));
+    assert_ne!(entries[3], edited["entry"].as_s().unwrap().as_str());
+    dynamodb
+        .put_item()
+        .table_name("countersign")
+        .set_item(Some(edited))
+        .send()
+        .await
+        .unwrap();
+    let bundle = countersign_port_contract::export(&services, &group).await;
+    assert_eq!(verify(bundle).unwrap_err().entry, Some(3));
+
+    // The tail cut off, with the table's checkpoints of it: the one in SSM shows it.
+    let (group, _) = decided("truncated").await;
+    for sk in [
+        "audit#entry#000000000003".to_owned(),
+        "audit#checkpoint#000000000004".to_owned(),
+    ] {
+        dynamodb
+            .delete_item()
+            .table_name("countersign")
+            .set_key(Some(item(&group, sk)))
+            .send()
+            .await
+            .unwrap();
+    }
+    let bundle = countersign_port_contract::export(&services, &group).await;
+    let violation = verify(bundle).unwrap_err();
+    assert_eq!(violation.entry, Some(3));
+    assert!(
+        violation.message.contains("tail was cut off"),
+        "{violation}"
+    );
+
+    // A checkpoint another key signed, put where the portal publishes them.
+    let (group, bundle) = decided("forged").await;
+    let other = countersign_audit::Notary::from_key(&countersign_audit::Notary::generate_key(
+        "contract.example",
+    ))
+    .unwrap();
+    let size = bundle.entries.len() as u64;
+    let mut tree = countersign_audit::tree::Frontier::default();
+    for entry in &bundle.entries {
+        tree.push(countersign_audit::entry::entry_hash(entry));
+    }
+    let note = other.sign(
+        group.as_str(),
+        size,
+        tree.root(),
+        time::OffsetDateTime::now_utc(),
+    );
+    put_string(&moto, &format!("/countersign/_audit/{group}"), &note).await;
+    let bundle = countersign_port_contract::export(&services, &group).await;
+    let violation = verify(bundle).unwrap_err();
+    assert!(
+        violation.message.contains("not signed by the audit key"),
+        "{violation}"
+    );
 }

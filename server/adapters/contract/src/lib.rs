@@ -4,6 +4,8 @@
 //! Each check takes [`Services`] built on the backend under test and uses model group names
 //! of its own, so the checks need no reset between them and can share one server.
 
+use countersign_audit::desk::{AuditDesk, NotarisedTrail, Period};
+use countersign_audit::{Entry, EventJson, Notary};
 use countersign_domain::ports::*;
 use countersign_domain::service::{Ports, ServiceError, Services};
 use countersign_domain::testing::person;
@@ -34,6 +36,8 @@ macro_rules! for_each_check {
             reports_are_kept_once_per_run
             a_rollback_applies_whole
             one_guard_per_environment
+            the_audit_trail_keeps_each_event_once_in_order_and_verifies
+            appends_racing_in_one_group_take_a_place_each
         }
     };
 }
@@ -76,10 +80,12 @@ pub async fn run_all(services: &Subject) {
 }
 
 /// A backend under test: the use cases over it, and its ports, which the checks also call
-/// directly (a stale decision is committed by hand, say).
+/// directly (a stale decision is committed by hand, say), and its audit desk (a key of its
+/// own, the backend's checkpoint publisher).
 pub struct Subject {
     pub services: Services,
     pub ports: Ports,
+    pub audit: AuditDesk,
 }
 
 impl std::ops::Deref for Subject {
@@ -89,15 +95,34 @@ impl std::ops::Deref for Subject {
     }
 }
 
-/// The backend whose one value implements every port, under test.
-pub fn services_over<B>(backend: Arc<B>, policy: Policy) -> Subject
+/// The backend whose one value implements every port, under test, its audit trail
+/// notarised as the server does it, with checkpoints published to `publisher`.
+pub fn services_over<B>(
+    backend: Arc<B>,
+    publisher: Arc<dyn CheckpointPublisher>,
+    policy: Policy,
+) -> Subject
 where
-    B: ModelRegistry + ParameterStore + AuditLog + DecisionCommitter + ReportStore + 'static,
+    B: ModelRegistry
+        + ParameterStore
+        + AuditLog
+        + DecisionCommitter
+        + ReportStore
+        + AuditTrail
+        + 'static,
 {
-    let ports = Ports::of(backend);
+    let mut ports = Ports::of(backend);
+    let notary = Arc::new(Notary::from_key(&Notary::generate_key("contract.example")).unwrap());
+    ports.trail = Arc::new(NotarisedTrail::new(
+        ports.trail,
+        notary.clone(),
+        publisher.clone(),
+        Arc::new(SystemClock),
+    ));
     Subject {
         services: Services::new(ports.clone(), policy, Arc::new(RandomIds)),
         ports,
+        audit: AuditDesk { notary, publisher },
     }
 }
 
@@ -1071,4 +1096,119 @@ pub async fn run_session_revocations(store: &dyn SessionRevocations) {
         found,
         vec![revoke(&dana, 20), revoke(&Revoked::Everyone, 5)]
     );
+}
+
+/// `group`'s trail exported whole and verified with the subject's key.
+pub async fn verified_trail(
+    services: &Subject,
+    group: &GroupName,
+) -> (Vec<Entry>, countersign_audit::Verified) {
+    let bundle = export(services, group).await;
+    let verified = countersign_audit::verify(&bundle, Some(services.audit.notary.public_key()))
+        .unwrap_or_else(|v| panic!("the trail of {group} verifies: {v}"));
+    let entries = bundle
+        .entries
+        .iter()
+        .map(|e| Entry::parse(e).unwrap())
+        .collect();
+    (entries, verified)
+}
+
+/// `group`'s trail as `countersign audit export` writes it.
+pub async fn export(services: &Subject, group: &GroupName) -> countersign_audit::Bundle {
+    let entries = services.audit_entries(group, 0).await.unwrap();
+    services
+        .audit
+        .bundle(group, entries, Period::default())
+        .await
+        .unwrap()
+}
+
+fn kind(entry: &Entry) -> &'static str {
+    match entry.event {
+        EventJson::PolicyInForce { .. } => "policy",
+        EventJson::RegistrationSeen { .. } => "registration",
+        EventJson::ApprovalRequested { .. } => "approval request",
+        EventJson::Decided { .. } => "decision",
+        EventJson::SigningAttempted { .. } => "attempt",
+        EventJson::ReportReceived { .. } => "report",
+        EventJson::PromotionRequested { .. } => "promotion request",
+    }
+}
+
+pub async fn the_audit_trail_keeps_each_event_once_in_order_and_verifies(services: &Subject) {
+    let group = unique_group("trail");
+    let version = register(services, &group).await;
+    assert!(
+        services
+            .version_changed(&group, version.version)
+            .await
+            .unwrap(),
+        "asked again, as an event or the scan does"
+    );
+    let dev = first_env(services);
+    services
+        .decide(
+            &approver("alice", services),
+            &group,
+            version.version,
+            &DecisionRequest::new(dev.clone(), Choice::Approve, "fine"),
+        )
+        .await
+        .unwrap();
+    let what = countersign_domain::service::SigningRequest::Decide {
+        version: version.version,
+        request: DecisionRequest::new(dev, Choice::Approve, ""),
+    };
+    let refused = AttemptOutcome::Refused {
+        reason: "already decided".into(),
+    };
+    services
+        .record_attempt(&person("bob"), &group, &what, refused)
+        .await
+        .unwrap();
+
+    let (entries, verified) = verified_trail(services, &group).await;
+    let kinds: Vec<&str> = entries.iter().map(kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "policy",
+            "registration",
+            "approval request",
+            "decision",
+            "attempt"
+        ],
+        "each event once, in the order it happened"
+    );
+    assert_eq!(verified.decisions_checked, 1);
+    assert_eq!(entries[3].actor, "alice");
+    let keys: BTreeSet<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(keys.len(), entries.len());
+    let tail = services.audit_entries(&group, 3).await.unwrap();
+    assert_eq!(tail.len(), 2, "read from an entry on");
+    assert_eq!(Entry::parse(&tail[0]).unwrap(), entries[3]);
+    assert!(services
+        .audit_entries(&unique_group("none"), 0)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn appends_racing_in_one_group_take_a_place_each(services: &Subject) {
+    let group = unique_group("racing-trail");
+    let version = register(services, &group).await;
+    let what = countersign_domain::service::SigningRequest::Decide {
+        version: version.version,
+        request: DecisionRequest::new(first_env(services), Choice::Approve, ""),
+    };
+    let alice = person("alice");
+    let racing = (0..8)
+        .map(|_| services.record_attempt(&alice, &group, &what, AttemptOutcome::SentToSignInAgain));
+    for appended in futures::future::join_all(racing).await {
+        appended.unwrap();
+    }
+    let (entries, verified) = verified_trail(services, &group).await;
+    assert_eq!(entries.len(), 3 + 8);
+    assert_eq!(verified.entries, 11);
 }

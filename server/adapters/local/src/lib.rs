@@ -8,11 +8,13 @@
 //! like SageMaker custom metadata, and each environment's deployments are numbered like SSM
 //! parameter versions.
 
+mod audit;
 mod outbox;
 mod reports;
 mod revocations;
 
 use async_trait::async_trait;
+pub use audit::CheckpointFile;
 use countersign_domain::ports::*;
 use countersign_domain::*;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
@@ -143,6 +145,27 @@ CREATE INDEX signing_attempts_by_version ON signing_attempts (group_name, versio
 -- The artifacts' digests where known (countersign_domain::ArtifactDigests).
 ALTER TABLE model_versions ADD COLUMN image_digest TEXT;
 ALTER TABLE model_versions ADD COLUMN model_data_etag TEXT;
+"#,
+    r#"
+-- The audit trail (countersign-audit): each group's entries exactly as they were hashed,
+-- and the head an append continues from. Entries are never changed or removed.
+CREATE TABLE audit_entries (
+    group_name  TEXT    NOT NULL,
+    seq         INTEGER NOT NULL,
+    key         TEXT    NOT NULL,
+    entry       TEXT    NOT NULL,
+    hash        TEXT    NOT NULL,
+    PRIMARY KEY (group_name, seq),
+    UNIQUE (group_name, key)
+);
+CREATE TABLE audit_heads (
+    group_name  TEXT    NOT NULL PRIMARY KEY,
+    head        TEXT    NOT NULL
+);
+CREATE TRIGGER audit_entries_are_never_changed BEFORE UPDATE ON audit_entries
+BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+CREATE TRIGGER audit_entries_are_never_removed BEFORE DELETE ON audit_entries
+BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
 "#,
 ];
 

@@ -2,21 +2,29 @@
 
 use countersign_domain::ports::SessionRevocations;
 use countersign_domain::{Environments, Policy};
-use countersign_local_store::LocalStore;
+use countersign_local_store::{CheckpointFile, LocalStore};
 use countersign_port_contract::Subject;
 use std::sync::Arc;
 
-fn services(store: LocalStore) -> Subject {
+/// The store under test, its checkpoints published to a file in `dir`.
+fn services_publishing_to(store: LocalStore, dir: &tempfile::TempDir) -> Subject {
     let policy = Policy::new(Environments::default(), "approvers");
-    countersign_port_contract::services_over(Arc::new(store), policy)
+    let checkpoints = CheckpointFile::at(dir.path().join("countersign.db.checkpoints"));
+    countersign_port_contract::services_over(Arc::new(store), Arc::new(checkpoints), policy)
+}
+
+fn services(store: LocalStore) -> (tempfile::TempDir, Subject) {
+    let dir = tempfile::tempdir().unwrap();
+    let services = services_publishing_to(store, &dir);
+    (dir, services)
 }
 
 /// The contract, a test per check, each on a fresh in-memory store.
 mod in_memory {
     use super::*;
 
-    async fn backend() -> ((), Subject) {
-        ((), services(LocalStore::open_in_memory().unwrap()))
+    async fn backend() -> (tempfile::TempDir, Subject) {
+        services(LocalStore::open_in_memory().unwrap())
     }
 
     countersign_port_contract::contract_tests!(backend);
@@ -27,7 +35,7 @@ async fn file_store_meets_the_contract_and_keeps_data_across_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("countersign.db");
     let store = LocalStore::open(&path).unwrap();
-    countersign_port_contract::run_all(&services(store.clone())).await;
+    countersign_port_contract::run_all(&services_publishing_to(store.clone(), &dir)).await;
     let before = countersign_domain::ports::ModelRegistry::list_groups(&store)
         .await
         .unwrap();
@@ -111,7 +119,7 @@ async fn the_outbox_meets_its_contract_and_keeps_pending_messages_across_reopeni
 
 #[tokio::test]
 async fn racing_rollbacks_and_approvals_serialise_per_environment() {
-    let services = services(LocalStore::open_in_memory().unwrap());
+    let (_dir, services) = services(LocalStore::open_in_memory().unwrap());
     countersign_port_contract::racing_rollbacks_and_approvals_keep_live_equal_to_the_log(
         &services, 20,
     )

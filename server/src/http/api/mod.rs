@@ -32,6 +32,7 @@ pub struct ApiState {
     pub events: Option<events::EventsConfig>,
     pub auth: std::sync::Arc<ApiAuth>,
     pub signature_checks: std::sync::Arc<crate::signature_checks::SignatureChecks>,
+    pub audit: countersign_audit::desk::AuditDesk,
 }
 
 /// The API's routes, to be nested under `/api/v1`.
@@ -44,6 +45,8 @@ pub fn router(state: ApiState) -> Router {
             post(submit_report).get(list_reports),
         )
         .route("/models/{group}/history", get(group_history))
+        .route("/models/{group}/audit", get(audit_bundle))
+        .route("/audit/public-key", get(audit_public_key))
         .route("/events/sagemaker", post(events::sagemaker_event))
         .route("/openapi.json", get(openapi::document))
         .fallback(unknown_route)
@@ -461,4 +464,68 @@ pub(crate) async fn group_history(
         &history,
         state.services.now(),
     )))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditPeriod {
+    /// Entries from this moment on: a date (2026-07-01) or an RFC 3339 time.
+    from: Option<String>,
+    /// Entries until this moment: a date (through its end) or an RFC 3339 time.
+    to: Option<String>,
+}
+
+/// `GET /api/v1/models/{group}/audit`: the group's audit trail as a bundle
+/// (`countersign audit verify` checks it offline).
+#[utoipa::path(
+    get, path = "/api/v1/models/{group}/audit", tag = "audit",
+    summary = "The group's tamper-evident audit trail: its entries, signed checkpoints and public key, to verify offline",
+    params(("group" = String, Path, description = "model package group"), AuditPeriod),
+    responses(
+        (status = 200, description = "the bundle `countersign audit verify` checks", body = countersign_audit::Bundle),
+        (status = 400, description = "invalid group name or period", body = ErrorBody),
+        (status = 401, description = "no or invalid token", body = ErrorBody),
+        (status = 403, description = "the token lacks the resolve scope", body = ErrorBody),
+        (status = 503, description = "the store or the identity provider's keys cannot be reached; retry", body = ErrorBody),
+    ),
+    security(("bearer" = ["resolve"]))
+)]
+pub(crate) async fn audit_bundle(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    group: Result<Path<String>, PathRejection>,
+    period: Result<axum::extract::Query<AuditPeriod>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<countersign_audit::Bundle>, ApiError> {
+    state.auth.require(&headers, ApiScope::Resolve).await?;
+    let Path(group) = group?;
+    let group = group_name(&group)?;
+    let axum::extract::Query(period) =
+        period.map_err(|e| ApiError::new(ErrorCode::BadRequest, e.body_text()))?;
+    let period =
+        countersign_audit::desk::Period::parse(period.from.as_deref(), period.to.as_deref())
+            .map_err(|e| ApiError::new(ErrorCode::BadRequest, e))?;
+    let bundle =
+        crate::http::export::audit_bundle(&state.services, &state.audit, &group, period).await?;
+    Ok(Json(bundle))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AuditPublicKey {
+    /// The C2SP signed-note verifier key (`<name>+<id>+<base64 Ed25519 key>`) every
+    /// checkpoint of every group's audit trail is signed with.
+    public_key: String,
+}
+
+/// `GET /api/v1/audit/public-key`: public, so that anyone can keep it apart from the
+/// bundles they are later given.
+#[utoipa::path(
+    get, path = "/api/v1/audit/public-key", tag = "audit",
+    summary = "The key every audit checkpoint is signed with (public: no token)",
+    responses((status = 200, description = "the verifier key", body = AuditPublicKey)),
+)]
+pub(crate) async fn audit_public_key(State(state): State<ApiState>) -> Json<AuditPublicKey> {
+    Json(AuditPublicKey {
+        public_key: state.audit.notary.public_key().to_owned(),
+    })
 }

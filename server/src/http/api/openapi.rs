@@ -18,6 +18,8 @@ use utoipa::{Modify, OpenApi};
         super::submit_report,
         super::list_reports,
         super::group_history,
+        super::audit_bundle,
+        super::audit_public_key,
         super::events::sagemaker_event,
     ),
     modifiers(&SecuritySchemes)

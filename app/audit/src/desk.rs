@@ -1,0 +1,177 @@
+//! The audit trail as a portal runs it: every append signed as a checkpoint and published
+//! apart from the trail (`NotarisedTrail`), and the export an auditor verifies offline
+//! (`AuditDesk`). The only part of this crate that does I/O, and only through ports.
+
+use crate::bundle::Bundle;
+use crate::checkpoint::{self, Notary};
+use countersign_domain::audit::{Appended, AuditRecord};
+use countersign_domain::ports::{AuditTrail, CheckpointPublisher, Clock, PortError};
+use countersign_domain::GroupName;
+use std::sync::Arc;
+use time::OffsetDateTime;
+use tlog_tiles::Hash;
+
+/// The trail whose every append is followed by a signed checkpoint, published. A checkpoint
+/// that cannot be published is logged, not fatal: the entry is kept, and the next append's
+/// checkpoint covers it too.
+pub struct NotarisedTrail {
+    trail: Arc<dyn AuditTrail>,
+    notary: Arc<Notary>,
+    publisher: Arc<dyn CheckpointPublisher>,
+    clock: Arc<dyn Clock>,
+}
+
+impl NotarisedTrail {
+    pub fn new(
+        trail: Arc<dyn AuditTrail>,
+        notary: Arc<Notary>,
+        publisher: Arc<dyn CheckpointPublisher>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            trail,
+            notary,
+            publisher,
+            clock,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl AuditTrail for NotarisedTrail {
+    async fn append(&self, record: &AuditRecord) -> Result<Appended, PortError> {
+        let appended = self.trail.append(record).await?;
+        if appended.new {
+            let group = record.group.as_str();
+            let note =
+                self.notary
+                    .sign(group, appended.size, Hash(appended.root), self.clock.now());
+            if let Err(e) = self.publisher.publish(&record.group, &note).await {
+                tracing::error!(
+                    group,
+                    size = appended.size,
+                    "the audit checkpoint was not published (the next append's will cover it): {e}"
+                );
+            }
+        }
+        Ok(appended)
+    }
+
+    async fn entries(&self, group: &GroupName, from: u64) -> Result<Vec<String>, PortError> {
+        self.trail.entries(group, from).await
+    }
+}
+
+/// What exports and checks a group's trail: the key's public half and where checkpoints
+/// are published.
+#[derive(Clone)]
+pub struct AuditDesk {
+    pub notary: Arc<Notary>,
+    pub publisher: Arc<dyn CheckpointPublisher>,
+}
+
+/// Which part of a trail to export: entries at or after `from` and at or before `to`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Period {
+    pub from: Option<OffsetDateTime>,
+    pub to: Option<OffsetDateTime>,
+}
+
+/// A date (its first moment, UTC) or an RFC 3339 time.
+pub fn parse_start(text: &str) -> Result<time::OffsetDateTime, String> {
+    use time::format_description::well_known::{Iso8601, Rfc3339};
+    if let Ok(at) = time::OffsetDateTime::parse(text, &Rfc3339) {
+        return Ok(at);
+    }
+    time::Date::parse(text, &Iso8601::DATE)
+        .map(|date| date.midnight().assume_utc())
+        .map_err(|_| format!("{text:?} is neither a date (2026-07-01) nor an RFC 3339 time"))
+}
+
+/// As [`parse_start`], a date meaning its last moment.
+pub fn parse_end(text: &str) -> Result<time::OffsetDateTime, String> {
+    let at = parse_start(text)?;
+    if text.len() == 10 {
+        Ok(at + time::Duration::days(1) - time::Duration::nanoseconds(1))
+    } else {
+        Ok(at)
+    }
+}
+
+impl Period {
+    /// The period `from` and `to` name (each a date or an RFC 3339 time), either open.
+    pub fn parse(from: Option<&str>, to: Option<&str>) -> Result<Self, String> {
+        Ok(Self {
+            from: from.map(parse_start).transpose()?,
+            to: to.map(parse_end).transpose()?,
+        })
+    }
+}
+
+impl AuditDesk {
+    /// The bundle of `group`'s trail (`entries`, as read from the trail) in `period`, with
+    /// the published checkpoints that cover it.
+    pub async fn bundle(
+        &self,
+        group: &GroupName,
+        entries: Vec<String>,
+        period: Period,
+    ) -> Result<Bundle, PortError> {
+        let times: Vec<Option<OffsetDateTime>> = entries
+            .iter()
+            .map(|text| crate::Entry::parse(text).ok().map(|e| e.at))
+            .collect();
+        let from = match period.from {
+            Some(from) => times
+                .iter()
+                .position(|at| at.is_some_and(|at| at >= from))
+                .unwrap_or(entries.len()),
+            None => 0,
+        };
+        let to = match period.to {
+            Some(to) => times
+                .iter()
+                .rposition(|at| at.is_some_and(|at| at <= to))
+                .map_or(0, |last| last + 1),
+            None => entries.len(),
+        };
+        // The bundle starts where a checkpoint vouches for what came before it.
+        let published = self.publisher.published(group).await?;
+        let sizes: Vec<u64> = published
+            .iter()
+            .filter_map(|note| checkpoint::size_of(note))
+            .collect();
+        let from = sizes
+            .iter()
+            .copied()
+            .filter(|&size| size <= from as u64)
+            .max()
+            .unwrap_or(0);
+        // ... and ends where one covers it (an append of two entries is checkpointed once).
+        let to = (to as u64).max(from);
+        let to = sizes
+            .iter()
+            .copied()
+            .filter(|&size| size >= to)
+            .min()
+            .unwrap_or(to);
+        // Up to the end of the trail, every checkpoint: one naming more entries than the
+        // store holds is how a cut tail shows.
+        let last = if period.to.is_some() { to } else { u64::MAX };
+        let checkpoints = published
+            .into_iter()
+            .filter(|note| {
+                checkpoint::size_of(note).is_some_and(|size| (from..=last).contains(&size))
+            })
+            .collect();
+        Ok(Bundle::of(
+            group.as_str(),
+            &self.notary.origin(group.as_str()),
+            self.notary.public_key(),
+            entries,
+            from,
+            to,
+            checkpoints,
+        ))
+    }
+}

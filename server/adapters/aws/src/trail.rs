@@ -1,0 +1,186 @@
+//! The audit trail in the table, in each group's partition beside its log:
+//!
+//! | item | `sk` | attributes |
+//! | --- | --- | --- |
+//! | the head | `audit#head` | `head` (JSON: size, last hash, frontier), `size` |
+//! | an entry | `audit#entry#{seq:012}` | `entry` (its canonical JSON), `key` |
+//! | a key | `audit#key#{key}` | `seq` |
+//! | a checkpoint | `audit#checkpoint#{size:012}` | `note` (the signed checkpoint) |
+//!
+//! An append is one `TransactWriteItems`: the new entries and their keys, each only where no
+//! item is, and the head, only if it is still the one read. Of two appends racing in a group
+//! one wins; the other reads the new head and tries again. Checkpoints are kept in the
+//! table and the newest also as a version of the SSM parameter `{prefix}/_audit/{group}`,
+//! outside the table, so that a rewrite of the table's trail or a cut tail shows.
+
+use crate::calls::port;
+use crate::table::{group_key, key, n, number, s, text, Item};
+use crate::AwsBackend;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use countersign_audit::Head;
+use countersign_domain::audit::{Appended, AuditRecord};
+use countersign_domain::ports::*;
+use countersign_domain::GroupName;
+
+const HEAD: &str = "audit#head";
+const ENTRIES: &str = "audit#entry#";
+const CHECKPOINTS: &str = "audit#checkpoint#";
+/// How many times an append races other appends in its group before giving up.
+const APPEND_ATTEMPTS: usize = 20;
+
+fn entry_sk(seq: u64) -> String {
+    format!("{ENTRIES}{seq:012}")
+}
+
+fn key_sk(key: &str) -> String {
+    format!("audit#key#{key}")
+}
+
+impl AwsBackend {
+    async fn audit_head(&self, group: &GroupName) -> Result<Head, PortError> {
+        match self.table.item(key(group_key(group), HEAD)).await? {
+            Some(item) => Head::parse(text(&item, "head")?)
+                .map_err(|e| PortError::Corrupt(format!("the audit head of {group}: {e}"))),
+            None => Ok(Head::default()),
+        }
+    }
+
+    fn put_item(&self, item: Item, condition: &str) -> TransactWriteItem {
+        let put = Put::builder()
+            .table_name(self.table.name())
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .build()
+            .expect("table and item are set");
+        TransactWriteItem::builder().put(put).build()
+    }
+
+    /// Tries one append from the head read now: `Ok(None)` when another append won.
+    async fn try_append(&self, record: &AuditRecord) -> Result<Option<Appended>, PortError> {
+        let pk = group_key(&record.group);
+        let head = self.audit_head(&record.group).await?;
+        let root = |head: &Head| {
+            head.root()
+                .map(|h| h.0)
+                .map_err(|e| PortError::Corrupt(format!("the audit head of {}: {e}", record.group)))
+        };
+        if let Some(kept) = self.table.item(key(&pk, key_sk(&record.key))).await? {
+            let seq = number(&kept, "seq").ok_or_else(|| {
+                PortError::Corrupt(format!("the audit key {} has no place", record.key))
+            })?;
+            return Ok(Some(Appended {
+                seq: seq as u64,
+                size: head.size,
+                root: root(&head)?,
+                new: false,
+            }));
+        }
+        let (entries, next) = head.append(record).map_err(PortError::Corrupt)?;
+        let mut request = self.table.client.transact_write_items();
+        for entry in &entries {
+            let mut item = key(&pk, entry_sk(entry.seq));
+            item.insert("entry".into(), s(&entry.text));
+            item.insert("key".into(), s(&entry.key));
+            request = request.transact_items(self.put_item(item, "attribute_not_exists(pk)"));
+            let mut kept = key(&pk, key_sk(&entry.key));
+            kept.insert("seq".into(), n(entry.seq));
+            request = request.transact_items(self.put_item(kept, "attribute_not_exists(pk)"));
+        }
+        let mut item = key(&pk, HEAD);
+        item.insert("head".into(), s(next.to_json()));
+        item.insert("size".into(), n(next.size));
+        let unchanged = if head.size == 0 {
+            self.put_item(item, "attribute_not_exists(pk)")
+        } else {
+            let put = Put::builder()
+                .table_name(self.table.name())
+                .set_item(Some(item))
+                .condition_expression("#size = :read")
+                .expression_attribute_names("#size", "size")
+                .expression_attribute_values(":read", n(head.size))
+                .build()
+                .expect("table and item are set");
+            TransactWriteItem::builder().put(put).build()
+        };
+        request = request.transact_items(unchanged);
+        match self
+            .table
+            .calls
+            .call("dynamodb:TransactWriteItems", request.send())
+            .await
+        {
+            Ok(_) => Ok(Some(Appended {
+                seq: next.size - 1,
+                size: next.size,
+                root: root(&next)?,
+                new: true,
+            })),
+            Err(f) if f.is(|e| e.is_transaction_canceled_exception()) => Ok(None),
+            Err(f) => Err(port(f)),
+        }
+    }
+
+    fn audit_parameter(&self, group: &GroupName) -> String {
+        format!("{}/_audit/{group}", self.settings.ssm_prefix)
+    }
+}
+
+#[async_trait::async_trait]
+impl AuditTrail for AwsBackend {
+    async fn append(&self, record: &AuditRecord) -> Result<Appended, PortError> {
+        for _ in 0..APPEND_ATTEMPTS {
+            if let Some(appended) = self.try_append(record).await? {
+                return Ok(appended);
+            }
+        }
+        Err(PortError::Unavailable(format!(
+            "the audit trail of {} is too busy: {APPEND_ATTEMPTS} appends raced this one; try again",
+            record.group
+        )))
+    }
+
+    async fn entries(&self, group: &GroupName, from: u64) -> Result<Vec<String>, PortError> {
+        let first = entry_sk(from);
+        self.table
+            .items_under(&group_key(group), ENTRIES)
+            .await?
+            .iter()
+            .filter(|item| text(item, "sk").is_ok_and(|sk| sk >= first.as_str()))
+            .map(|item| text(item, "entry").map(str::to_owned))
+            .collect()
+    }
+}
+
+fn checkpoint_size(note: &str) -> Result<u64, PortError> {
+    countersign_audit::checkpoint::size_of(note)
+        .ok_or_else(|| PortError::Rejected("not a checkpoint: its second line is no size".into()))
+}
+
+#[async_trait::async_trait]
+impl CheckpointPublisher for AwsBackend {
+    async fn publish(&self, group: &GroupName, note: &str) -> Result<(), PortError> {
+        let mut item = key(
+            group_key(group),
+            format!("{CHECKPOINTS}{:012}", checkpoint_size(note)?),
+        );
+        item.insert("note".into(), s(note));
+        self.table.put_new(item).await?;
+        self.overwrite(&self.audit_parameter(group), note).await
+    }
+
+    async fn published(&self, group: &GroupName) -> Result<Vec<String>, PortError> {
+        let mut notes: Vec<String> = self
+            .table
+            .items_under(&group_key(group), CHECKPOINTS)
+            .await?
+            .iter()
+            .map(|item| text(item, "note").map(str::to_owned))
+            .collect::<Result<_, _>>()?;
+        for note in self.parameter_history(&self.audit_parameter(group)).await? {
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
+        }
+        Ok(notes)
+    }
+}

@@ -1,0 +1,306 @@
+//! The audit trail against someone who can write the SQLite file: what its triggers stop,
+//! and what the verifier catches (naming the entry) when a raw connection drops them. The
+//! checkpoints, published to their own file, are what the tampering cannot reach.
+
+use countersign_audit::entry::entry_hash;
+use countersign_audit::{Entry, Head, Notary};
+use countersign_domain::audit::{AuditEvent, AuditRecord};
+use countersign_domain::testing::{approver, person, registration};
+use countersign_domain::workflow::{self, DecisionRequest};
+use countersign_domain::*;
+use countersign_local_store::{CheckpointFile, LocalStore};
+use countersign_port_contract::{export, services_over, Subject};
+use rusqlite::{params, Connection};
+use std::sync::Arc;
+
+struct Trail {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    services: Subject,
+    group: GroupName,
+}
+
+fn policy() -> Policy {
+    Policy::new(Environments::default(), "approvers")
+}
+
+/// Dana's version, approved for dev by Alice and rejected for test by Bob.
+async fn decided() -> Trail {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("countersign.db");
+    let store = LocalStore::open(&path).unwrap();
+    let checkpoints = CheckpointFile::beside(&path);
+    let services = services_over(Arc::new(store), Arc::new(checkpoints), policy());
+    let version = services
+        .register(registration("churn", person("dana")))
+        .await
+        .unwrap();
+    let group = version.group.clone();
+    let decide = |who: &'static str, env: &str, choice, reason: &'static str| {
+        let request = DecisionRequest::new(Environment::parse(env).unwrap(), choice, reason);
+        let services = &services;
+        let group = group.clone();
+        async move {
+            services
+                .decide(
+                    &approver(who),
+                    &group,
+                    VersionNumber::new(1).unwrap(),
+                    &request,
+                )
+                .await
+                .unwrap();
+        }
+    };
+    decide("alice", "dev", Choice::Approve, "metrics hold up").await;
+    decide("bob", "test", Choice::Reject, "drifts on the new segment").await;
+    Trail {
+        _dir: dir,
+        path,
+        services,
+        group,
+    }
+}
+
+impl Trail {
+    /// A connection of its own, with the triggers that guard the entries dropped.
+    fn raw(&self) -> Connection {
+        let raw = Connection::open(&self.path).unwrap();
+        raw.execute_batch(
+            "DROP TRIGGER audit_entries_are_never_changed; DROP TRIGGER audit_entries_are_never_removed;",
+        )
+        .unwrap();
+        raw
+    }
+
+    fn seq_of(&self, raw: &Connection, key_like: &str) -> i64 {
+        raw.query_row(
+            "SELECT seq FROM audit_entries WHERE key LIKE ?1",
+            [key_like],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    async fn violation(&self) -> countersign_audit::Violation {
+        let bundle = export(&self.services, &self.group).await;
+        countersign_audit::verify(&bundle, Some(self.services.audit.notary.public_key()))
+            .expect_err("the verifier must refuse the trail")
+    }
+}
+
+#[tokio::test]
+async fn the_trail_verifies_untouched_and_the_store_refuses_to_change_or_remove_an_entry() {
+    let trail = decided().await;
+    let bundle = export(&trail.services, &trail.group).await;
+    let verified =
+        countersign_audit::verify(&bundle, Some(trail.services.audit.notary.public_key())).unwrap();
+    assert_eq!(verified.decisions_checked, 2);
+    let raw = Connection::open(&trail.path).unwrap();
+    let changed = raw.execute("UPDATE audit_entries SET entry = 'x' WHERE seq = 1", []);
+    assert!(changed.unwrap_err().to_string().contains("append-only"));
+    let removed = raw.execute("DELETE FROM audit_entries WHERE seq = 1", []);
+    assert!(removed.unwrap_err().to_string().contains("append-only"));
+}
+
+#[tokio::test]
+async fn a_reason_edited_in_place_is_caught_at_its_entry() {
+    let trail = decided().await;
+    let raw = trail.raw();
+    let seq = trail.seq_of(&raw, "decision/%");
+    let edited = raw
+        .execute(
+            "UPDATE audit_entries SET entry = replace(entry, 'metrics hold up', 'metrics held up') WHERE seq = ?1",
+            [seq],
+        )
+        .unwrap();
+    assert_eq!(edited, 1);
+    let violation = trail.violation().await;
+    assert_eq!(violation.entry, Some(seq as u64), "{violation}");
+}
+
+#[tokio::test]
+async fn a_deleted_entry_and_two_swapped_entries_are_caught_where_they_are() {
+    let trail = decided().await;
+    let raw = trail.raw();
+    raw.execute("DELETE FROM audit_entries WHERE seq = 2", [])
+        .unwrap();
+    assert_eq!(trail.violation().await.entry, Some(2));
+
+    let trail = decided().await;
+    let raw = trail.raw();
+    let (a, b): (String, String) = raw
+        .query_row(
+            "SELECT (SELECT entry FROM audit_entries WHERE seq = 3), (SELECT entry FROM audit_entries WHERE seq = 4)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    raw.execute("UPDATE audit_entries SET entry = ?1 WHERE seq = 3", [&b])
+        .unwrap();
+    raw.execute("UPDATE audit_entries SET entry = ?1 WHERE seq = 4", [&a])
+        .unwrap();
+    assert_eq!(trail.violation().await.entry, Some(3));
+}
+
+#[tokio::test]
+async fn a_truncated_tail_is_caught_against_the_published_checkpoints() {
+    let trail = decided().await;
+    let raw = trail.raw();
+    let size: i64 = raw
+        .query_row("SELECT count(*) FROM audit_entries", [], |r| r.get(0))
+        .unwrap();
+    raw.execute("DELETE FROM audit_entries WHERE seq >= ?1", [size - 2])
+        .unwrap();
+    let violation = trail.violation().await;
+    assert_eq!(violation.entry, Some(size as u64 - 2));
+    assert!(
+        violation.message.contains("tail was cut off"),
+        "{violation}"
+    );
+}
+
+#[tokio::test]
+async fn an_entry_appended_without_the_key_is_caught() {
+    let trail = decided().await;
+    let raw = trail.raw();
+    // Whoever writes the file has the code, the head and every hash; not the key.
+    let head: String = raw
+        .query_row("SELECT head FROM audit_heads", [], |r| r.get(0))
+        .unwrap();
+    let head = Head::parse(&head).unwrap();
+    let attempt = SigningAttempt {
+        id: "forged".into(),
+        group: "churn".into(),
+        version: 1,
+        environment: "dev".into(),
+        verdict: "approve".into(),
+        by: person("mallory"),
+        at: time::OffsetDateTime::now_utc(),
+        outcome: AttemptOutcome::SentToSignInAgain,
+    };
+    let record = AuditRecord {
+        group: trail.group.clone(),
+        key: "attempt/forged".into(),
+        at: attempt.at,
+        actor: "mallory".into(),
+        event: AuditEvent::SigningAttempted(Box::new(attempt)),
+        policy: Arc::new(policy()),
+    };
+    let (entries, next) = head.append(&record).unwrap();
+    for entry in &entries {
+        raw.execute(
+            "INSERT INTO audit_entries (group_name, seq, key, entry, hash) VALUES ('churn', ?1, ?2, ?3, ?4)",
+            params![entry.seq as i64, entry.key, entry.text, hex::encode(entry.hash.0)],
+        )
+        .unwrap();
+    }
+    raw.execute("UPDATE audit_heads SET head = ?1", [next.to_json()])
+        .unwrap();
+    let violation = trail.violation().await;
+    assert_eq!(violation.entry, Some(head.size), "{violation}");
+    assert!(
+        violation.message.contains("appended without the key"),
+        "{violation}"
+    );
+}
+
+#[tokio::test]
+async fn a_whole_trail_rewritten_without_the_key_is_caught_at_the_first_change() {
+    let trail = decided().await;
+    let raw = trail.raw();
+    let texts: Vec<String> = {
+        let mut statement = raw
+            .prepare("SELECT entry FROM audit_entries ORDER BY seq")
+            .unwrap();
+        let rows = statement.query_map([], |r| r.get(0)).unwrap();
+        rows.map(Result::unwrap).collect()
+    };
+    // Bob's rejection taken out, and the chain made whole again after it.
+    let mut entries: Vec<Entry> = texts.iter().map(|t| Entry::parse(t).unwrap()).collect();
+    let rejected = entries.iter().position(|e| e.actor == "bob").unwrap();
+    entries.remove(rejected);
+    raw.execute("DELETE FROM audit_entries", []).unwrap();
+    let mut previous = countersign_audit::entry::NO_PREVIOUS.to_owned();
+    for (seq, mut entry) in entries.into_iter().enumerate() {
+        entry.seq = seq as u64;
+        entry.previous = previous;
+        let text = entry.canonical();
+        previous = hex::encode(entry_hash(&text).0);
+        raw.execute(
+            "INSERT INTO audit_entries (group_name, seq, key, entry, hash) VALUES ('churn', ?1, ?2, ?3, ?4)",
+            params![seq as i64, entry.key, text, previous],
+        )
+        .unwrap();
+    }
+    let violation = trail.violation().await;
+    assert_eq!(violation.entry, Some(rejected as u64), "{violation}");
+}
+
+#[tokio::test]
+async fn a_checkpoint_signed_by_another_key_is_caught() {
+    let trail = decided().await;
+    let other = Notary::from_key(&Notary::generate_key("contract.example")).unwrap();
+    let head = Head::parse(
+        &Connection::open(&trail.path)
+            .unwrap()
+            .query_row("SELECT head FROM audit_heads", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .unwrap(),
+    )
+    .unwrap();
+    let note = other.sign(
+        "churn",
+        head.size,
+        head.root().unwrap(),
+        time::OffsetDateTime::now_utc(),
+    );
+    use countersign_domain::ports::CheckpointPublisher;
+    CheckpointFile::beside(&trail.path)
+        .publish(&trail.group, &note)
+        .await
+        .unwrap();
+    let violation = trail.violation().await;
+    assert!(
+        violation.message.contains("not signed by the audit key"),
+        "{violation}"
+    );
+}
+
+#[tokio::test]
+async fn consistent_checkpoints_over_a_decision_that_breaks_four_eyes_are_caught() {
+    let trail = decided().await;
+    // A decision the portal's rules refuse, appended through the portal's own notarised
+    // trail (as a portal with a bug, or one whose rules were bypassed, would): every
+    // checkpoint is genuine, so only the rules can object.
+    let lenient = policy().allowing_self_approval("dev").unwrap();
+    let second = trail
+        .services
+        .register(registration("churn", person("dana")))
+        .await
+        .unwrap();
+    let stamp = Stamp {
+        id: "self-approval".into(),
+        at: time::OffsetDateTime::now_utc(),
+    };
+    let request = DecisionRequest::new(Environment::parse("dev").unwrap(), Choice::Approve, "mine");
+    let effect =
+        workflow::decide(&lenient, &second, &[], &approver("dana"), &request, stamp).unwrap();
+    let decided = AuditEvent::Decided {
+        record: Box::new(effect.record.clone()),
+        signed: Box::new(effect.signed),
+        reauthentication_asked_at: None,
+    };
+    let record = AuditRecord {
+        group: trail.group.clone(),
+        key: AuditRecord::key_of(&decided),
+        at: effect.record.decided_at,
+        actor: "dana".into(),
+        event: decided,
+        policy: Arc::new(policy()),
+    };
+    trail.services.ports.trail.append(&record).await.unwrap();
+    let violation = trail.violation().await;
+    assert!(violation.message.contains("four-eyes"), "{violation}");
+}
