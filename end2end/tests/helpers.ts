@@ -1,6 +1,8 @@
 import { APIRequestContext, expect, Page, TestInfo } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 export const people = {
@@ -143,6 +145,24 @@ export function boto3(script: string, ...args: string[]): string {
   return execFileSync(path.join(root, '.tools/venv/bin/python'), [path.join(root, 'end2end/aws', script), ...args], {
     env: { ...process.env, MOTO_URL: `http://127.0.0.1:${motoPort}` },
   }).toString();
+}
+
+/**
+ * `countersign audit verify` on a downloaded bundle with the key kept apart, as an auditor
+ * runs it offline (no configuration, no server): its summary; throws with it on failure.
+ */
+export function verifyAuditBundle(bundle: string, key: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'countersign-audit-'));
+  const file = path.join(dir, 'bundle.json');
+  writeFileSync(file, bundle);
+  const binary = process.env.COUNTERSIGN_BIN ?? path.join(root, 'target/debug/countersign');
+  try {
+    return execFileSync(binary, ['audit', 'verify', file, '--key', key], { env: {} }).toString();
+  } catch (error) {
+    throw new Error(`audit verify failed: ${(error as { stdout?: Buffer }).stdout?.toString()}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** What SageMaker and SSM hold, read with boto3. */

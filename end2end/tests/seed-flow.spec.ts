@@ -1,5 +1,5 @@
 import { APIRequestContext, Browser, expect, Page, test, TestInfo } from '@playwright/test';
-import { boto3, confirmSignature, mailTo, oidcIssuer, reviewLink, seedFlowURL, settled, signInThroughProvider, step, uniqueGroup } from './helpers';
+import { boto3, confirmSignature, verifyAuditBundle, mailTo, oidcIssuer, reviewLink, seedFlowURL, settled, signInThroughProvider, step, uniqueGroup } from './helpers';
 
 // The product's loop as its users meet it, on the portal wired to moto (SageMaker, SSM),
 // oidc-provider (people and pipelines) and maildev: register, e-mail, sign in, approve dev,
@@ -155,6 +155,15 @@ test('a version goes from registration to prod with a signature at every step, a
   const csv = await priya.request.get(`/models/${group}/export/history.csv`);
   expect(await csv.text()).toContain('rollback,RolledBack,1,Priya Prod');
 
+  // The audit trail: checked on the page, and downloaded and verified offline by the CLI
+  // with the key the portal publishes, rules replayed (eleven signed decisions).
+  await expect(priya.getByRole('status').filter({ hasText: 'Audit trail verified up to entry' })).toBeVisible();
+  const bundle = await (await priya.request.get(`/models/${group}/export/audit.json`)).text();
+  const key = (await (await request.get('/api/v1/audit/public-key')).json()).public_key;
+  const verified = verifyAuditBundle(bundle, key);
+  expect(verified).toContain('the workflow\'s rules hold for 11 decisions');
+  expect(verified).toContain('OK');
+
   // SageMaker and SSM hold the same story (the AWS backend, on moto).
   const history = await request.get(`/api/v1/models/${group}/history`, { headers: api(batch) });
   const signed: { verdict: string; meaning: string; record_digest: string; environment: string; auth_time: string; signed_at: string }[] =
@@ -177,12 +186,15 @@ test('a version goes from registration to prod with a signature at every step, a
   expect(verdicts.filter((v: string) => v === 'approve')).toHaveLength(10);
   expect(verdicts.at(-1)).toBe('rollback');
 
-  // SSM holds only what pipelines read and the portal's secrets; the log, the reports, the
-  // e-mails and the sessions are in the DynamoDB table.
+  // SSM holds only what pipelines read, the portal's secrets and each group's newest audit
+  // checkpoint; the log, the reports, the e-mails and the sessions are in the DynamoDB table.
   const names = boto3('ssm_names.py', '/seed-flow').trim().split('\n');
   expect(names).toContain(`/seed-flow/${group}/prod`);
   const unexpected = names.filter(
-    (name) => !/^\/seed-flow\/[^/_][^/]*\/(dev|test|uat|prod)$/.test(name) && !/^\/seed-flow\/_settings\/(session_key|log_key)$/.test(name),
+    (name) =>
+      !/^\/seed-flow\/[^/_][^/]*\/(dev|test|uat|prod)$/.test(name) &&
+      !/^\/seed-flow\/_settings\/(session_key|log_key|audit_signing_key)$/.test(name) &&
+      !/^\/seed-flow\/_audit\/[^/]+$/.test(name),
   );
   expect(unexpected).toEqual([]);
 });

@@ -149,12 +149,16 @@ impl AuditDesk {
             .unwrap_or(0);
         // ... and ends where one covers it (an append of two entries is checkpointed once).
         let to = (to as u64).max(from);
-        let to = sizes
-            .iter()
-            .copied()
-            .filter(|&size| size >= to)
-            .min()
-            .unwrap_or(to);
+        let to = if to == from {
+            to
+        } else {
+            sizes
+                .iter()
+                .copied()
+                .filter(|&size| size >= to)
+                .min()
+                .unwrap_or(to)
+        };
         // Up to the end of the trail, every checkpoint: one naming more entries than the
         // store holds is how a cut tail shows.
         let last = if period.to.is_some() { to } else { u64::MAX };
@@ -174,4 +178,31 @@ impl AuditDesk {
             checkpoints,
         ))
     }
+}
+
+/// The decisions the decision log holds that the trail does not, since the trail began
+/// (decisions from before it are not expected in it): what an append that failed after its
+/// decision was committed leaves behind.
+pub fn unrecorded<'a>(
+    entries: &[String],
+    decisions: &'a [countersign_domain::DecisionRecord],
+) -> Vec<&'a countersign_domain::DecisionRecord> {
+    let parsed: Vec<crate::Entry> = entries
+        .iter()
+        .filter_map(|text| serde_json::from_str(text).ok())
+        .collect();
+    let Some(began) = parsed.first().map(|entry| entry.at) else {
+        return Vec::new();
+    };
+    let recorded: std::collections::BTreeSet<&str> = parsed
+        .iter()
+        .filter_map(|entry| match &entry.event {
+            crate::EventJson::Decided { decision, .. } => Some(decision.id.as_str()),
+            _ => None,
+        })
+        .collect();
+    decisions
+        .iter()
+        .filter(|d| d.decided_at >= began && !recorded.contains(d.id.as_str()))
+        .collect()
 }

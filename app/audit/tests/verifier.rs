@@ -497,3 +497,24 @@ proptest! {
         prop_assert!(verify(&bundle, Some(trail.notary.public_key())).is_err());
     }
 }
+
+#[test]
+fn decisions_the_log_holds_and_the_trail_does_not_are_named() {
+    let trail = promoted();
+    assert!(countersign_audit::desk::unrecorded(&trail.entries, &trail.decisions).is_empty());
+    let mut lost = trail.decisions[0].clone();
+    lost.id = "lost".into();
+    let mut before = lost.clone();
+    before.id = "before-the-trail".into();
+    before.decided_at = time::macros::datetime!(2020-01-01 00:00 UTC);
+    let log = [trail.decisions.clone(), vec![lost, before]].concat();
+    let missing: Vec<&str> = countersign_audit::desk::unrecorded(&trail.entries, &log)
+        .iter()
+        .map(|d| d.id.as_str())
+        .collect();
+    assert_eq!(
+        missing,
+        ["lost"],
+        "decisions from before the trail are not expected in it"
+    );
+}

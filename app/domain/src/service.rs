@@ -60,6 +60,23 @@ pub struct Prepared {
     told_about: Option<ModelVersion>,
 }
 
+/// A backend whose one value implements every port the use cases need.
+pub trait Backend:
+    ModelRegistry + ParameterStore + AuditLog + DecisionCommitter + ReportStore + AuditTrail + 'static
+{
+}
+
+impl<B> Backend for B where
+    B: ModelRegistry
+        + ParameterStore
+        + AuditLog
+        + DecisionCommitter
+        + ReportStore
+        + AuditTrail
+        + 'static
+{
+}
+
 /// The ports one backend provides (a value of each; the embedded store is all of them).
 /// Adapters and the composition root see these; inbound code sees [`Services`] only.
 #[derive(Clone)]
@@ -76,13 +93,7 @@ impl Ports {
     /// Every port from a backend whose one value implements them all.
     pub fn of<B>(backend: Arc<B>) -> Self
     where
-        B: ModelRegistry
-            + ParameterStore
-            + AuditLog
-            + DecisionCommitter
-            + ReportStore
-            + AuditTrail
-            + 'static,
+        B: Backend,
     {
         Self {
             registry: backend.clone(),
@@ -148,13 +159,7 @@ impl Services {
     /// The services of a backend whose one value implements every port.
     pub fn over<B>(backend: Arc<B>, policy: Policy, ids: Arc<dyn IdGenerator>) -> Self
     where
-        B: ModelRegistry
-            + ParameterStore
-            + AuditLog
-            + DecisionCommitter
-            + ReportStore
-            + AuditTrail
-            + 'static,
+        B: Backend,
     {
         Self::new(Ports::of(backend), policy, ids)
     }

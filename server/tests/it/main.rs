@@ -4,6 +4,7 @@
 
 mod support;
 
+mod audit;
 mod forged_tokens;
 mod http;
 mod notifications;

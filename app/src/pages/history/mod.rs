@@ -165,8 +165,22 @@ fn EnvironmentHistory(env: EnvironmentHistoryView, group: String) -> impl IntoVi
 async fn trail_check(
     portal: &crate::context::Portal,
     group: &countersign_domain::GroupName,
+    decisions: &[countersign_domain::DecisionRecord],
 ) -> Result<TrailCheckView, AppError> {
     let entries = portal.services.audit_entries(group, 0).await?;
+    let unrecorded: Vec<String> = countersign_audit::desk::unrecorded(&entries, decisions)
+        .into_iter()
+        .map(|d| {
+            format!(
+                "{} of version {} for {} by {} ({})",
+                d.verdict.as_str(),
+                d.version,
+                d.environment,
+                d.decided_by.subject,
+                d.id
+            )
+        })
+        .collect();
     let bundle = portal
         .audit
         .bundle(group, entries, Default::default())
@@ -174,6 +188,21 @@ async fn trail_check(
         .map_err(countersign_domain::service::ServiceError::from)?;
     let key = portal.audit.notary.public_key();
     Ok(match countersign_audit::verify(&bundle, Some(key)) {
+        Ok(verified) if !unrecorded.is_empty() => {
+            tracing::error!(%group, "decisions missing from the audit trail: {unrecorded:?}");
+            TrailCheckView {
+                headline: format!(
+                    "The audit trail lacks {} decision{} the decision log holds.",
+                    unrecorded.len(),
+                    if unrecorded.len() == 1 { "" } else { "s" }
+                ),
+                details: unrecorded
+                    .into_iter()
+                    .chain(verified.summary().lines().map(str::to_owned))
+                    .collect(),
+                intact: false,
+            }
+        }
         Ok(verified) => TrailCheckView {
             headline: format!("Audit trail {}.", verified.headline()),
             details: verified.summary().lines().map(str::to_owned).collect(),
@@ -222,7 +251,7 @@ pub async fn group_history(group: String) -> Result<HistoryView, AppError> {
                     .collect(),
             })
             .collect();
-        let trail = trail_check(&portal, &history.group).await?;
+        let trail = trail_check(&portal, &history.group, &history.decisions).await?;
         Ok(HistoryView {
             trail,
             drift: reported_drift(&history.group, &[], &history.drift),

@@ -77,6 +77,9 @@ pub struct AwsBackend {
     /// The key decision log entries are authenticated with (`{prefix}/_settings/log_key`),
     /// read once, when first needed.
     log_key: tokio::sync::OnceCell<log::LogKey>,
+    /// One lock per group's audit trail: this replica's appends to a trail wait their turn
+    /// instead of racing each other for its head (other replicas' still may).
+    audit_locks: trail::Locks,
 }
 
 /// SDK configuration from the standard AWS chain (environment, profile, container or
@@ -145,6 +148,7 @@ impl AwsBackend {
             calls,
             group_arns: Mutex::new(HashMap::new()),
             log_key: tokio::sync::OnceCell::new(),
+            audit_locks: trail::Locks::default(),
         }
     }
 

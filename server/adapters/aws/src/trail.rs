@@ -21,12 +21,26 @@ use countersign_audit::Head;
 use countersign_domain::audit::{Appended, AuditRecord};
 use countersign_domain::ports::*;
 use countersign_domain::GroupName;
+use std::sync::Arc;
+use tokio::sync::Mutex;
 
 const HEAD: &str = "audit#head";
 const ENTRIES: &str = "audit#entry#";
 const CHECKPOINTS: &str = "audit#checkpoint#";
-/// How many times an append races other appends in its group before giving up.
-const APPEND_ATTEMPTS: usize = 20;
+/// How many times an append races other replicas' appends in its group before giving up;
+/// between attempts it waits a random while, longer each time.
+const APPEND_ATTEMPTS: u32 = 20;
+
+/// A lock per group, so that one replica's appends to a trail take turns.
+#[derive(Default)]
+pub(crate) struct Locks(std::sync::Mutex<std::collections::HashMap<GroupName, Arc<Mutex<()>>>>);
+
+impl Locks {
+    fn of(&self, group: &GroupName) -> Arc<Mutex<()>> {
+        let mut locks = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(group.clone()).or_default().clone()
+    }
+}
 
 fn entry_sk(seq: u64) -> String {
     format!("{ENTRIES}{seq:012}")
@@ -128,10 +142,15 @@ impl AwsBackend {
 #[async_trait::async_trait]
 impl AuditTrail for AwsBackend {
     async fn append(&self, record: &AuditRecord) -> Result<Appended, PortError> {
-        for _ in 0..APPEND_ATTEMPTS {
+        let lock = self.audit_locks.of(&record.group);
+        let _turn = lock.lock().await;
+        for attempt in 1..=APPEND_ATTEMPTS {
             if let Some(appended) = self.try_append(record).await? {
                 return Ok(appended);
             }
+            let jitter = (uuid::Uuid::new_v4().as_u128() % 20) as u64;
+            let wait = std::time::Duration::from_millis((5 + jitter) * u64::from(attempt));
+            tokio::time::sleep(wait).await;
         }
         Err(PortError::Unavailable(format!(
             "the audit trail of {} is too busy: {APPEND_ATTEMPTS} appends raced this one; try again",

@@ -103,13 +103,7 @@ pub fn services_over<B>(
     policy: Policy,
 ) -> Subject
 where
-    B: ModelRegistry
-        + ParameterStore
-        + AuditLog
-        + DecisionCommitter
-        + ReportStore
-        + AuditTrail
-        + 'static,
+    B: countersign_domain::service::Backend,
 {
     let mut ports = Ports::of(backend);
     let notary = Arc::new(Notary::from_key(&Notary::generate_key("contract.example")).unwrap());

@@ -89,6 +89,15 @@ impl Trail {
     }
 }
 
+/// An entry of churn's trail written straight into the table, as the portal would have.
+fn insert(raw: &Connection, seq: u64, key: &str, text: &str) {
+    raw.execute(
+        "INSERT INTO audit_entries (group_name, seq, key, entry, hash) VALUES ('churn', ?1, ?2, ?3, ?4)",
+        params![seq as i64, key, text, hex::encode(entry_hash(text).0)],
+    )
+    .unwrap();
+}
+
 #[tokio::test]
 async fn the_trail_verifies_untouched_and_the_store_refuses_to_change_or_remove_an_entry() {
     let trail = decided().await;
@@ -189,11 +198,7 @@ async fn an_entry_appended_without_the_key_is_caught() {
     };
     let (entries, next) = head.append(&record).unwrap();
     for entry in &entries {
-        raw.execute(
-            "INSERT INTO audit_entries (group_name, seq, key, entry, hash) VALUES ('churn', ?1, ?2, ?3, ?4)",
-            params![entry.seq as i64, entry.key, entry.text, hex::encode(entry.hash.0)],
-        )
-        .unwrap();
+        insert(&raw, entry.seq, &entry.key, &entry.text);
     }
     raw.execute("UPDATE audit_heads SET head = ?1", [next.to_json()])
         .unwrap();
@@ -227,11 +232,7 @@ async fn a_whole_trail_rewritten_without_the_key_is_caught_at_the_first_change()
         entry.previous = previous;
         let text = entry.canonical();
         previous = hex::encode(entry_hash(&text).0);
-        raw.execute(
-            "INSERT INTO audit_entries (group_name, seq, key, entry, hash) VALUES ('churn', ?1, ?2, ?3, ?4)",
-            params![seq as i64, entry.key, text, previous],
-        )
-        .unwrap();
+        insert(&raw, seq as u64, &entry.key, &text);
     }
     let violation = trail.violation().await;
     assert_eq!(violation.entry, Some(rejected as u64), "{violation}");

@@ -1,0 +1,133 @@
+//! The audit trail over HTTP and on the command line: what a signed-in viewer downloads,
+//! what the API serves pipelines, the public key anyone keeps apart, and what
+//! `countersign audit verify` (offline, no configuration) says of a bundle, untouched and
+//! changed.
+
+use crate::support::TestApp;
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use serde_json::Value;
+
+/// `countersign audit verify <bundle> --key <key>`, as an auditor runs it: exit code and output.
+fn verify_offline(bundle: &Value, key: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bundle.json");
+    std::fs::write(&path, bundle.to_string()).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_countersign"))
+        .args(["audit", "verify", path.to_str().unwrap(), "--key", key])
+        .env_clear()
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_viewer_downloads_the_trail_and_anyone_verifies_it_offline_with_the_published_key() {
+    let app = TestApp::new(&[]).await;
+    app.register("churn", "dana").await;
+    let alice = app.sign_in("alice").await;
+    let signed = app
+        .decide(&alice, "churn", "dev", "approve", "metrics hold up")
+        .await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+
+    let history = app.get("/models/churn/history", Some(&alice)).await;
+    assert!(
+        history
+            .body
+            .contains("Audit trail verified up to entry 3 at "),
+        "{}",
+        history.body
+    );
+    assert!(history.body.contains("/models/churn/export/audit.json"));
+
+    let anonymous = app.get("/models/churn/export/audit.json", None).await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER, "sign in first");
+    let download = app
+        .get("/models/churn/export/audit.json", Some(&alice))
+        .await;
+    assert_eq!(download.status, StatusCode::OK);
+    assert_eq!(
+        download.headers[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"churn-audit.json\""
+    );
+    let bundle = download.json();
+    assert_eq!(bundle["entries"].as_array().unwrap().len(), 4);
+
+    let key = app.get("/api/v1/audit/public-key", None).await.json()["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(key, bundle["public_key"]);
+    let (code, said) = verify_offline(&bundle, &key);
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("verified up to entry 3"), "{said}");
+    assert!(
+        said.contains("the workflow's rules hold for 1 decision"),
+        "{said}"
+    );
+
+    // Alice's reason, changed in the downloaded bundle.
+    let mut changed = bundle.clone();
+    let entry = changed["entries"][3].as_str().unwrap().to_owned();
+    assert!(entry.contains("metrics hold up"));
+    changed["entries"][3] = Value::from(entry.replace("metrics hold up", "metrics held up"));
+    let (code, said) = verify_offline(&changed, &key);
+    assert_eq!(code, 1, "{said}");
+    assert!(
+        said.contains("FAILED: entry 3: changed after it was signed"),
+        "{said}"
+    );
+    assert!(said.contains("verified up to entry 2"), "{said}");
+
+    // A bundle re-signed by someone else fails against the key kept apart.
+    let (code, said) = verify_offline(
+        &bundle,
+        "someone.example+01234567+AbejtfRnqey9LNYANu5kSRtf9LfDIkI14BKqhv2U5QLO",
+    );
+    assert_eq!(code, 1, "{said}");
+}
+
+#[tokio::test]
+async fn the_api_serves_the_trail_to_pipelines_for_a_period_and_refuses_a_period_it_cannot_read() {
+    use countersign_server::http::api::auth::hex_digest;
+    let token = "cst_audit-reader-token-0123456789abcdef";
+    let tokens = format!(
+        "auditor:resolve:{}, ci:register:{}",
+        hex_digest(token),
+        hex_digest("cst_ci-token-0123456789abcdefghij")
+    );
+    let app = TestApp::new(&[("API_TOKENS", &tokens)]).await;
+    let services = &app.backing.services;
+    use countersign_domain::testing::{person, registration};
+    services
+        .register(registration("churn", person("dana")))
+        .await
+        .unwrap();
+    let get = |uri: &str, token: Option<&str>| {
+        let mut request = Request::get(uri);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        app.send(request.body(Body::empty()).unwrap())
+    };
+    let all = get("/api/v1/models/churn/audit", Some(token)).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    assert_eq!(all.json()["entries"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        get("/api/v1/models/churn/audit", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let before = get("/api/v1/models/churn/audit?to=2020-01-01", Some(token)).await;
+    assert_eq!(before.status, StatusCode::OK);
+    assert_eq!(before.json()["entries"].as_array().unwrap().len(), 0);
+    let bad = get("/api/v1/models/churn/audit?from=yesterday", Some(token)).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("\"yesterday\""));
+}
