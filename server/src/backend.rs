@@ -1,7 +1,7 @@
 //! Opening the backend the configuration names: the embedded store or the AWS adapters,
 //! wrapped as the domain's services, with the outbox and the settings the server keeps.
 
-use crate::audit::{AuditDesk, NotarisedTrail};
+use crate::audit::{notarise, AuditDesk};
 use crate::config::{Backend, Config};
 use crate::notify::MailNotices;
 use countersign_audit::Notary;
@@ -159,12 +159,7 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
     }
     let notary = Arc::new(audit_notary(config, &settings).await?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    ports.trail = Arc::new(NotarisedTrail::new(
-        ports.trail,
-        notary.clone(),
-        publisher.clone(),
-        clock,
-    ));
+    notarise(&mut ports, notary.clone(), publisher.clone(), clock);
     let services = Services::new(ports, policy, Arc::new(RandomIds));
     let wake = Arc::new(Notify::new());
     let clock = services.clock();

@@ -124,8 +124,12 @@ impl ParameterStore for ResolveCache {
 
 #[async_trait]
 impl DecisionCommitter for ResolveCache {
-    async fn commit(&self, effect: &DecisionEffect) -> Result<(), PortError> {
-        let result = self.committer.commit(effect).await;
+    async fn commit(
+        &self,
+        effect: &DecisionEffect,
+        entry: &countersign_domain::audit::AuditRecord,
+    ) -> Result<countersign_domain::audit::Appended, PortError> {
+        let result = self.committer.commit(effect, entry).await;
         // Dropped whatever the outcome: a failed commit may still have applied in part
         // (the AWS backend completes it on the next read).
         self.forget(&(
@@ -206,7 +210,12 @@ mod tests {
         )
         .unwrap()
         .replacing(live.as_ref());
-        cache.commit(&effect).await.unwrap();
+        let entry = countersign_domain::audit::AuditRecord::decided(
+            &effect,
+            None,
+            Arc::new(policy.clone()),
+        );
+        cache.commit(&effect, &entry).await.unwrap();
     }
 
     #[tokio::test]

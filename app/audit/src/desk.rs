@@ -1,64 +1,90 @@
-//! The audit trail as a portal runs it: every append signed as a checkpoint and published
-//! apart from the trail (`NotarisedTrail`), and the export an auditor verifies offline
-//! (`AuditDesk`). The only part of this crate that does I/O, and only through ports.
+//! The audit trail as a portal runs it: every append (a decision's too) signed as a
+//! checkpoint and published apart from the trail (`notarise`), and the export an auditor
+//! verifies offline (`AuditDesk`). The only part of this crate that does I/O, and only through ports.
 
 use crate::bundle::Bundle;
 use crate::checkpoint::{self, Notary};
 use countersign_domain::audit::{Appended, AuditRecord};
-use countersign_domain::ports::{AuditTrail, CheckpointPublisher, Clock, PortError};
+use countersign_domain::ports::{
+    AuditTrail, CheckpointPublisher, Clock, DecisionCommitter, PortError,
+};
+use countersign_domain::service::Ports;
+use countersign_domain::DecisionEffect;
 use countersign_domain::GroupName;
 use std::sync::Arc;
 use time::OffsetDateTime;
 use tlog_tiles::Hash;
 
-/// The trail whose every append is followed by a signed checkpoint, published. A checkpoint
-/// that cannot be published is logged, not fatal: the entry is kept, and the next append's
-/// checkpoint covers it too.
-pub struct NotarisedTrail {
+/// The trail, and the committer that appends decisions to it, each append followed by a
+/// signed checkpoint, published. A checkpoint that cannot be published is logged, not fatal:
+/// the entry is kept, and the next append's checkpoint covers it too.
+pub struct Notarised {
     trail: Arc<dyn AuditTrail>,
+    committer: Arc<dyn DecisionCommitter>,
     notary: Arc<Notary>,
     publisher: Arc<dyn CheckpointPublisher>,
     clock: Arc<dyn Clock>,
 }
 
-impl NotarisedTrail {
-    pub fn new(
-        trail: Arc<dyn AuditTrail>,
-        notary: Arc<Notary>,
-        publisher: Arc<dyn CheckpointPublisher>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            trail,
-            notary,
-            publisher,
-            clock,
+/// Makes `ports`' trail and committer sign and publish a checkpoint after each append.
+pub fn notarise(
+    ports: &mut Ports,
+    notary: Arc<Notary>,
+    publisher: Arc<dyn CheckpointPublisher>,
+    clock: Arc<dyn Clock>,
+) {
+    let notarised = Arc::new(Notarised {
+        trail: ports.trail.clone(),
+        committer: ports.committer.clone(),
+        notary,
+        publisher,
+        clock,
+    });
+    ports.trail = notarised.clone();
+    ports.committer = notarised;
+}
+
+impl Notarised {
+    async fn checkpoint(&self, group: &GroupName, appended: &Appended) {
+        if !appended.new {
+            return;
+        }
+        let now = self.clock.now();
+        let root = Hash(appended.root);
+        let note = self.notary.sign(group.as_str(), appended.size, root, now);
+        if let Err(e) = self.publisher.publish(group, &note).await {
+            tracing::error!(
+                group = group.as_str(),
+                size = appended.size,
+                "the audit checkpoint was not published (the next append's will cover it): {e}"
+            );
         }
     }
 }
 
 #[async_trait::async_trait]
-impl AuditTrail for NotarisedTrail {
+impl AuditTrail for Notarised {
     async fn append(&self, record: &AuditRecord) -> Result<Appended, PortError> {
         let appended = self.trail.append(record).await?;
-        if appended.new {
-            let group = record.group.as_str();
-            let note =
-                self.notary
-                    .sign(group, appended.size, Hash(appended.root), self.clock.now());
-            if let Err(e) = self.publisher.publish(&record.group, &note).await {
-                tracing::error!(
-                    group,
-                    size = appended.size,
-                    "the audit checkpoint was not published (the next append's will cover it): {e}"
-                );
-            }
-        }
+        self.checkpoint(&record.group, &appended).await;
         Ok(appended)
     }
 
     async fn entries(&self, group: &GroupName, from: u64) -> Result<Vec<String>, PortError> {
         self.trail.entries(group, from).await
+    }
+}
+
+#[async_trait::async_trait]
+impl DecisionCommitter for Notarised {
+    async fn commit(
+        &self,
+        effect: &DecisionEffect,
+        entry: &AuditRecord,
+    ) -> Result<Appended, PortError> {
+        let appended = self.committer.commit(effect, entry).await?;
+        self.checkpoint(&entry.group, &appended).await;
+        Ok(appended)
     }
 }
 

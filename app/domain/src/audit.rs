@@ -82,6 +82,48 @@ impl AuditRecord {
     }
 }
 
+impl AuditRecord {
+    /// `event`, caused by `actor` at `at` under `policy`, keyed by what it is about.
+    pub fn new(
+        group: GroupName,
+        actor: &str,
+        at: OffsetDateTime,
+        event: AuditEvent,
+        policy: Arc<Policy>,
+    ) -> Self {
+        Self {
+            group,
+            key: Self::key_of(&event),
+            at,
+            actor: actor.to_owned(),
+            event,
+            policy,
+        }
+    }
+
+    /// The entry of the decision `effect` makes, with what its signer confirmed, under `policy`.
+    pub fn decided(
+        effect: &crate::workflow::DecisionEffect,
+        reauthentication_asked_at: Option<OffsetDateTime>,
+        policy: Arc<Policy>,
+    ) -> Self {
+        let record = &effect.record;
+        let event = AuditEvent::Decided {
+            record: Box::new(record.clone()),
+            signed: Box::new(effect.signed.clone()),
+            reauthentication_asked_at,
+        };
+        let actor = &record.decided_by.subject;
+        Self::new(
+            record.group.clone(),
+            actor,
+            record.decided_at,
+            event,
+            policy,
+        )
+    }
+}
+
 /// Where an appended record landed in its group's trail.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Appended {

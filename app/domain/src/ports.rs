@@ -194,7 +194,14 @@ pub trait ReportStore: Send + Sync {
 /// ([`DecisionEffect::may_replace`]).
 #[async_trait]
 pub trait DecisionCommitter: Send + Sync {
-    async fn commit(&self, effect: &DecisionEffect) -> Result<(), PortError>;
+    /// Applies `effect` and appends `entry` (the decision as the audit trail keeps it) to its
+    /// group's trail, together: both or neither. Where the effect was applied before (a
+    /// retry), nothing is applied or appended again.
+    async fn commit(
+        &self,
+        effect: &DecisionEffect,
+        entry: &AuditRecord,
+    ) -> Result<Appended, PortError>;
 }
 
 /// The time, so that the core and the tests need no real clock.

@@ -264,14 +264,8 @@ impl Services {
         actor: &str,
         event: AuditEvent,
     ) -> Result<(), ServiceError> {
-        let record = AuditRecord {
-            group: group.clone(),
-            key: AuditRecord::key_of(&event),
-            at: self.clock.now(),
-            actor: actor.to_owned(),
-            event,
-            policy: self.policy.clone(),
-        };
+        let now = self.clock.now();
+        let record = AuditRecord::new(group.clone(), actor, now, event, self.policy.clone());
         self.ports.trail.append(&record).await?;
         Ok(())
     }
@@ -488,14 +482,13 @@ impl Services {
         if let Some(signature) = &mut effect.record.signature {
             signature.authentication = Some(signing.authentication.clone());
         }
-        self.ports.committer.commit(&effect).await?;
-        let decided = AuditEvent::Decided {
-            record: Box::new(effect.record.clone()),
-            signed: Box::new(effect.signed.clone()),
-            reauthentication_asked_at: signing.reauthentication_asked_at,
-        };
-        let signer = effect.record.decided_by.subject.clone();
-        self.record(&effect.record.group, &signer, decided).await?;
+        // The decision and its audit entry, in one transaction.
+        let entry = AuditRecord::decided(
+            &effect,
+            signing.reauthentication_asked_at,
+            self.policy.clone(),
+        );
+        self.ports.committer.commit(&effect, &entry).await?;
         if let Some(version) = told_about {
             self.notices
                 .notice(Notice::Decided {

@@ -26,6 +26,7 @@ use crate::registry::Package;
 use crate::AwsBackend;
 use async_trait::async_trait;
 use aws_sdk_sagemaker::types::ModelApprovalStatus;
+use countersign_domain::audit::{Appended, AuditRecord};
 use countersign_domain::ports::*;
 use countersign_domain::*;
 
@@ -111,14 +112,32 @@ impl AwsBackend {
 
 #[async_trait]
 impl DecisionCommitter for AwsBackend {
-    async fn commit(&self, effect: &DecisionEffect) -> Result<(), PortError> {
+    async fn commit(
+        &self,
+        effect: &DecisionEffect,
+        audit: &AuditRecord,
+    ) -> Result<Appended, PortError> {
         let record = &effect.record;
         let entry = LogEntry::from_effect(effect, self.environments());
         let seq = effect.based_on_revision + 1;
-        match self.append(effect, &entry, seq).await? {
-            Logging::Logged => {}
-            Logging::Lost => return Err(PortError::Conflict),
-        }
+        // The log entry, its environment's guard and its audit entry in one transaction;
+        // tried again when only another append to the trail came first.
+        let attempt = || async {
+            let (trail, appended) = match self.trail_writes(audit).await? {
+                Ok(kept) => (None, kept),
+                Err((writes, appended)) => (Some(writes), appended),
+            };
+            match self.append(effect, &entry, seq, trail).await? {
+                Logging::Logged => Ok(Some(appended)),
+                Logging::LoggedBefore => Ok(Some(Appended {
+                    new: false,
+                    ..appended
+                })),
+                Logging::TrailMoved => Ok(None),
+                Logging::Lost => Err(PortError::Conflict),
+            }
+        };
+        let appended = self.appending(&record.group, attempt).await?;
         self.settled(&record.group, record.version)
             .await?
             .ok_or_else(|| {
@@ -127,7 +146,7 @@ impl DecisionCommitter for AwsBackend {
                     record.group, record.version
                 ))
             })?;
-        Ok(())
+        Ok(appended)
     }
 }
 

@@ -3,7 +3,7 @@
 //! carried out.
 
 use crate::metadata;
-use crate::table::{Appended, Deploys, NewEntry};
+use crate::table::{Appended, Deploys, NewEntry, TrailWrites};
 use crate::AwsBackend;
 use async_trait::async_trait;
 use countersign_domain::ports::*;
@@ -180,8 +180,12 @@ pub(crate) struct Logged {
 
 /// What appending a decision to its version's log did.
 pub(crate) enum Logging {
-    /// Written now, or found written by this same decision (a retry).
+    /// Written now, with its audit entry.
     Logged,
+    /// Found written by this same decision (a retry), its audit entry with it.
+    LoggedBefore,
+    /// Another append to the group's audit trail came first; nothing was written.
+    TrailMoved,
     /// Another decision took its place in the version's log or moved its environment first.
     Lost,
 }
@@ -194,6 +198,7 @@ impl AwsBackend {
         effect: &DecisionEffect,
         entry: &LogEntry,
         seq: u64,
+        trail: Option<TrailWrites>,
     ) -> Result<Logging, PortError> {
         let record = &effect.record;
         let guarded = entry
@@ -201,12 +206,13 @@ impl AwsBackend {
             .as_ref()
             .map(|_| effect.replaces.as_deref());
         let appended = self
-            .append_signed(&record.group, record.version, seq, entry, guarded)
+            .append_signed(&record.group, record.version, seq, entry, guarded, trail)
             .await?;
         Ok(match appended {
             Appended::Written => Logging::Logged,
-            Appended::Taken { decision_id } if decision_id == entry.id => Logging::Logged,
+            Appended::Taken { decision_id } if decision_id == entry.id => Logging::LoggedBefore,
             Appended::Taken { .. } | Appended::EnvironmentMoved => Logging::Lost,
+            Appended::TrailMoved => Logging::TrailMoved,
         })
     }
 
@@ -219,15 +225,15 @@ impl AwsBackend {
         seq: u64,
         entry: &LogEntry,
     ) -> Result<bool, PortError> {
-        match self.append_signed(group, version, seq, entry, None).await? {
+        match self.append_signed(group, version, seq, entry, None, None).await? {
             Appended::Written => Ok(true),
             Appended::Taken { decision_id } if decision_id == entry.id => Ok(false),
             Appended::Taken { decision_id } => Err(PortError::Corrupt(format!(
                 "place {seq} of {group} version {version}'s log holds decision {decision_id} in the table but {} in SSM",
                 entry.id
             ))),
-            // Only an entry appended with its guard can find the environment moved.
-            Appended::EnvironmentMoved => Err(PortError::Unavailable(format!(
+            // Only an entry appended with its guard (or its audit entry) can find those moved.
+            Appended::EnvironmentMoved | Appended::TrailMoved => Err(PortError::Unavailable(format!(
                 "moving decision {} was refused; run the move again",
                 entry.id
             ))),
@@ -242,6 +248,7 @@ impl AwsBackend {
         seq: u64,
         entry: &LogEntry,
         guarded: Option<Option<&str>>,
+        trail: Option<TrailWrites>,
     ) -> Result<Appended, PortError> {
         let place = place(group, version, seq);
         let signed = entry.signed(&self.log_key().await?.secret, Some(&place));
@@ -260,6 +267,7 @@ impl AwsBackend {
                         environment: &entry.environment,
                         replaces,
                     }),
+                trail,
             })
             .await
     }

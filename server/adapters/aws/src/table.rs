@@ -60,6 +60,15 @@ pub struct NewEntry<'a> {
     /// For a decision that deploys: where, what, and the decision whose deployment it
     /// replaces there (`None`: nothing was live).
     pub deploys: Option<Deploys<'a>>,
+    /// The decision's audit trail entry, written in the same transaction.
+    pub trail: Option<TrailWrites>,
+}
+
+/// The writes that append to a group's audit trail, valid while its head is `read_size`.
+pub struct TrailWrites {
+    pub group: GroupName,
+    pub read_size: u64,
+    pub writes: Vec<TransactWriteItem>,
 }
 
 pub struct Deploys<'a> {
@@ -76,6 +85,9 @@ pub enum Appended {
     },
     /// Another decision deployed to the environment first; nothing was written.
     EnvironmentMoved,
+    /// Another append to the group's audit trail came first; nothing was written, and the
+    /// decision may be tried again on the new head.
+    TrailMoved,
 }
 
 /// One stored decision with where it sits in the log.
@@ -359,6 +371,9 @@ impl Table {
             let update = update.build().expect("table, key and expression are set");
             request = request.transact_items(TransactWriteItem::builder().update(update).build());
         }
+        for write in new.trail.iter().flat_map(|t| t.writes.iter().cloned()) {
+            request = request.transact_items(write);
+        }
         let written = self
             .calls
             .call("dynamodb:TransactWriteItems", request.send())
@@ -368,12 +383,23 @@ impl Table {
             Err(f) if f.is(|e| e.is_transaction_canceled_exception()) => {
                 // Which condition failed, read back rather than taken from the cancellation
                 // reasons: the log's place first, since a retry finds its own entry there.
-                match self.entry_at(new.group, new.version, new.seq).await? {
-                    Some(taken) => Ok(Appended::Taken {
+                if let Some(taken) = self.entry_at(new.group, new.version, new.seq).await? {
+                    return Ok(Appended::Taken {
                         decision_id: taken.decision_id,
-                    }),
-                    None if new.deploys.is_some() => Ok(Appended::EnvironmentMoved),
-                    None => Err(PortError::Unavailable(format!(
+                    });
+                }
+                if let Some(trail) = &new.trail {
+                    let head = self
+                        .item(key(group_key(&trail.group), "audit#head"))
+                        .await?;
+                    let size = head.as_ref().and_then(|h| number(h, "size")).unwrap_or(0);
+                    if size as u64 != trail.read_size {
+                        return Ok(Appended::TrailMoved);
+                    }
+                }
+                match () {
+                    () if new.deploys.is_some() => Ok(Appended::EnvironmentMoved),
+                    () => Err(PortError::Unavailable(format!(
                         "DynamoDB cancelled the append of decision {} for another reason; try again",
                         new.decision_id
                     ))),

@@ -14,6 +14,7 @@
 //! outside the table, so that a rewrite of the table's trail or a cut tail shows.
 
 use crate::calls::port;
+use crate::table::TrailWrites;
 use crate::table::{group_key, key, n, number, s, text, Item};
 use crate::AwsBackend;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
@@ -69,8 +70,23 @@ impl AwsBackend {
         TransactWriteItem::builder().put(put).build()
     }
 
-    /// Tries one append from the head read now: `Ok(None)` when another append won.
-    async fn try_append(&self, record: &AuditRecord) -> Result<Option<Appended>, PortError> {
+    /// Where `key` was appended in `group`'s trail, if it was.
+    async fn kept(&self, group: &GroupName, key_: &str) -> Result<Option<u64>, PortError> {
+        let Some(kept) = self.table.item(key(group_key(group), key_sk(key_))).await? else {
+            return Ok(None);
+        };
+        let seq = number(&kept, "seq")
+            .ok_or_else(|| PortError::Corrupt(format!("the audit key {key_} has no place")))?;
+        Ok(Some(seq as u64))
+    }
+
+    /// `record`'s place in its group's trail when it is there already; otherwise the writes
+    /// that append it to the trail as it is now (valid while its head stays as read), and
+    /// where it will land.
+    pub(crate) async fn trail_writes(
+        &self,
+        record: &AuditRecord,
+    ) -> Result<Result<Appended, (TrailWrites, Appended)>, PortError> {
         let pk = group_key(&record.group);
         let head = self.audit_head(&record.group).await?;
         let root = |head: &Head| {
@@ -78,32 +94,29 @@ impl AwsBackend {
                 .map(|h| h.0)
                 .map_err(|e| PortError::Corrupt(format!("the audit head of {}: {e}", record.group)))
         };
-        if let Some(kept) = self.table.item(key(&pk, key_sk(&record.key))).await? {
-            let seq = number(&kept, "seq").ok_or_else(|| {
-                PortError::Corrupt(format!("the audit key {} has no place", record.key))
-            })?;
-            return Ok(Some(Appended {
-                seq: seq as u64,
+        if let Some(seq) = self.kept(&record.group, &record.key).await? {
+            return Ok(Ok(Appended {
+                seq,
                 size: head.size,
                 root: root(&head)?,
                 new: false,
             }));
         }
         let (entries, next) = head.append(record).map_err(PortError::Corrupt)?;
-        let mut request = self.table.client.transact_write_items();
+        let mut writes = Vec::with_capacity(2 * entries.len() + 1);
         for entry in &entries {
             let mut item = key(&pk, entry_sk(entry.seq));
             item.insert("entry".into(), s(&entry.text));
             item.insert("key".into(), s(&entry.key));
-            request = request.transact_items(self.put_item(item, "attribute_not_exists(pk)"));
+            writes.push(self.put_item(item, "attribute_not_exists(pk)"));
             let mut kept = key(&pk, key_sk(&entry.key));
             kept.insert("seq".into(), n(entry.seq));
-            request = request.transact_items(self.put_item(kept, "attribute_not_exists(pk)"));
+            writes.push(self.put_item(kept, "attribute_not_exists(pk)"));
         }
         let mut item = key(&pk, HEAD);
         item.insert("head".into(), s(next.to_json()));
         item.insert("size".into(), n(next.size));
-        let unchanged = if head.size == 0 {
+        writes.push(if head.size == 0 {
             self.put_item(item, "attribute_not_exists(pk)")
         } else {
             let put = Put::builder()
@@ -115,23 +128,67 @@ impl AwsBackend {
                 .build()
                 .expect("table and item are set");
             TransactWriteItem::builder().put(put).build()
+        });
+        let appended = Appended {
+            seq: next.size - 1,
+            size: next.size,
+            root: root(&next)?,
+            new: true,
         };
-        request = request.transact_items(unchanged);
+        let writes = TrailWrites {
+            group: record.group.clone(),
+            read_size: head.size,
+            writes,
+        };
+        Ok(Err((writes, appended)))
+    }
+
+    /// Tries one append from the head read now: `Ok(None)` when another append won.
+    async fn try_append(&self, record: &AuditRecord) -> Result<Option<Appended>, PortError> {
+        let (writes, appended) = match self.trail_writes(record).await? {
+            Ok(kept) => return Ok(Some(kept)),
+            Err(to_write) => to_write,
+        };
+        let mut request = self.table.client.transact_write_items();
+        for write in writes.writes {
+            request = request.transact_items(write);
+        }
         match self
             .table
             .calls
             .call("dynamodb:TransactWriteItems", request.send())
             .await
         {
-            Ok(_) => Ok(Some(Appended {
-                seq: next.size - 1,
-                size: next.size,
-                root: root(&next)?,
-                new: true,
-            })),
+            Ok(_) => Ok(Some(appended)),
             Err(f) if f.is(|e| e.is_transaction_canceled_exception()) => Ok(None),
             Err(f) => Err(port(f)),
         }
+    }
+
+    /// Runs `attempt` until it is not beaten by another replica's append to `group`'s trail,
+    /// this replica's appends to it taking turns.
+    pub(crate) async fn appending<T, F, Fut>(
+        &self,
+        group: &GroupName,
+        attempt: F,
+    ) -> Result<T, PortError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, PortError>>,
+    {
+        let lock = self.audit_locks.of(group);
+        let _turn = lock.lock().await;
+        for round in 1..=APPEND_ATTEMPTS {
+            if let Some(done) = attempt().await? {
+                return Ok(done);
+            }
+            let jitter = (uuid::Uuid::new_v4().as_u128() % 20) as u64;
+            let wait = std::time::Duration::from_millis((5 + jitter) * u64::from(round));
+            tokio::time::sleep(wait).await;
+        }
+        Err(PortError::Unavailable(format!(
+            "the audit trail of {group} is too busy: {APPEND_ATTEMPTS} appends raced this one; try again"
+        )))
     }
 
     fn audit_parameter(&self, group: &GroupName) -> String {
@@ -142,20 +199,8 @@ impl AwsBackend {
 #[async_trait::async_trait]
 impl AuditTrail for AwsBackend {
     async fn append(&self, record: &AuditRecord) -> Result<Appended, PortError> {
-        let lock = self.audit_locks.of(&record.group);
-        let _turn = lock.lock().await;
-        for attempt in 1..=APPEND_ATTEMPTS {
-            if let Some(appended) = self.try_append(record).await? {
-                return Ok(appended);
-            }
-            let jitter = (uuid::Uuid::new_v4().as_u128() % 20) as u64;
-            let wait = std::time::Duration::from_millis((5 + jitter) * u64::from(attempt));
-            tokio::time::sleep(wait).await;
-        }
-        Err(PortError::Unavailable(format!(
-            "the audit trail of {} is too busy: {APPEND_ATTEMPTS} appends raced this one; try again",
-            record.group
-        )))
+        self.appending(&record.group, || self.try_append(record))
+            .await
     }
 
     async fn entries(&self, group: &GroupName, from: u64) -> Result<Vec<String>, PortError> {

@@ -22,6 +22,11 @@ fn policy() -> Policy {
     Policy::new(Environments::default(), "approvers")
 }
 
+/// `effect`'s audit entry, as the services write it with the decision.
+fn decided(effect: &DecisionEffect) -> countersign_domain::audit::AuditRecord {
+    countersign_domain::audit::AuditRecord::decided(effect, None, Arc::new(policy()))
+}
+
 fn env(name: &str) -> Environment {
     Environment::parse(name).unwrap()
 }
@@ -618,7 +623,11 @@ async fn of_two_simultaneous_decisions_exactly_one_wins() {
         .unwrap()
     };
     let (alice, bob) = (effect("alice"), effect("bob"));
-    let (a, b) = tokio::join!(backend.commit(&alice), backend.commit(&bob));
+    let (alice_entry, bob_entry) = (decided(&alice), decided(&bob));
+    let (a, b) = tokio::join!(
+        backend.commit(&alice, &alice_entry),
+        backend.commit(&bob, &bob_entry)
+    );
     let outcomes = [a.clone(), b.clone()];
     assert_eq!(
         outcomes.iter().filter(|o| o.is_ok()).count(),
@@ -727,7 +736,7 @@ async fn a_decision_interrupted_after_it_was_logged_is_completed_by_the_next_rea
         aws_sdk_dynamodb::Client::new(&healthy),
         settings(),
     );
-    let failed = broken.commit(&effect).await;
+    let failed = broken.commit(&effect, &decided(&effect)).await;
     assert!(
         matches!(&failed, Err(PortError::Unavailable(m)) if m.contains("sagemaker:")),
         "{failed:?}"
@@ -762,7 +771,7 @@ async fn a_decision_interrupted_after_it_was_logged_is_completed_by_the_next_rea
     assert_eq!(live.decision_id, "decision-1");
 
     // The caller's retry of the same decision finds it done and does not double it.
-    backend.commit(&effect).await.unwrap();
+    backend.commit(&effect, &decided(&effect)).await.unwrap();
     let log = backend
         .decisions_for_version(&version.group, version.version)
         .await
@@ -821,7 +830,7 @@ async fn a_decision_whose_live_parameter_was_not_written_is_completed_by_the_nex
     // SSM stops answering after the log was written: the live parameter keeps version 1.
     let (replica, ssm_relay, _table_relay) = behind_relays(&moto).await;
     ssm_relay.cut().await;
-    let failed = replica.commit(&effect).await;
+    let failed = replica.commit(&effect, &decided(&effect)).await;
     assert!(
         matches!(&failed, Err(PortError::Unavailable(m)) if m.contains("ssm:")),
         "{failed:?}"
@@ -844,7 +853,7 @@ async fn a_decision_whose_live_parameter_was_not_written_is_completed_by_the_nex
         live_decision(&backend, &second.group, "dev").await.unwrap(),
         "decision-2"
     );
-    backend.commit(&effect).await.unwrap();
+    backend.commit(&effect, &decided(&effect)).await.unwrap();
     assert_eq!(backend.history(&second.group).await.unwrap().len(), 2);
 }
 
@@ -859,7 +868,7 @@ async fn a_decision_the_table_never_received_changed_nothing() {
     let effect = alice_approves_dev(&services, &version, "decision-1");
     let (replica, _ssm_relay, table_relay) = behind_relays(&moto).await;
     table_relay.cut().await;
-    let failed = replica.commit(&effect).await;
+    let failed = replica.commit(&effect, &decided(&effect)).await;
     assert!(
         matches!(&failed, Err(PortError::Unavailable(m)) if m.contains("dynamodb:")),
         "{failed:?}"
@@ -875,7 +884,7 @@ async fn a_decision_the_table_never_received_changed_nothing() {
         .unwrap();
     assert_eq!(read, version, "the registry is untouched");
     // Once the table answers again, the same decision applies, once.
-    backend.commit(&effect).await.unwrap();
+    backend.commit(&effect, &decided(&effect)).await.unwrap();
     assert_eq!(logged(&backend, &version).await, 1);
 }
 
@@ -1993,6 +2002,7 @@ mod decision_table {
             entry: "{\"the\":\"signed entry\"}",
             logged_at: time::OffsetDateTime::now_utc(),
             deploys,
+            trail: None,
         }
     }
 

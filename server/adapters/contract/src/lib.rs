@@ -4,8 +4,9 @@
 //! Each check takes [`Services`] built on the backend under test and uses model group names
 //! of its own, so the checks need no reset between them and can share one server.
 
-use countersign_audit::desk::{AuditDesk, NotarisedTrail, Period};
+use countersign_audit::desk::{notarise, AuditDesk, Period};
 use countersign_audit::{Entry, EventJson, Notary};
+use countersign_domain::audit::AuditRecord;
 use countersign_domain::ports::*;
 use countersign_domain::service::{Ports, ServiceError, Services};
 use countersign_domain::testing::person;
@@ -107,12 +108,12 @@ where
 {
     let mut ports = Ports::of(backend);
     let notary = Arc::new(Notary::from_key(&Notary::generate_key("contract.example")).unwrap());
-    ports.trail = Arc::new(NotarisedTrail::new(
-        ports.trail,
+    notarise(
+        &mut ports,
         notary.clone(),
         publisher.clone(),
         Arc::new(SystemClock),
-    ));
+    );
     Subject {
         services: Services::new(ports.clone(), policy, Arc::new(RandomIds)),
         ports,
@@ -130,6 +131,11 @@ impl IdGenerator for RandomIds {
 
 fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// `effect`'s audit entry, as the services would write it with the decision.
+pub fn entry_of(services: &Subject, effect: &DecisionEffect) -> AuditRecord {
+    AuditRecord::decided(effect, None, Arc::new(services.policy().clone()))
 }
 
 /// A new decision's id and time, as the services would stamp it.
@@ -366,7 +372,12 @@ pub async fn a_decision_applies_whole(services: &Subject) {
     let version = register(services, &group).await;
     let env = first_env(services);
     let effect = effect_for(services, &version, &[], "alice").await;
-    services.ports.committer.commit(&effect).await.unwrap();
+    services
+        .ports
+        .committer
+        .commit(&effect, &entry_of(services, &effect))
+        .await
+        .unwrap();
 
     let after = stored(services, &version).await;
     assert_eq!(after, workflow::apply(&version, &effect));
@@ -383,23 +394,68 @@ pub async fn a_stale_decision_is_a_conflict_and_changes_nothing(services: &Subje
     let first = effect_for(services, &version, &[], "alice").await;
     // Computed against the same revision, as a concurrent request would be.
     let second = effect_for(services, &version, &[], "bob").await;
-    services.ports.committer.commit(&first).await.unwrap();
+    services
+        .ports
+        .committer
+        .commit(&first, &entry_of(services, &first))
+        .await
+        .unwrap();
     assert_eq!(
-        services.ports.committer.commit(&second).await,
+        services
+            .ports
+            .committer
+            .commit(&second, &entry_of(services, &second))
+            .await,
         Err(PortError::Conflict)
     );
     let log = log_of(services, &version).await;
     assert_eq!(log.len(), 1, "the losing decision left no record");
     let live = live_in(services, &group, &env).await;
     assert_eq!(live.approved_by.subject, "alice");
+    assert_eq!(
+        decisions_in_trail(services, &group).await,
+        [first.record.id.as_str()],
+        "nor an audit entry: a decision and its entry are written together"
+    );
+}
+
+/// The ids of the decisions in `group`'s audit trail, in order.
+async fn decisions_in_trail(services: &Subject, group: &GroupName) -> Vec<String> {
+    services
+        .audit_entries(group, 0)
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|text| match Entry::parse(text).unwrap().event {
+            EventJson::Decided { decision, .. } => Some(decision.id),
+            _ => None,
+        })
+        .collect()
 }
 
 pub async fn committing_the_same_decision_twice_applies_it_once(services: &Subject) {
     let group = unique_group("retry");
     let version = register(services, &group).await;
     let effect = effect_for(services, &version, &[], "alice").await;
-    services.ports.committer.commit(&effect).await.unwrap();
-    services.ports.committer.commit(&effect).await.unwrap();
+    let entry = entry_of(services, &effect);
+    let first = services
+        .ports
+        .committer
+        .commit(&effect, &entry)
+        .await
+        .unwrap();
+    let again = services
+        .ports
+        .committer
+        .commit(&effect, &entry)
+        .await
+        .unwrap();
+    assert!(first.new && !again.new, "{first:?} then {again:?}");
+    assert_eq!((again.seq, again.size), (first.seq, first.size));
+    assert_eq!(
+        decisions_in_trail(services, &group).await,
+        [effect.record.id.as_str()]
+    );
     let log = log_of(services, &version).await;
     assert_eq!(log.len(), 1);
     let after = stored(services, &version).await;
@@ -417,7 +473,12 @@ pub async fn deployments_keep_their_history(services: &Subject) {
     let v2 = register(services, &group).await;
     for version in [&v1, &v2] {
         let effect = effect_for(services, version, &[], "alice").await;
-        services.ports.committer.commit(&effect).await.unwrap();
+        services
+            .ports
+            .committer
+            .commit(&effect, &entry_of(services, &effect))
+            .await
+            .unwrap();
     }
     let history = history_in(services, &group, &env).await;
     let versions: Vec<u32> = history.iter().map(|d| d.version.get()).collect();
@@ -430,7 +491,12 @@ pub async fn a_rejection_reads_back_whole(services: &Subject) {
     let group = unique_group("rejection");
     let version = register(services, &group).await;
     let effect = decision_for(services, &version, &[], "alice", Choice::Reject).await;
-    services.ports.committer.commit(&effect).await.unwrap();
+    services
+        .ports
+        .committer
+        .commit(&effect, &entry_of(services, &effect))
+        .await
+        .unwrap();
     let after = stored(services, &version).await;
     assert_eq!(after, workflow::apply(&version, &effect));
     assert_eq!(after.approval_status, ApprovalStatus::Rejected);
@@ -538,7 +604,12 @@ pub async fn the_group_log_lists_every_decision(services: &Subject) {
     for who in ["alice", "bob"] {
         let version = register(services, &group).await;
         let effect = effect_for(services, &version, &[], who).await;
-        services.ports.committer.commit(&effect).await.unwrap();
+        services
+            .ports
+            .committer
+            .commit(&effect, &entry_of(services, &effect))
+            .await
+            .unwrap();
         expected.push(effect.record);
     }
     let log = services
@@ -564,7 +635,12 @@ pub async fn undecided_versions_are_found_across_groups(services: &Subject) {
     let decided = register(services, &group).await;
     let elsewhere = register(services, &other).await;
     let effect = effect_for(services, &decided, &[], "alice").await;
-    services.ports.committer.commit(&effect).await.unwrap();
+    services
+        .ports
+        .committer
+        .commit(&effect, &entry_of(services, &effect))
+        .await
+        .unwrap();
 
     let undecided = services.ports.registry.undecided_versions().await.unwrap();
     let ours: Vec<(GroupName, u32)> = undecided
@@ -764,10 +840,11 @@ pub async fn reports_are_kept_once_per_run(services: &Subject) {
         ),
         "a version not yet approved cannot have run: {early:?}"
     );
+    let effect = effect_for(services, &version, &[], "alice").await;
     services
         .ports
         .committer
-        .commit(&effect_for(services, &version, &[], "alice").await)
+        .commit(&effect, &entry_of(services, &effect))
         .await
         .unwrap();
 
@@ -838,7 +915,12 @@ pub async fn a_rollback_applies_whole(services: &Subject) {
     let v2 = register(services, &group).await;
     for version in [&v1, &v2] {
         let effect = effect_for(services, version, &[], "alice").await;
-        services.ports.committer.commit(&effect).await.unwrap();
+        services
+            .ports
+            .committer
+            .commit(&effect, &entry_of(services, &effect))
+            .await
+            .unwrap();
     }
     let effect = services
         .rollback(
@@ -905,7 +987,12 @@ pub async fn one_guard_per_environment(services: &Subject) {
     }
     for version in &versions[..2] {
         let effect = effect_for(services, version, &[], "alice").await;
-        services.ports.committer.commit(&effect).await.unwrap();
+        services
+            .ports
+            .committer
+            .commit(&effect, &entry_of(services, &effect))
+            .await
+            .unwrap();
     }
     let v2_live = live_in(services, &group, &env).await;
     let v2 = stored(services, &versions[1]).await;
@@ -925,9 +1012,18 @@ pub async fn one_guard_per_environment(services: &Subject) {
     .expect("the rollback is allowed")
     .replacing(Some(&v2_live));
     let v3_approval = effect_for(services, &versions[2], &[], "alice").await;
-    services.ports.committer.commit(&v3_approval).await.unwrap();
+    services
+        .ports
+        .committer
+        .commit(&v3_approval, &entry_of(services, &v3_approval))
+        .await
+        .unwrap();
 
-    let refused = services.ports.committer.commit(&stale_rollback).await;
+    let refused = services
+        .ports
+        .committer
+        .commit(&stale_rollback, &entry_of(services, &stale_rollback))
+        .await;
     assert!(matches!(refused, Err(PortError::Conflict)), "{refused:?}");
     assert_eq!(
         live_in(services, &group, &env).await.decision_id,
@@ -959,7 +1055,11 @@ pub async fn one_guard_per_environment(services: &Subject) {
         )
         .await
         .expect("the rollback is allowed");
-    let refused = services.ports.committer.commit(&v4_approval).await;
+    let refused = services
+        .ports
+        .committer
+        .commit(&v4_approval, &entry_of(services, &v4_approval))
+        .await;
     assert!(matches!(refused, Err(PortError::Conflict)), "{refused:?}");
     assert_eq!(
         live_in(services, &group, &env).await.version,
@@ -984,7 +1084,12 @@ pub async fn one_guard_per_environment(services: &Subject) {
     // Computed afresh, the same approval goes through.
     let current = stored(services, &versions[3]).await;
     let effect = effect_for(services, &current, &[], "alice").await;
-    services.ports.committer.commit(&effect).await.unwrap();
+    services
+        .ports
+        .committer
+        .commit(&effect, &entry_of(services, &effect))
+        .await
+        .unwrap();
     assert_eq!(
         live_in(services, &group, &env).await.version,
         versions[3].version
@@ -1009,7 +1114,12 @@ pub async fn racing_rollbacks_and_approvals_keep_live_equal_to_the_log(
         while approved.len() < 2 {
             let version = register(services, &group).await;
             let effect = effect_for(services, &version, &[], "alice").await;
-            services.ports.committer.commit(&effect).await.unwrap();
+            services
+                .ports
+                .committer
+                .commit(&effect, &entry_of(services, &effect))
+                .await
+                .unwrap();
             approved.push(version.version);
             deployed += 1;
         }

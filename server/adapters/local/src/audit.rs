@@ -10,7 +10,7 @@ use countersign_audit::Head;
 use countersign_domain::audit::{Appended, AuditRecord};
 use countersign_domain::ports::*;
 use countersign_domain::GroupName;
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
@@ -22,69 +22,9 @@ impl AuditTrail for LocalStore {
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(unavailable)?;
-            let group = record.group.to_string();
-            let head = match tx
-                .query_row(
-                    "SELECT head FROM audit_heads WHERE group_name = ?1",
-                    [&group],
-                    |r| r.get::<_, String>(0),
-                )
-                .optional()
-                .map_err(unavailable)?
-            {
-                Some(text) => Head::parse(&text)
-                    .map_err(|e| PortError::Corrupt(format!("the audit head of {group}: {e}")))?,
-                None => Head::default(),
-            };
-            let root = |head: &Head| {
-                head.root()
-                    .map(|h| h.0)
-                    .map_err(|e| PortError::Corrupt(format!("the audit head of {group}: {e}")))
-            };
-            let kept: Option<i64> = tx
-                .query_row(
-                    "SELECT seq FROM audit_entries WHERE group_name = ?1 AND key = ?2",
-                    params![group, record.key],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(unavailable)?;
-            if let Some(seq) = kept {
-                return Ok(Appended {
-                    seq: seq as u64,
-                    size: head.size,
-                    root: root(&head)?,
-                    new: false,
-                });
-            }
-            let (entries, head) = head.append(&record).map_err(PortError::Corrupt)?;
-            for entry in &entries {
-                tx.execute(
-                    "INSERT INTO audit_entries (group_name, seq, key, entry, hash) \
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![
-                        group,
-                        entry.seq as i64,
-                        entry.key,
-                        entry.text,
-                        hex::encode(entry.hash.0)
-                    ],
-                )
-                .map_err(unavailable)?;
-            }
-            tx.execute(
-                "INSERT INTO audit_heads (group_name, head) VALUES (?1, ?2) \
-                 ON CONFLICT (group_name) DO UPDATE SET head = excluded.head",
-                params![group, head.to_json()],
-            )
-            .map_err(unavailable)?;
+            let appended = append_in(&tx, &record)?;
             tx.commit().map_err(unavailable)?;
-            Ok(Appended {
-                seq: head.size - 1,
-                size: head.size,
-                root: root(&head)?,
-                new: true,
-            })
+            Ok(appended)
         })
         .await
     }
@@ -101,6 +41,72 @@ impl AuditTrail for LocalStore {
         })
         .await
     }
+}
+
+/// Appends `record` inside `tx` (a decision's own transaction, say), unless its key is kept.
+pub(crate) fn append_in(tx: &Transaction, record: &AuditRecord) -> Result<Appended, PortError> {
+    let group = record.group.to_string();
+    let head = match tx
+        .query_row(
+            "SELECT head FROM audit_heads WHERE group_name = ?1",
+            [&group],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()
+        .map_err(unavailable)?
+    {
+        Some(text) => Head::parse(&text)
+            .map_err(|e| PortError::Corrupt(format!("the audit head of {group}: {e}")))?,
+        None => Head::default(),
+    };
+    let root = |head: &Head| {
+        head.root()
+            .map(|h| h.0)
+            .map_err(|e| PortError::Corrupt(format!("the audit head of {group}: {e}")))
+    };
+    let kept: Option<i64> = tx
+        .query_row(
+            "SELECT seq FROM audit_entries WHERE group_name = ?1 AND key = ?2",
+            params![group, record.key],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(unavailable)?;
+    if let Some(seq) = kept {
+        return Ok(Appended {
+            seq: seq as u64,
+            size: head.size,
+            root: root(&head)?,
+            new: false,
+        });
+    }
+    let (entries, head) = head.append(record).map_err(PortError::Corrupt)?;
+    for entry in &entries {
+        tx.execute(
+            "INSERT INTO audit_entries (group_name, seq, key, entry, hash) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                group,
+                entry.seq as i64,
+                entry.key,
+                entry.text,
+                hex::encode(entry.hash.0)
+            ],
+        )
+        .map_err(unavailable)?;
+    }
+    tx.execute(
+        "INSERT INTO audit_heads (group_name, head) VALUES (?1, ?2) \
+         ON CONFLICT (group_name) DO UPDATE SET head = excluded.head",
+        params![group, head.to_json()],
+    )
+    .map_err(unavailable)?;
+    Ok(Appended {
+        seq: head.size - 1,
+        size: head.size,
+        root: root(&head)?,
+        new: true,
+    })
 }
 
 /// Checkpoints published to an append-only file beside the database (`<database>.checkpoints`):

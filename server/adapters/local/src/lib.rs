@@ -708,8 +708,13 @@ impl AuditLog for LocalStore {
 
 #[async_trait]
 impl DecisionCommitter for LocalStore {
-    async fn commit(&self, effect: &DecisionEffect) -> Result<(), PortError> {
+    async fn commit(
+        &self,
+        effect: &DecisionEffect,
+        entry: &countersign_domain::audit::AuditRecord,
+    ) -> Result<countersign_domain::audit::Appended, PortError> {
         let effect = effect.clone();
+        let entry = entry.clone();
         self.with(move |c| {
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -721,8 +726,9 @@ impl DecisionCommitter for LocalStore {
                 .map_err(unavailable)?
                 .is_some();
             if already {
-                // The same decision committed again (a retry): it is already whole.
-                return Ok(());
+                // The same decision committed again (a retry): it is already whole, its
+                // entry with it.
+                return audit::append_in(&tx, &entry);
             }
             if let Some(d) = &effect.deployment {
                 let live: Option<String> = tx
@@ -803,7 +809,9 @@ impl DecisionCommitter for LocalStore {
                 )
                 .map_err(unavailable)?;
             }
-            tx.commit().map_err(unavailable)
+            let appended = audit::append_in(&tx, &entry)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(appended)
         })
         .await
     }

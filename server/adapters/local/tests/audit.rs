@@ -305,3 +305,33 @@ async fn consistent_checkpoints_over_a_decision_that_breaks_four_eyes_are_caught
     let violation = trail.violation().await;
     assert!(violation.message.contains("four-eyes"), "{violation}");
 }
+
+#[tokio::test]
+async fn a_decision_whose_audit_entry_cannot_be_written_is_not_applied() {
+    let trail = decided().await;
+    let second = trail
+        .services
+        .register(registration("churn", person("dana")))
+        .await
+        .unwrap();
+    // The trail's head made unreadable: no entry can be appended to it.
+    let raw = Connection::open(&trail.path).unwrap();
+    raw.execute("UPDATE audit_heads SET head = 'not a head'", [])
+        .unwrap();
+    let request = DecisionRequest::new(Environment::parse("dev").unwrap(), Choice::Approve, "ok");
+    let refused = trail
+        .services
+        .decide(&approver("alice"), &trail.group, second.version, &request)
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    let now = trail
+        .services
+        .version_record(&trail.group, second.version)
+        .await
+        .unwrap();
+    assert!(
+        now.decisions.is_empty(),
+        "the decision was not applied either"
+    );
+    assert_eq!(now.version.revision, second.revision);
+}
