@@ -145,7 +145,11 @@ impl AuditDesk {
     ) -> Result<Bundle, PortError> {
         let times: Vec<Option<OffsetDateTime>> = entries
             .iter()
-            .map(|text| crate::Entry::parse(text).ok().map(|e| e.at))
+            .map(|text| {
+                serde_json::from_str::<crate::Entry>(text)
+                    .ok()
+                    .map(|e| e.at)
+            })
             .collect();
         let from = match period.from {
             Some(from) => times

@@ -134,15 +134,13 @@ pub fn verify(bundle: &Bundle, trusted_key: Option<&str>) -> Result<Verified, Vi
         let seq = bundle.start.size + i as u64;
         let entry = entry.map_err(|m| fail(&verified, Some(seq), format!("unreadable: {m}")))?;
         if entry.seq != seq {
-            let what = if entry.seq > seq {
-                "missing (the next entry says it is"
-            } else {
-                "out of order (it says it is"
-            };
             return Err(fail(
                 &verified,
                 Some(seq),
-                format!("{what} entry {})", entry.seq),
+                format!(
+                    "not where it belongs: entry {} stands in its place (an entry was removed, or entries reordered)",
+                    entry.seq
+                ),
             ));
         }
         if entry.group != bundle.group {
