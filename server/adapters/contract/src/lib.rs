@@ -6,7 +6,7 @@
 
 use countersign_audit::desk::{notarise, AuditDesk, Period};
 use countersign_audit::{Entry, EventJson, Notary};
-use countersign_domain::audit::AuditRecord;
+use countersign_domain::audit::{Appended, AuditRecord};
 use countersign_domain::ports::*;
 use countersign_domain::service::{Ports, ServiceError, Services};
 use countersign_domain::testing::person;
@@ -131,6 +131,12 @@ impl IdGenerator for RandomIds {
 
 fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// Commits `effect` by hand with its audit entry, as the services would.
+async fn commit(services: &Subject, effect: &DecisionEffect) -> Result<Appended, PortError> {
+    let entry = entry_of(services, effect);
+    services.ports.committer.commit(effect, &entry).await
 }
 
 /// `effect`'s audit entry, as the services would write it with the decision.
@@ -372,12 +378,7 @@ pub async fn a_decision_applies_whole(services: &Subject) {
     let version = register(services, &group).await;
     let env = first_env(services);
     let effect = effect_for(services, &version, &[], "alice").await;
-    services
-        .ports
-        .committer
-        .commit(&effect, &entry_of(services, &effect))
-        .await
-        .unwrap();
+    commit(services, &effect).await.unwrap();
 
     let after = stored(services, &version).await;
     assert_eq!(after, workflow::apply(&version, &effect));
@@ -394,20 +395,8 @@ pub async fn a_stale_decision_is_a_conflict_and_changes_nothing(services: &Subje
     let first = effect_for(services, &version, &[], "alice").await;
     // Computed against the same revision, as a concurrent request would be.
     let second = effect_for(services, &version, &[], "bob").await;
-    services
-        .ports
-        .committer
-        .commit(&first, &entry_of(services, &first))
-        .await
-        .unwrap();
-    assert_eq!(
-        services
-            .ports
-            .committer
-            .commit(&second, &entry_of(services, &second))
-            .await,
-        Err(PortError::Conflict)
-    );
+    commit(services, &first).await.unwrap();
+    assert_eq!(commit(services, &second).await, Err(PortError::Conflict));
     let log = log_of(services, &version).await;
     assert_eq!(log.len(), 1, "the losing decision left no record");
     let live = live_in(services, &group, &env).await;
@@ -473,12 +462,7 @@ pub async fn deployments_keep_their_history(services: &Subject) {
     let v2 = register(services, &group).await;
     for version in [&v1, &v2] {
         let effect = effect_for(services, version, &[], "alice").await;
-        services
-            .ports
-            .committer
-            .commit(&effect, &entry_of(services, &effect))
-            .await
-            .unwrap();
+        commit(services, &effect).await.unwrap();
     }
     let history = history_in(services, &group, &env).await;
     let versions: Vec<u32> = history.iter().map(|d| d.version.get()).collect();
@@ -491,12 +475,7 @@ pub async fn a_rejection_reads_back_whole(services: &Subject) {
     let group = unique_group("rejection");
     let version = register(services, &group).await;
     let effect = decision_for(services, &version, &[], "alice", Choice::Reject).await;
-    services
-        .ports
-        .committer
-        .commit(&effect, &entry_of(services, &effect))
-        .await
-        .unwrap();
+    commit(services, &effect).await.unwrap();
     let after = stored(services, &version).await;
     assert_eq!(after, workflow::apply(&version, &effect));
     assert_eq!(after.approval_status, ApprovalStatus::Rejected);
@@ -604,12 +583,7 @@ pub async fn the_group_log_lists_every_decision(services: &Subject) {
     for who in ["alice", "bob"] {
         let version = register(services, &group).await;
         let effect = effect_for(services, &version, &[], who).await;
-        services
-            .ports
-            .committer
-            .commit(&effect, &entry_of(services, &effect))
-            .await
-            .unwrap();
+        commit(services, &effect).await.unwrap();
         expected.push(effect.record);
     }
     let log = services
@@ -635,12 +609,7 @@ pub async fn undecided_versions_are_found_across_groups(services: &Subject) {
     let decided = register(services, &group).await;
     let elsewhere = register(services, &other).await;
     let effect = effect_for(services, &decided, &[], "alice").await;
-    services
-        .ports
-        .committer
-        .commit(&effect, &entry_of(services, &effect))
-        .await
-        .unwrap();
+    commit(services, &effect).await.unwrap();
 
     let undecided = services.ports.registry.undecided_versions().await.unwrap();
     let ours: Vec<(GroupName, u32)> = undecided
@@ -841,12 +810,7 @@ pub async fn reports_are_kept_once_per_run(services: &Subject) {
         "a version not yet approved cannot have run: {early:?}"
     );
     let effect = effect_for(services, &version, &[], "alice").await;
-    services
-        .ports
-        .committer
-        .commit(&effect, &entry_of(services, &effect))
-        .await
-        .unwrap();
+    commit(services, &effect).await.unwrap();
 
     let first = report(services, &version, &env, "run-1", 0.9);
     let receipt = services.submit_report(first.clone()).await.unwrap();
@@ -915,12 +879,7 @@ pub async fn a_rollback_applies_whole(services: &Subject) {
     let v2 = register(services, &group).await;
     for version in [&v1, &v2] {
         let effect = effect_for(services, version, &[], "alice").await;
-        services
-            .ports
-            .committer
-            .commit(&effect, &entry_of(services, &effect))
-            .await
-            .unwrap();
+        commit(services, &effect).await.unwrap();
     }
     let effect = services
         .rollback(
@@ -987,12 +946,7 @@ pub async fn one_guard_per_environment(services: &Subject) {
     }
     for version in &versions[..2] {
         let effect = effect_for(services, version, &[], "alice").await;
-        services
-            .ports
-            .committer
-            .commit(&effect, &entry_of(services, &effect))
-            .await
-            .unwrap();
+        commit(services, &effect).await.unwrap();
     }
     let v2_live = live_in(services, &group, &env).await;
     let v2 = stored(services, &versions[1]).await;
@@ -1012,18 +966,9 @@ pub async fn one_guard_per_environment(services: &Subject) {
     .expect("the rollback is allowed")
     .replacing(Some(&v2_live));
     let v3_approval = effect_for(services, &versions[2], &[], "alice").await;
-    services
-        .ports
-        .committer
-        .commit(&v3_approval, &entry_of(services, &v3_approval))
-        .await
-        .unwrap();
+    commit(services, &v3_approval).await.unwrap();
 
-    let refused = services
-        .ports
-        .committer
-        .commit(&stale_rollback, &entry_of(services, &stale_rollback))
-        .await;
+    let refused = commit(services, &stale_rollback).await;
     assert!(matches!(refused, Err(PortError::Conflict)), "{refused:?}");
     assert_eq!(
         live_in(services, &group, &env).await.decision_id,
@@ -1055,11 +1000,7 @@ pub async fn one_guard_per_environment(services: &Subject) {
         )
         .await
         .expect("the rollback is allowed");
-    let refused = services
-        .ports
-        .committer
-        .commit(&v4_approval, &entry_of(services, &v4_approval))
-        .await;
+    let refused = commit(services, &v4_approval).await;
     assert!(matches!(refused, Err(PortError::Conflict)), "{refused:?}");
     assert_eq!(
         live_in(services, &group, &env).await.version,
@@ -1084,12 +1025,7 @@ pub async fn one_guard_per_environment(services: &Subject) {
     // Computed afresh, the same approval goes through.
     let current = stored(services, &versions[3]).await;
     let effect = effect_for(services, &current, &[], "alice").await;
-    services
-        .ports
-        .committer
-        .commit(&effect, &entry_of(services, &effect))
-        .await
-        .unwrap();
+    commit(services, &effect).await.unwrap();
     assert_eq!(
         live_in(services, &group, &env).await.version,
         versions[3].version
@@ -1114,12 +1050,7 @@ pub async fn racing_rollbacks_and_approvals_keep_live_equal_to_the_log(
         while approved.len() < 2 {
             let version = register(services, &group).await;
             let effect = effect_for(services, &version, &[], "alice").await;
-            services
-                .ports
-                .committer
-                .commit(&effect, &entry_of(services, &effect))
-                .await
-                .unwrap();
+            commit(services, &effect).await.unwrap();
             approved.push(version.version);
             deployed += 1;
         }
