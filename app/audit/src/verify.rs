@@ -520,7 +520,10 @@ impl Verified {
         match self.last {
             Some((seq, at)) => format!(
                 "verified up to entry {seq} at {}",
-                at.format(&time::format_description::well_known::Rfc3339)
+                at.to_offset(time::UtcOffset::UTC)
+                    .format(time::macros::format_description!(
+                        "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
+                    ))
                     .unwrap_or_default()
             ),
             None => "no entries to verify".into(),
@@ -532,7 +535,7 @@ impl Verified {
         let mut lines = vec![format!("group {}", self.group)];
         if self.entries > 0 {
             lines.push(format!(
-                "entries {} to {} ({}): each canonical, in its place, linked to the one before",
+                "entries {} to {} ({}): each read strictly, in its place, linked to the one before",
                 self.first_seq,
                 self.first_seq + self.entries - 1,
                 self.entries

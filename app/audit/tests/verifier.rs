@@ -180,6 +180,11 @@ fn a_trail_written_as_the_portal_writes_it_verifies() {
     );
     assert_eq!(verified.decisions_checked, 5);
     assert_eq!(verified.last.unwrap().0, 7);
+    assert_eq!(
+        verified.headline(),
+        "verified up to entry 7 at 2026-11-30 06:03:30 UTC",
+        "to the second, in UTC, for people"
+    );
     let first = Entry::parse(&trail.entries[0]).unwrap();
     assert!(matches!(
         first.event,
