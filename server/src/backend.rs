@@ -133,6 +133,7 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
                     table: aws.table.clone(),
                     create_table: aws.create_table,
                     outbox_retention: aws.outbox_retention,
+                    audit_bucket: aws.audit_bucket.clone(),
                 },
             ));
             backend

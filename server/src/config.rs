@@ -31,6 +31,10 @@ struct RawConfig {
     dynamodb_create_table: bool,
     /// Days a message stays in the AWS backend's outbox before DynamoDB removes it.
     outbox_retention_days: u32,
+    /// An S3 bucket with Object Lock for the audit checkpoints (AWS backend).
+    audit_bucket: Option<String>,
+    /// Days each checkpoint in that bucket is locked in compliance mode.
+    audit_retention_days: u32,
     listen: SocketAddr,
     public_url: String,
     /// More names the portal answers to besides the public URL's host.
@@ -110,6 +114,8 @@ impl Default for RawConfig {
             dynamodb_table: "countersign".into(),
             dynamodb_create_table: false,
             outbox_retention_days: 400,
+            audit_bucket: None,
+            audit_retention_days: 2555,
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
             public_url: "http://127.0.0.1:3000".into(),
             extra_hosts: String::new(),
@@ -194,6 +200,7 @@ pub struct AwsConfig {
     pub table: String,
     pub create_table: bool,
     pub outbox_retention: time::Duration,
+    pub audit_bucket: Option<countersign_aws::AuditBucket>,
 }
 
 #[cfg(feature = "aws")]
@@ -223,8 +230,47 @@ impl AwsConfig {
                 }
                 days => time::Duration::days(days.into()),
             },
+            audit_bucket: audit_bucket(raw)?,
         })
     }
+}
+
+/// The audit bucket: an S3 bucket name (3 to 63 lower-case letters, digits, `.` and `-`),
+/// and its retention, at least a day.
+#[cfg(feature = "aws")]
+fn audit_bucket(raw: &RawConfig) -> Result<Option<countersign_aws::AuditBucket>, ConfigError> {
+    let Some(name) = raw
+        .audit_bucket
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+    else {
+        return Ok(None);
+    };
+    let valid = (3..=63).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-".contains(c))
+        && !name.starts_with(['.', '-'])
+        && !name.ends_with(['.', '-']);
+    if !valid {
+        return Err(setting_error(
+            "audit_bucket",
+            format!(
+                "is {name:?}; an S3 bucket name is 3 to 63 lower-case letters, digits, . and -"
+            ),
+        ));
+    }
+    if raw.audit_retention_days == 0 {
+        return Err(setting_error(
+            "audit_retention_days",
+            "is 0; a checkpoint must be locked at least a day (the default is 2555, seven years)",
+        ));
+    }
+    Ok(Some(countersign_aws::AuditBucket {
+        name: name.to_owned(),
+        retention: time::Duration::days(raw.audit_retention_days.into()),
+    }))
 }
 
 /// A DynamoDB table name: 3 to 255 letters, digits, `_ - .`.
@@ -1346,6 +1392,44 @@ mod tests {
             error(&[("BACKEND", "aws"), ("IDENTITY_MAP", "/no/such/file.toml")])
                 .contains("COUNTERSIGN_IDENTITY_MAP")
         );
+    }
+
+    #[cfg(feature = "aws")]
+    #[test]
+    fn an_audit_bucket_is_a_bucket_name_locked_for_at_least_a_day() {
+        let bucket = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("BACKEND", "aws")];
+            all.extend_from_slice(pairs);
+            aws_settings(Config::from_pairs(all).unwrap()).audit_bucket
+        };
+        assert!(bucket(&[]).is_none(), "none: checkpoints go to SSM");
+        let locked = bucket(&[("AUDIT_BUCKET", "countersign-audit")]).unwrap();
+        assert_eq!(locked.name, "countersign-audit");
+        assert_eq!(locked.retention, time::Duration::days(2555));
+        let shorter = bucket(&[("AUDIT_BUCKET", "b-1.x"), ("AUDIT_RETENTION_DAYS", "30")]);
+        assert_eq!(shorter.unwrap().retention, time::Duration::days(30));
+        for name in ["Audit", "ab", "-audit", "audit_trail"] {
+            assert!(
+                error(&[("BACKEND", "aws"), ("AUDIT_BUCKET", name)])
+                    .contains("COUNTERSIGN_AUDIT_BUCKET"),
+                "{name}"
+            );
+        }
+        assert!(error(&[
+            ("BACKEND", "aws"),
+            ("AUDIT_BUCKET", "audit"),
+            ("AUDIT_RETENTION_DAYS", "0")
+        ])
+        .contains("COUNTERSIGN_AUDIT_RETENTION_DAYS"));
+    }
+
+    #[test]
+    fn an_audit_signing_key_must_be_a_note_key() {
+        assert!(error(&[("AUDIT_SIGNING_KEY", "secret")]).contains("COUNTERSIGN_AUDIT_SIGNING_KEY"));
+        let key = countersign_audit::Notary::generate_key("portal.example.com");
+        let config = Config::from_pairs([("AUDIT_SIGNING_KEY", key.as_str())]).unwrap();
+        assert!(config.audit_signing_key.is_some());
+        assert_eq!(config.audit_key_name(), "127.0.0.1:3000");
     }
 
     #[test]

@@ -83,6 +83,11 @@ impl<E: ProvideErrorMetadata + std::error::Error + 'static> Failure<E> {
         self.service_error.as_ref().is_some_and(expected)
     }
 
+    /// The service's error code, for errors the SDK models no variant of.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
     /// A validation error whose message says the thing asked for does not exist, which is
     /// how SageMaker answers a describe of an unknown group or version.
     pub fn is_not_found(&self) -> bool {

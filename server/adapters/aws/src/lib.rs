@@ -13,7 +13,7 @@
 //! - `outbox.rs`, `reports.rs`, `revocations.rs`: the notification outbox, inference
 //!   reports and session revocations, in the table.
 //! - `trail.rs`: the audit trail (`AuditTrail`) in the table and its checkpoints
-//!   (`CheckpointPublisher`), also published to SSM.
+//!   (`CheckpointPublisher`), also published apart: `bucket.rs` (S3 Object Lock) or SSM.
 //! - `migrate.rs`: moving what an earlier portal kept in SSM into the table.
 //! - `calls.rs`: every AWS request goes through one function that counts it and turns its
 //!   failure into a `PortError` naming the IAM action.
@@ -22,6 +22,7 @@
 //! ARCHITECTURE.md ("The AWS backend").
 
 mod attempts;
+mod bucket;
 mod calls;
 mod commit;
 mod log;
@@ -63,6 +64,18 @@ pub struct AwsSettings {
     /// How long a sent or abandoned message stays in the outbox before DynamoDB's TTL
     /// removes it.
     pub outbox_retention: time::Duration,
+    /// Where audit checkpoints are kept under S3 Object Lock; `None`: as versions of an SSM
+    /// parameter.
+    pub audit_bucket: Option<AuditBucket>,
+}
+
+/// An S3 bucket with Object Lock enabled, and how long each checkpoint put there is locked
+/// in compliance mode (nobody, the account's root included, can delete or overwrite it
+/// before then).
+#[derive(Clone, Debug)]
+pub struct AuditBucket {
+    pub name: String,
+    pub retention: time::Duration,
 }
 
 pub struct AwsBackend {
@@ -80,6 +93,8 @@ pub struct AwsBackend {
     /// One lock per group's audit trail: this replica's appends to a trail wait their turn
     /// instead of racing each other for its head (other replicas' still may).
     audit_locks: trail::Locks,
+    /// The S3 client for the audit bucket, when one is configured.
+    s3: Option<aws_sdk_s3::Client>,
 }
 
 /// SDK configuration from the standard AWS chain (environment, profile, container or
@@ -120,12 +135,22 @@ pub fn ssm_prefix(text: &str) -> Result<String, String> {
 
 impl AwsBackend {
     pub fn new(config: &SdkConfig, settings: AwsSettings) -> Self {
-        Self::from_clients(
-            aws_sdk_sagemaker::Client::new(config),
-            aws_sdk_ssm::Client::new(config),
-            aws_sdk_dynamodb::Client::new(config),
-            settings,
-        )
+        let s3 = settings.audit_bucket.as_ref().map(|_| {
+            // An emulator at an address answers paths, not bucket host names.
+            let emulated = config.endpoint_url().is_some()
+                || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+            let s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(emulated);
+            aws_sdk_s3::Client::from_conf(s3.build())
+        });
+        Self {
+            s3,
+            ..Self::from_clients(
+                aws_sdk_sagemaker::Client::new(config),
+                aws_sdk_ssm::Client::new(config),
+                aws_sdk_dynamodb::Client::new(config),
+                settings,
+            )
+        }
     }
 
     /// From clients configured apart, e.g. each service at its own endpoint.
@@ -149,6 +174,7 @@ impl AwsBackend {
             group_arns: Mutex::new(HashMap::new()),
             log_key: tokio::sync::OnceCell::new(),
             audit_locks: trail::Locks::default(),
+            s3: None,
         }
     }
 

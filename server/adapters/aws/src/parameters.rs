@@ -296,6 +296,7 @@ impl AwsBackend {
     /// before the key existed, so the key must exist before an attacker could write one.
     pub async fn prepare(&self) -> Result<(), PortError> {
         self.table.prepare(self.settings.create_table).await?;
+        self.check_audit_bucket().await?;
         self.log_key().await.map(|_| ())
     }
 

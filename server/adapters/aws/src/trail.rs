@@ -10,15 +10,16 @@
 //! An append is one `TransactWriteItems`: the new entries and their keys, each only where no
 //! item is, and the head, only if it is still the one read. Of two appends racing in a group
 //! one wins; the other reads the new head and tries again. Checkpoints are kept in the
-//! table and the newest also as a version of the SSM parameter `{prefix}/_audit/{group}`,
-//! outside the table, so that a rewrite of the table's trail or a cut tail shows.
+//! table and also outside it, so that a rewrite of the table's trail or a cut tail shows:
+//! locked in S3 (`bucket.rs`) when a bucket is configured, else the newest as a version of
+//! the SSM parameter `{prefix}/_audit/{group}`.
 
 use crate::calls::port;
 use crate::table::TrailWrites;
 use crate::table::{group_key, key, n, number, s, text, Item};
 use crate::AwsBackend;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
-use countersign_audit::Head;
+use countersign_audit::{checkpoint, Head};
 use countersign_domain::audit::{Appended, AuditRecord};
 use countersign_domain::ports::*;
 use countersign_domain::GroupName;
@@ -216,19 +217,20 @@ impl AuditTrail for AwsBackend {
 }
 
 fn checkpoint_size(note: &str) -> Result<u64, PortError> {
-    countersign_audit::checkpoint::size_of(note)
+    checkpoint::size_of(note)
         .ok_or_else(|| PortError::Rejected("not a checkpoint: its second line is no size".into()))
 }
 
 #[async_trait::async_trait]
 impl CheckpointPublisher for AwsBackend {
     async fn publish(&self, group: &GroupName, note: &str) -> Result<(), PortError> {
-        let mut item = key(
-            group_key(group),
-            format!("{CHECKPOINTS}{:012}", checkpoint_size(note)?),
-        );
+        let size = checkpoint_size(note)?;
+        let mut item = key(group_key(group), format!("{CHECKPOINTS}{size:012}"));
         item.insert("note".into(), s(note));
         self.table.put_new(item).await?;
+        if self.lock_checkpoint(group, size, note).await? {
+            return Ok(());
+        }
         self.overwrite(&self.audit_parameter(group), note).await
     }
 
@@ -240,7 +242,12 @@ impl CheckpointPublisher for AwsBackend {
             .iter()
             .map(|item| text(item, "note").map(str::to_owned))
             .collect::<Result<_, _>>()?;
-        for note in self.parameter_history(&self.audit_parameter(group)).await? {
+        let known = notes.iter().filter_map(|n| checkpoint::size_of(n)).max();
+        let apart = match self.locked_beyond(group, known.unwrap_or(0)).await? {
+            Some(locked) => locked,
+            None => self.parameter_history(&self.audit_parameter(group)).await?,
+        };
+        for note in apart {
             if !notes.contains(&note) {
                 notes.push(note);
             }

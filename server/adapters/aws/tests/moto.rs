@@ -2284,3 +2284,109 @@ async fn the_audit_trail_catches_what_a_writer_of_the_table_does() {
         "{violation}"
     );
 }
+
+/// With `COUNTERSIGN_AUDIT_BUCKET`, checkpoints go to S3 under Object Lock in compliance mode,
+/// where a writer of the table cannot reach them: the newest shows a tail cut off the table.
+/// A bucket without Object Lock stops start-up.
+#[tokio::test]
+async fn checkpoints_are_locked_in_s3_where_a_cut_tail_shows() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let moto = Moto::start();
+    let config = moto.sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket("audit-locked")
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .unwrap();
+    s3.create_bucket()
+        .bucket("audit-plain")
+        .send()
+        .await
+        .unwrap();
+    let with_bucket = |name: &str| countersign_aws::AwsSettings {
+        audit_bucket: Some(countersign_aws::AuditBucket {
+            name: name.into(),
+            retention: time::Duration::days(1),
+        }),
+        ..settings()
+    };
+    let plain = AwsBackend::new(&config, with_bucket("audit-plain"));
+    let refused = plain.prepare().await;
+    assert!(
+        matches!(&refused, Err(PortError::Rejected(m)) if m.contains("has no Object Lock")),
+        "{refused:?}"
+    );
+
+    let backend = Arc::new(AwsBackend::new(&config, with_bucket("audit-locked")));
+    backend.prepare().await.unwrap();
+    let services = services_over(backend.clone(), backend.clone(), policy());
+    let version = registered_and_approved_for_dev(&services, "locked").await;
+    let group = version.group.clone();
+    let listed = s3
+        .list_objects_v2()
+        .bucket("audit-locked")
+        .prefix("audit/locked/")
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(
+        keys,
+        [
+            "audit/locked/000000000002",
+            "audit/locked/000000000003",
+            "audit/locked/000000000004"
+        ]
+    );
+    let head = s3
+        .head_object()
+        .bucket("audit-locked")
+        .key("audit/locked/000000000004")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.object_lock_mode(),
+        Some(&aws_sdk_s3::types::ObjectLockMode::Compliance)
+    );
+    let removed = s3
+        .delete_object()
+        .bucket("audit-locked")
+        .key("audit/locked/000000000004")
+        .set_version_id(head.version_id().map(str::to_owned))
+        .send()
+        .await;
+    assert!(
+        removed.is_err(),
+        "a locked checkpoint cannot be deleted: {removed:?}"
+    );
+    let bundle = countersign_port_contract::export(&services, &group).await;
+    countersign_audit::verify(&bundle, Some(services.audit.notary.public_key())).unwrap();
+
+    // The decision's entry and the table's checkpoint of it removed.
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    for sk in ["audit#entry#000000000003", "audit#checkpoint#000000000004"] {
+        dynamodb
+            .delete_item()
+            .table_name("countersign")
+            .key("pk", AttributeValue::S(format!("group#{group}")))
+            .key("sk", AttributeValue::S(sk.into()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let bundle = countersign_port_contract::export(&services, &group).await;
+    let violation =
+        countersign_audit::verify(&bundle, Some(services.audit.notary.public_key())).unwrap_err();
+    assert_eq!(violation.entry, Some(3), "{violation}");
+    assert!(
+        violation.message.contains("tail was cut off"),
+        "{violation}"
+    );
+}

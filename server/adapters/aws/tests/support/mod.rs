@@ -161,6 +161,7 @@ pub fn settings() -> AwsSettings {
         table: "countersign".into(),
         create_table: true,
         outbox_retention: time::Duration::days(400),
+        audit_bucket: None,
     }
 }
 
