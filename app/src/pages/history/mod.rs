@@ -204,7 +204,10 @@ async fn trail_check(
             }
         }
         Ok(verified) => TrailCheckView {
-            headline: format!("Audit trail {}.", verified.headline()),
+            headline: match verified.last {
+                Some(_) => format!("Audit trail {}.", verified.headline()),
+                None => "The audit trail has no entries yet.".into(),
+            },
             details: verified.summary().lines().map(str::to_owned).collect(),
             intact: true,
         },
