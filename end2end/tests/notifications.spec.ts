@@ -16,6 +16,8 @@ test('approvers read queued messages on the notifications page, and a message ju
   await expect(row).toContainText(`${group} version 1 awaits approval for dev`);
   await expect(row).toContainText('ml-leads@example.com');
   await expect(row).toHaveAttribute('data-state', 'sent');
+  // Delivered to the outbox only: the page says it reached nobody's inbox.
+  await expect(row).toContainText('Kept here, not sent (no SMTP server)');
   await row.getByText('Message').click();
   await expect(row.locator('pre.mail')).toContainText(`/models/${group}/versions/1?environment=dev`);
 

@@ -851,6 +851,22 @@ impl Config {
         })
     }
 
+    /// The environments whose approval and promotion requests reach nobody: no
+    /// `COUNTERSIGN_NOTIFY_<ENV>` addresses.
+    pub fn environments_without_recipients(&self) -> Vec<String> {
+        self.policy
+            .environments()
+            .iter()
+            .filter(|env| {
+                self.mail
+                    .notify
+                    .get(env.as_str())
+                    .is_none_or(|to| to.is_empty())
+            })
+            .map(|env| env.to_string())
+            .collect()
+    }
+
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
     }
@@ -1421,6 +1437,17 @@ mod tests {
             ("AUDIT_RETENTION_DAYS", "0")
         ])
         .contains("COUNTERSIGN_AUDIT_RETENTION_DAYS"));
+    }
+
+    #[test]
+    fn environments_whose_requests_reach_nobody_are_named() {
+        let config =
+            Config::from_pairs([("NOTIFY_DEV", "ml-leads@example.com"), ("NOTIFY_UAT", "")])
+                .unwrap();
+        assert_eq!(
+            config.environments_without_recipients(),
+            ["test", "uat", "prod"]
+        );
     }
 
     #[test]

@@ -396,6 +396,12 @@ async fn serve(config: Config, backing: backend::Backing) -> Result<(), String> 
             "no sign-in is configured (COUNTERSIGN_OIDC_ISSUER): nobody can sign in here; the pipeline API and the event intake serve"
         );
     }
+    for environment in config.environments_without_recipients() {
+        tracing::warn!(
+            "approval and promotion requests for {environment} reach nobody: set COUNTERSIGN_NOTIFY_{}",
+            environment.to_uppercase().replace('-', "_")
+        );
+    }
     if config.dev_sign_in {
         tracing::warn!(
             "development sign-in is on: anyone reaching {} can sign in as a demo identity",

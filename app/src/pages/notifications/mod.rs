@@ -73,7 +73,10 @@ pub fn NotificationsPage() -> impl IntoView {
                                         {view
                                             .rows
                                             .into_iter()
-                                            .map(|row| view! { <NotificationLine row resend/> })
+                                            .map(|row| {
+                                                let kept = view.outbox_only;
+                                                view! { <NotificationLine row resend kept/> }
+                                            })
                                             .collect_view()}
                                     </tbody>
                                 </table>
@@ -98,8 +101,14 @@ pub fn NotificationsPage() -> impl IntoView {
 fn NotificationLine(
     row: NotificationRow,
     resend: ServerAction<ResendNotification>,
+    /// No SMTP server: a message "delivered" was kept here, not sent to anyone.
+    kept: bool,
 ) -> impl IntoView {
     let state_text = match row.state {
+        DeliveryView::Sent if kept => format!(
+            "Kept here, not sent (no SMTP server) {}",
+            row.sent.clone().unwrap_or_default()
+        ),
         DeliveryView::Sent => format!("Sent {}", row.sent.clone().unwrap_or_default()),
         DeliveryView::GaveUp => "Gave up".to_owned(),
         DeliveryView::Pending => match &row.next_attempt {
