@@ -160,7 +160,7 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
     }
     let notary = Arc::new(audit_notary(config, &settings).await?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    notarise(&mut ports, notary.clone(), publisher.clone(), clock);
+    let audit = notarise(&mut ports, notary, publisher, clock);
     let services = Services::new(ports, policy, Arc::new(RandomIds));
     let wake = Arc::new(Notify::new());
     let clock = services.clock();
@@ -176,7 +176,7 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
         outbox,
         wake,
         revocations,
-        audit: AuditDesk { notary, publisher },
+        audit,
         settings,
     })
 }

@@ -306,14 +306,10 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         Command::Audit { action } => match action {
             AuditAction::Export { group, from, to } => {
                 let group = GroupName::parse(&group).map_err(|e| e.to_string())?;
-                let entries = services
-                    .audit_entries(&group, 0)
-                    .await
-                    .map_err(|e| e.to_string())?;
                 let period = countersign_server::audit::Period { from, to };
                 let bundle = backing
                     .audit
-                    .bundle(&group, entries, period)
+                    .bundle(&group, period)
                     .await
                     .map_err(|e| e.to_string())?;
                 print_json(&bundle)

@@ -71,7 +71,7 @@ impl Bundle {
             start: Start {
                 size: from,
                 previous,
-                frontier: tree.subtrees().iter().map(|h| hex::encode(h.0)).collect(),
+                frontier: tree.to_hex(),
             },
             entries: entries[from as usize..to as usize].to_vec(),
             checkpoints,

@@ -104,11 +104,6 @@ pub enum CheckpointError {
     NotACheckpoint,
 }
 
-/// Checks `note` is signed by `public_key` and reads it.
-pub fn open(note: &str, public_key: &str) -> Result<Checkpoint, CheckpointError> {
-    Opener::new(public_key)?.open(note)
-}
-
 /// Opens checkpoints signed by one key (the key decoded once, for many).
 pub struct Opener {
     public_key: String,
@@ -177,7 +172,10 @@ mod tests {
             "{note}"
         );
         assert!(note.contains("\ntime 2026-11-30T06:00:00Z\n\n— portal.example.com "));
-        let opened = open(&note, notary.public_key()).unwrap();
+        let opened = Opener::new(notary.public_key())
+            .unwrap()
+            .open(&note)
+            .unwrap();
         assert_eq!(
             opened,
             Checkpoint {
@@ -189,11 +187,14 @@ mod tests {
         );
         let other = Notary::from_key(&Notary::generate_key("portal.example.com")).unwrap();
         assert!(matches!(
-            open(&note, other.public_key()),
+            Opener::new(other.public_key()).unwrap().open(&note),
             Err(CheckpointError::NotSignedByTheKey(_))
         ));
         let altered = note.replacen("\n1\n", "\n2\n", 1);
-        assert!(open(&altered, notary.public_key()).is_err());
+        assert!(Opener::new(notary.public_key())
+            .unwrap()
+            .open(&altered)
+            .is_err());
     }
 
     #[test]

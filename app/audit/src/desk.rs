@@ -26,22 +26,28 @@ pub struct Notarised {
     clock: Arc<dyn Clock>,
 }
 
-/// Makes `ports`' trail and committer sign and publish a checkpoint after each append.
+/// Makes `ports`' trail and committer sign and publish a checkpoint after each append; the
+/// desk that exports what they keep.
 pub fn notarise(
     ports: &mut Ports,
     notary: Arc<Notary>,
     publisher: Arc<dyn CheckpointPublisher>,
     clock: Arc<dyn Clock>,
-) {
+) -> AuditDesk {
     let notarised = Arc::new(Notarised {
         trail: ports.trail.clone(),
         committer: ports.committer.clone(),
-        notary,
-        publisher,
+        notary: notary.clone(),
+        publisher: publisher.clone(),
         clock,
     });
     ports.trail = notarised.clone();
     ports.committer = notarised;
+    AuditDesk {
+        notary,
+        publisher,
+        trail: ports.trail.clone(),
+    }
 }
 
 impl Notarised {
@@ -88,12 +94,13 @@ impl DecisionCommitter for Notarised {
     }
 }
 
-/// What exports and checks a group's trail: the key's public half and where checkpoints
-/// are published.
+/// What exports and checks a group's trail: the trail, the key's public half and where
+/// checkpoints are published.
 #[derive(Clone)]
 pub struct AuditDesk {
     pub notary: Arc<Notary>,
     pub publisher: Arc<dyn CheckpointPublisher>,
+    pub trail: Arc<dyn AuditTrail>,
 }
 
 /// Which part of a trail to export: entries at or after `from` and at or before `to`.
@@ -135,33 +142,27 @@ impl Period {
 }
 
 impl AuditDesk {
-    /// The bundle of `group`'s trail (`entries`, as read from the trail) in `period`, with
-    /// the published checkpoints that cover it.
-    pub async fn bundle(
-        &self,
-        group: &GroupName,
-        entries: Vec<String>,
-        period: Period,
-    ) -> Result<Bundle, PortError> {
-        let times: Vec<Option<OffsetDateTime>> = entries
-            .iter()
-            .map(|text| {
-                serde_json::from_str::<crate::Entry>(text)
-                    .ok()
-                    .map(|e| e.at)
-            })
-            .collect();
+    /// The bundle of `group`'s trail in `period`, with the published checkpoints that cover
+    /// it.
+    pub async fn bundle(&self, group: &GroupName, period: Period) -> Result<Bundle, PortError> {
+        let entries = self.trail.entries(group, 0).await?;
+        // Times are read only to find a period's ends.
+        let time_of = |text: &String| {
+            serde_json::from_str::<crate::Entry>(text)
+                .ok()
+                .map(|e| e.at)
+        };
         let from = match period.from {
-            Some(from) => times
+            Some(from) => entries
                 .iter()
-                .position(|at| at.is_some_and(|at| at >= from))
+                .position(|text| time_of(text).is_some_and(|at| at >= from))
                 .unwrap_or(entries.len()),
             None => 0,
         };
         let to = match period.to {
-            Some(to) => times
+            Some(to) => entries
                 .iter()
-                .rposition(|at| at.is_some_and(|at| at <= to))
+                .rposition(|text| time_of(text).is_some_and(|at| at <= to))
                 .map_or(0, |last| last + 1),
             None => entries.len(),
         };
@@ -211,8 +212,8 @@ impl AuditDesk {
 }
 
 /// The decisions the decision log holds that the trail does not, since the trail began
-/// (decisions from before it are not expected in it): what an append that failed after its
-/// decision was committed leaves behind.
+/// (decisions from before it are not expected in it): rows written around the portal, since
+/// the portal writes a decision and its entry together.
 pub fn unrecorded<'a>(
     entries: &[String],
     decisions: &'a [countersign_domain::DecisionRecord],

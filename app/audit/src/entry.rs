@@ -238,39 +238,6 @@ impl EventJson {
                 .collect(),
         }
     }
-
-    /// A short description for people: what a verifier's summary and the history page say.
-    pub fn describe(&self) -> String {
-        match self {
-            Self::PolicyInForce { .. } => "rules in force".into(),
-            Self::RegistrationSeen { version, .. } => format!("version {version} registered"),
-            Self::ApprovalRequested {
-                version,
-                environment,
-            } => format!("approval of version {version} for {environment} requested"),
-            Self::Decided { decision, .. } => format!(
-                "{} of version {} for {} signed by {}",
-                decision.verdict,
-                decision.version,
-                decision.environment,
-                decision.decided_by.subject
-            ),
-            Self::SigningAttempted { attempt } => format!(
-                "attempt to sign {} of version {} for {}",
-                attempt.verdict, attempt.version, attempt.environment
-            ),
-            Self::ReportReceived {
-                version,
-                environment,
-                run_id,
-                ..
-            } => format!("run {run_id} of version {version} in {environment} reported"),
-            Self::PromotionRequested {
-                version,
-                environment,
-            } => format!("promotion of version {version} to {environment} requested"),
-        }
-    }
 }
 
 /// The key a policy entry is appended under: unique, as the same rules may come back.

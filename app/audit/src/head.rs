@@ -30,7 +30,6 @@ pub struct NewEntry {
     pub key: String,
     /// The canonical JSON, stored as is.
     pub text: String,
-    pub hash: Hash,
 }
 
 impl Head {
@@ -47,18 +46,7 @@ impl Head {
 
     /// The tree the head describes.
     pub fn tree(&self) -> Result<Frontier, String> {
-        let subtrees = self
-            .frontier
-            .iter()
-            .map(|h| parse_hash(h))
-            .collect::<Result<Vec<_>, _>>()?;
-        Frontier::from_parts(self.size, subtrees).ok_or_else(|| {
-            format!(
-                "a frontier of {} hashes for {} entries",
-                self.frontier.len(),
-                self.size
-            )
-        })
+        Frontier::from_hex(self.size, &self.frontier)
     }
 
     /// The RFC 6962 root hash of the trail.
@@ -101,20 +89,11 @@ impl Head {
         tree.push(hash);
         self.size += 1;
         self.last = Some(hex::encode(hash.0));
-        self.frontier = tree.subtrees().iter().map(|h| hex::encode(h.0)).collect();
+        self.frontier = tree.to_hex();
         NewEntry {
             seq: entry.seq,
             key: entry.key.clone(),
             text,
-            hash,
         }
     }
-}
-
-pub fn parse_hash(text: &str) -> Result<Hash, String> {
-    let bytes = hex::decode(text).map_err(|_| format!("{text:?} is not a hex hash"))?;
-    let bytes: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| format!("{text:?} is not 32 bytes"))?;
-    Ok(Hash(bytes))
 }

@@ -2,8 +2,8 @@
 //! if given, the public key the auditor trusts). In order, stopping at the first problem,
 //! which names the entry:
 //! 1. every checkpoint is signed by the key and names the group's origin;
-//! 2. each entry is canonical JSON, in its place (`seq`), of the group, and links to the
-//!    hash of the entry before it;
+//! 2. each entry is read strictly (no field unknown or twice), is in its place (`seq`), of
+//!    the group, and links to the hash of the entry before it;
 //! 3. the RFC 6962 root of the entries so far equals every checkpoint of that size (so
 //!    consecutive checkpoints are consistent: one tree grew from one to the other), and no
 //!    checkpoint names more entries than the bundle holds (a truncated tail), and no entry
@@ -17,12 +17,12 @@
 use crate::bundle::{Bundle, FORMAT};
 use crate::checkpoint::{self, Checkpoint};
 use crate::entry::{entry_hash, Entry, EnvironmentRules, EventJson, NO_PREVIOUS};
-use crate::head::parse_hash;
 use crate::tree::Frontier;
-use countersign_domain::identity::normalised_identifier;
-use countersign_domain::{Environment, Environments, Person, Policy};
+use countersign_domain::{
+    Attribution, Environment, Environments, Person, Policy, StepState, Steps, Verdict,
+};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 /// What a bundle was found to be.
@@ -271,13 +271,8 @@ fn starting_tree(
         }
         return Ok(Frontier::default());
     }
-    let subtrees = start
-        .frontier
-        .iter()
-        .map(|h| parse_hash(h))
-        .collect::<Result<Vec<_>, _>>()?;
-    let tree = Frontier::from_parts(start.size, subtrees)
-        .ok_or("the bundle's starting tree is malformed")?;
+    let tree = Frontier::from_hex(start.size, &start.frontier)
+        .map_err(|e| format!("the bundle's starting tree is malformed: {e}"))?;
     match by_size.get(&start.size) {
         Some(root) if *root == tree.root() => Ok(tree),
         Some(_) => Err(format!(
@@ -294,17 +289,16 @@ fn starting_tree(
 /// The workflow's state as the entries so far tell it, to check each decision against.
 #[derive(Default)]
 struct Rules {
-    policy: Option<(Policy, BTreeMap<String, EnvironmentRules>)>,
+    policy: Option<Policy>,
     versions: BTreeMap<u32, Track>,
 }
 
 /// One version: whom it is attributed to, each environment's state, and the approvals a
 /// pending step has so far.
-#[derive(Default)]
 struct Track {
-    attributed_to: BTreeSet<String>,
-    states: BTreeMap<String, String>,
-    approvals: BTreeMap<String, Vec<Person>>,
+    attributed_to: Attribution,
+    steps: Steps,
+    approvals: BTreeMap<Environment, Vec<Person>>,
 }
 
 impl Rules {
@@ -313,30 +307,34 @@ impl Rules {
             EventJson::PolicyInForce { environments } => {
                 self.policy = Some(policy_of(environments)?);
             }
+            // The first time the portal saw the version is the one that counts.
             EventJson::RegistrationSeen {
                 version,
                 attributed_to,
                 steps,
                 ..
-            } => {
-                self.versions.entry(*version).or_insert_with(|| Track {
-                    attributed_to: attributed_to.iter().cloned().collect(),
-                    states: steps.clone(),
+            } if !self.versions.contains_key(version) => {
+                let track = Track {
+                    attributed_to: attributed_to
+                        .iter()
+                        .fold(Attribution::nobody(), |a, id| a.and(id)),
+                    steps: steps_of(steps)?,
                     approvals: BTreeMap::new(),
-                });
+                };
+                self.versions.insert(*version, track);
             }
             EventJson::Decided {
                 decision,
                 reauthentication_asked_at,
                 ..
             } => {
-                let (Some((policy, rules)), Some(track)) =
+                let (Some(policy), Some(track)) =
                     (&self.policy, self.versions.get_mut(&decision.version))
                 else {
                     verified.decisions_unchecked += 1;
                     return Ok(());
                 };
-                check_decision(policy, rules, track, decision, *reauthentication_asked_at)?;
+                check_decision(policy, track, decision, *reauthentication_asked_at)?;
                 verified.decisions_checked += 1;
             }
             _ => {}
@@ -346,15 +344,24 @@ impl Rules {
 }
 
 /// The policy an entry recorded, as the workflow holds it.
-fn policy_of(
-    environments: &[EnvironmentRules],
-) -> Result<(Policy, BTreeMap<String, EnvironmentRules>), String> {
+fn policy_of(environments: &[EnvironmentRules]) -> Result<Policy, String> {
     let names = environments
         .iter()
         .map(|r| Environment::parse(&r.environment).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut policy = Policy::new(Environments::new(names).map_err(|e| e.to_string())?, "-");
     let bad = |e: countersign_domain::policy::PolicyError| e.to_string();
+    let named = |pick: fn(&EnvironmentRules) -> bool| {
+        environments
+            .iter()
+            .filter(move |r| pick(r))
+            .map(|r| r.environment.clone())
+    };
+    let mut policy = Policy::new(Environments::new(names).map_err(|e| e.to_string())?, "-")
+        .with_reason_required(named(|r| r.reason_required))
+        .and_then(|p| {
+            p.with_extra_approval_without_registrant(named(|r| r.extra_approval_without_registrant))
+        })
+        .map_err(bad)?;
     for rules in environments {
         let env = rules.environment.as_str();
         policy = policy
@@ -364,15 +371,26 @@ fn policy_of(
                 p.with_signing_max_age(env, time::Duration::seconds(rules.signing_max_age_seconds))
             })
             .map_err(bad)?;
+        if rules.self_approval_allowed {
+            policy = policy.allowing_self_approval(env).map_err(bad)?;
+        }
         if let Some(context) = &rules.signing_context {
             policy = policy.with_signing_context(env, context).map_err(bad)?;
         }
     }
-    let by_name = environments
+    Ok(policy)
+}
+
+/// A version's steps as an entry wrote them.
+fn steps_of(steps: &BTreeMap<String, String>) -> Result<Steps, String> {
+    steps
         .iter()
-        .map(|r| (r.environment.clone(), r.clone()))
-        .collect();
-    Ok((policy, by_name))
+        .map(|(env, state)| {
+            let env = Environment::parse(env).map_err(|e| e.to_string())?;
+            let state = StepState::parse(state).ok_or(format!("{state:?} is not a step state"))?;
+            Ok((env, state))
+        })
+        .collect()
 }
 
 /// The signature's record digest is the digest of what the entry says was signed, and
@@ -405,110 +423,94 @@ fn check_signed(
 
 fn check_decision(
     policy: &Policy,
-    rules: &BTreeMap<String, EnvironmentRules>,
     track: &mut Track,
     decision: &crate::entry::DecisionJson,
     asked_at: Option<OffsetDateTime>,
 ) -> Result<(), String> {
-    let env_name = decision.environment.as_str();
-    let environment = Environment::parse(env_name).map_err(|e| e.to_string())?;
-    let Some(env_rules) = rules.get(env_name) else {
-        return Err(format!(
-            "{env_name} is not an environment of the rules in force"
-        ));
-    };
+    let env = Environment::parse(&decision.environment).map_err(|e| e.to_string())?;
     let envs = policy.environments();
-    let state = |track: &Track, env: &str| track.states.get(env).cloned().unwrap_or_default();
-    if let Some(earlier) = envs
-        .iter()
-        .take_while(|e| **e != environment)
-        .find(|e| state(track, e.as_str()) != "Approved" && decision.verdict != "rollback")
-    {
-        return Err(format!(
-            "{env_name} was decided before {earlier} was approved (environments in order)"
-        ));
+    if envs.position(&env).is_none() {
+        return Err(format!("{env} is not an environment of the rules in force"));
     }
-    if decision.verdict != "rollback"
-        && matches!(
-            state(track, env_name).as_str(),
-            "Approved" | "Rejected" | "RolledBack"
-        )
-    {
-        return Err(format!(
-            "{env_name} was decided again after it was {}",
-            state(track, env_name)
-        ));
+    let verdict = Verdict::parse(&decision.verdict)
+        .ok_or(format!("{:?} is not a verdict", decision.verdict))?;
+    let resulting = StepState::parse(&decision.resulting_state).ok_or(format!(
+        "{:?} is not a step state",
+        decision.resulting_state
+    ))?;
+    // A rollback withdraws what was approved; every other decision takes the next step.
+    if verdict != Verdict::Rollback {
+        if let Some(earlier) = envs
+            .iter()
+            .take_while(|e| **e != env)
+            .find(|e| track.steps.state(e) != StepState::Approved)
+        {
+            return Err(format!(
+                "{env} was decided before {earlier} was approved (environments in order)"
+            ));
+        }
+        let before = track.steps.state(&env);
+        if before.is_decided() {
+            return Err(format!("{env} was decided again after it was {before}"));
+        }
     }
     let reason = decision
         .reason
         .as_deref()
         .is_some_and(|r| !r.trim().is_empty());
-    if !reason && (decision.verdict != "approve" || env_rules.reason_required) {
-        return Err(format!(
-            "a {} in {env_name} without a reason",
-            decision.verdict
-        ));
+    if !reason && (verdict != Verdict::Approve || policy.reason_required(&env)) {
+        return Err(format!("a {} in {env} without a reason", verdict.as_str()));
     }
-    if let Some(signature) = &decision.signature {
-        if let Some(authentication) = &signature.authentication {
-            countersign_domain::workflow::check_authentication(
-                policy,
-                &environment,
-                authentication,
-                asked_at,
-                decision.decided_at,
-            )
-            .map_err(|refusal| format!("signed without a fresh enough sign-in: {refusal}"))?;
-        }
+    if let Some(authentication) = decision
+        .signature
+        .as_ref()
+        .and_then(|s| s.authentication.as_ref())
+    {
+        countersign_domain::workflow::check_authentication(
+            policy,
+            &env,
+            authentication,
+            asked_at,
+            decision.decided_at,
+        )
+        .map_err(|refusal| format!("signed without a fresh enough sign-in: {refusal}"))?;
     }
-    let signer: BTreeSet<String> = decision.decided_by.identifiers();
-    if decision.verdict == "approve" {
-        let own = track
-            .attributed_to
-            .iter()
-            .filter_map(|i| normalised_identifier(i))
-            .any(|i| signer.contains(&i));
-        if own && !env_rules.self_approval_allowed {
+    if verdict == Verdict::Approve {
+        let signer = &decision.decided_by;
+        if track.attributed_to.includes(signer) && !policy.self_approval_allowed(&env) {
             return Err(format!(
-                "{} approved {env_name} of a version attributed to them (four-eyes)",
-                decision.decided_by.subject
+                "{} approved {env} of a version attributed to them (four-eyes)",
+                signer.subject
             ));
         }
-        let approvals = track.approvals.entry(env_name.to_owned()).or_default();
-        if approvals
-            .iter()
-            .any(|p| p.is_same_person_as(&decision.decided_by))
-        {
+        let approvals = track.approvals.entry(env.clone()).or_default();
+        if approvals.iter().any(|p| p.is_same_person_as(signer)) {
             return Err(format!(
-                "{} approved {env_name} twice: approvals must come from distinct people",
-                decision.decided_by.subject
+                "{} approved {env} twice: approvals must come from distinct people",
+                signer.subject
             ));
         }
-        approvals.push(decision.decided_by.clone());
-        let needed = usize::from(env_rules.required_approvals)
+        approvals.push(signer.clone());
+        let needed = usize::from(policy.required_approvals(&env))
             + usize::from(
-                track.attributed_to.is_empty() && env_rules.extra_approval_without_registrant,
+                !track.attributed_to.is_established()
+                    && policy.extra_approval_without_registrant(&env),
             );
-        let complete = approvals.len() >= needed;
-        let says_complete = decision.resulting_state == "Approved";
-        if complete != says_complete {
+        if (approvals.len() >= needed) != (resulting == StepState::Approved) {
             return Err(format!(
-                "{env_name} is {} after {} of the {needed} approvals it needs",
-                decision.resulting_state,
+                "{env} is {resulting} after {} of the {needed} approvals it needs",
                 approvals.len()
             ));
         }
     }
-    track
-        .states
-        .insert(env_name.to_owned(), decision.resulting_state.clone());
-    if decision.resulting_state != "PendingManualApproval" {
-        track.approvals.remove(env_name);
+    track.steps.set(&env, resulting);
+    if resulting != StepState::PendingManualApproval {
+        track.approvals.remove(&env);
     }
-    if decision.verdict != "approve" {
-        for later in envs.after(&environment) {
-            track.states.remove(later.as_str());
-            track.approvals.remove(later.as_str());
+    if verdict != Verdict::Approve {
+        for later in envs.after(&env) {
+            track.steps.set(later, StepState::NotRequested);
+            track.approvals.remove(later);
         }
     }
     Ok(())

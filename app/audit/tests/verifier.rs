@@ -371,7 +371,7 @@ fn reseal(head: &Head, text: &str) -> Head {
     Head {
         size: head.size + 1,
         last: Some(hex::encode(hash.0)),
-        frontier: tree.subtrees().iter().map(|h| hex::encode(h.0)).collect(),
+        frontier: tree.to_hex(),
         policy: head.policy.clone(),
     }
 }

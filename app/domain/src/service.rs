@@ -270,15 +270,6 @@ impl Services {
         Ok(())
     }
 
-    /// `group`'s audit trail from entry `from` on, each entry its canonical JSON as stored.
-    pub async fn audit_entries(
-        &self,
-        group: &GroupName,
-        from: u64,
-    ) -> Result<Vec<String>, ServiceError> {
-        Ok(self.ports.trail.entries(group, from).await?)
-    }
-
     /// Re-reads a version (never trusting what an event said about it) and sends its
     /// approval request if it needs one. `Ok(false)` when none is due.
     pub async fn version_changed(

@@ -233,17 +233,6 @@ pub struct ExportState {
     pub audit: AuditDesk,
 }
 
-/// `group`'s audit trail in `period`, as the bundle `countersign audit verify` reads.
-pub async fn audit_bundle(
-    services: &Services,
-    audit: &AuditDesk,
-    group: &GroupName,
-    period: Period,
-) -> Result<countersign_audit::Bundle, ServiceError> {
-    let entries = services.audit_entries(group, 0).await?;
-    Ok(audit.bundle(group, entries, period).await?)
-}
-
 /// `GET /models/{group}/export/{file}`: `history.json`, `history.csv` or `deployments.csv`.
 pub async fn export(
     State(state): State<ExportState>,
@@ -267,20 +256,13 @@ pub async fn export(
         return (StatusCode::NOT_FOUND, "No such model group.").into_response();
     };
     if file == "audit.json" {
-        return match audit_bundle(
-            &state.services,
-            &state.audit,
-            &group_name,
-            Period::default(),
-        )
-        .await
-        {
+        return match state.audit.bundle(&group_name, Period::default()).await {
             Ok(bundle) => attachment(
                 "application/json",
                 &format!("{group_name}-audit.json"),
                 serde_json::to_string_pretty(&bundle).expect("a bundle serialises"),
             ),
-            Err(e) => unavailable(e),
+            Err(e) => unavailable(e.into()),
         };
     }
     // What each export is: its type, its name in the download, and how it is written.

@@ -121,6 +121,13 @@ async fn the_api_serves_the_trail_to_pipelines_for_a_period_and_refuses_a_period
         get("/api/v1/models/churn/audit", None).await.status,
         StatusCode::UNAUTHORIZED
     );
+    let registering_only = get(
+        "/api/v1/models/churn/audit",
+        Some("cst_ci-token-0123456789abcdefghij"),
+    )
+    .await;
+    assert_eq!(registering_only.status, StatusCode::FORBIDDEN);
+    assert_eq!(registering_only.json()["code"], "insufficient_scope");
     let before = get("/api/v1/models/churn/audit?to=2020-01-01", Some(token)).await;
     assert_eq!(before.status, StatusCode::OK);
     assert_eq!(before.json()["entries"].as_array().unwrap().len(), 0);

@@ -303,6 +303,13 @@ async fn an_outsider_is_signed_in_but_may_not_see_the_portal() {
         .await
         .unwrap()
         .contains("not as a member of a group allowed"));
+    // Nor download a group's audit trail.
+    let trail = client
+        .get(format!("{}/models/churn/export/audit.json", sso.portal))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(trail.status(), StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]

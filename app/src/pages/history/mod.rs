@@ -167,8 +167,12 @@ async fn trail_check(
     group: &countersign_domain::GroupName,
     decisions: &[countersign_domain::DecisionRecord],
 ) -> Result<TrailCheckView, AppError> {
-    let entries = portal.services.audit_entries(group, 0).await?;
-    let unrecorded: Vec<String> = countersign_audit::desk::unrecorded(&entries, decisions)
+    let bundle = portal
+        .audit
+        .bundle(group, Default::default())
+        .await
+        .map_err(countersign_domain::service::ServiceError::from)?;
+    let unrecorded: Vec<String> = countersign_audit::desk::unrecorded(&bundle.entries, decisions)
         .into_iter()
         .map(|d| {
             format!(
@@ -181,11 +185,6 @@ async fn trail_check(
             )
         })
         .collect();
-    let bundle = portal
-        .audit
-        .bundle(group, entries, Default::default())
-        .await
-        .map_err(countersign_domain::service::ServiceError::from)?;
     let key = portal.audit.notary.public_key();
     Ok(match countersign_audit::verify(&bundle, Some(key)) {
         Ok(verified) if !unrecorded.is_empty() => {

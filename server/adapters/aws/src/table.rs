@@ -389,9 +389,7 @@ impl Table {
                     });
                 }
                 if let Some(trail) = &new.trail {
-                    let head = self
-                        .item(key(group_key(&trail.group), "audit#head"))
-                        .await?;
+                    let head = self.item(crate::trail::head_key(&trail.group)).await?;
                     let size = head.as_ref().and_then(|h| number(h, "size")).unwrap_or(0);
                     if size as u64 != trail.read_size {
                         return Ok(Appended::TrailMoved);
@@ -532,6 +530,33 @@ impl Table {
     /// Every item of partition `pk` whose sort key starts with `prefix`, in sort key order,
     /// read consistently: one Query per MB.
     pub(crate) async fn items_under(&self, pk: &str, prefix: &str) -> Result<Vec<Item>, PortError> {
+        self.items_where(pk, "begins_with(sk, :first)", prefix, None)
+            .await
+    }
+
+    /// As [`Table::items_under`], the items whose sort key lies from `first` to `last`.
+    pub(crate) async fn items_between(
+        &self,
+        pk: &str,
+        first: &str,
+        last: &str,
+    ) -> Result<Vec<Item>, PortError> {
+        self.items_where(pk, "sk BETWEEN :first AND :last", first, Some(last))
+            .await
+    }
+
+    async fn items_where(
+        &self,
+        pk: &str,
+        sk_condition: &str,
+        first: &str,
+        last: Option<&str>,
+    ) -> Result<Vec<Item>, PortError> {
+        let mut values =
+            HashMap::from([(":pk".to_owned(), s(pk)), (":first".to_owned(), s(first))]);
+        if let Some(last) = last {
+            values.insert(":last".to_owned(), s(last));
+        }
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -542,9 +567,8 @@ impl Table {
                     self.client
                         .query()
                         .table_name(&self.name)
-                        .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                        .expression_attribute_values(":pk", s(pk))
-                        .expression_attribute_values(":prefix", s(prefix))
+                        .key_condition_expression(format!("pk = :pk AND {sk_condition}"))
+                        .set_expression_attribute_values(Some(values.clone()))
                         .consistent_read(true)
                         .set_exclusive_start_key(start)
                         .send(),

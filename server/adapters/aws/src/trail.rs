@@ -3,7 +3,7 @@
 //! | item | `sk` | attributes |
 //! | --- | --- | --- |
 //! | the head | `audit#head` | `head` (JSON: size, last hash, frontier), `size` |
-//! | an entry | `audit#entry#{seq:012}` | `entry` (its canonical JSON), `key` |
+//! | an entry | `audit#entry#{seq:012}` | `entry` (its canonical JSON) |
 //! | a key | `audit#key#{key}` | `seq` |
 //! | a checkpoint | `audit#checkpoint#{size:012}` | `note` (the signed checkpoint) |
 //!
@@ -44,6 +44,11 @@ impl Locks {
     }
 }
 
+/// The key of `group`'s trail head.
+pub(crate) fn head_key(group: &GroupName) -> Item {
+    key(group_key(group), HEAD)
+}
+
 fn entry_sk(seq: u64) -> String {
     format!("{ENTRIES}{seq:012}")
 }
@@ -54,7 +59,7 @@ fn key_sk(key: &str) -> String {
 
 impl AwsBackend {
     async fn audit_head(&self, group: &GroupName) -> Result<Head, PortError> {
-        match self.table.item(key(group_key(group), HEAD)).await? {
+        match self.table.item(head_key(group)).await? {
             Some(item) => Head::parse(text(&item, "head")?)
                 .map_err(|e| PortError::Corrupt(format!("the audit head of {group}: {e}"))),
             None => Ok(Head::default()),
@@ -108,13 +113,12 @@ impl AwsBackend {
         for entry in &entries {
             let mut item = key(&pk, entry_sk(entry.seq));
             item.insert("entry".into(), s(&entry.text));
-            item.insert("key".into(), s(&entry.key));
             writes.push(self.put_item(item, "attribute_not_exists(pk)"));
             let mut kept = key(&pk, key_sk(&entry.key));
             kept.insert("seq".into(), n(entry.seq));
             writes.push(self.put_item(kept, "attribute_not_exists(pk)"));
         }
-        let mut item = key(&pk, HEAD);
+        let mut item = head_key(&record.group);
         item.insert("head".into(), s(next.to_json()));
         item.insert("size".into(), n(next.size));
         writes.push(if head.size == 0 {
@@ -205,12 +209,12 @@ impl AuditTrail for AwsBackend {
     }
 
     async fn entries(&self, group: &GroupName, from: u64) -> Result<Vec<String>, PortError> {
-        let first = entry_sk(from);
+        // Sequence numbers are digits: `~` sorts after every one of them.
+        let last = format!("{ENTRIES}~");
         self.table
-            .items_under(&group_key(group), ENTRIES)
+            .items_between(&group_key(group), &entry_sk(from), &last)
             .await?
             .iter()
-            .filter(|item| text(item, "sk").is_ok_and(|sk| sk >= first.as_str()))
             .map(|item| text(item, "entry").map(str::to_owned))
             .collect()
     }

@@ -2214,12 +2214,12 @@ async fn the_audit_trail_catches_what_a_writer_of_the_table_does() {
     // Untouched, it verifies.
     let (group, bundle) = decided("intact").await;
     assert_eq!(verify(bundle).unwrap().decisions_checked, 1);
-    let entries = services.audit_entries(&group, 0).await.unwrap();
+    let entries = services.ports.trail.entries(&group, 0).await.unwrap();
     assert_eq!(entries.len(), 4, "policy, registration, request, decision");
 
     // A reason edited in place: caught at its entry.
     let (group, _) = decided("edited").await;
-    let entries = services.audit_entries(&group, 0).await.unwrap();
+    let entries = services.ports.trail.entries(&group, 0).await.unwrap();
     let mut edited = item(&group, "audit#entry#000000000003".into());
     edited.insert(
         "entry".into(),

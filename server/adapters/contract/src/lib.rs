@@ -108,16 +108,11 @@ where
 {
     let mut ports = Ports::of(backend);
     let notary = Arc::new(Notary::from_key(&Notary::generate_key("contract.example")).unwrap());
-    notarise(
-        &mut ports,
-        notary.clone(),
-        publisher.clone(),
-        Arc::new(SystemClock),
-    );
+    let audit = notarise(&mut ports, notary, publisher, Arc::new(SystemClock));
     Subject {
         services: Services::new(ports.clone(), policy, Arc::new(RandomIds)),
         ports,
-        audit: AuditDesk { notary, publisher },
+        audit,
     }
 }
 
@@ -411,7 +406,9 @@ pub async fn a_stale_decision_is_a_conflict_and_changes_nothing(services: &Subje
 /// The ids of the decisions in `group`'s audit trail, in order.
 async fn decisions_in_trail(services: &Subject, group: &GroupName) -> Vec<String> {
     services
-        .audit_entries(group, 0)
+        .ports
+        .trail
+        .entries(group, 0)
         .await
         .unwrap()
         .iter()
@@ -1151,10 +1148,9 @@ pub async fn verified_trail(
 
 /// `group`'s trail as `countersign audit export` writes it.
 pub async fn export(services: &Subject, group: &GroupName) -> countersign_audit::Bundle {
-    let entries = services.audit_entries(group, 0).await.unwrap();
     services
         .audit
-        .bundle(group, entries, Period::default())
+        .bundle(group, Period::default())
         .await
         .unwrap()
 }
@@ -1220,11 +1216,13 @@ pub async fn the_audit_trail_keeps_each_event_once_in_order_and_verifies(service
     assert_eq!(entries[3].actor, "alice");
     let keys: BTreeSet<&str> = entries.iter().map(|e| e.key.as_str()).collect();
     assert_eq!(keys.len(), entries.len());
-    let tail = services.audit_entries(&group, 3).await.unwrap();
+    let tail = services.ports.trail.entries(&group, 3).await.unwrap();
     assert_eq!(tail.len(), 2, "read from an entry on");
     assert_eq!(Entry::parse(&tail[0]).unwrap(), entries[3]);
     assert!(services
-        .audit_entries(&unique_group("none"), 0)
+        .ports
+        .trail
+        .entries(&unique_group("none"), 0)
         .await
         .unwrap()
         .is_empty());

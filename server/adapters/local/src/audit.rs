@@ -83,15 +83,8 @@ pub(crate) fn append_in(tx: &Transaction, record: &AuditRecord) -> Result<Append
     let (entries, head) = head.append(record).map_err(PortError::Corrupt)?;
     for entry in &entries {
         tx.execute(
-            "INSERT INTO audit_entries (group_name, seq, key, entry, hash) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                group,
-                entry.seq as i64,
-                entry.key,
-                entry.text,
-                hex::encode(entry.hash.0)
-            ],
+            "INSERT INTO audit_entries (group_name, seq, key, entry) VALUES (?1, ?2, ?3, ?4)",
+            params![group, entry.seq as i64, entry.key, entry.text],
         )
         .map_err(unavailable)?;
     }

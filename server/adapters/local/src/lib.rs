@@ -154,7 +154,6 @@ CREATE TABLE audit_entries (
     seq         INTEGER NOT NULL,
     key         TEXT    NOT NULL,
     entry       TEXT    NOT NULL,
-    hash        TEXT    NOT NULL,
     PRIMARY KEY (group_name, seq),
     UNIQUE (group_name, key)
 );

@@ -505,8 +505,8 @@ pub(crate) async fn audit_bundle(
     let period =
         countersign_audit::desk::Period::parse(period.from.as_deref(), period.to.as_deref())
             .map_err(|e| ApiError::new(ErrorCode::BadRequest, e))?;
-    let bundle =
-        crate::http::export::audit_bundle(&state.services, &state.audit, &group, period).await?;
+    let bundle = (state.audit.bundle(&group, period).await)
+        .map_err(countersign_domain::service::ServiceError::from)?;
     Ok(Json(bundle))
 }
 
