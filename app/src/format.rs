@@ -23,3 +23,66 @@ pub fn formatted_metrics(metrics: &Metrics) -> Vec<(String, String)> {
         .map(|(name, value)| (name.clone(), value.to_string()))
         .collect()
 }
+
+/// How long something has waited, in the largest unit that reads naturally: "12 minutes",
+/// "5 hours", "3 days".
+pub fn waited(duration: time::Duration) -> String {
+    let minutes = duration.whole_minutes().max(0);
+    let (amount, unit) = if minutes < 60 {
+        (minutes, "minute")
+    } else if minutes < 48 * 60 {
+        (minutes / 60, "hour")
+    } else {
+        (minutes / (24 * 60), "day")
+    };
+    format!("{amount} {unit}{}", if amount == 1 { "" } else { "s" })
+}
+
+/// Decimal places `value` is written with (at most 6), so a difference reads to the
+/// precision of its figures.
+fn decimals(value: f64) -> usize {
+    value
+        .to_string()
+        .split_once('.')
+        .map_or(0, |(_, fraction)| fraction.len().min(6))
+}
+
+/// `candidate - baseline`, signed, to the precision of the figures: `+0.02`, not
+/// `0.020000000000000018`.
+pub fn difference(candidate: f64, baseline: f64) -> String {
+    let places = decimals(candidate).max(decimals(baseline));
+    let rounded = format!("{:+.places$}", candidate - baseline);
+    // "-0.00" and "+0.00" both mean no change.
+    if rounded
+        .trim_start_matches(['+', '-'])
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
+        format!("{:.places$}", 0.0)
+    } else {
+        rounded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiting_reads_in_the_largest_natural_unit() {
+        assert_eq!(waited(time::Duration::minutes(1)), "1 minute");
+        assert_eq!(waited(time::Duration::minutes(59)), "59 minutes");
+        assert_eq!(waited(time::Duration::hours(47)), "47 hours");
+        assert_eq!(waited(time::Duration::hours(72)), "3 days");
+        assert_eq!(waited(time::Duration::seconds(-5)), "0 minutes");
+    }
+
+    #[test]
+    fn differences_read_to_the_precision_of_their_figures() {
+        assert_eq!(difference(0.93, 0.91), "+0.02");
+        assert_eq!(difference(0.25, 0.3), "-0.05");
+        assert_eq!(difference(120.0, 95.5), "+24.5");
+        assert_eq!(difference(0.5, 0.5), "0.0");
+        assert_eq!(difference(3.0, 1.0), "+2");
+    }
+}

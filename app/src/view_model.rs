@@ -110,3 +110,28 @@ pub fn reported_drift(
     }
     sentences
 }
+
+/// A candidate's metrics beside the live version's, as the inbox and the review page show
+/// them.
+pub fn metric_deltas(candidate: &Metrics, live: &Metrics) -> Vec<MetricDelta> {
+    use countersign_domain::comparison::{compare, Change};
+    let shown = |value: Option<f64>| value.map_or_else(|| "—".to_owned(), |v| v.to_string());
+    compare(candidate, live)
+        .into_iter()
+        .map(|compared| MetricDelta {
+            difference: match (compared.candidate, compared.baseline) {
+                (Some(candidate), Some(live)) => crate::format::difference(candidate, live),
+                _ => String::new(),
+            },
+            change: match compared.change() {
+                Some(Change::Better) => ChangeView::Better,
+                Some(Change::Worse) => ChangeView::Worse,
+                Some(Change::Same) => ChangeView::Same,
+                None => ChangeView::Unknown,
+            },
+            candidate: shown(compared.candidate),
+            live: shown(compared.baseline),
+            name: compared.name,
+        })
+        .collect()
+}

@@ -141,3 +141,38 @@ pub struct SignatureView {
     /// False when the registry entry changed after signing (21 CFR 11.70).
     pub still_binds: bool,
 }
+
+/// How a candidate's metric compares with the version it would replace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangeView {
+    Better,
+    Worse,
+    Same,
+    /// Only one side has the metric.
+    Unknown,
+}
+
+impl ChangeView {
+    /// The class and the words the page shows beside a difference.
+    pub fn class_and_words(self) -> (&'static str, &'static str) {
+        match self {
+            ChangeView::Better => ("delta better", "better"),
+            ChangeView::Worse => ("delta worse", "worse"),
+            ChangeView::Same => ("delta same", "unchanged"),
+            ChangeView::Unknown => ("delta unknown", "not comparable"),
+        }
+    }
+}
+
+/// One metric of a candidate beside the same metric of what is live, formatted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricDelta {
+    pub name: String,
+    /// `—` where the candidate lacks the metric.
+    pub candidate: String,
+    /// `—` where the live version lacks it.
+    pub live: String,
+    /// Signed, to the precision of the figures compared; empty when not comparable.
+    pub difference: String,
+    pub change: ChangeView,
+}

@@ -10,6 +10,7 @@
 //! The [`service`] module is the one place that strings the rules and the ports together.
 
 pub mod audit;
+pub mod comparison;
 pub mod document;
 pub mod environment;
 pub mod history;

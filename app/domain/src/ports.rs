@@ -98,6 +98,21 @@ pub trait ModelRegistry: Send + Sync {
     /// Every version no one has decided yet (approval status `PendingManualApproval`), in
     /// any group: what the reconciliation scan checks for approval requests never sent.
     async fn undecided_versions(&self) -> Result<Vec<ModelVersion>, PortError>;
+
+    /// Every version with a step pending (`PendingManualApproval` in any environment), in
+    /// any group, by group and version: those that may wait for someone's decision. A
+    /// superset is harmless (the workflow says which step waits); a version missing is not.
+    async fn versions_with_a_pending_step(
+        &self,
+    ) -> Result<Vec<(GroupName, VersionNumber)>, PortError>;
+
+    /// The newest `limit` versions registered through the portal by `person` (the registrant
+    /// declared shares an identifier with them: `identity.rs`), in any group, newest first.
+    async fn versions_registered_by(
+        &self,
+        person: &Person,
+        limit: u32,
+    ) -> Result<Vec<(GroupName, VersionNumber)>, PortError>;
 }
 
 /// Where pipelines find the model live in each environment (SSM Parameter Store).

@@ -143,6 +143,14 @@ pub struct VersionRecord {
     pub decisions: Vec<DecisionRecord>,
 }
 
+/// A step waiting for decisions, with its version and the version's decision log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WaitingStep {
+    pub version: ModelVersion,
+    pub decisions: Vec<DecisionRecord>,
+    pub waiting: workflow::Waiting,
+}
+
 impl Services {
     /// The use cases over `ports`, on the system clock, telling nobody until
     /// [`Services::with_notices`].
@@ -295,6 +303,93 @@ impl Services {
             Some(e) => Err(e),
             None => Ok(undecided.len()),
         }
+    }
+
+    /// Every step waiting for decisions, in any group, the longest waiting first.
+    pub async fn waiting_steps(&self) -> Result<Vec<WaitingStep>, ServiceError> {
+        let mut steps = Vec::new();
+        for (group, version) in self.ports.registry.versions_with_a_pending_step().await? {
+            let record = match self.version_record(&group, version).await {
+                Ok(record) => record,
+                // Deleted from the registry since it was listed.
+                Err(ServiceError::NotFound(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            let Some(waiting) = workflow::waiting(&self.policy, &record.version, &record.decisions)
+            else {
+                continue;
+            };
+            steps.push(WaitingStep {
+                version: record.version,
+                decisions: record.decisions,
+                waiting,
+            });
+        }
+        steps.sort_by(|a, b| {
+            (a.waiting.since, &a.version.group, a.version.version).cmp(&(
+                b.waiting.since,
+                &b.version.group,
+                b.version.version,
+            ))
+        });
+        Ok(steps)
+    }
+
+    /// The steps waiting for `actor`'s decision, the longest waiting first: those they may
+    /// approve now (not their own versions, not steps they have approved already).
+    pub async fn inbox(&self, actor: &Actor) -> Result<Vec<WaitingStep>, ServiceError> {
+        let mut steps = self.waiting_steps().await?;
+        steps.retain(|step| {
+            let environment = &step.waiting.environment;
+            workflow::approval_refusal(
+                &self.policy,
+                &step.version,
+                &step.decisions,
+                actor,
+                environment,
+            )
+            .is_none()
+        });
+        Ok(steps)
+    }
+
+    /// The newest `limit` versions `person` registered, in any group, newest first, each
+    /// with its decision log.
+    pub async fn registered_by(
+        &self,
+        person: &Person,
+        limit: u32,
+    ) -> Result<Vec<VersionRecord>, ServiceError> {
+        let mut records = Vec::new();
+        for (group, version) in self
+            .ports
+            .registry
+            .versions_registered_by(person, limit)
+            .await?
+        {
+            match self.version_record(&group, version).await {
+                Ok(record) => records.push(record),
+                Err(ServiceError::NotFound(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(records)
+    }
+
+    /// The version live in `environment`, if any.
+    pub async fn live_version(
+        &self,
+        group: &GroupName,
+        environment: &Environment,
+    ) -> Result<Option<ModelVersion>, ServiceError> {
+        let Some(deployment) = self.ports.parameters.live(group, environment).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .ports
+            .registry
+            .find_version(group, deployment.version)
+            .await?)
     }
 
     /// One version, or `NotFound` naming it.

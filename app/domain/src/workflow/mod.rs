@@ -249,6 +249,69 @@ pub fn broken_signatures(version: &ModelVersion, history: &[DecisionRecord]) -> 
     broken
 }
 
+/// A step that waits for decisions: the version's next environment, since when it has
+/// waited, and how far its approvals have come.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Waiting {
+    pub environment: Environment,
+    /// When the step was requested: the version's registration for the first environment,
+    /// else the approval that completed the environment before it.
+    pub since: OffsetDateTime,
+    /// Who has approved it in this round (a step needing several approvals stays pending
+    /// until it has them), one entry per person.
+    pub approvals: Vec<Person>,
+    /// How many distinct approvals it needs in all.
+    pub needed: u8,
+}
+
+impl Waiting {
+    /// How many more approvals the step needs.
+    pub fn still_needed(&self) -> u8 {
+        self.needed.saturating_sub(self.approvals.len() as u8)
+    }
+}
+
+/// The step of this version waiting for decisions, if any (rule 3: the first pending step
+/// whose predecessors are all approved).
+pub fn waiting(
+    policy: &Policy,
+    version: &ModelVersion,
+    history: &[DecisionRecord],
+) -> Option<Waiting> {
+    let envs = policy.environments();
+    let environment = version.steps.awaiting(envs)?;
+    let since = envs
+        .previous(environment)
+        .and_then(|previous| {
+            history
+                .iter()
+                .filter(|r| {
+                    r.version == version.version
+                        && &r.environment == previous
+                        && r.verdict == Verdict::Approve
+                        && r.resulting_state == StepState::Approved
+                })
+                .map(|r| r.decided_at)
+                .max()
+        })
+        .unwrap_or(version.registered_at);
+    let mut approvals: Vec<Person> = Vec::new();
+    for record in pending_approvals(version, history, environment) {
+        if !approvals
+            .iter()
+            .any(|p| record.decided_by.is_same_person_as(p))
+        {
+            approvals.push(record.decided_by.clone());
+        }
+    }
+    Some(Waiting {
+        environment: environment.clone(),
+        since,
+        approvals,
+        needed: policy.approvals_needed(environment, version),
+    })
+}
+
 /// What the actor could decide on this version now; the UI offers exactly these.
 pub fn decidable_environments<'a>(
     policy: &'a Policy,

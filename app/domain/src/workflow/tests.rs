@@ -26,6 +26,8 @@ struct Scenario {
     policy: Policy,
     version: ModelVersion,
     log: Vec<DecisionRecord>,
+    /// When the next decision is taken.
+    at: OffsetDateTime,
 }
 
 impl Scenario {
@@ -50,6 +52,7 @@ impl Scenario {
             policy,
             version,
             log: vec![],
+            at: NOW,
         }
     }
 
@@ -64,7 +67,7 @@ impl Scenario {
         let request = DecisionRequest::new(env(environment), choice, reason);
         let stamp = Stamp {
             id: format!("d{}", self.log.len()),
-            at: NOW,
+            at: self.at,
         };
         let effect = decide(
             &self.policy,
@@ -90,6 +93,16 @@ impl Scenario {
         reason: &str,
     ) -> Result<DecisionEffect, Refusal> {
         self.decide_as(&approver(who), environment, Choice::Reject, reason)
+    }
+
+    /// Moves the clock of the next decisions on by `hours`.
+    fn later(&mut self, hours: i64) -> &mut Self {
+        self.at += time::Duration::hours(hours);
+        self
+    }
+
+    fn waiting(&self) -> Option<Waiting> {
+        waiting(&self.policy, &self.version, &self.log)
     }
 
     fn states(&self) -> Vec<StepState> {
@@ -505,6 +518,7 @@ fn a_rollback_redeploys_an_earlier_approved_version_and_withdraws_the_live_one()
         policy: newer.policy.clone(),
         version: newer.version.clone(),
         log: newer.log.clone(),
+        at: NOW,
     };
     rolled.version.steps = effect.steps.clone();
     assert_eq!(
@@ -993,4 +1007,53 @@ fn an_environment_can_require_an_authentication_context() {
     assert!(policy
         .with_signing_max_age("staging", time::Duration::ZERO)
         .is_err());
+}
+
+#[test]
+fn a_new_version_waits_in_the_first_environment_since_its_registration() {
+    let s = Scenario::registered_by("dana");
+    let waiting = s.waiting().unwrap();
+    assert_eq!(waiting.environment, env("dev"));
+    assert_eq!(waiting.since, NOW);
+    assert!(waiting.approvals.is_empty());
+    assert_eq!((waiting.needed, waiting.still_needed()), (1, 1));
+}
+
+#[test]
+fn a_later_step_waits_since_the_approval_that_completed_the_one_before() {
+    let mut s = Scenario::registered_by("dana");
+    s.later(5).approve("alice", "dev").unwrap();
+    s.later(2).approve("alice", "test").unwrap();
+    let waiting = s.waiting().unwrap();
+    assert_eq!(waiting.environment, env("uat"));
+    assert_eq!(waiting.since, NOW + time::Duration::hours(7));
+}
+
+#[test]
+fn a_step_needing_two_approvals_waits_with_the_first_and_names_its_approver_once() {
+    let mut s = Scenario::registered_by("dana");
+    for environment in ["dev", "test", "uat"] {
+        s.later(1).approve("alice", environment).unwrap();
+    }
+    let requested = s.at;
+    s.later(3).approve("bob", "prod").unwrap();
+    assert!(s.approve("bob", "prod").is_err(), "once per person");
+    let waiting = s.waiting().unwrap();
+    assert_eq!(waiting.environment, env("prod"));
+    assert_eq!(
+        waiting.since, requested,
+        "still since the request, not the first approval"
+    );
+    assert_eq!(waiting.approvals, vec![person("bob")]);
+    assert_eq!((waiting.needed, waiting.still_needed()), (2, 1));
+    s.approve("carol", "prod").unwrap();
+    assert_eq!(s.waiting(), None, "approved everywhere: nothing waits");
+}
+
+#[test]
+fn a_rejected_version_waits_for_nobody() {
+    let mut s = Scenario::registered_by("dana");
+    s.approve("alice", "dev").unwrap();
+    s.reject("alice", "test", "drifts on new data").unwrap();
+    assert_eq!(s.waiting(), None);
 }

@@ -74,10 +74,11 @@ fn approval_description(entry: &LogEntry) -> String {
 }
 
 impl AwsBackend {
-    /// Steps 2 and 3 for one log entry, number `seq`.
+    /// Steps 2 and 3 for one log entry of `version`, number `seq`.
     pub(crate) async fn apply(
         &self,
         group: &GroupName,
+        version: VersionNumber,
         package: &mut Package,
         entry: &LogEntry,
         seq: u64,
@@ -87,6 +88,13 @@ impl AwsBackend {
         metadata.extend(entry.steps.clone());
         metadata.insert(metadata::DECISIONS_APPLIED.to_owned(), seq.to_string());
         metadata::check(&metadata).map_err(PortError::Rejected)?;
+        // Before the counter below: an interrupted apply is repeated from the log, mark too.
+        let pending = metadata::steps_from(&metadata, self.environments())
+            .iter()
+            .any(|(_, state)| state == StepState::PendingManualApproval);
+        self.table
+            .mark_pending_step(group, version, pending.then_some(entry.decided_at))
+            .await?;
         let status = ModelApprovalStatus::from(entry.approval_status.as_str());
         let description = approval_description(entry);
         // The whole status, description and metadata in one call. AWS merges the metadata

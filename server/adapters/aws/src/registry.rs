@@ -209,7 +209,7 @@ impl AwsBackend {
         let applied = metadata::decisions_applied(&package.metadata) as usize;
         for logged in log.iter().skip(applied) {
             tracing::info!(%group, %version, decision = %logged.entry.id, "completing a logged decision");
-            self.apply(group, &mut package, &logged.entry, logged.seq)
+            self.apply(group, version, &mut package, &logged.entry, logged.seq)
                 .await?;
         }
         Ok(Some((package, log.into_iter().map(|l| l.entry).collect())))
@@ -516,7 +516,60 @@ impl ModelRegistry for AwsBackend {
                 "SageMaker created {arn} but does not describe it yet"
             ))
         })?;
-        self.to_version(&group, &package, 0)
+        let version = self.to_version(&group, &package, 0)?;
+        // The version exists whatever happens here: failing the registration would make the
+        // pipeline register it again. Missing from "your models" is the lesser harm.
+        let filed = self
+            .table
+            .file_registration(
+                r.registered_by.identifiers().iter().map(String::as_str),
+                &group,
+                version.version,
+                version.registered_at,
+            )
+            .await;
+        if let Err(e) = filed {
+            tracing::warn!(%group, version = %version.version, error = %e, "a registration was not filed under its registrant");
+        }
+        Ok(version)
+    }
+
+    async fn versions_registered_by(
+        &self,
+        person: &Person,
+        limit: u32,
+    ) -> Result<Vec<(GroupName, VersionNumber)>, PortError> {
+        let mut found = Vec::new();
+        for identifier in person.identifiers() {
+            found.extend(self.table.registrations_of(&identifier, limit).await?);
+        }
+        // Newest first across identifiers: the sort keys start with the registration time.
+        found.sort_by(|a, b| b.0.cmp(&a.0));
+        let mut versions: Vec<(GroupName, VersionNumber)> = Vec::new();
+        for (_, version) in found {
+            if !versions.contains(&version) {
+                versions.push(version);
+            }
+        }
+        versions.truncate(limit as usize);
+        Ok(versions)
+    }
+
+    /// Undecided versions wait in the first environment; SageMaker's status says which.
+    /// Later steps are pending only after a decision, which marks them in the table.
+    async fn versions_with_a_pending_step(
+        &self,
+    ) -> Result<Vec<(GroupName, VersionNumber)>, PortError> {
+        let mut found: Vec<(GroupName, VersionNumber)> = self
+            .undecided_versions()
+            .await?
+            .into_iter()
+            .map(|v| (v.group, v.version))
+            .collect();
+        found.extend(self.table.versions_with_a_pending_step().await?);
+        found.sort();
+        found.dedup();
+        Ok(found)
     }
 
     /// One `Search` per 100 undecided versions, across all groups.

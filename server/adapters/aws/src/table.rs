@@ -13,10 +13,13 @@
 //! | a report | `group#{group}` | `report#{version:010}#{environment}#{run id}` | `report` (JSON) |
 //! | a message | `outbox#{key}` | `message` | see `outbox.rs`; expires (TTL `expires_at`) |
 //! | a revocation | `sessions` | `revoked#{whose}` | `issued_before` (Unix ms) |
+//! | a version registered by someone | `registrant#{identifier}` | `{registered at, Unix ms:013}#{group}#{version:010}` | `group`, `version`; one per identifier the registrant is known by (`identity.rs`) |
+//! | a version with a step pending | `group#{group}` | `pending-step#{version:010}` | `group`, `version`; `pending` and `due` while a step is pending |
 //!
-//! Two sparse global secondary indexes serve the outbox: `pending` (`pending`, `due`),
-//! present only on messages waiting to be sent, and `changes` (`feed`, `changed`), every
-//! message by when its delivery last changed.
+//! Two sparse global secondary indexes: `pending` (`pending`, `due`) holds what waits, by
+//! when: messages waiting to be sent (`pending` = `outbox`) and versions with a step waiting
+//! for a decision (`pending` = `steps`, the inbox's one Query across groups); `changes`
+//! (`feed`, `changed`) orders every message by when its delivery last changed.
 //!
 //! A version's log is one Query (`begins_with(sk, "log#{version:010}#")`), a group's log one
 //! Query (`begins_with(sk, "log#")`), both consistent reads; nothing scans.
@@ -194,9 +197,34 @@ fn stored_entry(item: &Item) -> Result<StoredEntry, PortError> {
     })
 }
 
-/// The outbox's indexes: messages waiting, by when due; every message, by last change.
+/// The indexes: what waits (messages, steps), by when due; every message, by last change.
 pub(crate) const PENDING_INDEX: &str = "pending";
 pub(crate) const CHANGES_INDEX: &str = "changes";
+
+/// The `pending` index's partition for versions with a step pending.
+const STEPS_PENDING: &str = "steps";
+
+fn registrant_partition(identifier: &str) -> String {
+    format!("registrant#{identifier}")
+}
+
+/// `group` and `version`, the attributes index items name a version by.
+fn version_named(item: &Item) -> Result<(GroupName, VersionNumber), PortError> {
+    let group =
+        GroupName::parse(text(item, "group")?).map_err(|e| PortError::Corrupt(e.to_string()))?;
+    let version = number(item, "version")
+        .and_then(|v| u32::try_from(v).ok())
+        .and_then(|v| VersionNumber::new(v).ok())
+        .ok_or_else(|| PortError::Corrupt(format!("an index item of {group} has no version")))?;
+    Ok((group, version))
+}
+
+fn pending_step_key(group: &GroupName, version: VersionNumber) -> Item {
+    key(
+        group_key(group),
+        format!("pending-step#{:010}", version.get()),
+    )
+}
 
 impl Table {
     /// The table `name`, counting its own requests.
@@ -503,6 +531,138 @@ impl Table {
             .await
             .map_err(port)?;
         Ok(found.item)
+    }
+
+    /// Records whether a version has a step pending, from `since` (`None`: no longer). Kept
+    /// as an attribute pair the sparse index reads, removed rather than the item deleted:
+    /// the portal never deletes an item.
+    pub(crate) async fn mark_pending_step(
+        &self,
+        group: &GroupName,
+        version: VersionNumber,
+        since: Option<OffsetDateTime>,
+    ) -> Result<(), PortError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(pending_step_key(group, version)));
+        let update = match since {
+            Some(since) => update
+                .update_expression(
+                    "SET #pending = :steps, #due = :due, #group = :group, #version = :version",
+                )
+                .expression_attribute_names("#group", "group")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_values(":steps", s(STEPS_PENDING))
+                .expression_attribute_values(":due", n(millis(since)))
+                .expression_attribute_values(":group", s(group.as_str()))
+                .expression_attribute_values(":version", n(version.get())),
+            // Nothing to write for a version never marked.
+            None => update
+                .update_expression("REMOVE #pending, #due")
+                .condition_expression("attribute_exists(pk)"),
+        };
+        let updated = self
+            .calls
+            .call(
+                "dynamodb:UpdateItem",
+                update
+                    .expression_attribute_names("#pending", "pending")
+                    .expression_attribute_names("#due", "due")
+                    .send(),
+            )
+            .await;
+        match updated {
+            Ok(_) => Ok(()),
+            Err(f) if f.is(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(f) => Err(port(f)),
+        }
+    }
+
+    /// Every version marked as having a step pending, in any group: one Query of the index
+    /// (which lags the table a little; the inbox reads each version itself).
+    pub(crate) async fn versions_with_a_pending_step(
+        &self,
+    ) -> Result<Vec<(GroupName, VersionNumber)>, PortError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .calls
+                .call(
+                    "dynamodb:Query",
+                    self.client
+                        .query()
+                        .table_name(&self.name)
+                        .index_name(PENDING_INDEX)
+                        .key_condition_expression("#pending = :steps")
+                        .expression_attribute_names("#pending", "pending")
+                        .expression_attribute_values(":steps", s(STEPS_PENDING))
+                        .set_exclusive_start_key(start)
+                        .send(),
+                )
+                .await
+                .map_err(port)?;
+            for item in page.items() {
+                found.push(version_named(item)?);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// Files a newly registered version under each identifier its registrant is known by,
+    /// for "your models".
+    pub(crate) async fn file_registration(
+        &self,
+        identifiers: impl Iterator<Item = &str>,
+        group: &GroupName,
+        version: VersionNumber,
+        registered_at: OffsetDateTime,
+    ) -> Result<(), PortError> {
+        for identifier in identifiers {
+            let sort_key = format!(
+                "{:013}#{group}#{:010}",
+                millis(registered_at),
+                version.get()
+            );
+            let mut item = key(registrant_partition(identifier), sort_key);
+            item.insert("group".into(), s(group.as_str()));
+            item.insert("version".into(), n(version.get()));
+            self.put_new(item).await?;
+        }
+        Ok(())
+    }
+
+    /// The newest `limit` versions filed under `identifier`, newest first, each with its
+    /// sort key: one Query.
+    pub(crate) async fn registrations_of(
+        &self,
+        identifier: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, (GroupName, VersionNumber))>, PortError> {
+        let page = self
+            .calls
+            .call(
+                "dynamodb:Query",
+                self.client
+                    .query()
+                    .table_name(&self.name)
+                    .key_condition_expression("pk = :pk")
+                    .expression_attribute_values(":pk", s(registrant_partition(identifier)))
+                    .scan_index_forward(false)
+                    .limit(limit.max(1) as i32)
+                    .send(),
+            )
+            .await
+            .map_err(port)?;
+        page.items()
+            .iter()
+            .map(|item| Ok((text(item, "sk")?.to_owned(), version_named(item)?)))
+            .collect()
     }
 
     /// One version's log, in order: one Query (more only past 1 MB of entries).

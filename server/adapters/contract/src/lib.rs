@@ -34,6 +34,8 @@ macro_rules! for_each_check {
             signing_attempts_are_kept_once_each_in_order
             the_group_log_lists_every_decision
             undecided_versions_are_found_across_groups
+            steps_waiting_for_decisions_are_found_across_groups
+            versions_are_found_by_their_registrant
             reports_are_kept_once_per_run
             a_rollback_applies_whole
             one_guard_per_environment
@@ -617,6 +619,162 @@ pub async fn undecided_versions_are_found_across_groups(services: &Subject) {
     assert_eq!(ours.len(), 2, "{ours:?}");
     assert!(ours.contains(&(group.clone(), waiting.version.get())));
     assert!(ours.contains(&(other.clone(), elsewhere.version.get())));
+}
+
+/// Approves `environment` of `version` as `who`, through the use case.
+async fn approve(services: &Subject, version: &ModelVersion, environment: &Environment, who: &str) {
+    let request = DecisionRequest::new(environment.clone(), Choice::Approve, "looks good");
+    services
+        .decide(
+            &approver(who, services),
+            &version.group,
+            version.version,
+            &request,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{who} approves {environment}: {e}"));
+}
+
+pub async fn steps_waiting_for_decisions_are_found_across_groups(services: &Subject) {
+    let group = unique_group("waiting");
+    let other = unique_group("waiting-other");
+    let environments: Vec<Environment> = services.policy().environments().iter().cloned().collect();
+    let new = register(services, &group).await;
+    let promoted = register(services, &group).await;
+    approve(services, &promoted, &environments[0], "alice").await;
+    let rejected = register(services, &group).await;
+    approve(services, &rejected, &environments[0], "alice").await;
+    let reject = DecisionRequest::new(environments[1].clone(), Choice::Reject, "drifts");
+    services
+        .decide(
+            &approver("alice", services),
+            &group,
+            rejected.version,
+            &reject,
+        )
+        .await
+        .unwrap();
+    let everywhere = register(services, &group).await;
+    for environment in &environments {
+        approve(services, &everywhere, environment, "alice").await;
+    }
+    let elsewhere = register(services, &other).await;
+
+    let pending = services
+        .ports
+        .registry
+        .versions_with_a_pending_step()
+        .await
+        .unwrap();
+    let ours: BTreeSet<(GroupName, u32)> = pending
+        .iter()
+        .filter(|(g, _)| *g == group || *g == other)
+        .map(|(g, v)| (g.clone(), v.get()))
+        .collect();
+    let expected = BTreeSet::from([
+        (group.clone(), new.version.get()),
+        (group.clone(), promoted.version.get()),
+        (other.clone(), elsewhere.version.get()),
+    ]);
+    assert_eq!(
+        ours, expected,
+        "a version waits while a step is pending, in any environment"
+    );
+
+    let waiting = services.waiting_steps().await.unwrap();
+    let step_of = |version: &ModelVersion| {
+        waiting
+            .iter()
+            .find(|s| s.version.group == version.group && s.version.version == version.version)
+            .map(|s| s.waiting.environment.clone())
+    };
+    assert_eq!(step_of(&new), Some(environments[0].clone()));
+    assert_eq!(step_of(&promoted), Some(environments[1].clone()));
+    assert_eq!(step_of(&rejected), None);
+    assert_eq!(step_of(&everywhere), None);
+    let dana = Actor {
+        person: person("dana"),
+        ..approver("dana", services)
+    };
+    let inbox = services.inbox(&dana).await.unwrap();
+    assert!(
+        !inbox
+            .iter()
+            .any(|s| s.version.group == group || s.version.group == other),
+        "dana registered every one of them: none waits for her"
+    );
+    let bob = services.inbox(&approver("bob", services)).await.unwrap();
+    let bobs: Vec<_> = bob.iter().filter(|s| s.version.group == group).collect();
+    assert_eq!(bobs.len(), 2, "new and promoted wait for bob");
+    assert!(
+        bobs[0].waiting.since <= bobs[1].waiting.since,
+        "the longest waiting first"
+    );
+}
+
+pub async fn versions_are_found_by_their_registrant(services: &Subject) {
+    let group = unique_group("mine");
+    let other = unique_group("mine-other");
+    let first = register(services, &group).await;
+    let second = register(services, &other).await;
+    let third = register(services, &group).await;
+    let by_erin = Registration {
+        registered_by: Person {
+            subject: format!("erin-{}", new_id()),
+            ..person("erin")
+        },
+        ..registration(&group, "registry.example/churn:2")
+    };
+    let erins = services.register(by_erin.clone()).await.unwrap();
+
+    let ours = |found: Vec<countersign_domain::service::VersionRecord>| -> Vec<(GroupName, u32)> {
+        found
+            .into_iter()
+            .filter(|r| r.version.group == group || r.version.group == other)
+            .map(|r| (r.version.group, r.version.version.get()))
+            .collect()
+    };
+    let danas = ours(services.registered_by(&person("dana"), 1000).await.unwrap());
+    let key = |v: &ModelVersion| (v.group.clone(), v.version.get());
+    assert_eq!(
+        danas,
+        [key(&third), key(&second), key(&first)],
+        "newest first, across groups"
+    );
+    let known_by_mail_only = Person {
+        subject: "0f1e2d3c-entra-oid".into(),
+        name: "Dana".into(),
+        email: "DANA@example.com".into(),
+    };
+    let by_mail = ours(
+        services
+            .registered_by(&known_by_mail_only, 1000)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        by_mail, danas,
+        "the same person known by another subject, by e-mail"
+    );
+    let newest = services.registered_by(&person("dana"), 1).await.unwrap();
+    assert_eq!(newest.len(), 1);
+    let erin = ours(
+        services
+            .registered_by(&by_erin.registered_by, 10)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(erin, [key(&erins)]);
+    let nobody = Person {
+        subject: new_id(),
+        name: "Nobody".into(),
+        email: format!("{}@example.com", new_id()),
+    };
+    assert!(services
+        .registered_by(&nobody, 10)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 fn message(key: &str) -> OutgoingMessage {

@@ -581,6 +581,46 @@ impl ModelRegistry for LocalStore {
         })
         .await
     }
+
+    async fn versions_registered_by(
+        &self,
+        person: &Person,
+        limit: u32,
+    ) -> Result<Vec<(GroupName, VersionNumber)>, PortError> {
+        // A person has at most two identifiers (subject, e-mail); one is passed twice.
+        let identifiers: Vec<String> = person.identifiers().into_iter().collect();
+        let Some(first) = identifiers.first().cloned() else {
+            return Ok(Vec::new());
+        };
+        let second = identifiers.get(1).cloned().unwrap_or_else(|| first.clone());
+        self.with(move |c| {
+            all_rows(
+                c,
+                "SELECT group_name, version FROM model_versions \
+                 WHERE lower(trim(registered_by_subject)) IN (?1, ?2) \
+                    OR lower(trim(registered_by_email)) IN (?1, ?2) \
+                 ORDER BY registered_at DESC, group_name, version DESC LIMIT ?3",
+                params![first, second, limit],
+                |row| Ok((group_name(row.get(0)?)?, version_number(row.get(1)?)?)),
+            )
+        })
+        .await
+    }
+
+    async fn versions_with_a_pending_step(
+        &self,
+    ) -> Result<Vec<(GroupName, VersionNumber)>, PortError> {
+        self.with(|c| {
+            all_rows(
+                c,
+                "SELECT group_name, version FROM model_versions \
+                 WHERE steps LIKE '%PendingManualApproval%' ORDER BY group_name, version",
+                [],
+                |row| Ok((group_name(row.get(0)?)?, version_number(row.get(1)?)?)),
+            )
+        })
+        .await
+    }
 }
 
 #[async_trait]
