@@ -22,22 +22,25 @@ pub fn Header() -> impl IntoView {
     let user = Resource::new(|| (), |_| current_user());
     view! {
         <header class="top">
-            <a class="brand" href="/">
+            <a class="brand" href=crate::routes::HOME>
                 "Countersign"
             </a>
-            <nav aria-label="Main">
-                <a href="/">"Model groups"</a>
-            </nav>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     match user.await {
                         Ok(Some(user)) => {
+                            let inbox = user.waiting.map(|waiting| view! { <InboxLink waiting/> });
                             let notifications = user
                                 .approver
                                 .then(|| view! { <a href=crate::routes::NOTIFICATIONS>"Notifications"</a> });
                             view! {
-                                <div class="who">
+                                <nav aria-label="Main">
+                                    {inbox}
+                                    <a href=crate::routes::MINE>"Your models"</a>
+                                    <a href=crate::routes::MODELS>"Model groups"</a>
                                     {notifications}
+                                </nav>
+                                <div class="who">
                                     <span class="who-name" title=user.email.clone()>
                                         {user.name}
                                     </span>
@@ -54,6 +57,9 @@ pub fn Header() -> impl IntoView {
                         _ => {
                             let href = crate::routes::sign_in(&current_path());
                             view! {
+                                <nav aria-label="Main">
+                                    <a href=crate::routes::MODELS>"Model groups"</a>
+                                </nav>
                                 <div class="who">
                                     <a href=href>"Sign in"</a>
                                 </div>
@@ -64,6 +70,25 @@ pub fn Header() -> impl IntoView {
                 })}
             </Suspense>
         </header>
+    }
+}
+
+/// The inbox in the header, with how many steps wait (said in words to screen readers).
+#[component]
+fn InboxLink(waiting: u32) -> impl IntoView {
+    let label = match waiting {
+        0 => "Inbox, nothing waiting".to_owned(),
+        1 => "Inbox, 1 step waiting".to_owned(),
+        n => format!("Inbox, {n} steps waiting"),
+    };
+    let count_class = if waiting > 0 { "count" } else { "count none" };
+    view! {
+        <a href=crate::routes::INBOX aria-label=label data-waiting=waiting>
+            "Inbox"
+            <span class=count_class aria-hidden="true">
+                {waiting}
+            </span>
+        </a>
     }
 }
 
@@ -115,6 +140,27 @@ pub fn StatePill(state: StateView) -> impl IntoView {
     view! { <span class=class data-state=state.as_str()>{label}</span> }
 }
 
+/// A version's steps in promotion order, one pill each.
+#[component]
+pub fn MiniTrack(steps: Vec<StepBadge>) -> impl IntoView {
+    view! {
+        <span class="mini-track">
+            {steps
+                .into_iter()
+                .map(|s| {
+                    view! {
+                        <span class="mini-step">
+                            {s.environment}
+                            " "
+                            <StatePill state=s.state/>
+                        </span>
+                    }
+                })
+                .collect_view()}
+        </span>
+    }
+}
+
 #[component]
 pub fn Loading() -> impl IntoView {
     view! { <p class="muted" aria-busy="true">"Loading…"</p> }
@@ -163,8 +209,16 @@ pub async fn current_user() -> Result<Option<UserView>, AppError> {
     with_status(
         async move {
             let portal = portal()?;
-            let actor = optional_actor(&portal).await?;
-            Ok(actor.map(|a| user_view(portal.services.policy(), &a)))
+            let Some(actor) = optional_actor(&portal).await? else {
+                return Ok(None);
+            };
+            let policy = portal.services.policy();
+            let waiting = if policy.approves_anything(&actor) {
+                Some(portal.services.inbox(&actor).await?.len() as u32)
+            } else {
+                None
+            };
+            Ok(Some(user_view(policy, &actor, waiting)))
         }
         .await,
     )

@@ -52,7 +52,10 @@ pub fn App() -> impl IntoView {
             <components::Header/>
             <main>
                 <Routes fallback=|| view! { <pages::NotFound/> }>
-                    <Route path=path!("/") view=pages::GroupsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/") view=pages::HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/inbox") view=pages::InboxPage ssr=SsrMode::Async/>
+                    <Route path=path!("/mine") view=pages::MinePage ssr=SsrMode::Async/>
+                    <Route path=path!("/models") view=pages::GroupsPage ssr=SsrMode::Async/>
                     <Route path=path!("/models/:group") view=pages::VersionsPage ssr=SsrMode::Async/>
                     <Route
                         path=path!("/models/:group/history")

@@ -2,9 +2,20 @@
 //! e-mails, API answers and sign-in redirects use the same (prefixed with the public URL).
 //! The route table they must match is `crate::App`.
 
-/// The groups list, the home page.
+/// The home page: it leads an approver to the inbox, anyone else to their models.
 pub const HOME: &str = "/";
+/// Every step waiting for the signed-in person's decision.
+pub const INBOX: &str = "/inbox";
+/// The versions the signed-in person registered.
+pub const MINE: &str = "/mine";
+/// Every model group.
+pub const MODELS: &str = "/models";
 pub const NOTIFICATIONS: &str = "/notifications";
+
+/// The model groups whose names contain `text`.
+pub fn models_matching(text: &str) -> String {
+    format!("{MODELS}?q={}", escaped(text))
+}
 
 /// A group's versions.
 pub fn group(group: &str) -> String {
@@ -48,15 +59,20 @@ pub fn page(base: &str, page: u32) -> String {
 
 /// The sign-in page, coming back to `return_to` (a path on this site) afterwards.
 pub fn sign_in(return_to: &str) -> String {
-    let mut href = String::from("/sign-in?return_to=");
-    for byte in return_to.bytes() {
+    format!("/sign-in?return_to={}", escaped(return_to))
+}
+
+/// `text` as a query value: unreserved bytes and `/` as they are, the rest percent-encoded.
+fn escaped(text: &str) -> String {
+    let mut escaped = String::new();
+    for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || b"-_.~/".contains(&byte) {
-            href.push(byte as char);
+            escaped.push(byte as char);
         } else {
-            href.push_str(&format!("%{byte:02X}"));
+            escaped.push_str(&format!("%{byte:02X}"));
         }
     }
-    href
+    escaped
 }
 
 #[cfg(test)]
@@ -74,5 +90,6 @@ mod tests {
             sign_in("/models/churn/versions/7?environment=prod"),
             "/sign-in?return_to=/models/churn/versions/7%3Fenvironment%3Dprod"
         );
+        assert_eq!(models_matching("churn eu"), "/models?q=churn%20eu");
     }
 }

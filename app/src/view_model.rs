@@ -38,7 +38,8 @@ impl From<Verdict> for VerdictView {
     }
 }
 
-pub fn user_view(policy: &Policy, actor: &Actor) -> UserView {
+/// The signed-in person as the header shows them; `waiting` is their inbox's size.
+pub fn user_view(policy: &Policy, actor: &Actor, waiting: Option<u32>) -> UserView {
     let approves: Vec<&str> = policy
         .environments()
         .iter()
@@ -49,6 +50,7 @@ pub fn user_view(policy: &Policy, actor: &Actor) -> UserView {
         name: actor.person.name.clone(),
         email: actor.person.email.clone(),
         approver: !approves.is_empty(),
+        waiting,
         roles: if approves.is_empty() {
             "viewer".into()
         } else {
@@ -134,4 +136,39 @@ pub fn metric_deltas(candidate: &Metrics, live: &Metrics) -> Vec<MetricDelta> {
             name: compared.name,
         })
         .collect()
+}
+
+/// The version's steps in promotion order, as a compact track shows them.
+pub fn step_badges(policy: &Policy, version: &ModelVersion) -> Vec<StepBadge> {
+    version
+        .steps
+        .in_order(policy.environments())
+        .map(|(env, state)| StepBadge {
+            environment: env.to_string(),
+            state: state.into(),
+        })
+        .collect()
+}
+
+/// A waiting step as pages show it, `now` being the time of the page.
+pub fn waiting_view(
+    policy: &Policy,
+    waiting: &countersign_domain::workflow::Waiting,
+    now: time::OffsetDateTime,
+) -> WaitingView {
+    let environment = &waiting.environment;
+    let groups: Vec<&str> = policy.approver_groups(environment).collect();
+    WaitingView {
+        environment: environment.to_string(),
+        who: format!("approvers of {environment} ({})", groups.join(", ")),
+        waited: crate::format::waited(now - waiting.since),
+        since: display_time(waiting.since),
+        approvals: (waiting.needed > 1).then(|| {
+            format!(
+                "{} of {} approvals",
+                waiting.approvals.len(),
+                waiting.needed
+            )
+        }),
+    }
 }

@@ -59,6 +59,8 @@ pub struct UserView {
     pub roles: String,
     /// Approvers of any environment also look after notifications.
     pub approver: bool,
+    /// For an approver: how many steps wait for their decision.
+    pub waiting: Option<u32>,
 }
 
 /// How people sign in to this portal.
@@ -175,4 +177,24 @@ pub struct MetricDelta {
     /// Signed, to the precision of the figures compared; empty when not comparable.
     pub difference: String,
     pub change: ChangeView,
+}
+
+/// One environment's step, as a compact track shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepBadge {
+    pub environment: String,
+    pub state: StateView,
+}
+
+/// A step waiting for decisions: where, for whom, since when, how far its approvals are.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WaitingView {
+    pub environment: String,
+    /// "approvers of test (ml-approvers)".
+    pub who: String,
+    /// "3 days".
+    pub waited: String,
+    pub since: String,
+    /// "1 of 2 approvals", where the step needs more than one.
+    pub approvals: Option<String>,
 }

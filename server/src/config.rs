@@ -3,7 +3,7 @@
 //! variables named `COUNTERSIGN_*`. A wrong value stops start-up with a message naming the
 //! setting and what it accepts.
 
-use countersign_domain::{Environments, Policy};
+use countersign_domain::{Environment, Environments, Policy};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::Value;
 use figment::Figment;
@@ -853,7 +853,7 @@ impl Config {
 
     /// The environments whose approval and promotion requests reach nobody: no
     /// `COUNTERSIGN_NOTIFY_<ENV>` addresses.
-    pub fn environments_without_recipients(&self) -> Vec<String> {
+    pub fn environments_without_recipients(&self) -> Vec<Environment> {
         self.policy
             .environments()
             .iter()
@@ -863,7 +863,7 @@ impl Config {
                     .get(env.as_str())
                     .is_none_or(|to| to.is_empty())
             })
-            .map(|env| env.to_string())
+            .cloned()
             .collect()
     }
 
@@ -1444,10 +1444,12 @@ mod tests {
         let config =
             Config::from_pairs([("NOTIFY_DEV", "ml-leads@example.com"), ("NOTIFY_UAT", "")])
                 .unwrap();
-        assert_eq!(
-            config.environments_without_recipients(),
-            ["test", "uat", "prod"]
-        );
+        let without: Vec<String> = config
+            .environments_without_recipients()
+            .iter()
+            .map(|env| env.to_string())
+            .collect();
+        assert_eq!(without, ["test", "uat", "prod"]);
     }
 
     #[test]

@@ -394,8 +394,8 @@ async fn serve(config: Config, backing: backend::Backing) -> Result<(), String> 
     }
     for environment in config.environments_without_recipients() {
         tracing::warn!(
-            "approval and promotion requests for {environment} reach nobody: set COUNTERSIGN_NOTIFY_{}",
-            environment.to_uppercase().replace('-', "_")
+            "approval and promotion requests for {environment} reach nobody: set {}",
+            countersign_domain::notification::recipients_setting(&environment)
         );
     }
     if config.dev_sign_in {

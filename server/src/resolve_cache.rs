@@ -348,7 +348,7 @@ mod tests {
         );
         let state = services.live_state(&group).await.unwrap();
         assert_eq!(state.drift, vec![], "the store agrees with the log");
-        assert_eq!(state.versions.get(&dev).map(|v| v.get()), Some(1));
+        assert_eq!(state.versions.get(&dev).map(|v| v.version.get()), Some(1));
 
         let second = register(&store, &policy, "img:2").await;
         let approved = services

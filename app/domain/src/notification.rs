@@ -54,12 +54,25 @@ impl Notice {
             // approvers are asked once, and the page shows every report.
             Notice::PromotionRequested {
                 version, target, ..
-            } => format!(
-                "promotion-request/{}/{}/{target}",
-                version.group, version.version
-            ),
+            } => promotion_request_key(version, target),
         }
     }
+}
+
+/// The key of the request to promote `version` to `target`.
+pub fn promotion_request_key(version: &ModelVersion, target: &Environment) -> String {
+    format!(
+        "promotion-request/{}/{}/{target}",
+        version.group, version.version
+    )
+}
+
+/// The setting naming who is told when a version waits for `environment`.
+pub fn recipients_setting(environment: &Environment) -> String {
+    format!(
+        "COUNTERSIGN_NOTIFY_{}",
+        environment.as_str().to_uppercase().replace('-', "_")
+    )
 }
 
 /// The environment whose approvers a message with this key asks to decide, for approval and

@@ -182,10 +182,14 @@ impl Policy {
     pub fn may_view(&self, actor: &Actor) -> bool {
         self.viewer_groups.is_empty()
             || !self.viewer_groups.is_disjoint(&actor.groups)
-            || self
-                .environments
-                .iter()
-                .any(|env| self.is_approver(actor, env))
+            || self.approves_anything(actor)
+    }
+
+    /// Whether the actor may decide some environment.
+    pub fn approves_anything(&self, actor: &Actor) -> bool {
+        self.environments
+            .iter()
+            .any(|env| self.is_approver(actor, env))
     }
 
     fn known(&self, setting: &'static str, name: &str) -> Result<Environment, PolicyError> {

@@ -128,10 +128,17 @@ pub struct ReportReceipt {
     pub promotion_requested: Option<Environment>,
 }
 
+/// A version live in an environment, and since when (its deployment's approval).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiveVersion {
+    pub version: VersionNumber,
+    pub since: time::OffsetDateTime,
+}
+
 /// What is live in a group's environments.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LiveState {
-    pub versions: BTreeMap<Environment, VersionNumber>,
+    pub versions: BTreeMap<Environment, LiveVersion>,
     /// Environments whose live value the log does not explain.
     pub drift: Vec<Drift>,
 }
@@ -747,7 +754,13 @@ impl Services {
             drift: crate::history::drift(self.policy.environments(), &live, &deployments),
             versions: live
                 .into_iter()
-                .map(|(env, deployment)| (env, deployment.version))
+                .map(|(env, deployment)| {
+                    let live = LiveVersion {
+                        version: deployment.version,
+                        since: deployment.approved_at,
+                    };
+                    (env, live)
+                })
                 .collect(),
         })
     }
@@ -862,15 +875,29 @@ impl Notifications {
     }
 
     fn check_keeper(&self, actor: &Actor) -> Result<(), NotificationRefusal> {
-        let environments = self.policy.environments();
-        if environments
-            .iter()
-            .any(|env| self.policy.is_approver(actor, env))
-        {
+        if self.policy.approves_anything(actor) {
             Ok(())
         } else {
             Err(NotificationRefusal::NotAnApprover)
         }
+    }
+
+    /// The message that asked the approvers of `environment` to decide the version, if one
+    /// was queued: the approval request, else the promotion request a run's report made.
+    pub async fn request_for(
+        &self,
+        version: &ModelVersion,
+        environment: &Environment,
+    ) -> Result<Option<OutboxEntry>, ServiceError> {
+        let approval = Notice::ApprovalRequested {
+            version: version.clone(),
+            environment: environment.clone(),
+        };
+        if let Some(entry) = self.outbox.entry(&approval.key()).await? {
+            return Ok(Some(entry));
+        }
+        let promotion = notification::promotion_request_key(version, environment);
+        Ok(self.outbox.entry(&promotion).await?)
     }
 
     /// One page of messages, the latest first, and how many there are.

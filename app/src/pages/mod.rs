@@ -2,6 +2,9 @@
 
 mod groups;
 mod history;
+mod home;
+mod inbox;
+mod mine;
 mod not_found;
 mod notifications;
 mod sign_in;
@@ -11,6 +14,9 @@ mod versions;
 
 pub use groups::GroupsPage;
 pub use history::HistoryPage;
+pub use home::HomePage;
+pub use inbox::InboxPage;
+pub use mine::MinePage;
 pub use not_found::NotFound;
 pub use notifications::NotificationsPage;
 pub use sign_in::SignInPage;

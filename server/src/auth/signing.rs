@@ -199,6 +199,6 @@ fn nothing_waiting() -> Response {
         StatusCode::NOT_FOUND,
         "Nothing to sign",
         "Nothing is waiting for your signature in this browser (or it waited too long). Choose the decision again on the version page.",
-        ("/", "Model groups"),
+        (countersign_app::routes::MODELS, "Model groups"),
     )
 }

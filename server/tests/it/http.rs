@@ -1060,14 +1060,14 @@ async fn an_operator_revokes_a_person_or_everyone_and_the_next_request_is_refuse
         .unwrap();
     let page = app.get("/models/churn", Some(&alice)).await;
     assert_eq!(page.status, StatusCode::UNAUTHORIZED);
-    let page = app.get("/", Some(&bob)).await;
+    let page = app.get("/models", Some(&bob)).await;
     assert_eq!(page.status, StatusCode::OK);
     operator
         .revocations
         .revoke(&revoke(countersign_domain::ports::Revoked::Everyone))
         .await
         .unwrap();
-    let page = app.get("/", Some(&bob)).await;
+    let page = app.get("/models", Some(&bob)).await;
     assert_eq!(page.status, StatusCode::UNAUTHORIZED);
 }
 

@@ -10,3 +10,4 @@ mod http;
 mod notifications;
 mod oidc;
 mod openapi;
+mod portal;

@@ -4,20 +4,38 @@ use crate::components::{ErrorPanel, Loading};
 use crate::wire::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 use wire::*;
 
 #[component]
 pub fn GroupsPage() -> impl IntoView {
-    let groups = Resource::new(|| (), |_| list_groups());
+    let query = use_query_map();
+    let matching = move || query.read().get("q").unwrap_or_default();
+    let groups = Resource::new(matching, |text| list_groups(Some(text)));
     view! {
         <Title text="Model groups"/>
+        <h1>"Model groups"</h1>
+        // A plain GET form: the filter works without JavaScript, and its address can be shared.
+        <form method="get" action=crate::routes::MODELS class="filter" role="search">
+            <label for="group-filter">"Groups whose name contains"</label>
+            <input id="group-filter" type="search" name="q" value=matching/>
+            <button type="submit">"Filter"</button>
+        </form>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match groups.await {
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    Ok(groups) if groups.is_empty() => {
+                    Ok(listing) if listing.groups.is_empty() && !listing.filter.is_empty() => {
                         view! {
-                            <h1>"Model groups"</h1>
+                            <p class="panel" role="status">
+                                {format!("No model group's name contains {:?}. ", listing.filter)}
+                                <a href=crate::routes::MODELS>"Every group"</a>
+                            </p>
+                        }
+                            .into_any()
+                    }
+                    Ok(listing) if listing.groups.is_empty() => {
+                        view! {
                             <p class="panel">
                                 "No model versions are registered yet. A training pipeline registers one with "
                                 <code>"POST /api/v1/models/{group}/versions"</code> "."
@@ -25,9 +43,14 @@ pub fn GroupsPage() -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Ok(groups) => {
+                    Ok(listing) => {
+                        let summary = if listing.filter.is_empty() {
+                            format!("{} groups", listing.groups.len())
+                        } else {
+                            format!("{} of {} groups", listing.groups.len(), listing.total)
+                        };
                         view! {
-                            <h1>"Model groups"</h1>
+                            <p class="muted" role="status">{summary}</p>
                             <table class="list">
                                 <thead>
                                     <tr>
@@ -38,7 +61,8 @@ pub fn GroupsPage() -> impl IntoView {
                                     </tr>
                                 </thead>
                                 <tbody>
-                                    {groups
+                                    {listing
+                                        .groups
                                         .into_iter()
                                         .map(|g| {
                                             let href = crate::routes::group(&g.name);
@@ -69,21 +93,31 @@ pub fn GroupsPage() -> impl IntoView {
     }
 }
 
+/// The groups whose names contain `filter` (any case; none: every group), by name.
 #[server(prefix = "/rpc", endpoint = "list_groups")]
-pub async fn list_groups() -> Result<Vec<GroupRow>, AppError> {
+pub async fn list_groups(filter: Option<String>) -> Result<GroupListing, AppError> {
     use crate::context::serve;
     use crate::format::display_time;
     serve(|portal, _actor| async move {
         let groups = portal.services.list_groups().await?;
-        Ok(groups
+        let total = groups.len();
+        let filter = filter.unwrap_or_default().trim().to_owned();
+        let wanted = filter.to_lowercase();
+        let groups = groups
             .into_iter()
+            .filter(|g| g.group.as_str().to_lowercase().contains(&wanted))
             .map(|g| GroupRow {
                 name: g.group.to_string(),
                 version_count: g.version_count,
                 latest_version: g.latest_version.map(|v| v.get()),
                 latest_registered_at: g.latest_registered_at.map(display_time),
             })
-            .collect())
+            .collect();
+        Ok(GroupListing {
+            groups,
+            total,
+            filter,
+        })
     })
     .await
 }

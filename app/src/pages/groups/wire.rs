@@ -10,3 +10,13 @@ pub struct GroupRow {
     pub latest_version: Option<u32>,
     pub latest_registered_at: Option<String>,
 }
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupListing {
+    /// The groups matching the filter, by name.
+    pub groups: Vec<GroupRow>,
+    /// How many groups there are in all.
+    pub total: usize,
+    /// What names had to contain (empty: every group).
+    pub filter: String,
+}

@@ -36,7 +36,7 @@ fn History(history: HistoryView) -> impl IntoView {
     view! {
         <Title text=format!("{group} history")/>
         <p class="crumbs">
-            <a href="/">"Model groups"</a>
+            <a href=crate::routes::MODELS>"Model groups"</a>
             " / "
             <a href=crate::routes::group(&group)>{group.clone()}</a>
             " / "

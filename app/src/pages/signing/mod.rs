@@ -101,7 +101,7 @@ fn Confirmation(review: SigningReview, sign: ServerAction<Sign>) -> impl IntoVie
     };
     view! {
         <p class="crumbs">
-            <a href="/">"Model groups"</a>
+            <a href=crate::routes::MODELS>"Model groups"</a>
             " / "
             <a href=crate::routes::group(&review.group)>{review.group.clone()}</a>
             " / "

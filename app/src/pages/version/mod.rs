@@ -68,7 +68,7 @@ fn VersionReview(
     view! {
         <Title text=title.clone()/>
         <p class="crumbs">
-            <a href="/">"Model groups"</a>
+            <a href=crate::routes::MODELS>"Model groups"</a>
             " / "
             <a href=group_href>{detail.group.clone()}</a>
             " / "
@@ -92,6 +92,7 @@ fn VersionReview(
             </p>
         })}
         <Refusal value=Signal::derive(move || decide.value().get())/>
+        {detail.waiting.map(|waiting| view! { <WaitingPanel waiting/> })}
         <section class="panel" aria-labelledby="track-heading">
             <h2 id="track-heading">"Promotion track"</h2>
             <ol class="track" aria-label="Promotion track">
@@ -220,6 +221,42 @@ fn Report(report: ReportView) -> impl IntoView {
                 <p>"Artifacts: " <code>{url}</code></p>
             })}
         </article>
+    }
+}
+
+/// The step waiting for decisions: for whom and since when, who has signed, who is still
+/// needed, who may not, and whether its approvers were told.
+#[component]
+fn WaitingPanel(waiting: WaitingDetail) -> impl IntoView {
+    let step = waiting.waiting;
+    let signed = if waiting.signed_by.is_empty() {
+        "Nobody has approved it yet".to_owned()
+    } else {
+        format!("Approved so far by {}", waiting.signed_by.join(", "))
+    };
+    let needed = match waiting.still_needed {
+        1 => "1 more approval is needed".to_owned(),
+        n => format!("{n} more approvals are needed"),
+    };
+    let progress = step
+        .approvals
+        .map_or_else(String::new, |a| format!(" ({a})"));
+    let request_class = if waiting.request_failed {
+        "warning request"
+    } else {
+        "muted request"
+    };
+    view! {
+        <section class="panel waiting" aria-labelledby="waiting-heading" data-environment=step.environment.clone()>
+            <h2 id="waiting-heading">{format!("Waiting for {}", step.who)}</h2>
+            <p>
+                {format!("For {} (since {}). {signed}; {needed}{progress}.", step.waited, step.since)}
+            </p>
+            {waiting.may_not.map(|name| view! {
+                <p>{format!("{name} registered this version and may not approve it.")}</p>
+            })}
+            <p class=request_class>{waiting.request}</p>
+        </section>
     }
 }
 
@@ -469,7 +506,7 @@ fn SignedAt(
 #[server(prefix = "/rpc", endpoint = "version_detail")]
 pub async fn get_version(group: String, version: u32) -> Result<VersionDetail, AppError> {
     use crate::context::{group_name, serve, version_number};
-    use view_model::version_detail;
+    use view_model::{version_detail, Told};
     serve(|portal, actor| async move {
         let (group, version) = (group_name(&group)?, version_number(version)?);
         let services = &portal.services;
@@ -479,13 +516,29 @@ pub async fn get_version(group: String, version: u32) -> Result<VersionDetail, A
             services.attempts_for_version(&group, version),
             services.live_state(&group)
         );
+        let record = record?;
+        let desk = &portal.notifications;
+        let request = match record
+            .version
+            .steps
+            .awaiting(services.policy().environments())
+        {
+            Some(env) => desk.notifications.request_for(&record.version, env).await?,
+            None => None,
+        };
+        let told = Told {
+            request,
+            outbox_only: desk.outbox_only,
+            now: services.now(),
+        };
         Ok(version_detail(
             services.policy(),
-            &record?,
+            &record,
             &reports?,
             &attempts?,
             &live?,
             &actor,
+            &told,
         ))
     })
     .await

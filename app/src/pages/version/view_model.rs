@@ -3,10 +3,12 @@
 
 use super::wire::*;
 use crate::format::{display_time, formatted_metrics};
-use crate::view_model::{decision_view, reported_drift};
+use crate::view_model::{decision_view, reported_drift, waiting_view};
+use countersign_domain::ports::{DeliveryState, OutboxEntry};
 use countersign_domain::service::{LiveState, VersionRecord};
 use countersign_domain::workflow;
 use countersign_domain::*;
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 /// Registration, decisions and reported runs, in the order they happened.
@@ -91,10 +93,15 @@ pub fn version_detail(
     attempts: &[SigningAttempt],
     live: &LiveState,
     actor: &Actor,
+    told: &Told,
 ) -> VersionDetail {
     let version = &record.version;
     let drift = reported_drift(&version.group, &version.drift, &live.drift);
-    let live = &live.versions;
+    let live: BTreeMap<&Environment, VersionNumber> = live
+        .versions
+        .iter()
+        .map(|(env, live)| (env, live.version))
+        .collect();
     let history = &record.decisions;
     let decidable: Vec<&Environment> =
         workflow::decidable_environments(policy, version, history, actor).collect();
@@ -144,7 +151,21 @@ pub fn version_detail(
             )
         })
         .collect();
+    let waiting = workflow::waiting(policy, version, history).map(|waiting| {
+        let (request, request_failed) = request_sentence(told, &waiting.environment);
+        WaitingDetail {
+            signed_by: waiting.approvals.iter().map(|p| p.name.clone()).collect(),
+            still_needed: waiting.still_needed(),
+            may_not: (version.attributed_to.is_established()
+                && !policy.self_approval_allowed(&waiting.environment))
+            .then(|| version.registered_by.name.clone()),
+            waiting: waiting_view(policy, &waiting, told.now),
+            request,
+            request_failed,
+        }
+    });
     VersionDetail {
+        waiting,
         broken_signatures,
         group: version.group.to_string(),
         version: version.version.get(),
@@ -166,6 +187,59 @@ pub fn version_detail(
         reports: reports.iter().rev().map(report_view).collect(),
         why_no_decision,
         drift,
+    }
+}
+
+/// What the page knows of the request that asked the waiting step's approvers to decide.
+pub struct Told {
+    /// The request's message, if one was queued.
+    pub request: Option<OutboxEntry>,
+    /// No SMTP server: messages are kept on the notifications page, not sent.
+    pub outbox_only: bool,
+    pub now: OffsetDateTime,
+}
+
+/// Whether and how the approvers of `environment` were told, and whether that failed.
+fn request_sentence(told: &Told, environment: &Environment) -> (String, bool) {
+    let Some(entry) = &told.request else {
+        return (
+            format!("No request has gone to the approvers of {environment} yet: they are asked when a run in the environment before reports its metrics."),
+            false,
+        );
+    };
+    if entry.message.to.is_empty() {
+        return (
+            format!(
+                "Nobody was notified: set {} to the addresses of {environment}'s approvers, then send the request again from the notifications page.",
+                countersign_domain::notification::recipients_setting(environment)
+            ),
+            true,
+        );
+    }
+    let recipients = match entry.message.to.len() {
+        1 => "1 address".to_owned(),
+        n => format!("{n} addresses"),
+    };
+    match (entry.state, entry.sent_at) {
+        (DeliveryState::Sent, Some(at)) if told.outbox_only => (
+            format!("The request was kept on the notifications page at {}, not sent: no SMTP server is configured.", display_time(at)),
+            true,
+        ),
+        (DeliveryState::Sent, Some(at)) => (
+            format!("The approvers of {environment} were e-mailed at {} ({recipients}).", display_time(at)),
+            false,
+        ),
+        (DeliveryState::GaveUp, _) => (
+            format!(
+                "The request to the approvers of {environment} could not be sent: {}.",
+                entry.last_error.as_deref().unwrap_or("every attempt failed")
+            ),
+            true,
+        ),
+        _ => (
+            format!("The request to the approvers of {environment} is waiting to be sent ({recipients})."),
+            false,
+        ),
     }
 }
 
@@ -191,13 +265,24 @@ mod tests {
                 .map(|(env, n)| {
                     (
                         Environment::parse(env).unwrap(),
-                        VersionNumber::new(*n).unwrap(),
+                        countersign_domain::service::LiveVersion {
+                            version: VersionNumber::new(*n).unwrap(),
+                            since: OffsetDateTime::UNIX_EPOCH,
+                        },
                     )
                 })
                 .collect(),
             drift: vec![],
         };
-        version_detail(policy, &record, &[], &[], &live, actor)
+        version_detail(policy, &record, &[], &[], &live, actor, &nobody_told())
+    }
+
+    fn nobody_told() -> Told {
+        Told {
+            request: None,
+            outbox_only: false,
+            now: OffsetDateTime::UNIX_EPOCH,
+        }
     }
 
     fn step<'a>(detail: &'a VersionDetail, environment: &str) -> &'a StepView {
@@ -286,6 +371,7 @@ mod tests {
                 &[],
                 &LiveState::default(),
                 &approver("bob"),
+                &nobody_told(),
             )
         };
         let signature = |detail: &VersionDetail| {

@@ -23,8 +23,27 @@ pub struct StepView {
     pub reject_meanings: Vec<String>,
 }
 
+/// The step waiting for decisions: who has signed, who is still needed, who may not, and
+/// whether its approvers were told.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WaitingDetail {
+    pub waiting: WaitingView,
+    /// Who approved it in this round, by name.
+    pub signed_by: Vec<String>,
+    pub still_needed: u8,
+    /// Who may not approve it (four-eyes): the registrant, where nobody may approve their
+    /// own version.
+    pub may_not: Option<String>,
+    /// Whether and how its approvers were told, in a sentence.
+    pub request: String,
+    /// True when the request reached nobody, or could not be sent.
+    pub request_failed: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VersionDetail {
+    /// The step waiting for decisions, if any.
+    pub waiting: Option<WaitingDetail>,
     /// Sentences naming each approval whose signature no longer matches the registry entry.
     pub broken_signatures: Vec<String>,
     pub group: String,

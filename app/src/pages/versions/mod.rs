@@ -2,7 +2,7 @@
 mod view_model;
 pub mod wire;
 
-use crate::components::{ErrorPanel, Loading, Pager, StatePill};
+use crate::components::{DriftWarning, ErrorPanel, Loading, MiniTrack, Pager, StatePill};
 use crate::wire::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -38,10 +38,12 @@ pub fn VersionsPage() -> impl IntoView {
                         view! {
                             <Title text=group.clone()/>
                             <p class="crumbs">
-                                <a href="/">"Model groups"</a>
+                                <a href=crate::routes::MODELS>"Model groups"</a>
                                 " / "
                             </p>
                             <h1>{group.clone()}</h1>
+                            <DriftWarning drift=listing.drift/>
+                            <LiveNow group=group.clone() live=listing.live/>
                             <p>
                                 <a href=crate::routes::history(&group)>
                                     "History: what was live where, every decision, exports"
@@ -72,21 +74,8 @@ pub fn VersionsPage() -> impl IntoView {
                                                     <td>
                                                         <StatePill state=v.status/>
                                                     </td>
-                                                    <td class="mini-track">
-                                                        {v
-                                                            .steps
-                                                            .into_iter()
-                                                            .map(|s| {
-                                                                let title = format!("{}: {}", s.environment, s.state);
-                                                                view! {
-                                                                    <span class="mini-step" title=title>
-                                                                        {s.environment}
-                                                                        " "
-                                                                        <StatePill state=s.state/>
-                                                                    </span>
-                                                                }
-                                                            })
-                                                            .collect_view()}
+                                                    <td>
+                                                        <MiniTrack steps=v.steps/>
                                                     </td>
                                                     <td>{v.registered_by}</td>
                                                     <td>{v.registered_at}</td>
@@ -106,6 +95,42 @@ pub fn VersionsPage() -> impl IntoView {
     }
 }
 
+/// Which version is live in each environment, and since when.
+#[component]
+fn LiveNow(group: String, live: Vec<LiveInEnvironment>) -> impl IntoView {
+    view! {
+        <section aria-labelledby="live-heading">
+            <h2 id="live-heading">"Live now"</h2>
+            <ul class="live-now">
+                {live
+                    .into_iter()
+                    .map(|env| {
+                        let what = match env.live {
+                            Some((version, since)) => {
+                                view! {
+                                    <a href=crate::routes::version(&group, version)>{format!("Version {version}")}</a>
+                                    <span class="muted">{format!(" since {since}")}</span>
+                                }
+                                    .into_any()
+                            }
+                            None => view! { <span class="muted">"Nothing live"</span> }.into_any(),
+                        };
+                        let name = env.environment;
+                        let attribute = name.clone();
+                        view! {
+                            <li data-environment=attribute>
+                                <strong>{name}</strong>
+                                ": "
+                                {what}
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </section>
+    }
+}
+
 /// Versions on one page of a group.
 #[cfg(feature = "ssr")]
 const VERSIONS_PER_PAGE: u32 = 50;
@@ -113,6 +138,8 @@ const VERSIONS_PER_PAGE: u32 = 50;
 #[server(prefix = "/rpc", endpoint = "list_versions")]
 pub async fn list_versions(group: String, page: u32) -> Result<VersionList, AppError> {
     use crate::context::{group_name, serve};
+    use crate::format::display_time;
+    use crate::view_model::reported_drift;
     use countersign_domain::PageRequest;
     use view_model::version_row;
     serve(|portal, _actor| async move {
@@ -129,8 +156,22 @@ pub async fn list_versions(group: String, page: u32) -> Result<VersionList, AppE
             )
             .await?;
         let policy = portal.services.policy();
+        let state = portal.services.live_state(&group).await?;
+        let live = policy
+            .environments()
+            .iter()
+            .map(|env| LiveInEnvironment {
+                environment: env.to_string(),
+                live: state
+                    .versions
+                    .get(env)
+                    .map(|live| (live.version.get(), display_time(live.since))),
+            })
+            .collect();
         Ok(VersionList {
             group: group.to_string(),
+            live,
+            drift: reported_drift(&group, &[], &state.drift),
             versions: listed
                 .items
                 .iter()

@@ -2,18 +2,8 @@
 
 use super::wire::*;
 use crate::format::display_time;
+use crate::view_model::step_badges;
 use countersign_domain::*;
-
-pub fn step_badges(policy: &Policy, version: &ModelVersion) -> Vec<StepBadge> {
-    version
-        .steps
-        .in_order(policy.environments())
-        .map(|(env, state)| StepBadge {
-            environment: env.to_string(),
-            state: state.into(),
-        })
-        .collect()
-}
 
 pub fn version_row(policy: &Policy, version: &ModelVersion) -> VersionRow {
     VersionRow {

@@ -811,6 +811,18 @@ pub async fn run_outbox(outbox: &dyn Outbox) {
         .unwrap()
         .is_none());
 
+    let nobody = OutgoingMessage {
+        to: vec![],
+        ..message(&format!("approval-request/{}", uuid::Uuid::new_v4()))
+    };
+    outbox.enqueue(&nobody, t0).await.unwrap();
+    let kept = outbox.entry(&nobody.key).await.unwrap().expect("queued");
+    assert_eq!(
+        kept.message.to,
+        Vec::<String>::new(),
+        "no recipient reads back as none"
+    );
+
     let leased = outbox.lease_due(later(1), later(61), 10).await.unwrap();
     let mine: Vec<_> = leased.iter().filter(|e| e.message.key == key).collect();
     assert_eq!(mine.len(), 1);

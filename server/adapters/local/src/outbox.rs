@@ -32,7 +32,11 @@ fn entry_from_row(row: &Row) -> rusqlite::Result<OutboxEntry> {
     Ok(OutboxEntry {
         message: OutgoingMessage {
             key: row.get(0)?,
-            to: recipients.split('\n').map(str::to_owned).collect(),
+            to: recipients
+                .lines()
+                .filter(|r| !r.is_empty())
+                .map(str::to_owned)
+                .collect(),
             subject: row.get(2)?,
             text: row.get(3)?,
             html: row.get(4)?,

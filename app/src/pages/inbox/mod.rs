@@ -1,0 +1,185 @@
+//! `/inbox`: every step waiting for the signed-in person's decision, across all groups.
+
+pub mod wire;
+
+use crate::components::{ErrorPanel, Loading};
+use crate::wire::*;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use wire::*;
+
+/// Metrics the one-line comparison names; the review page shows them all.
+const METRICS_IN_A_LINE: usize = 3;
+
+#[component]
+pub fn InboxPage() -> impl IntoView {
+    let inbox = Resource::new(|| (), |_| inbox());
+    view! {
+        <Title text="Inbox"/>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match inbox.await {
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    Ok(inbox) => view! { <InboxView inbox/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn InboxView(inbox: InboxListing) -> impl IntoView {
+    let count = inbox.rows.len();
+    let summary = match count {
+        0 => "Nothing waits for your decision.".to_owned(),
+        1 => "One step waits for your decision.".to_owned(),
+        n => format!("{n} steps wait for your decision, the longest waiting first."),
+    };
+    let body = if !inbox.approver {
+        view! {
+            <p class="panel">
+                "You approve no environment, so nothing waits for you here. "
+                <a href=crate::routes::MINE>"Your models"</a>
+                " shows where the versions you registered stand."
+            </p>
+        }
+        .into_any()
+    } else if count == 0 {
+        view! {
+            <p class="panel">
+                "When a version needs your signature it appears here, and you get an e-mail. "
+                <a href=crate::routes::MODELS>"All model groups"</a>
+            </p>
+        }
+        .into_any()
+    } else {
+        view! {
+            <table class="list inbox">
+                <thead>
+                    <tr>
+                        <th scope="col">"Version"</th>
+                        <th scope="col">"Environment"</th>
+                        <th scope="col">"Waiting"</th>
+                        <th scope="col">"Registered by"</th>
+                        <th scope="col">"Compared with what is live"</th>
+                    </tr>
+                </thead>
+                <tbody>{inbox.rows.into_iter().map(|row| view! { <InboxLine row/> }).collect_view()}</tbody>
+            </table>
+        }
+        .into_any()
+    };
+    view! {
+        <h1>"Inbox"</h1>
+        <p class="muted" data-waiting=count>{summary}</p>
+        {body}
+    }
+}
+
+#[component]
+fn InboxLine(row: InboxRow) -> impl IntoView {
+    let label = format!("{} version {}", row.group, row.version);
+    let waiting = row.waiting;
+    let environment = waiting.environment.clone();
+    let approvals = waiting
+        .approvals
+        .map(|a| view! { <span class="muted">{format!(" ({a})")}</span> });
+    view! {
+        <tr
+            data-group=row.group.clone()
+            data-version=row.version
+            data-environment=environment
+        >
+            <td>
+                <a href=row.review>{label}</a>
+            </td>
+            <td>{waiting.environment}{approvals}</td>
+            <td>
+                {waiting.waited}
+                <span class="muted">{format!(" (since {})", waiting.since)}</span>
+            </td>
+            <td>{row.registrant}</td>
+            <td>
+                <MetricLine live_version=row.live_version metrics=row.metrics/>
+            </td>
+        </tr>
+    }
+}
+
+/// "auc 0.93 vs 0.91 (+0.02, better)" for the first few metrics both versions have.
+#[component]
+fn MetricLine(live_version: Option<u32>, metrics: Vec<MetricDelta>) -> impl IntoView {
+    let Some(live) = live_version else {
+        return view! { <span class="muted">"Nothing is live here yet"</span> }.into_any();
+    };
+    let compared: Vec<MetricDelta> = metrics
+        .into_iter()
+        .filter(|m| m.change != ChangeView::Unknown)
+        .collect();
+    if compared.is_empty() {
+        return view! { <span class="muted">{format!("No metric in common with version {live}")}</span> }
+            .into_any();
+    }
+    let more = compared.len().saturating_sub(METRICS_IN_A_LINE);
+    let items = compared
+        .into_iter()
+        .take(METRICS_IN_A_LINE)
+        .map(|m| {
+            let (class, words) = m.change.class_and_words();
+            view! {
+                <li>
+                    {format!("{} {} vs {} ", m.name, m.candidate, m.live)}
+                    <span class=class>{format!("({}, {words})", m.difference)}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <span class="muted">{format!("vs version {live}: ")}</span>
+        <ul class="metric-line">{items}</ul>
+        {(more > 0).then(|| view! { <span class="muted">{format!(" and {more} more")}</span> })}
+    }
+    .into_any()
+}
+
+#[server(prefix = "/rpc", endpoint = "inbox")]
+pub async fn inbox() -> Result<InboxListing, AppError> {
+    use crate::context::serve;
+    use crate::view_model::{metric_deltas, waiting_view};
+    use std::collections::BTreeMap;
+    serve(|portal, actor| async move {
+        let services = &portal.services;
+        let policy = services.policy();
+        let approver = policy.approves_anything(&actor);
+        let now = services.now();
+        let mut live = BTreeMap::new();
+        let mut rows = Vec::new();
+        for step in services.inbox(&actor).await? {
+            let version = &step.version;
+            let environment = &step.waiting.environment;
+            let key = (version.group.clone(), environment.clone());
+            if !live.contains_key(&key) {
+                let found = services.live_version(&version.group, environment).await?;
+                live.insert(key.clone(), found);
+            }
+            let live_version = live[&key].as_ref();
+            rows.push(InboxRow {
+                group: version.group.to_string(),
+                version: version.version.get(),
+                review: crate::routes::version_at(
+                    version.group.as_str(),
+                    version.version,
+                    environment.as_str(),
+                ),
+                waiting: waiting_view(policy, &step.waiting, now),
+                registrant: version.registered_by.name.clone(),
+                live_version: live_version.map(|v| v.version.get()),
+                metrics: live_version
+                    .map(|live| metric_deltas(&version.metrics, &live.metrics))
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(InboxListing { approver, rows })
+    })
+    .await
+}

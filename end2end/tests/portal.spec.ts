@@ -1,0 +1,50 @@
+import { expect, test } from '@playwright/test';
+import { register, settled, signInAs, step, uniqueGroup } from './helpers';
+
+// The home page leads each person where their work is, with and without JavaScript.
+
+test('an approver lands in their inbox and opens a waiting step from it', async ({ page, request }, testInfo) => {
+  const group = uniqueGroup('inbox');
+  await register(request, group, 'dana');
+  await page.goto('/');
+  await signInAs(page, testInfo, 'bob');
+  await expect(page).toHaveURL(/\/inbox$/);
+  await expect(page.getByRole('heading', { name: 'Inbox', level: 1 })).toBeVisible();
+  await expect(page.getByRole('link', { name: /^Inbox, \d+ steps? waiting$/ })).toBeVisible();
+  const row = page.locator(`tr[data-group="${group}"]`);
+  await expect(row).toHaveAttribute('data-environment', 'dev');
+  await expect(row).toContainText('Dana Scientist');
+  await expect(row).toContainText('Nothing is live here yet');
+  await row.getByRole('link', { name: `${group} version 1` }).click();
+  await settled(page, testInfo);
+  await expect(page).toHaveURL(new RegExp(`/models/${group}/versions/1\\?environment=dev$`));
+  await expect(step(page, 'dev')).toBeVisible();
+});
+
+test('a data scientist lands on their models and sees who each waits for', async ({ page, request }, testInfo) => {
+  const group = uniqueGroup('mine');
+  await register(request, group, 'dana');
+  await page.goto('/');
+  await signInAs(page, testInfo, 'dana');
+  await expect(page).toHaveURL(/\/mine$/);
+  const row = page.locator(`tr[data-group="${group}"]`);
+  await expect(row).toContainText('approvers of dev');
+  await expect(row.locator('.mini-step')).toHaveCount(4);
+  await row.getByRole('link', { name: `${group} version 1` }).click();
+  await settled(page, testInfo);
+  await expect(page).toHaveURL(new RegExp(`/models/${group}/versions/1$`));
+});
+
+test('the groups list filters by name without a page of its own', async ({ page, request }, testInfo) => {
+  const group = uniqueGroup('filter');
+  await register(request, group, 'dana');
+  await page.goto('/models');
+  await signInAs(page, testInfo, 'alice');
+  await page.goto('/models');
+  await settled(page, testInfo);
+  await page.getByLabel('Groups whose name contains').fill(group.toUpperCase());
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page).toHaveURL(new RegExp(`/models\\?q=${group.toUpperCase()}$`));
+  await expect(page.getByRole('link', { name: group, exact: true })).toBeVisible();
+  await expect(page.locator('table.list tbody tr')).toHaveCount(1);
+});

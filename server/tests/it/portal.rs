@@ -1,0 +1,231 @@
+//! The pages people open every day, server-rendered as a browser without JavaScript gets
+//! them: the home page, the inbox, "your models", a group's live versions, the groups filter.
+
+use crate::support::TestApp;
+use axum::http::{header, StatusCode};
+use serde_json::json;
+
+/// Registers the next version of `group` by dana with these metrics.
+async fn register_with(app: &TestApp, group: &str, metrics: serde_json::Value) {
+    let reply = app
+        .post_json(
+            &format!("/api/v1/models/{group}/versions"),
+            &json!({
+                "image_uri": "registry.example/churn:8",
+                "model_data_url": "s3://models/churn/8.tar.gz",
+                "metrics": metrics,
+                "registered_by": {"subject": "dana", "name": "Dana Scientist", "email": "dana@example.com"}
+            }),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+}
+
+/// Where `body` first mentions `needle`; panics naming it when it does not.
+fn position(body: &str, needle: &str) -> usize {
+    body.find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} is not on the page"))
+}
+
+#[tokio::test]
+async fn the_home_page_leads_approvers_to_their_inbox_and_others_to_their_models() {
+    let app = TestApp::new(&[]).await;
+    let alice = app.sign_in("alice").await;
+    let dana = app.sign_in("dana").await;
+    for (cookie, home) in [(&alice, "/inbox"), (&dana, "/mine")] {
+        let page = app.get("/", Some(cookie)).await;
+        assert!(page.status.is_redirection(), "{}", page.status);
+        assert_eq!(page.headers[header::LOCATION], home);
+    }
+    let signed_out = app.get("/", None).await;
+    assert_eq!(signed_out.status, StatusCode::UNAUTHORIZED);
+    assert!(signed_out.body.contains("/sign-in?return_to=/"));
+}
+
+#[tokio::test]
+async fn the_inbox_lists_what_waits_for_the_person_across_groups_the_longest_waiting_first() {
+    let app = TestApp::new(&[]).await;
+    app.register("churn", "dana").await;
+    app.register("fraud", "dana").await;
+    let alice = app.sign_in("alice").await;
+    let bob = app.sign_in("bob").await;
+    let approved = app
+        .decide(&alice, "churn", "dev", "approve", "fine in dev")
+        .await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    // Version 2 of churn now waits in dev, where version 1 is live.
+    register_with(&app, "churn", json!({"auc": 0.95, "log_loss": 0.31})).await;
+
+    let inbox = app.get("/inbox", Some(&bob)).await;
+    assert_eq!(inbox.status, StatusCode::OK);
+    let body = &inbox.body;
+    assert!(body.contains("3 steps wait for your decision"), "{body}");
+    let fraud = position(
+        body,
+        r#"data-group="fraud" data-version="1" data-environment="dev""#,
+    );
+    let churn_test = position(
+        body,
+        r#"data-group="churn" data-version="1" data-environment="test""#,
+    );
+    let churn_dev = position(
+        body,
+        r#"data-group="churn" data-version="2" data-environment="dev""#,
+    );
+    assert!(
+        fraud < churn_test && churn_test < churn_dev,
+        "the longest waiting first"
+    );
+    assert!(
+        body.contains("/models/churn/versions/1?environment=test"),
+        "each row links to its review"
+    );
+    assert!(body.contains("Dana Scientist"), "the registrant is named");
+    assert!(
+        body.contains("vs version 1"),
+        "compared with what is live in dev"
+    );
+    assert!(
+        body.contains("auc 0.95 vs 0.91") && body.contains("(+0.04, better)"),
+        "the metric both have, its difference and direction: {body}"
+    );
+    assert!(
+        body.contains("Nothing is live here yet"),
+        "nothing is live in test"
+    );
+    assert!(
+        body.contains(r#"aria-label="Inbox, 3 steps waiting""#),
+        "the header counts them, in words for screen readers"
+    );
+
+    let alices = app.get("/inbox", Some(&alice)).await.body;
+    assert!(
+        alices.contains("3 steps wait for your decision"),
+        "{alices}"
+    );
+    let dana = app.sign_in("dana").await;
+    let danas = app.get("/inbox", Some(&dana)).await.body;
+    assert!(danas.contains("You approve no environment"), "{danas}");
+    let elsewhere = app.get("/models", Some(&bob)).await.body;
+    assert!(
+        elsewhere.contains(r#"data-waiting="3""#),
+        "the count is in the header of every page"
+    );
+}
+
+#[tokio::test]
+async fn a_step_already_approved_by_someone_leaves_their_inbox_and_stays_in_others() {
+    let app = TestApp::builder()
+        .setting("REQUIRED_APPROVALS_DEV", "2")
+        .in_process()
+        .await;
+    app.register("churn", "dana").await;
+    let alice = app.sign_in("alice").await;
+    let bob = app.sign_in("bob").await;
+    let first = app.decide(&alice, "churn", "dev", "approve", "fine").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let alices = app.get("/inbox", Some(&alice)).await.body;
+    assert!(
+        alices.contains("Nothing waits for your decision"),
+        "{alices}"
+    );
+    let bobs = app.get("/inbox", Some(&bob)).await.body;
+    assert!(bobs.contains("One step waits for your decision"), "{bobs}");
+    assert!(bobs.contains("(1 of 2 approvals)"), "{bobs}");
+}
+
+#[tokio::test]
+async fn your_models_shows_where_each_version_stands_and_its_latest_runs() {
+    let app = TestApp::new(&[]).await;
+    app.register("churn", "dana").await;
+    app.register("fraud", "dana").await;
+    let alice = app.sign_in("alice").await;
+    app.decide(&alice, "churn", "dev", "approve", "fine").await;
+    let dana = app.sign_in("dana").await;
+
+    let page = app.get("/mine", Some(&dana)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let body = &page.body;
+    let fraud = position(body, r#"data-group="fraud" data-version="1""#);
+    let churn = position(body, r#"data-group="churn" data-version="1""#);
+    assert!(fraud < churn, "newest first");
+    assert!(
+        body.contains("approvers of test (approvers)"),
+        "who churn waits for"
+    );
+    assert!(
+        body.contains("approvers of dev (approvers)"),
+        "who fraud waits for"
+    );
+    assert!(body.contains("No run reported"));
+
+    let bob = app.sign_in("bob").await;
+    let bobs = app.get("/mine", Some(&bob)).await.body;
+    assert!(bobs.contains("No version registered by you yet"), "{bobs}");
+}
+
+#[tokio::test]
+async fn a_group_page_says_what_is_live_where_and_the_groups_filter_by_name() {
+    let app = TestApp::new(&[]).await;
+    app.register("churn", "dana").await;
+    app.register("fraud", "dana").await;
+    let alice = app.sign_in("alice").await;
+    app.decide(&alice, "churn", "dev", "approve", "fine").await;
+
+    let group = app.get("/models/churn", Some(&alice)).await.body;
+    let live = &group[position(&group, "Live now")..];
+    assert!(live.contains(r#"<li data-environment="dev"><strong>dev</strong>: <a href="/models/churn/versions/1">Version 1</a>"#), "{live}");
+    assert!(live.contains(r#"<li data-environment="prod"><strong>prod</strong>: <span class="muted">Nothing live</span>"#), "{live}");
+
+    let filtered = app.get("/models?q=FR", Some(&alice)).await.body;
+    assert!(filtered.contains(r#"href="/models/fraud""#), "any case");
+    assert!(!filtered.contains(r#"href="/models/churn""#));
+    assert!(filtered.contains("1 of 2 groups"));
+    let nothing = app.get("/models?q=zzz", Some(&alice)).await.body;
+    assert!(
+        nothing.contains(r#"No model group's name contains "zzz""#),
+        "{nothing}"
+    );
+}
+
+#[tokio::test]
+async fn the_version_page_says_who_has_signed_who_is_needed_who_may_not_and_who_was_told() {
+    let app = TestApp::builder()
+        .setting("REQUIRED_APPROVALS_DEV", "2")
+        .in_process()
+        .await;
+    app.register("churn", "dana").await;
+    let alice = app.sign_in("alice").await;
+    let first = app.decide(&alice, "churn", "dev", "approve", "fine").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+
+    let page = app.get("/models/churn/versions/1", Some(&alice)).await.body;
+    let waiting = &page[position(&page, "Waiting for approvers of dev (approvers)")..];
+    assert!(
+        waiting.contains(
+            "Approved so far by Alice Approver; 1 more approval is needed (1 of 2 approvals)."
+        ),
+        "{waiting}"
+    );
+    assert!(waiting.contains("Dana Scientist registered this version and may not approve it."));
+    assert!(
+        waiting.contains("Nobody was notified: set COUNTERSIGN_NOTIFY_DEV"),
+        "no address is configured for dev: {waiting}"
+    );
+
+    let told = TestApp::builder()
+        .setting("NOTIFY_DEV", "ml-leads@example.com")
+        .in_process()
+        .await;
+    told.register("churn", "dana").await;
+    let page = told
+        .get("/models/churn/versions/1", Some(&told.sign_in("bob").await))
+        .await
+        .body;
+    assert!(!page.contains("Nobody was notified"), "{page}");
+    assert!(
+        page.contains("The request to the approvers of dev is waiting to be sent (1 address).")
+            || page.contains("The request was kept on the notifications page"),
+        "{page}"
+    );
+}
