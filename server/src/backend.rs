@@ -3,7 +3,7 @@
 
 use crate::audit::{notarise, AuditDesk};
 use crate::config::{Backend, Config};
-use crate::notify::MailNotices;
+use crate::notify::{MailNotices, Recipients};
 use countersign_audit::Notary;
 #[cfg(feature = "aws")]
 use countersign_aws::{AwsBackend, AwsSettings};
@@ -168,7 +168,10 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
         outbox: outbox.clone(),
         clock,
         public_url: config.public_url.clone(),
-        notify: config.mail.notify.clone(),
+        recipients: Recipients {
+            notify: config.mail.notify.clone(),
+            escalate_to: config.mail.escalate_to.clone(),
+        },
         wake: wake.clone(),
     }));
     Ok(Backing {

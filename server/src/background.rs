@@ -1,5 +1,5 @@
 //! Work that runs beside requests: mail delivery, and the reconciliation scan that finds
-//! versions whose event was lost.
+//! versions whose event was lost and reminds (then escalates) steps waiting too long.
 
 use crate::backend::Backing;
 use crate::config::Config;
@@ -23,6 +23,7 @@ pub fn start_background_work(config: &Config, backing: &Backing) -> Result<(), S
     tokio::spawn(delivery.run());
     if let Some(interval) = config.scan_interval {
         let services = backing.services.clone();
+        let follow_ups = config.follow_ups.clone();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(interval);
             loop {
@@ -31,6 +32,12 @@ pub fn start_background_work(config: &Config, backing: &Backing) -> Result<(), S
                     Ok(checked) => tracing::debug!(checked, "reconciliation scan"),
                     Err(e) => {
                         tracing::warn!(error = %e, "reconciliation scan failed; next in {interval:?}")
+                    }
+                }
+                match services.follow_up(&follow_ups).await {
+                    Ok(due) => tracing::debug!(due, "reminders and escalations"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reminders and escalations failed; next in {interval:?}")
                     }
                 }
             }

@@ -3,6 +3,7 @@
 //! variables named `COUNTERSIGN_*`. A wrong value stops start-up with a message naming the
 //! setting and what it accepts.
 
+use countersign_domain::notification::FollowUps;
 use countersign_domain::{Environment, Environments, Policy};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::Value;
@@ -84,6 +85,10 @@ struct RawConfig {
     events_api_key: Option<String>,
     events_api_key_header: String,
     scan_seconds: u64,
+    /// A waiting step's approvers are reminded after this long (0: never).
+    remind_after_hours: f64,
+    /// And its environment's `ESCALATE_TO_<ENV>` told after this long (0: never).
+    escalate_after_hours: f64,
     resolve_cache_seconds: u64,
     signature_check_seconds: u64,
     /// Unset: open only in the laptop setup (development sign-in, no token configured).
@@ -154,6 +159,8 @@ impl Default for RawConfig {
             events_api_key: None,
             events_api_key_header: "x-api-key".into(),
             scan_seconds: 300,
+            remind_after_hours: 24.0,
+            escalate_after_hours: 72.0,
             resolve_cache_seconds: 5,
             signature_check_seconds: 60,
             api_open: None,
@@ -337,8 +344,10 @@ pub struct Config {
     pub mail: MailConfig,
     /// The EventBridge intake; `None` turns the route off.
     pub events: Option<EventsConfig>,
-    /// How often the reconciliation scan runs; `None` when it is off.
+    /// How often the reconciliation scan runs (and follow-ups are sent); `None` when it is off.
     pub scan_interval: Option<std::time::Duration>,
+    /// When waiting steps are reminded and escalated.
+    pub follow_ups: FollowUps,
     /// How long a resolved model is served from memory; `None` reads the store every time.
     pub resolve_cache: Option<std::time::Duration>,
     /// How long resolve keeps a deployment's "still signed" verdict before reading the
@@ -350,6 +359,46 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
 pub struct ConfigError(String);
+
+/// Addresses for environment `env` (as written in the setting's name) from setting `key`.
+fn addresses_for(
+    policy: &Policy,
+    key: &str,
+    env: &str,
+    text: &str,
+) -> Result<(String, Vec<String>), ConfigError> {
+    let env = env.replace('_', "-");
+    if policy.environments().find(&env).is_none() {
+        return Err(setting_error(
+            key,
+            format!(
+                "names {env:?}, which is not one of the environments ({})",
+                policy.environments()
+            ),
+        ));
+    }
+    let addresses = comma_list(text);
+    for address in &addresses {
+        if address.parse::<lettre::Address>().is_err() {
+            return Err(setting_error(
+                key,
+                format!("has {address:?}, which is not an e-mail address"),
+            ));
+        }
+    }
+    Ok((env, addresses))
+}
+
+/// A number of hours as a duration; 0 turns what it times off.
+fn hours(key: &str, hours: f64) -> Result<Option<time::Duration>, ConfigError> {
+    if !hours.is_finite() || hours < 0.0 {
+        return Err(setting_error(
+            key,
+            "must be a number of hours, 0 or more (0 turns it off)",
+        ));
+    }
+    Ok((hours > 0.0).then(|| time::Duration::seconds_f64(hours * 3600.0)))
+}
 
 fn setting_error(key: &str, message: impl std::fmt::Display) -> ConfigError {
     ConfigError(format!("COUNTERSIGN_{} {message}", key.to_uppercase()))
@@ -625,6 +674,7 @@ impl Config {
                 .map_err(|e| setting_error("self_approval", e))?;
         }
         let mut notify = BTreeMap::new();
+        let mut escalate_to = BTreeMap::new();
         for (key, value) in &raw.per_environment {
             let text = value_text(value)
                 .ok_or_else(|| setting_error(key, "must be a text or a whole number"))?;
@@ -634,26 +684,11 @@ impl Config {
                     .with_approver_groups(&env, comma_list(&text))
                     .map_err(|e| setting_error(key, e))?;
             } else if let Some(env) = key.strip_prefix("notify_") {
-                let env = env.replace('_', "-");
-                if policy.environments().find(&env).is_none() {
-                    return Err(setting_error(
-                        key,
-                        format!(
-                            "names {env:?}, which is not one of the environments ({})",
-                            policy.environments()
-                        ),
-                    ));
-                }
-                let addresses = comma_list(&text);
-                for address in &addresses {
-                    if address.parse::<lettre::Address>().is_err() {
-                        return Err(setting_error(
-                            key,
-                            format!("has {address:?}, which is not an e-mail address"),
-                        ));
-                    }
-                }
+                let (env, addresses) = addresses_for(&policy, key, env, &text)?;
                 notify.insert(env, addresses);
+            } else if let Some(env) = key.strip_prefix("escalate_to_") {
+                let (env, addresses) = addresses_for(&policy, key, env, &text)?;
+                escalate_to.insert(env, addresses);
             } else if let Some(env) = key.strip_prefix("signature_meanings_") {
                 let env = env.replace('_', "-");
                 for (verdict, meanings) in
@@ -810,6 +845,17 @@ impl Config {
             .map_err(|(setting, why)| setting_error(setting, why))?;
         let scan_interval =
             (raw.scan_seconds > 0).then(|| std::time::Duration::from_secs(raw.scan_seconds));
+        let follow_ups = FollowUps {
+            remind_after: hours("remind_after_hours", raw.remind_after_hours)?,
+            escalate_after: hours("escalate_after_hours", raw.escalate_after_hours)?,
+            escalated_in: escalate_to
+                .iter()
+                .filter(|(_, to)| !to.is_empty())
+                .filter_map(|(env, _)| Environment::parse(env).ok())
+                .collect(),
+        };
+        let mut mail = mail;
+        mail.escalate_to = escalate_to;
         let api_access = api_access(&raw, oidc.as_ref(), dev_sign_in)?;
         let rate_limits = rate_limits(&raw)?;
         let audit_signing_key = match &raw.audit_signing_key {
@@ -844,6 +890,7 @@ impl Config {
             mail,
             events,
             scan_interval,
+            follow_ups,
             resolve_cache: (raw.resolve_cache_seconds > 0)
                 .then(|| std::time::Duration::from_secs(raw.resolve_cache_seconds)),
             signature_check: std::time::Duration::from_secs(raw.signature_check_seconds),
@@ -1450,6 +1497,28 @@ mod tests {
             .map(|env| env.to_string())
             .collect();
         assert_eq!(without, ["test", "uat", "prod"]);
+    }
+
+    #[test]
+    fn reminders_and_escalations_are_timed_in_hours_and_escalate_where_someone_is_named() {
+        let config = Config::from_pairs([("ESCALATE_TO_PROD", "head-of-ml@example.com")]).unwrap();
+        let rules = &config.follow_ups;
+        assert_eq!(rules.remind_after, Some(time::Duration::hours(24)));
+        assert_eq!(rules.escalate_after, Some(time::Duration::hours(72)));
+        let escalated: Vec<&str> = rules.escalated_in.iter().map(|e| e.as_str()).collect();
+        assert_eq!(escalated, ["prod"]);
+        let off =
+            Config::from_pairs([("REMIND_AFTER_HOURS", "0"), ("ESCALATE_AFTER_HOURS", "1.5")])
+                .unwrap();
+        assert_eq!(off.follow_ups.remind_after, None);
+        assert_eq!(
+            off.follow_ups.escalate_after,
+            Some(time::Duration::minutes(90))
+        );
+        assert!(error(&[("REMIND_AFTER_HOURS", "-1")]).contains("COUNTERSIGN_REMIND_AFTER_HOURS"));
+        assert!(error(&[("ESCALATE_TO_PROD", "the boss")]).contains("not an e-mail address"));
+        assert!(error(&[("ESCALATE_TO_STAGING", "a@example.com")])
+            .contains("not one of the environments"));
     }
 
     #[test]

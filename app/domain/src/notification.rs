@@ -8,6 +8,7 @@ use crate::environment::Environment;
 use crate::model::*;
 use crate::policy::Policy;
 use crate::report::InferenceReport;
+use time::OffsetDateTime;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Notice {
@@ -29,6 +30,59 @@ pub enum Notice {
         report: Box<InferenceReport>,
         live: Option<Box<LiveComparison>>,
     },
+    /// The version has waited for the approvers of `environment` since `since`, longer than
+    /// the reminder interval: they are reminded, once.
+    Reminder {
+        version: ModelVersion,
+        environment: Environment,
+        since: OffsetDateTime,
+    },
+    /// It has waited longer than the escalation interval: whoever the environment escalates
+    /// to is told, once.
+    Escalation {
+        version: ModelVersion,
+        environment: Environment,
+        since: OffsetDateTime,
+    },
+}
+
+/// When a waiting step's approvers are reminded, and when it is escalated (and in which
+/// environments: those with somebody to escalate to).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FollowUps {
+    pub remind_after: Option<time::Duration>,
+    pub escalate_after: Option<time::Duration>,
+    pub escalated_in: std::collections::BTreeSet<Environment>,
+}
+
+/// The follow-ups a step waiting since `since` is due at `now`: each named by its key, so
+/// asking again (every scan, on every replica) queues each once.
+pub fn follow_ups_due(
+    rules: &FollowUps,
+    version: &ModelVersion,
+    environment: &Environment,
+    since: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Vec<Notice> {
+    let waited = now - since;
+    let mut due = Vec::new();
+    if rules.remind_after.is_some_and(|after| waited >= after) {
+        due.push(Notice::Reminder {
+            version: version.clone(),
+            environment: environment.clone(),
+            since,
+        });
+    }
+    if rules.escalated_in.contains(environment)
+        && rules.escalate_after.is_some_and(|after| waited >= after)
+    {
+        due.push(Notice::Escalation {
+            version: version.clone(),
+            environment: environment.clone(),
+            since,
+        });
+    }
+    due
 }
 
 /// The version live in an environment and its newest report, to compare a candidate with.
@@ -55,6 +109,17 @@ impl Notice {
             Notice::PromotionRequested {
                 version, target, ..
             } => promotion_request_key(version, target),
+            // A step waits once (it is decided once), so once per step.
+            Notice::Reminder {
+                version,
+                environment,
+                ..
+            } => reminder_key(version, environment),
+            Notice::Escalation {
+                version,
+                environment,
+                ..
+            } => escalation_key(version, environment),
         }
     }
 }
@@ -67,10 +132,36 @@ pub fn promotion_request_key(version: &ModelVersion, target: &Environment) -> St
     )
 }
 
+/// The key of the reminder to the approvers of `environment` about `version`.
+pub fn reminder_key(version: &ModelVersion, environment: &Environment) -> String {
+    format!(
+        "reminder/{}/{}/{environment}",
+        version.group, version.version
+    )
+}
+
+/// The key of the escalation of `version` waiting for `environment`.
+pub fn escalation_key(version: &ModelVersion, environment: &Environment) -> String {
+    format!(
+        "escalation/{}/{}/{environment}",
+        version.group, version.version
+    )
+}
+
 /// The setting naming who is told when a version waits for `environment`.
 pub fn recipients_setting(environment: &Environment) -> String {
+    per_environment_setting("NOTIFY", environment)
+}
+
+/// The setting naming who hears of steps in `environment` waiting too long.
+pub fn escalation_setting(environment: &Environment) -> String {
+    per_environment_setting("ESCALATE_TO", environment)
+}
+
+/// `COUNTERSIGN_{name}_{ENV}`, as the environment variable is spelt (`pre-prod`: `PRE_PROD`).
+fn per_environment_setting(name: &str, environment: &Environment) -> String {
     format!(
-        "COUNTERSIGN_NOTIFY_{}",
+        "COUNTERSIGN_{name}_{}",
         environment.as_str().to_uppercase().replace('-', "_")
     )
 }
@@ -80,7 +171,8 @@ pub fn recipients_setting(environment: &Environment) -> String {
 pub fn requested_environment(key: &str) -> Option<&str> {
     let rest = key
         .strip_prefix("approval-request/")
-        .or_else(|| key.strip_prefix("promotion-request/"))?;
+        .or_else(|| key.strip_prefix("promotion-request/"))
+        .or_else(|| key.strip_prefix("reminder/"))?;
     rest.rsplit('/').next().filter(|_| rest.contains('/'))
 }
 
@@ -112,6 +204,59 @@ mod tests {
         );
         assert_eq!(requested_environment("decision/0f1e"), None);
         assert_eq!(requested_environment("approval-request/"), None);
+    }
+
+    #[test]
+    fn a_waiting_step_is_reminded_then_escalated_where_someone_is_named() {
+        let policy = Policy::new(Environments::default(), "approvers");
+        let version = registered(&policy);
+        let (dev, prod) = (
+            Environment::parse("dev").unwrap(),
+            Environment::parse("prod").unwrap(),
+        );
+        let rules = FollowUps {
+            remind_after: Some(time::Duration::hours(24)),
+            escalate_after: Some(time::Duration::hours(72)),
+            escalated_in: [prod.clone()].into(),
+        };
+        let since = OffsetDateTime::UNIX_EPOCH;
+        let keys = |environment: &Environment, hours: i64| -> Vec<String> {
+            follow_ups_due(
+                &rules,
+                &version,
+                environment,
+                since,
+                since + time::Duration::hours(hours),
+            )
+            .iter()
+            .map(Notice::key)
+            .collect()
+        };
+        assert!(keys(&prod, 23).is_empty());
+        assert_eq!(keys(&prod, 24), ["reminder/churn/7/prod"]);
+        assert_eq!(
+            keys(&prod, 80),
+            ["reminder/churn/7/prod", "escalation/churn/7/prod"]
+        );
+        assert_eq!(
+            keys(&dev, 80),
+            ["reminder/churn/7/dev"],
+            "nobody to escalate dev to"
+        );
+        let off = FollowUps {
+            remind_after: None,
+            escalate_after: None,
+            ..rules.clone()
+        };
+        assert!(follow_ups_due(
+            &off,
+            &version,
+            &prod,
+            since,
+            since + time::Duration::days(30)
+        )
+        .is_empty());
+        assert_eq!(requested_environment("reminder/churn/7/prod"), Some("prod"));
     }
 
     #[test]

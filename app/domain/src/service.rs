@@ -115,6 +115,33 @@ pub struct Services {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     notices: Arc<dyn NoticeSink>,
+    waiting: Arc<WaitingCache>,
+}
+
+/// How long this replica answers "what waits?" from its last reading: the header of every
+/// page asks, and on AWS each reading costs a request per waiting version. Another
+/// replica's decision shows within this; this replica's own at once.
+pub const WAITING_FRESH_FOR: time::Duration = time::Duration::seconds(10);
+
+/// The steps waiting for decisions as last read, and when.
+#[derive(Default)]
+struct WaitingCache(std::sync::Mutex<Option<(time::OffsetDateTime, Arc<Vec<WaitingStep>>)>>);
+
+impl WaitingCache {
+    fn fresh(&self, now: time::OffsetDateTime) -> Option<Arc<Vec<WaitingStep>>> {
+        let kept = self.0.lock().expect("waiting cache");
+        kept.as_ref()
+            .filter(|(read_at, _)| now - *read_at < WAITING_FRESH_FOR)
+            .map(|(_, steps)| steps.clone())
+    }
+
+    fn keep(&self, read_at: time::OffsetDateTime, steps: Arc<Vec<WaitingStep>>) {
+        *self.0.lock().expect("waiting cache") = Some((read_at, steps));
+    }
+
+    fn forget(&self) {
+        *self.0.lock().expect("waiting cache") = None;
+    }
 }
 
 /// What became of a submitted report.
@@ -168,6 +195,7 @@ impl Services {
             clock: Arc::new(SystemClock),
             ids,
             notices: Arc::new(NoNotices),
+            waiting: Arc::default(),
         }
     }
 
@@ -233,6 +261,7 @@ impl Services {
     pub async fn register(&self, registration: Registration) -> Result<ModelVersion, ServiceError> {
         let new = workflow::register(&self.policy, registration, self.clock.now());
         let version = self.ports.registry.register(new).await?;
+        self.waiting.forget();
         let registrant = match &version.registered_through {
             Some(client) => client.clone(),
             None => version.registered_by.subject.clone(),
@@ -293,6 +322,8 @@ impl Services {
         version: VersionNumber,
     ) -> Result<bool, ServiceError> {
         let version = self.find_version(group, version).await?;
+        // A version registered or changed outside the portal may wait now.
+        self.waiting.forget();
         self.ask_for_approval_if_due(&version).await
     }
 
@@ -312,8 +343,19 @@ impl Services {
         }
     }
 
-    /// Every step waiting for decisions, in any group, the longest waiting first.
-    pub async fn waiting_steps(&self) -> Result<Vec<WaitingStep>, ServiceError> {
+    /// Every step waiting for decisions, in any group, the longest waiting first; read
+    /// again at most every [`WAITING_FRESH_FOR`].
+    pub async fn waiting_steps(&self) -> Result<Arc<Vec<WaitingStep>>, ServiceError> {
+        let now = self.clock.now();
+        if let Some(steps) = self.waiting.fresh(now) {
+            return Ok(steps);
+        }
+        let steps = Arc::new(self.read_waiting_steps().await?);
+        self.waiting.keep(now, steps.clone());
+        Ok(steps)
+    }
+
+    async fn read_waiting_steps(&self) -> Result<Vec<WaitingStep>, ServiceError> {
         let mut steps = Vec::new();
         for (group, version) in self.ports.registry.versions_with_a_pending_step().await? {
             let record = match self.version_record(&group, version).await {
@@ -342,22 +384,48 @@ impl Services {
         Ok(steps)
     }
 
+    /// Reminds the approvers of every step waiting longer than the rules say, and escalates
+    /// those waiting longer still: each once per step, however often this runs and on however
+    /// many replicas (the outbox keeps one message per key). Returns how many follow-ups were
+    /// due.
+    pub async fn follow_up(&self, rules: &notification::FollowUps) -> Result<usize, ServiceError> {
+        let now = self.clock.now();
+        let mut due = 0;
+        for step in self.read_waiting_steps().await? {
+            let notices = notification::follow_ups_due(
+                rules,
+                &step.version,
+                &step.waiting.environment,
+                step.waiting.since,
+                now,
+            );
+            due += notices.len();
+            for notice in notices {
+                self.notices.notice(notice).await;
+            }
+        }
+        Ok(due)
+    }
+
     /// The steps waiting for `actor`'s decision, the longest waiting first: those they may
     /// approve now (not their own versions, not steps they have approved already).
     pub async fn inbox(&self, actor: &Actor) -> Result<Vec<WaitingStep>, ServiceError> {
-        let mut steps = self.waiting_steps().await?;
-        steps.retain(|step| {
-            let environment = &step.waiting.environment;
-            workflow::approval_refusal(
-                &self.policy,
-                &step.version,
-                &step.decisions,
-                actor,
-                environment,
-            )
-            .is_none()
-        });
-        Ok(steps)
+        let waiting = self.waiting_steps().await?;
+        Ok(waiting
+            .iter()
+            .filter(|step| {
+                let environment = &step.waiting.environment;
+                workflow::approval_refusal(
+                    &self.policy,
+                    &step.version,
+                    &step.decisions,
+                    actor,
+                    environment,
+                )
+                .is_none()
+            })
+            .cloned()
+            .collect())
     }
 
     /// The newest `limit` versions `person` registered, in any group, newest first, each
@@ -582,6 +650,7 @@ impl Services {
             self.policy.clone(),
         );
         self.ports.committer.commit(&effect, &entry).await?;
+        self.waiting.forget();
         if let Some(version) = told_about {
             self.notices
                 .notice(Notice::Decided {
@@ -898,6 +967,23 @@ impl Notifications {
         }
         let promotion = notification::promotion_request_key(version, environment);
         Ok(self.outbox.entry(&promotion).await?)
+    }
+
+    /// The reminder and the escalation sent about the version waiting for `environment`,
+    /// where there were any, in that order.
+    pub async fn follow_ups_for(
+        &self,
+        version: &ModelVersion,
+        environment: &Environment,
+    ) -> Result<Vec<OutboxEntry>, ServiceError> {
+        let mut found = Vec::new();
+        for key in [
+            notification::reminder_key(version, environment),
+            notification::escalation_key(version, environment),
+        ] {
+            found.extend(self.outbox.entry(&key).await?);
+        }
+        Ok(found)
     }
 
     /// One page of messages, the latest first, and how many there are.

@@ -7,7 +7,7 @@ pub mod render;
 pub mod transport;
 
 pub use delivery::Delivery;
-pub use render::{render, review_link};
+pub use render::{render, review_link, Recipients};
 pub use transport::{OutboxOnly, Smtp, Transport};
 
 use async_trait::async_trait;
@@ -27,6 +27,8 @@ pub struct MailConfig {
     pub from: String,
     /// Addresses told when a version waits for each environment.
     pub notify: BTreeMap<String, Vec<String>>,
+    /// Addresses told when a step in each environment waits too long.
+    pub escalate_to: BTreeMap<String, Vec<String>>,
     /// The wait before the first retry; it doubles after each failed attempt.
     pub retry_after: std::time::Duration,
     pub attempts: u32,
@@ -64,6 +66,7 @@ impl MailConfig {
             smtp_url: smtp_url.map(|url| SecretString::from(url.to_owned())),
             from: from.to_owned(),
             notify,
+            escalate_to: BTreeMap::new(),
             retry_after,
             attempts,
         })
@@ -75,14 +78,14 @@ pub struct MailNotices {
     pub outbox: Arc<dyn Outbox>,
     pub clock: Arc<dyn Clock>,
     pub public_url: String,
-    pub notify: std::collections::BTreeMap<String, Vec<String>>,
+    pub recipients: render::Recipients,
     pub wake: Arc<Notify>,
 }
 
 #[async_trait]
 impl NoticeSink for MailNotices {
     async fn notice(&self, notice: Notice) {
-        let message = render(&notice, &self.public_url, &self.notify);
+        let message = render(&notice, &self.public_url, &self.recipients);
         match self.outbox.enqueue(&message, self.clock.now()).await {
             Ok(true) => {
                 tracing::info!(key = %message.key, to = ?message.to, "notification queued");

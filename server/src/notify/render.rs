@@ -8,6 +8,7 @@ use countersign_domain::*;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use time::OffsetDateTime;
 
 /// The review page, opened at the environment to decide. Opening it decides nothing (mail
 /// scanners open every link).
@@ -22,12 +23,32 @@ pub fn review_link(public_url: &str, version: &ModelVersion, environment: &Envir
     )
 }
 
+/// Who receives what, per environment.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Recipients {
+    /// Told when a version waits for the environment (`COUNTERSIGN_NOTIFY_<ENV>`).
+    pub notify: BTreeMap<String, Vec<String>>,
+    /// Told when a step there waits too long (`COUNTERSIGN_ESCALATE_TO_<ENV>`).
+    pub escalate_to: BTreeMap<String, Vec<String>>,
+}
+
+impl Recipients {
+    /// Only `notify`: nobody to escalate to.
+    pub fn notifying(notify: BTreeMap<String, Vec<String>>) -> Self {
+        Self {
+            notify,
+            escalate_to: BTreeMap::new(),
+        }
+    }
+
+    fn of(map: &BTreeMap<String, Vec<String>>, environment: &Environment) -> Vec<String> {
+        map.get(environment.as_str()).cloned().unwrap_or_default()
+    }
+}
+
 /// Subject, plain text and HTML for a notice, and who receives it.
-pub fn render(
-    notice: &Notice,
-    public_url: &str,
-    notify: &BTreeMap<String, Vec<String>>,
-) -> OutgoingMessage {
+pub fn render(notice: &Notice, public_url: &str, recipients: &Recipients) -> OutgoingMessage {
+    let notify = &recipients.notify;
     match notice {
         Notice::ApprovalRequested {
             version,
@@ -165,6 +186,28 @@ pub fn render(
                 html,
             }
         }
+        Notice::Reminder {
+            version,
+            environment,
+            since,
+        } => follow_up(
+            notice,
+            (version, environment, since),
+            false,
+            public_url,
+            recipients,
+        ),
+        Notice::Escalation {
+            version,
+            environment,
+            since,
+        } => follow_up(
+            notice,
+            (version, environment, since),
+            true,
+            public_url,
+            recipients,
+        ),
         Notice::Decided { version, record } => {
             let link = review_link(public_url, version, &record.environment);
             let verb = match record.verdict {
@@ -249,6 +292,68 @@ pub fn render(
                 ),
             }
         }
+    }
+}
+
+/// A reminder (to the environment's approvers) or an escalation (to whom the environment
+/// escalates): the step has waited since `since`.
+fn follow_up(
+    notice: &Notice,
+    (version, environment, since): (&ModelVersion, &Environment, &OffsetDateTime),
+    escalation: bool,
+    public_url: &str,
+    recipients: &Recipients,
+) -> OutgoingMessage {
+    let link = review_link(public_url, version, environment);
+    let by = &version.registered_by;
+    let (subject, intro, to) = if escalation {
+        (
+            format!(
+                "[Countersign] Escalation: {} version {} has waited for {environment} approvers since {}",
+                version.group,
+                version.version,
+                display_time(*since)
+            ),
+            format!(
+                "Version {} of {}, registered by {} ({}), has waited for an approver of {environment} since {}, and no reminder has moved it. You are told because {} names you: please find an approver of {environment}.",
+                version.version,
+                version.group,
+                by.name,
+                by.email,
+                display_time(*since),
+                countersign_domain::notification::escalation_setting(environment)
+            ),
+            Recipients::of(&recipients.escalate_to, environment),
+        )
+    } else {
+        (
+            format!(
+                "[Countersign] Reminder: {} version {} still awaits approval for {environment}",
+                version.group, version.version
+            ),
+            format!(
+                "Version {} of {}, registered by {} ({}), has waited for an approver of {environment} since {}.",
+                version.version,
+                version.group,
+                by.name,
+                by.email,
+                display_time(*since)
+            ),
+            Recipients::of(&recipients.notify, environment),
+        )
+    };
+    OutgoingMessage {
+        key: notice.key(),
+        to,
+        subject,
+        text: format!("{intro}\n\nReview it: {link}\n\n{LINK_DECIDES_NOTHING}\n"),
+        html: format!(
+            "<p>{}</p>\n<p><a href=\"{}\">Review version {} of {}</a></p>\n<p>{LINK_DECIDES_NOTHING}</p>\n",
+            text(&intro),
+            attr(&link),
+            version.version,
+            text(version.group.as_str())
+        ),
     }
 }
 
@@ -365,7 +470,11 @@ mod tests {
             version: planted,
             environment: Environment::parse("dev").unwrap(),
         };
-        let message = render(&notice, "https://countersign.example", &BTreeMap::new());
+        let message = render(
+            &notice,
+            "https://countersign.example",
+            &Recipients::default(),
+        );
         for body in [&message.text, &message.html] {
             assert!(!body.contains("https://login.evil.example"), "{body}");
             assert!(!body.contains("www.evil.example"), "{body}");
@@ -388,7 +497,11 @@ mod tests {
             environment: Environment::parse("dev").unwrap(),
         };
         let notify = BTreeMap::from([("dev".to_owned(), vec!["leads@example.com".to_owned()])]);
-        let message = render(&notice, "https://countersign.example", &notify);
+        let message = render(
+            &notice,
+            "https://countersign.example",
+            &Recipients::notifying(notify.clone()),
+        );
         assert_eq!(message.key, "approval-request/churn/7/dev");
         assert_eq!(message.to, ["leads@example.com"]);
         assert_eq!(
@@ -442,7 +555,7 @@ mod tests {
                 record: Box::new(record.clone()),
             },
             "http://127.0.0.1:3000",
-            &BTreeMap::new(),
+            &Recipients::default(),
         );
         assert_eq!(message.key, "decision/d-1");
         assert_eq!(message.to, ["dana@example.com"]);
@@ -474,7 +587,7 @@ mod tests {
                 record: Box::new(rollback),
             },
             "http://127.0.0.1:3000",
-            &notify,
+            &Recipients::notifying(notify.clone()),
         );
         assert_eq!(
             message.to,
@@ -538,7 +651,11 @@ mod tests {
             ("dev".to_owned(), vec!["dev-leads@example.com".to_owned()]),
             ("test".to_owned(), vec!["qa@example.com".to_owned()]),
         ]);
-        let message = render(&notice, "https://countersign.example", &notify);
+        let message = render(
+            &notice,
+            "https://countersign.example",
+            &Recipients::notifying(notify.clone()),
+        );
         assert_eq!(message.key, "promotion-request/churn/7/test");
         assert_eq!(
             message.to,
@@ -591,7 +708,7 @@ mod tests {
                 live: None,
             },
             "https://countersign.example",
-            &notify,
+            &Recipients::notifying(notify.clone()),
         );
         assert!(first.text.contains("Nothing is live in test yet."));
         assert!(

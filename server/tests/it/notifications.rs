@@ -454,3 +454,128 @@ async fn one_recipient_that_is_not_an_address_never_keeps_the_others_from_the_me
         .unwrap_err()
         .contains("none of the recipients"));
 }
+
+#[tokio::test]
+async fn a_step_waiting_too_long_is_reminded_then_escalated_once_each_across_replicas() {
+    // Hours as short as a test can wait: the reminder after about a second, the escalation
+    // after about two.
+    let app = TestApp::new(&[
+        ("NOTIFY_DEV", "ml-leads@example.com"),
+        ("ESCALATE_TO_DEV", "head-of-ml@example.com"),
+        ("REMIND_AFTER_HOURS", "0.0003"),
+        ("ESCALATE_AFTER_HOURS", "0.0006"),
+    ])
+    .await;
+    let replica = app.replica().await;
+    app.register("churn", "dana").await;
+    let rules = &app.config.follow_ups;
+    assert_eq!(
+        app.backing.services.follow_up(rules).await.unwrap(),
+        0,
+        "nothing is late yet"
+    );
+
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    for portal in [&app, &replica, &app] {
+        portal.backing.services.follow_up(rules).await.unwrap();
+    }
+    let keys = |entries: &[countersign_domain::ports::OutboxEntry]| -> Vec<(String, Vec<String>)> {
+        entries
+            .iter()
+            .filter(|e| !e.message.key.starts_with("decision/"))
+            .map(|e| (e.message.key.clone(), e.message.to.clone()))
+            .collect()
+    };
+    let outbox = app
+        .backing
+        .outbox
+        .recent(countersign_domain::PageRequest {
+            offset: 0,
+            limit: 50,
+        })
+        .await
+        .unwrap();
+    let mut sent = keys(&outbox.items);
+    sent.sort();
+    assert_eq!(
+        sent,
+        [
+            (
+                "approval-request/churn/1/dev".to_owned(),
+                vec!["ml-leads@example.com".to_owned()]
+            ),
+            (
+                "reminder/churn/1/dev".to_owned(),
+                vec!["ml-leads@example.com".to_owned()]
+            ),
+        ],
+        "one reminder, however often and wherever the follow-up runs"
+    );
+
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    replica.backing.services.follow_up(rules).await.unwrap();
+    app.backing.services.follow_up(rules).await.unwrap();
+    let outbox = app
+        .backing
+        .outbox
+        .recent(countersign_domain::PageRequest {
+            offset: 0,
+            limit: 50,
+        })
+        .await
+        .unwrap();
+    let escalations: Vec<_> = outbox
+        .items
+        .iter()
+        .filter(|e| e.message.key.starts_with("escalation/"))
+        .collect();
+    assert_eq!(escalations.len(), 1);
+    assert_eq!(escalations[0].message.to, ["head-of-ml@example.com"]);
+    assert!(escalations[0]
+        .message
+        .subject
+        .starts_with("[Countersign] Escalation: churn version 1"));
+    assert!(escalations[0]
+        .message
+        .text
+        .contains("COUNTERSIGN_ESCALATE_TO_DEV names you"));
+
+    let bob = app.sign_in("bob").await;
+    let page = app.get("/models/churn/versions/1", Some(&bob)).await.body;
+    assert!(
+        page.contains("The reminder to the approvers of dev"),
+        "{page}"
+    );
+    assert!(
+        page.contains("The escalation of this step (waiting too long for dev)"),
+        "{page}"
+    );
+
+    let alice = app.sign_in("alice").await;
+    app.decide(&alice, "churn", "dev", "approve", "fine").await;
+    tokio::time::sleep(std::time::Duration::from_millis(2400)).await;
+    app.backing.services.follow_up(rules).await.unwrap();
+    let outbox = app
+        .backing
+        .outbox
+        .recent(countersign_domain::PageRequest {
+            offset: 0,
+            limit: 50,
+        })
+        .await
+        .unwrap();
+    assert!(
+        outbox
+            .items
+            .iter()
+            .any(|e| e.message.key == "reminder/churn/1/test"),
+        "test waits now, and its approvers are reminded in turn"
+    );
+    assert!(
+        !outbox
+            .items
+            .iter()
+            .any(|e| e.message.key == "escalation/churn/1/test"),
+        "nobody is named for test: it is never escalated"
+    );
+}

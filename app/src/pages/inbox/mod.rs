@@ -104,6 +104,7 @@ fn InboxLine(row: InboxRow) -> impl IntoView {
             </td>
         </tr>
     }
+    .into_any()
 }
 
 /// "auc 0.93 vs 0.91 (+0.02, better)" for the first few metrics both versions have.

@@ -64,6 +64,7 @@ fn MineView(mine: MyVersionList) -> impl IntoView {
             <tbody>{mine.versions.into_iter().map(|version| view! { <MineLine version/> }).collect_view()}</tbody>
         </table>
     }
+    .into_any()
 }
 
 #[component]
@@ -125,6 +126,7 @@ fn MineLine(version: MyVersion) -> impl IntoView {
             <td>{runs}</td>
         </tr>
     }
+    .into_any()
 }
 
 #[server(prefix = "/rpc", endpoint = "my_versions")]

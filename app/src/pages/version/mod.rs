@@ -256,6 +256,14 @@ fn WaitingPanel(waiting: WaitingDetail) -> impl IntoView {
                 <p>{format!("{name} registered this version and may not approve it.")}</p>
             })}
             <p class=request_class>{waiting.request}</p>
+            {waiting
+                .follow_ups
+                .into_iter()
+                .map(|(sentence, failed)| {
+                    let class = if failed { "warning request" } else { "muted request" };
+                    view! { <p class=class>{sentence}</p> }
+                })
+                .collect_view()}
         </section>
     }
 }
@@ -518,16 +526,22 @@ pub async fn get_version(group: String, version: u32) -> Result<VersionDetail, A
         );
         let record = record?;
         let desk = &portal.notifications;
-        let request = match record
+        let (request, follow_ups) = match record
             .version
             .steps
             .awaiting(services.policy().environments())
         {
-            Some(env) => desk.notifications.request_for(&record.version, env).await?,
-            None => None,
+            Some(env) => (
+                desk.notifications.request_for(&record.version, env).await?,
+                desk.notifications
+                    .follow_ups_for(&record.version, env)
+                    .await?,
+            ),
+            None => (None, Vec::new()),
         };
         let told = Told {
             request,
+            follow_ups,
             outbox_only: desk.outbox_only,
             now: services.now(),
         };

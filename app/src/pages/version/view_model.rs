@@ -162,6 +162,11 @@ pub fn version_detail(
             waiting: waiting_view(policy, &waiting, told.now),
             request,
             request_failed,
+            follow_ups: told
+                .follow_ups
+                .iter()
+                .map(|entry| follow_up_sentence(entry, &waiting.environment, told.outbox_only))
+                .collect(),
         }
     });
     VersionDetail {
@@ -194,6 +199,8 @@ pub fn version_detail(
 pub struct Told {
     /// The request's message, if one was queued.
     pub request: Option<OutboxEntry>,
+    /// The reminder and escalation sent about the waiting step, if any.
+    pub follow_ups: Vec<OutboxEntry>,
     /// No SMTP server: messages are kept on the notifications page, not sent.
     pub outbox_only: bool,
     pub now: OffsetDateTime,
@@ -201,18 +208,59 @@ pub struct Told {
 
 /// Whether and how the approvers of `environment` were told, and whether that failed.
 fn request_sentence(told: &Told, environment: &Environment) -> (String, bool) {
-    let Some(entry) = &told.request else {
-        return (
+    match &told.request {
+        None => (
             format!("No request has gone to the approvers of {environment} yet: they are asked when a run in the environment before reports its metrics."),
             false,
-        );
-    };
-    if entry.message.to.is_empty() {
-        return (
+        ),
+        Some(entry) if entry.message.to.is_empty() => (
             format!(
                 "Nobody was notified: set {} to the addresses of {environment}'s approvers, then send the request again from the notifications page.",
                 countersign_domain::notification::recipients_setting(environment)
             ),
+            true,
+        ),
+        Some(entry) => delivery_sentence(
+            entry,
+            &format!("The request to the approvers of {environment}"),
+            &countersign_domain::notification::recipients_setting(environment),
+            told.outbox_only,
+        ),
+    }
+}
+
+/// How a reminder or an escalation went.
+fn follow_up_sentence(
+    entry: &OutboxEntry,
+    environment: &Environment,
+    outbox_only: bool,
+) -> (String, bool) {
+    use countersign_domain::notification::{escalation_setting, recipients_setting};
+    let (what, setting) = if entry.message.key.starts_with("escalation/") {
+        (
+            format!("The escalation of this step (waiting too long for {environment})"),
+            escalation_setting(environment),
+        )
+    } else {
+        (
+            format!("The reminder to the approvers of {environment}"),
+            recipients_setting(environment),
+        )
+    };
+    delivery_sentence(entry, &what, &setting, outbox_only)
+}
+
+/// Whether and how `what` (a message about the waiting step) went out, and whether that
+/// failed; `setting` names who it goes to.
+fn delivery_sentence(
+    entry: &OutboxEntry,
+    what: &str,
+    setting: &str,
+    outbox_only: bool,
+) -> (String, bool) {
+    if entry.message.to.is_empty() {
+        return (
+            format!("{what} reached nobody: set {setting}, then send it again from the notifications page."),
             true,
         );
     }
@@ -221,25 +269,22 @@ fn request_sentence(told: &Told, environment: &Environment) -> (String, bool) {
         n => format!("{n} addresses"),
     };
     match (entry.state, entry.sent_at) {
-        (DeliveryState::Sent, Some(at)) if told.outbox_only => (
-            format!("The request was kept on the notifications page at {}, not sent: no SMTP server is configured.", display_time(at)),
+        (DeliveryState::Sent, Some(at)) if outbox_only => (
+            format!("{what} was kept on the notifications page at {}, not sent: no SMTP server is configured.", display_time(at)),
             true,
         ),
         (DeliveryState::Sent, Some(at)) => (
-            format!("The approvers of {environment} were e-mailed at {} ({recipients}).", display_time(at)),
+            format!("{what} was e-mailed at {} ({recipients}).", display_time(at)),
             false,
         ),
         (DeliveryState::GaveUp, _) => (
             format!(
-                "The request to the approvers of {environment} could not be sent: {}.",
+                "{what} could not be sent: {}.",
                 entry.last_error.as_deref().unwrap_or("every attempt failed")
             ),
             true,
         ),
-        _ => (
-            format!("The request to the approvers of {environment} is waiting to be sent ({recipients})."),
-            false,
-        ),
+        _ => (format!("{what} is waiting to be sent ({recipients})."), false),
     }
 }
 
@@ -280,6 +325,7 @@ mod tests {
     fn nobody_told() -> Told {
         Told {
             request: None,
+            follow_ups: vec![],
             outbox_only: false,
             now: OffsetDateTime::UNIX_EPOCH,
         }

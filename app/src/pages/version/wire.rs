@@ -38,6 +38,9 @@ pub struct WaitingDetail {
     pub request: String,
     /// True when the request reached nobody, or could not be sent.
     pub request_failed: bool,
+    /// The reminder and the escalation, where they went: a sentence each, and whether it
+    /// failed.
+    pub follow_ups: Vec<(String, bool)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
