@@ -6,6 +6,8 @@
 //! `view_model`) is compiled with `ssr` only, so the WASM build never links the store,
 //! tokio or any cloud client.
 
+#[cfg(feature = "ssr")]
+pub mod chart;
 pub mod components;
 #[cfg(feature = "ssr")]
 pub mod context;

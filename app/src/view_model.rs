@@ -138,6 +138,16 @@ pub fn metric_deltas(candidate: &Metrics, live: &Metrics) -> Vec<MetricDelta> {
         .collect()
 }
 
+/// A reported run, in short.
+pub fn run_summary(run: &countersign_domain::InferenceReport) -> RunSummary {
+    RunSummary {
+        environment: run.environment.to_string(),
+        run_id: run.run_id.to_string(),
+        finished_at: display_time(run.finished_at),
+        metrics: crate::format::formatted_metrics(&run.metrics),
+    }
+}
+
 /// The version's steps in promotion order, as a compact track shows them.
 pub fn step_badges(policy: &Policy, version: &ModelVersion) -> Vec<StepBadge> {
     version

@@ -198,3 +198,12 @@ pub struct WaitingView {
     /// "1 of 2 approvals", where the step needs more than one.
     pub approvals: Option<String>,
 }
+
+/// A run a pipeline reported in one environment, in short.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub environment: String,
+    pub run_id: String,
+    pub finished_at: String,
+    pub metrics: Vec<(String, String)>,
+}

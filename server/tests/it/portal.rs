@@ -229,3 +229,50 @@ async fn the_version_page_says_who_has_signed_who_is_needed_who_may_not_and_who_
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn the_review_page_puts_the_candidate_beside_what_is_live_with_what_changed_and_charts() {
+    let app = TestApp::new(&[]).await;
+    app.register("churn", "dana").await;
+    let alice = app.sign_in("alice").await;
+    app.decide(&alice, "churn", "dev", "approve", "fine").await;
+    register_with(&app, "churn", json!({"auc": 0.95, "log_loss": 0.31})).await;
+
+    let page = app.get("/models/churn/versions/2", Some(&alice)).await.body;
+    let evidence = &page[position(&page, "Compared with what is live in dev")..];
+    assert!(
+        evidence.contains("Registered metrics: this version beside version 1"),
+        "{evidence}"
+    );
+    assert!(
+        evidence
+            .contains("<td>0.95</td><td>0.91</td><td class=\"delta better\">+0.04 (better)</td>"),
+        "{evidence}"
+    );
+    assert!(
+        evidence.contains("log_loss"),
+        "a metric only the candidate has is listed too"
+    );
+    assert!(
+        evidence.contains("What changed from version 1: 2 of 5"),
+        "image and model data: {evidence}"
+    );
+    assert!(
+        evidence.contains(
+            "<code>registry.example/churn:7</code></td><td><code>registry.example/churn:8</code>"
+        ),
+        "{evidence}"
+    );
+    assert!(
+        evidence.contains(r#"<svg xmlns="http://www.w3.org/2000/svg""#)
+            && evidence.contains("auc over versions 1 to 2: from 0.91 to 0.95"),
+        "a chart per metric, drawn on the server and described in words"
+    );
+
+    let first = app.get("/models/churn/versions/1", Some(&alice)).await.body;
+    assert!(
+        first.contains("Compared with what is live in test")
+            && first.contains("Nothing is live in test yet"),
+        "version 1 waits for test, where nothing runs yet"
+    );
+}

@@ -132,8 +132,8 @@ fn MineLine(version: MyVersion) -> impl IntoView {
 #[server(prefix = "/rpc", endpoint = "my_versions")]
 pub async fn my_versions() -> Result<MyVersionList, AppError> {
     use crate::context::serve;
-    use crate::format::{display_time, formatted_metrics};
-    use crate::view_model::{step_badges, waiting_view};
+    use crate::format::display_time;
+    use crate::view_model::{run_summary, step_badges, waiting_view};
     use countersign_domain::report::newest_report;
     use countersign_domain::workflow;
     serve(|portal, actor| async move {
@@ -150,12 +150,7 @@ pub async fn my_versions() -> Result<MyVersionList, AppError> {
                 .environments()
                 .iter()
                 .filter_map(|env| newest_report(&reports, env, env))
-                .map(|run| LatestRun {
-                    environment: run.environment.to_string(),
-                    run_id: run.run_id.to_string(),
-                    finished_at: display_time(run.finished_at),
-                    metrics: formatted_metrics(&run.metrics),
-                })
+                .map(run_summary)
                 .collect();
             versions.push(MyVersion {
                 group: version.group.to_string(),

@@ -3,15 +3,6 @@
 use crate::wire::*;
 use serde::{Deserialize, Serialize};
 
-/// The newest run a pipeline reported in one environment.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LatestRun {
-    pub environment: String,
-    pub run_id: String,
-    pub finished_at: String,
-    pub metrics: Vec<(String, String)>,
-}
-
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MyVersion {
     pub group: String,
@@ -19,7 +10,7 @@ pub struct MyVersion {
     pub registered_at: String,
     pub steps: Vec<StepBadge>,
     pub waiting: Option<WaitingView>,
-    pub runs: Vec<LatestRun>,
+    pub runs: Vec<RunSummary>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

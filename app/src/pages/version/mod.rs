@@ -4,7 +4,7 @@ pub mod wire;
 
 use crate::components::{DriftWarning, ErrorPanel, Loading, StatePill};
 use crate::pages::signing::{Known, PrepareSignature};
-use crate::wire::{AppError, DecisionView, VerdictView};
+use crate::wire::{AppError, DecisionView, RunSummary, VerdictView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -93,6 +93,7 @@ fn VersionReview(
         })}
         <Refusal value=Signal::derive(move || decide.value().get())/>
         {detail.waiting.map(|waiting| view! { <WaitingPanel waiting/> })}
+        {detail.evidence.map(|evidence| view! { <EvidencePanel evidence/> })}
         <section class="panel" aria-labelledby="track-heading">
             <h2 id="track-heading">"Promotion track"</h2>
             <ol class="track" aria-label="Promotion track">
@@ -222,6 +223,149 @@ fn Report(report: ReportView) -> impl IntoView {
             })}
         </article>
     }
+}
+
+/// Versions the evidence's charts draw, the newest.
+#[cfg(feature = "ssr")]
+const RECENT_VERSIONS: u32 = 12;
+
+/// The candidate beside what is live where it waits: metrics, runs, what changed, charts.
+#[component]
+fn EvidencePanel(evidence: Evidence) -> impl IntoView {
+    let environment = evidence.environment.clone();
+    let heading = format!("Compared with what is live in {environment}");
+    let Some(live) = evidence.live_version else {
+        return view! {
+            <section class="panel evidence" aria-labelledby="evidence-heading">
+                <h2 id="evidence-heading">{heading}</h2>
+                <p>{format!("Nothing is live in {environment} yet: this version would be the first.")}</p>
+                <Charts charts=evidence.charts/>
+            </section>
+        }
+        .into_any();
+    };
+    let live_label = format!("Version {live} (live)");
+    let metrics = (!evidence.metrics.is_empty()).then(|| {
+        let rows = evidence
+            .metrics
+            .into_iter()
+            .map(|m| {
+                let (class, words) = m.change.class_and_words();
+                let difference = if m.difference.is_empty() {
+                    words.to_owned()
+                } else {
+                    format!("{} ({words})", m.difference)
+                };
+                view! {
+                    <tr>
+                        <th scope="row">{m.name}</th>
+                        <td>{m.candidate}</td>
+                        <td>{m.live}</td>
+                        <td class=class>{difference}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <table class="list compare">
+                <caption>{format!("Registered metrics: this version beside version {live}")}</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Metric"</th>
+                        <th scope="col">"This version"</th>
+                        <th scope="col">{live_label.clone()}</th>
+                        <th scope="col">"Difference"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+    });
+    let run_line = |who: String, run: Option<RunSummary>| {
+        run.map(|run| {
+            let metrics = run
+                .metrics
+                .iter()
+                .map(|(name, value)| format!("{name} {value}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            view! {
+                <p>
+                    {format!("{who}'s newest run in {}: {metrics} ", run.environment)}
+                    <span class="muted">{format!("(run {}, finished {})", run.run_id, run.finished_at)}</span>
+                </p>
+            }
+        })
+    };
+    let runs = (
+        run_line("This version".to_owned(), evidence.candidate_run),
+        run_line(format!("Version {live}"), evidence.live_run),
+    );
+    let changed = evidence.changes.iter().filter(|c| c.changed).count();
+    let changes = evidence
+        .changes
+        .into_iter()
+        .map(|c| {
+            let (class, status) = if c.changed {
+                ("changed", "changed")
+            } else {
+                ("", "same")
+            };
+            view! {
+                <tr class=class>
+                    <th scope="row">{c.field}</th>
+                    <td><code>{c.live}</code></td>
+                    <td><code>{c.candidate}</code></td>
+                    <td>{status}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="panel evidence" aria-labelledby="evidence-heading">
+            <h2 id="evidence-heading">{heading}</h2>
+            {metrics}
+            {runs}
+            <table class="list diff">
+                <caption>{format!("What changed from version {live}: {changed} of 5")}</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Field"</th>
+                        <th scope="col">{live_label}</th>
+                        <th scope="col">"This version"</th>
+                        <th scope="col">"Status"</th>
+                    </tr>
+                </thead>
+                <tbody>{changes}</tbody>
+            </table>
+            <Charts charts=evidence.charts/>
+        </section>
+    }
+    .into_any()
+}
+
+/// Each metric over the group's recent versions.
+#[component]
+fn Charts(charts: Vec<MetricChart>) -> impl IntoView {
+    (!charts.is_empty()).then(|| {
+        view! {
+            <h3>"Over recent versions"</h3>
+            <p class="muted">"Large dots: this version (filled) and the live one (ringed)."</p>
+            <ul class="charts">
+                {charts
+                    .into_iter()
+                    .map(|chart| {
+                        view! {
+                            <li>
+                                <span class="chart-name">{chart.name}</span>
+                                <div class="chart" inner_html=chart.svg></div>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        }
+    })
 }
 
 /// The step waiting for decisions: for whom and since when, who has signed, who is still
@@ -514,7 +658,8 @@ fn SignedAt(
 #[server(prefix = "/rpc", endpoint = "version_detail")]
 pub async fn get_version(group: String, version: u32) -> Result<VersionDetail, AppError> {
     use crate::context::{group_name, serve, version_number};
-    use view_model::{version_detail, Told};
+    use countersign_domain::PageRequest;
+    use view_model::{evidence, version_detail, LiveBeside, Told};
     serve(|portal, actor| async move {
         let (group, version) = (group_name(&group)?, version_number(version)?);
         let services = &portal.services;
@@ -526,11 +671,10 @@ pub async fn get_version(group: String, version: u32) -> Result<VersionDetail, A
         );
         let record = record?;
         let desk = &portal.notifications;
-        let (request, follow_ups) = match record
-            .version
-            .steps
-            .awaiting(services.policy().environments())
-        {
+        let policy = services.policy();
+        let reports = reports?;
+        let awaiting = record.version.steps.awaiting(policy.environments());
+        let (request, follow_ups) = match awaiting {
             Some(env) => (
                 desk.notifications.request_for(&record.version, env).await?,
                 desk.notifications
@@ -539,21 +683,42 @@ pub async fn get_version(group: String, version: u32) -> Result<VersionDetail, A
             ),
             None => (None, Vec::new()),
         };
+        let evidence = match awaiting {
+            Some(environment) => {
+                let live = services.live_version(&group, environment).await?;
+                let live_reports = match &live {
+                    Some(live) => services.reports_for_version(&group, live.version).await?,
+                    None => Vec::new(),
+                };
+                let recent = services
+                    .list_versions(
+                        &group,
+                        PageRequest {
+                            offset: 0,
+                            limit: RECENT_VERSIONS,
+                        },
+                    )
+                    .await?
+                    .items;
+                let beside = LiveBeside {
+                    environment,
+                    live: live.as_ref().map(|live| (live, live_reports.as_slice())),
+                    recent: &recent,
+                };
+                Some(evidence(policy, &record.version, &reports, beside))
+            }
+            None => None,
+        };
         let told = Told {
             request,
             follow_ups,
             outbox_only: desk.outbox_only,
             now: services.now(),
         };
-        Ok(version_detail(
-            services.policy(),
-            &record,
-            &reports?,
-            &attempts?,
-            &live?,
-            &actor,
-            &told,
-        ))
+        let mut detail =
+            version_detail(policy, &record, &reports, &attempts?, &live?, &actor, &told);
+        detail.evidence = evidence;
+        Ok(detail)
     })
     .await
 }

@@ -171,6 +171,7 @@ pub fn version_detail(
     });
     VersionDetail {
         waiting,
+        evidence: None,
         broken_signatures,
         group: version.group.to_string(),
         version: version.version.get(),
@@ -192,6 +193,124 @@ pub fn version_detail(
         reports: reports.iter().rev().map(report_view).collect(),
         why_no_decision,
         drift,
+    }
+}
+
+/// What the candidate is compared with where it waits.
+pub struct LiveBeside<'a> {
+    pub environment: &'a Environment,
+    /// The version live there, and its reported runs.
+    pub live: Option<(&'a ModelVersion, &'a [InferenceReport])>,
+    /// The group's recent versions, newest first.
+    pub recent: &'a [ModelVersion],
+}
+
+/// The candidate beside the version live in the environment it waits for: metrics with
+/// their differences, the runs before, what changed, and each metric over recent versions.
+pub fn evidence(
+    policy: &Policy,
+    candidate: &ModelVersion,
+    candidate_reports: &[InferenceReport],
+    beside: LiveBeside<'_>,
+) -> Evidence {
+    use crate::chart::{metric_chart, Mark, Point};
+    use crate::view_model::{metric_deltas, run_summary};
+    use countersign_domain::report::newest_report;
+    let environment = beside.environment;
+    let live = beside.live.map(|(version, _)| version);
+    let previous = policy.environments().previous(environment);
+    let candidate_run = previous
+        .and_then(|previous| newest_report(candidate_reports, previous, previous))
+        .map(run_summary);
+    let live_run = beside
+        .live
+        .and_then(|(_, reports)| newest_report(reports, environment, environment))
+        .map(run_summary);
+    let shown = |text: &str| {
+        if text.is_empty() {
+            "—".to_owned()
+        } else {
+            text.to_owned()
+        }
+    };
+    let known = |value: &Option<String>| value.clone().unwrap_or_else(|| "unknown".to_owned());
+    let changes = live
+        .map(|live| {
+            [
+                ("Image", shown(&live.image_uri), shown(&candidate.image_uri)),
+                (
+                    "Image digest",
+                    known(&live.digests.image),
+                    known(&candidate.digests.image),
+                ),
+                (
+                    "Model data",
+                    shown(&live.model_data_url),
+                    shown(&candidate.model_data_url),
+                ),
+                (
+                    "Model data ETag",
+                    known(&live.digests.model_data),
+                    known(&candidate.digests.model_data),
+                ),
+                (
+                    "Description",
+                    shown(&live.description),
+                    shown(&candidate.description),
+                ),
+            ]
+            .into_iter()
+            .map(|(field, live, candidate)| FieldChange {
+                field: field.to_owned(),
+                changed: live != candidate,
+                live,
+                candidate,
+            })
+            .collect()
+        })
+        .unwrap_or_default();
+    let mut versions: Vec<&ModelVersion> = beside.recent.iter().rev().collect();
+    if !versions.iter().any(|v| v.version == candidate.version) {
+        versions.push(candidate);
+        versions.sort_by_key(|v| v.version);
+    }
+    let charts = candidate
+        .metrics
+        .keys()
+        .map(|name| {
+            let points: Vec<Point> = versions
+                .iter()
+                .filter_map(|v| {
+                    let mark = if v.version == candidate.version {
+                        Mark::Candidate
+                    } else if live.is_some_and(|live| live.version == v.version) {
+                        Mark::Live
+                    } else {
+                        Mark::Other
+                    };
+                    v.metrics.get(name).map(|value| Point {
+                        version: v.version.get(),
+                        value: *value,
+                        mark,
+                    })
+                })
+                .collect();
+            MetricChart {
+                name: name.clone(),
+                svg: metric_chart(name, &points).0,
+            }
+        })
+        .collect();
+    Evidence {
+        environment: environment.to_string(),
+        live_version: live.map(|v| v.version.get()),
+        metrics: live
+            .map(|live| metric_deltas(&candidate.metrics, &live.metrics))
+            .unwrap_or_default(),
+        candidate_run,
+        live_run,
+        changes,
+        charts,
     }
 }
 

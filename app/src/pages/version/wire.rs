@@ -43,10 +43,47 @@ pub struct WaitingDetail {
     pub follow_ups: Vec<(String, bool)>,
 }
 
+/// One thing a version is made of, as the candidate and the live version have it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub live: String,
+    pub candidate: String,
+    pub changed: bool,
+}
+
+/// A metric over the group's recent versions, drawn on the server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricChart {
+    pub name: String,
+    /// SVG markup, made by the server from numbers and validated metric names only.
+    pub svg: String,
+}
+
+/// The evidence at the moment of decision: the candidate beside the version live in the
+/// environment waiting.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub environment: String,
+    /// The version live there, if any.
+    pub live_version: Option<u32>,
+    /// The registered metrics, the candidate's beside the live version's.
+    pub metrics: Vec<MetricDelta>,
+    /// The candidate's newest run in the environment before, if any.
+    pub candidate_run: Option<RunSummary>,
+    /// The live version's newest run in this environment, if any.
+    pub live_run: Option<RunSummary>,
+    /// What differs from the live version (image, model data, description, digests).
+    pub changes: Vec<FieldChange>,
+    pub charts: Vec<MetricChart>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VersionDetail {
     /// The step waiting for decisions, if any.
     pub waiting: Option<WaitingDetail>,
+    /// The candidate beside what is live where it waits.
+    pub evidence: Option<Evidence>,
     /// Sentences naming each approval whose signature no longer matches the registry entry.
     pub broken_signatures: Vec<String>,
     pub group: String,
