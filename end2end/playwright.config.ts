@@ -61,6 +61,9 @@ const atTheProvider = {
 const balancerPort = port + 5;
 const balancerURL = `http://127.0.0.1:${balancerPort}`;
 const replicaPorts = [port + 6, port + 7];
+// A sixth: the portal the README's screenshots are taken from.
+const screenshotsPort = port + 8;
+const screenshotsURL = `http://127.0.0.1:${screenshotsPort}`;
 
 /** A Countersign server on `listenPort` with a fresh store, configured by `env`. */
 function portal(listenPort: number, store: string, env: Record<string, string>) {
@@ -108,8 +111,14 @@ export default defineConfig({
     trace: 'off',
   },
   projects: [
-    { name: 'with-js', use: { javaScriptEnabled: true }, testIgnore: /(aws|seed-flow|replicas)\.spec\.ts/ },
-    { name: 'no-js', use: { javaScriptEnabled: false }, testIgnore: /(aws|seed-flow|replicas)\.spec\.ts/ },
+    { name: 'with-js', use: { javaScriptEnabled: true }, testIgnore: /(aws|seed-flow|replicas|screenshots)\.spec\.ts/ },
+    { name: 'no-js', use: { javaScriptEnabled: false }, testIgnore: /(aws|seed-flow|replicas|screenshots)\.spec\.ts/ },
+    // The README's pictures, from a portal of their own.
+    {
+      name: 'screenshots',
+      use: { javaScriptEnabled: true, baseURL: screenshotsURL },
+      testMatch: /screenshots\.spec\.ts/,
+    },
     // The product's whole loop, dev to prod and back, as its users meet it.
     {
       name: 'seed-flow',
@@ -131,6 +140,11 @@ export default defineConfig({
   ],
   webServer: [
     portal(port, database, { COUNTERSIGN_NOTIFY_DEV: 'ml-leads@example.com' }),
+    portal(screenshotsPort, path.join(os.tmpdir(), `countersign-e2e-screenshots-${process.pid}.db`), {
+      COUNTERSIGN_NOTIFY_DEV: 'ml-leads@example.com',
+      COUNTERSIGN_NOTIFY_TEST: 'ml-leads@example.com',
+      COUNTERSIGN_REQUIRED_APPROVALS_PROD: '2',
+    }),
     {
       command: 'node oidc/provider.mjs',
       url: `http://127.0.0.1:${oidcPort}/.well-known/openid-configuration`,
