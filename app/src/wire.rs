@@ -207,3 +207,14 @@ pub struct RunSummary {
     pub finished_at: String,
     pub metrics: Vec<(String, String)>,
 }
+
+impl RunSummary {
+    /// "auc 0.93, rows_per_second 5400".
+    pub fn metrics_line(&self) -> String {
+        self.metrics
+            .iter()
+            .map(|(name, value)| format!("{name} {value}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

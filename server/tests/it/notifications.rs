@@ -486,16 +486,8 @@ async fn a_step_waiting_too_long_is_reminded_then_escalated_once_each_across_rep
             .map(|e| (e.message.key.clone(), e.message.to.clone()))
             .collect()
     };
-    let outbox = app
-        .backing
-        .outbox
-        .recent(countersign_domain::PageRequest {
-            offset: 0,
-            limit: 50,
-        })
-        .await
-        .unwrap();
-    let mut sent = keys(&outbox.items);
+    let outbox = latest_messages(&app).await;
+    let mut sent = keys(&outbox);
     sent.sort();
     assert_eq!(
         sent,
@@ -515,17 +507,8 @@ async fn a_step_waiting_too_long_is_reminded_then_escalated_once_each_across_rep
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
     replica.backing.services.follow_up(rules).await.unwrap();
     app.backing.services.follow_up(rules).await.unwrap();
-    let outbox = app
-        .backing
-        .outbox
-        .recent(countersign_domain::PageRequest {
-            offset: 0,
-            limit: 50,
-        })
-        .await
-        .unwrap();
+    let outbox = latest_messages(&app).await;
     let escalations: Vec<_> = outbox
-        .items
         .iter()
         .filter(|e| e.message.key.starts_with("escalation/"))
         .collect();
@@ -555,27 +538,26 @@ async fn a_step_waiting_too_long_is_reminded_then_escalated_once_each_across_rep
     app.decide(&alice, "churn", "dev", "approve", "fine").await;
     tokio::time::sleep(std::time::Duration::from_millis(2400)).await;
     app.backing.services.follow_up(rules).await.unwrap();
-    let outbox = app
-        .backing
-        .outbox
-        .recent(countersign_domain::PageRequest {
-            offset: 0,
-            limit: 50,
-        })
-        .await
-        .unwrap();
+    let outbox = latest_messages(&app).await;
     assert!(
         outbox
-            .items
             .iter()
             .any(|e| e.message.key == "reminder/churn/1/test"),
         "test waits now, and its approvers are reminded in turn"
     );
     assert!(
         !outbox
-            .items
             .iter()
             .any(|e| e.message.key == "escalation/churn/1/test"),
         "nobody is named for test: it is never escalated"
     );
+}
+
+/// The portal's latest fifty messages.
+async fn latest_messages(app: &TestApp) -> Vec<OutboxEntry> {
+    let page = PageRequest {
+        offset: 0,
+        limit: 50,
+    };
+    app.backing.outbox.recent(page).await.unwrap().items
 }

@@ -21,6 +21,22 @@ async fn register_with(app: &TestApp, group: &str, metrics: serde_json::Value) {
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
 }
 
+/// Churn version 1, by dana, approved for dev by alice; alice's session.
+async fn churn_live_in_dev(app: &TestApp) -> String {
+    app.register("churn", "dana").await;
+    let alice = app.sign_in("alice").await;
+    let approved = app.decide(&alice, "churn", "dev", "approve", "fine").await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    alice
+}
+
+/// As [`churn_live_in_dev`], and fraud version 1 waiting for dev.
+async fn churn_live_in_dev_and_fraud_waiting(app: &TestApp) -> String {
+    let alice = churn_live_in_dev(app).await;
+    app.register("fraud", "dana").await;
+    alice
+}
+
 /// Where `body` first mentions `needle`; panics naming it when it does not.
 fn position(body: &str, needle: &str) -> usize {
     body.find(needle)
@@ -137,10 +153,7 @@ async fn a_step_already_approved_by_someone_leaves_their_inbox_and_stays_in_othe
 #[tokio::test]
 async fn your_models_shows_where_each_version_stands_and_its_latest_runs() {
     let app = TestApp::new(&[]).await;
-    app.register("churn", "dana").await;
-    app.register("fraud", "dana").await;
-    let alice = app.sign_in("alice").await;
-    app.decide(&alice, "churn", "dev", "approve", "fine").await;
+    churn_live_in_dev_and_fraud_waiting(&app).await;
     let dana = app.sign_in("dana").await;
 
     let page = app.get("/mine", Some(&dana)).await;
@@ -167,10 +180,7 @@ async fn your_models_shows_where_each_version_stands_and_its_latest_runs() {
 #[tokio::test]
 async fn a_group_page_says_what_is_live_where_and_the_groups_filter_by_name() {
     let app = TestApp::new(&[]).await;
-    app.register("churn", "dana").await;
-    app.register("fraud", "dana").await;
-    let alice = app.sign_in("alice").await;
-    app.decide(&alice, "churn", "dev", "approve", "fine").await;
+    let alice = churn_live_in_dev_and_fraud_waiting(&app).await;
 
     let group = app.get("/models/churn", Some(&alice)).await.body;
     let live = &group[position(&group, "Live now")..];
@@ -233,9 +243,7 @@ async fn the_version_page_says_who_has_signed_who_is_needed_who_may_not_and_who_
 #[tokio::test]
 async fn the_review_page_puts_the_candidate_beside_what_is_live_with_what_changed_and_charts() {
     let app = TestApp::new(&[]).await;
-    app.register("churn", "dana").await;
-    let alice = app.sign_in("alice").await;
-    app.decide(&alice, "churn", "dev", "approve", "fine").await;
+    let alice = churn_live_in_dev(&app).await;
     register_with(&app, "churn", json!({"auc": 0.95, "log_loss": 0.31})).await;
 
     let page = app.get("/models/churn/versions/2", Some(&alice)).await.body;

@@ -93,12 +93,7 @@ fn MineLine(version: MyVersion) -> impl IntoView {
                     .runs
                     .into_iter()
                     .map(|run| {
-                        let metrics = run
-                            .metrics
-                            .iter()
-                            .map(|(name, value)| format!("{name} {value}"))
-                            .collect::<Vec<_>>()
-                            .join(", ");
+                        let metrics = run.metrics_line();
                         view! {
                             <li>
                                 <strong>{run.environment}</strong>

@@ -283,12 +283,7 @@ fn EvidencePanel(evidence: Evidence) -> impl IntoView {
     });
     let run_line = |who: String, run: Option<RunSummary>| {
         run.map(|run| {
-            let metrics = run
-                .metrics
-                .iter()
-                .map(|(name, value)| format!("{name} {value}"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let metrics = run.metrics_line();
             view! {
                 <p>
                     {format!("{who}'s newest run in {}: {metrics} ", run.environment)}

@@ -31,6 +31,7 @@
 
 use crate::calls::{port, CallCounter, CallCounts};
 use aws_config::SdkConfig;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
     KeyType, Projection, ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification,
@@ -585,33 +586,19 @@ impl Table {
     pub(crate) async fn versions_with_a_pending_step(
         &self,
     ) -> Result<Vec<(GroupName, VersionNumber)>, PortError> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .calls
-                .call(
-                    "dynamodb:Query",
-                    self.client
-                        .query()
-                        .table_name(&self.name)
-                        .index_name(PENDING_INDEX)
-                        .key_condition_expression("#pending = :steps")
-                        .expression_attribute_names("#pending", "pending")
-                        .expression_attribute_values(":steps", s(STEPS_PENDING))
-                        .set_exclusive_start_key(start)
-                        .send(),
-                )
-                .await
-                .map_err(port)?;
-            for item in page.items() {
-                found.push(version_named(item)?);
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(found);
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .index_name(PENDING_INDEX)
+            .key_condition_expression("#pending = :steps")
+            .expression_attribute_names("#pending", "pending")
+            .expression_attribute_values(":steps", s(STEPS_PENDING));
+        self.every_page(query)
+            .await?
+            .iter()
+            .map(version_named)
+            .collect()
     }
 
     /// Files a newly registered version under each identifier its registrant is known by,
@@ -717,6 +704,18 @@ impl Table {
         if let Some(last) = last {
             values.insert(":last".to_owned(), s(last));
         }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression(format!("pk = :pk AND {sk_condition}"))
+            .set_expression_attribute_values(Some(values))
+            .consistent_read(true);
+        self.every_page(query).await
+    }
+
+    /// Every item `query` finds, page after page (a page holds at most 1 MB).
+    async fn every_page(&self, query: QueryFluentBuilder) -> Result<Vec<Item>, PortError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -724,14 +723,7 @@ impl Table {
                 .calls
                 .call(
                     "dynamodb:Query",
-                    self.client
-                        .query()
-                        .table_name(&self.name)
-                        .key_condition_expression(format!("pk = :pk AND {sk_condition}"))
-                        .set_expression_attribute_values(Some(values.clone()))
-                        .consistent_read(true)
-                        .set_exclusive_start_key(start)
-                        .send(),
+                    query.clone().set_exclusive_start_key(start).send(),
                 )
                 .await
                 .map_err(port)?;
