@@ -171,6 +171,7 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
         recipients: Recipients {
             notify: config.mail.notify.clone(),
             escalate_to: config.mail.escalate_to.clone(),
+            chat: config.mail.webhooks.keys().cloned().collect(),
         },
         wake: wake.clone(),
     }));

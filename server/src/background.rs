@@ -3,16 +3,21 @@
 
 use crate::backend::Backing;
 use crate::config::Config;
-use crate::notify::{Delivery, OutboxOnly, Smtp, Transport};
+use crate::notify::{ChatOrMail, Delivery, OutboxOnly, Smtp, Transport};
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 
 /// Starts the background work: mail delivery, and the reconciliation scan when it is on.
 pub fn start_background_work(config: &Config, backing: &Backing) -> Result<(), String> {
-    let transport: Arc<dyn Transport> = match &config.mail.smtp_url {
+    let mail: Arc<dyn Transport> = match &config.mail.smtp_url {
         Some(url) => Arc::new(Smtp::new(url.expose_secret(), &config.mail.from)?),
         None => Arc::new(OutboxOnly),
     };
+    let transport: Arc<dyn Transport> = Arc::new(ChatOrMail {
+        mail,
+        webhooks: config.mail.webhooks.clone(),
+        client: reqwest::Client::new(),
+    });
     let delivery = Delivery::new(
         &config.mail,
         backing.outbox.clone(),

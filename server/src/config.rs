@@ -367,16 +367,7 @@ fn addresses_for(
     env: &str,
     text: &str,
 ) -> Result<(String, Vec<String>), ConfigError> {
-    let env = env.replace('_', "-");
-    if policy.environments().find(&env).is_none() {
-        return Err(setting_error(
-            key,
-            format!(
-                "names {env:?}, which is not one of the environments ({})",
-                policy.environments()
-            ),
-        ));
-    }
+    let env = known_environment(policy, key, env)?;
     let addresses = comma_list(text);
     for address in &addresses {
         if address.parse::<lettre::Address>().is_err() {
@@ -387,6 +378,21 @@ fn addresses_for(
         }
     }
     Ok((env, addresses))
+}
+
+/// The environment a per-environment setting `key` names (`env` as written in the name).
+fn known_environment(policy: &Policy, key: &str, env: &str) -> Result<String, ConfigError> {
+    let env = env.replace('_', "-");
+    if policy.environments().find(&env).is_none() {
+        return Err(setting_error(
+            key,
+            format!(
+                "names {env:?}, which is not one of the environments ({})",
+                policy.environments()
+            ),
+        ));
+    }
+    Ok(env)
 }
 
 /// A number of hours as a duration; 0 turns what it times off.
@@ -675,6 +681,7 @@ impl Config {
         }
         let mut notify = BTreeMap::new();
         let mut escalate_to = BTreeMap::new();
+        let mut webhooks = BTreeMap::new();
         for (key, value) in &raw.per_environment {
             let text = value_text(value)
                 .ok_or_else(|| setting_error(key, "must be a text or a whole number"))?;
@@ -689,6 +696,19 @@ impl Config {
             } else if let Some(env) = key.strip_prefix("escalate_to_") {
                 let (env, addresses) = addresses_for(&policy, key, env, &text)?;
                 escalate_to.insert(env, addresses);
+            } else if let Some(env) = key.strip_prefix("webhook_url_") {
+                let env = known_environment(&policy, key, env)?;
+                let url = text.trim();
+                let loopback = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
+                    .iter()
+                    .any(|prefix| url.starts_with(prefix));
+                if !(url.starts_with("https://") || loopback) || url.contains(char::is_whitespace) {
+                    return Err(setting_error(
+                        key,
+                        "must be an https:// URL (an incoming webhook of Slack or Microsoft Teams)",
+                    ));
+                }
+                webhooks.insert(env, SecretString::from(url.to_owned()));
             } else if let Some(env) = key.strip_prefix("signature_meanings_") {
                 let env = env.replace('_', "-");
                 for (verdict, meanings) in
@@ -856,6 +876,7 @@ impl Config {
         };
         let mut mail = mail;
         mail.escalate_to = escalate_to;
+        mail.webhooks = webhooks;
         let api_access = api_access(&raw, oidc.as_ref(), dev_sign_in)?;
         let rate_limits = rate_limits(&raw)?;
         let audit_signing_key = match &raw.audit_signing_key {
@@ -1519,6 +1540,25 @@ mod tests {
         assert!(error(&[("ESCALATE_TO_PROD", "the boss")]).contains("not an e-mail address"));
         assert!(error(&[("ESCALATE_TO_STAGING", "a@example.com")])
             .contains("not one of the environments"));
+    }
+
+    #[test]
+    fn a_chat_webhook_is_an_https_url_per_environment_kept_secret() {
+        let hook = "https://hooks.slack.com/services/T0/B0/secret";
+        let config = Config::from_pairs([("WEBHOOK_URL_PROD", hook)]).unwrap();
+        let urls: Vec<&str> = config
+            .mail
+            .webhooks
+            .values()
+            .map(secrecy::ExposeSecret::expose_secret)
+            .collect();
+        assert_eq!(urls, [hook]);
+        assert!(
+            !format!("{config:?}").contains("secret"),
+            "never in a debug print"
+        );
+        assert!(error(&[("WEBHOOK_URL_PROD", "http://hooks.example/x")]).contains("https://"));
+        assert!(error(&[("WEBHOOK_URL_STAGING", hook)]).contains("not one of the environments"));
     }
 
     #[test]

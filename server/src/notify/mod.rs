@@ -8,7 +8,7 @@ pub mod transport;
 
 pub use delivery::Delivery;
 pub use render::{render, review_link, Recipients};
-pub use transport::{OutboxOnly, Smtp, Transport};
+pub use transport::{ChatOrMail, OutboxOnly, Smtp, Transport};
 
 use async_trait::async_trait;
 use countersign_domain::ports::*;
@@ -29,6 +29,8 @@ pub struct MailConfig {
     pub notify: BTreeMap<String, Vec<String>>,
     /// Addresses told when a step in each environment waits too long.
     pub escalate_to: BTreeMap<String, Vec<String>>,
+    /// Incoming webhooks (Slack, Microsoft Teams) of each environment's approvers' channel.
+    pub webhooks: BTreeMap<String, SecretString>,
     /// The wait before the first retry; it doubles after each failed attempt.
     pub retry_after: std::time::Duration,
     pub attempts: u32,
@@ -67,6 +69,7 @@ impl MailConfig {
             from: from.to_owned(),
             notify,
             escalate_to: BTreeMap::new(),
+            webhooks: BTreeMap::new(),
             retry_after,
             attempts,
         })
@@ -85,15 +88,20 @@ pub struct MailNotices {
 #[async_trait]
 impl NoticeSink for MailNotices {
     async fn notice(&self, notice: Notice) {
+        let chat = render::chat_message(&notice, &self.public_url, &self.recipients);
         let message = render(&notice, &self.public_url, &self.recipients);
-        match self.outbox.enqueue(&message, self.clock.now()).await {
-            Ok(true) => {
-                tracing::info!(key = %message.key, to = ?message.to, "notification queued");
-                self.wake.notify_one();
-            }
-            Ok(false) => tracing::debug!(key = %message.key, "notification already queued once"),
-            Err(e) => {
-                tracing::error!(key = %message.key, error = %e, "cannot queue a notification")
+        for message in std::iter::once(message).chain(chat) {
+            match self.outbox.enqueue(&message, self.clock.now()).await {
+                Ok(true) => {
+                    tracing::info!(key = %message.key, to = ?message.to, "notification queued");
+                    self.wake.notify_one();
+                }
+                Ok(false) => {
+                    tracing::debug!(key = %message.key, "notification already queued once")
+                }
+                Err(e) => {
+                    tracing::error!(key = %message.key, error = %e, "cannot queue a notification")
+                }
             }
         }
     }

@@ -26,6 +26,9 @@ pub fn review_link(public_url: &str, version: &ModelVersion, environment: &Envir
 /// Who receives what, per environment.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Recipients {
+    /// Environments with an incoming webhook (`COUNTERSIGN_WEBHOOK_URL_<ENV>`): their
+    /// approvers' channel hears of each request and reminder too.
+    pub chat: std::collections::BTreeSet<String>,
     /// Told when a version waits for the environment (`COUNTERSIGN_NOTIFY_<ENV>`).
     pub notify: BTreeMap<String, Vec<String>>,
     /// Told when a step there waits too long (`COUNTERSIGN_ESCALATE_TO_<ENV>`).
@@ -37,7 +40,7 @@ impl Recipients {
     pub fn notifying(notify: BTreeMap<String, Vec<String>>) -> Self {
         Self {
             notify,
-            escalate_to: BTreeMap::new(),
+            ..Self::default()
         }
     }
 
@@ -293,6 +296,48 @@ pub fn render(notice: &Notice, public_url: &str, recipients: &Recipients) -> Out
             }
         }
     }
+}
+
+/// The chat message beside a request or a reminder, where its environment has a webhook:
+/// what waits and the link, nothing to decide with.
+pub fn chat_message(
+    notice: &Notice,
+    public_url: &str,
+    recipients: &Recipients,
+) -> Option<OutgoingMessage> {
+    let (version, environment, what) = match notice {
+        Notice::ApprovalRequested {
+            version,
+            environment,
+        } => (version, environment, "awaits approval for"),
+        Notice::PromotionRequested {
+            version, target, ..
+        } => (version, target, "asks to be promoted to"),
+        Notice::Reminder {
+            version,
+            environment,
+            ..
+        } => (version, environment, "still awaits approval for"),
+        Notice::Escalation { .. } | Notice::Decided { .. } => return None,
+    };
+    if !recipients.chat.contains(environment.as_str()) {
+        return None;
+    }
+    let link = review_link(public_url, version, environment);
+    let subject = format!(
+        "{} version {} {what} {environment}",
+        version.group, version.version
+    );
+    Some(OutgoingMessage {
+        key: format!("{}/chat", notice.key()),
+        to: vec![super::transport::chat_recipient(environment.as_str())],
+        text: format!(
+            "{subject} (registered by {}). Review it: {link} (the link decides nothing: approvers sign in and decide on the page)",
+            version.registered_by.name
+        ),
+        html: String::new(),
+        subject,
+    })
 }
 
 /// A reminder (to the environment's approvers) or an escalation (to whom the environment

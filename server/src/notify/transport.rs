@@ -86,3 +86,60 @@ impl Transport for OutboxOnly {
         Ok(())
     }
 }
+
+/// The recipient a chat message names instead of an address: the environment whose incoming
+/// webhook (`COUNTERSIGN_WEBHOOK_URL_<ENV>`) it goes to. The URL, a secret, is looked up when
+/// the message is sent, so the outbox and the notifications page never hold it.
+pub fn chat_recipient(environment: &str) -> String {
+    format!("chat:{environment}")
+}
+
+/// Messages for a chat go to that environment's incoming webhook (Slack and Microsoft Teams
+/// both take `{"text": ...}`), the rest to `mail`.
+pub struct ChatOrMail {
+    pub mail: std::sync::Arc<dyn Transport>,
+    pub webhooks: std::collections::BTreeMap<String, secrecy::SecretString>,
+    pub client: reqwest::Client,
+}
+
+#[async_trait]
+impl Transport for ChatOrMail {
+    async fn send(&self, message: &OutgoingMessage) -> Result<(), String> {
+        use secrecy::ExposeSecret;
+        let chat = match message.to.as_slice() {
+            [only] => only.strip_prefix("chat:"),
+            _ => None,
+        };
+        let Some(environment) = chat else {
+            return self.mail.send(message).await;
+        };
+        let url = self.webhooks.get(environment).ok_or_else(|| {
+            format!(
+                "no incoming webhook for {environment}: set COUNTERSIGN_WEBHOOK_URL_{}",
+                environment.to_uppercase().replace('-', "_")
+            )
+        })?;
+        let response = self
+            .client
+            .post(url.expose_secret())
+            .json(&serde_json::json!({ "text": message.text }))
+            .timeout(Duration::from_secs(20))
+            .send()
+            .await
+            // Without the URL: it carries the webhook's secret.
+            .map_err(|e| {
+                format!(
+                    "the {environment} webhook did not answer: {}",
+                    e.without_url()
+                )
+            })?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the {environment} webhook answered {}",
+                response.status()
+            ))
+        }
+    }
+}

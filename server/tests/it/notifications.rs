@@ -9,7 +9,7 @@ use axum::http::{Request, StatusCode};
 use countersign_domain::ports::*;
 use countersign_domain::*;
 use countersign_local_store::LocalStore;
-use countersign_server::notify::{Delivery, Smtp, Transport};
+use countersign_server::notify::{ChatOrMail, Delivery, OutboxOnly, Smtp, Transport};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -560,4 +560,102 @@ async fn latest_messages(app: &TestApp) -> Vec<OutboxEntry> {
         limit: 50,
     };
     app.backing.outbox.recent(page).await.unwrap().items
+}
+
+/// Delivery as the portal runs it without an SMTP server: chat messages to their webhooks.
+fn chat_delivery(app: &TestApp) -> Delivery {
+    Delivery {
+        outbox: app.backing.outbox.clone(),
+        transport: Arc::new(ChatOrMail {
+            mail: Arc::new(OutboxOnly),
+            webhooks: app.config.mail.webhooks.clone(),
+            client: reqwest::Client::new(),
+        }),
+        clock: Arc::new(SystemClock),
+        wake: app.backing.wake.clone(),
+        retry_after: Duration::from_secs(1),
+        attempts: 5,
+    }
+}
+
+/// A chat's incoming webhook on loopback: keeps what is posted to it, answers `status`.
+async fn webhook_receiver(
+    status: StatusCode,
+) -> (String, Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = received.clone();
+    let router = axum::Router::new().route(
+        "/hooks/T0/B0/secret-token",
+        axum::routing::post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+            let kept = kept.clone();
+            async move {
+                kept.lock().unwrap().push(body);
+                status
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/hooks/T0/B0/secret-token",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, received)
+}
+
+#[tokio::test]
+async fn a_request_is_posted_to_the_environments_chat_beside_the_mail_and_the_url_is_never_shown() {
+    let (url, received) = webhook_receiver(StatusCode::OK).await;
+    let app = TestApp::new(&[
+        ("NOTIFY_DEV", "ml-leads@example.com"),
+        ("WEBHOOK_URL_DEV", url.as_str()),
+    ])
+    .await;
+    app.register("churn", "dana").await;
+    let delivery = chat_delivery(&app);
+    assert_eq!(
+        delivery.deliver_due().await.unwrap(),
+        2,
+        "the mail and the chat message"
+    );
+    let posted = received.lock().unwrap().clone();
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    let text = posted[0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("churn version 1 awaits approval for dev"),
+        "{text}"
+    );
+    assert!(text.contains("http://127.0.0.1:3000/models/churn/versions/1?environment=dev"));
+    assert!(text.contains("the link decides nothing"));
+
+    let messages = latest_messages(&app).await;
+    let chat = messages
+        .iter()
+        .find(|m| m.message.key == "approval-request/churn/1/dev/chat")
+        .expect("the chat message is in the outbox");
+    assert_eq!(chat.message.to, ["chat:dev"]);
+    assert_eq!(chat.state, DeliveryState::Sent);
+    let alice = app.sign_in("alice").await;
+    let page = app.get("/notifications", Some(&alice)).await.body;
+    assert!(page.contains("chat:dev"));
+    assert!(
+        !page.contains("secret-token"),
+        "the webhook's URL is a secret"
+    );
+
+    let (down, _) = webhook_receiver(StatusCode::INTERNAL_SERVER_ERROR).await;
+    let failing = TestApp::new(&[("WEBHOOK_URL_DEV", down.as_str())]).await;
+    failing.register("churn", "dana").await;
+    let delivery = chat_delivery(&failing);
+    delivery.deliver_due().await.unwrap();
+    let chat = latest_messages(&failing)
+        .await
+        .into_iter()
+        .find(|m| m.message.key == "approval-request/churn/1/dev/chat")
+        .unwrap();
+    assert_eq!(chat.state, DeliveryState::Pending, "tried again later");
+    assert_eq!(
+        chat.last_error.as_deref(),
+        Some("the dev webhook answered 500 Internal Server Error")
+    );
 }
