@@ -333,7 +333,7 @@ pub fn chat_message(
         to: vec![super::transport::chat_recipient(environment.as_str())],
         text: format!(
             "{subject} (registered by {}). Review it: {link} (the link decides nothing: approvers sign in and decide on the page)",
-            version.registered_by.name
+            chat_inert(&version.registered_by.name)
         ),
         html: String::new(),
         subject,
@@ -453,6 +453,15 @@ fn inert(text: &str) -> String {
     text.replace("://", "://\u{200B}").replace('.', ".\u{200B}")
 }
 
+/// Pipeline-supplied text as a chat shows it: no link (as in mail), and none of Slack's
+/// control characters, so `<!channel>` or `<https://x|y>` stay text.
+fn chat_inert(text: &str) -> String {
+    inert(text)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 fn version_facts(version: &ModelVersion) -> Vec<(&'static str, String)> {
     let metrics = if version.metrics.is_empty() {
         "none reported".to_owned()
@@ -503,6 +512,34 @@ mod tests {
             drift: Vec::new(),
             revision: 0,
         }
+    }
+
+    #[test]
+    fn a_chat_message_goes_only_where_a_webhook_is_and_carries_no_link_but_the_portals() {
+        let mut version = version();
+        version.registered_by.name = "<!channel> see https://evil.example".into();
+        let notice = Notice::ApprovalRequested {
+            environment: Environment::parse("dev").unwrap(),
+            version,
+        };
+        let none = chat_message(
+            &notice,
+            "https://countersign.example",
+            &Recipients::default(),
+        );
+        assert_eq!(none, None, "no webhook for dev");
+        let recipients = Recipients {
+            chat: ["dev".to_owned()].into(),
+            ..Recipients::default()
+        };
+        let chat = chat_message(&notice, "https://countersign.example", &recipients).unwrap();
+        assert_eq!(chat.key, "approval-request/churn/7/dev/chat");
+        assert_eq!(chat.to, ["chat:dev"]);
+        assert!(chat.text.contains("&lt;!channel&gt;"), "{}", chat.text);
+        assert!(!chat.text.contains("https://evil"), "{}", chat.text);
+        assert!(chat
+            .text
+            .contains("https://countersign.example/models/churn/versions/7?environment=dev"));
     }
 
     #[test]
