@@ -1,4 +1,4 @@
-import { APIRequestContext, expect, Page, TestInfo } from '@playwright/test';
+import { APIRequestContext, expect, Locator, Page, TestInfo } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -221,4 +221,33 @@ export function reviewLink(email: Email): string {
   const link = email.text.match(/https?:\/\/\S+\/models\/\S+\/versions\/\d+\?environment=[a-z-]+/);
   expect(link, email.text).not.toBeNull();
   return link![0];
+}
+
+/** Presses Tab until `target` has the focus (at most `presses` times), then checks it has. */
+export async function tabTo(page: Page, target: Locator, presses = 40) {
+  for (let pressed = 0; pressed < presses && !(await target.evaluate((el) => el === document.activeElement)); pressed++) {
+    await page.keyboard.press('Tab');
+  }
+  await expect(target).toBeFocused();
+}
+
+/**
+ * Approves dev on the version page open now by keyboard alone: the reason, the approve
+ * button, then the sign button on the confirmation step; the outcome is announced.
+ */
+export async function approveDevByKeyboard(page: Page, testInfo: TestInfo, reason: string) {
+  await page.keyboard.press('Tab');
+  await tabTo(page, page.getByLabel('Reason for dev'));
+  await page.keyboard.type(reason);
+  await tabTo(page, page.getByRole('button', { name: 'Approve dev' }), 5);
+  await page.keyboard.press('Enter');
+
+  await expect(page.getByRole('heading', { name: 'Confirm your signature' })).toBeVisible();
+  await settled(page, testInfo);
+  await expect(page.locator('dl.signed-record')).toContainText(reason);
+  await expect(page.locator('dl.signed-record')).toContainText('Approved for release to dev');
+  await tabTo(page, page.getByRole('button', { name: 'Sign: approve dev' }));
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('status')).toContainText('Your signature for dev is recorded.');
+  await expect(step(page, 'dev')).toHaveAttribute('data-state', 'Approved');
 }

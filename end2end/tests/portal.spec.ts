@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { register, settled, signInAs, step, uniqueGroup } from './helpers';
+import { approveDevByKeyboard, register, settled, signInAs, step, tabTo, uniqueGroup } from './helpers';
 
 // The home page leads each person where their work is, with and without JavaScript.
 
@@ -47,4 +47,19 @@ test('the groups list filters by name without a page of its own', async ({ page,
   await expect(page).toHaveURL(new RegExp(`/models\\?q=${group.toUpperCase()}$`));
   await expect(page.getByRole('link', { name: group, exact: true })).toBeVisible();
   await expect(page.locator('table.list tbody tr')).toHaveCount(1);
+});
+
+test('from the inbox to a signed decision by keyboard alone', async ({ page, request }, testInfo) => {
+  const group = uniqueGroup('walk');
+  await register(request, group, 'dana');
+  await page.goto('/');
+  await signInAs(page, testInfo, 'alice');
+  await expect(page).toHaveURL(/\/inbox$/);
+  await settled(page, testInfo);
+  // Every step of the shared store waits in this inbox too: enough presses for all of them.
+  await tabTo(page, page.getByRole('link', { name: `${group} version 1` }), 400);
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(new RegExp(`/models/${group}/versions/1\\?environment=dev$`));
+  await settled(page, testInfo);
+  await approveDevByKeyboard(page, testInfo, 'Reviewed from the inbox, by keyboard');
 });

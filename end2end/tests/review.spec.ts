@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { confirmSignature, openVersion, pipelineAuth, register, settled, signInAs, step, uniqueGroup } from './helpers';
+import { approveDevByKeyboard, confirmSignature, openVersion, pipelineAuth, register, settled, signInAs, step, uniqueGroup } from './helpers';
 
 test('a data scientist sees their pending version and cannot decide it', async ({ page, request }, testInfo) => {
   const group = uniqueGroup('churn');
@@ -129,32 +129,5 @@ test('the whole signing ceremony works from the keyboard alone', async ({ page, 
   await openVersion(page, testInfo, group);
   await signInAs(page, testInfo, 'alice');
 
-  // Into the reason box, type, then on to the approve button, all by keyboard.
-  const reason = page.getByLabel('Reason for dev');
-  await page.keyboard.press('Tab');
-  for (let presses = 0; presses < 40 && !(await reason.evaluate((el) => el === document.activeElement)); presses++) {
-    await page.keyboard.press('Tab');
-  }
-  await expect(reason).toBeFocused();
-  await page.keyboard.type('Checked from the keyboard');
-  const approve = page.getByRole('button', { name: 'Approve dev' });
-  for (let presses = 0; presses < 5 && !(await approve.evaluate((el) => el === document.activeElement)); presses++) {
-    await page.keyboard.press('Tab');
-  }
-  await expect(approve).toBeFocused();
-  await page.keyboard.press('Enter');
-
-  // The confirmation step: what will be signed, then the sign button, reached by Tab.
-  await expect(page.getByRole('heading', { name: 'Confirm your signature' })).toBeVisible();
-  await settled(page, testInfo);
-  await expect(page.locator('dl.signed-record')).toContainText('Checked from the keyboard');
-  await expect(page.locator('dl.signed-record')).toContainText('Approved for release to dev');
-  const sign = page.getByRole('button', { name: 'Sign: approve dev' });
-  for (let presses = 0; presses < 40 && !(await sign.evaluate((el) => el === document.activeElement)); presses++) {
-    await page.keyboard.press('Tab');
-  }
-  await expect(sign).toBeFocused();
-  await page.keyboard.press('Enter');
-  await expect(page.getByRole('status')).toContainText('Your signature for dev is recorded.');
-  await expect(step(page, 'dev')).toHaveAttribute('data-state', 'Approved');
+  await approveDevByKeyboard(page, testInfo, 'Checked from the keyboard');
 });
