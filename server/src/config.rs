@@ -395,12 +395,16 @@ fn known_environment(policy: &Policy, key: &str, env: &str) -> Result<String, Co
     Ok(env)
 }
 
+const HOURS_IN_A_YEAR: f64 = 8760.0;
+
 /// A number of hours as a duration; 0 turns what it times off.
 fn hours(key: &str, hours: f64) -> Result<Option<time::Duration>, ConfigError> {
-    if !hours.is_finite() || hours < 0.0 {
+    // A year at most: beyond, nobody is reminded of anything (and far beyond, the figure
+    // is no duration at all).
+    if !(0.0..=HOURS_IN_A_YEAR).contains(&hours) {
         return Err(setting_error(
             key,
-            "must be a number of hours, 0 or more (0 turns it off)",
+            "must be a number of hours from 0 (off) to 8760 (a year)",
         ));
     }
     Ok((hours > 0.0).then(|| time::Duration::seconds_f64(hours * 3600.0)))
@@ -1537,6 +1541,11 @@ mod tests {
             Some(time::Duration::minutes(90))
         );
         assert!(error(&[("REMIND_AFTER_HOURS", "-1")]).contains("COUNTERSIGN_REMIND_AFTER_HOURS"));
+        let too_long = error(&[("ESCALATE_AFTER_HOURS", "9999999999999999")]);
+        assert!(
+            too_long.contains("8760"),
+            "a figure no duration can hold is refused, not a crash at start-up: {too_long}"
+        );
         assert!(error(&[("ESCALATE_TO_PROD", "the boss")]).contains("not an e-mail address"));
         assert!(error(&[("ESCALATE_TO_STAGING", "a@example.com")])
             .contains("not one of the environments"));

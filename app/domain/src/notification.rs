@@ -148,27 +148,41 @@ pub fn escalation_key(version: &ModelVersion, environment: &Environment) -> Stri
     )
 }
 
+/// The key of the chat message posted beside the message keyed `key`.
+pub fn chat_key(key: &str) -> String {
+    format!("{key}{CHAT_SUFFIX}")
+}
+
+const CHAT_SUFFIX: &str = "/chat";
+
 /// The setting naming who is told when a version waits for `environment`.
 pub fn recipients_setting(environment: &Environment) -> String {
-    per_environment_setting("NOTIFY", environment)
+    per_environment_setting("NOTIFY", environment.as_str())
 }
 
 /// The setting naming who hears of steps in `environment` waiting too long.
 pub fn escalation_setting(environment: &Environment) -> String {
-    per_environment_setting("ESCALATE_TO", environment)
+    per_environment_setting("ESCALATE_TO", environment.as_str())
+}
+
+/// The setting naming the incoming webhook of `environment`'s approvers' chat.
+pub fn webhook_setting(environment: &str) -> String {
+    per_environment_setting("WEBHOOK_URL", environment)
 }
 
 /// `COUNTERSIGN_{name}_{ENV}`, as the environment variable is spelt (`pre-prod`: `PRE_PROD`).
-fn per_environment_setting(name: &str, environment: &Environment) -> String {
+fn per_environment_setting(name: &str, environment: &str) -> String {
     format!(
         "COUNTERSIGN_{name}_{}",
-        environment.as_str().to_uppercase().replace('-', "_")
+        environment.to_uppercase().replace('-', "_")
     )
 }
 
 /// The environment whose approvers a message with this key asks to decide, for approval and
 /// promotion requests (`approval-request/{group}/{version}/{env}`); `None` for others.
 pub fn requested_environment(key: &str) -> Option<&str> {
+    // A request's chat message asks the same people.
+    let key = key.strip_suffix(CHAT_SUFFIX).unwrap_or(key);
     let rest = key
         .strip_prefix("approval-request/")
         .or_else(|| key.strip_prefix("promotion-request/"))
@@ -257,6 +271,11 @@ mod tests {
         )
         .is_empty());
         assert_eq!(requested_environment("reminder/churn/7/prod"), Some("prod"));
+        assert_eq!(
+            requested_environment(&chat_key("approval-request/churn/7/dev")),
+            Some("dev"),
+            "a chat message is resent by the approvers it asks"
+        );
     }
 
     #[test]

@@ -429,7 +429,8 @@ impl Services {
     }
 
     /// The newest `limit` versions `person` registered, in any group, newest first, each
-    /// with its decision log.
+    /// with its decision log. The registry says whom a version is attributed to; the port's
+    /// index only says where to look (a row written around the portal names nobody in).
     pub async fn registered_by(
         &self,
         person: &Person,
@@ -443,8 +444,8 @@ impl Services {
             .await?
         {
             match self.version_record(&group, version).await {
-                Ok(record) => records.push(record),
-                Err(ServiceError::NotFound(_)) => continue,
+                Ok(record) if record.version.attributed_to.includes(person) => records.push(record),
+                Ok(_) | Err(ServiceError::NotFound(_)) => continue,
                 Err(e) => return Err(e),
             }
         }
@@ -913,6 +914,13 @@ impl Services {
     }
 }
 
+/// The reminder and the escalation queued about a waiting step, where there are any.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FollowUpsQueued {
+    pub reminder: Option<OutboxEntry>,
+    pub escalation: Option<OutboxEntry>,
+}
+
 /// Why a person may not see or resend a notification. Written for them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotificationRefusal {
@@ -969,21 +977,18 @@ impl Notifications {
         Ok(self.outbox.entry(&promotion).await?)
     }
 
-    /// The reminder and the escalation sent about the version waiting for `environment`,
-    /// where there were any, in that order.
+    /// The reminder and the escalation queued about the version waiting for `environment`.
     pub async fn follow_ups_for(
         &self,
         version: &ModelVersion,
         environment: &Environment,
-    ) -> Result<Vec<OutboxEntry>, ServiceError> {
-        let mut found = Vec::new();
-        for key in [
-            notification::reminder_key(version, environment),
-            notification::escalation_key(version, environment),
-        ] {
-            found.extend(self.outbox.entry(&key).await?);
-        }
-        Ok(found)
+    ) -> Result<FollowUpsQueued, ServiceError> {
+        let reminder = notification::reminder_key(version, environment);
+        let escalation = notification::escalation_key(version, environment);
+        Ok(FollowUpsQueued {
+            reminder: self.outbox.entry(&reminder).await?,
+            escalation: self.outbox.entry(&escalation).await?,
+        })
     }
 
     /// One page of messages, the latest first, and how many there are.

@@ -88,10 +88,7 @@ pub fn render(notice: &Notice, public_url: &str, recipients: &Recipients) -> Out
             );
             OutgoingMessage {
                 key: notice.key(),
-                to: notify
-                    .get(environment.as_str())
-                    .cloned()
-                    .unwrap_or_default(),
+                to: Recipients::of(notify, environment),
                 subject,
                 text: plain,
                 html,
@@ -183,7 +180,7 @@ pub fn render(notice: &Notice, public_url: &str, recipients: &Recipients) -> Out
             );
             OutgoingMessage {
                 key: notice.key(),
-                to: notify.get(target.as_str()).cloned().unwrap_or_default(),
+                to: Recipients::of(notify, target),
                 subject,
                 text: plain,
                 html,
@@ -329,7 +326,7 @@ pub fn chat_message(
         version.group, version.version
     );
     Some(OutgoingMessage {
-        key: format!("{}/chat", notice.key()),
+        key: countersign_domain::notification::chat_key(&notice.key()),
         to: vec![super::transport::chat_recipient(environment.as_str())],
         text: format!(
             "{subject} (registered by {}). Review it: {link} (the link decides nothing: approvers sign in and decide on the page)",

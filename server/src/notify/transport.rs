@@ -91,8 +91,10 @@ impl Transport for OutboxOnly {
 /// webhook (`COUNTERSIGN_WEBHOOK_URL_<ENV>`) it goes to. The URL, a secret, is looked up when
 /// the message is sent, so the outbox and the notifications page never hold it.
 pub fn chat_recipient(environment: &str) -> String {
-    format!("chat:{environment}")
+    format!("{CHAT}{environment}")
 }
+
+const CHAT: &str = "chat:";
 
 /// Messages for a chat go to that environment's incoming webhook (Slack and Microsoft Teams
 /// both take `{"text": ...}`), the rest to `mail`.
@@ -107,7 +109,7 @@ impl Transport for ChatOrMail {
     async fn send(&self, message: &OutgoingMessage) -> Result<(), String> {
         use secrecy::ExposeSecret;
         let chat = match message.to.as_slice() {
-            [only] => only.strip_prefix("chat:"),
+            [only] => only.strip_prefix(CHAT),
             _ => None,
         };
         let Some(environment) = chat else {
@@ -115,8 +117,8 @@ impl Transport for ChatOrMail {
         };
         let url = self.webhooks.get(environment).ok_or_else(|| {
             format!(
-                "no incoming webhook for {environment}: set COUNTERSIGN_WEBHOOK_URL_{}",
-                environment.to_uppercase().replace('-', "_")
+                "no incoming webhook for {environment}: set {}",
+                countersign_domain::notification::webhook_setting(environment)
             )
         })?;
         let response = self

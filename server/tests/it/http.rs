@@ -1222,6 +1222,9 @@ async fn strangers_read_nothing_and_a_foreign_page_cannot_sign_anyone_in() {
     app.register("churn", "dana").await;
     for (name, form) in [
         ("list_groups", ""),
+        ("home", ""),
+        ("inbox", ""),
+        ("my_versions", ""),
         ("list_versions", "group=churn&page=1"),
         ("version_detail", "group=churn&version=1"),
         ("group_history", "group=churn"),

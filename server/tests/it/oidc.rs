@@ -296,13 +296,15 @@ async fn a_refusal_by_the_provider_is_shown_not_thrown() {
 async fn an_outsider_is_signed_in_but_may_not_see_the_portal() {
     let sso = start().await;
     let client = signed_in(&sso, "oscar").await;
-    let groups = rpc(&sso, &client, "list_groups", "").await;
-    assert_eq!(groups.status(), StatusCode::FORBIDDEN);
-    assert!(groups
-        .text()
-        .await
-        .unwrap()
-        .contains("not as a member of a group allowed"));
+    for name in ["list_groups", "home", "inbox", "my_versions"] {
+        let refused = rpc(&sso, &client, name, "").await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{name}");
+        assert!(refused
+            .text()
+            .await
+            .unwrap()
+            .contains("not as a member of a group allowed"));
+    }
     // Nor download a group's audit trail.
     let trail = client
         .get(format!("{}/models/churn/export/audit.json", sso.portal))

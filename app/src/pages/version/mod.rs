@@ -676,7 +676,7 @@ pub async fn get_version(group: String, version: u32) -> Result<VersionDetail, A
                     .follow_ups_for(&record.version, env)
                     .await?,
             ),
-            None => (None, Vec::new()),
+            None => (None, Default::default()),
         };
         let evidence = match awaiting {
             Some(environment) => {

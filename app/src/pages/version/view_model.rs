@@ -5,7 +5,7 @@ use super::wire::*;
 use crate::format::{display_time, formatted_metrics};
 use crate::view_model::{decision_view, reported_drift, waiting_view};
 use countersign_domain::ports::{DeliveryState, OutboxEntry};
-use countersign_domain::service::{LiveState, VersionRecord};
+use countersign_domain::service::{FollowUpsQueued, LiveState, VersionRecord};
 use countersign_domain::workflow;
 use countersign_domain::*;
 use std::collections::BTreeMap;
@@ -162,11 +162,7 @@ pub fn version_detail(
             waiting: waiting_view(policy, &waiting, told.now),
             request,
             request_failed,
-            follow_ups: told
-                .follow_ups
-                .iter()
-                .map(|entry| follow_up_sentence(entry, &waiting.environment, told.outbox_only))
-                .collect(),
+            follow_ups: follow_up_sentences(told, &waiting.environment),
         }
     });
     VersionDetail {
@@ -318,8 +314,8 @@ pub fn evidence(
 pub struct Told {
     /// The request's message, if one was queued.
     pub request: Option<OutboxEntry>,
-    /// The reminder and escalation sent about the waiting step, if any.
-    pub follow_ups: Vec<OutboxEntry>,
+    /// The reminder and escalation queued about the waiting step.
+    pub follow_ups: FollowUpsQueued,
     /// No SMTP server: messages are kept on the notifications page, not sent.
     pub outbox_only: bool,
     pub now: OffsetDateTime,
@@ -348,25 +344,28 @@ fn request_sentence(told: &Told, environment: &Environment) -> (String, bool) {
     }
 }
 
-/// How a reminder or an escalation went.
-fn follow_up_sentence(
-    entry: &OutboxEntry,
-    environment: &Environment,
-    outbox_only: bool,
-) -> (String, bool) {
+/// How the reminder and the escalation went, where there were any, in that order.
+fn follow_up_sentences(told: &Told, environment: &Environment) -> Vec<(String, bool)> {
     use countersign_domain::notification::{escalation_setting, recipients_setting};
-    let (what, setting) = if entry.message.key.starts_with("escalation/") {
-        (
-            format!("The escalation of this step (waiting too long for {environment})"),
-            escalation_setting(environment),
+    let reminder = told.follow_ups.reminder.as_ref().map(|entry| {
+        let what = format!("The reminder to the approvers of {environment}");
+        delivery_sentence(
+            entry,
+            &what,
+            &recipients_setting(environment),
+            told.outbox_only,
         )
-    } else {
-        (
-            format!("The reminder to the approvers of {environment}"),
-            recipients_setting(environment),
+    });
+    let escalation = told.follow_ups.escalation.as_ref().map(|entry| {
+        let what = format!("The escalation of this step (waiting too long for {environment})");
+        delivery_sentence(
+            entry,
+            &what,
+            &escalation_setting(environment),
+            told.outbox_only,
         )
-    };
-    delivery_sentence(entry, &what, &setting, outbox_only)
+    });
+    reminder.into_iter().chain(escalation).collect()
 }
 
 /// Whether and how `what` (a message about the waiting step) went out, and whether that
@@ -444,7 +443,7 @@ mod tests {
     fn nobody_told() -> Told {
         Told {
             request: None,
-            follow_ups: vec![],
+            follow_ups: FollowUpsQueued::default(),
             outbox_only: false,
             now: OffsetDateTime::UNIX_EPOCH,
         }

@@ -2390,3 +2390,40 @@ async fn checkpoints_are_locked_in_s3_where_a_cut_tail_shows() {
         "{violation}"
     );
 }
+
+#[tokio::test]
+async fn a_registration_filed_under_someone_else_by_a_writer_of_the_table_is_not_theirs() {
+    let moto = Moto::start();
+    let (_, services) = with_backend(&moto).await;
+    let danas = services
+        .register(registration("churn", person("dana")))
+        .await
+        .unwrap();
+    let erins = services
+        .register(registration("fraud", person("erin")))
+        .await
+        .unwrap();
+    // A row claiming erin's version was registered by dana, newer than anything.
+    put_item(
+        &moto,
+        &[
+            ("pk", "registrant#dana@example.com"),
+            ("sk", "9999999999999#fraud#0000000001"),
+            ("group", "fraud"),
+        ],
+        &[("version", u64::from(erins.version.get()))],
+    )
+    .await;
+    let found: Vec<(String, u32)> = services
+        .registered_by(&person("dana"), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.version.group.to_string(), r.version.version.get()))
+        .collect();
+    assert_eq!(
+        found,
+        [("churn".to_owned(), danas.version.get())],
+        "the registry says whose a version is, not the index"
+    );
+}

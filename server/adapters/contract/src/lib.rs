@@ -692,11 +692,7 @@ pub async fn steps_waiting_for_decisions_are_found_across_groups(services: &Subj
     assert_eq!(step_of(&promoted), Some(environments[1].clone()));
     assert_eq!(step_of(&rejected), None);
     assert_eq!(step_of(&everywhere), None);
-    let dana = Actor {
-        person: person("dana"),
-        ..approver("dana", services)
-    };
-    let inbox = services.inbox(&dana).await.unwrap();
+    let inbox = services.inbox(&approver("dana", services)).await.unwrap();
     assert!(
         !inbox
             .iter()
