@@ -2,7 +2,8 @@
 # Prints Countersign's size and speed figures (a benchmark, not a test: nothing here fails
 # on a slow machine). Expects a release build (`make bench` does it first).
 #
-#   page weight   bytes of WASM + JS + CSS a version page loads, raw and gzip
+#   page weight   the browser's assets raw, Brotli and gzip; each page's cold load in Chromium:
+#                 bytes transferred and time to first contentful paint
 #   SSR time      p50/p95 of the groups page and a version page, 10 000 versions in the store
 #   memory        the server's resident set size after that load
 #   resolve       throughput and latency of GET .../environments/{env} with a bearer token,
@@ -56,18 +57,19 @@ digest=$(curl -fs -b "$cookie" -c "$cookie" -H 'Accept: application/json' \
 curl -fs -b "$cookie" -c "$cookie" -o /dev/null -H 'Accept: application/json' \
   -d "group=bench-model&version=1&record_digest=$digest" "$BASE/rpc/sign"
 
-echo "-- page weight of /models/bench-model/versions/$VERSIONS (what the browser fetches to hydrate)"
-total_raw=0; total_gz=0
+echo "-- the browser's assets as served (precompressed: Brotli where the browser takes it, else gzip)"
 for asset in pkg/countersign_bg.wasm pkg/countersign.js pkg/countersign.css; do
   raw=$(curl -fs "$BASE/$asset" | wc -c)
-  gz=$(curl -fs "$BASE/$asset" | gzip -9 | wc -c)
-  printf '   %-24s %9d B raw %9d B gzip\n' "$asset" "$raw" "$gz"
-  total_raw=$((total_raw + raw)); total_gz=$((total_gz + gz))
+  br=$(curl -fs -H 'Accept-Encoding: br' "$BASE/$asset" | wc -c)
+  gz=$(curl -fs -H 'Accept-Encoding: gzip' "$BASE/$asset" | wc -c)
+  printf '   %-24s %9d B raw %9d B brotli %9d B gzip\n' "$asset" "$raw" "$br" "$gz"
 done
-html_raw=$(curl -fs -b "$cookie" "$BASE/models/bench-model/versions/$VERSIONS" | wc -c)
-html_gz=$(curl -fs -b "$cookie" "$BASE/models/bench-model/versions/$VERSIONS" | gzip -9 | wc -c)
-printf '   %-24s %9d B raw %9d B gzip\n' "HTML document" "$html_raw" "$html_gz"
-printf '   %-24s %9d B raw %9d B gzip   (target: <= 290 KB gzip)\n' "total WASM+JS+CSS" "$total_raw" "$total_gz"
+if [ -d end2end/node_modules/playwright-core ] && [ -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+  echo "-- cold page loads in Chromium: bytes transferred (document and all it loads) and first contentful paint"
+  node end2end/bench/page-weight.mjs "$BASE" bench-model "$VERSIONS"
+else
+  echo "-- cold page loads in Chromium: skipped (needs scripts/tools.sh test: Chromium and Playwright)"
+fi
 
 measure() { # name url
   local name="$1" url="$2" times="$WORK/times"

@@ -4,7 +4,7 @@
 # is downloaded from anywhere else, at build or test time.
 #
 #   scripts/tools.sh build   the Rust toolchain pieces: the WASM target and wasm-bindgen
-#   scripts/tools.sh release the above, and wasm-opt for release builds
+#   scripts/tools.sh release the above, and wasm-opt and brotli for release builds
 #   scripts/tools.sh test    the build tools, Chromium, the test servers' npm packages, and
 #                            moto (PyPI, in the virtualenv .tools/venv)
 #   scripts/tools.sh bench   the test tools, and wrk (Debian) for load from a second process
@@ -53,6 +53,11 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $bindgen_v
 fi
 
 if [ "$want" = release ]; then
+  if ! command -v brotli > /dev/null; then
+    say "installing brotli (Debian) to precompress the release site's assets (seconds)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq brotli
+  fi
   if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ]; then
     say "installing wasm-opt (npm binaryen@$BINARYEN_VERSION) for release builds (a few seconds)"
     mkdir -p "$TOOLS_DIR"

@@ -127,6 +127,39 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
     }
 }
 
+/// Why a form's request was refused, announced as soon as it shows.
+#[component]
+pub fn Refused(
+    /// What was not done, e.g. "Not recorded: ".
+    prefix: &'static str,
+    error: AppError,
+) -> impl IntoView {
+    view! { <p class="notice refused" role="alert">{format!("{prefix}{error}")}</p> }
+}
+
+/// The refusal of a form's action sent from the browser. An island shows only these: a
+/// refusal that came back without JavaScript is in the URL, and the server-rendered page
+/// shows it; the island starts empty on both sides, so its hydration matches.
+pub fn refused_in_browser<I, O>(
+    action: Action<I, Result<O, AppError>>,
+    prefix: &'static str,
+) -> impl Fn() -> Option<AnyView> + Send + Sync + 'static
+where
+    I: Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
+    move || {
+        if action.version().get() == 0 {
+            return None;
+        }
+        action
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|error| view! { <Refused prefix error/> }.into_any())
+    }
+}
+
 /// A step or version state as a coloured label.
 #[component]
 pub fn StatePill(state: StateView) -> impl IntoView {

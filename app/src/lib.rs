@@ -1,7 +1,10 @@
 //! The Countersign portal: the pages people see, and the server functions behind them.
 //!
 //! Compiled twice: with `ssr` into the server (rendering pages, running server functions),
-//! and with `hydrate` to WASM for the browser. Each page's module holds its view and the
+//! and with `hydrate` to WASM for the browser. The pages are islands of interactivity in
+//! server-rendered HTML: only `#[island]` components (the decision, signing and resend forms,
+//! a signature's local time) run in the browser, so only they and the server functions they
+//! call reach the WASM; every page works without it. Each page's module holds its view and the
 //! server functions behind it; what those share on the server (`context`, `format`,
 //! `view_model`) is compiled with `ssr` only, so the WASM build never links the store,
 //! tokio or any cloud client.
@@ -34,7 +37,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -92,9 +95,16 @@ pub fn hydrate() {
     // Panic messages in the browser console in debug builds; release builds abort quietly.
     #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
-    // Lets end-to-end tests (and curious people) tell a hydrated page from a server-rendered one.
-    if let Some(body) = document().body() {
-        let _ = body.set_attribute("data-hydrated", "true");
-    }
+    leptos::mount::hydrate_islands();
+    // Lets end-to-end tests (and curious people) tell a hydrated page from a server-rendered
+    // one. The islands are hydrated by the loader script right after this function returns,
+    // in microtasks: a zero timeout runs after all of them.
+    set_timeout(
+        || {
+            if let Some(body) = document().body() {
+                let _ = body.set_attribute("data-hydrated", "true");
+            }
+        },
+        std::time::Duration::ZERO,
+    );
 }

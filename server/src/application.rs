@@ -114,13 +114,14 @@ pub fn router(
     };
     router
         .route("/healthz", get(|| async { "ok" }))
-        // The built JS, WASM and CSS, with the gzipped copies the site build writes beside
-        // them: compressing megabytes of WASM on every page load would cost a second of CPU.
+        // The built JS, WASM and CSS, with the Brotli (release) and gzip copies the site build
+        // writes beside them: compressing the WASM on every page load would cost CPU each time.
         .nest_service(
             "/pkg",
             tower_http::services::ServeDir::new(
                 std::path::Path::new(&config.site_root).join(options.site_pkg_dir.as_ref()),
             )
+            .precompressed_br()
             .precompressed_gzip(),
         )
         .route(

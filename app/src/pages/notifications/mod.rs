@@ -1,6 +1,6 @@
 pub mod wire;
 
-use crate::components::{ErrorPanel, Loading, Pager};
+use crate::components::{refused_in_browser, ErrorPanel, Loading, Pager};
 use crate::wire::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -11,12 +11,11 @@ use wire::*;
 /// again one that was given up. Without an SMTP server, the messages are read here.
 #[component]
 pub fn NotificationsPage() -> impl IntoView {
-    let resend = ServerAction::<ResendNotification>::new();
-    let resent = Memo::new(move |_| {
-        resend
-            .value()
-            .with(|v| v.as_ref().and_then(|r| r.as_ref().ok()).cloned())
-    });
+    // Without JavaScript, a refused request to send again comes back in the redirect URL.
+    let refused = ServerAction::<ResendNotification>::new()
+        .value()
+        .get_untracked()
+        .and_then(Result::err);
     let query = use_query_map();
     let page = move || {
         query
@@ -25,22 +24,11 @@ pub fn NotificationsPage() -> impl IntoView {
             .and_then(|p| p.parse::<u32>().ok())
             .unwrap_or(1)
     };
-    let listing = Resource::new(
-        move || (resent.get(), page()),
-        |(_, page)| list_notifications(page),
-    );
+    let listing = Resource::new(page, list_notifications);
     view! {
         <Title text="Notifications"/>
         <h1>"Notifications"</h1>
-        {move || {
-            resend
-                .value()
-                .get()
-                .map(|outcome| match outcome {
-                    Ok(message) => view! { <p class="notice ok" role="status">{message}</p> }.into_any(),
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                })
-        }}
+        {refused.map(|error| view! { <ErrorPanel error/> })}
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match listing.await {
@@ -75,7 +63,7 @@ pub fn NotificationsPage() -> impl IntoView {
                                             .into_iter()
                                             .map(|row| {
                                                 let kept = view.outbox_only;
-                                                view! { <NotificationLine row resend kept/> }
+                                                view! { <NotificationLine row kept/> }
                                             })
                                             .collect_view()}
                                     </tbody>
@@ -97,10 +85,33 @@ pub fn NotificationsPage() -> impl IntoView {
     }
 }
 
+/// Sends a message again, its fields the server-rendered children. In the browser the outcome
+/// shows beside the button.
+#[island]
+fn ResendForm(children: Children) -> impl IntoView {
+    let resend = ServerAction::<ResendNotification>::new();
+    let queued = move || {
+        if resend.version().get() == 0 {
+            return None;
+        }
+        resend
+            .value()
+            .get()
+            .and_then(Result::ok)
+            .map(|message| view! { <p class="notice ok" role="status">{message}</p> })
+    };
+    view! {
+        <ActionForm action=resend>
+            {children()}
+            {queued}
+            {refused_in_browser(*resend, "")}
+        </ActionForm>
+    }
+}
+
 #[component]
 fn NotificationLine(
     row: NotificationRow,
-    resend: ServerAction<ResendNotification>,
     /// No SMTP server: a message "delivered" was kept here, not sent to anyone.
     kept: bool,
 ) -> impl IntoView {
@@ -133,10 +144,10 @@ fn NotificationLine(
     let again = (row.state != DeliveryView::Pending).then(move || {
         let label = format!("Send again: {}", row.subject);
         view! {
-            <ActionForm action=resend>
+            <ResendForm>
                 <input type="hidden" name="key" value=key/>
                 <button type="submit" aria-label=label>"Send again"</button>
-            </ActionForm>
+            </ResendForm>
         }
     });
     view! {

@@ -6,7 +6,7 @@
 
 pub mod wire;
 
-use crate::components::{ErrorPanel, Loading};
+use crate::components::{refused_in_browser, ErrorPanel, Loading, Refused};
 use crate::wire::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -16,17 +16,20 @@ use wire::*;
 #[component]
 pub fn SigningPage() -> impl IntoView {
     let params = use_params_map();
-    let sign = ServerAction::<Sign>::new();
+    // Without JavaScript, a refused signature comes back as an error in the redirect URL.
+    let refused = ServerAction::<Sign>::new()
+        .value()
+        .get_untracked()
+        .and_then(Result::err);
     let review = Resource::new(
         move || {
             let params = params.read();
             (
                 params.get("group").unwrap_or_default(),
                 params.get("version").unwrap_or_default(),
-                sign.version().get(),
             )
         },
-        |(group, version, _)| async move {
+        |(group, version)| async move {
             match version.parse::<u32>() {
                 Ok(number) => review_pending(group, number).await,
                 Err(_) => Err(AppError::NotFound(format!(
@@ -38,28 +41,43 @@ pub fn SigningPage() -> impl IntoView {
     view! {
         <Title text="Confirm your signature"/>
         <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
+            {move || {
+                let refused = refused.clone();
+                Suspend::new(async move {
                 match review.await {
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    Ok(review) => view! { <Confirmation review sign/> }.into_any(),
+                    Ok(review) => {
+                        view! { <Confirmation review refused/> }.into_any()
+                    }
                 }
-            })}
+            })
+            }}
         </Suspense>
     }
 }
 
+const NOT_SIGNED: &str = "Not signed: ";
+
+/// The form that signs, its fields the server-rendered children. In the browser a refused
+/// signature is shown without leaving the page; a recorded one leads back to the version.
+#[island]
+fn SignForm(children: Children) -> impl IntoView {
+    let sign = ServerAction::<Sign>::new();
+    view! {
+        <ActionForm action=sign attr:class="sign">
+            {children()}
+            {refused_in_browser(*sign, NOT_SIGNED)}
+        </ActionForm>
+    }
+}
+
 #[component]
-fn Confirmation(review: SigningReview, sign: ServerAction<Sign>) -> impl IntoView {
+fn Confirmation(review: SigningReview, refused: Option<AppError>) -> impl IntoView {
     let back = crate::routes::version(&review.group, review.version);
     let what = format!(
         "{} {} version {} for {}",
         review.action, review.group, review.version, review.environment
     );
-    let refused = move || {
-        sign.value().get().and_then(Result::err).map(|error| {
-            view! { <p class="notice refused" role="alert">{format!("Not signed: {error}")}</p> }
-        })
-    };
     let button = format!(
         "Sign: {} {}",
         review.action.to_lowercase(),
@@ -73,7 +91,7 @@ fn Confirmation(review: SigningReview, sign: ServerAction<Sign>) -> impl IntoVie
     );
     let action = match review.sign_in_again.clone() {
         None => view! {
-            <ActionForm action=sign attr:class="sign">
+            <SignForm>
                 <input type="hidden" name="group" value=group/>
                 <input type="hidden" name="version" value=version/>
                 <input type="hidden" name="record_digest" value=digest/>
@@ -81,7 +99,7 @@ fn Confirmation(review: SigningReview, sign: ServerAction<Sign>) -> impl IntoVie
                     <button type="submit" class="approve">{button}</button>
                     <a class="button" href=back_link>"Go back without signing"</a>
                 </div>
-            </ActionForm>
+            </SignForm>
         }
         .into_any(),
         // A plain form: the browser must leave for the identity provider.
@@ -109,7 +127,7 @@ fn Confirmation(review: SigningReview, sign: ServerAction<Sign>) -> impl IntoVie
             " / "
         </p>
         <h1>"Confirm your signature"</h1>
-        {refused}
+        {refused.map(|error| view! { <Refused prefix=NOT_SIGNED error/> })}
         <section class="panel signing" aria-labelledby="signed-heading">
             <h2 id="signed-heading">{what}</h2>
             <p>"Your electronic signature will apply to exactly this record:"</p>

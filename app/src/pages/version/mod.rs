@@ -2,7 +2,9 @@
 mod view_model;
 pub mod wire;
 
-use crate::components::{DriftWarning, ErrorPanel, Loading, StatePill};
+use crate::components::{
+    refused_in_browser, DriftWarning, ErrorPanel, Loading, Refused, StatePill,
+};
 use crate::pages::signing::{Known, PrepareSignature};
 use crate::wire::{AppError, DecisionView, RunSummary, VerdictView};
 use leptos::prelude::*;
@@ -15,11 +17,13 @@ use wire::*;
 #[component]
 pub fn VersionPage() -> impl IntoView {
     let params = use_params_map();
-    // Created before the resource so that, without JavaScript, an error the server encoded
-    // into the redirect URL is shown on the page the browser comes back to. Accepted, it
-    // leads to the confirmation step; refused, the form stays as it was, with the reason
-    // the person typed.
-    let decide = ServerAction::<PrepareSignature>::new();
+    // Without JavaScript, a refused decision comes back as an error the server encoded into
+    // the redirect URL: this action reads it, for the page to show. (With JavaScript, each
+    // decision form shows its own refusal and keeps the reason typed.)
+    let refused = ServerAction::<PrepareSignature>::new()
+        .value()
+        .get_untracked()
+        .and_then(Result::err);
     let query = leptos_router::hooks::use_query_map();
     let detail = Resource::new(
         move || {
@@ -40,15 +44,18 @@ pub fn VersionPage() -> impl IntoView {
     );
     view! {
         <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
+            {move || {
+                let refused = refused.clone();
+                Suspend::new(async move {
                 match detail.await {
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                     Ok(detail) => {
                         let signed = query.read_untracked().get("signed");
-                        view! { <VersionReview detail decide signed/> }.into_any()
+                        view! { <VersionReview detail refused signed/> }.into_any()
                     }
                 }
-            })}
+            })
+            }}
         </Suspense>
     }
 }
@@ -56,7 +63,8 @@ pub fn VersionPage() -> impl IntoView {
 #[component]
 fn VersionReview(
     detail: VersionDetail,
-    decide: ServerAction<PrepareSignature>,
+    /// Why the decision the browser sent without JavaScript was not recorded.
+    refused: Option<AppError>,
     /// The environment a signature was just recorded in, when the page follows one.
     signed: Option<String>,
 ) -> impl IntoView {
@@ -91,7 +99,7 @@ fn VersionReview(
                 {format!("Your signature for {environment} is recorded.")}
             </p>
         })}
-        <Refusal value=Signal::derive(move || decide.value().get())/>
+        {refused.map(|error| view! { <Refused prefix=NOT_RECORDED error/> })}
         {detail.waiting.map(|waiting| view! { <WaitingPanel waiting/> })}
         {detail.evidence.map(|evidence| view! { <EvidencePanel evidence/> })}
         <section class="panel" aria-labelledby="track-heading">
@@ -101,7 +109,7 @@ fn VersionReview(
                     .track
                     .into_iter()
                     .map(|step| {
-                        view! { <Step step group=group.clone() version decide/> }
+                        view! { <Step step group=group.clone() version/> }
                     })
                     .collect_view()}
             </ol>
@@ -408,24 +416,24 @@ fn WaitingPanel(waiting: WaitingDetail) -> impl IntoView {
 }
 
 /// Why the last decision or rollback chosen on this page cannot be signed.
-#[component]
-fn Refusal(value: Signal<Option<Result<(), AppError>>>) -> impl IntoView {
-    move || {
-        value.get().and_then(Result::err).map(|error| {
-            view! {
-                <p class="notice refused" role="alert">{format!("Not recorded: {error}")}</p>
-            }
-        })
+const NOT_RECORDED: &str = "Not recorded: ";
+
+/// A decision form (approve or reject, or a rollback), its fields the server-rendered
+/// children. In the browser a refused decision is shown without leaving the page, so the
+/// reason typed stays; an accepted one leads to the confirmation step.
+#[island]
+fn DecisionForm(class: String, children: Children) -> impl IntoView {
+    let decide = ServerAction::<PrepareSignature>::new();
+    view! {
+        <ActionForm action=decide attr:class=class>
+            {children()}
+            {refused_in_browser(*decide, NOT_RECORDED)}
+        </ActionForm>
     }
 }
 
 #[component]
-fn Step(
-    step: StepView,
-    group: String,
-    version: u32,
-    decide: ServerAction<PrepareSignature>,
-) -> impl IntoView {
+fn Step(step: StepView, group: String, version: u32) -> impl IntoView {
     let env = step.environment.clone();
     let needs = (step.required_approvals > 1).then(|| {
         let given = step
@@ -443,7 +451,7 @@ fn Step(
         let (env, group) = (env.clone(), group.clone());
         let reason_id = format!("rollback-reason-{env}");
         view! {
-            <ActionForm action=decide attr:class="rollback">
+            <DecisionForm class="rollback".to_owned()>
                 <input type="hidden" name="group" value=group/>
                 <input type="hidden" name="version" value=version/>
                 <input type="hidden" name="environment" value=env.clone()/>
@@ -457,7 +465,7 @@ fn Step(
                         {format!("Roll {env} back to version {version}")}
                     </button>
                 </div>
-            </ActionForm>
+            </DecisionForm>
         }
     });
     let live = step
@@ -507,7 +515,7 @@ fn Step(
             .into_any()
         };
         view! {
-            <ActionForm action=decide>
+            <DecisionForm class="decision".to_owned()>
                 <input type="hidden" name="group" value=group/>
                 <input type="hidden" name="version" value=version/>
                 <input type="hidden" name="environment" value=env.clone()/>
@@ -528,7 +536,7 @@ fn Step(
                         {format!("Reject {env}")}
                     </button>
                 </div>
-            </ActionForm>
+            </DecisionForm>
         }
     });
     view! {
@@ -632,21 +640,33 @@ fn SignedAt(
     /// The same moment as the page shows times.
     shown: String,
 ) -> impl IntoView {
+    view! {
+        <time datetime=utc.clone()>{shown}</time>
+        <LocalTime utc/>
+    }
+}
+
+/// A moment in the viewer's own time zone, which only the browser knows.
+#[island]
+fn LocalTime(
+    /// RFC 3339.
+    utc: String,
+) -> impl IntoView {
     let local = RwSignal::new(None::<String>);
     #[cfg(feature = "hydrate")]
-    {
-        let utc = utc.clone();
-        Effect::new(move |_| {
-            let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&utc));
-            if !date.get_time().is_nan() {
-                let text = date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED);
-                local.set(Some(String::from(text)));
-            }
-        });
-    }
-    view! {
-        <time datetime=utc>{shown}</time>
-        {move || local.get().map(|time| view! { <span class="local-time">{format!(" (your time: {time})")}</span> })}
+    Effect::new(move |_| {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&utc));
+        if !date.get_time().is_nan() {
+            let text = date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED);
+            local.set(Some(String::from(text)));
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = utc;
+    move || {
+        local
+            .get()
+            .map(|time| view! { <span class="local-time">{format!(" (your time: {time})")}</span> })
     }
 }
 

@@ -1,0 +1,59 @@
+// What a cold load of each page costs a browser: the bytes Chromium counts on the wire for
+// the document and everything it loads (headers included, as DevTools' "transferred"), and
+// the time to first contentful paint. A benchmark for `make bench`: it prints, never fails
+// on a slow machine.
+//
+//   node end2end/bench/page-weight.mjs BASE_URL GROUP VERSION
+import { chromium } from 'playwright-core';
+
+const [base, group, version] = process.argv.slice(2);
+if (!base || !group || !version) {
+  console.error('usage: page-weight.mjs BASE_URL GROUP VERSION');
+  process.exit(2);
+}
+
+const pages = [
+  { name: 'version page (signed out)', path: `/models/${group}/versions/${version}`, signedIn: false },
+  { name: 'sign-in page', path: '/sign-in', signedIn: false },
+  { name: 'version page', path: `/models/${group}/versions/${version}`, signedIn: true },
+  { name: 'inbox', path: '/inbox', signedIn: true },
+  { name: 'your models', path: '/mine', signedIn: true },
+  { name: 'model groups', path: '/models', signedIn: true },
+  { name: 'group (versions)', path: `/models/${group}`, signedIn: true },
+  { name: 'history', path: `/models/${group}/history`, signedIn: true },
+  { name: 'notifications', path: '/notifications', signedIn: true },
+];
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+
+const kb = (bytes) => (bytes / 1024).toFixed(1).padStart(7);
+let versionPageBytes = 0;
+for (const { name, path, signedIn } of pages) {
+  // A context of its own: an empty cache, as a first visit.
+  const context = await browser.newContext({ baseURL: base });
+  if (signedIn) {
+    await context.request.post('/auth/dev/sign-in', { form: { subject: 'alice', return_to: '/' } });
+  }
+  const page = await context.newPage();
+  const devtools = await context.newCDPSession(page);
+  await devtools.send('Network.enable');
+  await devtools.send('Network.setCacheDisabled', { cacheDisabled: true });
+  const transferred = new Map();
+  devtools.on('Network.loadingFinished', (event) => transferred.set(event.requestId, event.encodedDataLength));
+  await page.goto(path, { waitUntil: 'load' });
+  // The islands' WASM is fetched once the browser is idle: count it too.
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
+  await page.waitForLoadState('networkidle');
+  const fcp = await page.evaluate(() =>
+    performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN);
+  const bytes = [...transferred.values()].reduce((sum, n) => sum + n, 0);
+  if (name === 'version page') versionPageBytes = bytes;
+  console.log(`   ${name.padEnd(28)} ${kb(bytes)} KB in ${String(transferred.size).padStart(2)} requests   first contentful paint ${fcp.toFixed(0).padStart(5)} ms`);
+  await context.close();
+}
+console.log(`   a cold version page transfers ${kb(versionPageBytes).trim()} KB (target: <= 290 KB)`);
+await browser.close();
