@@ -73,21 +73,21 @@ pub fn Header() -> impl IntoView {
     }
 }
 
-/// The inbox in the header, with how many steps wait (said in words to screen readers).
+/// The inbox in the header, with how many steps wait: the count shown, and said in words to
+/// screen readers (the visible text stays part of the link's name, WCAG 2.5.3).
 #[component]
 fn InboxLink(waiting: u32) -> impl IntoView {
-    let label = match waiting {
-        0 => "Inbox, nothing waiting".to_owned(),
-        1 => "Inbox, 1 step waiting".to_owned(),
-        n => format!("Inbox, {n} steps waiting"),
+    let words = if waiting == 1 {
+        " step waiting"
+    } else {
+        " steps waiting"
     };
     let count_class = if waiting > 0 { "count" } else { "count none" };
     view! {
-        <a href=crate::routes::INBOX aria-label=label data-waiting=waiting>
-            "Inbox"
-            <span class=count_class aria-hidden="true">
-                {waiting}
-            </span>
+        <a href=crate::routes::INBOX data-waiting=waiting>
+            "Inbox "
+            <span class=count_class>{waiting}</span>
+            <span class="visually-hidden">{words}</span>
         </a>
     }
 }
@@ -118,6 +118,7 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
         }
     });
     view! {
+        <leptos_meta::Title text=title/>
         <section class="panel error-panel" role="alert">
             <h1>{title}</h1>
             <p>{error.to_string()}</p>

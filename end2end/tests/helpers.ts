@@ -251,3 +251,43 @@ export async function approveDevByKeyboard(page: Page, testInfo: TestInfo, reaso
   await expect(page.getByRole('status')).toContainText('Your signature for dev is recorded.');
   await expect(step(page, 'dev')).toHaveAttribute('data-state', 'Approved');
 }
+
+/** Registers a version of `group` by Dana, tagged `tag`, with these metrics. */
+export async function registerVersion(request: APIRequestContext, group: string, metrics: Record<string, number>, tag: string) {
+  const response = await request.post(`/api/v1/models/${group}/versions`, {
+    headers: pipelineAuth,
+    data: {
+      image_uri: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${group}:${tag}`,
+      model_data_url: `s3://ml-models/${group}/${tag}/model.tar.gz`,
+      description: `Gradient-boosted trees, retrained on data to ${tag}`,
+      metrics,
+      registered_by: { subject: 'dana', name: 'Dana Scientist', email: 'dana@example.com' },
+    },
+  });
+  expect(response.status(), await response.text()).toBe(201);
+}
+
+/** Reports a nightly run of `version` in `environment`. */
+export async function reportRun(request: APIRequestContext, group: string, version: number, environment: string, auc: number) {
+  const response = await request.post(`/api/v1/models/${group}/versions/${version}/reports`, {
+    headers: pipelineAuth,
+    data: {
+      environment,
+      run_id: `nightly-${version}-${environment}`,
+      metrics: { auc, rows_per_second: 5400 },
+      started_at: '2026-11-28T02:00:00Z',
+      finished_at: '2026-11-28T02:20:00Z',
+      sample_count: 250000,
+    },
+  });
+  expect(response.status(), await response.text()).toBe(201);
+}
+
+/** Approves `version` for `environment` with a reason, and signs as Alice. */
+export async function approve(page: Page, testInfo: TestInfo, group: string, version: number, environment: string) {
+  await page.goto(`/models/${group}/versions/${version}?environment=${environment}`);
+  await settled(page, testInfo);
+  await page.getByLabel(`Reason for ${environment}`).fill('Offline metrics beat the live model');
+  await page.getByRole('button', { name: `Approve ${environment}` }).click();
+  await confirmSignature(page, testInfo, 'alice');
+}

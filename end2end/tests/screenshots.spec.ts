@@ -1,48 +1,11 @@
-import { APIRequestContext, expect, Page, test } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import * as path from 'node:path';
-import { confirmSignature, pipelineAuth, settled, signInAs } from './helpers';
+import { approve, registerVersion, reportRun, settled, signInAs } from './helpers';
 
 // The README's pictures, taken from a portal of their own with a few believable models, so
 // they show what the portal shows today. They are written to docs/ on every run.
 
 const docs = path.resolve(__dirname, '../../docs');
-
-async function registerVersion(request: APIRequestContext, group: string, metrics: Record<string, number>, tag: string) {
-  const response = await request.post(`/api/v1/models/${group}/versions`, {
-    headers: pipelineAuth,
-    data: {
-      image_uri: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${group}:${tag}`,
-      model_data_url: `s3://ml-models/${group}/${tag}/model.tar.gz`,
-      description: `Gradient-boosted trees, retrained on data to ${tag}`,
-      metrics,
-      registered_by: { subject: 'dana', name: 'Dana Scientist', email: 'dana@example.com' },
-    },
-  });
-  expect(response.status(), await response.text()).toBe(201);
-}
-
-async function reportRun(request: APIRequestContext, group: string, version: number, environment: string, auc: number) {
-  const response = await request.post(`/api/v1/models/${group}/versions/${version}/reports`, {
-    headers: pipelineAuth,
-    data: {
-      environment,
-      run_id: `nightly-${version}-${environment}`,
-      metrics: { auc, rows_per_second: 5400 },
-      started_at: '2026-11-28T02:00:00Z',
-      finished_at: '2026-11-28T02:20:00Z',
-      sample_count: 250000,
-    },
-  });
-  expect(response.status(), await response.text()).toBe(201);
-}
-
-async function approve(page: Page, testInfo: Parameters<typeof settled>[1], group: string, version: number, environment: string) {
-  await page.goto(`/models/${group}/versions/${version}?environment=${environment}`);
-  await settled(page, testInfo);
-  await page.getByLabel(`Reason for ${environment}`).fill('Offline metrics beat the live model');
-  await page.getByRole('button', { name: `Approve ${environment}` }).click();
-  await confirmSignature(page, testInfo, 'alice');
-}
 
 test('the inbox, the review page with its evidence, and your models, for the README', async ({ page, request }, testInfo) => {
   await page.setViewportSize({ width: 1280, height: 900 });
