@@ -261,6 +261,7 @@ export async function registerVersion(request: APIRequestContext, group: string,
       model_data_url: `s3://ml-models/${group}/${tag}/model.tar.gz`,
       description: `Gradient-boosted trees, retrained on data to ${tag}`,
       metrics,
+      metadata: { 'training-data': `s3://ml-data/${group}/${tag}/`, 'feature-set': 'v3' },
       registered_by: { subject: 'dana', name: 'Dana Scientist', email: 'dana@example.com' },
     },
   });

@@ -44,6 +44,9 @@ enum Command {
         /// A metric as NAME=VALUE; repeat for more.
         #[arg(long = "metric", value_parser = parse_metric)]
         metrics: Vec<(String, f64)>,
+        /// A custom metadata entry as KEY=VALUE (a data set, a commit); repeat for more.
+        #[arg(long = "metadata", value_parser = parse_metadata)]
+        metadata: Vec<(String, String)>,
         /// The registrant's identity-provider subject.
         #[arg(long)]
         registered_by: String,
@@ -165,6 +168,13 @@ enum SessionsAction {
     },
 }
 
+fn parse_metadata(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not KEY=VALUE"))?;
+    Ok((key.to_owned(), value.to_owned()))
+}
+
 fn parse_metric(text: &str) -> Result<(String, f64), String> {
     let (name, value) = text
         .split_once('=')
@@ -243,6 +253,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             model_data_url,
             description,
             metrics,
+            metadata,
             registered_by,
             name,
             email,
@@ -260,6 +271,12 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                     email,
                 },
             )
+            .and_then(|registration| {
+                registration.with_metadata(
+                    metadata.into_iter().collect(),
+                    services.policy().environments(),
+                )
+            })
             .map_err(|e| e.to_string())?;
             let version = services
                 .register(registration)

@@ -44,6 +44,14 @@ pub enum InvalidInput {
     ImageDigest(String),
     #[error("model_data_etag {0:?} is not valid: at most 128 printable characters without spaces")]
     ModelDataETag(String),
+    #[error(
+        "metadata key {0:?} is not valid: use 1 to 128 letters, digits, spaces or _ . : / = + - @"
+    )]
+    MetadataKey(String),
+    #[error("metadata key {0:?} is Countersign's own: choose another name")]
+    ReservedMetadataKey(String),
+    #[error("metadata value for {0:?} is not valid: use at most 256 letters, digits, spaces or _ . : / = + - @ (no quotes, commas or braces)")]
+    MetadataValue(String),
 }
 
 /// What identifies a version's artifacts beyond their names, as the registry knows it
@@ -302,6 +310,38 @@ impl FromIterator<(Environment, StepState)> for Steps {
 /// Named numeric evaluation results (accuracy, AUC, ...). Always finite.
 pub type Metrics = BTreeMap<String, f64>;
 
+/// What a pipeline records with a version beyond Countersign's own fields (a training data
+/// set, a commit, a ticket): SageMaker's custom metadata. Shown, and compared with the live
+/// version's, on the review page; not part of what a signature binds.
+pub type CustomMetadata = BTreeMap<String, String>;
+
+/// At most this many custom metadata entries per version: SageMaker keeps 50 in all, and
+/// Countersign's own (a step per environment, the registrant, the metrics) use the rest.
+pub const MAX_CUSTOM_METADATA: usize = 16;
+
+/// Keys Countersign writes into SageMaker's custom metadata itself (beside one key per
+/// environment): a pipeline's metadata may not use them.
+pub const RESERVED_METADATA_KEYS: [&str; 3] = ["owner", "owner-name", "owner-subject"];
+/// Prefixes of keys Countersign writes itself (its bookkeeping, and a key per metric).
+pub const RESERVED_METADATA_PREFIXES: [&str; 2] = ["countersign:", "metric:"];
+
+/// Whether Countersign writes `key` itself: reserved names, prefixes, and the environments.
+pub fn is_reserved_metadata_key(key: &str, environments: &Environments) -> bool {
+    RESERVED_METADATA_KEYS.contains(&key)
+        || RESERVED_METADATA_PREFIXES
+            .iter()
+            .any(|prefix| key.starts_with(prefix))
+        || environments.iter().any(|env| env.as_str() == key)
+}
+
+/// SageMaker's pattern for metadata keys and values: letters, numbers, separators (spaces)
+/// and `_ . : / = + - @`. Quotes, braces and commas (what JSON is made of) are refused.
+pub fn is_metadata_text(text: &str) -> bool {
+    text.chars().all(|c| {
+        c.is_alphabetic() || c.is_numeric() || c == ' ' || c == '\u{a0}' || "_.:/=+-@".contains(c)
+    })
+}
+
 /// One model version as the registry holds it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelVersion {
@@ -316,6 +356,7 @@ pub struct ModelVersion {
     pub digests: ArtifactDigests,
     pub description: String,
     pub metrics: Metrics,
+    pub metadata: CustomMetadata,
     pub registered_by: Person,
     /// Everyone the version can be attributed to: nobody of them may approve it (four-eyes).
     pub attributed_to: crate::identity::Attribution,
@@ -341,6 +382,7 @@ pub struct Registration {
     pub digests: ArtifactDigests,
     pub description: String,
     pub metrics: Metrics,
+    pub metadata: CustomMetadata,
     pub registered_by: Person,
     /// The authenticated caller that sent the registration, when it came through the API.
     pub registered_through: Option<String>,
@@ -351,6 +393,34 @@ impl Registration {
     pub fn with_digests(mut self, digests: ArtifactDigests) -> Self {
         self.digests = digests;
         self
+    }
+
+    /// The pipeline's custom metadata, checked against SageMaker's rules (at most
+    /// `MAX_CUSTOM_METADATA` entries here) and Countersign's reserved keys.
+    pub fn with_metadata(
+        mut self,
+        metadata: CustomMetadata,
+        environments: &Environments,
+    ) -> Result<Self, InvalidInput> {
+        if metadata.len() > MAX_CUSTOM_METADATA {
+            return Err(InvalidInput::TooMany {
+                field: "metadata entries",
+                max: MAX_CUSTOM_METADATA,
+            });
+        }
+        for (key, value) in &metadata {
+            if key.is_empty() || key.chars().count() > 128 || !is_metadata_text(key) {
+                return Err(InvalidInput::MetadataKey(key.clone()));
+            }
+            if is_reserved_metadata_key(key, environments) {
+                return Err(InvalidInput::ReservedMetadataKey(key.clone()));
+            }
+            if value.chars().count() > 256 || !is_metadata_text(value) {
+                return Err(InvalidInput::MetadataValue(key.clone()));
+            }
+        }
+        self.metadata = metadata;
+        Ok(self)
     }
 
     /// Records the authenticated pipeline that sent the registration.
@@ -393,6 +463,7 @@ impl Registration {
             digests: ArtifactDigests::default(),
             description,
             metrics,
+            metadata: CustomMetadata::new(),
             registered_by,
             registered_through: None,
         })
@@ -450,6 +521,7 @@ impl NewVersion {
             digests: r.digests,
             description: r.description,
             metrics: r.metrics,
+            metadata: r.metadata,
             attributed_to: crate::identity::Attribution::of(&r.registered_by),
             registered_by: r.registered_by,
             registered_through: r.registered_through,
@@ -648,6 +720,78 @@ mod tests {
                 field: "registered_by.email",
                 value: "not an address".into()
             }
+        );
+    }
+
+    #[test]
+    fn custom_metadata_follows_sagemaker_rules_and_leaves_countersigns_keys_alone() {
+        let environments = Environments::parse_list("dev,test,uat,prod").unwrap();
+        let registration = Registration::new(
+            GroupName::parse("churn").unwrap(),
+            "img",
+            "",
+            "",
+            Metrics::new(),
+            Person {
+                subject: "dana".into(),
+                name: "Dana".into(),
+                email: String::new(),
+            },
+        )
+        .unwrap();
+        let with = |entries: &[(&str, &str)]| {
+            registration.clone().with_metadata(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                &environments,
+            )
+        };
+        let kept = with(&[
+            ("training-data", "s3://ml-data/churn/2026-q3/"),
+            ("commit", "4f2c9e1"),
+            ("ticket", ""),
+        ])
+        .unwrap();
+        assert_eq!(kept.metadata["commit"], "4f2c9e1");
+        assert_eq!(kept.metadata.len(), 3);
+        for reserved in [
+            "prod",
+            "owner",
+            "owner-subject",
+            "countersign:decisions-applied",
+            "metric:auc",
+        ] {
+            assert_eq!(
+                with(&[(reserved, "x")]).unwrap_err(),
+                InvalidInput::ReservedMetadataKey(reserved.into()),
+                "{reserved}"
+            );
+        }
+        for bad_key in ["", "a,b", "{json}", &"k".repeat(129)] {
+            assert_eq!(
+                with(&[(bad_key, "x")]).unwrap_err(),
+                InvalidInput::MetadataKey(bad_key.into())
+            );
+        }
+        for bad_value in ["\"quoted\"", "a,b", &"v".repeat(257)] {
+            assert_eq!(
+                with(&[("k", bad_value)]).unwrap_err(),
+                InvalidInput::MetadataValue("k".into())
+            );
+        }
+        let many: Vec<(String, String)> = (0..=MAX_CUSTOM_METADATA)
+            .map(|n| (format!("k{n}"), "v".to_owned()))
+            .collect();
+        let many: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert!(matches!(
+            with(&many).unwrap_err(),
+            InvalidInput::TooMany { .. }
+        ));
+        assert!(
+            with(&many[1..]).is_ok(),
+            "{MAX_CUSTOM_METADATA} are allowed"
         );
     }
 

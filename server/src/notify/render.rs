@@ -498,6 +498,7 @@ mod tests {
             digests: ArtifactDigests::default(),
             description: "<b>retrained</b> on Q3".into(),
             metrics: Metrics::from([("auc".into(), 0.91)]),
+            metadata: Default::default(),
             registered_by: Person {
                 subject: "dana".into(),
                 name: "Dana Scientist".into(),

@@ -7,18 +7,28 @@ use serde_json::json;
 
 /// Registers the next version of `group` by dana with these metrics.
 async fn register_with(app: &TestApp, group: &str, metrics: serde_json::Value) {
-    let reply = app
-        .post_json(
-            &format!("/api/v1/models/{group}/versions"),
-            &json!({
-                "image_uri": "registry.example/churn:8",
-                "model_data_url": "s3://models/churn/8.tar.gz",
-                "metrics": metrics,
-                "registered_by": {"subject": "dana", "name": "Dana Scientist", "email": "dana@example.com"}
-            }),
-        )
-        .await;
+    let reply = register_version(app, group, metrics, json!({})).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+}
+
+/// Posts the next version of `group` by dana with these metrics and custom metadata.
+async fn register_version(
+    app: &TestApp,
+    group: &str,
+    metrics: serde_json::Value,
+    metadata: serde_json::Value,
+) -> crate::support::Reply {
+    app.post_json(
+        &format!("/api/v1/models/{group}/versions"),
+        &json!({
+            "image_uri": "registry.example/churn:8",
+            "model_data_url": "s3://models/churn/8.tar.gz",
+            "metrics": metrics,
+            "metadata": metadata,
+            "registered_by": {"subject": "dana", "name": "Dana Scientist", "email": "dana@example.com"}
+        }),
+    )
+    .await
 }
 
 /// Churn version 1, by dana, approved for dev by alice; alice's session.
@@ -244,9 +254,41 @@ async fn the_version_page_says_who_has_signed_who_is_needed_who_may_not_and_who_
 async fn the_review_page_puts_the_candidate_beside_what_is_live_with_what_changed_and_charts() {
     let app = TestApp::new(&[]).await;
     let alice = churn_live_in_dev(&app).await;
-    register_with(&app, "churn", json!({"auc": 0.95, "log_loss": 0.31})).await;
+    let refused = register_version(&app, "churn", json!({}), json!({"prod": "yes"})).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .body
+            .contains(r#"metadata key \"prod\" is Countersign's own"#),
+        "{}",
+        refused.body
+    );
+    let registered = register_version(
+        &app,
+        "churn",
+        json!({"auc": 0.95, "log_loss": 0.31}),
+        json!({"commit": "4f2c9e1", "training-data": "s3://ml-data/churn/2026-q3/"}),
+    )
+    .await;
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.body
+    );
+    assert!(
+        registered
+            .body
+            .contains(r#""metadata":{"commit":"4f2c9e1","#),
+        "{}",
+        registered.body
+    );
 
     let page = app.get("/models/churn/versions/2", Some(&alice)).await.body;
+    assert!(
+        page.contains("<dt>Metadata: commit</dt><dd>4f2c9e1</dd>"),
+        "the version's own metadata among its facts"
+    );
     let evidence = &page[position(&page, "Compared with what is live in dev")..];
     assert!(
         evidence.contains("Registered metrics: this version beside version 1"),
@@ -262,8 +304,14 @@ async fn the_review_page_puts_the_candidate_beside_what_is_live_with_what_change
         "a metric only the candidate has is listed too"
     );
     assert!(
-        evidence.contains("What changed from version 1: 2 of 5"),
-        "image and model data: {evidence}"
+        evidence.contains("What changed from version 1: 4 of 7"),
+        "image, model data and the metadata version 1 did not have: {evidence}"
+    );
+    assert!(
+        evidence.contains(
+            "Metadata: commit</th><td><code>not set</code></td><td><code>4f2c9e1</code></td><td>changed"
+        ),
+        "{evidence}"
     );
     assert!(
         evidence.contains(

@@ -43,6 +43,7 @@ impl Scenario {
             digests: ArtifactDigests::default(),
             description: String::new(),
             metrics: Metrics::new(),
+            metadata: CustomMetadata::new(),
             registered_by: person(registrant),
             registered_through: None,
         };

@@ -146,6 +146,14 @@ fn VersionReview(
                 <dd>
                     <code>{detail.arn}</code>
                 </dd>
+                {detail
+                    .metadata
+                    .into_iter()
+                    .map(|(key, value)| view! {
+                        <dt>{format!("Metadata: {key}")}</dt>
+                        <dd>{value}</dd>
+                    })
+                    .collect_view()}
             </dl>
             <h3>"Metrics"</h3>
             <MetricsTable metrics=detail.metrics/>
@@ -305,6 +313,7 @@ fn EvidencePanel(evidence: Evidence) -> impl IntoView {
         run_line(format!("Version {live}"), evidence.live_run),
     );
     let changed = evidence.changes.iter().filter(|c| c.changed).count();
+    let compared = evidence.changes.len();
     let changes = evidence
         .changes
         .into_iter()
@@ -330,7 +339,7 @@ fn EvidencePanel(evidence: Evidence) -> impl IntoView {
             {metrics}
             {runs}
             <table class="list diff">
-                <caption>{format!("What changed from version {live}: {changed} of 5")}</caption>
+                <caption>{format!("What changed from version {live}: {changed} of {compared}")}</caption>
                 <thead>
                     <tr>
                         <th scope="col">"Field"</th>

@@ -179,6 +179,11 @@ pub fn version_detail(
         image_digest: version.digests.image.clone(),
         model_data_etag: version.digests.model_data.clone(),
         metrics: formatted_metrics(&version.metrics),
+        metadata: version
+            .metadata
+            .iter()
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect(),
         registered_by: version.registered_by.name.clone(),
         registered_by_email: version.registered_by.email.clone(),
         registrant_established: version.attributed_to.is_established(),
@@ -190,6 +195,31 @@ pub fn version_detail(
         why_no_decision,
         drift,
     }
+}
+
+/// Each custom metadata key either version has, as (field, live, candidate); a key one of
+/// them lacks reads "not set".
+fn metadata_changes(
+    live: &CustomMetadata,
+    candidate: &CustomMetadata,
+) -> impl Iterator<Item = (String, String, String)> {
+    let keys: std::collections::BTreeSet<&String> = live.keys().chain(candidate.keys()).collect();
+    let value = |metadata: &CustomMetadata, key: &str| {
+        metadata
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| "not set".to_owned())
+    };
+    keys.into_iter()
+        .map(|key| {
+            (
+                format!("Metadata: {key}"),
+                value(live, key),
+                value(candidate, key),
+            )
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
 /// What the candidate is compared with where it waits.
@@ -256,8 +286,10 @@ pub fn evidence(
                 ),
             ]
             .into_iter()
+            .map(|(field, live, candidate)| (field.to_owned(), live, candidate))
+            .chain(metadata_changes(&live.metadata, &candidate.metadata))
             .map(|(field, live, candidate)| FieldChange {
-                field: field.to_owned(),
+                field,
                 changed: live != candidate,
                 live,
                 candidate,

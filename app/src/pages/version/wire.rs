@@ -98,6 +98,8 @@ pub struct VersionDetail {
     /// Name and value, formatted on the server (the browser build then needs no float
     /// formatting or parsing).
     pub metrics: Vec<(String, String)>,
+    /// The pipeline's own metadata, by key.
+    pub metadata: Vec<(String, String)>,
     pub registered_by: String,
     pub registered_by_email: String,
     /// False when nobody could be established as the registrant (four-eyes cannot be

@@ -31,13 +31,9 @@ pub const MAX_VALUE_CHARS: usize = 256;
 
 pub type Metadata = HashMap<String, String>;
 
-/// SageMaker's pattern for metadata keys and values: letters, numbers, separators (spaces)
-/// and `_ . : / = + - @`. Quotes, braces and commas (what JSON is made of) are refused.
-pub fn allowed_text(text: &str) -> bool {
-    text.chars().all(|c| {
-        c.is_alphabetic() || c.is_numeric() || c == ' ' || c == '\u{a0}' || "_.:/=+-@".contains(c)
-    })
-}
+/// SageMaker's pattern for metadata keys and values (the domain's, which a pipeline's own
+/// metadata is checked against on registration).
+use countersign_domain::is_metadata_text as allowed_text;
 
 /// Checks a whole metadata map against SageMaker's rules before it is sent, so that a
 /// refusal names the offending entry instead of arriving as a generic validation error.
@@ -109,8 +105,8 @@ pub fn steps_from(metadata: &Metadata, environments: &Environments) -> Steps {
         .collect()
 }
 
-/// The metadata a new version is created with: every environment key, the registrant and
-/// the metrics.
+/// The metadata a new version is created with: every environment key, the registrant, the
+/// metrics and the pipeline's own entries.
 pub fn for_registration(new: &NewVersion, environments: &Environments) -> Result<Metadata, String> {
     let r = &new.registration;
     let mut metadata: Metadata = step_entries(&new.steps, environments).into_iter().collect();
@@ -135,8 +131,22 @@ pub fn for_registration(new: &NewVersion, environments: &Environments) -> Result
     for (name, value) in &r.metrics {
         metadata.insert(format!("{METRIC_PREFIX}{name}"), value.to_string());
     }
+    // Checked on registration: none of these is a key of ours.
+    for (key, value) in &r.metadata {
+        metadata.insert(key.clone(), value.clone());
+    }
     check(&metadata)?;
     Ok(metadata)
+}
+
+/// The entries that are not Countersign's: the pipeline's own, or whatever else wrote them
+/// (a SageMaker pipeline, the console).
+pub fn custom(metadata: &Metadata, environments: &Environments) -> CustomMetadata {
+    metadata
+        .iter()
+        .filter(|(key, _)| !is_reserved_metadata_key(key, environments))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
 }
 
 /// The registrant: ours when we registered the version, otherwise whoever SageMaker says
@@ -388,6 +398,41 @@ mod tests {
         assert_eq!(registrant(&metadata, None), person("dana"));
         assert_eq!(metrics(&metadata), new.registration.metrics);
         assert_eq!(steps_from(&metadata, &envs), new.steps);
+    }
+
+    #[test]
+    fn a_pipelines_own_metadata_is_written_and_read_apart_from_countersigns() {
+        let envs = Environments::default();
+        let policy = Policy::new(envs.clone(), "approvers");
+        let own = CustomMetadata::from([("commit".to_owned(), "4f2c9e1".to_owned())]);
+        let registration = Registration::new(
+            GroupName::parse("churn").unwrap(),
+            "img",
+            "s3://m",
+            "",
+            Metrics::from([("auc".into(), 0.91)]),
+            person("dana"),
+        )
+        .unwrap()
+        .with_metadata(own.clone(), &envs)
+        .unwrap()
+        .through("training-pipeline");
+        let new = workflow::register(&policy, registration, OffsetDateTime::UNIX_EPOCH);
+        let mut written = for_registration(&new, &envs).unwrap();
+        assert_eq!(written["commit"], "4f2c9e1");
+        written.insert(DECISIONS_APPLIED.into(), "3".into());
+        // Every key Countersign writes is one a pipeline may not use, so reading them apart
+        // gives back exactly the pipeline's.
+        for key in [
+            DECISIONS_APPLIED,
+            OWNER,
+            OWNER_NAME,
+            OWNER_SUBJECT,
+            REGISTERED_THROUGH,
+        ] {
+            assert!(is_reserved_metadata_key(key, &envs), "{key}");
+        }
+        assert_eq!(custom(&written, &envs), own);
     }
 
     #[test]

@@ -113,6 +113,7 @@ impl AwsBackend {
             },
             description: package.description.clone().unwrap_or_default(),
             metrics: metadata::metrics(&package.metadata),
+            metadata: metadata::custom(&package.metadata, self.environments()),
             registered_by: metadata::registrant(&package.metadata, package.created_by.clone()),
             attributed_to: metadata::attribution(
                 &package.metadata,

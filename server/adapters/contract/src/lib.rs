@@ -183,6 +183,18 @@ fn registration(group: &GroupName, image: &str) -> Registration {
         )
         .expect("valid digests"),
     )
+    .with_metadata(
+        CustomMetadata::from([
+            (
+                "training-data".to_owned(),
+                "s3://ml-data/churn/2026-q3/".to_owned(),
+            ),
+            ("commit".to_owned(), "4f2c9e1".to_owned()),
+        ]),
+        // The keys are no environment's name, whatever the subject's environments.
+        &Environments::default(),
+    )
+    .expect("valid metadata")
     .through("training-pipeline")
 }
 
@@ -264,6 +276,13 @@ pub async fn a_registered_version_reads_back_whole(services: &Subject) {
         StepState::PendingManualApproval
     );
     assert_eq!(found.metrics.get("auc"), Some(&0.91));
+    assert_eq!(
+        found.metadata.get("training-data").map(String::as_str),
+        Some("s3://ml-data/churn/2026-q3/"),
+        "the pipeline's own metadata is kept, and only it: {:?}",
+        found.metadata
+    );
+    assert_eq!(found.metadata.len(), 2, "{:?}", found.metadata);
     assert_eq!(
         found.registered_through.as_deref(),
         Some("training-pipeline"),

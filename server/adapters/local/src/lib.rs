@@ -166,6 +166,10 @@ BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
 CREATE TRIGGER audit_entries_are_never_removed BEFORE DELETE ON audit_entries
 BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
 "#,
+    r#"
+-- A pipeline's own metadata (countersign_domain::CustomMetadata), as a JSON object.
+ALTER TABLE model_versions ADD COLUMN custom_metadata TEXT NOT NULL DEFAULT '{}';
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -352,11 +356,12 @@ fn environment(text: String) -> rusqlite::Result<Environment> {
 
 const VERSION_COLUMNS: &str = "group_name, version, arn, approval_status, steps, image_uri, \
      model_data_url, description, metrics, registered_by_subject, registered_by_name, \
-     registered_by_email, registered_at, revision, registered_through, image_digest, model_data_etag";
+     registered_by_email, registered_at, revision, registered_through, image_digest, model_data_etag, custom_metadata";
 
 fn version_from_row(row: &Row) -> rusqlite::Result<ModelVersion> {
     let status: String = row.get(3)?;
     let metrics: String = row.get(8)?;
+    let metadata: String = row.get(17)?;
     // Versions here are registered through the API only: the declared registrant is all
     // there is to attribute them to.
     let registrant = person(row, 9)?;
@@ -375,6 +380,7 @@ fn version_from_row(row: &Row) -> rusqlite::Result<ModelVersion> {
         },
         description: row.get(7)?,
         metrics: serde_json::from_str(&metrics).map_err(|_| corrupt("metrics", &metrics))?,
+        metadata: serde_json::from_str(&metadata).map_err(|_| corrupt("metadata", &metadata))?,
         registered_by: registrant.clone(),
         attributed_to: Attribution::of(&registrant),
         registered_through: row.get(14)?,
@@ -539,8 +545,10 @@ impl ModelRegistry for LocalStore {
             let arn = format!("local:model-package/{}/{}", r.group, version);
             let metrics = serde_json::to_string(&r.metrics)
                 .map_err(|e| PortError::Corrupt(e.to_string()))?;
+            let custom_metadata = serde_json::to_string(&r.metadata)
+                .map_err(|e| PortError::Corrupt(e.to_string()))?;
             tx.execute(
-                &format!("INSERT INTO model_versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, ?14, ?15, ?16)"),
+                &format!("INSERT INTO model_versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, ?14, ?15, ?16, ?17)"),
                 params![
                     r.group.as_str(),
                     next,
@@ -558,6 +566,7 @@ impl ModelRegistry for LocalStore {
                     r.registered_through,
                     r.digests.image,
                     r.digests.model_data,
+                    custom_metadata,
                 ],
             )
             .map_err(unavailable)?;

@@ -94,6 +94,7 @@ pub struct PersonBody {
     "model_data_url": "s3://ml-artifacts/churn/v7/model.tar.gz",
     "description": "retrained on Q3",
     "metrics": {"auc": 0.91, "f1": 0.78},
+    "metadata": {"training-data": "s3://ml-data/churn/2026-q3/", "commit": "4f2c9e1"},
     "registered_by": {"subject": "dana", "name": "Dana Scientist", "email": "dana@example.com"}
 }))]
 pub struct RegisterBody {
@@ -111,6 +112,13 @@ pub struct RegisterBody {
     description: String,
     #[serde(default)]
     metrics: BTreeMap<String, f64>,
+    /// The pipeline's own facts about the version (a data set, a commit), kept as SageMaker
+    /// custom metadata and compared with the live version's on the review page: at most 16,
+    /// keys and values in SageMaker's characters (letters, digits, spaces, `_ . : / = + - @`),
+    /// keys up to 128 characters, values up to 256, none of Countersign's own keys (an
+    /// environment's name, `owner`, `owner-name`, `owner-subject`, `countersign:…`, `metric:…`).
+    #[serde(default)]
+    metadata: BTreeMap<String, String>,
     registered_by: PersonBody,
 }
 
@@ -144,6 +152,7 @@ pub struct VersionJson {
     pub model_data_etag: Option<String>,
     pub description: String,
     pub metrics: BTreeMap<String, f64>,
+    pub metadata: BTreeMap<String, String>,
     pub registered_by: PersonJson,
     pub registered_at: String,
     pub review_url: String,
@@ -202,6 +211,7 @@ pub(crate) async fn register(
         body.image_digest.as_deref(),
         body.model_data_etag.as_deref(),
     )?)
+    .with_metadata(body.metadata, state.services.policy().environments())?
     .through(&caller.name);
     let version = state.services.register(registration).await?;
     tracing::info!(group = %version.group, version = %version.version, caller = %caller.name, "version registered");
@@ -228,6 +238,7 @@ pub fn version_json(services: &Services, public_url: &str, version: &ModelVersio
         model_data_etag: version.digests.model_data.clone(),
         description: version.description.clone(),
         metrics: version.metrics.clone(),
+        metadata: version.metadata.clone(),
         registered_by: (&version.registered_by).into(),
         registered_at: rfc3339(version.registered_at),
         review_url: format!(
