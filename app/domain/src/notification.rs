@@ -155,6 +155,23 @@ pub fn chat_key(key: &str) -> String {
 
 const CHAT_SUFFIX: &str = "/chat";
 
+/// The recipient a chat message names instead of an address: the environment whose incoming
+/// webhook (`COUNTERSIGN_WEBHOOK_URL_<ENV>`) it goes to. The URL, a secret, is looked up when
+/// the message is sent, so the outbox and the notifications page never hold it.
+pub fn chat_recipient(environment: &str) -> String {
+    format!("{CHAT_RECIPIENT}{environment}")
+}
+
+/// The environment whose chat a message is posted to; `None` for mail.
+pub fn chat_environment(to: &[String]) -> Option<&str> {
+    match to {
+        [only] => only.strip_prefix(CHAT_RECIPIENT),
+        _ => None,
+    }
+}
+
+const CHAT_RECIPIENT: &str = "chat:";
+
 /// The setting naming who is told when a version waits for `environment`.
 pub fn recipients_setting(environment: &Environment) -> String {
     per_environment_setting("NOTIFY", environment.as_str())

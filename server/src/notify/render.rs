@@ -327,7 +327,7 @@ pub fn chat_message(
     );
     Some(OutgoingMessage {
         key: countersign_domain::notification::chat_key(&notice.key()),
-        to: vec![super::transport::chat_recipient(environment.as_str())],
+        to: vec![countersign_domain::notification::chat_recipient(environment.as_str())],
         text: format!(
             "{subject} (registered by {}). Review it: {link} (the link decides nothing: approvers sign in and decide on the page)",
             chat_inert(&version.registered_by.name)

@@ -87,15 +87,6 @@ impl Transport for OutboxOnly {
     }
 }
 
-/// The recipient a chat message names instead of an address: the environment whose incoming
-/// webhook (`COUNTERSIGN_WEBHOOK_URL_<ENV>`) it goes to. The URL, a secret, is looked up when
-/// the message is sent, so the outbox and the notifications page never hold it.
-pub fn chat_recipient(environment: &str) -> String {
-    format!("{CHAT}{environment}")
-}
-
-const CHAT: &str = "chat:";
-
 /// Messages for a chat go to that environment's incoming webhook (Slack and Microsoft Teams
 /// both take `{"text": ...}`), the rest to `mail`.
 pub struct ChatOrMail {
@@ -108,11 +99,8 @@ pub struct ChatOrMail {
 impl Transport for ChatOrMail {
     async fn send(&self, message: &OutgoingMessage) -> Result<(), String> {
         use secrecy::ExposeSecret;
-        let chat = match message.to.as_slice() {
-            [only] => only.strip_prefix(CHAT),
-            _ => None,
-        };
-        let Some(environment) = chat else {
+        let Some(environment) = countersign_domain::notification::chat_environment(&message.to)
+        else {
             return self.mail.send(message).await;
         };
         let url = self.webhooks.get(environment).ok_or_else(|| {

@@ -637,7 +637,23 @@ async fn a_request_is_posted_to_the_environments_chat_beside_the_mail_and_the_ur
     assert_eq!(chat.state, DeliveryState::Sent);
     let alice = app.sign_in("alice").await;
     let page = app.get("/notifications", Some(&alice)).await.body;
-    assert!(page.contains("chat:dev"));
+    let row = |key: &str| {
+        let start = page
+            .find(&format!(r#"data-key="{key}""#))
+            .unwrap_or_else(|| panic!("{key} is listed"));
+        page[start..].split("</tr>").next().unwrap().to_owned()
+    };
+    let chat_row = row("approval-request/churn/1/dev/chat");
+    assert!(
+        chat_row.contains("chat:dev")
+            && chat_row.contains("Sent ")
+            && !chat_row.contains("Kept here"),
+        "a chat message needs no SMTP server: it was posted {chat_row}"
+    );
+    assert!(
+        row("approval-request/churn/1/dev").contains("Kept here, not sent (no SMTP server)"),
+        "the mail beside it was only kept"
+    );
     assert!(
         !page.contains("secret-token"),
         "the webhook's URL is a secret"

@@ -112,11 +112,12 @@ fn ResendForm(children: Children) -> impl IntoView {
 #[component]
 fn NotificationLine(
     row: NotificationRow,
-    /// No SMTP server: a message "delivered" was kept here, not sent to anyone.
+    /// No SMTP server: a mail "delivered" was kept here, not sent to anyone (a chat message
+    /// was posted all the same).
     kept: bool,
 ) -> impl IntoView {
     let state_text = match row.state {
-        DeliveryView::Sent if kept => format!(
+        DeliveryView::Sent if kept && !row.chat => format!(
             "Kept here, not sent (no SMTP server) {}",
             row.sent.clone().unwrap_or_default()
         ),
@@ -186,6 +187,7 @@ pub async fn list_notifications(page: u32) -> Result<NotificationsView, AppError
             .items
             .into_iter()
             .map(|e| NotificationRow {
+                chat: countersign_domain::notification::chat_environment(&e.message.to).is_some(),
                 key: e.message.key,
                 to: e.message.to.join(", "),
                 subject: e.message.subject,

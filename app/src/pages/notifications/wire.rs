@@ -26,6 +26,8 @@ impl DeliveryView {
 pub struct NotificationRow {
     pub key: String,
     pub to: String,
+    /// Posted to a chat's incoming webhook, which needs no SMTP server.
+    pub chat: bool,
     pub subject: String,
     pub state: DeliveryView,
     pub attempts: u32,
