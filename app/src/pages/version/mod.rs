@@ -445,14 +445,9 @@ fn DecisionForm(class: String, children: Children) -> impl IntoView {
 fn Step(step: StepView, group: String, version: u32) -> impl IntoView {
     let env = step.environment.clone();
     let needs = (step.required_approvals > 1).then(|| {
-        let given = step
-            .decisions
-            .iter()
-            .filter(|d| d.verdict == VerdictView::Approve)
-            .count();
         view! {
             <span class="muted">
-                {format!("{given} of {} approvals", step.required_approvals)}
+                {format!("{} of {} approvals", step.approvals_given, step.required_approvals)}
             </span>
         }
     });

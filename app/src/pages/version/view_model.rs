@@ -105,6 +105,7 @@ pub fn version_detail(
     let history = &record.decisions;
     let decidable: Vec<&Environment> =
         workflow::decidable_environments(policy, version, history, actor).collect();
+    let waiting = workflow::waiting(policy, version, history);
     let track = version
         .steps
         .in_order(policy.environments())
@@ -112,6 +113,13 @@ pub fn version_detail(
             environment: env.to_string(),
             state: state.into(),
             required_approvals: policy.approvals_needed(env, version),
+            approvals_given: match &waiting {
+                Some(waiting) if &waiting.environment == env => waiting.approvals.len(),
+                _ => history
+                    .iter()
+                    .filter(|r| &r.environment == env && r.verdict == Verdict::Approve)
+                    .count(),
+            },
             decisions: history
                 .iter()
                 .filter(|r| &r.environment == env)
@@ -151,7 +159,7 @@ pub fn version_detail(
             )
         })
         .collect();
-    let waiting = workflow::waiting(policy, version, history).map(|waiting| {
+    let waiting = waiting.map(|waiting| {
         let (request, request_failed) = request_sentence(told, &waiting.environment);
         WaitingDetail {
             signed_by: waiting.approvals.iter().map(|p| p.name.clone()).collect(),
@@ -593,5 +601,50 @@ mod tests {
             .why_no_decision
             .as_deref()
             .is_some_and(|why| why.contains("no longer matches")));
+    }
+
+    #[test]
+    fn a_step_counts_the_approvals_that_still_bind_as_the_waiting_panel_does() {
+        let dev = Environment::parse("dev").unwrap();
+        let policy = Policy::new(Environments::default(), "approvers")
+            .with_required_approvals("dev", 2)
+            .unwrap();
+        let version = registered(&policy);
+        let request = countersign_domain::DecisionRequest::new(dev, Choice::Approve, "fine");
+        let stamp = countersign_domain::Stamp {
+            id: "d-1".into(),
+            at: OffsetDateTime::UNIX_EPOCH,
+        };
+        let effect =
+            workflow::decide(&policy, &version, &[], &approver("alice"), &request, stamp).unwrap();
+        let page = |version: ModelVersion| {
+            let record = VersionRecord {
+                version,
+                decisions: vec![effect.record.clone()],
+            };
+            version_detail(
+                &policy,
+                &record,
+                &[],
+                &[],
+                &LiveState::default(),
+                &approver("bob"),
+                &nobody_told(),
+            )
+        };
+        let once = workflow::apply(&version, &effect);
+        let intact = page(once.clone());
+        assert_eq!(step(&intact, "dev").approvals_given, 1);
+        assert_eq!(intact.waiting.as_ref().unwrap().still_needed, 1);
+
+        let mut changed = once;
+        changed.metrics.insert("auc".into(), 0.5);
+        let broken = page(changed);
+        assert_eq!(
+            step(&broken, "dev").approvals_given,
+            0,
+            "an approval whose signature no longer binds does not count"
+        );
+        assert_eq!(broken.waiting.as_ref().unwrap().still_needed, 2);
     }
 }

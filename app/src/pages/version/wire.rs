@@ -8,6 +8,9 @@ pub struct StepView {
     pub environment: String,
     pub state: StateView,
     pub required_approvals: u8,
+    /// Approvals that count towards `required_approvals`: in a waiting step the distinct
+    /// people whose signatures still bind (as the waiting panel counts them).
+    pub approvals_given: usize,
     /// Approvals given so far in this step's current round, or the one that decided it.
     pub decisions: Vec<DecisionView>,
     /// Whether the signed-in person may decide this step now.
