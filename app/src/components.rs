@@ -138,9 +138,24 @@ pub fn Refused(
     view! { <p class="notice refused" role="alert">{format!("{prefix}{error}")}</p> }
 }
 
-/// The refusal of a form's action sent from the browser. An island shows only these: a
-/// refusal that came back without JavaScript is in the URL, and the server-rendered page
-/// shows it; the island starts empty on both sides, so its hydration matches.
+/// The outcome of a form's action sent from the browser, once there is one. An island shows
+/// only these: an outcome that came back without JavaScript is in the URL, and the
+/// server-rendered page shows it; the island starts empty on both sides, so its hydration
+/// matches.
+pub fn outcome_in_browser<I, O>(
+    action: Action<I, Result<O, AppError>>,
+) -> Option<Result<O, AppError>>
+where
+    I: Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
+    if action.version().get() == 0 {
+        return None;
+    }
+    action.value().get()
+}
+
+/// The refusal of a form's action sent from the browser (see [`outcome_in_browser`]).
 pub fn refused_in_browser<I, O>(
     action: Action<I, Result<O, AppError>>,
     prefix: &'static str,
@@ -150,12 +165,7 @@ where
     O: Clone + Send + Sync + 'static,
 {
     move || {
-        if action.version().get() == 0 {
-            return None;
-        }
-        action
-            .value()
-            .get()
+        outcome_in_browser(action)
             .and_then(Result::err)
             .map(|error| view! { <Refused prefix error/> }.into_any())
     }

@@ -1,6 +1,6 @@
 pub mod wire;
 
-use crate::components::{refused_in_browser, ErrorPanel, Loading, Pager};
+use crate::components::{outcome_in_browser, refused_in_browser, ErrorPanel, Loading, Pager};
 use crate::wire::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -91,12 +91,7 @@ pub fn NotificationsPage() -> impl IntoView {
 fn ResendForm(children: Children) -> impl IntoView {
     let resend = ServerAction::<ResendNotification>::new();
     let queued = move || {
-        if resend.version().get() == 0 {
-            return None;
-        }
-        resend
-            .value()
-            .get()
+        outcome_in_browser(*resend)
             .and_then(Result::ok)
             .map(|message| view! { <p class="notice ok" role="status">{message}</p> })
     };

@@ -489,6 +489,47 @@ mod tests {
         }
     }
 
+    /// Alice's signed approval of dev on `version`, and the version it leaves.
+    fn alice_approves_dev(
+        policy: &Policy,
+        version: &ModelVersion,
+    ) -> (DecisionRecord, ModelVersion) {
+        let request = countersign_domain::DecisionRequest::new(
+            Environment::parse("dev").unwrap(),
+            Choice::Approve,
+            "fine",
+        );
+        let stamp = countersign_domain::Stamp {
+            id: "d-1".into(),
+            at: OffsetDateTime::UNIX_EPOCH,
+        };
+        let effect =
+            workflow::decide(policy, version, &[], &approver("alice"), &request, stamp).unwrap();
+        let approved = workflow::apply(version, &effect);
+        (effect.record, approved)
+    }
+
+    /// The review page Bob, an approver, sees of `version` after `approval`.
+    fn bobs_page(
+        policy: &Policy,
+        version: ModelVersion,
+        approval: &DecisionRecord,
+    ) -> VersionDetail {
+        let record = VersionRecord {
+            version,
+            decisions: vec![approval.clone()],
+        };
+        version_detail(
+            policy,
+            &record,
+            &[],
+            &[],
+            &LiveState::default(),
+            &approver("bob"),
+            &nobody_told(),
+        )
+    }
+
     fn step<'a>(detail: &'a VersionDetail, environment: &str) -> &'a StepView {
         detail
             .track
@@ -551,33 +592,8 @@ mod tests {
     fn a_signature_the_registry_entry_no_longer_matches_is_shown_as_such() {
         let policy = Policy::new(Environments::default(), "approvers");
         let version = registered(&policy);
-        let request = countersign_domain::DecisionRequest::new(
-            Environment::parse("dev").unwrap(),
-            Choice::Approve,
-            "fine",
-        );
-        let stamp = countersign_domain::Stamp {
-            id: "d-1".into(),
-            at: time::OffsetDateTime::UNIX_EPOCH,
-        };
-        let effect =
-            workflow::decide(&policy, &version, &[], &approver("alice"), &request, stamp).unwrap();
-        let approved = workflow::apply(&version, &effect);
-        let page = |version: ModelVersion| {
-            let record = VersionRecord {
-                version,
-                decisions: vec![effect.record.clone()],
-            };
-            version_detail(
-                &policy,
-                &record,
-                &[],
-                &[],
-                &LiveState::default(),
-                &approver("bob"),
-                &nobody_told(),
-            )
-        };
+        let (approval, approved) = alice_approves_dev(&policy, &version);
+        let page = |version: ModelVersion| bobs_page(&policy, version, &approval);
         let signature = |detail: &VersionDetail| {
             step(detail, "dev").decisions[0]
                 .signature
@@ -605,34 +621,11 @@ mod tests {
 
     #[test]
     fn a_step_counts_the_approvals_that_still_bind_as_the_waiting_panel_does() {
-        let dev = Environment::parse("dev").unwrap();
         let policy = Policy::new(Environments::default(), "approvers")
             .with_required_approvals("dev", 2)
             .unwrap();
-        let version = registered(&policy);
-        let request = countersign_domain::DecisionRequest::new(dev, Choice::Approve, "fine");
-        let stamp = countersign_domain::Stamp {
-            id: "d-1".into(),
-            at: OffsetDateTime::UNIX_EPOCH,
-        };
-        let effect =
-            workflow::decide(&policy, &version, &[], &approver("alice"), &request, stamp).unwrap();
-        let page = |version: ModelVersion| {
-            let record = VersionRecord {
-                version,
-                decisions: vec![effect.record.clone()],
-            };
-            version_detail(
-                &policy,
-                &record,
-                &[],
-                &[],
-                &LiveState::default(),
-                &approver("bob"),
-                &nobody_told(),
-            )
-        };
-        let once = workflow::apply(&version, &effect);
+        let (approval, once) = alice_approves_dev(&policy, &registered(&policy));
+        let page = |version: ModelVersion| bobs_page(&policy, version, &approval);
         let intact = page(once.clone());
         assert_eq!(step(&intact, "dev").approvals_given, 1);
         assert_eq!(intact.waiting.as_ref().unwrap().still_needed, 1);
