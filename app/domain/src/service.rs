@@ -12,6 +12,7 @@ use crate::ports::*;
 use crate::report::{self, InferenceReport, ReportRefusal};
 use crate::signature::{AttemptOutcome, Authentication, Signing, SigningAttempt};
 use crate::workflow::{self, DecisionEffect, DecisionRequest, Refusal, RollbackRequest};
+use futures::stream::{self, StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -122,6 +123,11 @@ pub struct Services {
 /// page asks, and on AWS each reading costs a request per waiting version. Another
 /// replica's decision shows within this; this replica's own at once.
 pub const WAITING_FRESH_FOR: time::Duration = time::Duration::seconds(10);
+
+/// How many reads a list of versions keeps in flight: enough to hide a cloud round trip per
+/// row (a page of 50 on AWS would otherwise wait for 100 in a row), few enough to stay well
+/// under SageMaker's and DynamoDB's request rates.
+pub const CONCURRENT_READS: usize = 8;
 
 /// The steps waiting for decisions as last read, and when.
 #[derive(Default)]
@@ -356,14 +362,9 @@ impl Services {
     }
 
     async fn read_waiting_steps(&self) -> Result<Vec<WaitingStep>, ServiceError> {
+        let listed = self.ports.registry.versions_with_a_pending_step().await?;
         let mut steps = Vec::new();
-        for (group, version) in self.ports.registry.versions_with_a_pending_step().await? {
-            let record = match self.version_record(&group, version).await {
-                Ok(record) => record,
-                // Deleted from the registry since it was listed.
-                Err(ServiceError::NotFound(_)) => continue,
-                Err(e) => return Err(e),
-            };
+        for record in self.records_of(listed).await? {
             let Some(waiting) = workflow::waiting(&self.policy, &record.version, &record.decisions)
             else {
                 continue;
@@ -436,20 +437,34 @@ impl Services {
         person: &Person,
         limit: u32,
     ) -> Result<Vec<VersionRecord>, ServiceError> {
-        let mut records = Vec::new();
-        for (group, version) in self
+        let listed = self
             .ports
             .registry
             .versions_registered_by(person, limit)
-            .await?
-        {
-            match self.version_record(&group, version).await {
-                Ok(record) if record.version.attributed_to.includes(person) => records.push(record),
-                Ok(_) | Err(ServiceError::NotFound(_)) => continue,
-                Err(e) => return Err(e),
-            }
-        }
+            .await?;
+        let mut records = self.records_of(listed).await?;
+        records.retain(|record| record.version.attributed_to.includes(person));
         Ok(records)
+    }
+
+    /// The records of these versions in the same order, [`CONCURRENT_READS`] read at a time;
+    /// a version the registry no longer has (deleted since it was listed) is left out.
+    async fn records_of(
+        &self,
+        versions: Vec<(GroupName, VersionNumber)>,
+    ) -> Result<Vec<VersionRecord>, ServiceError> {
+        let found: Vec<Option<VersionRecord>> = stream::iter(versions)
+            .map(|(group, version)| async move {
+                match self.version_record(&group, version).await {
+                    Ok(record) => Ok(Some(record)),
+                    Err(ServiceError::NotFound(_)) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .buffered(CONCURRENT_READS)
+            .try_collect()
+            .await?;
+        Ok(found.into_iter().flatten().collect())
     }
 
     /// The version live in `environment`, if any.

@@ -147,23 +147,33 @@ fn MetricLine(live_version: Option<u32>, metrics: Vec<MetricDelta>) -> impl Into
 pub async fn inbox() -> Result<InboxListing, AppError> {
     use crate::context::serve;
     use crate::view_model::{metric_deltas, waiting_view};
-    use std::collections::BTreeMap;
+    use countersign_domain::service::CONCURRENT_READS;
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    use std::collections::{BTreeMap, BTreeSet};
     serve(|portal, actor| async move {
         let services = &portal.services;
         let policy = services.policy();
         let approver = policy.approves_anything(&actor);
         let now = services.now();
-        let mut live = BTreeMap::new();
+        let steps = services.inbox(&actor).await?;
+        // What is live where, read once per group and environment the inbox names.
+        let places: BTreeSet<_> = steps
+            .iter()
+            .map(|step| (step.version.group.clone(), step.waiting.environment.clone()))
+            .collect();
+        let live: BTreeMap<_, _> = stream::iter(places)
+            .map(|(group, environment)| async move {
+                let found = services.live_version(&group, &environment).await?;
+                Ok::<_, countersign_domain::service::ServiceError>(((group, environment), found))
+            })
+            .buffered(CONCURRENT_READS)
+            .try_collect()
+            .await?;
         let mut rows = Vec::new();
-        for step in services.inbox(&actor).await? {
+        for step in steps.iter() {
             let version = &step.version;
             let environment = &step.waiting.environment;
-            let key = (version.group.clone(), environment.clone());
-            if !live.contains_key(&key) {
-                let found = services.live_version(&version.group, environment).await?;
-                live.insert(key.clone(), found);
-            }
-            let live_version = live[&key].as_ref();
+            let live_version = live[&(version.group.clone(), environment.clone())].as_ref();
             rows.push(InboxRow {
                 group: version.group.to_string(),
                 version: version.version.get(),

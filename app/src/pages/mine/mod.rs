@@ -130,17 +130,29 @@ pub async fn my_versions() -> Result<MyVersionList, AppError> {
     use crate::format::display_time;
     use crate::view_model::{run_summary, step_badges, waiting_view};
     use countersign_domain::report::newest_report;
+    use countersign_domain::service::CONCURRENT_READS;
     use countersign_domain::workflow;
+    use futures::stream::{self, StreamExt, TryStreamExt};
     serve(|portal, actor| async move {
         let services = &portal.services;
         let policy = services.policy();
         let now = services.now();
-        let mut versions = Vec::new();
-        for record in services.registered_by(&actor.person, NEWEST).await? {
-            let version = &record.version;
-            let reports = services
-                .reports_for_version(&version.group, version.version)
+        let records = services.registered_by(&actor.person, NEWEST).await?;
+        let listed: Vec<_> = records
+            .iter()
+            .map(|record| (record.version.group.clone(), record.version.version))
+            .collect();
+        let reports: Vec<_> =
+            stream::iter(listed)
+                .map(|(group, version)| async move {
+                    services.reports_for_version(&group, version).await
+                })
+                .buffered(CONCURRENT_READS)
+                .try_collect()
                 .await?;
+        let mut versions = Vec::new();
+        for (record, reports) in records.iter().zip(reports) {
+            let version = &record.version;
             let runs = policy
                 .environments()
                 .iter()
