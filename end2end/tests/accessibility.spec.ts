@@ -7,6 +7,10 @@ import { approve, registerVersion, reportRun, settled, signInAs, uniqueGroup } f
 
 const wcag = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
 
+// Each check runs axe over a whole page (and without JavaScript opens it again in a second
+// browser context): a dozen pages in one walk take half a minute here, more on a busy machine.
+test.setTimeout(180_000);
+
 /**
  * Runs axe-core on what `page` shows. axe is a script: without JavaScript, the same address
  * (and cookies) is opened in a browser that runs scripts but is refused the portal's own, so
