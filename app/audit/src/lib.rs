@@ -30,4 +30,4 @@ pub use checkpoint::{Checkpoint, Notary};
 pub use entry::{Entry, EventJson};
 pub use head::Head;
 pub use tlog_tiles::Hash;
-pub use verify::{verify, Verified, Violation};
+pub use verify::{verify, VerdictCache, Verified, Violation};

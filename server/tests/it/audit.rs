@@ -92,6 +92,42 @@ async fn a_viewer_downloads_the_trail_and_anyone_verifies_it_offline_with_the_pu
 }
 
 #[tokio::test]
+async fn the_history_page_checks_the_trail_again_once_anything_in_it_changed() {
+    let app = TestApp::new(&[]).await;
+    app.register("churn", "dana").await;
+    let alice = app.sign_in("alice").await;
+    let signed = app
+        .decide(&alice, "churn", "dev", "approve", "metrics hold up")
+        .await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+    for _ in 0..2 {
+        let history = app.get("/models/churn/history", Some(&alice)).await.body;
+        assert!(
+            history.contains("Audit trail verified up to entry 3 at "),
+            "{history}"
+        );
+    }
+
+    // Alice's reason rewritten in the store, past the triggers that forbid it.
+    let raw = rusqlite::Connection::open(&app.config.database).unwrap();
+    raw.execute_batch("DROP TRIGGER audit_entries_are_never_changed;")
+        .unwrap();
+    let rewritten = raw
+        .execute(
+            "UPDATE audit_entries SET entry = replace(entry, 'metrics hold up', 'metrics held up') \
+             WHERE group_name = 'churn' AND seq = 3",
+            [],
+        )
+        .unwrap();
+    assert_eq!(rewritten, 1);
+    let history = app.get("/models/churn/history", Some(&alice)).await.body;
+    assert!(
+        history.contains("The audit trail does not verify: entry 3"),
+        "a verdict reached before the change is not reused: {history}"
+    );
+}
+
+#[tokio::test]
 async fn the_api_serves_the_trail_to_pipelines_for_a_period_and_refuses_a_period_it_cannot_read() {
     use countersign_server::http::api::auth::hex_digest;
     let token = "cst_audit-reader-token-0123456789abcdef";
