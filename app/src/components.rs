@@ -138,6 +138,19 @@ pub fn Refused(
     view! { <p class="notice refused" role="alert">{format!("{prefix}{error}")}</p> }
 }
 
+/// Why the action `S` that a browser without JavaScript just posted was refused: the server
+/// encodes it into the URL it redirects back to, and the page shows it.
+pub fn refused_without_script<S>() -> Option<AppError>
+where
+    S: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    ServerAction::<S>::new()
+        .value()
+        .get_untracked()
+        .and_then(Result::err)
+}
+
 /// The outcome of a form's action sent from the browser, once there is one. An island shows
 /// only these: an outcome that came back without JavaScript is in the URL, and the
 /// server-rendered page shows it; the island starts empty on both sides, so its hydration

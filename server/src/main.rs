@@ -168,21 +168,23 @@ enum SessionsAction {
     },
 }
 
+/// `text` as a pair around its first `=`; `form` says how the option is written.
+fn pair<'a>(text: &'a str, form: &str) -> Result<(&'a str, &'a str), String> {
+    text.split_once('=')
+        .ok_or_else(|| format!("{text:?} is not {form}"))
+}
+
 fn parse_metadata(text: &str) -> Result<(String, String), String> {
-    let (key, value) = text
-        .split_once('=')
-        .ok_or_else(|| format!("{text:?} is not KEY=VALUE"))?;
+    let (key, value) = pair(text, "KEY=VALUE")?;
     Ok((key.to_owned(), value.to_owned()))
 }
 
 fn parse_metric(text: &str) -> Result<(String, f64), String> {
-    let (name, value) = text
-        .split_once('=')
-        .ok_or_else(|| format!("{text:?} is not NAME=VALUE"))?;
-    let value: f64 = value
+    let (name, value) = pair(text, "NAME=VALUE")?;
+    let number: f64 = value
         .parse()
         .map_err(|_| format!("{value:?} is not a number"))?;
-    Ok((name.to_owned(), value))
+    Ok((name.to_owned(), number))
 }
 
 #[tokio::main]

@@ -602,11 +602,15 @@ impl VerdictCache {
 
     fn digest(bundle: &Bundle, trusted_key: Option<&str>) -> [u8; 32] {
         let mut hasher = Sha256::new();
-        // The whole bundle as serde writes it; the key apart, so no bundle can spell it.
+        // The whole bundle as serde writes it, then the key behind a byte UTF-8 JSON never
+        // holds (0xff), so no bundle spells a key; no key and an empty one hash apart.
         hasher.update(serde_json::to_vec(bundle).expect("a bundle serialises"));
-        hasher.update([0xff]);
-        if let Some(key) = trusted_key {
-            hasher.update(key.as_bytes());
+        match trusted_key {
+            None => hasher.update([0xff, 0]),
+            Some(key) => {
+                hasher.update([0xff, 1]);
+                hasher.update(key.as_bytes());
+            }
         }
         hasher.finalize().into()
     }

@@ -334,12 +334,26 @@ pub fn is_reserved_metadata_key(key: &str, environments: &Environments) -> bool 
         || environments.iter().any(|env| env.as_str() == key)
 }
 
+/// SageMaker's limits on a custom metadata key and value, in characters.
+pub const METADATA_KEY_MAX_CHARS: usize = 128;
+pub const METADATA_VALUE_MAX_CHARS: usize = 256;
+
 /// SageMaker's pattern for metadata keys and values: letters, numbers, separators (spaces)
 /// and `_ . : / = + - @`. Quotes, braces and commas (what JSON is made of) are refused.
-pub fn is_metadata_text(text: &str) -> bool {
+fn is_metadata_text(text: &str) -> bool {
     text.chars().all(|c| {
         c.is_alphabetic() || c.is_numeric() || c == ' ' || c == '\u{a0}' || "_.:/=+-@".contains(c)
     })
+}
+
+/// Whether SageMaker takes `key` as a custom metadata key.
+pub fn is_metadata_key(key: &str) -> bool {
+    !key.is_empty() && key.chars().count() <= METADATA_KEY_MAX_CHARS && is_metadata_text(key)
+}
+
+/// Whether SageMaker takes `value` as a custom metadata value.
+pub fn is_metadata_value(value: &str) -> bool {
+    value.chars().count() <= METADATA_VALUE_MAX_CHARS && is_metadata_text(value)
 }
 
 /// One model version as the registry holds it.
@@ -409,13 +423,13 @@ impl Registration {
             });
         }
         for (key, value) in &metadata {
-            if key.is_empty() || key.chars().count() > 128 || !is_metadata_text(key) {
+            if !is_metadata_key(key) {
                 return Err(InvalidInput::MetadataKey(key.clone()));
             }
             if is_reserved_metadata_key(key, environments) {
                 return Err(InvalidInput::ReservedMetadataKey(key.clone()));
             }
-            if value.chars().count() > 256 || !is_metadata_text(value) {
+            if !is_metadata_value(value) {
                 return Err(InvalidInput::MetadataValue(key.clone()));
             }
         }

@@ -1000,9 +1000,11 @@ impl Notifications {
     ) -> Result<FollowUpsQueued, ServiceError> {
         let reminder = notification::reminder_key(version, environment);
         let escalation = notification::escalation_key(version, environment);
+        let (reminder, escalation) =
+            futures::try_join!(self.outbox.entry(&reminder), self.outbox.entry(&escalation))?;
         Ok(FollowUpsQueued {
-            reminder: self.outbox.entry(&reminder).await?,
-            escalation: self.outbox.entry(&escalation).await?,
+            reminder,
+            escalation,
         })
     }
 

@@ -190,21 +190,15 @@ pub fn render(notice: &Notice, public_url: &str, recipients: &Recipients) -> Out
             version,
             environment,
             since,
-        } => follow_up(
-            notice,
-            (version, environment, since),
-            false,
-            public_url,
-            recipients,
-        ),
-        Notice::Escalation {
+        }
+        | Notice::Escalation {
             version,
             environment,
             since,
         } => follow_up(
             notice,
             (version, environment, since),
-            true,
+            matches!(notice, Notice::Escalation { .. }),
             public_url,
             recipients,
         ),

@@ -24,15 +24,21 @@ fn verify_offline(bundle: &Value, key: &str) -> (i32, String) {
     )
 }
 
-#[tokio::test]
-async fn a_viewer_downloads_the_trail_and_anyone_verifies_it_offline_with_the_published_key() {
-    let app = TestApp::new(&[]).await;
+/// Churn version 1 by dana, approved for dev by alice "metrics hold up"; alice's session.
+async fn churn_approved_for_dev(app: &TestApp) -> String {
     app.register("churn", "dana").await;
     let alice = app.sign_in("alice").await;
     let signed = app
         .decide(&alice, "churn", "dev", "approve", "metrics hold up")
         .await;
     assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+    alice
+}
+
+#[tokio::test]
+async fn a_viewer_downloads_the_trail_and_anyone_verifies_it_offline_with_the_published_key() {
+    let app = TestApp::new(&[]).await;
+    let alice = churn_approved_for_dev(&app).await;
 
     let history = app.get("/models/churn/history", Some(&alice)).await;
     assert!(
@@ -94,12 +100,7 @@ async fn a_viewer_downloads_the_trail_and_anyone_verifies_it_offline_with_the_pu
 #[tokio::test]
 async fn the_history_page_checks_the_trail_again_once_anything_in_it_changed() {
     let app = TestApp::new(&[]).await;
-    app.register("churn", "dana").await;
-    let alice = app.sign_in("alice").await;
-    let signed = app
-        .decide(&alice, "churn", "dev", "approve", "metrics hold up")
-        .await;
-    assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+    let alice = churn_approved_for_dev(&app).await;
     for _ in 0..2 {
         let history = app.get("/models/churn/history", Some(&alice)).await.body;
         assert!(

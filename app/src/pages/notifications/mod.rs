@@ -1,6 +1,8 @@
 pub mod wire;
 
-use crate::components::{outcome_in_browser, refused_in_browser, ErrorPanel, Loading, Pager};
+use crate::components::{
+    outcome_in_browser, refused_in_browser, refused_without_script, ErrorPanel, Loading, Pager,
+};
 use crate::wire::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -11,11 +13,7 @@ use wire::*;
 /// again one that was given up. Without an SMTP server, the messages are read here.
 #[component]
 pub fn NotificationsPage() -> impl IntoView {
-    // Without JavaScript, a refused request to send again comes back in the redirect URL.
-    let refused = ServerAction::<ResendNotification>::new()
-        .value()
-        .get_untracked()
-        .and_then(Result::err);
+    let refused = refused_without_script::<ResendNotification>();
     let query = use_query_map();
     let page = move || {
         query

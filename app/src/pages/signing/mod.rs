@@ -6,7 +6,7 @@
 
 pub mod wire;
 
-use crate::components::{refused_in_browser, ErrorPanel, Loading, Refused};
+use crate::components::{refused_in_browser, refused_without_script, ErrorPanel, Loading, Refused};
 use crate::wire::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -16,11 +16,7 @@ use wire::*;
 #[component]
 pub fn SigningPage() -> impl IntoView {
     let params = use_params_map();
-    // Without JavaScript, a refused signature comes back as an error in the redirect URL.
-    let refused = ServerAction::<Sign>::new()
-        .value()
-        .get_untracked()
-        .and_then(Result::err);
+    let refused = refused_without_script::<Sign>();
     let review = Resource::new(
         move || {
             let params = params.read();

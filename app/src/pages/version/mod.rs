@@ -3,7 +3,8 @@ mod view_model;
 pub mod wire;
 
 use crate::components::{
-    refused_in_browser, DriftWarning, ErrorPanel, Loading, Refused, StatePill,
+    refused_in_browser, refused_without_script, DriftWarning, ErrorPanel, Loading, Refused,
+    StatePill,
 };
 use crate::pages::signing::{Known, PrepareSignature};
 use crate::wire::{AppError, DecisionView, RunSummary, VerdictView};
@@ -17,13 +18,8 @@ use wire::*;
 #[component]
 pub fn VersionPage() -> impl IntoView {
     let params = use_params_map();
-    // Without JavaScript, a refused decision comes back as an error the server encoded into
-    // the redirect URL: this action reads it, for the page to show. (With JavaScript, each
-    // decision form shows its own refusal and keeps the reason typed.)
-    let refused = ServerAction::<PrepareSignature>::new()
-        .value()
-        .get_untracked()
-        .and_then(Result::err);
+    // With JavaScript, each decision form shows its own refusal and keeps the reason typed.
+    let refused = refused_without_script::<PrepareSignature>();
     let query = leptos_router::hooks::use_query_map();
     let detail = Resource::new(
         move || {
@@ -424,7 +420,7 @@ fn WaitingPanel(waiting: WaitingDetail) -> impl IntoView {
     }
 }
 
-/// Why the last decision or rollback chosen on this page cannot be signed.
+/// How a refused decision or rollback begins.
 const NOT_RECORDED: &str = "Not recorded: ";
 
 /// A decision form (approve or reject, or a rollback), its fields the server-rendered
@@ -704,21 +700,24 @@ pub async fn get_version(group: String, version: u32) -> Result<VersionDetail, A
         };
         let evidence = match awaiting {
             Some(environment) => {
-                let live = services.live_version(&group, environment).await?;
-                let live_reports = match &live {
-                    Some(live) => services.reports_for_version(&group, live.version).await?,
-                    None => Vec::new(),
+                // What is live there (and its runs) and the recent versions, side by side.
+                let live_and_runs = async {
+                    let live = services.live_version(&group, environment).await?;
+                    let runs = match &live {
+                        Some(live) => services.reports_for_version(&group, live.version).await?,
+                        None => Vec::new(),
+                    };
+                    Ok::<_, countersign_domain::service::ServiceError>((live, runs))
                 };
-                let recent = services
-                    .list_versions(
-                        &group,
-                        PageRequest {
-                            offset: 0,
-                            limit: RECENT_VERSIONS,
-                        },
-                    )
-                    .await?
-                    .items;
+                let recent = services.list_versions(
+                    &group,
+                    PageRequest {
+                        offset: 0,
+                        limit: RECENT_VERSIONS,
+                    },
+                );
+                let ((live, live_reports), recent) =
+                    futures::try_join!(live_and_runs, async { Ok(recent.await?.items) })?;
                 let beside = LiveBeside {
                     environment,
                     live: live.as_ref().map(|live| (live, live_reports.as_slice())),

@@ -187,11 +187,7 @@ pub fn version_detail(
         image_digest: version.digests.image.clone(),
         model_data_etag: version.digests.model_data.clone(),
         metrics: formatted_metrics(&version.metrics),
-        metadata: version
-            .metadata
-            .iter()
-            .map(|(key, value)| (key.clone(), value.clone()))
-            .collect(),
+        metadata: version.metadata.clone().into_iter().collect(),
         registered_by: version.registered_by.name.clone(),
         registered_by_email: version.registered_by.email.clone(),
         registrant_established: version.attributed_to.is_established(),
@@ -210,7 +206,7 @@ pub fn version_detail(
 fn metadata_changes(
     live: &CustomMetadata,
     candidate: &CustomMetadata,
-) -> impl Iterator<Item = (String, String, String)> {
+) -> Vec<(String, String, String)> {
     let keys: std::collections::BTreeSet<&String> = live.keys().chain(candidate.keys()).collect();
     let value = |metadata: &CustomMetadata, key: &str| {
         metadata
@@ -226,8 +222,7 @@ fn metadata_changes(
                 value(candidate, key),
             )
         })
-        .collect::<Vec<_>>()
-        .into_iter()
+        .collect()
 }
 
 /// What the candidate is compared with where it waits.

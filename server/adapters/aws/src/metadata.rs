@@ -26,14 +26,11 @@ pub const METRIC_PREFIX: &str = "metric:";
 
 /// SageMaker's limits on custom metadata.
 pub const MAX_KEYS: usize = 50;
-pub const MAX_KEY_CHARS: usize = 128;
-pub const MAX_VALUE_CHARS: usize = 256;
+pub use countersign_domain::{
+    METADATA_KEY_MAX_CHARS as MAX_KEY_CHARS, METADATA_VALUE_MAX_CHARS as MAX_VALUE_CHARS,
+};
 
 pub type Metadata = HashMap<String, String>;
-
-/// SageMaker's pattern for metadata keys and values (the domain's, which a pipeline's own
-/// metadata is checked against on registration).
-use countersign_domain::is_metadata_text as allowed_text;
 
 /// Checks a whole metadata map against SageMaker's rules before it is sent, so that a
 /// refusal names the offending entry instead of arriving as a generic validation error.
@@ -48,12 +45,12 @@ pub fn check(metadata: &Metadata) -> Result<(), String> {
     keys.sort();
     for key in keys {
         let value = &metadata[key];
-        if key.is_empty() || key.chars().count() > MAX_KEY_CHARS || !allowed_text(key) {
+        if !is_metadata_key(key) {
             return Err(format!(
                 "metadata key {key:?} is not allowed: use 1 to {MAX_KEY_CHARS} letters, digits, spaces or _ . : / = + - @"
             ));
         }
-        if value.chars().count() > MAX_VALUE_CHARS || !allowed_text(value) {
+        if !is_metadata_value(value) {
             return Err(format!(
                 "metadata value for {key:?} is not allowed: use at most {MAX_VALUE_CHARS} letters, digits, spaces or _ . : / = + - @ (no quotes, commas or braces)"
             ));
@@ -121,7 +118,7 @@ pub fn for_registration(new: &NewVersion, environments: &Environments) -> Result
         if value.is_empty() {
             continue;
         }
-        if !allowed_text(value) || value.chars().count() > MAX_VALUE_CHARS {
+        if !is_metadata_value(value) {
             return Err(format!(
                 "{what} {value:?} cannot be kept in SageMaker metadata: use at most {MAX_VALUE_CHARS} letters, digits, spaces or _ . : / = + - @"
             ));
