@@ -101,7 +101,7 @@ pub fn router(
             .route("/auth/login", get(oidc::login).with_state(provider.clone()))
             .route("/auth/callback", get(oidc::callback).with_state(provider));
     }
-    if config.dev_sign_in {
+    if config.sign_in.dev_sign_in {
         router = router.route(
             "/auth/dev/sign-in",
             post(session::dev_sign_in).with_state(sessions.clone()),
@@ -171,7 +171,7 @@ pub fn router(
                 &config.public_url,
                 &config.extra_hosts,
                 config.listen,
-                config.dev_sign_in || config.api_access.open,
+                config.sign_in.dev_sign_in || config.api_access.open,
             ),
             crate::http::host_guard::guard_host,
         ))

@@ -1,12 +1,17 @@
 //! Opening the backend the configuration names: the embedded store or the AWS adapters,
 //! wrapped as the domain's services, with the outbox and the settings the server keeps.
 
+#[cfg(feature = "aws")]
+mod aws_settings;
+#[cfg(feature = "aws")]
+pub use aws_settings::AwsBackendSettings;
+
 use crate::audit::{notarise, AuditDesk};
 use crate::config::{Backend, Config};
 use crate::notify::{MailNotices, Recipients};
 use countersign_audit::Notary;
 #[cfg(feature = "aws")]
-use countersign_aws::{AwsBackend, AwsSettings};
+use countersign_aws::AwsBackend;
 use countersign_domain::ports::{
     CheckpointPublisher, Clock, IdGenerator, Outbox, SessionRevocations, SystemClock,
 };
@@ -123,19 +128,7 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
                         .into(),
                 );
             }
-            let backend = Arc::new(AwsBackend::new(
-                &sdk,
-                AwsSettings {
-                    ssm_prefix: aws.ssm_prefix.clone(),
-                    environments: config.policy.environments().clone(),
-                    identities: aws.identity_map.clone(),
-                    secrets_kms_key_id: aws.session_kms_key_id.clone(),
-                    table: aws.table.clone(),
-                    create_table: aws.create_table,
-                    outbox_retention: aws.outbox_retention,
-                    audit_bucket: aws.audit_bucket.clone(),
-                },
-            ));
+            let backend = Arc::new(AwsBackend::new(&sdk, aws.clone()));
             backend
                 .prepare()
                 .await

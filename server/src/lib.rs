@@ -2,7 +2,8 @@
 //! pages, server functions, the pipeline API, sign-in routes) and the CLI's commands. This
 //! is the only crate that knows every adapter.
 //!
-//! - `config`: every `COUNTERSIGN_*` setting, read once at start-up.
+//! - `config`: every `COUNTERSIGN_*` setting, read once at start-up; each feature reads its
+//!   own part with `settings`.
 //! - `backend`: the embedded store or the AWS adapters, opened as the domain's services.
 //! - `application`: the router, the whole HTTP surface; `background`: work beside requests.
 //! - `http`: what answers requests (the pipeline API, exports, and the layers in front).
@@ -18,4 +19,5 @@ pub mod demo;
 pub mod http;
 pub mod notify;
 pub mod resolve_cache;
+pub mod settings;
 pub mod signature_checks;

@@ -389,7 +389,13 @@ async fn serve(config: Config, backing: backend::Backing) -> Result<(), String> 
         tracing::info!("added demo model versions");
     }
     background::start_background_work(&config, &backing)?;
-    let sign_in = auth::sign_in(&config, &backing).await?;
+    let sign_in = auth::sign_in(
+        &config.sign_in,
+        &config.public_url,
+        &config.policy,
+        &backing,
+    )
+    .await?;
     let options = application::leptos_options(&config);
     let app = application::router(&config, &backing, sign_in, options);
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -406,7 +412,7 @@ async fn serve(config: Config, backing: backend::Backing) -> Result<(), String> 
             config.listen
         );
     }
-    if !config.dev_sign_in && config.oidc.is_none() {
+    if !config.sign_in.dev_sign_in && config.sign_in.oidc.is_none() {
         tracing::warn!(
             "no sign-in is configured (COUNTERSIGN_OIDC_ISSUER): nobody can sign in here; the pipeline API and the event intake serve"
         );
@@ -417,7 +423,7 @@ async fn serve(config: Config, backing: backend::Backing) -> Result<(), String> 
             countersign_domain::notification::recipients_setting(&environment)
         );
     }
-    if config.dev_sign_in {
+    if config.sign_in.dev_sign_in {
         tracing::warn!(
             "development sign-in is on: anyone reaching {} can sign in as a demo identity",
             config.listen

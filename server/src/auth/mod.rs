@@ -3,17 +3,27 @@
 
 pub mod oidc;
 pub mod session;
+mod settings;
 pub mod signing;
 
+pub use settings::{SessionConfig, SessionSettings, SignInConfig};
+
 use crate::backend::Backing;
-use crate::config::Config;
+use countersign_domain::Policy;
 use oidc::Oidc;
 use secrecy::ExposeSecret;
 use session::Sessions;
 use std::sync::Arc;
 
-pub async fn sessions(config: &Config, backing: &Backing) -> Result<Sessions, String> {
-    let key = match &config.session_key {
+/// Sessions for a portal at `public_url` whose people are told apart and allowed by `policy`.
+pub async fn sessions(
+    config: &SignInConfig,
+    public_url: &str,
+    policy: &Policy,
+    backing: &Backing,
+) -> Result<Sessions, String> {
+    let session = &config.session;
+    let key = match &session.key {
         Some(key) => key.expose_secret().to_owned(),
         None => backing
             .kept_setting("session_key", Sessions::generate_key)
@@ -21,27 +31,24 @@ pub async fn sessions(config: &Config, backing: &Backing) -> Result<Sessions, St
             .map_err(|e| format!("cannot keep a session key in the store: {e}"))?,
     };
     let identities = if config.dev_sign_in {
-        session::demo_identities(&config.policy)
+        session::demo_identities(policy)
     } else {
         Vec::new()
     };
     Sessions::new(
         &key,
-        config.session_hours,
-        config.secure_cookies(),
-        session::Deployment::new(
-            &config.public_url,
-            config.oidc.as_ref().map(|o| o.issuer.as_str()),
-        ),
-        &config.policy,
+        session.hours,
+        public_url.starts_with("https://"),
+        session::Deployment::new(public_url, config.oidc.as_ref().map(|o| o.issuer.as_str())),
+        policy,
         identities,
     )
     .map(|sessions| {
         sessions
-            .with_revocations(backing.revocations.clone(), config.revocation_check)
+            .with_revocations(backing.revocations.clone(), session.revocation_check)
             .with_freshness(
-                config.session_idle,
-                config.oidc.as_ref().map(|_| config.groups_refresh),
+                session.idle,
+                config.oidc.as_ref().map(|_| session.groups_refresh),
             )
     })
     .map_err(|e| e.to_string())
@@ -54,8 +61,13 @@ pub struct SignIn {
 }
 
 /// Sets up sign-in; with an OIDC issuer configured, discovers the provider first.
-pub async fn sign_in(config: &Config, backing: &Backing) -> Result<SignIn, String> {
-    let sessions = sessions(config, backing).await?;
+pub async fn sign_in(
+    config: &SignInConfig,
+    public_url: &str,
+    policy: &Policy,
+    backing: &Backing,
+) -> Result<SignIn, String> {
+    let sessions = sessions(config, public_url, policy, backing).await?;
     let Some(oidc_config) = &config.oidc else {
         return Ok(SignIn {
             sessions,
@@ -66,7 +78,7 @@ pub async fn sign_in(config: &Config, backing: &Backing) -> Result<SignIn, Strin
     // few seconds before giving up, so replicas starting together with it come up.
     let mut attempt = 1;
     let (oidc, end_session) = loop {
-        match Oidc::discover(oidc_config, &config.public_url, sessions.clone()).await {
+        match Oidc::discover(oidc_config, public_url, sessions.clone()).await {
             Ok(found) => break found,
             Err(e) if attempt < 6 => {
                 tracing::warn!(attempt, error = %e, "identity provider not reachable yet; retrying");

@@ -26,27 +26,15 @@ use openidconnect::{
     EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
     ProviderMetadata, RedirectUrl, Scope, SignatureVerificationError, TokenResponse,
 };
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use time::Duration;
 
-/// Corporate sign-in through an OpenID Connect provider (Entra ID, AD FS, ...).
-#[derive(Clone, Debug)]
-pub struct OidcConfig {
-    pub issuer: String,
-    pub client_id: String,
-    pub client_secret: SecretString,
-    /// The ID token claim that lists the person's groups (`groups`, `roles`, or AD FS's
-    /// `http://schemas.xmlsoap.org/claims/Group`).
-    pub groups_claim: String,
-    /// The claim whose value identifies a person for good: `email` (the default), Entra's
-    /// `oid` or `upn`, or `sub` where the provider's subject is the same for every
-    /// application (it is not in Entra ID).
-    pub identity_claim: String,
-}
+mod settings;
+pub use settings::{OidcConfig, OidcSettings};
 
 const LOGIN_COOKIE: &str = "countersign_login";
 /// How long a person has to finish signing in at the provider.

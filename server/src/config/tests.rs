@@ -100,7 +100,7 @@ fn the_api_is_open_only_in_the_laptop_setup_and_tokens_are_validated() {
 }
 
 #[cfg(feature = "aws")]
-fn aws_settings(config: Config) -> AwsConfig {
+fn aws_settings(config: Config) -> countersign_aws::AwsSettings {
     match config.backend {
         Backend::Aws(aws) => aws,
         Backend::Local => panic!("the local backend"),
@@ -113,7 +113,7 @@ fn the_aws_backend_takes_an_ssm_prefix() {
     let config =
         Config::from_pairs([("BACKEND", "aws"), ("SSM_PREFIX", "/ml/countersign/")]).unwrap();
     assert!(
-        !config.dev_sign_in && !config.api_access.open,
+        !config.sign_in.dev_sign_in && !config.api_access.open,
         "no demo identity and no open API on AWS"
     );
     assert_eq!(aws_settings(config).ssm_prefix, "/ml/countersign");
@@ -178,7 +178,7 @@ fn defaults_serve_the_embedded_store_on_loopback() {
     let config = Config::from_pairs([]).unwrap();
     assert!(config.backend.is_local());
     assert_eq!(config.listen.to_string(), "127.0.0.1:3000");
-    assert!(config.dev_sign_in);
+    assert!(config.sign_in.dev_sign_in);
     let names: Vec<_> = config
         .policy
         .environments()
@@ -396,8 +396,8 @@ fn an_issuer_turns_the_development_sign_in_off_and_needs_client_credentials() {
         ("VIEWERS", "ml-staff"),
     ];
     let config = Config::from_pairs(sso).unwrap();
-    assert!(!config.dev_sign_in);
-    let oidc = config.oidc.as_ref().unwrap();
+    assert!(!config.sign_in.dev_sign_in);
+    let oidc = config.sign_in.oidc.as_ref().unwrap();
     assert_eq!(oidc.issuer, "https://login.microsoftonline.com/tenant/v2.0");
     assert_eq!(oidc.groups_claim, "roles");
     assert!(
@@ -461,12 +461,13 @@ fn people_are_identified_by_the_configured_claim() {
         ("OIDC_CLIENT_SECRET", "s"),
     ];
     let config = Config::from_pairs(sso).unwrap();
-    assert_eq!(config.oidc.unwrap().identity_claim, "email");
+    assert_eq!(config.sign_in.oidc.unwrap().identity_claim, "email");
     let mut entra = sso.to_vec();
     entra.push(("OIDC_IDENTITY_CLAIM", " oid "));
     assert_eq!(
         Config::from_pairs(entra)
             .unwrap()
+            .sign_in
             .oidc
             .unwrap()
             .identity_claim,
@@ -492,14 +493,12 @@ fn aws_identities_are_mapped_to_people() {
     };
     let aws = aws_settings(on_aws(&map).unwrap());
     let people: Vec<&str> = aws
-        .identity_map
+        .identities
         .people_for("arn:aws:sts::111122223333:assumed-role/churn-training/run-1")
         .collect();
     assert_eq!(people, ["sam@example.com", "tia@example.com"]);
     assert_eq!(
-        aws.identity_map
-            .people_for("dana-studio")
-            .collect::<Vec<_>>(),
+        aws.identities.people_for("dana-studio").collect::<Vec<_>>(),
         ["dana@example.com"]
     );
     std::fs::write(&map, "dana-studio = 7\n").unwrap();

@@ -8,6 +8,7 @@
 //! /64, which one host can otherwise fill with fresh addresses. Over the limit, a request
 //! gets 429 with `Retry-After` and reaches no handler.
 
+use crate::settings::SettingError;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -33,7 +34,7 @@ pub struct RateLimits {
 impl RateLimits {
     /// From the per-minute figures (sign-in, decisions, API; 0 turns one off) and the
     /// trusted proxies as written (addresses or networks); the error names the entry.
-    pub fn new(per_minute: [u32; 3], trusted_proxies: &[String]) -> Result<Self, String> {
+    pub fn new(per_minute: [u32; 3], trusted_proxies: &[String]) -> Result<Self, SettingError> {
         let trusted_proxies = trusted_proxies
             .iter()
             .map(|entry| {
@@ -41,7 +42,7 @@ impl RateLimits {
                     .parse::<IpNet>()
                     .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
                     .map_err(|_| {
-                        format!("has {entry:?}, which is neither an address nor a network such as 10.0.0.0/16")
+                        SettingError::new("trusted_proxies", format!("has {entry:?}, which is neither an address nor a network such as 10.0.0.0/16"))
                     })
             })
             .collect::<Result<_, _>>()?;

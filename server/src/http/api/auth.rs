@@ -17,88 +17,13 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use openidconnect::reqwest;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 use tokio::sync::Mutex;
 
-/// Who may call the pipeline API.
-#[derive(Clone, Debug)]
-pub struct ApiAccessConfig {
-    /// No token needed (the laptop setup only).
-    pub open: bool,
-    pub tokens: Vec<StaticToken>,
-    pub jwt: Option<JwtAccessConfig>,
-    /// The scope or role values granting each API scope in access tokens.
-    pub scope_claims: ScopeClaims,
-    /// Callers (a static token's name, a client's id) bound to the people they may register
-    /// versions for, as normalised identifiers; a caller not named here may name anyone.
-    pub registrants: BTreeMap<String, std::collections::BTreeSet<String>>,
-}
-
-#[derive(Clone, Debug)]
-pub struct ScopeClaims {
-    pub register: String,
-    pub report: String,
-    pub resolve: String,
-}
-
-/// A configured token: its name (recorded as who called), digest and scopes.
-#[derive(Clone)]
-pub struct StaticToken {
-    pub name: String,
-    pub sha256: [u8; 32],
-    pub scopes: std::collections::BTreeSet<ApiScope>,
-}
-
-impl std::fmt::Debug for StaticToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StaticToken")
-            .field("name", &self.name)
-            .field("scopes", &self.scopes)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Access tokens from an OpenID provider: its issuer and the audience they must name.
-#[derive(Clone, Debug)]
-pub struct JwtAccessConfig {
-    pub issuer: String,
-    pub audience: String,
-}
-
-/// Parses `COUNTERSIGN_API_TOKENS`: `name:scope+scope:sha256-hex`, comma-separated; the
-/// error says what is wrong with which entry.
-pub fn static_tokens(text: &str) -> Result<Vec<StaticToken>, String> {
-    let wrong = |entry: &str, why: &str| {
-        format!("has {entry:?}: {why}; each entry is name:scope+scope:sha256-hex, e.g. batch:report+resolve:<64 hex digits> (countersign token prints one)")
-    };
-    let mut tokens: Vec<StaticToken> = Vec::new();
-    for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        let parts: Vec<&str> = entry.split(':').map(str::trim).collect();
-        let [name, scopes, digest] = parts[..] else {
-            return Err(wrong(entry, "not three parts"));
-        };
-        if name.is_empty() || tokens.iter().any(|t| t.name == name) {
-            return Err(wrong(entry, "the name is empty or used twice"));
-        }
-        let scopes = scopes
-            .split('+')
-            .map(|s| ApiScope::parse(s.trim()))
-            .collect::<Option<std::collections::BTreeSet<_>>>()
-            .ok_or_else(|| wrong(entry, "scopes are register, report and resolve"))?;
-        let mut sha256 = [0u8; 32];
-        hex::decode_to_slice(digest, &mut sha256)
-            .map_err(|_| wrong(entry, "the digest is not 64 hex digits"))?;
-        tokens.push(StaticToken {
-            name: name.to_owned(),
-            sha256,
-            scopes,
-        });
-    }
-    Ok(tokens)
-}
+mod settings;
+pub use settings::{ApiAccessConfig, ApiSettings, JwtAccessConfig, ScopeClaims, StaticToken};
 
 /// What a token may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -9,6 +9,7 @@
 
 use super::error::{ApiError, ErrorCode};
 use super::ApiState;
+use crate::settings::SettingError;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -30,26 +31,21 @@ pub struct EventsConfig {
 }
 
 impl EventsConfig {
-    /// From the key and header as written: `None` (the intake off) without a key; an error
-    /// names the setting (without its prefix).
-    pub fn new(
-        api_key: Option<&str>,
-        header: &str,
-    ) -> Result<Option<Self>, (&'static str, String)> {
+    /// From the key and header as written: `None` (the intake off) without a key.
+    pub fn new(api_key: Option<&str>, header: &str) -> Result<Option<Self>, SettingError> {
         let key = match api_key.map(str::trim) {
             None | Some("") => return Ok(None),
             Some(key) => key,
         };
         if key.len() < 16 {
-            return Err((
+            return Err(SettingError::new(
                 "events_api_key",
-                "is shorter than 16 characters; use a long random value (openssl rand -hex 32)"
-                    .into(),
+                "is shorter than 16 characters; use a long random value (openssl rand -hex 32)",
             ));
         }
         let header = header.trim().to_ascii_lowercase();
         if http::HeaderName::from_bytes(header.as_bytes()).is_err() {
-            return Err((
+            return Err(SettingError::new(
                 "events_api_key_header",
                 format!("is {header:?}, which is not a header name"),
             ));

@@ -107,9 +107,14 @@ impl TestAppBuilder {
         let config = builder.config(&dir);
         let backing = backend::open_backend(&config).await.unwrap();
         // Discovery retries while a provider started just now comes up.
-        let sign_in = auth::sign_in(&config, &backing)
-            .await
-            .expect("the identity provider is discovered");
+        let sign_in = auth::sign_in(
+            &config.sign_in,
+            &config.public_url,
+            &config.policy,
+            &backing,
+        )
+        .await
+        .expect("the identity provider is discovered");
         let router = application::router(
             &config,
             &backing,
@@ -137,7 +142,14 @@ impl TestAppBuilder {
 
 async fn in_process(config: &Config) -> (Router, Backing) {
     let backing = backend::open_backend(config).await.unwrap();
-    let sessions = auth::sessions(config, &backing).await.unwrap();
+    let sessions = auth::sessions(
+        &config.sign_in,
+        &config.public_url,
+        &config.policy,
+        &backing,
+    )
+    .await
+    .unwrap();
     let sign_in = auth::SignIn {
         sessions,
         oidc: None,
