@@ -9,6 +9,7 @@ pub use aws_settings::AwsBackendSettings;
 use crate::audit::{notarise, AuditDesk};
 use crate::config::{Backend, Config};
 use crate::notify::{MailNotices, Recipients};
+use crate::startup::StartupError;
 use countersign_audit::Notary;
 #[cfg(feature = "aws")]
 use countersign_aws::AwsBackend;
@@ -48,22 +49,21 @@ impl Backing {
         &self,
         name: &str,
         generate: impl FnOnce() -> String,
-    ) -> Result<String, String> {
+    ) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
         self.settings.kept(name, generate).await
     }
 }
 
 impl SettingsKeeper {
-    async fn kept(&self, name: &str, generate: impl FnOnce() -> String) -> Result<String, String> {
+    async fn kept(
+        &self,
+        name: &str,
+        generate: impl FnOnce() -> String,
+    ) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
         match self {
-            SettingsKeeper::Local(store) => store
-                .setting_or_insert(name, generate)
-                .map_err(|e| e.to_string()),
+            SettingsKeeper::Local(store) => Ok(store.setting_or_insert(name, generate)?),
             #[cfg(feature = "aws")]
-            SettingsKeeper::Aws(backend) => backend
-                .shared_secret(name, generate)
-                .await
-                .map_err(|e| e.to_string()),
+            SettingsKeeper::Aws(backend) => Ok(backend.shared_secret(name, generate).await?),
         }
     }
 }
@@ -94,7 +94,7 @@ struct Opened {
     publisher: Arc<dyn CheckpointPublisher>,
 }
 
-pub async fn open_backend(config: &Config) -> Result<Backing, String> {
+pub async fn open_backend(config: &Config) -> Result<Backing, StartupError> {
     let policy = config.policy.clone();
     let Opened {
         mut ports,
@@ -104,12 +104,11 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
         publisher,
     } = match &config.backend {
         Backend::Local => {
-            let store = LocalStore::open(&config.database).map_err(|e| {
-                format!(
-                    "{e} (COUNTERSIGN_DATABASE is {})",
+            let store =
+                LocalStore::open(&config.database).map_err(StartupError::cannot(format!(
+                    "open the embedded store {} (COUNTERSIGN_DATABASE)",
                     config.database.display()
-                )
-            })?;
+                )))?;
             Opened {
                 ports: Ports::of(Arc::new(store.clone())),
                 outbox: Arc::new(store.clone()),
@@ -122,17 +121,16 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
         Backend::Aws(aws) => {
             let sdk = countersign_aws::load_sdk_config().await;
             if sdk.region().is_none() {
-                return Err(
-                    "COUNTERSIGN_BACKEND is aws but no AWS region is configured: set AWS_REGION \
-                     (or a profile's region)"
-                        .into(),
-                );
+                return Err(StartupError::new(
+                    "use the AWS backend (COUNTERSIGN_BACKEND is aws)",
+                    "no AWS region is configured: set AWS_REGION (or a profile's region)",
+                ));
             }
             let backend = Arc::new(AwsBackend::new(&sdk, aws.clone()));
             backend
                 .prepare()
                 .await
-                .map_err(|e| format!("cannot open the AWS backend: {e}"))?;
+                .map_err(StartupError::cannot("open the AWS backend"))?;
             Opened {
                 ports: Ports::of(backend.clone()),
                 outbox: backend.clone(),
@@ -180,7 +178,7 @@ pub async fn open_backend(config: &Config) -> Result<Backing, String> {
 
 /// The key checkpoints are signed with: configured, or generated once and kept in the
 /// store apart from the session key (a second SecureString parameter on AWS).
-async fn audit_notary(config: &Config, settings: &SettingsKeeper) -> Result<Notary, String> {
+async fn audit_notary(config: &Config, settings: &SettingsKeeper) -> Result<Notary, StartupError> {
     let key = match &config.audit_signing_key {
         Some(key) => key.expose_secret().to_owned(),
         None => {
@@ -188,10 +186,14 @@ async fn audit_notary(config: &Config, settings: &SettingsKeeper) -> Result<Nota
             settings
                 .kept("audit_signing_key", || Notary::generate_key(&name))
                 .await
-                .map_err(|e| format!("cannot keep an audit signing key in the store: {e}"))?
+                .map_err(StartupError::cannot(
+                    "keep an audit signing key in the store",
+                ))?
         }
     };
-    Notary::from_key(&key).map_err(|e| format!("the audit signing key kept in the store: {e}"))
+    Notary::from_key(&key).map_err(StartupError::cannot(
+        "use the audit signing key kept in the store",
+    ))
 }
 
 pub(crate) struct RandomIds;

@@ -4,11 +4,12 @@
 use crate::backend::Backing;
 use crate::config::Config;
 use crate::notify::{ChatOrMail, Delivery, OutboxOnly, Smtp, Transport};
+use crate::startup::StartupError;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 
 /// Starts the background work: mail delivery, and the reconciliation scan when it is on.
-pub fn start_background_work(config: &Config, backing: &Backing) -> Result<(), String> {
+pub fn start_background_work(config: &Config, backing: &Backing) -> Result<(), StartupError> {
     let mail: Arc<dyn Transport> = match &config.mail.smtp_url {
         Some(url) => Arc::new(Smtp::new(url.expose_secret(), &config.mail.from)?),
         None => Arc::new(OutboxOnly),

@@ -7,6 +7,7 @@
 //! - `backend`: the embedded store or the AWS adapters, opened as the domain's services.
 //! - `application`: the router, the whole HTTP surface; `background`: work beside requests.
 //! - `http`: what answers requests (the pipeline API, exports, and the layers in front).
+//! - `startup`: why the server could not start.
 //! - `auth`: people signing in. `notify`: mail. `demo`: the demo data.
 
 pub mod application;
@@ -21,3 +22,4 @@ pub mod notify;
 pub mod resolve_cache;
 pub mod settings;
 pub mod signature_checks;
+pub mod startup;

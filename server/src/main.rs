@@ -219,9 +219,12 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, config: Config) -> Result<(), String> {
+/// A command's failure: start-up's own, or any command's message.
+type Failure = Box<dyn std::error::Error>;
+
+async fn run(command: Command, config: Config) -> Result<(), Failure> {
     if let Command::Token { name, scopes } = &command {
-        return print_new_token(name, scopes);
+        return Ok(print_new_token(name, scopes)?);
     }
     let backing = backend::open_backend(&config).await?;
     let services = backing.services.clone();
@@ -245,7 +248,8 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 return Err(format!(
                     "signature_mismatch: version {} of {group} changed in the registry after it was signed for {environment}",
                     deployment.version
-                ));
+                )
+                .into());
             }
             print_json(&countersign_domain::DeploymentDocument::from(&deployment))
         }
@@ -374,13 +378,13 @@ fn print_new_token(name: &str, scopes: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn print_json(value: &impl serde::Serialize) -> Result<(), String> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value)?;
     println!("{text}");
     Ok(())
 }
 
-async fn serve(config: Config, backing: backend::Backing) -> Result<(), String> {
+async fn serve(config: Config, backing: backend::Backing) -> Result<(), Failure> {
     if config.demo_data
         && demo::seed_if_empty(&backing.services)
             .await
@@ -438,8 +442,8 @@ async fn serve(config: Config, backing: backend::Backing) -> Result<(), String> 
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| e.to_string())
+    .await?;
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -9,6 +9,7 @@ pub mod signing;
 pub use settings::{SessionConfig, SessionSettings, SignInConfig};
 
 use crate::backend::Backing;
+use crate::startup::StartupError;
 use countersign_domain::Policy;
 use oidc::Oidc;
 use secrecy::ExposeSecret;
@@ -21,14 +22,14 @@ pub async fn sessions(
     public_url: &str,
     policy: &Policy,
     backing: &Backing,
-) -> Result<Sessions, String> {
+) -> Result<Sessions, StartupError> {
     let session = &config.session;
     let key = match &session.key {
         Some(key) => key.expose_secret().to_owned(),
         None => backing
             .kept_setting("session_key", Sessions::generate_key)
             .await
-            .map_err(|e| format!("cannot keep a session key in the store: {e}"))?,
+            .map_err(StartupError::cannot("keep a session key in the store"))?,
     };
     let identities = if config.dev_sign_in {
         session::demo_identities(policy)
@@ -51,7 +52,7 @@ pub async fn sessions(
                 config.oidc.as_ref().map(|_| session.groups_refresh),
             )
     })
-    .map_err(|e| e.to_string())
+    .map_err(StartupError::cannot("use the session key"))
 }
 
 /// How people sign in: sessions, and the identity provider when one is configured.
@@ -66,7 +67,7 @@ pub async fn sign_in(
     public_url: &str,
     policy: &Policy,
     backing: &Backing,
-) -> Result<SignIn, String> {
+) -> Result<SignIn, StartupError> {
     let sessions = sessions(config, public_url, policy, backing).await?;
     let Some(oidc_config) = &config.oidc else {
         return Ok(SignIn {
@@ -85,7 +86,7 @@ pub async fn sign_in(
                 tokio::time::sleep(std::time::Duration::from_millis(250 << attempt)).await;
                 attempt += 1;
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(StartupError::new("discover the identity provider", e)),
         }
     };
     let sessions = match end_session {

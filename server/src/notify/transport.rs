@@ -1,5 +1,6 @@
 //! How a message leaves: over SMTP (lettre), or nowhere, the outbox being the only copy.
 
+use crate::startup::StartupError;
 use async_trait::async_trait;
 use countersign_domain::ports::*;
 use lettre::message::{Mailbox, MultiPart};
@@ -18,14 +19,14 @@ pub struct Smtp {
 }
 
 impl Smtp {
-    pub fn new(url: &str, from: &str) -> Result<Self, String> {
+    pub fn new(url: &str, from: &str) -> Result<Self, StartupError> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| format!("COUNTERSIGN_SMTP_URL is not usable: {e}"))?
+            .map_err(StartupError::cannot("use COUNTERSIGN_SMTP_URL"))?
             .timeout(Some(Duration::from_secs(20)))
             .build();
-        let from = from
-            .parse()
-            .map_err(|e| format!("COUNTERSIGN_MAIL_FROM is not an address: {e}"))?;
+        let from = from.parse().map_err(StartupError::cannot(
+            "use COUNTERSIGN_MAIL_FROM as the sender",
+        ))?;
         Ok(Self { transport, from })
     }
 }
