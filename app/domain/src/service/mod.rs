@@ -1,0 +1,176 @@
+//! The application service: each use case loads through the ports, asks the workflow
+//! rules, and stores the result. Inbound adapters (server functions, the pipeline API, the
+//! CLI) call these and nothing below them.
+//!
+//! [`Services`] is one value; its use cases are kept by what they are for: `registration`
+//! (a version arrives), `decisions` (prepare, sign, record attempts), `reports` (a batch
+//! run's report), `waiting` (steps across groups: the inbox, follow-ups), `versions`
+//! (reading versions, what is live, history, resolve) and `notifications` (the outbox as
+//! people see it).
+
+use crate::audit::{AuditEvent, AuditRecord, PORTAL_ACTOR};
+use crate::environment::Environment;
+use crate::history::{Drift, GroupHistory};
+use crate::model::*;
+use crate::notification::{self, LiveComparison, Notice};
+use crate::policy::{Actor, Policy};
+use crate::ports::*;
+use crate::report::{self, InferenceReport, ReportRefusal};
+use crate::signature::{AttemptOutcome, Authentication, Signing, SigningAttempt};
+use crate::workflow::{self, DecisionEffect, DecisionRequest, Refusal, RollbackRequest};
+use futures::stream::{self, StreamExt, TryStreamExt};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+mod decisions;
+mod notifications;
+mod registration;
+mod reports;
+mod versions;
+mod waiting;
+
+pub use decisions::{Prepared, SigningRequest};
+pub use notifications::{FollowUpsQueued, NotificationRefusal, Notifications};
+pub use reports::ReportReceipt;
+pub use versions::{LiveState, LiveVersion, VersionRecord};
+use waiting::WaitingCache;
+pub use waiting::{WaitingStep, CONCURRENT_READS, WAITING_FRESH_FOR};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    ReportRefused(#[from] ReportRefusal),
+    #[error(transparent)]
+    NotificationRefused(#[from] NotificationRefusal),
+    #[error(transparent)]
+    Port(#[from] PortError),
+}
+
+/// A backend whose one value implements every port the use cases need.
+pub trait Backend:
+    ModelRegistry + ParameterStore + AuditLog + DecisionCommitter + ReportStore + AuditTrail + 'static
+{
+}
+
+impl<B> Backend for B where
+    B: ModelRegistry
+        + ParameterStore
+        + AuditLog
+        + DecisionCommitter
+        + ReportStore
+        + AuditTrail
+        + 'static
+{
+}
+
+/// The ports one backend provides (a value of each; the embedded store is all of them).
+/// Adapters and the composition root see these; inbound code sees [`Services`] only.
+#[derive(Clone)]
+pub struct Ports {
+    pub registry: Arc<dyn ModelRegistry>,
+    pub parameters: Arc<dyn ParameterStore>,
+    pub audit: Arc<dyn AuditLog>,
+    pub committer: Arc<dyn DecisionCommitter>,
+    pub reports: Arc<dyn ReportStore>,
+    pub trail: Arc<dyn AuditTrail>,
+}
+
+impl Ports {
+    /// Every port from a backend whose one value implements them all.
+    pub fn of<B>(backend: Arc<B>) -> Self
+    where
+        B: Backend,
+    {
+        Self {
+            registry: backend.clone(),
+            parameters: backend.clone(),
+            audit: backend.clone(),
+            reports: backend.clone(),
+            trail: backend.clone(),
+            committer: backend,
+        }
+    }
+}
+
+/// The use cases, over the ports and the policy; shared by every request. Its ports are
+/// its own: pages, the API, the CLI and the demo data go through a use case.
+#[derive(Clone)]
+pub struct Services {
+    policy: Arc<Policy>,
+    ports: Ports,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+    notices: Arc<dyn NoticeSink>,
+    waiting: Arc<WaitingCache>,
+}
+
+impl Services {
+    /// The use cases over `ports`, on the system clock, telling nobody until
+    /// [`Services::with_notices`].
+    pub fn new(ports: Ports, policy: Policy, ids: Arc<dyn IdGenerator>) -> Self {
+        Self {
+            policy: Arc::new(policy),
+            ports,
+            clock: Arc::new(SystemClock),
+            ids,
+            notices: Arc::new(NoNotices),
+            waiting: Arc::default(),
+        }
+    }
+
+    /// The services of a backend whose one value implements every port.
+    pub fn over<B>(backend: Arc<B>, policy: Policy, ids: Arc<dyn IdGenerator>) -> Self
+    where
+        B: Backend,
+    {
+        Self::new(Ports::of(backend), policy, ids)
+    }
+
+    /// Where notices (approval requests, decisions, promotion requests) go.
+    pub fn with_notices(self, notices: Arc<dyn NoticeSink>) -> Self {
+        Self { notices, ..self }
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+
+    pub fn environment(&self, name: &str) -> Result<Environment, ServiceError> {
+        self.policy
+            .environments()
+            .find(name)
+            .cloned()
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!(
+                    "{name:?} is not an environment here; the environments are {}",
+                    self.policy.environments()
+                ))
+            })
+    }
+
+    /// A new decision's id and time.
+    fn stamp(&self) -> Stamp {
+        Stamp {
+            id: self.ids.new_id(),
+            at: self.clock.now(),
+        }
+    }
+}
+
+fn no_such_version(group: &GroupName, version: VersionNumber) -> ServiceError {
+    ServiceError::NotFound(format!("model group {group} has no version {version}"))
+}

@@ -1,0 +1,92 @@
+//! A version arriving: registered through the API, or found by an event or the
+//! reconciling scan, and its first approval request.
+
+use super::*;
+
+impl Services {
+    /// Registers a version and asks its first approvers to review it.
+    pub async fn register(&self, registration: Registration) -> Result<ModelVersion, ServiceError> {
+        let new = workflow::register(&self.policy, registration, self.clock.now());
+        let version = self.ports.registry.register(new).await?;
+        self.waiting.forget();
+        let registrant = match &version.registered_through {
+            Some(client) => client.clone(),
+            None => version.registered_by.subject.clone(),
+        };
+        self.record(
+            &version.group,
+            &registrant,
+            AuditEvent::RegistrationSeen(Box::new(version.clone())),
+        )
+        .await?;
+        self.ask_for_approval_if_due(&version).await?;
+        Ok(version)
+    }
+
+    /// Sends the version's approval request if it needs one now, recorded in the audit
+    /// trail first (with the version, the first time the portal sees it). Safe to call any
+    /// number of times: the request's key makes it one message and one entry.
+    pub async fn ask_for_approval_if_due(
+        &self,
+        version: &ModelVersion,
+    ) -> Result<bool, ServiceError> {
+        let Some(notice) = notification::approval_request_due(&self.policy, version) else {
+            return Ok(false);
+        };
+        if let Notice::ApprovalRequested { environment, .. } = &notice {
+            let group = &version.group;
+            let seen = AuditEvent::RegistrationSeen(Box::new(version.clone()));
+            self.record(group, PORTAL_ACTOR, seen).await?;
+            let requested = AuditEvent::ApprovalRequested {
+                version: version.version,
+                environment: environment.clone(),
+            };
+            self.record(group, PORTAL_ACTOR, requested).await?;
+        }
+        self.notices.notice(notice).await;
+        Ok(true)
+    }
+
+    /// Appends `event`, caused by `actor` now under the policy in force, to `group`'s
+    /// audit trail (once: a repeat of its key changes nothing).
+    pub(super) async fn record(
+        &self,
+        group: &GroupName,
+        actor: &str,
+        event: AuditEvent,
+    ) -> Result<(), ServiceError> {
+        let now = self.clock.now();
+        let record = AuditRecord::new(group.clone(), actor, now, event, self.policy.clone());
+        self.ports.trail.append(&record).await?;
+        Ok(())
+    }
+
+    /// Re-reads a version (never trusting what an event said about it) and sends its
+    /// approval request if it needs one. `Ok(false)` when none is due.
+    pub async fn version_changed(
+        &self,
+        group: &GroupName,
+        version: VersionNumber,
+    ) -> Result<bool, ServiceError> {
+        let version = self.find_version(group, version).await?;
+        // A version registered or changed outside the portal may wait now.
+        self.waiting.forget();
+        self.ask_for_approval_if_due(&version).await
+    }
+
+    /// The reconciliation scan: every undecided version gets its approval request, so a lost
+    /// event delays a request but never loses it. Returns how many versions were checked.
+    pub async fn reconcile(&self) -> Result<usize, ServiceError> {
+        let undecided = self.ports.registry.undecided_versions().await?;
+        let mut first_failure = None;
+        for version in &undecided {
+            if let Err(e) = self.ask_for_approval_if_due(version).await {
+                first_failure.get_or_insert(e);
+            }
+        }
+        match first_failure {
+            Some(e) => Err(e),
+            None => Ok(undecided.len()),
+        }
+    }
+}

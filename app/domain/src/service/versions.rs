@@ -1,0 +1,208 @@
+//! Reading what is there: groups, versions with their logs, what is live where, a
+//! group's history, and what pipelines resolve.
+
+use super::*;
+
+/// A version live in an environment, and since when (its deployment's approval).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiveVersion {
+    pub version: VersionNumber,
+    pub since: time::OffsetDateTime,
+}
+
+/// What is live in a group's environments.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LiveState {
+    pub versions: BTreeMap<Environment, LiveVersion>,
+    /// Environments whose live value the log does not explain.
+    pub drift: Vec<Drift>,
+}
+
+/// A version together with its decision log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VersionRecord {
+    pub version: ModelVersion,
+    pub decisions: Vec<DecisionRecord>,
+}
+
+impl Services {
+    /// Every model group with a summary, by name.
+    pub async fn list_groups(&self) -> Result<Vec<GroupSummary>, ServiceError> {
+        Ok(self.ports.registry.list_groups().await?)
+    }
+
+    /// One page of a group's versions, newest first; `NotFound` for a group with none.
+    pub async fn list_versions(
+        &self,
+        group: &GroupName,
+        page: PageRequest,
+    ) -> Result<Page<ModelVersion>, ServiceError> {
+        let listed = self.ports.registry.list_versions(group, page).await?;
+        if listed.total == 0 {
+            return Err(ServiceError::NotFound(format!(
+                "There is no model group named {group}."
+            )));
+        }
+        Ok(listed)
+    }
+
+    /// The version live in `environment`, if any.
+    pub async fn live_version(
+        &self,
+        group: &GroupName,
+        environment: &Environment,
+    ) -> Result<Option<ModelVersion>, ServiceError> {
+        let Some(deployment) = self.ports.parameters.live(group, environment).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .ports
+            .registry
+            .find_version(group, deployment.version)
+            .await?)
+    }
+
+    /// One version, or `NotFound` naming it.
+    pub async fn find_version(
+        &self,
+        group: &GroupName,
+        version: VersionNumber,
+    ) -> Result<ModelVersion, ServiceError> {
+        let found = self.ports.registry.find_version(group, version).await?;
+        found.ok_or_else(|| no_such_version(group, version))
+    }
+
+    pub async fn version_record(
+        &self,
+        group: &GroupName,
+        version: VersionNumber,
+    ) -> Result<VersionRecord, ServiceError> {
+        let found = self
+            .ports
+            .registry
+            .find_version_and_decisions(group, version)
+            .await?;
+        let Some((version, decisions)) = found else {
+            return Err(no_such_version(group, version));
+        };
+        let decisions = match decisions {
+            Some(decisions) => decisions,
+            None => {
+                self.ports
+                    .audit
+                    .decisions_for_version(&version.group, version.version)
+                    .await?
+            }
+        };
+        Ok(VersionRecord { version, decisions })
+    }
+
+    /// What was live in each environment and when, and every decision, for one group.
+    pub async fn group_history(&self, group: &GroupName) -> Result<GroupHistory, ServiceError> {
+        let (deployments, live) = self.deployments_and_live(group).await?;
+        let environments = self.policy.environments();
+        Ok(GroupHistory {
+            group: group.clone(),
+            live: crate::history::live_periods(environments, &deployments),
+            decisions: self.ports.audit.decisions_for_group(group).await?,
+            drift: crate::history::drift(environments, &live, &deployments),
+        })
+    }
+
+    /// The version live in each environment that has one, and where that is not what the
+    /// log last deployed.
+    pub async fn live_state(&self, group: &GroupName) -> Result<LiveState, ServiceError> {
+        let (deployments, live) = self.deployments_and_live(group).await?;
+        Ok(LiveState {
+            drift: crate::history::drift(self.policy.environments(), &live, &deployments),
+            versions: live
+                .into_iter()
+                .map(|(env, deployment)| {
+                    let live = LiveVersion {
+                        version: deployment.version,
+                        since: deployment.approved_at,
+                    };
+                    (env, live)
+                })
+                .collect(),
+        })
+    }
+
+    /// The group's logged deployments and what is live in each environment. Live values
+    /// come through the cache, which may lag a decision another replica just took; where
+    /// they disagree with the log, both are read again from the store itself, so that drift
+    /// is only reported when the store shows it.
+    pub(super) async fn deployments_and_live(
+        &self,
+        group: &GroupName,
+    ) -> Result<(Vec<Deployment>, BTreeMap<Environment, Deployment>), ServiceError> {
+        let environments = self.policy.environments();
+        let deployments = self.ports.parameters.history(group).await?;
+        let live = self.live_deployments(group, false).await?;
+        if crate::history::drift(environments, &live, &deployments).is_empty() {
+            return Ok((deployments, live));
+        }
+        let deployments = self.ports.parameters.history(group).await?;
+        let live = self.live_deployments(group, true).await?;
+        Ok((deployments, live))
+    }
+
+    pub(super) async fn live_deployments(
+        &self,
+        group: &GroupName,
+        uncached: bool,
+    ) -> Result<BTreeMap<Environment, Deployment>, ServiceError> {
+        let mut live = BTreeMap::new();
+        for env in self.policy.environments().iter() {
+            let parameters = &self.ports.parameters;
+            let deployment = if uncached {
+                parameters.live_uncached(group, env).await?
+            } else {
+                parameters.live(group, env).await?
+            };
+            if let Some(deployment) = deployment {
+                live.insert(env.clone(), deployment);
+            }
+        }
+        Ok(live)
+    }
+
+    /// Whether the signature that made `deployment` live still applies to its version as
+    /// the registry holds it now (21 CFR 11.70). A deployment whose decision is not in the
+    /// log, or was signed before signatures were recorded, has nothing to check.
+    pub async fn still_signed(&self, deployment: &Deployment) -> Result<bool, ServiceError> {
+        let record = self
+            .version_record(&deployment.group, deployment.version)
+            .await?;
+        let made_live = |d: &DecisionRecord| d.id == deployment.decision_id;
+        let decision = match record.decisions.iter().find(|d| made_live(d)) {
+            Some(decision) => Some(decision.clone()),
+            // A rollback is logged under the version it withdrew, not the one it put back.
+            None => self
+                .ports
+                .audit
+                .decisions_for_group(&deployment.group)
+                .await?
+                .into_iter()
+                .find(made_live),
+        };
+        Ok(decision.is_none_or(|d| crate::signature::still_binds(&d, &record.version)))
+    }
+
+    /// The model live in an environment, as pipelines resolve it.
+    pub async fn resolve(
+        &self,
+        group: &GroupName,
+        environment: &Environment,
+    ) -> Result<Deployment, ServiceError> {
+        self.ports
+            .parameters
+            .live(group, environment)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!(
+                    "no version of {group} is approved for {environment}"
+                ))
+            })
+    }
+}
