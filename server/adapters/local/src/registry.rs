@@ -1,0 +1,193 @@
+//! The model registry: groups, versions and their step states.
+
+use crate::rows::*;
+use crate::LocalStore;
+use async_trait::async_trait;
+use countersign_domain::ports::*;
+use countersign_domain::*;
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+
+#[async_trait]
+impl ModelRegistry for LocalStore {
+    async fn list_groups(&self) -> Result<Vec<GroupSummary>, PortError> {
+        // `registered_at` is a bare column beside MAX(version): SQLite takes it from the
+        // row holding the maximum, i.e. the latest version. (MAX over the RFC 3339 text
+        // would misorder timestamps whose fractional seconds differ in length.)
+        self.with(|c| {
+            all_rows(
+                c,
+                "SELECT group_name, COUNT(*), MAX(version), registered_at \
+                     FROM model_versions GROUP BY group_name ORDER BY group_name",
+                [],
+                |row| {
+                    let latest: Option<String> = row.get(3)?;
+                    Ok(GroupSummary {
+                        group: group_name(row.get(0)?)?,
+                        version_count: Some(row.get::<_, i64>(1)? as u64),
+                        latest_version: row
+                            .get::<_, Option<i64>>(2)?
+                            .map(version_number)
+                            .transpose()?,
+                        latest_registered_at: latest.as_deref().map(parse_timestamp).transpose()?,
+                    })
+                },
+            )
+        })
+        .await
+    }
+
+    async fn list_versions(
+        &self,
+        group: &GroupName,
+        page: PageRequest,
+    ) -> Result<Page<ModelVersion>, PortError> {
+        let group = group.to_string();
+        self.with(move |c| {
+            let total: i64 = c
+                .query_row(
+                    "SELECT COUNT(*) FROM model_versions WHERE group_name = ?1",
+                    [&group],
+                    |r| r.get(0),
+                )
+                .map_err(unavailable)?;
+            let items = all_rows(
+                c,
+                &format!(
+                    "SELECT {VERSION_COLUMNS} FROM model_versions WHERE group_name = ?1 \
+                     ORDER BY version DESC LIMIT ?2 OFFSET ?3"
+                ),
+                params![group, page.limit, page.offset as i64],
+                version_from_row,
+            )?;
+            Ok(Page {
+                items,
+                total: total as u64,
+            })
+        })
+        .await
+    }
+
+    async fn find_version(
+        &self,
+        group: &GroupName,
+        version: VersionNumber,
+    ) -> Result<Option<ModelVersion>, PortError> {
+        let group = group.to_string();
+        self.with(move |c| {
+            c.query_row(
+                &format!(
+                    "SELECT {VERSION_COLUMNS} FROM model_versions \
+                     WHERE group_name = ?1 AND version = ?2"
+                ),
+                params![group, version.get()],
+                version_from_row,
+            )
+            .optional()
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn register(&self, new: NewVersion) -> Result<ModelVersion, PortError> {
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let r = &new.registration;
+            let next: i64 = tx
+                .query_row(
+                    "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE group_name = ?1",
+                    [r.group.as_str()],
+                    |row| row.get(0),
+                )
+                .map_err(unavailable)?;
+            let version = version_number(next).map_err(unavailable)?;
+            let arn = format!("local:model-package/{}/{}", r.group, version);
+            let metrics = serde_json::to_string(&r.metrics)
+                .map_err(|e| PortError::Corrupt(e.to_string()))?;
+            let custom_metadata = serde_json::to_string(&r.metadata)
+                .map_err(|e| PortError::Corrupt(e.to_string()))?;
+            tx.execute(
+                &format!("INSERT INTO model_versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, ?14, ?15, ?16, ?17)"),
+                params![
+                    r.group.as_str(),
+                    next,
+                    arn,
+                    new.approval_status.as_str(),
+                    steps_json(&new.steps),
+                    r.image_uri,
+                    r.model_data_url,
+                    r.description,
+                    metrics,
+                    r.registered_by.subject,
+                    r.registered_by.name,
+                    r.registered_by.email,
+                    timestamp(new.registered_at),
+                    r.registered_through,
+                    r.digests.image,
+                    r.digests.model_data,
+                    custom_metadata,
+                ],
+            )
+            .map_err(unavailable)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(new.into_version(version, arn))
+        })
+        .await
+    }
+
+    async fn undecided_versions(&self) -> Result<Vec<ModelVersion>, PortError> {
+        self.with(|c| {
+            all_rows(
+                c,
+                &format!(
+                    "SELECT {VERSION_COLUMNS} FROM model_versions \
+                     WHERE approval_status = 'PendingManualApproval' ORDER BY group_name, version"
+                ),
+                [],
+                version_from_row,
+            )
+        })
+        .await
+    }
+
+    async fn versions_registered_by(
+        &self,
+        person: &Person,
+        limit: u32,
+    ) -> Result<Vec<(GroupName, VersionNumber)>, PortError> {
+        // A person has at most two identifiers (subject, e-mail); one is passed twice.
+        let identifiers: Vec<String> = person.identifiers().into_iter().collect();
+        let Some(first) = identifiers.first().cloned() else {
+            return Ok(Vec::new());
+        };
+        let second = identifiers.get(1).cloned().unwrap_or_else(|| first.clone());
+        self.with(move |c| {
+            all_rows(
+                c,
+                "SELECT group_name, version FROM model_versions \
+                 WHERE lower(trim(registered_by_subject)) IN (?1, ?2) \
+                    OR lower(trim(registered_by_email)) IN (?1, ?2) \
+                 ORDER BY registered_at DESC, group_name, version DESC LIMIT ?3",
+                params![first, second, limit],
+                |row| Ok((group_name(row.get(0)?)?, version_number(row.get(1)?)?)),
+            )
+        })
+        .await
+    }
+
+    async fn versions_with_a_pending_step(
+        &self,
+    ) -> Result<Vec<(GroupName, VersionNumber)>, PortError> {
+        self.with(|c| {
+            all_rows(
+                c,
+                "SELECT group_name, version FROM model_versions \
+                 WHERE steps LIKE '%PendingManualApproval%' ORDER BY group_name, version",
+                [],
+                |row| Ok((group_name(row.get(0)?)?, version_number(row.get(1)?)?)),
+            )
+        })
+        .await
+    }
+}
