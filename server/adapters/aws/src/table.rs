@@ -43,6 +43,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
+mod entries;
+mod pending;
+pub use entries::{Appended, Deploys, Guard, NewEntry, StoredEntry, TrailWrites};
+
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// The portal's table.
@@ -50,69 +54,6 @@ pub struct Table {
     pub(crate) client: aws_sdk_dynamodb::Client,
     pub(crate) name: String,
     pub(crate) calls: Arc<CallCounter>,
-}
-
-/// A decision to append at place `seq` of its version's log.
-pub struct NewEntry<'a> {
-    pub group: &'a GroupName,
-    pub version: VersionNumber,
-    pub seq: u64,
-    pub decision_id: &'a str,
-    /// The signed log entry, as JSON.
-    pub entry: &'a str,
-    pub logged_at: OffsetDateTime,
-    /// For a decision that deploys: where, what, and the decision whose deployment it
-    /// replaces there (`None`: nothing was live).
-    pub deploys: Option<Deploys<'a>>,
-    /// The decision's audit trail entry, written in the same transaction.
-    pub trail: Option<TrailWrites>,
-}
-
-/// The writes that append to a group's audit trail, valid while its head is `read_size`.
-pub struct TrailWrites {
-    pub group: GroupName,
-    pub read_size: u64,
-    pub writes: Vec<TransactWriteItem>,
-}
-
-pub struct Deploys<'a> {
-    pub environment: &'a str,
-    pub replaces: Option<&'a str>,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum Appended {
-    Written,
-    /// That place in the log was taken: by this same decision when it is a retry.
-    Taken {
-        decision_id: String,
-    },
-    /// Another decision deployed to the environment first; nothing was written.
-    EnvironmentMoved,
-    /// Another append to the group's audit trail came first; nothing was written, and the
-    /// decision may be tried again on the new head.
-    TrailMoved,
-}
-
-/// One stored decision with where it sits in the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredEntry {
-    pub version: VersionNumber,
-    pub seq: u64,
-    pub decision_id: String,
-    pub entry: String,
-}
-
-/// What an environment's guard holds: the portal's last deployment there.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Guard {
-    pub decision_id: String,
-    /// Where the decision's entry sits in the log, which its MAC covers.
-    pub version: VersionNumber,
-    pub seq: u64,
-    /// The decision's signed log entry, JSON: what is published comes from an entry the
-    /// portal signed, never from an attribute anyone with write access could change.
-    pub entry: String,
 }
 
 pub(crate) fn s(text: impl Into<String>) -> AttributeValue {
@@ -129,18 +70,6 @@ pub(crate) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
 
 pub(crate) fn group_key(group: &GroupName) -> String {
     format!("group#{group}")
-}
-
-fn log_prefix(version: VersionNumber) -> String {
-    format!("log#{:010}#", version.get())
-}
-
-fn log_key(group: &GroupName, version: VersionNumber, seq: u64) -> Item {
-    key(group_key(group), format!("{}{seq:06}", log_prefix(version)))
-}
-
-fn guard_key(group: &GroupName, environment: &str) -> Item {
-    key(group_key(group), format!("live#{environment}"))
 }
 
 /// A string attribute of an item, or `Corrupt` naming what is missing.
@@ -170,62 +99,9 @@ pub(crate) fn number(item: &Item, name: &str) -> Option<i64> {
     item.get(name)?.as_n().ok()?.parse().ok()
 }
 
-fn stored_entry(item: &Item) -> Result<StoredEntry, PortError> {
-    let sort_key = text(item, "sk")?;
-    let corrupt = || {
-        PortError::Corrupt(format!(
-            "decision log item {sort_key:?} is not log#{{version}}#{{seq}}"
-        ))
-    };
-    let mut parts = sort_key
-        .strip_prefix("log#")
-        .ok_or_else(corrupt)?
-        .split('#');
-    let version = parts
-        .next()
-        .and_then(|v| v.parse::<u32>().ok())
-        .and_then(|v| VersionNumber::new(v).ok())
-        .ok_or_else(corrupt)?;
-    let seq = parts
-        .next()
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(corrupt)?;
-    Ok(StoredEntry {
-        version,
-        seq,
-        decision_id: text(item, "decision_id")?.to_owned(),
-        entry: text(item, "entry")?.to_owned(),
-    })
-}
-
 /// The indexes: what waits (messages, steps), by when due; every message, by last change.
 pub(crate) const PENDING_INDEX: &str = "pending";
 pub(crate) const CHANGES_INDEX: &str = "changes";
-
-/// The `pending` index's partition for versions with a step pending.
-const STEPS_PENDING: &str = "steps";
-
-fn registrant_partition(identifier: &str) -> String {
-    format!("registrant#{identifier}")
-}
-
-/// `group` and `version`, the attributes index items name a version by.
-fn version_named(item: &Item) -> Result<(GroupName, VersionNumber), PortError> {
-    let group =
-        GroupName::parse(text(item, "group")?).map_err(|e| PortError::Corrupt(e.to_string()))?;
-    let version = number(item, "version")
-        .and_then(|v| u32::try_from(v).ok())
-        .and_then(|v| VersionNumber::new(v).ok())
-        .ok_or_else(|| PortError::Corrupt(format!("an index item of {group} has no version")))?;
-    Ok((group, version))
-}
-
-fn pending_step_key(group: &GroupName, version: VersionNumber) -> Item {
-    key(
-        group_key(group),
-        format!("pending-step#{:010}", version.get()),
-    )
-}
 
 impl Table {
     /// The table `name`, counting its own requests.
@@ -354,147 +230,6 @@ impl Table {
         Ok(())
     }
 
-    /// Appends `new` to its version's log and, for a decision that deploys, moves its
-    /// environment's guard, in one transaction: both or neither.
-    pub async fn append(&self, new: &NewEntry<'_>) -> Result<Appended, PortError> {
-        let mut item = log_key(new.group, new.version, new.seq);
-        item.insert("decision_id".into(), s(new.decision_id));
-        item.insert("entry".into(), s(new.entry));
-        item.insert(
-            "logged_at".into(),
-            s(new
-                .logged_at
-                .format(&time::format_description::well_known::Rfc3339)
-                .expect("a time formats")),
-        );
-        let put = Put::builder()
-            .table_name(&self.name)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .expect("table and item are set");
-        let mut request = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build());
-        if let Some(deploys) = &new.deploys {
-            let mut update = Update::builder()
-                .table_name(&self.name)
-                .set_key(Some(guard_key(new.group, deploys.environment)))
-                .update_expression(
-                    "SET decision_id = :own, entry = :entry, version = :version, seq = :seq",
-                )
-                .expression_attribute_values(":own", s(new.decision_id))
-                .expression_attribute_values(":entry", s(new.entry))
-                .expression_attribute_values(":version", n(new.version.get()))
-                .expression_attribute_values(":seq", n(new.seq));
-            // No guard yet: nothing the portal deployed there since the table took over
-            // (what `migrate` found live is guarded), so the decision replaces whatever is
-            // live. Once written, a guard is never removed.
-            update = match deploys.replaces {
-                None => update.condition_expression("attribute_not_exists(pk)"),
-                Some(replaced) => update
-                    .condition_expression("attribute_not_exists(pk) OR decision_id = :replaced")
-                    .expression_attribute_values(":replaced", s(replaced)),
-            };
-            let update = update.build().expect("table, key and expression are set");
-            request = request.transact_items(TransactWriteItem::builder().update(update).build());
-        }
-        for write in new.trail.iter().flat_map(|t| t.writes.iter().cloned()) {
-            request = request.transact_items(write);
-        }
-        let written = self
-            .calls
-            .call("dynamodb:TransactWriteItems", request.send())
-            .await;
-        match written {
-            Ok(_) => Ok(Appended::Written),
-            Err(f) if f.is(|e| e.is_transaction_canceled_exception()) => {
-                // Which condition failed, read back rather than taken from the cancellation
-                // reasons: the log's place first, since a retry finds its own entry there.
-                if let Some(taken) = self.entry_at(new.group, new.version, new.seq).await? {
-                    return Ok(Appended::Taken {
-                        decision_id: taken.decision_id,
-                    });
-                }
-                if let Some(trail) = &new.trail {
-                    let head = self.item(crate::trail::head_key(&trail.group)).await?;
-                    let size = head.as_ref().and_then(|h| number(h, "size")).unwrap_or(0);
-                    if size as u64 != trail.read_size {
-                        return Ok(Appended::TrailMoved);
-                    }
-                }
-                match () {
-                    () if new.deploys.is_some() => Ok(Appended::EnvironmentMoved),
-                    () => Err(PortError::Unavailable(format!(
-                        "DynamoDB cancelled the append of decision {} for another reason; try again",
-                        new.decision_id
-                    ))),
-                }
-            }
-            Err(f) => Err(port(f)),
-        }
-    }
-
-    async fn entry_at(
-        &self,
-        group: &GroupName,
-        version: VersionNumber,
-        seq: u64,
-    ) -> Result<Option<StoredEntry>, PortError> {
-        let item = self.item(log_key(group, version, seq)).await?;
-        item.as_ref().map(stored_entry).transpose()
-    }
-
-    /// The portal's last deployment in `environment`, by its guard.
-    pub async fn guard(
-        &self,
-        group: &GroupName,
-        environment: &str,
-    ) -> Result<Option<Guard>, PortError> {
-        let item = self.item(guard_key(group, environment)).await?;
-        item.as_ref()
-            .map(|item| {
-                let place = |name: &str| {
-                    number(item, name).ok_or_else(|| {
-                        PortError::Corrupt(format!(
-                            "the guard of {group} {environment} has no {name}"
-                        ))
-                    })
-                };
-                Ok(Guard {
-                    decision_id: text(item, "decision_id")?.to_owned(),
-                    version: u32::try_from(place("version")?)
-                        .ok()
-                        .and_then(|v| VersionNumber::new(v).ok())
-                        .ok_or_else(|| {
-                            PortError::Corrupt(format!(
-                                "the guard of {group} {environment} names no version"
-                            ))
-                        })?,
-                    seq: place("seq")? as u64,
-                    entry: text(item, "entry")?.to_owned(),
-                })
-            })
-            .transpose()
-    }
-
-    /// Guards an environment where `migrate` found a logged deployment live and no guard
-    /// yet; true when this call wrote it.
-    pub(crate) async fn guard_if_unguarded(
-        &self,
-        group: &GroupName,
-        environment: &str,
-        logged: &StoredEntry,
-    ) -> Result<bool, PortError> {
-        let mut item = guard_key(group, environment);
-        item.insert("decision_id".into(), s(&logged.decision_id));
-        item.insert("entry".into(), s(&logged.entry));
-        item.insert("version".into(), n(logged.version.get()));
-        item.insert("seq".into(), n(logged.seq));
-        self.put_new(item).await
-    }
-
     /// Writes an item unless one with its key exists; true when this call wrote it.
     pub(crate) async fn put_new(&self, item: Item) -> Result<bool, PortError> {
         let written = self
@@ -532,146 +267,6 @@ impl Table {
             .await
             .map_err(port)?;
         Ok(found.item)
-    }
-
-    /// Records whether a version has a step pending, from `since` (`None`: no longer). Kept
-    /// as an attribute pair the sparse index reads, removed rather than the item deleted:
-    /// the portal never deletes an item.
-    pub(crate) async fn mark_pending_step(
-        &self,
-        group: &GroupName,
-        version: VersionNumber,
-        since: Option<OffsetDateTime>,
-    ) -> Result<(), PortError> {
-        let update = self
-            .client
-            .update_item()
-            .table_name(&self.name)
-            .set_key(Some(pending_step_key(group, version)));
-        let update = match since {
-            Some(since) => update
-                .update_expression(
-                    "SET #pending = :steps, #due = :due, #group = :group, #version = :version",
-                )
-                .expression_attribute_names("#group", "group")
-                .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":steps", s(STEPS_PENDING))
-                .expression_attribute_values(":due", n(millis(since)))
-                .expression_attribute_values(":group", s(group.as_str()))
-                .expression_attribute_values(":version", n(version.get())),
-            // Nothing to write for a version never marked.
-            None => update
-                .update_expression("REMOVE #pending, #due")
-                .condition_expression("attribute_exists(pk)"),
-        };
-        let updated = self
-            .calls
-            .call(
-                "dynamodb:UpdateItem",
-                update
-                    .expression_attribute_names("#pending", "pending")
-                    .expression_attribute_names("#due", "due")
-                    .send(),
-            )
-            .await;
-        match updated {
-            Ok(_) => Ok(()),
-            Err(f) if f.is(|e| e.is_conditional_check_failed_exception()) => Ok(()),
-            Err(f) => Err(port(f)),
-        }
-    }
-
-    /// Every version marked as having a step pending, in any group: one Query of the index
-    /// (which lags the table a little; the inbox reads each version itself).
-    pub(crate) async fn versions_with_a_pending_step(
-        &self,
-    ) -> Result<Vec<(GroupName, VersionNumber)>, PortError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.name)
-            .index_name(PENDING_INDEX)
-            .key_condition_expression("#pending = :steps")
-            .expression_attribute_names("#pending", "pending")
-            .expression_attribute_values(":steps", s(STEPS_PENDING));
-        self.every_page(query)
-            .await?
-            .iter()
-            .map(version_named)
-            .collect()
-    }
-
-    /// Files a newly registered version under each identifier its registrant is known by,
-    /// for "your models".
-    pub(crate) async fn file_registration(
-        &self,
-        identifiers: impl Iterator<Item = &str>,
-        group: &GroupName,
-        version: VersionNumber,
-        registered_at: OffsetDateTime,
-    ) -> Result<(), PortError> {
-        for identifier in identifiers {
-            let sort_key = format!(
-                "{:013}#{group}#{:010}",
-                millis(registered_at),
-                version.get()
-            );
-            let mut item = key(registrant_partition(identifier), sort_key);
-            item.insert("group".into(), s(group.as_str()));
-            item.insert("version".into(), n(version.get()));
-            self.put_new(item).await?;
-        }
-        Ok(())
-    }
-
-    /// The newest `limit` versions filed under `identifier`, newest first, each with its
-    /// sort key: one Query.
-    pub(crate) async fn registrations_of(
-        &self,
-        identifier: &str,
-        limit: u32,
-    ) -> Result<Vec<(String, (GroupName, VersionNumber))>, PortError> {
-        let page = self
-            .calls
-            .call(
-                "dynamodb:Query",
-                self.client
-                    .query()
-                    .table_name(&self.name)
-                    .key_condition_expression("pk = :pk")
-                    .expression_attribute_values(":pk", s(registrant_partition(identifier)))
-                    .scan_index_forward(false)
-                    .limit(limit.max(1) as i32)
-                    .send(),
-            )
-            .await
-            .map_err(port)?;
-        page.items()
-            .iter()
-            .map(|item| Ok((text(item, "sk")?.to_owned(), version_named(item)?)))
-            .collect()
-    }
-
-    /// One version's log, in order: one Query (more only past 1 MB of entries).
-    pub async fn version_log(
-        &self,
-        group: &GroupName,
-        version: VersionNumber,
-    ) -> Result<Vec<StoredEntry>, PortError> {
-        self.items_under(&group_key(group), &log_prefix(version))
-            .await?
-            .iter()
-            .map(stored_entry)
-            .collect()
-    }
-
-    /// Every decision on the group's versions, by version and then place in its log.
-    pub async fn group_log(&self, group: &GroupName) -> Result<Vec<StoredEntry>, PortError> {
-        self.items_under(&group_key(group), "log#")
-            .await?
-            .iter()
-            .map(stored_entry)
-            .collect()
     }
 
     /// Every item of partition `pk` whose sort key starts with `prefix`, in sort key order,
