@@ -8,6 +8,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 use time::OffsetDateTime;
 
+mod decision;
+mod metadata;
+pub use decision::{Choice, DecisionRecord, Deployment, Stamp, Verdict};
+pub use metadata::*;
+
 /// A SageMaker model package group name: 1 to 63 characters, letters, digits and
 /// single or repeated hyphens, starting and ending with a letter or digit
 /// (`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`).
@@ -310,52 +315,6 @@ impl FromIterator<(Environment, StepState)> for Steps {
 /// Named numeric evaluation results (accuracy, AUC, ...). Always finite.
 pub type Metrics = BTreeMap<String, f64>;
 
-/// What a pipeline records with a version beyond Countersign's own fields (a training data
-/// set, a commit, a ticket): SageMaker's custom metadata. Shown, and compared with the live
-/// version's, on the review page; not part of what a signature binds.
-pub type CustomMetadata = BTreeMap<String, String>;
-
-/// At most this many custom metadata entries per version: SageMaker keeps 50 in all, and
-/// Countersign's own (a step per environment, the registrant, the metrics) use the rest.
-pub const MAX_CUSTOM_METADATA: usize = 16;
-
-/// Keys Countersign writes into SageMaker's custom metadata itself (beside one key per
-/// environment): a pipeline's metadata may not use them.
-pub const RESERVED_METADATA_KEYS: [&str; 3] = ["owner", "owner-name", "owner-subject"];
-/// Prefixes of keys Countersign writes itself (its bookkeeping, and a key per metric).
-pub const RESERVED_METADATA_PREFIXES: [&str; 2] = ["countersign:", "metric:"];
-
-/// Whether Countersign writes `key` itself: reserved names, prefixes, and the environments.
-pub fn is_reserved_metadata_key(key: &str, environments: &Environments) -> bool {
-    RESERVED_METADATA_KEYS.contains(&key)
-        || RESERVED_METADATA_PREFIXES
-            .iter()
-            .any(|prefix| key.starts_with(prefix))
-        || environments.iter().any(|env| env.as_str() == key)
-}
-
-/// SageMaker's limits on a custom metadata key and value, in characters.
-pub const METADATA_KEY_MAX_CHARS: usize = 128;
-pub const METADATA_VALUE_MAX_CHARS: usize = 256;
-
-/// SageMaker's pattern for metadata keys and values: letters, numbers, separators (spaces)
-/// and `_ . : / = + - @`. Quotes, braces and commas (what JSON is made of) are refused.
-fn is_metadata_text(text: &str) -> bool {
-    text.chars().all(|c| {
-        c.is_alphabetic() || c.is_numeric() || c == ' ' || c == '\u{a0}' || "_.:/=+-@".contains(c)
-    })
-}
-
-/// Whether SageMaker takes `key` as a custom metadata key.
-pub fn is_metadata_key(key: &str) -> bool {
-    !key.is_empty() && key.chars().count() <= METADATA_KEY_MAX_CHARS && is_metadata_text(key)
-}
-
-/// Whether SageMaker takes `value` as a custom metadata value.
-pub fn is_metadata_value(value: &str) -> bool {
-    value.chars().count() <= METADATA_VALUE_MAX_CHARS && is_metadata_text(value)
-}
-
 /// One model version as the registry holds it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelVersion {
@@ -567,127 +526,6 @@ pub struct Page<T> {
 pub struct PageRequest {
     pub offset: u64,
     pub limit: u32,
-}
-
-/// What a decision did, as the log records it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Verdict {
-    Approve,
-    Reject,
-    /// Point the environment back to an earlier version approved there.
-    Rollback,
-}
-
-/// What a person chooses on the decision form. A rollback is asked for otherwise (it names
-/// the version to return to), so a decision can never be one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Choice {
-    Approve,
-    Reject,
-}
-
-impl Choice {
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "approve" => Some(Choice::Approve),
-            "reject" => Some(Choice::Reject),
-            _ => None,
-        }
-    }
-}
-
-impl From<Choice> for Verdict {
-    fn from(choice: Choice) -> Self {
-        match choice {
-            Choice::Approve => Verdict::Approve,
-            Choice::Reject => Verdict::Reject,
-        }
-    }
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Approve => "approve",
-            Verdict::Reject => "reject",
-            Verdict::Rollback => "rollback",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "approve" => Some(Verdict::Approve),
-            "reject" => Some(Verdict::Reject),
-            "rollback" => Some(Verdict::Rollback),
-            _ => None,
-        }
-    }
-}
-
-/// One human decision, kept forever in the decision log.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DecisionRecord {
-    /// Unique per decision; the idempotency key when an adapter applies it.
-    pub id: String,
-    pub group: GroupName,
-    pub version: VersionNumber,
-    pub environment: Environment,
-    pub verdict: Verdict,
-    pub reason: Option<String>,
-    pub decided_by: Person,
-    pub decided_at: OffsetDateTime,
-    /// The step's state once this decision applied (an approval that still waits for
-    /// another approver leaves it pending).
-    pub resulting_state: StepState,
-    /// For a rollback: the version the environment was pointed back to.
-    pub rollback_to: Option<VersionNumber>,
-    /// The electronic signature: its meaning and the digest of what was signed. `None` for
-    /// decisions taken before signatures were recorded.
-    pub signature: Option<crate::signature::Signature>,
-}
-
-/// Who made a decision's record: its id (unique, the idempotency key when an adapter
-/// applies it) and its time. They travel together from the use case into every record.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Stamp {
-    pub id: String,
-    pub at: OffsetDateTime,
-}
-
-/// The model live in one environment: the value pipelines resolve (the SSM parameter).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Deployment {
-    pub group: GroupName,
-    pub version: VersionNumber,
-    pub arn: String,
-    pub environment: Environment,
-    pub image_uri: String,
-    pub model_data_url: String,
-    pub approved_by: Person,
-    pub approved_at: OffsetDateTime,
-    pub decision_id: String,
-}
-
-impl Deployment {
-    /// `version` made live in `environment` by `by`, under the decision `stamp`.
-    pub fn of(
-        version: &ModelVersion,
-        environment: &Environment,
-        by: &Person,
-        stamp: &Stamp,
-    ) -> Self {
-        Self {
-            group: version.group.clone(),
-            version: version.version,
-            arn: version.arn.clone(),
-            environment: environment.clone(),
-            image_uri: version.image_uri.clone(),
-            model_data_url: version.model_data_url.clone(),
-            approved_by: by.clone(),
-            approved_at: stamp.at,
-            decision_id: stamp.id.clone(),
-        }
-    }
 }
 
 #[cfg(test)]

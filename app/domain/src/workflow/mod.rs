@@ -30,6 +30,11 @@ use crate::policy::{Actor, Policy};
 use crate::signature::{still_binds, Authentication, SignedContent, Signing, PROVIDER_CLOCK_SKEW};
 use time::OffsetDateTime;
 
+mod rollback;
+mod signing;
+pub use rollback::{rollback, RollbackRequest};
+pub use signing::{check_authentication, check_signing};
+
 pub const MAX_REASON_CHARS: usize = 2000;
 
 /// What a person asks for: approve or reject one environment of a version.
@@ -58,17 +63,6 @@ impl DecisionRequest {
         self.meaning = Some(meaning.to_owned());
         self
     }
-}
-
-/// What a person asks for: point `environment` back to version `target` (rule 9).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RollbackRequest {
-    pub environment: Environment,
-    pub target: VersionNumber,
-    /// As written; a rollback needs one.
-    pub reason: String,
-    /// As for a decision: one of the policy's meanings for a rollback there, `None` the first.
-    pub meaning: Option<String>,
 }
 
 /// Why a decision was taken, trimmed, not blank, at most [`MAX_REASON_CHARS`] characters.
@@ -501,121 +495,6 @@ pub fn decide(
     })
 }
 
-/// Why the actor may not roll `environment` back to `target` now, with `live` the version
-/// live there; `None` when they may (the UI offers exactly these rollbacks).
-pub fn rollback_refusal(
-    policy: &Policy,
-    live: Option<VersionNumber>,
-    target: &ModelVersion,
-    actor: &Actor,
-    environment: &Environment,
-) -> Option<Refusal> {
-    if policy.environments().position(environment).is_none() {
-        return Some(Refusal::UnknownEnvironment {
-            environment: environment.to_string(),
-        });
-    }
-    if !policy.is_approver(actor, environment) {
-        return Some(Refusal::NotAnApprover {
-            environment: environment.clone(),
-        });
-    }
-    let Some(live) = live else {
-        return Some(Refusal::NothingLive {
-            environment: environment.clone(),
-        });
-    };
-    if live == target.version {
-        return Some(Refusal::AlreadyLive {
-            environment: environment.clone(),
-            version: target.version,
-        });
-    }
-    let state = target.steps.state(environment);
-    (state != StepState::Approved).then(|| Refusal::NotApprovedThere {
-        environment: environment.clone(),
-        version: target.version,
-        state,
-    })
-}
-
-/// Rolls `request.environment` back from `live`, the version live there, to `target`
-/// (rule 9). The effect belongs to the live version, whose step becomes `RolledBack`; its
-/// deployment puts `target` back.
-pub fn rollback(
-    policy: &Policy,
-    live: Option<&ModelVersion>,
-    target: &ModelVersion,
-    actor: &Actor,
-    request: &RollbackRequest,
-    stamp: Stamp,
-) -> Result<DecisionEffect, Refusal> {
-    let environment = &request.environment;
-    if let Some(refusal) =
-        rollback_refusal(policy, live.map(|l| l.version), target, actor, environment)
-    {
-        return Err(refusal);
-    }
-    let Some(withdrawn) = live else {
-        return Err(Refusal::NothingLive {
-            environment: environment.clone(),
-        });
-    };
-    let reason = Reason::parse(&request.reason)?
-        .ok_or(Refusal::ReasonRequired)?
-        .into_string();
-    let meaning = chosen_meaning(
-        policy,
-        environment,
-        Verdict::Rollback,
-        request.meaning.as_deref(),
-    )?;
-    // What is signed is the version put back, and the one it replaces.
-    let mut signed = SignedContent::of(
-        target,
-        environment,
-        Verdict::Rollback,
-        &meaning,
-        Some(&reason),
-        &actor.person,
-    );
-    signed.replaces_version = Some(withdrawn.version.get());
-    let envs = policy.environments();
-    let mut steps = withdrawn.steps.clone();
-    steps.set(environment, StepState::RolledBack);
-    for later in envs.after(environment) {
-        if !steps.state(later).is_decided() {
-            steps.set(later, StepState::NotRequested);
-        }
-    }
-    let approval_status = if environment == envs.first() {
-        ApprovalStatus::Rejected
-    } else {
-        withdrawn.approval_status
-    };
-    Ok(DecisionEffect {
-        deployment: Some(Deployment::of(target, environment, &actor.person, &stamp)),
-        record: DecisionRecord {
-            id: stamp.id,
-            group: withdrawn.group.clone(),
-            version: withdrawn.version,
-            environment: environment.clone(),
-            verdict: Verdict::Rollback,
-            reason: Some(reason),
-            decided_by: actor.person.clone(),
-            decided_at: stamp.at,
-            resulting_state: StepState::RolledBack,
-            rollback_to: Some(target.version),
-            signature: Some(signed.signature()),
-        },
-        based_on_revision: withdrawn.revision,
-        approval_status,
-        steps,
-        replaces: None,
-        signed,
-    })
-}
-
 /// The meaning the signer chose, if the policy offers it for this environment and verdict;
 /// the first offered when they chose none.
 fn chosen_meaning(
@@ -650,75 +529,3 @@ pub fn apply(version: &ModelVersion, effect: &DecisionEffect) -> ModelVersion {
 
 #[cfg(test)]
 mod tests;
-
-/// Whether `signing` lets its signer sign `effect` now (21 CFR 11.200): they confirmed
-/// exactly the record the effect signs, they authenticated recently enough for its
-/// environment (or after the portal sent them to authenticate again), and in the
-/// authentication context the environment needs. A missing `auth_time` asks for a sign-in
-/// first; missing again after one, it is refused: freshness cannot be shown.
-pub fn check_signing(
-    policy: &Policy,
-    effect: &DecisionEffect,
-    signing: &Signing,
-    now: OffsetDateTime,
-) -> Result<(), Refusal> {
-    let environment = &effect.record.environment;
-    if signing.reviewed_digest != effect.signed.digest() {
-        return Err(Refusal::ReviewedRecordChanged {
-            environment: environment.clone(),
-        });
-    }
-    check_authentication(
-        policy,
-        environment,
-        &signing.authentication,
-        signing.reauthentication_asked_at,
-        now,
-    )
-}
-
-/// The freshness and context half of [`check_signing`], which a page also asks before
-/// offering to sign (to send the person to the provider first, when they must be).
-pub fn check_authentication(
-    policy: &Policy,
-    environment: &Environment,
-    authentication: &Authentication,
-    asked_at: Option<OffsetDateTime>,
-    now: OffsetDateTime,
-) -> Result<(), Refusal> {
-    let max_age = policy.signing_max_age(environment);
-    let again = || Refusal::ReauthenticationRequired {
-        environment: environment.clone(),
-        max_age_seconds: max_age.whole_seconds(),
-    };
-    let at = match (authentication.at, asked_at) {
-        (Some(at), _) => at,
-        (None, None) => return Err(again()),
-        (None, Some(_)) => return Err(Refusal::AuthenticationTimeMissing),
-    };
-    let recent =
-        at <= now + PROVIDER_CLOCK_SKEW && now - at <= max_age && max_age > time::Duration::ZERO;
-    let since_asked = asked_at.is_some_and(|asked| at >= asked - PROVIDER_CLOCK_SKEW);
-    if !recent && !since_asked {
-        return Err(match asked_at {
-            Some(_) => Refusal::NotReauthenticated {
-                auth_time: at
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default(),
-            },
-            None => again(),
-        });
-    }
-    if let Some(context) = policy.signing_context(environment) {
-        if !authentication.satisfies(context) {
-            return Err(match asked_at {
-                Some(_) => Refusal::AuthenticationContextMissing {
-                    environment: environment.clone(),
-                    context: context.to_owned(),
-                },
-                None => again(),
-            });
-        }
-    }
-    Ok(())
-}
