@@ -1,0 +1,119 @@
+//! The audit trail's promises: each event kept once, in order, and verifying.
+
+use super::*;
+
+/// `group`'s trail exported whole and verified with the subject's key.
+pub async fn verified_trail(
+    services: &Subject,
+    group: &GroupName,
+) -> (Vec<Entry>, countersign_audit::Verified) {
+    let bundle = export(services, group).await;
+    let verified = countersign_audit::verify(&bundle, Some(services.audit.notary.public_key()))
+        .unwrap_or_else(|v| panic!("the trail of {group} verifies: {v}"));
+    let entries = bundle
+        .entries
+        .iter()
+        .map(|e| Entry::parse(e).unwrap())
+        .collect();
+    (entries, verified)
+}
+
+/// `group`'s trail as `countersign audit export` writes it.
+pub async fn export(services: &Subject, group: &GroupName) -> countersign_audit::Bundle {
+    services
+        .audit
+        .bundle(group, Period::default())
+        .await
+        .unwrap()
+}
+
+pub(super) fn kind(entry: &Entry) -> &'static str {
+    match entry.event {
+        EventJson::PolicyInForce { .. } => "policy",
+        EventJson::RegistrationSeen { .. } => "registration",
+        EventJson::ApprovalRequested { .. } => "approval request",
+        EventJson::Decided { .. } => "decision",
+        EventJson::SigningAttempted { .. } => "attempt",
+        EventJson::ReportReceived { .. } => "report",
+        EventJson::PromotionRequested { .. } => "promotion request",
+    }
+}
+
+pub async fn the_audit_trail_keeps_each_event_once_in_order_and_verifies(services: &Subject) {
+    let group = unique_group("trail");
+    let version = register(services, &group).await;
+    assert!(
+        services
+            .version_changed(&group, version.version)
+            .await
+            .unwrap(),
+        "asked again, as an event or the scan does"
+    );
+    let dev = first_env(services);
+    services
+        .decide(
+            &approver("alice", services),
+            &group,
+            version.version,
+            &DecisionRequest::new(dev.clone(), Choice::Approve, "fine"),
+        )
+        .await
+        .unwrap();
+    let what = countersign_domain::service::SigningRequest::Decide {
+        version: version.version,
+        request: DecisionRequest::new(dev, Choice::Approve, ""),
+    };
+    let refused = AttemptOutcome::Refused {
+        reason: "already decided".into(),
+    };
+    services
+        .record_attempt(&person("bob"), &group, &what, refused)
+        .await
+        .unwrap();
+
+    let (entries, verified) = verified_trail(services, &group).await;
+    let kinds: Vec<&str> = entries.iter().map(kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "policy",
+            "registration",
+            "approval request",
+            "decision",
+            "attempt"
+        ],
+        "each event once, in the order it happened"
+    );
+    assert_eq!(verified.decisions_checked, 1);
+    assert_eq!(entries[3].actor, "alice");
+    let keys: BTreeSet<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(keys.len(), entries.len());
+    let tail = services.ports.trail.entries(&group, 3).await.unwrap();
+    assert_eq!(tail.len(), 2, "read from an entry on");
+    assert_eq!(Entry::parse(&tail[0]).unwrap(), entries[3]);
+    assert!(services
+        .ports
+        .trail
+        .entries(&unique_group("none"), 0)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn appends_racing_in_one_group_take_a_place_each(services: &Subject) {
+    let group = unique_group("racing-trail");
+    let version = register(services, &group).await;
+    let what = countersign_domain::service::SigningRequest::Decide {
+        version: version.version,
+        request: DecisionRequest::new(first_env(services), Choice::Approve, ""),
+    };
+    let alice = person("alice");
+    let racing = (0..8)
+        .map(|_| services.record_attempt(&alice, &group, &what, AttemptOutcome::SentToSignInAgain));
+    for appended in futures::future::join_all(racing).await {
+        appended.unwrap();
+    }
+    let (entries, verified) = verified_trail(services, &group).await;
+    assert_eq!(entries.len(), 3 + 8);
+    assert_eq!(verified.entries, 11);
+}
