@@ -32,7 +32,7 @@ use time::OffsetDateTime;
 
 mod rollback;
 mod signing;
-pub use rollback::{rollback, RollbackRequest};
+pub use rollback::{rollback, rollback_refusal, RollbackRequest};
 pub use signing::{check_authentication, check_signing};
 
 pub const MAX_REASON_CHARS: usize = 2000;
