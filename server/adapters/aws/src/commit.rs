@@ -83,7 +83,7 @@ impl AwsBackend {
         entry: &LogEntry,
         seq: u64,
     ) -> Result<(), PortError> {
-        self.publish(group, entry).await?;
+        self.publish_live(group, entry).await?;
         let mut metadata = package.metadata.clone();
         metadata.extend(entry.steps.clone());
         metadata.insert(metadata::DECISIONS_APPLIED.to_owned(), seq.to_string());
@@ -135,7 +135,7 @@ impl DecisionCommitter for AwsBackend {
                 Ok(kept) => (None, kept),
                 Err((writes, appended)) => (Some(writes), appended),
             };
-            match self.append(effect, &entry, seq, trail).await? {
+            match self.log_decision(effect, &entry, seq, trail).await? {
                 Logging::Logged => Ok(Some(appended)),
                 Logging::LoggedBefore => Ok(Some(Appended {
                     new: false,

@@ -3,7 +3,7 @@
 //! carried out.
 
 use crate::metadata;
-use crate::table::{Appended, Deploys, NewEntry, TrailWrites};
+use crate::table::{Deploys, NewEntry, Placement, TrailWrites};
 use crate::AwsBackend;
 use async_trait::async_trait;
 use countersign_domain::ports::*;
@@ -193,7 +193,7 @@ pub(crate) enum Logging {
 impl AwsBackend {
     /// Appends a decision at place `seq` of its version's log, signed, taking its
     /// environment's guard in the same transaction when it deploys.
-    pub(crate) async fn append(
+    pub(crate) async fn log_decision(
         &self,
         effect: &DecisionEffect,
         entry: &LogEntry,
@@ -209,10 +209,10 @@ impl AwsBackend {
             .append_signed(&record.group, record.version, seq, entry, guarded, trail)
             .await?;
         Ok(match appended {
-            Appended::Written => Logging::Logged,
-            Appended::Taken { decision_id } if decision_id == entry.id => Logging::LoggedBefore,
-            Appended::Taken { .. } | Appended::EnvironmentMoved => Logging::Lost,
-            Appended::TrailMoved => Logging::TrailMoved,
+            Placement::Written => Logging::Logged,
+            Placement::Taken { decision_id } if decision_id == entry.id => Logging::LoggedBefore,
+            Placement::Taken { .. } | Placement::EnvironmentMoved => Logging::Lost,
+            Placement::TrailMoved => Logging::TrailMoved,
         })
     }
 
@@ -226,14 +226,14 @@ impl AwsBackend {
         entry: &LogEntry,
     ) -> Result<bool, PortError> {
         match self.append_signed(group, version, seq, entry, None, None).await? {
-            Appended::Written => Ok(true),
-            Appended::Taken { decision_id } if decision_id == entry.id => Ok(false),
-            Appended::Taken { decision_id } => Err(PortError::Corrupt(format!(
+            Placement::Written => Ok(true),
+            Placement::Taken { decision_id } if decision_id == entry.id => Ok(false),
+            Placement::Taken { decision_id } => Err(PortError::Corrupt(format!(
                 "place {seq} of {group} version {version}'s log holds decision {decision_id} in the table but {} in SSM",
                 entry.id
             ))),
             // Only an entry appended with its guard (or its audit entry) can find those moved.
-            Appended::EnvironmentMoved | Appended::TrailMoved => Err(PortError::Unavailable(format!(
+            Placement::EnvironmentMoved | Placement::TrailMoved => Err(PortError::Unavailable(format!(
                 "moving decision {} was refused; run the move again",
                 entry.id
             ))),
@@ -249,12 +249,12 @@ impl AwsBackend {
         entry: &LogEntry,
         guarded: Option<Option<&str>>,
         trail: Option<TrailWrites>,
-    ) -> Result<Appended, PortError> {
+    ) -> Result<Placement, PortError> {
         let place = place(group, version, seq);
         let signed = entry.signed(&self.log_key().await?.secret, Some(&place));
         let text = serde_json::to_string(&signed).expect("log entries serialise");
         self.table
-            .append(&NewEntry {
+            .put_entry(&NewEntry {
                 group,
                 version,
                 seq,

@@ -170,7 +170,7 @@ impl AwsBackend {
     /// not atomic with reading the guard, so the guard is read again after the write, and
     /// the write repeated while a racing decision moved it: whoever writes last has seen
     /// the newest guard.
-    pub(crate) async fn publish(
+    pub(crate) async fn publish_live(
         &self,
         group: &GroupName,
         entry: &LogEntry,

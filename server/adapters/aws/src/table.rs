@@ -45,7 +45,7 @@ use time::OffsetDateTime;
 
 mod entries;
 mod pending;
-pub use entries::{Appended, Deploys, Guard, NewEntry, StoredEntry, TrailWrites};
+pub use entries::{Deploys, Guard, NewEntry, Placement, StoredEntry, TrailWrites};
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 

@@ -32,7 +32,7 @@ pub struct Deploys<'a> {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub enum Appended {
+pub enum Placement {
     Written,
     /// That place in the log was taken: by this same decision when it is a retry.
     Taken {
@@ -109,7 +109,7 @@ pub(super) fn stored_entry(item: &Item) -> Result<StoredEntry, PortError> {
 impl Table {
     /// Appends `new` to its version's log and, for a decision that deploys, moves its
     /// environment's guard, in one transaction: both or neither.
-    pub async fn append(&self, new: &NewEntry<'_>) -> Result<Appended, PortError> {
+    pub async fn put_entry(&self, new: &NewEntry<'_>) -> Result<Placement, PortError> {
         let mut item = log_key(new.group, new.version, new.seq);
         item.insert("decision_id".into(), s(new.decision_id));
         item.insert("entry".into(), s(new.entry));
@@ -161,12 +161,12 @@ impl Table {
             .call("dynamodb:TransactWriteItems", request.send())
             .await;
         match written {
-            Ok(_) => Ok(Appended::Written),
+            Ok(_) => Ok(Placement::Written),
             Err(f) if f.is(|e| e.is_transaction_canceled_exception()) => {
                 // Which condition failed, read back rather than taken from the cancellation
                 // reasons: the log's place first, since a retry finds its own entry there.
                 if let Some(taken) = self.entry_at(new.group, new.version, new.seq).await? {
-                    return Ok(Appended::Taken {
+                    return Ok(Placement::Taken {
                         decision_id: taken.decision_id,
                     });
                 }
@@ -174,11 +174,11 @@ impl Table {
                     let head = self.item(crate::trail::head_key(&trail.group)).await?;
                     let size = head.as_ref().and_then(|h| number(h, "size")).unwrap_or(0);
                     if size as u64 != trail.read_size {
-                        return Ok(Appended::TrailMoved);
+                        return Ok(Placement::TrailMoved);
                     }
                 }
                 match () {
-                    () if new.deploys.is_some() => Ok(Appended::EnvironmentMoved),
+                    () if new.deploys.is_some() => Ok(Placement::EnvironmentMoved),
                     () => Err(PortError::Unavailable(format!(
                         "DynamoDB cancelled the append of decision {} for another reason; try again",
                         new.decision_id

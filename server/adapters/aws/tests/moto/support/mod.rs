@@ -82,10 +82,10 @@ impl Moto {
         sdk_config_at(&self.endpoint).await
     }
 
-    /// Runs a set-up script from `tests/support` against this server; its output's words.
+    /// Runs a set-up script from `tests/moto/support` against this server; its output's words.
     fn set_up(&self, script: &str, args: &[&str]) -> Vec<String> {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/support")
+            .join("tests/moto/support")
             .join(script);
         let output = Command::new(venv_python())
             .arg(script)
