@@ -5,7 +5,7 @@
 use crate::wire::*;
 use countersign_domain::ports::PortError;
 use countersign_domain::service::{self, NotificationRefusal, ServiceError, Services};
-use countersign_domain::signature::Authentication;
+use countersign_domain::signature::{Authentication, PendingSignature};
 use countersign_domain::*;
 use leptos::prelude::*;
 use std::future::Future;
@@ -26,61 +26,6 @@ pub trait Authenticator: Send + Sync {
     fn pending_signature(&self, headers: &http::HeaderMap) -> Option<PendingSignature>;
     /// A `Set-Cookie` value that forgets the pending signature.
     fn drop_pending_signature(&self) -> http::HeaderValue;
-}
-
-/// A decision or rollback a person has chosen and not yet signed: kept between the form,
-/// the confirmation step, and (when they must authenticate again) the identity provider.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct PendingSignature {
-    /// Whose it is: nobody else can sign it.
-    pub subject: String,
-    pub group: String,
-    /// The version decided, or the version a rollback puts back.
-    pub version: u32,
-    pub environment: String,
-    /// `approve`, `reject` or `rollback`.
-    pub verdict: String,
-    pub reason: String,
-    pub meaning: Option<String>,
-    /// Set once the signer confirmed and was sent to authenticate again: the record digest
-    /// they confirmed, and when they were sent.
-    pub reviewed_digest: Option<String>,
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    pub reauthentication_asked_at: Option<time::OffsetDateTime>,
-}
-
-impl PendingSignature {
-    /// What the person asked to sign, as the workflow takes it.
-    pub fn request(&self, services: &Services) -> Result<service::SigningRequest, AppError> {
-        let environment = services.environment(&self.environment)?;
-        let version = version_number(self.version)?;
-        let meaning = self.meaning.clone().filter(|m| !m.is_empty());
-        if self.verdict == "rollback" {
-            return Ok(service::SigningRequest::RollBack(
-                countersign_domain::workflow::RollbackRequest {
-                    environment,
-                    target: version,
-                    reason: self.reason.clone(),
-                    meaning,
-                },
-            ));
-        }
-        let choice = Choice::parse(&self.verdict).ok_or_else(|| {
-            AppError::Invalid(format!(
-                "{:?} is not a decision; choose approve or reject",
-                self.verdict
-            ))
-        })?;
-        let mut request =
-            countersign_domain::workflow::DecisionRequest::new(environment, choice, &self.reason);
-        request.meaning = meaning;
-        Ok(service::SigningRequest::Decide { version, request })
-    }
-
-    /// Whether this is `actor`'s signature about `group`'s `version`.
-    pub fn belongs_to(&self, actor: &Actor, group: &str, version: u32) -> bool {
-        self.subject == actor.person.subject && self.group == group && self.version == version
-    }
 }
 
 /// Everything server functions need, provided as Leptos context by the server.
@@ -133,6 +78,18 @@ pub async fn actor(portal: &Portal) -> Result<Actor, AppError> {
         )));
     }
     Ok(actor)
+}
+
+/// Logs a signature made, wherever the ceremony ended (the confirmation step, or the way
+/// back from signing in again).
+pub fn note_signature(signed: &service::Signed) {
+    let record = &signed.record;
+    tracing::info!(
+        group = %record.group, version = %record.version, environment = %record.environment,
+        verdict = record.verdict.as_str(), subject = %record.decided_by.subject,
+        digest = ?record.signature.as_ref().map(|s| &s.record_digest),
+        "signed"
+    );
 }
 
 pub fn group_name(name: &str) -> Result<GroupName, AppError> {

@@ -8,6 +8,9 @@
 //! the content's canonical JSON (RFC 8785), so anyone can recompute it from what was shown,
 //! and a registry entry changed afterwards no longer matches it (§11.70).
 
+mod pending;
+pub use pending::{PendingSignature, SigningRequest};
+
 use crate::model::{DecisionRecord, Metrics, ModelVersion, Person, Verdict};
 use crate::Environment;
 use serde::{Deserialize, Serialize};

@@ -8,7 +8,7 @@ mod mine;
 mod not_found;
 mod notifications;
 mod sign_in;
-pub mod signing;
+mod signing;
 mod version;
 mod versions;
 

@@ -27,10 +27,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, Key, PrivateCookieJar, SameSite};
 use base64::Engine;
-use countersign_app::context::{Authenticator, PendingSignature};
+use countersign_app::context::Authenticator;
 use countersign_app::wire::{SignInChoice, SignInMethod};
 use countersign_domain::ports::{PortError, Revocation, Revoked, SessionRevocations};
 use countersign_domain::signature::Authentication;
+use countersign_domain::signature::PendingSignature;
 use countersign_domain::{Actor, Person, Policy};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -39,7 +40,7 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 pub const SESSION_COOKIE: &str = "countersign_session";
-/// A decision chosen and not yet signed (see `countersign_app::context::PendingSignature`).
+/// A decision chosen and not yet signed (see `countersign_domain::signature::PendingSignature`).
 const PENDING_SIGNATURE_COOKIE: &str = "countersign_signing";
 /// How long a chosen decision waits for its signature, a trip to the identity provider
 /// included.

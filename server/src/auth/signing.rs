@@ -11,10 +11,9 @@ use crate::auth::session::Sessions;
 use axum::extract::{Form, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use countersign_app::context::{Authenticator, Portal};
-use countersign_app::pages::signing::sign_pending;
+use countersign_app::context::{note_signature, Authenticator, Portal};
 use countersign_app::routes;
-use countersign_domain::signature::Signing;
+use countersign_domain::signature::{PendingSignature, Signing};
 use countersign_domain::AttemptOutcome;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -59,13 +58,11 @@ pub async fn reauthenticate(
         return nothing_waiting();
     };
     let policy = desk.portal.services.policy();
-    let Ok(environment) = desk.portal.services.environment(&pending.environment) else {
-        return nothing_waiting();
-    };
+    let environment = pending.request.environment().clone();
     pending.reviewed_digest = Some(confirmed.record_digest);
     pending.reauthentication_asked_at = Some(OffsetDateTime::now_utc());
-    tracing::info!(subject = %actor.person.subject, group = %pending.group, version = pending.version,
-        environment = %pending.environment, "sent to sign in again before signing");
+    tracing::info!(subject = %actor.person.subject, group = %pending.group, version = %pending.request.version(),
+        environment = %environment, "sent to sign in again before signing");
     // Kept, so that an attempt abandoned at the provider shows in the trail.
     if let Err(response) = record(
         &desk,
@@ -110,7 +107,7 @@ pub async fn complete(State(desk): State<SigningDesk>, headers: HeaderMap) -> Re
         return nothing_waiting();
     };
     let forget = desk.sessions.drop_pending_signature();
-    let review = routes::version(&pending.group, pending.version);
+    let review = routes::version(pending.group.as_str(), pending.request.version().get());
     if actor.person.subject != pending.subject {
         tracing::warn!(signing = %pending.subject, signed_in = %actor.person.subject,
             "someone else signed in at the identity provider during a signature; nothing signed");
@@ -134,21 +131,31 @@ pub async fn complete(State(desk): State<SigningDesk>, headers: HeaderMap) -> Re
         authentication: desk.sessions.authentication(&headers).unwrap_or_default(),
         reauthentication_asked_at: Some(asked_at),
     };
-    match sign_pending(&desk.portal, &actor, &pending, &signing).await {
-        Ok(outcome) => {
+    match desk
+        .portal
+        .services
+        .sign_pending(&actor, &pending, &signing)
+        .await
+    {
+        Ok(signed) => {
+            note_signature(&signed);
             let mut response = Redirect::to(&routes::signed(
-                &pending.group,
-                pending.version,
-                &outcome.environment,
+                pending.group.as_str(),
+                pending.request.version().get(),
+                signed.record.environment.as_str(),
             ))
             .into_response();
             response.headers_mut().append(header::SET_COOKIE, forget);
             response
         }
         Err(error) => {
-            tracing::warn!(subject = %actor.person.subject, group = %pending.group, version = pending.version,
-                environment = %pending.environment, %error, "signature refused after signing in again");
-            not_signed(forget, &review, &error.to_string())
+            tracing::warn!(subject = %actor.person.subject, group = %pending.group, version = %pending.request.version(),
+                environment = %pending.request.environment(), %error, "signature refused after signing in again");
+            not_signed(
+                forget,
+                &review,
+                &countersign_app::wire::AppError::from(error).to_string(),
+            )
         }
     }
 }
@@ -157,30 +164,24 @@ pub async fn complete(State(desk): State<SigningDesk>, headers: HeaderMap) -> Re
 async fn record(
     desk: &SigningDesk,
     by: &countersign_domain::Person,
-    pending: &countersign_app::context::PendingSignature,
+    pending: &PendingSignature,
     outcome: AttemptOutcome,
 ) -> Result<(), Response> {
-    let services = &desk.portal.services;
-    let recorded = async {
-        let what = pending.request(services)?;
-        let group = countersign_app::context::group_name(&pending.group)?;
-        services
-            .record_attempt(by, &group, &what, outcome)
-            .await
-            .map_err(countersign_app::wire::AppError::from)
-    }
-    .await;
-    recorded.map_err(|error| {
-        plain_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Not signed",
-            &error.to_string(),
-            (
-                &routes::version(&pending.group, pending.version),
-                "Back to the version",
-            ),
-        )
-    })
+    desk.portal
+        .services
+        .record_attempt(by, &pending.group, &pending.request, outcome)
+        .await
+        .map_err(|error| {
+            plain_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Not signed",
+                &countersign_app::wire::AppError::from(error).to_string(),
+                (
+                    &routes::version(pending.group.as_str(), pending.request.version().get()),
+                    "Back to the version",
+                ),
+            )
+        })
 }
 
 fn not_signed(forget: axum::http::HeaderValue, review: &str, message: &str) -> Response {

@@ -3,23 +3,25 @@
 
 use super::*;
 
-/// What a person signs: a decision about one version, or a rollback (rule 9).
+/// What a signature did, for its signer to be told.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SigningRequest {
-    Decide {
-        version: VersionNumber,
-        request: DecisionRequest,
+pub enum SignedOutcome {
+    Rejected,
+    /// The version is live in the environment now.
+    Approved,
+    /// The approval is recorded; the step needs another approver.
+    ApprovalRecorded,
+    /// The environment is back on `to`; the record's version is rolled back there.
+    RolledBack {
+        to: VersionNumber,
     },
-    RollBack(RollbackRequest),
 }
 
-impl SigningRequest {
-    pub fn environment(&self) -> &Environment {
-        match self {
-            Self::Decide { request, .. } => &request.environment,
-            Self::RollBack(request) => &request.environment,
-        }
-    }
+/// A signature made: its record, and what it did.
+#[derive(Clone, Debug)]
+pub struct Signed {
+    pub record: DecisionRecord,
+    pub outcome: SignedOutcome,
 }
 
 /// A decision or rollback computed for the confirmation step, not applied.
@@ -119,6 +121,29 @@ impl Services {
         signed
     }
 
+    /// Signs what `actor` confirmed and kept pending, with the ceremony's evidence: the
+    /// confirmation step, and the way back from signing in again, both end here.
+    pub async fn sign_pending(
+        &self,
+        actor: &Actor,
+        pending: &PendingSignature,
+        signing: &Signing,
+    ) -> Result<Signed, ServiceError> {
+        let effect = self
+            .sign(actor, &pending.group, &pending.request, signing)
+            .await?;
+        let record = effect.record;
+        let outcome = match (record.verdict, record.resulting_state) {
+            (Verdict::Reject, _) => SignedOutcome::Rejected,
+            (Verdict::Approve, StepState::Approved) => SignedOutcome::Approved,
+            (Verdict::Approve, _) => SignedOutcome::ApprovalRecorded,
+            (Verdict::Rollback, _) => SignedOutcome::RolledBack {
+                to: pending.request.version(),
+            },
+        };
+        Ok(Signed { record, outcome })
+    }
+
     /// Keeps a signature that was not made, in the audit log beside the decisions.
     pub async fn record_attempt(
         &self,
@@ -201,7 +226,7 @@ impl Services {
         actor: &Actor,
         group: &GroupName,
         version: VersionNumber,
-        request: &DecisionRequest,
+        request: &workflow::DecisionRequest,
     ) -> Result<DecisionEffect, ServiceError> {
         let what = SigningRequest::Decide {
             version,
@@ -216,7 +241,7 @@ impl Services {
         &self,
         actor: &Actor,
         group: &GroupName,
-        request: &RollbackRequest,
+        request: &workflow::RollbackRequest,
     ) -> Result<DecisionEffect, ServiceError> {
         let what = SigningRequest::RollBack(request.clone());
         self.sign_as_just_confirmed(actor, group, &what).await

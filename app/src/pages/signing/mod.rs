@@ -207,29 +207,32 @@ pub async fn prepare_signature(
     /// The signature's meaning, one of those configured; absent or empty: the first.
     meaning: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::context::{group_name, serve, PendingSignature};
+    use crate::context::{group_name, serve, version_number};
+    use countersign_domain::signature::{PendingSignature, SigningRequest};
+    use countersign_domain::Verdict;
     serve(|portal, actor| async move {
         let group = group_name(&group)?;
-        let pending = PendingSignature {
-            subject: actor.person.subject.clone(),
-            group: group.to_string(),
-            version,
-            environment,
+        let verdict = Verdict::parse(&verdict).ok_or_else(|| {
+            AppError::Invalid(format!(
+                "{verdict:?} is not a decision; choose approve or reject"
+            ))
+        })?;
+        let request = SigningRequest::new(
+            portal.services.environment(&environment)?,
             verdict,
-            reason,
+            version_number(version)?,
+            &reason,
             meaning,
-            reviewed_digest: None,
-            reauthentication_asked_at: None,
-        };
-        let what = pending.request(&portal.services)?;
-        portal.services.prepare(&actor, &group, &what).await?;
+        );
+        portal.services.prepare(&actor, &group, &request).await?;
+        let pending = PendingSignature::new(&actor, group, request);
         if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
             response.append_header(
                 http::header::SET_COOKIE,
                 portal.authenticator.keep_pending_signature(&pending),
             );
         }
-        leptos_axum::redirect(&crate::routes::signing(group.as_str(), version));
+        leptos_axum::redirect(&crate::routes::signing(pending.group.as_str(), version));
         Ok(())
     })
     .await
@@ -238,14 +241,13 @@ pub async fn prepare_signature(
 /// The confirmation step's content: the pending signature, computed again now.
 #[server(prefix = "/rpc", endpoint = "review_pending")]
 pub async fn review_pending(group: String, version: u32) -> Result<SigningReview, AppError> {
-    use crate::context::{group_name, serve};
+    use crate::context::serve;
     use countersign_domain::workflow::check_authentication;
     serve(|portal, actor| async move {
         let (headers, pending) = waiting_for(&portal, &actor, &group, version).await?;
         let services = &portal.services;
-        let what = pending.request(services)?;
         let prepared = services
-            .prepare(&actor, &group_name(&group)?, &what)
+            .prepare(&actor, &pending.group, &pending.request)
             .await?;
         let authentication = portal
             .authenticator
@@ -253,7 +255,7 @@ pub async fn review_pending(group: String, version: u32) -> Result<SigningReview
             .unwrap_or_default();
         let sign_in_again = check_authentication(
             services.policy(),
-            what.environment(),
+            pending.request.environment(),
             &authentication,
             None,
             services.now(),
@@ -262,7 +264,11 @@ pub async fn review_pending(group: String, version: u32) -> Result<SigningReview
         .map(|refusal| {
             format!("Before you sign: {refusal}. You will be sent to your identity provider; what you confirm here is signed when you come back.")
         });
-        Ok(review_of(&prepared.effect.signed, sign_in_again))
+        Ok(review_of(
+            pending.request.verdict(),
+            &prepared.effect.signed,
+            sign_in_again,
+        ))
     })
     .await
 }
@@ -274,7 +280,7 @@ pub async fn sign(
     version: u32,
     record_digest: String,
 ) -> Result<crate::pages::version::wire::DecisionOutcome, AppError> {
-    use crate::context::serve;
+    use crate::context::{note_signature, serve};
     use countersign_domain::signature::Signing;
     serve(|portal, actor| async move {
         let (headers, pending) = waiting_for(&portal, &actor, &group, version).await?;
@@ -286,7 +292,11 @@ pub async fn sign(
                 .unwrap_or_default(),
             reauthentication_asked_at: None,
         };
-        let outcome = sign_pending(&portal, &actor, &pending, &signing).await?;
+        let signed = portal
+            .services
+            .sign_pending(&actor, &pending, &signing)
+            .await?;
+        note_signature(&signed);
         if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
             response.append_header(
                 http::header::SET_COOKIE,
@@ -296,9 +306,9 @@ pub async fn sign(
         leptos_axum::redirect(&crate::routes::signed(
             &group,
             version,
-            &outcome.environment,
+            signed.record.environment.as_str(),
         ));
-        Ok(outcome)
+        Ok(decision_outcome(&signed))
     })
     .await
 }
@@ -310,7 +320,13 @@ async fn waiting_for(
     actor: &countersign_domain::Actor,
     group: &str,
     version: u32,
-) -> Result<(http::HeaderMap, crate::context::PendingSignature), AppError> {
+) -> Result<
+    (
+        http::HeaderMap,
+        countersign_domain::signature::PendingSignature,
+    ),
+    AppError,
+> {
     let headers = crate::context::request_headers().await?;
     let pending = portal
         .authenticator
@@ -327,13 +343,15 @@ async fn waiting_for(
 
 #[cfg(feature = "ssr")]
 fn review_of(
+    verdict: countersign_domain::Verdict,
     signed: &countersign_domain::signature::SignedContent,
     sign_in_again: Option<String>,
 ) -> SigningReview {
-    let action = match signed.verdict.as_str() {
-        "approve" => "Approve",
-        "reject" => "Reject",
-        _ => "Roll back to",
+    use countersign_domain::Verdict;
+    let action = match verdict {
+        Verdict::Approve => "Approve",
+        Verdict::Reject => "Reject",
+        Verdict::Rollback => "Roll back to",
     };
     SigningReview {
         group: signed.model_package_group.clone(),
@@ -358,56 +376,35 @@ fn review_of(
     }
 }
 
-/// Signs `pending` with the ceremony's evidence and says what happened: the confirmation
-/// step's server function, and the server on the way back from the identity provider.
+/// What a signature did, in words for its signer.
 #[cfg(feature = "ssr")]
-pub async fn sign_pending(
-    portal: &crate::context::Portal,
-    actor: &countersign_domain::Actor,
-    pending: &crate::context::PendingSignature,
-    signing: &countersign_domain::signature::Signing,
-) -> Result<crate::pages::version::wire::DecisionOutcome, AppError> {
-    use crate::context::group_name;
-    use countersign_domain::{StepState, Verdict};
-    let services = &portal.services;
-    let what = pending.request(services)?;
-    let effect = services
-        .sign(actor, &group_name(&pending.group)?, &what, signing)
-        .await?;
-    let record = &effect.record;
-    tracing::info!(
-        group = %record.group, version = %record.version, environment = %record.environment,
-        verdict = record.verdict.as_str(), subject = %record.decided_by.subject,
-        digest = ?record.signature.as_ref().map(|s| &s.record_digest),
-        "signed"
-    );
-    let message = match (record.verdict, record.resulting_state) {
-        (Verdict::Reject, _) => format!(
-            "You rejected version {} for {}.",
-            record.version, record.environment
-        ),
-        (Verdict::Approve, StepState::Approved) => format!(
-            "You approved version {} for {}; it is now live there.",
-            record.version, record.environment
-        ),
-        (Verdict::Approve, _) => format!(
-            "Your approval of {} is recorded; it needs another approver.",
-            record.environment
-        ),
-        (Verdict::Rollback, _) => format!(
-            "{} is back on version {}; version {} is rolled back there.",
-            record.environment, pending.version, record.version
+fn decision_outcome(
+    signed: &countersign_domain::service::Signed,
+) -> crate::pages::version::wire::DecisionOutcome {
+    use countersign_domain::service::SignedOutcome;
+    let record = &signed.record;
+    let (version, environment) = (record.version, &record.environment);
+    let message = match &signed.outcome {
+        SignedOutcome::Rejected => format!("You rejected version {version} for {environment}."),
+        SignedOutcome::Approved => {
+            format!("You approved version {version} for {environment}; it is now live there.")
+        }
+        SignedOutcome::ApprovalRecorded => {
+            format!("Your approval of {environment} is recorded; it needs another approver.")
+        }
+        SignedOutcome::RolledBack { to } => format!(
+            "{environment} is back on version {to}; version {version} is rolled back there."
         ),
     };
     // The page that asked is the decided version's (for a rollback, the target's, whose
     // step there is approved; the record's `RolledBack` is the withdrawn version's).
-    let resulting_state = match record.verdict {
-        Verdict::Rollback => crate::wire::StateView::Approved,
+    let resulting_state = match signed.outcome {
+        SignedOutcome::RolledBack { .. } => crate::wire::StateView::Approved,
         _ => record.resulting_state.into(),
     };
-    Ok(crate::pages::version::wire::DecisionOutcome {
-        environment: record.environment.to_string(),
+    crate::pages::version::wire::DecisionOutcome {
+        environment: environment.to_string(),
         resulting_state,
         message,
-    })
+    }
 }
