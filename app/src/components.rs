@@ -45,7 +45,7 @@ pub fn Header() -> impl IntoView {
                                         {user.name}
                                     </span>
                                     <span class="who-roles">{user.roles}</span>
-                                    <form method="post" action="/auth/sign-out">
+                                    <form method="post" action=crate::routes::auth::SIGN_OUT>
                                         <button type="submit" class="link">
                                             "Sign out"
                                         </button>

@@ -62,6 +62,23 @@ pub fn sign_in(return_to: &str) -> String {
     format!("/sign-in?return_to={}", escaped(return_to))
 }
 
+/// The sign-in routes the server answers itself (not pages), each spelt only here.
+pub mod auth {
+    /// Everything under it is signing in or out.
+    pub const PREFIX: &str = "/auth/";
+    /// Off to the identity provider.
+    pub const LOGIN: &str = "/auth/login";
+    /// Back from the identity provider.
+    pub const CALLBACK: &str = "/auth/callback";
+    /// The development sign-in's choice of a demo identity.
+    pub const DEV_SIGN_IN: &str = "/auth/dev/sign-in";
+    pub const SIGN_OUT: &str = "/auth/sign-out";
+    /// A signer confirmed and must sign in again before the signature is made.
+    pub const REAUTHENTICATE: &str = "/auth/reauthenticate";
+    /// Back from signing in again: the pending signature is made.
+    pub const SIGNING_COMPLETE: &str = "/auth/signing/complete";
+}
+
 /// `text` as a query value: unreserved bytes and `/` as they are, the rest percent-encoded.
 fn escaped(text: &str) -> String {
     let mut escaped = String::new();

@@ -2,12 +2,12 @@
 //! portal's pages and server functions, the pipeline API, sign-in, exports, and the layers
 //! every request passes.
 
-use crate::auth::{oidc, session, SignIn};
+use crate::auth::{session, SignIn};
 use crate::backend::Backing;
 use crate::config::Config;
 use crate::http::api::{self, ApiState};
 use crate::http::cross_site::{refuse_cross_site, OwnOrigin};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use countersign_app::context::{NotificationDesk, Portal};
 use countersign_app::{shell, App};
@@ -53,10 +53,7 @@ pub fn router(
     sign_in: SignIn,
     options: LeptosOptions,
 ) -> Router {
-    let SignIn {
-        sessions,
-        oidc: provider,
-    } = sign_in;
+    let sessions = sign_in.sessions.clone();
     let services = backing.services.clone();
     let wake = backing.wake.clone();
     let desk = NotificationDesk {
@@ -73,8 +70,10 @@ pub fn router(
     let signing = crate::auth::signing::SigningDesk {
         portal: portal.clone(),
         sessions: sessions.clone(),
-        oidc: provider.clone(),
+        oidc: sign_in.oidc.clone(),
     };
+    let limiter = crate::http::rate_limit::RateLimiter::new(&config.rate_limits);
+    let auth = crate::auth::router(&sign_in, config.sign_in.dev_sign_in, signing, &limiter);
     let provide_portal = move || {
         provide_context(portal.clone());
         if let Some(nonce) = crate::http::security_headers::nonce_for_page() {
@@ -95,24 +94,12 @@ pub fn router(
         audit: backing.audit.clone(),
     });
 
-    let mut router = Router::new();
-    if let Some(provider) = provider {
-        router = router
-            .route("/auth/login", get(oidc::login).with_state(provider.clone()))
-            .route("/auth/callback", get(oidc::callback).with_state(provider));
-    }
-    if config.sign_in.dev_sign_in {
-        router = router.route(
-            "/auth/dev/sign-in",
-            post(session::dev_sign_in).with_state(sessions.clone()),
-        );
-    }
     let export = crate::http::export::ExportState {
         services: backing.services.clone(),
         authenticator: Arc::new(sessions.clone()),
         audit: backing.audit.clone(),
     };
-    router
+    Router::new()
         .route("/healthz", get(|| async { "ok" }))
         // The built JS, WASM and CSS, with the Brotli (release) and gzip copies the site build
         // writes beside them: compressing the WASM on every page load would cost CPU each time.
@@ -128,18 +115,6 @@ pub fn router(
             "/models/{group}/export/{file}",
             get(crate::http::export::export).with_state(export),
         )
-        .route(
-            "/auth/sign-out",
-            post(session::sign_out).with_state(sessions.clone()),
-        )
-        .route(
-            "/auth/reauthenticate",
-            post(crate::auth::signing::reauthenticate).with_state(signing.clone()),
-        )
-        .route(
-            "/auth/signing/complete",
-            get(crate::auth::signing::complete).with_state(signing),
-        )
         .leptos_routes_with_context(&options, routes, provide_portal.clone(), {
             let options = options.clone();
             move || shell(options.clone())
@@ -149,7 +124,14 @@ pub fn router(
             shell,
         ))
         .with_state(options)
-        .nest("/api/v1", api)
+        .merge(auth)
+        .nest(
+            "/api/v1",
+            api.layer(axum::middleware::from_fn_with_state(
+                limiter.api(),
+                crate::http::rate_limit::limit,
+            )),
+        )
         .layer(axum::middleware::from_fn_with_state(
             crate::http::error_links::ErrorLinks::new(sessions.shared_signing_key()),
             crate::http::error_links::sign_error_links,
@@ -163,8 +145,8 @@ pub fn router(
             refuse_cross_site,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            crate::http::rate_limit::RateLimiter::new(&config.rate_limits),
-            crate::http::rate_limit::limit_rates,
+            limiter,
+            crate::http::rate_limit::limit_decisions,
         ))
         .layer(axum::middleware::from_fn_with_state(
             crate::http::host_guard::HostGuard::new(

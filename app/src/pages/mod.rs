@@ -23,3 +23,12 @@ pub use sign_in::SignInPage;
 pub use signing::SigningPage;
 pub use version::VersionPage;
 pub use versions::VersionsPage;
+
+/// The server functions that write (a decision chosen, a signature, a message sent again):
+/// the server counts them against a client's decisions rate limit. A new one that writes
+/// belongs here.
+pub const WRITING_ENDPOINTS: [&str; 3] = [
+    <signing::PrepareSignature as leptos::server_fn::ServerFn>::PATH,
+    <signing::Sign as leptos::server_fn::ServerFn>::PATH,
+    <notifications::ResendNotification as leptos::server_fn::ServerFn>::PATH,
+];

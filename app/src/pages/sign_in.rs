@@ -24,7 +24,7 @@ pub fn SignInPage() -> impl IntoView {
                             <section class="panel">
                                 <h1>"Sign in"</h1>
                                 <p>"Countersign uses your organisation's account."</p>
-                                <form method="get" action="/auth/login">
+                                <form method="get" action=crate::routes::auth::LOGIN>
                                     <input type="hidden" name="return_to" value=return_to/>
                                     <button type="submit" class="approve">
                                         "Sign in with your organisation's account"
@@ -55,7 +55,7 @@ pub fn SignInPage() -> impl IntoView {
                                         .map(|choice| {
                                             view! {
                                                 <li>
-                                                    <form method="post" action="/auth/dev/sign-in">
+                                                    <form method="post" action=crate::routes::auth::DEV_SIGN_IN>
                                                         <input type="hidden" name="subject" value=choice.subject/>
                                                         <input type="hidden" name="return_to" value=return_to/>
                                                         <button type="submit">{format!("Sign in as {}", choice.name)}</button>

@@ -9,11 +9,16 @@ pub mod signing;
 pub use settings::{SessionConfig, SessionSettings, SignInConfig};
 
 use crate::backend::Backing;
+use crate::http::rate_limit::{self, RateLimiter};
 use crate::startup::StartupError;
+use axum::routing::{get, post};
+use axum::Router;
+use countersign_app::routes::auth as paths;
 use countersign_domain::Policy;
 use oidc::Oidc;
 use secrecy::ExposeSecret;
 use session::Sessions;
+use signing::SigningDesk;
 use std::sync::Arc;
 
 /// Sessions for a portal at `public_url` whose people are told apart and allowed by `policy`.
@@ -97,6 +102,49 @@ pub async fn sign_in(
         sessions,
         oidc: Some(Arc::new(oidc)),
     })
+}
+
+/// The `/auth` area: signing in (at the provider, or as a demo identity where the
+/// development sign-in is on), signing again before a signature, and signing out. Every
+/// route but signing out counts against the sign-in rate limit, a route added here too.
+pub fn router(
+    sign_in: &SignIn,
+    dev_sign_in: bool,
+    signing: SigningDesk,
+    limiter: &RateLimiter,
+) -> Router {
+    let mut counted = Router::new()
+        .route(
+            paths::REAUTHENTICATE,
+            post(signing::reauthenticate).with_state(signing.clone()),
+        )
+        .route(
+            paths::SIGNING_COMPLETE,
+            get(signing::complete).with_state(signing),
+        );
+    if let Some(provider) = &sign_in.oidc {
+        counted = counted
+            .route(paths::LOGIN, get(oidc::login).with_state(provider.clone()))
+            .route(
+                paths::CALLBACK,
+                get(oidc::callback).with_state(provider.clone()),
+            );
+    }
+    if dev_sign_in {
+        counted = counted.route(
+            paths::DEV_SIGN_IN,
+            post(session::dev_sign_in).with_state(sign_in.sessions.clone()),
+        );
+    }
+    counted
+        .route_layer(axum::middleware::from_fn_with_state(
+            limiter.sign_in(),
+            rate_limit::limit,
+        ))
+        .route(
+            paths::SIGN_OUT,
+            post(session::sign_out).with_state(sign_in.sessions.clone()),
+        )
 }
 
 /// A page of its own for the end of a trip to the identity provider that could not finish

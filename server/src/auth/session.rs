@@ -28,6 +28,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, Key, PrivateCookieJar, SameSite};
 use base64::Engine;
 use countersign_app::context::Authenticator;
+use countersign_app::routes;
 use countersign_app::wire::{SignInChoice, SignInMethod};
 use countersign_domain::ports::{PortError, Revocation, Revoked, SessionRevocations};
 use countersign_domain::signature::Authentication;
@@ -545,7 +546,7 @@ pub async fn keep_sessions_fresh(
                 .get(axum::http::header::ACCEPT)
                 .and_then(|a| a.to_str().ok())
                 .is_some_and(|a| a.contains("text/html"))
-            && !["/auth/", "/api/", "/pkg/", "/rpc/"]
+            && ![routes::auth::PREFIX, "/api/", "/pkg/", "/rpc/"]
                 .iter()
                 .any(|p| request.uri().path().starts_with(p));
         if page_load && sessions.groups_stale(claims) {
@@ -555,7 +556,8 @@ pub async fn keep_sessions_fresh(
                 .map(|p| p.as_str())
                 .unwrap_or("/");
             let return_to: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
-            return Redirect::to(&format!("/auth/login?return_to={return_to}")).into_response();
+            return Redirect::to(&format!("{}?return_to={return_to}", routes::auth::LOGIN))
+                .into_response();
         }
     }
     let mut response = next.run(request).await;

@@ -19,9 +19,6 @@ use serde::Deserialize;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-/// Where the provider's answer leads once the session is renewed.
-const COMPLETE: &str = "/auth/signing/complete";
-
 #[derive(Clone)]
 pub struct SigningDesk {
     pub portal: Portal,
@@ -77,15 +74,17 @@ pub async fn reauthenticate(
     let mut response = match &desk.oidc {
         Some(oidc) => oidc.send_to_provider(
             &headers,
-            COMPLETE,
+            routes::auth::SIGNING_COMPLETE,
             Some(&Reauthentication {
                 max_age: policy.signing_max_age(&environment),
                 context: policy.signing_context(&environment).map(str::to_owned),
             }),
         ),
-        None => {
-            Redirect::to(&format!("/sign-in?again=signing&return_to={COMPLETE}")).into_response()
-        }
+        None => Redirect::to(&format!(
+            "/sign-in?again=signing&return_to={}",
+            routes::auth::SIGNING_COMPLETE
+        ))
+        .into_response(),
     };
     response.headers_mut().append(
         header::SET_COOKIE,

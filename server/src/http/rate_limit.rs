@@ -65,21 +65,9 @@ enum Kind {
 }
 
 impl Kind {
-    fn of(method: &Method, path: &str) -> Option<Kind> {
-        match path {
-            "/auth/login"
-            | "/auth/callback"
-            | "/auth/dev/sign-in"
-            | "/auth/reauthenticate"
-            | "/auth/signing/complete" => Some(Kind::SignIn),
-            "/rpc/prepare_signature" | "/rpc/sign" | "/rpc/resend_notification"
-                if method == Method::POST =>
-            {
-                Some(Kind::Decision)
-            }
-            _ if path.starts_with("/api/v1/") => Some(Kind::Api),
-            _ => None,
-        }
+    /// Whether a request anywhere is a decision: a post to a server function that writes.
+    fn is_decision(method: &Method, path: &str) -> bool {
+        method == Method::POST && countersign_app::pages::WRITING_ENDPOINTS.contains(&path)
     }
 
     fn refusal(self, wait_seconds: u64) -> Response {
@@ -208,16 +196,59 @@ fn per_network(ip: IpAddr) -> IpAddr {
     }
 }
 
-pub async fn limit_rates(
+/// One kind of limit, as a layer on the area it protects (`middleware::from_fn_with_state`
+/// with [`limit`]): every route of the area counts, a route added later included.
+#[derive(Clone)]
+pub struct Limit {
+    limiter: RateLimiter,
+    kind: Kind,
+}
+
+impl RateLimiter {
+    /// For the `/auth` area.
+    pub fn sign_in(&self) -> Limit {
+        self.limit(Kind::SignIn)
+    }
+
+    /// For `/api/v1`.
+    pub fn api(&self) -> Limit {
+        self.limit(Kind::Api)
+    }
+
+    fn limit(&self, kind: Kind) -> Limit {
+        Limit {
+            limiter: self.clone(),
+            kind,
+        }
+    }
+
+    /// 429 when `request` is over its limit of `kind`.
+    fn refuse(&self, kind: Kind, request: &Request) -> Option<Response> {
+        let client = self.client(request);
+        let wait_seconds = self.wait(kind, client)?;
+        tracing::warn!(%client, ?kind, wait_seconds, "rate limited");
+        Some(kind.refusal(wait_seconds))
+    }
+}
+
+/// Counts every request of the area it is layered on.
+pub async fn limit(State(limit): State<Limit>, request: Request, next: Next) -> Response {
+    match limit.limiter.refuse(limit.kind, &request) {
+        Some(refusal) => refusal,
+        None => next.run(request).await,
+    }
+}
+
+/// Counts the decisions: server functions are served beside the pages, so this layer is on
+/// the whole router and counts only the posts to [`countersign_app::pages::WRITING_ENDPOINTS`].
+pub async fn limit_decisions(
     State(limiter): State<RateLimiter>,
     request: Request,
     next: Next,
 ) -> Response {
-    if let Some(kind) = Kind::of(request.method(), request.uri().path()) {
-        let client = limiter.client(&request);
-        if let Some(wait_seconds) = limiter.wait(kind, client) {
-            tracing::warn!(%client, ?kind, wait_seconds, "rate limited");
-            return kind.refusal(wait_seconds);
+    if Kind::is_decision(request.method(), request.uri().path()) {
+        if let Some(refusal) = limiter.refuse(Kind::Decision, &request) {
+            return refusal;
         }
     }
     next.run(request).await

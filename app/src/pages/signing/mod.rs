@@ -100,7 +100,7 @@ fn Confirmation(review: SigningReview, refused: Option<AppError>) -> impl IntoVi
         .into_any(),
         // A plain form: the browser must leave for the identity provider.
         Some(why) => view! {
-            <form method="post" action="/auth/reauthenticate" class="sign">
+            <form method="post" action=crate::routes::auth::REAUTHENTICATE class="sign">
                 <p>{why}</p>
                 <input type="hidden" name="group" value=group/>
                 <input type="hidden" name="version" value=version/>

@@ -27,31 +27,18 @@ fn ip(text: &str) -> IpAddr {
 }
 
 #[test]
-fn what_is_counted_is_signing_in_deciding_and_the_api() {
-    assert_eq!(Kind::of(&Method::GET, "/auth/callback"), Some(Kind::SignIn));
-    assert_eq!(
-        Kind::of(&Method::POST, "/auth/dev/sign-in"),
-        Some(Kind::SignIn)
-    );
-    assert_eq!(
-        Kind::of(&Method::POST, "/rpc/prepare_signature"),
-        Some(Kind::Decision)
-    );
-    assert_eq!(Kind::of(&Method::POST, "/rpc/sign"), Some(Kind::Decision));
-    assert_eq!(
-        Kind::of(&Method::POST, "/auth/reauthenticate"),
-        Some(Kind::SignIn)
-    );
-    assert_eq!(
-        Kind::of(&Method::POST, "/rpc/resend_notification"),
-        Some(Kind::Decision)
-    );
-    assert_eq!(
-        Kind::of(&Method::GET, "/api/v1/models/churn/environments/prod"),
-        Some(Kind::Api)
-    );
-    assert_eq!(Kind::of(&Method::POST, "/rpc/version_detail"), None);
-    assert_eq!(Kind::of(&Method::GET, "/models/churn"), None);
+fn a_decision_is_a_post_to_a_server_function_that_writes() {
+    for path in [
+        "/rpc/prepare_signature",
+        "/rpc/sign",
+        "/rpc/resend_notification",
+    ] {
+        assert!(Kind::is_decision(&Method::POST, path), "{path}");
+        assert!(!Kind::is_decision(&Method::GET, path), "{path}");
+    }
+    assert!(!Kind::is_decision(&Method::POST, "/rpc/version_detail"));
+    assert!(!Kind::is_decision(&Method::POST, "/auth/dev/sign-in"));
+    assert!(!Kind::is_decision(&Method::GET, "/models/churn"));
 }
 
 #[test]

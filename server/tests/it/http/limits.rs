@@ -191,3 +191,57 @@ async fn a_client_over_its_limit_waits_as_told_and_reaches_no_handler() {
         "pages are not counted: the sign-in page, not 429"
     );
 }
+
+#[tokio::test]
+async fn every_sign_in_route_and_every_writing_server_function_is_counted_and_signing_out_is_not() {
+    let app = TestApp::new(&[
+        ("RATE_LIMIT_SIGN_IN_PER_MINUTE", "1"),
+        ("RATE_LIMIT_DECISIONS_PER_MINUTE", "1"),
+    ])
+    .await;
+    let status = |reply: Reply| reply.status;
+    // One sign-in allowance for the whole /auth area: the first route takes it.
+    assert_ne!(
+        status(app.get("/auth/signing/complete", None).await),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    for (method, path) in [
+        ("POST", "/auth/reauthenticate"),
+        ("POST", "/auth/dev/sign-in"),
+        ("GET", "/auth/signing/complete"),
+    ] {
+        let reply = match method {
+            "POST" => app.post_form(path, "", None, "text/html").await,
+            _ => app.get(path, None).await,
+        };
+        assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{path}");
+    }
+    for _ in 0..3 {
+        assert_ne!(
+            status(app.post_form("/auth/sign-out", "", None, "text/html").await),
+            StatusCode::TOO_MANY_REQUESTS,
+            "signing out is never held back"
+        );
+    }
+    let decisions = [
+        "/rpc/prepare_signature",
+        "/rpc/sign",
+        "/rpc/resend_notification",
+    ];
+    assert_ne!(
+        status(app.post_form(decisions[0], "", None, "text/html").await),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    for path in decisions {
+        assert_eq!(
+            status(app.post_form(path, "", None, "text/html").await),
+            StatusCode::TOO_MANY_REQUESTS,
+            "{path}"
+        );
+    }
+    assert_ne!(
+        status(app.get("/models", None).await),
+        StatusCode::TOO_MANY_REQUESTS,
+        "pages are not counted"
+    );
+}
