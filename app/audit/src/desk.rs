@@ -2,6 +2,9 @@
 //! checkpoint and published apart from the trail (`notarise`), and the export an auditor
 //! verifies offline (`AuditDesk`). The only part of this crate that does I/O, and only through ports.
 
+mod check;
+pub use check::TrailCheck;
+
 use crate::bundle::Bundle;
 use crate::checkpoint::{self, Notary};
 use countersign_domain::audit::{Appended, AuditRecord};
@@ -47,6 +50,7 @@ pub fn notarise(
         notary,
         publisher,
         trail: ports.trail.clone(),
+        verdicts: Arc::new(crate::VerdictCache::new(TRAILS_REMEMBERED)),
     }
 }
 
@@ -101,7 +105,13 @@ pub struct AuditDesk {
     pub notary: Arc<Notary>,
     pub publisher: Arc<dyn CheckpointPublisher>,
     pub trail: Arc<dyn AuditTrail>,
+    /// The verdicts this replica reached: a trail of 20 000 entries takes about a second to
+    /// verify, and is verified again only when any byte of it changed.
+    verdicts: Arc<crate::VerdictCache>,
 }
+
+/// How many groups' verdicts a replica remembers.
+const TRAILS_REMEMBERED: usize = 256;
 
 /// Which part of a trail to export: entries at or after `from` and at or before `to`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

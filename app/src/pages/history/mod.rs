@@ -160,39 +160,34 @@ fn EnvironmentHistory(env: EnvironmentHistoryView, group: String) -> impl IntoVi
     }
 }
 
-/// The verdicts this replica's history pages reached: a trail of 20 000 entries takes about a
-/// second to verify, and is verified again only when any byte of it changed.
+/// What the group's trail check found, in words, logged where it is wrong.
 #[cfg(feature = "ssr")]
-static TRAIL_VERDICTS: countersign_audit::VerdictCache = countersign_audit::VerdictCache::new(256);
-
-/// The group's trail exported as an auditor would and checked with the same verifier.
-#[cfg(feature = "ssr")]
-async fn trail_check(
-    portal: &crate::context::Portal,
+fn trail_check_view(
     group: &countersign_domain::GroupName,
-    decisions: &[countersign_domain::DecisionRecord],
-) -> Result<TrailCheckView, AppError> {
-    let bundle = portal
-        .audit
-        .bundle(group, Default::default())
-        .await
-        .map_err(countersign_domain::service::ServiceError::from)?;
-    let unrecorded: Vec<String> = countersign_audit::desk::unrecorded(&bundle.entries, decisions)
-        .into_iter()
-        .map(|d| {
-            format!(
-                "{} of version {} for {} by {} ({})",
-                d.verdict.as_str(),
-                d.version,
-                d.environment,
-                d.decided_by.subject,
-                d.id
-            )
-        })
-        .collect();
-    let key = portal.audit.notary.public_key();
-    Ok(match TRAIL_VERDICTS.verify(&bundle, Some(key)) {
-        Ok(verified) if !unrecorded.is_empty() => {
+    check: countersign_audit::desk::TrailCheck,
+) -> TrailCheckView {
+    use countersign_audit::desk::TrailCheck;
+    let summary = |verified: &countersign_audit::Verified| -> Vec<String> {
+        verified.summary().lines().map(str::to_owned).collect()
+    };
+    match check {
+        TrailCheck::Incomplete {
+            verified,
+            unrecorded,
+        } => {
+            let unrecorded: Vec<String> = unrecorded
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{} of version {} for {} by {} ({})",
+                        d.verdict.as_str(),
+                        d.version,
+                        d.environment,
+                        d.decided_by.subject,
+                        d.id
+                    )
+                })
+                .collect();
             tracing::error!(%group, "decisions missing from the audit trail: {unrecorded:?}");
             TrailCheckView {
                 headline: format!(
@@ -200,35 +195,27 @@ async fn trail_check(
                     unrecorded.len(),
                     if unrecorded.len() == 1 { "" } else { "s" }
                 ),
-                details: unrecorded
-                    .into_iter()
-                    .chain(verified.summary().lines().map(str::to_owned))
-                    .collect(),
+                details: unrecorded.into_iter().chain(summary(&verified)).collect(),
                 intact: false,
             }
         }
-        Ok(verified) => TrailCheckView {
+        TrailCheck::Verified(verified) => TrailCheckView {
             headline: match verified.last {
                 Some(_) => format!("Audit trail {}.", verified.headline()),
                 None => "The audit trail has no entries yet.".into(),
             },
-            details: verified.summary().lines().map(str::to_owned).collect(),
+            details: summary(&verified),
             intact: true,
         },
-        Err(violation) => {
+        TrailCheck::Broken(violation) => {
             tracing::error!(%group, "the audit trail does not verify: {violation}");
             TrailCheckView {
                 headline: format!("The audit trail does not verify: {violation}."),
-                details: violation
-                    .verified
-                    .summary()
-                    .lines()
-                    .map(str::to_owned)
-                    .collect(),
+                details: summary(&violation.verified),
                 intact: false,
             }
         }
-    })
+    }
 }
 
 #[server(prefix = "/rpc", endpoint = "group_history")]
@@ -258,7 +245,12 @@ pub async fn group_history(group: String) -> Result<HistoryView, AppError> {
                     .collect(),
             })
             .collect();
-        let trail = trail_check(&portal, &history.group, &history.decisions).await?;
+        let check = portal
+            .audit
+            .check(&history.group, &history.decisions)
+            .await
+            .map_err(countersign_domain::service::ServiceError::from)?;
+        let trail = trail_check_view(&history.group, check);
         Ok(HistoryView {
             trail,
             drift: reported_drift(&history.group, &[], &history.drift),
