@@ -4,7 +4,7 @@
 //!
 //! [`Services`] is one value; its use cases are kept by what they are for: `registration`
 //! (a version arrives), `decisions` (prepare, sign, record attempts), `reports` (a batch
-//! run's report), `waiting` (steps across groups: the inbox, follow-ups), `versions`
+//! run's report), `reviews` (what each page shows, read as one use case), `waiting` (steps across groups: the inbox, follow-ups), `versions`
 //! (reading versions, what is live, history, resolve) and `notifications` (the outbox as
 //! people see it).
 
@@ -26,6 +26,7 @@ mod decisions;
 mod notifications;
 mod registration;
 mod reports;
+mod reviews;
 mod versions;
 mod waiting;
 
@@ -33,6 +34,7 @@ pub use crate::signature::SigningRequest;
 pub use decisions::{Prepared, Signed, SignedOutcome};
 pub use notifications::{FollowUpsQueued, NotificationRefusal, Notifications};
 pub use reports::ReportReceipt;
+pub use reviews::{GroupVersions, InboxRow, RegisteredVersion, Review, WaitingBeside};
 pub use versions::{LiveState, LiveVersion, VersionRecord};
 use waiting::WaitingCache;
 pub use waiting::{WaitingStep, CONCURRENT_READS, WAITING_FRESH_FOR};

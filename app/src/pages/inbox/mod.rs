@@ -147,50 +147,37 @@ fn MetricLine(live_version: Option<u32>, metrics: Vec<MetricDelta>) -> impl Into
 pub async fn inbox() -> Result<InboxListing, AppError> {
     use crate::context::serve;
     use crate::view_model::{metric_deltas, waiting_view};
-    use countersign_domain::service::CONCURRENT_READS;
-    use futures::stream::{self, StreamExt, TryStreamExt};
-    use std::collections::{BTreeMap, BTreeSet};
     serve(|portal, actor| async move {
         let services = &portal.services;
-        let policy = services.policy();
-        let approver = policy.approves_anything(&actor);
-        let now = services.now();
-        let steps = services.inbox(&actor).await?;
-        // What is live where, read once per group and environment the inbox names.
-        let places: BTreeSet<_> = steps
+        let rows = services.inbox_rows(&actor).await?;
+        let (policy, now) = (services.policy(), services.now());
+        let rows = rows
             .iter()
-            .map(|step| (step.version.group.clone(), step.waiting.environment.clone()))
-            .collect();
-        let live: BTreeMap<_, _> = stream::iter(places)
-            .map(|(group, environment)| async move {
-                let found = services.live_version(&group, &environment).await?;
-                Ok::<_, countersign_domain::service::ServiceError>(((group, environment), found))
+            .map(|row| {
+                let (version, waiting) = (&row.step.version, &row.step.waiting);
+                InboxRow {
+                    group: version.group.to_string(),
+                    version: version.version.get(),
+                    review: crate::routes::version_at(
+                        version.group.as_str(),
+                        version.version,
+                        waiting.environment.as_str(),
+                    ),
+                    waiting: waiting_view(policy, waiting, now),
+                    registrant: version.registered_by.name.clone(),
+                    live_version: row.live.as_ref().map(|v| v.version.get()),
+                    metrics: row
+                        .live
+                        .as_ref()
+                        .map(|live| metric_deltas(&version.metrics, &live.metrics))
+                        .unwrap_or_default(),
+                }
             })
-            .buffered(CONCURRENT_READS)
-            .try_collect()
-            .await?;
-        let mut rows = Vec::new();
-        for step in steps.iter() {
-            let version = &step.version;
-            let environment = &step.waiting.environment;
-            let live_version = live[&(version.group.clone(), environment.clone())].as_ref();
-            rows.push(InboxRow {
-                group: version.group.to_string(),
-                version: version.version.get(),
-                review: crate::routes::version_at(
-                    version.group.as_str(),
-                    version.version,
-                    environment.as_str(),
-                ),
-                waiting: waiting_view(policy, &step.waiting, now),
-                registrant: version.registered_by.name.clone(),
-                live_version: live_version.map(|v| v.version.get()),
-                metrics: live_version
-                    .map(|live| metric_deltas(&version.metrics, &live.metrics))
-                    .unwrap_or_default(),
-            });
-        }
-        Ok(InboxListing { approver, rows })
+            .collect();
+        Ok(InboxListing {
+            approver: policy.approves_anything(&actor),
+            rows,
+        })
     })
     .await
 }

@@ -130,45 +130,31 @@ pub async fn my_versions() -> Result<MyVersionList, AppError> {
     use crate::format::display_time;
     use crate::view_model::{run_summary, step_badges, waiting_view};
     use countersign_domain::report::newest_report;
-    use countersign_domain::service::CONCURRENT_READS;
     use countersign_domain::workflow;
-    use futures::stream::{self, StreamExt, TryStreamExt};
     serve(|portal, actor| async move {
         let services = &portal.services;
-        let policy = services.policy();
-        let now = services.now();
-        let records = services.registered_by(&actor.person, NEWEST).await?;
-        let listed: Vec<_> = records
+        let registered = services.my_versions(&actor.person, NEWEST).await?;
+        let (policy, now) = (services.policy(), services.now());
+        let versions = registered
             .iter()
-            .map(|record| (record.version.group.clone(), record.version.version))
+            .map(|registered| {
+                let (version, reports) = (&registered.record.version, &registered.reports);
+                MyVersion {
+                    group: version.group.to_string(),
+                    version: version.version.get(),
+                    registered_at: display_time(version.registered_at),
+                    steps: step_badges(policy, version),
+                    waiting: workflow::waiting(policy, version, &registered.record.decisions)
+                        .map(|waiting| waiting_view(policy, &waiting, now)),
+                    runs: policy
+                        .environments()
+                        .iter()
+                        .filter_map(|env| newest_report(reports, env, env))
+                        .map(run_summary)
+                        .collect(),
+                }
+            })
             .collect();
-        let reports: Vec<_> =
-            stream::iter(listed)
-                .map(|(group, version)| async move {
-                    services.reports_for_version(&group, version).await
-                })
-                .buffered(CONCURRENT_READS)
-                .try_collect()
-                .await?;
-        let mut versions = Vec::new();
-        for (record, reports) in records.iter().zip(reports) {
-            let version = &record.version;
-            let runs = policy
-                .environments()
-                .iter()
-                .filter_map(|env| newest_report(&reports, env, env))
-                .map(run_summary)
-                .collect();
-            versions.push(MyVersion {
-                group: version.group.to_string(),
-                version: version.version.get(),
-                registered_at: display_time(version.registered_at),
-                steps: step_badges(policy, version),
-                waiting: workflow::waiting(policy, version, &record.decisions)
-                    .map(|waiting| waiting_view(policy, &waiting, now)),
-                runs,
-            });
-        }
         Ok(MyVersionList {
             versions,
             limit: NEWEST,

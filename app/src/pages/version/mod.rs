@@ -207,70 +207,24 @@ const RECENT_VERSIONS: u32 = 12;
 #[server(prefix = "/rpc", endpoint = "version_detail")]
 pub async fn get_version(group: String, version: u32) -> Result<VersionDetail, AppError> {
     use crate::context::{group_name, serve, version_number};
-    use countersign_domain::PageRequest;
-    use view_model::{evidence, version_detail, LiveBeside, Told};
     serve(|portal, actor| async move {
-        let (group, version) = (group_name(&group)?, version_number(version)?);
-        let services = &portal.services;
-        let (record, reports, attempts, live) = futures::join!(
-            services.version_record(&group, version),
-            services.reports_for_version(&group, version),
-            services.attempts_for_version(&group, version),
-            services.live_state(&group)
-        );
-        let record = record?;
         let desk = &portal.notifications;
-        let policy = services.policy();
-        let reports = reports?;
-        let awaiting = record.version.steps.awaiting(policy.environments());
-        let (request, follow_ups) = match awaiting {
-            Some(env) => (
-                desk.notifications.request_for(&record.version, env).await?,
-                desk.notifications
-                    .follow_ups_for(&record.version, env)
-                    .await?,
-            ),
-            None => (None, Default::default()),
-        };
-        let evidence = match awaiting {
-            Some(environment) => {
-                // What is live there (and its runs) and the recent versions, side by side.
-                let live_and_runs = async {
-                    let live = services.live_version(&group, environment).await?;
-                    let runs = match &live {
-                        Some(live) => services.reports_for_version(&group, live.version).await?,
-                        None => Vec::new(),
-                    };
-                    Ok::<_, countersign_domain::service::ServiceError>((live, runs))
-                };
-                let recent = services.list_versions(
-                    &group,
-                    PageRequest {
-                        offset: 0,
-                        limit: RECENT_VERSIONS,
-                    },
-                );
-                let ((live, live_reports), recent) =
-                    futures::try_join!(live_and_runs, async { Ok(recent.await?.items) })?;
-                let beside = LiveBeside {
-                    environment,
-                    live: live.as_ref().map(|live| (live, live_reports.as_slice())),
-                    recent: &recent,
-                };
-                Some(evidence(policy, &record.version, &reports, beside))
-            }
-            None => None,
-        };
-        let told = Told {
-            request,
-            follow_ups,
-            outbox_only: desk.outbox_only,
-            now: services.now(),
-        };
-        let mut detail =
-            version_detail(policy, &record, &reports, &attempts?, &live?, &actor, &told);
-        detail.evidence = evidence;
-        Ok(detail)
+        let review = portal
+            .services
+            .review(
+                &group_name(&group)?,
+                version_number(version)?,
+                RECENT_VERSIONS,
+                &desk.notifications,
+            )
+            .await?;
+        Ok(view_model::review_detail(
+            portal.services.policy(),
+            &review,
+            &actor,
+            desk.outbox_only,
+            portal.services.now(),
+        ))
     })
     .await
 }

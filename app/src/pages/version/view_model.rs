@@ -5,7 +5,7 @@ use super::wire::*;
 use crate::format::{display_time, formatted_metrics};
 use crate::view_model::{decision_view, reported_drift, waiting_view};
 use countersign_domain::ports::{DeliveryState, OutboxEntry};
-use countersign_domain::service::{FollowUpsQueued, LiveState, VersionRecord};
+use countersign_domain::service::{FollowUpsQueued, LiveState, Review, VersionRecord};
 use countersign_domain::workflow;
 use countersign_domain::*;
 use std::collections::BTreeMap;
@@ -83,6 +83,44 @@ fn signed_version<'a>(
     record: &countersign_domain::DecisionRecord,
 ) -> Option<&'a countersign_domain::ModelVersion> {
     (record.rollback_to.is_none() && record.version == version.version).then_some(version)
+}
+
+/// The review page from what the review use case read.
+pub fn review_detail(
+    policy: &Policy,
+    review: &Review,
+    actor: &Actor,
+    outbox_only: bool,
+    now: OffsetDateTime,
+) -> VersionDetail {
+    let waiting = review.waiting.as_ref();
+    let told = Told {
+        request: waiting.and_then(|w| w.request.clone()),
+        follow_ups: waiting.map(|w| w.follow_ups.clone()).unwrap_or_default(),
+        outbox_only,
+        now,
+    };
+    let mut detail = version_detail(
+        policy,
+        &review.record,
+        &review.reports,
+        &review.attempts,
+        &review.live,
+        actor,
+        &told,
+    );
+    detail.evidence = waiting.map(|waiting| {
+        let beside = LiveBeside {
+            environment: &waiting.environment,
+            live: waiting
+                .live
+                .as_ref()
+                .map(|live| (live, waiting.live_reports.as_slice())),
+            recent: &waiting.recent,
+        };
+        evidence(policy, &review.record.version, &review.reports, beside)
+    });
+    detail
 }
 
 /// The review page's content; `live` is what is live in each environment.

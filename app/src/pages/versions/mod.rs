@@ -145,9 +145,9 @@ pub async fn list_versions(group: String, page: u32) -> Result<VersionList, AppE
     serve(|portal, _actor| async move {
         let group = group_name(&group)?;
         let page = page.max(1);
-        let listed = portal
+        let found = portal
             .services
-            .list_versions(
+            .group_versions(
                 &group,
                 PageRequest {
                     offset: u64::from(page - 1) * u64::from(VERSIONS_PER_PAGE),
@@ -155,8 +155,8 @@ pub async fn list_versions(group: String, page: u32) -> Result<VersionList, AppE
                 },
             )
             .await?;
+        let (listed, state) = (&found.page, &found.live);
         let policy = portal.services.policy();
-        let state = portal.services.live_state(&group).await?;
         let live = policy
             .environments()
             .iter()
