@@ -16,16 +16,20 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 mod audit;
+mod counting;
 mod decisions;
 mod outbox;
 mod registry;
 mod reports;
+mod reviews;
 mod revocations;
 pub use audit::*;
+pub use counting::{counted, Calls};
 pub use decisions::*;
 pub use outbox::*;
 pub use registry::*;
 pub use reports::*;
+pub use reviews::*;
 pub use revocations::*;
 
 /// The checks on [`Services`], in the order `run_all` runs them; `contract_tests!` makes
@@ -54,6 +58,7 @@ macro_rules! for_each_check {
             one_guard_per_environment
             the_audit_trail_keeps_each_event_once_in_order_and_verifies
             appends_racing_in_one_group_take_a_place_each
+            page_reads_cost_the_same_calls_however_many_rows_they_show
         }
     };
 }
@@ -102,6 +107,8 @@ pub struct Subject {
     pub services: Services,
     pub ports: Ports,
     pub audit: AuditDesk,
+    /// The backend's outbox, which the notifications a page shows are read from.
+    pub outbox: Arc<dyn Outbox>,
 }
 
 impl std::ops::Deref for Subject {
@@ -119,8 +126,9 @@ pub fn services_over<B>(
     policy: Policy,
 ) -> Subject
 where
-    B: countersign_domain::service::Backend,
+    B: countersign_domain::service::Backend + Outbox,
 {
+    let outbox: Arc<dyn Outbox> = backend.clone();
     let mut ports = Ports::of(backend);
     let notary = Arc::new(Notary::from_key(&Notary::generate_key("contract.example")).unwrap());
     let audit = notarise(&mut ports, notary, publisher, Arc::new(SystemClock));
@@ -128,6 +136,7 @@ where
         services: Services::new(ports.clone(), policy, Arc::new(RandomIds)),
         ports,
         audit,
+        outbox,
     }
 }
 

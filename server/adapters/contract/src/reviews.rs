@@ -1,0 +1,69 @@
+//! What pages read: each page's use case makes the same calls through the ports however many
+//! rows it shows, on every backend.
+
+use super::*;
+use countersign_domain::service::Notifications;
+
+/// The review page and the inbox, read through counted ports: the review of a version costs
+/// the same calls with one version and no runs as with four versions and three runs, and the
+/// inbox reads what is live once per group and environment its steps wait in, not per step.
+pub async fn page_reads_cost_the_same_calls_however_many_rows_they_show(services: &Subject) {
+    let calls = Arc::new(Calls::default());
+    let counted = Services::new(
+        counted(&services.ports, &calls),
+        services.policy().clone(),
+        Arc::new(RandomIds),
+    );
+    let notifications = Notifications::new(services.outbox.clone(), &counted);
+    let group = unique_group("pages");
+    let first = register(services, &group).await;
+    let review = || counted.review(&group, first.version, 12, &notifications);
+
+    let alone = review().await.expect("a review");
+    assert!(alone.reports.is_empty());
+    let few_rows = calls.take();
+    assert!(!few_rows.is_empty(), "the review reads through the ports");
+
+    for _ in 0..3 {
+        register(services, &group).await;
+    }
+    let env = first_env(services);
+    for run in ["run-1", "run-2", "run-3"] {
+        services
+            .ports
+            .reports
+            .add_report(&report(services, &first, &env, run, 0.9))
+            .await
+            .expect("a report is kept");
+    }
+    let busier = review().await.expect("a review");
+    assert_eq!(busier.reports.len(), 3);
+    let beside = busier.waiting.as_ref().expect("dev waits");
+    assert_eq!((&beside.environment, beside.recent.len()), (&env, 4));
+    assert_eq!(
+        calls.take(),
+        few_rows,
+        "the review page's calls do not grow with its rows"
+    );
+
+    let rows = counted
+        .inbox_rows(&approver("alice", services))
+        .await
+        .expect("the inbox");
+    assert_eq!(
+        rows.iter()
+            .filter(|row| row.step.version.group == group)
+            .count(),
+        4,
+        "every version of the group waits for dev"
+    );
+    let places: BTreeSet<_> = rows
+        .iter()
+        .map(|row| (&row.step.version.group, &row.step.waiting.environment))
+        .collect();
+    assert_eq!(
+        calls.take().get("parameters.live").copied().unwrap_or(0),
+        places.len(),
+        "what is live is read once per group and environment, not per step"
+    );
+}
