@@ -187,5 +187,41 @@ impl From<PathRejection> for ApiError {
     }
 }
 
+/// What every operation behind a bearer token may answer besides its own: no valid token,
+/// or what it needs to check one (or to answer) cannot be reached. Named in an operation's
+/// `responses(...)`; it describes answers, it is never one.
+pub(super) struct TokenRefusals;
+
+impl utoipa::IntoResponses for TokenRefusals {
+    fn responses() -> std::collections::BTreeMap<
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    > {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let refusal = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+                .into()
+        };
+        [
+            ("401", refusal("no or invalid token")),
+            (
+                "503",
+                refusal("the store or the identity provider's keys cannot be reached; retry"),
+            ),
+        ]
+        .into_iter()
+        .map(|(status, response)| (status.to_owned(), response))
+        .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -195,7 +195,7 @@ pub(crate) struct SageMakerEvent {
 }
 
 #[utoipa::path(
-    post, path = "/api/v1/events/sagemaker", tag = "events",
+    post, path = "/events/sagemaker", tag = "events",
     summary = "EventBridge's SageMaker Model Package State Change events",
     request_body = SageMakerEvent,
     responses(

@@ -1,8 +1,7 @@
 //! The API's OpenAPI description, generated from the handlers' annotations (utoipa) and
-//! served at `/api/v1/openapi.json`. `server/tests/openapi.rs` calls every operation it
+//! served at `/api/v1/openapi.json`. `server/tests/it/openapi.rs` calls every operation it
 //! lists and checks the answer against it.
 
-use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -11,16 +10,6 @@ use utoipa::{Modify, OpenApi};
     info(
         title = "Countersign API",
         description = "Register model versions, resolve the model approved for an environment, report inference runs, read the audit history. Bearer tokens carry a scope per operation: register, report or resolve."
-    ),
-    paths(
-        super::register,
-        super::resolve,
-        super::submit_report,
-        super::list_reports,
-        super::group_history,
-        super::audit_bundle,
-        super::audit_public_key,
-        super::events::sagemaker_event,
     ),
     modifiers(&SecuritySchemes)
 )]
@@ -49,7 +38,8 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// `GET /api/v1/openapi.json`.
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// The document served at `GET /api/v1/openapi.json`: the API's description and security
+/// schemes, with `operations` (as the router declared them) under [`super::BASE`].
+pub fn document(operations: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi().nest(super::BASE, operations)
 }
