@@ -40,6 +40,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
+mod dev_sign_in;
+mod freshness;
+pub use dev_sign_in::{demo_identities, dev_sign_in, DemoIdentity};
+pub use freshness::keep_sessions_fresh;
+use freshness::RevocationView;
+
 pub const SESSION_COOKIE: &str = "countersign_session";
 /// A decision chosen and not yet signed (see `countersign_domain::signature::PendingSignature`).
 const PENDING_SIGNATURE_COOKIE: &str = "countersign_signing";
@@ -85,45 +91,6 @@ impl Deployment {
     }
 }
 
-/// A demo identity of the development sign-in.
-#[derive(Clone, Debug)]
-pub struct DemoIdentity {
-    pub actor: Actor,
-    pub description: &'static str,
-}
-
-fn demo(subject: &str, name: &str, groups: &[&str], description: &'static str) -> DemoIdentity {
-    DemoIdentity {
-        actor: Actor {
-            person: Person {
-                subject: subject.into(),
-                name: name.into(),
-                email: format!("{subject}@example.com"),
-            },
-            groups: groups.iter().map(|g| g.to_string()).collect(),
-        },
-        description,
-    }
-}
-
-/// Two approvers, in the first environment's approver group, and a data scientist.
-pub fn demo_identities(policy: &Policy) -> Vec<DemoIdentity> {
-    let approver_group = policy
-        .approver_groups(policy.environments().first())
-        .next()
-        .unwrap_or("approvers");
-    vec![
-        demo("alice", "Alice Approver", &[approver_group], "approver"),
-        demo("bob", "Bob Reviewer", &[approver_group], "second approver"),
-        demo(
-            "dana",
-            "Dana Scientist",
-            &["data-scientists"],
-            "data scientist; registers models",
-        ),
-    ]
-}
-
 #[derive(Clone)]
 pub struct Sessions {
     key: Key,
@@ -142,65 +109,6 @@ pub struct Sessions {
     /// How old a session's groups may be; `None` with the development sign-in, whose
     /// groups come from configuration.
     groups_max_age: Option<Duration>,
-}
-
-/// How often a page load renews the idle timeout (each renewal sets a cookie).
-const SEEN_RENEWAL: Duration = Duration::minutes(5);
-
-/// What this replica knows of the store's revocations, refreshed at most every `interval`.
-struct RevocationView {
-    store: Option<Arc<dyn SessionRevocations>>,
-    interval: std::time::Duration,
-    known: std::sync::RwLock<HashMap<Revoked, OffsetDateTime>>,
-    /// When the view was last read from the store; one request at a time refreshes it.
-    refreshed: tokio::sync::Mutex<Option<std::time::Instant>>,
-}
-
-impl RevocationView {
-    fn new(store: Option<Arc<dyn SessionRevocations>>, interval: std::time::Duration) -> Self {
-        Self {
-            store,
-            interval,
-            known: Default::default(),
-            refreshed: Default::default(),
-        }
-    }
-
-    fn revoked_before(&self, whose: &Revoked) -> Option<OffsetDateTime> {
-        self.known
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(whose)
-            .copied()
-    }
-
-    fn remember(&self, revocation: &Revocation) {
-        let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
-        let at = known
-            .entry(revocation.whose.clone())
-            .or_insert(revocation.issued_before);
-        *at = (*at).max(revocation.issued_before);
-    }
-
-    async fn refresh_if_stale(&self) {
-        let Some(store) = &self.store else { return };
-        // Another request is refreshing: this one goes on with what is known.
-        let Ok(mut refreshed) = self.refreshed.try_lock() else {
-            return;
-        };
-        if refreshed.is_some_and(|at| at.elapsed() < self.interval) {
-            return;
-        }
-        match store.revocations().await {
-            Ok(all) => {
-                all.iter().for_each(|r| self.remember(r));
-                *refreshed = Some(std::time::Instant::now());
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read session revocations; using those known")
-            }
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -485,31 +393,6 @@ pub fn safe_return_path(candidate: &str) -> &str {
     }
 }
 
-#[derive(Deserialize)]
-pub struct DevSignIn {
-    subject: String,
-    #[serde(default)]
-    return_to: String,
-}
-
-/// `POST /auth/dev/sign-in`: starts a session for one of the demo identities.
-pub async fn dev_sign_in(
-    State(sessions): State<Sessions>,
-    headers: HeaderMap,
-    Form(form): Form<DevSignIn>,
-) -> Response {
-    let Some(identity) = sessions
-        .dev_identities
-        .iter()
-        .find(|d| d.actor.person.subject == form.subject)
-    else {
-        return (StatusCode::NOT_FOUND, "no such development identity").into_response();
-    };
-    tracing::info!(subject = %identity.actor.person.subject, "development sign-in");
-    let jar = sessions.start(&headers, &identity.actor);
-    (jar, Redirect::to(safe_return_path(&form.return_to))).into_response()
-}
-
 /// `POST /auth/sign-out`: ends the person's sessions everywhere (a copy of the cookie stops
 /// working too), then their session at the identity provider.
 pub async fn sign_out(State(sessions): State<Sessions>, headers: HeaderMap) -> Response {
@@ -526,62 +409,6 @@ pub async fn sign_out(State(sessions): State<Sessions>, headers: HeaderMap) -> R
         Redirect::to(&sessions.after_sign_out),
     )
         .into_response()
-}
-
-/// Keeps sessions fresh around each request: revocations are read again when this
-/// replica's view is older than the interval, a page load with groups older than allowed
-/// goes through the identity provider again (back to the same page), and a session last
-/// renewed more than a few minutes ago gets its idle timeout renewed.
-pub async fn keep_sessions_fresh(
-    State(sessions): State<Sessions>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    sessions.revocations.refresh_if_stale().await;
-    let claims = sessions.claims(request.headers());
-    if let Some(claims) = &claims {
-        let page_load = request.method() == axum::http::Method::GET
-            && request
-                .headers()
-                .get(axum::http::header::ACCEPT)
-                .and_then(|a| a.to_str().ok())
-                .is_some_and(|a| a.contains("text/html"))
-            && ![routes::auth::PREFIX, "/api/", "/pkg/", "/rpc/"]
-                .iter()
-                .any(|p| request.uri().path().starts_with(p));
-        if page_load && sessions.groups_stale(claims) {
-            let here = request
-                .uri()
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or("/");
-            let return_to: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
-            return Redirect::to(&format!("{}?return_to={return_to}", routes::auth::LOGIN))
-                .into_response();
-        }
-    }
-    let mut response = next.run(request).await;
-    let now = unix_millis(OffsetDateTime::now_utc());
-    let handler_set_it = response
-        .headers()
-        .get_all(axum::http::header::SET_COOKIE)
-        .iter()
-        .any(|c| c.to_str().is_ok_and(|c| c.contains(SESSION_COOKIE)));
-    if let Some(mut claims) = claims.filter(|c| now - c.seen_ms > millis_of(SEEN_RENEWAL)) {
-        if !handler_set_it {
-            claims.seen_ms = now;
-            let renewed = sessions
-                .cookie_jar(&HeaderMap::new())
-                .add(sessions.claims_cookie(&claims))
-                .into_response();
-            for cookie in renewed.headers().get_all(axum::http::header::SET_COOKIE) {
-                response
-                    .headers_mut()
-                    .append(axum::http::header::SET_COOKIE, cookie.clone());
-            }
-        }
-    }
-    response
 }
 
 fn unix_millis(t: OffsetDateTime) -> i64 {
