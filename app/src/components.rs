@@ -223,6 +223,59 @@ pub fn Loading() -> impl IntoView {
     view! { <p class="muted" aria-busy="true">"Loading…"</p> }
 }
 
+/// The data of a page whose address names a version (`/models/{group}/versions/{version}`),
+/// read by `read`; not found when the version in the address is no number.
+pub fn about_the_version_addressed<T, F, Fut>(read: F) -> Resource<Result<T, AppError>>
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    F: Fn(String, u32) -> Fut + Copy + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
+{
+    let params = leptos_router::hooks::use_params_map();
+    Resource::new(
+        move || {
+            let params = params.read();
+            (
+                params.get("group").unwrap_or_default(),
+                params.get("version").unwrap_or_default(),
+            )
+        },
+        move |(group, version)| async move {
+            match version.parse::<u32>() {
+                Ok(number) => read(group, number).await,
+                Err(_) => Err(AppError::NotFound(format!(
+                    "{version:?} is not a version number."
+                ))),
+            }
+        },
+    )
+}
+
+/// A page's frame: "Loading…" until `data` is read, then `show` with it, or the error
+/// panel (with the error's status) when it could not be.
+pub fn loaded<T, V>(
+    data: Resource<Result<T, AppError>>,
+    show: impl Fn(T) -> V + Clone + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Suspense fallback=Loading>
+            {move || {
+                let show = show.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                        Ok(data) => show(data).into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
 /// What the stores hold that the decision log does not explain: shown above everything
 /// else, because someone may have changed what runs without a signature.
 #[component]

@@ -1,6 +1,6 @@
 //! `/`: leads an approver to their inbox and anyone else to their models.
 
-use crate::components::{ErrorPanel, Loading};
+use crate::components::loaded;
 use crate::wire::*;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
@@ -9,22 +9,15 @@ use leptos_router::components::Redirect;
 pub fn HomePage() -> impl IntoView {
     let destination = Resource::new(|| (), |_| home());
     view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match destination.await {
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    Ok(path) => {
-                        view! {
-                            <Redirect path=path.clone()/>
-                            <p>
-                                <a href=path>"Continue"</a>
-                            </p>
-                        }
-                            .into_any()
-                    }
-                }
-            })}
-        </Suspense>
+        {loaded(destination, move |path| {
+            view! {
+                <Redirect path=path.clone()/>
+                <p>
+                    <a href=path>"Continue"</a>
+                </p>
+            }
+                .into_any()
+        })}
     }
 }
 

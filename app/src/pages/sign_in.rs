@@ -1,4 +1,4 @@
-use crate::components::{ErrorPanel, Loading};
+use crate::components::loaded;
 use crate::wire::SignInMethod;
 use crate::wire::*;
 use leptos::prelude::*;
@@ -15,64 +15,61 @@ pub fn SignInPage() -> impl IntoView {
     let method = Resource::new(|| (), |_| how_to_sign_in());
     view! {
         <Title text="Sign in"/>
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match method.await {
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    Ok(SignInMethod::SingleSignOn) => {
-                        view! {
-                            <section class="panel">
-                                <h1>"Sign in"</h1>
-                                <p>"Countersign uses your organisation's account."</p>
-                                <form method="get" action=crate::routes::auth::LOGIN>
-                                    <input type="hidden" name="return_to" value=return_to/>
-                                    <button type="submit" class="approve">
-                                        "Sign in with your organisation's account"
-                                    </button>
-                                </form>
-                            </section>
-                        }
-                            .into_any()
+        {loaded(method, move |data| {
+            match data {
+                SignInMethod::SingleSignOn => {
+                    view! {
+                        <section class="panel">
+                            <h1>"Sign in"</h1>
+                            <p>"Countersign uses your organisation's account."</p>
+                            <form method="get" action=crate::routes::auth::LOGIN>
+                                <input type="hidden" name="return_to" value=return_to/>
+                                <button type="submit" class="approve">
+                                    "Sign in with your organisation's account"
+                                </button>
+                            </form>
+                        </section>
                     }
-                    Ok(SignInMethod::Development { choices }) => {
-                        view! {
-                            <section class="panel">
-                                <h1>
-                                    {move || if again() { "Sign in again to sign" } else { "Development sign-in" }}
-                                </h1>
-                                {move || again().then(|| view! {
-                                    <p role="status">
-                                        "Your signature needs a fresh sign-in. Choose your identity again: the decision you confirmed is signed when you do."
-                                    </p>
-                                })}
-                                <p class="warning">
-                                    "This is the development sign-in of the embedded store: anyone who can reach this
-                                    loopback address can choose any identity below. Corporate SSO replaces it in production."
-                                </p>
-                                <ul class="choices">
-                                    {choices
-                                        .into_iter()
-                                        .map(|choice| {
-                                            view! {
-                                                <li>
-                                                    <form method="post" action=crate::routes::auth::DEV_SIGN_IN>
-                                                        <input type="hidden" name="subject" value=choice.subject/>
-                                                        <input type="hidden" name="return_to" value=return_to/>
-                                                        <button type="submit">{format!("Sign in as {}", choice.name)}</button>
-                                                        <span class="muted">{choice.description}</span>
-                                                    </form>
-                                                </li>
-                                            }
-                                        })
-                                        .collect_view()}
-                                </ul>
-                            </section>
-                        }
-                            .into_any()
-                    }
+                        .into_any()
                 }
-            })}
-        </Suspense>
+                SignInMethod::Development { choices } => {
+                    view! {
+                        <section class="panel">
+                            <h1>
+                                {move || if again() { "Sign in again to sign" } else { "Development sign-in" }}
+                            </h1>
+                            {move || again().then(|| view! {
+                                <p role="status">
+                                    "Your signature needs a fresh sign-in. Choose your identity again: the decision you confirmed is signed when you do."
+                                </p>
+                            })}
+                            <p class="warning">
+                                "This is the development sign-in of the embedded store: anyone who can reach this
+                                loopback address can choose any identity below. Corporate SSO replaces it in production."
+                            </p>
+                            <ul class="choices">
+                                {choices
+                                    .into_iter()
+                                    .map(|choice| {
+                                        view! {
+                                            <li>
+                                                <form method="post" action=crate::routes::auth::DEV_SIGN_IN>
+                                                    <input type="hidden" name="subject" value=choice.subject/>
+                                                    <input type="hidden" name="return_to" value=return_to/>
+                                                    <button type="submit">{format!("Sign in as {}", choice.name)}</button>
+                                                    <span class="muted">{choice.description}</span>
+                                                </form>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        </section>
+                    }
+                        .into_any()
+                }
+            }
+        })}
     }
 }
 

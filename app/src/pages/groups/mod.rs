@@ -1,6 +1,6 @@
 pub mod wire;
 
-use crate::components::{ErrorPanel, Loading};
+use crate::components::loaded;
 use crate::wire::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -21,75 +21,72 @@ pub fn GroupsPage() -> impl IntoView {
             <input id="group-filter" type="search" name="q" value=matching/>
             <button type="submit">"Filter"</button>
         </form>
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match groups.await {
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    Ok(listing) if listing.groups.is_empty() && !listing.filter.is_empty() => {
-                        view! {
-                            <p class="panel" role="status">
-                                {format!("No model group's name contains {:?}. ", listing.filter)}
-                                <a href=crate::routes::MODELS>"Every group"</a>
-                            </p>
-                        }
-                            .into_any()
+        {loaded(groups, move |data| {
+            match data {
+                listing if listing.groups.is_empty() && !listing.filter.is_empty() => {
+                    view! {
+                        <p class="panel" role="status">
+                            {format!("No model group's name contains {:?}. ", listing.filter)}
+                            <a href=crate::routes::MODELS>"Every group"</a>
+                        </p>
                     }
-                    Ok(listing) if listing.groups.is_empty() => {
-                        view! {
-                            <p class="panel">
-                                "No model versions are registered yet. A training pipeline registers one with "
-                                <code>"POST /api/v1/models/{group}/versions"</code> "."
-                            </p>
-                        }
-                            .into_any()
-                    }
-                    Ok(listing) => {
-                        let summary = if listing.filter.is_empty() {
-                            format!("{} groups", listing.groups.len())
-                        } else {
-                            format!("{} of {} groups", listing.groups.len(), listing.total)
-                        };
-                        view! {
-                            <p class="muted" role="status">{summary}</p>
-                            <table class="list">
-                                <thead>
-                                    <tr>
-                                        <th scope="col">"Group"</th>
-                                        <th scope="col">"Versions"</th>
-                                        <th scope="col">"Latest"</th>
-                                        <th scope="col">"Registered"</th>
-                                    </tr>
-                                </thead>
-                                <tbody>
-                                    {listing
-                                        .groups
-                                        .into_iter()
-                                        .map(|g| {
-                                            let href = crate::routes::group(&g.name);
-                                            view! {
-                                                <tr>
-                                                    <td>
-                                                        <a href=href>{g.name}</a>
-                                                    </td>
-                                                    <td>
-                                                        {g
-                                                            .version_count
-                                                            .map_or_else(|| "—".to_owned(), |n| n.to_string())}
-                                                    </td>
-                                                    <td>{g.latest_version}</td>
-                                                    <td>{g.latest_registered_at}</td>
-                                                </tr>
-                                            }
-                                        })
-                                        .collect_view()}
-                                </tbody>
-                            </table>
-                        }
-                            .into_any()
-                    }
+                        .into_any()
                 }
-            })}
-        </Suspense>
+                listing if listing.groups.is_empty() => {
+                    view! {
+                        <p class="panel">
+                            "No model versions are registered yet. A training pipeline registers one with "
+                            <code>"POST /api/v1/models/{group}/versions"</code> "."
+                        </p>
+                    }
+                        .into_any()
+                }
+                listing => {
+                    let summary = if listing.filter.is_empty() {
+                        format!("{} groups", listing.groups.len())
+                    } else {
+                        format!("{} of {} groups", listing.groups.len(), listing.total)
+                    };
+                    view! {
+                        <p class="muted" role="status">{summary}</p>
+                        <table class="list">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Group"</th>
+                                    <th scope="col">"Versions"</th>
+                                    <th scope="col">"Latest"</th>
+                                    <th scope="col">"Registered"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {listing
+                                    .groups
+                                    .into_iter()
+                                    .map(|g| {
+                                        let href = crate::routes::group(&g.name);
+                                        view! {
+                                            <tr>
+                                                <td>
+                                                    <a href=href>{g.name}</a>
+                                                </td>
+                                                <td>
+                                                    {g
+                                                        .version_count
+                                                        .map_or_else(|| "—".to_owned(), |n| n.to_string())}
+                                                </td>
+                                                <td>{g.latest_version}</td>
+                                                <td>{g.latest_registered_at}</td>
+                                            </tr>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </tbody>
+                        </table>
+                    }
+                        .into_any()
+                }
+            }
+        })}
     }
 }
 

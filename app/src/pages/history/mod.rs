@@ -1,6 +1,6 @@
 pub mod wire;
 
-use crate::components::{DriftWarning, ErrorPanel, Loading};
+use crate::components::{loaded, DriftWarning};
 use crate::pages::version::DecisionLine;
 use crate::wire::*;
 use leptos::prelude::*;
@@ -18,14 +18,9 @@ pub fn HistoryPage() -> impl IntoView {
         group_history,
     );
     view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match history.await {
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    Ok(history) => view! { <History history/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {loaded(history, move |history| {
+            view! { <History history/> }.into_any()
+        })}
     }
 }
 

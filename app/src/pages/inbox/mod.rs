@@ -2,7 +2,7 @@
 
 pub mod wire;
 
-use crate::components::{ErrorPanel, Loading};
+use crate::components::loaded;
 use crate::wire::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -16,14 +16,7 @@ pub fn InboxPage() -> impl IntoView {
     let inbox = Resource::new(|| (), |_| inbox());
     view! {
         <Title text="Inbox"/>
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match inbox.await {
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    Ok(inbox) => view! { <InboxView inbox/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {loaded(inbox, |inbox| view! { <InboxView inbox/> })}
     }
 }
 

@@ -2,7 +2,7 @@
 
 pub mod wire;
 
-use crate::components::{ErrorPanel, Loading, MiniTrack};
+use crate::components::{loaded, MiniTrack};
 use crate::wire::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -18,27 +18,24 @@ pub fn MinePage() -> impl IntoView {
     view! {
         <Title text="Your models"/>
         <h1>"Your models"</h1>
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match mine.await {
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    Ok(mine) if mine.versions.is_empty() => {
-                        view! {
-                            <p class="panel">
-                                "No version registered by you yet. A training pipeline registers one with "
-                                <code>"POST /api/v1/models/{group}/versions"</code>
-                                ", naming you as "
-                                <code>"registered_by"</code>
-                                ". "
-                                <a href=crate::routes::MODELS>"All model groups"</a>
-                            </p>
-                        }
-                            .into_any()
+        {loaded(mine, move |data| {
+            match data {
+                mine if mine.versions.is_empty() => {
+                    view! {
+                        <p class="panel">
+                            "No version registered by you yet. A training pipeline registers one with "
+                            <code>"POST /api/v1/models/{group}/versions"</code>
+                            ", naming you as "
+                            <code>"registered_by"</code>
+                            ". "
+                            <a href=crate::routes::MODELS>"All model groups"</a>
+                        </p>
                     }
-                    Ok(mine) => view! { <MineView mine/> }.into_any(),
+                        .into_any()
                 }
-            })}
-        </Suspense>
+                mine => view! { <MineView mine/> }.into_any(),
+            }
+        })}
     }
 }
 

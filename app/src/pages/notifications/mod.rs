@@ -1,7 +1,7 @@
 pub mod wire;
 
 use crate::components::{
-    outcome_in_browser, refused_in_browser, refused_without_script, ErrorPanel, Loading, Pager,
+    loaded, outcome_in_browser, refused_in_browser, refused_without_script, ErrorPanel, Pager,
 };
 use crate::wire::*;
 use leptos::prelude::*;
@@ -27,59 +27,52 @@ pub fn NotificationsPage() -> impl IntoView {
         <Title text="Notifications"/>
         <h1>"Notifications"</h1>
         {refused.map(|error| view! { <ErrorPanel error/> })}
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match listing.await {
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    Ok(view) => {
-                        let note = view
-                            .outbox_only
-                            .then(|| {
-                                view! {
-                                    <p class="panel">
-                                        "No SMTP server is configured (COUNTERSIGN_SMTP_URL), so messages are kept here and in the log instead of being sent."
-                                    </p>
-                                }
-                            });
-                        let table = if view.rows.is_empty() {
-                            view! { <p class="panel">"No messages yet."</p> }.into_any()
-                        } else {
-                            view! {
-                                <table class="list">
-                                    <thead>
-                                        <tr>
-                                            <th scope="col">"Message"</th>
-                                            <th scope="col">"To"</th>
-                                            <th scope="col">"State"</th>
-                                            <th scope="col">"Attempts"</th>
-                                            <th scope="col">"Queued"</th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
-                                        {view
-                                            .rows
-                                            .into_iter()
-                                            .map(|row| {
-                                                let kept = view.outbox_only;
-                                                view! { <NotificationLine row kept/> }
-                                            })
-                                            .collect_view()}
-                                    </tbody>
-                                </table>
-                            }
-                                .into_any()
-                        };
-                        view! {
-                            {note}
-                            <p class="muted">{format!("{} messages, the latest first.", view.total)}</p>
-                            {table}
-                            <Pager page=view.page pages=view.pages base=crate::routes::NOTIFICATIONS.to_owned()/>
-                        }
-                            .into_any()
+        {loaded(listing, move |view| {
+            let note = view
+                .outbox_only
+                .then(|| {
+                    view! {
+                        <p class="panel">
+                            "No SMTP server is configured (COUNTERSIGN_SMTP_URL), so messages are kept here and in the log instead of being sent."
+                        </p>
                     }
+                });
+            let table = if view.rows.is_empty() {
+                view! { <p class="panel">"No messages yet."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="list">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Message"</th>
+                                <th scope="col">"To"</th>
+                                <th scope="col">"State"</th>
+                                <th scope="col">"Attempts"</th>
+                                <th scope="col">"Queued"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {view
+                                .rows
+                                .into_iter()
+                                .map(|row| {
+                                    let kept = view.outbox_only;
+                                    view! { <NotificationLine row kept/> }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
                 }
-            })}
-        </Suspense>
+                    .into_any()
+            };
+            view! {
+                {note}
+                <p class="muted">{format!("{} messages, the latest first.", view.total)}</p>
+                {table}
+                <Pager page=view.page pages=view.pages base=crate::routes::NOTIFICATIONS.to_owned()/>
+            }
+                .into_any()
+        })}
     }
 }
 

@@ -6,49 +6,24 @@
 
 pub mod wire;
 
-use crate::components::{refused_in_browser, refused_without_script, ErrorPanel, Loading, Refused};
+use crate::components::{
+    about_the_version_addressed, loaded, refused_in_browser, refused_without_script, Refused,
+};
 use crate::wire::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 use wire::*;
 
 #[component]
 pub fn SigningPage() -> impl IntoView {
-    let params = use_params_map();
     let refused = refused_without_script::<Sign>();
-    let review = Resource::new(
-        move || {
-            let params = params.read();
-            (
-                params.get("group").unwrap_or_default(),
-                params.get("version").unwrap_or_default(),
-            )
-        },
-        |(group, version)| async move {
-            match version.parse::<u32>() {
-                Ok(number) => review_pending(group, number).await,
-                Err(_) => Err(AppError::NotFound(format!(
-                    "{version:?} is not a version number."
-                ))),
-            }
-        },
-    );
+    let review = about_the_version_addressed(review_pending);
     view! {
         <Title text="Confirm your signature"/>
-        <Suspense fallback=Loading>
-            {move || {
-                let refused = refused.clone();
-                Suspend::new(async move {
-                match review.await {
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    Ok(review) => {
-                        view! { <Confirmation review refused/> }.into_any()
-                    }
-                }
-            })
-            }}
-        </Suspense>
+        {loaded(review, move |review| {
+            let refused = refused.clone();
+            view! { <Confirmation review refused/> }.into_any()
+        })}
     }
 }
 

@@ -6,14 +6,13 @@ mod view_model;
 pub mod wire;
 
 use crate::components::{
-    refused_without_script, DriftWarning, ErrorPanel, Loading, Refused, StatePill,
+    about_the_version_addressed, loaded, refused_without_script, DriftWarning, Refused, StatePill,
 };
 use crate::pages::signing::{Known, PrepareSignature};
 use crate::wire::AppError;
 use evidence::{EvidencePanel, MetricsTable, Report};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 pub(crate) use timeline::DecisionLine;
 use timeline::TimelineLine;
 use track::{Step, WaitingPanel, NOT_RECORDED};
@@ -23,42 +22,16 @@ use wire::*;
 /// Deep links from e-mails land here.
 #[component]
 pub fn VersionPage() -> impl IntoView {
-    let params = use_params_map();
     // With JavaScript, each decision form shows its own refusal and keeps the reason typed.
     let refused = refused_without_script::<PrepareSignature>();
     let query = leptos_router::hooks::use_query_map();
-    let detail = Resource::new(
-        move || {
-            let params = params.read();
-            (
-                params.get("group").unwrap_or_default(),
-                params.get("version").unwrap_or_default(),
-            )
-        },
-        |(group, version)| async move {
-            match version.parse::<u32>() {
-                Ok(number) => get_version(group, number).await,
-                Err(_) => Err(AppError::NotFound(format!(
-                    "{version:?} is not a version number."
-                ))),
-            }
-        },
-    );
+    let detail = about_the_version_addressed(get_version);
     view! {
-        <Suspense fallback=Loading>
-            {move || {
-                let refused = refused.clone();
-                Suspend::new(async move {
-                match detail.await {
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    Ok(detail) => {
-                        let signed = query.read_untracked().get("signed");
-                        view! { <VersionReview detail refused signed/> }.into_any()
-                    }
-                }
-            })
-            }}
-        </Suspense>
+        {loaded(detail, move |detail| {
+            let refused = refused.clone();
+            let signed = query.read_untracked().get("signed");
+            view! { <VersionReview detail refused signed/> }.into_any()
+        })}
     }
 }
 

@@ -2,7 +2,7 @@
 mod view_model;
 pub mod wire;
 
-use crate::components::{DriftWarning, ErrorPanel, Loading, MiniTrack, Pager, StatePill};
+use crate::components::{loaded, DriftWarning, MiniTrack, Pager, StatePill};
 use crate::wire::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -26,72 +26,65 @@ pub fn VersionsPage() -> impl IntoView {
         |(group, page)| list_versions(group, page),
     );
     view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match versions.await {
-                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    Ok(listing) => {
-                        let group = listing.group.clone();
-                        let pager = view! {
-                            <Pager page=listing.page pages=listing.pages base=crate::routes::group(&group)/>
-                        };
-                        view! {
-                            <Title text=group.clone()/>
-                            <p class="crumbs">
-                                <a href=crate::routes::MODELS>"Model groups"</a>
-                                " / "
-                            </p>
-                            <h1>{group.clone()}</h1>
-                            <DriftWarning drift=listing.drift/>
-                            <LiveNow group=group.clone() live=listing.live/>
-                            <p>
-                                <a href=crate::routes::history(&group)>
-                                    "History: what was live where, every decision, exports"
-                                </a>
-                            </p>
-                            <p class="muted">{format!("{} versions, newest first", listing.total)}</p>
-                            <table class="list">
-                                <thead>
+        {loaded(versions, move |listing| {
+            let group = listing.group.clone();
+            let pager = view! {
+                <Pager page=listing.page pages=listing.pages base=crate::routes::group(&group)/>
+            };
+            view! {
+                <Title text=group.clone()/>
+                <p class="crumbs">
+                    <a href=crate::routes::MODELS>"Model groups"</a>
+                    " / "
+                </p>
+                <h1>{group.clone()}</h1>
+                <DriftWarning drift=listing.drift/>
+                <LiveNow group=group.clone() live=listing.live/>
+                <p>
+                    <a href=crate::routes::history(&group)>
+                        "History: what was live where, every decision, exports"
+                    </a>
+                </p>
+                <p class="muted">{format!("{} versions, newest first", listing.total)}</p>
+                <table class="list">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Version"</th>
+                            <th scope="col">"Status"</th>
+                            <th scope="col">"Promotion"</th>
+                            <th scope="col">"Registered by"</th>
+                            <th scope="col">"Registered"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {listing
+                            .versions
+                            .into_iter()
+                            .map(|v| {
+                                let href = crate::routes::version(&group, v.version);
+                                view! {
                                     <tr>
-                                        <th scope="col">"Version"</th>
-                                        <th scope="col">"Status"</th>
-                                        <th scope="col">"Promotion"</th>
-                                        <th scope="col">"Registered by"</th>
-                                        <th scope="col">"Registered"</th>
+                                        <td>
+                                            <a href=href>{format!("Version {}", v.version)}</a>
+                                        </td>
+                                        <td>
+                                            <StatePill state=v.status/>
+                                        </td>
+                                        <td>
+                                            <MiniTrack steps=v.steps/>
+                                        </td>
+                                        <td>{v.registered_by}</td>
+                                        <td>{v.registered_at}</td>
                                     </tr>
-                                </thead>
-                                <tbody>
-                                    {listing
-                                        .versions
-                                        .into_iter()
-                                        .map(|v| {
-                                            let href = crate::routes::version(&group, v.version);
-                                            view! {
-                                                <tr>
-                                                    <td>
-                                                        <a href=href>{format!("Version {}", v.version)}</a>
-                                                    </td>
-                                                    <td>
-                                                        <StatePill state=v.status/>
-                                                    </td>
-                                                    <td>
-                                                        <MiniTrack steps=v.steps/>
-                                                    </td>
-                                                    <td>{v.registered_by}</td>
-                                                    <td>{v.registered_at}</td>
-                                                </tr>
-                                            }
-                                        })
-                                        .collect_view()}
-                                </tbody>
-                            </table>
-                            {pager}
-                        }
-                            .into_any()
-                    }
-                }
-            })}
-        </Suspense>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+                {pager}
+            }
+                .into_any()
+        })}
     }
 }
 
