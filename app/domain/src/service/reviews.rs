@@ -81,7 +81,7 @@ impl Services {
         )?;
         let waiting = match record.version.steps.awaiting(self.policy.environments()) {
             Some(environment) => Some(
-                self.waiting_beside(&record.version, environment, recent, notifications)
+                self.waiting_beside(&record.version, environment, &live, recent, notifications)
                     .await?,
             ),
             None => None,
@@ -95,16 +95,27 @@ impl Services {
         })
     }
 
+    /// `live`: what `review` read of the group's environments; the version live where the
+    /// step waits is taken from it, not read again.
     async fn waiting_beside(
         &self,
         version: &ModelVersion,
         environment: &Environment,
+        live: &LiveState,
         recent: u32,
         notifications: &Notifications,
     ) -> Result<WaitingBeside, ServiceError> {
         let group = &version.group;
         let live_and_runs = async {
-            let live = self.live_version(group, environment).await?;
+            let live = match live.versions.get(environment) {
+                Some(live) => {
+                    self.ports
+                        .registry
+                        .find_version(group, live.version)
+                        .await?
+                }
+                None => None,
+            };
             let runs = match &live {
                 Some(live) => self.reports_for_version(group, live.version).await?,
                 None => Vec::new(),
