@@ -33,7 +33,7 @@ use countersign_app::wire::{SignInChoice, SignInMethod};
 use countersign_domain::ports::{PortError, Revocation, Revoked, SessionRevocations};
 use countersign_domain::signature::Authentication;
 use countersign_domain::signature::PendingSignature;
-use countersign_domain::{Actor, Person, Policy};
+use countersign_domain::{Actor, Environments, Person, Policy};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::collections::HashMap;
@@ -100,6 +100,9 @@ pub struct Sessions {
     /// The groups any rule looks at (approver and viewer groups); a session keeps only
     /// these, so a person in hundreds of directory groups still fits in one cookie.
     relevant_groups: Arc<BTreeSet<String>>,
+    /// The environments the policy knows: a pending signature naming another (sealed before
+    /// the configuration changed) is not read back.
+    environments: Arc<Environments>,
     dev_identities: Arc<Vec<DemoIdentity>>,
     /// Where sign-out sends the browser: home, or the identity provider's end-session
     /// endpoint so the provider's session ends too.
@@ -134,6 +137,7 @@ impl Sessions {
             secure,
             deployment,
             relevant_groups: Arc::new(policy.groups_in_use().map(str::to_owned).collect()),
+            environments: Arc::new(policy.environments().clone()),
             dev_identities: Arc::new(dev_identities),
             after_sign_out: Arc::from("/"),
             revocations: Arc::new(RevocationView::new(None, std::time::Duration::ZERO)),
@@ -350,7 +354,13 @@ impl Authenticator for Sessions {
     }
 
     fn pending_signature(&self, headers: &HeaderMap) -> Option<PendingSignature> {
-        serde_json::from_str(&self.open(headers, PENDING_SIGNATURE_COOKIE)?).ok()
+        let pending: PendingSignature =
+            serde_json::from_str(&self.open(headers, PENDING_SIGNATURE_COOKIE)?).ok()?;
+        let environment = pending.request.environment().as_str();
+        self.environments
+            .find(environment)
+            .is_some()
+            .then_some(pending)
     }
 
     fn drop_pending_signature(&self) -> HeaderValue {

@@ -244,3 +244,49 @@ async fn a_page_load_with_stale_groups_goes_through_the_provider_and_activity_re
     let now = unix_millis(OffsetDateTime::now_utc());
     assert!(now - claims.seen_ms < 60_000, "seen now");
 }
+
+#[test]
+fn a_pending_signature_is_read_back_only_for_an_environment_the_policy_knows() {
+    use countersign_domain::signature::{PendingSignature, SigningRequest};
+    use countersign_domain::{Environment, GroupName, Verdict, VersionNumber};
+    let key = Sessions::generate_key();
+    let staging = Policy::new(
+        Environments::parse_list("dev,staging").unwrap(),
+        "approvers",
+    );
+    let before = Sessions::new(&key, 1, false, deployment(), &staging, vec![]).unwrap();
+    let now = sessions_with(&key, false, deployment());
+    let pending_in = |environment: &str| {
+        let request = SigningRequest::new(
+            Environment::parse(environment).unwrap(),
+            Verdict::Approve,
+            VersionNumber::new(1).unwrap(),
+            "",
+            None,
+        );
+        let set_cookie = before.keep_pending_signature(&PendingSignature::new(
+            &alice(),
+            GroupName::parse("churn").unwrap(),
+            request,
+        ));
+        let pair = set_cookie
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let mut headers = HeaderMap::new();
+        headers.insert("cookie", pair.parse().unwrap());
+        headers
+    };
+    let dev = now
+        .pending_signature(&pending_in("dev"))
+        .expect("dev is known");
+    assert_eq!(dev.request.environment().as_str(), "dev");
+    assert_eq!(
+        now.pending_signature(&pending_in("staging")),
+        None,
+        "staging is not an environment here any more"
+    );
+}
