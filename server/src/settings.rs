@@ -38,6 +38,11 @@ pub fn given(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|v| !v.is_empty())
 }
 
+/// Whether a portal at `public_url` is reached over https (its cookies are then `Secure`).
+pub fn is_https(public_url: &str) -> bool {
+    public_url.starts_with("https://")
+}
+
 /// Whether an identity provider's issuer URL may be trusted for keys: https, or plain http
 /// to this machine only (a test provider). The host is parsed, so `http://localhost.evil.tld`
 /// is not loopback.

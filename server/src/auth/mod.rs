@@ -44,7 +44,7 @@ pub async fn sessions(
     Sessions::new(
         &key,
         session.hours,
-        public_url.starts_with("https://"),
+        crate::settings::is_https(public_url),
         session::Deployment::new(public_url, config.oidc.as_ref().map(|o| o.issuer.as_str())),
         policy,
         identities,

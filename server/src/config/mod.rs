@@ -270,7 +270,7 @@ impl Config {
     }
 
     pub fn secure_cookies(&self) -> bool {
-        self.public_url.starts_with("https://")
+        crate::settings::is_https(&self.public_url)
     }
 
     /// The name a generated audit key gets: the public URL's host (and port), which also
