@@ -67,13 +67,13 @@ pub fn router(
         notifications: desk,
         audit: backing.audit.clone(),
     };
-    let signing = crate::auth::signing::SigningDesk {
-        portal: portal.clone(),
-        sessions: sessions.clone(),
-        oidc: sign_in.oidc.clone(),
-    };
     let limiter = crate::http::rate_limit::RateLimiter::new(&config.rate_limits);
-    let auth = crate::auth::router(&sign_in, config.sign_in.dev_sign_in, signing, &limiter);
+    let auth = crate::auth::router(
+        &sign_in,
+        config.sign_in.dev_sign_in,
+        portal.clone(),
+        &limiter,
+    );
     let provide_portal = move || {
         provide_context(portal.clone());
         if let Some(nonce) = crate::http::security_headers::nonce_for_page() {
@@ -81,18 +81,21 @@ pub fn router(
         }
     };
     let routes = route_list();
-    let api = api::router(ApiState {
-        services,
-        public_url: config.public_url.clone(),
-        events: config.events.clone(),
-        auth: Arc::new(crate::http::api::auth::ApiAuth::new(
-            config.api_access.clone(),
-        )),
-        signature_checks: Arc::new(crate::signature_checks::SignatureChecks::new(
-            config.signature_check,
-        )),
-        audit: backing.audit.clone(),
-    });
+    let api = api::router(
+        ApiState {
+            services,
+            public_url: config.public_url.clone(),
+            events: config.events.clone(),
+            auth: Arc::new(crate::http::api::auth::ApiAuth::new(
+                config.api_access.clone(),
+            )),
+            signature_checks: Arc::new(crate::signature_checks::SignatureChecks::new(
+                config.signature_check,
+            )),
+            audit: backing.audit.clone(),
+        },
+        &limiter,
+    );
 
     let export = crate::http::export::ExportState {
         services: backing.services.clone(),
@@ -125,13 +128,7 @@ pub fn router(
         ))
         .with_state(options)
         .merge(auth)
-        .nest(
-            "/api/v1",
-            api.layer(axum::middleware::from_fn_with_state(
-                limiter.api(),
-                crate::http::rate_limit::limit,
-            )),
-        )
+        .nest(api::BASE, api)
         .layer(axum::middleware::from_fn_with_state(
             crate::http::error_links::ErrorLinks::new(sessions.shared_signing_key()),
             crate::http::error_links::sign_error_links,

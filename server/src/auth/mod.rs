@@ -110,9 +110,14 @@ pub async fn sign_in(
 pub fn router(
     sign_in: &SignIn,
     dev_sign_in: bool,
-    signing: SigningDesk,
+    portal: countersign_app::context::Portal,
     limiter: &RateLimiter,
 ) -> Router {
+    let signing = SigningDesk {
+        portal,
+        sessions: sign_in.sessions.clone(),
+        oidc: sign_in.oidc.clone(),
+    };
     let mut counted = Router::new()
         .route(
             paths::REAUTHENTICATE,

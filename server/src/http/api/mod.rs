@@ -15,6 +15,7 @@ use error::TokenRefusals;
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use versions::version_json;
 
+use crate::http::rate_limit::RateLimiter;
 use auth::{ApiAuth, ApiScope};
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -49,8 +50,8 @@ pub const BASE: &str = "/api/v1";
 /// The API's routes, to be nested under [`BASE`]. Each operation is declared once, by its
 /// `#[utoipa::path]` and one `routes!` entry here: the router and the OpenAPI document
 /// (`/openapi.json`) are both made from that, so neither can list an operation the other
-/// lacks.
-pub fn router(state: ApiState) -> Router {
+/// lacks. Every request to it counts against the API rate limit.
+pub fn router(state: ApiState, limiter: &RateLimiter) -> Router {
     let (operations, document) = OpenApiRouter::new()
         .routes(routes!(versions::register))
         .routes(routes!(environments::resolve))
@@ -66,6 +67,10 @@ pub fn router(state: ApiState) -> Router {
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            limiter.api(),
+            crate::http::rate_limit::limit,
+        ))
         .with_state(state)
 }
 
