@@ -30,11 +30,10 @@ impl PerEnvironment {
         for (key, value) in settings {
             let text = value_text(value)
                 .ok_or_else(|| SettingError::new(key, "must be a text or a whole number"))?;
-            let wrong = |e: &dyn std::fmt::Display| SettingError::new(key, e);
             if let Some(env) = key.strip_prefix("approvers_") {
                 policy = policy
                     .with_approver_groups(&written(env), comma_list(&text))
-                    .map_err(|e| wrong(&e))?;
+                    .map_err(|e| SettingError::new(key, e))?;
             } else if let Some(env) = key.strip_prefix("notify_") {
                 let env = known_environment(&policy, key, env)?;
                 notify.insert(env, addresses(key, &text)?);
@@ -45,29 +44,31 @@ impl PerEnvironment {
                 let env = known_environment(&policy, key, env)?;
                 webhooks.insert(env, webhook_url(key, &text)?);
             } else if let Some(env) = key.strip_prefix("signature_meanings_") {
-                for (verdict, meanings) in signature_meanings(&text).map_err(|e| wrong(&e))? {
+                for (verdict, meanings) in
+                    signature_meanings(&text).map_err(|e| SettingError::new(key, e))?
+                {
                     policy = policy
                         .with_meanings(&written(env), verdict, meanings)
-                        .map_err(|e| wrong(&e))?;
+                        .map_err(|e| SettingError::new(key, e))?;
                 }
             } else if let Some(env) = key.strip_prefix("signing_max_age_") {
                 let seconds: u32 = text.parse().map_err(|_| {
-                    wrong(&format!("is {text:?}; use a number of seconds (0: a fresh sign-in for every signature)"))
+                    SettingError::new(key, format!("is {text:?}; use a number of seconds (0: a fresh sign-in for every signature)"))
                 })?;
                 policy = policy
                     .with_signing_max_age(&written(env), time::Duration::seconds(seconds.into()))
-                    .map_err(|e| wrong(&e))?;
+                    .map_err(|e| SettingError::new(key, e))?;
             } else if let Some(env) = key.strip_prefix("signing_acr_") {
                 policy = policy
                     .with_signing_context(&written(env), &text)
-                    .map_err(|e| wrong(&e))?;
+                    .map_err(|e| SettingError::new(key, e))?;
             } else if let Some(env) = key.strip_prefix("required_approvals_") {
-                let count: u8 = text
-                    .parse()
-                    .map_err(|_| wrong(&format!("is {text:?}; use a number from 1 to 10")))?;
+                let count: u8 = text.parse().map_err(|_| {
+                    SettingError::new(key, format!("is {text:?}; use a number from 1 to 10"))
+                })?;
                 policy = policy
                     .with_required_approvals(&written(env), count)
-                    .map_err(|e| wrong(&e))?;
+                    .map_err(|e| SettingError::new(key, e))?;
             } else {
                 return Err(SettingError::new(key, "is not a setting Countersign knows (see the configuration table in the README)"));
             }
