@@ -418,3 +418,42 @@ async fn where_a_fresh_sign_in_is_needed_the_signer_signs_in_again_and_then_it_i
         "a decision is signed once"
     );
 }
+
+#[tokio::test]
+async fn the_signer_is_told_what_their_signature_did() {
+    let app = TestApp::new(&[("REQUIRED_APPROVALS_DEV", "2")]).await;
+    app.register("churn", "dana").await;
+    app.register("fraud", "dana").await;
+    let (alice, bob) = (app.sign_in("alice").await, app.sign_in("bob").await);
+    let told = |reply: Reply| {
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let outcome = reply.json();
+        (
+            outcome["message"].as_str().unwrap().to_owned(),
+            outcome["resulting_state"].as_str().unwrap().to_owned(),
+            outcome["environment"].as_str().unwrap().to_owned(),
+        )
+    };
+    let first = told(app.decide(&alice, "churn", "dev", "approve", "fine").await);
+    assert_eq!(
+        first.0,
+        "Your approval of dev is recorded; it needs another approver."
+    );
+    assert_eq!(first.2, "dev");
+    let second = told(app.decide(&bob, "churn", "dev", "approve", "fine").await);
+    assert_eq!(
+        (second.0.as_str(), second.1.as_str()),
+        (
+            "You approved version 1 for dev; it is now live there.",
+            "Approved"
+        )
+    );
+    let rejected = told(
+        app.decide(&alice, "fraud", "dev", "reject", "leaks labels")
+            .await,
+    );
+    assert_eq!(
+        (rejected.0.as_str(), rejected.1.as_str()),
+        ("You rejected version 1 for dev.", "Rejected")
+    );
+}
