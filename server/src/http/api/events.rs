@@ -9,7 +9,7 @@
 
 use super::error::{ApiError, ErrorCode};
 use super::ApiState;
-use crate::settings::SettingError;
+use crate::settings::{given, SettingError};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -33,9 +33,8 @@ pub struct EventsConfig {
 impl EventsConfig {
     /// From the key and header as written: `None` (the intake off) without a key.
     pub fn new(api_key: Option<&str>, header: &str) -> Result<Option<Self>, SettingError> {
-        let key = match api_key.map(str::trim) {
-            None | Some("") => return Ok(None),
-            Some(key) => key,
+        let Some(key) = given(api_key) else {
+            return Ok(None);
         };
         if key.len() < 16 {
             return Err(SettingError::new(

@@ -53,12 +53,13 @@ pub struct JwtAccessConfig {
 
 /// Parses `COUNTERSIGN_API_TOKENS`: `name:scope+scope:sha256-hex`, comma-separated; the
 /// error says what is wrong with which entry.
-fn static_tokens(text: &str) -> Result<Vec<StaticToken>, String> {
+fn static_tokens(text: &str) -> Result<Vec<StaticToken>, SettingError> {
     let wrong = |entry: &str, why: &str| {
-        format!("has {entry:?}: {why}; each entry is name:scope+scope:sha256-hex, e.g. batch:report+resolve:<64 hex digits> (countersign token prints one)")
+        SettingError::new("api_tokens", format!("has {entry:?}: {why}; each entry is name:scope+scope:sha256-hex, e.g. batch:report+resolve:<64 hex digits> (countersign token prints one)"))
     };
     let mut tokens: Vec<StaticToken> = Vec::new();
-    for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+    for entry in comma_list(text) {
+        let entry = entry.as_str();
         let parts: Vec<&str> = entry.split(':').map(str::trim).collect();
         let [name, scopes, digest] = parts[..] else {
             return Err(wrong(entry, "not three parts"));
@@ -105,8 +106,7 @@ impl ApiSettings<'_> {
         dev_sign_in: bool,
         listen: SocketAddr,
     ) -> Result<ApiAccessConfig, SettingError> {
-        let tokens =
-            static_tokens(self.tokens).map_err(|why| SettingError::new("api_tokens", why))?;
+        let tokens = static_tokens(self.tokens)?;
         let jwt = match given(self.jwt_audience) {
             None => None,
             Some(audience) => {
