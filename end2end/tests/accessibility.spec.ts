@@ -63,7 +63,7 @@ test('every page an approver sees meets WCAG 2.2 AA, from the inbox to a recorde
   await reportRun(request, group, 1, 'dev', 0.905);
   await registerVersion(request, group, { auc: 0.93, log_loss: 0.31 }, 'b');
 
-  for (const path of ['/inbox', '/mine', '/models', `/models?q=${group}`, `/models/${group}`,
+  for (const path of ['/inbox', `/inbox?q=${group}`, '/mine', '/models', `/models?q=${group}`, `/models/${group}`,
     `/models/${group}/history`, '/notifications', `/models/${group}/versions/1?environment=test`]) {
     await visit(page, testInfo, path);
   }

@@ -19,6 +19,30 @@ pub use metadata::*;
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct GroupName(String);
 
+/// Part of a group's name, whatever its case: what a list's filter asks for. Empty matches
+/// every group.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupFilter(String);
+
+impl GroupFilter {
+    pub fn new(text: &str) -> Self {
+        Self(text.trim().to_ascii_lowercase())
+    }
+
+    pub fn matches(&self, group: &GroupName) -> bool {
+        group.0.to_ascii_lowercase().contains(&self.0)
+    }
+
+    /// The text as asked for, trimmed, in lower case.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidInput {
     #[error("model group name {0:?} is not valid: use 1 to 63 letters, digits or '-', starting and ending with a letter or digit")]

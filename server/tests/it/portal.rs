@@ -140,6 +140,45 @@ async fn the_inbox_lists_what_waits_for_the_person_across_groups_the_longest_wai
 }
 
 #[tokio::test]
+async fn the_inbox_filters_by_group_name_as_the_groups_page_does() {
+    let app = TestApp::new(&[]).await;
+    app.register("churn", "dana").await;
+    app.register("fraud", "dana").await;
+    app.register("fraud-eu", "dana").await;
+    let bob = app.sign_in("bob").await;
+
+    let fraud = app.get("/inbox?q=+FRAUD+", Some(&bob)).await;
+    assert_eq!(fraud.status, StatusCode::OK);
+    let body = &fraud.body;
+    assert!(
+        body.contains(r#"2 steps in groups whose name contains "FRAUD" wait for your decision"#),
+        "{body}"
+    );
+    assert!(body.contains(r#"data-group="fraud""#) && body.contains(r#"data-group="fraud-eu""#));
+    assert!(!body.contains(r#"data-group="churn""#), "{body}");
+    assert!(
+        body.contains(r#"name="q" value="FRAUD""#),
+        "the field keeps what was asked for"
+    );
+    assert!(
+        body.contains(r#"data-waiting="3""#),
+        "the header still counts everything waiting"
+    );
+
+    let nothing = app.get("/inbox?q=loans", Some(&bob)).await.body;
+    assert!(
+        nothing.contains(
+            r#"No step waiting for your decision is in a group whose name contains "loans""#
+        ),
+        "{nothing}"
+    );
+    assert!(
+        nothing.contains(r#"href="/inbox""#),
+        "a way back to everything"
+    );
+}
+
+#[tokio::test]
 async fn a_step_already_approved_by_someone_leaves_their_inbox_and_stays_in_others() {
     let app = TestApp::builder()
         .setting("REQUIRED_APPROVALS_DEV", "2")

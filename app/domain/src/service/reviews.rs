@@ -142,10 +142,15 @@ impl Services {
         })
     }
 
-    /// `actor`'s inbox, each step with the version live where it waits (read once per group
-    /// and environment the inbox names).
-    pub async fn inbox_rows(&self, actor: &Actor) -> Result<Vec<InboxRow>, ServiceError> {
-        let steps = self.inbox(actor).await?;
+    /// `actor`'s inbox in the groups `groups` matches, each step with the version live where
+    /// it waits (read once per group and environment the inbox names).
+    pub async fn inbox_rows(
+        &self,
+        actor: &Actor,
+        groups: &GroupFilter,
+    ) -> Result<Vec<InboxRow>, ServiceError> {
+        let mut steps = self.inbox(actor).await?;
+        steps.retain(|step| groups.matches(&step.version.group));
         let places: std::collections::BTreeSet<_> = steps
             .iter()
             .map(|step| (step.version.group.clone(), step.waiting.environment.clone()))

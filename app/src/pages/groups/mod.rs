@@ -99,10 +99,10 @@ pub async fn list_groups(filter: Option<String>) -> Result<GroupListing, AppErro
         let groups = portal.services.list_groups().await?;
         let total = groups.len();
         let filter = filter.unwrap_or_default().trim().to_owned();
-        let wanted = filter.to_lowercase();
+        let wanted = countersign_domain::model::GroupFilter::new(&filter);
         let groups = groups
             .into_iter()
-            .filter(|g| g.group.as_str().to_lowercase().contains(&wanted))
+            .filter(|g| wanted.matches(&g.group))
             .map(|g| GroupRow {
                 name: g.group.to_string(),
                 version_count: g.version_count,

@@ -6,6 +6,7 @@ use crate::components::loaded;
 use crate::wire::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 use wire::*;
 
 /// Metrics the one-line comparison names; the review page shows them all.
@@ -13,7 +14,9 @@ const METRICS_IN_A_LINE: usize = 3;
 
 #[component]
 pub fn InboxPage() -> impl IntoView {
-    let inbox = Resource::new(|| (), |_| inbox());
+    let query = use_query_map();
+    let matching = move || query.read().get("q").unwrap_or_default();
+    let inbox = Resource::new(matching, |text| inbox(Some(text)));
     view! {
         <Title text="Inbox"/>
         {loaded(inbox, |inbox| view! { <InboxView inbox/> })}
@@ -23,10 +26,16 @@ pub fn InboxPage() -> impl IntoView {
 #[component]
 fn InboxView(inbox: InboxListing) -> impl IntoView {
     let count = inbox.rows.len();
-    let summary = match count {
-        0 => "Nothing waits for your decision.".to_owned(),
-        1 => "One step waits for your decision.".to_owned(),
-        n => format!("{n} steps wait for your decision, the longest waiting first."),
+    let filter = inbox.filter.clone();
+    let summary = match (count, filter.is_empty()) {
+        (0, true) => "Nothing waits for your decision.".to_owned(),
+        (0, false) => format!("No step waiting for your decision is in a group whose name contains {filter:?}."),
+        (1, true) => "One step waits for your decision.".to_owned(),
+        (1, false) => format!("One step in a group whose name contains {filter:?} waits for your decision."),
+        (n, true) => format!("{n} steps wait for your decision, the longest waiting first."),
+        (n, false) => format!(
+            "{n} steps in groups whose name contains {filter:?} wait for your decision, the longest waiting first."
+        ),
     };
     let body = if !inbox.approver {
         view! {
@@ -34,6 +43,13 @@ fn InboxView(inbox: InboxListing) -> impl IntoView {
                 "You approve no environment, so nothing waits for you here. "
                 <a href=crate::routes::MINE>"Your models"</a>
                 " shows where the versions you registered stand."
+            </p>
+        }
+        .into_any()
+    } else if count == 0 && !filter.is_empty() {
+        view! {
+            <p class="panel">
+                <a href=crate::routes::INBOX>"Everything waiting for you"</a>
             </p>
         }
         .into_any()
@@ -64,6 +80,13 @@ fn InboxView(inbox: InboxListing) -> impl IntoView {
     };
     view! {
         <h1>"Inbox"</h1>
+        // A plain GET form, as the groups page's: it works without JavaScript and its address
+        // can be shared.
+        <form method="get" action=crate::routes::INBOX class="filter" role="search">
+            <label for="inbox-filter">"Groups whose name contains"</label>
+            <input id="inbox-filter" type="search" name="q" value=filter/>
+            <button type="submit">"Filter"</button>
+        </form>
         <p class="muted" data-waiting=count>{summary}</p>
         {body}
     }
@@ -137,12 +160,14 @@ fn MetricLine(live_version: Option<u32>, metrics: Vec<MetricDelta>) -> impl Into
 }
 
 #[server(prefix = "/rpc", endpoint = "inbox")]
-pub async fn inbox() -> Result<InboxListing, AppError> {
+pub async fn inbox(filter: Option<String>) -> Result<InboxListing, AppError> {
     use crate::context::serve;
     use crate::view_model::{metric_deltas, waiting_view};
     serve(|portal, actor| async move {
         let services = &portal.services;
-        let rows = services.inbox_rows(&actor).await?;
+        let filter = filter.unwrap_or_default().trim().to_owned();
+        let groups = countersign_domain::model::GroupFilter::new(&filter);
+        let rows = services.inbox_rows(&actor, &groups).await?;
         let (policy, now) = (services.policy(), services.now());
         let rows = rows
             .iter()
@@ -170,6 +195,7 @@ pub async fn inbox() -> Result<InboxListing, AppError> {
         Ok(InboxListing {
             approver: policy.approves_anything(&actor),
             rows,
+            filter,
         })
     })
     .await

@@ -22,4 +22,6 @@ pub struct InboxListing {
     /// False for someone who approves no environment: nothing can wait for them.
     pub approver: bool,
     pub rows: Vec<InboxRow>,
+    /// What the groups' names were asked to contain, trimmed; empty for every group.
+    pub filter: String,
 }

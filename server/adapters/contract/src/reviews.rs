@@ -6,7 +6,8 @@ use countersign_domain::service::Notifications;
 
 /// The review page and the inbox, read through counted ports: the review of a version costs
 /// the same calls with one version and no runs as with four versions and three runs, and the
-/// inbox reads what is live once per group and environment its steps wait in, not per step.
+/// inbox reads what is live once per group and environment its steps wait in, not per step,
+/// and only for the groups its filter keeps.
 pub async fn page_reads_cost_the_same_calls_however_many_rows_they_show(services: &Subject) {
     let calls = Arc::new(Calls::default());
     let counted = Services::new(
@@ -50,16 +51,28 @@ pub async fn page_reads_cost_the_same_calls_however_many_rows_they_show(services
         "the review page's calls do not grow with its rows"
     );
 
-    let rows = counted
-        .inbox_rows(&approver("alice", services))
+    let alice = approver("alice", services);
+    let everything = counted
+        .inbox_rows(&alice, &GroupFilter::default())
         .await
         .expect("the inbox");
     assert_eq!(
-        rows.iter()
+        everything
+            .iter()
             .filter(|row| row.step.version.group == group)
             .count(),
         4,
         "every version of the group waits for dev"
+    );
+    calls.take();
+    let filter = GroupFilter::new(&format!(" {} ", group.as_str().to_uppercase()));
+    let rows = counted
+        .inbox_rows(&alice, &filter)
+        .await
+        .expect("the inbox filtered by group");
+    assert!(
+        rows.len() == 4 && rows.iter().all(|row| row.step.version.group == group),
+        "the filter keeps the group's steps and only them, whatever the case: {rows:?}"
     );
     let places: BTreeSet<_> = rows
         .iter()
