@@ -147,4 +147,17 @@ BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
 -- A pipeline's own metadata (countersign_domain::CustomMetadata), as a JSON object.
 ALTER TABLE model_versions ADD COLUMN custom_metadata TEXT NOT NULL DEFAULT '{}';
 "#,
+    r#"
+-- Decisions and signing attempts are never changed or removed either. A speed bump for
+-- someone holding the file, not the defence: pages, exports and the API show each decision
+-- as the audit trail holds it, and name any row that tells it otherwise.
+CREATE TRIGGER decisions_are_never_changed BEFORE UPDATE ON decisions
+BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+CREATE TRIGGER decisions_are_never_removed BEFORE DELETE ON decisions
+BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+CREATE TRIGGER signing_attempts_are_never_changed BEFORE UPDATE ON signing_attempts
+BEGIN SELECT RAISE(ABORT, 'signing attempts are append-only'); END;
+CREATE TRIGGER signing_attempts_are_never_removed BEFORE DELETE ON signing_attempts
+BEGIN SELECT RAISE(ABORT, 'signing attempts are append-only'); END;
+"#,
 ];
