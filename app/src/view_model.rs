@@ -90,6 +90,7 @@ pub fn decision_view(
                     countersign_domain::signature::still_binds(record, version)
                 }),
             }),
+        disagreement: None,
     }
 }
 

@@ -130,6 +130,9 @@ pub struct DecisionView {
     pub rollback_to: Option<u32>,
     /// The electronic signature, when the decision was signed.
     pub signature: Option<SignatureView>,
+    /// How the decision log tells this decision otherwise than the audit trail, whose
+    /// record of it is what is shown; `None` where they agree or were not compared.
+    pub disagreement: Option<String>,
 }
 
 /// A signature as the page shows it (21 CFR 11.50): its meaning, and the digest of what was

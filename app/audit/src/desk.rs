@@ -3,7 +3,9 @@
 //! verifies offline (`AuditDesk`). The only part of this crate that does I/O, and only through ports.
 
 mod check;
+mod reconcile;
 pub use check::TrailCheck;
+pub use reconcile::{reconcile, AttestedDecision, Standing};
 
 use crate::bundle::Bundle;
 use crate::checkpoint::{self, Notary};
@@ -219,31 +221,4 @@ impl AuditDesk {
             checkpoints,
         ))
     }
-}
-
-/// The decisions the decision log holds that the trail does not, since the trail began
-/// (decisions from before it are not expected in it): rows written around the portal, since
-/// the portal writes a decision and its entry together.
-pub fn unrecorded<'a>(
-    entries: &[String],
-    decisions: &'a [countersign_domain::DecisionRecord],
-) -> Vec<&'a countersign_domain::DecisionRecord> {
-    let parsed: Vec<crate::Entry> = entries
-        .iter()
-        .filter_map(|text| serde_json::from_str(text).ok())
-        .collect();
-    let Some(began) = parsed.first().map(|entry| entry.at) else {
-        return Vec::new();
-    };
-    let recorded: std::collections::BTreeSet<&str> = parsed
-        .iter()
-        .filter_map(|entry| match &entry.event {
-            crate::EventJson::Decided { decision, .. } => Some(decision.id.as_str()),
-            _ => None,
-        })
-        .collect();
-    decisions
-        .iter()
-        .filter(|d| d.decided_at >= began && !recorded.contains(d.id.as_str()))
-        .collect()
 }

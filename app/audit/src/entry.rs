@@ -2,7 +2,10 @@
 //! JSON. The field names are part of every hash: never rename one.
 
 use countersign_domain::audit::{AuditEvent, AuditRecord};
-use countersign_domain::{Metrics, Person, Policy, Signature, SigningAttempt};
+use countersign_domain::{
+    DecisionRecord, Environment, GroupName, Metrics, Person, Policy, Signature, SigningAttempt,
+    StepState, Verdict, VersionNumber,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tlog_tiles::Hash;
@@ -120,6 +123,90 @@ pub struct DecisionJson {
     pub signature: Option<Signature>,
 }
 
+impl DecisionJson {
+    pub fn of(record: &DecisionRecord) -> Self {
+        Self {
+            id: record.id.clone(),
+            version: record.version.get(),
+            environment: record.environment.to_string(),
+            verdict: record.verdict.as_str().to_owned(),
+            reason: record.reason.clone(),
+            decided_by: record.decided_by.clone(),
+            decided_at: record.decided_at,
+            resulting_state: record.resulting_state.as_str().to_owned(),
+            rollback_to: record.rollback_to.map(|v| v.get()),
+            signature: record.signature.clone(),
+        }
+    }
+
+    /// The decision `group`'s trail holds, as the domain records one; `None` where a field
+    /// names nothing the domain knows (the verifier reports such an entry).
+    pub fn record(&self, group: &GroupName) -> Option<DecisionRecord> {
+        Some(DecisionRecord {
+            id: self.id.clone(),
+            group: group.clone(),
+            version: VersionNumber::new(self.version).ok()?,
+            environment: Environment::parse(&self.environment).ok()?,
+            verdict: Verdict::parse(&self.verdict)?,
+            reason: self.reason.clone(),
+            decided_by: self.decided_by.clone(),
+            decided_at: self.decided_at,
+            resulting_state: StepState::parse(&self.resulting_state)?,
+            rollback_to: match self.rollback_to {
+                Some(version) => Some(VersionNumber::new(version).ok()?),
+                None => None,
+            },
+            signature: self.signature.clone(),
+        })
+    }
+
+    /// The fields in which `other` tells this decision otherwise, named for a reader.
+    pub fn differences(&self, other: &DecisionJson) -> Vec<&'static str> {
+        let (ours, theirs) = (self.signature.as_ref(), other.signature.as_ref());
+        // A signature's parts are compared where both hold one; "signature" says where not.
+        let signed_alike = |same: fn(&Signature, &Signature) -> bool| {
+            ours.zip(theirs)
+                .is_none_or(|(ours, theirs)| same(ours, theirs))
+        };
+        let fields = [
+            ("version", self.version == other.version),
+            ("environment", self.environment == other.environment),
+            ("verdict", self.verdict == other.verdict),
+            ("reason", self.reason == other.reason),
+            ("signer", self.decided_by == other.decided_by),
+            ("time", self.decided_at == other.decided_at),
+            (
+                "resulting state",
+                self.resulting_state == other.resulting_state,
+            ),
+            ("rollback target", self.rollback_to == other.rollback_to),
+            ("signature", ours.is_some() == theirs.is_some()),
+            ("meaning", signed_alike(|a, b| a.meaning == b.meaning)),
+            (
+                "record digest",
+                signed_alike(|a, b| a.record_digest == b.record_digest),
+            ),
+            (
+                "replaced version",
+                signed_alike(|a, b| a.replaces_version == b.replaces_version),
+            ),
+            (
+                "authentication",
+                signed_alike(|a, b| a.authentication == b.authentication),
+            ),
+        ];
+        let mut differ: Vec<&'static str> = fields
+            .into_iter()
+            .filter(|(_, same)| !same)
+            .map(|(name, _)| name)
+            .collect();
+        if differ.is_empty() && self != other {
+            differ.push("id");
+        }
+        differ
+    }
+}
+
 impl Entry {
     /// The entry's canonical JSON: what is stored, hashed and signed over.
     pub fn canonical(&self) -> String {
@@ -180,18 +267,7 @@ impl EventJson {
                 signed,
                 reauthentication_asked_at,
             } => Self::Decided {
-                decision: DecisionJson {
-                    id: record.id.clone(),
-                    version: record.version.get(),
-                    environment: record.environment.to_string(),
-                    verdict: record.verdict.as_str().to_owned(),
-                    reason: record.reason.clone(),
-                    decided_by: record.decided_by.clone(),
-                    decided_at: record.decided_at,
-                    resulting_state: record.resulting_state.as_str().to_owned(),
-                    rollback_to: record.rollback_to.map(|v| v.get()),
-                    signature: record.signature.clone(),
-                },
+                decision: DecisionJson::of(record),
                 signed: serde_json::to_value(signed).expect("signed content serialises"),
                 reauthentication_asked_at: *reauthentication_asked_at,
             },

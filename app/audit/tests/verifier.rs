@@ -531,22 +531,66 @@ proptest! {
 }
 
 #[test]
-fn decisions_the_log_holds_and_the_trail_does_not_are_named() {
+fn the_log_is_shown_as_the_trail_holds_it_and_every_disagreement_is_named() {
+    use countersign_audit::desk::{reconcile, Standing};
     let trail = promoted();
-    assert!(countersign_audit::desk::unrecorded(&trail.entries, &trail.decisions).is_empty());
+    let group = trail.decisions[0].group.clone();
+    let alike = reconcile(&group, &trail.entries, &trail.decisions);
+    assert_eq!(alike.len(), trail.decisions.len());
+    assert!(
+        alike.iter().all(|d| d.standing == Standing::Recorded),
+        "{alike:?}"
+    );
+
+    let mut log = trail.decisions.clone();
+    let removed = log.remove(1);
+    let rewritten = &mut log[0];
+    let (true_reason, true_signer) = (rewritten.reason.clone(), rewritten.decided_by.clone());
+    rewritten.reason = Some("forged after the fact".into());
+    rewritten.decided_by.name = "Somebody Else".into();
     let mut lost = trail.decisions[0].clone();
     lost.id = "lost".into();
     let mut before = lost.clone();
     before.id = "before-the-trail".into();
     before.decided_at = time::macros::datetime!(2020-01-01 00:00 UTC);
-    let log = [trail.decisions.clone(), vec![lost, before]].concat();
-    let missing: Vec<&str> = countersign_audit::desk::unrecorded(&trail.entries, &log)
-        .iter()
-        .map(|d| d.id.as_str())
-        .collect();
+    log.extend([lost, before]);
+
+    let shown = reconcile(&group, &trail.entries, &log);
+    let standing = |id: &str| {
+        let found = shown.iter().find(|d| d.record.id == id);
+        found
+            .map(|d| d.standing.clone())
+            .expect("every decision is shown")
+    };
     assert_eq!(
-        missing,
-        ["lost"],
+        standing(&trail.decisions[0].id),
+        Standing::Differs(vec!["reason", "signer"])
+    );
+    let first = shown
+        .iter()
+        .find(|d| d.record.id == trail.decisions[0].id)
+        .unwrap();
+    assert_eq!(
+        (&first.record.reason, &first.record.decided_by),
+        (&true_reason, &true_signer),
+        "a rewritten row is shown as the trail holds it"
+    );
+    assert!(first
+        .alert()
+        .unwrap()
+        .contains("differs from the audit trail in its reason, signer"));
+    assert_eq!(standing(&removed.id), Standing::NotInLog);
+    assert_eq!(standing("lost"), Standing::NotInTrail);
+    assert_eq!(
+        standing("before-the-trail"),
+        Standing::BeforeTheTrail,
         "decisions from before the trail are not expected in it"
+    );
+    assert_eq!(shown.len(), trail.decisions.len() + 2);
+    assert!(
+        shown
+            .windows(2)
+            .all(|w| w[0].record.decided_at <= w[1].record.decided_at),
+        "oldest first, the trail's decisions the log lacks placed by their time"
     );
 }

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use countersign_app::context::Authenticator;
-use countersign_audit::desk::{AuditDesk, Period};
+use countersign_audit::desk::{AuditDesk, Period, Standing, TrailCheck};
 use countersign_domain::service::{ServiceError, Services};
 use countersign_domain::*;
 use serde::{Deserialize, Serialize};
@@ -23,7 +23,56 @@ pub struct HistoryJson {
     #[schema(value_type = String, format = DateTime)]
     pub exported_at: OffsetDateTime,
     pub live: Vec<LivePeriodJson>,
+    /// Each decision as the group's audit trail holds it, oldest first.
     pub decisions: Vec<DecisionJson>,
+    pub audit_trail: TrailStatusJson,
+}
+
+/// Whether the group's audit trail verifies and the decision log agrees with it about every
+/// decision, checked when the document was made.
+#[derive(Serialize, Deserialize, Debug, PartialEq, utoipa::ToSchema)]
+pub struct TrailStatusJson {
+    /// True when every entry verifies against this portal's key and no decision is in
+    /// `trail_mismatch`.
+    pub holds: bool,
+    /// What is wrong, one sentence each; empty when it holds.
+    pub problems: Vec<String>,
+}
+
+/// How the decision log tells a decision otherwise than the audit trail, whose record of it
+/// the document carries.
+#[derive(Serialize, Deserialize, Debug, PartialEq, utoipa::ToSchema)]
+pub struct TrailMismatchJson {
+    /// `differs` (both hold it, `fields` differ), `not_in_trail` (only the log holds it) or
+    /// `not_in_log` (only the trail holds it).
+    pub kind: String,
+    /// For `differs`: the fields the log tells otherwise, e.g. `reason`, `signer`.
+    pub fields: Vec<String>,
+}
+
+impl TrailMismatchJson {
+    fn of(standing: &Standing) -> Option<Self> {
+        let (kind, fields) = match standing {
+            Standing::Recorded | Standing::BeforeTheTrail => return None,
+            Standing::Differs(fields) => {
+                ("differs", fields.iter().map(|f| f.to_string()).collect())
+            }
+            Standing::NotInTrail => ("not_in_trail", Vec::new()),
+            Standing::NotInLog => ("not_in_log", Vec::new()),
+        };
+        Some(Self {
+            kind: kind.to_owned(),
+            fields,
+        })
+    }
+
+    /// One CSV cell: the kind, and for `differs` the fields after a colon.
+    fn cell(&self) -> String {
+        match self.fields.as_slice() {
+            [] => self.kind.clone(),
+            fields => format!("{}: {}", self.kind, fields.join(", ")),
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq, utoipa::ToSchema)]
@@ -74,6 +123,8 @@ pub struct DecisionJson {
     pub acrs: Vec<String>,
     /// Lower-case hex SHA-256 of the canonical JSON (RFC 8785) of what was signed.
     pub record_digest: Option<String>,
+    /// Present where the decision log disagrees with the audit trail about this decision.
+    pub trail_mismatch: Option<TrailMismatchJson>,
 }
 
 /// How a decision's signer had authenticated, where it was recorded.
@@ -84,7 +135,26 @@ fn authentication(
 }
 
 impl HistoryJson {
-    pub fn new(history: &GroupHistory, now: OffsetDateTime) -> Self {
+    /// `group`'s history, its decisions as its audit trail holds them.
+    pub async fn read(
+        services: &Services,
+        audit: &AuditDesk,
+        group: &GroupName,
+    ) -> Result<Self, ServiceError> {
+        let history = services.group_history(group).await?;
+        let check = audit.check(group, &history.decisions).await?;
+        Ok(Self::new(&history, &check, services.now()))
+    }
+
+    pub fn new(history: &GroupHistory, check: &TrailCheck, now: OffsetDateTime) -> Self {
+        let mut problems: Vec<String> = check
+            .verdict
+            .as_ref()
+            .err()
+            .map(|violation| format!("the audit trail does not verify: {violation}"))
+            .into_iter()
+            .collect();
+        problems.extend(check.disagreements().filter_map(|d| d.alert()));
         Self {
             model_package_group: history.group.to_string(),
             exported_at: now,
@@ -100,10 +170,15 @@ impl HistoryJson {
                     decision_id: p.decision_id.clone(),
                 })
                 .collect(),
-            decisions: history
+            audit_trail: TrailStatusJson {
+                holds: problems.is_empty(),
+                problems,
+            },
+            decisions: check
                 .decisions
                 .iter()
-                .map(|d| DecisionJson {
+                .map(|attested| (&attested.record, &attested.standing))
+                .map(|(d, standing)| DecisionJson {
                     decision_id: d.id.clone(),
                     decided_at: d.decided_at,
                     model_package_version: d.version.get(),
@@ -122,6 +197,7 @@ impl HistoryJson {
                         .map(|a| a.acrs.clone())
                         .unwrap_or_default(),
                     record_digest: d.signature.as_ref().map(|s| s.record_digest.clone()),
+                    trail_mismatch: TrailMismatchJson::of(standing),
                 })
                 .collect(),
         }
@@ -145,6 +221,7 @@ impl HistoryJson {
             "record_digest",
             "auth_time",
             "decision_id",
+            "trail_mismatch",
         ]);
         for d in &self.decisions {
             write_cells(
@@ -164,6 +241,10 @@ impl HistoryJson {
                     d.record_digest.clone().unwrap_or_default(),
                     d.auth_time.map(rfc3339).unwrap_or_default(),
                     d.decision_id.clone(),
+                    d.trail_mismatch
+                        .as_ref()
+                        .map(TrailMismatchJson::cell)
+                        .unwrap_or_default(),
                 ],
             );
         }
@@ -284,8 +365,8 @@ pub async fn export(
         _ => return (StatusCode::NOT_FOUND, "No such export.").into_response(),
     };
     let group = group_name;
-    let history = match state.services.group_history(&group).await {
-        Ok(history) => HistoryJson::new(&history, state.services.now()),
+    let history = match HistoryJson::read(&state.services, &state.audit, &group).await {
+        Ok(history) => history,
         Err(e) => return unavailable(e),
     };
     attachment(content_type, &format!("{group}-{name}"), write(&history))

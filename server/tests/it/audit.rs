@@ -175,3 +175,85 @@ async fn the_api_serves_the_trail_to_pipelines_for_a_period_and_refuses_a_period
         .unwrap()
         .contains("\"yesterday\""));
 }
+
+#[tokio::test]
+async fn a_decision_rewritten_or_removed_in_the_log_is_shown_as_the_trail_holds_it_and_named() {
+    let app = TestApp::new(&[]).await;
+    let alice = churn_approved_for_dev(&app).await;
+    let raw = rusqlite::Connection::open(&app.config.database).unwrap();
+    let refused = raw.execute("UPDATE decisions SET reason = 'rubber-stamped'", []);
+    assert!(
+        refused.is_err_and(|e| e.to_string().contains("append-only")),
+        "the log refuses an edit, as the trail's table does"
+    );
+
+    // Past the trigger, as anyone holding the file can.
+    raw.execute_batch("DROP TRIGGER decisions_are_never_changed;")
+        .unwrap();
+    let rewritten = raw
+        .execute(
+            "UPDATE decisions SET reason = 'rubber-stamped' WHERE group_name = 'churn'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(rewritten, 1);
+    let history = app.get("/models/churn/history", Some(&alice)).await.body;
+    assert!(
+        history.contains("The decision log and the audit trail disagree about 1 decision;")
+            && !history.contains("Audit trail verified"),
+        "{history}"
+    );
+    assert!(
+        history.contains("metrics hold up") && !history.contains("rubber-stamped"),
+        "the decision is shown as the trail holds it: {history}"
+    );
+    assert!(history.contains("differs from the audit trail in its reason"));
+
+    let export = app
+        .get("/models/churn/export/history.json", Some(&alice))
+        .await;
+    let exported = export.json();
+    assert_eq!(exported["audit_trail"]["holds"], false);
+    let decision = &exported["decisions"][0];
+    assert_eq!(decision["reason"], "metrics hold up");
+    assert_eq!(
+        decision["trail_mismatch"],
+        serde_json::json!({"kind": "differs", "fields": ["reason"]})
+    );
+    let csv = app
+        .get("/models/churn/export/history.csv", Some(&alice))
+        .await
+        .body;
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(rows[0].ends_with(",trail_mismatch"), "{csv}");
+    assert!(
+        rows[1].contains("metrics hold up") && rows[1].ends_with(",differs: reason"),
+        "{csv}"
+    );
+    let served = app.get("/api/v1/models/churn/history", None).await;
+    assert_eq!(served.status, StatusCode::OK, "{}", served.body);
+    assert_eq!(
+        served.json()["decisions"],
+        exported["decisions"],
+        "the API serves what the export holds"
+    );
+
+    raw.execute_batch(
+        "DROP TRIGGER decisions_are_never_removed; DELETE FROM decisions WHERE group_name = 'churn';",
+    )
+    .unwrap();
+    let history = app.get("/models/churn/history", Some(&alice)).await.body;
+    assert!(
+        history.contains("metrics hold up")
+            && history.contains("the audit trail holds it, the decision log does not"),
+        "a removed row is still shown, from the trail, and named: {history}"
+    );
+    let exported = app
+        .get("/models/churn/export/history.json", Some(&alice))
+        .await
+        .json();
+    assert_eq!(
+        exported["decisions"][0]["trail_mismatch"]["kind"],
+        "not_in_log"
+    );
+}

@@ -1,5 +1,6 @@
-//! A group's trail checked as an auditor would, for the pages that show it: exported,
-//! verified with the same verifier, and compared with the decisions the log holds.
+//! A group's trail checked as an auditor would, for the pages, exports and API that show
+//! it: exported, verified with the same verifier, and compared decision by decision, field
+//! by field, with the decision log.
 
 use super::*;
 use crate::verify::{Verified, Violation};
@@ -7,45 +8,42 @@ use countersign_domain::DecisionRecord;
 
 /// What checking a group's trail found.
 #[derive(Debug)]
-pub enum TrailCheck {
-    /// Every entry verifies, and every decision the log holds since the trail began is in it.
-    Verified(Verified),
-    /// It verifies, but the log holds decisions the trail lacks: rows written around the
-    /// portal, which writes a decision and its entry together.
-    Incomplete {
-        verified: Verified,
-        unrecorded: Vec<DecisionRecord>,
-    },
-    /// It does not verify.
-    Broken(Violation),
+pub struct TrailCheck {
+    /// Whether every entry verifies.
+    pub verdict: Result<Verified, Violation>,
+    /// The group's decisions, oldest first, each as the trail holds it and with how the
+    /// log's row compares.
+    pub decisions: Vec<AttestedDecision>,
+}
+
+impl TrailCheck {
+    /// The decisions the log and the trail disagree about.
+    pub fn disagreements(&self) -> impl Iterator<Item = &AttestedDecision> {
+        self.decisions.iter().filter(|d| !d.standing.agrees())
+    }
+
+    /// True when the trail verifies and the log agrees with it about every decision.
+    pub fn holds(&self) -> bool {
+        self.verdict.is_ok() && self.disagreements().next().is_none()
+    }
 }
 
 impl AuditDesk {
     /// `group`'s whole trail, verified against this portal's key beside `decisions` (the
-    /// log's). A trail whose bytes did not change since this replica last verified it is
-    /// not verified again (`VerdictCache`), so a long trail costs its read, not its checks.
+    /// log's, oldest first). A trail whose bytes did not change since this replica last
+    /// verified it is not verified again (`VerdictCache`), so a long trail costs its read,
+    /// not its checks.
     pub async fn check(
         &self,
         group: &GroupName,
         decisions: &[DecisionRecord],
     ) -> Result<TrailCheck, PortError> {
         let bundle = self.bundle(group, Period::default()).await?;
-        let unrecorded: Vec<DecisionRecord> = unrecorded(&bundle.entries, decisions)
-            .into_iter()
-            .cloned()
-            .collect();
-        Ok(
-            match self
+        Ok(TrailCheck {
+            decisions: reconcile(group, &bundle.entries, decisions),
+            verdict: self
                 .verdicts
-                .verify(&bundle, Some(self.notary.public_key()))
-            {
-                Err(violation) => TrailCheck::Broken(violation),
-                Ok(verified) if unrecorded.is_empty() => TrailCheck::Verified(verified),
-                Ok(verified) => TrailCheck::Incomplete {
-                    verified,
-                    unrecorded,
-                },
-            },
-        )
+                .verify(&bundle, Some(self.notary.public_key())),
+        })
     }
 }

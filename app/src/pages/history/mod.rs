@@ -155,61 +155,46 @@ fn EnvironmentHistory(env: EnvironmentHistoryView, group: String) -> impl IntoVi
     }
 }
 
-/// What the group's trail check found, in words, logged where it is wrong.
+/// What the group's trail check found, in words, logged where it is wrong: a trail that does
+/// not verify, or a decision log that tells a decision otherwise than the trail.
 #[cfg(feature = "ssr")]
 fn trail_check_view(
     group: &countersign_domain::GroupName,
-    check: countersign_audit::desk::TrailCheck,
+    check: &countersign_audit::desk::TrailCheck,
 ) -> TrailCheckView {
-    use countersign_audit::desk::TrailCheck;
     let summary = |verified: &countersign_audit::Verified| -> Vec<String> {
         verified.summary().lines().map(str::to_owned).collect()
     };
-    match check {
-        TrailCheck::Incomplete {
-            verified,
-            unrecorded,
-        } => {
-            let unrecorded: Vec<String> = unrecorded
-                .iter()
-                .map(|d| {
-                    format!(
-                        "{} of version {} for {} by {} ({})",
-                        d.verdict.as_str(),
-                        d.version,
-                        d.environment,
-                        d.decided_by.subject,
-                        d.id
-                    )
-                })
-                .collect();
-            tracing::error!(%group, "decisions missing from the audit trail: {unrecorded:?}");
+    let alerts: Vec<String> = check.disagreements().filter_map(|d| d.alert()).collect();
+    if !alerts.is_empty() {
+        tracing::error!(%group, "the decision log and the audit trail disagree: {alerts:?}");
+    }
+    match &check.verdict {
+        Err(violation) => {
+            tracing::error!(%group, "the audit trail does not verify: {violation}");
             TrailCheckView {
-                headline: format!(
-                    "The audit trail lacks {} decision{} the decision log holds.",
-                    unrecorded.len(),
-                    if unrecorded.len() == 1 { "" } else { "s" }
-                ),
-                details: unrecorded.into_iter().chain(summary(&verified)).collect(),
+                headline: format!("The audit trail does not verify: {violation}."),
+                details: alerts.into_iter().chain(summary(&violation.verified)).collect(),
                 intact: false,
             }
         }
-        TrailCheck::Verified(verified) => TrailCheckView {
+        Ok(verified) if !alerts.is_empty() => TrailCheckView {
+            headline: format!(
+                "The decision log and the audit trail disagree about {} decision{}; each is shown as the trail holds it.",
+                alerts.len(),
+                if alerts.len() == 1 { "" } else { "s" }
+            ),
+            details: alerts.into_iter().chain(summary(verified)).collect(),
+            intact: false,
+        },
+        Ok(verified) => TrailCheckView {
             headline: match verified.last {
                 Some(_) => format!("Audit trail {}.", verified.headline()),
                 None => "The audit trail has no entries yet.".into(),
             },
-            details: summary(&verified),
+            details: summary(verified),
             intact: true,
         },
-        TrailCheck::Broken(violation) => {
-            tracing::error!(%group, "the audit trail does not verify: {violation}");
-            TrailCheckView {
-                headline: format!("The audit trail does not verify: {violation}."),
-                details: summary(&violation.verified),
-                intact: false,
-            }
-        }
     }
 }
 
@@ -245,17 +230,19 @@ pub async fn group_history(group: String) -> Result<HistoryView, AppError> {
             .check(&history.group, &history.decisions)
             .await
             .map_err(countersign_domain::service::ServiceError::from)?;
-        let trail = trail_check_view(&history.group, check);
         Ok(HistoryView {
-            trail,
+            trail: trail_check_view(&history.group, &check),
             drift: reported_drift(&history.group, &[], &history.drift),
             group,
             environments,
-            decisions: history
+            decisions: check
                 .decisions
                 .iter()
                 .rev()
-                .map(|d| decision_view(d, None))
+                .map(|d| DecisionView {
+                    disagreement: d.standing.disagreement(),
+                    ..decision_view(&d.record, None)
+                })
                 .collect(),
         })
     })

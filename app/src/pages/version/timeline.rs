@@ -51,6 +51,9 @@ pub(crate) fn DecisionLine(decision: DecisionView) -> impl IntoView {
             <span class="by" title=decision.decided_by_email>{decision.decided_by}</span>
             <span class="muted">{format!(" on {}", decision.decided_at)}</span>
             {decision.reason.map(|r| view! { <q class="reason">{r}</q> })}
+            {decision
+                .disagreement
+                .map(|how| view! { <strong class="mismatch">{format!(" · shown as the audit trail holds it: {how}")}</strong> })}
             {decision.signature.map(|signature| {
                 let short = signature.record_digest.chars().take(12).collect::<String>();
                 let mismatch = (!signature.still_binds)

@@ -117,3 +117,57 @@ pub async fn appends_racing_in_one_group_take_a_place_each(services: &Subject) {
     assert_eq!(entries.len(), 3 + 8);
     assert_eq!(verified.entries, 11);
 }
+
+/// What pages show of a decision is its trail entry, compared field by field with the log's
+/// row: the log keeps every decision exactly as the entry does (times, the signature and how
+/// its signer authenticated included), so nothing anybody left alone is flagged.
+pub async fn the_log_tells_each_decision_as_the_trail_does(services: &Subject) {
+    use countersign_audit::desk::Standing;
+    use countersign_domain::service::SigningRequest;
+    use countersign_domain::signature::{Authentication, Signing};
+    let group = unique_group("alike");
+    let first = register(services, &group).await;
+    let second = register(services, &group).await;
+    let env = first_env(services);
+    let what = SigningRequest::Decide {
+        version: first.version,
+        request: DecisionRequest::new(env.clone(), Choice::Approve, "signed with care"),
+    };
+    let alice = approver("alice", services);
+    let prepared = services.prepare(&alice, &group, &what).await.unwrap();
+    let signing = Signing {
+        reviewed_digest: prepared.effect.signed.digest(),
+        authentication: Authentication {
+            at: Some(services.now().replace_nanosecond(0).unwrap()),
+            acr: Some("c1".into()),
+            amr: vec!["pwd".into(), "mfa".into()],
+            acrs: Vec::new(),
+        },
+        reauthentication_asked_at: None,
+    };
+    services
+        .sign(&alice, &group, &what, &signing)
+        .await
+        .unwrap();
+    services
+        .decide(
+            &approver("bob", services),
+            &group,
+            second.version,
+            &DecisionRequest::new(env, Choice::Reject, "not this one"),
+        )
+        .await
+        .unwrap();
+
+    let decisions = services
+        .ports
+        .audit
+        .decisions_for_group(&group)
+        .await
+        .unwrap();
+    assert_eq!(decisions.len(), 2);
+    let check = services.audit.check(&group, &decisions).await.unwrap();
+    let standings: Vec<&Standing> = check.decisions.iter().map(|d| &d.standing).collect();
+    assert_eq!(standings, [&Standing::Recorded, &Standing::Recorded]);
+    assert!(check.holds(), "{:?}", check.verdict);
+}

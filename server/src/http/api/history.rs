@@ -24,9 +24,7 @@ pub(crate) async fn group_history(
     state.auth.require(&headers, ApiScope::Resolve).await?;
     let Path(group) = group?;
     let group = group_name(&group)?;
-    let history = state.services.group_history(&group).await?;
-    Ok(Json(crate::http::export::HistoryJson::new(
-        &history,
-        state.services.now(),
-    )))
+    let history =
+        crate::http::export::HistoryJson::read(&state.services, &state.audit, &group).await?;
+    Ok(Json(history))
 }
