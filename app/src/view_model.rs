@@ -67,6 +67,7 @@ pub fn decision_view(
     signed_version: Option<&ModelVersion>,
 ) -> DecisionView {
     DecisionView {
+        id: record.id.clone(),
         version: record.version.get(),
         environment: record.environment.to_string(),
         verdict: record.verdict.into(),

@@ -118,6 +118,8 @@ pub enum VerdictView {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DecisionView {
+    /// The decision's id, as its audit trail entry and the exports name it.
+    pub id: String,
     pub version: u32,
     pub environment: String,
     pub verdict: VerdictView,

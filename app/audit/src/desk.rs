@@ -85,6 +85,14 @@ impl AuditTrail for Notarised {
     async fn entries(&self, group: &GroupName, from: u64) -> Result<Vec<String>, PortError> {
         self.trail.entries(group, from).await
     }
+
+    async fn entries_keyed(
+        &self,
+        group: &GroupName,
+        keys: &[String],
+    ) -> Result<Vec<String>, PortError> {
+        self.trail.entries_keyed(group, keys).await
+    }
 }
 
 #[async_trait::async_trait]

@@ -60,6 +60,11 @@ pub struct AuditRecord {
 pub const PORTAL_ACTOR: &str = "countersign";
 
 impl AuditRecord {
+    /// The key of the decision `id`'s entry.
+    pub fn decision_key(id: &str) -> String {
+        format!("decision/{id}")
+    }
+
     /// The record's key, derived from what it is about so that a repeat has the same one.
     pub fn key_of(event: &AuditEvent) -> String {
         match event {
@@ -68,7 +73,7 @@ impl AuditRecord {
                 version,
                 environment,
             } => format!("approval-request/{version}/{environment}"),
-            AuditEvent::Decided { record, .. } => format!("decision/{}", record.id),
+            AuditEvent::Decided { record, .. } => Self::decision_key(&record.id),
             AuditEvent::SigningAttempted(attempt) => format!("attempt/{}", attempt.id),
             AuditEvent::ReportReceived(report) => format!(
                 "report/{}/{}/{}",

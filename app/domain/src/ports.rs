@@ -45,6 +45,14 @@ pub trait AuditTrail: Send + Sync {
     /// The group's entries from sequence number `from` on, oldest first, each exactly as
     /// stored (its canonical JSON).
     async fn entries(&self, group: &GroupName, from: u64) -> Result<Vec<String>, PortError>;
+
+    /// The group's entries whose keys are among `keys`, oldest first, each exactly as
+    /// stored; a key the trail lacks is left out. A read or two however long the trail.
+    async fn entries_keyed(
+        &self,
+        group: &GroupName,
+        keys: &[String],
+    ) -> Result<Vec<String>, PortError>;
 }
 
 /// Where signed checkpoints of the audit trails are published, apart from the trails'

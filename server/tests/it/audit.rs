@@ -208,6 +208,13 @@ async fn a_decision_rewritten_or_removed_in_the_log_is_shown_as_the_trail_holds_
         "the decision is shown as the trail holds it: {history}"
     );
     assert!(history.contains("differs from the audit trail in its reason"));
+    let page = app.get("/models/churn/versions/1", Some(&alice)).await.body;
+    assert!(
+        page.contains("The decision log disagrees with the audit trail")
+            && page.contains("metrics hold up")
+            && !page.contains("rubber-stamped"),
+        "the version page reads the decision's own entry: {page}"
+    );
 
     let export = app
         .get("/models/churn/export/history.json", Some(&alice))

@@ -29,6 +29,24 @@ impl TrailCheck {
 }
 
 impl AuditDesk {
+    /// `decisions` (a version's, say) each beside its own trail entry, read by key: a page
+    /// showing a few decisions reads a few entries however long the trail, and verifies
+    /// none (the group's [`AuditDesk::check`] does). A decision the trail holds and the log
+    /// lacks is not found this way either.
+    pub async fn attest(
+        &self,
+        group: &GroupName,
+        decisions: &[DecisionRecord],
+    ) -> Result<Vec<AttestedDecision>, PortError> {
+        // A trail begins with the policy it was written under, at 0: when it began tells a
+        // decision missing from it from one taken before it.
+        let keys: Vec<String> = std::iter::once(crate::entry::policy_key(0))
+            .chain(decisions.iter().map(|d| AuditRecord::decision_key(&d.id)))
+            .collect();
+        let entries = self.trail.entries_keyed(group, &keys).await?;
+        Ok(reconcile(group, &entries, decisions))
+    }
+
     /// `group`'s whole trail, verified against this portal's key beside `decisions` (the
     /// log's, oldest first). A trail whose bytes did not change since this replica last
     /// verified it is not verified again (`VerdictCache`), so a long trail costs its read,

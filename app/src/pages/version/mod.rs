@@ -60,6 +60,16 @@ fn VersionReview(
             {title} " " <StatePill state=detail.status/>
         </h1>
         <DriftWarning drift=detail.drift.clone()/>
+        {(!detail.disagreements.is_empty()).then(|| {
+            let disagreements = detail.disagreements.clone();
+            view! {
+                <section class="warning drift" role="alert" aria-labelledby="disagreements-heading">
+                    <h2 id="disagreements-heading">"The decision log disagrees with the audit trail"</h2>
+                    <p>"Each decision is shown as the audit trail holds it."</p>
+                    <ul>{disagreements.into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}</ul>
+                </section>
+            }
+        })}
         {(!detail.broken_signatures.is_empty()).then(|| {
             let broken = detail.broken_signatures.clone();
             view! {
@@ -182,22 +192,31 @@ pub async fn get_version(group: String, version: u32) -> Result<VersionDetail, A
     use crate::context::{group_name, serve, version_number};
     serve(|portal, actor| async move {
         let desk = &portal.notifications;
-        let review = portal
+        let group = group_name(&group)?;
+        let mut review = portal
             .services
             .review(
-                &group_name(&group)?,
+                &group,
                 version_number(version)?,
                 RECENT_VERSIONS,
                 &desk.notifications,
             )
             .await?;
-        Ok(view_model::review_detail(
+        let attested = portal
+            .audit
+            .attest(&group, &review.record.decisions)
+            .await
+            .map_err(countersign_domain::service::ServiceError::from)?;
+        review.record.decisions = attested.iter().map(|d| d.record.clone()).collect();
+        let mut detail = view_model::review_detail(
             portal.services.policy(),
             &review,
             &actor,
             desk.outbox_only,
             portal.services.now(),
-        ))
+        );
+        view_model::name_disagreements(&mut detail, &attested);
+        Ok(detail)
     })
     .await
 }

@@ -236,6 +236,34 @@ pub fn version_detail(
         reports: reports.iter().rev().map(report_view).collect(),
         why_no_decision,
         drift,
+        disagreements: Vec::new(),
+    }
+}
+
+/// Names on the page each decision the log tells otherwise than the trail (`attested`, the
+/// version's decisions beside their entries): an alert above, and a note on each line.
+pub fn name_disagreements(
+    detail: &mut VersionDetail,
+    attested: &[countersign_audit::desk::AttestedDecision],
+) {
+    let how: BTreeMap<&str, String> = attested
+        .iter()
+        .filter_map(|d| Some((d.record.id.as_str(), d.standing.disagreement()?)))
+        .collect();
+    detail.disagreements = attested.iter().filter_map(|d| d.alert()).collect();
+    for sentence in &detail.disagreements {
+        tracing::error!(group = %detail.group, disagreement = ?sentence, "the decision log and the audit trail disagree");
+    }
+    let shown = detail
+        .track
+        .iter_mut()
+        .flat_map(|step| step.decisions.iter_mut())
+        .chain(detail.timeline.iter_mut().filter_map(|entry| match entry {
+            TimelineEntry::Decided(decision) => Some(decision),
+            _ => None,
+        }));
+    for decision in shown {
+        decision.disagreement = how.get(decision.id.as_str()).cloned();
     }
 }
 

@@ -120,6 +120,9 @@ pub struct VersionDetail {
     pub why_no_decision: Option<String>,
     /// What the registry or the live values hold that the decision log does not explain.
     pub drift: Vec<String>,
+    /// Each decision the decision log tells otherwise than the audit trail, whose record
+    /// of it the page shows, a sentence each.
+    pub disagreements: Vec<String>,
 }
 
 /// One event in a version's life.

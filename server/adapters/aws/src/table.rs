@@ -34,8 +34,8 @@ use aws_config::SdkConfig;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification,
-    TransactWriteItem, Update,
+    KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ScalarAttributeType,
+    TimeToLiveSpecification, TransactWriteItem, Update,
 };
 use countersign_domain::ports::PortError;
 use countersign_domain::{GroupName, VersionNumber};
@@ -267,6 +267,57 @@ impl Table {
             .await
             .map_err(port)?;
         Ok(found.item)
+    }
+
+    /// The items with `keys` (distinct) that exist, in no particular order, read consistently: one
+    /// `BatchGetItem` per 100 keys, and again for any the table left unprocessed.
+    pub(crate) async fn items(&self, keys: Vec<Item>) -> Result<Vec<Item>, PortError> {
+        /// BatchGetItem's limit per request.
+        const KEYS_PER_BATCH: usize = 100;
+        let mut found = Vec::with_capacity(keys.len());
+        let mut waiting: Vec<Item> = keys;
+        let mut unanswered = 0u32;
+        while !waiting.is_empty() {
+            let rest = waiting.split_off(waiting.len().min(KEYS_PER_BATCH));
+            let batch = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::replace(&mut waiting, rest)))
+                .consistent_read(true)
+                .build()
+                .expect("keys are set");
+            let answer = self
+                .calls
+                .call(
+                    "dynamodb:BatchGetItem",
+                    self.client
+                        .batch_get_item()
+                        .request_items(&self.name, batch)
+                        .send(),
+                )
+                .await
+                .map_err(port)?;
+            found.extend(
+                answer
+                    .responses
+                    .and_then(|mut r| r.remove(&self.name))
+                    .unwrap_or_default(),
+            );
+            let left = answer
+                .unprocessed_keys
+                .and_then(|mut left| left.remove(&self.name))
+                .map(|left| left.keys)
+                .unwrap_or_default();
+            if !left.is_empty() {
+                unanswered += 1;
+                if unanswered > 8 {
+                    return Err(PortError::Unavailable(
+                        "DynamoDB left keys unprocessed eight times running".into(),
+                    ));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25 << unanswered)).await;
+                waiting.extend(left);
+            }
+        }
+        Ok(found)
     }
 
     /// Every item of partition `pk` whose sort key starts with `prefix`, in sort key order,

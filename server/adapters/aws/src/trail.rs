@@ -218,6 +218,43 @@ impl AuditTrail for AwsBackend {
             .map(|item| text(item, "entry").map(str::to_owned))
             .collect()
     }
+
+    async fn entries_keyed(
+        &self,
+        group: &GroupName,
+        keys: &[String],
+    ) -> Result<Vec<String>, PortError> {
+        let pk = group_key(group);
+        let keyed = self
+            .table
+            .items(keys.iter().map(|k| key(pk.clone(), key_sk(k))).collect())
+            .await?;
+        let seqs: Vec<u64> = keyed
+            .iter()
+            .map(|item| {
+                number(item, "seq")
+                    .and_then(|seq| u64::try_from(seq).ok())
+                    .ok_or_else(|| {
+                        PortError::Corrupt(format!("an audit key of {group} names no entry"))
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        let entries = self
+            .table
+            .items(
+                seqs.iter()
+                    .map(|&seq| key(pk.clone(), entry_sk(seq)))
+                    .collect(),
+            )
+            .await?;
+        // A batch answers in any order; sort keys are zero-padded sequence numbers.
+        let mut entries: Vec<(&str, String)> = entries
+            .iter()
+            .map(|item| Ok((text(item, "sk")?, text(item, "entry")?.to_owned())))
+            .collect::<Result<_, PortError>>()?;
+        entries.sort_unstable();
+        Ok(entries.into_iter().map(|(_, entry)| entry).collect())
+    }
 }
 
 fn checkpoint_size(note: &str) -> Result<u64, PortError> {

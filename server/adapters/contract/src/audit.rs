@@ -91,6 +91,25 @@ pub async fn the_audit_trail_keeps_each_event_once_in_order_and_verifies(service
     let tail = services.ports.trail.entries(&group, 3).await.unwrap();
     assert_eq!(tail.len(), 2, "read from an entry on");
     assert_eq!(Entry::parse(&tail[0]).unwrap(), entries[3]);
+    let keys = [
+        entries[3].key.clone(),
+        "decision/none".into(),
+        entries[0].key.clone(),
+    ];
+    let keyed: Vec<Entry> = services
+        .ports
+        .trail
+        .entries_keyed(&group, &keys)
+        .await
+        .unwrap()
+        .iter()
+        .map(|text| Entry::parse(text).unwrap())
+        .collect();
+    assert_eq!(
+        keyed,
+        [entries[0].clone(), entries[3].clone()],
+        "read by key, oldest first, a key the trail lacks left out"
+    );
     assert!(services
         .ports
         .trail

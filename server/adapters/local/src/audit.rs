@@ -41,6 +41,34 @@ impl AuditTrail for LocalStore {
         })
         .await
     }
+
+    async fn entries_keyed(
+        &self,
+        group: &GroupName,
+        keys: &[String],
+    ) -> Result<Vec<String>, PortError> {
+        let (group, keys) = (group.to_string(), keys.to_vec());
+        self.with(move |c| {
+            let mut by_key = c
+                .prepare_cached(
+                    "SELECT seq, entry FROM audit_entries WHERE group_name = ?1 AND key = ?2",
+                )
+                .map_err(unavailable)?;
+            let mut found = Vec::new();
+            for key in &keys {
+                let entry = by_key
+                    .query_row(params![group, key], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                    })
+                    .optional()
+                    .map_err(unavailable)?;
+                found.extend(entry);
+            }
+            found.sort_by_key(|(seq, _)| *seq);
+            Ok(found.into_iter().map(|(_, entry)| entry).collect())
+        })
+        .await
+    }
 }
 
 /// Appends `record` inside `tx` (a decision's own transaction, say), unless its key is kept.

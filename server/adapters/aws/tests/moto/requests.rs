@@ -122,15 +122,27 @@ async fn requests_per_page_decision_poll_and_resolve_stay_within_budget() {
         "the version and its log: one describe, one Query"
     );
     let (_, page) = requests_of(&backend, async {
-        services.version_record(&group, number).await.unwrap();
+        use countersign_domain::ports::AuditTrail;
+        let record = services.version_record(&group, number).await.unwrap();
         services.reports_for_version(&group, number).await.unwrap();
         services.live_state(&group).await.unwrap();
+        // What the page shows of each decision is its trail entry, read by key.
+        let keys: Vec<String> = std::iter::once("policy/0".to_owned())
+            .chain(record.decisions.iter().map(|d| format!("decision/{}", d.id)))
+            .collect();
+        let entries = backend.entries_keyed(&group, &keys).await.unwrap();
+        assert_eq!(entries.len(), keys.len());
     })
     .await;
     assert_eq!(
         page.get("dynamodb:Query"),
         Some(&3),
         "log, reports, history"
+    );
+    assert_eq!(
+        page.get("dynamodb:BatchGetItem"),
+        Some(&2),
+        "the decisions' trail entries: their keys, then the entries"
     );
     assert_eq!(page.get("dynamodb:Scan"), None);
     let (_, decision) = requests_of(
