@@ -2,6 +2,7 @@
 //! and key always earn the same verdict.
 
 use super::*;
+use sha2::{Digest, Sha256};
 
 /// Verdicts already reached, by the digest of what was verified. [`verify`] is a pure
 /// function of the bundle and the trusted key, so the same bytes get the same verdict: a page

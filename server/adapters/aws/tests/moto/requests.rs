@@ -128,7 +128,12 @@ async fn requests_per_page_decision_poll_and_resolve_stay_within_budget() {
         services.live_state(&group).await.unwrap();
         // What the page shows of each decision is its trail entry, read by key.
         let keys: Vec<String> = std::iter::once("policy/0".to_owned())
-            .chain(record.decisions.iter().map(|d| format!("decision/{}", d.id)))
+            .chain(
+                record
+                    .decisions
+                    .iter()
+                    .map(|d| format!("decision/{}", d.id)),
+            )
             .collect();
         let entries = backend.entries_keyed(&group, &keys).await.unwrap();
         assert_eq!(entries.len(), keys.len());
