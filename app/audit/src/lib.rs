@@ -15,7 +15,8 @@
 //! - [`desk`]: appends notarised (a checkpoint signed and published after each), and
 //!   exports.
 //! - [`verify`]: the verifier: the chain, the tree at every checkpoint, every checkpoint's
-//!   signature, and the workflow's rules replayed over the entries.
+//!   signature, entry times in order, the workflow's rules replayed over the entries, and
+//!   (given checkpoints kept from before) that the trail extends what was seen.
 
 pub mod bundle;
 pub mod checkpoint;
@@ -30,4 +31,4 @@ pub use checkpoint::{Checkpoint, Notary};
 pub use entry::{Entry, EventJson};
 pub use head::Head;
 pub use tlog_tiles::Hash;
-pub use verify::{verify, VerdictCache, Verified, Violation};
+pub use verify::{kept_checkpoints, verify, verify_extending, VerdictCache, Verified, Violation};

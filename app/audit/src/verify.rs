@@ -23,8 +23,10 @@ use time::OffsetDateTime;
 
 mod cache;
 mod rules;
+mod seen;
 pub use cache::VerdictCache;
 use rules::{check_signed, Rules};
+pub use seen::kept_checkpoints;
 
 /// What a bundle was found to be.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -41,7 +43,16 @@ pub struct Verified {
     /// Decisions the rules could not be checked on (their version's registration, or the
     /// rules in force, lie before the bundle's first entry).
     pub decisions_unchecked: u64,
+    /// Checkpoints the auditor kept that the bundle was found to extend.
+    pub seen: usize,
+    /// Checkpoints the auditor kept of fewer entries than come before the bundle's first:
+    /// not compared.
+    pub seen_before_start: usize,
 }
+
+/// How far an entry's time may lie before an earlier entry's: replicas' clocks differ a
+/// little, and a decision is stamped before its entry is appended (retries included).
+pub const TIME_SKEW: time::Duration = time::Duration::minutes(2);
 
 /// The first thing found wrong.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -56,6 +67,16 @@ pub struct Violation {
 
 /// Verifies `bundle` with `trusted_key` (else the key the bundle names).
 pub fn verify(bundle: &Bundle, trusted_key: Option<&str>) -> Result<Verified, Violation> {
+    verify_extending(bundle, trusted_key, &[])
+}
+
+/// As [`verify`], and that the bundle extends every checkpoint in `seen` (notes the auditor
+/// kept from earlier: see [`kept_checkpoints`]), each signed by the key.
+pub fn verify_extending(
+    bundle: &Bundle,
+    trusted_key: Option<&str>,
+    seen: &[String],
+) -> Result<Verified, Violation> {
     let mut verified = Verified {
         group: bundle.group.clone(),
         first_seq: bundle.start.size,
@@ -103,10 +124,48 @@ pub fn verify(bundle: &Bundle, trusted_key: Option<&str>) -> Result<Verified, Vi
         )
     })?;
     verified.checkpoints = checkpoints.len();
+    // The key's name is the origin's first part (see `checkpoint`): a bundle whose origin
+    // names another key is not this key's log, however its notes were signed.
+    let key_name = key.split('+').next().unwrap_or_default();
+    if bundle.origin != checkpoint::origin(key_name, &bundle.group) {
+        return Err(fail(
+            &verified,
+            None,
+            format!(
+                "the origin {:?} does not name the key {key_name:?}",
+                bundle.origin
+            ),
+        ));
+    }
     let by_size = group_by_size(&checkpoints).map_err(|m| fail(&verified, None, m))?;
 
     let mut tree = starting_tree(bundle, &by_size).map_err(|m| fail(&verified, None, m))?;
     let end = bundle.start.size + bundle.entries.len() as u64;
+    let kept = seen::kept_roots(seen, key, &bundle.origin).map_err(|m| fail(&verified, None, m))?;
+    for (&size, root) in &kept {
+        let differs = match by_size.get(&size) {
+            Some(bundled) => bundled != root,
+            None if size == bundle.start.size => tree.root() != *root,
+            None => false,
+        };
+        if differs {
+            return Err(fail(&verified, None, forked(size)));
+        }
+        if size > end {
+            return Err(fail(
+                &verified,
+                Some(end),
+                format!("not an extension of what you kept: you kept a checkpoint of {size} entries, the bundle holds {end} (the trail was rolled back, or its tail cut off)"),
+            ));
+        }
+        match size.cmp(&bundle.start.size) {
+            std::cmp::Ordering::Less => verified.seen_before_start += 1,
+            std::cmp::Ordering::Equal => verified.seen += 1,
+            // Compared as the tree grows past it.
+            std::cmp::Ordering::Greater => {}
+        }
+    }
+    let mut latest: Option<(u64, OffsetDateTime)> = None;
     let covered = by_size.keys().next_back().copied().unwrap_or(0);
     let mut previous = bundle.start.previous.clone();
     let mut rules = Rules::default();
@@ -159,6 +218,12 @@ pub fn verify(bundle: &Bundle, trusted_key: Option<&str>) -> Result<Verified, Vi
             ));
         }
         tree.push(hash);
+        if let Some(root) = kept.get(&tree.size()) {
+            if *root != tree.root() {
+                return Err(fail(&verified, Some(seq), forked(tree.size())));
+            }
+            verified.seen += 1;
+        }
         if let Some(root) = by_size.get(&tree.size()) {
             if *root != tree.root() {
                 return Err(fail(
@@ -175,6 +240,16 @@ pub fn verify(bundle: &Bundle, trusted_key: Option<&str>) -> Result<Verified, Vi
             return Err(fail(&verified, Some(seq), "its link to the entry before it is broken (an entry was removed, replaced or reordered)".into()));
         }
         previous = hex::encode(hash.0);
+        if let Some((earlier, at)) = latest.filter(|(_, at)| entry.at < *at - TIME_SKEW) {
+            return Err(fail(
+                &verified,
+                Some(seq),
+                format!("its time {} is before entry {earlier}'s {} by more than {TIME_SKEW}: the trail's times go backwards", entry.at, at),
+            ));
+        }
+        if latest.is_none_or(|(_, at)| entry.at > at) {
+            latest = Some((seq, entry.at));
+        }
         signed.map_err(|m| fail(&verified, Some(seq), m))?;
         rules
             .check(&entry, &mut verified)
@@ -190,6 +265,10 @@ pub fn verify(bundle: &Bundle, trusted_key: Option<&str>) -> Result<Verified, Vi
         ));
     }
     Ok(verified)
+}
+
+fn forked(size: u64) -> String {
+    format!("not an extension of what you kept: the tree of its first {size} entries is not the one your checkpoint of {size} entries names (the trail was forked or rewritten)")
 }
 
 /// Every checkpoint opened with `key`, in the bundle's order; `Err` names the first that
@@ -330,6 +409,19 @@ impl Verified {
             ));
         }
         lines.push(rules);
+        if self.seen + self.seen_before_start > 0 {
+            let mut seen = format!(
+                "checkpoints you kept: the bundle extends {} of them",
+                self.seen
+            );
+            if self.seen_before_start > 0 {
+                seen.push_str(&format!(
+                    "; {} name fewer entries than precede the bundle and were not compared",
+                    self.seen_before_start
+                ));
+            }
+            lines.push(seen);
+        }
         lines.push(self.headline());
         lines.join("\n")
     }

@@ -594,3 +594,123 @@ fn the_log_is_shown_as_the_trail_holds_it_and_every_disagreement_is_named() {
         "oldest first, the trail's decisions the log lacks placed by their time"
     );
 }
+
+#[test]
+fn a_bundle_must_extend_every_checkpoint_the_auditor_kept() {
+    use countersign_audit::verify_extending;
+    let trail = promoted();
+    let bundle = trail.bundle();
+    let early = trail.checkpoints[2].clone();
+    let last = trail.checkpoints.last().unwrap().clone();
+    let verified = verify_extending(
+        &bundle,
+        Some(key_public(&trail)),
+        &[early.clone(), last.clone()],
+    )
+    .expect("the trail grew from what was kept");
+    assert_eq!(verified.seen, 2);
+    assert!(verified
+        .summary()
+        .contains("checkpoints you kept: the bundle extends 2 of them"));
+
+    // Rolled back by one decision, its checkpoint removed too: it verifies on its own.
+    let kept = trail.entries.len() - 1;
+    let rolled_back = Bundle::of(
+        GROUP,
+        &trail.notary.origin(GROUP),
+        trail.notary.public_key(),
+        trail.entries[..kept].to_vec(),
+        0,
+        u64::MAX,
+        trail.checkpoints[..trail.checkpoints.len() - 1].to_vec(),
+    );
+    assert!(verify(&rolled_back, Some(key_public(&trail))).is_ok());
+    let refused = verify_extending(&rolled_back, Some(key_public(&trail)), &[last])
+        .expect_err("it does not extend the last checkpoint kept");
+    assert!(refused.message.contains("the bundle holds"), "{refused}");
+
+    // Another history written under the same key from the same start: a fork.
+    let mut other = Trail::new(policy().with_required_approvals("prod", 2).unwrap());
+    other.decide("alice", "dev", Choice::Reject).unwrap();
+    other.decide("bob", "dev", Choice::Approve).unwrap_or(());
+    let forked = verify_extending(
+        &other.bundle(),
+        Some(key_public(&trail)),
+        &[trail.checkpoints[2].clone()],
+    )
+    .expect_err("the same size with another root");
+    assert!(forked.message.contains("forked or rewritten"), "{forked}");
+}
+
+fn key_public(trail: &Trail) -> &str {
+    trail.notary.public_key()
+}
+
+#[test]
+fn checkpoints_kept_as_text_read_back_one_by_one() {
+    let trail = promoted();
+    let text = trail.checkpoints[1..3].concat();
+    assert_eq!(
+        countersign_audit::kept_checkpoints(&text).unwrap(),
+        trail.checkpoints[1..3]
+    );
+    let bundle_text = serde_json::to_string(&trail.bundle()).unwrap();
+    assert_eq!(
+        countersign_audit::kept_checkpoints(&bundle_text).unwrap(),
+        trail.checkpoints
+    );
+    assert!(countersign_audit::kept_checkpoints("nothing here").is_err());
+}
+
+#[test]
+fn entry_times_may_not_go_backwards_beyond_the_stated_skew() {
+    let mut trail = Trail::new(policy());
+    trail.decide("alice", "dev", Choice::Approve).unwrap();
+    trail.now -= countersign_audit::verify::TIME_SKEW + Duration::seconds(31);
+    trail.append(
+        "countersign",
+        AuditEvent::PromotionRequested {
+            version: VersionNumber::new(7).unwrap(),
+            environment: Environment::parse("test").unwrap(),
+        },
+    );
+    let (entry, message) = violation(&trail.bundle());
+    assert_eq!(entry, Some(4));
+    assert!(
+        message.contains("the trail's times go backwards"),
+        "{message}"
+    );
+
+    let mut within = Trail::new(policy());
+    within.decide("alice", "dev", Choice::Approve).unwrap();
+    within.now -= Duration::seconds(60);
+    within.append(
+        "countersign",
+        AuditEvent::PromotionRequested {
+            version: VersionNumber::new(7).unwrap(),
+            environment: Environment::parse("test").unwrap(),
+        },
+    );
+    assert!(
+        verify(&within.bundle(), None).is_ok(),
+        "a skew within the bound is accepted"
+    );
+}
+
+#[test]
+fn a_bundle_whose_origin_names_another_key_fails() {
+    let trail = Trail::new(policy());
+    let mut bundle = Bundle::of(
+        GROUP,
+        "someone.example/audit/churn",
+        trail.notary.public_key(),
+        Vec::new(),
+        0,
+        0,
+        Vec::new(),
+    );
+    let (_, message) = violation(&bundle);
+    assert!(message.contains("does not name the key"), "{message}");
+    bundle.origin = trail.notary.origin(GROUP);
+    assert!(verify(&bundle, None).is_ok());
+}
