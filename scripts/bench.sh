@@ -168,8 +168,9 @@ echo "-- audit trail: a trail of 100 000 entries, a signed checkpoint after each
 cargo run --locked --release -q -p countersign-audit --example verify_bench 100000
 echo "   the bench group's own trail, exported and verified by the CLI ($VERSIONS versions seeded):"
 "$BIN" audit export --group bench-model > "$WORK/bundle.json"
+AUDIT_KEY=$("$BIN" audit public-key)
 start=$(date +%s%N)
-"$BIN" audit verify "$WORK/bundle.json" | tail -2 | sed 's/^/   /'
+"$BIN" audit verify "$WORK/bundle.json" --key "$AUDIT_KEY" | tail -2 | sed 's/^/   /'
 awk -v ns="$(( $(date +%s%N) - start ))" 'BEGIN { printf "   countersign audit verify took %.2f s\n", ns / 1e9 }'
 
 if [ -x .tools/venv/bin/python ]; then

@@ -1,3 +1,81 @@
-//! The audit trail as the server runs it: `countersign_audit::desk`.
+//! The audit trail as the server runs it (`countersign_audit::desk`), and as an auditor
+//! checks it offline with `countersign audit verify`.
 
 pub use countersign_audit::desk::{notarise, parse_end, parse_start, AuditDesk, Notarised, Period};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// What `countersign audit verify` is asked to check.
+pub struct OfflineCheck<'a> {
+    pub bundle: &'a Path,
+    /// The key the auditor kept apart; without it, the bundle's own.
+    pub key: Option<&'a str>,
+    /// Checkpoints (or an earlier bundle) the auditor kept, which the bundle must extend.
+    pub seen: Option<&'a Path>,
+    /// Accept a verdict reached with the bundle's own key.
+    pub trust_bundle_key: bool,
+}
+
+/// `countersign audit verify`: needs nothing but the files. Exits 0 when the bundle
+/// verifies with a key the auditor chose, 1 when it does not (or only with the key it
+/// carries itself, unless that is what was asked for), 2 when a file cannot be read.
+pub fn verify_offline(check: &OfflineCheck) -> ExitCode {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path)
+            .map_err(|e| format!("countersign: cannot read {}: {e}", path.display()))
+    };
+    let bundle = read(check.bundle).and_then(|text| {
+        serde_json::from_str::<countersign_audit::Bundle>(&text).map_err(|e| {
+            format!(
+                "countersign: {} is not an audit bundle: {e}",
+                check.bundle.display()
+            )
+        })
+    });
+    let seen = match check.seen {
+        Some(path) => read(path).and_then(|text| {
+            countersign_audit::kept_checkpoints(&text).map_err(|e| {
+                format!(
+                    "countersign: {} holds no checkpoints to compare: {e}",
+                    path.display()
+                )
+            })
+        }),
+        None => Ok(Vec::new()),
+    };
+    let (bundle, seen) = match (bundle, seen) {
+        (Ok(bundle), Ok(seen)) => (bundle, seen),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let verdict = countersign_audit::verify_extending(&bundle, check.key, &seen);
+    let summary = match &verdict {
+        Ok(verified) => verified.summary(),
+        Err(violation) => violation.verified.summary(),
+    };
+    println!("{summary}");
+    if let Err(violation) = verdict {
+        println!("FAILED: {violation}");
+        return ExitCode::FAILURE;
+    }
+    if check.key.is_none() {
+        // Whoever rewrote a whole trail could sign it again with a key of their own and
+        // put that key in the bundle: only a key kept apart tells.
+        println!(
+            "WARNING: verified with the key inside the bundle ({}), not one you kept apart: \
+             anyone who rewrote the whole trail could have signed it again with their own. \
+             Pass the portal's key (/api/v1/audit/public-key) with --key.",
+            bundle.public_key
+        );
+        if !check.trust_bundle_key {
+            println!(
+                "NOT TRUSTED: give --key, or --trust-bundle-key to accept the bundle's own key"
+            );
+            return ExitCode::FAILURE;
+        }
+    }
+    println!("OK");
+    ExitCode::SUCCESS
+}

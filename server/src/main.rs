@@ -109,49 +109,26 @@ enum AuditAction {
         to: Option<time::OffsetDateTime>,
     },
     /// Check a bundle offline (no server, no AWS): the chain, the tree, every checkpoint's
-    /// signature, and the workflow's rules. Exits 1 naming the first bad entry.
+    /// signature, entry times in order, and the workflow's rules. Exits 1 naming the first
+    /// bad entry, or when no key kept apart was given (see --trust-bundle-key).
     Verify {
         /// The bundle `audit export` wrote.
         bundle: std::path::PathBuf,
-        /// The public key to trust (from /api/v1/audit/public-key, kept apart); default:
-        /// the key the bundle names.
+        /// The public key to trust (from /api/v1/audit/public-key, kept apart).
         #[arg(long)]
         key: Option<String>,
+        /// Checkpoints kept from before (an earlier bundle, a JSON array of checkpoint
+        /// notes, or the notes as text): the bundle must extend each of them, so a trail
+        /// rolled back or forked since shows.
+        #[arg(long)]
+        seen: Option<std::path::PathBuf>,
+        /// Without --key, accept the key the bundle carries (anyone who rewrote the whole
+        /// trail could have put their own there).
+        #[arg(long, conflicts_with = "key")]
+        trust_bundle_key: bool,
     },
     /// Print the public key checkpoints are signed with.
     PublicKey,
-}
-
-/// `countersign audit verify`: needs nothing but the file.
-fn verify_bundle(path: &std::path::Path, key: Option<&str>) -> ExitCode {
-    let bundle: countersign_audit::Bundle = match std::fs::read_to_string(path)
-        .map_err(|e| e.to_string())
-        .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
-    {
-        Ok(bundle) => bundle,
-        Err(e) => {
-            eprintln!(
-                "countersign: {} is not an audit bundle: {e}",
-                path.display()
-            );
-            return ExitCode::from(2);
-        }
-    };
-    match countersign_audit::verify(&bundle, key) {
-        Ok(verified) => {
-            println!(
-                "{}
-OK",
-                verified.summary()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(violation) => {
-            println!("{}", violation.verified.summary());
-            println!("FAILED: {violation}");
-            ExitCode::FAILURE
-        }
-    }
 }
 
 #[derive(Subcommand)]
@@ -191,10 +168,23 @@ fn parse_metric(text: &str) -> Result<(String, f64), String> {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Audit {
-        action: AuditAction::Verify { bundle, key },
+        action:
+            AuditAction::Verify {
+                bundle,
+                key,
+                seen,
+                trust_bundle_key,
+            },
     }) = &cli.command
     {
-        return verify_bundle(bundle, key.as_deref());
+        return countersign_server::audit::verify_offline(
+            &countersign_server::audit::OfflineCheck {
+                bundle,
+                key: key.as_deref(),
+                seen: seen.as_deref(),
+                trust_bundle_key: *trust_bundle_key,
+            },
+        );
     }
     let config = match Config::load() {
         Ok(config) => config,

@@ -10,11 +10,23 @@ use serde_json::Value;
 
 /// `countersign audit verify <bundle> --key <key>`, as an auditor runs it: exit code and output.
 fn verify_offline(bundle: &Value, key: &str) -> (i32, String) {
+    audit_verify(bundle, &["--key", key], None)
+}
+
+/// `countersign audit verify <bundle> <options…>`, with `seen` as the file `--seen` names.
+fn audit_verify(bundle: &Value, options: &[&str], seen: Option<&Value>) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bundle.json");
     std::fs::write(&path, bundle.to_string()).unwrap();
+    let seen_path = dir.path().join("seen.json");
+    let mut args = vec!["audit", "verify", path.to_str().unwrap()];
+    args.extend(options);
+    if let Some(seen) = seen {
+        std::fs::write(&seen_path, seen.to_string()).unwrap();
+        args.extend(["--seen", seen_path.to_str().unwrap()]);
+    }
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_countersign"))
-        .args(["audit", "verify", path.to_str().unwrap(), "--key", key])
+        .args(args)
         .env_clear()
         .output()
         .unwrap();
@@ -262,5 +274,54 @@ async fn a_decision_rewritten_or_removed_in_the_log_is_shown_as_the_trail_holds_
     assert_eq!(
         exported["decisions"][0]["trail_mismatch"]["kind"],
         "not_in_log"
+    );
+}
+
+#[tokio::test]
+async fn the_verifier_trusts_only_a_key_kept_apart_and_catches_a_trail_rolled_back_behind_it() {
+    let app = TestApp::new(&[]).await;
+    let alice = churn_approved_for_dev(&app).await;
+    let export = || app.get("/models/churn/export/audit.json", Some(&alice));
+    let kept = export().await.json();
+    let key = app.get("/api/v1/audit/public-key", None).await.json()["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let (code, said) = audit_verify(&kept, &[], None);
+    assert_eq!(code, 1, "{said}");
+    assert!(
+        said.contains("WARNING: verified with the key inside the bundle")
+            && said.contains("NOT TRUSTED"),
+        "{said}"
+    );
+    let (code, said) = audit_verify(&kept, &["--trust-bundle-key"], None);
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("WARNING") && said.ends_with("OK\n"), "{said}");
+
+    // The trail grows; the bundle kept earlier is extended by the new one.
+    app.register("churn", "dana").await;
+    let grown = export().await.json();
+    let (code, said) = audit_verify(&grown, &["--key", &key], Some(&kept));
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("the bundle extends"), "{said}");
+
+    // Rolled back to before alice's decision, the checkpoints since dropped with it: it
+    // verifies alone, not against what the auditor kept.
+    let mut rolled_back = grown.clone();
+    let entries = rolled_back["entries"].as_array_mut().unwrap();
+    entries.truncate(3);
+    let checkpoints = rolled_back["checkpoints"].as_array_mut().unwrap();
+    checkpoints.retain(|note| {
+        let size = note.as_str().unwrap().lines().nth(1).unwrap();
+        size.parse::<usize>().unwrap() <= 3
+    });
+    let (code, said) = verify_offline(&rolled_back, &key);
+    assert_eq!(code, 0, "a rollback verifies on its own: {said}");
+    let (code, said) = audit_verify(&rolled_back, &["--key", &key], Some(&kept));
+    assert_eq!(code, 1, "{said}");
+    assert!(
+        said.contains("FAILED") && said.contains("not an extension of what you kept"),
+        "{said}"
     );
 }
