@@ -3,6 +3,7 @@
 //! verifies offline (`AuditDesk`). The only part of this crate that does I/O, and only through ports.
 
 mod check;
+mod published;
 mod reconcile;
 pub use check::TrailCheck;
 pub use reconcile::{reconcile, AttestedDecision, Standing};
@@ -22,13 +23,15 @@ use tlog_tiles::Hash;
 
 /// The trail, and the committer that appends decisions to it, each append followed by a
 /// signed checkpoint, published. A checkpoint that cannot be published is logged, not fatal:
-/// the entry is kept, and the next append's checkpoint covers it too.
+/// the entry is kept, and the next append's checkpoint covers it too. A checkpoint is only
+/// signed for a tree that grew from the newest one published (`published.rs`).
 pub struct Notarised {
     trail: Arc<dyn AuditTrail>,
     committer: Arc<dyn DecisionCommitter>,
     notary: Arc<Notary>,
     publisher: Arc<dyn CheckpointPublisher>,
     clock: Arc<dyn Clock>,
+    published: published::Published,
 }
 
 /// Makes `ports`' trail and committer sign and publish a checkpoint after each append; the
@@ -45,6 +48,7 @@ pub fn notarise(
         notary: notary.clone(),
         publisher: publisher.clone(),
         clock,
+        published: published::Published::default(),
     });
     ports.trail = notarised.clone();
     ports.committer = notarised;
@@ -61,15 +65,38 @@ impl Notarised {
         if !appended.new {
             return;
         }
+        let checked = self
+            .published
+            .may_sign(
+                group,
+                appended,
+                self.trail.as_ref(),
+                self.publisher.as_ref(),
+                self.notary.public_key(),
+            )
+            .await;
+        match checked {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                tracing::error!(
+                    group = group.as_str(),
+                    size = appended.size,
+                    "the audit checkpoint was not signed: what was published could not be read to check the trail extends it (the next append's will cover it): {e}"
+                );
+                return;
+            }
+        }
         let now = self.clock.now();
         let root = Hash(appended.root);
         let note = self.notary.sign(group.as_str(), appended.size, root, now);
-        if let Err(e) = self.publisher.publish(group, &note).await {
-            tracing::error!(
+        match self.publisher.publish(group, &note).await {
+            Ok(()) => self.published.published(group, appended),
+            Err(e) => tracing::error!(
                 group = group.as_str(),
                 size = appended.size,
                 "the audit checkpoint was not published (the next append's will cover it): {e}"
-            );
+            ),
         }
     }
 }
@@ -77,6 +104,7 @@ impl Notarised {
 #[async_trait::async_trait]
 impl AuditTrail for Notarised {
     async fn append(&self, record: &AuditRecord) -> Result<Appended, PortError> {
+        self.published.refuse_if_stopped(&record.group)?;
         let appended = self.trail.append(record).await?;
         self.checkpoint(&record.group, &appended).await;
         Ok(appended)
@@ -102,6 +130,7 @@ impl DecisionCommitter for Notarised {
         effect: &DecisionEffect,
         entry: &AuditRecord,
     ) -> Result<Appended, PortError> {
+        self.published.refuse_if_stopped(&entry.group)?;
         let appended = self.committer.commit(effect, entry).await?;
         self.checkpoint(&entry.group, &appended).await;
         Ok(appended)

@@ -140,4 +140,8 @@ pub struct Appended {
     pub root: [u8; 32],
     /// False when the key was already in the trail and nothing was appended.
     pub new: bool,
+    /// The trail's size and root before the append: the tree it grew from (`size` and
+    /// `root` again when nothing was appended).
+    pub from_size: u64,
+    pub from_root: [u8; 32],
 }

@@ -100,12 +100,15 @@ impl AwsBackend {
                 .map(|h| h.0)
                 .map_err(|e| PortError::Corrupt(format!("the audit head of {}: {e}", record.group)))
         };
+        let (from_size, from_root) = (head.size, root(&head)?);
         if let Some(seq) = self.kept(&record.group, &record.key).await? {
             return Ok(Ok(Appended {
                 seq,
-                size: head.size,
-                root: root(&head)?,
+                size: from_size,
+                root: from_root,
                 new: false,
+                from_size,
+                from_root,
             }));
         }
         let (entries, next) = head.append(record).map_err(PortError::Corrupt)?;
@@ -139,6 +142,8 @@ impl AwsBackend {
             size: next.size,
             root: root(&next)?,
             new: true,
+            from_size,
+            from_root,
         };
         let writes = TrailWrites {
             group: record.group.clone(),

@@ -129,9 +129,23 @@ pub fn services_over<B>(
 where
     B: countersign_domain::service::Backend + Outbox,
 {
+    let notary = Arc::new(Notary::from_key(&Notary::generate_key("contract.example")).unwrap());
+    services_notarised_by(backend, publisher, policy, notary)
+}
+
+/// As [`services_over`], checkpoints signed by `notary`: a portal started again over the
+/// same store keeps its key.
+pub fn services_notarised_by<B>(
+    backend: Arc<B>,
+    publisher: Arc<dyn CheckpointPublisher>,
+    policy: Policy,
+    notary: Arc<Notary>,
+) -> Subject
+where
+    B: countersign_domain::service::Backend + Outbox,
+{
     let outbox: Arc<dyn Outbox> = backend.clone();
     let mut ports = Ports::of(backend);
-    let notary = Arc::new(Notary::from_key(&Notary::generate_key("contract.example")).unwrap());
     let audit = notarise(&mut ports, notary, publisher, Arc::new(SystemClock));
     Subject {
         services: Services::new(ports.clone(), policy, Arc::new(RandomIds)),

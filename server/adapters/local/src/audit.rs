@@ -100,12 +100,15 @@ pub(crate) fn append_in(tx: &Transaction, record: &AuditRecord) -> Result<Append
         )
         .optional()
         .map_err(unavailable)?;
+    let (from_size, from_root) = (head.size, root(&head)?);
     if let Some(seq) = kept {
         return Ok(Appended {
             seq: seq as u64,
-            size: head.size,
-            root: root(&head)?,
+            size: from_size,
+            root: from_root,
             new: false,
+            from_size,
+            from_root,
         });
     }
     let (entries, head) = head.append(record).map_err(PortError::Corrupt)?;
@@ -127,6 +130,8 @@ pub(crate) fn append_in(tx: &Transaction, record: &AuditRecord) -> Result<Append
         size: head.size,
         root: root(&head)?,
         new: true,
+        from_size,
+        from_root,
     })
 }
 

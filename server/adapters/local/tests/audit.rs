@@ -335,3 +335,112 @@ async fn a_decision_whose_audit_entry_cannot_be_written_is_not_applied() {
     );
     assert_eq!(now.version.revision, second.revision);
 }
+
+#[tokio::test]
+async fn a_store_rolled_back_behind_the_portal_stops_appends_and_nothing_more_is_signed() {
+    let trail = decided().await;
+    let raw = trail.raw();
+    let (size, head): (i64, String) = raw
+        .query_row(
+            "SELECT (SELECT count(*) FROM audit_entries), head FROM audit_heads WHERE group_name = 'churn'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let services = &trail.services;
+    services
+        .register(registration("churn", person("dana")))
+        .await
+        .unwrap();
+    let published = || async {
+        services
+            .audit
+            .publisher
+            .published(&trail.group)
+            .await
+            .unwrap()
+            .len()
+    };
+    let before = published().await;
+
+    // Rolled back to before version 2, head and all, as someone holding the file can.
+    raw.execute(
+        "DELETE FROM audit_entries WHERE group_name = 'churn' AND seq >= ?1",
+        [size],
+    )
+    .unwrap();
+    raw.execute(
+        "UPDATE audit_heads SET head = ?1 WHERE group_name = 'churn'",
+        [&head],
+    )
+    .unwrap();
+    let refused = services
+        .register(registration("churn", person("dana")))
+        .await
+        .expect_err("the group's appends stop");
+    assert!(
+        refused
+            .to_string()
+            .contains("rolled back behind the portal"),
+        "{refused}"
+    );
+    let request = DecisionRequest::new(Environment::parse("dev").unwrap(), Choice::Approve, "");
+    let decided = services
+        .decide(
+            &approver("carol"),
+            &trail.group,
+            VersionNumber::new(2).unwrap(),
+            &request,
+        )
+        .await;
+    assert!(decided.is_err(), "no decision is applied either");
+    assert_eq!(
+        published().await,
+        before,
+        "nothing is signed over the rolled-back history"
+    );
+
+    // Started again, the portal finds the same at its first append.
+    let store = LocalStore::open(&trail.path).unwrap();
+    let checkpoints = CheckpointFile::beside(&trail.path);
+    let notary = services.audit.notary.clone();
+    let restarted = countersign_port_contract::services_notarised_by(
+        Arc::new(store),
+        Arc::new(checkpoints),
+        policy(),
+        notary,
+    );
+    assert!(restarted
+        .register(registration("churn", person("dana")))
+        .await
+        .is_err());
+    assert_eq!(published().await, before);
+}
+
+#[tokio::test]
+async fn replicas_appending_in_turn_each_sign_their_checkpoints_without_an_alarm() {
+    let trail = decided().await;
+    let replica = || {
+        countersign_port_contract::services_notarised_by(
+            Arc::new(LocalStore::open(&trail.path).unwrap()),
+            Arc::new(CheckpointFile::beside(&trail.path)),
+            policy(),
+            trail.services.audit.notary.clone(),
+        )
+    };
+    let (a, b) = (replica(), replica());
+    for services in [&a, &b, &a, &b, &trail.services] {
+        services
+            .register(registration("churn", person("dana")))
+            .await
+            .expect("no replica takes another's appends for a rollback");
+    }
+    let bundle = export(&trail.services, &trail.group).await;
+    let verified =
+        countersign_audit::verify(&bundle, Some(trail.services.audit.notary.public_key()))
+            .expect("every entry is covered by a checkpoint the key signed");
+    assert_eq!(
+        verified.last.map(|(seq, _)| seq),
+        Some(bundle.entries.len() as u64 - 1)
+    );
+}
