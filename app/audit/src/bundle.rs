@@ -16,7 +16,8 @@ pub const FORMAT: &str = "countersign-audit-bundle/1";
     "entries": [], "checkpoints": []
 })))]
 pub struct Bundle {
-    /// [`FORMAT`].
+    /// Always `countersign-audit-bundle/1`: the format `docs/audit-bundle.md` in
+    /// Countersign's repository specifies, field by field, with a worked example.
     pub format: String,
     pub group: String,
     /// The trail's origin, as its checkpoints name it.

@@ -148,6 +148,13 @@ async fn every_documented_operation_answers_as_documented() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+    let format = &doc["components"]["schemas"]["Bundle"]["properties"]["format"]["description"];
+    assert!(
+        format
+            .as_str()
+            .is_some_and(|text| text.contains("docs/audit-bundle.md")),
+        "the bundle's format points to its specification: {format}"
+    );
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let mut operations = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
