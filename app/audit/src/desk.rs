@@ -104,6 +104,7 @@ impl Notarised {
 #[async_trait::async_trait]
 impl AuditTrail for Notarised {
     async fn append(&self, record: &AuditRecord) -> Result<Appended, PortError> {
+        let _turn = self.published.turn(&record.group).await;
         self.published.refuse_if_stopped(&record.group)?;
         let appended = self.trail.append(record).await?;
         self.checkpoint(&record.group, &appended).await;
@@ -130,6 +131,7 @@ impl DecisionCommitter for Notarised {
         effect: &DecisionEffect,
         entry: &AuditRecord,
     ) -> Result<Appended, PortError> {
+        let _turn = self.published.turn(&entry.group).await;
         self.published.refuse_if_stopped(&entry.group)?;
         let appended = self.committer.commit(effect, entry).await?;
         self.checkpoint(&entry.group, &appended).await;

@@ -20,14 +20,24 @@ struct TreeHead {
 }
 
 /// Per group, the newest checkpoint known to be published, and the groups whose store was
-/// found not to extend it (with why), whose appends are refused.
+/// found not to extend it (with why), whose appends are refused. A replica's appends to one
+/// group take turns (`turn`), each checked and published before the next, so the tree one
+/// grew from is the one the last published; another replica's append is what sends a
+/// check to the publisher.
 #[derive(Default)]
 pub(super) struct Published {
     newest: Mutex<HashMap<GroupName, TreeHead>>,
     stopped: Mutex<HashMap<GroupName, String>>,
+    turns: Mutex<HashMap<GroupName, std::sync::Arc<futures::lock::Mutex<()>>>>,
 }
 
 impl Published {
+    /// `group`'s turn to append, check and publish, held until dropped.
+    pub(super) async fn turn(&self, group: &GroupName) -> futures::lock::OwnedMutexGuard<()> {
+        let turn = lock(&self.turns).entry(group.clone()).or_default().clone();
+        turn.lock_owned().await
+    }
+
     /// Refuses an append to a group whose store no longer extends what was published.
     pub(super) fn refuse_if_stopped(&self, group: &GroupName) -> Result<(), PortError> {
         match lock(&self.stopped).get(group) {
@@ -151,16 +161,18 @@ async fn newest_published(
     publisher: &dyn CheckpointPublisher,
     public_key: &str,
 ) -> Result<Option<TreeHead>, PortError> {
-    let notes = publisher.published(group).await?;
+    // Ordered by the size each claims, only the largest are opened (a signature check
+    // each) until one is the key's.
+    let mut notes = publisher.published(group).await?;
+    notes.sort_by_key(|note| std::cmp::Reverse(crate::checkpoint::size_of(note)));
     let opener = Opener::new(public_key).map_err(|e| PortError::Corrupt(e.to_string()))?;
     Ok(notes
         .iter()
-        .filter_map(|note| opener.open(note).ok())
+        .find_map(|note| opener.open(note).ok())
         .map(|checkpoint| TreeHead {
             size: checkpoint.size,
             root: checkpoint.root.0,
-        })
-        .max_by_key(|head| head.size))
+        }))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
