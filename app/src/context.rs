@@ -115,6 +115,7 @@ impl From<ServiceError> for AppError {
                 AppError::Conflict(PortError::Conflict.to_string())
             }
             ServiceError::Port(PortError::Rejected(message)) => AppError::Invalid(message),
+            ServiceError::Drift(drift) => AppError::Conflict(drift.explain()),
             ServiceError::Port(e) => {
                 tracing::error!(error = %e, "store failure");
                 AppError::Unavailable

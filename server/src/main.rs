@@ -228,7 +228,12 @@ async fn run(command: Command, config: Config) -> Result<(), Failure> {
             let deployment = services
                 .resolve(&group, &environment)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| match e {
+                    countersign_domain::service::ServiceError::Drift(drift) => {
+                        format!("drift: {} Not resolved.", drift.explain())
+                    }
+                    e => e.to_string(),
+                })?;
             // As the API: what no longer matches its signature is not resolved.
             if !services
                 .still_signed(&deployment)

@@ -17,7 +17,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
-type Key = (GroupName, Environment);
+/// Which value of an environment: the live one pipelines read, or the portal's own record
+/// of what it deployed, as resolving reads it (it serves the latter only while the two
+/// agree; a decision reads the latter past the cache).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Read {
+    Live,
+    Deployed,
+}
+
+type Key = (GroupName, Environment, Read);
 
 /// Environments held at once; a few hundred groups of four environments fit many times over.
 pub const MAX_ENTRIES: usize = 10_000;
@@ -82,9 +91,11 @@ impl ResolveCache {
         }
     }
 
-    fn forget(&self, key: &Key) {
+    fn forget(&self, group: &GroupName, environment: &Environment) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.remove(key);
+        for read in [Read::Live, Read::Deployed] {
+            entries.remove(&(group.clone(), environment.clone(), read));
+        }
     }
 }
 
@@ -95,7 +106,7 @@ impl ParameterStore for ResolveCache {
         group: &GroupName,
         environment: &Environment,
     ) -> Result<Option<Deployment>, PortError> {
-        let cell = self.cell(&(group.clone(), environment.clone()));
+        let cell = self.cell(&(group.clone(), environment.clone(), Read::Live));
         cell.get_or_try_init(|| self.parameters.live(group, environment))
             .await
             .cloned()
@@ -114,7 +125,22 @@ impl ParameterStore for ResolveCache {
         group: &GroupName,
         environment: &Environment,
     ) -> Result<Option<Deployment>, PortError> {
+        // Past the cache: what a decision replaces must be current.
         self.parameters.deployed(group, environment).await
+    }
+
+    async fn live_and_deployed(
+        &self,
+        group: &GroupName,
+        environment: &Environment,
+    ) -> Result<(Option<Deployment>, Option<Deployment>), PortError> {
+        let deployed = async {
+            let cell = self.cell(&(group.clone(), environment.clone(), Read::Deployed));
+            cell.get_or_try_init(|| self.parameters.deployed(group, environment))
+                .await
+                .cloned()
+        };
+        tokio::try_join!(self.live(group, environment), deployed)
     }
 
     async fn history(&self, group: &GroupName) -> Result<Vec<Deployment>, PortError> {
@@ -132,10 +158,7 @@ impl DecisionCommitter for ResolveCache {
         let result = self.committer.commit(effect, entry).await;
         // Dropped whatever the outcome: a failed commit may still have applied in part
         // (the AWS backend completes it on the next read).
-        self.forget(&(
-            effect.record.group.clone(),
-            effect.record.environment.clone(),
-        ));
+        self.forget(&effect.record.group, &effect.record.environment);
         result
     }
 }

@@ -154,6 +154,20 @@ pub trait ParameterStore: Send + Sync {
         self.live_uncached(group, environment).await
     }
 
+    /// What resolving the environment weighs: the live value pipelines read, and the
+    /// deployment the portal last made there. A cache in front may keep both for a while
+    /// (it drops them when a decision through it changes them).
+    async fn live_and_deployed(
+        &self,
+        group: &GroupName,
+        environment: &Environment,
+    ) -> Result<(Option<Deployment>, Option<Deployment>), PortError> {
+        futures::try_join!(
+            self.live(group, environment),
+            self.deployed(group, environment)
+        )
+    }
+
     /// Every deployment of the group, in every environment, newest first: one read, however
     /// many environments the history page shows.
     async fn history(&self, group: &GroupName) -> Result<Vec<Deployment>, PortError>;

@@ -53,6 +53,9 @@ pub enum ServiceError {
     NotificationRefused(#[from] NotificationRefusal),
     #[error(transparent)]
     Port(#[from] PortError),
+    /// What is live is not what the portal's own signed record deployed there.
+    #[error("{}", .0.explain())]
+    Drift(Box<Drift>),
 }
 
 /// A backend whose one value implements every port the use cases need.

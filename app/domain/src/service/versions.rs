@@ -186,23 +186,52 @@ impl Services {
                 .into_iter()
                 .find(made_live),
         };
-        Ok(decision.is_none_or(|d| crate::signature::still_binds(&d, &record.version)))
+        // A deployment no decision in the log made was not signed by anyone.
+        Ok(decision.is_some_and(|d| crate::signature::still_binds(&d, &record.version)))
     }
 
-    /// The model live in an environment, as pipelines resolve it.
+    /// The model live in an environment, as pipelines resolve it: the portal's own record
+    /// of what it deployed there (the guard), while the live value pipelines read agrees. A
+    /// live value no decision of the portal ever deployed (written outside it) is
+    /// [`ServiceError::Drift`], never served. A live value missing, or one the portal
+    /// deployed earlier (a decision on its way live, or one put back), leaves the signed
+    /// record served: the pages report it as drift until the next read completes it.
     pub async fn resolve(
         &self,
         group: &GroupName,
         environment: &Environment,
     ) -> Result<Deployment, ServiceError> {
-        self.ports
-            .parameters
-            .live(group, environment)
-            .await?
-            .ok_or_else(|| {
-                ServiceError::NotFound(format!(
-                    "no version of {group} is approved for {environment}"
-                ))
-            })
+        let parameters = &self.ports.parameters;
+        let not_found = || {
+            ServiceError::NotFound(format!(
+                "no version of {group} is approved for {environment}"
+            ))
+        };
+        match parameters.live_and_deployed(group, environment).await? {
+            (Some(live), Some(deployed)) if live == deployed => return Ok(deployed),
+            (None, None) => return Err(not_found()),
+            _ => {}
+        }
+        // They disagree through the cache: read both again from the store before judging.
+        let (live, deployed) = futures::try_join!(
+            parameters.live_uncached(group, environment),
+            parameters.deployed(group, environment)
+        )?;
+        match (live, deployed) {
+            (Some(live), Some(deployed)) if live == deployed => Ok(deployed),
+            (None, None) => Err(not_found()),
+            (None, Some(deployed)) => Ok(deployed),
+            (Some(live), None) => Err(ServiceError::Drift(Box::new(Drift::Unlogged { live }))),
+            (Some(live), Some(deployed)) => {
+                if parameters.history(group).await?.contains(&live) {
+                    Ok(deployed)
+                } else {
+                    Err(ServiceError::Drift(Box::new(Drift::Replaced {
+                        live,
+                        logged: Box::new(deployed),
+                    })))
+                }
+            }
+        }
     }
 }

@@ -52,6 +52,7 @@ error_codes! {
     NotApprovedThere = "not_approved_there", CONFLICT;
     RunIdTaken = "run_id_taken", CONFLICT;
     SignatureMismatch = "signature_mismatch", CONFLICT;
+    Drift = "drift", CONFLICT;
     Unauthenticated = "unauthenticated", UNAUTHORIZED;
     InvalidToken = "invalid_token", UNAUTHORIZED;
     InsufficientScope = "insufficient_scope", FORBIDDEN;
@@ -142,6 +143,22 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(ErrorCode::Conflict, PortError::Conflict.to_string())
             }
             ServiceError::Port(PortError::Rejected(m)) => ApiError::new(ErrorCode::InvalidInput, m),
+            // The drift alarm: a live value pipelines read that the portal did not write.
+            ServiceError::Drift(drift) => {
+                tracing::error!(
+                    alarm = "drift",
+                    environment = %drift.environment(),
+                    drift = ?drift.explain(),
+                    "ALARM: what is live is not what the portal signed and deployed; not served"
+                );
+                ApiError::new(
+                    ErrorCode::Drift,
+                    format!(
+                        "{} Nothing is served until an operator restores it or a new version is signed for it.",
+                        drift.explain()
+                    ),
+                )
+            }
             // The pipeline's operator is usually the one who can fix the portal's role, so
             // the missing permission is named rather than hidden behind "unavailable".
             ServiceError::Port(PortError::Denied(m)) => {

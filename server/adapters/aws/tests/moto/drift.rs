@@ -88,6 +88,15 @@ async fn a_live_value_the_log_does_not_explain_is_reported_as_drift() {
     let live = ssm.get_parameter().name(name).send().await.unwrap();
     let mut document: serde_json::Value =
         serde_json::from_str(&live.parameter.unwrap().value.unwrap()).unwrap();
+    let original = document.clone();
+    assert_eq!(
+        services
+            .resolve(&version.group, &env("dev"))
+            .await
+            .unwrap()
+            .version,
+        version.version
+    );
     document["image_uri"] = "attacker.example/backdoor:1".into();
     put_string(&moto, name, &document.to_string()).await;
 
@@ -101,6 +110,11 @@ async fn a_live_value_the_log_does_not_explain_is_reported_as_drift() {
     );
     let history = services.group_history(&version.group).await.unwrap();
     assert_eq!(history.drift, state.drift, "the history page says the same");
+    let resolved = services.resolve(&version.group, &env("dev")).await;
+    assert!(
+        matches!(&resolved, Err(ServiceError::Drift(drift)) if drift.explain().contains("attacker.example")),
+        "pipelines are never served the swapped image: {resolved:?}"
+    );
 
     ssm.delete_parameter().name(name).send().await.unwrap();
     let state = services.live_state(&version.group).await.unwrap();
@@ -109,6 +123,17 @@ async fn a_live_value_the_log_does_not_explain_is_reported_as_drift() {
         "{:?}",
         state.drift
     );
+    let resolved = services.resolve(&version.group, &env("dev")).await.unwrap();
+    assert_eq!(
+        resolved.image_uri,
+        original["image_uri"].as_str().unwrap(),
+        "a deleted parameter leaves what was signed served, as a decision on its way live does"
+    );
+
+    // Restored as the portal wrote it, it is served again.
+    put_string(&moto, name, &serde_json::to_string(&original).unwrap()).await;
+    let resolved = services.resolve(&version.group, &env("dev")).await.unwrap();
+    assert_eq!(resolved.version, version.version);
 }
 
 #[tokio::test]

@@ -168,10 +168,11 @@ async fn requests_per_page_decision_poll_and_resolve_stay_within_budget() {
         idle,
         countersign_aws::CallCounts::from([("dynamodb:Query", 1)])
     );
-    let (_, resolve) = requests_of(&backend, backend.live(&group, &env("dev"))).await;
+    let (_, resolve) = requests_of(&backend, services.resolve(&group, &env("dev"))).await;
     assert_eq!(
         resolve,
-        countersign_aws::CallCounts::from([("ssm:GetParameter", 1)])
+        countersign_aws::CallCounts::from([("ssm:GetParameter", 1), ("dynamodb:GetItem", 1)]),
+        "the live value and the guard it must equal"
     );
     println!(
         "requests per version page (uncached live values): {}",
