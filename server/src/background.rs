@@ -14,11 +14,8 @@ pub fn start_background_work(config: &Config, backing: &Backing) -> Result<(), S
         Some(url) => Arc::new(Smtp::new(url.expose_secret(), &config.mail.from)?),
         None => Arc::new(OutboxOnly),
     };
-    let transport: Arc<dyn Transport> = Arc::new(ChatOrMail {
-        mail,
-        webhooks: config.mail.webhooks.clone(),
-        client: reqwest::Client::new(),
-    });
+    let transport: Arc<dyn Transport> =
+        Arc::new(ChatOrMail::new(mail, config.mail.webhooks.clone()));
     let delivery = Delivery::new(
         &config.mail,
         backing.outbox.clone(),

@@ -91,9 +91,29 @@ impl Transport for OutboxOnly {
 /// Messages for a chat go to that environment's incoming webhook (Slack and Microsoft Teams
 /// both take `{"text": ...}`), the rest to `mail`.
 pub struct ChatOrMail {
-    pub mail: std::sync::Arc<dyn Transport>,
-    pub webhooks: std::collections::BTreeMap<String, secrecy::SecretString>,
-    pub client: reqwest::Client,
+    mail: std::sync::Arc<dyn Transport>,
+    webhooks: std::collections::BTreeMap<String, secrecy::SecretString>,
+    client: reqwest::Client,
+}
+
+impl ChatOrMail {
+    /// Chat messages to `webhooks` (by environment), the rest to `mail`. The webhook client
+    /// follows no redirect: an endpoint that answers one cannot bounce a message (a 307
+    /// posts it again) to a host of its choosing, inside the network say.
+    pub fn new(
+        mail: std::sync::Arc<dyn Transport>,
+        webhooks: std::collections::BTreeMap<String, secrecy::SecretString>,
+    ) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a client without redirects builds");
+        Self {
+            mail,
+            webhooks,
+            client,
+        }
+    }
 }
 
 #[async_trait]

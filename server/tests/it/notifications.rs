@@ -566,11 +566,10 @@ async fn latest_messages(app: &TestApp) -> Vec<OutboxEntry> {
 fn chat_delivery(app: &TestApp) -> Delivery {
     Delivery {
         outbox: app.backing.outbox.clone(),
-        transport: Arc::new(ChatOrMail {
-            mail: Arc::new(OutboxOnly),
-            webhooks: app.config.mail.webhooks.clone(),
-            client: reqwest::Client::new(),
-        }),
+        transport: Arc::new(ChatOrMail::new(
+            Arc::new(OutboxOnly),
+            app.config.mail.webhooks.clone(),
+        )),
         clock: Arc::new(SystemClock),
         wake: app.backing.wake.clone(),
         retry_after: Duration::from_secs(1),
@@ -673,5 +672,46 @@ async fn a_request_is_posted_to_the_environments_chat_beside_the_mail_and_the_ur
     assert_eq!(
         chat.last_error.as_deref(),
         Some("the dev webhook answered 500 Internal Server Error")
+    );
+}
+
+#[tokio::test]
+async fn a_webhook_answering_with_a_redirect_is_not_followed() {
+    // Where a look-alike or compromised endpoint would send the message: a host inside.
+    let (inside, reached) = webhook_receiver(StatusCode::OK).await;
+    let redirecting = axum::Router::new().route(
+        "/hooks/T0/B0/secret-token",
+        axum::routing::post(move || {
+            let inside = inside.clone();
+            async move {
+                (
+                    StatusCode::TEMPORARY_REDIRECT,
+                    [(axum::http::header::LOCATION, inside)],
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/hooks/T0/B0/secret-token",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move { axum::serve(listener, redirecting).await });
+
+    let app = TestApp::new(&[("WEBHOOK_URL_DEV", url.as_str())]).await;
+    app.register("churn", "dana").await;
+    chat_delivery(&app).deliver_due().await.unwrap();
+    assert!(
+        reached.lock().unwrap().is_empty(),
+        "the message was posted again where the redirect pointed"
+    );
+    let chat = latest_messages(&app)
+        .await
+        .into_iter()
+        .find(|m| m.message.key == "approval-request/churn/1/dev/chat")
+        .unwrap();
+    assert_eq!(
+        chat.last_error.as_deref(),
+        Some("the dev webhook answered 307 Temporary Redirect")
     );
 }
