@@ -176,19 +176,31 @@ pub async fn open_backend(config: &Config) -> Result<Backing, StartupError> {
     })
 }
 
-/// The key checkpoints are signed with: configured, or generated once and kept in the
-/// store apart from the session key (a second SecureString parameter on AWS).
+/// The key checkpoints are signed with: configured, or generated once and kept apart from
+/// the trail it protects: in a file of its own beside the embedded database, or as a second
+/// SecureString parameter on AWS.
 async fn audit_notary(config: &Config, settings: &SettingsKeeper) -> Result<Notary, StartupError> {
     let key = match &config.audit_signing_key {
         Some(key) => key.expose_secret().to_owned(),
         None => {
             let name = config.audit_key_name();
-            settings
-                .kept("audit_signing_key", || Notary::generate_key(&name))
-                .await
-                .map_err(StartupError::cannot(
-                    "keep an audit signing key in the store",
-                ))?
+            let generate = || Notary::generate_key(&name);
+            match settings {
+                SettingsKeeper::Local(store) => {
+                    let file = countersign_local_store::AuditKeyFile::beside(&config.database);
+                    file.kept(store, generate)
+                        .map_err(StartupError::cannot(format!(
+                            "keep an audit signing key in {}",
+                            file.path().display()
+                        )))?
+                }
+                #[cfg(feature = "aws")]
+                SettingsKeeper::Aws(_) => {
+                    settings.kept("audit_signing_key", generate).await.map_err(
+                        StartupError::cannot("keep an audit signing key in the store"),
+                    )?
+                }
+            }
         }
     };
     Notary::from_key(&key).map_err(StartupError::cannot(

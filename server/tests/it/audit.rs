@@ -325,3 +325,26 @@ async fn the_verifier_trusts_only_a_key_kept_apart_and_catches_a_trail_rolled_ba
         "{said}"
     );
 }
+
+#[tokio::test]
+async fn the_embedded_store_keeps_its_audit_key_in_a_file_apart_from_the_database() {
+    let app = TestApp::new(&[]).await;
+    let mut name = app.config.database.as_os_str().to_owned();
+    name.push(".audit-key");
+    let key = std::fs::read_to_string(&name).expect("the key file beside the database");
+    let notary = countersign_audit::Notary::from_key(&key).unwrap();
+    let published = app.get("/api/v1/audit/public-key", None).await.json();
+    assert_eq!(published["public_key"], notary.public_key());
+    let raw = rusqlite::Connection::open(&app.config.database).unwrap();
+    let in_the_database: i64 = raw
+        .query_row(
+            "SELECT count(*) FROM settings WHERE key = 'audit_signing_key'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        in_the_database, 0,
+        "whoever can write the database cannot read the key there"
+    );
+}

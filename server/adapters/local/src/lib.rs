@@ -10,6 +10,7 @@
 
 mod audit;
 mod commit;
+mod key_file;
 mod log;
 mod outbox;
 mod parameters;
@@ -21,6 +22,7 @@ mod schema;
 
 pub use audit::CheckpointFile;
 use countersign_domain::ports::*;
+pub use key_file::AuditKeyFile;
 use rows::*;
 use rusqlite::{params, Connection, OptionalExtension};
 use rusqlite_migration::{Migrations, M};
@@ -111,6 +113,26 @@ impl LocalStore {
                 r.get(0)
             })
             .map_err(unavailable)
+    }
+
+    /// The stored setting `key`, if any.
+    pub fn setting(&self, key: &str) -> Result<Option<String>, PortError> {
+        let connection = self.connection.lock().unwrap_or_else(|p| p.into_inner());
+        connection
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(unavailable)
+    }
+
+    /// Removes the setting `key` (one kept elsewhere now).
+    pub fn forget_setting(&self, key: &str) -> Result<(), PortError> {
+        let connection = self.connection.lock().unwrap_or_else(|p| p.into_inner());
+        connection
+            .execute("DELETE FROM settings WHERE key = ?1", [key])
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     /// Runs blocking SQLite work off the async runtime.

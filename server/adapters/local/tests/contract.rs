@@ -79,6 +79,45 @@ async fn the_store_file_holding_the_session_key_is_readable_by_its_owner_only() 
     }
 }
 
+#[test]
+fn the_audit_signing_key_lives_outside_the_database_readable_by_its_owner_only() {
+    use countersign_local_store::AuditKeyFile;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("countersign.db");
+    let store = LocalStore::open(&path).unwrap();
+    let file = AuditKeyFile::beside(&path);
+    let key = file.kept(&store, || "PRIVATE+KEY+new".into()).unwrap();
+    assert_eq!(key, "PRIVATE+KEY+new");
+    assert_eq!(file.path(), dir.path().join("countersign.db.audit-key"));
+    let mode = std::fs::metadata(file.path()).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "the key file is {mode:o}");
+    assert_eq!(
+        store.setting("audit_signing_key").unwrap(),
+        None,
+        "not in the database"
+    );
+    assert_eq!(
+        file.kept(&store, || unreachable!("kept, not made again"))
+            .unwrap(),
+        key
+    );
+
+    // A store from before: the key kept in the database moves out of it, unchanged.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("countersign.db");
+    let store = LocalStore::open(&path).unwrap();
+    store
+        .setting_or_insert("audit_signing_key", || "PRIVATE+KEY+earlier".into())
+        .unwrap();
+    let file = AuditKeyFile::beside(&path);
+    let moved = file
+        .kept(&store, || unreachable!("the earlier key is kept"))
+        .unwrap();
+    assert_eq!(moved, "PRIVATE+KEY+earlier");
+    assert_eq!(store.setting("audit_signing_key").unwrap(), None);
+}
+
 #[tokio::test]
 async fn session_revocations_meet_their_contract_and_outlive_reopening() {
     let dir = tempfile::tempdir().unwrap();
