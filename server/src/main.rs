@@ -405,28 +405,8 @@ async fn serve(config: Config, backing: backend::Backing) -> Result<(), Failure>
                 config.listen
             )
         })?;
-    if config.api_access.open {
-        tracing::warn!(
-            "the pipeline API takes no token (laptop setup): anyone reaching {} can register, report and resolve",
-            config.listen
-        );
-    }
-    if !config.sign_in.dev_sign_in && config.sign_in.oidc.is_none() {
-        tracing::warn!(
-            "no sign-in is configured (COUNTERSIGN_OIDC_ISSUER): nobody can sign in here; the pipeline API and the event intake serve"
-        );
-    }
-    for environment in config.environments_without_recipients() {
-        tracing::warn!(
-            "approval and promotion requests for {environment} reach nobody: set {}",
-            countersign_domain::notification::recipients_setting(&environment)
-        );
-    }
-    if config.sign_in.dev_sign_in {
-        tracing::warn!(
-            "development sign-in is on: anyone reaching {} can sign in as a demo identity",
-            config.listen
-        );
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
     }
     println!(
         "Countersign is serving {} on http://{}",

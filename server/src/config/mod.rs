@@ -269,6 +269,40 @@ impl Config {
             .collect()
     }
 
+    /// What start-up warns about: settings that work but leave something open, a sentence
+    /// each, naming the setting that closes it.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.api_access.open {
+            warnings.push(format!(
+                "the pipeline API takes no token (laptop setup): anyone reaching {} can register, report and resolve",
+                self.listen
+            ));
+        }
+        if !self.sign_in.dev_sign_in && self.sign_in.oidc.is_none() {
+            warnings.push("no sign-in is configured (COUNTERSIGN_OIDC_ISSUER): nobody can sign in here; the pipeline API and the event intake serve".into());
+        }
+        for environment in self.environments_without_recipients() {
+            warnings.push(format!(
+                "approval and promotion requests for {environment} reach nobody: set {}",
+                countersign_domain::notification::recipients_setting(&environment)
+            ));
+        }
+        if self.sign_in.dev_sign_in {
+            warnings.push(format!(
+                "development sign-in is on: anyone reaching {} can sign in as a demo identity",
+                self.listen
+            ));
+        }
+        #[cfg(feature = "aws")]
+        if let Backend::Aws(aws) = &self.backend {
+            if aws.secrets_kms_key_id.is_none() {
+                warnings.push("the session, log and audit signing keys are kept under the account's default aws/ssm KMS key, which any principal allowed ssm:GetParameter with decryption on {prefix}/_settings/* can use: whoever reads them can mint sessions, forge log entries and sign checkpoints. Set COUNTERSIGN_SESSION_KMS_KEY_ID to a customer managed key only the portal's role may decrypt with".into());
+            }
+        }
+        warnings
+    }
+
     pub fn secure_cookies(&self) -> bool {
         crate::settings::is_https(&self.public_url)
     }

@@ -651,3 +651,38 @@ fn demo_version() -> countersign_domain::ModelVersion {
     workflow::register(&policy, registration, time::OffsetDateTime::UNIX_EPOCH)
         .into_version(VersionNumber::new(1).unwrap(), "arn".into())
 }
+
+#[test]
+fn start_up_warns_of_what_is_left_open_on_a_laptop() {
+    let laptop = Config::from_pairs([]).unwrap().warnings();
+    assert!(
+        laptop.iter().any(|w| w.contains("takes no token"))
+            && laptop
+                .iter()
+                .any(|w| w.contains("development sign-in is on"))
+            && laptop.iter().any(|w| w.contains("COUNTERSIGN_NOTIFY_DEV")),
+        "{laptop:?}"
+    );
+}
+
+#[cfg(feature = "aws")]
+#[test]
+fn start_up_warns_of_keys_under_the_accounts_default_kms_key() {
+    let default_key = Config::from_pairs([("BACKEND", "aws")]).unwrap().warnings();
+    assert!(
+        default_key
+            .iter()
+            .any(|w| w.contains("aws/ssm") && w.contains("COUNTERSIGN_SESSION_KMS_KEY_ID")),
+        "{default_key:?}"
+    );
+    let own_key = Config::from_pairs([
+        ("BACKEND", "aws"),
+        ("SESSION_KMS_KEY_ID", "alias/countersign"),
+    ])
+    .unwrap()
+    .warnings();
+    assert!(
+        !own_key.iter().any(|w| w.contains("aws/ssm")),
+        "{own_key:?}"
+    );
+}
