@@ -305,6 +305,7 @@ impl Sessions {
         let revoked = [Revoked::Person(claims.sub.clone()), Revoked::Everyone]
             .iter()
             .filter_map(|whose| self.revocations.revoked_before(whose))
+            .chain(self.revocations.doubted_before())
             .any(|at| claims.iat_ms <= unix_millis(at));
         (!revoked).then_some(claims)
     }

@@ -48,21 +48,27 @@ impl SessionRevocations for AwsBackend {
     }
 
     async fn revocations(&self) -> Result<Vec<Revocation>, PortError> {
-        self.table
+        // An item the portal did not write is skipped, not fatal: one malformed item must
+        // not make every read fail (which would leave every revocation unseen).
+        let read = |item: &crate::table::Item| {
+            let whose = text(item, "whose").ok()?;
+            let revocation =
+                Revoked::from_key(whose).zip(number(item, "issued_before").and_then(from_millis));
+            if revocation.is_none() {
+                tracing::error!(whose = ?whose, "a session revocation the portal cannot read is skipped");
+            }
+            let (whose, issued_before) = revocation?;
+            Some(Revocation {
+                whose,
+                issued_before,
+            })
+        };
+        Ok(self
+            .table
             .items_under(PARTITION, PREFIX)
             .await?
             .iter()
-            .map(|item| {
-                let whose = text(item, "whose")?;
-                let corrupt = || PortError::Corrupt(format!("session revocation {whose:?}"));
-                let issued_before = number(item, "issued_before")
-                    .and_then(from_millis)
-                    .ok_or_else(corrupt)?;
-                Ok(Revocation {
-                    whose: Revoked::from_key(whose).ok_or_else(corrupt)?,
-                    issued_before,
-                })
-            })
-            .collect()
+            .filter_map(read)
+            .collect())
     }
 }

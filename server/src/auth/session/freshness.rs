@@ -14,7 +14,14 @@ pub(super) struct RevocationView {
     known: std::sync::RwLock<HashMap<Revoked, OffsetDateTime>>,
     /// When the view was last read from the store; one request at a time refreshes it.
     refreshed: tokio::sync::Mutex<Option<std::time::Instant>>,
+    /// When the store last answered (this replica's start until it first does), and how
+    /// many refreshes have failed since.
+    last_read: std::sync::Mutex<(OffsetDateTime, u32)>,
 }
+
+/// Refreshes that may fail in a row before sessions begun before the last good read are
+/// refused: a revocation this replica cannot see must not leave a session working.
+const FAILED_READS_TOLERATED: u32 = 2;
 
 impl RevocationView {
     pub(super) fn new(
@@ -26,7 +33,17 @@ impl RevocationView {
             interval,
             known: Default::default(),
             refreshed: Default::default(),
+            last_read: std::sync::Mutex::new((OffsetDateTime::now_utc(), 0)),
         }
+    }
+
+    /// While the store cannot be read (more than [`FAILED_READS_TOLERATED`] refreshes in a
+    /// row), the moment it last could: sessions begun before it are refused, as if everyone
+    /// had been revoked then. Signing in again makes a session this replica trusts.
+    pub(super) fn doubted_before(&self) -> Option<OffsetDateTime> {
+        self.store.as_ref()?;
+        let (at, failed) = *self.last_read.lock().unwrap_or_else(|p| p.into_inner());
+        (failed > FAILED_READS_TOLERATED).then_some(at)
     }
 
     pub(super) fn revoked_before(&self, whose: &Revoked) -> Option<OffsetDateTime> {
@@ -54,13 +71,21 @@ impl RevocationView {
         if refreshed.is_some_and(|at| at.elapsed() < self.interval) {
             return;
         }
+        let read_at = OffsetDateTime::now_utc();
         match store.revocations().await {
             Ok(all) => {
                 all.iter().for_each(|r| self.remember(r));
                 *refreshed = Some(std::time::Instant::now());
+                *self.last_read.lock().unwrap_or_else(|p| p.into_inner()) = (read_at, 0);
             }
             Err(e) => {
-                tracing::warn!(error = %e, "cannot read session revocations; using those known")
+                let mut last_read = self.last_read.lock().unwrap_or_else(|p| p.into_inner());
+                last_read.1 += 1;
+                if last_read.1 > FAILED_READS_TOLERATED {
+                    tracing::error!(error = %e, since = %last_read.0, "cannot read session revocations; refusing sessions begun before the last good read");
+                } else {
+                    tracing::warn!(error = %e, "cannot read session revocations; using those known");
+                }
             }
         }
     }

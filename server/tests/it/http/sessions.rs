@@ -139,6 +139,44 @@ async fn an_operator_revokes_a_person_or_everyone_and_the_next_request_is_refuse
 }
 
 #[tokio::test]
+async fn revocations_that_cannot_be_read_end_the_sessions_begun_before_the_last_good_read() {
+    let app = reading_revocations_every_request().await;
+    let alice = app.sign_in("alice").await;
+    assert_eq!(
+        app.get("/models", Some(&alice)).await.status,
+        StatusCode::OK
+    );
+
+    // The store stops answering for revocations (a real fault: the table is gone).
+    let raw = rusqlite::Connection::open(&app.config.database).unwrap();
+    raw.execute_batch("DROP TABLE session_revocations;")
+        .unwrap();
+    let statuses = futures::future::join_all(
+        (0..2).map(|_| async { app.get("/models", Some(&alice)).await.status }),
+    );
+    let tolerated = statuses.await;
+    assert!(
+        tolerated.iter().all(|s| *s == StatusCode::OK),
+        "a failed read or two goes on with what is known: {tolerated:?}"
+    );
+    let mut refused = StatusCode::OK;
+    for _ in 0..3 {
+        refused = app.get("/models", Some(&alice)).await.status;
+    }
+    assert_eq!(
+        refused,
+        StatusCode::UNAUTHORIZED,
+        "a revocation nobody can see must not leave a session working"
+    );
+    let again = app.sign_in("alice").await;
+    assert_eq!(
+        app.get("/models", Some(&again)).await.status,
+        StatusCode::OK,
+        "signing in again makes a session begun after the last good read"
+    );
+}
+
+#[tokio::test]
 async fn strangers_read_nothing_and_a_foreign_page_cannot_sign_anyone_in() {
     let app = TestApp::new(&[]).await;
     app.register("churn", "dana").await;

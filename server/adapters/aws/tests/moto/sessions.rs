@@ -75,3 +75,33 @@ async fn the_session_key_is_kept_under_the_configured_kms_key() {
         Some("alias/countersign-sessions")
     );
 }
+
+#[tokio::test]
+async fn a_revocation_item_the_portal_cannot_read_is_skipped_not_fatal_to_the_others() {
+    use countersign_domain::ports::{Revocation, Revoked, SessionRevocations};
+    let moto = Moto::start();
+    let backend = moto.backend().await;
+    backend
+        .revoke(&Revocation {
+            whose: Revoked::Person("alice".into()),
+            issued_before: time::OffsetDateTime::now_utc(),
+        })
+        .await
+        .unwrap();
+    put_item(
+        &moto,
+        &[
+            ("pk", "sessions"),
+            ("sk", "revoked#garbage"),
+            ("whose", "not a key"),
+        ],
+        &[],
+    )
+    .await;
+    let read = backend
+        .revocations()
+        .await
+        .expect("one bad item fails no read");
+    let whose: Vec<&Revoked> = read.iter().map(|r| &r.whose).collect();
+    assert_eq!(whose, [&Revoked::Person("alice".into())]);
+}
