@@ -75,8 +75,22 @@ pub mod auth {
     pub const SIGN_OUT: &str = "/auth/sign-out";
     /// A signer confirmed and must sign in again before the signature is made.
     pub const REAUTHENTICATE: &str = "/auth/reauthenticate";
-    /// Back from signing in again: the pending signature is made.
+    /// Back from signing in again: the pending signature is shown (`GET`, with the
+    /// ceremony id the trip was sent with) and made (`POST`).
     pub const SIGNING_COMPLETE: &str = "/auth/signing/complete";
+
+    /// The way back from signing in again for the ceremony `ceremony`.
+    pub fn signing_complete(ceremony: &str) -> String {
+        format!("{SIGNING_COMPLETE}?ceremony={}", super::escaped(ceremony))
+    }
+
+    /// The development sign-in's page, asking to sign in again for the ceremony `ceremony`.
+    pub fn sign_in_again_to_sign(ceremony: &str) -> String {
+        format!(
+            "/sign-in?again=signing&return_to={}",
+            super::escaped(&signing_complete(ceremony))
+        )
+    }
 }
 
 /// `text` as a query value: unreserved bytes and `/` as they are, the rest percent-encoded.

@@ -119,12 +119,15 @@ export async function confirmSignature(page: Page, testInfo: TestInfo, who: stri
       await page.locator('input[name="password"]').fill('any password works here');
       await page.getByRole('button', { name: 'Sign-in' }).click();
       const consent = page.getByRole('button', { name: 'Continue' });
-      const recorded = page.getByText(/Your signature for [a-z-]+ is recorded\./);
-      await expect(consent.or(recorded)).toBeVisible();
+      const back = page.getByRole('heading', { name: 'Complete your signature' });
+      await expect(consent.or(back)).toBeVisible();
       if (await consent.isVisible()) {
         await consent.click();
       }
     }
+    // Back from signing in, nothing is signed until the signer signs.
+    await expect(page.getByRole('heading', { name: 'Complete your signature' })).toBeVisible();
+    await page.getByRole('button', { name: /^Sign now: / }).click();
   }
   await expect(page.getByText(/Your signature for [a-z-]+ is recorded\./)).toBeVisible();
   await settled(page, testInfo);

@@ -125,7 +125,9 @@ pub fn router(
         )
         .route(
             paths::SIGNING_COMPLETE,
-            get(signing::complete).with_state(signing),
+            get(signing::back_from_sign_in)
+                .post(signing::complete)
+                .with_state(signing),
         );
     if let Some(provider) = &sign_in.oidc {
         counted = counted
@@ -162,12 +164,6 @@ pub fn plain_page(
     (href, link): (&str, &str),
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let escape = |text: &str| {
-        text.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
     let page = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · Countersign</title>\
          <link rel=\"stylesheet\" href=\"/pkg/countersign.css\"></head><body><main>\
@@ -179,4 +175,12 @@ pub fn plain_page(
         link = escape(link),
     );
     (status, axum::response::Html(page)).into_response()
+}
+
+/// `text` safe inside HTML text and attribute values.
+pub(crate) fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

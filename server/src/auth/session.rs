@@ -42,6 +42,7 @@ use time::{Duration, OffsetDateTime};
 
 mod dev_sign_in;
 mod freshness;
+mod pending;
 pub use dev_sign_in::{demo_identities, dev_sign_in, DemoIdentity};
 pub use freshness::keep_sessions_fresh;
 use freshness::RevocationView;
@@ -49,9 +50,6 @@ use freshness::RevocationView;
 pub const SESSION_COOKIE: &str = "countersign_session";
 /// A decision chosen and not yet signed (see `countersign_domain::signature::PendingSignature`).
 const PENDING_SIGNATURE_COOKIE: &str = "countersign_signing";
-/// How long a chosen decision waits for its signature, a trip to the identity provider
-/// included.
-const PENDING_SIGNATURE_LIFETIME: Duration = Duration::minutes(15);
 
 /// What the session cookie holds (encrypted).
 #[derive(Serialize, Deserialize)]
@@ -345,30 +343,15 @@ impl Authenticator for Sessions {
     }
 
     fn keep_pending_signature(&self, pending: &PendingSignature) -> HeaderValue {
-        let value = serde_json::to_string(pending).expect("a pending signature serialises");
-        let jar = self.cookie_jar(&HeaderMap::new()).add(self.sealed_cookie(
-            PENDING_SIGNATURE_COOKIE,
-            value,
-            PENDING_SIGNATURE_LIFETIME,
-        ));
-        jar.into_response().headers()[axum::http::header::SET_COOKIE].clone()
+        self.keep_pending(pending, None)
     }
 
     fn pending_signature(&self, headers: &HeaderMap) -> Option<PendingSignature> {
-        let pending: PendingSignature =
-            serde_json::from_str(&self.open(headers, PENDING_SIGNATURE_COOKIE)?).ok()?;
-        let environment = pending.request.environment().as_str();
-        self.environments
-            .find(environment)
-            .is_some()
-            .then_some(pending)
+        self.kept_pending(headers).map(|(pending, _)| pending)
     }
 
     fn drop_pending_signature(&self) -> HeaderValue {
-        let mut removal =
-            self.sealed_cookie(PENDING_SIGNATURE_COOKIE, String::new(), Duration::ZERO);
-        removal.make_removal();
-        HeaderValue::from_str(&removal.to_string()).expect("a cookie is a header value")
+        self.forget_pending()
     }
 
     fn sign_in_method(&self) -> SignInMethod {
@@ -415,11 +398,16 @@ pub async fn sign_out(State(sessions): State<Sessions>, headers: HeaderMap) -> R
             tracing::error!(error = %e, "sign-out could not be recorded; the session cookie is only removed from this browser");
         }
     }
-    (
+    let mut response = (
         sessions.end(&headers),
         Redirect::to(&sessions.after_sign_out),
     )
-        .into_response()
+        .into_response();
+    // A signature left waiting is not signed by whoever signs in next in this browser.
+    response
+        .headers_mut()
+        .append(axum::http::header::SET_COOKIE, sessions.forget_pending());
+    response
 }
 
 fn unix_millis(t: OffsetDateTime) -> i64 {

@@ -8,7 +8,7 @@
 use crate::auth::oidc::{Oidc, Reauthentication};
 use crate::auth::plain_page;
 use crate::auth::session::Sessions;
-use axum::extract::{Form, State};
+use axum::extract::{Form, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use countersign_app::context::{note_signature, Authenticator, Portal};
@@ -71,42 +71,55 @@ pub async fn reauthenticate(
     {
         return response;
     }
+    let (kept, ceremony) = desk.sessions.keep_pending_for_sign_in(&pending);
     let mut response = match &desk.oidc {
         Some(oidc) => oidc.send_to_provider(
             &headers,
-            routes::auth::SIGNING_COMPLETE,
+            &routes::auth::signing_complete(&ceremony),
             Some(&Reauthentication {
                 max_age: policy.signing_max_age(&environment),
                 context: policy.signing_context(&environment).map(str::to_owned),
             }),
         ),
-        None => Redirect::to(&format!(
-            "/sign-in?again=signing&return_to={}",
-            routes::auth::SIGNING_COMPLETE
-        ))
-        .into_response(),
+        None => Redirect::to(&routes::auth::sign_in_again_to_sign(&ceremony)).into_response(),
     };
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        desk.sessions.keep_pending_signature(&pending),
-    );
+    response.headers_mut().append(header::SET_COOKIE, kept);
     response
 }
 
-/// `GET /auth/signing/complete`: back from signing in again; signs what was confirmed.
-pub async fn complete(State(desk): State<SigningDesk>, headers: HeaderMap) -> Response {
-    let pending = desk.sessions.pending_signature(&headers);
-    let (Some(actor), Some(pending)) = (desk.sessions.actor(&headers), pending) else {
-        return nothing_waiting();
+/// The ceremony id the way back from signing in again carries.
+#[derive(Deserialize)]
+pub struct Ceremony {
+    #[serde(default)]
+    ceremony: String,
+}
+
+/// A pending signature back from the provider, checked: signed in, the ceremony's, with
+/// a digest and the moment the signer was sent.
+struct Returned {
+    actor: countersign_domain::Actor,
+    pending: PendingSignature,
+    reviewed_digest: String,
+    asked_at: OffsetDateTime,
+}
+
+/// What came back with `ceremony`; else the page to show. Someone else signing in at the
+/// provider is refused here, recorded, and the pending signature dropped.
+async fn returned(
+    desk: &SigningDesk,
+    headers: &HeaderMap,
+    ceremony: &str,
+) -> Result<Returned, Response> {
+    let pending = desk.sessions.pending_after_sign_in(headers, ceremony);
+    let (Some(actor), Some(pending)) = (desk.sessions.actor(headers), pending) else {
+        return Err(nothing_waiting());
     };
     let (Some(reviewed_digest), Some(asked_at)) = (
         pending.reviewed_digest.clone(),
         pending.reauthentication_asked_at,
     ) else {
-        return nothing_waiting();
+        return Err(nothing_waiting());
     };
-    let forget = desk.sessions.drop_pending_signature();
-    let review = routes::version(pending.group.as_str(), pending.request.version().get());
     if actor.person.subject != pending.subject {
         tracing::warn!(signing = %pending.subject, signed_in = %actor.person.subject,
             "someone else signed in at the identity provider during a signature; nothing signed");
@@ -120,11 +133,53 @@ pub async fn complete(State(desk): State<SigningDesk>, headers: HeaderMap) -> Re
                 pending.subject
             ),
         };
-        if let Err(response) = record(&desk, &actor.person, &pending, outcome).await {
-            return response;
-        }
-        return not_signed(forget, &review, &message);
+        record(desk, &actor.person, &pending, outcome).await?;
+        let review = routes::version(pending.group.as_str(), pending.request.version().get());
+        return Err(not_signed(
+            desk.sessions.drop_pending_signature(),
+            &review,
+            &message,
+        ));
     }
+    Ok(Returned {
+        actor,
+        pending,
+        reviewed_digest,
+        asked_at,
+    })
+}
+
+/// `GET /auth/signing/complete?ceremony=…`: back from signing in again. Shows what waits
+/// to be signed and asks for the signature itself as a form post: a navigation signs
+/// nothing.
+pub async fn back_from_sign_in(
+    State(desk): State<SigningDesk>,
+    headers: HeaderMap,
+    Query(ceremony): Query<Ceremony>,
+) -> Response {
+    match returned(&desk, &headers, &ceremony.ceremony).await {
+        Ok(back) => complete_page(&back, &ceremony.ceremony),
+        Err(page) => page,
+    }
+}
+
+/// `POST /auth/signing/complete` (form: the ceremony id): signs what was confirmed.
+pub async fn complete(
+    State(desk): State<SigningDesk>,
+    headers: HeaderMap,
+    Form(ceremony): Form<Ceremony>,
+) -> Response {
+    let Returned {
+        actor,
+        pending,
+        reviewed_digest,
+        asked_at,
+    } = match returned(&desk, &headers, &ceremony.ceremony).await {
+        Ok(back) => back,
+        Err(page) => return page,
+    };
+    let forget = desk.sessions.drop_pending_signature();
+    let review = routes::version(pending.group.as_str(), pending.request.version().get());
     let signing = Signing {
         reviewed_digest,
         authentication: desk.sessions.authentication(&headers).unwrap_or_default(),
@@ -192,6 +247,40 @@ fn not_signed(forget: axum::http::HeaderValue, review: &str, message: &str) -> R
     );
     response.headers_mut().append(header::SET_COOKIE, forget);
     response
+}
+
+/// The page back from signing in again: what waits to be signed, and the form that signs it.
+fn complete_page(back: &Returned, ceremony: &str) -> Response {
+    use crate::auth::escape;
+    let pending = &back.pending;
+    let (group, version) = (pending.group.as_str(), pending.request.version().get());
+    let verdict = match pending.request.verdict() {
+        countersign_domain::Verdict::Approve => "approve",
+        countersign_domain::Verdict::Reject => "reject",
+        countersign_domain::Verdict::Rollback => "roll back to",
+    };
+    let what = format!(
+        "{verdict} {group} version {version} for {}",
+        pending.request.environment()
+    );
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Complete your signature · Countersign</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/countersign.css\"></head><body><main>\
+         <section class=\"panel\" aria-labelledby=\"complete-heading\"><h1 id=\"complete-heading\">Complete your signature</h1>\
+         <p>You signed in again as {name} &lt;{email}&gt;. Nothing is signed until you sign here.</p>\
+         <p>Your signature will {what}, on the record you confirmed (SHA-256 <code>{digest}</code>).</p>\
+         <form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"ceremony\" value=\"{ceremony}\">\
+         <button type=\"submit\">Sign now: {what}</button></form>\
+         <p><a href=\"{review}\">Back to the version without signing</a></p></section></main></body></html>",
+        name = escape(&back.actor.person.name),
+        email = escape(&back.actor.person.email),
+        what = escape(&what),
+        digest = escape(&back.reviewed_digest),
+        action = routes::auth::SIGNING_COMPLETE,
+        ceremony = escape(ceremony),
+        review = escape(&routes::version(group, version)),
+    );
+    (StatusCode::OK, axum::response::Html(page)).into_response()
 }
 
 fn nothing_waiting() -> Response {

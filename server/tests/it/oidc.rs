@@ -755,6 +755,31 @@ async fn sent_to_sign_in_again(sso: &Sso, client: &Client, digest: &str) -> Stri
     location(&sent)
 }
 
+/// Back from signing in again (`back`: where the callback sent the browser): the page that
+/// shows what waits, then its form posted; the answer to the post.
+async fn signed_on_the_way_back(sso: &Sso, client: &Client, back: &str) -> reqwest::Response {
+    let ceremony = back
+        .strip_prefix("/auth/signing/complete?ceremony=")
+        .unwrap_or_else(|| panic!("back to the completion: {back}"));
+    let shown = client
+        .get(format!("{}{back}", sso.portal))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shown.status(), StatusCode::OK);
+    assert!(shown
+        .text()
+        .await
+        .unwrap()
+        .contains("Complete your signature"));
+    client
+        .post(format!("{}/auth/signing/complete", sso.portal))
+        .form(&[("ceremony", ceremony)])
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Sends the signer to sign in again at a provider that answers without asking anyone
 /// (one of its quirks), follows its answer back, and returns the refusal page.
 async fn answered_at_once_and_refused(sso: &Sso, client: &Client, digest: &str) -> String {
@@ -762,12 +787,8 @@ async fn answered_at_once_and_refused(sso: &Sso, client: &Client, digest: &str) 
     let callback = format!("{}/auth/callback", sso.portal);
     let (answer, _) = follow(client, provider, &callback).await;
     assert!(answer.starts_with(&callback), "no login page: {answer}");
-    client.get(&answer).send().await.unwrap();
-    let refused = client
-        .get(format!("{}/auth/signing/complete", sso.portal))
-        .send()
-        .await
-        .unwrap();
+    let back = client.get(&answer).send().await.unwrap();
+    let refused = signed_on_the_way_back(sso, client, &location(&back)).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     refused.text().await.unwrap()
 }
@@ -821,12 +842,7 @@ async fn a_stale_sign_in_is_sent_to_sign_in_again_and_then_signs() {
 
     let callback = at_the_provider(&sso, &client, provider, "lena").await;
     let back = client.get(&callback).send().await.unwrap();
-    assert_eq!(location(&back), "/auth/signing/complete");
-    let signed = client
-        .get(format!("{}/auth/signing/complete", sso.portal))
-        .send()
-        .await
-        .unwrap();
+    let signed = signed_on_the_way_back(&sso, &client, &location(&back)).await;
     assert_eq!(signed.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&signed), "/models/churn/versions/1?signed=dev");
 

@@ -39,7 +39,7 @@ fn sessions_with(key: &str, secure: bool, deployment: Deployment) -> Sessions {
     .unwrap()
 }
 
-fn sessions() -> Sessions {
+pub(super) fn sessions() -> Sessions {
     sessions_with(&Sessions::generate_key(), false, deployment())
 }
 

@@ -310,7 +310,9 @@ async fn where_a_fresh_sign_in_is_needed_the_signer_signs_in_again_and_then_it_i
             "{what}: {}",
             reply.body
         );
-        let reply = app.get("/auth/signing/complete", Some(&cookie)).await;
+        let reply = app
+            .get("/auth/signing/complete?ceremony=0", Some(&cookie))
+            .await;
         assert_eq!(
             reply.status,
             StatusCode::NOT_FOUND,
@@ -335,11 +337,14 @@ async fn where_a_fresh_sign_in_is_needed_the_signer_signs_in_again_and_then_it_i
         )
         .await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
-    assert_eq!(
-        sent.headers[header::LOCATION],
-        "/sign-in?again=signing&return_to=/auth/signing/complete",
-        "the development sign-in plays the identity provider"
-    );
+    let to_chooser = sent.headers[header::LOCATION].to_str().unwrap().to_owned();
+    let ceremony = to_chooser
+        .strip_prefix("/sign-in?again=signing&return_to=/auth/signing/complete%3Fceremony%3D")
+        .unwrap_or_else(|| {
+            panic!("the development sign-in plays the identity provider: {to_chooser}")
+        })
+        .to_owned();
+    let back = format!("/auth/signing/complete?ceremony={ceremony}");
     let waiting = sent
         .cookie("countersign_signing")
         .expect("the confirmed decision waits");
@@ -350,19 +355,12 @@ async fn where_a_fresh_sign_in_is_needed_the_signer_signs_in_again_and_then_it_i
             .contains(&digest),
         "not in the URL"
     );
-    let chooser = app
-        .get(
-            "/sign-in?again=signing&return_to=/auth/signing/complete",
-            None,
-        )
-        .await;
+    let chooser = app.get(&to_chooser, None).await;
     assert!(chooser.body.contains("Sign in again to sign"));
 
     // Someone else chooses an identity at the chooser: nothing is signed.
     let bob = app.sign_in("bob").await;
-    let wrong = app
-        .get("/auth/signing/complete", Some(&format!("{bob}; {waiting}")))
-        .await;
+    let wrong = app.get(&back, Some(&format!("{bob}; {waiting}"))).await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
     assert!(
         wrong
@@ -381,17 +379,50 @@ async fn where_a_fresh_sign_in_is_needed_the_signer_signs_in_again_and_then_it_i
     let again = app
         .post_form(
             "/auth/dev/sign-in",
-            "subject=alice&return_to=/auth/signing/complete",
+            &format!(
+                "subject=alice&return_to=%2Fauth%2Fsigning%2Fcomplete%3Fceremony%3D{ceremony}"
+            ),
             Some(&waiting),
             "text/html",
         )
         .await;
-    assert_eq!(again.headers[header::LOCATION], "/auth/signing/complete");
+    assert_eq!(again.headers[header::LOCATION], back.as_str());
     let session = again.cookie("countersign_session").unwrap();
-    let done = app
-        .get(
+    let both = format!("{session}; {waiting}");
+    // Back from signing in: shown, not signed; a navigation (a link, Back) signs nothing.
+    let shown = app.get(&back, Some(&both)).await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
+    assert!(
+        shown.body.contains("Complete your signature")
+            && shown
+                .body
+                .contains("Sign now: approve churn version 1 for dev")
+            && shown.body.contains(&digest),
+        "{}",
+        shown.body
+    );
+    assert_eq!(
+        app.get("/api/v1/models/churn/environments/dev", None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "nothing signed by coming back"
+    );
+    let another_ceremony = app
+        .post_form(
             "/auth/signing/complete",
-            Some(&format!("{session}; {waiting}")),
+            "ceremony=0123",
+            Some(&both),
+            "text/html",
+        )
+        .await;
+    assert_eq!(another_ceremony.status, StatusCode::NOT_FOUND);
+    let done = app
+        .post_form(
+            "/auth/signing/complete",
+            &format!("ceremony={ceremony}"),
+            Some(&both),
+            "text/html",
         )
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
@@ -407,9 +438,11 @@ async fn where_a_fresh_sign_in_is_needed_the_signer_signs_in_again_and_then_it_i
     assert!(decision["auth_time"].as_str().unwrap() <= decision["signed_at"].as_str().unwrap());
 
     let replayed = app
-        .get(
+        .post_form(
             "/auth/signing/complete",
-            Some(&format!("{session}; {waiting}")),
+            &format!("ceremony={ceremony}"),
+            Some(&both),
+            "text/html",
         )
         .await;
     assert_ne!(
@@ -417,6 +450,17 @@ async fn where_a_fresh_sign_in_is_needed_the_signer_signs_in_again_and_then_it_i
         StatusCode::SEE_OTHER,
         "a decision is signed once"
     );
+
+    let signed_out = app
+        .post_form("/auth/sign-out", "", Some(&both), "text/html")
+        .await;
+    let dropped = signed_out
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|c| c.contains("countersign_signing=") && c.contains("Max-Age=0"));
+    assert!(dropped, "signing out drops a signature left waiting");
 }
 
 #[tokio::test]
