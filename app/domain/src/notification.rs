@@ -207,6 +207,16 @@ pub fn requested_environment(key: &str) -> Option<&str> {
     rest.rsplit('/').next().filter(|_| rest.contains('/'))
 }
 
+/// The environment a message with this key is about, for the requests and reminders that
+/// ask its approvers and the escalations about it (`escalation/{group}/{version}/{env}`):
+/// only that environment's approvers may have it sent again.
+pub fn environment_of(key: &str) -> Option<&str> {
+    requested_environment(key).or_else(|| {
+        let rest = key.strip_prefix("escalation/")?;
+        rest.rsplit('/').next().filter(|_| rest.contains('/'))
+    })
+}
+
 /// The approval request a version needs now, if any: its first environment, while nobody has
 /// decided the version. (Requests for later environments follow inference reports.)
 pub fn approval_request_due(policy: &Policy, version: &ModelVersion) -> Option<Notice> {

@@ -15,6 +15,18 @@ fn requests_name_the_environment_they_ask_to_decide() {
 }
 
 #[test]
+fn an_escalation_is_about_its_environment_as_a_request_is() {
+    assert_eq!(environment_of("escalation/churn/7/prod"), Some("prod"));
+    assert_eq!(environment_of("reminder/churn/7/prod"), Some("prod"));
+    assert_eq!(
+        environment_of("approval-request/churn/7/dev/chat"),
+        Some("dev")
+    );
+    assert_eq!(environment_of("decision/0f1e"), None);
+    assert_eq!(environment_of("escalation/"), None);
+}
+
+#[test]
 fn a_waiting_step_is_reminded_then_escalated_where_someone_is_named() {
     let policy = Policy::new(Environments::default(), "approvers");
     let version = registered(&policy);

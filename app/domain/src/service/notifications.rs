@@ -14,7 +14,7 @@ pub struct FollowUpsQueued {
 pub enum NotificationRefusal {
     #[error("Only approvers see the notifications page.")]
     NotAnApprover,
-    #[error("Only approvers of {environment} may send this request again.")]
+    #[error("Only approvers of {environment} may send this message again.")]
     NotTheirRequest { environment: String },
     #[error("Not sent again: {0}.")]
     NotNow(String),
@@ -98,7 +98,7 @@ impl Notifications {
         self.check_keeper(actor)?;
         let not_found = || ServiceError::NotFound(format!("no message {key:?} in the outbox"));
         let entry = self.outbox.entry(key).await?.ok_or_else(not_found)?;
-        if let Some(env) = notification::requested_environment(key) {
+        if let Some(env) = notification::environment_of(key) {
             let theirs = self
                 .policy
                 .environments()
