@@ -5,6 +5,7 @@
 mod check;
 mod published;
 mod reconcile;
+mod turns;
 pub use check::TrailCheck;
 pub use reconcile::{reconcile, AttestedDecision, Standing};
 
@@ -57,6 +58,7 @@ pub fn notarise(
         publisher,
         trail: ports.trail.clone(),
         verdicts: Arc::new(crate::VerdictCache::new(TRAILS_REMEMBERED)),
+        verifying: Arc::default(),
     }
 }
 
@@ -149,6 +151,8 @@ pub struct AuditDesk {
     /// The verdicts this replica reached: a trail of 20 000 entries takes about a second to
     /// verify, and is verified again only when any byte of it changed.
     verdicts: Arc<crate::VerdictCache>,
+    /// A group's trail is verified by one viewer at a time; the others wait for its verdict.
+    verifying: Arc<turns::Turns>,
 }
 
 /// How many groups' verdicts a replica remembers.

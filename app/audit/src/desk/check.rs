@@ -51,17 +51,22 @@ impl AuditDesk {
     /// log's, oldest first). A trail whose bytes did not change since this replica last
     /// verified it is not verified again (`VerdictCache`), so a long trail costs its read,
     /// not its checks.
+    ///
+    /// The verification runs off the async runtime (it keeps every core busy for a long
+    /// trail), and one at a time per group: viewers arriving while a group's trail is being
+    /// verified wait for that verdict instead of starting their own (N9).
     pub async fn check(
         &self,
         group: &GroupName,
         decisions: &[DecisionRecord],
     ) -> Result<TrailCheck, PortError> {
+        let _one_verification = self.verifying.turn(group).await;
         let bundle = self.bundle(group, Period::default()).await?;
-        Ok(TrailCheck {
-            decisions: reconcile(group, &bundle.entries, decisions),
-            verdict: self
-                .verdicts
-                .verify(&bundle, Some(self.notary.public_key())),
-        })
+        let decisions = reconcile(group, &bundle.entries, decisions);
+        let (verdicts, key) = (self.verdicts.clone(), self.notary.public_key().to_owned());
+        let verdict = tokio::task::spawn_blocking(move || verdicts.verify(&bundle, Some(&key)))
+            .await
+            .map_err(|e| PortError::Unavailable(format!("verifying the trail of {group}: {e}")))?;
+        Ok(TrailCheck { verdict, decisions })
     }
 }

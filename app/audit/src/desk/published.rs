@@ -28,14 +28,13 @@ struct TreeHead {
 pub(super) struct Published {
     newest: Mutex<HashMap<GroupName, TreeHead>>,
     stopped: Mutex<HashMap<GroupName, String>>,
-    turns: Mutex<HashMap<GroupName, std::sync::Arc<futures::lock::Mutex<()>>>>,
+    turns: super::turns::Turns,
 }
 
 impl Published {
     /// `group`'s turn to append, check and publish, held until dropped.
     pub(super) async fn turn(&self, group: &GroupName) -> futures::lock::OwnedMutexGuard<()> {
-        let turn = lock(&self.turns).entry(group.clone()).or_default().clone();
-        turn.lock_owned().await
+        self.turns.turn(group).await
     }
 
     /// Refuses an append to a group whose store no longer extends what was published.
