@@ -33,6 +33,13 @@ pub fn rollback_refusal(
             environment: environment.clone(),
         });
     }
+    // Putting a version back makes it live again: its registrant may not do that alone any
+    // more than approve it, unless the environment exempts them (N13).
+    if target.attributed_to.includes(&actor.person) && !policy.self_approval_allowed(environment) {
+        return Some(Refusal::OwnVersion {
+            environment: environment.clone(),
+        });
+    }
     let Some(live) = live else {
         return Some(Refusal::NothingLive {
             environment: environment.clone(),

@@ -561,6 +561,48 @@ fn after_an_early_rollback_no_later_step_is_decided() {
 }
 
 #[test]
+fn the_registrant_of_the_version_put_back_may_not_roll_back_to_it_alone() {
+    let (older, newer) = two_promoted_to_test();
+    let request = RollbackRequest {
+        environment: env("test"),
+        target: older.version.version,
+        reason: "latency regression".into(),
+        meaning: None,
+    };
+    let stamp = || Stamp {
+        id: "r".into(),
+        at: NOW,
+    };
+    let dana = approver("dana");
+    assert_eq!(
+        rollback(
+            &older.policy,
+            Some(&newer.version),
+            &older.version,
+            &dana,
+            &request,
+            stamp()
+        ),
+        Err(Refusal::OwnVersion {
+            environment: env("test")
+        })
+    );
+    let exempt = older.policy.clone().allowing_self_approval("test").unwrap();
+    assert!(
+        rollback(
+            &exempt,
+            Some(&newer.version),
+            &older.version,
+            &dana,
+            &request,
+            stamp()
+        )
+        .is_ok(),
+        "where the environment exempts registrants from four-eyes"
+    );
+}
+
+#[test]
 fn a_rollback_is_refused_with_the_reason() {
     let (older, newer) = two_promoted_to_test();
     let fresh = Scenario::registered_by("dana");
