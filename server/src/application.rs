@@ -154,12 +154,6 @@ pub fn router(
             ),
             crate::http::host_guard::guard_host,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            crate::http::security_headers::SecurityHeaders {
-                https: config.secure_cookies(),
-            },
-            crate::http::security_headers::add_security_headers,
-        ))
         // Nothing the portal takes is larger (a report is at most 64 KiB): a bigger body is
         // refused with 413 before any handler, authentication included, reads it.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
@@ -170,6 +164,13 @@ pub fn router(
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             http::StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,
+        ))
+        // Outside the limits, so that their 408 and 413 carry the headers too.
+        .layer(axum::middleware::from_fn_with_state(
+            crate::http::security_headers::SecurityHeaders {
+                https: config.secure_cookies(),
+            },
+            crate::http::security_headers::add_security_headers,
         ))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())

@@ -118,6 +118,10 @@ async fn a_request_whose_body_never_arrives_is_answered_408() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(
+        reply.headers["x-content-type-options"], "nosniff",
+        "the timeout's answer carries the security headers too"
+    );
 }
 
 #[tokio::test]
@@ -139,6 +143,10 @@ async fn oversized_bodies_are_refused_before_anyone_is_asked_who_they_are() {
         )
         .await;
     assert_eq!(decide.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        decide.headers.contains_key(header::CONTENT_SECURITY_POLICY),
+        "a refused body's answer carries the security headers too"
+    );
     let register = app
         .post_json(
             "/api/v1/models/churn/versions",
