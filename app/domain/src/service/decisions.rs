@@ -158,8 +158,8 @@ impl Services {
             }
             SigningRequest::RollBack(request) => (request.target, Verdict::Rollback),
         };
-        let attempt = SigningAttempt {
-            id: self.ids.new_id(),
+        let mut attempt = SigningAttempt {
+            id: String::new(),
             group: group.to_string(),
             version: version.get(),
             environment: what.environment().to_string(),
@@ -168,6 +168,7 @@ impl Services {
             at: self.clock.now(),
             outcome,
         };
+        attempt.id = attempt.id_within_its_minute();
         self.ports.audit.record_attempt(&attempt).await?;
         let event = AuditEvent::SigningAttempted(Box::new(attempt));
         self.record(group, &by.subject, event).await

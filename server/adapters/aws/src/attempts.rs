@@ -1,8 +1,10 @@
 //! Signatures that were not made, in the table: one item per attempt,
-//! `attempt#{version:010}#{unix ms:015}#{id}` in the group's partition, holding the attempt
-//! as JSON. Written only where no item is, so an attempt is kept once.
+//! `attempt#{version:010}#id#{id}` in the group's partition, holding the attempt as JSON.
+//! Written only where no item is, so an attempt (by its id) is kept once; read back in the
+//! order they happened. (Items written before were keyed by time,
+//! `attempt#{version:010}#{unix ms:015}#{id}`, and read alike.)
 
-use crate::table::{group_key, key, millis, s, text};
+use crate::table::{group_key, key, s, text};
 use crate::AwsBackend;
 use countersign_domain::ports::PortError;
 use countersign_domain::*;
@@ -17,12 +19,7 @@ impl AwsBackend {
             GroupName::parse(&attempt.group).map_err(|e| PortError::Rejected(e.to_string()))?;
         let mut item = key(
             group_key(&group),
-            format!(
-                "{}{:015}#{}",
-                attempt_prefix(attempt.version),
-                millis(attempt.at),
-                attempt.id
-            ),
+            format!("{}id#{}", attempt_prefix(attempt.version), attempt.id),
         );
         item.insert("attempt".into(), s(attempt.to_json()));
         self.table.put_new(item).await.map(|_| ())
@@ -42,6 +39,10 @@ impl AwsBackend {
                 SigningAttempt::from_json(json)
                     .map_err(|e| PortError::Corrupt(format!("signing attempt: {e}")))
             })
-            .collect()
+            .collect::<Result<Vec<_>, _>>()
+            .map(|mut attempts| {
+                attempts.sort_by_key(|a| a.at);
+                attempts
+            })
     }
 }

@@ -127,8 +127,11 @@ pub async fn appends_racing_in_one_group_take_a_place_each(services: &Subject) {
         request: DecisionRequest::new(first_env(services), Choice::Approve, ""),
     };
     let alice = person("alice");
-    let racing = (0..8)
-        .map(|_| services.record_attempt(&alice, &group, &what, AttemptOutcome::SentToSignInAgain));
+    // Eight different attempts: identical ones within a minute are kept once.
+    let refused = |n: usize| AttemptOutcome::Refused {
+        reason: format!("refusal {n}"),
+    };
+    let racing = (0..8).map(|n| services.record_attempt(&alice, &group, &what, refused(n)));
     for appended in futures::future::join_all(racing).await {
         appended.unwrap();
     }

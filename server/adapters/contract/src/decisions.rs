@@ -510,3 +510,53 @@ pub async fn racing_rollbacks_and_approvals_keep_live_equal_to_the_log(
         );
     }
 }
+
+/// A refused signature replayed in a loop is kept once a minute, in the log and in the
+/// trail, not once a request (N10); a different outcome is its own attempt.
+pub async fn identical_attempts_within_a_minute_are_kept_once(services: &Subject) {
+    use countersign_domain::service::SigningRequest;
+    let group = unique_group("flood");
+    let version = register(services, &group).await;
+    let what = SigningRequest::Decide {
+        version: version.version,
+        request: DecisionRequest::new(first_env(services), Choice::Approve, ""),
+    };
+    let refused = || AttemptOutcome::Refused {
+        reason: "the record changed since you reviewed it".into(),
+    };
+    for _ in 0..5 {
+        services
+            .record_attempt(&person("alice"), &group, &what, refused())
+            .await
+            .unwrap();
+    }
+    services
+        .record_attempt(
+            &person("alice"),
+            &group,
+            &what,
+            AttemptOutcome::SentToSignInAgain,
+        )
+        .await
+        .unwrap();
+    let kept = services
+        .attempts_for_version(&group, version.version)
+        .await
+        .unwrap();
+    let refusals = kept.iter().filter(|a| a.outcome == refused()).count();
+    assert!(
+        (1..=2).contains(&refusals),
+        "five identical refusals kept once (twice if a minute turned meanwhile): {kept:?}"
+    );
+    assert_eq!(
+        kept.len(),
+        refusals + 1,
+        "the trip to sign in again is its own"
+    );
+    let (entries, _) = verified_trail(services, &group).await;
+    let in_trail = entries
+        .iter()
+        .filter(|e| super::audit::kind(e) == "attempt")
+        .count();
+    assert_eq!(in_trail, kept.len(), "the trail keeps what the log keeps");
+}

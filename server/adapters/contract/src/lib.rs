@@ -49,6 +49,7 @@ macro_rules! for_each_check {
             a_rejection_reads_back_whole
             a_signature_keeps_how_its_signer_authenticated
             signing_attempts_are_kept_once_each_in_order
+            identical_attempts_within_a_minute_are_kept_once
             the_group_log_lists_every_decision
             undecided_versions_are_found_across_groups
             steps_waiting_for_decisions_are_found_across_groups
