@@ -278,6 +278,27 @@ where
 
 /// What the stores hold that the decision log does not explain: shown above everything
 /// else, because someone may have changed what runs without a signature.
+/// The filter of a list by group name (`?q=`): a plain GET form, so it works without
+/// JavaScript and its address can be shared.
+#[component]
+pub fn GroupNameFilter(
+    /// The list's own address.
+    action: &'static str,
+    /// The field's id, unique on the page.
+    id: &'static str,
+    /// What the names were asked to contain.
+    #[prop(into)]
+    value: Signal<String>,
+) -> impl IntoView {
+    view! {
+        <form method="get" action=action class="filter" role="search">
+            <label for=id>"Groups whose name contains"</label>
+            <input id=id type="search" name="q" value=value/>
+            <button type="submit">"Filter"</button>
+        </form>
+    }
+}
+
 #[component]
 pub fn DriftWarning(drift: Vec<String>) -> impl IntoView {
     (!drift.is_empty()).then(|| {

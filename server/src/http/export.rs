@@ -147,14 +147,7 @@ impl HistoryJson {
     }
 
     pub fn new(history: &GroupHistory, check: &TrailCheck, now: OffsetDateTime) -> Self {
-        let mut problems: Vec<String> = check
-            .verdict
-            .as_ref()
-            .err()
-            .map(|violation| format!("the audit trail does not verify: {violation}"))
-            .into_iter()
-            .collect();
-        problems.extend(check.disagreements().filter_map(|d| d.alert()));
+        let problems = check.problems();
         Self {
             model_package_group: history.group.to_string(),
             exported_at: now,

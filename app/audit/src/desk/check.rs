@@ -22,6 +22,21 @@ impl TrailCheck {
         self.decisions.iter().filter(|d| !d.standing.agrees())
     }
 
+    /// Each decision the log disagrees with the trail about, a sentence each.
+    pub fn alerts(&self) -> Vec<String> {
+        self.disagreements().filter_map(|d| d.alert()).collect()
+    }
+
+    /// What is wrong, a sentence each: the trail not verifying, then each disagreement.
+    pub fn problems(&self) -> Vec<String> {
+        let violation = self.verdict.as_ref().err();
+        violation
+            .map(|v| format!("the audit trail does not verify: {v}"))
+            .into_iter()
+            .chain(self.alerts())
+            .collect()
+    }
+
     /// True when the trail verifies and the log agrees with it about every decision.
     pub fn holds(&self) -> bool {
         self.verdict.is_ok() && self.disagreements().next().is_none()

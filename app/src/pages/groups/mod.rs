@@ -1,6 +1,6 @@
 pub mod wire;
 
-use crate::components::loaded;
+use crate::components::{loaded, GroupNameFilter};
 use crate::wire::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -15,12 +15,7 @@ pub fn GroupsPage() -> impl IntoView {
     view! {
         <Title text="Model groups"/>
         <h1>"Model groups"</h1>
-        // A plain GET form: the filter works without JavaScript, and its address can be shared.
-        <form method="get" action=crate::routes::MODELS class="filter" role="search">
-            <label for="group-filter">"Groups whose name contains"</label>
-            <input id="group-filter" type="search" name="q" value=matching/>
-            <button type="submit">"Filter"</button>
-        </form>
+        <GroupNameFilter action=crate::routes::MODELS id="group-filter" value=Signal::derive(matching)/>
         {loaded(groups, move |data| {
             match data {
                 listing if listing.groups.is_empty() && !listing.filter.is_empty() => {

@@ -165,7 +165,7 @@ fn trail_check_view(
     let summary = |verified: &countersign_audit::Verified| -> Vec<String> {
         verified.summary().lines().map(str::to_owned).collect()
     };
-    let alerts: Vec<String> = check.disagreements().filter_map(|d| d.alert()).collect();
+    let alerts = check.alerts();
     if !alerts.is_empty() {
         tracing::error!(%group, "the decision log and the audit trail disagree: {alerts:?}");
     }

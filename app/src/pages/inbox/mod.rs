@@ -2,7 +2,7 @@
 
 pub mod wire;
 
-use crate::components::loaded;
+use crate::components::{loaded, GroupNameFilter};
 use crate::wire::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -80,13 +80,7 @@ fn InboxView(inbox: InboxListing) -> impl IntoView {
     };
     view! {
         <h1>"Inbox"</h1>
-        // A plain GET form, as the groups page's: it works without JavaScript and its address
-        // can be shared.
-        <form method="get" action=crate::routes::INBOX class="filter" role="search">
-            <label for="inbox-filter">"Groups whose name contains"</label>
-            <input id="inbox-filter" type="search" name="q" value=filter/>
-            <button type="submit">"Filter"</button>
-        </form>
+        <GroupNameFilter action=crate::routes::INBOX id="inbox-filter" value=filter/>
         <p class="muted" data-waiting=count>{summary}</p>
         {body}
     }

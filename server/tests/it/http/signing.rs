@@ -360,6 +360,32 @@ async fn where_a_fresh_sign_in_is_needed_the_signer_signs_in_again_and_then_it_i
 
     // Someone else chooses an identity at the chooser: nothing is signed.
     let bob = app.sign_in("bob").await;
+    let stranger = app
+        .post_form(
+            "/auth/signing/complete",
+            &format!("ceremony={ceremony}"),
+            None,
+            "text/html",
+        )
+        .await;
+    assert_eq!(
+        stranger.status,
+        StatusCode::NOT_FOUND,
+        "nobody signed in signs nothing"
+    );
+    let posted_by_bob = app
+        .post_form(
+            "/auth/signing/complete",
+            &format!("ceremony={ceremony}"),
+            Some(&format!("{bob}; {waiting}")),
+            "text/html",
+        )
+        .await;
+    assert_eq!(
+        posted_by_bob.status,
+        StatusCode::FORBIDDEN,
+        "someone else's session signs nothing"
+    );
     let wrong = app.get(&back, Some(&format!("{bob}; {waiting}"))).await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
     assert!(
