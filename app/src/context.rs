@@ -5,7 +5,7 @@
 use crate::wire::*;
 use countersign_domain::ports::PortError;
 use countersign_domain::service::{self, NotificationRefusal, ServiceError, Services};
-use countersign_domain::signature::{Authentication, PendingSignature};
+use countersign_domain::signature::{Authentication, IdentityEvidence, PendingSignature};
 use countersign_domain::*;
 use leptos::prelude::*;
 use std::future::Future;
@@ -18,6 +18,13 @@ pub trait Authenticator: Send + Sync {
     fn actor(&self, headers: &http::HeaderMap) -> Option<Actor>;
     /// How the signed-in person last authenticated, as their sign-in said.
     fn authentication(&self, headers: &http::HeaderMap) -> Option<Authentication>;
+    /// The identity provider's evidence of the sign-in the session rests on: none with the
+    /// development sign-in, nor for a session the portal did not start from a provider's
+    /// answer.
+    fn identity_evidence<'a>(
+        &'a self,
+        headers: &'a http::HeaderMap,
+    ) -> futures::future::BoxFuture<'a, Option<IdentityEvidence>>;
     fn sign_in_method(&self) -> SignInMethod;
     /// A `Set-Cookie` value keeping `pending` for the signing ceremony, encrypted and
     /// short-lived (it never travels in a URL).

@@ -14,6 +14,20 @@ pub struct OfflineCheck<'a> {
     pub seen: Option<&'a Path>,
     /// Accept a verdict reached with the bundle's own key.
     pub trust_bundle_key: bool,
+    /// Decisions before this entry may lack the identity provider's evidence.
+    pub accept_unsigned_before: Option<u64>,
+    /// The identity provider's published keys (a JWKS document or an array of JWKs).
+    pub provider_keys: Option<&'a Path>,
+}
+
+/// The keys in a JWKS document (`{"keys": [...]}`) or a JSON array of JWKs.
+fn provider_keys(text: &str) -> Result<Vec<serde_json::Value>, String> {
+    let document: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let keys = document.get("keys").unwrap_or(&document);
+    keys.as_array()
+        .filter(|keys| !keys.is_empty())
+        .cloned()
+        .ok_or_else(|| "it holds no keys (a JWKS document or a JSON array of JWKs)".into())
 }
 
 /// `countersign audit verify`: needs nothing but the files. Exits 0 when the bundle
@@ -43,14 +57,33 @@ pub fn verify_offline(check: &OfflineCheck) -> ExitCode {
         }),
         None => Ok(Vec::new()),
     };
-    let (bundle, seen) = match (bundle, seen) {
-        (Ok(bundle), Ok(seen)) => (bundle, seen),
-        (Err(e), _) | (_, Err(e)) => {
+    let keys = match check.provider_keys {
+        Some(path) => read(path).and_then(|text| {
+            provider_keys(&text).map(Some).map_err(|e| {
+                format!(
+                    "countersign: {} holds no identity provider keys: {e}",
+                    path.display()
+                )
+            })
+        }),
+        None => Ok(None),
+    };
+    let (bundle, seen, keys) = match (bundle, seen, keys) {
+        (Ok(bundle), Ok(seen), Ok(keys)) => (bundle, seen, keys),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
             eprintln!("{e}");
             return ExitCode::from(2);
         }
     };
-    let verdict = countersign_audit::verify_extending(&bundle, check.key, &seen);
+    let verdict = countersign_audit::verify_with(
+        &bundle,
+        &countersign_audit::Trusted {
+            key: check.key,
+            seen: &seen,
+            accept_without_evidence_before: check.accept_unsigned_before,
+            provider_keys: keys.as_deref(),
+        },
+    );
     let summary = match &verdict {
         Ok(verified) => verified.summary(),
         Err(violation) => violation.verified.summary(),

@@ -14,7 +14,7 @@ use countersign_audit::Notary;
 #[cfg(feature = "aws")]
 use countersign_aws::AwsBackend;
 use countersign_domain::ports::{
-    CheckpointPublisher, Clock, IdGenerator, Outbox, SessionRevocations, SystemClock,
+    CheckpointPublisher, Clock, IdGenerator, Outbox, SessionRevocations, SignIns, SystemClock,
 };
 use countersign_domain::service::{Ports, Services};
 use countersign_local_store::{CheckpointFile, LocalStore};
@@ -31,6 +31,8 @@ pub struct Backing {
     pub wake: Arc<Notify>,
     /// Whose sign-ins no longer count, shared by every replica.
     pub revocations: Arc<dyn SessionRevocations>,
+    /// Each sign-in's evidence from the identity provider, shared by every replica.
+    pub sign_ins: Arc<dyn SignIns>,
     /// Exports and checks the audit trails.
     pub audit: AuditDesk,
     settings: SettingsKeeper,
@@ -88,6 +90,7 @@ struct Opened {
     ports: Ports,
     outbox: Arc<dyn Outbox>,
     revocations: Arc<dyn SessionRevocations>,
+    sign_ins: Arc<dyn SignIns>,
     settings: SettingsKeeper,
     /// Where audit checkpoints are published: a file beside the database, or the table and
     /// an SSM parameter.
@@ -100,6 +103,7 @@ pub async fn open_backend(config: &Config) -> Result<Backing, StartupError> {
         mut ports,
         outbox,
         revocations,
+        sign_ins,
         settings,
         publisher,
     } = match &config.backend {
@@ -113,6 +117,7 @@ pub async fn open_backend(config: &Config) -> Result<Backing, StartupError> {
                 ports: Ports::of(Arc::new(store.clone())),
                 outbox: Arc::new(store.clone()),
                 revocations: Arc::new(store.clone()),
+                sign_ins: Arc::new(store.clone()),
                 settings: SettingsKeeper::Local(store),
                 publisher: Arc::new(CheckpointFile::beside(&config.database)),
             }
@@ -135,6 +140,7 @@ pub async fn open_backend(config: &Config) -> Result<Backing, StartupError> {
                 ports: Ports::of(backend.clone()),
                 outbox: backend.clone(),
                 revocations: backend.clone(),
+                sign_ins: backend.clone(),
                 settings: SettingsKeeper::Aws(backend.clone()),
                 publisher: backend,
             }
@@ -171,6 +177,7 @@ pub async fn open_backend(config: &Config) -> Result<Backing, StartupError> {
         outbox,
         wake,
         revocations,
+        sign_ins,
         audit,
         settings,
     })

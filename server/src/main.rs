@@ -126,6 +126,16 @@ enum AuditAction {
         /// trail could have put their own there).
         #[arg(long, conflicts_with = "key")]
         trust_bundle_key: bool,
+        /// Accept decisions in entries before this sequence number that carry no evidence
+        /// from the identity provider although the rules in force named one (signed before
+        /// the portal kept it). Evidence that is there and wrong is never accepted.
+        #[arg(long, value_name = "SEQ")]
+        accept_unsigned_before: Option<u64>,
+        /// The identity provider's published keys (its JWKS document, as
+        /// `jwks_uri` serves it, or a JSON array of JWKs): each ID token's recorded key must
+        /// be one of them.
+        #[arg(long, value_name = "FILE")]
+        provider_keys: Option<std::path::PathBuf>,
     },
     /// Print the public key checkpoints are signed with.
     PublicKey,
@@ -174,6 +184,8 @@ async fn main() -> ExitCode {
                 key,
                 seen,
                 trust_bundle_key,
+                accept_unsigned_before,
+                provider_keys,
             },
     }) = &cli.command
     {
@@ -183,6 +195,8 @@ async fn main() -> ExitCode {
                 key: key.as_deref(),
                 seen: seen.as_deref(),
                 trust_bundle_key: *trust_bundle_key,
+                accept_unsigned_before: *accept_unsigned_before,
+                provider_keys: provider_keys.as_deref(),
             },
         );
     }

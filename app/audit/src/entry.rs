@@ -2,6 +2,7 @@
 //! JSON. The field names are part of every hash: never rename one.
 
 use countersign_domain::audit::{AuditEvent, AuditRecord};
+use countersign_domain::signature::IdentityProvider;
 use countersign_domain::{
     DecisionRecord, Environment, GroupName, Metrics, Person, Policy, Signature, SigningAttempt,
     StepState, Verdict, VersionNumber,
@@ -37,6 +38,10 @@ pub enum EventJson {
     /// The rules every later entry happened under, until the next such entry.
     PolicyInForce {
         environments: Vec<EnvironmentRules>,
+        /// Where people sign in; absent with the development sign-in. With one, every
+        /// signature carries the provider's evidence of the sign-in it relies on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        identity_provider: Option<IdentityProvider>,
     },
     RegistrationSeen {
         version: u32,
@@ -61,7 +66,7 @@ pub enum EventJson {
         environment: String,
     },
     Decided {
-        decision: DecisionJson,
+        decision: Box<DecisionJson>,
         /// Exactly what the signer confirmed; its RFC 8785 SHA-256 is the signature's
         /// record digest.
         signed: serde_json::Value,
@@ -267,7 +272,7 @@ impl EventJson {
                 signed,
                 reauthentication_asked_at,
             } => Self::Decided {
-                decision: DecisionJson::of(record),
+                decision: Box::new(DecisionJson::of(record)),
                 signed: serde_json::to_value(signed).expect("signed content serialises"),
                 reauthentication_asked_at: *reauthentication_asked_at,
             },
@@ -312,6 +317,7 @@ impl EventJson {
                     signing_context: policy.signing_context(env).map(str::to_owned),
                 })
                 .collect(),
+            identity_provider: policy.identity_provider().cloned(),
         }
     }
 }

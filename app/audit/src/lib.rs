@@ -31,4 +31,7 @@ pub use checkpoint::{Checkpoint, Notary};
 pub use entry::{Entry, EventJson};
 pub use head::Head;
 pub use tlog_tiles::Hash;
-pub use verify::{kept_checkpoints, verify, verify_extending, VerdictCache, Verified, Violation};
+pub use verify::{
+    kept_checkpoints, verify, verify_extending, verify_with, Trusted, VerdictCache, Verified,
+    Violation,
+};

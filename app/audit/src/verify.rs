@@ -12,7 +12,9 @@
 //!    signed ([`crate::entry::EventJson::PolicyInForce`]): a signature's record digest is
 //!    the digest of what it says was signed; environments in order; a step decided once;
 //!    four-eyes; enough distinct approvers; a reason where one is required; a sign-in
-//!    fresh enough for the environment (the portal's own `check_authentication`).
+//!    fresh enough for the environment (the portal's own `check_authentication`); under
+//!    rules that name an identity provider, the provider's own evidence of that sign-in
+//!    (`verify/evidence.rs`).
 
 use crate::bundle::{Bundle, FORMAT};
 use crate::checkpoint::{self, Checkpoint};
@@ -22,6 +24,7 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 mod cache;
+mod evidence;
 mod rules;
 mod seen;
 pub use cache::VerdictCache;
@@ -43,6 +46,10 @@ pub struct Verified {
     /// Decisions the rules could not be checked on (their version's registration, or the
     /// rules in force, lie before the bundle's first entry).
     pub decisions_unchecked: u64,
+    /// Decisions whose identity provider's evidence was checked.
+    pub decisions_with_provider_evidence: u64,
+    /// Decisions before [`Trusted::accept_without_evidence_before`] that carry none.
+    pub decisions_accepted_without_evidence: u64,
     /// Checkpoints the auditor kept that the bundle was found to extend.
     pub seen: usize,
     /// Checkpoints the auditor kept of fewer entries than come before the bundle's first:
@@ -65,9 +72,31 @@ pub struct Violation {
     pub verified: Box<Verified>,
 }
 
+/// What the auditor brings besides the bundle.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Trusted<'a> {
+    /// The portal's public key, kept apart; `None`: the key the bundle names.
+    pub key: Option<&'a str>,
+    /// Checkpoints kept from earlier (see [`kept_checkpoints`]) the bundle must extend.
+    pub seen: &'a [String],
+    /// Decisions in entries before this one may lack the identity provider's evidence
+    /// (signed before the portal kept it); every later one must carry it where the rules
+    /// in force name a provider.
+    pub accept_without_evidence_before: Option<u64>,
+    /// The identity provider's published keys (JWKs): each token's recorded key must be
+    /// one of them.
+    pub provider_keys: Option<&'a [serde_json::Value]>,
+}
+
 /// Verifies `bundle` with `trusted_key` (else the key the bundle names).
 pub fn verify(bundle: &Bundle, trusted_key: Option<&str>) -> Result<Verified, Violation> {
-    verify_extending(bundle, trusted_key, &[])
+    verify_with(
+        bundle,
+        &Trusted {
+            key: trusted_key,
+            ..Trusted::default()
+        },
+    )
 }
 
 /// As [`verify`], and that the bundle extends every checkpoint in `seen` (notes the auditor
@@ -77,6 +106,19 @@ pub fn verify_extending(
     trusted_key: Option<&str>,
     seen: &[String],
 ) -> Result<Verified, Violation> {
+    verify_with(
+        bundle,
+        &Trusted {
+            key: trusted_key,
+            seen,
+            ..Trusted::default()
+        },
+    )
+}
+
+/// Verifies `bundle` with what the auditor brings.
+pub fn verify_with(bundle: &Bundle, trusted: &Trusted) -> Result<Verified, Violation> {
+    let (trusted_key, seen) = (trusted.key, trusted.seen);
     let mut verified = Verified {
         group: bundle.group.clone(),
         first_seq: bundle.start.size,
@@ -168,7 +210,7 @@ pub fn verify_extending(
     let mut latest: Option<(u64, OffsetDateTime)> = None;
     let covered = by_size.keys().next_back().copied().unwrap_or(0);
     let mut previous = bundle.start.previous.clone();
-    let mut rules = Rules::default();
+    let mut rules = Rules::new(trusted);
     // Each entry is read strictly (no field unknown, none twice); its hash binds its bytes,
     // so its form needs no second check here.
     let parsed = on_every_core(
@@ -409,6 +451,21 @@ impl Verified {
             ));
         }
         lines.push(rules);
+        if self.decisions_with_provider_evidence + self.decisions_accepted_without_evidence > 0 {
+            let mut evidence = format!(
+                "the identity provider's own evidence (its signed ID token) verifies for {} signature{}",
+                self.decisions_with_provider_evidence,
+                if self.decisions_with_provider_evidence == 1 { "" } else { "s" }
+            );
+            if self.decisions_accepted_without_evidence > 0 {
+                evidence.push_str(&format!(
+                    "; {} earlier signature{} carry none and were accepted as you asked (--accept-unsigned-before)",
+                    self.decisions_accepted_without_evidence,
+                    if self.decisions_accepted_without_evidence == 1 { "" } else { "s" }
+                ));
+            }
+            lines.push(evidence);
+        }
         if self.seen + self.seen_before_start > 0 {
             let mut seen = format!(
                 "checkpoints you kept: the bundle extends {} of them",

@@ -2,6 +2,7 @@
 
 use crate::environment::{Environment, Environments};
 use crate::model::{ModelVersion, Person, Verdict};
+use crate::signature::IdentityProvider;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The person asking, with the groups the identity provider says they belong to.
@@ -35,6 +36,9 @@ pub struct Policy {
     signing_max_age: BTreeMap<Environment, time::Duration>,
     /// The authentication context a signature in an environment needs (`acr` / Entra `acrs`).
     signing_context: BTreeMap<Environment, String>,
+    /// The identity provider people sign in at; `None` with the development sign-in.
+    /// With one, every signature keeps its evidence of the signer's sign-in.
+    identity_provider: Option<IdentityProvider>,
 }
 
 /// How recently a signer must have authenticated outside the last environment, unless
@@ -81,7 +85,18 @@ impl Policy {
             meanings: BTreeMap::new(),
             signing_max_age: BTreeMap::new(),
             signing_context: BTreeMap::new(),
+            identity_provider: None,
         }
+    }
+
+    /// People sign in at `provider`: every signature keeps its evidence.
+    pub fn with_identity_provider(mut self, provider: IdentityProvider) -> Self {
+        self.identity_provider = Some(provider);
+        self
+    }
+
+    pub fn identity_provider(&self) -> Option<&IdentityProvider> {
+        self.identity_provider.as_ref()
     }
 
     /// How recently a signer in `environment` must have authenticated (0: always again).

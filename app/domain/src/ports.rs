@@ -11,7 +11,7 @@ use crate::environment::Environment;
 use crate::model::*;
 use crate::notification::Notice;
 use crate::report::InferenceReport;
-use crate::signature::SigningAttempt;
+use crate::signature::{IdentityEvidence, SigningAttempt};
 use crate::workflow::DecisionEffect;
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -431,4 +431,25 @@ pub trait SessionRevocations: Send + Sync {
 
     /// Every revocation recorded.
     async fn revocations(&self) -> Result<Vec<Revocation>, PortError>;
+}
+
+/// Where the identity provider's evidence of each sign-in is kept, shared by every replica:
+/// a session names its sign-in's evidence by a random id (the cookie stays small), and a
+/// signature within the environment's signing max age carries it.
+#[async_trait]
+pub trait SignIns: Send + Sync {
+    /// Keeps `evidence` under `id` until `until`; the same id again changes nothing.
+    async fn keep_sign_in(
+        &self,
+        id: &str,
+        evidence: &IdentityEvidence,
+        until: OffsetDateTime,
+    ) -> Result<(), PortError>;
+
+    /// The evidence kept under `id`, unless its time is past.
+    async fn sign_in(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<IdentityEvidence>, PortError>;
 }

@@ -8,7 +8,12 @@
 //! the content's canonical JSON (RFC 8785), so anyone can recompute it from what was shown,
 //! and a registry entry changed afterwards no longer matches it (§11.70).
 
+mod evidence;
 mod pending;
+pub use evidence::{
+    authentication_from_claims, nonce_commitment, EvidenceProblem, IdentityEvidence,
+    IdentityProvider,
+};
 pub use pending::{PendingSignature, SigningRequest};
 
 use crate::model::{DecisionRecord, Metrics, ModelVersion, Person, Verdict};
@@ -33,6 +38,15 @@ pub struct Signature {
     /// from before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authentication: Option<Authentication>,
+    /// The identity provider's own evidence of the sign-in the signature relies on; absent
+    /// without a provider (the development sign-in) and on signatures from before it was
+    /// kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_evidence: Option<IdentityEvidence>,
+    /// The signer's groups that made them an approver of the environment, as their
+    /// sign-in listed them; empty on signatures from before they were kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 /// How a person last proved who they are, as the identity provider's ID token said
@@ -81,6 +95,8 @@ pub struct Signing {
     /// signature, if it did: an authentication after that moment is fresh, whatever the
     /// environment's maximum age (0 means "always").
     pub reauthentication_asked_at: Option<OffsetDateTime>,
+    /// The identity provider's evidence of that authentication, when there is a provider.
+    pub evidence: Option<IdentityEvidence>,
 }
 
 /// A signature that was not made, kept beside the decisions (21 CFR 11.10(e): the trail
@@ -235,6 +251,8 @@ impl SignedContent {
             record_digest: self.digest(),
             replaces_version: self.replaces_version,
             authentication: None,
+            identity_evidence: None,
+            groups: Vec::new(),
         }
     }
 }

@@ -52,6 +52,7 @@ pub async fn sessions(
     .map(|sessions| {
         sessions
             .with_revocations(backing.revocations.clone(), session.revocation_check)
+            .with_sign_ins(backing.sign_ins.clone())
             .with_freshness(
                 session.idle,
                 config.oidc.as_ref().map(|_| session.groups_refresh),

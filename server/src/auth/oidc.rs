@@ -4,7 +4,10 @@
 //! The openidconnect crate does discovery, the code exchange and every ID token check
 //! (signature against the provider's keys, issuer, audience, expiry, nonce); this module only
 //! keeps the flow's secrets in a short-lived encrypted cookie, reads the person's groups from
-//! the verified token, and starts a session. The session holds no token.
+//! the verified token, and starts a session. The session holds no token: the token as the
+//! provider sent it, and the key it verified with, are kept in the store as the sign-in's
+//! evidence, for the signatures that rest on it. A sign-in asked for one signature sends a
+//! nonce that commits to the record signed (`nonce_commitment`).
 
 use crate::auth::session::{safe_return_path, Sessions};
 use axum::extract::{Query, State};
@@ -12,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use countersign_domain::identity::normalised_identifier;
-use countersign_domain::signature::Authentication;
+use countersign_domain::signature::{authentication_from_claims, Authentication, IdentityEvidence};
 use countersign_domain::{Actor, Person};
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType,
@@ -229,10 +232,12 @@ pub async fn login(
 }
 
 /// What a signature asks of the provider: a sign-in now (`prompt=login`), no older than
-/// `max_age`, in an authentication context when the environment needs one.
+/// `max_age`, in an authentication context when the environment needs one, with a nonce
+/// that commits to the record signed.
 pub struct Reauthentication {
     pub max_age: Duration,
     pub context: Option<String>,
+    pub nonce: String,
 }
 
 impl Oidc {
@@ -245,11 +250,12 @@ impl Oidc {
     ) -> Response {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let client = self.client();
+        let committed = again.map(|again| again.nonce.clone());
         let mut request = client
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
                 CsrfToken::new_random,
-                Nonce::new_random,
+                move || committed.map(Nonce::new).unwrap_or_else(Nonce::new_random),
             )
             .add_scope(Scope::new("profile".into()))
             .add_scope(Scope::new("email".into()))
@@ -351,9 +357,10 @@ pub async fn callback(
         .verify(code, pending.pkce_verifier, pending.nonce)
         .await
     {
-        Ok((actor, authentication)) => {
+        Ok((actor, authentication, evidence)) => {
             tracing::info!(subject = %actor.person.subject, groups = actor.groups.len(), auth_time = ?authentication.at, "signed in");
-            let jar = oidc.sessions.start_in(jar, &actor, authentication);
+            let sign_in = oidc.sessions.keep_sign_in(&evidence).await;
+            let jar = oidc.sessions.start_in(jar, &actor, authentication, sign_in);
             (jar, Redirect::to(&pending.return_to)).into_response()
         }
         Err(SignInError::Overage) => {
@@ -420,13 +427,14 @@ enum SignInError {
 }
 
 impl Oidc {
-    /// Exchanges the code, verifies the ID token, and reads the person from it.
+    /// Exchanges the code, verifies the ID token, and reads the person from it; with the
+    /// token as sent and the key it verified with, the sign-in's evidence.
     async fn verify(
         &self,
         code: String,
         pkce_verifier: String,
         nonce: String,
-    ) -> Result<(Actor, Authentication), SignInError> {
+    ) -> Result<(Actor, Authentication, IdentityEvidence), SignInError> {
         let rejected = |e: &dyn std::fmt::Display| SignInError::Rejected(e.to_string());
         let client = self.client();
         let response = client
@@ -461,9 +469,14 @@ impl Oidc {
             }
             other => other.map_err(|e| rejected(&e))?,
         };
+        let key = id_token.signing_key(&verifier).map_err(|e| rejected(&e))?;
+        let evidence = IdentityEvidence {
+            id_token: id_token.to_string(),
+            key: serde_json::to_value(key).map_err(|e| rejected(&e))?,
+            nonce_salt: None,
+        };
         if let Some(expected) = claims.access_token_hash() {
             let algorithm = id_token.signing_alg().map_err(|e| rejected(&e))?;
-            let key = id_token.signing_key(&verifier).map_err(|e| rejected(&e))?;
             let actual = AccessTokenHash::from_token(response.access_token(), algorithm, key)
                 .map_err(|e| rejected(&e))?;
             if actual != *expected {
@@ -522,34 +535,7 @@ impl Oidc {
             },
             groups,
         };
-        Ok((actor, authentication_from_claims(&payload)))
-    }
-}
-
-/// How the person authenticated, from a verified ID token's claims: `auth_time` (Unix
-/// seconds), `acr`, `amr`, and Entra ID's `acrs`. What is missing or malformed is absent.
-pub fn authentication_from_claims(claims: &Value) -> Authentication {
-    let strings = |name: &str| -> Vec<String> {
-        claims
-            .get(name)
-            .and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    Authentication {
-        at: claims
-            .get("auth_time")
-            .and_then(Value::as_i64)
-            .and_then(|seconds| time::OffsetDateTime::from_unix_timestamp(seconds).ok()),
-        acr: claims.get("acr").and_then(Value::as_str).map(str::to_owned),
-        amr: strings("amr"),
-        acrs: strings("acrs"),
+        Ok((actor, authentication_from_claims(&payload), evidence))
     }
 }
 

@@ -1,7 +1,9 @@
 //! Sessions and the development sign-in.
 //!
 //! A session is an encrypted, authenticated cookie (axum-extra's private cookie jar) holding
-//! the person and the groups the policy looks at, never a token. Any replica with the same
+//! the person and the groups the policy looks at, never a token: the identity provider's
+//! evidence of the sign-in (its ID token and key) is kept in the store, and the cookie names
+//! it by a random id, for the signatures that rest on that sign-in. Any replica with the same
 //! key reads it, and it survives restarts, so the server keeps no session state. The key
 //! comes from `COUNTERSIGN_SESSION_KEY`, or is generated once and kept in the store.
 //!
@@ -30,9 +32,9 @@ use base64::Engine;
 use countersign_app::context::Authenticator;
 use countersign_app::routes;
 use countersign_app::wire::{SignInChoice, SignInMethod};
-use countersign_domain::ports::{PortError, Revocation, Revoked, SessionRevocations};
-use countersign_domain::signature::Authentication;
+use countersign_domain::ports::{PortError, Revocation, Revoked, SessionRevocations, SignIns};
 use countersign_domain::signature::PendingSignature;
+use countersign_domain::signature::{Authentication, IdentityEvidence};
 use countersign_domain::{Actor, Environments, Person, Policy};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -72,6 +74,10 @@ struct SessionClaims {
     /// signatures; absent in sessions from before it was kept.
     #[serde(default)]
     authentication: Authentication,
+    /// The id the identity provider's evidence of this sign-in is kept under; absent with
+    /// the development sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sign_in: Option<String>,
 }
 
 /// Who a session is valid at: the portal's public URL and where its people sign in (the
@@ -110,6 +116,8 @@ pub struct Sessions {
     /// How old a session's groups may be; `None` with the development sign-in, whose
     /// groups come from configuration.
     groups_max_age: Option<Duration>,
+    /// Where each sign-in's evidence is kept; `None` with the development sign-in.
+    sign_ins: Option<Arc<dyn SignIns>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -141,7 +149,30 @@ impl Sessions {
             revocations: Arc::new(RevocationView::new(None, std::time::Duration::ZERO)),
             idle_timeout: Duration::hours(i64::from(lifetime_hours)),
             groups_max_age: None,
+            sign_ins: None,
         })
+    }
+
+    /// Keeps each sign-in's evidence from the identity provider in `store`.
+    pub fn with_sign_ins(mut self, store: Arc<dyn SignIns>) -> Self {
+        self.sign_ins = Some(store);
+        self
+    }
+
+    /// Keeps `evidence` of a sign-in for as long as a session begun now lasts; the id it is
+    /// kept under, or `None` (logged) if the store could not keep it: that session then
+    /// signs nothing.
+    pub async fn keep_sign_in(&self, evidence: &IdentityEvidence) -> Option<String> {
+        let store = self.sign_ins.as_ref()?;
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let until = OffsetDateTime::now_utc() + self.lifetime;
+        match store.keep_sign_in(&id, evidence, until).await {
+            Ok(()) => Some(id),
+            Err(error) => {
+                tracing::error!(%error, "the identity provider's evidence of a sign-in could not be kept; that session cannot sign");
+                None
+            }
+        }
     }
 
     /// Ends sessions idle for `idle`, and (with an identity provider) sends people back to
@@ -253,15 +284,17 @@ impl Sessions {
     /// A jar that sets a session for `actor`, who has just authenticated.
     pub fn start(&self, headers: &HeaderMap, actor: &Actor) -> PrivateCookieJar {
         let now = Authentication::at(OffsetDateTime::now_utc());
-        self.start_in(self.cookie_jar(headers), actor, now)
+        self.start_in(self.cookie_jar(headers), actor, now, None)
     }
 
-    /// Adds a session for `actor`, who authenticated as `authentication` says, to `jar`.
+    /// Adds a session for `actor`, who authenticated as `authentication` says, to `jar`;
+    /// `sign_in` names the provider's evidence of it (see [`Sessions::keep_sign_in`]).
     pub fn start_in(
         &self,
         jar: PrivateCookieJar,
         actor: &Actor,
         authentication: Authentication,
+        sign_in: Option<String>,
     ) -> PrivateCookieJar {
         let now = OffsetDateTime::now_utc();
         let claims = SessionClaims {
@@ -278,6 +311,7 @@ impl Sessions {
             seen_ms: unix_millis(now),
             exp: (now + self.lifetime).unix_timestamp(),
             authentication,
+            sign_in,
         };
         jar.add(self.claims_cookie(&claims))
     }
@@ -340,6 +374,23 @@ impl Authenticator for Sessions {
     fn authentication(&self, headers: &HeaderMap) -> Option<Authentication> {
         let claims = self.claims(headers)?;
         (!self.groups_stale(&claims)).then_some(claims.authentication)
+    }
+
+    fn identity_evidence<'a>(
+        &'a self,
+        headers: &'a HeaderMap,
+    ) -> futures::future::BoxFuture<'a, Option<IdentityEvidence>> {
+        Box::pin(async move {
+            let claims = self.claims(headers).filter(|c| !self.groups_stale(c))?;
+            let (store, id) = (self.sign_ins.as_ref()?, claims.sign_in?);
+            match store.sign_in(&id, OffsetDateTime::now_utc()).await {
+                Ok(evidence) => evidence,
+                Err(error) => {
+                    tracing::error!(%error, "the identity provider's evidence of a sign-in could not be read");
+                    None
+                }
+            }
+        })
     }
 
     fn keep_pending_signature(&self, pending: &PendingSignature) -> HeaderValue {

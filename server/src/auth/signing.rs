@@ -3,7 +3,10 @@
 //! decision (with the record digest the signer confirmed and the moment they were sent)
 //! waits in its encrypted cookie while they sign in again, and is signed on their return,
 //! through the same use case as a signature without the trip. The provider's `auth_time`
-//! must be after that moment: a provider that ignores `prompt=login` signs nothing.
+//! must be after that moment: a provider that ignores `prompt=login` signs nothing. The
+//! sign-in is asked with a nonce committing to the record digest confirmed (and a random
+//! salt the pending signature keeps), so the provider's token names the record it was made
+//! for.
 
 use crate::auth::oidc::{Oidc, Reauthentication};
 use crate::auth::plain_page;
@@ -13,7 +16,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use countersign_app::context::{note_signature, Authenticator, Portal};
 use countersign_app::routes;
-use countersign_domain::signature::{PendingSignature, Signing};
+use countersign_domain::signature::{
+    nonce_commitment, IdentityEvidence, PendingSignature, Signing,
+};
 use countersign_domain::AttemptOutcome;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -56,8 +61,11 @@ pub async fn reauthenticate(
     };
     let policy = desk.portal.services.policy();
     let environment = pending.request.environment().clone();
+    let salt = uuid::Uuid::new_v4().simple().to_string();
+    let nonce = nonce_commitment(&confirmed.record_digest, &salt);
     pending.reviewed_digest = Some(confirmed.record_digest);
     pending.reauthentication_asked_at = Some(OffsetDateTime::now_utc());
+    pending.nonce_salt = Some(salt);
     tracing::info!(subject = %actor.person.subject, group = %pending.group, version = %pending.request.version(),
         environment = %environment, "sent to sign in again before signing");
     // Kept, so that an attempt abandoned at the provider shows in the trail.
@@ -79,6 +87,7 @@ pub async fn reauthenticate(
             Some(&Reauthentication {
                 max_age: policy.signing_max_age(&environment),
                 context: policy.signing_context(&environment).map(str::to_owned),
+                nonce,
             }),
         ),
         None => Redirect::to(&routes::auth::sign_in_again_to_sign(&ceremony)).into_response(),
@@ -180,10 +189,19 @@ pub async fn complete(
     };
     let forget = desk.sessions.drop_pending_signature();
     let review = routes::version(pending.group.as_str(), pending.request.version().get());
+    let evidence = desk
+        .sessions
+        .identity_evidence(&headers)
+        .await
+        .map(|evidence| IdentityEvidence {
+            nonce_salt: pending.nonce_salt.clone(),
+            ..evidence
+        });
     let signing = Signing {
         reviewed_digest,
         authentication: desk.sessions.authentication(&headers).unwrap_or_default(),
         reauthentication_asked_at: Some(asked_at),
+        evidence,
     };
     match desk
         .portal

@@ -20,6 +20,7 @@ use crate::http::rate_limit::RateLimits;
 use crate::notify::{MailConfig, MailSettings};
 use crate::settings::{comma_list, hours, on_this_machine, SettingError};
 use countersign_domain::notification::FollowUps;
+use countersign_domain::signature::IdentityProvider;
 use countersign_domain::{Environment, Environments, Policy};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::Value;
@@ -170,6 +171,16 @@ impl Config {
             identity_claim: &raw.oidc_identity_claim,
         }
         .read()?;
+        // With a provider, every signature keeps its evidence, checked against it.
+        let policy = match &oidc {
+            Some(oidc) => policy.with_identity_provider(IdentityProvider {
+                issuer: oidc.issuer.clone(),
+                audience: oidc.client_id.clone(),
+                identity_claim: oidc.identity_claim.clone(),
+                groups_claim: oidc.groups_claim.clone(),
+            }),
+            None => policy,
+        };
         let dev_sign_in = dev_sign_in(&raw, &backend, oidc.as_ref())?;
         let follow_ups = FollowUps {
             remind_after: hours("remind_after_hours", raw.remind_after_hours)?,

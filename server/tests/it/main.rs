@@ -5,6 +5,7 @@
 mod support;
 
 mod audit;
+mod evidence;
 mod forged_tokens;
 mod http;
 mod notifications;

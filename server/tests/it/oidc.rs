@@ -9,10 +9,10 @@ use reqwest::{Client, StatusCode, Url};
 use std::time::Duration;
 
 /// A running portal wired to a running provider.
-struct Sso {
-    portal: String,
-    issuer: String,
-    _app: TestApp,
+pub(crate) struct Sso {
+    pub(crate) portal: String,
+    pub(crate) issuer: String,
+    pub(crate) app: TestApp,
     _provider: OidcProvider,
 }
 
@@ -26,7 +26,7 @@ async fn start_with(extra: &[(&str, &str)]) -> Sso {
 }
 
 /// Like [`start_with`], with a provider that misbehaves as `quirk` says.
-async fn start_quirky(quirk: &str, extra: &[(&str, &str)]) -> Sso {
+pub(crate) async fn start_quirky(quirk: &str, extra: &[(&str, &str)]) -> Sso {
     let listener = Listener::bind().await;
     let provider = OidcProvider::start_with_quirk(&listener.url, quirk);
     let app = TestApp::builder()
@@ -43,13 +43,13 @@ async fn start_quirky(quirk: &str, extra: &[(&str, &str)]) -> Sso {
     Sso {
         portal: app.url.clone(),
         issuer: provider.issuer.clone(),
-        _app: app,
+        app,
         _provider: provider,
     }
 }
 
 /// A browser-like client that keeps cookies and lets the test follow each redirect.
-fn browser() -> Client {
+pub(crate) fn browser() -> Client {
     Client::builder()
         .cookie_store(true)
         .redirect(Policy::none())
@@ -58,7 +58,7 @@ fn browser() -> Client {
         .unwrap()
 }
 
-fn location(response: &reqwest::Response) -> String {
+pub(crate) fn location(response: &reqwest::Response) -> String {
     response
         .headers()
         .get("location")
@@ -100,7 +100,12 @@ async fn callback_url(sso: &Sso, client: &Client, login: &str, return_to: &str) 
 
 /// From `start`, a URL that leads to the provider's login page: signs `login` in there (and
 /// consents, if asked) and returns the provider's callback URL, without requesting it.
-async fn at_the_provider(sso: &Sso, client: &Client, start: String, login: &str) -> String {
+pub(crate) async fn at_the_provider(
+    sso: &Sso,
+    client: &Client,
+    start: String,
+    login: &str,
+) -> String {
     let (interaction, page) = follow(client, start, "never").await;
     assert!(
         interaction.starts_with(&sso.issuer),
@@ -140,7 +145,7 @@ async fn at_the_provider(sso: &Sso, client: &Client, start: String, login: &str)
 }
 
 /// Calls a server function as the page's script would.
-async fn rpc(sso: &Sso, client: &Client, name: &str, form: &str) -> reqwest::Response {
+pub(crate) async fn rpc(sso: &Sso, client: &Client, name: &str, form: &str) -> reqwest::Response {
     client
         .post(format!("{}/rpc/{name}", sso.portal))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -159,7 +164,7 @@ async fn whoami(sso: &Sso, client: &Client) -> String {
 }
 
 /// A browser in which `login` has finished signing in.
-async fn signed_in(sso: &Sso, login: &str) -> Client {
+pub(crate) async fn signed_in(sso: &Sso, login: &str) -> Client {
     let client = browser();
     let callback = callback_url(sso, &client, login, "/").await;
     let response = client.get(&callback).send().await.unwrap();
@@ -497,7 +502,12 @@ async fn entra_style_app_roles_can_stand_in_for_groups() {
 }
 
 /// An access token from the provider by the client credentials grant.
-async fn client_token(sso: &Sso, client: &str, scope: &str, resource: Option<&str>) -> String {
+pub(crate) async fn client_token(
+    sso: &Sso,
+    client: &str,
+    scope: &str,
+    resource: Option<&str>,
+) -> String {
     let mut form = vec![("grant_type", "client_credentials"), ("scope", scope)];
     if let Some(resource) = resource {
         form.push(("resource", resource));
@@ -705,12 +715,16 @@ async fn a_request_is_sent_again_only_by_its_approvers_and_not_while_it_waits() 
 }
 
 /// Pipelines call the API with the provider's access tokens.
-const PIPELINES_SIGN_IN_HERE: &[(&str, &str)] = &[("API_JWT_AUDIENCE", "api://countersign")];
+pub(crate) const PIPELINES_SIGN_IN_HERE: &[(&str, &str)] =
+    &[("API_JWT_AUDIENCE", "api://countersign")];
 
 /// A portal and provider (see [`PIPELINES_SIGN_IN_HERE`]) where version 1 of churn, registered for Dana, waits for dev, and
 /// `login` has signed in and chosen to approve it: the browser, and the record digest the
 /// confirmation step showed, with its reason to sign in again.
-async fn chose_to_approve_dev(sso: &Sso, login: &str) -> (Client, String, Option<String>) {
+pub(crate) async fn chose_to_approve_dev(
+    sso: &Sso,
+    login: &str,
+) -> (Client, String, Option<String>) {
     let training = client_token(sso, "training-pipeline", "countersign.register", None).await;
     let register = browser()
         .post(format!("{}/api/v1/models/churn/versions", sso.portal))
@@ -740,7 +754,7 @@ async fn chose_to_approve_dev(sso: &Sso, login: &str) -> (Client, String, Option
 }
 
 /// Posts the confirmation step's "sign in again and sign" form; the provider's URL.
-async fn sent_to_sign_in_again(sso: &Sso, client: &Client, digest: &str) -> String {
+pub(crate) async fn sent_to_sign_in_again(sso: &Sso, client: &Client, digest: &str) -> String {
     let sent = client
         .post(format!("{}/auth/reauthenticate", sso.portal))
         .form(&[
@@ -757,7 +771,11 @@ async fn sent_to_sign_in_again(sso: &Sso, client: &Client, digest: &str) -> Stri
 
 /// Back from signing in again (`back`: where the callback sent the browser): the page that
 /// shows what waits, then its form posted; the answer to the post.
-async fn signed_on_the_way_back(sso: &Sso, client: &Client, back: &str) -> reqwest::Response {
+pub(crate) async fn signed_on_the_way_back(
+    sso: &Sso,
+    client: &Client,
+    back: &str,
+) -> reqwest::Response {
     let ceremony = back
         .strip_prefix("/auth/signing/complete?ceremony=")
         .unwrap_or_else(|| panic!("back to the completion: {back}"));
@@ -794,7 +812,7 @@ async fn answered_at_once_and_refused(sso: &Sso, client: &Client, digest: &str) 
 }
 
 /// The signed history as the export gives it to a viewer.
-async fn signed_history(sso: &Sso, client: &Client) -> serde_json::Value {
+pub(crate) async fn signed_history(sso: &Sso, client: &Client) -> serde_json::Value {
     client
         .get(format!("{}/models/churn/export/history.json", sso.portal))
         .send()

@@ -87,7 +87,7 @@ pub fn reconcile(
     {
         began.get_or_insert(entry.at);
         if let EventJson::Decided { decision, .. } = entry.event {
-            in_trail.insert(decision.id.clone(), decision);
+            in_trail.insert(decision.id.clone(), *decision);
         }
     }
     let mut shown: Vec<AttestedDecision> = decisions

@@ -1,7 +1,8 @@
 //! Step 4 of the verifier: the workflow's rules replayed over the entries, in order, each
 //! decision checked under the rules in force when it was signed.
 
-use super::Verified;
+use super::evidence::{check_evidence, Evidence};
+use super::{Trusted, Verified};
 use crate::entry::{Entry, EnvironmentRules, EventJson};
 use countersign_domain::{
     Attribution, Environment, Environments, Person, Policy, StepState, Steps, Verdict,
@@ -11,10 +12,10 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 /// The workflow's state as the entries so far tell it, to check each decision against.
-#[derive(Default)]
-pub(super) struct Rules {
+pub(super) struct Rules<'a> {
     policy: Option<Policy>,
     versions: BTreeMap<u32, Track>,
+    trusted: Trusted<'a>,
 }
 
 /// One version: whom it is attributed to, each environment's state, and the approvals a
@@ -25,11 +26,26 @@ struct Track {
     approvals: BTreeMap<Environment, Vec<Person>>,
 }
 
-impl Rules {
+impl<'a> Rules<'a> {
+    pub(super) fn new(trusted: &Trusted<'a>) -> Self {
+        Self {
+            policy: None,
+            versions: BTreeMap::new(),
+            trusted: *trusted,
+        }
+    }
+
     pub(super) fn check(&mut self, entry: &Entry, verified: &mut Verified) -> Result<(), String> {
         match &entry.event {
-            EventJson::PolicyInForce { environments } => {
-                self.policy = Some(policy_of(environments)?);
+            EventJson::PolicyInForce {
+                environments,
+                identity_provider,
+            } => {
+                let policy = policy_of(environments)?;
+                self.policy = Some(match identity_provider {
+                    Some(provider) => policy.with_identity_provider(provider.clone()),
+                    None => policy,
+                });
             }
             // The first time the portal saw the version is the one that counts.
             EventJson::RegistrationSeen {
@@ -60,11 +76,37 @@ impl Rules {
                 };
                 check_decision(policy, track, decision, *reauthentication_asked_at)?;
                 verified.decisions_checked += 1;
+                let accepted_without = self
+                    .trusted
+                    .accept_without_evidence_before
+                    .is_some_and(|before| entry.seq < before);
+                match check_evidence(
+                    policy,
+                    decision,
+                    *reauthentication_asked_at,
+                    self.trusted.provider_keys,
+                ) {
+                    Ok(Evidence::Shown) => verified.decisions_with_provider_evidence += 1,
+                    Ok(Evidence::NotRequired) => {}
+                    Err(_) if accepted_without && no_evidence(decision) => {
+                        verified.decisions_accepted_without_evidence += 1
+                    }
+                    Err(problem) => return Err(problem),
+                }
             }
             _ => {}
         }
         Ok(())
     }
+}
+
+/// Whether `decision` carries no evidence at all (what `--accept-unsigned-before` excuses:
+/// evidence that is there and wrong is never excused).
+fn no_evidence(decision: &crate::entry::DecisionJson) -> bool {
+    decision
+        .signature
+        .as_ref()
+        .is_none_or(|s| s.identity_evidence.is_none())
 }
 
 /// The policy an entry recorded, as the workflow holds it.

@@ -107,7 +107,7 @@ impl Services {
         signing: &Signing,
     ) -> Result<DecisionEffect, ServiceError> {
         let signed = match self.prepare(actor, group, what).await {
-            Ok(prepared) => self.sign_prepared(prepared, signing).await,
+            Ok(prepared) => self.sign_prepared(actor, prepared, signing).await,
             Err(e) => Err(e),
         };
         if let Err(ServiceError::Refused(refusal)) = &signed {
@@ -189,6 +189,7 @@ impl Services {
 
     pub(super) async fn sign_prepared(
         &self,
+        actor: &Actor,
         prepared: Prepared,
         signing: &Signing,
     ) -> Result<DecisionEffect, ServiceError> {
@@ -197,8 +198,16 @@ impl Services {
             told_about,
         } = prepared;
         workflow::check_signing(&self.policy, &effect, signing, self.clock.now())?;
+        let environment = effect.record.environment.clone();
         if let Some(signature) = &mut effect.record.signature {
             signature.authentication = Some(signing.authentication.clone());
+            signature.identity_evidence = signing.evidence.clone();
+            signature.groups = self
+                .policy
+                .approver_groups(&environment)
+                .filter(|group| actor.groups.contains(*group))
+                .map(str::to_owned)
+                .collect();
         }
         // The decision and its audit entry, in one transaction.
         let entry = AuditRecord::decided(
@@ -262,7 +271,8 @@ impl Services {
             reviewed_digest: prepared.effect.signed.digest(),
             authentication: Authentication::at(now),
             reauthentication_asked_at: Some(now),
+            evidence: None,
         };
-        self.sign_prepared(prepared, &signing).await
+        self.sign_prepared(actor, prepared, &signing).await
     }
 }

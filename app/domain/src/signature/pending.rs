@@ -99,6 +99,9 @@ pub struct PendingSignature {
     /// they confirmed, and when they were sent.
     pub reviewed_digest: Option<String>,
     pub reauthentication_asked_at: Option<OffsetDateTime>,
+    /// The random half of the nonce the sign-in for it was asked with (see
+    /// [`crate::signature::nonce_commitment`]).
+    pub nonce_salt: Option<String>,
 }
 
 impl PendingSignature {
@@ -110,6 +113,7 @@ impl PendingSignature {
             request,
             reviewed_digest: None,
             reauthentication_asked_at: None,
+            nonce_salt: None,
         }
     }
 
@@ -134,6 +138,8 @@ struct PendingDocument {
     reviewed_digest: Option<String>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     reauthentication_asked_at: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nonce_salt: Option<String>,
 }
 
 impl TryFrom<PendingDocument> for PendingSignature {
@@ -155,6 +161,7 @@ impl TryFrom<PendingDocument> for PendingSignature {
             request,
             reviewed_digest: document.reviewed_digest,
             reauthentication_asked_at: document.reauthentication_asked_at,
+            nonce_salt: document.nonce_salt,
         })
     }
 }
@@ -172,6 +179,7 @@ impl From<PendingSignature> for PendingDocument {
             group: pending.group.to_string(),
             reviewed_digest: pending.reviewed_digest,
             reauthentication_asked_at: pending.reauthentication_asked_at,
+            nonce_salt: pending.nonce_salt,
         }
     }
 }

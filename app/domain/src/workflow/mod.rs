@@ -27,7 +27,9 @@
 use crate::environment::Environment;
 use crate::model::*;
 use crate::policy::{Actor, Policy};
-use crate::signature::{still_binds, Authentication, SignedContent, Signing, PROVIDER_CLOCK_SKEW};
+use crate::signature::{
+    still_binds, Authentication, EvidenceProblem, SignedContent, Signing, PROVIDER_CLOCK_SKEW,
+};
 use time::OffsetDateTime;
 
 mod rollback;
@@ -123,6 +125,10 @@ pub enum Refusal {
         environment: Environment,
         context: String,
     },
+    #[error("your sign-in carries none of your identity provider's own evidence (its ID token), which every signature here keeps: sign out and sign in again to sign")]
+    NoProviderEvidence,
+    #[error("{0}, so the signature was not recorded: sign out and sign in again to sign")]
+    ProviderEvidence(crate::signature::EvidenceProblem),
     #[error("{meaning:?} is not a meaning a signature here may carry; choose one of: {offered}")]
     UnknownMeaning { meaning: String, offered: String },
     #[error("the reason is too long: at most {MAX_REASON_CHARS} characters")]

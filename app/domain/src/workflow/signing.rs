@@ -7,7 +7,8 @@ use super::*;
 /// exactly the record the effect signs, they authenticated recently enough for its
 /// environment (or after the portal sent them to authenticate again), and in the
 /// authentication context the environment needs. A missing `auth_time` asks for a sign-in
-/// first; missing again after one, it is refused: freshness cannot be shown.
+/// first; missing again after one, it is refused: freshness cannot be shown. With an
+/// identity provider, its evidence must show the same (see [`check_evidence`]).
 pub fn check_signing(
     policy: &Policy,
     effect: &DecisionEffect,
@@ -26,7 +27,43 @@ pub fn check_signing(
         &signing.authentication,
         signing.reauthentication_asked_at,
         now,
-    )
+    )?;
+    check_evidence(policy, &effect.record.decided_by, signing, now)
+}
+
+/// With an identity provider, the signature keeps its evidence of the sign-in it relies
+/// on: the provider's token about the signer, the authentication it states the one the
+/// freshness rule was checked on, and, when the signer was sent to sign in for this
+/// signature, a nonce committing to the record confirmed. A session the portal did not
+/// start from a provider's answer (one minted with the session key) has none.
+fn check_evidence(
+    policy: &Policy,
+    signer: &Person,
+    signing: &Signing,
+    now: OffsetDateTime,
+) -> Result<(), Refusal> {
+    let Some(provider) = policy.identity_provider() else {
+        return Ok(());
+    };
+    let evidence = signing
+        .evidence
+        .as_ref()
+        .ok_or(Refusal::NoProviderEvidence)?;
+    evidence
+        .check(
+            provider,
+            signer,
+            &signing.reviewed_digest,
+            signing.reauthentication_asked_at,
+            now,
+        )
+        .map_err(Refusal::ProviderEvidence)?;
+    if evidence.authentication().ok().as_ref() != Some(&signing.authentication) {
+        return Err(Refusal::ProviderEvidence(
+            EvidenceProblem::AuthenticationDiffers,
+        ));
+    }
+    Ok(())
 }
 
 /// The freshness and context half of [`check_signing`], which a page also asks before

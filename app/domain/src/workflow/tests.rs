@@ -897,6 +897,7 @@ fn signing_of(
             ..Authentication::default()
         },
         reauthentication_asked_at: asked,
+        evidence: None,
     }
 }
 

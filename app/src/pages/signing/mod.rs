@@ -266,6 +266,7 @@ pub async fn sign(
                 .authentication(&headers)
                 .unwrap_or_default(),
             reauthentication_asked_at: None,
+            evidence: portal.authenticator.identity_evidence(&headers).await,
         };
         let signed = portal
             .services

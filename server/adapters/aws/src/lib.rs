@@ -33,6 +33,7 @@ mod parameters;
 mod registry;
 mod reports;
 mod revocations;
+mod sign_ins;
 pub mod table;
 mod trail;
 

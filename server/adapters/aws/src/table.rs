@@ -13,6 +13,7 @@
 //! | a report | `group#{group}` | `report#{version:010}#{environment}#{run id}` | `report` (JSON) |
 //! | a message | `outbox#{key}` | `message` | see `outbox.rs`; expires (TTL `expires_at`) |
 //! | a revocation | `sessions` | `revoked#{whose}` | `issued_before` (Unix ms) |
+//! | a sign-in's evidence | `sign-in#{id}` | `evidence` | `evidence` (JSON), `until` (Unix ms); expires (TTL `expires_at`) |
 //! | a version registered by someone | `registrant#{identifier}` | `{registered at, Unix ms:013}#{group}#{version:010}` | `group`, `version`; one per identifier the registrant is known by (`identity.rs`) |
 //! | a version with a step pending | `group#{group}` | `pending-step#{version:010}` | `group`, `version`; `pending` and `due` while a step is pending |
 //!

@@ -166,6 +166,7 @@ pub async fn the_log_tells_each_decision_as_the_trail_does(services: &Subject) {
             acrs: Vec::new(),
         },
         reauthentication_asked_at: None,
+        evidence: None,
     };
     services
         .sign(&alice, &group, &what, &signing)

@@ -186,6 +186,7 @@ pub async fn a_signature_keeps_how_its_signer_authenticated(services: &Subject) 
         reviewed_digest: prepared.effect.signed.digest(),
         authentication: Authentication::at(signed_in - time::Duration::hours(1)),
         reauthentication_asked_at: None,
+        evidence: None,
     };
     assert!(services.sign(&alice, &group, &what, &stale).await.is_err());
     assert!(
@@ -193,8 +194,14 @@ pub async fn a_signature_keeps_how_its_signer_authenticated(services: &Subject) 
         "a refused signature writes nothing"
     );
 
+    let evidence = countersign_domain::signature::IdentityEvidence {
+        id_token: "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl".into(),
+        key: serde_json::json!({"kty": "RSA", "kid": "k1", "n": "AQAB", "e": "AQAB"}),
+        nonce_salt: Some("salt".into()),
+    };
     let signing = Signing {
         authentication: authentication.clone(),
+        evidence: Some(evidence.clone()),
         ..stale
     };
     let effect = services
@@ -205,6 +212,12 @@ pub async fn a_signature_keeps_how_its_signer_authenticated(services: &Subject) 
     let signature = log[0].signature.as_ref().expect("signed");
     assert_eq!(signature.record_digest, prepared.effect.signed.digest());
     assert_eq!(signature.authentication.as_ref(), Some(&authentication));
+    assert_eq!(signature.identity_evidence.as_ref(), Some(&evidence));
+    assert!(
+        !signature.groups.is_empty() && signature.groups.iter().all(|g| alice.groups.contains(g)),
+        "the signer's approver groups kept: {:?}",
+        signature.groups
+    );
     assert_eq!(log[0], effect.record, "read back whole");
 }
 

@@ -23,6 +23,7 @@ mod registry;
 mod reports;
 mod reviews;
 mod revocations;
+mod sign_ins;
 pub use audit::*;
 pub use counting::{counted, Calls};
 pub use decisions::*;
@@ -31,6 +32,7 @@ pub use registry::*;
 pub use reports::*;
 pub use reviews::*;
 pub use revocations::*;
+pub use sign_ins::*;
 
 /// The checks on [`Services`], in the order `run_all` runs them; `contract_tests!` makes
 /// a test of each.

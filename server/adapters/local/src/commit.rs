@@ -63,7 +63,7 @@ impl DecisionCommitter for LocalStore {
                 return Err(PortError::Conflict);
             }
             tx.execute(
-                &format!("INSERT INTO decisions ({DECISION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"),
+                &format!("INSERT INTO decisions ({DECISION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"),
                 params![
                     record.id,
                     record.group.as_str(),
@@ -85,6 +85,16 @@ impl DecisionCommitter for LocalStore {
                         .as_ref()
                         .and_then(|s| s.authentication.as_ref())
                         .map(|a| serde_json::to_string(a).expect("authentication serialises")),
+                    record
+                        .signature
+                        .as_ref()
+                        .and_then(|s| s.identity_evidence.as_ref())
+                        .map(|e| serde_json::to_string(e).expect("evidence serialises")),
+                    record
+                        .signature
+                        .as_ref()
+                        .filter(|s| !s.groups.is_empty())
+                        .map(|s| serde_json::to_string(&s.groups).expect("groups serialise")),
                 ],
             )
             .map_err(unavailable)?;

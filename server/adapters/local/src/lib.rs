@@ -19,6 +19,7 @@ mod reports;
 mod revocations;
 mod rows;
 mod schema;
+mod sign_ins;
 
 pub use audit::CheckpointFile;
 use countersign_domain::ports::*;

@@ -126,7 +126,8 @@ pub(crate) fn version_from_row(row: &Row) -> rusqlite::Result<ModelVersion> {
 
 pub(crate) const DECISION_COLUMNS: &str = "id, group_name, version, environment, verdict, reason, \
      decided_by_subject, decided_by_name, decided_by_email, decided_at, resulting_state, \
-     rollback_to, signature_meaning, record_digest, signature_replaces, signature_authentication";
+     rollback_to, signature_meaning, record_digest, signature_replaces, signature_authentication, \
+     signature_identity_evidence, signature_groups";
 
 pub(crate) fn decision_from_row(row: &Row) -> rusqlite::Result<DecisionRecord> {
     let verdict: String = row.get(4)?;
@@ -150,17 +151,24 @@ pub(crate) fn decision_from_row(row: &Row) -> rusqlite::Result<DecisionRecord> {
                 meaning,
                 record_digest,
                 replaces_version: row.get(14)?,
-                authentication: match row.get::<_, Option<String>>(15)? {
-                    Some(json) => Some(
-                        serde_json::from_str(&json)
-                            .map_err(|_| corrupt("signature authentication", &json))?,
-                    ),
-                    None => None,
-                },
+                authentication: json_column(row, 15, "signature authentication")?,
+                identity_evidence: json_column(row, 16, "signature identity evidence")?,
+                groups: json_column(row, 17, "signature groups")?.unwrap_or_default(),
             }),
             _ => None,
         },
     })
+}
+
+/// The JSON column `index`, read as `T`; `None` when NULL.
+fn json_column<T: serde::de::DeserializeOwned>(
+    row: &Row,
+    index: usize,
+    what: &str,
+) -> rusqlite::Result<Option<T>> {
+    row.get::<_, Option<String>>(index)?
+        .map(|json| serde_json::from_str(&json).map_err(|_| corrupt(what, &json)))
+        .transpose()
 }
 
 pub(crate) const DEPLOYMENT_COLUMNS: &str = "group_name, version, arn, environment, image_uri, \

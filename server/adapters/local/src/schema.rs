@@ -160,4 +160,16 @@ BEGIN SELECT RAISE(ABORT, 'signing attempts are append-only'); END;
 CREATE TRIGGER signing_attempts_are_never_removed BEFORE DELETE ON signing_attempts
 BEGIN SELECT RAISE(ABORT, 'signing attempts are append-only'); END;
 "#,
+    r#"
+-- The identity provider's evidence with each signature (its ID token and key, as JSON) and
+-- the groups that made the signer an approver (a JSON array); NULL on earlier ones.
+ALTER TABLE decisions ADD COLUMN signature_identity_evidence TEXT;
+ALTER TABLE decisions ADD COLUMN signature_groups TEXT;
+-- Each sign-in's evidence, named by the session that rests on it, until it could sign no more.
+CREATE TABLE sign_ins (
+    id          TEXT    NOT NULL PRIMARY KEY,
+    evidence    TEXT    NOT NULL,
+    until_ms    INTEGER NOT NULL
+);
+"#,
 ];

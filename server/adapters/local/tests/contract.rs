@@ -119,6 +119,11 @@ fn the_audit_signing_key_lives_outside_the_database_readable_by_its_owner_only()
 }
 
 #[tokio::test]
+async fn sign_ins_meet_their_contract() {
+    countersign_port_contract::run_sign_ins(&LocalStore::open_in_memory().unwrap()).await;
+}
+
+#[tokio::test]
 async fn session_revocations_meet_their_contract_and_outlive_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("countersign.db");

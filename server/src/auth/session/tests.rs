@@ -165,6 +165,7 @@ fn aged_cookie(sessions: &Sessions, began: i64, seen: i64) -> HeaderMap {
         seen_ms: unix_millis(now - Duration::minutes(seen)),
         exp: (now + Duration::hours(1)).unix_timestamp(),
         authentication: Authentication::at(now - Duration::minutes(began)),
+        sign_in: None,
     };
     cookie_header(
         sessions

@@ -141,6 +141,8 @@ fn a_decision_notice_goes_to_the_registrant_and_a_rollback_to_the_environments_a
             record_digest: "ab".repeat(32),
             replaces_version: None,
             authentication: None,
+            identity_evidence: None,
+            groups: Vec::new(),
         }),
     };
     let message = render(

@@ -71,6 +71,8 @@ fn the_approval_description_names_the_person_and_their_reason_within_the_limit()
             record_digest: "0f".repeat(32),
             replaces_version: None,
             authentication: None,
+            identity_evidence: None,
+            groups: Vec::new(),
         }),
         ..entry(Some("drift".into()))
     };

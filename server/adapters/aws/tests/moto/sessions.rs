@@ -37,6 +37,12 @@ async fn replicas_starting_together_share_one_session_key() {
 }
 
 #[tokio::test]
+async fn sign_ins_in_the_table_meet_their_contract() {
+    let moto = Moto::start();
+    countersign_port_contract::run_sign_ins(&moto.backend().await).await;
+}
+
+#[tokio::test]
 async fn session_revocations_in_the_table_meet_their_contract() {
     let moto = Moto::start();
     countersign_port_contract::run_session_revocations(&moto.backend().await).await;
