@@ -6,7 +6,7 @@ use countersign_audit::bundle::Bundle;
 use countersign_audit::entry::{entry_hash, Entry};
 use countersign_audit::{verify, Head, Notary};
 use countersign_domain::audit::{AuditEvent, AuditRecord};
-use countersign_domain::signature::Authentication;
+use countersign_domain::signature::{Authentication, IdentityEvidence};
 use countersign_domain::testing::{approver, person, registration};
 use countersign_domain::workflow::{self, DecisionRequest};
 use countersign_domain::*;
@@ -25,7 +25,13 @@ struct Trail {
     version: ModelVersion,
     decisions: Vec<DecisionRecord>,
     now: OffsetDateTime,
+    /// How each decision's signer shows their sign-in at the identity provider, if at all.
+    sign_in: Option<SignIn>,
 }
+
+/// The identity provider's evidence for `who` signing `record_digest`, sent to sign in at
+/// `asked` (see `verifier/evidence.rs`).
+type SignIn = fn(who: &str, record_digest: &str, asked: OffsetDateTime) -> IdentityEvidence;
 
 fn key() -> &'static str {
     static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -47,6 +53,7 @@ impl Trail {
             version: version.clone(),
             decisions: Vec::new(),
             now,
+            sign_in: None,
         };
         trail.append("dana", AuditEvent::RegistrationSeen(Box::new(version)));
         trail.append(
@@ -112,6 +119,10 @@ impl Trail {
         let asked = self.now;
         if let Some(signature) = &mut effect.record.signature {
             signature.authentication = Some(Authentication::at(asked + Duration::seconds(5)));
+            if let Some(sign_in) = self.sign_in {
+                signature.identity_evidence = Some(sign_in(who, &signature.record_digest, asked));
+                signature.groups = vec!["approvers".into()];
+            }
         }
         self.version = workflow::apply(&self.version, &effect);
         self.decisions.push(effect.record.clone());
@@ -714,3 +725,6 @@ fn a_bundle_whose_origin_names_another_key_fails() {
     bundle.origin = trail.notary.origin(GROUP);
     assert!(verify(&bundle, None).is_ok());
 }
+
+#[path = "verifier/evidence.rs"]
+mod evidence;

@@ -125,3 +125,15 @@ fn any_change_to_what_was_shown_changes_the_digest() {
         "the same content, the same digest"
     );
 }
+
+/// Computed apart from this code: Python's
+/// `base64.urlsafe_b64encode(hashlib.sha256(b"countersign-signature-nonce\n" + digest + b"\n" + salt + b"\n").digest()).rstrip(b"=")`.
+#[test]
+fn the_nonce_commits_to_the_record_digest_as_documented() {
+    assert_eq!(
+        nonce_commitment(PINNED_DIGEST, "0123456789abcdef0123456789abcdef"),
+        PINNED_NONCE
+    );
+}
+
+const PINNED_NONCE: &str = "OXWtru7cD5YxPBFdDt_m-IceU9K6J0bORJyUwylghw4";

@@ -1101,3 +1101,100 @@ fn a_rejected_version_waits_for_nobody() {
     s.reject("alice", "test", "drifts on new data").unwrap();
     assert_eq!(s.waiting(), None);
 }
+
+/// An unsigned token with `claims` (the workflow reads claims; signatures are the OIDC
+/// client's and the verifier's).
+fn token_with(claims: serde_json::Value) -> String {
+    use base64::Engine;
+    let part = |json: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json.to_string())
+    };
+    format!(
+        "{}.{}.c2ln",
+        part(serde_json::json!({"alg": "RS256"})),
+        part(claims)
+    )
+}
+
+#[test]
+fn with_an_identity_provider_a_signature_needs_its_evidence_of_the_sign_in() {
+    use crate::signature::{nonce_commitment, EvidenceProblem, IdentityEvidence, IdentityProvider};
+    let mut scenario = Scenario::registered_by("dana");
+    scenario.policy = scenario
+        .policy
+        .clone()
+        .with_identity_provider(IdentityProvider {
+            issuer: "https://login.example.com/".into(),
+            audience: "countersign".into(),
+            identity_claim: "oid".into(),
+            groups_claim: "groups".into(),
+        });
+    let effect = scenario.approve("alice", "dev").unwrap();
+    let asked = NOW - time::Duration::seconds(20);
+    let claims = serde_json::json!({
+        "iss": "https://login.example.com",
+        "aud": ["other-app", "countersign"],
+        "oid": "ALICE",
+        "auth_time": (NOW - time::Duration::seconds(10)).unix_timestamp(),
+        "nonce": nonce_commitment(&effect.signed.digest(), "salt"),
+    });
+    let evidence = |claims: serde_json::Value| IdentityEvidence {
+        id_token: token_with(claims),
+        key: serde_json::json!({"kty": "RSA"}),
+        nonce_salt: Some("salt".into()),
+    };
+    let signing = |evidence: Option<IdentityEvidence>| Signing {
+        authentication: Authentication::at(NOW - time::Duration::seconds(10)),
+        reauthentication_asked_at: Some(asked),
+        evidence,
+        ..signing_of(&effect, None, None)
+    };
+    let check = |evidence| check_signing(&scenario.policy, &effect, &signing(evidence), NOW);
+    assert_eq!(
+        check(Some(evidence(claims.clone()))),
+        Ok(()),
+        "the identifier compared case-folded, the issuer without its slash"
+    );
+    assert_eq!(check(None), Err(Refusal::NoProviderEvidence));
+    let mut other = claims.clone();
+    other["oid"] = "mallory".into();
+    assert!(matches!(
+        check(Some(evidence(other))),
+        Err(Refusal::ProviderEvidence(
+            EvidenceProblem::SomeoneElse { .. }
+        ))
+    ));
+    let mut other = claims.clone();
+    other["nonce"] = nonce_commitment("another record", "salt").into();
+    assert_eq!(
+        check(Some(evidence(other))),
+        Err(Refusal::ProviderEvidence(
+            EvidenceProblem::NonceDoesNotCommit
+        ))
+    );
+    let mut other = claims.clone();
+    other["aud"] = "other-app".into();
+    assert!(matches!(
+        check(Some(evidence(other))),
+        Err(Refusal::ProviderEvidence(
+            EvidenceProblem::WrongAudience { .. }
+        ))
+    ));
+    let mut other = claims.clone();
+    other["auth_time"] = (NOW - time::Duration::seconds(11)).unix_timestamp().into();
+    assert_eq!(
+        check(Some(evidence(other))),
+        Err(Refusal::ProviderEvidence(
+            EvidenceProblem::AuthenticationDiffers
+        )),
+        "the freshness checked is the token's"
+    );
+    let unreadable = IdentityEvidence {
+        id_token: "not a token".into(),
+        ..evidence(claims.clone())
+    };
+    assert_eq!(
+        check(Some(unreadable)),
+        Err(Refusal::ProviderEvidence(EvidenceProblem::Unreadable))
+    );
+}
