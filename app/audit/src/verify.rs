@@ -50,6 +50,9 @@ pub struct Verified {
     pub decisions_with_provider_evidence: u64,
     /// Decisions before [`Trusted::accept_without_evidence_before`] that carry none.
     pub decisions_accepted_without_evidence: u64,
+    /// Entries where the rules in force stopped naming an identity provider that earlier
+    /// rules named: signatures after them carry no provider evidence, by the rules' leave.
+    pub provider_dropped_at: Vec<u64>,
     /// Checkpoints the auditor kept that the bundle was found to extend.
     pub seen: usize,
     /// Checkpoints the auditor kept of fewer entries than come before the bundle's first:
@@ -465,6 +468,11 @@ impl Verified {
                 ));
             }
             lines.push(evidence);
+        }
+        if let Some(first) = self.provider_dropped_at.first() {
+            lines.push(format!(
+                "WARNING: from entry {first} the rules in force name no identity provider where earlier rules named one: signatures after it carry none of its evidence"
+            ));
         }
         if self.seen + self.seen_before_start > 0 {
             let mut seen = format!(

@@ -39,6 +39,25 @@ fn verify_with_provider_keys(bundle: &Value, keys: &Value, options: &[&str]) -> 
     )
 }
 
+/// `docs/verify_bundle.py`, the second verifier written from the format's page alone (its
+/// own RSA and JWS code), on `bundle` with the key it carries: whether it said OK, and what.
+fn second_verifier(bundle: &Value) -> (bool, String) {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let python = std::path::Path::new(root).join(".tools/venv/bin/python");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bundle.json");
+    std::fs::write(&path, bundle.to_string()).unwrap();
+    let output = std::process::Command::new(python)
+        .arg(std::path::Path::new(root).join("docs/verify_bundle.py"))
+        .arg(&path)
+        .arg(bundle["public_key"].as_str().unwrap())
+        .output()
+        .expect("scripts/tools.sh test installs the Python it runs with");
+    let said = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), said)
+}
+
 /// The provider's published key set, read from its discovery document, not through the
 /// portal.
 async fn published_keys(sso: &Sso) -> Value {
@@ -156,6 +175,8 @@ async fn a_signature_keeps_the_providers_signed_token_committing_to_the_record_a
         ),
         "{said}"
     );
+    let (ok, said) = second_verifier(&bundle);
+    assert!(ok, "the second verifier, from the page alone: {said}");
     // A key the provider never published: the recorded one is not taken on trust.
     let mut other = jwks.clone();
     for key in other["keys"].as_array_mut().unwrap() {
@@ -400,6 +421,11 @@ async fn a_decision_the_trail_holds_without_the_providers_evidence_fails_verific
     assert_eq!(code, 1, "{said}");
     assert!(
         said.contains("carries no evidence from the identity provider"),
+        "{said}"
+    );
+    let (ok, said) = second_verifier(&bundle(&sso, &client).await);
+    assert!(
+        !ok && said.contains("carries no evidence from the identity provider"),
         "{said}"
     );
 }

@@ -42,6 +42,13 @@ impl<'a> Rules<'a> {
                 identity_provider,
             } => {
                 let policy = policy_of(environments)?;
+                let named_one = self
+                    .policy
+                    .as_ref()
+                    .is_some_and(|p| p.identity_provider().is_some());
+                if named_one && identity_provider.is_none() {
+                    verified.provider_dropped_at.push(entry.seq);
+                }
                 self.policy = Some(match identity_provider {
                     Some(provider) => policy.with_identity_provider(provider.clone()),
                     None => policy,

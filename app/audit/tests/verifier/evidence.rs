@@ -202,3 +202,20 @@ fn evidence_that_is_there_and_wrong_fails_and_is_never_excused() {
         );
     }
 }
+
+#[test]
+fn rules_that_stop_naming_the_provider_are_pointed_out() {
+    let mut trail = signed_in_with(Some(honest));
+    trail.policy = Arc::new(policy());
+    trail.sign_in = None;
+    trail.decide("carol", "uat", Choice::Approve).unwrap();
+    let verified = verify(&trail.bundle(), None).unwrap();
+    assert_eq!(verified.provider_dropped_at.len(), 1);
+    assert!(
+        verified
+            .summary()
+            .contains("the rules in force name no identity provider where earlier rules named one"),
+        "{}",
+        verified.summary()
+    );
+}
