@@ -57,7 +57,7 @@ pub fn notarise(
         notary,
         publisher,
         trail: ports.trail.clone(),
-        verdicts: Arc::new(crate::VerdictCache::new(TRAILS_REMEMBERED)),
+        progress: Arc::default(),
         verifying: Arc::default(),
     }
 }
@@ -148,14 +148,14 @@ pub struct AuditDesk {
     pub notary: Arc<Notary>,
     pub publisher: Arc<dyn CheckpointPublisher>,
     pub trail: Arc<dyn AuditTrail>,
-    /// The verdicts this replica reached: a trail of 20 000 entries takes about a second to
-    /// verify, and is verified again only when any byte of it changed.
-    verdicts: Arc<crate::VerdictCache>,
+    /// How far this replica verified each group's trail: a view verifies only what was
+    /// appended since (a trail of 100 000 entries takes seconds to verify whole).
+    progress: Arc<check::Remembered>,
     /// A group's trail is verified by one viewer at a time; the others wait for its verdict.
     verifying: Arc<turns::Turns>,
 }
 
-/// How many groups' verdicts a replica remembers.
+/// How many groups' verified progress a replica remembers.
 const TRAILS_REMEMBERED: usize = 256;
 
 /// Which part of a trail to export: entries at or after `from` and at or before `to`.

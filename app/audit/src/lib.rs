@@ -32,6 +32,5 @@ pub use entry::{Entry, EventJson};
 pub use head::Head;
 pub use tlog_tiles::Hash;
 pub use verify::{
-    kept_checkpoints, verify, verify_extending, verify_with, Trusted, VerdictCache, Verified,
-    Violation,
+    kept_checkpoints, verify, verify_extending, verify_with, Progress, Trusted, Verified, Violation,
 };

@@ -23,11 +23,11 @@ use crate::tree::Frontier;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
-mod cache;
 mod evidence;
+mod progress;
 mod rules;
 mod seen;
-pub use cache::VerdictCache;
+pub use progress::Progress;
 use rules::{check_signed, Rules};
 pub use seen::kept_checkpoints;
 
@@ -184,7 +184,7 @@ pub fn verify_with(bundle: &Bundle, trusted: &Trusted) -> Result<Verified, Viola
     }
     let by_size = group_by_size(&checkpoints).map_err(|m| fail(&verified, None, m))?;
 
-    let mut tree = starting_tree(bundle, &by_size).map_err(|m| fail(&verified, None, m))?;
+    let tree = starting_tree(bundle, &by_size).map_err(|m| fail(&verified, None, m))?;
     let end = bundle.start.size + bundle.entries.len() as u64;
     let kept = seen::kept_roots(seen, key, &bundle.origin).map_err(|m| fail(&verified, None, m))?;
     for (&size, root) in &kept {
@@ -210,18 +210,43 @@ pub fn verify_with(bundle: &Bundle, trusted: &Trusted) -> Result<Verified, Viola
             std::cmp::Ordering::Greater => {}
         }
     }
-    let mut latest: Option<(u64, OffsetDateTime)> = None;
     let covered = by_size.keys().next_back().copied().unwrap_or(0);
-    let mut previous = bundle.start.previous.clone();
-    let mut rules = Rules::new(trusted);
+    let mut walk = Walk::new(tree, bundle.start.previous.clone(), trusted, verified);
     // Each entry is read strictly (no field unknown, none twice); its hash binds its bytes,
     // so its form needs no second check here.
-    let parsed = on_every_core(
-        &bundle.entries,
+    let parsed = parse_all(&bundle.entries);
+    for (i, parsed) in parsed.into_iter().enumerate() {
+        let seq = bundle.start.size + i as u64;
+        let roots = Roots {
+            covered,
+            signed: &by_size,
+            kept: &kept,
+        };
+        walk.step(&bundle.group, seq, parsed, &roots)
+            .map_err(|m| fail(&walk.verified, Some(seq), m))?;
+    }
+    let verified = walk.verified;
+    if covered > end {
+        return Err(fail(
+            &verified,
+            Some(end),
+            format!("missing: a checkpoint signed for {covered} entries, the bundle holds {end} (its tail was cut off)"),
+        ));
+    }
+    Ok(verified)
+}
+
+/// One entry as read for the walk: parsed strictly, its leaf hash, and its signature's
+/// digest checked (which needs nothing but the entry).
+pub(crate) type Parsed = (Result<Entry, String>, tlog_tiles::Hash, Result<(), String>);
+
+/// `entries` parsed and hashed, split over the machine's cores.
+pub(crate) fn parse_all(entries: &[String]) -> Vec<Parsed> {
+    on_every_core(
+        entries,
         || (),
         |_, _, text| {
             let entry = serde_json::from_str::<Entry>(text).map_err(|e| e.to_string());
-            // The signature's digest, checked here too: it needs nothing but the entry.
             let signed = match &entry {
                 Ok(Entry {
                     event:
@@ -234,82 +259,112 @@ pub fn verify_with(bundle: &Bundle, trusted: &Trusted) -> Result<Verified, Viola
             };
             (entry, entry_hash(text), signed)
         },
-    );
-    for (i, (entry, hash, signed)) in parsed.into_iter().enumerate() {
-        let seq = bundle.start.size + i as u64;
-        let entry = entry.map_err(|m| fail(&verified, Some(seq), format!("unreadable: {m}")))?;
+    )
+}
+
+/// The roots an entry's tree is compared with: every entry must lie within `covered`
+/// (the largest checkpoint's size); the tree at each size `signed` or `kept` names must have
+/// that root.
+pub(crate) struct Roots<'a> {
+    pub covered: u64,
+    pub signed: &'a BTreeMap<u64, tlog_tiles::Hash>,
+    pub kept: &'a BTreeMap<u64, tlog_tiles::Hash>,
+}
+
+/// A walk over a trail's entries in order: the tree so far, what the next entry must link
+/// to, the latest time seen, the workflow's state, and what was verified. A walk can be
+/// kept and continued with the entries appended since (`verify/progress.rs`).
+#[derive(Clone)]
+pub(crate) struct Walk {
+    tree: Frontier,
+    previous: String,
+    latest: Option<(u64, OffsetDateTime)>,
+    rules: Rules,
+    pub(crate) verified: Verified,
+}
+
+impl Walk {
+    pub(crate) fn new(
+        tree: Frontier,
+        previous: String,
+        trusted: &Trusted,
+        verified: Verified,
+    ) -> Self {
+        Self {
+            tree,
+            previous,
+            latest: None,
+            rules: Rules::new(trusted),
+            verified,
+        }
+    }
+
+    pub(crate) fn size(&self) -> u64 {
+        self.tree.size()
+    }
+
+    pub(crate) fn root(&self) -> tlog_tiles::Hash {
+        self.tree.root()
+    }
+
+    /// Checks the entry at `seq` of `group`'s trail and takes it in; the problem otherwise.
+    pub(crate) fn step(
+        &mut self,
+        group: &str,
+        seq: u64,
+        (entry, hash, signed): Parsed,
+        roots: &Roots,
+    ) -> Result<(), String> {
+        let entry = entry.map_err(|m| format!("unreadable: {m}"))?;
         if entry.seq != seq {
-            return Err(fail(
-                &verified,
-                Some(seq),
-                format!(
-                    "not where it belongs: entry {} stands in its place (an entry was removed, or entries reordered)",
-                    entry.seq
-                ),
+            return Err(format!(
+                "not where it belongs: entry {} stands in its place (an entry was removed, or entries reordered)",
+                entry.seq
             ));
         }
-        if entry.group != bundle.group {
-            return Err(fail(
-                &verified,
-                Some(seq),
-                format!("it belongs to the group {:?}", entry.group),
+        if entry.group != group {
+            return Err(format!("it belongs to the group {:?}", entry.group));
+        }
+        if seq >= roots.covered {
+            return Err(format!(
+                "not covered by any checkpoint the key signed (the last covers {} entries): appended without the key",
+                roots.covered
             ));
         }
-        if seq >= covered {
-            return Err(fail(
-                &verified,
-                Some(seq),
-                format!("not covered by any checkpoint the key signed (the last covers {covered} entries): appended without the key"),
-            ));
-        }
-        tree.push(hash);
-        if let Some(root) = kept.get(&tree.size()) {
-            if *root != tree.root() {
-                return Err(fail(&verified, Some(seq), forked(tree.size())));
+        self.tree.push(hash);
+        if let Some(root) = roots.kept.get(&self.tree.size()) {
+            if *root != self.tree.root() {
+                return Err(forked(self.tree.size()));
             }
-            verified.seen += 1;
+            self.verified.seen += 1;
         }
-        if let Some(root) = by_size.get(&tree.size()) {
-            if *root != tree.root() {
-                return Err(fail(
-                    &verified,
-                    Some(seq),
-                    format!(
-                        "changed after it was signed: the checkpoint of {} entries does not match",
-                        tree.size()
-                    ),
+        if let Some(root) = roots.signed.get(&self.tree.size()) {
+            if *root != self.tree.root() {
+                return Err(format!(
+                    "changed after it was signed: the checkpoint of {} entries does not match",
+                    self.tree.size()
                 ));
             }
         }
-        if entry.previous != previous {
-            return Err(fail(&verified, Some(seq), "its link to the entry before it is broken (an entry was removed, replaced or reordered)".into()));
+        if entry.previous != self.previous {
+            return Err("its link to the entry before it is broken (an entry was removed, replaced or reordered)".into());
         }
-        previous = hex::encode(hash.0);
-        if let Some((earlier, at)) = latest.filter(|(_, at)| entry.at < *at - TIME_SKEW) {
-            return Err(fail(
-                &verified,
-                Some(seq),
-                format!("its time {} is before entry {earlier}'s {} by more than {TIME_SKEW}: the trail's times go backwards", entry.at, at),
+        self.previous = hex::encode(hash.0);
+        if let Some((earlier, at)) = self.latest.filter(|(_, at)| entry.at < *at - TIME_SKEW) {
+            return Err(format!(
+                "its time {} is before entry {earlier}'s {} by more than {TIME_SKEW}: the trail's times go backwards",
+                entry.at, at
             ));
         }
-        if latest.is_none_or(|(_, at)| entry.at > at) {
-            latest = Some((seq, entry.at));
+        if self.latest.is_none_or(|(_, at)| entry.at > at) {
+            self.latest = Some((seq, entry.at));
         }
-        signed.map_err(|m| fail(&verified, Some(seq), m))?;
-        rules
-            .check(&entry, &mut verified)
-            .map_err(|m| fail(&verified, Some(seq), m))?;
-        verified.entries += 1;
-        verified.last = Some((seq, entry.at));
+        signed?;
+        self.rules.check(&entry, &mut self.verified)?;
+        self.verified.entries += 1;
+        self.verified.last = Some((seq, entry.at));
+        Ok(())
     }
-    if covered > end {
-        return Err(fail(
-            &verified,
-            Some(end),
-            format!("missing: a checkpoint signed for {covered} entries, the bundle holds {end} (its tail was cut off)"),
-        ));
-    }
-    Ok(verified)
 }
 
 fn forked(size: u64) -> String {

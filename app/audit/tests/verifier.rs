@@ -204,33 +204,6 @@ fn a_trail_written_as_the_portal_writes_it_verifies() {
 }
 
 #[test]
-fn a_cached_verdict_is_only_reused_for_the_very_same_bundle_and_key() {
-    let cache = countersign_audit::VerdictCache::new(2);
-    let trail = promoted();
-    let key = Some(trail.notary.public_key());
-    let bundle = trail.bundle();
-    assert_eq!(cache.verify(&bundle, key), verify(&bundle, key));
-    assert!(cache.verify(&bundle, key).is_ok(), "the same bundle, again");
-    let mut changed = bundle.clone();
-    let at = seq_of_decision(&changed, "d-2");
-    changed.entries[at] = changed.entries[at].replace("looked at the runs", "looked at the run!");
-    assert_eq!(
-        cache.verify(&changed, key).unwrap_err().entry,
-        Some(at as u64),
-        "one byte changed is verified afresh"
-    );
-    let other = "someone.example+01234567+AbejtfRnqey9LNYANu5kSRtf9LfDIkI14BKqhv2U5QLO";
-    assert!(
-        cache.verify(&bundle, Some(other)).is_err(),
-        "the same bundle against another key is verified afresh"
-    );
-    assert!(
-        cache.verify(&bundle, key).is_ok(),
-        "and beyond capacity still right"
-    );
-}
-
-#[test]
 fn a_reason_edited_in_place_is_caught_at_its_entry() {
     let mut bundle = promoted().bundle();
     let at = seq_of_decision(&bundle, "d-2");
@@ -728,3 +701,5 @@ fn a_bundle_whose_origin_names_another_key_fails() {
 
 #[path = "verifier/evidence.rs"]
 mod evidence;
+#[path = "verifier/progress.rs"]
+mod progress;

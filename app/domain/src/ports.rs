@@ -64,6 +64,28 @@ pub trait CheckpointPublisher: Send + Sync {
 
     /// Every checkpoint published for `group`, in the order published.
     async fn published(&self, group: &GroupName) -> Result<Vec<String>, PortError>;
+
+    /// The checkpoint published for `group` that names the most entries (by the size its
+    /// second line states; its signature is the reader's to check), if any: what a reader
+    /// that verified the trail before needs to verify what was appended since. A few reads,
+    /// however many checkpoints there are.
+    async fn newest_published(&self, group: &GroupName) -> Result<Option<String>, PortError> {
+        Ok(largest(self.published(group).await?))
+    }
+}
+
+/// The checkpoint among `notes` whose second line states the largest size.
+pub fn largest(notes: impl IntoIterator<Item = String>) -> Option<String> {
+    notes
+        .into_iter()
+        .filter_map(|note| Some((stated_size(&note)?, note)))
+        .max_by_key(|(size, _)| *size)
+        .map(|(_, note)| note)
+}
+
+/// The size a checkpoint note's second line states (C2SP tlog-checkpoint).
+fn stated_size(note: &str) -> Option<u64> {
+    note.lines().nth(1)?.parse().ok()
 }
 
 /// The model registry (SageMaker Model Registry, or its local equivalent).

@@ -3,8 +3,10 @@
 //! by field, with the decision log.
 
 use super::*;
-use crate::verify::{Verified, Violation};
+use crate::entry::EventJson;
+use crate::verify::{Progress, Verified, Violation};
 use countersign_domain::DecisionRecord;
+use std::collections::BTreeMap;
 
 /// What checking a group's trail found.
 #[derive(Debug)]
@@ -62,26 +64,114 @@ impl AuditDesk {
         Ok(reconcile(group, &entries, decisions))
     }
 
-    /// `group`'s whole trail, verified against this portal's key beside `decisions` (the
-    /// log's, oldest first). A trail whose bytes did not change since this replica last
-    /// verified it is not verified again (`VerdictCache`), so a long trail costs its read,
-    /// not its checks.
+    /// `group`'s trail, verified against this portal's key, beside `decisions` (the log's,
+    /// oldest first). What was verified before is remembered (`Progress`): a view verifies
+    /// the entries appended since, up to the newest checkpoint published, and reads the
+    /// decisions' own entries by key, each compared with the entry verified, so a long
+    /// trail costs what changed in it, not its length.
     ///
-    /// The verification runs off the async runtime (it keeps every core busy for a long
-    /// trail), and one at a time per group: viewers arriving while a group's trail is being
-    /// verified wait for that verdict instead of starting their own (N9).
+    /// The verification runs off the async runtime, and one at a time per group: viewers
+    /// arriving while a group's trail is being verified wait for that verdict instead of
+    /// starting their own (N9).
     pub async fn check(
         &self,
         group: &GroupName,
         decisions: &[DecisionRecord],
     ) -> Result<TrailCheck, PortError> {
         let _one_verification = self.verifying.turn(group).await;
-        let bundle = self.bundle(group, Period::default()).await?;
-        let decisions = reconcile(group, &bundle.entries, decisions);
-        let (verdicts, key) = (self.verdicts.clone(), self.notary.public_key().to_owned());
-        let verdict = tokio::task::spawn_blocking(move || verdicts.verify(&bundle, Some(&key)))
-            .await
-            .map_err(|e| PortError::Unavailable(format!("verifying the trail of {group}: {e}")))?;
+        let before = self.progress.of(group, || {
+            Progress::start(
+                group.as_str(),
+                &self.notary.origin(group.as_str()),
+                self.notary.public_key(),
+            )
+        });
+        let appended = self.trail.entries(group, before.size()).await?;
+        let newest = self.publisher.newest_published(group).await?;
+        let extending = before.clone();
+        let extended =
+            tokio::task::spawn_blocking(move || extending.extend(&appended, newest.as_deref()))
+                .await
+                .map_err(|e| {
+                    PortError::Unavailable(format!("verifying the trail of {group}: {e}"))
+                })?;
+        let (progress, mut verdict) = match extended {
+            Ok(next) => {
+                let next = self.progress.remember(group, next);
+                let verified = next.verified().clone();
+                (next, Ok(verified))
+            }
+            Err(violation) => (before, Err(violation)),
+        };
+        let entries = self.decision_entries(group, decisions, &progress).await?;
+        if let (Ok(verified), Some(seq)) = (&verdict, changed_since_verified(&progress, &entries)) {
+            verdict = Err(Violation {
+                entry: Some(seq),
+                message: "changed after it was verified: the store no longer holds the entry the checkpoints vouch for".into(),
+                verified: Box::new(verified.clone()),
+            });
+        }
+        let decisions = reconcile(group, &entries, decisions);
         Ok(TrailCheck { verdict, decisions })
+    }
+
+    /// The trail's entries of `decisions` and of the decisions verified that the log lacks,
+    /// with the trail's first (when it began), read by key.
+    async fn decision_entries(
+        &self,
+        group: &GroupName,
+        decisions: &[DecisionRecord],
+        progress: &Progress,
+    ) -> Result<Vec<String>, PortError> {
+        let logged: std::collections::BTreeSet<&str> =
+            decisions.iter().map(|d| d.id.as_str()).collect();
+        let keys: Vec<String> = std::iter::once(crate::entry::policy_key(0))
+            .chain(decisions.iter().map(|d| AuditRecord::decision_key(&d.id)))
+            .chain(
+                progress
+                    .decision_ids()
+                    .filter(|id| !logged.contains(id))
+                    .map(AuditRecord::decision_key),
+            )
+            .collect();
+        self.trail.entries_keyed(group, &keys).await
+    }
+}
+
+/// The first of `entries` that is a decision's whose text is not the one verified.
+fn changed_since_verified(progress: &Progress, entries: &[String]) -> Option<u64> {
+    entries.iter().find_map(|text| {
+        let entry = serde_json::from_str::<crate::Entry>(text).ok()?;
+        let EventJson::Decided { decision, .. } = &entry.event else {
+            return None;
+        };
+        progress.vouches_for(&decision.id, text)?.err()
+    })
+}
+
+/// The groups' verified progress a replica remembers, at most [`TRAILS_REMEMBERED`].
+#[derive(Default)]
+pub(super) struct Remembered(std::sync::Mutex<BTreeMap<GroupName, Arc<Progress>>>);
+
+impl Remembered {
+    fn of(&self, group: &GroupName, start: impl FnOnce() -> Progress) -> Arc<Progress> {
+        self.lock()
+            .get(group)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(start()))
+    }
+
+    fn remember(&self, group: &GroupName, progress: Progress) -> Arc<Progress> {
+        let progress = Arc::new(progress);
+        let mut remembered = self.lock();
+        if remembered.len() >= TRAILS_REMEMBERED && !remembered.contains_key(group) {
+            remembered.clear();
+        }
+        remembered.insert(group.clone(), progress.clone());
+        progress
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<GroupName, Arc<Progress>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

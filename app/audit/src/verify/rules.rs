@@ -12,26 +12,32 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 /// The workflow's state as the entries so far tell it, to check each decision against.
-pub(super) struct Rules<'a> {
+#[derive(Clone)]
+pub(super) struct Rules {
     policy: Option<Policy>,
     versions: BTreeMap<u32, Track>,
-    trusted: Trusted<'a>,
+    /// See [`Trusted::accept_without_evidence_before`].
+    accept_without_evidence_before: Option<u64>,
+    /// See [`Trusted::provider_keys`].
+    provider_keys: Option<Vec<serde_json::Value>>,
 }
 
 /// One version: whom it is attributed to, each environment's state, and the approvals a
 /// pending step has so far.
+#[derive(Clone)]
 struct Track {
     attributed_to: Attribution,
     steps: Steps,
     approvals: BTreeMap<Environment, Vec<Person>>,
 }
 
-impl<'a> Rules<'a> {
-    pub(super) fn new(trusted: &Trusted<'a>) -> Self {
+impl Rules {
+    pub(super) fn new(trusted: &Trusted) -> Self {
         Self {
             policy: None,
             versions: BTreeMap::new(),
-            trusted: *trusted,
+            accept_without_evidence_before: trusted.accept_without_evidence_before,
+            provider_keys: trusted.provider_keys.map(<[_]>::to_vec),
         }
     }
 
@@ -84,14 +90,13 @@ impl<'a> Rules<'a> {
                 check_decision(policy, track, decision, *reauthentication_asked_at)?;
                 verified.decisions_checked += 1;
                 let accepted_without = self
-                    .trusted
                     .accept_without_evidence_before
                     .is_some_and(|before| entry.seq < before);
                 match check_evidence(
                     policy,
                     decision,
                     *reauthentication_asked_at,
-                    self.trusted.provider_keys,
+                    self.provider_keys.as_deref(),
                 ) {
                     Ok(Evidence::Shown) => verified.decisions_with_provider_evidence += 1,
                     Ok(Evidence::NotRequired) => {}

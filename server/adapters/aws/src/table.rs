@@ -328,6 +328,33 @@ impl Table {
             .await
     }
 
+    /// The item of partition `pk` with the largest sort key starting with `prefix`, read
+    /// consistently: one Query.
+    pub(crate) async fn last_under(
+        &self,
+        pk: &str,
+        prefix: &str,
+    ) -> Result<Option<Item>, PortError> {
+        let values = HashMap::from([(":pk".to_owned(), s(pk)), (":first".to_owned(), s(prefix))]);
+        let found = self
+            .calls
+            .call(
+                "dynamodb:Query",
+                self.client
+                    .query()
+                    .table_name(&self.name)
+                    .key_condition_expression("pk = :pk AND begins_with(sk, :first)")
+                    .set_expression_attribute_values(Some(values))
+                    .scan_index_forward(false)
+                    .limit(1)
+                    .consistent_read(true)
+                    .send(),
+            )
+            .await
+            .map_err(port)?;
+        Ok(found.items.unwrap_or_default().into_iter().next())
+    }
+
     /// As [`Table::items_under`], the items whose sort key lies from `first` to `last`.
     pub(crate) async fn items_between(
         &self,

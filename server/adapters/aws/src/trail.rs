@@ -300,4 +300,28 @@ impl CheckpointPublisher for AwsBackend {
         }
         Ok(notes)
     }
+
+    async fn newest_published(&self, group: &GroupName) -> Result<Option<String>, PortError> {
+        let in_table = match self
+            .table
+            .last_under(&group_key(group), CHECKPOINTS)
+            .await?
+        {
+            Some(item) => Some(text(&item, "note")?.to_owned()),
+            None => None,
+        };
+        let known = in_table.as_deref().and_then(checkpoint::size_of);
+        // Published apart: the locked objects beyond the table's newest, or the parameter.
+        let apart = match self.locked_beyond(group, known.unwrap_or(0)).await? {
+            Some(locked) => locked,
+            None => self
+                .read_parameter(&self.audit_parameter(group), false)
+                .await?
+                .into_iter()
+                .collect(),
+        };
+        Ok(countersign_domain::ports::largest(
+            in_table.into_iter().chain(apart),
+        ))
+    }
 }

@@ -117,6 +117,25 @@ pub async fn the_audit_trail_keeps_each_event_once_in_order_and_verifies(service
         .await
         .unwrap()
         .is_empty());
+    let publisher = &services.audit.publisher;
+    let newest = publisher.newest_published(&group).await.unwrap().unwrap();
+    assert_eq!(
+        countersign_audit::checkpoint::size_of(&newest),
+        Some(entries.len() as u64),
+        "the newest checkpoint names the whole trail"
+    );
+    assert_eq!(
+        Some(newest),
+        largest(publisher.published(&group).await.unwrap()),
+        "the one of all published that names the most entries"
+    );
+    assert_eq!(
+        publisher
+            .newest_published(&unique_group("none"))
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 pub async fn appends_racing_in_one_group_take_a_place_each(services: &Subject) {

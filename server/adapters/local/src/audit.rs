@@ -141,6 +141,40 @@ pub(crate) fn append_in(tx: &Transaction, record: &AuditRecord) -> Result<Append
 #[derive(Clone, Debug)]
 pub struct CheckpointFile {
     path: PathBuf,
+    /// Each group's newest checkpoint as far as the file has been read: the next reader
+    /// reads only what was appended since.
+    newest: std::sync::Arc<std::sync::Mutex<NewestRead>>,
+}
+
+/// How far the checkpoint file has been read, and the largest checkpoint of each group in it.
+#[derive(Debug, Default)]
+struct NewestRead {
+    read_to: u64,
+    by_group: std::collections::HashMap<String, (u64, String)>,
+}
+
+impl NewestRead {
+    /// Takes in the complete lines of `bytes`, read from `read_to` on.
+    fn take(&mut self, bytes: &[u8]) {
+        let Some(end) = bytes.iter().rposition(|b| *b == b'\n') else {
+            return;
+        };
+        for line in bytes[..end].split(|b| *b == b'\n') {
+            // A line cut short by a crash mid-write is skipped, not fatal.
+            let Ok(published) = serde_json::from_slice::<Published>(line) else {
+                continue;
+            };
+            let Some(size) = published.note.lines().nth(1).and_then(|l| l.parse().ok()) else {
+                continue;
+            };
+            let newest = self.by_group.get(&published.group).map(|(s, _)| *s);
+            if newest.is_none_or(|newest| size > newest) {
+                self.by_group
+                    .insert(published.group, (size, published.note));
+            }
+        }
+        self.read_to += end as u64 + 1;
+    }
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -151,7 +185,10 @@ struct Published {
 
 impl CheckpointFile {
     pub fn at(path: PathBuf) -> Self {
-        Self { path }
+        Self {
+            path,
+            newest: Default::default(),
+        }
     }
 
     /// The file beside the database at `database`.
@@ -215,6 +252,36 @@ impl CheckpointPublisher for CheckpointFile {
                 }
             }
             Ok(notes)
+        })
+        .await
+        .map_err(|e| PortError::Unavailable(format!("checkpoint task failed: {e}")))?
+    }
+
+    async fn newest_published(&self, group: &GroupName) -> Result<Option<String>, PortError> {
+        let (path, group, newest) = (self.path.clone(), group.to_string(), self.newest.clone());
+        tokio::task::spawn_blocking(move || {
+            use std::io::{Read, Seek};
+            let what = format!("cannot read the checkpoints in {}", path.display());
+            let mut read = newest.lock().unwrap_or_else(|p| p.into_inner());
+            let mut file = match std::fs::File::open(&path) {
+                Ok(file) => file,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    *read = NewestRead::default();
+                    return Ok(None);
+                }
+                Err(e) => return Err(io(&what, e)),
+            };
+            let length = file.metadata().map_err(|e| io(&what, e))?.len();
+            if length < read.read_to {
+                // The file is shorter than what was read of it: read it again whole.
+                *read = NewestRead::default();
+            }
+            file.seek(std::io::SeekFrom::Start(read.read_to))
+                .map_err(|e| io(&what, e))?;
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes).map_err(|e| io(&what, e))?;
+            read.take(&bytes);
+            Ok(read.by_group.get(&group).map(|(_, note)| note.clone()))
         })
         .await
         .map_err(|e| PortError::Unavailable(format!("checkpoint task failed: {e}")))?

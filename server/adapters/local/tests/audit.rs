@@ -444,3 +444,64 @@ async fn replicas_appending_in_turn_each_sign_their_checkpoints_without_an_alarm
         Some(bundle.entries.len() as u64 - 1)
     );
 }
+
+/// A note as the file keeps it: the origin, the size, a root (not signed: the file keeps
+/// what it is given).
+fn note(group: &str, size: u64) -> String {
+    format!("example/audit/{group}\n{size}\nAAAA\n\n— example AAAA\n")
+}
+
+#[tokio::test]
+async fn the_checkpoint_file_finds_each_groups_newest_reading_only_what_was_appended_since() {
+    use countersign_domain::ports::CheckpointPublisher;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("countersign.db.checkpoints");
+    let file = CheckpointFile::at(path.clone());
+    let (churn, fraud) = (
+        GroupName::parse("churn").unwrap(),
+        GroupName::parse("fraud").unwrap(),
+    );
+    assert_eq!(file.newest_published(&churn).await.unwrap(), None);
+    for (group, size) in [(&churn, 3), (&fraud, 9), (&churn, 5), (&churn, 4)] {
+        file.publish(group, &note(group.as_str(), size))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        file.newest_published(&churn).await.unwrap(),
+        Some(note("churn", 5)),
+        "the largest, not the last"
+    );
+    // A line cut short (a crash mid-write) is left for when it is whole, or skipped.
+    use std::io::Write;
+    let mut raw = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    raw.write_all(br#"{"group":"churn","note":"exam"#).unwrap();
+    assert_eq!(
+        file.newest_published(&churn).await.unwrap(),
+        Some(note("churn", 5))
+    );
+    raw.write_all(b"\n").unwrap();
+    file.publish(&churn, &note("churn", 7)).await.unwrap();
+    assert_eq!(
+        file.newest_published(&churn).await.unwrap(),
+        Some(note("churn", 7))
+    );
+    assert_eq!(
+        file.newest_published(&fraud).await.unwrap(),
+        Some(note("fraud", 9))
+    );
+    // A reader that starts afresh reads the same from the whole file.
+    let fresh = CheckpointFile::at(path);
+    assert_eq!(
+        fresh.newest_published(&churn).await.unwrap(),
+        Some(note("churn", 7))
+    );
+    assert_eq!(
+        file.published(&churn).await.unwrap().len(),
+        4,
+        "every one is still there to export"
+    );
+}
