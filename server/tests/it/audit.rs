@@ -348,3 +348,37 @@ async fn the_embedded_store_keeps_its_audit_key_in_a_file_apart_from_the_databas
         "whoever can write the database cannot read the key there"
     );
 }
+
+#[tokio::test]
+async fn the_history_page_shows_decisions_a_page_at_a_time_newest_first() {
+    let app = TestApp::new(&[]).await;
+    let alice = app.sign_in("alice").await;
+    for version in 1..=52u32 {
+        app.register("churn", "dana").await;
+        let form = format!(
+            "group=churn&version={version}&environment=dev&verdict=reject&reason=not+{version}"
+        );
+        let signed = app.sign(&alice, "churn", version, &form).await;
+        assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+    }
+    let first = app.get("/models/churn/history", Some(&alice)).await.body;
+    assert!(
+        first.contains("Every decision, newest first (52)"),
+        "{first}"
+    );
+    assert!(first.contains("not 52") && first.contains("not 3"));
+    assert!(
+        !first.contains("not 2<") && !first.contains("not 1<"),
+        "older ones on the next page"
+    );
+    assert!(first.contains("Page 1 of 2") && first.contains("Audit trail verified up to entry"));
+    let second = app
+        .get("/models/churn/history?page=2", Some(&alice))
+        .await
+        .body;
+    assert!(
+        second.contains("not 2<") && second.contains("not 1<"),
+        "{second}"
+    );
+    assert!(!second.contains("not 52"));
+}

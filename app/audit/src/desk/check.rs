@@ -78,6 +78,28 @@ impl AuditDesk {
         group: &GroupName,
         decisions: &[DecisionRecord],
     ) -> Result<TrailCheck, PortError> {
+        self.check_showing(group, decisions, None).await
+    }
+
+    /// As [`AuditDesk::check`], for a page that shows only the decisions `shown` of the
+    /// log's `decisions`: only theirs are read and compared field by field, beside every
+    /// decision found in one of the log and the verified trail and not the other (known
+    /// without reading them), so a page costs its own decisions however long the trail.
+    pub async fn check_page(
+        &self,
+        group: &GroupName,
+        decisions: &[DecisionRecord],
+        shown: &std::collections::BTreeSet<&str>,
+    ) -> Result<TrailCheck, PortError> {
+        self.check_showing(group, decisions, Some(shown)).await
+    }
+
+    async fn check_showing(
+        &self,
+        group: &GroupName,
+        decisions: &[DecisionRecord],
+        shown: Option<&std::collections::BTreeSet<&str>>,
+    ) -> Result<TrailCheck, PortError> {
         let _one_verification = self.verifying.turn(group).await;
         let before = self.progress.of(group, || {
             Progress::start(
@@ -103,7 +125,21 @@ impl AuditDesk {
             }
             Err(violation) => (before, Err(violation)),
         };
-        let entries = self.decision_entries(group, decisions, &progress).await?;
+        let verified_ids: std::collections::BTreeSet<&str> = progress.decision_ids().collect();
+        // Without `shown`, all; with it, those and the log's rows the verified trail lacks
+        // (found in the trail's unverified tail, or missing from it).
+        let read: Vec<DecisionRecord> = decisions
+            .iter()
+            .filter(|d| {
+                shown.is_none_or(|shown| {
+                    shown.contains(d.id.as_str()) || !verified_ids.contains(d.id.as_str())
+                })
+            })
+            .cloned()
+            .collect();
+        let entries = self
+            .decision_entries(group, &read, decisions, &progress)
+            .await?;
         if let (Ok(verified), Some(seq)) = (&verdict, changed_since_verified(&progress, &entries)) {
             verdict = Err(Violation {
                 entry: Some(seq),
@@ -111,22 +147,26 @@ impl AuditDesk {
                 verified: Box::new(verified.clone()),
             });
         }
-        let decisions = reconcile(group, &entries, decisions);
+        let mut decisions = reconcile(group, &entries, &read);
+        if let Some(shown) = shown {
+            decisions.retain(|d| shown.contains(d.record.id.as_str()) || !d.standing.agrees());
+        }
         Ok(TrailCheck { verdict, decisions })
     }
 
-    /// The trail's entries of `decisions` and of the decisions verified that the log lacks,
-    /// with the trail's first (when it began), read by key.
+    /// The trail's entries of `read` (some of the log's `decisions`) and of the decisions
+    /// verified that the log lacks, with the trail's first (when it began), read by key.
     async fn decision_entries(
         &self,
         group: &GroupName,
+        read: &[DecisionRecord],
         decisions: &[DecisionRecord],
         progress: &Progress,
     ) -> Result<Vec<String>, PortError> {
         let logged: std::collections::BTreeSet<&str> =
             decisions.iter().map(|d| d.id.as_str()).collect();
         let keys: Vec<String> = std::iter::once(crate::entry::policy_key(0))
-            .chain(decisions.iter().map(|d| AuditRecord::decision_key(&d.id)))
+            .chain(read.iter().map(|d| AuditRecord::decision_key(&d.id)))
             .chain(
                 progress
                     .decision_ids()

@@ -1,21 +1,30 @@
 pub mod wire;
 
-use crate::components::{loaded, DriftWarning};
+use crate::components::{loaded, DriftWarning, Pager};
 use crate::pages::version::DecisionLine;
 use crate::wire::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 use wire::*;
 
 /// A model group's history: what was live in each environment and when, and every
-/// decision with who, when and why; exportable as CSV and JSON.
+/// decision with who, when and why, a page of them at a time; exportable as CSV and JSON.
 #[component]
 pub fn HistoryPage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let history = Resource::new(
-        move || params.read().get("group").unwrap_or_default(),
-        group_history,
+        move || {
+            let group = params.read().get("group").unwrap_or_default();
+            let page = query
+                .read()
+                .get("page")
+                .and_then(|p| p.parse::<u32>().ok())
+                .unwrap_or(1);
+            (group, page)
+        },
+        |(group, page)| group_history(group, Some(page)),
     );
     view! {
         {loaded(history, move |history| {
@@ -28,6 +37,13 @@ pub fn HistoryPage() -> impl IntoView {
 fn History(history: HistoryView) -> impl IntoView {
     let group = history.group.clone();
     let export = |file: &str| crate::routes::export(&group, file);
+    let pager = view! {
+        <Pager
+            page=history.page
+            pages=history.pages
+            base=crate::routes::history(&group)
+        />
+    };
     view! {
         <Title text=format!("{group} history")/>
         <p class="crumbs">
@@ -58,7 +74,9 @@ fn History(history: HistoryView) -> impl IntoView {
                 .collect_view()}
         </section>
         <section class="panel" aria-labelledby="decisions-heading">
-            <h2 id="decisions-heading">"Every decision, newest first"</h2>
+            <h2 id="decisions-heading">
+                {format!("Every decision, newest first ({})", history.decision_count)}
+            </h2>
             {if history.decisions.is_empty() {
                 view! { <p class="muted">"No decisions yet."</p> }.into_any()
             } else {
@@ -79,6 +97,7 @@ fn History(history: HistoryView) -> impl IntoView {
                             })
                             .collect_view()}
                     </ol>
+                    {pager}
                 }
                     .into_any()
             }}
@@ -116,6 +135,18 @@ fn TrailCheck(trail: TrailCheckView) -> impl IntoView {
 fn EnvironmentHistory(env: EnvironmentHistoryView, group: String) -> impl IntoView {
     view! {
         <h3>{env.environment.clone()}</h3>
+        {(env.earlier > 0)
+            .then(|| {
+                view! {
+                    <p class="muted">
+                        {format!(
+                            "The latest {} periods; {} earlier ones are in the export.",
+                            env.periods.len(),
+                            env.earlier,
+                        )}
+                    </p>
+                }
+            })}
         {if env.periods.is_empty() {
             view! { <p class="muted">"Nothing has been live here yet."</p> }.into_any()
         } else {
@@ -198,8 +229,13 @@ fn trail_check_view(
     }
 }
 
+/// How many decisions the history page shows at a time, and how many periods of what was
+/// live per environment.
+#[cfg(feature = "ssr")]
+const HISTORY_PAGE: usize = 50;
+
 #[server(prefix = "/rpc", endpoint = "group_history")]
-pub async fn group_history(group: String) -> Result<HistoryView, AppError> {
+pub async fn group_history(group: String, page: Option<u32>) -> Result<HistoryView, AppError> {
     use crate::context::{group_name, serve};
     use crate::format::display_time;
     use crate::view_model::{decision_view, reported_drift};
@@ -210,24 +246,43 @@ pub async fn group_history(group: String) -> Result<HistoryView, AppError> {
             .policy()
             .environments()
             .iter()
-            .map(|env| EnvironmentHistoryView {
-                environment: env.to_string(),
-                periods: history
+            .map(|env| {
+                let periods: Vec<_> = history
                     .live
                     .iter()
                     .filter(|p| &p.environment == env)
-                    .map(|p| LivePeriodView {
-                        version: p.version.get(),
-                        from: display_time(p.from),
-                        until: p.until.map(display_time),
-                        deployed_by: p.deployed_by.name.clone(),
-                    })
-                    .collect(),
+                    .collect();
+                EnvironmentHistoryView {
+                    environment: env.to_string(),
+                    earlier: periods.len().saturating_sub(HISTORY_PAGE),
+                    periods: periods
+                        .into_iter()
+                        .take(HISTORY_PAGE)
+                        .map(|p| LivePeriodView {
+                            version: p.version.get(),
+                            from: display_time(p.from),
+                            until: p.until.map(display_time),
+                            deployed_by: p.deployed_by.name.clone(),
+                        })
+                        .collect(),
+                }
             })
+            .collect();
+        // Newest first, a page at a time; the trail is checked for the page's decisions.
+        let count = history.decisions.len();
+        let pages = count.div_ceil(HISTORY_PAGE).max(1) as u32;
+        let page = page.unwrap_or(1).clamp(1, pages);
+        let shown: std::collections::BTreeSet<&str> = history
+            .decisions
+            .iter()
+            .rev()
+            .skip((page as usize - 1) * HISTORY_PAGE)
+            .take(HISTORY_PAGE)
+            .map(|d| d.id.as_str())
             .collect();
         let check = portal
             .audit
-            .check(&history.group, &history.decisions)
+            .check_page(&history.group, &history.decisions, &shown)
             .await
             .map_err(countersign_domain::service::ServiceError::from)?;
         Ok(HistoryView {
@@ -235,6 +290,9 @@ pub async fn group_history(group: String) -> Result<HistoryView, AppError> {
             drift: reported_drift(&history.group, &[], &history.drift),
             group,
             environments,
+            decision_count: count,
+            page,
+            pages,
             decisions: check
                 .decisions
                 .iter()

@@ -16,8 +16,10 @@ pub struct LivePeriodView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EnvironmentHistoryView {
     pub environment: String,
-    /// Newest first.
+    /// Newest first, the latest few.
     pub periods: Vec<LivePeriodView>,
+    /// How many earlier periods are left out (the export has them).
+    pub earlier: usize,
 }
 
 /// A model group's history page.
@@ -25,8 +27,12 @@ pub struct EnvironmentHistoryView {
 pub struct HistoryView {
     pub group: String,
     pub environments: Vec<EnvironmentHistoryView>,
-    /// Newest first.
+    /// Newest first: this page's, and any the log and the trail disagree about.
     pub decisions: Vec<DecisionView>,
+    /// How many decisions the group has, and which page of them this is.
+    pub decision_count: usize,
+    pub page: u32,
+    pub pages: u32,
     /// Environments whose live value the decision log does not explain.
     pub drift: Vec<String>,
     pub trail: TrailCheckView,

@@ -212,4 +212,39 @@ pub async fn the_log_tells_each_decision_as_the_trail_does(services: &Subject) {
     let standings: Vec<&Standing> = check.decisions.iter().map(|d| &d.standing).collect();
     assert_eq!(standings, [&Standing::Recorded, &Standing::Recorded]);
     assert!(check.holds(), "{:?}", check.verdict);
+
+    // A page showing one of them compares that one, and still names a row the trail lacks
+    // wherever it would be shown.
+    let shown = BTreeSet::from([decisions[1].id.as_str()]);
+    let page = services
+        .audit
+        .check_page(&group, &decisions, &shown)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = page
+        .decisions
+        .iter()
+        .map(|d| d.record.id.as_str())
+        .collect();
+    assert_eq!(ids, [decisions[1].id.as_str()]);
+    assert!(page.holds());
+    let mut written_around = decisions[0].clone();
+    written_around.id = "written-around-the-portal".into();
+    written_around.decided_at = decisions[1].decided_at;
+    let with_a_stranger = [decisions.clone(), vec![written_around]].concat();
+    let page = services
+        .audit
+        .check_page(&group, &with_a_stranger, &shown)
+        .await
+        .unwrap();
+    let standings: Vec<(&str, &Standing)> = page
+        .decisions
+        .iter()
+        .map(|d| (d.record.id.as_str(), &d.standing))
+        .collect();
+    assert!(
+        standings.contains(&("written-around-the-portal", &Standing::NotInTrail)),
+        "{standings:?}"
+    );
+    assert!(!page.holds());
 }
