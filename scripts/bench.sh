@@ -10,7 +10,8 @@
 #                 under load from wrk (a second process), beside an axum hello-world handler
 #                 measured the same way in the same run
 #   audit trail   appending, signing a checkpoint and verifying a 100 000-entry trail; the
-#                 CLI verifying the seeded group's trail
+#                 CLI verifying the seeded group's trail; the history page of a group whose
+#                 trail holds 100 000 entries, after its first verification
 #   AWS requests  requests per version page, decision, idle outbox poll and resolve on the
 #                 AWS backend (counted by the adapter against moto; the capacity note in
 #                 ARCHITECTURE.md is computed from them)
@@ -172,6 +173,48 @@ AUDIT_KEY=$("$BIN" audit public-key)
 start=$(date +%s%N)
 "$BIN" audit verify "$WORK/bundle.json" --key "$AUDIT_KEY" | tail -2 | sed 's/^/   /'
 awk -v ns="$(( $(date +%s%N) - start ))" 'BEGIN { printf "   countersign audit verify took %.2f s\n", ns / 1e9 }'
+
+# The history page of a long trail: a store of its own, one group of
+# $BENCH_HISTORY_VERSIONS versions (two entries each: seen, approval asked) and more than a
+# page of decisions; the first view verifies the whole trail, later ones what was appended.
+HISTORY_VERSIONS="${BENCH_HISTORY_VERSIONS:-50000}"
+HISTORY_PORT=$((PORT + 3))
+echo "-- history page of a long trail: seeding $HISTORY_VERSIONS versions into a store of its own"
+start=$(date +%s%N)
+COUNTERSIGN_DATABASE="$WORK/history.db" "$BIN" seed --group long-history --versions "$HISTORY_VERSIONS" > /dev/null
+awk -v ns="$(( $(date +%s%N) - start ))" 'BEGIN { printf "   took %.1f s\n", ns / 1e9 }'
+COUNTERSIGN_DATABASE="$WORK/history.db" COUNTERSIGN_LISTEN="127.0.0.1:$HISTORY_PORT" \
+  COUNTERSIGN_PUBLIC_URL="http://127.0.0.1:$HISTORY_PORT" "$BIN" serve > "$WORK/history-server.log" 2>&1 &
+HISTORY_SERVER=$!
+trap 'kill "$SERVER" "${MOTO:-}" "${MAILDEV:-}" "${AWS_SERVER:-}" "$HISTORY_SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+HISTORY_BASE="http://127.0.0.1:$HISTORY_PORT"
+for _ in $(seq 1 100); do curl -fs "$HISTORY_BASE/healthz" > /dev/null && break; sleep 0.1; done
+history_cookie="$WORK/history-cookies"
+curl -fs -c "$history_cookie" -o /dev/null -d 'subject=alice&return_to=/' "$HISTORY_BASE/auth/dev/sign-in"
+for version in $(seq 1 60); do # more than a page of decisions: rejections, each signed
+  curl -fs -b "$history_cookie" -c "$history_cookie" -o /dev/null -H 'Accept: application/json' \
+    -d "group=long-history&version=$version&environment=dev&verdict=reject&reason=bench" "$HISTORY_BASE/rpc/prepare_signature"
+  digest=$(curl -fs -b "$history_cookie" -c "$history_cookie" -H 'Accept: application/json' \
+    -d "group=long-history&version=$version" "$HISTORY_BASE/rpc/review_pending" | grep -o '"record_digest":"[0-9a-f]*"' | cut -d'"' -f4)
+  curl -fs -b "$history_cookie" -c "$history_cookie" -o /dev/null -H 'Accept: application/json' \
+    -d "group=long-history&version=$version&record_digest=$digest" "$HISTORY_BASE/rpc/sign"
+done
+entries=$(COUNTERSIGN_DATABASE="$WORK/history.db" "$BIN" audit export --group long-history \
+  | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["entries"]))')
+first=$(curl -fs -b "$history_cookie" -o /dev/null -w '%{time_total}' "$HISTORY_BASE/models/long-history/history")
+times="$WORK/history-times"
+: > "$times"
+for _ in $(seq 1 "${BENCH_HISTORY_REQUESTS:-50}"); do
+  curl -fs -b "$history_cookie" -o /dev/null -w '%{time_total}\n' "$HISTORY_BASE/models/long-history/history" >> "$times"
+done
+sort -n "$times" | awk -v entries="$entries" -v first="$first" '
+  { t[NR] = $1 * 1000 }
+  END {
+    p95 = t[int(NR * 0.95)]
+    printf "   history page, %d trail entries: first view %.0f ms (verifies the whole trail); then p50 %.2f ms, p95 %.2f ms over %d views (goal: p95 <= 200 ms with 100 000 entries): %s\n",
+      entries, first * 1000, t[int(NR * 0.50)], p95, NR, (p95 <= 200 && entries >= 100000) ? "met" : "not met"
+  }'
+kill "$HISTORY_SERVER" 2>/dev/null || true
 
 if [ -x .tools/venv/bin/python ]; then
   echo "-- AWS requests (the adapter's own count, against moto)"
