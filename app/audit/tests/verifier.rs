@@ -534,10 +534,14 @@ fn the_log_is_shown_as_the_trail_holds_it_and_every_disagreement_is_named() {
     rewritten.decided_by.name = "Somebody Else".into();
     let mut lost = trail.decisions[0].clone();
     lost.id = "lost".into();
-    let mut before = lost.clone();
+    let mut back_dated = lost.clone();
+    back_dated.id = "back-dated".into();
+    back_dated.decided_at = time::macros::datetime!(2020-01-01 00:00 UTC);
+    // A version the trail never saw, decided before it began.
+    let mut before = back_dated.clone();
     before.id = "before-the-trail".into();
-    before.decided_at = time::macros::datetime!(2020-01-01 00:00 UTC);
-    log.extend([lost, before]);
+    before.version = VersionNumber::new(3).unwrap();
+    log.extend([lost, back_dated, before]);
 
     let shown = reconcile(&group, &trail.entries, &log);
     let standing = |id: &str| {
@@ -570,7 +574,12 @@ fn the_log_is_shown_as_the_trail_holds_it_and_every_disagreement_is_named() {
         Standing::BeforeTheTrail,
         "decisions from before the trail are not expected in it"
     );
-    assert_eq!(shown.len(), trail.decisions.len() + 2);
+    assert_eq!(
+        standing("back-dated"),
+        Standing::NotInTrail,
+        "dated before the trail, about a step the trail first saw undecided"
+    );
+    assert_eq!(shown.len(), trail.decisions.len() + 3);
     assert!(
         shown
             .windows(2)

@@ -65,10 +65,15 @@ impl AuditRecord {
         format!("decision/{id}")
     }
 
+    /// The key of the entry where the portal first saw `version`.
+    pub fn registration_key(version: VersionNumber) -> String {
+        format!("registration/{version}")
+    }
+
     /// The record's key, derived from what it is about so that a repeat has the same one.
     pub fn key_of(event: &AuditEvent) -> String {
         match event {
-            AuditEvent::RegistrationSeen(version) => format!("registration/{}", version.version),
+            AuditEvent::RegistrationSeen(version) => Self::registration_key(version.version),
             AuditEvent::ApprovalRequested {
                 version,
                 environment,

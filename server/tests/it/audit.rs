@@ -382,3 +382,37 @@ async fn the_history_page_shows_decisions_a_page_at_a_time_newest_first() {
     );
     assert!(!second.contains("not 52"));
 }
+
+#[tokio::test]
+async fn a_row_back_dated_to_before_the_trail_about_a_version_seen_since_is_named() {
+    let app = TestApp::new(&[]).await;
+    let alice = churn_approved_for_dev(&app).await;
+    let raw = rusqlite::Connection::open(&app.config.database).unwrap();
+    // A second approval of version 1, written around the portal and dated years before the
+    // trail began, as if it came from before the trail existed.
+    let columns = "group_name, version, environment, verdict, decided_by_subject, \
+                   decided_by_name, decided_by_email, resulting_state, signature_meaning, \
+                   record_digest, signature_replaces, signature_authentication";
+    let inserted = raw
+        .execute(
+            &format!(
+                "INSERT INTO decisions (id, reason, decided_at, {columns}) \
+                 SELECT 'back-dated', 'always approved', '2001-01-01T00:00:00Z', {columns} \
+                 FROM decisions WHERE group_name = 'churn'"
+            ),
+            [],
+        )
+        .unwrap();
+    assert_eq!(inserted, 1);
+    let history = app.get("/models/churn/history", Some(&alice)).await.body;
+    assert!(
+        history.contains("The decision log and the audit trail disagree about 1 decision;"),
+        "version 1 was first seen after the trail began: {history}"
+    );
+    assert!(history.contains("always approved"));
+    let page = app.get("/models/churn/versions/1", Some(&alice)).await.body;
+    assert!(
+        page.contains("The decision log disagrees with the audit trail"),
+        "{page}"
+    );
+}

@@ -59,6 +59,11 @@ impl AuditDesk {
         // decision missing from it from one taken before it.
         let keys: Vec<String> = std::iter::once(crate::entry::policy_key(0))
             .chain(decisions.iter().map(|d| AuditRecord::decision_key(&d.id)))
+            .chain(
+                decisions
+                    .iter()
+                    .map(|d| AuditRecord::registration_key(d.version)),
+            )
             .collect();
         let entries = self.trail.entries_keyed(group, &keys).await?;
         Ok(reconcile(group, &entries, decisions))
@@ -165,8 +170,12 @@ impl AuditDesk {
     ) -> Result<Vec<String>, PortError> {
         let logged: std::collections::BTreeSet<&str> =
             decisions.iter().map(|d| d.id.as_str()).collect();
+        let unverified = read.iter().filter(|d| !progress.has_verified(&d.id));
         let keys: Vec<String> = std::iter::once(crate::entry::policy_key(0))
             .chain(read.iter().map(|d| AuditRecord::decision_key(&d.id)))
+            // When a row the trail may lack is about a version first seen after the trail
+            // began, it cannot be from before it.
+            .chain(unverified.map(|d| AuditRecord::registration_key(d.version)))
             .chain(
                 progress
                     .decision_ids()

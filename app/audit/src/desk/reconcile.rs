@@ -74,6 +74,11 @@ impl AttestedDecision {
 /// `decisions` (the log's, oldest first) beside the Decided entries of `group`'s trail
 /// (`entries`, as stored), oldest first; the trail's decisions the log lacks are placed by
 /// their time. Entries that do not parse are the verifier's to report, and skipped here.
+///
+/// A row the trail lacks is "before the trail" only when it could be: dated before the
+/// trail's first entry, about a step the trail (among `entries`) does not show undecided
+/// when it first saw the version. A row back-dated onto a step decided since is not in
+/// the trail.
 pub fn reconcile(
     group: &GroupName,
     entries: &[String],
@@ -81,15 +86,33 @@ pub fn reconcile(
 ) -> Vec<AttestedDecision> {
     let mut began = None;
     let mut in_trail: BTreeMap<String, DecisionJson> = BTreeMap::new();
+    let mut first_seen: BTreeMap<u32, BTreeMap<String, String>> = BTreeMap::new();
     for entry in entries
         .iter()
         .filter_map(|text| serde_json::from_str::<crate::Entry>(text).ok())
     {
         began.get_or_insert(entry.at);
-        if let EventJson::Decided { decision, .. } = entry.event {
-            in_trail.insert(decision.id.clone(), *decision);
+        match entry.event {
+            EventJson::Decided { decision, .. } => {
+                in_trail.insert(decision.id.clone(), *decision);
+            }
+            EventJson::RegistrationSeen { version, steps, .. } => {
+                first_seen.entry(version).or_insert(steps);
+            }
+            _ => {}
         }
     }
+    let undecided_when_first_seen = |logged: &DecisionRecord| {
+        first_seen.get(&logged.version.get()).is_some_and(|steps| {
+            steps
+                .get(logged.environment.as_str())
+                .and_then(|state| countersign_domain::StepState::parse(state))
+                .is_none_or(|state| !state.is_decided())
+        })
+    };
+    let since_the_trail = |logged: &DecisionRecord| {
+        began.is_some_and(|began| logged.decided_at >= began || undecided_when_first_seen(logged))
+    };
     let mut shown: Vec<AttestedDecision> = decisions
         .iter()
         .map(|logged| match in_trail.remove(&logged.id) {
@@ -103,9 +126,7 @@ pub fn reconcile(
                     (false, None) => attested(logged.clone(), Standing::Differs(differ)),
                 }
             }
-            None if began.is_some_and(|began| logged.decided_at >= began) => {
-                attested(logged.clone(), Standing::NotInTrail)
-            }
+            None if since_the_trail(logged) => attested(logged.clone(), Standing::NotInTrail),
             None => attested(logged.clone(), Standing::BeforeTheTrail),
         })
         .collect();

@@ -59,6 +59,11 @@ impl Progress {
         self.decisions.keys().map(String::as_str)
     }
 
+    /// Whether decision `id`'s entry is verified.
+    pub fn has_verified(&self, id: &str) -> bool {
+        self.decisions.contains_key(id)
+    }
+
     /// Whether `text` is exactly the verified entry of decision `id` (its sequence number,
     /// if not); `None` when that decision's entry is not verified yet.
     pub fn vouches_for(&self, id: &str, text: &str) -> Option<Result<(), u64>> {
