@@ -45,9 +45,9 @@ impl GroupFilter {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidInput {
-    #[error("model group name {0:?} is not valid: use 1 to 63 letters, digits or '-', starting and ending with a letter or digit")]
+    #[error("the model group name is not valid: use 1 to 63 letters, digits or '-', starting and ending with a letter or digit")]
     GroupName(String),
-    #[error("version {0:?} is not valid: versions are whole numbers from 1")]
+    #[error("the version is not valid: versions are whole numbers from 1")]
     Version(String),
     #[error("{field} is too long: at most {max} characters")]
     TooLong { field: &'static str, max: usize },

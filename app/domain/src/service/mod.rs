@@ -162,7 +162,7 @@ impl Services {
             .cloned()
             .ok_or_else(|| {
                 ServiceError::NotFound(format!(
-                    "{name:?} is not an environment here; the environments are {}",
+                    "there is no such environment here; the environments are {}",
                     self.policy.environments()
                 ))
             })

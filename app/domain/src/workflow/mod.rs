@@ -89,7 +89,7 @@ impl Reason {
 /// Why a decision was not taken. Each message is written for the person who asked.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    #[error("{environment} is not an environment of this portal")]
+    #[error("that is not an environment of this portal")]
     UnknownEnvironment { environment: String },
     #[error("you are not in an approver group for {environment}")]
     NotAnApprover { environment: Environment },
@@ -129,7 +129,7 @@ pub enum Refusal {
     NoProviderEvidence,
     #[error("{0}, so the signature was not recorded: sign out and sign in again to sign")]
     ProviderEvidence(crate::signature::EvidenceProblem),
-    #[error("{meaning:?} is not a meaning a signature here may carry; choose one of: {offered}")]
+    #[error("that is not a meaning a signature here may carry; choose one of: {offered}")]
     UnknownMeaning { meaning: String, offered: String },
     #[error("the reason is too long: at most {MAX_REASON_CHARS} characters")]
     ReasonTooLong,

@@ -188,9 +188,8 @@ pub async fn prepare_signature(
     serve(|portal, actor| async move {
         let group = group_name(&group)?;
         let verdict = Verdict::parse(&verdict).ok_or_else(|| {
-            AppError::Invalid(format!(
-                "{verdict:?} is not a decision; choose approve or reject"
-            ))
+            // Never the text sent: a refusal is shown on the portal's pages (N11).
+            AppError::Invalid("that is not a decision; choose approve or reject".into())
         })?;
         let request = SigningRequest::new(
             portal.services.environment(&environment)?,

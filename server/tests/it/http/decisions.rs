@@ -178,6 +178,52 @@ async fn a_refusal_shown_from_a_link_is_only_one_the_portal_wrote() {
 }
 
 #[tokio::test]
+async fn a_refusal_never_repeats_the_text_that_was_sent() {
+    let app = TestApp::new(&[]).await;
+    app.register("churn", "dana").await;
+    let alice = app.sign_in("alice").await;
+    let planted = "Your+account+is+locked.+Call++1-555-0100+now.";
+    for form in [
+        format!("group=churn&version=1&environment=dev&verdict={planted}&reason=x"),
+        format!("group=churn&version=1&environment={planted}&verdict=approve&reason=x"),
+        format!("group=churn&version=1&environment=dev&verdict=approve&reason=x&meaning={planted}"),
+        format!("group={planted}&version=1&environment=dev&verdict=approve&reason=x"),
+    ] {
+        let refused = app
+            .post_form("/rpc/prepare_signature", &form, Some(&alice), "text/html")
+            .await;
+        // Without JavaScript the refusal travels in the redirect, encoded.
+        let location = refused
+            .headers
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let encoded = location
+            .split(['?', '&'])
+            .find_map(|pair| pair.strip_prefix("__err="))
+            .unwrap_or_default();
+        let decoded = {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE
+                .decode(encoded.replace("%3D", "="))
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                .unwrap_or_default()
+        };
+        assert!(
+            !decoded.is_empty() || refused.status.is_client_error(),
+            "{form}: refused: {} {location} {}",
+            refused.status,
+            refused.body
+        );
+        let said = format!("{decoded} {}", refused.body);
+        assert!(
+            !said.contains("account") && !said.contains("555"),
+            "{form}: {said}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn of_fifty_simultaneous_approvals_of_one_step_exactly_one_is_applied() {
     let app = TestApp::new(&[]).await;
     app.register("churn", "dana").await;
