@@ -146,7 +146,7 @@ proptest! {
                         meaning: None,
                     };
                     let outcome = rollback(
-                        &policy, live_version.as_ref(), &versions[*target], &who, &request, stamp,
+                        &policy, live_version.as_ref(), &versions[*target], &[], &who, &request, stamp,
                     );
                     if let Ok(effect) = &outcome {
                         // One approver of the environment suffices; it needs a reason and a

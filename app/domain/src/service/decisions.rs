@@ -68,6 +68,11 @@ impl Services {
             }
             SigningRequest::RollBack(request) => {
                 let target = self.find_version(group, request.target).await?;
+                let target_history = self
+                    .ports
+                    .audit
+                    .decisions_for_version(group, request.target)
+                    .await?;
                 let live_deployment = self
                     .ports
                     .parameters
@@ -81,6 +86,7 @@ impl Services {
                     &self.policy,
                     live.as_ref(),
                     &target,
+                    &target_history,
                     actor,
                     request,
                     self.stamp(),

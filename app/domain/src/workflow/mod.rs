@@ -144,6 +144,11 @@ pub enum Refusal {
         environment: Environment,
         version: VersionNumber,
     },
+    #[error("version {version} no longer matches what was approved for {environment} (its image, model data or metrics changed after it was signed), so it is not put back there: register the model again as a new version")]
+    RollbackTargetChanged {
+        environment: Environment,
+        version: VersionNumber,
+    },
     #[error("version {version} was never approved for {environment} (it is {state}); a rollback returns to a version approved there")]
     NotApprovedThere {
         environment: Environment,

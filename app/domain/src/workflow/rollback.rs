@@ -15,11 +15,13 @@ pub struct RollbackRequest {
 }
 
 /// Why the actor may not roll `environment` back to `target` now, with `live` the version
-/// live there; `None` when they may (the UI offers exactly these rollbacks).
+/// live there and `target_history` the target's decisions; `None` when they may (the UI
+/// offers exactly these rollbacks).
 pub fn rollback_refusal(
     policy: &Policy,
     live: Option<VersionNumber>,
     target: &ModelVersion,
+    target_history: &[DecisionRecord],
     actor: &Actor,
     environment: &Environment,
 ) -> Option<Refusal> {
@@ -52,11 +54,21 @@ pub fn rollback_refusal(
         });
     }
     let state = target.steps.state(environment);
-    (state != StepState::Approved).then(|| Refusal::NotApprovedThere {
-        environment: environment.clone(),
-        version: target.version,
-        state,
-    })
+    if state != StepState::Approved {
+        return Some(Refusal::NotApprovedThere {
+            environment: environment.clone(),
+            version: target.version,
+            state,
+        });
+    }
+    // Putting back a version changed since it was approved there would make live what
+    // nobody signed.
+    broken_signatures(target, target_history)
+        .contains(environment)
+        .then(|| Refusal::RollbackTargetChanged {
+            environment: environment.clone(),
+            version: target.version,
+        })
 }
 
 /// Rolls `request.environment` back from `live`, the version live there, to `target`
@@ -66,14 +78,20 @@ pub fn rollback(
     policy: &Policy,
     live: Option<&ModelVersion>,
     target: &ModelVersion,
+    target_history: &[DecisionRecord],
     actor: &Actor,
     request: &RollbackRequest,
     stamp: Stamp,
 ) -> Result<DecisionEffect, Refusal> {
     let environment = &request.environment;
-    if let Some(refusal) =
-        rollback_refusal(policy, live.map(|l| l.version), target, actor, environment)
-    {
+    if let Some(refusal) = rollback_refusal(
+        policy,
+        live.map(|l| l.version),
+        target,
+        target_history,
+        actor,
+        environment,
+    ) {
         return Err(refusal);
     }
     let Some(withdrawn) = live else {

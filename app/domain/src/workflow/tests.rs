@@ -470,6 +470,7 @@ fn roll_back(
         &older.policy,
         Some(&newer.version),
         &older.version,
+        &older.log,
         &approver("bob"),
         &RollbackRequest {
             environment: env(environment),
@@ -561,6 +562,31 @@ fn after_an_early_rollback_no_later_step_is_decided() {
 }
 
 #[test]
+fn a_version_changed_since_its_approval_is_not_put_back() {
+    let (mut older, newer) = two_promoted_to_test();
+    older.version.metrics.insert("auc".into(), 0.99);
+    assert_eq!(
+        roll_back(&older, &newer, "test", "latency regression"),
+        Err(Refusal::RollbackTargetChanged {
+            environment: env("test"),
+            version: older.version.version
+        })
+    );
+    assert!(
+        rollback_refusal(
+            &older.policy,
+            Some(newer.version.version),
+            &older.version,
+            &older.log,
+            &approver("bob"),
+            &env("test")
+        )
+        .is_some(),
+        "not offered either"
+    );
+}
+
+#[test]
 fn the_registrant_of_the_version_put_back_may_not_roll_back_to_it_alone() {
     let (older, newer) = two_promoted_to_test();
     let request = RollbackRequest {
@@ -579,6 +605,7 @@ fn the_registrant_of_the_version_put_back_may_not_roll_back_to_it_alone() {
             &older.policy,
             Some(&newer.version),
             &older.version,
+            &older.log,
             &dana,
             &request,
             stamp()
@@ -593,6 +620,7 @@ fn the_registrant_of_the_version_put_back_may_not_roll_back_to_it_alone() {
             &exempt,
             Some(&newer.version),
             &older.version,
+            &older.log,
             &dana,
             &request,
             stamp()
@@ -625,7 +653,7 @@ fn a_rollback_is_refused_with_the_reason() {
             id: "r".into(),
             at: NOW,
         };
-        rollback(&older.policy, live, target, actor, &request, stamp)
+        rollback(&older.policy, live, target, &[], actor, &request, stamp)
     };
     let live_now = || Some(&newer.version);
     assert_eq!(

@@ -169,6 +169,7 @@ pub fn version_detail(
                 policy,
                 live.get(env).copied(),
                 version,
+                history,
                 actor,
                 env,
             )

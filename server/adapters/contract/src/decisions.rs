@@ -368,6 +368,7 @@ pub async fn one_guard_per_environment(services: &Subject) {
         services.policy(),
         Some(&v2),
         &stored(services, &versions[0]).await,
+        &[],
         &approver("bob", services),
         &workflow::RollbackRequest {
             environment: env.clone(),

@@ -62,6 +62,7 @@ fn reachable_versions(policy: &Policy) -> Vec<ModelVersion> {
                 policy,
                 Some(&version),
                 &target,
+                &[],
                 &approvers[0],
                 &request,
                 stamp,
