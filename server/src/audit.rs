@@ -20,6 +20,42 @@ pub struct OfflineCheck<'a> {
     pub provider_keys: Option<&'a Path>,
 }
 
+/// The checkpoints kept in `path`: a file (an earlier bundle, a JSON array of notes, the
+/// notes as text), or a directory of such files, one note each say, as `aws s3 cp
+/// --recursive` copies the portal's locked checkpoints (`audit/<group>/` in its bucket).
+fn kept_in(path: &Path) -> Result<Vec<String>, String> {
+    let files = if path.is_dir() {
+        let mut files: Vec<_> = std::fs::read_dir(path)
+            .map_err(|e| format!("countersign: cannot read {}: {e}", path.display()))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|file| file.is_file())
+            .collect();
+        files.sort();
+        files
+    } else {
+        vec![path.to_owned()]
+    };
+    let mut notes = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| format!("countersign: cannot read {}: {e}", file.display()))?;
+        let kept = countersign_audit::kept_checkpoints(&text).map_err(|e| {
+            format!(
+                "countersign: {} holds no checkpoints to compare: {e}",
+                file.display()
+            )
+        })?;
+        notes.extend(kept);
+    }
+    if notes.is_empty() {
+        return Err(format!(
+            "countersign: {} holds no checkpoints to compare",
+            path.display()
+        ));
+    }
+    Ok(notes)
+}
+
 /// The keys in a JWKS document (`{"keys": [...]}`) or a JSON array of JWKs.
 fn provider_keys(text: &str) -> Result<Vec<serde_json::Value>, String> {
     let document: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
@@ -47,14 +83,7 @@ pub fn verify_offline(check: &OfflineCheck) -> ExitCode {
         })
     });
     let seen = match check.seen {
-        Some(path) => read(path).and_then(|text| {
-            countersign_audit::kept_checkpoints(&text).map_err(|e| {
-                format!(
-                    "countersign: {} holds no checkpoints to compare: {e}",
-                    path.display()
-                )
-            })
-        }),
+        Some(path) => kept_in(path),
         None => Ok(Vec::new()),
     };
     let keys = match check.provider_keys {

@@ -118,8 +118,9 @@ enum AuditAction {
         #[arg(long)]
         key: Option<String>,
         /// Checkpoints kept from before (an earlier bundle, a JSON array of checkpoint
-        /// notes, or the notes as text): the bundle must extend each of them, so a trail
-        /// rolled back or forked since shows.
+        /// notes, or the notes as text; or a directory of such files, such as the locked
+        /// checkpoints copied from the audit bucket): the bundle must extend each of them, so
+        /// a trail rolled back or forked since shows.
         #[arg(long)]
         seen: Option<std::path::PathBuf>,
         /// Without --key, accept the key the bundle carries (anyone who rewrote the whole

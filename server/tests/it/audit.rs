@@ -416,3 +416,62 @@ async fn a_row_back_dated_to_before_the_trail_about_a_version_seen_since_is_name
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn the_verifier_takes_checkpoints_kept_as_files_in_a_directory() {
+    let app = TestApp::new(&[]).await;
+    let alice = churn_approved_for_dev(&app).await;
+    let export = || app.get("/models/churn/export/audit.json", Some(&alice));
+    let kept = export().await.json();
+    let key = app.get("/api/v1/audit/public-key", None).await.json()["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // One note a file, as copying the audit bucket's `audit/churn/` prefix leaves them.
+    let dir = tempfile::tempdir().unwrap();
+    for (i, note) in kept["checkpoints"].as_array().unwrap().iter().enumerate() {
+        std::fs::write(dir.path().join(format!("{i:012}")), note.as_str().unwrap()).unwrap();
+    }
+    let verify = |bundle: &Value| {
+        let file = dir.path().with_extension("bundle.json");
+        std::fs::write(&file, bundle.to_string()).unwrap();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_countersign"))
+            .args([
+                "audit",
+                "verify",
+                file.to_str().unwrap(),
+                "--key",
+                &key,
+                "--seen",
+            ])
+            .arg(dir.path())
+            .env_clear()
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    };
+    let (code, said) = verify(&kept);
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("the bundle extends"), "{said}");
+    let mut rolled_back = kept.clone();
+    rolled_back["entries"].as_array_mut().unwrap().truncate(3);
+    rolled_back["checkpoints"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|note| {
+            note.as_str()
+                .unwrap()
+                .lines()
+                .nth(1)
+                .unwrap()
+                .parse::<u32>()
+                .unwrap()
+                <= 3
+        });
+    let (code, said) = verify(&rolled_back);
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("not an extension of what you kept"), "{said}");
+}
