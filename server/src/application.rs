@@ -116,7 +116,12 @@ pub fn router(
         )
         .route(
             "/models/{group}/export/{file}",
-            get(crate::http::export::export).with_state(export),
+            get(crate::http::export::export).with_state(export).layer(
+                axum::middleware::from_fn_with_state(
+                    limiter.exports(),
+                    crate::http::rate_limit::limit,
+                ),
+            ),
         )
         .leptos_routes_with_context(&options, routes, provide_portal.clone(), {
             let options = options.clone();

@@ -222,6 +222,7 @@ impl Config {
                 raw.rate_limit_sign_in_per_minute,
                 raw.rate_limit_decisions_per_minute,
                 raw.rate_limit_api_per_minute,
+                raw.rate_limit_exports_per_minute,
             ],
             &comma_list(&raw.trusted_proxies),
         )?;
@@ -303,6 +304,15 @@ impl Config {
             warnings.push(format!(
                 "development sign-in is on: anyone reaching {} can sign in as a demo identity",
                 self.listen
+            ));
+        }
+        let on_this_machine_only =
+            url::Url::parse(&self.public_url).is_ok_and(|url| on_this_machine(&url));
+        if self.rate_limits.trusted_proxies.is_empty() && !on_this_machine_only {
+            // Not refused: a portal may well face its clients directly (N9).
+            warnings.push(format!(
+                "COUNTERSIGN_TRUSTED_PROXIES is empty and the portal is reached at {}: behind a load balancer or proxy every client counts as the proxy's address, so one client can use up everyone's sign-in and decision allowance; name the proxies' addresses",
+                self.public_url
             ));
         }
         #[cfg(feature = "aws")]

@@ -46,6 +46,7 @@ pub(super) struct RawConfig {
     pub(super) rate_limit_sign_in_per_minute: u32,
     pub(super) rate_limit_decisions_per_minute: u32,
     pub(super) rate_limit_api_per_minute: u32,
+    pub(super) rate_limit_exports_per_minute: u32,
     /// Proxies (addresses or CIDR networks) whose `X-Forwarded-For` names the client.
     pub(super) trusted_proxies: String,
     /// Unset: on without an OIDC issuer, off with one.
@@ -127,6 +128,7 @@ impl Default for RawConfig {
             rate_limit_sign_in_per_minute: 60,
             rate_limit_decisions_per_minute: 120,
             rate_limit_api_per_minute: 1200,
+            rate_limit_exports_per_minute: 30,
             trusted_proxies: String::new(),
             dev_sign_in: None,
             oidc_issuer: None,

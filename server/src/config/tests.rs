@@ -325,6 +325,7 @@ fn rate_limits_default_on_and_trusted_proxies_are_addresses_or_networks() {
     let defaults = Config::from_pairs([]).unwrap().rate_limits;
     assert_eq!(defaults.sign_in_per_minute.map(|n| n.get()), Some(60));
     assert_eq!(defaults.api_per_minute.map(|n| n.get()), Some(1200));
+    assert_eq!(defaults.exports_per_minute.map(|n| n.get()), Some(30));
     assert!(defaults.trusted_proxies.is_empty());
     let set = Config::from_pairs([
         ("RATE_LIMIT_API_PER_MINUTE", "0"),
@@ -685,4 +686,27 @@ fn start_up_warns_of_keys_under_the_accounts_default_kms_key() {
         !own_key.iter().any(|w| w.contains("aws/ssm")),
         "{own_key:?}"
     );
+}
+
+#[test]
+fn start_up_warns_when_a_portal_reached_from_elsewhere_names_no_proxies() {
+    let proxies_warning = |w: &String| w.contains("COUNTERSIGN_TRUSTED_PROXIES is empty");
+    let laptop = Config::from_pairs([]).unwrap().warnings();
+    assert!(!laptop.iter().any(proxies_warning), "{laptop:?}");
+    let served = [
+        ("PUBLIC_URL", "https://countersign.example.com"),
+        ("OIDC_ISSUER", "https://login.example.com"),
+        ("OIDC_CLIENT_ID", "countersign"),
+        ("OIDC_CLIENT_SECRET", "secret"),
+    ];
+    let warned = Config::from_pairs(served).unwrap().warnings();
+    assert!(warned.iter().any(proxies_warning), "{warned:?}");
+    let named = Config::from_pairs(
+        served
+            .into_iter()
+            .chain([("TRUSTED_PROXIES", "10.0.0.0/16")]),
+    )
+    .unwrap()
+    .warnings();
+    assert!(!named.iter().any(proxies_warning), "{named:?}");
 }

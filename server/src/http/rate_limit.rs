@@ -1,6 +1,7 @@
 //! Per-client rate limits on what costs the portal or others work: signing in (each
 //! callback is a token exchange with the identity provider), decisions (each one writes the
-//! registry and mails people) and the pipeline API. Each replica counts on its own, so
+//! registry and mails people), the pipeline API, and the history exports (each reads a
+//! group's whole history, the audit bundle its whole trail). Each replica counts on its own, so
 //! behind a load balancer with `n` replicas a client gets up to `n` times the figure.
 //!
 //! A client is its address: the peer's, or, when the peer is one of the configured trusted
@@ -27,14 +28,15 @@ pub struct RateLimits {
     pub sign_in_per_minute: Option<NonZeroU32>,
     pub decisions_per_minute: Option<NonZeroU32>,
     pub api_per_minute: Option<NonZeroU32>,
+    pub exports_per_minute: Option<NonZeroU32>,
     /// Load balancers and proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
 }
 
 impl RateLimits {
-    /// From the per-minute figures (sign-in, decisions, API; 0 turns one off) and the
-    /// trusted proxies as written (addresses or networks); the error names the entry.
-    pub fn new(per_minute: [u32; 3], trusted_proxies: &[String]) -> Result<Self, SettingError> {
+    /// From the per-minute figures (sign-in, decisions, API, exports; 0 turns one off) and
+    /// the trusted proxies as written (addresses or networks); the error names the entry.
+    pub fn new(per_minute: [u32; 4], trusted_proxies: &[String]) -> Result<Self, SettingError> {
         let trusted_proxies = trusted_proxies
             .iter()
             .map(|entry| {
@@ -46,11 +48,12 @@ impl RateLimits {
                     })
             })
             .collect::<Result<_, _>>()?;
-        let [sign_in, decisions, api] = per_minute.map(NonZeroU32::new);
+        let [sign_in, decisions, api, exports] = per_minute.map(NonZeroU32::new);
         Ok(Self {
             sign_in_per_minute: sign_in,
             decisions_per_minute: decisions,
             api_per_minute: api,
+            exports_per_minute: exports,
             trusted_proxies,
         })
     }
@@ -62,6 +65,7 @@ enum Kind {
     SignIn,
     Decision,
     Api,
+    Export,
 }
 
 impl Kind {
@@ -77,6 +81,7 @@ impl Kind {
                 Kind::SignIn => "sign-in attempts",
                 Kind::Decision => "decisions",
                 Kind::Api => "API requests",
+                Kind::Export => "exports",
             }
         );
         let mut response = match self {
@@ -84,7 +89,7 @@ impl Kind {
                 crate::http::api::ApiError::new(crate::http::api::ErrorCode::RateLimited, message)
                     .into_response()
             }
-            Kind::SignIn | Kind::Decision => {
+            Kind::SignIn | Kind::Decision | Kind::Export => {
                 (StatusCode::TOO_MANY_REQUESTS, message).into_response()
             }
         };
@@ -107,6 +112,7 @@ struct Limiters {
     sign_in: Option<DefaultKeyedRateLimiter<IpAddr>>,
     decisions: Option<DefaultKeyedRateLimiter<IpAddr>>,
     api: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    exports: Option<DefaultKeyedRateLimiter<IpAddr>>,
     trusted_proxies: Vec<IpNet>,
     seen: AtomicU64,
 }
@@ -122,6 +128,7 @@ impl RateLimiter {
                 sign_in: keyed(limits.sign_in_per_minute),
                 decisions: keyed(limits.decisions_per_minute),
                 api: keyed(limits.api_per_minute),
+                exports: keyed(limits.exports_per_minute),
                 trusted_proxies: limits.trusted_proxies.clone(),
                 seen: AtomicU64::new(0),
             }),
@@ -135,11 +142,17 @@ impl RateLimiter {
             Kind::SignIn => limits.sign_in.as_ref(),
             Kind::Decision => limits.decisions.as_ref(),
             Kind::Api => limits.api.as_ref(),
+            Kind::Export => limits.exports.as_ref(),
         }?;
         if limits.seen.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            for limiter in [&limits.sign_in, &limits.decisions, &limits.api]
-                .into_iter()
-                .flatten()
+            for limiter in [
+                &limits.sign_in,
+                &limits.decisions,
+                &limits.api,
+                &limits.exports,
+            ]
+            .into_iter()
+            .flatten()
             {
                 limiter.retain_recent();
             }
@@ -213,6 +226,11 @@ impl RateLimiter {
     /// For `/api/v1`.
     pub fn api(&self) -> Limit {
         self.limit(Kind::Api)
+    }
+
+    /// For the history exports (`/models/{group}/export/{file}`).
+    pub fn exports(&self) -> Limit {
+        self.limit(Kind::Export)
     }
 
     fn limit(&self, kind: Kind) -> Limit {

@@ -6,6 +6,7 @@ fn limiter(trusted: &[&str]) -> RateLimiter {
         sign_in_per_minute: NonZeroU32::new(2),
         decisions_per_minute: NonZeroU32::new(2),
         api_per_minute: None,
+        exports_per_minute: None,
         trusted_proxies: trusted.iter().map(|n| n.parse().unwrap()).collect(),
     })
 }

@@ -157,6 +157,29 @@ async fn oversized_bodies_are_refused_before_anyone_is_asked_who_they_are() {
 }
 
 #[tokio::test]
+async fn exports_that_read_a_whole_history_are_limited_per_client() {
+    let app = TestApp::new(&[("RATE_LIMIT_EXPORTS_PER_MINUTE", "2")]).await;
+    app.register("churn", "dana").await;
+    let alice = app.sign_in("alice").await;
+    for file in ["audit.json", "history.csv"] {
+        let export = app
+            .get(&format!("/models/churn/export/{file}"), Some(&alice))
+            .await;
+        assert_eq!(export.status, StatusCode::OK, "{}", export.body);
+    }
+    let limited = app
+        .get("/models/churn/export/history.json", Some(&alice))
+        .await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers.contains_key(header::RETRY_AFTER));
+    assert_eq!(
+        app.get("/models/churn/history", Some(&alice)).await.status,
+        StatusCode::OK,
+        "the history page itself is not an export"
+    );
+}
+
+#[tokio::test]
 async fn a_client_over_its_limit_waits_as_told_and_reaches_no_handler() {
     let app = TestApp::new(&[
         ("RATE_LIMIT_API_PER_MINUTE", "3"),
