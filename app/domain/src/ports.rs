@@ -47,7 +47,8 @@ pub trait AuditTrail: Send + Sync {
     async fn entries(&self, group: &GroupName, from: u64) -> Result<Vec<String>, PortError>;
 
     /// The group's entries whose keys are among `keys`, oldest first, each exactly as
-    /// stored; a key the trail lacks is left out. A read or two however long the trail.
+    /// stored and once however often its key is named; a key the trail lacks is left out.
+    /// A read or two however long the trail.
     async fn entries_keyed(
         &self,
         group: &GroupName,

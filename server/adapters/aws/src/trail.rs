@@ -230,9 +230,16 @@ impl AuditTrail for AwsBackend {
         keys: &[String],
     ) -> Result<Vec<String>, PortError> {
         let pk = group_key(group);
+        // BatchGetItem refuses a request naming one key twice.
+        let distinct: std::collections::BTreeSet<&String> = keys.iter().collect();
         let keyed = self
             .table
-            .items(keys.iter().map(|k| key(pk.clone(), key_sk(k))).collect())
+            .items(
+                distinct
+                    .into_iter()
+                    .map(|k| key(pk.clone(), key_sk(k)))
+                    .collect(),
+            )
             .await?;
         let seqs: Vec<u64> = keyed
             .iter()

@@ -95,6 +95,7 @@ pub async fn the_audit_trail_keeps_each_event_once_in_order_and_verifies(service
         entries[3].key.clone(),
         "decision/none".into(),
         entries[0].key.clone(),
+        entries[3].key.clone(),
     ];
     let keyed: Vec<Entry> = services
         .ports
@@ -108,7 +109,7 @@ pub async fn the_audit_trail_keeps_each_event_once_in_order_and_verifies(service
     assert_eq!(
         keyed,
         [entries[0].clone(), entries[3].clone()],
-        "read by key, oldest first, a key the trail lacks left out"
+        "read by key, oldest first, once each, a key the trail lacks left out"
     );
     assert!(services
         .ports

@@ -47,7 +47,8 @@ impl AuditTrail for LocalStore {
         group: &GroupName,
         keys: &[String],
     ) -> Result<Vec<String>, PortError> {
-        let (group, keys) = (group.to_string(), keys.to_vec());
+        let group = group.to_string();
+        let keys: std::collections::BTreeSet<String> = keys.iter().cloned().collect();
         self.with(move |c| {
             let mut by_key = c
                 .prepare_cached(
