@@ -196,6 +196,11 @@ impl ApiAuth {
                 "this is not an access token: request one for the API (client credentials)",
             ));
         }
+        if acts_for_a_person(&claims) {
+            return Err(invalid_token(
+                "this token acts for a person (a delegated token): the API takes only an application's own token (client credentials)",
+            ));
+        }
         let granted = granted_values(&claims);
         let scopes = ApiScope::ALL
             .into_iter()
@@ -318,10 +323,28 @@ fn unusable_key(e: jsonwebtoken::errors::Error) -> ApiError {
     invalid_token(format!("the provider's key cannot verify tokens: {e}"))
 }
 
+/// Whether a token acts for a person rather than for an application (N12): it says so
+/// (`idtyp` is `user`, as Entra ID can), or it is Entra ID's (`tid`) and carries delegated
+/// scopes (`scp`), which Entra ID puts only in tokens issued for a signed-in user.
+fn is_entra(claims: &Value) -> bool {
+    claims.get("tid").is_some()
+}
+
+fn acts_for_a_person(claims: &Value) -> bool {
+    claims.get("idtyp").and_then(Value::as_str) == Some("user")
+        || (is_entra(claims) && claims.get("scp").is_some())
+}
+
 /// The scope and role values a token grants: `scope` and `scp` (space-separated, or an
-/// array) and `roles`.
+/// array) and `roles`; in Entra ID's tokens only `roles`, the application permissions an
+/// administrator granted (its `scp` are a user's delegated scopes).
 fn granted_values(claims: &Value) -> BTreeSet<String> {
-    ["scope", "scp", "roles"]
+    let claims_granting: &[&str] = if is_entra(claims) {
+        &["roles"]
+    } else {
+        &["scope", "scp", "roles"]
+    };
+    claims_granting
         .iter()
         .filter_map(|claim| claims.get(*claim))
         .flat_map(|value| match value {

@@ -18,14 +18,19 @@ use serde_json::json;
 #[test]
 fn scopes_and_roles_are_read_from_every_claim_providers_use() {
     let oidc_provider = json!({"scope": "countersign.report countersign.resolve"});
-    let entra_app = json!({"roles": ["countersign.register"], "scp": "x y"});
+    let okta = json!({"scp": ["countersign.report"], "cid": "batch"});
+    let entra_app = json!({"tid": "t", "roles": ["countersign.register"], "idtyp": "app"});
     assert_eq!(
         granted_values(&oidc_provider),
         BTreeSet::from(["countersign.report".into(), "countersign.resolve".into()])
     );
     assert_eq!(
+        granted_values(&okta),
+        BTreeSet::from(["countersign.report".into()])
+    );
+    assert_eq!(
         granted_values(&entra_app),
-        BTreeSet::from(["countersign.register".into(), "x".into(), "y".into()])
+        BTreeSet::from(["countersign.register".into()])
     );
     assert!(granted_values(&json!({"scope": 3})).is_empty());
 }
@@ -37,4 +42,25 @@ fn a_new_token_matches_its_digest_and_no_other() {
     assert_eq!(hex_digest(&token), digest);
     let (other, _) = new_static_token();
     assert_ne!(hex_digest(&other), digest);
+}
+
+#[test]
+fn a_token_acting_for_a_person_grants_nothing_at_the_api() {
+    // Entra ID: a user's delegated token carries `scp`; its scopes are never read as grants.
+    let entra_delegated =
+        json!({"tid": "t", "scp": "countersign.register", "roles": ["countersign.register"]});
+    assert!(acts_for_a_person(&entra_delegated));
+    assert_eq!(
+        granted_values(&json!({"tid": "t", "scp": "countersign.register"})),
+        BTreeSet::new()
+    );
+    let entra_app = json!({"tid": "t", "roles": ["countersign.register"]});
+    assert!(!acts_for_a_person(&entra_app));
+    assert!(acts_for_a_person(
+        &json!({"idtyp": "user", "scope": "countersign.resolve"})
+    ));
+    // Elsewhere `scp` is an application's own scopes (Okta's client credentials).
+    assert!(!acts_for_a_person(
+        &json!({"scp": ["countersign.resolve"], "cid": "batch"})
+    ));
 }
