@@ -345,7 +345,7 @@ pub async fn current_user() -> Result<Option<UserView>, AppError> {
             };
             let policy = portal.services.policy();
             let waiting = if policy.approves_anything(&actor) {
-                Some(portal.services.inbox(&actor).await?.len() as u32)
+                Some(portal.services.waiting_for(&actor).await? as u32)
             } else {
                 None
             };

@@ -54,7 +54,17 @@ pub fn signed(group: &str, number: impl std::fmt::Display, environment: &str) ->
 
 /// One page (from 1) of a paged list at `base`.
 pub fn page(base: &str, page: u32) -> String {
-    format!("{base}?page={page}")
+    let joined = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{joined}page={page}")
+}
+
+/// The inbox, kept to the groups whose names contain `filter` when it is not empty.
+pub fn inbox(filter: &str) -> String {
+    if filter.is_empty() {
+        INBOX.to_owned()
+    } else {
+        format!("{INBOX}?q={}", escaped(filter))
+    }
 }
 
 /// The sign-in page, coming back to `return_to` (a path on this site) afterwards.

@@ -24,6 +24,7 @@ pub fn start_background_work(config: &Config, backing: &Backing) -> Result<(), S
         backing.wake.clone(),
     );
     tokio::spawn(delivery.run());
+    tokio::spawn(read_waiting_steps_ahead(backing.services.clone()));
     if let Some(interval) = config.scan_interval {
         let services = backing.services.clone();
         let follow_ups = config.follow_ups.clone();
@@ -47,4 +48,16 @@ pub fn start_background_work(config: &Config, backing: &Backing) -> Result<(), S
         });
     }
     Ok(())
+}
+
+/// Reads what waits again before the kept reading goes stale, when pages ask for it: no
+/// request then waits for a reading (on AWS, a read per waiting version).
+async fn read_waiting_steps_ahead(services: countersign_domain::service::Services) {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        ticks.tick().await;
+        if let Err(e) = services.read_waiting_again_if_due().await {
+            tracing::warn!(error = %e, "reading the waiting steps failed; pages will read them");
+        }
+    }
 }

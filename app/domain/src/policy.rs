@@ -6,7 +6,7 @@ use crate::signature::IdentityProvider;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The person asking, with the groups the identity provider says they belong to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Actor {
     pub person: Person,
     pub groups: BTreeSet<String>,

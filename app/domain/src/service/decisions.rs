@@ -222,7 +222,8 @@ impl Services {
             self.policy.clone(),
         );
         self.ports.committer.commit(&effect, &entry).await?;
-        self.waiting.forget();
+        self.waiting_changed(&effect.record.group, effect.record.version)
+            .await;
         if let Some(version) = told_about {
             self.notices
                 .notice(Notice::Decided {

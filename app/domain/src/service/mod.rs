@@ -29,6 +29,7 @@ mod reports;
 mod reviews;
 mod versions;
 mod waiting;
+mod waiting_cache;
 
 pub use crate::signature::SigningRequest;
 pub use decisions::{Prepared, Signed, SignedOutcome};
@@ -36,8 +37,9 @@ pub use notifications::{FollowUpsQueued, NotificationRefusal, Notifications};
 pub use reports::ReportReceipt;
 pub use reviews::{GroupVersions, InboxRow, RegisteredVersion, Review, WaitingBeside};
 pub use versions::{LiveState, LiveVersion, VersionRecord};
-use waiting::WaitingCache;
-pub use waiting::{WaitingStep, CONCURRENT_READS, WAITING_FRESH_FOR};
+pub use waiting::{WaitingStep, CONCURRENT_READS};
+use waiting_cache::{Generation, Kept, WaitingCache};
+pub use waiting_cache::{WaitingSnapshot, WAITING_FRESH_FOR, WAITING_READ_AGAIN_AFTER};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ServiceError {

@@ -8,7 +8,7 @@ impl Services {
     pub async fn register(&self, registration: Registration) -> Result<ModelVersion, ServiceError> {
         let new = workflow::register(&self.policy, registration, self.clock.now());
         let version = self.ports.registry.register(new).await?;
-        self.waiting.forget();
+        self.waiting_changed(&version.group, version.version).await;
         let registrant = match &version.registered_through {
             Some(client) => client.clone(),
             None => version.registered_by.subject.clone(),
@@ -68,9 +68,9 @@ impl Services {
         group: &GroupName,
         version: VersionNumber,
     ) -> Result<bool, ServiceError> {
-        let version = self.find_version(group, version).await?;
         // A version registered or changed outside the portal may wait now.
-        self.waiting.forget();
+        self.waiting_changed(group, version).await;
+        let version = self.find_version(group, version).await?;
         self.ask_for_approval_if_due(&version).await
     }
 

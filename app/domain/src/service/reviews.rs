@@ -34,7 +34,7 @@ pub struct WaitingBeside {
 /// A step waiting for an approver, and the version live where it waits.
 #[derive(Clone, Debug)]
 pub struct InboxRow {
-    pub step: WaitingStep,
+    pub step: Arc<WaitingStep>,
     pub live: Option<ModelVersion>,
 }
 
@@ -142,15 +142,23 @@ impl Services {
         })
     }
 
-    /// `actor`'s inbox in the groups `groups` matches, each step with the version live where
-    /// it waits (read once per group and environment the inbox names).
+    /// A page of `actor`'s inbox in the groups `groups` matches, each step with the version
+    /// live where it waits (read once per group and environment the page names), and how many
+    /// steps the whole inbox holds there.
     pub async fn inbox_rows(
         &self,
         actor: &Actor,
         groups: &GroupFilter,
-    ) -> Result<Vec<InboxRow>, ServiceError> {
+        page: PageRequest,
+    ) -> Result<Page<InboxRow>, ServiceError> {
         let mut steps = self.inbox(actor).await?;
         steps.retain(|step| groups.matches(&step.version.group));
+        let total = steps.len() as u64;
+        let steps: Vec<_> = steps
+            .into_iter()
+            .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
+            .take(page.limit as usize)
+            .collect();
         let places: std::collections::BTreeSet<_> = steps
             .iter()
             .map(|step| (step.version.group.clone(), step.waiting.environment.clone()))
@@ -163,7 +171,7 @@ impl Services {
             .buffered(CONCURRENT_READS)
             .try_collect()
             .await?;
-        Ok(steps
+        let items = steps
             .into_iter()
             .map(|step| {
                 let place = (step.version.group.clone(), step.waiting.environment.clone());
@@ -172,7 +180,8 @@ impl Services {
                     step,
                 }
             })
-            .collect())
+            .collect();
+        Ok(Page { items, total })
     }
 
     /// The `limit` versions `person` registered most recently, newest first, with their runs.

@@ -3,38 +3,10 @@
 
 use super::*;
 
-/// How long this replica answers "what waits?" from its last reading: the header of every
-/// page asks, and on AWS each reading costs a request per waiting version. Another
-/// replica's decision shows within this; this replica's own at once.
-pub const WAITING_FRESH_FOR: time::Duration = time::Duration::seconds(10);
-
 /// How many reads a list of versions keeps in flight: enough to hide a cloud round trip per
 /// row (a page of 50 on AWS would otherwise wait for 100 in a row), few enough to stay well
 /// under SageMaker's and DynamoDB's request rates.
 pub const CONCURRENT_READS: usize = 8;
-
-/// The steps waiting for decisions as last read, and when.
-#[derive(Default)]
-pub(super) struct WaitingCache(
-    std::sync::Mutex<Option<(time::OffsetDateTime, Arc<Vec<WaitingStep>>)>>,
-);
-
-impl WaitingCache {
-    pub(super) fn fresh(&self, now: time::OffsetDateTime) -> Option<Arc<Vec<WaitingStep>>> {
-        let kept = self.0.lock().expect("waiting cache");
-        kept.as_ref()
-            .filter(|(read_at, _)| now - *read_at < WAITING_FRESH_FOR)
-            .map(|(_, steps)| steps.clone())
-    }
-
-    pub(super) fn keep(&self, read_at: time::OffsetDateTime, steps: Arc<Vec<WaitingStep>>) {
-        *self.0.lock().expect("waiting cache") = Some((read_at, steps));
-    }
-
-    pub(super) fn forget(&self) {
-        *self.0.lock().expect("waiting cache") = None;
-    }
-}
 
 /// A step waiting for decisions, with its version and the version's decision log.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,16 +17,66 @@ pub struct WaitingStep {
 }
 
 impl Services {
-    /// Every step waiting for decisions, in any group, the longest waiting first; read
-    /// again at most every [`WAITING_FRESH_FOR`].
-    pub async fn waiting_steps(&self) -> Result<Arc<Vec<WaitingStep>>, ServiceError> {
-        let now = self.clock.now();
-        if let Some(steps) = self.waiting.fresh(now) {
-            return Ok(steps);
+    /// Every step waiting for decisions, in any group, the longest waiting first: as last
+    /// read (see [`WAITING_FRESH_FOR`]), read now only when nothing fresh is kept.
+    pub async fn waiting_steps(&self) -> Result<Arc<WaitingSnapshot>, ServiceError> {
+        match self.waiting.ask(self.clock.now()) {
+            Kept::Use(snapshot) => Ok(snapshot),
+            Kept::Read(generation) => self.read_and_keep_waiting(generation).await,
         }
-        let steps = Arc::new(self.read_waiting_steps().await?);
-        self.waiting.keep(now, steps.clone());
-        Ok(steps)
+    }
+
+    /// Reads what waits again if a page asked since the last reading and it is about to go
+    /// stale (the background calls this every second or so). Whether it read.
+    pub async fn read_waiting_again_if_due(&self) -> Result<bool, ServiceError> {
+        let Some(generation) = self.waiting.due(self.clock.now()) else {
+            return Ok(false);
+        };
+        self.read_and_keep_waiting(generation).await?;
+        Ok(true)
+    }
+
+    async fn read_and_keep_waiting(
+        &self,
+        generation: Generation,
+    ) -> Result<Arc<WaitingSnapshot>, ServiceError> {
+        let read_at = self.clock.now();
+        match self.read_waiting_steps().await {
+            Ok(steps) => {
+                let steps = steps.into_iter().map(Arc::new).collect();
+                Ok(self
+                    .waiting
+                    .keep(generation, read_at, Some(steps))
+                    .expect("a reading was given"))
+            }
+            Err(e) => {
+                self.waiting.keep(generation, read_at, None);
+                Err(e)
+            }
+        }
+    }
+
+    /// A version changed here (registered, decided): its step, read again, replaces the kept
+    /// one, so that this replica's pages show the change at once without reading everything
+    /// again. Never fails the change it follows: what cannot be read is read with the rest.
+    pub(super) async fn waiting_changed(&self, group: &GroupName, version: VersionNumber) {
+        if !self.waiting.holds_a_reading() {
+            return self.waiting.forget();
+        }
+        match self.version_record(group, version).await {
+            Ok(record) => {
+                let step = workflow::waiting(&self.policy, &record.version, &record.decisions).map(
+                    |waiting| WaitingStep {
+                        version: record.version,
+                        decisions: record.decisions,
+                        waiting,
+                    },
+                );
+                self.waiting.changed(group, version, step);
+            }
+            Err(ServiceError::NotFound(_)) => self.waiting.changed(group, version, None),
+            Err(_) => self.waiting.forget(),
+        }
     }
 
     pub(super) async fn read_waiting_steps(&self) -> Result<Vec<WaitingStep>, ServiceError> {
@@ -71,13 +93,7 @@ impl Services {
                 waiting,
             });
         }
-        steps.sort_by(|a, b| {
-            (a.waiting.since, &a.version.group, a.version.version).cmp(&(
-                b.waiting.since,
-                &b.version.group,
-                b.version.version,
-            ))
-        });
+        steps.sort_by(|a, b| waiting_cache::order(a).cmp(&waiting_cache::order(b)));
         Ok(steps)
     }
 
@@ -106,23 +122,34 @@ impl Services {
 
     /// The steps waiting for `actor`'s decision, the longest waiting first: those they may
     /// approve now (not their own versions, not steps they have approved already).
-    pub async fn inbox(&self, actor: &Actor) -> Result<Vec<WaitingStep>, ServiceError> {
+    pub async fn inbox(&self, actor: &Actor) -> Result<Vec<Arc<WaitingStep>>, ServiceError> {
         let waiting = self.waiting_steps().await?;
-        Ok(waiting
+        let steps = waiting.steps();
+        Ok(self
+            .approvable_by(&waiting, actor)
             .iter()
-            .filter(|step| {
-                let environment = &step.waiting.environment;
-                workflow::approval_refusal(
-                    &self.policy,
-                    &step.version,
-                    &step.decisions,
-                    actor,
-                    environment,
-                )
-                .is_none()
-            })
-            .cloned()
+            .map(|&position| steps[position].clone())
             .collect())
+    }
+
+    /// How many steps wait for `actor`'s decision (every page's header shows it): counted
+    /// once per reader and reading.
+    pub async fn waiting_for(&self, actor: &Actor) -> Result<usize, ServiceError> {
+        let waiting = self.waiting_steps().await?;
+        Ok(self.approvable_by(&waiting, actor).len())
+    }
+
+    fn approvable_by(&self, waiting: &WaitingSnapshot, actor: &Actor) -> Arc<[usize]> {
+        waiting.approvable_by(actor, |step| {
+            workflow::approval_refusal(
+                &self.policy,
+                &step.version,
+                &step.decisions,
+                actor,
+                &step.waiting.environment,
+            )
+            .is_none()
+        })
     }
 
     /// The newest `limit` versions `person` registered, in any group, newest first, each

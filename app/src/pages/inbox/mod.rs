@@ -2,7 +2,7 @@
 
 pub mod wire;
 
-use crate::components::{loaded, GroupNameFilter};
+use crate::components::{loaded, GroupNameFilter, Pager};
 use crate::wire::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -12,11 +12,18 @@ use wire::*;
 /// Metrics the one-line comparison names; the review page shows them all.
 const METRICS_IN_A_LINE: usize = 3;
 
+/// Steps a page of the inbox lists, the longest waiting first.
+pub const INBOX_PAGE: u32 = 50;
+
 #[component]
 pub fn InboxPage() -> impl IntoView {
     let query = use_query_map();
-    let matching = move || query.read().get("q").unwrap_or_default();
-    let inbox = Resource::new(matching, |text| inbox(Some(text)));
+    let asked = move || {
+        let query = query.read();
+        let page = query.get("page").and_then(|p| p.parse::<u32>().ok());
+        (query.get("q").unwrap_or_default(), page.unwrap_or(1))
+    };
+    let inbox = Resource::new(asked, |(text, page)| inbox(Some(text), Some(page)));
     view! {
         <Title text="Inbox"/>
         {loaded(inbox, |inbox| view! { <InboxView inbox/> })}
@@ -25,13 +32,18 @@ pub fn InboxPage() -> impl IntoView {
 
 #[component]
 fn InboxView(inbox: InboxListing) -> impl IntoView {
-    let count = inbox.rows.len();
+    let count = inbox.total;
     let filter = inbox.filter.clone();
+    let pager = view! {
+        <Pager page=inbox.page pages=inbox.pages base=crate::routes::inbox(&filter)/>
+    };
     let summary = match (count, filter.is_empty()) {
         (0, true) => "Nothing waits for your decision.".to_owned(),
         (0, false) => format!("No step waiting for your decision is in a group whose name contains {filter:?}."),
         (1, true) => "One step waits for your decision.".to_owned(),
-        (1, false) => format!("One step in a group whose name contains {filter:?} waits for your decision."),
+        (1, false) => {
+            format!("One step in a group whose name contains {filter:?} waits for your decision.")
+        }
         (n, true) => format!("{n} steps wait for your decision, the longest waiting first."),
         (n, false) => format!(
             "{n} steps in groups whose name contains {filter:?} wait for your decision, the longest waiting first."
@@ -75,6 +87,7 @@ fn InboxView(inbox: InboxListing) -> impl IntoView {
                 </thead>
                 <tbody>{inbox.rows.into_iter().map(|row| view! { <InboxLine row/> }).collect_view()}</tbody>
             </table>
+            {pager}
         }
         .into_any()
     };
@@ -154,16 +167,28 @@ fn MetricLine(live_version: Option<u32>, metrics: Vec<MetricDelta>) -> impl Into
 }
 
 #[server(prefix = "/rpc", endpoint = "inbox")]
-pub async fn inbox(filter: Option<String>) -> Result<InboxListing, AppError> {
+pub async fn inbox(filter: Option<String>, page: Option<u32>) -> Result<InboxListing, AppError> {
     use crate::context::serve;
     use crate::view_model::{metric_deltas, waiting_view};
+    use countersign_domain::model::{GroupFilter, PageRequest};
     serve(|portal, actor| async move {
         let services = &portal.services;
         let filter = filter.unwrap_or_default().trim().to_owned();
-        let groups = countersign_domain::model::GroupFilter::new(&filter);
-        let rows = services.inbox_rows(&actor, &groups).await?;
+        let groups = GroupFilter::new(&filter);
+        let asked = page.unwrap_or(1).max(1);
+        let listed = services
+            .inbox_rows(
+                &actor,
+                &groups,
+                PageRequest {
+                    offset: u64::from(asked - 1) * u64::from(INBOX_PAGE),
+                    limit: INBOX_PAGE,
+                },
+            )
+            .await?;
         let (policy, now) = (services.policy(), services.now());
-        let rows = rows
+        let rows = listed
+            .items
             .iter()
             .map(|row| {
                 let (version, waiting) = (&row.step.version, &row.step.waiting);
@@ -189,6 +214,9 @@ pub async fn inbox(filter: Option<String>) -> Result<InboxListing, AppError> {
         Ok(InboxListing {
             approver: policy.approves_anything(&actor),
             rows,
+            total: listed.total,
+            page: asked,
+            pages: listed.total.div_ceil(u64::from(INBOX_PAGE)).max(1) as u32,
             filter,
         })
     })

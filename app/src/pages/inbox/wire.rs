@@ -21,7 +21,12 @@ pub struct InboxRow {
 pub struct InboxListing {
     /// False for someone who approves no environment: nothing can wait for them.
     pub approver: bool,
+    /// One page of the steps, the longest waiting first.
     pub rows: Vec<InboxRow>,
+    /// How many steps wait for them (in the groups the filter keeps), on every page.
+    pub total: u64,
+    pub page: u32,
+    pub pages: u32,
     /// What the groups' names were asked to contain, trimmed; empty for every group.
     pub filter: String,
 }

@@ -195,6 +195,7 @@ pub async fn steps_waiting_for_decisions_are_found_across_groups(services: &Subj
     let waiting = services.waiting_steps().await.unwrap();
     let step_of = |version: &ModelVersion| {
         waiting
+            .steps()
             .iter()
             .find(|s| s.version.group == version.group && s.version.version == version.version)
             .map(|s| s.waiting.environment.clone())

@@ -53,11 +53,12 @@ pub async fn page_reads_cost_the_same_calls_however_many_rows_they_show(services
 
     let alice = approver("alice", services);
     let everything = counted
-        .inbox_rows(&alice, &GroupFilter::default())
+        .inbox_rows(&alice, &GroupFilter::default(), whole())
         .await
         .expect("the inbox");
     assert_eq!(
         everything
+            .items
             .iter()
             .filter(|row| row.step.version.group == group)
             .count(),
@@ -67,9 +68,10 @@ pub async fn page_reads_cost_the_same_calls_however_many_rows_they_show(services
     calls.take();
     let filter = GroupFilter::new(&format!(" {} ", group.as_str().to_uppercase()));
     let rows = counted
-        .inbox_rows(&alice, &filter)
+        .inbox_rows(&alice, &filter, whole())
         .await
-        .expect("the inbox filtered by group");
+        .expect("the inbox filtered by group")
+        .items;
     assert!(
         rows.len() == 4 && rows.iter().all(|row| row.step.version.group == group),
         "the filter keeps the group's steps and only them, whatever the case: {rows:?}"
@@ -83,4 +85,35 @@ pub async fn page_reads_cost_the_same_calls_however_many_rows_they_show(services
         places.len(),
         "what is live is read once per group and environment, not per step"
     );
+
+    let page = |offset| PageRequest { offset, limit: 3 };
+    let first_page = counted.inbox_rows(&alice, &filter, page(0)).await.unwrap();
+    let second_page = counted.inbox_rows(&alice, &filter, page(3)).await.unwrap();
+    assert_eq!(
+        (
+            first_page.total,
+            first_page.items.len(),
+            second_page.items.len()
+        ),
+        (4, 3, 1),
+        "a page holds its rows, and each counts the whole inbox"
+    );
+    let paged: Vec<_> = first_page
+        .items
+        .iter()
+        .chain(&second_page.items)
+        .map(|row| row.step.version.version)
+        .collect();
+    let whole: Vec<_> = rows.iter().map(|row| row.step.version.version).collect();
+    assert_eq!(
+        paged, whole,
+        "the pages, one after the other, are the inbox"
+    );
+}
+
+fn whole() -> PageRequest {
+    PageRequest {
+        offset: 0,
+        limit: u32::MAX,
+    }
 }
