@@ -179,6 +179,47 @@ async fn the_inbox_filters_by_group_name_as_the_groups_page_does() {
 }
 
 #[tokio::test]
+async fn the_inbox_lists_fifty_steps_a_page_keeping_its_filter() {
+    let app = TestApp::new(&[]).await;
+    for _ in 0..52 {
+        app.register("churn", "dana").await;
+    }
+    app.register("fraud", "dana").await;
+    let bob = app.sign_in("bob").await;
+    let rows = |body: &str| body.matches(r#"data-group="churn""#).count();
+
+    let first = app.get("/inbox?q=churn", Some(&bob)).await.body;
+    assert!(
+        first.contains(r#"52 steps in groups whose name contains "churn" wait"#),
+        "the summary counts the whole inbox: {first}"
+    );
+    assert_eq!(rows(&first), 50, "fifty a page");
+    assert!(first.contains(">Page 1 of 2<"), "{first}");
+    assert!(
+        first.contains(r#"href="/inbox?q=churn&amp;page=2""#),
+        "the next page keeps the filter: {first}"
+    );
+    let second = app.get("/inbox?q=churn&page=2", Some(&bob)).await.body;
+    assert_eq!(rows(&second), 2, "{second}");
+    assert!(
+        second.contains(r#"churn version 52"#) && !second.contains(r#"churn version 1<"#),
+        "the newest last: {second}"
+    );
+    assert!(
+        second.contains(r#"data-waiting="53""#),
+        "the header counts everything waiting"
+    );
+
+    let decided = app.decide(&bob, "churn", "dev", "reject", "no").await;
+    assert_eq!(decided.status, StatusCode::OK, "{}", decided.body);
+    let after = app.get("/inbox?q=churn&page=2", Some(&bob)).await.body;
+    assert!(
+        after.contains(r#"data-waiting="52""#) && rows(&after) == 1,
+        "this replica's own decision shows at once: {after}"
+    );
+}
+
+#[tokio::test]
 async fn a_step_already_approved_by_someone_leaves_their_inbox_and_stays_in_others() {
     let app = TestApp::builder()
         .setting("REQUIRED_APPROVALS_DEV", "2")
