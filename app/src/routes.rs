@@ -12,9 +12,14 @@ pub const MINE: &str = "/mine";
 pub const MODELS: &str = "/models";
 pub const NOTIFICATIONS: &str = "/notifications";
 
-/// The model groups whose names contain `text`.
-pub fn models_matching(text: &str) -> String {
-    format!("{MODELS}?q={}", escaped(text))
+/// A list by group (`MODELS`, `INBOX`) kept to the groups whose names contain `text`; the
+/// whole list when `text` is empty.
+pub fn matching(list: &str, text: &str) -> String {
+    if text.is_empty() {
+        list.to_owned()
+    } else {
+        format!("{list}?q={}", escaped(text))
+    }
 }
 
 /// A group's versions.
@@ -56,15 +61,6 @@ pub fn signed(group: &str, number: impl std::fmt::Display, environment: &str) ->
 pub fn page(base: &str, page: u32) -> String {
     let joined = if base.contains('?') { '&' } else { '?' };
     format!("{base}{joined}page={page}")
-}
-
-/// The inbox, kept to the groups whose names contain `filter` when it is not empty.
-pub fn inbox(filter: &str) -> String {
-    if filter.is_empty() {
-        INBOX.to_owned()
-    } else {
-        format!("{INBOX}?q={}", escaped(filter))
-    }
 }
 
 /// The sign-in page, coming back to `return_to` (a path on this site) afterwards.

@@ -11,5 +11,7 @@ fn addresses_match_the_route_table_and_escape_what_they_carry() {
         sign_in("/models/churn/versions/7?environment=prod"),
         "/sign-in?return_to=/models/churn/versions/7%3Fenvironment%3Dprod"
     );
-    assert_eq!(models_matching("churn eu"), "/models?q=churn%20eu");
+    assert_eq!(matching(MODELS, "churn eu"), "/models?q=churn%20eu");
+    assert_eq!(matching(INBOX, ""), "/inbox");
+    assert_eq!(page(&matching(INBOX, "fraud"), 2), "/inbox?q=fraud&page=2");
 }

@@ -8,7 +8,9 @@ impl Services {
     pub async fn register(&self, registration: Registration) -> Result<ModelVersion, ServiceError> {
         let new = workflow::register(&self.policy, registration, self.clock.now());
         let version = self.ports.registry.register(new).await?;
-        self.waiting_changed(&version.group, version.version).await;
+        // A new version has no decisions: its step needs no reading.
+        let step = self.step_of(version.clone(), Vec::new());
+        self.waiting.changed(&version.group, version.version, step);
         let registrant = match &version.registered_through {
             Some(client) => client.clone(),
             None => version.registered_by.subject.clone(),
@@ -69,9 +71,9 @@ impl Services {
         version: VersionNumber,
     ) -> Result<bool, ServiceError> {
         // A version registered or changed outside the portal may wait now.
-        self.waiting_changed(group, version).await;
-        let version = self.find_version(group, version).await?;
-        self.ask_for_approval_if_due(&version).await
+        let read = self.version_record(group, version).await;
+        self.waiting_read(group, version, read.as_ref());
+        self.ask_for_approval_if_due(&read?.version).await
     }
 
     /// The reconciliation scan: every undecided version gets its approval request, so a lost

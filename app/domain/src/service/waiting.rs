@@ -41,37 +41,34 @@ impl Services {
         generation: Generation,
     ) -> Result<Arc<WaitingSnapshot>, ServiceError> {
         let read_at = self.clock.now();
-        match self.read_waiting_steps().await {
-            Ok(steps) => {
-                let steps = steps.into_iter().map(Arc::new).collect();
-                Ok(self
-                    .waiting
-                    .keep(generation, read_at, Some(steps))
-                    .expect("a reading was given"))
-            }
-            Err(e) => {
-                self.waiting.keep(generation, read_at, None);
-                Err(e)
-            }
-        }
+        let steps = self.read_waiting_steps().await.inspect_err(|_| {
+            self.waiting.reading_failed();
+        })?;
+        let steps = steps.into_iter().map(Arc::new).collect();
+        Ok(self.waiting.keep(generation, read_at, steps))
     }
 
-    /// A version changed here (registered, decided): its step, read again, replaces the kept
-    /// one, so that this replica's pages show the change at once without reading everything
-    /// again. Never fails the change it follows: what cannot be read is read with the rest.
+    /// A version decided here: its step, read again, replaces the kept one, so that this
+    /// replica's pages show the change at once without reading everything again. Never fails
+    /// the change it follows: what cannot be read is read with the rest.
     pub(super) async fn waiting_changed(&self, group: &GroupName, version: VersionNumber) {
         if !self.waiting.holds_a_reading() {
             return self.waiting.forget();
         }
-        match self.version_record(group, version).await {
+        let read = self.version_record(group, version).await;
+        self.waiting_read(group, version, read.as_ref());
+    }
+
+    /// What a reading of one version says of its step, kept in place of the kept one.
+    pub(super) fn waiting_read(
+        &self,
+        group: &GroupName,
+        version: VersionNumber,
+        read: Result<&VersionRecord, &ServiceError>,
+    ) {
+        match read {
             Ok(record) => {
-                let step = workflow::waiting(&self.policy, &record.version, &record.decisions).map(
-                    |waiting| WaitingStep {
-                        version: record.version,
-                        decisions: record.decisions,
-                        waiting,
-                    },
-                );
+                let step = self.step_of(record.version.clone(), record.decisions.clone());
                 self.waiting.changed(group, version, step);
             }
             Err(ServiceError::NotFound(_)) => self.waiting.changed(group, version, None),
@@ -79,20 +76,28 @@ impl Services {
         }
     }
 
+    /// The version's waiting step, if one of its steps waits.
+    pub(super) fn step_of(
+        &self,
+        version: ModelVersion,
+        decisions: Vec<DecisionRecord>,
+    ) -> Option<WaitingStep> {
+        let waiting = workflow::waiting(&self.policy, &version, &decisions)?;
+        Some(WaitingStep {
+            version,
+            decisions,
+            waiting,
+        })
+    }
+
     pub(super) async fn read_waiting_steps(&self) -> Result<Vec<WaitingStep>, ServiceError> {
         let listed = self.ports.registry.versions_with_a_pending_step().await?;
-        let mut steps = Vec::new();
-        for record in self.records_of(listed).await? {
-            let Some(waiting) = workflow::waiting(&self.policy, &record.version, &record.decisions)
-            else {
-                continue;
-            };
-            steps.push(WaitingStep {
-                version: record.version,
-                decisions: record.decisions,
-                waiting,
-            });
-        }
+        let mut steps: Vec<_> = self
+            .records_of(listed)
+            .await?
+            .into_iter()
+            .filter_map(|record| self.step_of(record.version, record.decisions))
+            .collect();
         steps.sort_by(|a, b| waiting_cache::order(a).cmp(&waiting_cache::order(b)));
         Ok(steps)
     }

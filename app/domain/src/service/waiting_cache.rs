@@ -147,18 +147,16 @@ impl WaitingCache {
         Some(Generation(cached.generation))
     }
 
-    /// Keeps a reading made at `read_at` (begun at `generation`); `None` when it failed. A
-    /// reading that began before one of this replica's changes may lack it: kept, but as
-    /// already stale.
+    /// Keeps a reading made at `read_at` (begun at `generation`). A reading that began before
+    /// one of this replica's changes may lack it: kept, but as already stale.
     pub(super) fn keep(
         &self,
         generation: Generation,
         read_at: OffsetDateTime,
-        steps: Option<Vec<Arc<WaitingStep>>>,
-    ) -> Option<Arc<WaitingSnapshot>> {
+        steps: Vec<Arc<WaitingStep>>,
+    ) -> Arc<WaitingSnapshot> {
         let mut cached = self.0.lock().expect("waiting cache");
         cached.reading = false;
-        let steps = steps?;
         cached.asked = false;
         let read_at = if generation.0 == cached.generation {
             read_at
@@ -167,7 +165,12 @@ impl WaitingCache {
         };
         let snapshot = Arc::new(WaitingSnapshot::new(read_at, steps));
         cached.snapshot = Some(snapshot.clone());
-        Some(snapshot)
+        snapshot
+    }
+
+    /// A reading failed: the next page (or tick) tries again.
+    pub(super) fn reading_failed(&self) {
+        self.0.lock().expect("waiting cache").reading = false;
     }
 
     /// One version changed here: its step, as read after the change, replaces the kept one.

@@ -35,7 +35,7 @@ fn InboxView(inbox: InboxListing) -> impl IntoView {
     let count = inbox.total;
     let filter = inbox.filter.clone();
     let pager = view! {
-        <Pager page=inbox.page pages=inbox.pages base=crate::routes::inbox(&filter)/>
+        <Pager page=inbox.page pages=inbox.pages base=crate::routes::matching(crate::routes::INBOX, &filter)/>
     };
     let summary = match (count, filter.is_empty()) {
         (0, true) => "Nothing waits for your decision.".to_owned(),

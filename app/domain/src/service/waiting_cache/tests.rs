@@ -34,12 +34,17 @@ fn numbers(snapshot: &WaitingSnapshot) -> Vec<u32> {
         .collect()
 }
 
+/// A page asking when nothing fresh is kept: it is to read.
+fn reading(cache: &WaitingCache, at: OffsetDateTime) -> Generation {
+    match cache.ask(at) {
+        Kept::Read(generation) => generation,
+        Kept::Use(_) => panic!("nothing fresh is kept: the page reads"),
+    }
+}
+
 fn read(cache: &WaitingCache, at: OffsetDateTime, steps: Vec<WaitingStep>) -> Arc<WaitingSnapshot> {
-    let Kept::Read(generation) = cache.ask(at) else {
-        panic!("nothing fresh is kept: the page reads")
-    };
-    let steps = steps.into_iter().map(Arc::new).collect();
-    cache.keep(generation, at, Some(steps)).expect("kept")
+    let generation = reading(cache, at);
+    cache.keep(generation, at, steps.into_iter().map(Arc::new).collect())
 }
 
 fn kept(cache: &WaitingCache, at: OffsetDateTime) -> Arc<WaitingSnapshot> {
@@ -54,7 +59,7 @@ fn a_reading_is_used_while_fresh_and_read_again_once_stale() {
     let cache = WaitingCache::default();
     read(&cache, T0, vec![step(1, 0)]);
     assert_eq!(numbers(&kept(&cache, T0 + Duration::seconds(9))), [1]);
-    assert!(matches!(cache.ask(T0 + WAITING_FRESH_FOR), Kept::Read(_)));
+    reading(&cache, T0 + WAITING_FRESH_FOR);
 }
 
 #[test]
@@ -62,15 +67,13 @@ fn while_a_reading_is_under_way_pages_use_the_stale_one() {
     let cache = WaitingCache::default();
     read(&cache, T0, vec![step(1, 0)]);
     let later = T0 + WAITING_FRESH_FOR;
-    let Kept::Read(generation) = cache.ask(later) else {
-        panic!("stale: read again")
-    };
+    reading(&cache, later);
     assert_eq!(
         numbers(&kept(&cache, later)),
         [1],
         "one reading at a time: the next page uses what is kept"
     );
-    cache.keep(generation, later, None);
+    cache.reading_failed();
     assert!(
         matches!(cache.ask(later), Kept::Read(_)),
         "a failed reading leaves the next page to read"
@@ -94,7 +97,7 @@ fn the_background_reads_again_before_staleness_only_when_a_page_asked() {
     );
     let generation = cache.due(ageing).expect("asked and ageing: read again");
     assert!(cache.due(ageing).is_none(), "one reading at a time");
-    cache.keep(generation, ageing, Some(vec![Arc::new(step(2, 0))]));
+    cache.keep(generation, ageing, vec![Arc::new(step(2, 0))]);
     assert_eq!(numbers(&kept(&cache, ageing + Duration::seconds(9))), [2]);
 }
 
@@ -117,11 +120,9 @@ fn a_reading_begun_before_a_change_here_is_kept_as_stale() {
     let cache = WaitingCache::default();
     read(&cache, T0, vec![step(1, 0)]);
     let later = T0 + WAITING_FRESH_FOR;
-    let Kept::Read(generation) = cache.ask(later) else {
-        panic!("stale")
-    };
+    let generation = reading(&cache, later);
     cache.changed(&step(1, 0).version.group, number(1), None);
-    cache.keep(generation, later, Some(vec![Arc::new(step(1, 0))]));
+    cache.keep(generation, later, vec![Arc::new(step(1, 0))]);
     assert!(
         matches!(cache.ask(later), Kept::Read(_)),
         "it may lack the change: read again"
