@@ -207,6 +207,7 @@ impl Config {
             tokens: &raw.api_tokens,
             jwt_audience: raw.api_jwt_audience.as_deref(),
             jwt_issuer: raw.api_jwt_issuer.as_deref(),
+            jwt_clients: &raw.api_jwt_clients,
             scope_register: &raw.api_scope_register,
             scope_report: &raw.api_scope_report,
             scope_resolve: &raw.api_scope_resolve,

@@ -88,6 +88,9 @@ pub(super) struct RawConfig {
     pub(super) api_jwt_audience: Option<String>,
     /// Unset: the OIDC issuer.
     pub(super) api_jwt_issuer: Option<String>,
+    /// The clients (`client_id`/`azp`/`appid`) whose access tokens are taken, comma-separated;
+    /// empty: any client the provider issues tokens for.
+    pub(super) api_jwt_clients: String,
     pub(super) api_scope_register: String,
     pub(super) api_scope_report: String,
     pub(super) api_scope_resolve: String,
@@ -158,6 +161,7 @@ impl Default for RawConfig {
             api_tokens: String::new(),
             api_jwt_audience: None,
             api_jwt_issuer: None,
+            api_jwt_clients: String::new(),
             api_scope_register: "countersign.register".into(),
             api_scope_report: "countersign.report".into(),
             api_scope_resolve: "countersign.resolve".into(),

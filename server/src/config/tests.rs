@@ -61,6 +61,10 @@ fn the_api_is_open_only_in_the_laptop_setup_and_tokens_are_validated() {
     assert!(
         error(&[("API_JWT_AUDIENCE", "api://countersign")]).contains("COUNTERSIGN_API_JWT_ISSUER")
     );
+    assert!(
+        error(&[("API_JWT_CLIENTS", "batch-pipeline")]).contains("COUNTERSIGN_API_JWT_AUDIENCE"),
+        "a client list without access tokens is a mistake, not ignored"
+    );
 
     let entry = format!("batch:report+resolve:{digest}");
     let tokens = Config::from_pairs([("API_TOKENS", entry.as_str())])

@@ -687,6 +687,47 @@ async fn pipelines_call_the_api_with_client_credentials_tokens_for_their_scopes_
     }
 }
 
+/// N12: where the provider issues tokens for the API to more clients than the pipelines (the
+/// portal's own client, a person's app), only the clients named are taken.
+#[tokio::test]
+async fn only_the_clients_named_may_call_the_api() {
+    let sso = start_with(&[
+        ("API_JWT_AUDIENCE", "api://countersign"),
+        ("API_JWT_CLIENTS", "batch-pipeline, entra-style-app"),
+    ])
+    .await;
+    let reports = "/models/churn/versions/1/reports";
+    let named = client_token(&sso, "batch-pipeline", "countersign.resolve", None).await;
+    let (status, body, _) = api_call(&sso, reqwest::Method::GET, reports, Some(&named), None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found")),
+        "past the token check, to a version nobody registered: {body}"
+    );
+
+    let unnamed = client_token(&sso, "training-pipeline", "countersign.register", None).await;
+    let (status, body, challenge) = api_call(
+        &sso,
+        reqwest::Method::POST,
+        "/models/churn/versions",
+        Some(&unnamed),
+        Some(registration()),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_token")),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("COUNTERSIGN_API_JWT_CLIENTS")),
+        "{body}"
+    );
+    assert!(challenge.is_some_and(|c| c.contains("invalid_token")));
+}
+
 #[tokio::test]
 async fn a_request_is_sent_again_only_by_its_approvers_and_not_while_it_waits() {
     let sso = start_with(&[

@@ -206,9 +206,16 @@ impl ApiAuth {
             .into_iter()
             .filter(|s| granted.contains(self.scope_claim(*s)))
             .collect();
-        let name = ["client_id", "azp", "appid", "sub"]
+        let client = ["client_id", "azp", "appid"]
             .iter()
-            .find_map(|claim| claims.get(*claim).and_then(Value::as_str))
+            .find_map(|claim| claims.get(*claim).and_then(Value::as_str));
+        if !jwt.clients.is_empty() && client.is_none_or(|client| !jwt.clients.contains(client)) {
+            return Err(invalid_token(
+                "the token was issued to a client COUNTERSIGN_API_JWT_CLIENTS does not name",
+            ));
+        }
+        let name = client
+            .or_else(|| claims.get("sub").and_then(Value::as_str))
             .unwrap_or("unnamed client")
             .to_owned();
         Ok((Caller { name }, scopes))

@@ -44,11 +44,13 @@ impl std::fmt::Debug for StaticToken {
     }
 }
 
-/// Access tokens from an OpenID provider: its issuer and the audience they must name.
+/// Access tokens from an OpenID provider: its issuer, the audience they must name, and the
+/// clients they may be issued to (empty: any).
 #[derive(Clone, Debug)]
 pub struct JwtAccessConfig {
     pub issuer: String,
     pub audience: String,
+    pub clients: BTreeSet<String>,
 }
 
 /// Parses `COUNTERSIGN_API_TOKENS`: `name:scope+scope:sha256-hex`, comma-separated; the
@@ -90,6 +92,7 @@ pub struct ApiSettings<'a> {
     pub tokens: &'a str,
     pub jwt_audience: Option<&'a str>,
     pub jwt_issuer: Option<&'a str>,
+    pub jwt_clients: &'a str,
     pub scope_register: &'a str,
     pub scope_report: &'a str,
     pub scope_resolve: &'a str,
@@ -125,12 +128,25 @@ impl ApiSettings<'_> {
                         format!("is {issuer:?}; use the provider's https:// issuer URL (plain http only to this machine)"),
                     ));
                 }
+                let clients: BTreeSet<String> = comma_list(self.jwt_clients).into_iter().collect();
+                if clients.is_empty() {
+                    tracing::warn!(
+                        "COUNTERSIGN_API_JWT_CLIENTS is empty: an access token for {audience} issued to any client of the provider is taken; name the pipelines' client ids"
+                    );
+                }
                 Some(JwtAccessConfig {
                     issuer: issuer.trim_end_matches('/').to_owned(),
                     audience: audience.to_owned(),
+                    clients,
                 })
             }
         };
+        if jwt.is_none() && given(Some(self.jwt_clients)).is_some() {
+            return Err(SettingError::new(
+                "api_jwt_clients",
+                "is set, but COUNTERSIGN_API_JWT_AUDIENCE is not: access tokens are not taken",
+            ));
+        }
         let no_tokens = tokens.is_empty() && jwt.is_none();
         let open = self.open.unwrap_or(dev_sign_in && no_tokens);
         if open && !no_tokens {
