@@ -277,6 +277,43 @@ async fn a_decision_rewritten_or_removed_in_the_log_is_shown_as_the_trail_holds_
     );
 }
 
+/// The inbox's approvals count is the trail's: an approval written into the log around the
+/// portal neither counts nor hides, and the row names it.
+#[tokio::test]
+async fn the_inbox_counts_the_approvals_the_trail_holds_and_names_one_it_lacks() {
+    let app = TestApp::new(&[("REQUIRED_APPROVALS_DEV", "3")]).await;
+    app.register("churn", "dana").await;
+    let raw = rusqlite::Connection::open(&app.config.database).unwrap();
+    raw.execute(
+        "INSERT INTO decisions (id, group_name, version, environment, verdict, reason, \
+         decided_by_subject, decided_by_name, decided_by_email, decided_at, resulting_state) \
+         VALUES ('forged-approval', 'churn', 1, 'dev', 'approve', 'fine by me', 'mallory', \
+         'Mallory', 'mallory@example.com', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), \
+         'PendingManualApproval')",
+        [],
+    )
+    .unwrap();
+    let alice = app.sign_in("alice").await;
+    let signed = app
+        .decide(&alice, "churn", "dev", "approve", "metrics hold up")
+        .await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+
+    let bob = app.sign_in("bob").await;
+    let inbox = app.get("/inbox", Some(&bob)).await.body;
+    assert!(
+        inbox.contains("(1 of 3 approvals)") && !inbox.contains("2 of 3"),
+        "alice's approval counts, the forged one does not: {inbox}"
+    );
+    assert!(
+        inbox.contains("The decision log disagrees with the audit trail")
+            && inbox.contains(
+                "by mallory (forged-approval): the decision log holds it, the audit trail does not"
+            ),
+        "{inbox}"
+    );
+}
+
 #[tokio::test]
 async fn the_verifier_trusts_only_a_key_kept_apart_and_catches_a_trail_rolled_back_behind_it() {
     let app = TestApp::new(&[]).await;

@@ -107,6 +107,15 @@ fn InboxLine(row: InboxRow) -> impl IntoView {
     let approvals = waiting
         .approvals
         .map(|a| view! { <span class="muted">{format!(" ({a})")}</span> });
+    let disagreements = (!row.disagreements.is_empty()).then(|| {
+        let sentences = row.disagreements.into_iter().map(|d| view! { <li>{d}</li> }).collect_view();
+        view! {
+            <div class="warning" role="alert">
+                "The decision log disagrees with the audit trail; the approvals shown are the trail's:"
+                <ul>{sentences}</ul>
+            </div>
+        }
+    });
     view! {
         <tr
             data-group=row.group.clone()
@@ -116,7 +125,7 @@ fn InboxLine(row: InboxRow) -> impl IntoView {
             <td>
                 <a href=row.review>{label}</a>
             </td>
-            <td>{waiting.environment}{approvals}</td>
+            <td>{waiting.environment}{approvals}{disagreements}</td>
             <td>
                 {waiting.waited}
                 <span class="muted">{format!(" (since {})", waiting.since)}</span>
@@ -187,11 +196,19 @@ pub async fn inbox(filter: Option<String>, page: Option<u32>) -> Result<InboxLis
             )
             .await?;
         let (policy, now) = (services.policy(), services.now());
+        let attested = attested_steps(&portal.audit, &listed.items).await?;
         let rows = listed
             .items
             .iter()
             .map(|row| {
-                let (version, waiting) = (&row.step.version, &row.step.waiting);
+                let version = &row.step.version;
+                let key = (version.group.to_string(), version.version.get());
+                let (decisions, disagreements) = attested.get(&key).cloned().unwrap_or_default();
+                // The approvals counted are those the trail holds; should the trail say the
+                // step waits elsewhere, the log's step is shown, beside the disagreement.
+                let from_trail = countersign_domain::workflow::waiting(policy, version, &decisions)
+                    .filter(|w| w.environment == row.step.waiting.environment);
+                let waiting = from_trail.as_ref().unwrap_or(&row.step.waiting);
                 InboxRow {
                     group: version.group.to_string(),
                     version: version.version.get(),
@@ -208,6 +225,7 @@ pub async fn inbox(filter: Option<String>, page: Option<u32>) -> Result<InboxLis
                         .as_ref()
                         .map(|live| metric_deltas(&version.metrics, &live.metrics))
                         .unwrap_or_default(),
+                    disagreements,
                 }
             })
             .collect();
@@ -221,4 +239,57 @@ pub async fn inbox(filter: Option<String>, page: Option<u32>) -> Result<InboxLis
         })
     })
     .await
+}
+
+/// The decisions of each listed step's version as the trail holds them (a row the trail
+/// lacks left out), and what the log says otherwise, a sentence each: by group, the page's
+/// decisions read by key beside their entries, so a page costs its own rows.
+#[cfg(feature = "ssr")]
+async fn attested_steps(
+    desk: &countersign_audit::desk::AuditDesk,
+    rows: &[countersign_domain::service::InboxRow],
+) -> Result<
+    std::collections::BTreeMap<
+        (String, u32),
+        (Vec<countersign_domain::DecisionRecord>, Vec<String>),
+    >,
+    AppError,
+> {
+    use countersign_audit::desk::Standing;
+    let mut by_group: std::collections::BTreeMap<_, Vec<countersign_domain::DecisionRecord>> =
+        Default::default();
+    for row in rows {
+        by_group
+            .entry(row.step.version.group.clone())
+            .or_default()
+            .extend(row.step.decisions.iter().cloned());
+    }
+    let mut steps = std::collections::BTreeMap::<_, (Vec<_>, Vec<_>)>::new();
+    for row in rows {
+        let version = &row.step.version;
+        steps.insert(
+            (version.group.to_string(), version.version.get()),
+            Default::default(),
+        );
+    }
+    for (group, decisions) in by_group {
+        let attested = desk
+            .attest(&group, &decisions)
+            .await
+            .map_err(countersign_domain::service::ServiceError::from)?;
+        for decision in attested {
+            let key = (group.to_string(), decision.record.version.get());
+            let Some((held, disagreements)) = steps.get_mut(&key) else {
+                continue;
+            };
+            if let Some(alert) = decision.alert() {
+                tracing::error!(%group, disagreement = ?alert, "the decision log and the audit trail disagree");
+                disagreements.push(alert);
+            }
+            if decision.standing != Standing::NotInTrail {
+                held.push(decision.record);
+            }
+        }
+    }
+    Ok(steps)
 }

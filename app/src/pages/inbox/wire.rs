@@ -15,6 +15,9 @@ pub struct InboxRow {
     /// The version live in the environment, if any, and the metrics beside it.
     pub live_version: Option<u32>,
     pub metrics: Vec<MetricDelta>,
+    /// Each of the step's decisions the decision log and the audit trail disagree about, a
+    /// sentence each; the approvals shown are the trail's.
+    pub disagreements: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
