@@ -5,6 +5,7 @@
 #   page weight   the browser's assets raw, Brotli and gzip; each page's cold load in Chromium:
 #                 bytes transferred and time to first contentful paint
 #   SSR time      p50/p95 of the groups page and a version page, 10 000 versions in the store
+#                 (BENCH_VERSIONS; issue 31's goals are stated at 100 000)
 #   memory        the server's resident set size after that load
 #   resolve       throughput and latency of GET .../environments/{env} with a bearer token,
 #                 under load from wrk (a second process), beside an axum hello-world handler
@@ -65,23 +66,27 @@ for asset in pkg/countersign_bg.wasm pkg/countersign.js pkg/countersign.css; do
   gz=$(curl -fs -H 'Accept-Encoding: gzip' "$BASE/$asset" | wc -c)
   printf '   %-24s %9d B raw %9d B brotli %9d B gzip\n' "$asset" "$raw" "$br" "$gz"
 done
-measure() { # name url
-  local name="$1" url="$2" times="$WORK/times"
+# Issue 31's goals hold at 100 000 versions: a figure measured on fewer is "not met" however
+# fast, so a smaller BENCH_VERSIONS never reads as reaching them.
+GOAL_VERSIONS=100000
+measure() { # name url goal-p95-ms
+  local name="$1" url="$2" goal="$3" times="$WORK/times"
   : > "$times"
   for _ in $(seq 1 10); do curl -fs -b "$cookie" -o /dev/null "$url"; done # warm up
   for _ in $(seq 1 "$REQUESTS"); do
     curl -fs -b "$cookie" -o /dev/null -w '%{time_total}\n' "$url" >> "$times"
   done
-  sort -n "$times" | awk -v name="$name" -v n="$REQUESTS" '
+  sort -n "$times" | awk -v name="$name" -v n="$REQUESTS" -v goal="$goal" -v versions="$VERSIONS" -v at="$GOAL_VERSIONS" '
     { t[NR] = $1 * 1000 }
-    END { printf "   %-34s p50 %6.2f ms   p95 %6.2f ms   max %6.2f ms   (%d requests; target p95 <= 50 ms)\n",
-          name, t[int(n * 0.50)], t[int(n * 0.95)], t[n], n }'
+    END { p95 = t[int(n * 0.95)]
+          printf "   %-34s p50 %6.2f ms   p95 %6.2f ms   max %6.2f ms   (%d requests; goal p95 <= %d ms with %d versions: %s)\n",
+          name, t[int(n * 0.50)], p95, t[n], n, goal, at, (p95 <= goal && versions >= at) ? "met" : "not met" }'
 }
 
 echo "-- server-side rendering time, signed in, $VERSIONS versions in the store"
-measure "groups page /" "$BASE/"
-measure "version page" "$BASE/models/bench-model/versions/$((VERSIONS / 2))"
-measure "versions list (first page of 50)" "$BASE/models/bench-model"
+measure "groups page /" "$BASE/" 10
+measure "version page" "$BASE/models/bench-model/versions/$((VERSIONS / 2))" 5
+measure "versions list (first page of 50)" "$BASE/models/bench-model" 5
 
 # wrk prints "Requests/sec: N" and, with --latency, a "99%" line. Prints the figures and
 # leaves "requests-per-second p99-ms" in $WORK/figures.
@@ -115,21 +120,26 @@ if command -v wrk > /dev/null && [ -x target/release/bench-hello ]; then
     -H "Authorization: Bearer $RESOLVE_TOKEN"
   read -r resolve_rps resolve_p99 < "$WORK/figures"
   awk -v r="$resolve_rps" -v h="$hello_rps" -v p="$resolve_p99" 'BEGIN {
-    printf "   resolve / hello world: %.2f of the throughput (target: >= 0.5); resolve p99 %.2f ms (target: <= 5 ms)\n", r / h, p }'
+    printf "   resolve / hello world: %.2f of the throughput (goal >= 0.5: %s); resolve p99 %.2f ms (goal <= 1 ms: %s)\n",
+      r / h, (r / h >= 0.5) ? "met" : "not met", p, (p <= 1) ? "met" : "not met" }'
 else
   echo "-- resolve under load: skipped (needs wrk: scripts/tools.sh bench; and the bench-hello server)"
 fi
 
 rss_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$SERVER/status")
-awk -v kb="$rss_kb" 'BEGIN { printf "-- server memory after the load: %.1f MB RSS (target: <= 70 MB)\n", kb / 1024 }'
+memory() { # when kb
+  awk -v when="$1" -v kb="$2" 'BEGIN { mb = kb / 1024
+    printf "-- server memory %s: %.1f MB RSS (goal <= 40 MB: %s)\n", when, mb, (mb <= 40) ? "met" : "not met" }'
+}
+memory "after the load" "$rss_kb"
 
 if [ -d end2end/node_modules/playwright-core ] && [ -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   echo "-- cold page loads in Chromium: bytes transferred (document and all it loads) and first contentful paint"
   node end2end/bench/page-weight.mjs "$BASE" bench-model "$VERSIONS"
-  # After the memory figure above: the inbox lists all $VERSIONS waiting steps on one page and
-  # the history page verifies the group's whole audit trail, which the server's heap keeps.
+  # After the memory figure above: the inbox and the history page, whose first view verifies
+  # the group's whole audit trail.
   rss_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$SERVER/status")
-  awk -v kb="$rss_kb" 'BEGIN { printf "-- server memory after every page once more: %.1f MB RSS\n", kb / 1024 }'
+  memory "after every page once more" "$rss_kb"
 else
   echo "-- cold page loads in Chromium: skipped (needs scripts/tools.sh test: Chromium and Playwright)"
 fi

@@ -59,4 +59,5 @@ for _ in range(count):
 latencies.sort()
 pick = lambda q: latencies[min(len(latencies) - 1, int(len(latencies) * q))]
 print(f"   event -> e-mail in maildev       p50 {pick(0.5):6.1f} ms   p99 {pick(0.99):6.1f} ms   "
-      f"max {latencies[-1]:6.1f} ms   ({count} events; target p99 <= 1000 ms)")
+      f"max {latencies[-1]:6.1f} ms   ({count} events; goal p99 <= 300 ms: "
+      f"{'met' if pick(0.99) <= 300 else 'not met'})")
