@@ -162,6 +162,8 @@ export default defineConfig({
       COUNTERSIGN_APPROVERS_PROD: 'approvers-prod',
       COUNTERSIGN_VIEWERS: 'ml-staff',
       COUNTERSIGN_API_TOKENS: pipelineTokens,
+      // The suite's pipeline registers for whichever person a test needs.
+      COUNTERSIGN_API_REGISTRANTS: 'e2e-pipeline=*',
     }),
     {
       command: `exec ${motoServer} -H 127.0.0.1 -p ${motoPort}`,
@@ -188,6 +190,8 @@ export default defineConfig({
       ...atTheProvider,
       COUNTERSIGN_APPROVER_GROUP: 'approvers-dev-test',
       COUNTERSIGN_API_TOKENS: pipelineTokens,
+      // The suite's pipeline registers for whichever person a test needs.
+      COUNTERSIGN_API_REGISTRANTS: 'e2e-pipeline=*',
       ...onMoto,
     }),
     portal(seedFlowPort, path.join(os.tmpdir(), `countersign-e2e-seed-${process.pid}.db`), {
@@ -196,6 +200,10 @@ export default defineConfig({
       ...onMoto,
       ...atTheProvider,
       COUNTERSIGN_API_JWT_AUDIENCE: 'api://countersign',
+      // Only the pipelines' clients call the API, and the training pipeline registers for
+      // Dana alone (N12, N3).
+      COUNTERSIGN_API_JWT_CLIENTS: 'training-pipeline,batch-pipeline',
+      COUNTERSIGN_API_REGISTRANTS: 'training-pipeline=dana@example.com',
       COUNTERSIGN_APPROVERS_DEV: 'approvers-dev-test',
       COUNTERSIGN_APPROVERS_TEST: 'approvers-dev-test',
       COUNTERSIGN_APPROVERS_UAT: 'approvers-dev-test',
@@ -219,6 +227,8 @@ export default defineConfig({
         ...atTheProvider,
         COUNTERSIGN_APPROVER_GROUP: 'approvers-dev-test',
         COUNTERSIGN_API_TOKENS: pipelineTokens,
+        // The suite's pipeline registers for whichever person a test needs.
+        COUNTERSIGN_API_REGISTRANTS: 'e2e-pipeline=*',
         COUNTERSIGN_SMTP_URL: `smtp://127.0.0.1:${maildevSmtpPort}`,
         COUNTERSIGN_NOTIFY_DEV: replicaApprovers,
         COUNTERSIGN_EVENTS_API_KEY: eventsApiKey,

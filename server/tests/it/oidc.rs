@@ -36,6 +36,9 @@ pub(crate) async fn start_quirky(quirk: &str, extra: &[(&str, &str)]) -> Sso {
             ("OIDC_CLIENT_SECRET", "countersign-test-secret"),
             ("APPROVERS_DEV", "approvers-dev-test"),
             ("VIEWERS", "ml-staff"),
+            // The provider's training pipeline declares whichever registrant a test needs;
+            // the tests of binding it to people set their own.
+            ("API_REGISTRANTS", "training-pipeline=*"),
         ])
         .settings(extra)
         .listening_on(listener)

@@ -23,7 +23,9 @@ use subtle::ConstantTimeEq;
 use tokio::sync::Mutex;
 
 mod settings;
-pub use settings::{ApiAccessConfig, ApiSettings, JwtAccessConfig, ScopeClaims, StaticToken};
+pub use settings::{
+    ApiAccessConfig, ApiSettings, JwtAccessConfig, RegistrantBinding, ScopeClaims, StaticToken,
+};
 
 /// What a token may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -87,17 +89,24 @@ struct KeyCache {
 }
 
 impl ApiAuth {
-    /// Whether `caller` may register a version in `registrant`'s name: yes unless the caller
-    /// is bound to people (`COUNTERSIGN_API_REGISTRANTS`) and the registrant is none of them.
+    /// Whether `caller` may register a version in `registrant`'s name: on an open API
+    /// (the laptop setup) anyone may; otherwise only a caller `COUNTERSIGN_API_REGISTRANTS`
+    /// binds to the registrant, or lets name anyone. Binding is on by default (N3): a token
+    /// whose caller is not named there registers for nobody, so whoever holds it cannot
+    /// make up a registrant and approve their own version.
     pub fn may_register_for(
         &self,
         caller: &Caller,
         registrant: &countersign_domain::Person,
     ) -> bool {
-        self.config
-            .registrants
-            .get(&caller.name)
-            .is_none_or(|people| !people.is_disjoint(&registrant.identifiers()))
+        self.config.open
+            || match self.config.registrants.get(&caller.name) {
+                None => false,
+                Some(RegistrantBinding::Anyone) => true,
+                Some(RegistrantBinding::People(people)) => {
+                    !people.is_disjoint(&registrant.identifiers())
+                }
+            }
     }
 
     pub fn new(config: ApiAccessConfig) -> Self {

@@ -118,7 +118,7 @@ pub(crate) async fn register(
     if !state.auth.may_register_for(&caller, &registrant) {
         return Err(ApiError::new(ErrorCode::RegistrantNotAllowed,
             format!(
-                "{} may register versions only for the people COUNTERSIGN_API_REGISTRANTS binds it to",
+                "{} may register versions only for the people COUNTERSIGN_API_REGISTRANTS binds it to (caller=person+person; none when it is not named there)",
                 caller.name
             ),
         ));

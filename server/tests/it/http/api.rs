@@ -136,7 +136,7 @@ async fn static_api_tokens_open_only_their_own_scopes_and_name_the_caller() {
         hex_digest(training),
         hex_digest(batch)
     );
-    let app = TestApp::new(&[("API_TOKENS", &tokens)]).await;
+    let app = TestApp::new(&[("API_TOKENS", &tokens), ("API_REGISTRANTS", "training=*")]).await;
     let call = |uri: &str, token: Option<&str>, body: Option<Value>| {
         let mut request = match &body {
             Some(_) => Request::post(uri).header(header::CONTENT_TYPE, "application/json"),
@@ -263,16 +263,18 @@ async fn a_token_bound_to_people_registers_only_in_their_names() {
     use countersign_server::http::api::auth::hex_digest;
     let training = "cst_training-token-for-tests-0123456789";
     let shared = "cst_shared-token-for-tests-0123456789abc";
+    let trusted = "cst_trusted-token-for-tests-0123456789ab";
     let tokens = format!(
-        "training:register:{}, shared:register:{}",
+        "training:register:{}, shared:register:{}, trusted:register:{}",
         hex_digest(training),
-        hex_digest(shared)
+        hex_digest(shared),
+        hex_digest(trusted)
     );
     let app = TestApp::new(&[
         ("API_TOKENS", &tokens),
         (
             "API_REGISTRANTS",
-            "training=dana@example.com+sam@example.com",
+            "training=dana@example.com+sam@example.com, trusted=*",
         ),
     ])
     .await;
@@ -303,13 +305,24 @@ async fn a_token_bound_to_people_registers_only_in_their_names() {
         "{}",
         by_address.body
     );
+    // N3: binding is on by default; a token nobody bound cannot make up a registrant.
     let unbound = app
         .send(register(shared, json!({"subject": "eve@example.com"})))
         .await;
     assert_eq!(
-        unbound.status,
+        (unbound.status, unbound.json()["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("registrant_not_allowed")),
+        "a token not named in COUNTERSIGN_API_REGISTRANTS registers for nobody: {}",
+        unbound.body
+    );
+    let anyone = app
+        .send(register(trusted, json!({"subject": "eve@example.com"})))
+        .await;
+    assert_eq!(
+        anyone.status,
         StatusCode::CREATED,
-        "a token not bound names anyone"
+        "a token let name anyone (caller=*) does: {}",
+        anyone.body
     );
     assert!(Config::from_pairs([("API_REGISTRANTS", "training")]).is_err());
 }

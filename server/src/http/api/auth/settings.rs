@@ -16,8 +16,18 @@ pub struct ApiAccessConfig {
     /// The scope or role values granting each API scope in access tokens.
     pub scope_claims: ScopeClaims,
     /// Callers (a static token's name, a client's id) bound to the people they may register
-    /// versions for, as normalised identifiers; a caller not named here may name anyone.
-    pub registrants: BTreeMap<String, BTreeSet<String>>,
+    /// versions for; a caller not named here registers for nobody (N3), unless the API is
+    /// open.
+    pub registrants: BTreeMap<String, RegistrantBinding>,
+}
+
+/// Whom one caller may name as a version's registrant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RegistrantBinding {
+    /// These people, as normalised identifiers.
+    People(BTreeSet<String>),
+    /// Anyone it declares (`caller=*`): the registrant is then the pipeline's word alone.
+    Anyone,
 }
 
 #[derive(Clone, Debug)]
@@ -172,8 +182,18 @@ impl ApiSettings<'_> {
                 Ok(value.to_owned())
             }
         };
+        let registrants = registrants(self.registrants)?;
+        let may_register = jwt.is_some()
+            || tokens
+                .iter()
+                .any(|t| t.scopes.contains(&ApiScope::Register));
+        if !open && may_register && registrants.is_empty() {
+            tracing::warn!(
+                "COUNTERSIGN_API_REGISTRANTS binds no caller to the people it registers for: every registration through the API is refused (caller=person+person, or caller=* to let one name anyone)"
+            );
+        }
         Ok(ApiAccessConfig {
-            registrants: registrants(self.registrants)?,
+            registrants,
             open,
             tokens,
             jwt,
@@ -186,17 +206,25 @@ impl ApiSettings<'_> {
     }
 }
 
-/// `caller=person+person`, comma-separated.
-fn registrants(text: &str) -> Result<BTreeMap<String, BTreeSet<String>>, SettingError> {
+/// `caller=person+person` or `caller=*`, comma-separated.
+fn registrants(text: &str) -> Result<BTreeMap<String, RegistrantBinding>, SettingError> {
     let mut registrants = BTreeMap::new();
     for entry in comma_list(text) {
         let wrong = || {
             SettingError::new(
                 "api_registrants",
-                format!("has {entry:?}; each entry is caller=person+person, e.g. training-pipeline=dana@example.com+sam@example.com"),
+                format!("has {entry:?}; each entry is caller=person+person, e.g. training-pipeline=dana@example.com+sam@example.com, or caller=* for a caller that may name anyone"),
             )
         };
         let (caller, people) = entry.split_once('=').ok_or_else(wrong)?;
+        if people.trim() == "*" && !caller.trim().is_empty() {
+            tracing::warn!(
+                caller = caller.trim(),
+                "COUNTERSIGN_API_REGISTRANTS lets this caller name anyone as a registrant: four-eyes then rests on the pipeline's word"
+            );
+            registrants.insert(caller.trim().to_owned(), RegistrantBinding::Anyone);
+            continue;
+        }
         let people: BTreeSet<String> = people
             .split('+')
             .filter_map(countersign_domain::identity::normalised_identifier)
@@ -204,7 +232,7 @@ fn registrants(text: &str) -> Result<BTreeMap<String, BTreeSet<String>>, Setting
         if caller.trim().is_empty() || people.is_empty() {
             return Err(wrong());
         }
-        registrants.insert(caller.trim().to_owned(), people);
+        registrants.insert(caller.trim().to_owned(), RegistrantBinding::People(people));
     }
     Ok(registrants)
 }
