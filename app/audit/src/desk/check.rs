@@ -8,6 +8,9 @@ use crate::verify::{Progress, Verified, Violation};
 use countersign_domain::DecisionRecord;
 use std::collections::BTreeMap;
 
+/// Groups whose trail entries [`AuditDesk::attest_across_groups`] reads at once.
+const GROUPS_READ_AT_ONCE: usize = 8;
+
 /// What checking a group's trail found.
 #[derive(Debug)]
 pub struct TrailCheck {
@@ -67,6 +70,28 @@ impl AuditDesk {
             .collect();
         let entries = self.trail.entries_keyed(group, &keys).await?;
         Ok(reconcile(group, &entries, decisions))
+    }
+
+    /// As [`AuditDesk::attest`], for `decisions` of any groups (an inbox page's): each
+    /// group's read by key, a few groups at a time.
+    pub async fn attest_across_groups(
+        &self,
+        decisions: &[DecisionRecord],
+    ) -> Result<Vec<AttestedDecision>, PortError> {
+        use futures::{StreamExt, TryStreamExt};
+        let mut by_group: BTreeMap<GroupName, Vec<DecisionRecord>> = BTreeMap::new();
+        for decision in decisions {
+            by_group
+                .entry(decision.group.clone())
+                .or_default()
+                .push(decision.clone());
+        }
+        let attested: Vec<Vec<AttestedDecision>> = futures::stream::iter(by_group)
+            .map(|(group, decisions)| async move { self.attest(&group, &decisions).await })
+            .buffered(GROUPS_READ_AT_ONCE)
+            .try_collect()
+            .await?;
+        Ok(attested.into_iter().flatten().collect())
     }
 
     /// `group`'s trail, verified against this portal's key, beside `decisions` (the log's,

@@ -196,14 +196,14 @@ pub async fn inbox(filter: Option<String>, page: Option<u32>) -> Result<InboxLis
             )
             .await?;
         let (policy, now) = (services.policy(), services.now());
-        let attested = attested_steps(&portal.audit, &listed.items).await?;
+        let mut attested = attested_steps(&portal.audit, &listed.items).await?;
         let rows = listed
             .items
             .iter()
             .map(|row| {
                 let version = &row.step.version;
-                let key = (version.group.to_string(), version.version.get());
-                let (decisions, disagreements) = attested.get(&key).cloned().unwrap_or_default();
+                let key = (version.group.clone(), version.version);
+                let (decisions, disagreements) = attested.remove(&key).unwrap_or_default();
                 // The approvals counted are those the trail holds; should the trail say the
                 // step waits elsewhere, the log's step is shown, beside the disagreement.
                 let from_trail = countersign_domain::workflow::waiting(policy, version, &decisions)
@@ -242,54 +242,45 @@ pub async fn inbox(filter: Option<String>, page: Option<u32>) -> Result<InboxLis
 }
 
 /// The decisions of each listed step's version as the trail holds them (a row the trail
-/// lacks left out), and what the log says otherwise, a sentence each: by group, the page's
-/// decisions read by key beside their entries, so a page costs its own rows.
+/// lacks left out), and what the log says otherwise, a sentence each: the page's decisions
+/// read by key beside their entries, so a page costs its own rows.
 #[cfg(feature = "ssr")]
 async fn attested_steps(
     desk: &countersign_audit::desk::AuditDesk,
     rows: &[countersign_domain::service::InboxRow],
-) -> Result<
-    std::collections::BTreeMap<
-        (String, u32),
-        (Vec<countersign_domain::DecisionRecord>, Vec<String>),
-    >,
-    AppError,
-> {
+) -> Result<std::collections::BTreeMap<VersionKey, AttestedStep>, AppError> {
     use countersign_audit::desk::Standing;
-    let mut by_group: std::collections::BTreeMap<_, Vec<countersign_domain::DecisionRecord>> =
-        Default::default();
-    for row in rows {
-        by_group
-            .entry(row.step.version.group.clone())
-            .or_default()
-            .extend(row.step.decisions.iter().cloned());
-    }
-    let mut steps = std::collections::BTreeMap::<_, (Vec<_>, Vec<_>)>::new();
-    for row in rows {
-        let version = &row.step.version;
-        steps.insert(
-            (version.group.to_string(), version.version.get()),
-            Default::default(),
-        );
-    }
-    for (group, decisions) in by_group {
-        let attested = desk
-            .attest(&group, &decisions)
-            .await
-            .map_err(countersign_domain::service::ServiceError::from)?;
-        for decision in attested {
-            let key = (group.to_string(), decision.record.version.get());
-            let Some((held, disagreements)) = steps.get_mut(&key) else {
-                continue;
-            };
-            if let Some(alert) = decision.alert() {
-                tracing::error!(%group, disagreement = ?alert, "the decision log and the audit trail disagree");
-                disagreements.push(alert);
-            }
-            if decision.standing != Standing::NotInTrail {
-                held.push(decision.record);
-            }
+    let decisions: Vec<_> = rows
+        .iter()
+        .flat_map(|row| row.step.decisions.iter().cloned())
+        .collect();
+    let attested = desk
+        .attest_across_groups(&decisions)
+        .await
+        .map_err(countersign_domain::service::ServiceError::from)?;
+    let mut steps = std::collections::BTreeMap::<_, AttestedStep>::new();
+    for decision in attested {
+        let record = decision.record.clone();
+        let (held, disagreements) = steps
+            .entry((record.group.clone(), record.version))
+            .or_default();
+        if let Some(alert) = decision.alert() {
+            tracing::error!(group = %record.group, disagreement = ?alert, "the decision log and the audit trail disagree");
+            disagreements.push(alert);
+        }
+        if decision.standing != Standing::NotInTrail {
+            held.push(record);
         }
     }
     Ok(steps)
 }
+
+#[cfg(feature = "ssr")]
+type VersionKey = (
+    countersign_domain::GroupName,
+    countersign_domain::VersionNumber,
+);
+
+/// A step's decisions as the trail holds them, and the log's disagreements, a sentence each.
+#[cfg(feature = "ssr")]
+type AttestedStep = (Vec<countersign_domain::DecisionRecord>, Vec<String>);

@@ -120,6 +120,13 @@ impl ApiSettings<'_> {
         listen: SocketAddr,
     ) -> Result<ApiAccessConfig, SettingError> {
         let tokens = static_tokens(self.tokens)?;
+        let clients: BTreeSet<String> = comma_list(self.jwt_clients).into_iter().collect();
+        if given(self.jwt_audience).is_none() && !clients.is_empty() {
+            return Err(SettingError::new(
+                "api_jwt_clients",
+                "is set, but COUNTERSIGN_API_JWT_AUDIENCE is not: access tokens are not taken",
+            ));
+        }
         let jwt = match given(self.jwt_audience) {
             None => None,
             Some(audience) => {
@@ -138,7 +145,6 @@ impl ApiSettings<'_> {
                         format!("is {issuer:?}; use the provider's https:// issuer URL (plain http only to this machine)"),
                     ));
                 }
-                let clients: BTreeSet<String> = comma_list(self.jwt_clients).into_iter().collect();
                 if clients.is_empty() {
                     tracing::warn!(
                         "COUNTERSIGN_API_JWT_CLIENTS is empty: an access token for {audience} issued to any client of the provider is taken; name the pipelines' client ids"
@@ -151,12 +157,6 @@ impl ApiSettings<'_> {
                 })
             }
         };
-        if jwt.is_none() && given(Some(self.jwt_clients)).is_some() {
-            return Err(SettingError::new(
-                "api_jwt_clients",
-                "is set, but COUNTERSIGN_API_JWT_AUDIENCE is not: access tokens are not taken",
-            ));
-        }
         let no_tokens = tokens.is_empty() && jwt.is_none();
         let open = self.open.unwrap_or(dev_sign_in && no_tokens);
         if open && !no_tokens {
@@ -217,22 +217,25 @@ fn registrants(text: &str) -> Result<BTreeMap<String, RegistrantBinding>, Settin
             )
         };
         let (caller, people) = entry.split_once('=').ok_or_else(wrong)?;
-        if people.trim() == "*" && !caller.trim().is_empty() {
+        let caller = caller.trim();
+        let binding = if people.trim() == "*" {
             tracing::warn!(
-                caller = caller.trim(),
+                caller,
                 "COUNTERSIGN_API_REGISTRANTS lets this caller name anyone as a registrant: four-eyes then rests on the pipeline's word"
             );
-            registrants.insert(caller.trim().to_owned(), RegistrantBinding::Anyone);
-            continue;
-        }
-        let people: BTreeSet<String> = people
-            .split('+')
-            .filter_map(countersign_domain::identity::normalised_identifier)
-            .collect();
-        if caller.trim().is_empty() || people.is_empty() {
+            RegistrantBinding::Anyone
+        } else {
+            RegistrantBinding::People(
+                people
+                    .split('+')
+                    .filter_map(countersign_domain::identity::normalised_identifier)
+                    .collect(),
+            )
+        };
+        if caller.is_empty() || binding == RegistrantBinding::People(BTreeSet::new()) {
             return Err(wrong());
         }
-        registrants.insert(caller.trim().to_owned(), RegistrantBinding::People(people));
+        registrants.insert(caller.to_owned(), binding);
     }
     Ok(registrants)
 }
