@@ -15,6 +15,8 @@ fn registration(group: &str, n: u32, auc: f64, by: &Person) -> Registration {
         by.clone(),
     )
     .expect("demo registrations are valid")
+    // The operator who asked for demo data names its registrants, as a bound pipeline does.
+    .with_registrant_verified()
 }
 
 /// Registers a few versions with some decisions, unless the store already has models.

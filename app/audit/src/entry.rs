@@ -54,6 +54,11 @@ pub enum EventJson {
         registered_by: Person,
         /// Every identifier the version is attributed to (four-eyes).
         attributed_to: Vec<String>,
+        /// Whether the registrant was established (a caller bound to them registered it, or
+        /// the registry's record of the creator maps to them) rather than only declared.
+        /// Absent from entries written before the distinction, where anyone named counted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        registrant_verified: Option<bool>,
         registered_through: Option<String>,
         #[serde(with = "time::serde::rfc3339")]
         registered_at: OffsetDateTime,
@@ -252,6 +257,7 @@ impl EventJson {
                     .identifiers()
                     .map(str::to_owned)
                     .collect(),
+                registrant_verified: Some(version.attributed_to.is_verified()),
                 registered_through: version.registered_through.clone(),
                 registered_at: version.registered_at,
                 steps: version

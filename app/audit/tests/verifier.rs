@@ -41,8 +41,19 @@ fn key() -> &'static str {
 impl Trail {
     /// Version 7 of churn, registered by dana, seen by the portal, its dev approval asked.
     fn new(policy: Policy) -> Self {
+        Self::registered(policy, registration(GROUP, person("dana")))
+    }
+
+    /// As [`Trail::new`], but registered by a pipeline whose word alone names dana.
+    fn declared(policy: Policy) -> Self {
+        let mut declared = registration(GROUP, person("dana"));
+        declared.registrant_verified = false;
+        Self::registered(policy, declared)
+    }
+
+    fn registered(policy: Policy, registration: Registration) -> Self {
         let now = time::macros::datetime!(2026-11-30 06:00 UTC);
-        let version = workflow::register(&policy, registration(GROUP, person("dana")), now)
+        let version = workflow::register(&policy, registration, now)
             .into_version(VersionNumber::new(7).unwrap(), "arn:churn/7".into());
         let mut trail = Self {
             policy: Arc::new(policy),
@@ -372,6 +383,66 @@ fn the_rules_replayed_catch_order_missing_approvals_and_stale_sign_ins() {
     let (entry, message) = violation(&bundle);
     assert_eq!(entry, Some(at as u64));
     assert!(message.contains("fresh enough sign-in"), "{message}");
+}
+
+#[test]
+fn an_unverified_registrant_needs_the_extra_approval_the_rules_in_force_name() {
+    let mut trail = Trail::declared(policy());
+    let lenient = policy()
+        .with_extra_approval_without_registrant(Vec::new())
+        .unwrap();
+    trail
+        .decide_under(&lenient, "alice", "dev", Choice::Approve)
+        .unwrap();
+    let (_, message) = violation(&trail.bundle());
+    assert!(message.contains("after 1 of the 2 approvals"), "{message}");
+
+    let mut trail = Trail::declared(policy());
+    trail.decide("alice", "dev", Choice::Approve).unwrap();
+    trail.decide("bob", "dev", Choice::Approve).unwrap();
+    verify(&trail.bundle(), None).expect("two approvals are what it needs");
+}
+
+#[test]
+fn a_registration_written_before_verification_was_recorded_counts_anyone_named() {
+    // The same trail as an earlier portal wrote it: no `registrant_verified`, one approval.
+    let mut trail = Trail::declared(policy());
+    let earlier = policy()
+        .with_extra_approval_without_registrant(Vec::new())
+        .unwrap();
+    trail
+        .decide_under(&earlier, "alice", "dev", Choice::Approve)
+        .unwrap();
+    let mut bundle = trail.bundle();
+    let mut head = Head::default();
+    let mut checkpoints = Vec::new();
+    let mut previous = countersign_audit::entry::NO_PREVIOUS.to_owned();
+    for text in bundle.entries.iter_mut() {
+        let mut entry = Entry::parse(text).unwrap();
+        if let countersign_audit::EventJson::RegistrationSeen {
+            registrant_verified,
+            ..
+        } = &mut entry.event
+        {
+            *registrant_verified = None;
+        }
+        if let countersign_audit::EventJson::PolicyInForce { environments, .. } = &mut entry.event {
+            for rules in environments.iter_mut() {
+                rules.extra_approval_without_registrant = rules.environment == "prod";
+            }
+        }
+        entry.previous = previous;
+        *text = entry.canonical();
+        previous = hex::encode(entry_hash(text).0);
+        head = reseal(&head, text);
+        checkpoints.push(
+            trail
+                .notary
+                .sign(GROUP, head.size, head.root().unwrap(), trail.now),
+        );
+    }
+    bundle.checkpoints = checkpoints;
+    verify(&bundle, None).expect("anyone named established the registrant then");
 }
 
 /// The head after one more entry of exactly `text` (for a key holder's re-sealing).

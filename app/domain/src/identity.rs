@@ -37,10 +37,20 @@ impl Person {
 
 /// Everyone a version can be attributed to, as normalised identifiers: the registrant a
 /// pipeline declared, the owner named in the registry's metadata, and the people the
-/// registry's record of who created it maps to. Empty when no person could be established
-/// (a version created by an unmapped IAM role, without owner metadata).
+/// registry's record of who created it maps to. Empty when nobody is named (a version created
+/// by an unmapped IAM role, without owner metadata).
+///
+/// Every identifier counts against self-approval, verified or not: more names only make the
+/// four-eyes check stricter. But only a verified identifier *establishes* the registrant (N3):
+/// one a caller bound to that person registered under (`COUNTERSIGN_API_REGISTRANTS`), or one
+/// the registry's own record of the creator maps to. A name a pipeline or anyone allowed to
+/// write the registry's metadata merely declared could be made up, so a version attributed
+/// only to such names is treated as if nobody could be established.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Attribution(BTreeSet<String>);
+pub struct Attribution {
+    identifiers: BTreeSet<String>,
+    verified: bool,
+}
 
 impl Attribution {
     /// Nobody established.
@@ -48,29 +58,58 @@ impl Attribution {
         Self::default()
     }
 
-    /// The person's identifiers.
-    pub fn of(person: &Person) -> Self {
-        Self(person.identifiers())
+    /// The person's identifiers, as declared: they count against self-approval but establish
+    /// nobody.
+    pub fn declared(person: &Person) -> Self {
+        Self {
+            identifiers: person.identifiers(),
+            verified: false,
+        }
     }
 
-    /// Adds one more identifier (ignored when blank).
+    /// The person's identifiers, vouched for by something other than the registrant's word.
+    pub fn verified(person: &Person) -> Self {
+        Self::declared(person).and_verified_when(true)
+    }
+
+    /// Adds one more declared identifier (ignored when blank).
     pub fn and(mut self, identifier: &str) -> Self {
-        self.0.extend(normalised_identifier(identifier));
+        self.identifiers.extend(normalised_identifier(identifier));
+        self
+    }
+
+    /// Adds one more identifier that establishes the registrant (ignored when blank).
+    pub fn and_verified(mut self, identifier: &str) -> Self {
+        if let Some(identifier) = normalised_identifier(identifier) {
+            self.identifiers.insert(identifier);
+            self.verified = true;
+        }
+        self
+    }
+
+    /// The same names, established when `verified` (and something is named at all).
+    pub fn and_verified_when(mut self, verified: bool) -> Self {
+        self.verified |= verified && !self.identifiers.is_empty();
         self
     }
 
     /// Whether `person` is one of the people the version is attributed to.
     pub fn includes(&self, person: &Person) -> bool {
-        !self.0.is_disjoint(&person.identifiers())
+        !self.identifiers.is_disjoint(&person.identifiers())
     }
 
-    /// Whether anyone at all could be established.
-    pub fn is_established(&self) -> bool {
-        !self.0.is_empty()
+    /// Whether the registrant is established: someone named, by a verified identifier.
+    pub fn is_verified(&self) -> bool {
+        self.verified
+    }
+
+    /// Whether anyone at all is named, verified or not.
+    pub fn names_anyone(&self) -> bool {
+        !self.identifiers.is_empty()
     }
 
     pub fn identifiers(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
+        self.identifiers.iter().map(String::as_str)
     }
 }
 

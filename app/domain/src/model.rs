@@ -383,6 +383,9 @@ pub struct Registration {
     pub registered_by: Person,
     /// The authenticated caller that sent the registration, when it came through the API.
     pub registered_through: Option<String>,
+    /// Whether something other than the registration's own word vouches for the registrant:
+    /// the caller is bound to that person (`COUNTERSIGN_API_REGISTRANTS`).
+    pub registrant_verified: bool,
 }
 
 impl Registration {
@@ -426,6 +429,13 @@ impl Registration {
         self
     }
 
+    /// Records that the caller is bound to the registrant it named, so the registrant is
+    /// established rather than declared.
+    pub fn with_registrant_verified(mut self) -> Self {
+        self.registrant_verified = true;
+        self
+    }
+
     /// Validates what a pipeline sent, with SageMaker's limits (image URI 255 characters,
     /// model data URL 1024, description 1024).
     pub fn new(
@@ -463,6 +473,7 @@ impl Registration {
             metadata: CustomMetadata::new(),
             registered_by,
             registered_through: None,
+            registrant_verified: false,
         })
     }
 }
@@ -519,7 +530,8 @@ impl NewVersion {
             description: r.description,
             metrics: r.metrics,
             metadata: r.metadata,
-            attributed_to: crate::identity::Attribution::of(&r.registered_by),
+            attributed_to: crate::identity::Attribution::declared(&r.registered_by)
+                .and_verified_when(r.registrant_verified),
             registered_by: r.registered_by,
             registered_through: r.registered_through,
             registered_at: self.registered_at,

@@ -22,7 +22,8 @@ pub struct Policy {
     /// Environments where a version nobody could be established as the registrant of needs
     /// one approval more than configured: four-eyes cannot be checked, so a second person
     /// stands in for it.
-    extra_approval_without_registrant: BTreeSet<Environment>,
+    /// `None`: every environment where nobody may approve their own version.
+    extra_approval_without_registrant: Option<BTreeSet<Environment>>,
     /// Groups whose members may see the portal at all; empty means every signed-in person.
     viewer_groups: BTreeSet<String>,
     /// The meanings a signature may carry, per environment and verdict, the first the one
@@ -68,7 +69,7 @@ pub enum PolicyError {
 impl Policy {
     /// A policy where members of `approver_group` may decide every environment, one approval
     /// each, nobody may approve their own version, and a version without an established
-    /// registrant needs one approval more in the last environment.
+    /// registrant needs one approval more in every environment.
     pub fn new(environments: Environments, approver_group: &str) -> Self {
         let approver_groups = environments
             .iter()
@@ -78,7 +79,7 @@ impl Policy {
             approver_groups,
             required_approvals: BTreeMap::new(),
             self_approval_allowed: BTreeSet::new(),
-            extra_approval_without_registrant: BTreeSet::from([environments.last().clone()]),
+            extra_approval_without_registrant: None,
             reason_required: BTreeSet::from([environments.last().clone()]),
             environments,
             viewer_groups: BTreeSet::new(),
@@ -260,13 +261,14 @@ impl Policy {
     }
 
     /// The environments where a version without an established registrant needs one
-    /// approval more (replacing the default, the last environment; none turns it off).
+    /// approval more (replacing the default, every environment where nobody may approve
+    /// their own version; none turns it off).
     pub fn with_extra_approval_without_registrant(
         mut self,
         environments: impl IntoIterator<Item = String>,
     ) -> Result<Self, PolicyError> {
         self.extra_approval_without_registrant =
-            self.known_all("extra approval without registrant", environments)?;
+            Some(self.known_all("extra approval without registrant", environments)?);
         Ok(self)
     }
 
@@ -274,9 +276,7 @@ impl Policy {
     /// where nobody could be established as its registrant and the policy says so.
     pub fn approvals_needed(&self, env: &Environment, version: &ModelVersion) -> u8 {
         let configured = self.required_approvals(env);
-        if !version.attributed_to.is_established()
-            && self.extra_approval_without_registrant.contains(env)
-        {
+        if !version.attributed_to.is_verified() && self.extra_approval_without_registrant(env) {
             configured + 1
         } else {
             configured
@@ -292,9 +292,13 @@ impl Policy {
     }
 
     /// Whether a version nobody could be established as the registrant of needs one approval
-    /// more in `env`.
+    /// more in `env`: by default wherever four-eyes holds, since there the missing approver
+    /// stands in for the registrant who might be approving their own version.
     pub fn extra_approval_without_registrant(&self, env: &Environment) -> bool {
-        self.extra_approval_without_registrant.contains(env)
+        match &self.extra_approval_without_registrant {
+            Some(environments) => environments.contains(env),
+            None => !self.self_approval_allowed(env),
+        }
     }
 
     pub fn self_approval_allowed(&self, env: &Environment) -> bool {

@@ -24,7 +24,8 @@ pub fn approver(subject: &str) -> Actor {
     }
 }
 
-/// A registration of `group` by `registrant`, with an image, model data and one metric.
+/// A registration of `group` by `registrant`, with an image, model data and one metric, sent
+/// by a pipeline bound to the registrant.
 pub fn registration(group: &str, registrant: Person) -> Registration {
     Registration::new(
         GroupName::parse(group).unwrap(),
@@ -35,6 +36,7 @@ pub fn registration(group: &str, registrant: Person) -> Registration {
         registrant,
     )
     .unwrap()
+    .with_registrant_verified()
 }
 
 /// Version 7 of `churn`, registered by dana, as the workflow leaves a new version.
@@ -47,7 +49,8 @@ pub fn registered(policy: &Policy) -> ModelVersion {
         Metrics::new(),
         person("dana"),
     )
-    .unwrap();
+    .unwrap()
+    .with_registrant_verified();
     workflow::register(policy, registration, OffsetDateTime::UNIX_EPOCH)
         .into_version(VersionNumber::new(7).unwrap(), "arn".into())
 }

@@ -625,11 +625,24 @@ fn the_extra_approval_without_a_registrant_is_configured_per_environment() {
     };
     let defaults = Config::from_pairs([]).unwrap();
     assert_eq!(
-        (unknown(&defaults, "uat"), unknown(&defaults, "prod")),
+        (unknown(&defaults, "dev"), unknown(&defaults, "prod")),
+        (2, 2),
+        "by default, wherever four-eyes holds"
+    );
+    let own_dev = Config::from_pairs([("SELF_APPROVAL", "dev")]).unwrap();
+    assert_eq!(
+        (unknown(&own_dev, "dev"), unknown(&own_dev, "test")),
         (1, 2)
     );
     let both = Config::from_pairs([("EXTRA_APPROVAL_WITHOUT_REGISTRANT", "uat, prod")]).unwrap();
-    assert_eq!((unknown(&both, "uat"), unknown(&both, "prod")), (2, 2));
+    assert_eq!(
+        (
+            unknown(&both, "test"),
+            unknown(&both, "uat"),
+            unknown(&both, "prod")
+        ),
+        (1, 2, 2)
+    );
     let off = Config::from_pairs([("EXTRA_APPROVAL_WITHOUT_REGISTRANT", "")]).unwrap();
     assert_eq!(unknown(&off, "prod"), 1);
     assert!(error(&[("EXTRA_APPROVAL_WITHOUT_REGISTRANT", "staging")])

@@ -64,13 +64,17 @@ impl Rules {
             EventJson::RegistrationSeen {
                 version,
                 attributed_to,
+                registrant_verified,
                 steps,
                 ..
             } if !self.versions.contains_key(version) => {
+                // Before the portal told verified from declared, anyone named counted.
+                let verified = registrant_verified.unwrap_or(!attributed_to.is_empty());
                 let track = Track {
                     attributed_to: attributed_to
                         .iter()
-                        .fold(Attribution::nobody(), |a, id| a.and(id)),
+                        .fold(Attribution::nobody(), |a, id| a.and(id))
+                        .and_verified_when(verified),
                     steps: steps_of(steps)?,
                     approvals: BTreeMap::new(),
                 };
@@ -271,7 +275,7 @@ fn check_decision(
         approvals.push(signer.clone());
         let needed = usize::from(policy.required_approvals(&env))
             + usize::from(
-                !track.attributed_to.is_established()
+                !track.attributed_to.is_verified()
                     && policy.extra_approval_without_registrant(&env),
             );
         if (approvals.len() >= needed) != (resulting == StepState::Approved) {

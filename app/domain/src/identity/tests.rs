@@ -35,13 +35,40 @@ fn two_records_are_one_person_when_any_identifier_meets() {
 
 #[test]
 fn an_attribution_includes_everyone_it_names() {
-    let attribution = Attribution::of(&person("dana", ""))
+    let attribution = Attribution::declared(&person("dana", ""))
         .and("Sam@Example.com")
         .and(" ");
     assert!(attribution.includes(&person("x", "sam@example.com")));
     assert!(attribution.includes(&person("DANA", "")));
     assert!(!attribution.includes(&person("alice", "alice@example.com")));
-    assert!(attribution.is_established());
-    assert!(!Attribution::nobody().is_established());
+    assert!(attribution.names_anyone());
+    assert!(!Attribution::nobody().names_anyone());
     assert!(!Attribution::nobody().includes(&person("", "")));
+}
+
+#[test]
+fn only_a_verified_identifier_establishes_the_registrant() {
+    let declared = Attribution::declared(&person("ghost", "ghost@example.com"));
+    assert!(
+        !declared.is_verified(),
+        "a declared name is the declarer's word alone"
+    );
+    assert!(declared
+        .clone()
+        .and("sam@example.com")
+        .and_verified_when(false)
+        .includes(&person("sam", "sam@example.com")));
+    assert!(declared
+        .clone()
+        .and_verified("dana@example.com")
+        .is_verified());
+    assert!(
+        !declared.and_verified(" ").is_verified(),
+        "a blank identifier verifies nobody"
+    );
+    assert!(Attribution::verified(&person("dana", "")).is_verified());
+    assert!(
+        !Attribution::verified(&person(" ", "")).is_verified(),
+        "vouching for nobody establishes nobody"
+    );
 }

@@ -35,7 +35,17 @@ impl Scenario {
         Self::with_policy(policy(), registrant)
     }
 
+    /// Registered by a caller bound to `registrant`: the registrant is established.
     fn with_policy(policy: Policy, registrant: &str) -> Self {
+        Self::registered(policy, registrant, true)
+    }
+
+    /// Registered by a caller whose word alone names `registrant`.
+    fn declared_by(policy: Policy, registrant: &str) -> Self {
+        Self::registered(policy, registrant, false)
+    }
+
+    fn registered(policy: Policy, registrant: &str, registrant_verified: bool) -> Self {
         let registration = Registration {
             group: GroupName::parse("churn").unwrap(),
             image_uri: "img".into(),
@@ -46,6 +56,7 @@ impl Scenario {
             metadata: CustomMetadata::new(),
             registered_by: person(registrant),
             registered_through: None,
+            registrant_verified,
         };
         let version = register(&policy, registration, NOW)
             .into_version(VersionNumber::new(1).unwrap(), "arn:local:churn/1".into());
@@ -290,7 +301,8 @@ fn the_registrant_is_recognised_by_any_identifier_whatever_its_case() {
         name: "Dana".into(),
         email: String::new(),
     };
-    s.version.attributed_to = Attribution::of(&s.version.registered_by).and("sam@example.com");
+    s.version.attributed_to =
+        Attribution::declared(&s.version.registered_by).and("sam@example.com");
     for (subject, email) in [
         ("0f1e-oid-of-dana", "dana.scientist@example.com"),
         (" dana.scientist@example.com ", ""),
@@ -339,29 +351,61 @@ fn one_person_in_two_spellings_is_one_approver() {
 }
 
 #[test]
-fn without_an_established_registrant_the_last_environment_needs_one_more_approver() {
-    let mut s = Scenario::registered_by("dana");
-    s.version.attributed_to = Attribution::nobody();
+fn a_registrant_nobody_verified_needs_one_more_approver_wherever_four_eyes_holds() {
+    // The N3 exploit: dana's pipeline names a made-up registrant, and dana approves alone.
+    let mut s = Scenario::declared_by(policy(), "ghost");
     for e in ["dev", "test", "uat"] {
-        let effect = s.approve("alice", e).unwrap();
-        assert!(
-            effect.deployment.is_some(),
-            "{e} needs one approval as configured"
-        );
+        assert_eq!(s.policy.approvals_needed(&env(e), &s.version), 2);
+        assert!(s.approve("dana", e).unwrap().deployment.is_none(), "{e}");
+        assert_eq!(s.state(e), PendingManualApproval);
+        assert!(s.approve("bob", e).unwrap().deployment.is_some(), "{e}");
     }
     assert_eq!(s.policy.approvals_needed(&env("prod"), &s.version), 3);
-    assert!(s.approve("alice", "prod").unwrap().deployment.is_none());
-    assert!(s.approve("bob", "prod").unwrap().deployment.is_none());
-    assert_eq!(s.state("prod"), PendingManualApproval);
-    assert!(s.approve("carol", "prod").unwrap().deployment.is_some());
 
-    let dev_too = policy()
+    let mut named_by_nobody = Scenario::registered_by("dana");
+    named_by_nobody.version.attributed_to = Attribution::nobody();
+    assert_eq!(
+        policy().approvals_needed(&env("dev"), &named_by_nobody.version),
+        2
+    );
+    assert!(named_by_nobody
+        .approve("alice", "dev")
+        .unwrap()
+        .deployment
+        .is_none());
+
+    let verified = Scenario::registered_by("dana");
+    for (e, needed) in [("dev", 1), ("test", 1), ("uat", 1), ("prod", 2)] {
+        assert_eq!(
+            verified.policy.approvals_needed(&env(e), &verified.version),
+            needed
+        );
+    }
+}
+
+#[test]
+fn the_extra_approver_follows_four_eyes_unless_environments_are_named() {
+    let own_dev = policy().allowing_self_approval("dev").unwrap();
+    let s = Scenario::declared_by(own_dev, "ghost");
+    assert_eq!(
+        s.policy.approvals_needed(&env("dev"), &s.version),
+        1,
+        "where registrants may approve their own versions, nobody stands in for them"
+    );
+    assert_eq!(s.policy.approvals_needed(&env("test"), &s.version), 2);
+
+    let dev_only = policy()
         .with_extra_approval_without_registrant(["dev".to_string()])
         .unwrap();
-    let mut s = Scenario::with_policy(dev_too, "dana");
-    s.version.attributed_to = Attribution::nobody();
+    let mut s = Scenario::declared_by(dev_only, "ghost");
     assert!(s.approve("alice", "dev").unwrap().deployment.is_none());
     assert!(s.approve("bob", "dev").unwrap().deployment.is_some());
+    assert!(s.approve("alice", "test").unwrap().deployment.is_some());
+    assert_eq!(s.policy.approvals_needed(&env("prod"), &s.version), 2);
+    let none = policy()
+        .with_extra_approval_without_registrant(Vec::new())
+        .unwrap();
+    assert_eq!(none.approvals_needed(&env("dev"), &s.version), 1);
     assert!(policy()
         .with_extra_approval_without_registrant(["staging".to_string()])
         .is_err());

@@ -109,10 +109,8 @@ fn VersionReview(
                     {detail.registered_through.map(|caller| view! {
                         " " <span class="muted">{format!("through {caller}")}</span>
                     })}
-                    {(!detail.registrant_established).then(|| view! {
-                        <p class="muted" data-testid="registrant-unknown">
-                            "Nobody could be established as this version's registrant, so four-eyes cannot be checked: where configured, one more approver is needed."
-                        </p>
+                    {detail.registrant_unverified.map(|why| view! {
+                        <p class="muted" data-testid="registrant-unverified">{why}</p>
                     })}
                 </dd>
                 <dt>"Registered"</dt>

@@ -203,7 +203,7 @@ pub fn version_detail(
         WaitingDetail {
             signed_by: waiting.approvals.iter().map(|p| p.name.clone()).collect(),
             still_needed: waiting.still_needed(),
-            may_not: (version.attributed_to.is_established()
+            may_not: (version.attributed_to.names_anyone()
                 && !policy.self_approval_allowed(&waiting.environment))
             .then(|| version.registered_by.name.clone()),
             waiting: waiting_view(policy, &waiting, told.now),
@@ -229,7 +229,7 @@ pub fn version_detail(
         metadata: version.metadata.clone().into_iter().collect(),
         registered_by: version.registered_by.name.clone(),
         registered_by_email: version.registered_by.email.clone(),
-        registrant_established: version.attributed_to.is_established(),
+        registrant_unverified: registrant_unverified(policy, version),
         registered_through: version.registered_through.clone(),
         registered_at: display_time(version.registered_at),
         track,
@@ -239,6 +239,30 @@ pub fn version_detail(
         drift,
         disagreements: Vec::new(),
     }
+}
+
+/// Why four-eyes cannot rest on the registrant named, and which environments need one
+/// approver more for it; `None` when the registrant is established.
+fn registrant_unverified(policy: &Policy, version: &ModelVersion) -> Option<String> {
+    if version.attributed_to.is_verified() {
+        return None;
+    }
+    let why = if version.attributed_to.names_anyone() {
+        "The registrant is declared, not verified: no pipeline bound to them registered it, and nothing else vouches for them, so they might approve it under another name."
+    } else {
+        "Nobody could be established as this version's registrant, so four-eyes cannot be checked."
+    };
+    let extra: Vec<String> = policy
+        .environments()
+        .iter()
+        .filter(|env| policy.extra_approval_without_registrant(env))
+        .map(ToString::to_string)
+        .collect();
+    Some(if extra.is_empty() {
+        why.to_owned()
+    } else {
+        format!("{why} One more approver is needed in {}.", extra.join(", "))
+    })
 }
 
 /// Names on the page each decision the log tells otherwise than the trail (`attested`, the

@@ -105,9 +105,9 @@ pub struct VersionDetail {
     pub metadata: Vec<(String, String)>,
     pub registered_by: String,
     pub registered_by_email: String,
-    /// False when nobody could be established as the registrant (four-eyes cannot be
-    /// checked, so some environments need one approval more).
-    pub registrant_established: bool,
+    /// Why four-eyes cannot rest on the registrant named, and what is needed instead;
+    /// `None` when the registrant is established.
+    pub registrant_unverified: Option<String>,
     /// The pipeline that registered it through the API, as it authenticated.
     pub registered_through: Option<String>,
     pub registered_at: String,

@@ -21,6 +21,8 @@ pub const OWNER_NAME: &str = "owner-name";
 pub const OWNER_SUBJECT: &str = "owner-subject";
 /// The pipeline that registered the version through Countersign's API, as it authenticated.
 pub const REGISTERED_THROUGH: &str = "countersign:registered-through";
+/// The portal's seal over the registrant it verified (see [`registrant_seal`]).
+pub const REGISTRANT_VERIFIED: &str = "countersign:registrant-verified";
 /// Each metric is one key, `metric:<name>`, with the number as text.
 pub const METRIC_PREFIX: &str = "metric:";
 
@@ -166,21 +168,87 @@ pub fn registrant(metadata: &Metadata, created_by: Option<String>) -> Person {
 /// Everyone a version can be attributed to: the registrant we wrote (`owner-subject`,
 /// `owner`), or anyone else wrote as its owner, and the people the identity that created it
 /// stands for.
+///
+/// Anyone allowed `UpdateModelPackage` can write the owner keys, so they establish the
+/// registrant only under the portal's seal (`sealed`, see [`registrant_seal`]). SageMaker
+/// itself records the creator: a creator `COUNTERSIGN_IDENTITY_MAP` maps, or an IAM
+/// Identity Center session (whose name the identity provider sets), establishes who it is.
 pub fn attribution(
     metadata: &Metadata,
     created_by: Option<&str>,
     identities: &IdentityMap,
+    sealed: bool,
 ) -> Attribution {
     let owners = [OWNER_SUBJECT, OWNER]
         .into_iter()
-        .filter_map(|key| metadata.get(key));
-    let creators = created_by
-        .into_iter()
-        .flat_map(|creator| identities.people_for(creator));
-    owners
+        .filter_map(|key| metadata.get(key))
         .map(String::as_str)
-        .chain(creators)
         .fold(Attribution::nobody(), Attribution::and)
+        .and_verified_when(sealed);
+    let Some(creator) = created_by else {
+        return owners;
+    };
+    let mapped = identities
+        .people_for(creator)
+        .fold(owners, Attribution::and_verified);
+    match session_person(creator) {
+        Some((person, true)) => mapped.and_verified(person),
+        Some((person, false)) => mapped.and(person),
+        None => mapped,
+    }
+}
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+fn registrant_mac(key: &str, arn: &str, metadata: &Metadata) -> HmacSha256 {
+    use hmac::Mac;
+    let mut mac = HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC takes any key");
+    mac.update(b"registrant-verified\n");
+    mac.update(arn.as_bytes());
+    for key in [OWNER_SUBJECT, OWNER] {
+        mac.update(b"\n");
+        mac.update(metadata.get(key).map_or("", String::as_str).as_bytes());
+    }
+    mac
+}
+
+/// The value of [`REGISTRANT_VERIFIED`] for the version `arn` whose owner keys the portal
+/// verified: HMAC-SHA256 (hex) under the log key of the ARN and the owner keys as written.
+/// A seal copied to another version, or left over owner keys someone changed, no longer
+/// verifies.
+pub fn registrant_seal(key: &str, arn: &str, metadata: &Metadata) -> String {
+    use hmac::Mac;
+    hex::encode(registrant_mac(key, arn, metadata).finalize().into_bytes())
+}
+
+/// Whether the version's owner keys carry the portal's seal under `key` (compared in
+/// constant time); without the key, nothing is sealed.
+pub fn registrant_sealed(key: Option<&str>, arn: &str, metadata: &Metadata) -> bool {
+    use hmac::Mac;
+    let seal = metadata
+        .get(REGISTRANT_VERIFIED)
+        .and_then(|hex| hex::decode(hex).ok());
+    match (key, seal) {
+        (Some(key), Some(seal)) => registrant_mac(key, arn, metadata)
+            .verify_slice(&seal)
+            .is_ok(),
+        _ => false,
+    }
+}
+
+/// The person an assumed-role session named by an e-mail address stands for, and whether
+/// that is established: only IAM Identity Center's roles (`AWSReservedSSO_…`, which only
+/// its sign-in may assume) have their session named by the identity provider; anyone who
+/// may assume another role names the session as they like.
+fn session_person(creator: &str) -> Option<(&str, bool)> {
+    let rest = creator
+        .strip_prefix("arn:aws:sts::")?
+        .split_once(":assumed-role/")?
+        .1;
+    let (role, session) = rest.split_once('/')?;
+    session
+        .contains('@')
+        .then(|| (session, role.starts_with("AWSReservedSSO_")))
 }
 
 /// Who the IAM and SageMaker Studio identities that create model versions are, as people
@@ -199,29 +267,25 @@ impl IdentityMap {
         )
     }
 
-    /// The people `creator` stands for. An assumed-role session
+    /// The people `creator` stands for, as mapped. An assumed-role session
     /// (`arn:aws:sts::111122223333:assumed-role/Role/session`) is looked up as itself, as
     /// the session-less `.../assumed-role/Role` and as the role's ARN
-    /// (`arn:aws:iam::111122223333:role/Role`); a session named by an e-mail address (as IAM
-    /// Identity Center names them) stands for that address as well.
+    /// (`arn:aws:iam::111122223333:role/Role`).
     pub fn people_for<'a>(&'a self, creator: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         let mut keys = vec![creator.to_owned()];
-        let mut session_person = None;
         if let Some((account, rest)) = creator
             .strip_prefix("arn:aws:sts::")
             .and_then(|r| r.split_once(":assumed-role/"))
         {
-            if let Some((role, session)) = rest.split_once('/') {
+            if let Some((role, _session)) = rest.split_once('/') {
                 keys.push(format!("arn:aws:sts::{account}:assumed-role/{role}"));
                 keys.push(format!("arn:aws:iam::{account}:role/{role}"));
-                session_person = session.contains('@').then_some(session);
             }
         }
         keys.into_iter()
             .filter_map(move |key| self.0.get(&key))
             .flatten()
             .map(String::as_str)
-            .chain(session_person)
     }
 }
 

@@ -17,12 +17,14 @@ use crate::metadata::{self, Metadata};
 use crate::AwsBackend;
 use async_trait::async_trait;
 use aws_sdk_sagemaker::types::{
-    Filter, InferenceSpecification, ModelApprovalStatus, ModelPackageContainerDefinition, Operator,
-    ResourceType, SearchExpression, SearchSortOrder, UserContext,
+    Filter, ModelApprovalStatus, Operator, ResourceType, SearchExpression, SearchSortOrder,
+    UserContext,
 };
 use countersign_domain::ports::*;
 use countersign_domain::*;
 use time::OffsetDateTime;
+
+mod registration;
 
 /// The fields of a model package we use, from `DescribeModelPackage` or from `Search`
 /// (two SDK types with the same fields).
@@ -119,6 +121,12 @@ impl AwsBackend {
                 &package.metadata,
                 package.created_by.as_deref(),
                 &self.settings.identities,
+                // Loaded at start-up; without it, nothing is sealed (one approver more).
+                metadata::registrant_sealed(
+                    self.log_key.get().map(|key| key.secret.as_str()),
+                    &package.arn,
+                    &package.metadata,
+                ),
             ),
             registered_through: package.metadata.get(metadata::REGISTERED_THROUGH).cloned(),
             drift: Vec::new(),
@@ -473,66 +481,7 @@ impl ModelRegistry for AwsBackend {
     }
 
     async fn register(&self, new: NewVersion) -> Result<ModelVersion, PortError> {
-        let group = new.registration.group.clone();
-        let metadata =
-            metadata::for_registration(&new, self.environments()).map_err(PortError::Rejected)?;
-        self.ensure_group(&group).await?;
-        let r = &new.registration;
-        let mut container = ModelPackageContainerDefinition::builder().image(&r.image_uri);
-        if !r.model_data_url.is_empty() {
-            container = container.model_data_url(&r.model_data_url);
-        }
-        if let Some(digest) = &r.digests.image {
-            container = container.image_digest(digest);
-        }
-        if let Some(etag) = &r.digests.model_data {
-            container = container.model_data_e_tag(etag);
-        }
-        let specification = InferenceSpecification::builder()
-            .containers(container.build())
-            .supported_content_types("application/json")
-            .supported_response_mime_types("application/json")
-            .build();
-        let mut create = self
-            .sagemaker
-            .create_model_package()
-            .model_package_group_name(group.as_str())
-            .model_approval_status(ModelApprovalStatus::PendingManualApproval)
-            // The SDK resends this same request when an attempt times out; with one token
-            // for all attempts SageMaker creates the version once, not once per attempt.
-            .client_token(uuid::Uuid::new_v4().to_string())
-            .inference_specification(specification)
-            .set_customer_metadata_properties(Some(metadata));
-        if !r.description.is_empty() {
-            create = create.model_package_description(&r.description);
-        }
-        let created = self
-            .calls
-            .call("sagemaker:CreateModelPackage", create.send())
-            .await
-            .map_err(port)?;
-        let arn = created.model_package_arn.unwrap_or_default();
-        let package = self.describe(&arn).await?.ok_or_else(|| {
-            PortError::Unavailable(format!(
-                "SageMaker created {arn} but does not describe it yet"
-            ))
-        })?;
-        let version = self.to_version(&group, &package, 0)?;
-        // The version exists whatever happens here: failing the registration would make the
-        // pipeline register it again. Missing from "your models" is the lesser harm.
-        let filed = self
-            .table
-            .file_registration(
-                r.registered_by.identifiers().iter().map(String::as_str),
-                &group,
-                version.version,
-                version.registered_at,
-            )
-            .await;
-        if let Err(e) = filed {
-            tracing::warn!(%group, version = %version.version, error = %e, "a registration was not filed under its registrant");
-        }
-        Ok(version)
+        self.create_version(new).await
     }
 
     async fn versions_registered_by(

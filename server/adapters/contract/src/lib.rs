@@ -42,6 +42,7 @@ macro_rules! for_each_check {
         $crate::$callback! { ($($args)*)
             registration_numbers_versions_per_group
             a_registered_version_reads_back_whole
+            a_registrant_is_established_only_where_the_registration_verified_them
             versions_list_newest_first_in_pages
             groups_are_summarised
             a_decision_applies_whole
@@ -236,6 +237,7 @@ fn registration(group: &GroupName, image: &str) -> Registration {
     )
     .expect("valid metadata")
     .through("training-pipeline")
+    .with_registrant_verified()
 }
 
 async fn register(services: &Subject, group: &GroupName) -> ModelVersion {

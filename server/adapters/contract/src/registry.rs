@@ -54,6 +54,60 @@ pub async fn a_registered_version_reads_back_whole(services: &Subject) {
     assert_eq!(missing, None);
 }
 
+/// Every read of a version says whether its registrant was established (N3): the store keeps
+/// what the registration said, and nothing a caller wrote later changes it.
+pub async fn a_registrant_is_established_only_where_the_registration_verified_them(
+    services: &Subject,
+) {
+    let group = unique_group("established");
+    let verified = register(services, &group).await;
+    let declared = services
+        .register(Registration {
+            registrant_verified: false,
+            ..registration(&group, "registry.example/churn:2")
+        })
+        .await
+        .unwrap();
+    assert!(verified.attributed_to.is_verified());
+    assert!(!declared.attributed_to.is_verified());
+    assert!(declared.attributed_to.includes(&person("dana")));
+    let registry = &services.ports.registry;
+    for (registered, established) in [(&verified, true), (&declared, false)] {
+        let found = registry
+            .find_version(&group, registered.version)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.attributed_to.is_verified(), established, "found");
+        let listed = registry
+            .list_versions(
+                &group,
+                PageRequest {
+                    offset: 0,
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap()
+            .items;
+        let listed = listed.iter().find(|v| v.version == registered.version);
+        assert_eq!(
+            listed.map(|v| v.attributed_to.is_verified()),
+            Some(established),
+            "listed"
+        );
+        let undecided = registry.undecided_versions().await.unwrap();
+        let undecided = undecided
+            .iter()
+            .find(|v| v.group == group && v.version == registered.version);
+        assert_eq!(
+            undecided.map(|v| v.attributed_to.is_verified()),
+            Some(established),
+            "undecided"
+        );
+    }
+}
+
 pub async fn versions_list_newest_first_in_pages(services: &Subject) {
     let group = unique_group("paging");
     for _ in 0..5 {

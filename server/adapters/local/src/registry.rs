@@ -108,7 +108,7 @@ impl ModelRegistry for LocalStore {
             let custom_metadata = serde_json::to_string(&r.metadata)
                 .map_err(|e| PortError::Corrupt(e.to_string()))?;
             tx.execute(
-                &format!("INSERT INTO model_versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, ?14, ?15, ?16, ?17)"),
+                &format!("INSERT INTO model_versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, ?14, ?15, ?16, ?17, ?18)"),
                 params![
                     r.group.as_str(),
                     next,
@@ -127,6 +127,7 @@ impl ModelRegistry for LocalStore {
                     r.digests.image,
                     r.digests.model_data,
                     custom_metadata,
+                    r.registrant_verified,
                 ],
             )
             .map_err(unavailable)?;

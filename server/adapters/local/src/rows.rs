@@ -90,15 +90,16 @@ pub(crate) fn environment(text: String) -> rusqlite::Result<Environment> {
 
 pub(crate) const VERSION_COLUMNS: &str = "group_name, version, arn, approval_status, steps, image_uri, \
      model_data_url, description, metrics, registered_by_subject, registered_by_name, \
-     registered_by_email, registered_at, revision, registered_through, image_digest, model_data_etag, custom_metadata";
+     registered_by_email, registered_at, revision, registered_through, image_digest, model_data_etag, custom_metadata, registrant_verified";
 
 pub(crate) fn version_from_row(row: &Row) -> rusqlite::Result<ModelVersion> {
     let status: String = row.get(3)?;
     let metrics: String = row.get(8)?;
     let metadata: String = row.get(17)?;
-    // Versions here are registered through the API only: the declared registrant is all
-    // there is to attribute them to.
+    // Versions here are registered through the API only: the registrant it named is all
+    // there is to attribute them to, established only when the caller was bound to them.
     let registrant = person(row, 9)?;
+    let verified = row.get::<_, Option<bool>>(18)?.unwrap_or(false);
     Ok(ModelVersion {
         group: group_name(row.get(0)?)?,
         version: version_number(row.get(1)?)?,
@@ -116,7 +117,7 @@ pub(crate) fn version_from_row(row: &Row) -> rusqlite::Result<ModelVersion> {
         metrics: serde_json::from_str(&metrics).map_err(|_| corrupt("metrics", &metrics))?,
         metadata: serde_json::from_str(&metadata).map_err(|_| corrupt("metadata", &metadata))?,
         registered_by: registrant.clone(),
-        attributed_to: Attribution::of(&registrant),
+        attributed_to: Attribution::declared(&registrant).and_verified_when(verified),
         registered_through: row.get(14)?,
         registered_at: parse_timestamp(&row.get::<_, String>(12)?)?,
         drift: Vec::new(),

@@ -172,4 +172,10 @@ CREATE TABLE sign_ins (
     until_ms    INTEGER NOT NULL
 );
 "#,
+    r#"
+-- Whether the registrant was established (the calling pipeline is bound to them) rather than
+-- only declared; NULL on versions registered before the portal told the two apart, which
+-- count as declared.
+ALTER TABLE model_versions ADD COLUMN registrant_verified INTEGER;
+"#,
 ];

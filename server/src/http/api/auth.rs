@@ -82,6 +82,17 @@ pub struct ApiAuth {
     http: reqwest::Client,
 }
 
+/// What a caller's naming of a version's registrant is worth.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegistrantClaim {
+    /// The caller may not name this person.
+    Refused,
+    /// Taken on the caller's word: it names people, but establishes nobody.
+    Declared,
+    /// The caller is bound to this person: the registrant is established.
+    Verified,
+}
+
 #[derive(Default)]
 struct KeyCache {
     keys: Option<JwkSet>,
@@ -89,24 +100,31 @@ struct KeyCache {
 }
 
 impl ApiAuth {
-    /// Whether `caller` may register a version in `registrant`'s name: on an open API
-    /// (the laptop setup) anyone may; otherwise only a caller `COUNTERSIGN_API_REGISTRANTS`
-    /// binds to the registrant, or lets name anyone. Binding is on by default (N3): a token
-    /// whose caller is not named there registers for nobody, so whoever holds it cannot
-    /// make up a registrant and approve their own version.
-    pub fn may_register_for(
+    /// What `caller`'s word that `registrant` registered a version is worth: on an open
+    /// API (the laptop setup) anyone may be named, as declared; otherwise only a caller
+    /// `COUNTERSIGN_API_REGISTRANTS` binds to the registrant (which establishes them), or
+    /// lets name anyone (declared). Binding is on by default (N3): a token whose caller is
+    /// not named there registers for nobody, so whoever holds it cannot make up a
+    /// registrant and approve their own version.
+    pub fn registrant_claim(
         &self,
         caller: &Caller,
         registrant: &countersign_domain::Person,
-    ) -> bool {
-        self.config.open
-            || match self.config.registrants.get(&caller.name) {
-                None => false,
-                Some(RegistrantBinding::Anyone) => true,
-                Some(RegistrantBinding::People(people)) => {
-                    !people.is_disjoint(&registrant.identifiers())
+    ) -> RegistrantClaim {
+        if self.config.open {
+            return RegistrantClaim::Declared;
+        }
+        match self.config.registrants.get(&caller.name) {
+            None => RegistrantClaim::Refused,
+            Some(RegistrantBinding::Anyone) => RegistrantClaim::Declared,
+            Some(RegistrantBinding::People(people)) => {
+                if people.is_disjoint(&registrant.identifiers()) {
+                    RegistrantClaim::Refused
+                } else {
+                    RegistrantClaim::Verified
                 }
             }
+        }
     }
 
     pub fn new(config: ApiAccessConfig) -> Self {

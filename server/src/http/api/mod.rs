@@ -16,7 +16,7 @@ pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use versions::version_json;
 
 use crate::http::rate_limit::RateLimiter;
-use auth::{ApiAuth, ApiScope};
+use auth::{ApiAuth, ApiScope, RegistrantClaim};
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::HeaderMap;

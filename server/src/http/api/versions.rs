@@ -115,7 +115,8 @@ pub(crate) async fn register(
         name: body.registered_by.name.trim().to_owned(),
         email: body.registered_by.email.trim().to_owned(),
     };
-    if !state.auth.may_register_for(&caller, &registrant) {
+    let claim = state.auth.registrant_claim(&caller, &registrant);
+    if claim == RegistrantClaim::Refused {
         return Err(ApiError::new(ErrorCode::RegistrantNotAllowed,
             format!(
                 "{} may register versions only for the people COUNTERSIGN_API_REGISTRANTS binds it to (caller=person+person; none when it is not named there)",
@@ -137,6 +138,10 @@ pub(crate) async fn register(
     )?)
     .with_metadata(body.metadata, state.services.policy().environments())?
     .through(&caller.name);
+    let registration = match claim {
+        RegistrantClaim::Verified => registration.with_registrant_verified(),
+        _ => registration,
+    };
     let version = state.services.register(registration).await?;
     tracing::info!(group = %version.group, version = %version.version, caller = %caller.name, "version registered");
     Ok((

@@ -327,6 +327,87 @@ async fn a_token_bound_to_people_registers_only_in_their_names() {
     assert!(Config::from_pairs([("API_REGISTRANTS", "training")]).is_err());
 }
 
+/// N3, the review's exploit: bob, an approver, registers his own model through a shared
+/// token that may name anyone, calls its registrant "ghost", and approves it alone.
+#[tokio::test]
+async fn a_registrant_nobody_verified_costs_one_more_approver_wherever_four_eyes_holds() {
+    use countersign_server::http::api::auth::hex_digest;
+    let team = "cst_team-token-for-tests-0123456789abcdef";
+    let danas = "cst_danas-token-for-tests-0123456789abcde";
+    let tokens = format!(
+        "team:register:{}, dana-ci:register:{}",
+        hex_digest(team),
+        hex_digest(danas)
+    );
+    let app = TestApp::builder()
+        .settings(&[
+            ("API_TOKENS", &tokens),
+            ("API_REGISTRANTS", "team=*, dana-ci=dana@example.com"),
+        ])
+        .unset("EXTRA_APPROVAL_WITHOUT_REGISTRANT")
+        .in_process()
+        .await;
+    let register = |token: &str, registrant: Value| {
+        Request::post("/api/v1/models/churn/versions")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::from(
+                json!({"image_uri": "registry.example/churn:7", "registered_by": registrant})
+                    .to_string(),
+            ))
+            .unwrap()
+    };
+    let ghost = json!({"subject": "ghost", "email": "ghost@example.com"});
+    let made_up = app.send(register(team, ghost)).await;
+    assert_eq!(made_up.status, StatusCode::CREATED, "{}", made_up.body);
+    let bound = app
+        .send(register(
+            danas,
+            json!({"subject": "dana", "email": "dana@example.com"}),
+        ))
+        .await;
+    assert_eq!(bound.status, StatusCode::CREATED, "{}", bound.body);
+
+    let (alice, bob) = (app.sign_in("alice").await, app.sign_in("bob").await);
+    let approve_dev = |version: u32| {
+        format!("group=churn&version={version}&environment=dev&verdict=approve&reason=")
+    };
+    let state = |reply: &Reply| reply.json()["resulting_state"].clone();
+    let bobs_own = app.sign(&bob, "churn", 1, &approve_dev(1)).await;
+    assert_eq!(bobs_own.status, StatusCode::OK, "{}", bobs_own.body);
+    assert_eq!(
+        state(&bobs_own),
+        "PendingManualApproval",
+        "a registrant named on the pipeline's word alone establishes nobody"
+    );
+    let page = app.get("/models/churn/versions/1", Some(&alice)).await;
+    assert!(
+        page.body
+            .contains("The registrant is declared, not verified")
+            && page
+                .body
+                .contains("One more approver is needed in dev, test, uat, prod."),
+        "the version page says why: {}",
+        page.body
+    );
+    let second = app.sign(&alice, "churn", 1, &approve_dev(1)).await;
+    assert_eq!(state(&second), "Approved", "{}", second.body);
+
+    let established = app.sign(&alice, "churn", 2, &approve_dev(2)).await;
+    assert_eq!(
+        state(&established),
+        "Approved",
+        "a caller bound to its registrant establishes them: {}",
+        established.body
+    );
+    let page = app.get("/models/churn/versions/2", Some(&alice)).await;
+    assert!(
+        !page.body.contains("registrant-unverified"),
+        "{}",
+        page.body
+    );
+}
+
 #[tokio::test]
 async fn a_registration_may_name_its_artifacts_digests_which_the_signature_then_binds() {
     let app = TestApp::new(&[]).await;

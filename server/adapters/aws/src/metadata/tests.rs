@@ -257,26 +257,92 @@ fn a_version_is_attributed_to_its_owner_and_to_whom_its_creator_stands_for() {
         &owner,
         Some("arn:aws:sts::111122223333:assumed-role/churn-training/run-42"),
         &identities,
+        false,
     );
     for who in ["ola@example.com", "sam@example.com", "tia@example.com"] {
         assert!(by_role.includes(&signer(who)), "{who}");
     }
+    assert!(
+        by_role.is_verified(),
+        "the map vouches for whom the role acts"
+    );
     assert!(!by_role.includes(&signer("dana.scientist@example.com")));
-    let in_studio = attribution(&Metadata::new(), Some("dana-studio"), &identities);
+    let in_studio = attribution(&Metadata::new(), Some("dana-studio"), &identities, false);
     assert!(in_studio.includes(&signer("dana.scientist@example.com")));
-    let sso_session = attribution(
-            &Metadata::new(),
-            Some("arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_DataScientist_0a1b/Dana.Scientist@example.com"),
-            &IdentityMap::default(),
-        );
-    assert!(sso_session.includes(&signer("dana.scientist@example.com")));
+    assert!(in_studio.is_verified());
     let unmapped = attribution(
         &Metadata::new(),
         Some("arn:aws:iam::111122223333:role/pipeline"),
         &identities,
+        false,
     );
     assert!(
-        !unmapped.is_established(),
+        !unmapped.names_anyone() && !unmapped.is_verified(),
         "an unmapped role is nobody we could ask to stand aside"
     );
+}
+
+#[test]
+fn owner_metadata_names_people_but_only_the_portals_seal_or_sagemakers_record_establishes_them() {
+    let ghost = Metadata::from([
+        (OWNER_SUBJECT.into(), "ghost".into()),
+        (OWNER.into(), "ghost@example.com".into()),
+    ]);
+    let declared = attribution(&ghost, None, &IdentityMap::default(), false);
+    assert!(declared.includes(&signer("ghost@example.com")));
+    assert!(!declared.is_verified(), "anyone may write owner metadata");
+    assert!(attribution(&ghost, None, &IdentityMap::default(), true).is_verified());
+
+    let sso = |role: &str| {
+        attribution(
+            &Metadata::new(),
+            Some(&format!(
+                "arn:aws:sts::111122223333:assumed-role/{role}/Dana.Scientist@example.com"
+            )),
+            &IdentityMap::default(),
+            false,
+        )
+    };
+    let identity_center = sso("AWSReservedSSO_DataScientist_0a1b");
+    assert!(identity_center.includes(&signer("dana.scientist@example.com")));
+    assert!(
+        identity_center.is_verified(),
+        "Identity Center names its sessions"
+    );
+    let self_named = sso("pipeline");
+    assert!(
+        self_named.includes(&signer("dana.scientist@example.com")),
+        "a session's name still keeps that person from approving"
+    );
+    assert!(
+        !self_named.is_verified(),
+        "whoever assumes an ordinary role names its session as they like"
+    );
+}
+
+#[test]
+fn a_seal_holds_for_its_own_version_and_owner_keys_only() {
+    let key = "log-key";
+    let arn = "arn:aws:sagemaker:eu-west-1:111122223333:model-package/churn/3";
+    let mut owned = Metadata::from([
+        (OWNER_SUBJECT.into(), "dana".into()),
+        (OWNER.into(), "dana@example.com".into()),
+    ]);
+    let seal = registrant_seal(key, arn, &owned);
+    owned.insert(REGISTRANT_VERIFIED.into(), seal);
+    assert!(registrant_sealed(Some(key), arn, &owned));
+    assert!(!registrant_sealed(None, arn, &owned), "no key, no seal");
+    assert!(!registrant_sealed(Some("another key"), arn, &owned));
+    assert!(
+        !registrant_sealed(Some(key), &arn.replace("churn/3", "churn/4"), &owned),
+        "a seal copied to another version"
+    );
+    let mut ghost = owned.clone();
+    ghost.insert(OWNER.into(), "ghost@example.com".into());
+    assert!(
+        !registrant_sealed(Some(key), arn, &ghost),
+        "owner keys changed under the seal"
+    );
+    owned.insert(REGISTRANT_VERIFIED.into(), "not hex".into());
+    assert!(!registrant_sealed(Some(key), arn, &owned));
 }

@@ -82,10 +82,14 @@ async fn migrate_moves_the_ssm_layout_into_the_table_once_and_checks_it_arrived(
         &moto.sdk_config().await,
         support::settings(),
     ));
-    // Registered in SageMaker only: the portal before the table kept no trail either.
+    // Registered in SageMaker only: the portal before the table kept no trail either, nor
+    // sealed registrants (which would make the log key before the old entries).
     let new = workflow::register(
         &policy(),
-        registration("legacy", person("dana")),
+        Registration {
+            registrant_verified: false,
+            ..registration("legacy", person("dana"))
+        },
         time::OffsetDateTime::now_utc(),
     );
     let version = ModelRegistry::register(&*registry, new).await.unwrap();

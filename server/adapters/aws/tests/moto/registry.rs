@@ -161,10 +161,13 @@ async fn versions_registered_elsewhere_keep_their_metadata_and_gain_every_enviro
     assert_eq!(found.steps.state(&env("test")), StepState::NotRequested);
     assert_eq!(found.registered_by.email, "dana@example.com");
 
-    services
-        .decide(&approver("alice"), &group, one, &approve("dev"))
-        .await
-        .unwrap();
+    // Owner metadata anyone could have written: one approver more.
+    for who in ["alice", "bob"] {
+        services
+            .decide(&approver(who), &group, one, &approve("dev"))
+            .await
+            .unwrap();
+    }
     let metadata = aws_sdk_sagemaker::Client::new(&moto.sdk_config().await)
         .describe_model_package()
         .model_package_name(arn)
@@ -233,28 +236,114 @@ async fn four_eyes_holds_for_versions_created_in_sagemaker() {
         "{refused:?}"
     );
 
-    // Nobody established: prod needs one approver more than configured.
-    create_elsewhere(&moto, "anonymous", &[]).await;
-    let anonymous = GroupName::parse("anonymous").unwrap();
-    for environment in ["dev", "test", "uat"] {
-        services
-            .decide(&approver("alice"), &anonymous, one, &approve(environment))
-            .await
-            .unwrap();
-    }
-    let first = services
-        .decide(&approver("alice"), &anonymous, one, &approve("prod"))
+    // Named only by owner metadata, which anyone allowed to write it could make up: dana is
+    // kept from approving, and one approver more is needed.
+    let alice = services
+        .decide(&approver("alice"), &owned, one, &approve("dev"))
         .await
         .unwrap();
     assert_eq!(
-        first.steps.state(&env("prod")),
+        alice.steps.state(&env("dev")),
         StepState::PendingManualApproval
     );
-    let second = services
-        .decide(&approver("bob"), &anonymous, one, &approve("prod"))
+
+    // Nobody named at all: one approver more than configured in every environment.
+    create_elsewhere(&moto, "anonymous", &[]).await;
+    let anonymous = GroupName::parse("anonymous").unwrap();
+    for environment in ["dev", "test", "uat"] {
+        let first = services
+            .decide(&approver("alice"), &anonymous, one, &approve(environment))
+            .await
+            .unwrap();
+        assert_eq!(
+            first.steps.state(&env(environment)),
+            StepState::PendingManualApproval
+        );
+        services
+            .decide(&approver("bob"), &anonymous, one, &approve(environment))
+            .await
+            .unwrap();
+    }
+    for (who, state) in [
+        ("alice", StepState::PendingManualApproval),
+        ("bob", StepState::Approved),
+    ] {
+        let decided = services
+            .decide(&approver(who), &anonymous, one, &approve("prod"))
+            .await
+            .unwrap();
+        assert_eq!(decided.steps.state(&env("prod")), state, "after {who}");
+    }
+}
+
+#[tokio::test]
+async fn only_the_portals_seal_establishes_an_owner_and_only_on_its_own_version() {
+    let moto = Moto::start();
+    let (backend, services) = with_backend(&moto).await;
+    let group = GroupName::parse("sealed").unwrap();
+    let bound = services
+        .register(registration("sealed", person("dana")))
         .await
         .unwrap();
-    assert_eq!(second.steps.state(&env("prod")), StepState::Approved);
+    assert!(bound.attributed_to.is_verified());
+    let sagemaker = aws_sdk_sagemaker::Client::new(&moto.sdk_config().await);
+    let metadata = sagemaker
+        .describe_model_package()
+        .model_package_name(&bound.arn)
+        .send()
+        .await
+        .unwrap()
+        .customer_metadata_properties
+        .unwrap();
+    let owner_keys: Vec<(&str, &str)> =
+        ["owner", "owner-subject", "countersign:registrant-verified"]
+            .into_iter()
+            .map(|key| (key, metadata[key].as_str()))
+            .collect();
+
+    // The seal and owner keys copied onto a version someone created in SageMaker.
+    create_elsewhere(&moto, "sealed", &owner_keys).await;
+    let copied = backend
+        .find_version(&group, VersionNumber::new(2).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(copied.attributed_to.includes(&person("dana")));
+    assert!(
+        !copied.attributed_to.is_verified(),
+        "a seal is its own version's only"
+    );
+
+    // The owner rewritten under the seal.
+    let mut rewritten = metadata.clone();
+    rewritten.insert("owner".into(), "ghost@example.com".into());
+    rewritten.insert("owner-subject".into(), "ghost".into());
+    sagemaker
+        .update_model_package()
+        .model_package_arn(&bound.arn)
+        .model_approval_status(ModelApprovalStatus::PendingManualApproval)
+        .set_customer_metadata_properties(Some(rewritten))
+        .send()
+        .await
+        .unwrap();
+    let found = backend
+        .find_version(&group, bound.version)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !found.attributed_to.is_verified(),
+        "the seal no longer covers the owner"
+    );
+    let dana_alone = services
+        .decide(&approver("alice"), &group, bound.version, &approve("dev"))
+        .await
+        .unwrap();
+    assert_eq!(
+        dana_alone.steps.state(&env("dev")),
+        StepState::PendingManualApproval,
+        "one approver more"
+    );
 }
 
 #[tokio::test]

@@ -26,7 +26,8 @@ pub struct ApiAccessConfig {
 pub enum RegistrantBinding {
     /// These people, as normalised identifiers.
     People(BTreeSet<String>),
-    /// Anyone it declares (`caller=*`): the registrant is then the pipeline's word alone.
+    /// Anyone it declares (`caller=*`): the registrant is then the pipeline's word alone, and
+    /// establishes nobody.
     Anyone,
 }
 
@@ -221,7 +222,7 @@ fn registrants(text: &str) -> Result<BTreeMap<String, RegistrantBinding>, Settin
         let binding = if people.trim() == "*" {
             tracing::warn!(
                 caller,
-                "COUNTERSIGN_API_REGISTRANTS lets this caller name anyone as a registrant: four-eyes then rests on the pipeline's word"
+                "COUNTERSIGN_API_REGISTRANTS lets this caller name anyone as a registrant: whoever it names is declared, not established, so its versions need one approver more wherever four-eyes holds (bind it to people instead: caller=person+person)"
             );
             RegistrantBinding::Anyone
         } else {
