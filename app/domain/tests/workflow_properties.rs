@@ -1,7 +1,7 @@
 //! Random sequences of decisions and rollbacks by random people, on two versions of one
 //! group, must never break the workflow's invariants, whatever the policy.
 
-use countersign_domain::workflow::{apply, decide, register, rollback, RollbackRequest};
+use countersign_domain::workflow::{self, apply, decide, register, rollback, RollbackRequest};
 use countersign_domain::*;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -206,6 +206,16 @@ proptest! {
         }
 
         for (version, log) in versions.iter().zip(&logs) {
+            // What waits is kept small, and says who may approve it as the workflow does.
+            if let Some(step) = service::WaitingStep::of(&policy, version, log) {
+                for index in 0..PEOPLE.len() {
+                    let someone = actor(index);
+                    let refusal = workflow::approval_refusal(
+                        &policy, version, log, &someone, &step.waiting.environment,
+                    );
+                    prop_assert_eq!(step.may_be_approved_by(&policy, &someone), refusal.is_none());
+                }
+            }
             // Each step decided once by decisions, and rolled back at most once after.
             let mut deciding: BTreeMap<(&Environment, bool), usize> = BTreeMap::new();
             for record in log {

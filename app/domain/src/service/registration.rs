@@ -9,7 +9,7 @@ impl Services {
         let new = workflow::register(&self.policy, registration, self.clock.now());
         let version = self.ports.registry.register(new).await?;
         // A new version has no decisions: its step needs no reading.
-        let step = self.step_of(version.clone(), Vec::new());
+        let step = self.step_of(&version, &[]);
         self.waiting.changed(&version.group, version.version, step);
         let registrant = match &version.registered_through {
             Some(client) => client.clone(),

@@ -31,10 +31,12 @@ pub struct WaitingBeside {
     pub recent: Vec<ModelVersion>,
 }
 
-/// A step waiting for an approver, and the version live where it waits.
+/// A step waiting for an approver: its version as read for the page, where and since when it
+/// waits with whom, and the version live there.
 #[derive(Clone, Debug)]
 pub struct InboxRow {
-    pub step: Arc<WaitingStep>,
+    pub record: VersionRecord,
+    pub waiting: workflow::Waiting,
     pub live: Option<ModelVersion>,
 }
 
@@ -152,33 +154,41 @@ impl Services {
         page: PageRequest,
     ) -> Result<Page<InboxRow>, ServiceError> {
         let mut steps = self.inbox(actor).await?;
-        steps.retain(|step| groups.matches(&step.version.group));
+        steps.retain(|step| groups.matches(&step.group));
         let total = steps.len() as u64;
-        let steps: Vec<_> = steps
+        let shown: Vec<_> = steps
             .into_iter()
             .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
             .take(page.limit as usize)
             .collect();
-        let places: std::collections::BTreeSet<_> = steps
+        let places: std::collections::BTreeSet<_> = shown
             .iter()
-            .map(|step| (step.version.group.clone(), step.waiting.environment.clone()))
+            .map(|step| (step.group.clone(), step.waiting.environment.clone()))
             .collect();
-        let live: BTreeMap<_, _> = stream::iter(places)
+        let listed = shown
+            .iter()
+            .map(|step| (step.group.clone(), step.version))
+            .collect();
+        let live = stream::iter(places)
             .map(|(group, environment)| async move {
                 let found = self.live_version(&group, &environment).await?;
                 Ok::<_, ServiceError>(((group, environment), found))
             })
             .buffered(CONCURRENT_READS)
-            .try_collect()
-            .await?;
-        let items = steps
+            .try_collect::<BTreeMap<_, _>>();
+        let (live, records) = futures::try_join!(live, self.records_of(listed))?;
+        // Each row as its version reads now: a step decided since the reading shows as it
+        // waits now, or not at all once it no longer waits.
+        let items = records
             .into_iter()
-            .map(|step| {
-                let place = (step.version.group.clone(), step.waiting.environment.clone());
-                InboxRow {
+            .filter_map(|record| {
+                let waiting = workflow::waiting(&self.policy, &record.version, &record.decisions)?;
+                let place = (record.version.group.clone(), waiting.environment.clone());
+                Some(InboxRow {
                     live: live.get(&place).cloned().flatten(),
-                    step,
-                }
+                    record,
+                    waiting,
+                })
             })
             .collect();
         Ok(Page { items, total })

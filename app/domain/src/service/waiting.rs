@@ -8,12 +8,50 @@ use super::*;
 /// under SageMaker's and DynamoDB's request rates.
 pub const CONCURRENT_READS: usize = 8;
 
-/// A step waiting for decisions, with its version and the version's decision log.
+/// A step waiting for decisions, as what waits is kept: which version, where, since when,
+/// with whom, and who may not approve it; not the version itself (a reading holds every
+/// waiting step, so each is kept small). Pages read the versions of the rows they show.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WaitingStep {
-    pub version: ModelVersion,
-    pub decisions: Vec<DecisionRecord>,
+    pub group: GroupName,
+    pub version: VersionNumber,
     pub waiting: workflow::Waiting,
+    /// Everyone the version is attributed to: none of them may approve it (four-eyes).
+    pub(super) attributed_to: crate::identity::Attribution,
+    /// A signature on the version no longer matches it: nobody may approve it.
+    pub(super) signature_broken: bool,
+}
+
+impl WaitingStep {
+    /// The step of `version` waiting for decisions, if one waits, as `decisions` leave it.
+    pub fn of(
+        policy: &Policy,
+        version: &ModelVersion,
+        decisions: &[DecisionRecord],
+    ) -> Option<Self> {
+        let waiting = workflow::waiting(policy, version, decisions)?;
+        Some(Self {
+            group: version.group.clone(),
+            version: version.version,
+            waiting,
+            attributed_to: version.attributed_to.clone(),
+            signature_broken: !workflow::broken_signatures(version, decisions).is_empty(),
+        })
+    }
+
+    /// Whether `actor` may approve the step now: what `workflow::approval_refusal` says of
+    /// the version, from what the step keeps.
+    pub fn may_be_approved_by(&self, policy: &Policy, actor: &Actor) -> bool {
+        let env = &self.waiting.environment;
+        policy.is_approver(actor, env)
+            && !(self.attributed_to.includes(&actor.person) && !policy.self_approval_allowed(env))
+            && !self.signature_broken
+            && !self
+                .waiting
+                .approvals
+                .iter()
+                .any(|approver| approver.is_same_person_as(&actor.person))
+    }
 }
 
 impl Services {
@@ -68,7 +106,7 @@ impl Services {
     ) {
         match read {
             Ok(record) => {
-                let step = self.step_of(record.version.clone(), record.decisions.clone());
+                let step = self.step_of(&record.version, &record.decisions);
                 self.waiting.changed(group, version, step);
             }
             Err(ServiceError::NotFound(_)) => self.waiting.changed(group, version, None),
@@ -79,25 +117,23 @@ impl Services {
     /// The version's waiting step, if one of its steps waits.
     pub(super) fn step_of(
         &self,
-        version: ModelVersion,
-        decisions: Vec<DecisionRecord>,
+        version: &ModelVersion,
+        decisions: &[DecisionRecord],
     ) -> Option<WaitingStep> {
-        let waiting = workflow::waiting(&self.policy, &version, &decisions)?;
-        Some(WaitingStep {
-            version,
-            decisions,
-            waiting,
-        })
+        WaitingStep::of(&self.policy, version, decisions)
     }
 
+    /// Every waiting step, each version read and made small as it arrives: never every
+    /// waiting version in memory at once.
     pub(super) async fn read_waiting_steps(&self) -> Result<Vec<WaitingStep>, ServiceError> {
         let listed = self.ports.registry.versions_with_a_pending_step().await?;
         let mut steps: Vec<_> = self
-            .records_of(listed)
-            .await?
-            .into_iter()
-            .filter_map(|record| self.step_of(record.version, record.decisions))
-            .collect();
+            .stream_records(listed)
+            .try_filter_map(
+                |record| async move { Ok(self.step_of(&record.version, &record.decisions)) },
+            )
+            .try_collect()
+            .await?;
         steps.sort_by(|a, b| waiting_cache::order(a).cmp(&waiting_cache::order(b)));
         Ok(steps)
     }
@@ -108,11 +144,16 @@ impl Services {
     /// due.
     pub async fn follow_up(&self, rules: &notification::FollowUps) -> Result<usize, ServiceError> {
         let now = self.clock.now();
+        let listed = self.ports.registry.versions_with_a_pending_step().await?;
+        let mut records = std::pin::pin!(self.stream_records(listed));
         let mut due = 0;
-        for step in self.read_waiting_steps().await? {
+        while let Some(record) = records.try_next().await? {
+            let Some(step) = self.step_of(&record.version, &record.decisions) else {
+                continue;
+            };
             let notices = notification::follow_ups_due(
                 rules,
-                &step.version,
+                &record.version,
                 &step.waiting.environment,
                 step.waiting.since,
                 now,
@@ -145,16 +186,7 @@ impl Services {
     }
 
     fn approvable_by(&self, waiting: &WaitingSnapshot, actor: &Actor) -> Arc<[usize]> {
-        waiting.approvable_by(actor, |step| {
-            workflow::approval_refusal(
-                &self.policy,
-                &step.version,
-                &step.decisions,
-                actor,
-                &step.waiting.environment,
-            )
-            .is_none()
-        })
+        waiting.approvable_by(actor, |step| step.may_be_approved_by(&self.policy, actor))
     }
 
     /// The newest `limit` versions `person` registered, in any group, newest first, each
@@ -181,8 +213,16 @@ impl Services {
         &self,
         versions: Vec<(GroupName, VersionNumber)>,
     ) -> Result<Vec<VersionRecord>, ServiceError> {
-        let found: Vec<Option<VersionRecord>> = stream::iter(versions)
-            .map(|(group, version)| async move {
+        self.stream_records(versions).try_collect().await
+    }
+
+    /// [`Services::records_of`], one record at a time, for lists too long to hold read.
+    fn stream_records(
+        &self,
+        versions: Vec<(GroupName, VersionNumber)>,
+    ) -> impl futures::Stream<Item = Result<VersionRecord, ServiceError>> + Send + '_ {
+        stream::iter(versions)
+            .map(move |(group, version)| async move {
                 match self.version_record(&group, version).await {
                     Ok(record) => Ok(Some(record)),
                     Err(ServiceError::NotFound(_)) => Ok(None),
@@ -190,8 +230,6 @@ impl Services {
                 }
             })
             .buffered(CONCURRENT_READS)
-            .try_collect()
-            .await?;
-        Ok(found.into_iter().flatten().collect())
+            .try_filter_map(|found| async move { Ok(found) })
     }
 }

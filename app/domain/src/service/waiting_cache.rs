@@ -72,7 +72,7 @@ impl WaitingSnapshot {
         let mut steps: Vec<_> = self
             .steps
             .iter()
-            .filter(|kept| !(kept.version.group == *group && kept.version.version == version))
+            .filter(|kept| !(kept.group == *group && kept.version == version))
             .cloned()
             .collect();
         if let Some(step) = step {
@@ -85,11 +85,7 @@ impl WaitingSnapshot {
 
 /// The longest waiting first; then by group and version, so that a reading's order is stable.
 pub(super) fn order(step: &WaitingStep) -> (OffsetDateTime, &GroupName, VersionNumber) {
-    (
-        step.waiting.since,
-        &step.version.group,
-        step.version.version,
-    )
+    (step.waiting.since, &step.group, step.version)
 }
 
 /// What a page asking "what waits?" does: use what is kept, or read (and keep) it first.

@@ -201,14 +201,14 @@ pub async fn inbox(filter: Option<String>, page: Option<u32>) -> Result<InboxLis
             .items
             .iter()
             .map(|row| {
-                let version = &row.step.version;
+                let version = &row.record.version;
                 let key = (version.group.clone(), version.version);
                 let (decisions, disagreements) = attested.remove(&key).unwrap_or_default();
                 // The approvals counted are those the trail holds; should the trail say the
                 // step waits elsewhere, the log's step is shown, beside the disagreement.
                 let from_trail = countersign_domain::workflow::waiting(policy, version, &decisions)
-                    .filter(|w| w.environment == row.step.waiting.environment);
-                let waiting = from_trail.as_ref().unwrap_or(&row.step.waiting);
+                    .filter(|w| w.environment == row.waiting.environment);
+                let waiting = from_trail.as_ref().unwrap_or(&row.waiting);
                 InboxRow {
                     group: version.group.to_string(),
                     version: version.version.get(),
@@ -252,7 +252,7 @@ async fn attested_steps(
     use countersign_audit::desk::Standing;
     let decisions: Vec<_> = rows
         .iter()
-        .flat_map(|row| row.step.decisions.iter().cloned())
+        .flat_map(|row| row.record.decisions.iter().cloned())
         .collect();
     let attested = desk
         .attest_across_groups(&decisions)

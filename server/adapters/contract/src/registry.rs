@@ -251,7 +251,7 @@ pub async fn steps_waiting_for_decisions_are_found_across_groups(services: &Subj
         waiting
             .steps()
             .iter()
-            .find(|s| s.version.group == version.group && s.version.version == version.version)
+            .find(|s| s.group == version.group && s.version == version.version)
             .map(|s| s.waiting.environment.clone())
     };
     assert_eq!(step_of(&new), Some(environments[0].clone()));
@@ -260,13 +260,11 @@ pub async fn steps_waiting_for_decisions_are_found_across_groups(services: &Subj
     assert_eq!(step_of(&everywhere), None);
     let inbox = services.inbox(&approver("dana", services)).await.unwrap();
     assert!(
-        !inbox
-            .iter()
-            .any(|s| s.version.group == group || s.version.group == other),
+        !inbox.iter().any(|s| s.group == group || s.group == other),
         "dana registered every one of them: none waits for her"
     );
     let bob = services.inbox(&approver("bob", services)).await.unwrap();
-    let bobs: Vec<_> = bob.iter().filter(|s| s.version.group == group).collect();
+    let bobs: Vec<_> = bob.iter().filter(|s| s.group == group).collect();
     assert_eq!(bobs.len(), 2, "new and promoted wait for bob");
     assert!(
         bobs[0].waiting.since <= bobs[1].waiting.since,

@@ -60,7 +60,7 @@ pub async fn page_reads_cost_the_same_calls_however_many_rows_they_show(services
         everything
             .items
             .iter()
-            .filter(|row| row.step.version.group == group)
+            .filter(|row| row.record.version.group == group)
             .count(),
         4,
         "every version of the group waits for dev"
@@ -73,12 +73,12 @@ pub async fn page_reads_cost_the_same_calls_however_many_rows_they_show(services
         .expect("the inbox filtered by group")
         .items;
     assert!(
-        rows.len() == 4 && rows.iter().all(|row| row.step.version.group == group),
+        rows.len() == 4 && rows.iter().all(|row| row.record.version.group == group),
         "the filter keeps the group's steps and only them, whatever the case: {rows:?}"
     );
     let places: BTreeSet<_> = rows
         .iter()
-        .map(|row| (&row.step.version.group, &row.step.waiting.environment))
+        .map(|row| (&row.record.version.group, &row.waiting.environment))
         .collect();
     assert_eq!(
         calls.take().get("parameters.live").copied().unwrap_or(0),
@@ -102,9 +102,9 @@ pub async fn page_reads_cost_the_same_calls_however_many_rows_they_show(services
         .items
         .iter()
         .chain(&second_page.items)
-        .map(|row| row.step.version.version)
+        .map(|row| row.record.version.version)
         .collect();
-    let whole: Vec<_> = rows.iter().map(|row| row.step.version.version).collect();
+    let whole: Vec<_> = rows.iter().map(|row| row.record.version.version).collect();
     assert_eq!(
         paged, whole,
         "the pages, one after the other, are the inbox"

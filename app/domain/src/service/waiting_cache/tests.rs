@@ -2,7 +2,6 @@ use super::*;
 use crate::environment::Environments;
 use crate::policy::Policy;
 use crate::testing::{approver, registered};
-use crate::workflow;
 use std::cell::Cell;
 use time::Duration;
 
@@ -13,13 +12,9 @@ fn step(number: u32, since: i64) -> WaitingStep {
     let policy = Policy::new(Environments::default(), "approvers");
     let mut version = registered(&policy);
     version.version = VersionNumber::new(number).unwrap();
-    let mut waiting = workflow::waiting(&policy, &version, &[]).expect("a new version waits");
-    waiting.since = T0 + Duration::seconds(since);
-    WaitingStep {
-        version,
-        decisions: Vec::new(),
-        waiting,
-    }
+    let mut step = WaitingStep::of(&policy, &version, &[]).expect("a new version waits");
+    step.waiting.since = T0 + Duration::seconds(since);
+    step
 }
 
 fn number(n: u32) -> VersionNumber {
@@ -27,11 +22,7 @@ fn number(n: u32) -> VersionNumber {
 }
 
 fn numbers(snapshot: &WaitingSnapshot) -> Vec<u32> {
-    snapshot
-        .steps()
-        .iter()
-        .map(|s| s.version.version.get())
-        .collect()
+    snapshot.steps().iter().map(|s| s.version.get()).collect()
 }
 
 /// A page asking when nothing fresh is kept: it is to read.
@@ -105,7 +96,7 @@ fn the_background_reads_again_before_staleness_only_when_a_page_asked() {
 fn a_change_here_replaces_its_step_in_order_and_removes_what_no_longer_waits() {
     let cache = WaitingCache::default();
     read(&cache, T0, vec![step(1, 10), step(2, 30)]);
-    let group = step(1, 0).version.group;
+    let group = step(1, 0).group;
     cache.changed(&group, number(3), Some(step(3, 20)));
     cache.changed(&group, number(1), None);
     assert_eq!(
@@ -121,7 +112,7 @@ fn a_reading_begun_before_a_change_here_is_kept_as_stale() {
     read(&cache, T0, vec![step(1, 0)]);
     let later = T0 + WAITING_FRESH_FOR;
     let generation = reading(&cache, later);
-    cache.changed(&step(1, 0).version.group, number(1), None);
+    cache.changed(&step(1, 0).group, number(1), None);
     cache.keep(generation, later, vec![Arc::new(step(1, 0))]);
     assert!(
         matches!(cache.ask(later), Kept::Read(_)),
@@ -136,7 +127,7 @@ fn what_a_reader_may_approve_is_worked_out_once_per_reading() {
     let asked = Cell::new(0);
     let odd = |s: &WaitingStep| {
         asked.set(asked.get() + 1);
-        s.version.version.get() % 2 == 1
+        s.version.get() % 2 == 1
     };
     let alice = approver("alice");
     assert_eq!(&*first.approvable_by(&alice, odd), [0]);
@@ -144,7 +135,7 @@ fn what_a_reader_may_approve_is_worked_out_once_per_reading() {
     assert_eq!(asked.get(), 2, "two steps asked about once");
     first.approvable_by(&approver("bob"), odd);
     assert_eq!(asked.get(), 4, "each reader their own");
-    cache.changed(&step(1, 0).version.group, number(3), Some(step(3, 9)));
+    cache.changed(&step(1, 0).group, number(3), Some(step(3, 9)));
     assert_eq!(
         &*kept(&cache, T0).approvable_by(&alice, odd),
         [0, 2],
