@@ -90,6 +90,13 @@ fn stated_size(note: &str) -> Option<u64> {
 }
 
 /// The model registry (SageMaker Model Registry, or its local equivalent).
+/// A page of undecided versions, and where the next page begins (`None` after the last).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UndecidedPage {
+    pub versions: Vec<ModelVersion>,
+    pub next: Option<String>,
+}
+
 #[async_trait]
 pub trait ModelRegistry: Send + Sync {
     /// All model package groups, by name.
@@ -126,9 +133,15 @@ pub trait ModelRegistry: Send + Sync {
     /// and ARN the registry assigned.
     async fn register(&self, new: NewVersion) -> Result<ModelVersion, PortError>;
 
-    /// Every version no one has decided yet (approval status `PendingManualApproval`), in
-    /// any group: what the reconciliation scan checks for approval requests never sent.
-    async fn undecided_versions(&self) -> Result<Vec<ModelVersion>, PortError>;
+    /// The versions no one has decided yet (approval status `PendingManualApproval`), in any
+    /// group, at most `limit` from `cursor` on (`None`: from the start; else the `next` of
+    /// the page before): what the reconciliation scan checks for approval requests never
+    /// sent, a page at a time, so that a scan never holds them all.
+    async fn undecided_versions(
+        &self,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> Result<UndecidedPage, PortError>;
 
     /// Every version with a step pending (`PendingManualApproval` in any environment), in
     /// any group, by group and version: those that may wait for someone's decision. A

@@ -3,6 +3,10 @@
 
 use super::*;
 
+/// How many undecided versions the reconciliation scan reads at a time: one SageMaker
+/// `Search` page, and never every undecided version in memory at once.
+pub const SCAN_PAGE: u32 = 100;
+
 impl Services {
     /// Registers a version and asks its first approvers to review it.
     pub async fn register(&self, registration: Registration) -> Result<ModelVersion, ServiceError> {
@@ -79,16 +83,29 @@ impl Services {
     /// The reconciliation scan: every undecided version gets its approval request, so a lost
     /// event delays a request but never loses it. Returns how many versions were checked.
     pub async fn reconcile(&self) -> Result<usize, ServiceError> {
-        let undecided = self.ports.registry.undecided_versions().await?;
+        let mut cursor = None;
+        let mut checked = 0;
         let mut first_failure = None;
-        for version in &undecided {
-            if let Err(e) = self.ask_for_approval_if_due(version).await {
-                first_failure.get_or_insert(e);
+        loop {
+            let page = self
+                .ports
+                .registry
+                .undecided_versions(cursor, SCAN_PAGE)
+                .await?;
+            for version in &page.versions {
+                if let Err(e) = self.ask_for_approval_if_due(version).await {
+                    first_failure.get_or_insert(e);
+                }
+            }
+            checked += page.versions.len();
+            cursor = page.next;
+            if cursor.is_none() {
+                break;
             }
         }
         match first_failure {
             Some(e) => Err(e),
-            None => Ok(undecided.len()),
+            None => Ok(checked),
         }
     }
 }

@@ -344,37 +344,48 @@ impl AwsBackend {
         let mut packages = Vec::new();
         let mut next_token = None;
         loop {
-            let page = self
-                .calls
-                .call(
-                    "sagemaker:Search",
-                    self.sagemaker
-                        .search()
-                        .resource(ResourceType::ModelPackage)
-                        .search_expression(
-                            SearchExpression::builder().filters(filter.clone()).build(),
-                        )
-                        .sort_by("CreationTime")
-                        .sort_order(SearchSortOrder::Descending)
-                        .max_results(100)
-                        .set_next_token(next_token)
-                        .send(),
-                )
-                .await
-                .map_err(port)?;
-            packages.extend(
-                page.results
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|record| record.model_package.as_ref())
-                    .filter(|p| p.model_package_version.is_some())
-                    .map(|p| package_from!(p)),
-            );
-            next_token = page.next_token;
+            let (page, next) = self.search_page(filter.clone(), 100, next_token).await?;
+            packages.extend(page);
+            next_token = next;
             if next_token.is_none() || packages.len() >= wanted {
                 return Ok(packages);
             }
         }
+    }
+
+    /// One `Search` page of model packages matching `filter`, newest first, from
+    /// `next_token`, with the token of the page after it.
+    async fn search_page(
+        &self,
+        filter: Filter,
+        max_results: u32,
+        next_token: Option<String>,
+    ) -> Result<(Vec<Package>, Option<String>), PortError> {
+        let page = self
+            .calls
+            .call(
+                "sagemaker:Search",
+                self.sagemaker
+                    .search()
+                    .resource(ResourceType::ModelPackage)
+                    .search_expression(SearchExpression::builder().filters(filter).build())
+                    .sort_by("CreationTime")
+                    .sort_order(SearchSortOrder::Descending)
+                    .max_results(max_results as i32)
+                    .set_next_token(next_token)
+                    .send(),
+            )
+            .await
+            .map_err(port)?;
+        let packages = page
+            .results
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|record| record.model_package.as_ref())
+            .filter(|p| p.model_package_version.is_some())
+            .map(|p| package_from!(p))
+            .collect();
+        Ok((packages, page.next_token))
     }
 }
 
@@ -510,11 +521,19 @@ impl ModelRegistry for AwsBackend {
     async fn versions_with_a_pending_step(
         &self,
     ) -> Result<Vec<(GroupName, VersionNumber)>, PortError> {
+        let undecided = equals(
+            "ModelApprovalStatus",
+            ModelApprovalStatus::PendingManualApproval.as_str(),
+        );
         let mut found: Vec<(GroupName, VersionNumber)> = self
-            .undecided_versions()
+            .search_packages(undecided, usize::MAX)
             .await?
-            .into_iter()
-            .map(|v| (v.group, v.version))
+            .iter()
+            .filter_map(|package| {
+                let group = GroupName::parse(package.group.as_deref()?).ok()?;
+                let version = VersionNumber::new(u32::try_from(package.version?).ok()?).ok()?;
+                Some((group, version))
+            })
             .collect();
         found.extend(self.table.versions_with_a_pending_step().await?);
         found.sort();
@@ -522,14 +541,22 @@ impl ModelRegistry for AwsBackend {
         Ok(found)
     }
 
-    /// One `Search` per 100 undecided versions, across all groups.
-    async fn undecided_versions(&self) -> Result<Vec<ModelVersion>, PortError> {
+    /// One `Search` per page (at most 100 versions), across all groups, newest first; the
+    /// cursor is SageMaker's `NextToken`.
+    async fn undecided_versions(
+        &self,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> Result<UndecidedPage, PortError> {
         let undecided = equals(
             "ModelApprovalStatus",
             ModelApprovalStatus::PendingManualApproval.as_str(),
         );
+        let (packages, next) = self
+            .search_page(undecided, limit.clamp(1, 100), cursor)
+            .await?;
         let mut versions = Vec::new();
-        for package in self.search_packages(undecided, usize::MAX).await? {
+        for package in packages {
             let Some(group) = package
                 .group
                 .as_deref()
@@ -540,7 +567,6 @@ impl ModelRegistry for AwsBackend {
             let revision = metadata::decisions_applied(&package.metadata);
             versions.push(self.to_version(&group, &package, revision)?);
         }
-        versions.sort_by(|a, b| (&a.group, a.version).cmp(&(&b.group, b.version)));
-        Ok(versions)
+        Ok(UndecidedPage { versions, next })
     }
 }

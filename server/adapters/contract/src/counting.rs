@@ -90,9 +90,13 @@ impl ModelRegistry for Counting {
         self.ports.registry.register(new).await
     }
 
-    async fn undecided_versions(&self) -> Result<Vec<ModelVersion>, PortError> {
+    async fn undecided_versions(
+        &self,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> Result<UndecidedPage, PortError> {
         self.calls.count("registry.undecided_versions");
-        self.ports.registry.undecided_versions().await
+        self.ports.registry.undecided_versions(cursor, limit).await
     }
 
     async fn versions_with_a_pending_step(

@@ -96,7 +96,7 @@ pub async fn a_registrant_is_established_only_where_the_registration_verified_th
             Some(established),
             "listed"
         );
-        let undecided = registry.undecided_versions().await.unwrap();
+        let undecided = every_undecided_version(services, 100).await;
         let undecided = undecided
             .iter()
             .find(|v| v.group == group && v.version == registered.version);
@@ -170,7 +170,8 @@ pub async fn undecided_versions_are_found_across_groups(services: &Subject) {
     let effect = effect_for(services, &decided, &[], "alice").await;
     commit(services, &effect).await.unwrap();
 
-    let undecided = services.ports.registry.undecided_versions().await.unwrap();
+    // Pages of two: the scan reads a few at a time, and the pages chain to the end.
+    let undecided = every_undecided_version(services, 2).await;
     let ours: Vec<(GroupName, u32)> = undecided
         .iter()
         .filter(|v| v.group == group || v.group == other)
@@ -179,6 +180,37 @@ pub async fn undecided_versions_are_found_across_groups(services: &Subject) {
     assert_eq!(ours.len(), 2, "{ours:?}");
     assert!(ours.contains(&(group.clone(), waiting.version.get())));
     assert!(ours.contains(&(other.clone(), elsewhere.version.get())));
+    let mut keys: Vec<_> = undecided.iter().map(|v| (&v.group, v.version)).collect();
+    let read = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), read, "no version is on two pages");
+}
+
+/// Every undecided version, read `limit` at a time as the scan reads them. A backend may
+/// give fewer a page (moto's `Search` gives all at once), never more.
+async fn every_undecided_version(services: &Subject, limit: u32) -> Vec<ModelVersion> {
+    let mut cursor = None;
+    let mut versions = Vec::new();
+    loop {
+        let page = services
+            .ports
+            .registry
+            .undecided_versions(cursor, limit)
+            .await
+            .unwrap();
+        if page.next.is_some() {
+            assert!(
+                page.versions.len() <= limit as usize,
+                "a page holds at most its limit"
+            );
+        }
+        versions.extend(page.versions);
+        cursor = page.next;
+        if cursor.is_none() {
+            return versions;
+        }
+    }
 }
 
 /// Approves `environment` of `version` as `who`, through the use case.

@@ -137,19 +137,44 @@ impl ModelRegistry for LocalStore {
         .await
     }
 
-    async fn undecided_versions(&self) -> Result<Vec<ModelVersion>, PortError> {
-        self.with(|c| {
-            all_rows(
-                c,
-                &format!(
-                    "SELECT {VERSION_COLUMNS} FROM model_versions \
-                     WHERE approval_status = 'PendingManualApproval' ORDER BY group_name, version"
-                ),
-                [],
-                version_from_row,
-            )
-        })
-        .await
+    /// Keyset pages in (group, version) order; the cursor is the last version's
+    /// `group/version`.
+    async fn undecided_versions(
+        &self,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> Result<UndecidedPage, PortError> {
+        let (group, version) = match cursor.as_deref() {
+            None => (String::new(), 0),
+            Some(cursor) => cursor
+                .rsplit_once('/')
+                .and_then(|(group, version)| Some((group.to_owned(), version.parse::<i64>().ok()?)))
+                .ok_or_else(|| {
+                    PortError::Rejected(format!("{cursor:?} is no page of undecided versions"))
+                })?,
+        };
+        let versions = self
+            .with(move |c| {
+                all_rows(
+                    c,
+                    &format!(
+                        "SELECT {VERSION_COLUMNS} FROM model_versions \
+                         WHERE approval_status = 'PendingManualApproval' \
+                         AND (group_name, version) > (?1, ?2) \
+                         ORDER BY group_name, version LIMIT ?3"
+                    ),
+                    params![group, version, limit],
+                    version_from_row,
+                )
+            })
+            .await?;
+        let next = match versions.last() {
+            Some(last) if versions.len() == limit as usize => {
+                Some(format!("{}/{}", last.group, last.version))
+            }
+            _ => None,
+        };
+        Ok(UndecidedPage { versions, next })
     }
 
     async fn versions_registered_by(
