@@ -43,14 +43,17 @@ impl WaitingStep {
     /// the version, from what the step keeps.
     pub fn may_be_approved_by(&self, policy: &Policy, actor: &Actor) -> bool {
         let env = &self.waiting.environment;
+        let own_version =
+            self.attributed_to.includes(&actor.person) && !policy.self_approval_allowed(env);
+        let approved_already = self
+            .waiting
+            .approvals
+            .iter()
+            .any(|approver| approver.is_same_person_as(&actor.person));
         policy.is_approver(actor, env)
-            && !(self.attributed_to.includes(&actor.person) && !policy.self_approval_allowed(env))
+            && !own_version
             && !self.signature_broken
-            && !self
-                .waiting
-                .approvals
-                .iter()
-                .any(|approver| approver.is_same_person_as(&actor.person))
+            && !approved_already
     }
 }
 
