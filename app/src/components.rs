@@ -316,17 +316,31 @@ pub fn DriftWarning(drift: Vec<String>) -> impl IntoView {
 }
 
 /// Links to the newer and older pages (`base?page=n`) of a list shown newest first;
-/// nothing for one page.
+/// nothing for one page. A page past the last (an old link to a list that shrank) says so
+/// and leads to the last.
 #[component]
 pub fn Pager(page: u32, pages: u32, base: String) -> impl IntoView {
-    (pages > 1).then(|| {
+    // An empty list still has its first page.
+    let last = pages.max(1);
+    let past_the_last = page > last;
+    (pages > 1 || past_the_last).then(|| {
         let href = |page: u32| crate::routes::page(&base, page);
-        let previous = (page > 1).then(|| href(page - 1));
+        let (previous, where_) = if past_the_last {
+            (
+                Some((href(last), "Last page")),
+                format!("Page {page} is past the last, page {last}"),
+            )
+        } else {
+            (
+                (page > 1).then(|| (href(page - 1), "Newer")),
+                format!("Page {page} of {pages}"),
+            )
+        };
         let next = (page < pages).then(|| href(page + 1));
         view! {
             <nav class="pager" aria-label="Pages">
-                {previous.map(|href| view! { <a href=href rel="prev">"Newer"</a> })}
-                <span>{format!("Page {page} of {pages}")}</span>
+                {previous.map(|(href, label)| view! { <a href=href rel="prev">{label}</a> })}
+                <span>{where_}</span>
                 {next.map(|href| view! { <a href=href rel="next">"Older"</a> })}
             </nav>
         }

@@ -201,6 +201,12 @@ async fn the_inbox_lists_fifty_steps_a_page_keeping_its_filter() {
     );
     let second = app.get("/inbox?q=churn&page=2", Some(&bob)).await.body;
     assert_eq!(rows(&second), 2, "{second}");
+    let beyond = app.get("/inbox?q=churn&page=9", Some(&bob)).await.body;
+    assert!(
+        beyond.contains("Page 9 is past the last, page 2")
+            && beyond.contains(r#"href="/inbox?q=churn&amp;page=2""#),
+        "a page past the last says so and leads back: {beyond}"
+    );
     assert!(
         second.contains(r#"churn version 52"#) && !second.contains(r#"churn version 1<"#),
         "the newest last: {second}"
