@@ -82,6 +82,23 @@ fn time_of(t: aws_sdk_sagemaker::primitives::DateTime) -> OffsetDateTime {
 }
 
 impl AwsBackend {
+    /// Whether the package's owner keys carry the portal's seal. The log key is read at
+    /// start-up (`prepare`); a seal read without it is an error, not "unsealed": the portal
+    /// would otherwise ask for one approver more than the trail says was needed.
+    fn registrant_sealed(&self, package: &Package) -> Result<bool, PortError> {
+        if !package.metadata.contains_key(metadata::REGISTRANT_VERIFIED) {
+            return Ok(false);
+        }
+        let key = self.log_key.get().ok_or_else(|| {
+            PortError::Unavailable("the decision log key has not been read yet".to_owned())
+        })?;
+        Ok(metadata::registrant_sealed(
+            Some(&key.secret),
+            &package.arn,
+            &package.metadata,
+        ))
+    }
+
     pub(crate) fn to_version(
         &self,
         group: &GroupName,
@@ -121,12 +138,7 @@ impl AwsBackend {
                 &package.metadata,
                 package.created_by.as_deref(),
                 &self.settings.identities,
-                // Loaded at start-up; without it, nothing is sealed (one approver more).
-                metadata::registrant_sealed(
-                    self.log_key.get().map(|key| key.secret.as_str()),
-                    &package.arn,
-                    &package.metadata,
-                ),
+                self.registrant_sealed(package)?,
             ),
             registered_through: package.metadata.get(metadata::REGISTERED_THROUGH).cloned(),
             drift: Vec::new(),
