@@ -445,6 +445,35 @@ fn a_registration_written_before_verification_was_recorded_counts_anyone_named()
     verify(&bundle, None).expect("anyone named established the registrant then");
 }
 
+#[test]
+fn a_portal_asking_for_the_extra_approval_the_trail_does_not_need_is_stricter_not_wrong() {
+    // dana established at registration, but the portal read her as declared when it
+    // decided (a version registered before the upgrade, or a seal removed since): dev
+    // stayed pending after one approval, and was approved after two.
+    let mut trail = Trail::new(policy());
+    let mut as_the_portal_read_it = trail.version.clone();
+    as_the_portal_read_it.attributed_to = Attribution::declared(&person("dana"));
+    let verified = std::mem::replace(&mut trail.version, as_the_portal_read_it);
+    trail.decide("alice", "dev", Choice::Approve).unwrap();
+    trail.decide("bob", "dev", Choice::Approve).unwrap();
+    assert!(verified.attributed_to.is_verified());
+    verify(&trail.bundle(), None).expect("one approval more than needed is never a breach");
+
+    // Still pending once it has every approval even the stricter reading needs: a breach.
+    let mut trail = Trail::declared(policy());
+    let stricter = policy().with_required_approvals("dev", 2).unwrap();
+    for who in ["alice", "bob"] {
+        trail
+            .decide_under(&stricter, who, "dev", Choice::Approve)
+            .unwrap();
+    }
+    let (_, message) = violation(&trail.bundle());
+    assert!(
+        message.contains("PendingManualApproval after 2 of the 2"),
+        "{message}"
+    );
+}
+
 /// The head after one more entry of exactly `text` (for a key holder's re-sealing).
 fn reseal(head: &Head, text: &str) -> Head {
     let mut tree = head.tree().unwrap();
