@@ -165,6 +165,14 @@ fn policy() -> Policy {
     Policy::new(Environments::default(), "approvers")
 }
 
+/// The default rules, but no environment asks for one approver more where the registrant is
+/// not established.
+fn without_the_extra_approver() -> Policy {
+    policy()
+        .with_extra_approval_without_registrant(Vec::new())
+        .unwrap()
+}
+
 /// dev, test and uat approved by three people; prod by two (it needs two).
 fn promoted() -> Trail {
     let mut trail = Trail::new(policy().with_required_approvals("prod", 2).unwrap());
@@ -367,19 +375,8 @@ fn the_rules_replayed_catch_order_missing_approvals_and_stale_sign_ins() {
         decision.signature.as_mut().unwrap().authentication =
             Some(Authentication::at(decision.decided_at - Duration::hours(1)));
     }
-    // Re-sealed as if by the key's holder, so that only the rules can object.
     bundle.entries[at] = entry.canonical();
-    let mut head = Head::default();
-    let mut checkpoints = Vec::new();
-    for text in &bundle.entries {
-        head = reseal(&head, text);
-        checkpoints.push(
-            trail
-                .notary
-                .sign(GROUP, head.size, head.root().unwrap(), trail.now),
-        );
-    }
-    bundle.checkpoints = checkpoints;
+    let bundle = resealed(&trail, bundle, |_| {});
     let (entry, message) = violation(&bundle);
     assert_eq!(entry, Some(at as u64));
     assert!(message.contains("fresh enough sign-in"), "{message}");
@@ -388,11 +385,13 @@ fn the_rules_replayed_catch_order_missing_approvals_and_stale_sign_ins() {
 #[test]
 fn an_unverified_registrant_needs_the_extra_approval_the_rules_in_force_name() {
     let mut trail = Trail::declared(policy());
-    let lenient = policy()
-        .with_extra_approval_without_registrant(Vec::new())
-        .unwrap();
     trail
-        .decide_under(&lenient, "alice", "dev", Choice::Approve)
+        .decide_under(
+            &without_the_extra_approver(),
+            "alice",
+            "dev",
+            Choice::Approve,
+        )
         .unwrap();
     let (_, message) = violation(&trail.bundle());
     assert!(message.contains("after 1 of the 2 approvals"), "{message}");
@@ -407,18 +406,15 @@ fn an_unverified_registrant_needs_the_extra_approval_the_rules_in_force_name() {
 fn a_registration_written_before_verification_was_recorded_counts_anyone_named() {
     // The same trail as an earlier portal wrote it: no `registrant_verified`, one approval.
     let mut trail = Trail::declared(policy());
-    let earlier = policy()
-        .with_extra_approval_without_registrant(Vec::new())
-        .unwrap();
     trail
-        .decide_under(&earlier, "alice", "dev", Choice::Approve)
+        .decide_under(
+            &without_the_extra_approver(),
+            "alice",
+            "dev",
+            Choice::Approve,
+        )
         .unwrap();
-    let mut bundle = trail.bundle();
-    let mut head = Head::default();
-    let mut checkpoints = Vec::new();
-    let mut previous = countersign_audit::entry::NO_PREVIOUS.to_owned();
-    for text in bundle.entries.iter_mut() {
-        let mut entry = Entry::parse(text).unwrap();
+    let bundle = resealed(&trail, trail.bundle(), |entry| {
         if let countersign_audit::EventJson::RegistrationSeen {
             registrant_verified,
             ..
@@ -431,17 +427,7 @@ fn a_registration_written_before_verification_was_recorded_counts_anyone_named()
                 rules.extra_approval_without_registrant = rules.environment == "prod";
             }
         }
-        entry.previous = previous;
-        *text = entry.canonical();
-        previous = hex::encode(entry_hash(text).0);
-        head = reseal(&head, text);
-        checkpoints.push(
-            trail
-                .notary
-                .sign(GROUP, head.size, head.root().unwrap(), trail.now),
-        );
-    }
-    bundle.checkpoints = checkpoints;
+    });
     verify(&bundle, None).expect("anyone named established the registrant then");
 }
 
@@ -472,6 +458,29 @@ fn a_portal_asking_for_the_extra_approval_the_trail_does_not_need_is_stricter_no
         message.contains("PendingManualApproval after 2 of the 2"),
         "{message}"
     );
+}
+
+/// `bundle` with `edit` applied to each entry, chained and signed again as by the key's
+/// holder, so that only the rules can object.
+fn resealed(trail: &Trail, mut bundle: Bundle, mut edit: impl FnMut(&mut Entry)) -> Bundle {
+    let mut head = Head::default();
+    let mut checkpoints = Vec::new();
+    let mut previous = countersign_audit::entry::NO_PREVIOUS.to_owned();
+    for text in bundle.entries.iter_mut() {
+        let mut entry = Entry::parse(text).unwrap();
+        edit(&mut entry);
+        entry.previous = previous;
+        *text = entry.canonical();
+        previous = hex::encode(entry_hash(text).0);
+        head = reseal(&head, text);
+        checkpoints.push(
+            trail
+                .notary
+                .sign(GROUP, head.size, head.root().unwrap(), trail.now),
+        );
+    }
+    bundle.checkpoints = checkpoints;
+    bundle
 }
 
 /// The head after one more entry of exactly `text` (for a key holder's re-sealing).

@@ -67,11 +67,6 @@ impl Attribution {
         }
     }
 
-    /// The person's identifiers, vouched for by something other than the registrant's word.
-    pub fn verified(person: &Person) -> Self {
-        Self::declared(person).and_verified_when(true)
-    }
-
     /// Adds one more declared identifier (ignored when blank).
     pub fn and(mut self, identifier: &str) -> Self {
         self.identifiers.extend(normalised_identifier(identifier));

@@ -66,9 +66,13 @@ fn only_a_verified_identifier_establishes_the_registrant() {
         !declared.and_verified(" ").is_verified(),
         "a blank identifier verifies nobody"
     );
-    assert!(Attribution::verified(&person("dana", "")).is_verified());
+    assert!(Attribution::declared(&person("dana", ""))
+        .and_verified_when(true)
+        .is_verified());
     assert!(
-        !Attribution::verified(&person(" ", "")).is_verified(),
+        !Attribution::declared(&person(" ", ""))
+            .and_verified_when(true)
+            .is_verified(),
         "vouching for nobody establishes nobody"
     );
 }

@@ -97,8 +97,21 @@ impl AwsBackend {
             .await?;
         let status = ModelApprovalStatus::from(entry.approval_status.as_str());
         let description = approval_description(entry);
-        // The whole status, description and metadata in one call. AWS merges the metadata
-        // map into what is there; moto replaces it. Sending the merged map is right for both.
+        self.update_package(package, status, Some(&description), metadata)
+            .await
+    }
+
+    /// Writes the package's status, description (when given) and whole metadata in one
+    /// `UpdateModelPackage`, and keeps them in `package`. The status always goes along:
+    /// SageMaker keeps it when absent, moto clears it. AWS merges the metadata map into what
+    /// is there; moto replaces it. Sending the merged map is right for both.
+    pub(crate) async fn update_package(
+        &self,
+        package: &mut Package,
+        status: ModelApprovalStatus,
+        description: Option<&str>,
+        metadata: metadata::Metadata,
+    ) -> Result<(), PortError> {
         self.calls
             .call(
                 "sagemaker:UpdateModelPackage",
@@ -106,7 +119,7 @@ impl AwsBackend {
                     .update_model_package()
                     .model_package_arn(&package.arn)
                     .model_approval_status(status.clone())
-                    .approval_description(&description)
+                    .set_approval_description(description.map(str::to_owned))
                     .set_customer_metadata_properties(Some(metadata.clone()))
                     .send(),
             )

@@ -258,6 +258,18 @@ async fn a_registrant_address_that_is_not_one_is_refused_at_intake() {
         .contains("registered_by.email"));
 }
 
+/// A registration of churn naming `registrant`, sent with `token`.
+fn registration_by(token: &str, registrant: Value) -> Request<Body> {
+    Request::post("/api/v1/models/churn/versions")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::from(
+            json!({"image_uri": "registry.example/churn:7", "registered_by": registrant})
+                .to_string(),
+        ))
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_token_bound_to_people_registers_only_in_their_names() {
     use countersign_server::http::api::auth::hex_digest;
@@ -278,23 +290,16 @@ async fn a_token_bound_to_people_registers_only_in_their_names() {
         ),
     ])
     .await;
-    let register = |token: &str, registrant: Value| {
-        Request::post("/api/v1/models/churn/versions")
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .body(Body::from(
-                json!({"image_uri": "registry.example/churn:7", "registered_by": registrant})
-                    .to_string(),
-            ))
-            .unwrap()
-    };
     let someone_else = app
-        .send(register(training, json!({"subject": "eve@example.com"})))
+        .send(registration_by(
+            training,
+            json!({"subject": "eve@example.com"}),
+        ))
         .await;
     assert_eq!(someone_else.status, StatusCode::FORBIDDEN);
     assert_eq!(someone_else.json()["code"], "registrant_not_allowed");
     let by_address = app
-        .send(register(
+        .send(registration_by(
             training,
             json!({"subject": "pipeline-7", "email": "Dana@Example.com"}),
         ))
@@ -307,7 +312,10 @@ async fn a_token_bound_to_people_registers_only_in_their_names() {
     );
     // N3: binding is on by default; a token nobody bound cannot make up a registrant.
     let unbound = app
-        .send(register(shared, json!({"subject": "eve@example.com"})))
+        .send(registration_by(
+            shared,
+            json!({"subject": "eve@example.com"}),
+        ))
         .await;
     assert_eq!(
         (unbound.status, unbound.json()["code"].as_str()),
@@ -316,7 +324,10 @@ async fn a_token_bound_to_people_registers_only_in_their_names() {
         unbound.body
     );
     let anyone = app
-        .send(register(trusted, json!({"subject": "eve@example.com"})))
+        .send(registration_by(
+            trusted,
+            json!({"subject": "eve@example.com"}),
+        ))
         .await;
     assert_eq!(
         anyone.status,
@@ -347,21 +358,26 @@ async fn a_registrant_nobody_verified_costs_one_more_approver_wherever_four_eyes
         .unset("EXTRA_APPROVAL_WITHOUT_REGISTRANT")
         .in_process()
         .await;
-    let register = |token: &str, registrant: Value| {
-        Request::post("/api/v1/models/churn/versions")
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .body(Body::from(
-                json!({"image_uri": "registry.example/churn:7", "registered_by": registrant})
-                    .to_string(),
-            ))
-            .unwrap()
-    };
     let ghost = json!({"subject": "ghost", "email": "ghost@example.com"});
-    let made_up = app.send(register(team, ghost)).await;
+    // Whether a registrant is established is the portal's finding, never the caller's word.
+    let claimed = app
+        .send(
+            Request::post("/api/v1/models/churn/versions")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::AUTHORIZATION, format!("Bearer {team}"))
+                .body(Body::from(
+                    json!({"image_uri": "registry.example/churn:7", "registered_by": ghost,
+                           "registrant_verified": true})
+                    .to_string(),
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert!(claimed.status.is_client_error(), "{}", claimed.body);
+    let made_up = app.send(registration_by(team, ghost)).await;
     assert_eq!(made_up.status, StatusCode::CREATED, "{}", made_up.body);
     let bound = app
-        .send(register(
+        .send(registration_by(
             danas,
             json!({"subject": "dana", "email": "dana@example.com"}),
         ))

@@ -90,22 +90,12 @@ impl AwsBackend {
         let mut sealed = package.metadata.clone();
         let seal = metadata::registrant_seal(key, &package.arn, &sealed);
         sealed.insert(metadata::REGISTRANT_VERIFIED.to_owned(), seal);
-        // The status goes along: SageMaker keeps it either way, moto clears it when absent.
-        // AWS merges the metadata map into what is there; moto replaces it. Sending the
-        // merged map is right for both.
-        self.calls
-            .call(
-                "sagemaker:UpdateModelPackage",
-                self.sagemaker
-                    .update_model_package()
-                    .model_package_arn(&package.arn)
-                    .model_approval_status(ModelApprovalStatus::PendingManualApproval)
-                    .set_customer_metadata_properties(Some(sealed.clone()))
-                    .send(),
-            )
-            .await
-            .map_err(port)?;
-        package.metadata = sealed;
-        Ok(())
+        self.update_package(
+            package,
+            ModelApprovalStatus::PendingManualApproval,
+            None,
+            sealed,
+        )
+        .await
     }
 }
