@@ -1,5 +1,6 @@
 //! Work that runs beside requests: mail delivery, and the reconciliation scan that finds
-//! versions whose event was lost and reminds (then escalates) steps waiting too long.
+//! versions whose event was lost, repairs the waiting index and reminds (then escalates)
+//! steps waiting too long.
 
 use crate::backend::Backing;
 use crate::config::Config;
@@ -25,29 +26,42 @@ pub fn start_background_work(config: &Config, backing: &Backing) -> Result<(), S
     );
     tokio::spawn(delivery.run());
     tokio::spawn(read_waiting_steps_ahead(backing.services.clone()));
-    if let Some(interval) = config.scan_interval {
-        let services = backing.services.clone();
-        let follow_ups = config.follow_ups.clone();
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(interval);
-            loop {
-                ticks.tick().await;
-                match services.reconcile().await {
-                    Ok(checked) => tracing::debug!(checked, "reconciliation scan"),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "reconciliation scan failed; next in {interval:?}")
-                    }
-                }
-                match services.follow_up(&follow_ups).await {
-                    Ok(due) => tracing::debug!(due, "reminders and escalations"),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "reminders and escalations failed; next in {interval:?}")
-                    }
+    let services = backing.services.clone();
+    let Some(interval) = config.scan_interval else {
+        // Once at start even so: a store written by an older portal has no waiting index.
+        tokio::spawn(async move { repair_waiting_index(&services).await });
+        return Ok(());
+    };
+    let follow_ups = config.follow_ups.clone();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        loop {
+            ticks.tick().await;
+            match services.reconcile().await {
+                Ok(checked) => tracing::debug!(checked, "reconciliation scan"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "reconciliation scan failed; next in {interval:?}")
                 }
             }
-        });
-    }
+            repair_waiting_index(&services).await;
+            match services.follow_up(&follow_ups).await {
+                Ok(due) => tracing::debug!(due, "reminders and escalations"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "reminders and escalations failed; next in {interval:?}")
+                }
+            }
+        }
+    });
     Ok(())
+}
+
+/// Makes the waiting index true again where the registry changed around the portal.
+async fn repair_waiting_index(services: &countersign_domain::service::Services) {
+    match services.repair_waiting_index().await {
+        Ok(0) => {}
+        Ok(rewritten) => tracing::info!(rewritten, "waiting index repaired"),
+        Err(e) => tracing::warn!(error = %e, "repairing the waiting index failed"),
+    }
 }
 
 /// Reads what waits again before the kept reading goes stale, when pages ask for it: no

@@ -89,7 +89,6 @@ fn stated_size(note: &str) -> Option<u64> {
     note.lines().nth(1)?.parse().ok()
 }
 
-/// The model registry (SageMaker Model Registry, or its local equivalent).
 /// A page of undecided versions, and where the next page begins (`None` after the last).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UndecidedPage {
@@ -97,6 +96,25 @@ pub struct UndecidedPage {
     pub next: Option<String>,
 }
 
+/// One version's row in the waiting index, as of the version's `revision`: what waits on it,
+/// or `None` once nothing does.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WaitingRow {
+    pub group: GroupName,
+    pub version: VersionNumber,
+    pub revision: u64,
+    pub step: Option<KeptStep>,
+}
+
+/// A waiting step as the index keeps it: since when it waits, and the step itself as the
+/// domain writes it (`WaitingStep::document`); the adapter stores the text and never reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeptStep {
+    pub since: OffsetDateTime,
+    pub document: String,
+}
+
+/// The model registry (SageMaker Model Registry, or its local equivalent).
 #[async_trait]
 pub trait ModelRegistry: Send + Sync {
     /// All model package groups, by name.
@@ -144,8 +162,9 @@ pub trait ModelRegistry: Send + Sync {
     ) -> Result<UndecidedPage, PortError>;
 
     /// Every version with a step pending (`PendingManualApproval` in any environment), in
-    /// any group, by group and version: those that may wait for someone's decision. A
-    /// superset is harmless (the workflow says which step waits); a version missing is not.
+    /// any group, by group and version: those that may wait for someone's decision, which the
+    /// scan repairs the waiting index from. A superset is harmless (the workflow says which
+    /// step waits); a version missing is not.
     async fn versions_with_a_pending_step(
         &self,
     ) -> Result<Vec<(GroupName, VersionNumber)>, PortError>;
@@ -157,6 +176,15 @@ pub trait ModelRegistry: Send + Sync {
         person: &Person,
         limit: u32,
     ) -> Result<Vec<(GroupName, VersionNumber)>, PortError>;
+
+    /// Keeps `row` in the waiting index: a row per version, written by the portal after each
+    /// change it makes or sees, so that reading what waits is one read however many versions
+    /// there are. A row already kept for a later revision stays as it is (a slower writer
+    /// never undoes a newer change); one for the same revision is replaced.
+    async fn keep_waiting(&self, row: &WaitingRow) -> Result<(), PortError>;
+
+    /// Every row of the waiting index with a step waiting, in no particular order.
+    async fn kept_waiting(&self) -> Result<Vec<WaitingRow>, PortError>;
 }
 
 /// Where pipelines find the model live in each environment (SSM Parameter Store).

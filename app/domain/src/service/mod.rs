@@ -30,6 +30,7 @@ mod reviews;
 mod versions;
 mod waiting;
 mod waiting_cache;
+mod waiting_index;
 
 pub use crate::signature::SigningRequest;
 pub use decisions::{Prepared, Signed, SignedOutcome};

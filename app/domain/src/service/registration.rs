@@ -12,9 +12,9 @@ impl Services {
     pub async fn register(&self, registration: Registration) -> Result<ModelVersion, ServiceError> {
         let new = workflow::register(&self.policy, registration, self.clock.now());
         let version = self.ports.registry.register(new).await?;
-        // A new version has no decisions: its step needs no reading.
-        let step = self.step_of(&version, &[]);
-        self.waiting.changed(&version.group, version.version, step);
+        // A new version has no decisions: its step needs no reading. Registered is
+        // registered: a row the index could not take is repaired by the scan.
+        let _ = self.keep_waiting(&version, &[]).await;
         let registrant = match &version.registered_through {
             Some(client) => client.clone(),
             None => version.registered_by.subject.clone(),
@@ -76,7 +76,7 @@ impl Services {
     ) -> Result<bool, ServiceError> {
         // A version registered or changed outside the portal may wait now.
         let read = self.version_record(group, version).await;
-        self.waiting_read(group, version, read.as_ref());
+        self.waiting_read(group, version, read.as_ref()).await?;
         self.ask_for_approval_if_due(&read?.version).await
     }
 

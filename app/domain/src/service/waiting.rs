@@ -89,31 +89,34 @@ impl Services {
         Ok(self.waiting.keep(generation, read_at, steps))
     }
 
-    /// A version decided here: its step, read again, replaces the kept one, so that this
-    /// replica's pages show the change at once without reading everything again. Never fails
-    /// the change it follows: what cannot be read is read with the rest.
+    /// A version decided here: its step, read again, replaces the kept one and its row in
+    /// the waiting index, so that pages show the change at once without reading everything
+    /// again. Never fails the change it follows: a row that cannot be written is repaired by
+    /// the scan.
     pub(super) async fn waiting_changed(&self, group: &GroupName, version: VersionNumber) {
-        if !self.waiting.holds_a_reading() {
-            return self.waiting.forget();
-        }
         let read = self.version_record(group, version).await;
-        self.waiting_read(group, version, read.as_ref());
+        let _ = self.waiting_read(group, version, read.as_ref()).await;
     }
 
-    /// What a reading of one version says of its step, kept in place of the kept one.
-    pub(super) fn waiting_read(
+    /// What a reading of one version says of its step, kept in the index and this replica's
+    /// reading. A version the registry no longer has waits no more here; its row goes with
+    /// the next scan.
+    pub(super) async fn waiting_read(
         &self,
         group: &GroupName,
         version: VersionNumber,
         read: Result<&VersionRecord, &ServiceError>,
-    ) {
+    ) -> Result<(), ServiceError> {
         match read {
-            Ok(record) => {
-                let step = self.step_of(&record.version, &record.decisions);
-                self.waiting.changed(group, version, step);
+            Ok(record) => self.keep_waiting(&record.version, &record.decisions).await,
+            Err(ServiceError::NotFound(_)) => {
+                self.waiting.changed(group, version, None);
+                Ok(())
             }
-            Err(ServiceError::NotFound(_)) => self.waiting.changed(group, version, None),
-            Err(_) => self.waiting.forget(),
+            Err(_) => {
+                self.waiting.forget();
+                Ok(())
+            }
         }
     }
 
@@ -124,21 +127,6 @@ impl Services {
         decisions: &[DecisionRecord],
     ) -> Option<WaitingStep> {
         WaitingStep::of(&self.policy, version, decisions)
-    }
-
-    /// Every waiting step, each version read and made small as it arrives: never every
-    /// waiting version in memory at once.
-    pub(super) async fn read_waiting_steps(&self) -> Result<Vec<WaitingStep>, ServiceError> {
-        let listed = self.ports.registry.versions_with_a_pending_step().await?;
-        let mut steps: Vec<_> = self
-            .stream_records(listed)
-            .try_filter_map(
-                |record| async move { Ok(self.step_of(&record.version, &record.decisions)) },
-            )
-            .try_collect()
-            .await?;
-        steps.sort_by(|a, b| waiting_cache::order(a).cmp(&waiting_cache::order(b)));
-        Ok(steps)
     }
 
     /// Reminds the approvers of every step waiting longer than the rules say, and escalates
@@ -220,7 +208,7 @@ impl Services {
     }
 
     /// [`Services::records_of`], one record at a time, for lists too long to hold read.
-    fn stream_records(
+    pub(super) fn stream_records(
         &self,
         versions: Vec<(GroupName, VersionNumber)>,
     ) -> impl futures::Stream<Item = Result<VersionRecord, ServiceError>> + Send + '_ {

@@ -183,10 +183,6 @@ impl WaitingCache {
         }
     }
 
-    pub(super) fn holds_a_reading(&self) -> bool {
-        self.0.lock().expect("waiting cache").snapshot.is_some()
-    }
-
     /// A change whose effect could not be read: the next page reads everything again.
     pub(super) fn forget(&self) {
         let mut cached = self.0.lock().expect("waiting cache");

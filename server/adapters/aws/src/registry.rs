@@ -553,6 +553,14 @@ impl ModelRegistry for AwsBackend {
         Ok(found)
     }
 
+    async fn keep_waiting(&self, row: &WaitingRow) -> Result<(), PortError> {
+        self.table.keep_waiting(row).await
+    }
+
+    async fn kept_waiting(&self) -> Result<Vec<WaitingRow>, PortError> {
+        self.table.kept_waiting().await
+    }
+
     /// One `Search` per page (at most 100 versions), across all groups, newest first; the
     /// cursor is SageMaker's `NextToken`.
     async fn undecided_versions(

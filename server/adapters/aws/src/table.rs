@@ -16,11 +16,14 @@
 //! | a sign-in's evidence | `sign-in#{id}` | `evidence` | `evidence` (JSON), `until` (Unix ms); expires (TTL `expires_at`) |
 //! | a version registered by someone | `registrant#{identifier}` | `{registered at, Unix ms:013}#{group}#{version:010}` | `group`, `version`; one per identifier the registrant is known by (`identity.rs`) |
 //! | a version with a step pending | `group#{group}` | `pending-step#{version:010}` | `group`, `version`; `pending` and `due` while a step is pending |
+//! | a version's row of the waiting index | `group#{group}` | `waiting-step#{version:010}` | `group`, `version`, `revision`; `pending` (`waiting`), `due` (since when) and `step` (the domain's document) while a step waits |
 //!
 //! Two sparse global secondary indexes: `pending` (`pending`, `due`) holds what waits, by
 //! when: messages waiting to be sent (`pending` = `outbox`) and versions with a step waiting
-//! for a decision (`pending` = `steps`, the inbox's one Query across groups); `changes`
-//! (`feed`, `changed`) orders every message by when its delivery last changed.
+//! for a decision (`pending` = `steps`, what the scan repairs the waiting index from) and the
+//! waiting index's rows with a step waiting (`pending` = `waiting`, the inbox's one Query
+//! across groups); `changes` (`feed`, `changed`) orders every message by when its delivery
+//! last changed.
 //!
 //! A version's log is one Query (`begins_with(sk, "log#{version:010}#")`), a group's log one
 //! Query (`begins_with(sk, "log#")`), both consistent reads; nothing scans.

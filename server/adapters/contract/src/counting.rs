@@ -99,6 +99,16 @@ impl ModelRegistry for Counting {
         self.ports.registry.undecided_versions(cursor, limit).await
     }
 
+    async fn keep_waiting(&self, row: &WaitingRow) -> Result<(), PortError> {
+        self.calls.count("registry.keep_waiting");
+        self.ports.registry.keep_waiting(row).await
+    }
+
+    async fn kept_waiting(&self) -> Result<Vec<WaitingRow>, PortError> {
+        self.calls.count("registry.kept_waiting");
+        self.ports.registry.kept_waiting().await
+    }
+
     async fn versions_with_a_pending_step(
         &self,
     ) -> Result<Vec<(GroupName, VersionNumber)>, PortError> {

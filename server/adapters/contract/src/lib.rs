@@ -24,6 +24,7 @@ mod reports;
 mod reviews;
 mod revocations;
 mod sign_ins;
+mod waiting;
 pub use audit::*;
 pub use counting::{counted, Calls};
 pub use decisions::*;
@@ -33,6 +34,7 @@ pub use reports::*;
 pub use reviews::*;
 pub use revocations::*;
 pub use sign_ins::*;
+pub use waiting::*;
 
 /// The checks on [`Services`], in the order `run_all` runs them; `contract_tests!` makes
 /// a test of each.
@@ -56,6 +58,8 @@ macro_rules! for_each_check {
             the_group_log_lists_every_decision
             undecided_versions_are_found_across_groups
             steps_waiting_for_decisions_are_found_across_groups
+            the_waiting_index_keeps_a_row_per_version_and_never_an_older_one
+            a_fresh_replica_reads_what_waits_from_the_index_and_the_scan_repairs_it
             versions_are_found_by_their_registrant
             reports_are_kept_once_per_run
             a_rollback_applies_whole

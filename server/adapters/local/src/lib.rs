@@ -20,6 +20,7 @@ mod revocations;
 mod rows;
 mod schema;
 mod sign_ins;
+mod waiting;
 
 pub use audit::CheckpointFile;
 use countersign_domain::ports::*;

@@ -216,4 +216,12 @@ impl ModelRegistry for LocalStore {
         })
         .await
     }
+
+    async fn keep_waiting(&self, row: &WaitingRow) -> Result<(), PortError> {
+        self.keep_waiting_row(row).await
+    }
+
+    async fn kept_waiting(&self) -> Result<Vec<WaitingRow>, PortError> {
+        self.kept_waiting_rows().await
+    }
 }

@@ -178,4 +178,18 @@ CREATE TABLE sign_ins (
 -- count as declared.
 ALTER TABLE model_versions ADD COLUMN registrant_verified INTEGER;
 "#,
+    r#"
+-- The waiting index: per version, what waits on it as the portal last wrote it (the domain's
+-- document, never read here) as of the version's revision; `step` NULL once nothing waits.
+-- The partial index keeps reading what waits in proportion to what waits, not to all versions.
+CREATE TABLE waiting_steps (
+    group_name  TEXT    NOT NULL,
+    version     INTEGER NOT NULL,
+    revision    INTEGER NOT NULL,
+    since_ms    INTEGER,
+    step        TEXT,
+    PRIMARY KEY (group_name, version)
+);
+CREATE INDEX waiting_steps_now ON waiting_steps (since_ms) WHERE step IS NOT NULL;
+"#,
 ];

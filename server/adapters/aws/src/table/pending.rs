@@ -2,9 +2,13 @@
 //! versions each registrant registered.
 
 use super::*;
+use countersign_domain::ports::{KeptStep, WaitingRow};
 
 /// The `pending` index's partition for versions with a step pending.
 pub(super) const STEPS_PENDING: &str = "steps";
+
+/// The `pending` index's partition for the waiting index's rows with a step waiting.
+const STEPS_WAITING: &str = "waiting";
 
 pub(super) fn registrant_partition(identifier: &str) -> String {
     format!("registrant#{identifier}")
@@ -144,6 +148,78 @@ impl Table {
         page.items()
             .iter()
             .map(|item| Ok((text(item, "sk")?.to_owned(), version_named(item)?)))
+            .collect()
+    }
+
+    /// Keeps a version's row of the waiting index (its own item, beside the pending mark the
+    /// commit writes): one conditional `UpdateItem`, which leaves a row kept for a later
+    /// revision as it is.
+    pub(crate) async fn keep_waiting(&self, row: &WaitingRow) -> Result<(), PortError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(key(
+                group_key(&row.group),
+                format!("waiting-step#{:010}", row.version.get()),
+            )))
+            .condition_expression("attribute_not_exists(#revision) OR #revision <= :revision")
+            .expression_attribute_names("#group", "group")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#revision", "revision")
+            .expression_attribute_names("#pending", "pending")
+            .expression_attribute_names("#due", "due")
+            .expression_attribute_names("#step", "step")
+            .expression_attribute_values(":group", s(row.group.as_str()))
+            .expression_attribute_values(":version", n(row.version.get()))
+            .expression_attribute_values(":revision", n(row.revision));
+        let set = "SET #group = :group, #version = :version, #revision = :revision";
+        let update = match &row.step {
+            Some(kept) => update
+                .update_expression(format!(
+                    "{set}, #pending = :waiting, #due = :due, #step = :step"
+                ))
+                .expression_attribute_values(":waiting", s(STEPS_WAITING))
+                .expression_attribute_values(":due", n(millis(kept.since)))
+                .expression_attribute_values(":step", s(&kept.document)),
+            None => update.update_expression(format!("{set} REMOVE #pending, #due, #step")),
+        };
+        match self.calls.call("dynamodb:UpdateItem", update.send()).await {
+            Ok(_) => Ok(()),
+            Err(f) if f.is(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(f) => Err(port(f)),
+        }
+    }
+
+    /// Every row of the waiting index with a step waiting: one Query of the `pending` index
+    /// (a page per megabyte).
+    pub(crate) async fn kept_waiting(&self) -> Result<Vec<WaitingRow>, PortError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .index_name(PENDING_INDEX)
+            .key_condition_expression("#pending = :waiting")
+            .expression_attribute_names("#pending", "pending")
+            .expression_attribute_values(":waiting", s(STEPS_WAITING));
+        self.every_page(query)
+            .await?
+            .iter()
+            .map(|item| {
+                let (group, version) = version_named(item)?;
+                let since = number(item, "due").and_then(from_millis).ok_or_else(|| {
+                    PortError::Corrupt(format!("the waiting row of {group} {version} has no due"))
+                })?;
+                Ok(WaitingRow {
+                    revision: number(item, "revision").unwrap_or(0) as u64,
+                    step: Some(KeptStep {
+                        since,
+                        document: text(item, "step")?.to_owned(),
+                    }),
+                    group,
+                    version,
+                })
+            })
             .collect()
     }
 }
