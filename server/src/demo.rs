@@ -86,17 +86,37 @@ pub async fn seed_if_empty(services: &Services) -> Result<bool, ServiceError> {
     Ok(true)
 }
 
-/// Registers `count` versions in `group` (for benchmarks).
+/// Registers `versions` versions in each of `groups` groups (for benchmarks), registered by
+/// the demo identity `registrant` (`dana`, who approves nothing; or an approver, for whom her
+/// own versions then do not wait). One group is named `prefix`; several `{prefix}-001`, ….
 pub async fn seed_versions(
     services: &Services,
-    group: &str,
-    count: u32,
-) -> Result<(), ServiceError> {
-    let dana = demo_identities(services.policy()).remove(2).actor.person;
-    for n in 1..=count {
-        services
-            .register(registration(group, n, 0.8, &dana))
-            .await?;
+    prefix: &str,
+    groups: u32,
+    versions: u32,
+    registrant: &str,
+) -> Result<(), String> {
+    let by = demo_identities(services.policy())
+        .into_iter()
+        .find(|identity| identity.actor.person.subject == registrant)
+        .ok_or_else(|| format!("{registrant:?} is no demo identity; use alice, bob or dana"))?
+        .actor
+        .person;
+    let names: Vec<String> = match groups {
+        0 => return Err("--groups must be at least 1".into()),
+        1 => vec![prefix.to_owned()],
+        _ => (1..=groups).map(|n| format!("{prefix}-{n:03}")).collect(),
+    };
+    for name in &names {
+        GroupName::parse(name).map_err(|e| e.to_string())?;
+    }
+    for name in &names {
+        for n in 1..=versions {
+            services
+                .register(registration(name, n, 0.8, &by))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
     }
     Ok(())
 }

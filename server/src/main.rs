@@ -85,12 +85,19 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
-    /// Register many versions in one group (for benchmarks).
+    /// Register many versions (for benchmarks): `--versions` in each of `--groups` groups,
+    /// named after `--group` (`{group}-001`, … when more than one).
     Seed {
         #[arg(long)]
         group: String,
         #[arg(long)]
         versions: u32,
+        #[arg(long, default_value_t = 1)]
+        groups: u32,
+        /// The demo identity who registers them: `dana`, or an approver, for whom her own
+        /// versions then do not wait.
+        #[arg(long, default_value = "dana")]
+        registrant: String,
     },
 }
 
@@ -353,11 +360,14 @@ async fn run(command: Command, config: Config) -> Result<(), Failure> {
             }
             AuditAction::Verify { .. } => unreachable!("handled before the configuration loads"),
         },
-        Command::Seed { group, versions } => {
-            demo::seed_versions(&services, &group, versions)
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("registered {versions} versions in {group}");
+        Command::Seed {
+            group,
+            versions,
+            groups,
+            registrant,
+        } => {
+            demo::seed_versions(&services, &group, groups, versions, &registrant).await?;
+            println!("registered {versions} versions in each of {groups} groups ({group}…)");
             Ok(())
         }
     }

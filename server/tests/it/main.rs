@@ -12,3 +12,4 @@ mod notifications;
 mod oidc;
 mod openapi;
 mod portal;
+mod seed;

@@ -1,0 +1,98 @@
+//! `countersign seed`, the benchmark's way to fill a store: versions in each of several
+//! groups, registered by the demo identity it names, each seen in its group's trail.
+
+use serde_json::Value;
+
+fn countersign(database: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_countersign"))
+        .args(args)
+        .env_clear()
+        .env("COUNTERSIGN_DATABASE", database)
+        .env("COUNTERSIGN_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn seed_registers_versions_in_each_group_by_the_named_registrant() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("seeded.db");
+    let seed = [
+        "seed",
+        "--group",
+        "bench",
+        "--groups",
+        "3",
+        "--versions",
+        "2",
+        "--registrant",
+        "alice",
+    ];
+    let (code, said, complaint) = countersign(&database, &seed);
+    assert_eq!(code, 0, "{said}{complaint}");
+
+    for group in ["bench-001", "bench-002", "bench-003"] {
+        let (code, bundle, complaint) =
+            countersign(&database, &["audit", "export", "--group", group]);
+        assert_eq!(code, 0, "{complaint}");
+        let bundle: Value = serde_json::from_str(&bundle).unwrap();
+        // Each entry is kept as the text that was hashed.
+        let seen: Vec<Value> = bundle["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| serde_json::from_str::<Value>(entry.as_str().unwrap()).unwrap())
+            .filter(|entry| entry["event"]["type"] == "registration_seen")
+            .collect();
+        assert_eq!(seen.len(), 2, "two versions seen in {group}: {bundle}");
+        assert!(
+            seen.iter()
+                .all(|entry| entry["event"]["registered_by"]["subject"] == "alice"),
+            "registered by alice: {seen:?}"
+        );
+    }
+    let (_, none, _) = countersign(&database, &["audit", "export", "--group", "bench"]);
+    let none: Value = serde_json::from_str(&none).unwrap_or(Value::Null);
+    assert!(
+        none["entries"]
+            .as_array()
+            .is_none_or(|entries| entries.is_empty()),
+        "with several groups, none is named the bare prefix: {none}"
+    );
+}
+
+#[test]
+fn seed_refuses_a_registrant_who_is_no_demo_identity_and_registers_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("seeded.db");
+    let (code, said, complaint) = countersign(
+        &database,
+        &[
+            "seed",
+            "--group",
+            "bench",
+            "--versions",
+            "1",
+            "--registrant",
+            "mallory",
+        ],
+    );
+    assert_ne!(code, 0, "{said}");
+    assert!(
+        complaint.contains("\"mallory\" is no demo identity"),
+        "{complaint}"
+    );
+    let (_, bundle, _) = countersign(&database, &["audit", "export", "--group", "bench"]);
+    let bundle: Value = serde_json::from_str(&bundle).unwrap_or(Value::Null);
+    assert!(
+        bundle["entries"]
+            .as_array()
+            .is_none_or(|entries| entries.is_empty()),
+        "nothing registered: {bundle}"
+    );
+}
