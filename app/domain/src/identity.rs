@@ -46,7 +46,7 @@ impl Person {
 /// the registry's own record of the creator maps to. A name a pipeline or anyone allowed to
 /// write the registry's metadata merely declared could be made up, so a version attributed
 /// only to such names is treated as if nobody could be established.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Attribution {
     identifiers: BTreeSet<String>,
     verified: bool,

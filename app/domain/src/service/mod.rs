@@ -31,6 +31,7 @@ mod versions;
 mod waiting;
 mod waiting_cache;
 mod waiting_index;
+mod waiting_snapshot;
 
 pub use crate::signature::SigningRequest;
 pub use decisions::{Prepared, Signed, SignedOutcome};
@@ -40,7 +41,8 @@ pub use reviews::{GroupVersions, InboxRow, RegisteredVersion, Review, WaitingBes
 pub use versions::{LiveState, LiveVersion, VersionRecord};
 pub use waiting::{WaitingStep, CONCURRENT_READS};
 use waiting_cache::{Generation, Kept, WaitingCache};
-pub use waiting_cache::{WaitingSnapshot, WAITING_FRESH_FOR, WAITING_READ_AGAIN_AFTER};
+pub use waiting_cache::{WAITING_FRESH_FOR, WAITING_READ_AGAIN_AFTER};
+pub use waiting_snapshot::WaitingSnapshot;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ServiceError {

@@ -153,13 +153,15 @@ impl Services {
         groups: &GroupFilter,
         page: PageRequest,
     ) -> Result<Page<InboxRow>, ServiceError> {
-        let mut steps = self.inbox(actor).await?;
-        steps.retain(|step| groups.matches(&step.group));
-        let total = steps.len() as u64;
-        let shown: Vec<_> = steps
+        let waiting = self.waiting_steps().await?;
+        let approvable = self.approvable_by(&waiting, actor);
+        let matching = waiting.in_groups(&approvable, groups);
+        let total = matching.len() as u64;
+        let shown: Vec<_> = matching
             .into_iter()
             .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
             .take(page.limit as usize)
+            .map(|position| waiting.step(position))
             .collect();
         let places: std::collections::BTreeSet<_> = shown
             .iter()

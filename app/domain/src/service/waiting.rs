@@ -85,8 +85,7 @@ impl Services {
         let steps = self.read_waiting_steps().await.inspect_err(|_| {
             self.waiting.reading_failed();
         })?;
-        let steps = steps.into_iter().map(Arc::new).collect();
-        Ok(self.waiting.keep(generation, read_at, steps))
+        Ok(self.waiting.keep(generation, read_at, &steps))
     }
 
     /// A version decided here: its step, read again, replaces the kept one and its row in
@@ -159,13 +158,12 @@ impl Services {
 
     /// The steps waiting for `actor`'s decision, the longest waiting first: those they may
     /// approve now (not their own versions, not steps they have approved already).
-    pub async fn inbox(&self, actor: &Actor) -> Result<Vec<Arc<WaitingStep>>, ServiceError> {
+    pub async fn inbox(&self, actor: &Actor) -> Result<Vec<WaitingStep>, ServiceError> {
         let waiting = self.waiting_steps().await?;
-        let steps = waiting.steps();
         Ok(self
             .approvable_by(&waiting, actor)
             .iter()
-            .map(|&position| steps[position].clone())
+            .map(|&position| waiting.step(position))
             .collect())
     }
 
@@ -176,7 +174,7 @@ impl Services {
         Ok(self.approvable_by(&waiting, actor).len())
     }
 
-    fn approvable_by(&self, waiting: &WaitingSnapshot, actor: &Actor) -> Arc<[usize]> {
+    pub(super) fn approvable_by(&self, waiting: &WaitingSnapshot, actor: &Actor) -> Arc<[usize]> {
         waiting.approvable_by(actor, |step| step.may_be_approved_by(&self.policy, actor))
     }
 

@@ -3,9 +3,8 @@
 //! request each) nor a pass over all of them per request.
 
 use super::waiting::WaitingStep;
+use super::waiting_snapshot::WaitingSnapshot;
 use crate::model::{GroupName, VersionNumber};
-use crate::policy::Actor;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
@@ -16,77 +15,6 @@ pub const WAITING_FRESH_FOR: time::Duration = time::Duration::seconds(10);
 /// A reading this old is read again by the background if a page asked for it since: before
 /// it goes stale, so that no request waits for a reading while one is kept.
 pub const WAITING_READ_AGAIN_AFTER: time::Duration = time::Duration::seconds(8);
-
-/// How many readers' lists a reading remembers before it forgets them all: each is a list of
-/// positions, and a reading lasts seconds.
-const READERS_REMEMBERED: usize = 1024;
-
-/// The steps waiting for decisions as read at one time (with this replica's own changes
-/// since), the longest waiting first, and which of them each reader may approve.
-pub struct WaitingSnapshot {
-    read_at: OffsetDateTime,
-    steps: Vec<Arc<WaitingStep>>,
-    approvable: Mutex<HashMap<Actor, Arc<[usize]>>>,
-}
-
-impl WaitingSnapshot {
-    fn new(read_at: OffsetDateTime, steps: Vec<Arc<WaitingStep>>) -> Self {
-        Self {
-            read_at,
-            steps,
-            approvable: Mutex::default(),
-        }
-    }
-
-    pub fn steps(&self) -> &[Arc<WaitingStep>] {
-        &self.steps
-    }
-
-    /// The positions of the steps `actor` may approve (`may_approve` says which), worked out
-    /// once per reader and reading.
-    pub(super) fn approvable_by(
-        &self,
-        actor: &Actor,
-        may_approve: impl Fn(&WaitingStep) -> bool,
-    ) -> Arc<[usize]> {
-        if let Some(found) = self.approvable.lock().expect("waiting snapshot").get(actor) {
-            return found.clone();
-        }
-        let positions: Arc<[usize]> = self
-            .steps
-            .iter()
-            .enumerate()
-            .filter(|(_, step)| may_approve(step))
-            .map(|(position, _)| position)
-            .collect();
-        let mut remembered = self.approvable.lock().expect("waiting snapshot");
-        if remembered.len() >= READERS_REMEMBERED {
-            remembered.clear();
-        }
-        remembered.insert(actor.clone(), positions.clone());
-        positions
-    }
-
-    /// This reading with one version's step replaced: `None` when it no longer waits.
-    fn with(&self, group: &GroupName, version: VersionNumber, step: Option<WaitingStep>) -> Self {
-        let mut steps: Vec<_> = self
-            .steps
-            .iter()
-            .filter(|kept| !(kept.group == *group && kept.version == version))
-            .cloned()
-            .collect();
-        if let Some(step) = step {
-            let at = steps.partition_point(|kept| order(kept) < order(&step));
-            steps.insert(at, Arc::new(step));
-        }
-        Self::new(self.read_at, steps)
-    }
-}
-
-/// The longest waiting first; then by group and version, so that a reading's order is stable.
-pub(super) fn order(step: &WaitingStep) -> (OffsetDateTime, &GroupName, VersionNumber) {
-    (step.waiting.since, &step.group, step.version)
-}
 
 /// What a page asking "what waits?" does: use what is kept, or read (and keep) it first.
 pub(super) enum Kept {
@@ -149,7 +77,7 @@ impl WaitingCache {
         &self,
         generation: Generation,
         read_at: OffsetDateTime,
-        steps: Vec<Arc<WaitingStep>>,
+        steps: &[WaitingStep],
     ) -> Arc<WaitingSnapshot> {
         let mut cached = self.0.lock().expect("waiting cache");
         cached.reading = false;

@@ -116,7 +116,7 @@ impl Services {
             .try_collect()
             .await?;
         steps.extend(read_again);
-        steps.sort_by(|a, b| waiting_cache::order(a).cmp(&waiting_cache::order(b)));
+        steps.sort_by(|a, b| waiting_snapshot::order(a).cmp(&waiting_snapshot::order(b)));
         Ok(steps)
     }
 

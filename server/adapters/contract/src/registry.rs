@@ -282,7 +282,6 @@ pub async fn steps_waiting_for_decisions_are_found_across_groups(services: &Subj
     let step_of = |version: &ModelVersion| {
         waiting
             .steps()
-            .iter()
             .find(|s| s.group == version.group && s.version == version.version)
             .map(|s| s.waiting.environment.clone())
     };

@@ -121,7 +121,6 @@ pub async fn a_fresh_replica_reads_what_waits_from_the_index_and_the_scan_repair
     let waiting_in = |snapshot: &countersign_domain::service::WaitingSnapshot| {
         snapshot
             .steps()
-            .iter()
             .filter(|step| step.group == group)
             .map(|step| step.version.get())
             .collect::<BTreeSet<_>>()
@@ -156,7 +155,7 @@ pub async fn a_fresh_replica_reads_what_waits_from_the_index_and_the_scan_repair
         Arc::new(RandomIds),
     );
     let steps = again.waiting_steps().await.unwrap();
-    let ours: Vec<_> = steps.steps().iter().filter(|s| s.group == group).collect();
+    let ours: Vec<_> = steps.steps().filter(|s| s.group == group).collect();
     assert_eq!(ours.len(), 3);
     let first = first_env(services);
     assert!(ours.iter().all(|step| step.waiting.environment == first));
