@@ -29,12 +29,15 @@ pub fn start_background_work(config: &Config, backing: &Backing) -> Result<(), S
     let services = backing.services.clone();
     let Some(interval) = config.scan_interval else {
         // Once at start even so: a store written by an older portal has no waiting index.
-        tokio::spawn(async move { repair_waiting_index(&services).await });
+        tokio::spawn(async move { repair_waiting_index(&services, true).await });
         return Ok(());
     };
     let follow_ups = config.follow_ups.clone();
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(interval);
+        // At start every version is read again: the rules may have changed since the rows
+        // were written. Later scans read only where the index and the registry disagree.
+        let mut thorough = true;
         loop {
             ticks.tick().await;
             match services.reconcile().await {
@@ -43,7 +46,7 @@ pub fn start_background_work(config: &Config, backing: &Backing) -> Result<(), S
                     tracing::warn!(error = %e, "reconciliation scan failed; next in {interval:?}")
                 }
             }
-            repair_waiting_index(&services).await;
+            repair_waiting_index(&services, std::mem::take(&mut thorough)).await;
             match services.follow_up(&follow_ups).await {
                 Ok(due) => tracing::debug!(due, "reminders and escalations"),
                 Err(e) => {
@@ -56,8 +59,8 @@ pub fn start_background_work(config: &Config, backing: &Backing) -> Result<(), S
 }
 
 /// Makes the waiting index true again where the registry changed around the portal.
-async fn repair_waiting_index(services: &countersign_domain::service::Services) {
-    match services.repair_waiting_index().await {
+async fn repair_waiting_index(services: &countersign_domain::service::Services, thorough: bool) {
+    match services.repair_waiting_index(thorough).await {
         Ok(0) => {}
         Ok(rewritten) => tracing::info!(rewritten, "waiting index repaired"),
         Err(e) => tracing::warn!(error = %e, "repairing the waiting index failed"),

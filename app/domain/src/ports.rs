@@ -183,8 +183,12 @@ pub trait ModelRegistry: Send + Sync {
     /// never undoes a newer change); one for the same revision is replaced.
     async fn keep_waiting(&self, row: &WaitingRow) -> Result<(), PortError>;
 
-    /// Every row of the waiting index with a step waiting, in no particular order.
-    async fn kept_waiting(&self) -> Result<Vec<WaitingRow>, PortError>;
+    /// Gives `each` every row of the waiting index with a step waiting, in no particular
+    /// order, as the store's pages arrive: never every row in memory at once.
+    async fn kept_waiting(
+        &self,
+        each: &mut (dyn FnMut(WaitingRow) + Send),
+    ) -> Result<(), PortError>;
 }
 
 /// Where pipelines find the model live in each environment (SSM Parameter Store).

@@ -85,7 +85,7 @@ impl Services {
         let steps = self.read_waiting_steps().await.inspect_err(|_| {
             self.waiting.reading_failed();
         })?;
-        Ok(self.waiting.keep(generation, read_at, &steps))
+        Ok(self.waiting.keep(generation, read_at, steps))
     }
 
     /// A version decided here: its step, read again, replaces the kept one and its row in

@@ -3,7 +3,7 @@
 //! request each) nor a pass over all of them per request.
 
 use super::waiting::WaitingStep;
-use super::waiting_snapshot::WaitingSnapshot;
+use super::waiting_snapshot::{Compacting, WaitingSnapshot};
 use crate::model::{GroupName, VersionNumber};
 use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
@@ -77,7 +77,7 @@ impl WaitingCache {
         &self,
         generation: Generation,
         read_at: OffsetDateTime,
-        steps: &[WaitingStep],
+        steps: Compacting,
     ) -> Arc<WaitingSnapshot> {
         let mut cached = self.0.lock().expect("waiting cache");
         cached.reading = false;
@@ -87,7 +87,7 @@ impl WaitingCache {
         } else {
             read_at - WAITING_FRESH_FOR
         };
-        let snapshot = Arc::new(WaitingSnapshot::new(read_at, steps));
+        let snapshot = Arc::new(steps.read_at(read_at));
         cached.snapshot = Some(snapshot.clone());
         snapshot
     }

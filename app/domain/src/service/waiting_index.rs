@@ -3,9 +3,10 @@
 //! scan where the registry changed around the portal.
 
 use super::waiting::WaitingStep;
+use super::waiting_snapshot::Compacting;
 use super::*;
 use crate::identity::Attribution;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 
 /// A waiting step as the index keeps it. Its field names are the stored document's: renaming
@@ -96,77 +97,182 @@ impl Services {
         Ok(())
     }
 
-    /// Every step the waiting index holds, each as kept; a row this portal cannot read
-    /// (damaged, or written by a newer one) is read from the registry instead.
-    pub(super) async fn read_waiting_steps(&self) -> Result<Vec<WaitingStep>, ServiceError> {
-        let rows = self.ports.registry.kept_waiting().await?;
-        let mut steps = Vec::with_capacity(rows.len());
+    /// Every step the waiting index holds, each as kept and made compact as it arrives; a
+    /// row this portal cannot read (damaged, or written by a newer one) is read from the
+    /// registry instead.
+    pub(super) async fn read_waiting_steps(&self) -> Result<Compacting, ServiceError> {
+        let mut compacting = Compacting::default();
         let mut unreadable = Vec::new();
-        for row in rows {
-            match WaitingStep::from_row(&row) {
-                Some(step) => steps.push(step),
+        self.ports
+            .registry
+            .kept_waiting(&mut |row| match WaitingStep::from_row(&row) {
+                Some(step) => compacting.push(&step),
                 None => unreadable.push((row.group, row.version)),
+            })
+            .await?;
+        let mut read_again = std::pin::pin!(self.stream_records(unreadable));
+        while let Some(record) = read_again.try_next().await? {
+            if let Some(step) = self.step_of(&record.version, &record.decisions) {
+                compacting.push(&step);
             }
         }
-        let read_again: Vec<_> = self
-            .stream_records(unreadable)
-            .try_filter_map(
-                |record| async move { Ok(self.step_of(&record.version, &record.decisions)) },
-            )
-            .try_collect()
-            .await?;
-        steps.extend(read_again);
-        steps.sort_by(|a, b| waiting_snapshot::order(a).cmp(&waiting_snapshot::order(b)));
-        Ok(steps)
+        Ok(compacting)
     }
 
-    /// The waiting index made true again: every version the registry says may wait and every
-    /// version the index holds is read, and each row that says otherwise than the workflow is
-    /// rewritten (a version changed or registered around the portal, a write lost to a
-    /// failure). Returns how many rows were rewritten.
-    pub async fn repair_waiting_index(&self) -> Result<usize, ServiceError> {
-        let kept: HashMap<_, _> = self
-            .ports
+    /// The waiting index made true again where it lags the registry: a version changed or
+    /// registered around the portal, a write lost to a failure. The registry's list of
+    /// versions that may wait is compared with the rows kept, and a version on one but not
+    /// the other is read; `thorough` reads every version on either (at start: the rules may
+    /// have changed since the rows were written). Returns how many rows were rewritten.
+    pub async fn repair_waiting_index(&self, thorough: bool) -> Result<usize, ServiceError> {
+        let mut kept = KeptRows::default();
+        self.ports
             .registry
-            .kept_waiting()
-            .await?
-            .into_iter()
-            .map(|row| ((row.group.clone(), row.version), row))
-            .collect();
-        let mut listed: BTreeSet<_> = self
-            .ports
-            .registry
-            .versions_with_a_pending_step()
-            .await?
-            .into_iter()
-            .collect();
-        listed.extend(kept.keys().cloned());
-        let mut records = std::pin::pin!(self.stream_records(listed.into_iter().collect()));
-        let mut found = BTreeSet::new();
+            .kept_waiting(&mut |row| kept.insert(&row))
+            .await?;
+        let listed = self.ports.registry.versions_with_a_pending_step().await?;
+        let mut to_read = kept.named(kept.unreadable.iter());
+        let mut listed_kept = HashSet::new();
+        for (group, version) in listed {
+            match kept.number_of(&group, version) {
+                Some(number) => {
+                    listed_kept.insert(number);
+                }
+                None => to_read.push((group, version)),
+            }
+        }
+        to_read.extend(kept.also_to_read(&listed_kept, thorough));
+        let mut records = std::pin::pin!(self.stream_records(to_read));
+        let mut found = HashSet::new();
         let mut rewritten = 0;
         while let Some(record) = records.try_next().await? {
             let (version, decisions) = (&record.version, &record.decisions);
-            let key = (version.group.clone(), version.version);
             let step = self.step_of(version, decisions);
             let row = row_of(version, step.as_ref());
-            let holds = kept.get(&key).and_then(WaitingStep::from_row);
-            if holds != step {
+            let holds = kept.number_of(&version.group, version.version);
+            if let Some(number) = holds {
+                found.insert(number);
+            }
+            let document = row.step.as_ref().map(|step| digest(&step.document));
+            if holds
+                .and_then(|number| kept.documents.get(&number))
+                .copied()
+                != document
+            {
                 self.ports.registry.keep_waiting(&row).await?;
-                self.waiting.changed(&version.group, version.version, step);
                 rewritten += 1;
             }
-            found.insert(key);
         }
-        for (key, row) in kept {
-            if found.contains(&key) {
-                continue;
-            }
-            // The registry no longer has the version.
-            let gone = WaitingRow { step: None, ..row };
+        for (group, version, revision) in kept.gone(&found, &listed_kept, thorough) {
+            let gone = WaitingRow {
+                group,
+                version,
+                revision,
+                step: None,
+            };
             self.ports.registry.keep_waiting(&gone).await?;
-            self.waiting.changed(&gone.group, gone.version, None);
             rewritten += 1;
         }
+        if rewritten > 0 {
+            // Read again whole rather than changed row by row: a repair may change many.
+            self.waiting.forget();
+        }
         Ok(rewritten)
+    }
+}
+
+/// A digest of a kept document: what a repair compares, instead of holding every document.
+fn digest(document: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    document.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The rows of the waiting index as a repair needs them: which versions, at which revision,
+/// and a digest of each document (group names kept once).
+#[derive(Default)]
+struct KeptRows {
+    groups: HashMap<GroupName, u32>,
+    names: Vec<GroupName>,
+    revisions: HashMap<(u32, VersionNumber), u64>,
+    documents: HashMap<(u32, VersionNumber), u64>,
+    /// Rows whose document this portal cannot read: read again on every repair.
+    unreadable: HashSet<(u32, VersionNumber)>,
+}
+
+impl KeptRows {
+    fn insert(&mut self, row: &WaitingRow) {
+        let group = match self.groups.get(&row.group) {
+            Some(&number) => number,
+            None => {
+                let number = self.names.len() as u32;
+                self.names.push(row.group.clone());
+                self.groups.insert(row.group.clone(), number);
+                number
+            }
+        };
+        let key = (group, row.version);
+        self.revisions.insert(key, row.revision);
+        if let Some(kept) = &row.step {
+            self.documents.insert(key, digest(&kept.document));
+        }
+        if WaitingStep::from_row(row).is_none() {
+            self.unreadable.insert(key);
+        }
+    }
+
+    fn number_of(&self, group: &GroupName, version: VersionNumber) -> Option<(u32, VersionNumber)> {
+        let key = (*self.groups.get(group)?, version);
+        self.revisions.contains_key(&key).then_some(key)
+    }
+
+    fn named<'a>(
+        &self,
+        keys: impl Iterator<Item = &'a (u32, VersionNumber)>,
+    ) -> Vec<(GroupName, VersionNumber)> {
+        keys.map(|&(group, version)| (self.names[group as usize].clone(), version))
+            .collect()
+    }
+
+    /// Whether a repair reads the version kept under `key` (its row is unreadable, or not
+    /// listed by the registry, or the repair is thorough).
+    fn to_read(
+        &self,
+        key: &(u32, VersionNumber),
+        listed: &HashSet<(u32, VersionNumber)>,
+        thorough: bool,
+    ) -> bool {
+        thorough || !listed.contains(key) || self.unreadable.contains(key)
+    }
+
+    /// The versions kept that a repair reads, besides the unreadable ones: those not listed
+    /// (or, `thorough`, every one).
+    fn also_to_read(
+        &self,
+        listed: &HashSet<(u32, VersionNumber)>,
+        thorough: bool,
+    ) -> Vec<(GroupName, VersionNumber)> {
+        self.named(
+            self.revisions.keys().filter(|key| {
+                self.to_read(key, listed, thorough) && !self.unreadable.contains(key)
+            }),
+        )
+    }
+
+    /// The versions read for the repair that the registry no longer has.
+    fn gone(
+        &self,
+        found: &HashSet<(u32, VersionNumber)>,
+        listed: &HashSet<(u32, VersionNumber)>,
+        thorough: bool,
+    ) -> Vec<(GroupName, VersionNumber, u64)> {
+        self.revisions
+            .iter()
+            .filter(|(key, _)| self.to_read(key, listed, thorough) && !found.contains(key))
+            .map(|(&(group, version), &revision)| {
+                (self.names[group as usize].clone(), version, revision)
+            })
+            .collect()
     }
 }

@@ -139,14 +139,35 @@ impl Kept {
     }
 }
 
-impl WaitingSnapshot {
-    /// A reading of `steps`, in the order [`order`] gives.
-    pub(super) fn new(read_at: OffsetDateTime, steps: &[WaitingStep]) -> Self {
-        let mut kept = Kept::default();
-        kept.steps = steps.iter().map(|step| kept.compact(step)).collect();
-        Self::of(read_at, kept)
+/// A reading being made: each step made compact as it arrives.
+#[derive(Default)]
+pub(super) struct Compacting(Kept);
+
+impl Compacting {
+    #[cfg(test)]
+    pub(super) fn of(steps: &[WaitingStep]) -> Self {
+        let mut compacting = Self::default();
+        steps.iter().for_each(|step| compacting.push(step));
+        compacting
     }
 
+    pub(super) fn push(&mut self, step: &WaitingStep) {
+        let compact = self.0.compact(step);
+        self.0.steps.push(compact);
+    }
+
+    /// The reading, in the order [`order`] gives.
+    pub(super) fn read_at(self, read_at: OffsetDateTime) -> WaitingSnapshot {
+        let mut kept = self.0;
+        let mut steps = std::mem::take(&mut kept.steps);
+        steps.sort_by(|a, b| kept.order(a).cmp(&kept.order(b)));
+        steps.shrink_to_fit();
+        kept.steps = steps;
+        WaitingSnapshot::of(read_at, kept)
+    }
+}
+
+impl WaitingSnapshot {
     fn of(read_at: OffsetDateTime, kept: Kept) -> Self {
         Self {
             read_at,
@@ -245,9 +266,4 @@ impl WaitingSnapshot {
         }
         Self::of(self.read_at, kept)
     }
-}
-
-/// The longest waiting first; then by group and version, so that a reading's order is stable.
-pub(super) fn order(step: &WaitingStep) -> (OffsetDateTime, &GroupName, VersionNumber) {
-    (step.waiting.since, &step.group, step.version)
 }

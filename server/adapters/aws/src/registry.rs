@@ -557,8 +557,11 @@ impl ModelRegistry for AwsBackend {
         self.table.keep_waiting(row).await
     }
 
-    async fn kept_waiting(&self) -> Result<Vec<WaitingRow>, PortError> {
-        self.table.kept_waiting().await
+    async fn kept_waiting(
+        &self,
+        each: &mut (dyn FnMut(WaitingRow) + Send),
+    ) -> Result<(), PortError> {
+        self.table.kept_waiting(each).await
     }
 
     /// One `Search` per page (at most 100 versions), across all groups, newest first; the

@@ -394,6 +394,20 @@ impl Table {
     /// Every item `query` finds, page after page (a page holds at most 1 MB).
     async fn every_page(&self, query: QueryFluentBuilder) -> Result<Vec<Item>, PortError> {
         let mut items = Vec::new();
+        self.each_item(query, &mut |item| {
+            items.push(item);
+            Ok(())
+        })
+        .await?;
+        Ok(items)
+    }
+
+    /// Gives `each` every item `query` finds as its page arrives: at most a page in memory.
+    async fn each_item(
+        &self,
+        query: QueryFluentBuilder,
+        each: &mut (dyn FnMut(Item) -> Result<(), PortError> + Send),
+    ) -> Result<(), PortError> {
         let mut start = None;
         loop {
             let page = self
@@ -404,10 +418,12 @@ impl Table {
                 )
                 .await
                 .map_err(port)?;
-            items.extend(page.items.unwrap_or_default());
+            for item in page.items.unwrap_or_default() {
+                each(item)?;
+            }
             start = page.last_evaluated_key;
             if start.is_none() {
-                return Ok(items);
+                return Ok(());
             }
         }
     }

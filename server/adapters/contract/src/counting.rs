@@ -104,9 +104,12 @@ impl ModelRegistry for Counting {
         self.ports.registry.keep_waiting(row).await
     }
 
-    async fn kept_waiting(&self) -> Result<Vec<WaitingRow>, PortError> {
+    async fn kept_waiting(
+        &self,
+        each: &mut (dyn FnMut(WaitingRow) + Send),
+    ) -> Result<(), PortError> {
         self.calls.count("registry.kept_waiting");
-        self.ports.registry.kept_waiting().await
+        self.ports.registry.kept_waiting(each).await
     }
 
     async fn versions_with_a_pending_step(

@@ -2,6 +2,7 @@
 //! change, one read for what waits, and the scan making it true again.
 
 use super::*;
+use countersign_domain::service::WaitingStep;
 use time::OffsetDateTime;
 
 fn row(group: &GroupName, version: u32, revision: u64, step: Option<&str>) -> WaitingRow {
@@ -19,15 +20,17 @@ fn row(group: &GroupName, version: u32, revision: u64, step: Option<&str>) -> Wa
 }
 
 async fn kept_in(services: &Subject, group: &GroupName) -> Vec<WaitingRow> {
-    let mut rows: Vec<_> = services
+    let mut rows = Vec::new();
+    services
         .ports
         .registry
-        .kept_waiting()
+        .kept_waiting(&mut |row| {
+            if row.group == *group {
+                rows.push(row);
+            }
+        })
         .await
-        .unwrap()
-        .into_iter()
-        .filter(|row| row.group == *group)
-        .collect();
+        .unwrap();
     rows.sort_by_key(|row| row.version);
     rows
 }
@@ -85,6 +88,15 @@ pub async fn the_waiting_index_keeps_a_row_per_version_and_never_an_older_one(se
     );
 }
 
+/// What `services` reads as waiting in `group`.
+async fn waiting_in(services: &Services, group: &GroupName) -> Vec<WaitingStep> {
+    let snapshot = services.waiting_steps().await.unwrap();
+    snapshot
+        .steps()
+        .filter(|step| step.group == *group)
+        .collect()
+}
+
 pub async fn a_fresh_replica_reads_what_waits_from_the_index_and_the_scan_repairs_it(
     services: &Subject,
 ) {
@@ -92,9 +104,17 @@ pub async fn a_fresh_replica_reads_what_waits_from_the_index_and_the_scan_repair
     let lost = register(services, &group).await;
     let damaged = register(services, &group).await;
     let kept = register(services, &group).await;
+    let stale = register(services, &group).await;
     let registry = &services.ports.registry;
+    let replica = || {
+        Services::new(
+            services.ports.clone(),
+            services.policy().clone(),
+            Arc::new(RandomIds),
+        )
+    };
     // A write lost to a failure, a row this portal cannot read, a version the registry no
-    // longer has.
+    // longer has, and a row that reads but says less than the version does.
     registry
         .keep_waiting(&row(&group, lost.version.get(), lost.revision, None))
         .await
@@ -112,51 +132,77 @@ pub async fn a_fresh_replica_reads_what_waits_from_the_index_and_the_scan_repair
         .keep_waiting(&row(&group, 99, 0, Some("{}")))
         .await
         .unwrap();
+    let mut understated = waiting_in(&replica(), &group)
+        .await
+        .into_iter()
+        .find(|step| step.version == stale.version)
+        .expect("the stale version waits");
+    understated.waiting.needed += 1;
+    registry
+        .keep_waiting(&WaitingRow {
+            group: group.clone(),
+            version: stale.version,
+            revision: stale.revision,
+            step: Some(understated.kept()),
+        })
+        .await
+        .unwrap();
 
-    let replica = Services::new(
-        services.ports.clone(),
-        services.policy().clone(),
-        Arc::new(RandomIds),
-    );
-    let waiting_in = |snapshot: &countersign_domain::service::WaitingSnapshot| {
-        snapshot
-            .steps()
-            .filter(|step| step.group == group)
-            .map(|step| step.version.get())
+    let versions = |steps: &[WaitingStep]| {
+        steps
+            .iter()
+            .map(|s| s.version.get())
             .collect::<BTreeSet<_>>()
     };
-    let read = replica.waiting_steps().await.unwrap();
+    let read = waiting_in(&replica(), &group).await;
     assert_eq!(
-        waiting_in(&read),
-        BTreeSet::from([damaged.version.get(), kept.version.get()]),
+        versions(&read),
+        BTreeSet::from([
+            damaged.version.get(),
+            kept.version.get(),
+            stale.version.get()
+        ]),
         "what the index holds, an unreadable row read from the registry; \
          the lost row and the phantom's unreadable row until the scan"
     );
 
-    let rewritten = replica.repair_waiting_index().await.unwrap();
+    let rewritten = replica().repair_waiting_index(false).await.unwrap();
     assert!(rewritten >= 3, "rewrote {rewritten} rows");
-    let versions: BTreeSet<u32> = kept_in(services, &group)
+    let kept_versions: BTreeSet<u32> = kept_in(services, &group)
         .await
         .iter()
         .map(|row| row.version.get())
         .collect();
+    let all = BTreeSet::from([
+        lost.version.get(),
+        damaged.version.get(),
+        kept.version.get(),
+        stale.version.get(),
+    ]);
     assert_eq!(
-        versions,
-        BTreeSet::from([
-            lost.version.get(),
-            damaged.version.get(),
-            kept.version.get()
-        ]),
+        kept_versions, all,
         "after the scan the index holds what the registry says waits, and nothing else"
     );
-    let again = Services::new(
-        services.ports.clone(),
-        services.policy().clone(),
-        Arc::new(RandomIds),
+    let needed = |steps: &[WaitingStep]| {
+        steps
+            .iter()
+            .find(|step| step.version == stale.version)
+            .map(|step| step.waiting.needed)
+    };
+    assert_eq!(
+        needed(&waiting_in(&replica(), &group).await),
+        Some(understated.waiting.needed),
+        "a row kept and listed is not read by a routine scan"
     );
-    let steps = again.waiting_steps().await.unwrap();
-    let ours: Vec<_> = steps.steps().filter(|s| s.group == group).collect();
-    assert_eq!(ours.len(), 3);
+
+    replica().repair_waiting_index(true).await.unwrap();
+    let after = waiting_in(&replica(), &group).await;
+    assert_eq!(versions(&after), all);
+    assert_eq!(
+        needed(&after),
+        Some(understated.waiting.needed - 1),
+        "the thorough scan at start reads every version and rewrites what differs"
+    );
     let first = first_env(services);
-    assert!(ours.iter().all(|step| step.waiting.environment == first));
+    assert!(after.iter().all(|step| step.waiting.environment == first));
 }

@@ -221,7 +221,10 @@ impl ModelRegistry for LocalStore {
         self.keep_waiting_row(row).await
     }
 
-    async fn kept_waiting(&self) -> Result<Vec<WaitingRow>, PortError> {
-        self.kept_waiting_rows().await
+    async fn kept_waiting(
+        &self,
+        each: &mut (dyn FnMut(WaitingRow) + Send),
+    ) -> Result<(), PortError> {
+        self.kept_waiting_rows(each).await
     }
 }

@@ -1,6 +1,7 @@
 use super::*;
 use crate::environment::Environments;
 use crate::policy::Policy;
+use crate::service::waiting_snapshot::Compacting;
 use crate::testing::{approver, registered};
 use std::cell::Cell;
 use time::Duration;
@@ -35,7 +36,7 @@ fn reading(cache: &WaitingCache, at: OffsetDateTime) -> Generation {
 
 fn read(cache: &WaitingCache, at: OffsetDateTime, steps: Vec<WaitingStep>) -> Arc<WaitingSnapshot> {
     let generation = reading(cache, at);
-    cache.keep(generation, at, &steps)
+    cache.keep(generation, at, Compacting::of(&steps))
 }
 
 fn kept(cache: &WaitingCache, at: OffsetDateTime) -> Arc<WaitingSnapshot> {
@@ -88,7 +89,7 @@ fn the_background_reads_again_before_staleness_only_when_a_page_asked() {
     );
     let generation = cache.due(ageing).expect("asked and ageing: read again");
     assert!(cache.due(ageing).is_none(), "one reading at a time");
-    cache.keep(generation, ageing, &[step(2, 0)]);
+    cache.keep(generation, ageing, Compacting::of(&[step(2, 0)]));
     assert_eq!(numbers(&kept(&cache, ageing + Duration::seconds(9))), [2]);
 }
 
@@ -113,7 +114,7 @@ fn a_reading_begun_before_a_change_here_is_kept_as_stale() {
     let later = T0 + WAITING_FRESH_FOR;
     let generation = reading(&cache, later);
     cache.changed(&step(1, 0).group, number(1), None);
-    cache.keep(generation, later, &[step(1, 0)]);
+    cache.keep(generation, later, Compacting::of(&[step(1, 0)]));
     assert!(
         matches!(cache.ask(later), Kept::Read(_)),
         "it may lack the change: read again"

@@ -191,9 +191,12 @@ impl Table {
         }
     }
 
-    /// Every row of the waiting index with a step waiting: one Query of the `pending` index
-    /// (a page per megabyte).
-    pub(crate) async fn kept_waiting(&self) -> Result<Vec<WaitingRow>, PortError> {
+    /// Every row of the waiting index with a step waiting: a Query of the `pending` index,
+    /// a page (a megabyte) at a time.
+    pub(crate) async fn kept_waiting(
+        &self,
+        each: &mut (dyn FnMut(WaitingRow) + Send),
+    ) -> Result<(), PortError> {
         let query = self
             .client
             .query()
@@ -202,24 +205,26 @@ impl Table {
             .key_condition_expression("#pending = :waiting")
             .expression_attribute_names("#pending", "pending")
             .expression_attribute_values(":waiting", s(STEPS_WAITING));
-        self.every_page(query)
-            .await?
-            .iter()
-            .map(|item| {
-                let (group, version) = version_named(item)?;
-                let since = number(item, "due").and_then(from_millis).ok_or_else(|| {
-                    PortError::Corrupt(format!("the waiting row of {group} {version} has no due"))
-                })?;
-                Ok(WaitingRow {
-                    revision: number(item, "revision").unwrap_or(0) as u64,
-                    step: Some(KeptStep {
-                        since,
-                        document: text(item, "step")?.to_owned(),
-                    }),
-                    group,
-                    version,
-                })
-            })
-            .collect()
+        self.each_item(query, &mut |item| {
+            each(waiting_row(&item)?);
+            Ok(())
+        })
+        .await
     }
+}
+
+fn waiting_row(item: &Item) -> Result<WaitingRow, PortError> {
+    let (group, version) = version_named(item)?;
+    let since = number(item, "due").and_then(from_millis).ok_or_else(|| {
+        PortError::Corrupt(format!("the waiting row of {group} {version} has no due"))
+    })?;
+    Ok(WaitingRow {
+        revision: number(item, "revision").unwrap_or(0) as u64,
+        step: Some(KeptStep {
+            since,
+            document: text(item, "step")?.to_owned(),
+        }),
+        group,
+        version,
+    })
 }
