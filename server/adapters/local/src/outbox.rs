@@ -166,7 +166,7 @@ impl Outbox for LocalStore {
                 entry_from_row,
             )?;
             let total: i64 = c
-                .query_row("SELECT COUNT(*) FROM outbox", [], |row| row.get(0))
+                .query_row("SELECT messages FROM outbox_size", [], |row| row.get(0))
                 .map_err(unavailable)?;
             Ok(Page {
                 items,

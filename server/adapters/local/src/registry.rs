@@ -10,14 +10,11 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 #[async_trait]
 impl ModelRegistry for LocalStore {
     async fn list_groups(&self) -> Result<Vec<GroupSummary>, PortError> {
-        // `registered_at` is a bare column beside MAX(version): SQLite takes it from the
-        // row holding the maximum, i.e. the latest version. (MAX over the RFC 3339 text
-        // would misorder timestamps whose fractional seconds differ in length.)
         self.with(|c| {
             all_rows(
                 c,
-                "SELECT group_name, COUNT(*), MAX(version), registered_at \
-                     FROM model_versions GROUP BY group_name ORDER BY group_name",
+                "SELECT group_name, version_count, latest_version, latest_registered_at \
+                     FROM model_groups ORDER BY group_name",
                 [],
                 |row| {
                     let latest: Option<String> = row.get(3)?;
@@ -182,22 +179,39 @@ impl ModelRegistry for LocalStore {
         person: &Person,
         limit: u32,
     ) -> Result<Vec<(GroupName, VersionNumber)>, PortError> {
-        // A person has at most two identifiers (subject, e-mail); one is passed twice.
+        // A person has at most two identifiers (subject, e-mail).
         let identifiers: Vec<String> = person.identifiers().into_iter().collect();
-        let Some(first) = identifiers.first().cloned() else {
-            return Ok(Vec::new());
-        };
-        let second = identifiers.get(1).cloned().unwrap_or_else(|| first.clone());
         self.with(move |c| {
-            all_rows(
-                c,
-                "SELECT group_name, version FROM model_versions \
-                 WHERE lower(trim(registered_by_subject)) IN (?1, ?2) \
-                    OR lower(trim(registered_by_email)) IN (?1, ?2) \
-                 ORDER BY registered_at DESC, group_name, version DESC LIMIT ?3",
-                params![first, second, limit],
-                |row| Ok((group_name(row.get(0)?)?, version_number(row.get(1)?)?)),
-            )
+            // One index-ordered read per identifier and column, merged: a person who
+            // registered most versions costs `limit` rows, not all of theirs.
+            let mut found = Vec::new();
+            for column in ["registered_by_subject", "registered_by_email"] {
+                for identifier in &identifiers {
+                    found.extend(all_rows(
+                        c,
+                        &format!(
+                            "SELECT registered_at, group_name, version FROM model_versions \
+                             WHERE lower(trim({column})) = ?1 \
+                             ORDER BY registered_at DESC LIMIT ?2"
+                        ),
+                        params![identifier, limit],
+                        |row| {
+                            Ok((
+                                row.get::<_, String>(0)?,
+                                group_name(row.get(1)?)?,
+                                version_number(row.get(2)?)?,
+                            ))
+                        },
+                    )?);
+                }
+            }
+            found.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(b.2.cmp(&a.2)));
+            found.dedup_by(|a, b| a.1 == b.1 && a.2 == b.2);
+            Ok(found
+                .into_iter()
+                .map(|(_, group, version)| (group, version))
+                .take(limit as usize)
+                .collect())
         })
         .await
     }

@@ -192,4 +192,42 @@ CREATE TABLE waiting_steps (
 );
 CREATE INDEX waiting_steps_now ON waiting_steps (since_ms) WHERE step IS NOT NULL;
 "#,
+    r#"
+-- What the groups page shows, kept as versions arrive rather than counted over every version
+-- on each view (versions are never removed).
+CREATE TABLE model_groups (
+    group_name           TEXT    NOT NULL PRIMARY KEY,
+    version_count        INTEGER NOT NULL,
+    latest_version       INTEGER NOT NULL,
+    latest_registered_at TEXT
+);
+INSERT INTO model_groups (group_name, version_count, latest_version, latest_registered_at)
+    SELECT group_name, COUNT(*), MAX(version), registered_at FROM model_versions
+    GROUP BY group_name;
+CREATE TRIGGER model_groups_kept AFTER INSERT ON model_versions
+BEGIN
+    INSERT OR IGNORE INTO model_groups (group_name, version_count, latest_version)
+        VALUES (NEW.group_name, 0, 0);
+    UPDATE model_groups SET
+        version_count = version_count + 1,
+        latest_registered_at = CASE WHEN NEW.version > latest_version
+            THEN NEW.registered_at ELSE latest_registered_at END,
+        latest_version = MAX(latest_version, NEW.version)
+    WHERE group_name = NEW.group_name;
+END;
+-- "Your models": each identifier a registrant is known by, newest first, without a pass over
+-- every version.
+CREATE INDEX model_versions_by_subject
+    ON model_versions (lower(trim(registered_by_subject)), registered_at);
+CREATE INDEX model_versions_by_email
+    ON model_versions (lower(trim(registered_by_email)), registered_at);
+-- The notifications page, newest first, and how many messages there are (never removed).
+CREATE INDEX outbox_newest ON outbox (created_ms DESC, key);
+CREATE TABLE outbox_size (messages INTEGER NOT NULL);
+INSERT INTO outbox_size (messages) SELECT COUNT(*) FROM outbox;
+CREATE TRIGGER outbox_size_kept AFTER INSERT ON outbox
+BEGIN
+    UPDATE outbox_size SET messages = messages + 1;
+END;
+"#,
 ];
