@@ -29,7 +29,10 @@ pub fn start_background_work(config: &Config, backing: &Backing) -> Result<(), S
     let services = backing.services.clone();
     let Some(interval) = config.scan_interval else {
         // Once at start even so: a store written by an older portal has no waiting index.
-        tokio::spawn(async move { repair_waiting_index(&services, true).await });
+        tokio::spawn(async move {
+            repair_waiting_index(&services, true).await;
+            crate::memory::give_back_freed();
+        });
         return Ok(());
     };
     let follow_ups = config.follow_ups.clone();
@@ -53,6 +56,7 @@ pub fn start_background_work(config: &Config, backing: &Backing) -> Result<(), S
                     tracing::warn!(error = %e, "reminders and escalations failed; next in {interval:?}")
                 }
             }
+            crate::memory::give_back_freed();
         }
     });
     Ok(())
@@ -73,8 +77,12 @@ async fn read_waiting_steps_ahead(services: countersign_domain::service::Service
     let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         ticks.tick().await;
-        if let Err(e) = services.read_waiting_again_if_due().await {
-            tracing::warn!(error = %e, "reading the waiting steps failed; pages will read them");
+        match services.read_waiting_again_if_due().await {
+            Ok(true) => crate::memory::give_back_freed(),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the waiting steps failed; pages will read them")
+            }
         }
     }
 }

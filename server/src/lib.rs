@@ -8,7 +8,8 @@
 //! - `application`: the router, the whole HTTP surface; `background`: work beside requests.
 //! - `http`: what answers requests (the pipeline API, exports, and the layers in front).
 //! - `startup`: why the server could not start.
-//! - `auth`: people signing in. `notify`: mail. `demo`: the demo data.
+//! - `auth`: people signing in. `notify`: mail. `demo`: the demo data. `memory`: the heap
+//!   kept small.
 
 pub mod application;
 pub mod audit;
@@ -18,6 +19,7 @@ pub mod background;
 pub mod config;
 pub mod demo;
 pub mod http;
+pub mod memory;
 pub mod notify;
 pub mod resolve_cache;
 pub mod settings;

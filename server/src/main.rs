@@ -182,8 +182,16 @@ fn parse_metric(text: &str) -> Result<(String, f64), String> {
     Ok((name.to_owned(), number))
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    countersign_server::memory::use_one_arena();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the async runtime starts")
+        .block_on(start())
+}
+
+async fn start() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Audit {
         action:

@@ -1,0 +1,26 @@
+//! The heap kept small. glibc's malloc gives each thread that contends for the heap an arena
+//! of its own and keeps what is freed there for the next allocation: a server whose
+//! background readings allocate and free tens of megabytes on whichever thread runs them
+//! would hold on to all of it (measured at 100 000 waiting versions: 61 MB resident after the
+//! pages, 38 MB with one arena and what is freed handed back). Elsewhere (musl, other
+//! systems) these do nothing.
+
+/// One arena for every thread. Called before any thread starts.
+pub fn use_one_arena() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes a malloc tunable; no thread is allocating yet.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
+/// Hands back to the system the memory a heavy reading freed (pages no allocation uses).
+pub fn give_back_freed() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim is thread-safe and frees only memory no allocation holds.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
