@@ -64,6 +64,20 @@ awk -v ns="$(( $(date +%s%N) - start ))" 'BEGIN { printf "   took %.1f s\n", ns 
 "$BIN" serve > "$WORK/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 100); do curl -fs "$BASE/healthz" > /dev/null && break; sleep 0.1; done
+# A portal starting on a full store works for a while in the background (the reconciliation
+# scan, the waiting index read whole, reminders, the approval requests nobody is configured
+# to receive given up): measured, then waited for, so that it does not colour the pages.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER/stat"; }
+start=$(date +%s%N)
+before=$(cpu_ticks)
+for _ in $(seq 1 300); do
+  sleep 1
+  now=$(cpu_ticks)
+  [ $((now - before)) -lt 5 ] && break
+  before=$now
+done
+awk -v ns="$(( $(date +%s%N) - start ))" -v ticks="$(cpu_ticks)" -v hz="$(getconf CLK_TCK)" \
+  'BEGIN { printf "-- the portal started on that store: background work done after %.0f s (%.1f s of CPU)\n", ns / 1e9, ticks / hz }'
 
 cookie="$WORK/cookies"
 curl -fs -c "$cookie" -o /dev/null -d 'subject=alice&return_to=/' "$BASE/auth/dev/sign-in"
@@ -229,7 +243,10 @@ HISTORY_VERSIONS="${BENCH_HISTORY_VERSIONS:-50000}"
 HISTORY_PORT=$((PORT + 3))
 echo "-- history page of a long trail: seeding $HISTORY_VERSIONS versions into a store of its own"
 start=$(date +%s%N)
-COUNTERSIGN_DATABASE="$WORK/history.db" "$BIN" seed --group long-history --versions "$HISTORY_VERSIONS" > /dev/null
+SEED_DIR="$(mktemp -d -p /dev/shm 2> /dev/null || mktemp -d)"
+COUNTERSIGN_DATABASE="$SEED_DIR/history.db" "$BIN" seed --group long-history --versions "$HISTORY_VERSIONS" > /dev/null
+mv "$SEED_DIR"/history.db* "$WORK/"
+rm -rf "$SEED_DIR"
 awk -v ns="$(( $(date +%s%N) - start ))" 'BEGIN { printf "   took %.1f s\n", ns / 1e9 }'
 COUNTERSIGN_DATABASE="$WORK/history.db" COUNTERSIGN_LISTEN="127.0.0.1:$HISTORY_PORT" \
   COUNTERSIGN_PUBLIC_URL="http://127.0.0.1:$HISTORY_PORT" "$BIN" serve > "$WORK/history-server.log" 2>&1 &
