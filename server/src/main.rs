@@ -183,7 +183,7 @@ fn parse_metric(text: &str) -> Result<(String, f64), String> {
 }
 
 fn main() -> ExitCode {
-    countersign_server::memory::use_one_arena();
+    countersign_server::memory::use_an_arena_per_core();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
