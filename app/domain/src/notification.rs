@@ -55,6 +55,23 @@ pub struct FollowUps {
     pub escalated_in: std::collections::BTreeSet<Environment>,
 }
 
+impl FollowUps {
+    fn reminder_due(&self, waited: time::Duration) -> bool {
+        self.remind_after.is_some_and(|after| waited >= after)
+    }
+
+    fn escalation_due(&self, environment: &Environment, waited: time::Duration) -> bool {
+        self.escalated_in.contains(environment)
+            && self.escalate_after.is_some_and(|after| waited >= after)
+    }
+
+    /// Whether a step waiting `waited` in `environment` is due any follow-up (before its
+    /// version is read to write one).
+    pub fn any_due(&self, environment: &Environment, waited: time::Duration) -> bool {
+        self.reminder_due(waited) || self.escalation_due(environment, waited)
+    }
+}
+
 /// The follow-ups a step waiting since `since` is due at `now`: each named by its key, so
 /// asking again (every scan, on every replica) queues each once.
 pub fn follow_ups_due(
@@ -66,16 +83,14 @@ pub fn follow_ups_due(
 ) -> Vec<Notice> {
     let waited = now - since;
     let mut due = Vec::new();
-    if rules.remind_after.is_some_and(|after| waited >= after) {
+    if rules.reminder_due(waited) {
         due.push(Notice::Reminder {
             version: version.clone(),
             environment: environment.clone(),
             since,
         });
     }
-    if rules.escalated_in.contains(environment)
-        && rules.escalate_after.is_some_and(|after| waited >= after)
-    {
+    if rules.escalation_due(environment, waited) {
         due.push(Notice::Escalation {
             version: version.clone(),
             environment: environment.clone(),

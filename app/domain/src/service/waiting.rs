@@ -131,11 +131,23 @@ impl Services {
     /// Reminds the approvers of every step waiting longer than the rules say, and escalates
     /// those waiting longer still: each once per step, however often this runs and on however
     /// many replicas (the outbox keeps one message per key). Returns how many follow-ups were
-    /// due.
+    /// due. The waiting index says since when each step waits: only the versions of steps
+    /// waiting long enough are read (and those whose row cannot be read).
     pub async fn follow_up(&self, rules: &notification::FollowUps) -> Result<usize, ServiceError> {
         let now = self.clock.now();
-        let listed = self.ports.registry.versions_with_a_pending_step().await?;
-        let mut records = std::pin::pin!(self.stream_records(listed));
+        let mut late = Vec::new();
+        self.ports
+            .registry
+            .kept_waiting(&mut |row| {
+                let due = WaitingStep::from_row(&row).is_none_or(|step| {
+                    rules.any_due(&step.waiting.environment, now - step.waiting.since)
+                });
+                if due {
+                    late.push((row.group, row.version));
+                }
+            })
+            .await?;
+        let mut records = std::pin::pin!(self.stream_records(late));
         let mut due = 0;
         while let Some(record) = records.try_next().await? {
             let Some(step) = self.step_of(&record.version, &record.decisions) else {

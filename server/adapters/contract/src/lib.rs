@@ -60,6 +60,7 @@ macro_rules! for_each_check {
             steps_waiting_for_decisions_are_found_across_groups
             the_waiting_index_keeps_a_row_per_version_and_never_an_older_one
             a_fresh_replica_reads_what_waits_from_the_index_and_the_scan_repairs_it
+            follow_ups_read_only_the_versions_waiting_long_enough
             versions_are_found_by_their_registrant
             reports_are_kept_once_per_run
             a_rollback_applies_whole

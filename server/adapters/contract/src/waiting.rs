@@ -206,3 +206,53 @@ pub async fn a_fresh_replica_reads_what_waits_from_the_index_and_the_scan_repair
     let first = first_env(services);
     assert!(after.iter().all(|step| step.waiting.environment == first));
 }
+
+/// Reminders read only the versions whose steps wait long enough: the index says since when.
+pub async fn follow_ups_read_only_the_versions_waiting_long_enough(services: &Subject) {
+    let group = unique_group("follow-ups");
+    let waiting = register(services, &group).await;
+    let calls = Arc::new(Calls::default());
+    let counted = Services::new(
+        counted(&services.ports, &calls),
+        services.policy().clone(),
+        Arc::new(RandomIds),
+    );
+    let rules = |after: time::Duration| notification::FollowUps {
+        remind_after: Some(after),
+        escalate_after: None,
+        escalated_in: Default::default(),
+    };
+    counted
+        .follow_up(&rules(time::Duration::days(3650)))
+        .await
+        .unwrap();
+    let reads = |calls: &std::collections::BTreeMap<&str, usize>| {
+        calls
+            .iter()
+            .filter(|(name, _)| name.starts_with("registry.find_version"))
+            .map(|(_, count)| count)
+            .sum::<usize>()
+    };
+    let nothing_late = calls.take();
+    assert_eq!(
+        reads(&nothing_late),
+        0,
+        "no step waits ten years: no version is read ({nothing_late:?})"
+    );
+
+    let due = counted
+        .follow_up(&rules(time::Duration::ZERO))
+        .await
+        .unwrap();
+    let all_late = calls.take();
+    assert!(
+        reads(&all_late) >= 1,
+        "a late step's version is read to write its reminder ({all_late:?})"
+    );
+    assert!(
+        due >= 1,
+        "the reminder of {} {} is due",
+        group,
+        waiting.version
+    );
+}
