@@ -107,7 +107,7 @@ pub struct WaitingRow {
 }
 
 /// A waiting step as the index keeps it: since when it waits, and the step itself as the
-/// domain writes it (`WaitingStep::document`); the adapter stores the text and never reads it.
+/// domain writes it (`WaitingStep::kept`); the adapter stores the text and never reads it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct KeptStep {
     pub since: OffsetDateTime,

@@ -3,7 +3,7 @@
 //! scan where the registry changed around the portal.
 
 use super::waiting::WaitingStep;
-use super::waiting_snapshot::Compacting;
+use super::waiting_snapshot::{Compacting, Table};
 use super::*;
 use crate::identity::Attribution;
 use std::collections::{HashMap, HashSet};
@@ -130,18 +130,20 @@ impl Services {
             .registry
             .kept_waiting(&mut |row| kept.insert(&row))
             .await?;
-        let listed = self.ports.registry.versions_with_a_pending_step().await?;
-        let mut to_read = kept.named(kept.unreadable.iter());
-        let mut listed_kept = HashSet::new();
-        for (group, version) in listed {
-            match kept.number_of(&group, version) {
-                Some(number) => {
-                    listed_kept.insert(number);
+        let mut listed = HashSet::new();
+        let mut to_read = Vec::new();
+        for (group, version) in self.ports.registry.versions_with_a_pending_step().await? {
+            match kept.key_of(&group, version) {
+                Some(key) => {
+                    listed.insert(key);
                 }
                 None => to_read.push((group, version)),
             }
         }
-        to_read.extend(kept.also_to_read(&listed_kept, thorough));
+        let read_again = |key: &(u32, VersionNumber), row: &KeptRow| {
+            thorough || row.unreadable || !listed.contains(key)
+        };
+        to_read.extend(kept.named(&read_again));
         let mut records = std::pin::pin!(self.stream_records(to_read));
         let mut found = HashSet::new();
         let mut rewritten = 0;
@@ -149,21 +151,23 @@ impl Services {
             let (version, decisions) = (&record.version, &record.decisions);
             let step = self.step_of(version, decisions);
             let row = row_of(version, step.as_ref());
-            let holds = kept.number_of(&version.group, version.version);
-            if let Some(number) = holds {
-                found.insert(number);
+            let key = kept.key_of(&version.group, version.version);
+            let holds = key
+                .and_then(|key| kept.rows.get(&key))
+                .map(|kept| kept.digest);
+            if let Some(key) = key {
+                found.insert(key);
             }
-            let document = row.step.as_ref().map(|step| digest(&step.document));
-            if holds
-                .and_then(|number| kept.documents.get(&number))
-                .copied()
-                != document
-            {
+            if holds != row.step.as_ref().map(|step| digest(&step.document)) {
                 self.ports.registry.keep_waiting(&row).await?;
                 rewritten += 1;
             }
         }
-        for (group, version, revision) in kept.gone(&found, &listed_kept, thorough) {
+        // Read, and no longer in the registry.
+        let gone = |key: &(u32, VersionNumber), row: &KeptRow| {
+            read_again(key, row) && !found.contains(key)
+        };
+        for (group, version, revision) in kept.revisions(&gone) {
             let gone = WaitingRow {
                 group,
                 version,
@@ -193,86 +197,54 @@ fn digest(document: &str) -> u64 {
 /// and a digest of each document (group names kept once).
 #[derive(Default)]
 struct KeptRows {
-    groups: HashMap<GroupName, u32>,
-    names: Vec<GroupName>,
-    revisions: HashMap<(u32, VersionNumber), u64>,
-    documents: HashMap<(u32, VersionNumber), u64>,
-    /// Rows whose document this portal cannot read: read again on every repair.
-    unreadable: HashSet<(u32, VersionNumber)>,
+    groups: Table<GroupName>,
+    rows: HashMap<(u32, VersionNumber), KeptRow>,
+}
+
+struct KeptRow {
+    revision: u64,
+    digest: u64,
+    /// This portal cannot read the document: read again on every repair.
+    unreadable: bool,
 }
 
 impl KeptRows {
     fn insert(&mut self, row: &WaitingRow) {
-        let group = match self.groups.get(&row.group) {
-            Some(&number) => number,
-            None => {
-                let number = self.names.len() as u32;
-                self.names.push(row.group.clone());
-                self.groups.insert(row.group.clone(), number);
-                number
-            }
+        let Some(step) = &row.step else { return };
+        let key = (self.groups.number(&row.group), row.version);
+        let kept = KeptRow {
+            revision: row.revision,
+            digest: digest(&step.document),
+            unreadable: WaitingStep::from_row(row).is_none(),
         };
-        let key = (group, row.version);
-        self.revisions.insert(key, row.revision);
-        if let Some(kept) = &row.step {
-            self.documents.insert(key, digest(&kept.document));
-        }
-        if WaitingStep::from_row(row).is_none() {
-            self.unreadable.insert(key);
-        }
+        self.rows.insert(key, kept);
     }
 
-    fn number_of(&self, group: &GroupName, version: VersionNumber) -> Option<(u32, VersionNumber)> {
-        let key = (*self.groups.get(group)?, version);
-        self.revisions.contains_key(&key).then_some(key)
+    fn key_of(&self, group: &GroupName, version: VersionNumber) -> Option<(u32, VersionNumber)> {
+        let key = (self.groups.find(group)?, version);
+        self.rows.contains_key(&key).then_some(key)
     }
 
-    fn named<'a>(
+    /// The versions of the rows `chosen` picks.
+    fn named(
         &self,
-        keys: impl Iterator<Item = &'a (u32, VersionNumber)>,
+        chosen: &impl Fn(&(u32, VersionNumber), &KeptRow) -> bool,
     ) -> Vec<(GroupName, VersionNumber)> {
-        keys.map(|&(group, version)| (self.names[group as usize].clone(), version))
+        self.revisions(chosen)
+            .into_iter()
+            .map(|(group, version, _)| (group, version))
             .collect()
     }
 
-    /// Whether a repair reads the version kept under `key` (its row is unreadable, or not
-    /// listed by the registry, or the repair is thorough).
-    fn to_read(
+    /// The versions and revisions of the rows `chosen` picks.
+    fn revisions(
         &self,
-        key: &(u32, VersionNumber),
-        listed: &HashSet<(u32, VersionNumber)>,
-        thorough: bool,
-    ) -> bool {
-        thorough || !listed.contains(key) || self.unreadable.contains(key)
-    }
-
-    /// The versions kept that a repair reads, besides the unreadable ones: those not listed
-    /// (or, `thorough`, every one).
-    fn also_to_read(
-        &self,
-        listed: &HashSet<(u32, VersionNumber)>,
-        thorough: bool,
-    ) -> Vec<(GroupName, VersionNumber)> {
-        self.named(
-            self.revisions.keys().filter(|key| {
-                self.to_read(key, listed, thorough) && !self.unreadable.contains(key)
-            }),
-        )
-    }
-
-    /// The versions read for the repair that the registry no longer has.
-    fn gone(
-        &self,
-        found: &HashSet<(u32, VersionNumber)>,
-        listed: &HashSet<(u32, VersionNumber)>,
-        thorough: bool,
+        chosen: &impl Fn(&(u32, VersionNumber), &KeptRow) -> bool,
     ) -> Vec<(GroupName, VersionNumber, u64)> {
-        self.revisions
+        self.rows
             .iter()
-            .filter(|(key, _)| self.to_read(key, listed, thorough) && !found.contains(key))
-            .map(|(&(group, version), &revision)| {
-                (self.names[group as usize].clone(), version, revision)
-            })
+            .filter(|(key, row)| chosen(key, row))
+            .map(|(&(group, version), row)| (self.groups.get(group).clone(), version, row.revision))
             .collect()
     }
 }

@@ -56,7 +56,7 @@ impl Compact {
 
 /// Each distinct value once, by number.
 #[derive(Clone)]
-struct Table<T> {
+pub(super) struct Table<T> {
     values: Vec<T>,
     numbers: HashMap<T, u32>,
 }
@@ -71,7 +71,7 @@ impl<T: Clone + Eq + Hash> Default for Table<T> {
 }
 
 impl<T: Clone + Eq + Hash> Table<T> {
-    fn number(&mut self, value: &T) -> u32 {
+    pub(super) fn number(&mut self, value: &T) -> u32 {
         if let Some(&number) = self.numbers.get(value) {
             return number;
         }
@@ -81,7 +81,12 @@ impl<T: Clone + Eq + Hash> Table<T> {
         number
     }
 
-    fn get(&self, number: u32) -> &T {
+    /// The number of `value`, if it has one.
+    pub(super) fn find(&self, value: &T) -> Option<u32> {
+        self.numbers.get(value).copied()
+    }
+
+    pub(super) fn get(&self, number: u32) -> &T {
         &self.values[number as usize]
     }
 }

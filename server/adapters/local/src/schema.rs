@@ -181,7 +181,8 @@ ALTER TABLE model_versions ADD COLUMN registrant_verified INTEGER;
     r#"
 -- The waiting index: per version, what waits on it as the portal last wrote it (the domain's
 -- document, never read here) as of the version's revision; `step` NULL once nothing waits.
--- The partial index keeps reading what waits in proportion to what waits, not to all versions.
+-- The partial index, in the order it is read a page at a time, keeps reading what waits in
+-- proportion to what waits, not to all versions.
 CREATE TABLE waiting_steps (
     group_name  TEXT    NOT NULL,
     version     INTEGER NOT NULL,
@@ -190,7 +191,7 @@ CREATE TABLE waiting_steps (
     step        TEXT,
     PRIMARY KEY (group_name, version)
 );
-CREATE INDEX waiting_steps_now ON waiting_steps (since_ms) WHERE step IS NOT NULL;
+CREATE INDEX waiting_steps_now ON waiting_steps (group_name, version) WHERE step IS NOT NULL;
 "#,
     r#"
 -- What the groups page shows, kept as versions arrive rather than counted over every version
@@ -201,6 +202,8 @@ CREATE TABLE model_groups (
     latest_version       INTEGER NOT NULL,
     latest_registered_at TEXT
 );
+-- `registered_at` beside MAX(version) is a bare column: SQLite takes it from the row holding
+-- the maximum, the latest version.
 INSERT INTO model_groups (group_name, version_count, latest_version, latest_registered_at)
     SELECT group_name, COUNT(*), MAX(version), registered_at FROM model_versions
     GROUP BY group_name;

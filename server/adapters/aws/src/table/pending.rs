@@ -85,15 +85,7 @@ impl Table {
     pub(crate) async fn versions_with_a_pending_step(
         &self,
     ) -> Result<Vec<(GroupName, VersionNumber)>, PortError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.name)
-            .index_name(PENDING_INDEX)
-            .key_condition_expression("#pending = :steps")
-            .expression_attribute_names("#pending", "pending")
-            .expression_attribute_values(":steps", s(STEPS_PENDING));
-        self.every_page(query)
+        self.every_page(self.pending_partition(STEPS_PENDING))
             .await?
             .iter()
             .map(version_named)
@@ -151,6 +143,17 @@ impl Table {
             .collect()
     }
 
+    /// A Query of one partition of the `pending` index.
+    fn pending_partition(&self, partition: &str) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.name)
+            .index_name(PENDING_INDEX)
+            .key_condition_expression("#pending = :partition")
+            .expression_attribute_names("#pending", "pending")
+            .expression_attribute_values(":partition", s(partition))
+    }
+
     /// Keeps a version's row of the waiting index (its own item, beside the pending mark the
     /// commit writes): one conditional `UpdateItem`, which leaves a row kept for a later
     /// revision as it is.
@@ -197,15 +200,7 @@ impl Table {
         &self,
         each: &mut (dyn FnMut(WaitingRow) + Send),
     ) -> Result<(), PortError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.name)
-            .index_name(PENDING_INDEX)
-            .key_condition_expression("#pending = :waiting")
-            .expression_attribute_names("#pending", "pending")
-            .expression_attribute_values(":waiting", s(STEPS_WAITING));
-        self.each_item(query, &mut |item| {
+        self.each_item(self.pending_partition(STEPS_WAITING), &mut |item| {
             each(waiting_row(&item)?);
             Ok(())
         })
