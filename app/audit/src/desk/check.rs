@@ -141,17 +141,24 @@ impl AuditDesk {
         let appended = self.trail.entries(group, before.size()).await?;
         let newest = self.publisher.newest_published(group).await?;
         let extending = before.clone();
-        let extended =
-            tokio::task::spawn_blocking(move || extending.extend(&appended, newest.as_deref()))
-                .await
-                .map_err(|e| {
-                    PortError::Unavailable(format!("verifying the trail of {group}: {e}"))
-                })?;
+        let extended = tokio::task::spawn_blocking(move || {
+            use std::borrow::Cow;
+            match extending.extend(&appended, newest.as_deref())? {
+                Cow::Borrowed(_) => Ok(None),
+                Cow::Owned(next) => Ok(Some(next)),
+            }
+        })
+        .await
+        .map_err(|e| PortError::Unavailable(format!("verifying the trail of {group}: {e}")))?;
         let (progress, mut verdict) = match extended {
-            Ok(next) => {
-                let next = self.progress.remember(group, next);
+            Ok(Some(next)) => {
+                let next = self.progress.remember(group, Arc::new(next));
                 let verified = next.verified().clone();
                 (next, Ok(verified))
+            }
+            Ok(None) => {
+                let verified = before.verified().clone();
+                (self.progress.remember(group, before), Ok(verified))
             }
             Err(violation) => (before, Err(violation)),
         };
@@ -235,8 +242,7 @@ impl Remembered {
             .unwrap_or_else(|| Arc::new(start()))
     }
 
-    fn remember(&self, group: &GroupName, progress: Progress) -> Arc<Progress> {
-        let progress = Arc::new(progress);
+    fn remember(&self, group: &GroupName, progress: Arc<Progress>) -> Arc<Progress> {
         let mut remembered = self.lock();
         if remembered.len() >= TRAILS_REMEMBERED && !remembered.contains_key(group) {
             remembered.clear();

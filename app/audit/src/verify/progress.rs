@@ -13,6 +13,7 @@
 //! it all.
 
 use super::*;
+use std::borrow::Cow;
 
 /// How far a group's trail was verified, and what the walk knows there.
 #[derive(Clone)]
@@ -76,8 +77,14 @@ impl Progress {
     }
 
     /// This progress continued over `entries` (the trail's from [`Progress::size`] on, as
-    /// stored) as far as `newest`, the newest checkpoint published for the group.
-    pub fn extend(&self, entries: &[String], newest: Option<&str>) -> Result<Self, Violation> {
+    /// stored) as far as `newest`, the newest checkpoint published for the group: this
+    /// progress itself, borrowed, when the checkpoint names nothing new (most views of a
+    /// trail: a copy costs what the walk knows, which grows with the trail).
+    pub fn extend(
+        &self,
+        entries: &[String],
+        newest: Option<&str>,
+    ) -> Result<Cow<'_, Self>, Violation> {
         let fail = |entry: Option<u64>, message: String| Violation {
             entry,
             message,
@@ -86,7 +93,7 @@ impl Progress {
         let size = self.size();
         let Some(newest) = newest else {
             return match entries.first() {
-                None => Ok(self.clone()),
+                None => Ok(Cow::Borrowed(self)),
                 Some(_) => Err(fail(Some(size), "not covered by any checkpoint the key signed (none is published): appended without the key".into())),
             };
         };
@@ -112,6 +119,15 @@ impl Progress {
                 ),
             ));
         }
+        if checkpoint.size == size && size > 0 && checkpoint.root != self.walk.root() {
+            return Err(fail(
+                Some(size - 1),
+                format!("the newest checkpoint names another tree of {size} entries than the one verified (the trail was forked or rewritten)"),
+            ));
+        }
+        if checkpoint.size == size {
+            return Ok(Cow::Borrowed(self));
+        }
         let covered = &entries[..(checkpoint.size - size) as usize];
         let signed = BTreeMap::from([(checkpoint.size, checkpoint.root)]);
         let kept = BTreeMap::new();
@@ -121,12 +137,6 @@ impl Progress {
             kept: &kept,
         };
         let mut next = self.clone();
-        if checkpoint.size == size && size > 0 && checkpoint.root != self.walk.root() {
-            return Err(fail(
-                Some(size - 1),
-                format!("the newest checkpoint names another tree of {size} entries than the one verified (the trail was forked or rewritten)"),
-            ));
-        }
         for (i, parsed) in parse_all(covered).into_iter().enumerate() {
             let seq = size + i as u64;
             if let Ok(Entry {
@@ -140,8 +150,8 @@ impl Progress {
                 .step(&next.group, seq, parsed, &roots)
                 .map_err(|m| fail(Some(seq), m))?;
         }
-        next.walk.verified.checkpoints += usize::from(checkpoint.size > size);
-        Ok(next)
+        next.walk.verified.checkpoints += 1;
+        Ok(Cow::Owned(next))
     }
 }
 

@@ -26,6 +26,7 @@ fn to(trail: &Trail, progress: &Progress, size: u64) -> Result<Progress, String>
     let entries = &trail.entries[progress.size() as usize..];
     progress
         .extend(entries, Some(checkpoint_of(trail, size)))
+        .map(std::borrow::Cow::into_owned)
         .map_err(|v| v.to_string())
 }
 
@@ -44,17 +45,19 @@ fn a_trail_verified_in_steps_is_verified_as_it_is_whole() {
     assert_eq!(stepped.decisions_checked, whole.decisions_checked);
     assert_eq!(stepped.last, whole.last);
     assert_eq!(progress.decision_ids().count(), 5);
-    // Nothing appended since: nothing read, nothing changes.
+    // Nothing appended since: nothing read, nothing changes, nothing copied.
     let again = progress
         .extend(&[], Some(checkpoint_of(&trail, end)))
         .unwrap();
+    assert!(matches!(again, std::borrow::Cow::Borrowed(_)));
     assert_eq!(again.verified(), progress.verified());
 }
 
 #[test]
 fn entries_beyond_the_newest_checkpoint_wait_for_it() {
     let trail = promoted();
-    let progress = start(&trail)
+    let started = start(&trail);
+    let progress = started
         .extend(&trail.entries, Some(checkpoint_of(&trail, 4)))
         .unwrap();
     assert_eq!(
