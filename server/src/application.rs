@@ -82,7 +82,7 @@ pub fn router(
     };
     let routes = route_list();
     let api = api::router(
-        ApiState {
+        ApiState::new(api::ApiParts {
             services,
             public_url: config.public_url.clone(),
             events: config.events.clone(),
@@ -93,7 +93,7 @@ pub fn router(
                 config.signature_check,
             )),
             audit: backing.audit.clone(),
-        },
+        }),
         &limiter,
     );
 
@@ -102,8 +102,7 @@ pub fn router(
         authenticator: Arc::new(sessions.clone()),
         audit: backing.audit.clone(),
     };
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+    let pages = Router::new()
         // The built JS, WASM and CSS, with the Brotli (release) and gzip copies the site build
         // writes beside them: compressing the WASM on every page load would cost CPU each time.
         .nest_service(
@@ -133,7 +132,6 @@ pub fn router(
         ))
         .with_state(options)
         .merge(auth)
-        .nest(api::BASE, api)
         .layer(axum::middleware::from_fn_with_state(
             crate::http::error_links::ErrorLinks::new(sessions.shared_signing_key()),
             crate::http::error_links::sign_error_links,
@@ -149,7 +147,15 @@ pub fn router(
         .layer(axum::middleware::from_fn_with_state(
             limiter,
             crate::http::rate_limit::limit_decisions,
-        ))
+        ));
+    // The pipeline API and the health check answer to bearer tokens and keys, never to a
+    // browser's session: the session, cross-site and decision layers are the pages' alone,
+    // and a pipeline's request does not pass through them (each layer costs every request
+    // a copy of the router behind it).
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .nest(api::BASE, api)
+        .merge(pages)
         .layer(axum::middleware::from_fn_with_state(
             crate::http::host_guard::HostGuard::new(
                 &config.public_url,

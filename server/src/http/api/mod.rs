@@ -33,8 +33,26 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 /// Limits what a pipeline may send; a registration is a few hundred bytes.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// What the API's handlers share. Axum clones it for every request, so it is one `Arc`:
+/// a copy of its parts was a few dozen reference counts raised and dropped per resolve.
 #[derive(Clone)]
-pub struct ApiState {
+pub struct ApiState(std::sync::Arc<ApiParts>);
+
+impl ApiState {
+    pub fn new(parts: ApiParts) -> Self {
+        Self(std::sync::Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for ApiState {
+    type Target = ApiParts;
+
+    fn deref(&self) -> &ApiParts {
+        &self.0
+    }
+}
+
+pub struct ApiParts {
     pub services: Services,
     pub public_url: String,
     /// The EventBridge intake's key; `None` turns the intake off.
