@@ -86,6 +86,9 @@ pub async fn seed_if_empty(services: &Services) -> Result<bool, ServiceError> {
     Ok(true)
 }
 
+/// How many registrations [`seed_versions`] has under way at once.
+const SEEDED_AT_ONCE: usize = 4;
+
 /// Registers `versions` versions in each of `groups` groups (for benchmarks), registered by
 /// the demo identity `registrant` (`dana`, who approves nothing; or an approver, for whom her
 /// own versions then do not wait). One group is named `prefix`; several `{prefix}-001`, ….
@@ -110,13 +113,16 @@ pub async fn seed_versions(
     for name in &names {
         GroupName::parse(name).map_err(|e| e.to_string())?;
     }
-    for name in &names {
-        for n in 1..=versions {
-            services
-                .register(registration(name, n, 0.8, &by))
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-    }
-    Ok(())
+    use futures::{StreamExt, TryStreamExt};
+    let by = &by;
+    let registrations = names
+        .iter()
+        .flat_map(|name| (1..=versions).map(move |n| registration(name, n, 0.8, by)));
+    // A few at once: one registration waits on the store most of its time.
+    futures::stream::iter(registrations)
+        .map(|registration| services.register(registration))
+        .buffer_unordered(SEEDED_AT_ONCE)
+        .map_err(|e| e.to_string())
+        .try_for_each(|_| async { Ok(()) })
+        .await
 }

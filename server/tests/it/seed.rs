@@ -29,17 +29,32 @@ fn seed_registers_versions_in_each_group_by_the_named_registrant() {
         "--groups",
         "3",
         "--versions",
-        "2",
+        "20",
         "--registrant",
         "alice",
     ];
     let (code, said, complaint) = countersign(&database, &seed);
     assert_eq!(code, 0, "{said}{complaint}");
+    let (_, key, _) = countersign(&database, &["audit", "public-key"]);
 
     for group in ["bench-001", "bench-002", "bench-003"] {
         let (code, bundle, complaint) =
             countersign(&database, &["audit", "export", "--group", group]);
         assert_eq!(code, 0, "{complaint}");
+        // Registered several at once, each group's trail still verifies.
+        let file = dir.path().join(format!("{group}.json"));
+        std::fs::write(&file, &bundle).unwrap();
+        let (code, said, complaint) = countersign(
+            &database,
+            &[
+                "audit",
+                "verify",
+                file.to_str().unwrap(),
+                "--key",
+                key.trim(),
+            ],
+        );
+        assert_eq!(code, 0, "{group}'s trail verifies: {said}{complaint}");
         let bundle: Value = serde_json::from_str(&bundle).unwrap();
         // Each entry is kept as the text that was hashed.
         let seen: Vec<Value> = bundle["entries"]
@@ -49,7 +64,7 @@ fn seed_registers_versions_in_each_group_by_the_named_registrant() {
             .map(|entry| serde_json::from_str::<Value>(entry.as_str().unwrap()).unwrap())
             .filter(|entry| entry["event"]["type"] == "registration_seen")
             .collect();
-        assert_eq!(seen.len(), 2, "two versions seen in {group}: {bundle}");
+        assert_eq!(seen.len(), 20, "twenty versions seen in {group}: {bundle}");
         assert!(
             seen.iter()
                 .all(|entry| entry["event"]["registered_by"]["subject"] == "alice"),
