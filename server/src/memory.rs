@@ -30,3 +30,14 @@ pub fn give_back_freed() {
         libc::malloc_trim(0);
     }
 }
+
+/// [`give_back_freed`] every `interval`, for ever: what a burst of requests freed goes back
+/// to the system once it is over, not at the next heavy reading.
+pub async fn give_back_freed_every(interval: std::time::Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        give_back_freed();
+    }
+}
