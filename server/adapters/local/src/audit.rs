@@ -4,7 +4,7 @@
 //! without first dropping them; what a raw writer does anyway, the published checkpoints
 //! catch. Checkpoints are published to a file of their own ([`CheckpointFile`]).
 
-use crate::{all_rows, unavailable, LocalStore};
+use crate::{all_rows, unavailable, CachedStatements, LocalStore};
 use async_trait::async_trait;
 use countersign_audit::Head;
 use countersign_domain::audit::{Appended, AuditRecord};
@@ -76,7 +76,7 @@ impl AuditTrail for LocalStore {
 pub(crate) fn append_in(tx: &Transaction, record: &AuditRecord) -> Result<Appended, PortError> {
     let group = record.group.to_string();
     let head = match tx
-        .query_row(
+        .query_row_cached(
             "SELECT head FROM audit_heads WHERE group_name = ?1",
             [&group],
             |r| r.get::<_, String>(0),
@@ -94,7 +94,7 @@ pub(crate) fn append_in(tx: &Transaction, record: &AuditRecord) -> Result<Append
             .map_err(|e| PortError::Corrupt(format!("the audit head of {group}: {e}")))
     };
     let kept: Option<i64> = tx
-        .query_row(
+        .query_row_cached(
             "SELECT seq FROM audit_entries WHERE group_name = ?1 AND key = ?2",
             params![group, record.key],
             |r| r.get(0),
@@ -114,13 +114,13 @@ pub(crate) fn append_in(tx: &Transaction, record: &AuditRecord) -> Result<Append
     }
     let (entries, head) = head.append(record).map_err(PortError::Corrupt)?;
     for entry in &entries {
-        tx.execute(
+        tx.execute_cached(
             "INSERT INTO audit_entries (group_name, seq, key, entry) VALUES (?1, ?2, ?3, ?4)",
             params![group, entry.seq as i64, entry.key, entry.text],
         )
         .map_err(unavailable)?;
     }
-    tx.execute(
+    tx.execute_cached(
         "INSERT INTO audit_heads (group_name, head) VALUES (?1, ?2) \
          ON CONFLICT (group_name) DO UPDATE SET head = excluded.head",
         params![group, head.to_json()],

@@ -23,7 +23,7 @@ impl DecisionCommitter for LocalStore {
                 .map_err(unavailable)?;
             let record = &effect.record;
             let already: bool = tx
-                .query_row("SELECT 1 FROM decisions WHERE id = ?1", [&record.id], |_| Ok(()))
+                .query_row_cached("SELECT 1 FROM decisions WHERE id = ?1", [&record.id], |_| Ok(()))
                 .optional()
                 .map_err(unavailable)?
                 .is_some();
@@ -34,7 +34,7 @@ impl DecisionCommitter for LocalStore {
             }
             if let Some(d) = &effect.deployment {
                 let live: Option<String> = tx
-                    .query_row(
+                    .query_row_cached(
                         "SELECT decision_id FROM deployments WHERE group_name = ?1 AND environment = ?2 \
                          ORDER BY parameter_version DESC LIMIT 1",
                         params![d.group.as_str(), d.environment.as_str()],
@@ -47,7 +47,7 @@ impl DecisionCommitter for LocalStore {
                 }
             }
             let changed = tx
-                .execute(
+                .execute_cached(
                     "UPDATE model_versions SET approval_status = ?1, steps = ?2, revision = revision + 1 \
                      WHERE group_name = ?3 AND version = ?4 AND revision = ?5",
                     params![
@@ -62,7 +62,7 @@ impl DecisionCommitter for LocalStore {
             if changed != 1 {
                 return Err(PortError::Conflict);
             }
-            tx.execute(
+            tx.execute_cached(
                 &format!("INSERT INTO decisions ({DECISION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"),
                 params![
                     record.id,
@@ -99,7 +99,7 @@ impl DecisionCommitter for LocalStore {
             )
             .map_err(unavailable)?;
             if let Some(d) = &effect.deployment {
-                tx.execute(
+                tx.execute_cached(
                     "INSERT INTO deployments (group_name, environment, parameter_version, version, arn, \
                      image_uri, model_data_url, approved_by_subject, approved_by_name, approved_by_email, \
                      approved_at, decision_id) \

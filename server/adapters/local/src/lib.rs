@@ -42,6 +42,9 @@ pub enum OpenError {
     Permissions(std::io::Error),
 }
 
+/// How many prepared statements the connection keeps (the store runs some fifty).
+const STATEMENTS_CACHED: usize = 128;
+
 /// The embedded store. Cheap to clone; clones share one connection.
 #[derive(Clone)]
 pub struct LocalStore {
@@ -78,6 +81,8 @@ impl LocalStore {
         connection
             .busy_timeout(std::time::Duration::from_secs(5))
             .map_err(OpenError::Sqlite)?;
+        // Room for every statement the store runs, so that none is parsed twice.
+        connection.set_prepared_statement_cache_capacity(STATEMENTS_CACHED);
         Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
             .to_latest(&mut connection)
             .map_err(OpenError::Migration)?;
@@ -95,7 +100,7 @@ impl LocalStore {
     ) -> Result<String, PortError> {
         let connection = self.connection.lock().unwrap_or_else(|p| p.into_inner());
         let existing: Option<String> = connection
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            .query_row_cached("SELECT value FROM settings WHERE key = ?1", [key], |r| {
                 r.get(0)
             })
             .optional()
@@ -105,13 +110,13 @@ impl LocalStore {
         }
         let value = make();
         connection
-            .execute(
+            .execute_cached(
                 "INSERT OR IGNORE INTO settings (key, value) VALUES (?1, ?2)",
                 params![key, value],
             )
             .map_err(unavailable)?;
         connection
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            .query_row_cached("SELECT value FROM settings WHERE key = ?1", [key], |r| {
                 r.get(0)
             })
             .map_err(unavailable)
@@ -121,7 +126,7 @@ impl LocalStore {
     pub fn setting(&self, key: &str) -> Result<Option<String>, PortError> {
         let connection = self.connection.lock().unwrap_or_else(|p| p.into_inner());
         connection
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            .query_row_cached("SELECT value FROM settings WHERE key = ?1", [key], |r| {
                 r.get(0)
             })
             .optional()
@@ -132,7 +137,7 @@ impl LocalStore {
     pub fn forget_setting(&self, key: &str) -> Result<(), PortError> {
         let connection = self.connection.lock().unwrap_or_else(|p| p.into_inner());
         connection
-            .execute("DELETE FROM settings WHERE key = ?1", [key])
+            .execute_cached("DELETE FROM settings WHERE key = ?1", [key])
             .map_err(unavailable)?;
         Ok(())
     }

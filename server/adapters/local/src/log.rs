@@ -50,7 +50,7 @@ impl AuditLog for LocalStore {
     async fn record_attempt(&self, attempt: &SigningAttempt) -> Result<(), PortError> {
         let attempt = attempt.clone();
         self.with(move |c| {
-            c.execute(
+            c.execute_cached(
                 "INSERT INTO signing_attempts (id, group_name, version, attempt, seq) \
                  SELECT ?1, ?2, ?3, ?4, COALESCE(MAX(seq), 0) + 1 FROM signing_attempts \
                  WHERE true ON CONFLICT (id) DO NOTHING",

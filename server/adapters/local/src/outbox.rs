@@ -1,7 +1,7 @@
 //! The outbox in the same SQLite file: one row per message key, so a message asked for twice
 //! is stored once, and pending messages outlive restarts.
 
-use crate::{all_rows, unavailable, LocalStore};
+use crate::{all_rows, unavailable, CachedStatements, LocalStore};
 use async_trait::async_trait;
 use countersign_domain::ports::*;
 use countersign_domain::{Page, PageRequest};
@@ -66,7 +66,7 @@ impl Outbox for LocalStore {
         let message = message.clone();
         self.with(move |c| {
             let added = c
-                .execute(
+                .execute_cached(
                     "INSERT OR IGNORE INTO outbox (key, recipients, subject, text_body, html_body, \
                      state, attempts, created_ms, next_attempt_ms) \
                      VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?6)",
@@ -104,7 +104,7 @@ impl Outbox for LocalStore {
                 entry_from_row,
             )?;
             for entry in &due {
-                tx.execute(
+                tx.execute_cached(
                     "UPDATE outbox SET lease_until_ms = ?1 WHERE key = ?2",
                     params![millis(lease_until), entry.message.key],
                 )
@@ -119,7 +119,7 @@ impl Outbox for LocalStore {
     async fn record_sent(&self, key: &str, at: OffsetDateTime) -> Result<(), PortError> {
         let key = key.to_owned();
         self.with(move |c| {
-            c.execute(
+            c.execute_cached(
                 "UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_ms = ?1, \
                  next_attempt_ms = NULL, lease_until_ms = NULL, last_error = NULL WHERE key = ?2",
                 params![millis(at), key],
@@ -143,7 +143,7 @@ impl Outbox for LocalStore {
             } else {
                 "gave-up"
             };
-            c.execute(
+            c.execute_cached(
                 "UPDATE outbox SET state = ?1, attempts = attempts + 1, last_error = ?2, \
                  next_attempt_ms = ?3, lease_until_ms = NULL WHERE key = ?4",
                 params![state, error, retry_at.map(millis), key],
@@ -166,7 +166,7 @@ impl Outbox for LocalStore {
                 entry_from_row,
             )?;
             let total: i64 = c
-                .query_row("SELECT messages FROM outbox_size", [], |row| row.get(0))
+                .query_row_cached("SELECT messages FROM outbox_size", [], |row| row.get(0))
                 .map_err(unavailable)?;
             Ok(Page {
                 items,
@@ -195,7 +195,7 @@ impl Outbox for LocalStore {
         let key = key.to_owned();
         self.with(move |c| {
             let changed = c
-                .execute(
+                .execute_cached(
                     "UPDATE outbox SET state = 'pending', attempts = 0, last_error = NULL, \
                      next_attempt_ms = ?1, lease_until_ms = NULL, sent_ms = NULL WHERE key = ?2",
                     params![millis(now), key],

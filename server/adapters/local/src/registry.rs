@@ -41,7 +41,7 @@ impl ModelRegistry for LocalStore {
         let group = group.to_string();
         self.with(move |c| {
             let total: i64 = c
-                .query_row(
+                .query_row_cached(
                     "SELECT COUNT(*) FROM model_versions WHERE group_name = ?1",
                     [&group],
                     |r| r.get(0),
@@ -71,7 +71,7 @@ impl ModelRegistry for LocalStore {
     ) -> Result<Option<ModelVersion>, PortError> {
         let group = group.to_string();
         self.with(move |c| {
-            c.query_row(
+            c.query_row_cached(
                 &format!(
                     "SELECT {VERSION_COLUMNS} FROM model_versions \
                      WHERE group_name = ?1 AND version = ?2"
@@ -92,7 +92,7 @@ impl ModelRegistry for LocalStore {
                 .map_err(unavailable)?;
             let r = &new.registration;
             let next: i64 = tx
-                .query_row(
+                .query_row_cached(
                     "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE group_name = ?1",
                     [r.group.as_str()],
                     |row| row.get(0),
@@ -104,7 +104,7 @@ impl ModelRegistry for LocalStore {
                 .map_err(|e| PortError::Corrupt(e.to_string()))?;
             let custom_metadata = serde_json::to_string(&r.metadata)
                 .map_err(|e| PortError::Corrupt(e.to_string()))?;
-            tx.execute(
+            tx.execute_cached(
                 &format!("INSERT INTO model_versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0, ?14, ?15, ?16, ?17, ?18)"),
                 params![
                     r.group.as_str(),

@@ -1,7 +1,7 @@
 //! Inference reports in the same SQLite file: one row per run (group, version, environment,
 //! run id), holding the report document the AWS backend stores as a parameter.
 
-use crate::{all_rows, unavailable, LocalStore};
+use crate::{all_rows, unavailable, CachedStatements, LocalStore};
 use async_trait::async_trait;
 use countersign_domain::ports::*;
 use countersign_domain::*;
@@ -24,7 +24,7 @@ impl ReportStore for LocalStore {
                 report.run_id.as_str(),
             ];
             let added = connection
-                .execute(
+                .execute_cached(
                     "INSERT INTO reports (group_name, version, environment, run_id, document)
                      VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
                     params![
@@ -41,7 +41,7 @@ impl ReportStore for LocalStore {
                 return Ok(ReportStored::Added);
             }
             let earlier: Option<String> = connection
-                .query_row(
+                .query_row_cached(
                     "SELECT document FROM reports
                      WHERE group_name = ?1 AND version = ?2 AND environment = ?3 AND run_id = ?4",
                     key,

@@ -1,7 +1,7 @@
 //! Session revocations in the same SQLite file: one row per person (and one for everyone).
 
 use crate::outbox::millis;
-use crate::{all_rows, unavailable, LocalStore};
+use crate::{all_rows, unavailable, CachedStatements, LocalStore};
 use async_trait::async_trait;
 use countersign_domain::ports::*;
 use rusqlite::params;
@@ -12,7 +12,7 @@ impl SessionRevocations for LocalStore {
     async fn revoke(&self, revocation: &Revocation) -> Result<(), PortError> {
         let (whose, at) = (revocation.whose.key(), millis(revocation.issued_before));
         self.with(move |c| {
-            c.execute(
+            c.execute_cached(
                 "INSERT INTO session_revocations (whose, issued_before_ms) VALUES (?1, ?2) \
                  ON CONFLICT (whose) DO UPDATE SET issued_before_ms = \
                  max(issued_before_ms, excluded.issued_before_ms)",

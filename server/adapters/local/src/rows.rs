@@ -7,6 +7,34 @@ use rusqlite::{Connection, Row};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+/// Statements run from the connection's cache of prepared statements: parsing and planning
+/// the same SQL again for every write was a sixth of a registration's time.
+pub(crate) trait CachedStatements {
+    fn execute_cached(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize>;
+
+    fn query_row_cached<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        read: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T>;
+}
+
+impl CachedStatements for Connection {
+    fn execute_cached(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+
+    fn query_row_cached<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        read: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(params, read)
+    }
+}
+
 pub(crate) fn unavailable(e: rusqlite::Error) -> PortError {
     match e {
         rusqlite::Error::FromSqlConversionFailure(..) | rusqlite::Error::InvalidColumnType(..) => {

@@ -2,7 +2,7 @@
 //! removed once past its time when another is kept.
 
 use crate::outbox::millis;
-use crate::{unavailable, LocalStore};
+use crate::{unavailable, CachedStatements, LocalStore};
 use async_trait::async_trait;
 use countersign_domain::ports::*;
 use countersign_domain::signature::IdentityEvidence;
@@ -21,9 +21,9 @@ impl SignIns for LocalStore {
         let evidence = serde_json::to_string(evidence).expect("evidence serialises");
         let now = millis(OffsetDateTime::now_utc());
         self.with(move |c| {
-            c.execute("DELETE FROM sign_ins WHERE until_ms < ?1", params![now])
+            c.execute_cached("DELETE FROM sign_ins WHERE until_ms < ?1", params![now])
                 .map_err(unavailable)?;
-            c.execute(
+            c.execute_cached(
                 "INSERT INTO sign_ins (id, evidence, until_ms) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (id) DO NOTHING",
                 params![id, evidence, until],
@@ -42,7 +42,7 @@ impl SignIns for LocalStore {
         let (id, now) = (id.to_owned(), millis(now));
         let kept: Option<String> = self
             .with(move |c| {
-                c.query_row(
+                c.query_row_cached(
                     "SELECT evidence FROM sign_ins WHERE id = ?1 AND until_ms >= ?2",
                     params![id, now],
                     |row| row.get(0),

@@ -19,7 +19,7 @@ impl LocalStore {
             .map(|kept| (kept.since.unix_timestamp_nanos() / 1_000_000) as i64);
         let document = row.step.as_ref().map(|kept| kept.document.clone());
         self.with(move |c| {
-            c.execute(
+            c.execute_cached(
                 "INSERT INTO waiting_steps (group_name, version, revision, since_ms, step) \
                  VALUES (?1, ?2, ?3, ?4, ?5) \
                  ON CONFLICT (group_name, version) DO UPDATE SET \
