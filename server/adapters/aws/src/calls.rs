@@ -42,7 +42,15 @@ impl CallCounter {
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
         self.count(action);
-        request.await.map_err(|error| Failure::new(action, error))
+        let started = std::time::Instant::now();
+        let answer = request.await;
+        tracing::debug!(
+            action,
+            took_ms = started.elapsed().as_millis() as u64,
+            ok = answer.is_ok(),
+            "AWS request"
+        );
+        answer.map_err(|error| Failure::new(action, error))
     }
 }
 
