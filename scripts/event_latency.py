@@ -19,8 +19,15 @@ sagemaker.create_model_package_group(ModelPackageGroupName=group)
 
 
 def mail_subjects():
-    with urllib.request.urlopen(f"{maildev}/api/email") as response:
-        return {m["subject"] for m in json.load(response)}
+    # A page of summaries, not every message whole: the poll should not load maildev, which
+    # shares the two cores with the portal and moto.
+    with urllib.request.urlopen(f"{maildev}/api/email/summary?limit=10") as response:
+        return {m["subject"] for m in json.load(response)["items"]}
+
+
+def clear_mail():
+    request = urllib.request.Request(f"{maildev}/api/email/all", method="DELETE")
+    urllib.request.urlopen(request).close()
 
 
 def post_event(version):
@@ -38,8 +45,11 @@ def post_event(version):
         assert response.status == 202, response.status
 
 
-latencies = []
-for _ in range(count):
+latencies, answers = [], []
+# One event first, not counted: it opens the SMTP connection and the first requests to moto,
+# which a portal pays once after it starts, not per event.
+for measured in [False] + [True] * count:
+    clear_mail()
     arn = sagemaker.create_model_package(
         ModelPackageGroupName=group, ModelApprovalStatus="PendingManualApproval",
         InferenceSpecification={"Containers": [{"Image": "img:1"}],
@@ -50,14 +60,20 @@ for _ in range(count):
     subject = f"[Countersign] {group} version {version} awaits approval for dev"
     start = time.perf_counter()
     post_event(version)
+    answered = (time.perf_counter() - start) * 1000
     while subject not in mail_subjects():
         if time.perf_counter() - start > 30:
             sys.exit(f"no e-mail for version {version} after 30 s")
         time.sleep(0.002)
-    latencies.append((time.perf_counter() - start) * 1000)
+    if measured:
+        answers.append(answered)
+        latencies.append((time.perf_counter() - start) * 1000)
 
 latencies.sort()
-pick = lambda q: latencies[min(len(latencies) - 1, int(len(latencies) * q))]
-print(f"   event -> e-mail in maildev       p50 {pick(0.5):6.1f} ms   p99 {pick(0.99):6.1f} ms   "
-      f"max {latencies[-1]:6.1f} ms   ({count} events; goal p99 <= 300 ms: "
-      f"{'met' if pick(0.99) <= 300 else 'not met'})")
+answers.sort()
+pick = lambda figures, q: figures[min(len(figures) - 1, int(len(figures) * q))]
+print(f"   event -> e-mail in maildev       p50 {pick(latencies, 0.5):6.1f} ms   p99 {pick(latencies, 0.99):6.1f} ms   "
+      f"max {latencies[-1]:6.1f} ms   ({count} events after one not counted; goal p99 <= 300 ms: "
+      f"{'met' if pick(latencies, 0.99) <= 300 else 'not met'})")
+print(f"   of which the event's answer      p50 {pick(answers, 0.5):6.1f} ms   p99 {pick(answers, 0.99):6.1f} ms   "
+      f"max {answers[-1]:6.1f} ms   (the version read and its request kept, on moto)")
