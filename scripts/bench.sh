@@ -8,13 +8,16 @@
 #                 100 000 versions in 100 groups in the store (BENCH_VERSIONS, BENCH_GROUPS),
 #                 10 000 of them waiting for that approver (BENCH_WAITING_GROUPS groups
 #                 registered by dana; the rest registered by the approver herself)
-#   memory        the server's resident set size after that load
+#   memory        the server's resident set size after that load, and once it has handed
+#                 back what the load freed
 #   resolve       throughput and latency of GET .../environments/{env} with a bearer token,
 #                 under load from wrk (a second process), beside an axum hello-world handler
 #                 measured the same way in the same run
-#   audit trail   appending, signing a checkpoint and verifying a 100 000-entry trail; the
-#                 CLI verifying the seeded group's trail; the history page of a group whose
-#                 trail holds 100 000 entries, after its first verification
+#   audit trail   appending, signing a checkpoint and verifying a trail of 100 000 entries,
+#                 and of 1 000 000 (BENCH_TRAIL_ENTRIES); the CLI verifying the seeded
+#                 group's trail; the history page of a group whose trail holds 1 000 000
+#                 entries (BENCH_HISTORY_VERSIONS versions, two entries each), after its
+#                 first verification
 #   AWS requests  requests per version page, decision, idle outbox poll and resolve on the
 #                 AWS backend (counted by the adapter against moto; the capacity note in
 #                 ARCHITECTURE.md is computed from them)
@@ -67,16 +70,20 @@ for _ in $(seq 1 100); do curl -fs "$BASE/healthz" > /dev/null && break; sleep 0
 # A portal starting on a full store works for a while in the background (the reconciliation
 # scan, the waiting index read whole, reminders, the approval requests nobody is configured
 # to receive given up): measured, then waited for, so that it does not colour the pages.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER/stat"; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+until_idle() { # pid: until it spends less than 5 ticks of CPU in a second (at most 300 s)
+  local before now
+  before=$(cpu_ticks "$1")
+  for _ in $(seq 1 300); do
+    sleep 1
+    now=$(cpu_ticks "$1")
+    [ $((now - before)) -lt 5 ] && break
+    before=$now
+  done
+}
 start=$(date +%s%N)
-before=$(cpu_ticks)
-for _ in $(seq 1 300); do
-  sleep 1
-  now=$(cpu_ticks)
-  [ $((now - before)) -lt 5 ] && break
-  before=$now
-done
-awk -v ns="$(( $(date +%s%N) - start ))" -v ticks="$(cpu_ticks)" -v hz="$(getconf CLK_TCK)" \
+until_idle "$SERVER"
+awk -v ns="$(( $(date +%s%N) - start ))" -v ticks="$(cpu_ticks "$SERVER")" -v hz="$(getconf CLK_TCK)" \
   'BEGIN { printf "-- the portal started on that store: background work done after %.0f s (%.1f s of CPU)\n", ns / 1e9, ticks / hz }'
 
 cookie="$WORK/cookies"
@@ -184,6 +191,9 @@ memory() { # when kb
     printf "-- server memory %s: %.1f MB RSS (goal <= 40 MB: %s)\n", when, mb, (mb <= 40) ? "met" : "not met" }'
 }
 memory "after the load" "$rss_kb"
+# The server hands back what requests freed every ten seconds: the figure once it has.
+sleep 11
+memory "after the load, 11 s later" "$(awk '/^VmRSS/ { print $2 }' "/proc/$SERVER/status")"
 
 if [ -d end2end/node_modules/playwright-core ] && [ -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   echo "-- cold page loads in Chromium: bytes transferred (document and all it loads) and first contentful paint"
@@ -229,6 +239,9 @@ fi
 
 echo "-- audit trail: a trail of 100 000 entries, a signed checkpoint after each append (target: verify < 5 s)"
 cargo run --locked --release -q -p countersign-audit --example verify_bench 100000
+TRAIL_ENTRIES="${BENCH_TRAIL_ENTRIES:-1000000}"
+echo "-- audit trail at issue 31's scale: $TRAIL_ENTRIES entries, built and verified the same way (no goal stated beyond verifying them)"
+cargo run --locked --release -q -p countersign-audit --example verify_bench "$TRAIL_ENTRIES"
 echo "   the bench group's own trail, exported and verified by the CLI ($PER_GROUP versions seeded):"
 "$BIN" audit export --group "$GROUP" > "$WORK/bundle.json"
 AUDIT_KEY=$("$BIN" audit public-key)
@@ -239,7 +252,7 @@ awk -v ns="$(( $(date +%s%N) - start ))" 'BEGIN { printf "   countersign audit v
 # The history page of a long trail: a store of its own, one group of
 # $BENCH_HISTORY_VERSIONS versions (two entries each: seen, approval asked) and more than a
 # page of decisions; the first view verifies the whole trail, later ones what was appended.
-HISTORY_VERSIONS="${BENCH_HISTORY_VERSIONS:-50000}"
+HISTORY_VERSIONS="${BENCH_HISTORY_VERSIONS:-500000}"
 HISTORY_PORT=$((PORT + 3))
 echo "-- history page of a long trail: seeding $HISTORY_VERSIONS versions into a store of its own"
 start=$(date +%s%N)
@@ -254,6 +267,7 @@ HISTORY_SERVER=$!
 trap 'kill "$SERVER" "${MOTO:-}" "${MAILDEV:-}" "${AWS_SERVER:-}" "$HISTORY_SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 HISTORY_BASE="http://127.0.0.1:$HISTORY_PORT"
 for _ in $(seq 1 100); do curl -fs "$HISTORY_BASE/healthz" > /dev/null && break; sleep 0.1; done
+until_idle "$HISTORY_SERVER"
 history_cookie="$WORK/history-cookies"
 curl -fs -c "$history_cookie" -o /dev/null -d 'subject=alice&return_to=/' "$HISTORY_BASE/auth/dev/sign-in"
 for version in $(seq 1 60); do # more than a page of decisions: rejections, each signed
@@ -264,8 +278,10 @@ for version in $(seq 1 60); do # more than a page of decisions: rejections, each
   curl -fs -b "$history_cookie" -c "$history_cookie" -o /dev/null -H 'Accept: application/json' \
     -d "group=long-history&version=$version&record_digest=$digest" "$HISTORY_BASE/rpc/sign"
 done
-entries=$(COUNTERSIGN_DATABASE="$WORK/history.db" "$BIN" audit export --group long-history \
-  | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["entries"]))')
+# Counted in the store itself: an export of a million entries is a gigabyte of JSON.
+entries=$(python3 -c 'import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute(
+    "SELECT COUNT(*) FROM audit_entries WHERE group_name = ?", ("long-history",)).fetchone()[0])' "$WORK/history.db")
 first=$(curl -fs -b "$history_cookie" -o /dev/null -w '%{time_total}' "$HISTORY_BASE/models/long-history/history")
 times="$WORK/history-times"
 : > "$times"
@@ -276,8 +292,8 @@ sort -n "$times" | awk -v entries="$entries" -v first="$first" '
   { t[NR] = $1 * 1000 }
   END {
     p95 = t[int(NR * 0.95)]
-    printf "   history page, %d trail entries: first view %.0f ms (verifies the whole trail); then p50 %.2f ms, p95 %.2f ms over %d views (goal: p95 <= 200 ms with 100 000 entries): %s\n",
-      entries, first * 1000, t[int(NR * 0.50)], p95, NR, (p95 <= 200 && entries >= 100000) ? "met" : "not met"
+    printf "   history page, %d trail entries: first view %.0f ms (verifies the whole trail); then p50 %.2f ms, p95 %.2f ms over %d views (goal: p95 < 10 ms with 1 000 000 entries): %s\n",
+      entries, first * 1000, t[int(NR * 0.50)], p95, NR, (p95 < 10 && entries >= 1000000) ? "met" : "not met"
   }'
 kill "$HISTORY_SERVER" 2>/dev/null || true
 
