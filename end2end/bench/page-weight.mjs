@@ -32,6 +32,16 @@ const browser = await chromium.launch({
 
 const kb = (bytes) => (bytes / 1024).toFixed(1).padStart(7);
 
+// The page's first contentful paint: Chromium may record it after the load event on a page
+// this small, so it is awaited (NaN if there is none within five seconds).
+const firstContentfulPaint = (page) => page.evaluate(() => new Promise((resolve) => {
+  new PerformanceObserver((entries) => {
+    const paint = entries.getEntriesByName('first-contentful-paint')[0];
+    if (paint) resolve(paint.startTime);
+  }).observe({ type: 'paint', buffered: true });
+  setTimeout(() => resolve(NaN), 5000);
+}));
+
 // The browser's own floor: a page of one paragraph answered by the browser itself, measured
 // as the portal's pages are. No page can paint sooner than this on this machine.
 {
@@ -43,8 +53,7 @@ const kb = (bytes) => (bytes / 1024).toFixed(1).padStart(7);
   await devtools.send('Network.enable');
   await devtools.send('Network.setCacheDisabled', { cacheDisabled: true });
   await page.goto('/floor', { waitUntil: 'load' });
-  const fcp = await page.evaluate(() =>
-    performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN);
+  const fcp = await firstContentfulPaint(page);
   console.log(`   ${'the browser alone (one <p>)'.padEnd(28)}                       first contentful paint ${fcp.toFixed(0).padStart(5)} ms`);
   await context.close();
 }
@@ -65,8 +74,7 @@ for (const { name, path, signedIn, fcpGoal } of pages) {
   // The islands' WASM is fetched once the browser is idle: count it too.
   await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
   await page.waitForLoadState('networkidle');
-  const fcp = await page.evaluate(() =>
-    performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN);
+  const fcp = await firstContentfulPaint(page);
   const bytes = [...transferred.values()].reduce((sum, n) => sum + n, 0);
   if (name === 'version page') versionPageBytes = bytes;
   const goal = fcpGoal === undefined ? '' : ` (goal <= ${fcpGoal} ms: ${fcp <= fcpGoal ? 'met' : 'not met'})`;
