@@ -42,16 +42,25 @@ const firstContentfulPaint = (page) => page.evaluate(() => new Promise((resolve)
   setTimeout(() => resolve(NaN), 5000);
 }));
 
+// A page in a new context (an empty cache, as a first visit) with the cache off, as every
+// load here is made; counts what its document and all it loads transfer.
+const coldPage = async (context) => {
+  const page = await context.newPage();
+  const devtools = await context.newCDPSession(page);
+  await devtools.send('Network.enable');
+  await devtools.send('Network.setCacheDisabled', { cacheDisabled: true });
+  const transferred = new Map();
+  devtools.on('Network.loadingFinished', (event) => transferred.set(event.requestId, event.encodedDataLength));
+  return { page, transferred };
+};
+
 // The browser's own floor: a page of one paragraph answered by the browser itself, measured
 // as the portal's pages are. No page can paint sooner than this on this machine.
 {
   const context = await browser.newContext({ baseURL: base });
   await context.route('**/floor', (route) =>
     route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>floor</title><p>floor</p>' }));
-  const page = await context.newPage();
-  const devtools = await context.newCDPSession(page);
-  await devtools.send('Network.enable');
-  await devtools.send('Network.setCacheDisabled', { cacheDisabled: true });
+  const { page } = await coldPage(context);
   await page.goto('/floor', { waitUntil: 'load' });
   const fcp = await firstContentfulPaint(page);
   console.log(`   ${'the browser alone (one <p>)'.padEnd(28)}                       first contentful paint ${fcp.toFixed(0).padStart(5)} ms`);
@@ -59,17 +68,11 @@ const firstContentfulPaint = (page) => page.evaluate(() => new Promise((resolve)
 }
 let versionPageBytes = 0;
 for (const { name, path, signedIn, fcpGoal } of pages) {
-  // A context of its own: an empty cache, as a first visit.
   const context = await browser.newContext({ baseURL: base });
   if (signedIn) {
     await context.request.post('/auth/dev/sign-in', { form: { subject: 'alice', return_to: '/' } });
   }
-  const page = await context.newPage();
-  const devtools = await context.newCDPSession(page);
-  await devtools.send('Network.enable');
-  await devtools.send('Network.setCacheDisabled', { cacheDisabled: true });
-  const transferred = new Map();
-  devtools.on('Network.loadingFinished', (event) => transferred.set(event.requestId, event.encodedDataLength));
+  const { page, transferred } = await coldPage(context);
   await page.goto(path, { waitUntil: 'load' });
   // The islands' WASM is fetched once the browser is idle: count it too.
   await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
