@@ -4,6 +4,7 @@ use crate::auth::session::demo_identities;
 use countersign_domain::service::{ServiceError, Services, SigningRequest};
 use countersign_domain::workflow::DecisionRequest;
 use countersign_domain::*;
+use futures::TryStreamExt;
 
 fn registration(group: &str, n: u32, auc: f64, by: &Person) -> Registration {
     Registration::new(
@@ -92,6 +93,8 @@ const SEEDED_AT_ONCE: usize = 4;
 /// Registers `versions` versions in each of `groups` groups (for benchmarks), registered by
 /// the demo identity `registrant` (`dana`, who approves nothing; or an approver, for whom her
 /// own versions then do not wait). One group is named `prefix`; several `{prefix}-001`, ….
+/// Registered a few at once, so the `n` in an image tag is the order asked for, not always
+/// the version number the registry gave.
 pub async fn seed_versions(
     services: &Services,
     prefix: &str,
@@ -113,16 +116,15 @@ pub async fn seed_versions(
     for name in &names {
         GroupName::parse(name).map_err(|e| e.to_string())?;
     }
-    use futures::{StreamExt, TryStreamExt};
     let by = &by;
     let registrations = names
         .iter()
-        .flat_map(|name| (1..=versions).map(move |n| registration(name, n, 0.8, by)));
+        .flat_map(|name| (1..=versions).map(move |n| Ok(registration(name, n, 0.8, by))));
     // A few at once: one registration waits on the store most of its time.
     futures::stream::iter(registrations)
-        .map(|registration| services.register(registration))
-        .buffer_unordered(SEEDED_AT_ONCE)
-        .map_err(|e| e.to_string())
-        .try_for_each(|_| async { Ok(()) })
+        .try_for_each_concurrent(SEEDED_AT_ONCE, |registration| async move {
+            services.register(registration).await.map(|_| ())
+        })
         .await
+        .map_err(|e| e.to_string())
 }

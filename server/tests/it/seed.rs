@@ -35,7 +35,8 @@ fn seed_registers_versions_in_each_group_by_the_named_registrant() {
     ];
     let (code, said, complaint) = countersign(&database, &seed);
     assert_eq!(code, 0, "{said}{complaint}");
-    let (_, key, _) = countersign(&database, &["audit", "public-key"]);
+    let (code, key, complaint) = countersign(&database, &["audit", "public-key"]);
+    assert_eq!(code, 0, "{complaint}");
 
     for group in ["bench-001", "bench-002", "bench-003"] {
         let (code, bundle, complaint) =
