@@ -231,3 +231,52 @@ async fn strangers_read_nothing_and_a_foreign_page_cannot_sign_anyone_in() {
     assert_eq!(foreign.status, StatusCode::FORBIDDEN);
     assert!(foreign.headers.get(header::SET_COOKIE).is_none());
 }
+
+/// The pipeline API passes no cross-site check: a session is no credential there, so a
+/// request from another site, carrying an approver's cookie, is a stranger's and is refused
+/// as one, writing nothing.
+#[tokio::test]
+async fn an_approvers_session_opens_nothing_in_the_pipeline_api() {
+    use countersign_server::http::api::auth::hex_digest;
+    let token = "cst_training-token-for-tests-0123456789";
+    let tokens = format!("training:register+resolve:{}", hex_digest(token));
+    let app = TestApp::new(&[("API_TOKENS", &tokens)]).await;
+    let cookie = app.sign_in("alice").await;
+    let cross_site = |request: http::request::Builder| {
+        request
+            .header(header::COOKIE, &cookie)
+            .header(header::ORIGIN, "https://evil.example")
+            .header("sec-fetch-site", "cross-site")
+    };
+    let registration = json!({
+        "image_uri": "registry.example/churn:7",
+        "registered_by": {"subject": "alice"}
+    });
+    let register = app
+        .send(
+            cross_site(Request::post("/api/v1/models/churn/versions"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(registration.to_string()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        register.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        register.body
+    );
+    assert_eq!(register.json()["code"], "unauthenticated");
+    let resolve = app
+        .send(
+            cross_site(Request::get("/api/v1/models/churn/environments/dev"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(resolve.status, StatusCode::UNAUTHORIZED, "{}", resolve.body);
+
+    // Nothing was registered.
+    let groups = app.backing.services.list_groups().await.unwrap();
+    assert!(groups.is_empty(), "{groups:?}");
+}
