@@ -183,7 +183,7 @@ fn parse_metric(text: &str) -> Result<(String, f64), String> {
 }
 
 fn main() -> ExitCode {
-    countersign_server::memory::use_an_arena_per_core();
+    countersign_server::memory::keep_the_heap_small();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

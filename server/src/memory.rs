@@ -4,19 +4,30 @@
 //! thread runs them would hold on to all of it (measured at 100 000 waiting versions: 61 MB
 //! resident after the pages; 38 MB with one arena and what is freed handed back). One arena
 //! per core keeps that small without threads queueing for one lock (a single arena made the
-//! history page of a long trail twice as slow under background work). Elsewhere (musl,
-//! other systems) these do nothing.
+//! history page of a long trail twice as slow under background work).
+//!
+//! Large blocks (a reading of every waiting step, a long list) are mapped on their own and
+//! unmapped when freed. glibc would otherwise raise that threshold to the largest block freed
+//! so far (up to 32 MB) and carve the next ones out of the arenas, where what they leave
+//! behind stays resident between smaller blocks that live on (measured at 100 000 versions:
+//! arenas of 33 MB holding 13 MB, 48 MB resident after the pages instead of 50.5). Elsewhere
+//! (musl, other systems) these do nothing.
 
-/// One arena per core. Called before any thread starts.
-pub fn use_an_arena_per_core() {
+/// Blocks from this size on are mapped on their own (glibc's initial threshold, kept fixed).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const MAPPED_FROM_BYTES: libc::c_int = 128 * 1024;
+
+/// One arena per core, and large blocks mapped on their own. Called before any thread starts.
+pub fn keep_the_heap_small() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let arenas = libc::c_int::try_from(cores).unwrap_or(libc::c_int::MAX);
-        // SAFETY: mallopt only changes a malloc tunable; no other thread exists yet.
+        // SAFETY: mallopt only changes malloc tunables; no other thread exists yet.
         #[allow(unsafe_code)]
         unsafe {
             libc::mallopt(libc::M_ARENA_MAX, arenas);
+            libc::mallopt(libc::M_MMAP_THRESHOLD, MAPPED_FROM_BYTES);
         }
     }
 }
