@@ -246,6 +246,9 @@ async fn run(command: Command, config: Config) -> Result<(), Failure> {
     if let Command::Token { name, scopes } = &command {
         return Ok(print_new_token(name, scopes)?);
     }
+    if config.gxp && matches!(command, Command::Seed { .. }) {
+        return Err("`countersign seed` registers versions nobody built, under a made-up registrant: the GxP profile (COUNTERSIGN_GXP=true) refuses it".into());
+    }
     let backing = backend::open_backend(&config).await?;
     let services = backing.services.clone();
     match command {

@@ -9,6 +9,7 @@
 //! which backend, the policy and its per-environment settings, and when the development
 //! sign-in may run. Only start-up (`main`, `application`, `backend`, `background`) reads it.
 
+mod gxp;
 mod per_environment;
 mod raw;
 
@@ -69,6 +70,9 @@ pub struct Config {
     pub request_timeout: std::time::Duration,
     pub rate_limits: RateLimits,
     pub demo_data: bool,
+    /// The GxP profile is on: start-up has refused every setting it does not accept, and
+    /// commands that invent records (`seed`) refuse to run.
+    pub gxp: bool,
     /// The directory holding the built site (`scripts/site.sh` writes it to target/site).
     pub site_root: String,
     pub log: String,
@@ -94,6 +98,13 @@ pub enum ConfigError {
     /// The file or a variable could not be read as the setting's type.
     #[error("configuration: {0}")]
     Unreadable(String),
+    #[error("configuration: the GxP profile (COUNTERSIGN_GXP=true) refuses to start on these settings:{}", list(.0))]
+    RefusedByGxpProfile(Vec<SettingError>),
+}
+
+/// Each refusal on a line of its own.
+fn list(refused: &[SettingError]) -> String {
+    refused.iter().map(|e| format!("\n  - {e}")).collect()
 }
 
 impl Config {
@@ -135,13 +146,26 @@ impl Config {
             .merge(overrides)
             .extract()
             .map_err(|e| ConfigError::Unreadable(e.to_string()))?;
-        Ok(Self::validate(raw)?)
+        let config = Self::validate(raw.clone())?;
+        if config.gxp {
+            let refused = gxp::refusals(&raw, &config);
+            if !refused.is_empty() {
+                return Err(ConfigError::RefusedByGxpProfile(refused));
+            }
+        }
+        Ok(config)
     }
 
     fn validate(raw: RawConfig) -> Result<Self, SettingError> {
         let environments = Environments::parse_list(&raw.environments)
             .map_err(|e| SettingError::new("environments", format!("is not valid: {e}")))?;
         let backend = backend(&raw, &environments)?;
+        if raw.demo_data && !backend.is_local() {
+            return Err(SettingError::new(
+                "demo_data",
+                "is on, but COUNTERSIGN_BACKEND is not local: demo versions carry signatures nobody made, so they are never written to a real registry",
+            ));
+        }
         let PerEnvironment {
             policy,
             notify,
@@ -252,6 +276,7 @@ impl Config {
             request_timeout: std::time::Duration::from_secs(raw.request_timeout_seconds.max(1)),
             rate_limits,
             demo_data: raw.demo_data,
+            gxp: raw.gxp,
             site_root: raw.site_root,
             log: raw.log,
             mail,
@@ -286,6 +311,9 @@ impl Config {
     /// each, naming the setting that closes it.
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
+        if self.gxp {
+            warnings.extend(gxp::warnings(self));
+        }
         if self.api_access.open {
             warnings.push(format!(
                 "the pipeline API takes no token (laptop setup): anyone reaching {} can register, report and resolve",

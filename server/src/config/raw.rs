@@ -66,6 +66,8 @@ pub(super) struct RawConfig {
     pub(super) reason_required: Option<String>,
     pub(super) viewers: String,
     pub(super) demo_data: bool,
+    /// The GxP profile: refuse settings a QA unit would not accept (see `gxp`).
+    pub(super) gxp: bool,
     pub(super) site_root: String,
     pub(super) log: String,
     pub(super) smtp_url: Option<String>,
@@ -144,6 +146,7 @@ impl Default for RawConfig {
             reason_required: None,
             viewers: String::new(),
             demo_data: false,
+            gxp: false,
             site_root: "target/site".into(),
             log: "info,countersign=info".into(),
             smtp_url: None,

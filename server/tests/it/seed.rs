@@ -4,11 +4,25 @@
 use serde_json::Value;
 
 fn countersign(database: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    countersign_with(database, &[], args)
+}
+
+/// `countersign ARGS` on `database` with the settings `COUNTERSIGN_<KEY>=value` of `settings`.
+fn countersign_with(
+    database: &std::path::Path,
+    settings: &[(&str, &str)],
+    args: &[&str],
+) -> (i32, String, String) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_countersign"))
         .args(args)
         .env_clear()
         .env("COUNTERSIGN_DATABASE", database)
         .env("COUNTERSIGN_LOG", "warn")
+        .envs(
+            settings
+                .iter()
+                .map(|(k, v)| (format!("COUNTERSIGN_{k}"), v)),
+        )
         .output()
         .unwrap();
     (
@@ -109,4 +123,39 @@ fn seed_refuses_a_registrant_who_is_no_demo_identity_and_registers_nothing() {
         "{complaint}"
     );
     assert!(trail_is_empty(&database, "bench"), "nothing registered");
+}
+
+#[test]
+fn seed_refuses_to_run_under_the_gxp_profile_and_registers_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("seeded.db");
+    let digest = "ab".repeat(32);
+    let token = format!("training:register:{digest}");
+    // Settings the profile accepts, so that only the command is refused.
+    let gxp = [
+        ("GXP", "true"),
+        ("OIDC_ISSUER", "https://login.example.com/tenant/v2.0"),
+        ("OIDC_CLIENT_ID", "countersign"),
+        ("OIDC_CLIENT_SECRET", "secret"),
+        ("OIDC_IDENTITY_CLAIM", "oid"),
+        ("SIGNING_MAX_AGE_DEV", "0"),
+        ("SIGNING_MAX_AGE_TEST", "0"),
+        ("SIGNING_MAX_AGE_UAT", "0"),
+        ("SIGNING_MAX_AGE_PROD", "0"),
+        ("SESSION_IDLE_MINUTES", "15"),
+        ("GROUPS_REFRESH_MINUTES", "5"),
+        ("VIEWERS", "qa-readers"),
+        ("API_TOKENS", token.as_str()),
+        ("API_REGISTRANTS", "training=dana@example.com"),
+    ];
+    let (code, said, complaint) = countersign_with(
+        &database,
+        &gxp,
+        &["seed", "--group", "bench", "--versions", "1"],
+    );
+    assert_ne!(code, 0, "{said}");
+    assert!(complaint.contains("GxP profile"), "{complaint}");
+    assert!(!database.exists(), "refused before the store was opened");
+    let (code, _, complaint) = countersign_with(&database, &gxp, &["audit", "public-key"]);
+    assert_eq!(code, 0, "other commands run under the profile: {complaint}");
 }
