@@ -9,6 +9,7 @@ use countersign_server::config::Config;
 use serde_json::{json, Value};
 
 mod api;
+mod attempts;
 mod decisions;
 mod limits;
 mod pages;

@@ -116,7 +116,31 @@ impl Services {
             Ok(prepared) => self.sign_prepared(actor, prepared, signing).await,
             Err(e) => Err(e),
         };
-        if let Err(ServiceError::Refused(refusal)) = &signed {
+        self.kept_if_refused(actor, group, what, signed).await
+    }
+
+    /// What `actor` chose to sign, prepared for the confirmation step: [`Self::prepare`],
+    /// and a refusal (not an approver, their own version, a step already decided) kept in
+    /// the trail as an attempt, as a refusal when signing is.
+    pub async fn choose(
+        &self,
+        actor: &Actor,
+        group: &GroupName,
+        what: &SigningRequest,
+    ) -> Result<Prepared, ServiceError> {
+        let prepared = self.prepare(actor, group, what).await;
+        self.kept_if_refused(actor, group, what, prepared).await
+    }
+
+    /// `result`, after keeping it as a refused attempt if it is a refusal.
+    async fn kept_if_refused<T>(
+        &self,
+        actor: &Actor,
+        group: &GroupName,
+        what: &SigningRequest,
+        result: Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        if let Err(ServiceError::Refused(refusal)) = &result {
             let outcome = AttemptOutcome::Refused {
                 reason: refusal.to_string(),
             };
@@ -124,7 +148,7 @@ impl Services {
             self.record_attempt(&actor.person, group, what, outcome)
                 .await?;
         }
-        signed
+        result
     }
 
     /// Signs what `actor` confirmed and kept pending, with the ceremony's evidence: the

@@ -198,7 +198,7 @@ pub async fn prepare_signature(
             &reason,
             meaning,
         );
-        portal.services.prepare(&actor, &group, &request).await?;
+        portal.services.choose(&actor, &group, &request).await?;
         let pending = PendingSignature::new(&actor, group, request);
         if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
             response.append_header(
