@@ -12,4 +12,5 @@ mod notifications;
 mod oidc;
 mod openapi;
 mod portal;
+mod reauthentication;
 mod seed;

@@ -72,7 +72,7 @@ pub(crate) fn location(response: &reqwest::Response) -> String {
 }
 
 /// Follows redirects from `url` until one leads to `stop_prefix` (not requested) or a page.
-async fn follow(
+pub(crate) async fn follow(
     client: &Client,
     mut url: String,
     stop_prefix: &str,
@@ -844,7 +844,11 @@ pub(crate) async fn signed_on_the_way_back(
 
 /// Sends the signer to sign in again at a provider that answers without asking anyone
 /// (one of its quirks), follows its answer back, and returns the refusal page.
-async fn answered_at_once_and_refused(sso: &Sso, client: &Client, digest: &str) -> String {
+pub(crate) async fn answered_at_once_and_refused(
+    sso: &Sso,
+    client: &Client,
+    digest: &str,
+) -> String {
     let provider = sent_to_sign_in_again(sso, client, digest).await;
     let callback = format!("{}/auth/callback", sso.portal);
     let (answer, _) = follow(client, provider, &callback).await;
