@@ -106,6 +106,7 @@ enum AuditAction {
     /// Write a group's trail, its published checkpoints and the public key as one JSON
     /// bundle on standard output.
     Export {
+        /// The model group; `_countersign` for the portal's own trail (sign-ins, start-ups).
         #[arg(long)]
         group: String,
         /// Entries from this time on: a date (2026-07-01) or an RFC 3339 time.
@@ -356,7 +357,7 @@ async fn run(command: Command, config: Config) -> Result<(), Failure> {
         }
         Command::Audit { action } => match action {
             AuditAction::Export { group, from, to } => {
-                let group = GroupName::parse(&group).map_err(|e| e.to_string())?;
+                let group = GroupName::parse_trail(&group).map_err(|e| e.to_string())?;
                 let period = countersign_server::audit::Period { from, to };
                 let bundle = backing
                     .audit
@@ -423,6 +424,7 @@ async fn serve(config: Config, backing: backend::Backing) -> Result<(), Failure>
     {
         tracing::info!("added demo model versions");
     }
+    countersign_server::startup::record_start(&config, &backing.services).await?;
     background::start_background_work(&config, &backing)?;
     let sign_in = auth::sign_in(
         &config.sign_in,

@@ -27,3 +27,25 @@ impl StartupError {
         move |cause| Self::new(doing, cause)
     }
 }
+
+/// Keeps the start in the portal's own trail: the software's version and commit, a digest
+/// of the settings and whether the GxP profile is on. A portal that cannot write its trail
+/// does not start (it could record no decision either).
+pub async fn record_start(
+    config: &crate::config::Config,
+    services: &countersign_domain::service::Services,
+) -> Result<(), StartupError> {
+    use countersign_domain::audit::{SystemEvent, PORTAL_ACTOR};
+    let started = SystemEvent::Started {
+        software_version: env!("CARGO_PKG_VERSION").into(),
+        commit: env!("COUNTERSIGN_COMMIT").into(),
+        settings_digest: config.settings_digest.clone(),
+        gxp_profile: config.gxp,
+    };
+    services
+        .record_system_event(PORTAL_ACTOR, started)
+        .await
+        .map_err(StartupError::cannot(
+            "keep the start in the portal's own trail",
+        ))
+}

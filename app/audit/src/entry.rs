@@ -98,6 +98,10 @@ pub enum EventJson {
         version: u32,
         environment: String,
     },
+    /// In the portal's own trail: what happened to the portal (`what.kind` says which).
+    System {
+        what: countersign_domain::audit::SystemEvent,
+    },
 }
 
 /// One environment's rules in a [`EventJson::PolicyInForce`].
@@ -302,6 +306,9 @@ impl EventJson {
             } => Self::PromotionRequested {
                 version: version.get(),
                 environment: environment.to_string(),
+            },
+            AuditEvent::System { event, .. } => Self::System {
+                what: event.clone(),
             },
         }
     }

@@ -4,7 +4,7 @@
 //! [`crate::ports::AuditTrail`] where it is kept).
 
 use crate::environment::Environment;
-use crate::model::{DecisionRecord, GroupName, ModelVersion, VersionNumber};
+use crate::model::{DecisionRecord, GroupName, ModelVersion, Person, VersionNumber};
 use crate::policy::Policy;
 use crate::report::InferenceReport;
 use crate::signature::{SignedContent, SigningAttempt};
@@ -38,6 +38,48 @@ pub enum AuditEvent {
         version: VersionNumber,
         environment: Environment,
     },
+    /// Something that happened to the portal itself, in its own trail
+    /// ([`crate::model::SYSTEM_TRAIL`]); `id` tells one occurrence from another.
+    System { id: String, event: SystemEvent },
+}
+
+/// What the portal's own trail keeps: who came and went, and what ran (21 CFR 11.10(e),
+/// EU GMP Annex 11 §12.4).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SystemEvent {
+    /// The portal started serving: its software, and a digest of every setting that is not
+    /// a secret (the same digest, the same settings).
+    Started {
+        software_version: String,
+        commit: String,
+        settings_digest: String,
+        gxp_profile: bool,
+    },
+    /// Someone signed in: `through` the identity provider or the development sign-in.
+    SignedIn {
+        person: Person,
+        through: String,
+    },
+    SignedOut {
+        person: Person,
+    },
+    /// A sign-in that did not complete, and why (the person is unknown: nobody signed in).
+    SignInFailed {
+        reason: String,
+    },
+}
+
+impl SystemEvent {
+    /// Its kind, as the trail writes it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Started { .. } => "started",
+            Self::SignedIn { .. } => "signed_in",
+            Self::SignedOut { .. } => "signed_out",
+            Self::SignInFailed { .. } => "sign_in_failed",
+        }
+    }
 }
 
 /// One event for one group's trail, with who caused it and the policy it happened under.
@@ -88,6 +130,7 @@ impl AuditRecord {
                 version,
                 environment,
             } => format!("promotion-request/{version}/{environment}"),
+            AuditEvent::System { id, event } => format!("system/{}/{id}", event.kind()),
         }
     }
 }

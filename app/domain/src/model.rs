@@ -145,7 +145,25 @@ pub fn is_email_address(text: &str) -> bool {
         && !domain.contains(separator)
 }
 
+/// The name of the portal's own trail (sign-ins, start-ups, ...): no SageMaker group can have
+/// it, as no group name begins with `_`.
+pub const SYSTEM_TRAIL: &str = "_countersign";
+
 impl GroupName {
+    /// The portal's own trail, kept as a group's is (see [`SYSTEM_TRAIL`]).
+    pub fn system_trail() -> Self {
+        Self(SYSTEM_TRAIL.to_owned())
+    }
+
+    /// A trail's name: a group's, or [`SYSTEM_TRAIL`].
+    pub fn parse_trail(name: &str) -> Result<Self, InvalidInput> {
+        if name == SYSTEM_TRAIL {
+            Ok(Self::system_trail())
+        } else {
+            Self::parse(name)
+        }
+    }
+
     pub fn parse(name: &str) -> Result<Self, InvalidInput> {
         let bytes = name.as_bytes();
         let valid = (1..=63).contains(&bytes.len())

@@ -53,6 +53,7 @@ pub async fn sessions(
         sessions
             .with_revocations(backing.revocations.clone(), session.revocation_check)
             .with_sign_ins(backing.sign_ins.clone())
+            .with_system_trail(backing.services.clone())
             .with_freshness(
                 session.idle,
                 config.oidc.as_ref().map(|_| session.groups_refresh),

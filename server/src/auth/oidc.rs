@@ -9,7 +9,7 @@
 //! evidence, for the signatures that rest on it. A sign-in asked for one signature sends a
 //! nonce that commits to the record signed (`nonce_commitment`).
 
-use crate::auth::session::{safe_return_path, Sessions};
+use crate::auth::session::{safe_return_path, Sessions, SignedInThrough};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -329,6 +329,14 @@ pub async fn callback(
     };
     if let Some(error) = &query.error {
         tracing::warn!(error, description = ?query.error_description, "the identity provider refused the sign-in");
+        if pending.is_some() {
+            oidc.sessions
+                .sign_in_failed(format!(
+                    "the identity provider refused it ({})",
+                    error_code(error)
+                ))
+                .await;
+        }
         // Anyone can send a browser here with any text: show only what we wrote ourselves.
         let message = match error.as_str() {
             "access_denied" => "The identity provider did not sign you in: access was denied or the sign-in was cancelled.",
@@ -351,19 +359,50 @@ pub async fn callback(
     };
     if pending.state != state {
         tracing::warn!("sign-in answer with a state that does not match this browser's");
+        oidc.sessions
+            .sign_in_failed("the answer's state is not the one this browser was sent with".into())
+            .await;
         return (jar, expired()).into_response();
     }
-    match oidc
+    let failure = match oidc
         .verify(code, pending.pkce_verifier, pending.nonce)
         .await
     {
         Ok((actor, authentication, evidence)) => {
             tracing::info!(subject = %actor.person.subject, groups = actor.groups.len(), auth_time = ?authentication.at, "signed in");
+            if let Err(refused) = oidc
+                .sessions
+                .signed_in(&actor.person, SignedInThrough::IdentityProvider)
+                .await
+            {
+                return (jar, refused).into_response();
+            }
             let sign_in = oidc.sessions.keep_sign_in(&evidence).await;
             let jar = oidc.sessions.start_in(jar, &actor, authentication, sign_in);
-            (jar, Redirect::to(&pending.return_to)).into_response()
+            return (jar, Redirect::to(&pending.return_to)).into_response();
         }
-        Err(SignInError::Overage) => {
+        Err(failure) => failure,
+    };
+    oidc.sessions.sign_in_failed(failure.to_string()).await;
+    (jar, failed_sign_in(failure)).into_response()
+}
+
+/// An OAuth error code as the trail may keep it: anyone can send a browser to the callback
+/// with any text, so only a code's shape (RFC 6749 §4.1.2.1) is kept, never free text.
+fn error_code(error: &str) -> &str {
+    let shaped = (1..=40).contains(&error.len())
+        && error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    if shaped {
+        error
+    } else {
+        "an unrecognised error"
+    }
+}
+
+/// The page for a provider's answer that signs nobody in.
+fn failed_sign_in(failure: SignInError) -> Response {
+    match failure {
+        SignInError::Overage => {
             tracing::warn!(
                 "the identity provider sent a groups overage marker instead of the groups; \
                  assign groups to the application or use app roles"
@@ -372,17 +411,13 @@ pub async fn callback(
                  so Countersign cannot tell whether you may approve. Ask your administrator to assign only the \
                  relevant groups to the Countersign application (\"Groups assigned to the application\" in Entra ID), \
                  or to use app roles (COUNTERSIGN_OIDC_GROUPS_CLAIM=roles).";
-            (
-                jar,
-                sign_in_failed(
-                    StatusCode::FORBIDDEN,
-                    "Your groups could not be read",
-                    message,
-                ),
+            sign_in_failed(
+                StatusCode::FORBIDDEN,
+                "Your groups could not be read",
+                message,
             )
-                .into_response()
         }
-        Err(SignInError::NoIdentity(claim)) => {
+        SignInError::NoIdentity(claim) => {
             tracing::warn!(
                 claim,
                 "the ID token has no value for the identity claim (COUNTERSIGN_OIDC_IDENTITY_CLAIM)"
@@ -393,36 +428,32 @@ pub async fn callback(
                  (Entra ID: Token configuration, Add optional claim) or to set COUNTERSIGN_OIDC_IDENTITY_CLAIM to a \
                  claim the provider sends, such as oid."
             );
-            (
-                jar,
-                sign_in_failed(
-                    StatusCode::FORBIDDEN,
-                    "Your identity could not be read",
-                    &message,
-                ),
+            sign_in_failed(
+                StatusCode::FORBIDDEN,
+                "Your identity could not be read",
+                &message,
             )
-                .into_response()
         }
-        Err(SignInError::Rejected(reason)) => {
+        SignInError::Rejected(reason) => {
             tracing::warn!(%reason, "the identity provider's answer did not verify");
-            (
-                jar,
-                sign_in_failed(
-                    StatusCode::UNAUTHORIZED,
-                    "Sign-in could not be verified",
-                    "The identity provider's answer could not be verified, so you are not signed in.",
-                ),
+            sign_in_failed(
+                StatusCode::UNAUTHORIZED,
+                "Sign-in could not be verified",
+                "The identity provider's answer could not be verified, so you are not signed in.",
             )
-                .into_response()
         }
     }
 }
 
-#[derive(Debug)]
+/// Why a provider's answer signs nobody in, as the portal's own trail keeps it.
+#[derive(Debug, thiserror::Error)]
 enum SignInError {
+    #[error("the ID token carried a groups overage marker instead of the groups")]
     Overage,
     /// The token lacks the claim that tells people apart.
+    #[error("the ID token has no {0} claim")]
     NoIdentity(String),
+    #[error("the provider's answer did not verify: {0}")]
     Rejected(String),
 }
 

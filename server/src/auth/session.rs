@@ -45,9 +45,11 @@ use time::{Duration, OffsetDateTime};
 mod dev_sign_in;
 mod freshness;
 mod pending;
+mod system_trail;
 pub use dev_sign_in::{demo_identities, dev_sign_in, DemoIdentity};
 pub use freshness::keep_sessions_fresh;
 use freshness::RevocationView;
+pub use system_trail::SignedInThrough;
 
 pub const SESSION_COOKIE: &str = "countersign_session";
 /// A decision chosen and not yet signed (see `countersign_domain::signature::PendingSignature`).
@@ -118,6 +120,8 @@ pub struct Sessions {
     groups_max_age: Option<Duration>,
     /// Where each sign-in's evidence is kept; `None` with the development sign-in.
     sign_ins: Option<Arc<dyn SignIns>>,
+    /// Where sign-ins, sign-outs and failed sign-ins are kept: the portal's own trail.
+    system_trail: Option<countersign_domain::service::Services>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +154,7 @@ impl Sessions {
             idle_timeout: Duration::hours(i64::from(lifetime_hours)),
             groups_max_age: None,
             sign_ins: None,
+            system_trail: None,
         })
     }
 
@@ -448,6 +453,7 @@ pub async fn sign_out(State(sessions): State<Sessions>, headers: HeaderMap) -> R
         {
             tracing::error!(error = %e, "sign-out could not be recorded; the session cookie is only removed from this browser");
         }
+        sessions.signed_out(&actor.person).await;
     }
     let mut response = (
         sessions.end(&headers),

@@ -9,6 +9,7 @@
 //! which backend, the policy and its per-environment settings, and when the development
 //! sign-in may run. Only start-up (`main`, `application`, `backend`, `background`) reads it.
 
+mod fingerprint;
 mod gxp;
 mod per_environment;
 mod raw;
@@ -73,6 +74,8 @@ pub struct Config {
     /// The GxP profile is on: start-up has refused every setting it does not accept, and
     /// commands that invent records (`seed`) refuse to run.
     pub gxp: bool,
+    /// A digest of every setting but the secrets (see `fingerprint`), kept at each start.
+    pub settings_digest: String,
     /// The directory holding the built site (`scripts/site.sh` writes it to target/site).
     pub site_root: String,
     pub log: String,
@@ -157,6 +160,7 @@ impl Config {
     }
 
     fn validate(raw: RawConfig) -> Result<Self, SettingError> {
+        let settings_digest = fingerprint::settings_digest(&raw);
         let environments = Environments::parse_list(&raw.environments)
             .map_err(|e| SettingError::new("environments", format!("is not valid: {e}")))?;
         let backend = backend(&raw, &environments)?;
@@ -277,6 +281,7 @@ impl Config {
             rate_limits,
             demo_data: raw.demo_data,
             gxp: raw.gxp,
+            settings_digest,
             site_root: raw.site_root,
             log: raw.log,
             mail,

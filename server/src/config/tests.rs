@@ -727,3 +727,39 @@ fn start_up_warns_when_a_portal_reached_from_elsewhere_names_no_proxies() {
     .warnings();
     assert!(!named.iter().any(proxies_warning), "{named:?}");
 }
+
+#[test]
+fn the_settings_digest_changes_with_a_setting_and_counts_a_secret_only_as_set() {
+    let digest = |pairs: &[(&str, &str)]| {
+        Config::from_pairs(pairs.iter().copied())
+            .unwrap()
+            .settings_digest
+    };
+    let base = digest(&[("VIEWERS", "qa")]);
+    assert_eq!(base.len(), 64);
+    assert_eq!(
+        base,
+        digest(&[("VIEWERS", "qa")]),
+        "the same settings, the same digest"
+    );
+    assert_ne!(base, digest(&[("VIEWERS", "qa,ml")]));
+    assert_ne!(
+        base,
+        digest(&[("VIEWERS", "qa"), ("SESSION_IDLE_MINUTES", "15")])
+    );
+    let mail = |password: &str| {
+        digest(&[
+            ("VIEWERS", "qa"),
+            (
+                "SMTP_URL",
+                &format!("smtp://portal:{password}@mail.example.com:587"),
+            ),
+        ])
+    };
+    assert_eq!(
+        mail("first-password"),
+        mail("second-password"),
+        "a secret's value is never in it"
+    );
+    assert_ne!(mail("first-password"), base, "whether it is set is");
+}

@@ -14,3 +14,4 @@ mod openapi;
 mod portal;
 mod reauthentication;
 mod seed;
+mod system_trail;

@@ -27,6 +27,7 @@ mod notifications;
 mod registration;
 mod reports;
 mod reviews;
+mod system_trail;
 mod versions;
 mod waiting;
 mod waiting_cache;

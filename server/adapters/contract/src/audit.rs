@@ -36,6 +36,7 @@ pub(super) fn kind(entry: &Entry) -> &'static str {
         EventJson::SigningAttempted { .. } => "attempt",
         EventJson::ReportReceived { .. } => "report",
         EventJson::PromotionRequested { .. } => "promotion request",
+        EventJson::System { .. } => "system",
     }
 }
 
@@ -248,4 +249,56 @@ pub async fn the_log_tells_each_decision_as_the_trail_does(services: &Subject) {
         "{standings:?}"
     );
     assert!(!page.holds());
+}
+
+pub async fn the_portals_own_trail_keeps_what_happened_to_it_and_verifies(services: &Subject) {
+    use countersign_domain::audit::SystemEvent;
+    let system = GroupName::system_trail();
+    let before = export(services, &system).await.entries.len();
+    let alice = person("alice");
+    services
+        .record_system_event(
+            &alice.subject,
+            SystemEvent::SignedIn {
+                person: alice.clone(),
+                through: "the identity provider".into(),
+            },
+        )
+        .await
+        .unwrap();
+    services
+        .record_system_event(
+            countersign_domain::audit::PORTAL_ACTOR,
+            SystemEvent::SignInFailed {
+                reason: "the provider refused: access_denied".into(),
+            },
+        )
+        .await
+        .unwrap();
+
+    let (entries, _) = verified_trail(services, &system).await;
+    let new: Vec<&Entry> = entries[before..]
+        .iter()
+        .filter(|e| kind(e) == "system")
+        .collect();
+    assert_eq!(new.len(), 2, "each event once, in the order it happened");
+    assert_eq!(new[0].actor, "alice");
+    assert!(
+        new[0].key.starts_with("system/signed_in/"),
+        "{}",
+        new[0].key
+    );
+    assert_eq!(
+        new[1].event,
+        EventJson::System {
+            what: SystemEvent::SignInFailed {
+                reason: "the provider refused: access_denied".into()
+            }
+        }
+    );
+    assert_ne!(new[0].key, new[1].key);
+    assert!(
+        GroupName::parse(countersign_domain::SYSTEM_TRAIL).is_err(),
+        "no model group can share the portal's trail"
+    );
 }

@@ -68,6 +68,12 @@ pub async fn dev_sign_in(
         return (StatusCode::NOT_FOUND, "no such development identity").into_response();
     };
     tracing::info!(subject = %identity.actor.person.subject, "development sign-in");
+    if let Err(refused) = sessions
+        .signed_in(&identity.actor.person, SignedInThrough::DevelopmentSignIn)
+        .await
+    {
+        return refused;
+    }
     let jar = sessions.start(&headers, &identity.actor);
     (jar, Redirect::to(safe_return_path(&form.return_to))).into_response()
 }

@@ -1,0 +1,132 @@
+//! The portal's own trail (`_countersign`): each start, sign-in, sign-out and failed sign-in,
+//! kept as a group's trail is and verified offline the same way.
+
+use crate::oidc::{browser, signed_in, start_quirky};
+use crate::support::TestApp;
+use countersign_audit::desk::Period;
+use countersign_audit::{Entry, EventJson};
+use countersign_domain::audit::SystemEvent;
+use countersign_domain::GroupName;
+use countersign_server::backend::Backing;
+
+/// What the portal's own trail holds, verified against the portal's key.
+async fn system_events(backing: &Backing) -> Vec<(String, SystemEvent)> {
+    let bundle = backing
+        .audit
+        .bundle(&GroupName::system_trail(), Period::default())
+        .await
+        .unwrap();
+    countersign_audit::verify(&bundle, Some(backing.audit.notary.public_key()))
+        .unwrap_or_else(|e| panic!("the portal's own trail verifies: {e}"));
+    bundle
+        .entries
+        .iter()
+        .map(|text| Entry::parse(text).unwrap())
+        .filter_map(|entry| match entry.event {
+            EventJson::System { what } => Some((entry.actor, what)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn starts_sign_ins_and_sign_outs_are_kept_in_the_portals_own_trail_and_it_verifies() {
+    let app = TestApp::new(&[]).await;
+    countersign_server::startup::record_start(&app.config, &app.backing.services)
+        .await
+        .unwrap();
+    let alice = app.sign_in("alice").await;
+    let signed_out = app
+        .post_form("/auth/sign-out", "", Some(&alice), "text/html")
+        .await;
+    assert!(signed_out.status.is_redirection(), "{}", signed_out.body);
+    app.sign_in("dana").await;
+
+    let events = system_events(&app.backing).await;
+    let kinds: Vec<(&str, &str)> = events
+        .iter()
+        .map(|(actor, event)| (actor.as_str(), event.kind()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("countersign", "started"),
+            ("alice", "signed_in"),
+            ("alice", "signed_out"),
+            ("dana", "signed_in")
+        ]
+    );
+    let SystemEvent::Started {
+        software_version,
+        commit,
+        settings_digest,
+        gxp_profile,
+    } = &events[0].1
+    else {
+        unreachable!()
+    };
+    assert_eq!(software_version, env!("CARGO_PKG_VERSION"));
+    assert!(
+        commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit()),
+        "the commit built from: {commit}"
+    );
+    assert_eq!(settings_digest, &app.config.settings_digest);
+    assert!(!gxp_profile);
+    assert!(
+        matches!(&events[1].1, SystemEvent::SignedIn { person, through } if person.name == "Alice Approver" && through == "the development sign-in")
+    );
+    assert!(
+        GroupName::parse("_countersign").is_err(),
+        "no model group's page reaches it"
+    );
+    let page = app
+        .get(
+            "/models/_countersign/history",
+            Some(&app.sign_in("alice").await),
+        )
+        .await;
+    assert_ne!(page.status, axum::http::StatusCode::OK);
+}
+
+#[tokio::test]
+async fn sign_ins_at_the_provider_are_kept_and_so_are_those_it_refused_begun_here() {
+    let sso = start_quirky("", &[]).await;
+    signed_in(&sso, "alice").await;
+    // Refused by the provider, in a browser that began signing in here.
+    let client = browser();
+    client
+        .get(format!("{}/auth/login", sso.portal))
+        .send()
+        .await
+        .unwrap();
+    client
+        .get(format!(
+            "{}/auth/callback?error=access_denied&error_description=call+me",
+            sso.portal
+        ))
+        .send()
+        .await
+        .unwrap();
+    // Sent with a made-up error by a browser that never began signing in here: not kept.
+    browser()
+        .get(format!("{}/auth/callback?error=Free+text", sso.portal))
+        .send()
+        .await
+        .unwrap();
+
+    let events = system_events(&sso.app.backing).await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(
+        matches!(&events[0].1, SystemEvent::SignedIn { through, .. } if through == "the identity provider"),
+        "{events:?}"
+    );
+    assert_eq!(
+        events[1],
+        (
+            "anonymous".to_owned(),
+            SystemEvent::SignInFailed {
+                reason: "the identity provider refused it (access_denied)".into()
+            }
+        )
+    );
+}
