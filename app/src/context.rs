@@ -79,12 +79,33 @@ pub async fn actor(portal: &Portal) -> Result<Actor, AppError> {
         .await?
         .ok_or(AppError::SignInRequired)?;
     if !portal.services.policy().may_view(&actor) {
+        refused_access(portal, &actor).await;
         return Err(AppError::Forbidden(format!(
             "You are signed in as {} <{}>, but not as a member of a group allowed to use Countersign. Ask your administrator for access.",
             actor.person.name, actor.person.email
         )));
     }
     Ok(actor)
+}
+
+/// Keeps, once a minute per person and address, that `actor` was refused the portal.
+async fn refused_access(portal: &Portal, actor: &Actor) {
+    use countersign_domain::audit::SystemEvent;
+    let what = leptos_axum::extract::<http::Uri>()
+        .await
+        .map(|uri| uri.path().to_owned())
+        .unwrap_or_default();
+    let event = SystemEvent::AccessRefused {
+        person: actor.person.clone(),
+        what,
+    };
+    if let Err(error) = portal
+        .services
+        .record_system_event_once_a_minute(&actor.person.subject, event)
+        .await
+    {
+        tracing::error!(%error, "a refusal was not kept in the portal's own trail");
+    }
 }
 
 /// Logs a signature made, wherever the ceremony ended (the confirmation step, or the way

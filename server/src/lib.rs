@@ -21,6 +21,7 @@ pub mod demo;
 pub mod http;
 pub mod memory;
 pub mod notify;
+pub mod operator;
 pub mod resolve_cache;
 pub mod settings;
 pub mod signature_checks;

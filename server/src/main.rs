@@ -164,6 +164,22 @@ enum SessionsAction {
     },
 }
 
+impl Command {
+    /// Whether running it is kept in the portal's own trail, with who ran it: it changes
+    /// records or takes them away.
+    fn is_kept(&self) -> bool {
+        match self {
+            Command::Register { .. } | Command::Sessions { .. } | Command::Seed { .. } => true,
+            Command::Audit {
+                action: AuditAction::Export { .. },
+            } => true,
+            #[cfg(feature = "aws")]
+            Command::Migrate { .. } => true,
+            _ => false,
+        }
+    }
+}
+
 /// `text` as a pair around its first `=`; `form` says how the option is written.
 fn pair<'a>(text: &'a str, form: &str) -> Result<(&'a str, &'a str), String> {
     text.split_once('=')
@@ -252,6 +268,9 @@ async fn run(command: Command, config: Config) -> Result<(), Failure> {
     }
     let backing = backend::open_backend(&config).await?;
     let services = backing.services.clone();
+    if command.is_kept() {
+        countersign_server::operator::record_command(&services).await?;
+    }
     match command {
         Command::Serve => serve(config, backing).await,
         Command::Resolve { group, environment } => {

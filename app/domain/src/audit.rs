@@ -68,6 +68,24 @@ pub enum SystemEvent {
     SignInFailed {
         reason: String,
     },
+    /// Someone signed in was refused the portal (`what`: the address asked for): they are in
+    /// none of the groups that may look.
+    AccessRefused {
+        person: Person,
+        what: String,
+    },
+    /// A group's trail or history left the portal as a file.
+    Exported {
+        group: String,
+        file: String,
+        person: Person,
+    },
+    /// An operator ran a command that changes or exports records (`countersign …`, its
+    /// arguments as given).
+    CommandRun {
+        command: String,
+        operator: String,
+    },
 }
 
 impl SystemEvent {
@@ -78,6 +96,9 @@ impl SystemEvent {
             Self::SignedIn { .. } => "signed_in",
             Self::SignedOut { .. } => "signed_out",
             Self::SignInFailed { .. } => "sign_in_failed",
+            Self::AccessRefused { .. } => "access_refused",
+            Self::Exported { .. } => "exported",
+            Self::CommandRun { .. } => "command_run",
         }
     }
 }

@@ -10,6 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use countersign_app::context::Authenticator;
 use countersign_audit::desk::{AuditDesk, Period, Standing, TrailCheck};
+use countersign_domain::audit::SystemEvent;
 use countersign_domain::service::{ServiceError, Services};
 use countersign_domain::*;
 use serde::{Deserialize, Serialize};
@@ -320,6 +321,17 @@ pub async fn export(
         .into_response();
     };
     if !state.services.policy().may_view(&actor) {
+        let refused = SystemEvent::AccessRefused {
+            person: actor.person.clone(),
+            what: countersign_app::routes::export(&group, &file),
+        };
+        if let Err(error) = state
+            .services
+            .record_system_event_once_a_minute(&actor.person.subject, refused)
+            .await
+        {
+            tracing::error!(%error, "a refusal was not kept in the portal's own trail");
+        }
         return (
             StatusCode::FORBIDDEN,
             "You are not allowed to use Countersign.",
@@ -331,11 +343,14 @@ pub async fn export(
     };
     if file == "audit.json" {
         return match state.audit.bundle(&group_name, Period::default()).await {
-            Ok(bundle) => attachment(
-                "application/json",
-                &format!("{group_name}-audit.json"),
-                serde_json::to_string_pretty(&bundle).expect("a bundle serialises"),
-            ),
+            Ok(bundle) => match exported(&state, &actor, &group_name, &file).await {
+                Ok(()) => attachment(
+                    "application/json",
+                    &format!("{group_name}-audit.json"),
+                    serde_json::to_string_pretty(&bundle).expect("a bundle serialises"),
+                ),
+                Err(refused) => refused,
+            },
             Err(e) => unavailable(e.into()),
         };
     }
@@ -362,7 +377,30 @@ pub async fn export(
         Ok(history) => history,
         Err(e) => return unavailable(e),
     };
+    if let Err(refused) = exported(&state, &actor, &group, &file).await {
+        return refused;
+    }
     attachment(content_type, &format!("{group}-{name}"), write(&history))
+}
+
+/// Keeps, in the portal's own trail, that `actor` took `file` of `group` away; an export that
+/// cannot be kept is not given (503).
+async fn exported(
+    state: &ExportState,
+    actor: &countersign_domain::Actor,
+    group: &GroupName,
+    file: &str,
+) -> Result<(), Response> {
+    let event = SystemEvent::Exported {
+        group: group.to_string(),
+        file: file.to_owned(),
+        person: actor.person.clone(),
+    };
+    state
+        .services
+        .record_system_event(&actor.person.subject, event)
+        .await
+        .map_err(unavailable)
 }
 
 fn attachment(content_type: &str, name: &str, body: String) -> Response {

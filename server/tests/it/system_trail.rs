@@ -130,3 +130,105 @@ async fn sign_ins_at_the_provider_are_kept_and_so_are_those_it_refused_begun_her
         )
     );
 }
+
+#[tokio::test]
+async fn a_refusal_of_the_portal_is_kept_once_a_minute_and_each_export_every_time() {
+    let app = TestApp::new(&[("VIEWERS", "approvers")]).await;
+    app.register("churn", "dana").await;
+    let dana = app.sign_in("dana").await;
+    for _ in 0..3 {
+        let refused = app.get("/models", Some(&dana)).await;
+        assert_eq!(refused.status, axum::http::StatusCode::FORBIDDEN);
+    }
+    let refused = app
+        .get("/models/churn/export/history.csv", Some(&dana))
+        .await;
+    assert_eq!(refused.status, axum::http::StatusCode::FORBIDDEN);
+    let alice = app.sign_in("alice").await;
+    for file in ["audit.json", "history.csv"] {
+        let download = app
+            .get(&format!("/models/churn/export/{file}"), Some(&alice))
+            .await;
+        assert_eq!(download.status, axum::http::StatusCode::OK, "{file}");
+    }
+
+    let events = system_events(&app.backing).await;
+    let refusals: Vec<&str> = events
+        .iter()
+        .filter_map(|(actor, event)| match event {
+            SystemEvent::AccessRefused { what, .. } if actor == "dana" => Some(what.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        refusals,
+        ["/models", "/models/churn/export/history.csv"],
+        "each address once a minute: {events:?}"
+    );
+    let exports: Vec<(&str, &str)> = events
+        .iter()
+        .filter_map(|(actor, event)| match event {
+            SystemEvent::Exported { group, file, .. } if group == "churn" => {
+                Some((actor.as_str(), file.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(exports, [("alice", "audit.json"), ("alice", "history.csv")]);
+}
+
+#[test]
+fn commands_that_change_or_take_records_are_kept_with_the_operator_who_ran_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("portal.db");
+    let countersign = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_countersign"))
+            .args(args)
+            .env_clear()
+            .env("COUNTERSIGN_DATABASE", &database)
+            .env("COUNTERSIGN_LOG", "warn")
+            .env("USER", "ops-anna")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    countersign(&["sessions", "revoke", "--person", "alice@example.com"]);
+    countersign(&["audit", "public-key"]);
+    let bundle: serde_json::Value = serde_json::from_str(&countersign(&[
+        "audit",
+        "export",
+        "--group",
+        "_countersign",
+    ]))
+    .unwrap();
+    let commands: Vec<(String, String)> = bundle["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|text| Entry::parse(text.as_str().unwrap()).unwrap())
+        .filter_map(|entry| match entry.event {
+            EventJson::System {
+                what: SystemEvent::CommandRun { command, operator },
+            } => {
+                assert_eq!(entry.actor, operator);
+                Some((operator, command))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            (
+                "ops-anna".to_owned(),
+                "countersign sessions revoke --person alice@example.com".to_owned()
+            ),
+            (
+                "ops-anna".to_owned(),
+                "countersign audit export --group _countersign".to_owned()
+            ),
+        ],
+        "reading the public key takes no record away and is not kept"
+    );
+}
