@@ -40,6 +40,8 @@ export const users = {
   // provider began then: a signature needs a fresher one.
   'lena': { name: 'Lena Longago', email: 'lena@example.com', groups: ['approvers-dev-test', 'ml-staff'], firstLoginSecondsAgo: 7200 },
   'oscar': { name: 'Oscar Outsider', email: 'oscar@example.com', groups: ['sales'] },
+  // A token without a name: the GxP profile refuses her sign-in (no printed name to sign with).
+  'nadia': { email: 'nadia@example.com', groups: ['approvers-dev-test', 'ml-staff'] },
   // Entra-style: app roles instead of groups.
   'erin': { name: 'Erin Roles', email: 'erin@example.com', roles: ['approver-dev', 'viewer'] },
   // In too many groups for a token: Entra ID then sends a pointer to the groups ("overage")

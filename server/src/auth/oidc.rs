@@ -434,6 +434,14 @@ fn failed_sign_in(failure: SignInError) -> Response {
                 &message,
             )
         }
+        SignInError::NoName => {
+            tracing::warn!("the ID token has no name claim, which the GxP profile requires");
+            sign_in_failed(
+                StatusCode::FORBIDDEN,
+                "Your name could not be read",
+                "Your identity provider did not send your name (the \"name\" claim), which every signature here shows as its signer's printed name. Ask your administrator to add it to the ID token.",
+            )
+        }
         SignInError::Rejected(reason) => {
             tracing::warn!(%reason, "the identity provider's answer did not verify");
             sign_in_failed(
@@ -453,6 +461,9 @@ enum SignInError {
     /// The token lacks the claim that tells people apart.
     #[error("the ID token has no {0} claim")]
     NoIdentity(String),
+    /// The token lacks the person's name, which the GxP profile requires.
+    #[error("the ID token has no name claim")]
+    NoName,
     #[error("the provider's answer did not verify: {0}")]
     Rejected(String),
 }
@@ -550,14 +561,18 @@ impl Oidc {
         let name = claims
             .name()
             .and_then(|n| n.get(None))
-            .map(|n| n.as_str().to_owned())
-            .unwrap_or_else(|| {
-                if email.is_empty() {
-                    subject.clone()
-                } else {
-                    email.clone()
-                }
-            });
+            .map(|n| n.as_str().trim().to_owned())
+            .filter(|n| !n.is_empty());
+        if name.is_none() && self.config.require_name {
+            return Err(SignInError::NoName);
+        }
+        let name = name.unwrap_or_else(|| {
+            if email.is_empty() {
+                subject.clone()
+            } else {
+                email.clone()
+            }
+        });
         let actor = Actor {
             person: Person {
                 subject,

@@ -197,6 +197,7 @@ impl Config {
             client_secret: raw.oidc_client_secret.as_deref(),
             groups_claim: &raw.oidc_groups_claim,
             identity_claim: &raw.oidc_identity_claim,
+            require_name: raw.gxp,
         }
         .read()?;
         // With a provider, every signature keeps its evidence, checked against it.

@@ -7,6 +7,7 @@ mod support;
 mod audit;
 mod evidence;
 mod forged_tokens;
+mod gxp;
 mod http;
 mod notifications;
 mod oidc;

@@ -16,6 +16,9 @@ pub struct OidcConfig {
     /// `oid` or `upn`, or `sub` where the provider's subject is the same for every
     /// application (it is not in Entra ID).
     pub identity_claim: String,
+    /// Whether a sign-in without the `name` claim is refused (the GxP profile): every
+    /// signature shows its signer's printed name, never an address standing in for it.
+    pub require_name: bool,
 }
 
 /// The provider's settings as written (`COUNTERSIGN_OIDC_*`).
@@ -25,6 +28,7 @@ pub struct OidcSettings<'a> {
     pub client_secret: Option<&'a str>,
     pub groups_claim: &'a str,
     pub identity_claim: &'a str,
+    pub require_name: bool,
 }
 
 impl OidcSettings<'_> {
@@ -51,6 +55,7 @@ impl OidcSettings<'_> {
             client_secret: SecretString::from(required("oidc_client_secret", self.client_secret)?),
             groups_claim: self.groups_claim.trim().to_owned(),
             identity_claim: identity_claim(self.identity_claim)?,
+            require_name: self.require_name,
         }))
     }
 }
