@@ -4,15 +4,18 @@
 use countersign_domain::Metrics;
 use time::OffsetDateTime;
 
+/// A moment in UTC to the second: two signatures in one minute never read as simultaneous
+/// (21 CFR 11.50, a signature's time on every page and e-mail that shows it).
 pub fn display_time(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
         t.year(),
         u8::from(t.month()),
         t.day(),
         t.hour(),
-        t.minute()
+        t.minute(),
+        t.second()
     )
 }
 

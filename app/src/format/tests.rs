@@ -17,3 +17,15 @@ fn differences_read_to_the_precision_of_their_figures() {
     assert_eq!(difference(0.5, 0.5), "0.0");
     assert_eq!(difference(3.0, 1.0), "+2");
 }
+
+#[test]
+fn times_are_shown_in_utc_to_the_second() {
+    let one = time::macros::datetime!(2026-12-07 10:14:05 +01:00);
+    let two = one + time::Duration::seconds(20);
+    assert_eq!(display_time(one), "2026-12-07 09:14:05 UTC");
+    assert_ne!(
+        display_time(one),
+        display_time(two),
+        "two signatures in one minute never read as simultaneous"
+    );
+}

@@ -106,7 +106,7 @@ fn an_approval_request_names_the_version_and_links_to_its_review_page() {
     for body in [&message.text, &message.html] {
         let read = body.replace('\u{200B}', "");
         assert!(read.contains("Dana Scientist"), "{body}");
-        assert!(read.contains("2026-11-26 09:30 UTC"), "{body}");
+        assert!(read.contains("2026-11-26 09:30:00 UTC"), "{body}");
         assert!(read.contains("auc 0.91"), "{body}");
         assert!(read.contains("registry.example/churn:7"), "{body}");
         assert!(read.contains("s3://models/churn/7.tar.gz"), "{body}");
@@ -162,7 +162,7 @@ fn a_decision_notice_goes_to_the_registrant_and_a_rollback_to_the_environments_a
     assert!(message.text.contains("Reason: label leak"));
     assert!(
             message.text.contains(&format!(
-                "Signed by Alice Approver on 2026-11-26 10:00 UTC, meaning \"Rejected for dev\" (record digest {})",
+                "Signed by Alice Approver on 2026-11-26 10:00:00 UTC, meaning \"Rejected for dev\" (record digest {})",
                 "ab".repeat(32)
             )),
             "{}",
