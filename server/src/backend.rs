@@ -13,12 +13,14 @@ use crate::startup::StartupError;
 use countersign_audit::Notary;
 #[cfg(feature = "aws")]
 use countersign_aws::AwsBackend;
+use countersign_domain::audit::{SystemEvent, PORTAL_ACTOR};
 use countersign_domain::ports::{
     CheckpointPublisher, Clock, IdGenerator, Outbox, SessionRevocations, SignIns, SystemClock,
 };
 use countersign_domain::service::{Ports, Services};
 use countersign_local_store::{CheckpointFile, LocalStore};
 use secrecy::ExposeSecret;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -155,7 +157,8 @@ pub async fn open_backend(config: &Config) -> Result<Backing, StartupError> {
         ports.parameters = cache.clone();
         ports.committer = cache;
     }
-    let notary = Arc::new(audit_notary(config, &settings).await?);
+    let generated = AtomicBool::new(false);
+    let notary = Arc::new(audit_notary(config, &settings, &generated).await?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let audit = notarise(&mut ports, notary, publisher, clock);
     let services = Services::new(ports, policy, Arc::new(RandomIds));
@@ -172,6 +175,10 @@ pub async fn open_backend(config: &Config) -> Result<Backing, StartupError> {
         },
         wake: wake.clone(),
     }));
+    if generated.into_inner() {
+        let public_key = audit.notary.public_key().to_owned();
+        record_key_generated(&services, "audit signing key", Some(public_key)).await?;
+    }
     Ok(Backing {
         services,
         outbox,
@@ -183,15 +190,41 @@ pub async fn open_backend(config: &Config) -> Result<Backing, StartupError> {
     })
 }
 
+/// Keeps in the portal's own trail that it generated `key`; a key nobody could account for
+/// later is not used (start-up stops).
+pub(crate) async fn record_key_generated(
+    services: &Services,
+    key: &str,
+    public_key: Option<String>,
+) -> Result<(), StartupError> {
+    let event = SystemEvent::KeyGenerated {
+        key: key.to_owned(),
+        public_key,
+    };
+    services
+        .record_system_event(PORTAL_ACTOR, event)
+        .await
+        .map_err(StartupError::cannot(format!(
+            "keep in the portal's own trail that a {key} was generated"
+        )))
+}
+
 /// The key checkpoints are signed with: configured, or generated once and kept apart from
 /// the trail it protects: in a file of its own beside the embedded database, or as a second
 /// SecureString parameter on AWS.
-async fn audit_notary(config: &Config, settings: &SettingsKeeper) -> Result<Notary, StartupError> {
+async fn audit_notary(
+    config: &Config,
+    settings: &SettingsKeeper,
+    generated: &AtomicBool,
+) -> Result<Notary, StartupError> {
     let key = match &config.audit_signing_key {
         Some(key) => key.expose_secret().to_owned(),
         None => {
             let name = config.audit_key_name();
-            let generate = || Notary::generate_key(&name);
+            let generate = || {
+                generated.store(true, Ordering::Relaxed);
+                Notary::generate_key(&name)
+            };
             match settings {
                 SettingsKeeper::Local(store) => {
                     let file = countersign_local_store::AuditKeyFile::beside(&config.database);

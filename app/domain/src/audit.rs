@@ -86,6 +86,12 @@ pub enum SystemEvent {
         command: String,
         operator: String,
     },
+    /// The portal generated a key it keeps (`key`: which), none being kept before; for the
+    /// audit signing key, its public key, which verifies every checkpoint signed from now on.
+    KeyGenerated {
+        key: String,
+        public_key: Option<String>,
+    },
 }
 
 impl SystemEvent {
@@ -99,6 +105,7 @@ impl SystemEvent {
             Self::AccessRefused { .. } => "access_refused",
             Self::Exported { .. } => "exported",
             Self::CommandRun { .. } => "command_run",
+            Self::KeyGenerated { .. } => "key_generated",
         }
     }
 }

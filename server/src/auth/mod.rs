@@ -19,6 +19,7 @@ use oidc::Oidc;
 use secrecy::ExposeSecret;
 use session::Sessions;
 use signing::SigningDesk;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Sessions for a portal at `public_url` whose people are told apart and allowed by `policy`.
@@ -31,10 +32,22 @@ pub async fn sessions(
     let session = &config.session;
     let key = match &session.key {
         Some(key) => key.expose_secret().to_owned(),
-        None => backing
-            .kept_setting("session_key", Sessions::generate_key)
-            .await
-            .map_err(StartupError::cannot("keep a session key in the store"))?,
+        None => {
+            let generated = AtomicBool::new(false);
+            let generate = || {
+                generated.store(true, Ordering::Relaxed);
+                Sessions::generate_key()
+            };
+            let key = backing
+                .kept_setting("session_key", generate)
+                .await
+                .map_err(StartupError::cannot("keep a session key in the store"))?;
+            if generated.into_inner() {
+                crate::backend::record_key_generated(&backing.services, "session key", None)
+                    .await?;
+            }
+            key
+        }
     };
     let identities = if config.dev_sign_in {
         session::demo_identities(policy)

@@ -49,6 +49,9 @@ async fn under_the_gxp_profile_a_sign_in_whose_token_has_no_name_is_refused_and_
         .iter()
         .map(|text| Entry::parse(text).unwrap())
         .filter_map(|entry| match entry.event {
+            EventJson::System {
+                what: SystemEvent::KeyGenerated { .. },
+            } => None,
             EventJson::System { what } => Some(what),
             _ => None,
         })

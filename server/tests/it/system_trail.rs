@@ -9,8 +9,18 @@ use countersign_domain::audit::SystemEvent;
 use countersign_domain::GroupName;
 use countersign_server::backend::Backing;
 
-/// What the portal's own trail holds, verified against the portal's key.
+/// What the portal's own trail holds after the keys it generated, verified against the
+/// portal's key.
 async fn system_events(backing: &Backing) -> Vec<(String, SystemEvent)> {
+    every_system_event(backing)
+        .await
+        .into_iter()
+        .filter(|(_, event)| !matches!(event, SystemEvent::KeyGenerated { .. }))
+        .collect()
+}
+
+/// Everything the portal's own trail holds, verified against the portal's key.
+async fn every_system_event(backing: &Backing) -> Vec<(String, SystemEvent)> {
     let bundle = backing
         .audit
         .bundle(&GroupName::system_trail(), Period::default())
@@ -230,5 +240,33 @@ fn commands_that_change_or_take_records_are_kept_with_the_operator_who_ran_them(
             ),
         ],
         "reading the public key takes no record away and is not kept"
+    );
+}
+
+#[tokio::test]
+async fn keys_the_portal_generates_are_kept_once_with_the_audit_keys_public_half() {
+    let app = TestApp::new(&[]).await;
+    let replica = app.replica().await;
+    let generated: Vec<(String, Option<String>)> = every_system_event(&replica.backing)
+        .await
+        .into_iter()
+        .filter_map(|(actor, event)| match event {
+            SystemEvent::KeyGenerated { key, public_key } => {
+                assert_eq!(actor, "countersign");
+                Some((key, public_key))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        generated,
+        [
+            (
+                "audit signing key".to_owned(),
+                Some(app.backing.audit.notary.public_key().to_owned())
+            ),
+            ("session key".to_owned(), None),
+        ],
+        "generated once, by the first portal on the store; the replica found them kept"
     );
 }
