@@ -98,6 +98,16 @@ pub enum EventJson {
         version: u32,
         environment: String,
     },
+    /// An environment's live value the log does not explain, as the portal saw it.
+    DriftSeen {
+        environment: String,
+        /// What differs, in the portal's words: the live value against what it deployed.
+        explanation: String,
+        /// The version live there (`None`: nothing is live).
+        live_version: Option<u32>,
+        /// The version the portal last deployed there (`None`: it deployed nothing).
+        logged_version: Option<u32>,
+    },
     /// In the portal's own trail: what happened to the portal (`what.kind` says which).
     System {
         what: countersign_domain::audit::SystemEvent,
@@ -310,6 +320,20 @@ impl EventJson {
             AuditEvent::System { event, .. } => Self::System {
                 what: event.clone(),
             },
+            AuditEvent::DriftSeen(drift) => {
+                use countersign_domain::history::Drift;
+                let (live, logged) = match &**drift {
+                    Drift::Unlogged { live } => (Some(live), None),
+                    Drift::Deleted { logged } => (None, Some(logged)),
+                    Drift::Replaced { live, logged } => (Some(live), Some(&**logged)),
+                };
+                Self::DriftSeen {
+                    environment: drift.environment().to_string(),
+                    explanation: drift.explain(),
+                    live_version: live.map(|d| d.version.get()),
+                    logged_version: logged.map(|d| d.version.get()),
+                }
+            }
         }
     }
 

@@ -38,6 +38,9 @@ pub enum AuditEvent {
         version: VersionNumber,
         environment: Environment,
     },
+    /// The portal saw an environment's live value that its log does not explain: written,
+    /// replaced or deleted outside it (kept once per state it saw).
+    DriftSeen(Box<crate::history::Drift>),
     /// Something that happened to the portal itself, in its own trail
     /// ([`crate::model::SYSTEM_TRAIL`]); `id` tells one occurrence from another.
     System { id: String, event: SystemEvent },
@@ -159,6 +162,11 @@ impl AuditRecord {
                 environment,
             } => format!("promotion-request/{version}/{environment}"),
             AuditEvent::System { id, event } => format!("system/{}/{id}", event.kind()),
+            AuditEvent::DriftSeen(drift) => {
+                use sha2::{Digest, Sha256};
+                let state = hex::encode(Sha256::digest(drift.explain().as_bytes()));
+                format!("drift/{}/{}", drift.environment(), &state[..32])
+            }
         }
     }
 }

@@ -144,7 +144,17 @@ impl Services {
         }
         let deployments = self.ports.parameters.history(group).await?;
         let live = self.live_deployments(group, true).await?;
+        for drift in crate::history::drift(environments, &live, &deployments) {
+            self.keep_drift(group, drift).await?;
+        }
         Ok((deployments, live))
+    }
+
+    /// Keeps `drift`, read from the store itself, in the group's trail: once per state seen
+    /// (its entry's key is made from what differs), however often pages and pipelines meet it.
+    async fn keep_drift(&self, group: &GroupName, drift: Drift) -> Result<(), ServiceError> {
+        let event = AuditEvent::DriftSeen(Box::new(drift));
+        self.record(group, crate::audit::PORTAL_ACTOR, event).await
     }
 
     pub(super) async fn live_deployments(
@@ -221,17 +231,31 @@ impl Services {
             (Some(live), Some(deployed)) if live == deployed => Ok(deployed),
             (None, None) => Err(not_found()),
             (None, Some(deployed)) => Ok(deployed),
-            (Some(live), None) => Err(ServiceError::Drift(Box::new(Drift::Unlogged { live }))),
+            (Some(live), None) => {
+                self.refused_for_drift(group, Drift::Unlogged { live })
+                    .await
+            }
             (Some(live), Some(deployed)) => {
                 if parameters.history(group).await?.contains(&live) {
                     Ok(deployed)
                 } else {
-                    Err(ServiceError::Drift(Box::new(Drift::Replaced {
+                    let drift = Drift::Replaced {
                         live,
                         logged: Box::new(deployed),
-                    })))
+                    };
+                    self.refused_for_drift(group, drift).await
                 }
             }
         }
+    }
+
+    /// Never serves a live value the log does not explain: kept in the trail, and refused.
+    async fn refused_for_drift(
+        &self,
+        group: &GroupName,
+        drift: Drift,
+    ) -> Result<Deployment, ServiceError> {
+        self.keep_drift(group, drift.clone()).await?;
+        Err(ServiceError::Drift(Box::new(drift)))
     }
 }

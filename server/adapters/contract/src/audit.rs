@@ -37,6 +37,7 @@ pub(super) fn kind(entry: &Entry) -> &'static str {
         EventJson::ReportReceived { .. } => "report",
         EventJson::PromotionRequested { .. } => "promotion request",
         EventJson::System { .. } => "system",
+        EventJson::DriftSeen { .. } => "drift",
     }
 }
 

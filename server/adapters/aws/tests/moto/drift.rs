@@ -71,7 +71,7 @@ async fn a_live_value_written_outside_the_portal_never_blocks_the_next_decision(
 }
 
 #[tokio::test]
-async fn a_live_value_the_log_does_not_explain_is_reported_as_drift() {
+async fn a_live_value_the_log_does_not_explain_is_reported_as_drift_and_kept_in_the_trail() {
     let moto = Moto::start();
     let (_, services) = with_backend(&moto).await;
     let version = registered_and_approved_for_dev(&services, "drifting").await;
@@ -116,6 +116,19 @@ async fn a_live_value_the_log_does_not_explain_is_reported_as_drift() {
         "pipelines are never served the swapped image: {resolved:?}"
     );
 
+    // The trail keeps what was seen once, however often pages and pipelines met it.
+    let seen = drift_in_the_trail(&services, &version.group).await;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].0, "dev");
+    assert!(
+        seen[0].1.contains("attacker.example/backdoor:1"),
+        "{seen:?}"
+    );
+    assert_eq!(
+        seen[0].2,
+        (Some(version.version.get()), Some(version.version.get()))
+    );
+
     ssm.delete_parameter().name(name).send().await.unwrap();
     let state = services.live_state(&version.group).await.unwrap();
     assert!(
@@ -123,6 +136,10 @@ async fn a_live_value_the_log_does_not_explain_is_reported_as_drift() {
         "{:?}",
         state.drift
     );
+    let seen = drift_in_the_trail(&services, &version.group).await;
+    assert_eq!(seen.len(), 2, "a new state seen is kept too: {seen:?}");
+    assert!(seen[1].1.contains("nothing is live there"), "{seen:?}");
+    assert_eq!(seen[1].2, (None, Some(version.version.get())));
     let resolved = services.resolve(&version.group, &env("dev")).await.unwrap();
     assert_eq!(
         resolved.image_uri,
@@ -251,4 +268,28 @@ async fn sagemaker_metadata_written_outside_the_portal_decides_nothing_and_shows
         .unwrap();
     assert_eq!(read.steps.state(&env("dev")), StepState::Approved);
     assert!(read.drift.is_empty(), "{:?}", read.drift);
+}
+
+/// The drift a group's trail keeps, oldest first: environment, explanation, and the live and
+/// logged versions; the trail verifies.
+async fn drift_in_the_trail(
+    services: &countersign_port_contract::Subject,
+    group: &GroupName,
+) -> Vec<(String, String, (Option<u32>, Option<u32>))> {
+    let (entries, _) = countersign_port_contract::verified_trail(services, group).await;
+    entries
+        .into_iter()
+        .filter_map(|entry| match entry.event {
+            countersign_audit::EventJson::DriftSeen {
+                environment,
+                explanation,
+                live_version,
+                logged_version,
+            } => {
+                assert_eq!(entry.actor, "countersign");
+                Some((environment, explanation, (live_version, logged_version)))
+            }
+            _ => None,
+        })
+        .collect()
 }
