@@ -108,6 +108,16 @@ pub enum EventJson {
         /// The version the portal last deployed there (`None`: it deployed nothing).
         logged_version: Option<u32>,
     },
+    /// A decision's signature that no longer binds the version as the registry holds it.
+    SignatureNoLongerBinds {
+        version: u32,
+        environment: String,
+        decision_id: String,
+        /// The digest the signer confirmed.
+        signed_digest: String,
+        /// The digest of the same content with the registry's record as read.
+        digest_now: String,
+    },
     /// In the portal's own trail: what happened to the portal (`what.kind` says which).
     System {
         what: countersign_domain::audit::SystemEvent,
@@ -319,6 +329,19 @@ impl EventJson {
             },
             AuditEvent::System { event, .. } => Self::System {
                 what: event.clone(),
+            },
+            AuditEvent::SignatureNoLongerBinds {
+                version,
+                environment,
+                decision_id,
+                signed_digest,
+                digest_now,
+            } => Self::SignatureNoLongerBinds {
+                version: version.get(),
+                environment: environment.to_string(),
+                decision_id: decision_id.clone(),
+                signed_digest: signed_digest.clone(),
+                digest_now: digest_now.clone(),
             },
             AuditEvent::DriftSeen(drift) => {
                 use countersign_domain::history::Drift;

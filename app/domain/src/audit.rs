@@ -41,6 +41,15 @@ pub enum AuditEvent {
     /// The portal saw an environment's live value that its log does not explain: written,
     /// replaced or deleted outside it (kept once per state it saw).
     DriftSeen(Box<crate::history::Drift>),
+    /// The portal read a version whose registry record no longer matches what a decision
+    /// signed (changed outside it): kept once per digest seen.
+    SignatureNoLongerBinds {
+        version: VersionNumber,
+        environment: Environment,
+        decision_id: String,
+        signed_digest: String,
+        digest_now: String,
+    },
     /// Something that happened to the portal itself, in its own trail
     /// ([`crate::model::SYSTEM_TRAIL`]); `id` tells one occurrence from another.
     System { id: String, event: SystemEvent },
@@ -162,6 +171,11 @@ impl AuditRecord {
                 environment,
             } => format!("promotion-request/{version}/{environment}"),
             AuditEvent::System { id, event } => format!("system/{}/{id}", event.kind()),
+            AuditEvent::SignatureNoLongerBinds {
+                decision_id,
+                digest_now,
+                ..
+            } => format!("unbound/{decision_id}/{digest_now}"),
             AuditEvent::DriftSeen(drift) => {
                 use sha2::{Digest, Sha256};
                 let state = hex::encode(Sha256::digest(drift.explain().as_bytes()));

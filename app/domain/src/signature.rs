@@ -262,9 +262,16 @@ impl SignedContent {
 /// decision without a signature (from before signatures) has nothing to check. Changing the
 /// image, the model data or a metric afterwards breaks it (21 CFR 11.70).
 pub fn still_binds(record: &DecisionRecord, signed_version: &ModelVersion) -> bool {
-    let Some(signature) = &record.signature else {
-        return true;
-    };
+    match (&record.signature, digest_now(record, signed_version)) {
+        (Some(signature), Some(now)) => now == signature.record_digest,
+        _ => true,
+    }
+}
+
+/// The record digest the decision's signed content would have with `signed_version` as the
+/// registry holds it now; `None` for a decision without a signature.
+pub fn digest_now(record: &DecisionRecord, signed_version: &ModelVersion) -> Option<String> {
+    let signature = record.signature.as_ref()?;
     let mut content = SignedContent::of(
         signed_version,
         &record.environment,
@@ -274,7 +281,7 @@ pub fn still_binds(record: &DecisionRecord, signed_version: &ModelVersion) -> bo
         &record.decided_by,
     );
     content.replaces_version = signature.replaces_version;
-    content.digest() == signature.record_digest
+    Some(content.digest())
 }
 
 /// The meaning a verdict has in an environment unless configured otherwise.

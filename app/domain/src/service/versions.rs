@@ -94,7 +94,42 @@ impl Services {
                     .await?
             }
         };
+        self.keep_signatures_no_longer_binding(&version, &decisions)
+            .await?;
         Ok(VersionRecord { version, decisions })
+    }
+
+    /// Keeps, in the group's trail, each signature on `version` (an approval or a rejection;
+    /// a rollback signs the version it puts back) the registry's record no longer matches:
+    /// changed outside the portal after signing. Once per digest seen.
+    async fn keep_signatures_no_longer_binding(
+        &self,
+        version: &ModelVersion,
+        decisions: &[DecisionRecord],
+    ) -> Result<(), ServiceError> {
+        let signed_here =
+            |d: &&DecisionRecord| d.version == version.version && d.verdict != Verdict::Rollback;
+        for decision in decisions.iter().filter(signed_here) {
+            let (Some(signature), Some(digest_now)) = (
+                &decision.signature,
+                crate::signature::digest_now(decision, version),
+            ) else {
+                continue;
+            };
+            if digest_now == signature.record_digest {
+                continue;
+            }
+            let event = AuditEvent::SignatureNoLongerBinds {
+                version: version.version,
+                environment: decision.environment.clone(),
+                decision_id: decision.id.clone(),
+                signed_digest: signature.record_digest.clone(),
+                digest_now,
+            };
+            self.record(&version.group, crate::audit::PORTAL_ACTOR, event)
+                .await?;
+        }
+        Ok(())
     }
 
     /// What was live in each environment and when, and every decision, for one group.

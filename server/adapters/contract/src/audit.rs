@@ -38,6 +38,7 @@ pub(super) fn kind(entry: &Entry) -> &'static str {
         EventJson::PromotionRequested { .. } => "promotion request",
         EventJson::System { .. } => "system",
         EventJson::DriftSeen { .. } => "drift",
+        EventJson::SignatureNoLongerBinds { .. } => "unbound",
     }
 }
 

@@ -181,6 +181,31 @@ async fn a_metric_changed_in_sagemaker_after_signing_breaks_the_signature_and_st
         workflow::broken_signatures(&record.version, &record.decisions),
         [env("dev")]
     );
+    // Read twice, kept once in the group's trail: the digest signed and the digest now.
+    services
+        .version_record(&version.group, version.version)
+        .await
+        .unwrap();
+    let (entries, _) = countersign_port_contract::verified_trail(&services, &version.group).await;
+    let unbound: Vec<(u32, String, String, String)> = entries
+        .into_iter()
+        .filter_map(|entry| match entry.event {
+            countersign_audit::EventJson::SignatureNoLongerBinds {
+                version,
+                environment,
+                signed_digest,
+                digest_now,
+                ..
+            } => Some((version, environment, signed_digest, digest_now)),
+            _ => None,
+        })
+        .collect();
+    let signed = record.decisions[0].signature.as_ref().unwrap();
+    assert_eq!(unbound.len(), 1, "{unbound:?}");
+    assert_eq!(unbound[0].0, version.version.get());
+    assert_eq!(unbound[0].1, "dev");
+    assert_eq!(unbound[0].2, signed.record_digest);
+    assert_ne!(unbound[0].3, signed.record_digest);
     assert_eq!(
         services.still_signed(&live).await,
         Ok(false),
