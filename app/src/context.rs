@@ -90,18 +90,13 @@ pub async fn actor(portal: &Portal) -> Result<Actor, AppError> {
 
 /// Keeps, once a minute per person and address, that `actor` was refused the portal.
 async fn refused_access(portal: &Portal, actor: &Actor) {
-    use countersign_domain::audit::SystemEvent;
     let what = leptos_axum::extract::<http::Uri>()
         .await
         .map(|uri| uri.path().to_owned())
         .unwrap_or_default();
-    let event = SystemEvent::AccessRefused {
-        person: actor.person.clone(),
-        what,
-    };
     if let Err(error) = portal
         .services
-        .record_system_event_once_a_minute(&actor.person.subject, event)
+        .note_access_refused(&actor.person, &what)
         .await
     {
         tracing::error!(%error, "a refusal was not kept in the portal's own trail");

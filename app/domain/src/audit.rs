@@ -122,6 +122,24 @@ impl SystemEvent {
     }
 }
 
+/// An id for what `parts` describe within the minute `at` falls in: the same parts in the
+/// same minute give the same id, so a repeat within the minute is kept once (N10).
+pub fn id_within_its_minute<'a>(
+    parts: impl IntoIterator<Item = &'a str>,
+    at: OffsetDateTime,
+) -> String {
+    use sha2::{Digest, Sha256};
+    let minute = at.unix_timestamp().div_euclid(60).to_string();
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.update(minute.as_bytes());
+    hasher.update([0]);
+    hex::encode(&hasher.finalize()[..16])
+}
+
 /// One event for one group's trail, with who caused it and the policy it happened under.
 #[derive(Clone, Debug)]
 pub struct AuditRecord {

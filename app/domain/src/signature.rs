@@ -132,20 +132,19 @@ impl SigningAttempt {
     /// within one minute, so that identical attempts (a refused signature replayed in a
     /// loop) are kept once a minute, not once a request (N10).
     pub fn id_within_its_minute(&self) -> String {
-        let mut hasher = Sha256::new();
-        for part in [
-            self.by.subject.as_str(),
-            self.group.as_str(),
-            &self.version.to_string(),
-            &self.environment,
-            &self.verdict,
-            &serde_json::to_string(&self.outcome).expect("an outcome serialises"),
-            &(self.at.unix_timestamp().div_euclid(60)).to_string(),
-        ] {
-            hasher.update(part.as_bytes());
-            hasher.update([0]);
-        }
-        hex::encode(&hasher.finalize()[..16])
+        let version = self.version.to_string();
+        let outcome = serde_json::to_string(&self.outcome).expect("an outcome serialises");
+        crate::audit::id_within_its_minute(
+            [
+                self.by.subject.as_str(),
+                self.group.as_str(),
+                &version,
+                &self.environment,
+                &self.verdict,
+                &outcome,
+            ],
+            self.at,
+        )
     }
 
     /// The attempt as one line of JSON, as both backends keep it.

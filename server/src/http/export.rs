@@ -321,13 +321,10 @@ pub async fn export(
         .into_response();
     };
     if !state.services.policy().may_view(&actor) {
-        let refused = SystemEvent::AccessRefused {
-            person: actor.person.clone(),
-            what: countersign_app::routes::export(&group, &file),
-        };
+        let what = countersign_app::routes::export(&group, &file);
         if let Err(error) = state
             .services
-            .record_system_event_once_a_minute(&actor.person.subject, refused)
+            .note_access_refused(&actor.person, &what)
             .await
         {
             tracing::error!(%error, "a refusal was not kept in the portal's own trail");

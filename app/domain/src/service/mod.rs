@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 mod decisions;
+mod kept_keys;
 mod notifications;
 mod registration;
 mod reports;
@@ -120,6 +121,7 @@ pub struct Services {
     ids: Arc<dyn IdGenerator>,
     notices: Arc<dyn NoticeSink>,
     waiting: Arc<WaitingCache>,
+    kept: Arc<kept_keys::KeptKeys>,
 }
 
 impl Services {
@@ -133,6 +135,7 @@ impl Services {
             ids,
             notices: Arc::new(NoNotices),
             waiting: Arc::default(),
+            kept: Arc::default(),
         }
     }
 

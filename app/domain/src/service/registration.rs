@@ -67,6 +67,24 @@ impl Services {
         Ok(())
     }
 
+    /// [`Self::record`] for an event whose key says what it is about (drift seen, a broken
+    /// signature, a refusal within its minute), met again on every read: appended once, and
+    /// then not even looked up while this replica remembers it kept.
+    pub(super) async fn record_once(
+        &self,
+        group: &GroupName,
+        actor: &str,
+        event: AuditEvent,
+    ) -> Result<(), ServiceError> {
+        let key = AuditRecord::key_of(&event);
+        if self.kept.holds(group, &key) {
+            return Ok(());
+        }
+        self.record(group, actor, event).await?;
+        self.kept.remember(group, key);
+        Ok(())
+    }
+
     /// Re-reads a version (never trusting what an event said about it) and sends its
     /// approval request if it needs one. `Ok(false)` when none is due.
     pub async fn version_changed(

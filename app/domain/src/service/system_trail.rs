@@ -4,7 +4,9 @@
 
 use super::*;
 use crate::audit::SystemEvent;
-use sha2::{Digest, Sha256};
+
+/// How much of a refused request's address is kept.
+const ADDRESS_KEPT_CHARS: usize = 200;
 
 impl Services {
     /// Keeps `event`, caused by `actor` (a person's identifier, or the portal's), in the
@@ -18,25 +20,30 @@ impl Services {
         self.keep_system_event(actor, id, event).await
     }
 
-    /// Like [`Self::record_system_event`], but kept once a minute: the same event by the same
-    /// actor again within the minute appends nothing (someone refused, reloading a page).
-    pub async fn record_system_event_once_a_minute(
+    /// Keeps, once a minute per person and address, that `person` (signed in, in none of
+    /// the groups that may look) was refused `what`. The address is the request's: only its
+    /// first [`ADDRESS_KEPT_CHARS`] characters are kept.
+    pub async fn note_access_refused(
         &self,
-        actor: &str,
-        event: SystemEvent,
+        person: &Person,
+        what: &str,
     ) -> Result<(), ServiceError> {
-        let minute = self.clock.now().unix_timestamp().div_euclid(60);
-        let mut hasher = Sha256::new();
-        for part in [
-            actor,
-            &serde_json::to_string(&event).expect("an event serialises"),
-            &minute.to_string(),
-        ] {
-            hasher.update(part.as_bytes());
-            hasher.update([0]);
+        let mut what = what.to_owned();
+        if what.len() > ADDRESS_KEPT_CHARS {
+            what.truncate(what.floor_char_boundary(ADDRESS_KEPT_CHARS));
         }
-        let id = hex::encode(hasher.finalize());
-        self.keep_system_event(actor, id, event).await
+        let event = SystemEvent::AccessRefused {
+            person: person.clone(),
+            what,
+        };
+        let serialised = serde_json::to_string(&event).expect("an event serialises");
+        let id = crate::audit::id_within_its_minute(
+            [person.subject.as_str(), &serialised],
+            self.clock.now(),
+        );
+        let event = AuditEvent::System { id, event };
+        self.record_once(&GroupName::system_trail(), &person.subject, event)
+            .await
     }
 
     async fn keep_system_event(

@@ -126,7 +126,7 @@ impl Services {
                 signed_digest: signature.record_digest.clone(),
                 digest_now,
             };
-            self.record(&version.group, crate::audit::PORTAL_ACTOR, event)
+            self.record_once(&version.group, crate::audit::PORTAL_ACTOR, event)
                 .await?;
         }
         Ok(())
@@ -189,7 +189,8 @@ impl Services {
     /// (its entry's key is made from what differs), however often pages and pipelines meet it.
     async fn keep_drift(&self, group: &GroupName, drift: Drift) -> Result<(), ServiceError> {
         let event = AuditEvent::DriftSeen(Box::new(drift));
-        self.record(group, crate::audit::PORTAL_ACTOR, event).await
+        self.record_once(group, crate::audit::PORTAL_ACTOR, event)
+            .await
     }
 
     pub(super) async fn live_deployments(

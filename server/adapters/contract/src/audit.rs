@@ -304,3 +304,64 @@ pub async fn the_portals_own_trail_keeps_what_happened_to_it_and_verifies(servic
         "no model group can share the portal's trail"
     );
 }
+
+/// The subject's trail, its appends counted.
+struct CountedAppends {
+    trail: Arc<dyn AuditTrail>,
+    appends: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl AuditTrail for CountedAppends {
+    async fn append(&self, record: &AuditRecord) -> Result<Appended, PortError> {
+        self.appends
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.trail.append(record).await
+    }
+
+    async fn entries(&self, group: &GroupName, from: u64) -> Result<Vec<String>, PortError> {
+        self.trail.entries(group, from).await
+    }
+
+    async fn entries_keyed(
+        &self,
+        group: &GroupName,
+        keys: &[String],
+    ) -> Result<Vec<String>, PortError> {
+        self.trail.entries_keyed(group, keys).await
+    }
+}
+
+pub async fn an_event_met_again_is_appended_once_and_then_not_even_looked_up(services: &Subject) {
+    let counted = Arc::new(CountedAppends {
+        trail: services.ports.trail.clone(),
+        appends: Default::default(),
+    });
+    let ports = Ports {
+        trail: counted.clone(),
+        ..services.ports.clone()
+    };
+    let replica = Services::new(ports, services.policy().clone(), Arc::new(super::RandomIds));
+    let system = GroupName::system_trail();
+    let before = export(services, &system).await.entries.len();
+    let outsider = person(unique_group("outsider").as_str());
+    for _ in 0..3 {
+        replica
+            .note_access_refused(&outsider, "/models")
+            .await
+            .unwrap();
+    }
+    let appends = || counted.appends.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(appends(), 1, "met three times, appended once");
+    replica
+        .note_access_refused(&outsider, "/inbox")
+        .await
+        .unwrap();
+    assert_eq!(appends(), 2, "another address is another refusal");
+    let (entries, _) = verified_trail(services, &system).await;
+    let kept = entries[before..]
+        .iter()
+        .filter(|e| e.actor == outsider.subject)
+        .count();
+    assert_eq!(kept, 2, "kept in the trail, once each");
+}

@@ -67,6 +67,7 @@ macro_rules! for_each_check {
             one_guard_per_environment
             the_audit_trail_keeps_each_event_once_in_order_and_verifies
             the_portals_own_trail_keeps_what_happened_to_it_and_verifies
+            an_event_met_again_is_appended_once_and_then_not_even_looked_up
             appends_racing_in_one_group_take_a_place_each
             the_log_tells_each_decision_as_the_trail_does
             page_reads_cost_the_same_calls_however_many_rows_they_show
