@@ -54,6 +54,12 @@ pub fn secure_issuer(issuer: &str) -> bool {
     })
 }
 
+/// Whether a portal at `public_url` is reached on this machine only (a loopback address or
+/// `localhost`, parsed).
+pub fn reached_on_this_machine(public_url: &str) -> bool {
+    url::Url::parse(public_url).is_ok_and(|url| on_this_machine(&url))
+}
+
 /// Whether a URL's host is this machine: `localhost` or a loopback address, parsed (so
 /// `localhost.evil.tld` is not).
 pub fn on_this_machine(url: &url::Url) -> bool {

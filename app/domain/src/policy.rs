@@ -194,6 +194,11 @@ impl Policy {
         self
     }
 
+    /// Whether viewer groups are named: without, anyone signed in may see the portal.
+    pub fn names_viewers(&self) -> bool {
+        !self.viewer_groups.is_empty()
+    }
+
     /// Whether the actor may see the portal: a viewer group member, or an approver anywhere.
     pub fn may_view(&self, actor: &Actor) -> bool {
         self.viewer_groups.is_empty()

@@ -16,22 +16,20 @@
 //!   (§11.10(c), Annex 11 §7);
 //! - a portal reached over plain http from another machine (§11.30).
 
-use super::raw::RawConfig;
 use super::{Backend, Config};
 use crate::http::api::auth::RegistrantBinding;
-use crate::settings::{comma_list, on_this_machine, SettingError};
+use crate::settings::{is_https, reached_on_this_machine, SettingError};
 
 /// The longest idle time the profile allows a session.
-const IDLE_MINUTES_AT_MOST: u32 = 15;
+const IDLE_MINUTES_AT_MOST: i64 = 15;
 /// The oldest group membership the profile allows a signer's session to carry.
-const GROUPS_MINUTES_AT_MOST: u32 = 5;
+const GROUPS_MINUTES_AT_MOST: i64 = 5;
 /// The identity claims a provider never gives to another person (Entra ID's object id; a
 /// tenant-stable subject).
 const IDENTITY_CLAIMS_NEVER_REASSIGNED: [&str; 2] = ["oid", "sub"];
 
-/// Every setting the profile refuses in `config` (read from `raw`); empty when it accepts
-/// them all.
-pub(super) fn refusals(raw: &RawConfig, config: &Config) -> Vec<SettingError> {
+/// Every setting the profile refuses in `config`; empty when it accepts them all.
+pub(super) fn refusals(config: &Config) -> Vec<SettingError> {
     let mut refused = Vec::new();
     let mut refuse = |key: &str, why: String| refused.push(SettingError::new(key, why));
     if config.demo_data {
@@ -75,25 +73,26 @@ pub(super) fn refusals(raw: &RawConfig, config: &Config) -> Vec<SettingError> {
             );
         }
     }
-    if raw.session_idle_minutes > IDLE_MINUTES_AT_MOST {
+    let session = &config.sign_in.session;
+    if session.idle > time::Duration::minutes(IDLE_MINUTES_AT_MOST) {
         refuse(
             "session_idle_minutes",
             format!(
                 "is {}: a session left alone ends after {IDLE_MINUTES_AT_MOST} minutes at most",
-                raw.session_idle_minutes
+                session.idle.whole_minutes()
             ),
         );
     }
-    if raw.groups_refresh_minutes > GROUPS_MINUTES_AT_MOST {
+    if session.groups_refresh > time::Duration::minutes(GROUPS_MINUTES_AT_MOST) {
         refuse(
             "groups_refresh_minutes",
             format!(
                 "is {}: a signer's groups may then be that old when they sign; {GROUPS_MINUTES_AT_MOST} at most",
-                raw.groups_refresh_minutes
+                session.groups_refresh.whole_minutes()
             ),
         );
     }
-    if comma_list(&raw.viewers).is_empty() {
+    if !config.policy.names_viewers() {
         refuse(
             "viewers",
             "is empty: anyone the provider signs in may read every record; name the groups who may"
@@ -115,21 +114,15 @@ pub(super) fn refusals(raw: &RawConfig, config: &Config) -> Vec<SettingError> {
         }
     }
     #[cfg(feature = "aws")]
-    if let Backend::Aws(_) = &config.backend {
-        if raw
-            .audit_bucket
-            .as_deref()
-            .is_none_or(|b| b.trim().is_empty())
-        {
+    if let Backend::Aws(aws) = &config.backend {
+        if aws.audit_bucket.is_none() {
             refuse(
                 "audit_bucket",
                 "is unset: the trail's checkpoints are then kept in a parameter its writer may overwrite; name an S3 bucket with Object Lock".into(),
             );
         }
     }
-    let reached_on_this_machine =
-        url::Url::parse(&config.public_url).is_ok_and(|url| on_this_machine(&url));
-    if !crate::settings::is_https(&config.public_url) && !reached_on_this_machine {
+    if !is_https(&config.public_url) && !reached_on_this_machine(&config.public_url) {
         refuse(
             "public_url",
             format!(

@@ -20,7 +20,7 @@ use crate::http::api::auth::{ApiAccessConfig, ApiSettings};
 use crate::http::api::events::EventsConfig;
 use crate::http::rate_limit::RateLimits;
 use crate::notify::{MailConfig, MailSettings};
-use crate::settings::{comma_list, hours, on_this_machine, SettingError};
+use crate::settings::{comma_list, hours, reached_on_this_machine, SettingError};
 use countersign_domain::notification::FollowUps;
 use countersign_domain::signature::IdentityProvider;
 use countersign_domain::{Environment, Environments, Policy};
@@ -149,9 +149,9 @@ impl Config {
             .merge(overrides)
             .extract()
             .map_err(|e| ConfigError::Unreadable(e.to_string()))?;
-        let config = Self::validate(raw.clone())?;
+        let config = Self::validate(raw)?;
         if config.gxp {
-            let refused = gxp::refusals(&raw, &config);
+            let refused = gxp::refusals(&config);
             if !refused.is_empty() {
                 return Err(ConfigError::RefusedByGxpProfile(refused));
             }
@@ -341,8 +341,7 @@ impl Config {
                 self.listen
             ));
         }
-        let on_this_machine_only =
-            url::Url::parse(&self.public_url).is_ok_and(|url| on_this_machine(&url));
+        let on_this_machine_only = reached_on_this_machine(&self.public_url);
         if self.rate_limits.trusted_proxies.is_empty() && !on_this_machine_only {
             // Not refused: a portal may well face its clients directly (N9).
             warnings.push(format!(
@@ -473,7 +472,7 @@ fn dev_sign_in(
             raw.listen
         ));
     }
-    if !url::Url::parse(&raw.public_url).is_ok_and(|url| on_this_machine(&url)) {
+    if !reached_on_this_machine(&raw.public_url) {
         return refused(format!(
             "is on, but COUNTERSIGN_PUBLIC_URL is {}: the development sign-in is for a portal reached on this machine only. Configure SSO (COUNTERSIGN_OIDC_ISSUER) for a portal others reach.",
             raw.public_url
