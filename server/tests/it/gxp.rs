@@ -1,15 +1,13 @@
 //! The GxP profile with a real identity provider (oidc-provider): a portal configured as the
 //! profile requires signs people in, and refuses one whose token carries no name.
 
-use crate::oidc::{at_the_provider, browser, signed_in, start_quirky};
-use countersign_audit::desk::Period;
-use countersign_audit::{Entry, EventJson};
+use crate::oidc::{at_the_provider, browser, signed_in, start_quirky, whoami};
+use crate::system_trail::system_events;
 use countersign_domain::audit::SystemEvent;
-use countersign_domain::GroupName;
 use reqwest::StatusCode;
 
-/// Settings the profile accepts, beside the provider's.
-const GXP: &[(&str, &str)] = &[
+/// Settings the profile accepts, beside the provider's and the viewers.
+pub(crate) const GXP: &[(&str, &str)] = &[
     ("GXP", "true"),
     ("OIDC_IDENTITY_CLAIM", "sub"),
     ("SIGNING_MAX_AGE_DEV", "0"),
@@ -37,24 +35,10 @@ async fn under_the_gxp_profile_a_sign_in_whose_token_has_no_name_is_refused_and_
         .unwrap()
         .contains("did not send your name"));
 
-    let bundle = sso
-        .app
-        .backing
-        .audit
-        .bundle(&GroupName::system_trail(), Period::default())
+    let events: Vec<SystemEvent> = system_events(&sso.app.backing)
         .await
-        .unwrap();
-    let events: Vec<SystemEvent> = bundle
-        .entries
-        .iter()
-        .map(|text| Entry::parse(text).unwrap())
-        .filter_map(|entry| match entry.event {
-            EventJson::System {
-                what: SystemEvent::KeyGenerated { .. },
-            } => None,
-            EventJson::System { what } => Some(what),
-            _ => None,
-        })
+        .into_iter()
+        .map(|(_, event)| event)
         .collect();
     assert!(
         matches!(&events[..], [SystemEvent::SignedIn { person, .. }, SystemEvent::SignInFailed { reason }]
@@ -67,13 +51,6 @@ async fn under_the_gxp_profile_a_sign_in_whose_token_has_no_name_is_refused_and_
 async fn without_the_profile_a_token_without_a_name_signs_in_under_the_address() {
     let sso = start_quirky("", &[]).await;
     let client = signed_in(&sso, "nadia").await;
-    let me = client
-        .post(format!("{}/rpc/current_user", sso.portal))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let me = whoami(&sso, &client).await;
     assert!(me.contains("nadia@example.com"), "{me}");
 }

@@ -158,7 +158,7 @@ pub(crate) async fn rpc(sso: &Sso, client: &Client, name: &str, form: &str) -> r
         .unwrap()
 }
 
-async fn whoami(sso: &Sso, client: &Client) -> String {
+pub(crate) async fn whoami(sso: &Sso, client: &Client) -> String {
     rpc(sso, client, "current_user", "")
         .await
         .text()

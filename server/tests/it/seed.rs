@@ -129,25 +129,14 @@ fn seed_refuses_a_registrant_who_is_no_demo_identity_and_registers_nothing() {
 fn seed_refuses_to_run_under_the_gxp_profile_and_registers_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("seeded.db");
-    let digest = "ab".repeat(32);
-    let token = format!("training:register:{digest}");
     // Settings the profile accepts, so that only the command is refused.
-    let gxp = [
-        ("GXP", "true"),
+    let provider = [
         ("OIDC_ISSUER", "https://login.example.com/tenant/v2.0"),
         ("OIDC_CLIENT_ID", "countersign"),
         ("OIDC_CLIENT_SECRET", "secret"),
-        ("OIDC_IDENTITY_CLAIM", "oid"),
-        ("SIGNING_MAX_AGE_DEV", "0"),
-        ("SIGNING_MAX_AGE_TEST", "0"),
-        ("SIGNING_MAX_AGE_UAT", "0"),
-        ("SIGNING_MAX_AGE_PROD", "0"),
-        ("SESSION_IDLE_MINUTES", "15"),
-        ("GROUPS_REFRESH_MINUTES", "5"),
         ("VIEWERS", "qa-readers"),
-        ("API_TOKENS", token.as_str()),
-        ("API_REGISTRANTS", "training=dana@example.com"),
     ];
+    let gxp: Vec<(&str, &str)> = crate::gxp::GXP.iter().chain(&provider).copied().collect();
     let (code, said, complaint) = countersign_with(
         &database,
         &gxp,

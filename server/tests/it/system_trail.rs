@@ -11,7 +11,7 @@ use countersign_server::backend::Backing;
 
 /// What the portal's own trail holds after the keys it generated, verified against the
 /// portal's key.
-async fn system_events(backing: &Backing) -> Vec<(String, SystemEvent)> {
+pub(crate) async fn system_events(backing: &Backing) -> Vec<(String, SystemEvent)> {
     every_system_event(backing)
         .await
         .into_iter()

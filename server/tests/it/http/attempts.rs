@@ -95,4 +95,15 @@ async fn input_that_names_no_decision_is_refused_and_keeps_nothing() {
     let reply = app.decide(&alice, "churn", "staging", "approve", "").await;
     assert_ne!(reply.status, StatusCode::OK, "{}", reply.body);
     assert!(refused_in_the_trail(&app, &alice, "churn").await.is_empty());
+    // A group that does not exist: refused, and no trail is begun for it.
+    let reply = app.decide(&alice, "nosuch", "dev", "approve", "").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+    let nosuch = countersign_domain::GroupName::parse("nosuch").unwrap();
+    let bundle = app
+        .backing
+        .audit
+        .bundle(&nosuch, countersign_audit::desk::Period::default())
+        .await
+        .unwrap();
+    assert!(bundle.entries.is_empty(), "{:?}", bundle.entries);
 }

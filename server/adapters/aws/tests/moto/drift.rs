@@ -186,20 +186,17 @@ async fn a_metric_changed_in_sagemaker_after_signing_breaks_the_signature_and_st
         .version_record(&version.group, version.version)
         .await
         .unwrap();
-    let (entries, _) = countersign_port_contract::verified_trail(&services, &version.group).await;
-    let unbound: Vec<(u32, String, String, String)> = entries
-        .into_iter()
-        .filter_map(|entry| match entry.event {
-            countersign_audit::EventJson::SignatureNoLongerBinds {
-                version,
-                environment,
-                signed_digest,
-                digest_now,
-                ..
-            } => Some((version, environment, signed_digest, digest_now)),
-            _ => None,
-        })
-        .collect();
+    let unbound = kept_by_the_portal(&services, &version.group, |event| match event {
+        countersign_audit::EventJson::SignatureNoLongerBinds {
+            version,
+            environment,
+            signed_digest,
+            digest_now,
+            ..
+        } => Some((version, environment, signed_digest, digest_now)),
+        _ => None,
+    })
+    .await;
     let signed = record.decisions[0].signature.as_ref().unwrap();
     assert_eq!(unbound.len(), 1, "{unbound:?}");
     assert_eq!(unbound[0].0, version.version.get());
@@ -296,25 +293,38 @@ async fn sagemaker_metadata_written_outside_the_portal_decides_nothing_and_shows
 }
 
 /// The drift a group's trail keeps, oldest first: environment, explanation, and the live and
-/// logged versions; the trail verifies.
+/// logged versions.
 async fn drift_in_the_trail(
     services: &countersign_port_contract::Subject,
     group: &GroupName,
 ) -> Vec<(String, String, (Option<u32>, Option<u32>))> {
+    kept_by_the_portal(services, group, |event| match event {
+        countersign_audit::EventJson::DriftSeen {
+            environment,
+            explanation,
+            live_version,
+            logged_version,
+        } => Some((environment, explanation, (live_version, logged_version))),
+        _ => None,
+    })
+    .await
+}
+
+/// What `pick` takes from the entries of `group`'s trail, oldest first: each one the portal
+/// itself appended (its actor), in a trail that verifies.
+async fn kept_by_the_portal<T>(
+    services: &countersign_port_contract::Subject,
+    group: &GroupName,
+    pick: impl Fn(countersign_audit::EventJson) -> Option<T>,
+) -> Vec<T> {
     let (entries, _) = countersign_port_contract::verified_trail(services, group).await;
     entries
         .into_iter()
-        .filter_map(|entry| match entry.event {
-            countersign_audit::EventJson::DriftSeen {
-                environment,
-                explanation,
-                live_version,
-                logged_version,
-            } => {
-                assert_eq!(entry.actor, "countersign");
-                Some((environment, explanation, (live_version, logged_version)))
-            }
-            _ => None,
+        .filter_map(|entry| {
+            let actor = entry.actor;
+            let picked = pick(entry.event)?;
+            assert_eq!(actor, "countersign");
+            Some(picked)
         })
         .collect()
 }
