@@ -2,6 +2,7 @@
 //! checks it offline with `countersign audit verify`.
 
 pub use countersign_audit::desk::{notarise, parse_end, parse_start, AuditDesk, Notarised, Period};
+use countersign_audit::CertifiedCopy;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -74,7 +75,19 @@ pub fn verify_offline(check: &OfflineCheck) -> ExitCode {
         std::fs::read_to_string(path)
             .map_err(|e| format!("countersign: cannot read {}: {e}", path.display()))
     };
-    let bundle = read(check.bundle).and_then(|text| {
+    let text = match read(check.bundle) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Ok(copy) = serde_json::from_str::<CertifiedCopy>(&text) {
+        if copy.format == countersign_audit::certified::FORMAT {
+            return verify_certified_copy(&copy, check);
+        }
+    }
+    let bundle = Ok(text).and_then(|text| {
         serde_json::from_str::<countersign_audit::Bundle>(&text).map_err(|e| {
             format!(
                 "countersign: {} is not an audit bundle: {e}",
@@ -122,19 +135,48 @@ pub fn verify_offline(check: &OfflineCheck) -> ExitCode {
         println!("FAILED: {violation}");
         return ExitCode::FAILURE;
     }
+    trusted_when_keyless(check, &bundle.public_key, "the whole trail")
+}
+
+/// `countersign audit verify` given a certified copy: its signature with the key kept apart
+/// (or, when asked, its own), its origin and file, and its content's digest.
+fn verify_certified_copy(copy: &CertifiedCopy, check: &OfflineCheck) -> ExitCode {
+    let key = check.key.unwrap_or(&copy.public_key);
+    match copy.verify(key) {
+        Ok(certified) => println!(
+            "certified copy of {} of model group {}, certified {} for {}",
+            certified.file,
+            certified.group,
+            certified
+                .at
+                .format(&time::format_description::well_known::Rfc3339)
+                .expect("a time formats"),
+            certified.by
+        ),
+        Err(problem) => {
+            println!(
+                "FAILED: {} is not a true certified copy: {problem}",
+                copy.file
+            );
+            return ExitCode::FAILURE;
+        }
+    }
+    trusted_when_keyless(check, &copy.public_key, "the copy")
+}
+
+/// The end of a verification that passed: trusted when it used a key kept apart; with the
+/// document's own key only when the auditor said so.
+fn trusted_when_keyless(check: &OfflineCheck, own_key: &str, rewritten: &str) -> ExitCode {
     if check.key.is_none() {
         // Whoever rewrote a whole trail could sign it again with a key of their own and
         // put that key in the bundle: only a key kept apart tells.
         println!(
-            "WARNING: verified with the key inside the bundle ({}), not one you kept apart: \
-             anyone who rewrote the whole trail could have signed it again with their own. \
-             Pass the portal's key (/api/v1/audit/public-key) with --key.",
-            bundle.public_key
+            "WARNING: verified with the key inside the file ({own_key}), not one you kept \
+             apart: anyone who rewrote {rewritten} could have signed it again with their own. \
+             Pass the portal's key (/api/v1/audit/public-key) with --key."
         );
         if !check.trust_bundle_key {
-            println!(
-                "NOT TRUSTED: give --key, or --trust-bundle-key to accept the bundle's own key"
-            );
+            println!("NOT TRUSTED: give --key, or --trust-bundle-key to accept the file's own key");
             return ExitCode::FAILURE;
         }
     }

@@ -68,20 +68,34 @@ impl Notary {
         origin(&self.name, group)
     }
 
+    /// The origin of `group`'s certified copies.
+    pub fn certified_origin(&self, group: &str) -> String {
+        certified_origin(&self.name, group)
+    }
+
+    /// `text` (lines ending in a newline, the first an origin) as a signed note.
+    pub fn sign_text(&self, text: &str) -> String {
+        let mut note = Note::new(text.as_bytes(), &[]).expect("the text is a note's");
+        note.add_sigs(&[&self.signer]).expect("Ed25519 signs");
+        String::from_utf8(note.to_bytes()).expect("a note is text")
+    }
+
     /// The signed checkpoint of `group`'s trail at `size` entries with root `root`.
     pub fn sign(&self, group: &str, size: u64, root: Hash, at: OffsetDateTime) -> String {
         let at = at.format(&Rfc3339).expect("a time formats");
         let body =
             tlog_tiles::Checkpoint::new(&self.origin(group), size, root, &format!("time {at}\n"))
                 .expect("the origin and the time line are well formed");
-        let mut note = Note::new(&body.to_bytes(), &[]).expect("a checkpoint is a note");
-        note.add_sigs(&[&self.signer]).expect("Ed25519 signs");
-        String::from_utf8(note.to_bytes()).expect("a note is text")
+        self.sign_text(std::str::from_utf8(&body.to_bytes()).expect("a checkpoint is text"))
     }
 }
 
 pub fn origin(key_name: &str, group: &str) -> String {
     format!("{key_name}/audit/{group}")
+}
+
+pub fn certified_origin(key_name: &str, group: &str) -> String {
+    format!("{key_name}/certified/{group}")
 }
 
 /// A checkpoint whose signature was checked.
@@ -122,10 +136,8 @@ impl Opener {
 
     /// Checks `note` is signed by the key and reads it.
     pub fn open(&self, note: &str) -> Result<Checkpoint, CheckpointError> {
-        let note = Note::from_bytes(note.as_bytes()).map_err(|_| CheckpointError::NotANote)?;
-        note.verify(&self.verifiers)
-            .map_err(|_| CheckpointError::NotSignedByTheKey(self.public_key.clone()))?;
-        let body = tlog_tiles::Checkpoint::from_bytes(note.text())
+        let text = self.open_text(note)?;
+        let body = tlog_tiles::Checkpoint::from_bytes(text.as_bytes())
             .map_err(|_| CheckpointError::NotACheckpoint)?;
         let at = body
             .extension()
@@ -138,6 +150,16 @@ impl Opener {
             root: *body.hash(),
             at,
         })
+    }
+}
+
+impl Opener {
+    /// Checks `note` is signed by the key and gives its text.
+    pub fn open_text(&self, note: &str) -> Result<String, CheckpointError> {
+        let note = Note::from_bytes(note.as_bytes()).map_err(|_| CheckpointError::NotANote)?;
+        note.verify(&self.verifiers)
+            .map_err(|_| CheckpointError::NotSignedByTheKey(self.public_key.clone()))?;
+        String::from_utf8(note.text().to_vec()).map_err(|_| CheckpointError::NotANote)
     }
 }
 

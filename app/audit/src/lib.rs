@@ -12,6 +12,7 @@
 //! - [`checkpoint`]: the signed tree heads, C2SP `tlog-checkpoint` notes signed with
 //!   Ed25519, and the key that signs them.
 //! - [`bundle`]: what an export writes and the verifier reads.
+//! - [`certified`]: certified copies of exports, signed with the same key.
 //! - [`desk`]: appends notarised (a checkpoint signed and published after each), and
 //!   exports.
 //! - [`verify`]: the verifier: the chain, the tree at every checkpoint, every checkpoint's
@@ -19,6 +20,7 @@
 //!   (given checkpoints kept from before) that the trail extends what was seen.
 
 pub mod bundle;
+pub mod certified;
 pub mod checkpoint;
 pub mod desk;
 pub mod entry;
@@ -27,6 +29,7 @@ pub mod tree;
 pub mod verify;
 
 pub use bundle::Bundle;
+pub use certified::{Certification, CertifiedCopy};
 pub use checkpoint::{Checkpoint, Notary};
 pub use entry::{Entry, EventJson};
 pub use head::Head;

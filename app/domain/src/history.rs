@@ -68,6 +68,15 @@ impl Drift {
         }
     }
 
+    /// The decision whose deployment was replaced or deleted outside the portal, if one was.
+    pub fn logged_decision(&self) -> Option<&str> {
+        match self {
+            Drift::Unlogged { .. } => None,
+            Drift::Deleted { logged } => Some(&logged.decision_id),
+            Drift::Replaced { logged, .. } => Some(&logged.decision_id),
+        }
+    }
+
     /// One sentence for the page and the server log.
     pub fn explain(&self) -> String {
         let env = self.environment();

@@ -98,3 +98,27 @@ fn a_live_value_the_log_does_not_explain_is_drift_and_says_how() {
             "prod: the live value claims decision d10 but differs from what it deployed (image \"attacker.example/backdoor:1\", logged \"\")."
         );
 }
+
+#[test]
+fn drift_names_the_decision_whose_deployment_was_changed_outside_and_only_that_one() {
+    let environments = Environments::default();
+    let log = [deployment(2, 10), deployment(1, 0)];
+    let found = |live_now: Option<Deployment>| drift(&environments, &live(live_now), &log);
+    let replaced = found(Some(deployment(1, 0)));
+    assert_eq!(replaced[0].logged_decision(), Some("d10"));
+    let deleted = found(None);
+    assert_eq!(deleted[0].logged_decision(), Some("d10"));
+    let unlogged = drift(
+        &environments,
+        &live(Some(Deployment {
+            decision_id: "made-up".into(),
+            ..deployment(3, 30)
+        })),
+        &[],
+    );
+    assert_eq!(
+        unlogged[0].logged_decision(),
+        None,
+        "no decision deployed what the outside wrote"
+    );
+}

@@ -80,6 +80,14 @@ pub struct DecisionRecord {
     pub signature: Option<crate::signature::Signature>,
 }
 
+impl DecisionRecord {
+    /// The version its signature applies to: the version decided or, for a rollback, the
+    /// version put back.
+    pub fn signed_version(&self) -> VersionNumber {
+        self.rollback_to.unwrap_or(self.version)
+    }
+}
+
 /// Who made a decision's record: its id (unique, the idempotency key when an adapter
 /// applies it) and its time. They travel together from the use case into every record.
 #[derive(Clone, Debug, PartialEq, Eq)]

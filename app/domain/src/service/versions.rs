@@ -102,7 +102,7 @@ impl Services {
     /// Keeps, in the group's trail, each signature on `version` (an approval or a rejection;
     /// a rollback signs the version it puts back) the registry's record no longer matches:
     /// changed outside the portal after signing. Once per digest seen.
-    async fn keep_signatures_no_longer_binding(
+    pub(super) async fn keep_signatures_no_longer_binding(
         &self,
         version: &ModelVersion,
         decisions: &[DecisionRecord],

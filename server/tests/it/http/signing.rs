@@ -63,10 +63,8 @@ async fn a_signature_shows_its_meaning_time_and_record_digest_in_the_history_and
     let csv = app
         .get("/models/churn/export/history.csv", Some(&alice))
         .await;
-    let mut rows = csv::Reader::from_reader(csv.body.as_bytes());
-    let headers = rows.headers().unwrap().clone();
-    let row = rows.records().next().unwrap().unwrap();
-    let cell = |name: &str| row[headers.iter().position(|h| h == name).unwrap()].to_owned();
+    let rows = crate::support::csv_rows(&csv.body);
+    let cell = |name: &str| rows[0][name].clone();
     assert_eq!(cell("meaning"), "Approved for a shadow run in dev");
     assert_eq!(cell("record_digest"), digest);
     assert_eq!(cell("auth_time"), auth_time);

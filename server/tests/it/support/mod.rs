@@ -381,3 +381,22 @@ impl Reply {
             .find(|c| c.starts_with(&format!("{name}=")))
     }
 }
+
+/// The data rows of an export CSV, its `#` preamble skipped, by column name.
+pub fn csv_rows(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|row| {
+            let row = row.unwrap();
+            headers
+                .iter()
+                .map(str::to_owned)
+                .zip(row.iter().map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
