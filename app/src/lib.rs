@@ -73,6 +73,11 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route
+                        path=path!("/models/:group/versions/:version/record")
+                        view=pages::SignedRecordPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
                         path=path!("/models/:group/versions/:version/sign")
                         view=pages::SigningPage
                         ssr=SsrMode::Async

@@ -37,9 +37,19 @@ pub fn export(group: &str, file: &str) -> String {
     format!("/models/{group}/export/{file}")
 }
 
+/// A history export as a certified copy, signed with the audit key.
+pub fn certified_export(group: &str, file: &str) -> String {
+    format!("{}?certified=true", export(group, file))
+}
+
 /// A version's review page.
 pub fn version(group: &str, version: impl std::fmt::Display) -> String {
     format!("/models/{group}/versions/{version}")
+}
+
+/// A version's signed record, for printing.
+pub fn signed_record(group: &str, version: impl std::fmt::Display) -> String {
+    format!("{}/record", self::version(group, version))
 }
 
 /// A version's review page, opened at the environment to decide.

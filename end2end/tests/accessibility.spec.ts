@@ -64,7 +64,8 @@ test('every page an approver sees meets WCAG 2.2 AA, from the inbox to a recorde
   await registerVersion(request, group, { auc: 0.93, log_loss: 0.31 }, 'b');
 
   for (const path of ['/inbox', `/inbox?q=${group}`, '/mine', '/models', `/models?q=${group}`, `/models/${group}`,
-    `/models/${group}/history`, '/notifications', `/models/${group}/versions/1?environment=test`]) {
+    `/models/${group}/history`, '/notifications', `/models/${group}/versions/1?environment=test`,
+    `/models/${group}/versions/1/record`]) {
     await visit(page, testInfo, path);
   }
   // The review page with its evidence: the comparison with what is live, the diff and charts.
@@ -120,4 +121,21 @@ test('keyboard focus is always visible', async ({ page, request }, testInfo) => 
     seen.add(focused.name);
   }
   expect(seen.size).toBeGreaterThan(5);
+});
+
+test('the signed record prints each signature and not the portal around it', async ({ page, request }, testInfo) => {
+  const group = uniqueGroup('print');
+  await registerVersion(request, group, { auc: 0.91 }, 'a');
+  await page.goto('/sign-in');
+  await signInAs(page, testInfo, 'alice');
+  await approve(page, testInfo, group, 1, 'dev');
+  await page.goto(`/models/${group}/versions/1`);
+  await page.getByRole('link', { name: 'The signed record, for printing' }).click();
+  await settled(page, testInfo);
+  await page.emulateMedia({ media: 'print' });
+  await expect(page.getByRole('heading', { name: 'Approved dev' })).toBeVisible();
+  await expect(page.getByText('Approved for release to dev')).toBeVisible();
+  await expect(page.getByText('Yes: version 1 in the registry is as it was signed.')).toBeVisible();
+  await expect(page.locator('header.top')).toBeHidden();
+  await expect(page.getByText('Print this page with your browser')).toBeHidden();
 });

@@ -37,6 +37,7 @@ pub fn HistoryPage() -> impl IntoView {
 fn History(history: HistoryView) -> impl IntoView {
     let group = history.group.clone();
     let export = |file: &str| crate::routes::export(&group, file);
+    let certified = |file: &str| crate::routes::certified_export(&group, file);
     let pager = view! {
         <Pager
             page=history.page
@@ -63,6 +64,16 @@ fn History(history: HistoryView) -> impl IntoView {
             <a href=export("history.json") download>"everything (JSON)"</a>
             " · "
             <a href=export("audit.json") download>"audit trail (bundle to verify)"</a>
+        </p>
+        <p class="exports">
+            "Certified copies, signed with the portal's audit key ("
+            <code>"countersign audit verify"</code>
+            " checks them): "
+            <a href=certified("history.csv") download>"decisions"</a>
+            " · "
+            <a href=certified("deployments.csv") download>"what was live"</a>
+            " · "
+            <a href=certified("history.json") download>"everything"</a>
         </p>
         <TrailCheck trail=history.trail/>
         <section class="panel" aria-labelledby="live-heading">

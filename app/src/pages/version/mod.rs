@@ -173,6 +173,10 @@ fn VersionReview(
                     .collect_view()}
             </ol>
             <p>
+                <a href=crate::routes::signed_record(&group_for_history, version)>
+                    "The signed record, for printing"
+                </a>
+                " · "
                 <a href=crate::routes::history(&group_for_history)>
                     "The whole group's history"
                 </a>
