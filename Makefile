@@ -34,7 +34,7 @@ test-rust:
 	cargo fmt --all -- --check
 	@scripts/check-file-sizes.sh
 	@scripts/check-cited-tests.sh
-	@scripts/check-requirements.sh
+	@python3 scripts/requirements.py check
 	@echo "==> dependencies: licences, bans and sources (cargo deny; advisories: make audit)"
 	cargo deny --locked check licenses bans sources
 	@echo "==> cargo tests: workflow core, port contract on the embedded store and on moto, server (API, sign-in, SSO against oidc-provider, pages); the first build takes about 7 minutes on 2 cores, the tests about 1"

@@ -213,6 +213,7 @@ fn second_verifier(bundle: &Bundle, key: &str) -> (bool, String) {
     (output.status.success(), said)
 }
 
+// Proves: AT-06.
 #[test]
 fn a_verifier_written_from_the_document_alone_agrees_with_ours() {
     let mut example = example();

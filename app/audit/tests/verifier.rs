@@ -697,6 +697,7 @@ fn the_log_is_shown_as_the_trail_holds_it_and_every_disagreement_is_named() {
     );
 }
 
+// Proves: AT-05.
 #[test]
 fn a_bundle_must_extend_every_checkpoint_the_auditor_kept() {
     use countersign_audit::verify_extending;

@@ -18,6 +18,7 @@ fn differences_read_to_the_precision_of_their_figures() {
     assert_eq!(difference(3.0, 1.0), "+2");
 }
 
+// Proves: SIG-05.
 #[test]
 fn times_are_shown_in_utc_to_the_second() {
     let one = time::macros::datetime!(2026-12-07 10:14:05 +01:00);

@@ -683,6 +683,7 @@ fn start_up_warns_of_what_is_left_open_on_a_laptop() {
     );
 }
 
+// Proves: AC-06.
 #[cfg(feature = "aws")]
 #[test]
 fn start_up_warns_of_keys_under_the_accounts_default_kms_key() {
@@ -728,6 +729,7 @@ fn start_up_warns_when_a_portal_reached_from_elsewhere_names_no_proxies() {
     assert!(!named.iter().any(proxies_warning), "{named:?}");
 }
 
+// Proves: AT-07.
 #[test]
 fn the_settings_digest_changes_with_a_setting_and_counts_a_secret_only_as_set() {
     let digest = |pairs: &[(&str, &str)]| {

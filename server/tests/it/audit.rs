@@ -188,6 +188,7 @@ async fn the_api_serves_the_trail_to_pipelines_for_a_period_and_refuses_a_period
         .contains("\"yesterday\""));
 }
 
+// Proves: AT-04.
 #[tokio::test]
 async fn a_decision_rewritten_or_removed_in_the_log_is_shown_as_the_trail_holds_it_and_named() {
     let app = TestApp::new(&[]).await;
@@ -317,6 +318,7 @@ async fn the_inbox_counts_the_approvals_the_trail_holds_and_names_one_it_lacks()
     );
 }
 
+// Proves: AT-05.
 #[tokio::test]
 async fn the_verifier_trusts_only_a_key_kept_apart_and_catches_a_trail_rolled_back_behind_it() {
     let app = TestApp::new(&[]).await;

@@ -125,6 +125,7 @@ fn verified_claims(token: &str, jwks: &Value) -> Value {
     .claims
 }
 
+// Proves: SIG-04.
 #[tokio::test]
 async fn a_signature_keeps_the_providers_signed_token_committing_to_the_record_and_it_verifies_offline(
 ) {
@@ -263,6 +264,7 @@ async fn rpc_as(sso: &Sso, cookie: &str, name: &str, form: &str) -> reqwest::Res
         .unwrap()
 }
 
+// Proves: SIG-04.
 #[tokio::test]
 async fn a_session_made_with_the_session_key_alone_signs_nothing() {
     let key = countersign_server::auth::session::Sessions::generate_key();

@@ -19,6 +19,7 @@ pub(crate) const GXP: &[(&str, &str)] = &[
     ("API_REGISTRANTS", "training-pipeline=dana"),
 ];
 
+// Proves: AC-03.
 #[tokio::test]
 async fn under_the_gxp_profile_a_sign_in_whose_token_has_no_name_is_refused_and_kept() {
     let sso = start_quirky("", GXP).await;

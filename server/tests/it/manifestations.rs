@@ -31,6 +31,7 @@ fn repoint_the_image(app: &TestApp) {
     assert_eq!(changed, 1);
 }
 
+// Proves: SIG-08.
 #[tokio::test]
 async fn a_signature_shows_its_role_and_whether_it_still_binds_in_every_export() {
     let app = TestApp::new(&[]).await;
@@ -116,6 +117,7 @@ async fn a_signature_shows_its_role_and_whether_it_still_binds_in_every_export()
     );
 }
 
+// Proves: AT-08.
 #[tokio::test]
 async fn a_certified_copy_verifies_offline_with_the_portals_key_and_a_changed_one_fails() {
     let app = TestApp::new(&[]).await;
@@ -195,6 +197,7 @@ fn verify(copy: &Value, options: &[&str]) -> (i32, String) {
     )
 }
 
+// Proves: SIG-08.
 #[tokio::test]
 async fn the_signed_record_prints_each_signature_with_its_manifestation_without_script() {
     let app = TestApp::new(&[]).await;
@@ -249,6 +252,7 @@ fn regex_lite_time(body: &str) -> bool {
     })
 }
 
+// Proves: AC-07.
 #[tokio::test]
 async fn the_signed_record_and_certified_copies_are_refused_to_strangers_and_non_viewers() {
     let app = TestApp::new(&[("VIEWERS", "approvers")]).await;

@@ -397,6 +397,7 @@ async fn approve_dev(sso: &Sso, client: &Client, group: &str) -> reqwest::Respon
     .await
 }
 
+// Proves: SIG-07.
 #[tokio::test]
 async fn the_registrant_cannot_approve_whatever_the_pipeline_called_them() {
     // Dana is an approver here; her provider subject is "dana", her e-mail
@@ -438,6 +439,7 @@ async fn the_registrant_cannot_approve_whatever_the_pipeline_called_them() {
     );
 }
 
+// Proves: SIG-07.
 #[tokio::test]
 async fn entra_object_ids_identify_people_when_configured() {
     let sso = start_with(&[
@@ -690,6 +692,7 @@ async fn pipelines_call_the_api_with_client_credentials_tokens_for_their_scopes_
     }
 }
 
+// Proves: AC-05.
 /// N12: where the provider issues tokens for the API to more clients than the pipelines (the
 /// portal's own client, a person's app), only the clients named are taken.
 #[tokio::test]
@@ -871,6 +874,7 @@ pub(crate) async fn signed_history(sso: &Sso, client: &Client) -> serde_json::Va
         .unwrap()
 }
 
+// Proves: SIG-03.
 #[tokio::test]
 async fn a_stale_sign_in_is_sent_to_sign_in_again_and_then_signs() {
     let sso = start_quirky("", PIPELINES_SIGN_IN_HERE).await;
@@ -927,6 +931,7 @@ async fn a_stale_sign_in_is_sent_to_sign_in_again_and_then_signs() {
     );
 }
 
+// Proves: SIG-03.
 #[tokio::test]
 async fn a_provider_that_ignores_prompt_login_signs_nothing() {
     let sso = start_quirky("ignores-prompt", PIPELINES_SIGN_IN_HERE).await;
@@ -942,6 +947,7 @@ async fn a_provider_that_ignores_prompt_login_signs_nothing() {
     );
 }
 
+// Proves: SIG-03.
 #[tokio::test]
 async fn a_provider_that_never_says_when_someone_signed_in_signs_nothing() {
     let sso = start_quirky("no-auth-time", PIPELINES_SIGN_IN_HERE).await;

@@ -125,6 +125,7 @@ async fn someone_else_at_the_provider(
     }
 }
 
+// Proves: AT-02.
 #[tokio::test]
 async fn someone_else_signing_in_during_a_signature_is_kept_in_the_trail_and_on_the_timeline() {
     let sso = start_quirky("", PIPELINES_SIGN_IN_HERE).await;
@@ -168,6 +169,7 @@ async fn someone_else_signing_in_during_a_signature_is_kept_in_the_trail_and_on_
     );
 }
 
+// Proves: AT-02.
 #[tokio::test]
 async fn a_sign_in_again_never_finished_is_kept_in_the_trail_and_on_the_timeline() {
     let sso = start_quirky("", PIPELINES_SIGN_IN_HERE).await;
@@ -191,6 +193,7 @@ async fn a_sign_in_again_never_finished_is_kept_in_the_trail_and_on_the_timeline
     );
 }
 
+// Proves: AT-02.
 #[tokio::test]
 async fn a_provider_that_signs_in_nobody_again_leaves_a_refused_attempt_in_the_trail() {
     let sso = start_quirky("ignores-prompt", PIPELINES_SIGN_IN_HERE).await;

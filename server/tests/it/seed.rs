@@ -125,6 +125,7 @@ fn seed_refuses_a_registrant_who_is_no_demo_identity_and_registers_nothing() {
     assert!(trail_is_empty(&database, "bench"), "nothing registered");
 }
 
+// Proves: AC-02.
 #[test]
 fn seed_refuses_to_run_under_the_gxp_profile_and_registers_nothing() {
     let dir = tempfile::tempdir().unwrap();

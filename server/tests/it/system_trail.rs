@@ -39,6 +39,7 @@ async fn every_system_event(backing: &Backing) -> Vec<(String, SystemEvent)> {
         .collect()
 }
 
+// Proves: AT-07.
 #[tokio::test]
 async fn starts_sign_ins_and_sign_outs_are_kept_in_the_portals_own_trail_and_it_verifies() {
     let app = TestApp::new(&[]).await;
@@ -98,6 +99,7 @@ async fn starts_sign_ins_and_sign_outs_are_kept_in_the_portals_own_trail_and_it_
     assert_ne!(page.status, axum::http::StatusCode::OK);
 }
 
+// Proves: AT-07.
 #[tokio::test]
 async fn sign_ins_at_the_provider_are_kept_and_so_are_those_it_refused_begun_here() {
     let sso = start_quirky("", &[]).await;
@@ -141,6 +143,7 @@ async fn sign_ins_at_the_provider_are_kept_and_so_are_those_it_refused_begun_her
     );
 }
 
+// Proves: AT-07.
 #[tokio::test]
 async fn a_refusal_of_the_portal_is_kept_once_a_minute_and_each_export_every_time() {
     let app = TestApp::new(&[("VIEWERS", "approvers")]).await;
@@ -187,6 +190,7 @@ async fn a_refusal_of_the_portal_is_kept_once_a_minute_and_each_export_every_tim
     assert_eq!(exports, [("alice", "audit.json"), ("alice", "history.csv")]);
 }
 
+// Proves: AT-07.
 #[test]
 fn commands_that_change_or_take_records_are_kept_with_the_operator_who_ran_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -243,6 +247,7 @@ fn commands_that_change_or_take_records_are_kept_with_the_operator_who_ran_them(
     );
 }
 
+// Proves: AT-07.
 #[tokio::test]
 async fn keys_the_portal_generates_are_kept_once_with_the_audit_keys_public_half() {
     let app = TestApp::new(&[]).await;

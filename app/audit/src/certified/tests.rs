@@ -39,6 +39,7 @@ fn a_certified_copy_verifies_with_the_portals_key_and_says_who_asked_for_it_and_
     );
 }
 
+// Proves: AT-08.
 #[test]
 fn a_certified_copy_changed_in_any_part_or_checked_with_another_key_is_refused() {
     let notary = notary();
@@ -76,6 +77,7 @@ fn a_certified_copy_changed_in_any_part_or_checked_with_another_key_is_refused()
     );
 }
 
+// Proves: AT-08.
 #[test]
 fn a_name_with_a_newline_cannot_add_a_line_to_the_certification() {
     let notary = notary();

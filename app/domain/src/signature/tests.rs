@@ -90,6 +90,7 @@ fn artifact_digests_are_signed_when_the_registry_knows_them() {
     assert!(ArtifactDigests::new(None, Some(&"e".repeat(129))).is_err());
 }
 
+// Proves: SIG-01.
 #[test]
 fn the_digest_of_a_fixed_record_never_changes() {
     // Field names and their encoding are part of every digest ever recorded: a rename
@@ -97,6 +98,7 @@ fn the_digest_of_a_fixed_record_never_changes() {
     assert_eq!(content().digest(), PINNED_DIGEST);
 }
 
+// Proves: SIG-01.
 #[test]
 fn any_change_to_what_was_shown_changes_the_digest() {
     let signed = content().digest();

@@ -137,6 +137,7 @@ impl Scenario {
     }
 }
 
+// Proves: WF-01.
 #[test]
 fn registration_makes_the_first_environment_pending() {
     let s = Scenario::registered_by("dana");
@@ -176,6 +177,7 @@ fn approving_dev_approves_the_version_requests_the_rest_and_deploys() {
     assert_eq!(s.version.revision, 1);
 }
 
+// Proves: WF-02.
 #[test]
 fn only_approvers_decide() {
     let mut s = Scenario::registered_by("dana");
@@ -189,6 +191,7 @@ fn only_approvers_decide() {
     }
 }
 
+// Proves: WF-01.
 #[test]
 fn an_environment_waits_for_the_one_before_it() {
     let mut s = Scenario::registered_by("dana");
@@ -205,6 +208,7 @@ fn an_environment_waits_for_the_one_before_it() {
     assert!(matches!(refusal, Refusal::EarlierNotApproved { .. }));
 }
 
+// Proves: WF-06.
 #[test]
 fn a_rejection_needs_a_reason_and_blank_is_no_reason() {
     let mut s = Scenario::registered_by("dana");
@@ -253,6 +257,7 @@ fn rejecting_a_later_environment_withdraws_the_requests_after_it() {
     assert_eq!(s.states(), [Approved, Rejected, NotRequested, NotRequested]);
 }
 
+// Proves: WF-06.
 #[test]
 fn a_decided_step_is_not_decided_again() {
     let mut s = Scenario::registered_by("dana");
@@ -271,6 +276,7 @@ fn a_decided_step_is_not_decided_again() {
     }
 }
 
+// Proves: WF-03.
 #[test]
 fn the_registrant_cannot_approve_their_own_version() {
     let mut s = Scenario::registered_by("alice");
@@ -293,6 +299,7 @@ fn signer(subject: &str, email: &str) -> Actor {
     }
 }
 
+// Proves: WF-03.
 #[test]
 fn the_registrant_is_recognised_by_any_identifier_whatever_its_case() {
     let mut s = Scenario::registered_by("alice");
@@ -326,6 +333,7 @@ fn the_registrant_is_recognised_by_any_identifier_whatever_its_case() {
     .unwrap();
 }
 
+// Proves: WF-04.
 #[test]
 fn one_person_in_two_spellings_is_one_approver() {
     let mut s = Scenario::registered_by("dana");
@@ -350,6 +358,7 @@ fn one_person_in_two_spellings_is_one_approver() {
     }
 }
 
+// Proves: WF-05.
 #[test]
 fn a_registrant_nobody_verified_needs_one_more_approver_wherever_four_eyes_holds() {
     // The N3 exploit: dana's pipeline names a made-up registrant, and dana approves alone.
@@ -411,6 +420,7 @@ fn the_extra_approver_follows_four_eyes_unless_environments_are_named() {
         .is_err());
 }
 
+// Proves: WF-03.
 #[test]
 fn self_approval_can_be_allowed_for_a_named_environment() {
     let mut s = Scenario::with_policy(policy().allowing_self_approval("dev").unwrap(), "alice");
@@ -423,6 +433,7 @@ fn self_approval_can_be_allowed_for_a_named_environment() {
     );
 }
 
+// Proves: WF-04.
 #[test]
 fn prod_needs_two_distinct_approvers() {
     let mut s = Scenario::registered_by("dana");
@@ -529,6 +540,7 @@ fn roll_back(
     )
 }
 
+// Proves: WF-07.
 #[test]
 fn a_rollback_redeploys_an_earlier_approved_version_and_withdraws_the_live_one() {
     let (older, newer) = two_promoted_to_test();
@@ -630,6 +642,7 @@ fn a_version_changed_since_its_approval_is_not_put_back() {
     );
 }
 
+// Proves: WF-07.
 #[test]
 fn the_registrant_of_the_version_put_back_may_not_roll_back_to_it_alone() {
     let (older, newer) = two_promoted_to_test();
@@ -992,6 +1005,7 @@ fn a_signature_applies_only_to_the_record_its_signer_confirmed() {
     );
 }
 
+// Proves: SIG-03.
 #[test]
 fn a_signer_must_have_authenticated_within_the_environments_max_age() {
     let policy = policy()
@@ -1188,6 +1202,7 @@ fn token_with(claims: serde_json::Value) -> String {
     )
 }
 
+// Proves: SIG-04.
 #[test]
 fn with_an_identity_provider_a_signature_needs_its_evidence_of_the_sign_in() {
     use crate::signature::{nonce_commitment, EvidenceProblem, IdentityEvidence, IdentityProvider};

@@ -42,6 +42,7 @@ pub(super) fn kind(entry: &Entry) -> &'static str {
     }
 }
 
+// Proves: AT-01.
 pub async fn the_audit_trail_keeps_each_event_once_in_order_and_verifies(services: &Subject) {
     let group = unique_group("trail");
     let version = register(services, &group).await;
@@ -163,6 +164,7 @@ pub async fn appends_racing_in_one_group_take_a_place_each(services: &Subject) {
     assert_eq!(verified.entries, 11);
 }
 
+// Proves: AT-04.
 /// What pages show of a decision is its trail entry, compared field by field with the log's
 /// row: the log keeps every decision exactly as the entry does (times, the signature and how
 /// its signer authenticated included), so nothing anybody left alone is flagged.
@@ -253,6 +255,7 @@ pub async fn the_log_tells_each_decision_as_the_trail_does(services: &Subject) {
     assert!(!page.holds());
 }
 
+// Proves: AT-07.
 pub async fn the_portals_own_trail_keeps_what_happened_to_it_and_verifies(services: &Subject) {
     use countersign_domain::audit::SystemEvent;
     let system = GroupName::system_trail();

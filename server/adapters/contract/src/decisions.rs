@@ -221,6 +221,7 @@ pub async fn a_signature_keeps_how_its_signer_authenticated(services: &Subject) 
     assert_eq!(log[0], effect.record, "read back whole");
 }
 
+// Proves: AT-02.
 pub async fn signing_attempts_are_kept_once_each_in_order(services: &Subject) {
     let group = unique_group("attempts");
     let first = register(services, &group).await;

@@ -336,6 +336,7 @@ async fn a_decision_whose_audit_entry_cannot_be_written_is_not_applied() {
     assert_eq!(now.version.revision, second.revision);
 }
 
+// Proves: AT-05.
 #[tokio::test]
 async fn a_store_rolled_back_behind_the_portal_stops_appends_and_nothing_more_is_signed() {
     let trail = decided().await;

@@ -79,6 +79,7 @@ async fn the_store_file_holding_the_session_key_is_readable_by_its_owner_only() 
     }
 }
 
+// Proves: AT-05.
 #[test]
 fn the_audit_signing_key_lives_outside_the_database_readable_by_its_owner_only() {
     use countersign_local_store::AuditKeyFile;

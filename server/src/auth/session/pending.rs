@@ -105,6 +105,7 @@ mod tests {
         headers
     }
 
+    // Proves: SIG-06.
     #[test]
     fn a_pending_signature_expires_on_the_server_whatever_the_browser_keeps() {
         let sessions = super::super::tests::sessions();
@@ -129,6 +130,7 @@ mod tests {
         assert_eq!(sessions.pending_signature(&sent_back(&set_cookie)), None);
     }
 
+    // Proves: SIG-06.
     #[test]
     fn only_the_way_back_from_its_own_sign_in_completes_a_pending_signature() {
         let sessions = super::super::tests::sessions();

@@ -75,6 +75,7 @@ fn the_gxp_profile_starts_on_settings_that_close_every_gap_and_says_the_embedded
     assert!(!off.gxp && !off.warnings().iter().any(|w| w.contains("GxP")));
 }
 
+// Proves: AC-01.
 #[test]
 fn the_gxp_profile_refuses_the_laptop_defaults_naming_every_setting_at_once() {
     let error = load(&[("GXP", "true".into())]).unwrap_err().to_string();
@@ -95,6 +96,7 @@ fn the_gxp_profile_refuses_the_laptop_defaults_naming_every_setting_at_once() {
     );
 }
 
+// Proves: AC-01.
 #[test]
 fn the_gxp_profile_refuses_each_weak_setting_alone() {
     let cases: [(&str, &str, &str); 9] = [
@@ -154,6 +156,7 @@ fn the_gxp_profile_refuses_each_weak_setting_alone() {
     );
 }
 
+// Proves: AC-01.
 #[cfg(feature = "aws")]
 #[test]
 fn the_gxp_profile_on_aws_needs_a_write_once_audit_bucket() {
@@ -170,6 +173,7 @@ fn the_gxp_profile_on_aws_needs_a_write_once_audit_bucket() {
         .all(|w| !w.contains("embedded store")));
 }
 
+// Proves: AC-02.
 #[cfg(feature = "aws")]
 #[test]
 fn demo_data_is_refused_on_aws_with_or_without_the_profile() {

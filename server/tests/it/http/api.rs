@@ -270,6 +270,7 @@ fn registration_by(token: &str, registrant: Value) -> Request<Body> {
         .unwrap()
 }
 
+// Proves: AC-05.
 #[tokio::test]
 async fn a_token_bound_to_people_registers_only_in_their_names() {
     use countersign_server::http::api::auth::hex_digest;
@@ -338,6 +339,7 @@ async fn a_token_bound_to_people_registers_only_in_their_names() {
     assert!(Config::from_pairs([("API_REGISTRANTS", "training")]).is_err());
 }
 
+// Proves: WF-05.
 /// N3, the review's exploit: bob, an approver, registers his own model through a shared
 /// token that may name anyone, calls its registrant "ghost", and approves it alone.
 #[tokio::test]

@@ -26,6 +26,7 @@ async fn refused_in_the_trail(app: &TestApp, cookie: &str, group: &str) -> Vec<(
         .collect()
 }
 
+// Proves: AT-02.
 #[tokio::test]
 async fn each_refusal_when_a_decision_is_chosen_is_kept_in_the_trail_and_on_the_timeline() {
     let app = TestApp::new(&[]).await;

@@ -58,6 +58,7 @@ async fn refused_decisions_say_why_and_change_nothing() {
     assert_eq!(resolved.status, StatusCode::NOT_FOUND);
 }
 
+// Proves: WF-03.
 #[tokio::test]
 async fn the_registrant_cannot_approve_their_own_version() {
     let app = TestApp::new(&[]).await;

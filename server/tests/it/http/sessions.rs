@@ -138,6 +138,7 @@ async fn an_operator_revokes_a_person_or_everyone_and_the_next_request_is_refuse
     assert_eq!(page.status, StatusCode::UNAUTHORIZED);
 }
 
+// Proves: AC-04.
 #[tokio::test]
 async fn revocations_that_cannot_be_read_end_the_sessions_begun_before_the_last_good_read() {
     let app = reading_revocations_every_request().await;

@@ -16,6 +16,7 @@ async fn two_approval_meanings_in_dev() -> (TestApp, String) {
     (app, alice)
 }
 
+// Proves: SIG-05.
 #[tokio::test]
 async fn a_signature_shows_its_meaning_time_and_record_digest_in_the_history_and_its_exports() {
     let (app, alice) = two_approval_meanings_in_dev().await;
@@ -155,6 +156,7 @@ async fn post_sign(app: &TestApp, digest: &str, cookies: &str, accept: &str) -> 
         .await
 }
 
+// Proves: SIG-01.
 #[tokio::test]
 async fn the_confirmation_step_shows_exactly_what_is_signed_and_only_that_is_signed() {
     let app = TestApp::new(&[]).await;

@@ -445,6 +445,7 @@ async fn a_decision_the_table_never_received_changed_nothing() {
     assert_eq!(logged(&backend, &version).await, 1);
 }
 
+// Proves: AT-01.
 #[tokio::test]
 async fn every_one_of_150_decisions_on_a_group_is_kept() {
     let moto = Moto::start();

@@ -70,6 +70,7 @@ async fn a_live_value_written_outside_the_portal_never_blocks_the_next_decision(
     assert_eq!(live.version, second.version);
 }
 
+// Proves: AT-03.
 #[tokio::test]
 async fn a_live_value_the_log_does_not_explain_is_reported_as_drift_and_kept_in_the_trail() {
     let moto = Moto::start();
@@ -153,6 +154,7 @@ async fn a_live_value_the_log_does_not_explain_is_reported_as_drift_and_kept_in_
     assert_eq!(resolved.version, version.version);
 }
 
+// Proves: SIG-02.
 #[tokio::test]
 async fn a_metric_changed_in_sagemaker_after_signing_breaks_the_signature_and_stops_promotion() {
     let moto = Moto::start();
