@@ -7,7 +7,7 @@ export PATH := $(HOME)/.cargo/bin:$(CURDIR)/.tools/node_modules/.bin:$(PATH)
 # Where `make run` keeps its store; delete it to start again from the demo data.
 RUN_DATABASE ?= countersign.db
 
-.PHONY: run test test-rust test-e2e bench build build-release tools clean audit
+.PHONY: run test test-rust test-e2e bench build build-release tools clean audit oq
 
 # The portal on this machine, built for a quick first start: debug builds (the profile the
 # tests use, so most of what one compiles the other reuses) and, on the embedded store,
@@ -34,7 +34,10 @@ test-rust:
 	cargo fmt --all -- --check
 	@scripts/check-file-sizes.sh
 	@scripts/check-cited-tests.sh
+	@scripts/check-changelog.sh
 	@python3 scripts/requirements.py check
+	@echo "==> the requirements check and the OQ report's own tests (python unittest)"
+	python3 -m unittest discover -s scripts -p 'test_*.py'
 	@echo "==> dependencies: licences, bans and sources (cargo deny; advisories: make audit)"
 	cargo deny --locked check licenses bans sources
 	@echo "==> cargo tests: workflow core, port contract on the embedded store and on moto, server (API, sign-in, SSO against oidc-provider, pages); the first build takes about 7 minutes on 2 cores, the tests about 1"
@@ -71,17 +74,26 @@ bench: build-release
 	@echo "==> benchmark (figures, not pass/fail)"
 	scripts/bench.sh
 
+# The operational qualification: every suite on the release build, and the report with the
+# traceability matrix and the end-to-end screenshots (target/oq/index.html). About an hour
+# the first time on 2 cores; not part of `make test`.
+oq: build-release
+	@scripts/tools.sh oq
+	scripts/oq.sh
+
 # Debug: the server with the AWS backend, and the site.
 build:
 	@scripts/tools.sh build
 	@scripts/site.sh dev
 	@scripts/server.sh dev
 
-# What deployments run and `make bench` measures: the optimised server and the size-optimised site.
+# What deployments run and `make bench` measures: the optimised server and the size-optimised
+# site; and the server's software bill of materials.
 build-release:
 	@scripts/tools.sh release
 	@scripts/site.sh release
 	@scripts/server.sh release
+	@scripts/sbom.sh
 
 tools:
 	@scripts/tools.sh test

@@ -119,6 +119,8 @@ export default defineConfig({
       ],
     },
     trace: 'off',
+    // `make oq` keeps a screenshot of every test as evidence for its report.
+    screenshot: process.env.OQ_EVIDENCE === '1' ? 'on' : 'off',
   },
   projects: [
     { name: 'with-js', use: { javaScriptEnabled: true }, testIgnore: /(aws|seed-flow|replicas|screenshots)\.spec\.ts/ },

@@ -4,16 +4,23 @@
 # is downloaded from anywhere else, at build or test time.
 #
 #   scripts/tools.sh build   the Rust toolchain pieces: the WASM target and wasm-bindgen
-#   scripts/tools.sh release the above, and wasm-opt and brotli for release builds
+#   scripts/tools.sh release the above, and wasm-opt, brotli and cargo-cyclonedx (the SBOM)
+#                            for release builds
 #   scripts/tools.sh test    the build tools, Chromium, the test servers' npm packages, and
 #                            moto (PyPI, in the virtualenv .tools/venv)
 #   scripts/tools.sh bench   the test tools, and wrk (Debian) for load from a second process
+#   scripts/tools.sh oq      the test tools, and cargo-nextest for the qualification's JUnit
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '==> %s\n' "$*"; }
 
 want="${1:-build}"
+qualify=no
+if [ "$want" = oq ]; then
+  qualify=yes
+  want=test
+fi
 if [ "$want" = bench ]; then
   if ! command -v wrk > /dev/null; then
     say "installing wrk (Debian) to load the server from a second process (under a minute)"
@@ -25,6 +32,8 @@ fi
 BINARYEN_VERSION=132         # Debian's binaryen is too old for rustc 1.95's WASM
 MOTO_VERSION=5.2.5           # the AWS emulator the AWS backend's tests run against
 CARGO_DENY_VERSION=0.20.2    # dependency licences, bans and sources in make test
+NEXTEST_VERSION=0.9.143      # runs make oq's suites and writes their JUnit XML
+CYCLONEDX_VERSION=0.5.9      # the release build's software bill of materials
 TOOLS_DIR="$PWD/.tools"
 
 
@@ -37,6 +46,11 @@ cheap_install() {
     CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false \
     CARGO_PROFILE_RELEASE_STRIP=true cargo install "$@"
 }
+
+if [ "$qualify" = yes ] && ! cargo nextest --version > /dev/null 2>&1; then
+  say "installing cargo-nextest $NEXTEST_VERSION from crates.io, which runs the qualification's suites (about 5 minutes, once)"
+  cheap_install cargo-nextest --version "$NEXTEST_VERSION" --locked
+fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the Rust target wasm32-unknown-unknown (the browser build)"
@@ -53,6 +67,10 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $bindgen_v
 fi
 
 if [ "$want" = release ]; then
+  if [ "$(cargo cyclonedx --version 2>/dev/null || true)" != "cargo-cyclonedx-cyclonedx $CYCLONEDX_VERSION" ]; then
+    say "installing cargo-cyclonedx $CYCLONEDX_VERSION from crates.io, for the release build's bill of materials (about 3 minutes, once)"
+    cheap_install cargo-cyclonedx --version "$CYCLONEDX_VERSION" --locked
+  fi
   if ! command -v brotli > /dev/null; then
     say "installing brotli (Debian) to precompress the release site's assets (seconds)"
     apt-get update -qq
