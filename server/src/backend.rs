@@ -72,6 +72,53 @@ impl SettingsKeeper {
     }
 }
 
+impl Backing {
+    /// The store's items of `countersign iq`.
+    pub(crate) async fn installation_checks(
+        &self,
+        config: &Config,
+    ) -> Vec<crate::installation::Check> {
+        use crate::installation::Check;
+        match &self.settings {
+            SettingsKeeper::Local(_) => {
+                let key = countersign_local_store::AuditKeyFile::beside(&config.database);
+                vec![
+                    Check::new(
+                        "the records are kept in a store fit for GxP records",
+                        false,
+                        "the embedded SQLite store is for evaluation: use the AWS backend (COUNTERSIGN_BACKEND=aws)",
+                    ),
+                    owner_only(key.path()),
+                ]
+            }
+            #[cfg(feature = "aws")]
+            SettingsKeeper::Aws(backend) => backend
+                .installation_checks()
+                .await
+                .into_iter()
+                .map(|c| Check::new(c.item, c.passed, c.detail))
+                .collect(),
+        }
+    }
+}
+
+/// Whether the audit key file is readable by its owner only.
+fn owner_only(path: &std::path::Path) -> crate::installation::Check {
+    use std::os::unix::fs::PermissionsExt;
+    let item = "the audit signing key is kept apart, readable by its owner only";
+    match std::fs::metadata(path) {
+        Ok(meta) => {
+            let mode = meta.permissions().mode() & 0o777;
+            crate::installation::Check::new(
+                item,
+                mode & 0o077 == 0,
+                format!("{} mode {mode:o}", path.display()),
+            )
+        }
+        Err(e) => crate::installation::Check::new(item, false, format!("{}: {e}", path.display())),
+    }
+}
+
 #[cfg(feature = "aws")]
 impl Backing {
     /// `countersign migrate --from-ssm`.

@@ -7,7 +7,7 @@
 //! - `backend`: the embedded store or the AWS adapters, opened as the domain's services.
 //! - `application`: the router, the whole HTTP surface; `background`: work beside requests.
 //! - `http`: what answers requests (the pipeline API, exports, and the layers in front).
-//! - `startup`: why the server could not start.
+//! - `startup`: why the server could not start. `installation`: `countersign iq`.
 //! - `auth`: people signing in. `notify`: mail. `demo`: the demo data. `memory`: the heap
 //!   kept small.
 
@@ -19,6 +19,7 @@ pub mod background;
 pub mod config;
 pub mod demo;
 pub mod http;
+pub mod installation;
 pub mod memory;
 pub mod notify;
 pub mod operator;

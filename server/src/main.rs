@@ -80,6 +80,10 @@ enum Command {
         #[arg(long, required = true)]
         from_ssm: bool,
     },
+    /// Installation qualification: check this deployment against what the README requires
+    /// of one that keeps GxP records (the profile, the store, the audit bucket, keys, the
+    /// identity provider), PASS or FAIL per item; changes nothing. Exits 1 on a FAIL.
+    Iq,
     /// The tamper-evident audit trail: export a group's, or verify an export offline.
     Audit {
         #[command(subcommand)]
@@ -169,7 +173,10 @@ impl Command {
     /// records or takes them away.
     fn is_kept(&self) -> bool {
         match self {
-            Command::Register { .. } | Command::Sessions { .. } | Command::Seed { .. } => true,
+            Command::Register { .. }
+            | Command::Sessions { .. }
+            | Command::Seed { .. }
+            | Command::Iq => true,
             Command::Audit {
                 action: AuditAction::Export { .. },
             } => true,
@@ -273,6 +280,14 @@ async fn run(command: Command, config: Config) -> Result<(), Failure> {
     }
     match command {
         Command::Serve => serve(config, backing).await,
+        Command::Iq => {
+            let checks = countersign_server::installation::qualify(&config, &backing).await;
+            if countersign_server::installation::report(&checks) {
+                Ok(())
+            } else {
+                Err("the installation qualification failed: see each FAIL above".into())
+            }
+        }
         Command::Resolve { group, environment } => {
             let group = GroupName::parse(&group).map_err(|e| e.to_string())?;
             let environment = services

@@ -9,6 +9,7 @@ mod evidence;
 mod forged_tokens;
 mod gxp;
 mod http;
+mod installation;
 mod manifestations;
 mod notifications;
 mod oidc;

@@ -25,6 +25,7 @@ mod attempts;
 mod bucket;
 mod calls;
 mod commit;
+pub mod installation;
 mod log;
 pub mod metadata;
 mod migrate;

@@ -21,6 +21,7 @@ use support::{sdk_config_at, settings, Moto, Relay};
 mod audit;
 mod decisions;
 mod drift;
+mod installation;
 mod migrate;
 mod outbox;
 mod registry;

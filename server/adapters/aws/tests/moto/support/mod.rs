@@ -120,6 +120,12 @@ impl Moto {
         )
     }
 
+    /// The portal's table created as the README's AWS CLI steps create it: its name.
+    pub fn table_from_cli(&self, name: &str) -> String {
+        let words = self.set_up("table_from_cli.py", &[name]);
+        words.into_iter().next().expect("the table's name")
+    }
+
     /// Credentials of a new IAM user allowed everything but `denied` (with
     /// `start_enforcing_iam(3)`).
     pub fn user_denied(&self, denied: &[&str]) -> aws_sdk_ssm::config::Credentials {

@@ -1,0 +1,91 @@
+//! `countersign iq` on AWS: a deployment as the README requires it passes every item, and a
+//! table, bucket or key set up otherwise fails the items it misses, each named.
+
+use super::*;
+use countersign_aws::installation::InstallationCheck;
+
+fn failed(checks: &[InstallationCheck]) -> Vec<&str> {
+    checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.item.as_str())
+        .collect()
+}
+
+// Proves: AC-08.
+#[tokio::test]
+async fn a_deployment_as_the_readme_requires_passes_every_installation_check() {
+    let moto = Moto::start();
+    // As the README's AWS CLI steps create it: moto's CloudFormation leaves out the
+    // template's encryption, TTL and point-in-time recovery.
+    let table = moto.table_from_cli("countersign-from-cli");
+    let config = moto.sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket("audit-locked")
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .unwrap();
+    let backend = Arc::new(AwsBackend::new(
+        &config,
+        countersign_aws::AwsSettings {
+            table,
+            create_table: false,
+            secrets_kms_key_id: Some("alias/countersign".into()),
+            audit_bucket: Some(countersign_aws::AuditBucket {
+                name: "audit-locked".into(),
+                retention: time::Duration::days(1),
+            }),
+            ..settings()
+        },
+    ));
+    backend.prepare().await.unwrap();
+    let services = services_over(backend.clone(), backend.clone(), policy());
+    registered_and_approved_for_dev(&services, "iq").await;
+
+    let checks = backend.installation_checks().await;
+    assert_eq!(failed(&checks), Vec::<&str>::new(), "{checks:#?}");
+    assert!(checks.len() >= 11, "{checks:#?}");
+    let locked = checks
+        .iter()
+        .find(|c| c.item.contains("locked in compliance mode"))
+        .unwrap();
+    assert!(locked.detail.starts_with("audit/iq/"), "{locked:?}");
+}
+
+// Proves: AC-08.
+#[tokio::test]
+async fn a_deployment_set_up_otherwise_fails_each_item_it_misses() {
+    // The table as the portal creates it for a laptop against moto: TTL on, nothing else.
+    let moto = Moto::start();
+    let backend = moto.backend().await;
+    let checks = backend.installation_checks().await;
+    assert_eq!(
+        failed(&checks),
+        [
+            "the table has point-in-time recovery on",
+            "the table has deletion protection on",
+            "the table is encrypted with a KMS key",
+            "audit checkpoints are kept in an S3 bucket under Object Lock",
+            "the shared secrets are encrypted under a customer managed KMS key",
+        ],
+        "{checks:#?}"
+    );
+    let gone = AwsBackend::new(
+        &moto.sdk_config().await,
+        countersign_aws::AwsSettings {
+            table: "no-such-table".into(),
+            ..settings()
+        },
+    );
+    let checks = gone.installation_checks().await;
+    assert!(
+        !checks[0].passed && checks[0].detail.contains("ResourceNotFoundException"),
+        "{checks:#?}"
+    );
+}
