@@ -1,6 +1,8 @@
 //! The audit trail as the server runs it (`countersign_audit::desk`), and as an auditor
 //! checks it offline with `countersign audit verify`.
 
+pub mod archive;
+
 pub use countersign_audit::desk::{notarise, parse_end, parse_start, AuditDesk, Notarised, Period};
 use countersign_audit::CertifiedCopy;
 use std::path::Path;

@@ -152,6 +152,20 @@ enum AuditAction {
     },
     /// Print the public key checkpoints are signed with.
     PublicKey,
+    /// Write every trail (each model group's and the portal's own) for keeping: a bundle
+    /// each, the public key, the bundle format document, the second verifier, a README and
+    /// a manifest of SHA-256 sums signed with the audit key, into a new directory.
+    Archive {
+        /// The directory to write, new or empty.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Entries from this time on: a date (2026-07-01) or an RFC 3339 time.
+        #[arg(long, value_parser = countersign_server::audit::parse_start)]
+        from: Option<time::OffsetDateTime>,
+        /// Entries until this time: a date (through its end) or an RFC 3339 time.
+        #[arg(long, value_parser = countersign_server::audit::parse_end)]
+        to: Option<time::OffsetDateTime>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -178,7 +192,7 @@ impl Command {
             | Command::Seed { .. }
             | Command::Iq => true,
             Command::Audit {
-                action: AuditAction::Export { .. },
+                action: AuditAction::Export { .. } | AuditAction::Archive { .. },
             } => true,
             #[cfg(feature = "aws")]
             Command::Migrate { .. } => true,
@@ -399,6 +413,26 @@ async fn run(command: Command, config: Config) -> Result<(), Failure> {
                     .await
                     .map_err(|e| e.to_string())?;
                 print_json(&bundle)
+            }
+            AuditAction::Archive { out, from, to } => {
+                let period = countersign_server::audit::Period { from, to };
+                let archived = countersign_server::audit::archive::write(
+                    &services,
+                    &backing.audit,
+                    &out,
+                    period,
+                )
+                .await?;
+                for (group, entries) in &archived.trails {
+                    println!("{group}: {entries} entries");
+                }
+                println!(
+                    "archived {} trails in {} files under {}",
+                    archived.trails.len(),
+                    archived.files,
+                    out.display()
+                );
+                Ok(())
             }
             AuditAction::PublicKey => {
                 println!("{}", backing.audit.notary.public_key());
