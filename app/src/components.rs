@@ -33,12 +33,16 @@ pub fn Header() -> impl IntoView {
                             let notifications = user
                                 .approver
                                 .then(|| view! { <a href=crate::routes::NOTIFICATIONS>"Notifications"</a> });
+                            let access = user
+                                .audit_reviewer
+                                .then(|| view! { <a href=crate::routes::ACCESS_REVIEW>"Access review"</a> });
                             view! {
                                 <nav aria-label="Main">
                                     {inbox}
                                     <a href=crate::routes::MINE>"Your models"</a>
                                     <a href=crate::routes::MODELS>"Model groups"</a>
                                     {notifications}
+                                    {access}
                                 </nav>
                                 <div class="who">
                                     <span class="who-name" title=user.email.clone()>

@@ -82,6 +82,11 @@ pub fn App() -> impl IntoView {
                         view=pages::SigningPage
                         ssr=SsrMode::Async
                     />
+                    <Route
+                        path=path!("/reviews/access")
+                        view=pages::AccessReviewPage
+                        ssr=SsrMode::Async
+                    />
                     <Route path=path!("/sign-in") view=pages::SignInPage ssr=SsrMode::Async/>
                     <Route
                         path=path!("/notifications")

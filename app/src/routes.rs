@@ -27,6 +27,11 @@ pub fn group(group: &str) -> String {
     format!("/models/{group}")
 }
 
+/// The access review, for the audit reviewers.
+pub const ACCESS_REVIEW: &str = "/reviews/access";
+/// The access review as CSV (`?from=&to=`, `&certified=true`).
+pub const ACCESS_REVIEW_CSV: &str = "/reviews/access.csv";
+
 /// A group's history (what was live where, every decision).
 pub fn history(group: &str) -> String {
     format!("/models/{group}/history")

@@ -46,16 +46,22 @@ pub fn user_view(policy: &Policy, actor: &Actor, waiting: Option<u32>) -> UserVi
         .filter(|e| policy.is_approver(actor, e))
         .map(Environment::as_str)
         .collect();
+    let reviewer = policy.reviews_audit(actor);
+    let mut roles = if approves.is_empty() {
+        "viewer".to_owned()
+    } else {
+        format!("approver for {}", approves.join(", "))
+    };
+    if reviewer {
+        roles.push_str(", audit reviewer");
+    }
     UserView {
         name: actor.person.name.clone(),
         email: actor.person.email.clone(),
         approver: !approves.is_empty(),
         waiting,
-        roles: if approves.is_empty() {
-            "viewer".into()
-        } else {
-            format!("approver for {}", approves.join(", "))
-        },
+        roles,
+        audit_reviewer: reviewer,
     }
 }
 

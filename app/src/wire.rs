@@ -61,6 +61,9 @@ pub struct UserView {
     pub approver: bool,
     /// For an approver: how many steps wait for their decision.
     pub waiting: Option<u32>,
+    /// An audit reviewer (`COUNTERSIGN_AUDIT_REVIEWERS`): sees the access review.
+    #[serde(default)]
+    pub audit_reviewer: bool,
 }
 
 /// How people sign in to this portal.

@@ -115,12 +115,21 @@ pub fn router(
         )
         .route(
             "/models/{group}/export/{file}",
-            get(crate::http::export::export).with_state(export).layer(
-                axum::middleware::from_fn_with_state(
+            get(crate::http::export::export)
+                .with_state(export.clone())
+                .layer(axum::middleware::from_fn_with_state(
                     limiter.exports(),
                     crate::http::rate_limit::limit,
-                ),
-            ),
+                )),
+        )
+        .route(
+            countersign_app::routes::ACCESS_REVIEW_CSV,
+            get(crate::http::export::access_review_csv)
+                .with_state(export)
+                .layer(axum::middleware::from_fn_with_state(
+                    limiter.exports(),
+                    crate::http::rate_limit::limit,
+                )),
         )
         .leptos_routes_with_context(&options, routes, provide_portal.clone(), {
             let options = options.clone();

@@ -11,13 +11,13 @@ pub use reconcile::{reconcile, AttestedDecision, Standing};
 
 use crate::bundle::Bundle;
 use crate::checkpoint::{self, Notary};
-use countersign_domain::audit::{Appended, AuditRecord};
+use countersign_domain::audit::{Appended, AuditRecord, SystemEvent};
 use countersign_domain::ports::{
     AuditTrail, CheckpointPublisher, Clock, DecisionCommitter, PortError,
 };
 use countersign_domain::service::Ports;
 use countersign_domain::DecisionEffect;
-use countersign_domain::GroupName;
+use countersign_domain::{GroupName, Person};
 use std::sync::Arc;
 use time::OffsetDateTime;
 use tlog_tiles::Hash;
@@ -187,6 +187,26 @@ pub fn parse_end(text: &str) -> Result<time::OffsetDateTime, String> {
 }
 
 impl Period {
+    /// The period of the dates `from` and `to` (`YYYY-MM-DD`, as a form's date fields send
+    /// them; empty: open), `to` through the end of its day; refused when it ends before it
+    /// begins.
+    pub fn of_dates(from: &str, to: &str) -> Result<Self, String> {
+        let date = |text: &str, parse: fn(&str) -> Result<OffsetDateTime, String>| match text.trim()
+        {
+            "" => Ok(None),
+            text if text.len() == 10 => parse(text).map(Some),
+            text => Err(format!("{text:?} is not a date (2026-07-01)")),
+        };
+        let period = Self {
+            from: date(from, parse_start)?,
+            to: date(to, parse_end)?,
+        };
+        match (period.from, period.to) {
+            (Some(from), Some(to)) if to < from => Err("The period ends before it begins.".into()),
+            _ => Ok(period),
+        }
+    }
+
     /// The period `from` and `to` name (each a date or an RFC 3339 time), either open.
     pub fn parse(from: Option<&str>, to: Option<&str>) -> Result<Self, String> {
         Ok(Self {
@@ -197,6 +217,21 @@ impl Period {
 }
 
 impl AuditDesk {
+    /// Every sign-in the portal's own trail holds: who, and when.
+    pub async fn sign_ins(&self) -> Result<Vec<(Person, time::OffsetDateTime)>, PortError> {
+        let entries = self.trail.entries(&GroupName::system_trail(), 0).await?;
+        Ok(entries
+            .iter()
+            .filter_map(|text| crate::Entry::parse(text).ok())
+            .filter_map(|entry| match entry.event {
+                crate::EventJson::System {
+                    what: SystemEvent::SignedIn { person, .. },
+                } => Some((person, entry.at)),
+                _ => None,
+            })
+            .collect())
+    }
+
     /// The bundle of `group`'s trail in `period`, with the published checkpoints that cover
     /// it.
     pub async fn bundle(&self, group: &GroupName, period: Period) -> Result<Bundle, PortError> {

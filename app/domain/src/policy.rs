@@ -26,6 +26,9 @@ pub struct Policy {
     extra_approval_without_registrant: Option<BTreeSet<Environment>>,
     /// Groups whose members may see the portal at all; empty means every signed-in person.
     viewer_groups: BTreeSet<String>,
+    /// Groups whose members review the audit trail and who has access (EU GMP Annex 11 §9,
+    /// §12); empty means nobody.
+    audit_reviewer_groups: BTreeSet<String>,
     /// The meanings a signature may carry, per environment and verdict, the first the one
     /// offered first; unset: [`crate::signature::default_meaning`].
     meanings: BTreeMap<(Environment, Verdict), Vec<String>>,
@@ -83,6 +86,7 @@ impl Policy {
             reason_required: BTreeSet::from([environments.last().clone()]),
             environments,
             viewer_groups: BTreeSet::new(),
+            audit_reviewer_groups: BTreeSet::new(),
             meanings: BTreeMap::new(),
             signing_max_age: BTreeMap::new(),
             signing_context: BTreeMap::new(),
@@ -199,11 +203,24 @@ impl Policy {
         !self.viewer_groups.is_empty()
     }
 
-    /// Whether the actor may see the portal: a viewer group member, or an approver anywhere.
+    /// Whether the actor may see the portal: a viewer group member, an approver anywhere, or
+    /// an audit reviewer.
     pub fn may_view(&self, actor: &Actor) -> bool {
         self.viewer_groups.is_empty()
             || !self.viewer_groups.is_disjoint(&actor.groups)
             || self.approves_anything(actor)
+            || self.reviews_audit(actor)
+    }
+
+    /// The groups whose members review the audit trail and access.
+    pub fn with_audit_reviewer_groups(mut self, groups: impl IntoIterator<Item = String>) -> Self {
+        self.audit_reviewer_groups = groups.into_iter().collect();
+        self
+    }
+
+    /// Whether the actor reviews the audit trail and who has access.
+    pub fn reviews_audit(&self, actor: &Actor) -> bool {
+        !self.audit_reviewer_groups.is_disjoint(&actor.groups)
     }
 
     /// Whether the actor may decide some environment.
@@ -318,13 +335,15 @@ impl Policy {
             .map(String::as_str)
     }
 
-    /// Every group a rule looks at: approver groups of any environment and viewer groups.
+    /// Every group a rule looks at: approver groups of any environment, viewer groups and
+    /// audit reviewer groups.
     /// Membership in any other group changes nothing a person may do.
     pub fn groups_in_use(&self) -> impl Iterator<Item = &str> {
         self.approver_groups
             .values()
             .flatten()
             .chain(&self.viewer_groups)
+            .chain(&self.audit_reviewer_groups)
             .map(String::as_str)
     }
 

@@ -1,5 +1,6 @@
 //! One module per page; each is a route in [`crate::App`].
 
+mod access_review;
 mod groups;
 mod history;
 mod home;
@@ -13,6 +14,7 @@ mod signing;
 mod version;
 mod versions;
 
+pub use access_review::AccessReviewPage;
 pub use groups::GroupsPage;
 pub use history::HistoryPage;
 pub use home::HomePage;

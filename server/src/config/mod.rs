@@ -439,7 +439,7 @@ fn cross_environment_rules(mut policy: Policy, raw: &RawConfig) -> Result<Policy
     if !viewers.is_empty() {
         policy = policy.with_viewer_groups(viewers);
     }
-    Ok(policy)
+    Ok(policy.with_audit_reviewer_groups(comma_list(&raw.audit_reviewers)))
 }
 
 /// Whether anyone may choose a demo identity: by default only without an identity provider

@@ -65,6 +65,8 @@ pub(super) struct RawConfig {
     /// Environments where every decision needs a reason; unset: the last environment.
     pub(super) reason_required: Option<String>,
     pub(super) viewers: String,
+    /// Groups whose members review the audit trail and access (`COUNTERSIGN_AUDIT_REVIEWERS`).
+    pub(super) audit_reviewers: String,
     pub(super) demo_data: bool,
     /// The GxP profile: refuse settings a QA unit would not accept (see `gxp`).
     pub(super) gxp: bool,
@@ -145,6 +147,7 @@ impl Default for RawConfig {
             extra_approval_without_registrant: None,
             reason_required: None,
             viewers: String::new(),
+            audit_reviewers: String::new(),
             demo_data: false,
             gxp: false,
             site_root: "target/site".into(),

@@ -16,7 +16,9 @@ use countersign_domain::service::{ServiceError, Services};
 use countersign_domain::*;
 use std::sync::Arc;
 
+mod access;
 mod history;
+pub use access::access_review_csv;
 pub use history::{DecisionJson, DriftJson, HistoryJson, LivePeriodJson, TrailStatusJson};
 
 /// What a signed-in viewer's export needs.

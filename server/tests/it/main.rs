@@ -17,5 +17,6 @@ mod oidc;
 mod openapi;
 mod portal;
 mod reauthentication;
+mod reviews;
 mod seed;
 mod system_trail;

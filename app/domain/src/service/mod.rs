@@ -22,6 +22,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+mod access;
 mod decisions;
 mod kept_keys;
 mod notifications;
@@ -37,6 +38,7 @@ mod waiting_index;
 mod waiting_snapshot;
 
 pub use crate::signature::SigningRequest;
+pub use access::{AccessReview, EnvironmentAccess, SignerActivity};
 pub use decisions::{Prepared, Signed, SignedOutcome};
 pub use notifications::{FollowUpsQueued, NotificationRefusal, Notifications};
 pub use reports::ReportReceipt;

@@ -370,7 +370,7 @@ impl HistoryJson {
 /// `=`, `+`, `-`, `@`, a tab or a carriage return (a reason such as
 /// `=HYPERLINK("https://evil.example",...)`, or a display name) gets a leading `'`, as
 /// OWASP's advice on CSV injection says.
-fn write_cells<const N: usize>(writer: &mut csv::Writer<Vec<u8>>, cells: [String; N]) {
+pub(super) fn write_cells<const N: usize>(writer: &mut csv::Writer<Vec<u8>>, cells: [String; N]) {
     let safe = cells.map(|cell| {
         if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
             format!("'{cell}")
@@ -381,7 +381,7 @@ fn write_cells<const N: usize>(writer: &mut csv::Writer<Vec<u8>>, cells: [String
     let _ = writer.write_record(safe);
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
+pub(super) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .expect("UTC timestamps format")
 }
@@ -419,7 +419,7 @@ fn yes_or_no(holds: bool) -> String {
     if holds { "yes" } else { "no" }.to_owned()
 }
 
-fn csv_text(writer: csv::Writer<Vec<u8>>) -> String {
+pub(super) fn csv_text(writer: csv::Writer<Vec<u8>>) -> String {
     let bytes = writer.into_inner().expect("writing to memory cannot fail");
     String::from_utf8(bytes).expect("every field is text")
 }

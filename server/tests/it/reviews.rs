@@ -1,0 +1,139 @@
+//! The access review (`/reviews/access` and its CSV) for the audit reviewers: who may sign,
+//! who did within a period, each person's last sign-in; refused to everyone else.
+
+use crate::support::{csv_rows, TestApp};
+use axum::http::StatusCode;
+
+/// dana reviews (her group is the reviewers'); alice approved churn for dev; bob signed in.
+async fn reviewed_portal() -> (TestApp, String, String) {
+    let app = TestApp::new(&[("AUDIT_REVIEWERS", "data-scientists")]).await;
+    app.register("churn", "dana").await;
+    let alice = app.sign_in("alice").await;
+    let signed = app
+        .decide(&alice, "churn", "dev", "approve", "metrics hold up")
+        .await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+    app.sign_in("bob").await;
+    let dana = app.sign_in("dana").await;
+    (app, alice, dana)
+}
+
+// Proves: AC-09.
+#[tokio::test]
+async fn the_access_review_shows_who_may_sign_who_did_and_when_each_person_last_signed_in() {
+    let (app, alice, dana) = reviewed_portal().await;
+    let page = app.get("/reviews/access", Some(&dana)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for shown in [
+        "Access review",
+        "May sign: members of approvers (1 approval needed).",
+        "Alice Approver",
+        "Bob Reviewer",
+        "Nobody signed in this environment within the period.",
+        "Each person&#x27;s last sign-in",
+    ] {
+        let shown_either =
+            page.body.contains(shown) || page.body.contains(&shown.replace("&#x27;", "'"));
+        assert!(shown_either, "{shown}: {}", page.body);
+    }
+
+    assert!(
+        page.body
+            .contains(r#"<a href="/reviews/access">Access review</a>"#)
+            && page.body.contains("audit reviewer"),
+        "the header leads reviewers to it"
+    );
+    let models = app.get("/models", Some(&alice)).await;
+    assert!(!models.body.contains(r#"<a href="/reviews/access">"#));
+
+    let csv = app.get("/reviews/access.csv", Some(&dana)).await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+    assert!(
+        csv.body.starts_with("# Countersign: access review"),
+        "{}",
+        csv.body
+    );
+    let rows = csv_rows(&csv.body);
+    let signed: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .filter(|r| r["row"] == "signed")
+        .map(|r| {
+            (
+                r["environment"].as_str(),
+                r["identifier"].as_str(),
+                r["signatures"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(signed, [("dev", "alice", "1")]);
+    let nobody: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["row"] == "nobody_signed")
+        .map(|r| r["environment"].as_str())
+        .collect();
+    assert_eq!(nobody, ["test", "uat", "prod"]);
+    let mut seen: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["row"] == "last_sign_in")
+        .map(|r| r["identifier"].as_str())
+        .collect();
+    seen.sort();
+    assert_eq!(seen, ["alice", "bob", "dana"]);
+
+    // A period after the signature: nobody signed anywhere in it.
+    let later = app
+        .get("/reviews/access.csv?from=2999-01-01&to=", Some(&dana))
+        .await;
+    assert!(
+        csv_rows(&later.body).iter().all(|r| r["row"] != "signed"),
+        "{}",
+        later.body
+    );
+    let wrong = app
+        .get("/reviews/access.csv?from=yesterday", Some(&dana))
+        .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert!(
+        wrong.body.contains("\"yesterday\" is not a date"),
+        "{}",
+        wrong.body
+    );
+
+    let certified = app
+        .get("/reviews/access.csv?certified=true", Some(&dana))
+        .await
+        .json();
+    let copy: countersign_audit::CertifiedCopy = serde_json::from_value(certified).unwrap();
+    let certification = copy.verify(app.backing.audit.notary.public_key()).unwrap();
+    assert_eq!(certification.file, "countersign-access-review.csv");
+}
+
+// Proves: AC-09.
+#[tokio::test]
+async fn the_access_review_is_refused_to_strangers_and_to_everyone_but_the_reviewers() {
+    let (app, alice, _) = reviewed_portal().await;
+    let refused = app.get("/reviews/access", Some(&alice)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(!refused.body.contains("Bob Reviewer"));
+    let csv = app.get("/reviews/access.csv", Some(&alice)).await;
+    assert_eq!(csv.status, StatusCode::FORBIDDEN);
+    let rpc = app
+        .post_form(
+            "/rpc/access_review",
+            "from=&to=",
+            Some(&alice),
+            "application/json",
+        )
+        .await;
+    assert_eq!(rpc.status, StatusCode::FORBIDDEN, "{}", rpc.body);
+
+    let stranger = app.get("/reviews/access", None).await;
+    assert_ne!(stranger.status, StatusCode::OK);
+    assert!(!stranger.body.contains("Alice Approver"));
+    let rpc = app
+        .post_form("/rpc/access_review", "from=&to=", None, "application/json")
+        .await;
+    assert_eq!(rpc.status, StatusCode::UNAUTHORIZED);
+    let csv = app.get("/reviews/access.csv", None).await;
+    assert_eq!(csv.status, StatusCode::SEE_OTHER);
+}
