@@ -73,6 +73,21 @@ impl SettingsKeeper {
 }
 
 impl Backing {
+    /// On AWS, the identity the portal's credentials are, kept with each command an
+    /// operator runs; `None` on the embedded store.
+    pub async fn aws_caller(&self) -> Option<String> {
+        match &self.settings {
+            SettingsKeeper::Local(_) => None,
+            #[cfg(feature = "aws")]
+            SettingsKeeper::Aws(backend) => Some(
+                backend
+                    .caller_arn()
+                    .await
+                    .unwrap_or_else(|e| format!("unknown ({e})")),
+            ),
+        }
+    }
+
     /// The store's items of `countersign iq`.
     pub(crate) async fn installation_checks(
         &self,
@@ -225,6 +240,12 @@ pub async fn open_backend(config: &Config) -> Result<Backing, StartupError> {
     if generated.into_inner() {
         let public_key = audit.notary.public_key().to_owned();
         record_key_generated(&services, "audit signing key", Some(public_key)).await?;
+    }
+    #[cfg(feature = "aws")]
+    if let SettingsKeeper::Aws(backend) = &settings {
+        if backend.created_the_log_key() {
+            record_key_generated(&services, "decision log key", None).await?;
+        }
     }
     Ok(Backing {
         services,

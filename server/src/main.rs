@@ -290,7 +290,7 @@ async fn run(command: Command, config: Config) -> Result<(), Failure> {
     let backing = backend::open_backend(&config).await?;
     let services = backing.services.clone();
     if command.is_kept() {
-        countersign_server::operator::record_command(&services).await?;
+        countersign_server::operator::record_command(&services, backing.aws_caller().await).await?;
     }
     match command {
         Command::Serve => serve(config, backing).await,

@@ -27,9 +27,10 @@ pub fn operator() -> String {
     })
 }
 
-/// Keeps `countersign` and its arguments as given, run by [`operator`], before it runs: a
-/// command that cannot be kept does not run.
-pub async fn record_command(services: &Services) -> Result<(), String> {
+/// Keeps `countersign` and its arguments as given, run by [`operator`] (with, on AWS, the
+/// identity its credentials are, `aws_caller`), before it runs: a command that cannot be
+/// kept does not run.
+pub async fn record_command(services: &Services, aws_caller: Option<String>) -> Result<(), String> {
     let mut command: String = std::iter::once("countersign".to_owned())
         .chain(std::env::args().skip(1))
         .collect::<Vec<_>>()
@@ -46,6 +47,7 @@ pub async fn record_command(services: &Services) -> Result<(), String> {
             SystemEvent::CommandRun {
                 command,
                 operator: operator.clone(),
+                aws_caller,
             },
         )
         .await

@@ -97,6 +97,9 @@ pub enum SystemEvent {
     CommandRun {
         command: String,
         operator: String,
+        /// On AWS, the identity its credentials are (`sts:GetCallerIdentity`'s ARN).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        aws_caller: Option<String>,
     },
     /// The portal generated a key it keeps (`key`: which), none being kept before; for the
     /// audit signing key, its public key, which verifies every checkpoint signed from now on.

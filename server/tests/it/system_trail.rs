@@ -223,7 +223,10 @@ fn commands_that_change_or_take_records_are_kept_with_the_operator_who_ran_them(
         .map(|text| Entry::parse(text.as_str().unwrap()).unwrap())
         .filter_map(|entry| match entry.event {
             EventJson::System {
-                what: SystemEvent::CommandRun { command, operator },
+                what:
+                    SystemEvent::CommandRun {
+                        command, operator, ..
+                    },
             } => {
                 assert_eq!(entry.actor, operator);
                 Some((operator, command))

@@ -97,6 +97,10 @@ pub struct AwsBackend {
     audit_locks: trail::Locks,
     /// The S3 client for the audit bucket, when one is configured.
     s3: Option<aws_sdk_s3::Client>,
+    /// Who this backend's credentials are; `None` when built from clients configured apart.
+    sts: Option<aws_sdk_sts::Client>,
+    /// Whether this process created the decision log key (a first start).
+    pub(crate) log_key_created: std::sync::atomic::AtomicBool,
 }
 
 /// SDK configuration from the standard AWS chain (environment, profile, container or
@@ -146,6 +150,7 @@ impl AwsBackend {
         });
         Self {
             s3,
+            sts: Some(aws_sdk_sts::Client::new(config)),
             ..Self::from_clients(
                 aws_sdk_sagemaker::Client::new(config),
                 aws_sdk_ssm::Client::new(config),
@@ -177,7 +182,31 @@ impl AwsBackend {
             log_key: tokio::sync::OnceCell::new(),
             audit_locks: trail::Locks::default(),
             s3: None,
+            sts: None,
+            log_key_created: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// The ARN of the identity this backend's credentials are (`sts:GetCallerIdentity`).
+    pub async fn caller_arn(&self) -> Result<String, countersign_domain::ports::PortError> {
+        let Some(sts) = &self.sts else {
+            return Err(countersign_domain::ports::PortError::Unavailable(
+                "no STS client".into(),
+            ));
+        };
+        let identity = self
+            .calls
+            .call("sts:GetCallerIdentity", sts.get_caller_identity().send())
+            .await
+            .map_err(calls::port)?;
+        Ok(identity.arn().unwrap_or("unknown").to_owned())
+    }
+
+    /// Whether this process created the decision log key: a first start, which the
+    /// portal's own trail keeps.
+    pub fn created_the_log_key(&self) -> bool {
+        self.log_key_created
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many requests of each kind this backend has made so far.

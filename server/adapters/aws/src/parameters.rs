@@ -252,19 +252,20 @@ impl AwsBackend {
         name: &str,
         generate: impl FnOnce() -> String,
     ) -> Result<String, PortError> {
-        let parameter = self.shared_secret_parameter(name, generate).await?;
+        let (parameter, _) = self.shared_secret_parameter(name, generate).await?;
         Ok(parameter.value.unwrap_or_default())
     }
 
-    /// The shared secret's parameter, with when SSM created it.
+    /// The shared secret's parameter, with when SSM created it, and whether this call
+    /// created it.
     async fn shared_secret_parameter(
         &self,
         name: &str,
         generate: impl FnOnce() -> String,
-    ) -> Result<Parameter, PortError> {
+    ) -> Result<(Parameter, bool), PortError> {
         let parameter = format!("{}/_settings/{name}", self.settings.ssm_prefix);
         if let Some(found) = self.get_parameter(&parameter, true).await? {
-            return Ok(found);
+            return Ok((found, false));
         }
         let created = self
             .calls
@@ -280,14 +281,15 @@ impl AwsBackend {
                     .send(),
             )
             .await;
-        match created {
-            Ok(_) => {}
-            Err(f) if f.is(|e| e.is_parameter_already_exists()) => {}
+        let ours = match created {
+            Ok(_) => true,
+            Err(f) if f.is(|e| e.is_parameter_already_exists()) => false,
             Err(f) => return Err(port(f)),
-        }
-        self.get_parameter(&parameter, true).await?.ok_or_else(|| {
+        };
+        let found = self.get_parameter(&parameter, true).await?.ok_or_else(|| {
             PortError::Unavailable(format!("{parameter} was created but cannot be read back"))
-        })
+        })?;
+        Ok((found, ours))
     }
 
     /// What start-up does before anything is read: checks the table (creating it where the
@@ -306,12 +308,14 @@ impl AwsBackend {
     pub(crate) async fn log_key(&self) -> Result<&LogKey, PortError> {
         self.log_key
             .get_or_try_init(|| async {
-                let parameter = self
+                let (parameter, created) = self
                     .shared_secret_parameter("log_key", || {
                         let random = || uuid::Uuid::new_v4().simple().to_string();
                         format!("{}{}", random(), random())
                     })
                     .await?;
+                self.log_key_created
+                    .store(created, std::sync::atomic::Ordering::Relaxed);
                 Ok(LogKey {
                     secret: parameter.value.unwrap_or_default(),
                     created: parameter.last_modified_date,

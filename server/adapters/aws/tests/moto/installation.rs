@@ -89,3 +89,18 @@ async fn a_deployment_set_up_otherwise_fails_each_item_it_misses() {
         "{checks:#?}"
     );
 }
+
+// Proves: AT-07.
+#[tokio::test]
+async fn the_portals_aws_identity_is_named_and_only_a_first_start_creates_the_log_key() {
+    let moto = Moto::start();
+    let first = moto.backend().await;
+    assert!(first.created_the_log_key(), "a first start creates it");
+    let arn = first.caller_arn().await.unwrap();
+    assert!(arn.starts_with("arn:aws:"), "{arn}");
+    let second = moto.backend().await;
+    assert!(
+        !second.created_the_log_key(),
+        "a later start, or another replica, reads the one there"
+    );
+}
