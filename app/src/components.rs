@@ -35,7 +35,10 @@ pub fn Header() -> impl IntoView {
                                 .then(|| view! { <a href=crate::routes::NOTIFICATIONS>"Notifications"</a> });
                             let access = user
                                 .audit_reviewer
-                                .then(|| view! { <a href=crate::routes::ACCESS_REVIEW>"Access review"</a> });
+                                .then(|| view! {
+                                    <a href=crate::routes::TRAIL_REVIEW>"Audit review"</a>
+                                    <a href=crate::routes::ACCESS_REVIEW>"Access review"</a>
+                                });
                             view! {
                                 <nav aria-label="Main">
                                     {inbox}

@@ -19,6 +19,16 @@ pub fn display_time(t: OffsetDateTime) -> String {
     )
 }
 
+/// A period, either end open, in words: "from … until …", "at any time".
+pub fn period(from: Option<OffsetDateTime>, to: Option<OffsetDateTime>) -> String {
+    match (from, to) {
+        (None, None) => "at any time".to_owned(),
+        (Some(f), None) => format!("from {} until now", display_time(f)),
+        (None, Some(t)) => format!("until {}", display_time(t)),
+        (Some(f), Some(t)) => format!("from {} until {}", display_time(f), display_time(t)),
+    }
+}
+
 /// Name and value, formatted here so the browser build needs no float formatting.
 pub fn formatted_metrics(metrics: &Metrics) -> Vec<(String, String)> {
     metrics

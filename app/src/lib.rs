@@ -83,6 +83,11 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route
+                        path=path!("/reviews/trail")
+                        view=pages::TrailReviewPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
                         path=path!("/reviews/access")
                         view=pages::AccessReviewPage
                         ssr=SsrMode::Async

@@ -27,6 +27,8 @@ pub fn group(group: &str) -> String {
     format!("/models/{group}")
 }
 
+/// The audit-trail review, for the audit reviewers.
+pub const TRAIL_REVIEW: &str = "/reviews/trail";
 /// The access review, for the audit reviewers.
 pub const ACCESS_REVIEW: &str = "/reviews/access";
 /// The access review as CSV (`?from=&to=`, `&certified=true`).

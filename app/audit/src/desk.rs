@@ -217,6 +217,24 @@ impl Period {
 }
 
 impl AuditDesk {
+    /// Each of `groups`' trails within `period`, verified, with its exceptions for the
+    /// audit-trail review, a few trails at a time.
+    pub async fn review(
+        &self,
+        groups: Vec<GroupName>,
+        period: Period,
+    ) -> Result<Vec<crate::review::TrailInPeriod>, PortError> {
+        use futures::{StreamExt, TryStreamExt};
+        futures::stream::iter(groups)
+            .map(|group| async move {
+                let bundle = self.bundle(&group, period).await?;
+                Ok::<_, PortError>(crate::review::review(&bundle, self.notary.public_key()))
+            })
+            .buffered(check::GROUPS_READ_AT_ONCE)
+            .try_collect()
+            .await
+    }
+
     /// Every sign-in the portal's own trail holds: who, and when.
     pub async fn sign_ins(&self) -> Result<Vec<(Person, time::OffsetDateTime)>, PortError> {
         let entries = self.trail.entries(&GroupName::system_trail(), 0).await?;

@@ -13,6 +13,7 @@
 //!   Ed25519, and the key that signs them.
 //! - [`bundle`]: what an export writes and the verifier reads.
 //! - [`certified`]: certified copies of exports, signed with the same key.
+//! - [`review`]: the audit-trail review: a period's entries and their exceptions.
 //! - [`desk`]: appends notarised (a checkpoint signed and published after each), and
 //!   exports.
 //! - [`verify`]: the verifier: the chain, the tree at every checkpoint, every checkpoint's
@@ -25,6 +26,7 @@ pub mod checkpoint;
 pub mod desk;
 pub mod entry;
 pub mod head;
+pub mod review;
 pub mod tree;
 pub mod verify;
 

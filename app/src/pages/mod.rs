@@ -11,6 +11,7 @@ mod notifications;
 mod record;
 mod sign_in;
 mod signing;
+mod trail_review;
 mod version;
 mod versions;
 
@@ -25,6 +26,7 @@ pub use notifications::NotificationsPage;
 pub use record::SignedRecordPage;
 pub use sign_in::SignInPage;
 pub use signing::SigningPage;
+pub use trail_review::TrailReviewPage;
 pub use version::VersionPage;
 pub use versions::VersionsPage;
 

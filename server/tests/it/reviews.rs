@@ -1,5 +1,7 @@
-//! The access review (`/reviews/access` and its CSV) for the audit reviewers: who may sign,
-//! who did within a period, each person's last sign-in; refused to everyone else.
+//! The reviews for the audit reviewers: the access review (`/reviews/access` and its CSV:
+//! who may sign, who did within a period, each person's last sign-in) and the audit-trail
+//! review (`/reviews/trail`: every trail verified, its exceptions listed); refused to everyone
+//! else.
 
 use crate::support::{csv_rows, TestApp};
 use axum::http::StatusCode;
@@ -108,7 +110,7 @@ async fn the_access_review_shows_who_may_sign_who_did_and_when_each_person_last_
     assert_eq!(certification.file, "countersign-access-review.csv");
 }
 
-// Proves: AC-09.
+// Proves: AC-09, AT-10.
 #[tokio::test]
 async fn the_access_review_is_refused_to_strangers_and_to_everyone_but_the_reviewers() {
     let (app, alice, _) = reviewed_portal().await;
@@ -127,6 +129,22 @@ async fn the_access_review_is_refused_to_strangers_and_to_everyone_but_the_revie
         .await;
     assert_eq!(rpc.status, StatusCode::FORBIDDEN, "{}", rpc.body);
 
+    let trail = app.get("/reviews/trail", Some(&alice)).await;
+    assert_eq!(trail.status, StatusCode::FORBIDDEN);
+    let rpc = app
+        .post_form(
+            "/rpc/trail_review",
+            "from=&to=",
+            Some(&alice),
+            "application/json",
+        )
+        .await;
+    assert_eq!(rpc.status, StatusCode::FORBIDDEN, "{}", rpc.body);
+    let rpc = app
+        .post_form("/rpc/trail_review", "from=&to=", None, "application/json")
+        .await;
+    assert_eq!(rpc.status, StatusCode::UNAUTHORIZED);
+
     let stranger = app.get("/reviews/access", None).await;
     assert_ne!(stranger.status, StatusCode::OK);
     assert!(!stranger.body.contains("Alice Approver"));
@@ -136,4 +154,38 @@ async fn the_access_review_is_refused_to_strangers_and_to_everyone_but_the_revie
     assert_eq!(rpc.status, StatusCode::UNAUTHORIZED);
     let csv = app.get("/reviews/access.csv", None).await;
     assert_eq!(csv.status, StatusCode::SEE_OTHER);
+}
+
+// Proves: AT-10.
+#[tokio::test]
+async fn the_trail_review_verifies_every_trail_and_lists_the_exceptions_in_it() {
+    let (app, _, dana) = reviewed_portal().await;
+    // dana is no approver: her choice is refused, and kept.
+    let refused = app
+        .decide(&dana, "churn", "dev", "approve", "looks fine")
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+
+    let page = app.get("/reviews/trail", Some(&dana)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let body = page.body;
+    for shown in [
+        "Audit trail review",
+        "Entries at any time.",
+        "<th scope=\"row\">churn</th>",
+        "<th scope=\"row\">_countersign</th>",
+        "verified up to entry",
+        "signing attempt refused",
+        "Dana Scientist (dana) could not approve version 1 in dev",
+        r#"<a href="/reviews/trail">Audit review</a>"#,
+    ] {
+        assert!(body.contains(shown), "{shown}: {body}");
+    }
+    assert!(!body.contains("DOES NOT VERIFY"), "{body}");
+
+    let later = app
+        .get("/reviews/trail?from=2999-01-01", Some(&dana))
+        .await
+        .body;
+    assert!(later.contains("No exceptions in this period."), "{later}");
 }

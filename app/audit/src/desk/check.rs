@@ -9,7 +9,7 @@ use countersign_domain::DecisionRecord;
 use std::collections::BTreeMap;
 
 /// Groups whose trail entries [`AuditDesk::attest_across_groups`] reads at once.
-const GROUPS_READ_AT_ONCE: usize = 8;
+pub(super) const GROUPS_READ_AT_ONCE: usize = 8;
 
 /// What checking a group's trail found.
 #[derive(Debug)]

@@ -6,12 +6,7 @@ use countersign_domain::service::AccessReview;
 use countersign_domain::Person;
 
 pub fn access_review(review: &AccessReview, from: String, to: String) -> AccessReviewView {
-    let period = match (review.from, review.to) {
-        (None, None) => "at any time".to_owned(),
-        (Some(f), None) => format!("from {} until now", display_time(f)),
-        (None, Some(t)) => format!("until {}", display_time(t)),
-        (Some(f), Some(t)) => format!("from {} until {}", display_time(f), display_time(t)),
-    };
+    let period = crate::format::period(review.from, review.to);
     let seen = |person: &Person, at| PersonSeen {
         name: person.name.clone(),
         email: person.email.clone(),
