@@ -375,3 +375,29 @@ pub async fn current_user() -> Result<Option<UserView>, AppError> {
         .await,
     )
 }
+
+/// The `from` and `to` dates a review page's address carries (empty when absent).
+pub fn period_in_query() -> impl Fn() -> (String, String) + Copy + Send + Sync + 'static {
+    let query = leptos_router::hooks::use_query_map();
+    move || {
+        let query = query.read();
+        (
+            query.get("from").unwrap_or_default(),
+            query.get("to").unwrap_or_default(),
+        )
+    }
+}
+
+/// The period a review page shows, as a form sent as a link: no script needed.
+#[component]
+pub fn PeriodForm(action: &'static str, from: String, to: String) -> impl IntoView {
+    view! {
+        <form class="filter" method="get" action=action>
+            <label for="from">"From"</label>
+            <input id="from" name="from" type="date" value=from/>
+            <label for="to">"To"</label>
+            <input id="to" name="to" type="date" value=to/>
+            <button type="submit">"Show"</button>
+        </form>
+    }
+}

@@ -36,21 +36,10 @@ fn audit_verify(bundle: &Value, options: &[&str], seen: Option<&Value>) -> (i32,
     )
 }
 
-/// Churn version 1 by dana, approved for dev by alice "metrics hold up"; alice's session.
-async fn churn_approved_for_dev(app: &TestApp) -> String {
-    app.register("churn", "dana").await;
-    let alice = app.sign_in("alice").await;
-    let signed = app
-        .decide(&alice, "churn", "dev", "approve", "metrics hold up")
-        .await;
-    assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
-    alice
-}
-
 #[tokio::test]
 async fn a_viewer_downloads_the_trail_and_anyone_verifies_it_offline_with_the_published_key() {
     let app = TestApp::new(&[]).await;
-    let alice = churn_approved_for_dev(&app).await;
+    let alice = app.churn_approved_for_dev("metrics hold up").await;
 
     let history = app.get("/models/churn/history", Some(&alice)).await;
     assert!(
@@ -112,7 +101,7 @@ async fn a_viewer_downloads_the_trail_and_anyone_verifies_it_offline_with_the_pu
 #[tokio::test]
 async fn the_history_page_checks_the_trail_again_once_anything_in_it_changed() {
     let app = TestApp::new(&[]).await;
-    let alice = churn_approved_for_dev(&app).await;
+    let alice = app.churn_approved_for_dev("metrics hold up").await;
     for _ in 0..2 {
         let history = app.get("/models/churn/history", Some(&alice)).await.body;
         assert!(
@@ -192,7 +181,7 @@ async fn the_api_serves_the_trail_to_pipelines_for_a_period_and_refuses_a_period
 #[tokio::test]
 async fn a_decision_rewritten_or_removed_in_the_log_is_shown_as_the_trail_holds_it_and_named() {
     let app = TestApp::new(&[]).await;
-    let alice = churn_approved_for_dev(&app).await;
+    let alice = app.churn_approved_for_dev("metrics hold up").await;
     let raw = rusqlite::Connection::open(&app.config.database).unwrap();
     let refused = raw.execute("UPDATE decisions SET reason = 'rubber-stamped'", []);
     assert!(
@@ -322,7 +311,7 @@ async fn the_inbox_counts_the_approvals_the_trail_holds_and_names_one_it_lacks()
 #[tokio::test]
 async fn the_verifier_trusts_only_a_key_kept_apart_and_catches_a_trail_rolled_back_behind_it() {
     let app = TestApp::new(&[]).await;
-    let alice = churn_approved_for_dev(&app).await;
+    let alice = app.churn_approved_for_dev("metrics hold up").await;
     let export = || app.get("/models/churn/export/audit.json", Some(&alice));
     let kept = export().await.json();
     let key = app.get("/api/v1/audit/public-key", None).await.json()["public_key"]
@@ -428,7 +417,7 @@ async fn the_history_page_shows_decisions_a_page_at_a_time_newest_first() {
 #[tokio::test]
 async fn a_row_back_dated_to_before_the_trail_about_a_version_seen_since_is_named() {
     let app = TestApp::new(&[]).await;
-    let alice = churn_approved_for_dev(&app).await;
+    let alice = app.churn_approved_for_dev("metrics hold up").await;
     let raw = rusqlite::Connection::open(&app.config.database).unwrap();
     // A second approval of version 1, written around the portal and dated years before the
     // trail began, as if it came from before the trail existed.
@@ -462,7 +451,7 @@ async fn a_row_back_dated_to_before_the_trail_about_a_version_seen_since_is_name
 #[tokio::test]
 async fn the_verifier_takes_checkpoints_kept_as_files_in_a_directory() {
     let app = TestApp::new(&[]).await;
-    let alice = churn_approved_for_dev(&app).await;
+    let alice = app.churn_approved_for_dev("metrics hold up").await;
     let export = || app.get("/models/churn/export/audit.json", Some(&alice));
     let kept = export().await.json();
     let key = app.get("/api/v1/audit/public-key", None).await.json()["public_key"]

@@ -7,17 +7,6 @@ use crate::support::{csv_rows, TestApp};
 use axum::http::StatusCode;
 use serde_json::Value;
 
-/// Churn version 1 by dana, approved for dev by alice; alice's session.
-async fn approved_for_dev(app: &TestApp) -> String {
-    app.register("churn", "dana").await;
-    let alice = app.sign_in("alice").await;
-    let signed = app
-        .decide(&alice, "churn", "dev", "approve", "=HYPERLINK(\"x\")")
-        .await;
-    assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
-    alice
-}
-
 /// The image of churn version 1 re-pointed in the registry, outside the portal.
 fn repoint_the_image(app: &TestApp) {
     let raw = rusqlite::Connection::open(&app.config.database).unwrap();
@@ -35,7 +24,7 @@ fn repoint_the_image(app: &TestApp) {
 #[tokio::test]
 async fn a_signature_shows_its_role_and_whether_it_still_binds_in_every_export() {
     let app = TestApp::new(&[]).await;
-    let alice = approved_for_dev(&app).await;
+    let alice = app.churn_approved_for_dev("=HYPERLINK(\"x\")").await;
     let json = |body: &str| serde_json::from_str::<Value>(body).unwrap();
 
     let history = app
@@ -121,7 +110,7 @@ async fn a_signature_shows_its_role_and_whether_it_still_binds_in_every_export()
 #[tokio::test]
 async fn a_certified_copy_verifies_offline_with_the_portals_key_and_a_changed_one_fails() {
     let app = TestApp::new(&[]).await;
-    let alice = approved_for_dev(&app).await;
+    let alice = app.churn_approved_for_dev("=HYPERLINK(\"x\")").await;
     let key = app.get("/api/v1/audit/public-key", None).await.json()["public_key"]
         .as_str()
         .unwrap()
@@ -201,7 +190,7 @@ fn verify(copy: &Value, options: &[&str]) -> (i32, String) {
 #[tokio::test]
 async fn the_signed_record_prints_each_signature_with_its_manifestation_without_script() {
     let app = TestApp::new(&[]).await;
-    let alice = approved_for_dev(&app).await;
+    let alice = app.churn_approved_for_dev("=HYPERLINK(\"x\")").await;
     let page = app
         .get("/models/churn/versions/1/record", Some(&alice))
         .await;
@@ -256,7 +245,7 @@ fn regex_lite_time(body: &str) -> bool {
 #[tokio::test]
 async fn the_signed_record_and_certified_copies_are_refused_to_strangers_and_non_viewers() {
     let app = TestApp::new(&[("VIEWERS", "approvers")]).await;
-    approved_for_dev(&app).await;
+    app.churn_approved_for_dev("=HYPERLINK(\"x\")").await;
     let stranger = app.get("/models/churn/versions/1/record", None).await;
     assert!(
         !stranger.body.contains("Alice Approver"),

@@ -9,12 +9,7 @@ use axum::http::StatusCode;
 /// dana reviews (her group is the reviewers'); alice approved churn for dev; bob signed in.
 async fn reviewed_portal() -> (TestApp, String, String) {
     let app = TestApp::new(&[("AUDIT_REVIEWERS", "data-scientists")]).await;
-    app.register("churn", "dana").await;
-    let alice = app.sign_in("alice").await;
-    let signed = app
-        .decide(&alice, "churn", "dev", "approve", "metrics hold up")
-        .await;
-    assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+    let alice = app.churn_approved_for_dev("metrics hold up").await;
     app.sign_in("bob").await;
     let dana = app.sign_in("dana").await;
     (app, alice, dana)

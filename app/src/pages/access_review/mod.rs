@@ -10,7 +10,6 @@ use crate::components::loaded;
 use crate::wire::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -49,15 +48,9 @@ pub struct PersonSeen {
 
 #[component]
 pub fn AccessReviewPage() -> impl IntoView {
-    let query = use_query_map();
-    let period = move || {
-        let query = query.read();
-        (
-            query.get("from").unwrap_or_default(),
-            query.get("to").unwrap_or_default(),
-        )
-    };
-    let review = Resource::new(period, |(from, to)| access_review(from, to));
+    let review = Resource::new(crate::components::period_in_query(), |(from, to)| {
+        access_review(from, to)
+    });
     view! {
         <Title text="Access review"/>
         <h1>"Access review"</h1>
@@ -72,13 +65,11 @@ fn AccessReview(review: AccessReviewView) -> impl IntoView {
     let csv = format!("{}?{query}", crate::routes::ACCESS_REVIEW_CSV);
     let certified = format!("{csv}&certified=true");
     view! {
-        <form class="filter" method="get" action=crate::routes::ACCESS_REVIEW>
-            <label for="from">"From"</label>
-            <input id="from" name="from" type="date" value=review.from.clone()/>
-            <label for="to">"To"</label>
-            <input id="to" name="to" type="date" value=review.to.clone()/>
-            <button type="submit">"Show"</button>
-        </form>
+        <crate::components::PeriodForm
+            action=crate::routes::ACCESS_REVIEW
+            from=review.from.clone()
+            to=review.to.clone()
+        />
         <p>{format!("Signatures {}.", review.period)}</p>
         <p class="exports">
             "Export: " <a href=csv download>"access review (CSV)"</a> " · "

@@ -10,7 +10,6 @@ use crate::components::loaded;
 use crate::wire::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -46,15 +45,9 @@ pub struct ExceptionLine {
 
 #[component]
 pub fn TrailReviewPage() -> impl IntoView {
-    let query = use_query_map();
-    let period = move || {
-        let query = query.read();
-        (
-            query.get("from").unwrap_or_default(),
-            query.get("to").unwrap_or_default(),
-        )
-    };
-    let review = Resource::new(period, |(from, to)| trail_review(from, to));
+    let review = Resource::new(crate::components::period_in_query(), |(from, to)| {
+        trail_review(from, to)
+    });
     view! {
         <Title text="Audit trail review"/>
         <h1>"Audit trail review"</h1>
@@ -107,13 +100,11 @@ fn TrailReview(review: TrailReviewView) -> impl IntoView {
         .into_any()
     };
     view! {
-        <form class="filter" method="get" action=crate::routes::TRAIL_REVIEW>
-            <label for="from">"From"</label>
-            <input id="from" name="from" type="date" value=review.from/>
-            <label for="to">"To"</label>
-            <input id="to" name="to" type="date" value=review.to/>
-            <button type="submit">"Show"</button>
-        </form>
+        <crate::components::PeriodForm
+            action=crate::routes::TRAIL_REVIEW
+            from=review.from.clone()
+            to=review.to.clone()
+        />
         <p>{format!("Entries {}.", review.period)}</p>
         <section class="panel" aria-labelledby="trails-heading">
             <h2 id="trails-heading">"Trails"</h2>

@@ -296,6 +296,16 @@ impl TestApp {
         reply.json()
     }
 
+    /// Version 1 of churn registered by dana and approved for dev by alice with `reason`;
+    /// alice's session.
+    pub async fn churn_approved_for_dev(&self, reason: &str) -> String {
+        self.register("churn", "dana").await;
+        let alice = self.sign_in("alice").await;
+        let signed = self.decide(&alice, "churn", "dev", "approve", reason).await;
+        assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+        alice
+    }
+
     /// Signs `subject` in through the development sign-in; the session cookie.
     pub async fn sign_in(&self, subject: &str) -> String {
         let reply = self

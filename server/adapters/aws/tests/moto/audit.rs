@@ -111,22 +111,8 @@ async fn checkpoints_are_locked_in_s3_where_a_cut_tail_shows() {
     use aws_sdk_dynamodb::types::AttributeValue;
     let moto = Moto::start();
     let config = moto.sdk_config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
-    s3.create_bucket()
-        .bucket("audit-locked")
-        .object_lock_enabled_for_bucket(true)
-        .send()
-        .await
-        .unwrap();
-    s3.create_bucket()
-        .bucket("audit-plain")
-        .send()
-        .await
-        .unwrap();
+    let s3 = moto.bucket("audit-locked", true).await;
+    moto.bucket("audit-plain", false).await;
     let with_bucket = |name: &str| countersign_aws::AwsSettings {
         audit_bucket: Some(countersign_aws::AuditBucket {
             name: name.into(),

@@ -20,17 +20,7 @@ async fn a_deployment_as_the_readme_requires_passes_every_installation_check() {
     // template's encryption, TTL and point-in-time recovery.
     let table = moto.table_from_cli("countersign-from-cli");
     let config = moto.sdk_config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
-    s3.create_bucket()
-        .bucket("audit-locked")
-        .object_lock_enabled_for_bucket(true)
-        .send()
-        .await
-        .unwrap();
+    moto.bucket("audit-locked", true).await;
     let backend = Arc::new(AwsBackend::new(
         &config,
         countersign_aws::AwsSettings {

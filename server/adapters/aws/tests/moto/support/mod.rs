@@ -120,6 +120,23 @@ impl Moto {
         )
     }
 
+    /// An S3 client of this server, addressing buckets by path as an emulator needs, and a
+    /// bucket `name` created with Object Lock on (`locked`) or off.
+    pub async fn bucket(&self, name: &str, locked: bool) -> aws_sdk_s3::Client {
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&self.sdk_config().await)
+                .force_path_style(true)
+                .build(),
+        );
+        s3.create_bucket()
+            .bucket(name)
+            .object_lock_enabled_for_bucket(locked)
+            .send()
+            .await
+            .unwrap();
+        s3
+    }
+
     /// The portal's table created as the README's AWS CLI steps create it: its name.
     pub fn table_from_cli(&self, name: &str) -> String {
         let words = self.set_up("table_from_cli.py", &[name]);
