@@ -13,8 +13,13 @@ fn verify_offline(bundle: &Value, key: &str) -> (i32, String) {
     audit_verify(bundle, &["--key", key], None)
 }
 
-/// `countersign audit verify <bundle> <options…>`, with `seen` as the file `--seen` names.
-fn audit_verify(bundle: &Value, options: &[&str], seen: Option<&Value>) -> (i32, String) {
+/// `countersign audit verify <bundle> <options…>` (a bundle or a certified copy), with `seen`
+/// as the file `--seen` names.
+pub(crate) fn audit_verify(
+    bundle: &Value,
+    options: &[&str],
+    seen: Option<&Value>,
+) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bundle.json");
     std::fs::write(&path, bundle.to_string()).unwrap();

@@ -130,7 +130,7 @@ async fn a_certified_copy_verifies_offline_with_the_portals_key_and_a_changed_on
     assert_eq!(copy["format"], "countersign-certified-copy/1");
     assert_eq!(csv_rows(copy["content"].as_str().unwrap()).len(), 1);
 
-    let (code, said) = verify(&copy, &["--key", &key]);
+    let (code, said) = crate::audit::audit_verify(&copy, &["--key", &key], None);
     assert_eq!(code, 0, "{said}");
     assert!(
         said.starts_with("certified copy of churn-decisions.csv of model group churn, certified ")
@@ -138,7 +138,7 @@ async fn a_certified_copy_verifies_offline_with_the_portals_key_and_a_changed_on
             && said.ends_with("OK\n"),
         "{said}"
     );
-    let (code, said) = verify(&copy, &[]);
+    let (code, said) = crate::audit::audit_verify(&copy, &[], None);
     assert_eq!(
         code, 1,
         "without a key kept apart it is not trusted: {said}"
@@ -151,7 +151,7 @@ async fn a_certified_copy_verifies_offline_with_the_portals_key_and_a_changed_on
             .unwrap()
             .replace("Alice Approver", "Mallory"),
     );
-    let (code, said) = verify(&changed, &["--key", &key]);
+    let (code, said) = crate::audit::audit_verify(&changed, &["--key", &key], None);
     assert_eq!(code, 1, "{said}");
     assert!(
         said.contains(
@@ -167,23 +167,6 @@ async fn a_certified_copy_verifies_offline_with_the_portals_key_and_a_changed_on
                 if file == "history.csv (certified copy)")),
         "{exports:?}"
     );
-}
-
-/// `countersign audit verify <copy> <options…>`: exit code and output.
-fn verify(copy: &Value, options: &[&str]) -> (i32, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("copy.json");
-    std::fs::write(&path, copy.to_string()).unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_countersign"))
-        .args(["audit", "verify", path.to_str().unwrap()])
-        .args(options)
-        .env_clear()
-        .output()
-        .unwrap();
-    (
-        output.status.code().unwrap(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-    )
 }
 
 // Proves: SIG-08.
