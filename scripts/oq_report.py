@@ -114,7 +114,7 @@ def facts():
         ("Cargo.lock SHA-256", hashlib.sha256((ROOT / "Cargo.lock").read_bytes()).hexdigest()),
         ("Toolchain", f"{said('rustc', '--version')}; {said('cargo', '--version')}"),
         ("Test runner", said("cargo", "nextest", "--version").splitlines()[0]),
-        ("Build", "release (cargo --release), the site size-optimised"),
+        ("Build", "Rust suites: the release profile without its whole-program link (Cargo profile qualify); end-to-end: the release binary (fat LTO) and the size-optimised site"),
         ("Machine", f"{platform.system()} {platform.release()} {platform.machine()}, {platform.node()}"),
         ("Date", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")),
     ]
