@@ -151,7 +151,12 @@ export default defineConfig({
     },
   ],
   webServer: [
-    portal(port, database, { ...onTheLaptopAsElsewhere, COUNTERSIGN_NOTIFY_DEV: 'ml-leads@example.com' }),
+    // Dana, the data scientist, also reviews the audit trail and access here.
+    portal(port, database, {
+      ...onTheLaptopAsElsewhere,
+      COUNTERSIGN_NOTIFY_DEV: 'ml-leads@example.com',
+      COUNTERSIGN_AUDIT_REVIEWERS: 'data-scientists',
+    }),
     portal(screenshotsPort, path.join(os.tmpdir(), `countersign-e2e-screenshots-${process.pid}.db`), {
       ...onTheLaptopAsElsewhere,
       COUNTERSIGN_NOTIFY_DEV: 'ml-leads@example.com',

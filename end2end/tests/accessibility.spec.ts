@@ -85,12 +85,13 @@ test('every page an approver sees meets WCAG 2.2 AA, from the inbox to a recorde
   await expectAccessible(page, 'the confirmation step');
 });
 
-test('the pages a data scientist sees meet WCAG 2.2 AA', async ({ page, request }, testInfo) => {
+test('the pages a data scientist sees meet WCAG 2.2 AA, the reviews included', async ({ page, request }, testInfo) => {
   const group = uniqueGroup('a11y-ds');
   await registerVersion(request, group, { auc: 0.91 }, 'a');
   await page.goto('/sign-in');
   await signInAs(page, testInfo, 'dana');
-  for (const path of ['/mine', `/models/${group}/versions/1`, '/notifications', '/inbox']) {
+  for (const path of ['/mine', `/models/${group}/versions/1`, '/notifications', '/inbox', '/reviews/trail',
+    '/reviews/access', '/reviews/access?from=2026-01-01&to=2026-12-31']) {
     await visit(page, testInfo, path);
   }
 });
