@@ -7,10 +7,10 @@ import { eventsApiKey, maildevWebPort, motoPort, pipelineToken, replicaApprovers
 // Every spec runs twice: hydrated (JavaScript on) and server-rendered only (JavaScript off).
 // The portal runs from the binary `cargo test` built and the site scripts/site.sh built, on a
 // fresh store, on loopback.
-const port = Number(process.env.COUNTERSIGN_E2E_PORT ?? 3100);
+const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
 const root = path.resolve(__dirname, '..');
-const binary = process.env.COUNTERSIGN_BIN ?? path.join(root, 'target/debug/countersign');
+const binary = process.env.E2E_BIN ?? path.join(root, 'target/debug/countersign');
 const database = path.join(os.tmpdir(), `countersign-e2e-${process.pid}.db`);
 // A second portal signs in through a real OpenID provider (oidc-provider) instead.
 const ssoPort = port + 1;
@@ -27,9 +27,11 @@ const awsURL = `http://127.0.0.1:${awsPort}`;
 const seedFlowPort = port + 3;
 const seedFlowURL = `http://127.0.0.1:${seedFlowPort}`;
 // moto answering one request at a time, as DynamoDB serialises transactions
-// (scripts/moto-serialised.py); COUNTERSIGN_MOTO_SERVER names another moto_server to run.
-const motoServer = process.env.COUNTERSIGN_MOTO_SERVER
-  ? `'${process.env.COUNTERSIGN_MOTO_SERVER}'`
+// (scripts/moto-serialised.py); E2E_MOTO_SERVER names another moto_server to run. The
+// harness's own variables are not named COUNTERSIGN_*: the portal refuses settings it does
+// not know, and its servers inherit this environment.
+const motoServer = process.env.E2E_MOTO_SERVER
+  ? `'${process.env.E2E_MOTO_SERVER}'`
   : `'${path.join(root, '.tools/venv/bin/python')}' '${path.join(root, 'scripts/moto-serialised.py')}'`;
 // The AWS portal mails through a maildev server (SMTP in, REST API out) and takes events.
 const maildevSmtpPort = Number(process.env.MAILDEV_SMTP_PORT ?? 3197);

@@ -24,7 +24,7 @@ cp target/nextest/oq-app/junit.xml "$out/app-junit.xml" || failed=1
 echo "==> end-to-end tests against the release server and site, a screenshot of each"
 (
   cd end2end &&
-    COUNTERSIGN_BIN="$PWD/../target/release/countersign" OQ_EVIDENCE=1 \
+    E2E_BIN="$PWD/../target/release/countersign" OQ_EVIDENCE=1 \
       PLAYWRIGHT_JUNIT_OUTPUT_NAME="$PWD/../$out/e2e-junit.xml" \
       npx playwright test --reporter=junit,line
 ) || failed=1

@@ -78,7 +78,7 @@ export function step(page: Page, environment: string) {
 }
 
 /** The second portal, which signs in through the OpenID provider (see playwright.config.ts). */
-export const ssoURL = `http://127.0.0.1:${Number(process.env.COUNTERSIGN_E2E_PORT ?? 3100) + 1}`;
+export const ssoURL = `http://127.0.0.1:${Number(process.env.E2E_PORT ?? 3100) + 1}`;
 
 /** Signs in through the provider's own login and consent pages, starting from our sign-in page. */
 export async function signInThroughProvider(page: Page, testInfo: TestInfo, login: string) {
@@ -158,7 +158,7 @@ export function verifyAuditBundle(bundle: string, key: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'countersign-audit-'));
   const file = path.join(dir, 'bundle.json');
   writeFileSync(file, bundle);
-  const binary = process.env.COUNTERSIGN_BIN ?? path.join(root, 'target/debug/countersign');
+  const binary = process.env.E2E_BIN ?? path.join(root, 'target/debug/countersign');
   try {
     return execFileSync(binary, ['audit', 'verify', file, '--key', key], { env: {} }).toString();
   } catch (error) {
@@ -208,7 +208,7 @@ export async function emailsAbout(request: APIRequestContext, about: string): Pr
 }
 
 /** The fourth portal: the whole seed flow on moto, oidc-provider and maildev. */
-export const seedFlowURL = `http://127.0.0.1:${Number(process.env.COUNTERSIGN_E2E_PORT ?? 3100) + 3}`;
+export const seedFlowURL = `http://127.0.0.1:${Number(process.env.E2E_PORT ?? 3100) + 3}`;
 export const oidcIssuer = `http://127.0.0.1:${Number(process.env.OIDC_PORT ?? 3190)}`;
 
 /** Waits for the one message to `address` whose subject mentions `about`. */
