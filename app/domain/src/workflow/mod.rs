@@ -120,6 +120,8 @@ pub enum Refusal {
     AuthenticationTimeMissing,
     #[error("your identity provider did not sign you in again (it says you last signed in at {auth_time}, before you were sent to it), so the signature was not recorded; it must honour prompt=login and max_age")]
     NotReauthenticated { auth_time: String },
+    #[error("your identity provider says you signed in at {auth_time}, which is later than the signature itself, so the signature was not recorded; the provider's clock or its token is wrong")]
+    AuthenticationInTheFuture { auth_time: String },
     #[error("signing in {environment} needs the authentication context {context} (for example multi-factor authentication), which your sign-in did not satisfy")]
     AuthenticationContextMissing {
         environment: Environment,

@@ -85,8 +85,18 @@ pub fn check_authentication(
         (None, None) => return Err(again()),
         (None, Some(_)) => return Err(Refusal::AuthenticationTimeMissing),
     };
-    let recent =
-        at <= now + PROVIDER_CLOCK_SKEW && now - at <= max_age && max_age > time::Duration::ZERO;
+    let in_the_future = at > now + PROVIDER_CLOCK_SKEW;
+    // A sign-in asked for and dated after the signature is no evidence of anything: the
+    // provider's clock or its token is wrong. (Not asked for, it sends the signer to sign in
+    // again, as a stale one does.)
+    if in_the_future && asked_at.is_some() {
+        return Err(Refusal::AuthenticationInTheFuture {
+            auth_time: at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+        });
+    }
+    let recent = !in_the_future && now - at <= max_age && max_age > time::Duration::ZERO;
     let since_asked = asked_at.is_some_and(|asked| at >= asked - PROVIDER_CLOCK_SKEW);
     if !recent && !since_asked {
         return Err(match asked_at {

@@ -1285,3 +1285,29 @@ fn with_an_identity_provider_a_signature_needs_its_evidence_of_the_sign_in() {
         Err(Refusal::ProviderEvidence(EvidenceProblem::Unreadable))
     );
 }
+
+// Proves: SIG-03.
+#[test]
+fn a_sign_in_asked_for_and_dated_after_the_signature_is_refused() {
+    let policy = policy();
+    let check = |seconds_ahead: i64, asked: Option<OffsetDateTime>| {
+        let authentication = Authentication {
+            at: Some(NOW + time::Duration::seconds(seconds_ahead)),
+            ..Authentication::default()
+        };
+        check_authentication(&policy, &env("prod"), &authentication, asked, NOW)
+    };
+    let asked = Some(NOW - time::Duration::seconds(30));
+    assert_eq!(check(5, asked), Ok(()), "within the provider's clock skew");
+    assert!(matches!(
+        check(3600, asked),
+        Err(Refusal::AuthenticationInTheFuture { .. })
+    ));
+    assert!(
+        matches!(
+            check(3600, None),
+            Err(Refusal::ReauthenticationRequired { .. })
+        ),
+        "not asked for, the signer is sent to sign in again"
+    );
+}
