@@ -86,6 +86,14 @@ impl DecisionRecord {
     pub fn signed_version(&self) -> VersionNumber {
         self.rollback_to.unwrap_or(self.version)
     }
+
+    /// The capacity its signature was made in (today one role per environment, its
+    /// approvers), e.g. `approver for prod`; `None` unsigned.
+    pub fn signer_role(&self) -> Option<String> {
+        self.signature
+            .as_ref()
+            .map(|_| format!("approver for {}", self.environment))
+    }
 }
 
 /// Who made a decision's record: its id (unique, the idempotency key when an adapter

@@ -94,10 +94,14 @@ fn signature_line(
         identifier: record.decided_by.subject.clone(),
         signed_at: display_time(record.decided_at),
         meaning: signature.map(|s| s.meaning.clone()),
-        role: signature.map(|s| match s.groups.as_slice() {
-            [] => format!("approver for {environment}"),
-            groups => format!("approver for {environment} (groups: {})", groups.join(", ")),
-        }),
+        role: record
+            .signer_role()
+            .map(|role| match signature.map(|s| s.groups.as_slice()) {
+                Some(groups) if !groups.is_empty() => {
+                    format!("{role} (groups: {})", groups.join(", "))
+                }
+                _ => role,
+            }),
         reason: record.reason.clone(),
         record_digest: signature.map(|s| s.record_digest.clone()),
         authenticated: signature

@@ -156,14 +156,6 @@ pub struct DecisionJson {
     pub trail_mismatch: Option<TrailMismatchJson>,
 }
 
-/// The capacity a decision was signed in: today one role per environment, its approvers.
-fn signer_role(decision: &DecisionRecord) -> Option<String> {
-    decision
-        .signature
-        .as_ref()
-        .map(|_| format!("approver for {}", decision.environment))
-}
-
 /// Why a signature no longer binds its record, in one sentence.
 fn binding_problem(decision: &DecisionRecord, binding: Binding) -> Option<String> {
     let version = decision.signed_version();
@@ -263,7 +255,7 @@ impl HistoryJson {
                         .map(|a| a.acrs.clone())
                         .unwrap_or_default(),
                     record_digest: d.signature.as_ref().map(|s| s.record_digest.clone()),
-                    signer_role: signer_role(d),
+                    signer_role: d.signer_role(),
                     signer_groups: d
                         .signature
                         .as_ref()
